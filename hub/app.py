@@ -1,0 +1,53 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from hub import health
+from hub.broker import Broker
+from hub.database import engine_from_settings, session_factory
+from hub.kit.http import BodyLimitMiddleware, install_problem_handlers
+from hub.logging import configure_logging
+from hub.offices import api as offices_api
+from hub.settings import Settings, get_settings
+
+DESCRIPTION = """
+EDI hub between the collection agency and the bailiff offices ("commissaires de justice").
+
+Every error is RFC 9457 `application/problem+json` with a stable `code` and the list of every
+error found (`errors[].path`, `errors[].code`, `errors[].message`, at most 100).
+Offices authenticate with `Authorization: Bearer <office API key>`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = engine_from_settings(settings)
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        app.state.broker = None
+        if not settings.embedded_broker:
+            app.state.broker = Broker(settings.amqp_url)
+            await app.state.broker.start()
+        try:
+            yield
+        finally:
+            if app.state.broker is not None:
+                await app.state.broker.stop()
+            await engine.dispose()
+
+    app = FastAPI(title="Bailiff hub", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.include_router(health.router)
+    app.include_router(offices_api.router)
+    return app

@@ -1,0 +1,70 @@
+"""Creditors, debtors and cases ("dossiers") with their claim amounts and title."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date
+
+from sqlalchemy import Date, ForeignKey, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.kit.db import Base, Cents, Currency, Timestamped, UuidPk
+
+
+class DebtorKind(enum.StrEnum):
+    PERSON = "person"
+    COMPANY = "company"
+
+
+class ClaimKind(enum.StrEnum):
+    CONSUMER = "consumer"
+    COMMERCIAL = "commercial"
+    WAGE = "wage"
+    MAINTENANCE = "maintenance"
+
+
+class Creditor(UuidPk, Timestamped, Base):
+    """The agency's client ("donneur d'ordre"): a bank, telecom, utility, landlord."""
+
+    __tablename__ = "creditors"
+
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    siren: Mapped[str | None] = mapped_column(String(9))
+
+
+class Debtor(UuidPk, Timestamped, Base):
+    __tablename__ = "debtors"
+
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    address_line1: Mapped[str | None] = mapped_column(String(200))
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    city: Mapped[str | None] = mapped_column(String(100))
+    departement: Mapped[str | None] = mapped_column(String(3), index=True)
+
+
+class Case(UuidPk, Timestamped, Base):
+    __tablename__ = "cases"
+
+    ref: Mapped[str] = mapped_column(String(64), unique=True)
+    creditor_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("creditors.id"), index=True)
+    debtor_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("debtors.id"), index=True)
+    claim_kind: Mapped[str] = mapped_column(String(16))
+    principal_cents: Mapped[int] = Cents()
+    interest_cents: Mapped[int] = Cents(default=0)
+    costs_cents: Mapped[int] = Cents(default=0)
+    paid_cents: Mapped[int] = Cents(default=0)
+    currency: Mapped[str] = Currency()
+    # Enforceable title ("titre exécutoire"), when the case has one.
+    title_kind: Mapped[str | None] = mapped_column(String(32))
+    title_issued_on: Mapped[date | None] = mapped_column(Date)
+    title_served_on: Mapped[date | None] = mapped_column(Date)
+
+    creditor: Mapped[Creditor] = relationship()
+    debtor: Mapped[Debtor] = relationship()
+
+    @property
+    def outstanding_cents(self) -> int:
+        """Principal + interest + recoverable costs - payments received."""
+        return self.principal_cents + self.interest_cents + self.costs_cents - self.paid_cents

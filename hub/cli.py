@@ -1,0 +1,152 @@
+"""The ``hub`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.database import engine_from_settings, migrate, session_factory, unit_of_work
+from hub.kit.errors import HubError
+from hub.offices import service as offices
+from hub.offices.models import DeliveryChannel
+from hub.settings import get_settings
+
+app = typer.Typer(help="EDI hub between the collection agency and the bailiff offices.", no_args_is_help=True)
+offices_app = typer.Typer(help="Bailiff offices.", no_args_is_help=True)
+keys_app = typer.Typer(help="Office API keys.", no_args_is_help=True)
+app.add_typer(offices_app, name="offices")
+app.add_typer(keys_app, name="keys")
+
+T = TypeVar("T")
+
+
+def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Runs ``work`` in one committed transaction; a typed hub error becomes a clear message."""
+
+    async def run() -> T:
+        engine = engine_from_settings(get_settings())
+        try:
+            async with unit_of_work(session_factory(engine)) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except HubError as exc:
+        typer.secho(f"error: {exc.detail}", fg=typer.colors.RED, err=True)
+        for item in exc.errors:
+            typer.secho(f"  {item.path}: {item.message} [{item.code}]", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1) from exc
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Apply the database migrations (Alembic) up to the latest revision."""
+
+    async def run() -> None:
+        engine = engine_from_settings(get_settings())
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    typer.echo("database is up to date")
+
+
+@app.command()
+def demo() -> None:
+    """Load demo offices, creditors and cases (a second run adds nothing)."""
+    from hub.demo import load_demo
+
+    added = _in_transaction(load_demo)
+    typer.echo(
+        f"demo data: {added.offices} office(s), {added.creditors} creditor(s), {added.cases} case(s) added"
+    )
+    typer.echo("create an API key for an office with: hub keys create CJ75001")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface (default HUB_HOST or 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default HUB_PORT or 8000)")] = None,
+) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    from hub.app import create_app
+
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_config=None)
+
+
+@offices_app.command("add")
+def offices_add(
+    code: Annotated[str, typer.Argument(help="Stable office code, e.g. CJ75001")],
+    name: Annotated[str, typer.Option(help="The office's name")],
+    departements: Annotated[str, typer.Option(help="Départements covered, comma-separated: 75,92,93")] = "",
+    channel: Annotated[
+        DeliveryChannel, typer.Option(help="How messages reach the office")
+    ] = DeliveryChannel.PULL,
+    siret: Annotated[str | None, typer.Option(help="The office's SIRET (14 digits), for invoices")] = None,
+) -> None:
+    """Register a bailiff office."""
+
+    async def work(session: AsyncSession) -> str:
+        office = await offices.add_office(
+            session,
+            code=code,
+            name=name,
+            departements=departements.split(",") if departements else [],
+            delivery_channel=channel,
+            siret=siret,
+        )
+        return office.code
+
+    typer.echo(f"office {_in_transaction(work)} added")
+
+
+@offices_app.command("list")
+def offices_list() -> None:
+    """List the registered offices."""
+
+    async def work(session: AsyncSession) -> list[str]:
+        return [
+            f"{o.code}\t{o.name}\t{','.join(o.departements) or '-'}\t{o.delivery_channel}"
+            for o in await offices.list_offices(session)
+        ]
+
+    rows = _in_transaction(work)
+    typer.echo("code\tname\tdépartements\tchannel")
+    for row in rows:
+        typer.echo(row)
+
+
+@keys_app.command("create")
+def keys_create(code: Annotated[str, typer.Argument(help="The office's code")]) -> None:
+    """Create an API key for an office. The key is printed once, alone on the last line."""
+
+    async def work(session: AsyncSession) -> offices.IssuedKey:
+        return await offices.create_key(session, code)
+
+    issued = _in_transaction(work)
+    typer.echo(
+        f"API key {issued.key_id} created for office {issued.office_code}; it is shown only now:", err=True
+    )
+    typer.echo(issued.secret)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (second part of the key)")]) -> None:
+    """Revoke an API key: it is refused from now on."""
+
+    async def work(session: AsyncSession) -> str:
+        key = await offices.revoke_key(session, key_id)
+        return key.key_id
+
+    typer.echo(f"API key {_in_transaction(work)} revoked")

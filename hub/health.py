@@ -1,0 +1,54 @@
+"""Liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from hub.kit.http import problem_response
+
+router = APIRouter(tags=["health"])
+CHECK_TIMEOUT_S = 3.0
+
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def _database_ready(request: Request) -> str | None:
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_S), request.app.state.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        return f"database unreachable: {type(exc).__name__}: {exc}"[:300]
+    return None
+
+
+async def _broker_ready(request: Request) -> str | None:
+    broker = getattr(request.app.state, "broker", None)
+    if broker is None:
+        return None
+    return await broker.health()
+
+
+@router.get(
+    "/readyz",
+    summary="The database (and the broker, when configured) is reachable",
+    responses={503: {"description": "Not ready, with the reason"}},
+)
+async def readyz(request: Request) -> Response:
+    reasons = [r for r in (await _database_ready(request), await _broker_ready(request)) if r]
+    if reasons:
+        return problem_response(503, "Not ready", "; ".join(reasons), "not_ready")
+    broker = "embedded" if getattr(request.app.state, "broker", None) is None else "up"
+    return JSONResponse({"status": "ready", "database": "up", "broker": broker})
+
+
+@router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,96 @@
+"""Typed errors: each carries an HTTP status, a stable machine code and what the sender must change.
+
+Rendered everywhere as RFC 9457 problem+json:
+``{"type", "title", "status", "detail", "code", "errors": [{"path", "code", "message"}]}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+MAX_ERRORS = 100
+PROBLEM_TYPE_BASE = "https://hub.invalid/problems/"
+
+
+@dataclass(frozen=True)
+class ErrorItem:
+    path: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "code": self.code, "message": self.message}
+
+
+class HubError(Exception):
+    status: int = 400
+    code: str = "bad_request"
+    title: str = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[ErrorItem] | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = (errors or [])[:MAX_ERRORS]
+        if code is not None:
+            self.code = code
+        self.headers = headers or {}
+
+    def problem(self) -> dict[str, Any]:
+        return problem_body(self.status, self.title, self.detail, self.code, self.errors)
+
+
+def problem_body(
+    status: int, title: str, detail: str, code: str, errors: list[ErrorItem] | None = None
+) -> dict[str, Any]:
+    return {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "errors": [e.as_dict() for e in (errors or [])[:MAX_ERRORS]],
+    }
+
+
+class InvalidInput(HubError):
+    status = 422
+    code = "invalid_input"
+    title = "The request is not valid"
+
+
+class NotFound(HubError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(HubError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class Unauthorized(HubError):
+    status = 401
+    code = "unauthorized"
+    title = "Authentication required"
+
+
+class Forbidden(HubError):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class PayloadTooLarge(HubError):
+    status = 413
+    code = "payload_too_large"
+    title = "Request body too large"

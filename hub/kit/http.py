@@ -1,0 +1,153 @@
+"""HTTP plumbing: problem+json for every error, and the request body limit."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hub.kit.errors import MAX_ERRORS, ErrorItem, HubError, problem_body
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger()
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    code: str,
+    errors: list[ErrorItem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        problem_body(status, title, detail, code, errors),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    """pydantic's ``("body", "fees", 0, "vat_cents")`` -> ``"fees[0].vat_cents"``."""
+    path = ""
+    for part in loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def validation_errors(raw: list[Any]) -> list[ErrorItem]:
+    return [
+        ErrorItem(
+            _location(tuple(e.get("loc", ()))), f"schema.{e.get('type', 'invalid')}", str(e.get("msg", ""))
+        )
+        for e in raw[:MAX_ERRORS]
+    ]
+
+
+_STATUS_CODES = {
+    400: ("bad_request", "Bad request"),
+    401: ("unauthorized", "Authentication required"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    406: ("not_acceptable", "Not acceptable"),
+    409: ("conflict", "Conflict"),
+    413: ("payload_too_large", "Request body too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+    429: ("rate_limited", "Too many requests"),
+}
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HubError)
+    async def _hub_error(_request: Request, exc: HubError) -> JSONResponse:
+        return problem_response(exc.status, exc.title, exc.detail, exc.code, exc.errors, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = validation_errors(list(exc.errors()))
+        return problem_response(
+            422, "The request is not valid", f"{len(errors)} error(s) in the request", "invalid_input", errors
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, title = _STATUS_CODES.get(exc.status_code, ("http_error", "HTTP error"))
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        return problem_response(exc.status_code, title, detail, code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", path=request.url.path)
+        return problem_response(
+            500, "Internal error", "the hub failed to process the request", "internal_error"
+        )
+
+
+class BodyLimitMiddleware:
+    """Refuses bodies over the limit with 413 before they are parsed, chunked bodies included.
+
+    A declared ``Content-Length`` over the limit is refused at once. A body without one is counted
+    as it arrives: past the limit the app is told the client went away (so nothing is parsed or
+    stored) and whatever it answers is replaced by the 413. ``overrides`` gives a larger limit to
+    paths that stream (the batch import).
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, overrides: dict[str, int] | None = None) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.overrides = overrides or {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.overrides.get(scope["path"], self.max_bytes)
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await _send_too_large(send, limit)
+                return
+
+        received = 0
+        exceeded = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    exceeded = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if not exceeded:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await _send_too_large(send, limit)
+
+        await self.app(scope, limited_receive, guarded_send)
+
+
+async def _send_too_large(send: Send, limit: int) -> None:
+    body = json.dumps(
+        problem_body(
+            413,
+            "Request body too large",
+            f"the body exceeds {limit} bytes; split it or use the batch route",
+            "payload_too_large",
+        )
+    ).encode()
+    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,6 @@
+"""Every table of the hub, imported once so the metadata is complete (Alembic, tests)."""
+
+from hub.cases.models import Case, Creditor, Debtor
+from hub.offices.models import Office, OfficeApiKey
+
+__all__ = ["Case", "Creditor", "Debtor", "Office", "OfficeApiKey"]

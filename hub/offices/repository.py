@@ -1,0 +1,37 @@
+"""Every query of the offices module."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.offices.models import Office, OfficeApiKey
+
+
+class OfficeRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get_by_code(self, code: str) -> Office | None:
+        return await self.session.scalar(select(Office).where(Office.code == code))
+
+    async def get(self, office_id: uuid.UUID) -> Office | None:
+        return await self.session.get(Office, office_id)
+
+    async def list_all(self) -> list[Office]:
+        return list(await self.session.scalars(select(Office).order_by(Office.code)))
+
+    async def add(self, office: Office) -> Office:
+        self.session.add(office)
+        await self.session.flush()
+        return office
+
+    async def get_key(self, key_id: str) -> OfficeApiKey | None:
+        return await self.session.scalar(select(OfficeApiKey).where(OfficeApiKey.key_id == key_id))
+
+    async def add_key(self, key: OfficeApiKey) -> OfficeApiKey:
+        self.session.add(key)
+        await self.session.flush()
+        return key

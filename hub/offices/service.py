@@ -1,0 +1,132 @@
+"""Use cases of the offices module: register offices, issue and revoke their API keys.
+
+An API key reads ``hub_<key_id>_<secret>``. Only the SHA-256 of the whole key is stored: the key
+is 256 bits of randomness, so a plain hash is enough (no slow KDF needed) and lookups stay O(1)
+through the public ``key_id``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from stdnum.fr import siret as siret_number
+
+from hub.kit.clock import utcnow
+from hub.kit.errors import Conflict, ErrorItem, InvalidInput, NotFound, Unauthorized
+from hub.offices.models import DeliveryChannel, Office, OfficeApiKey
+from hub.offices.repository import OfficeRepository
+
+KEY_PREFIX = "hub"
+OFFICE_CODE = re.compile(r"^[A-Z0-9]{2,16}$")
+# Metropolitan départements 01-95 (Corsica 2A/2B) and overseas 971-976.
+DEPARTEMENT = re.compile(r"^(0[1-9]|[1-8][0-9]|9[0-5]|2A|2B|97[1-6])$")
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key_id: str
+    office_code: str
+    secret: str  # shown once, never stored
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _check_office_fields(code: str, name: str, departements: list[str], siret: str | None) -> None:
+    errors: list[ErrorItem] = []
+    if not OFFICE_CODE.match(code):
+        errors.append(
+            ErrorItem("code", "office.code_invalid", "use 2-16 capital letters or digits, e.g. CJ75001")
+        )
+    if not name.strip():
+        errors.append(ErrorItem("name", "office.name_missing", "give the office's name"))
+    for index, dep in enumerate(departements):
+        if not DEPARTEMENT.match(dep):
+            errors.append(
+                ErrorItem(
+                    f"departements[{index}]",
+                    "office.departement_invalid",
+                    f"{dep!r} is not a French département",
+                )
+            )
+    if siret is not None and not siret_number.is_valid(siret):
+        errors.append(
+            ErrorItem("siret", "office.siret_invalid", f"{siret!r} is not a valid SIRET (14 digits, Luhn)")
+        )
+    if errors:
+        raise InvalidInput("the office cannot be registered as given", errors=errors)
+
+
+async def add_office(
+    session: AsyncSession,
+    *,
+    code: str,
+    name: str,
+    departements: list[str] | None = None,
+    delivery_channel: DeliveryChannel = DeliveryChannel.PULL,
+    siret: str | None = None,
+    webhook_url: str | None = None,
+) -> Office:
+    departements = sorted({d.strip().upper() for d in departements or [] if d.strip()})
+    siret = siret.replace(" ", "") if siret else None
+    _check_office_fields(code, name, departements, siret)
+    repo = OfficeRepository(session)
+    if await repo.get_by_code(code) is not None:
+        raise Conflict(f"an office with code {code} already exists", code="office.exists")
+    office = Office(
+        code=code,
+        name=name.strip(),
+        departements=departements,
+        delivery_channel=delivery_channel.value,
+        siret=siret,
+        webhook_url=webhook_url,
+    )
+    return await repo.add(office)
+
+
+async def list_offices(session: AsyncSession) -> list[Office]:
+    return await OfficeRepository(session).list_all()
+
+
+async def create_key(session: AsyncSession, office_code: str) -> IssuedKey:
+    repo = OfficeRepository(session)
+    office = await repo.get_by_code(office_code)
+    if office is None:
+        raise NotFound(f"no office with code {office_code}", code="office.not_found")
+    key_id = secrets.token_hex(8)
+    secret = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+    await repo.add_key(OfficeApiKey(key_id=key_id, office_id=office.id, key_hash=hash_key(secret)))
+    return IssuedKey(key_id=key_id, office_code=office.code, secret=secret)
+
+
+async def revoke_key(session: AsyncSession, key_id: str) -> OfficeApiKey:
+    key = await OfficeRepository(session).get_key(key_id)
+    if key is None:
+        raise NotFound(f"no API key with id {key_id}", code="key.not_found")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        await session.flush()
+    return key
+
+
+async def authenticate(session: AsyncSession, presented: str) -> Office:
+    """The office behind an API key; 401 for anything unknown, malformed or revoked."""
+    parts = presented.split("_")
+    if len(parts) < 3 or parts[0] != KEY_PREFIX:
+        raise Unauthorized("the API key is malformed", code="auth.invalid_key")
+    repo = OfficeRepository(session)
+    key = await repo.get_key(parts[1])
+    if key is None or not hmac.compare_digest(key.key_hash, hash_key(presented)):
+        raise Unauthorized("the API key is not valid", code="auth.invalid_key")
+    if key.revoked_at is not None:
+        raise Unauthorized("the API key has been revoked", code="auth.revoked_key")
+    office = await repo.get(key.office_id)
+    if office is None or not office.active:
+        raise Unauthorized("the office of this API key is not active", code="auth.inactive_office")
+    return office

@@ -1,0 +1,61 @@
+"""Runtime settings: one pydantic-settings class, read from ``HUB_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - refused in production below
+MIN_SECRET_LENGTH = 32
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/hub.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    # Empty = embedded mode: no broker, the relay delivers to each office's mailbox.
+    amqp_url: str = ""
+    secret_key: str = DEFAULT_SECRET_KEY
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_batch_bytes: int = Field(default=2 * 1024 * 1024 * 1024, ge=1024)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret_in_production(self) -> Settings:
+        if self.env == "production" and (
+            self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < MIN_SECRET_LENGTH
+        ):
+            raise ValueError(
+                f"HUB_SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} "
+                "characters when HUB_ENV=production (e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`)"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def embedded_broker(self) -> bool:
+        return not self.amqp_url
+
+    def sqlite_path(self) -> Path | None:
+        """The file of an SQLite URL, so its folder can be created before first use."""
+        if not self.is_sqlite:
+            return None
+        _, _, path = self.database_url.partition(":///")
+        return None if path in ("", ":memory:") else Path(path)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

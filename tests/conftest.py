@@ -1,0 +1,115 @@
+"""Shared fixtures: real databases with the real migrations, each test in a rolled-back transaction.
+
+PostgreSQL and RabbitMQ are the machine's servers. Locally a test that needs one skips when it is
+unreachable; under ``CI=true`` it fails instead, so CI never goes green without them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from hub.database import create_engine, migrate
+from hub.settings import Settings
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_ADMIN_URL = os.environ.get(
+    "HUB_TEST_PG_ADMIN_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+AMQP_URL = os.environ.get("HUB_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def require(service: str, ok: bool) -> None:
+    if ok:
+        return
+    message = f"{service} is unreachable"
+    if IN_CI:
+        pytest.fail(f"{message}: CI must run the {service} tests (see TESTING.md to start it)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> str:
+    require("RabbitMQ", reachable(AMQP_URL, 5672))
+    return AMQP_URL
+
+
+@pytest.fixture(scope="session")
+async def postgres_url() -> AsyncIterator[str]:
+    """A database of this run's own, migrated with the real Alembic revisions, dropped at the end."""
+    require("PostgreSQL", reachable(PG_ADMIN_URL, 5432))
+    name = f"hub_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = create_engine(url)
+    await migrate(engine)
+    await engine.dispose()
+    try:
+        yield url
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@pytest.fixture(scope="session")
+async def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path: Path = tmp_path_factory.mktemp("sqlite") / "hub.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    engine = create_engine(url)
+    await migrate(engine)
+    await engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each database test runs on SQLite and on PostgreSQL."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    url: str = request.getfixturevalue(fixture)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session inside a transaction that is rolled back after the test (polar's pattern)."""
+    conn: AsyncConnection = await engine.connect()
+    transaction = await conn.begin()
+    session = AsyncSession(bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint")
+    try:
+        yield session
+    finally:
+        await session.close()
+        await transaction.rollback()
+        await conn.close()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(env="test", database_url=database_url, amqp_url="", secret_key="t" * 40)
