@@ -73,16 +73,16 @@ async def add_office(
     siret: str | None = None,
     webhook_url: str | None = None,
 ) -> Office:
-    departements = sorted({d.strip().upper() for d in departements or [] if d.strip()})
+    cleaned = [d.strip().upper() for d in departements or []]
     siret = siret.replace(" ", "") if siret else None
-    _check_office_fields(code, name, departements, siret)
+    _check_office_fields(code, name, cleaned, siret)
     repo = OfficeRepository(session)
     if await repo.get_by_code(code) is not None:
         raise Conflict(f"an office with code {code} already exists", code="office.exists")
     office = Office(
         code=code,
         name=name.strip(),
-        departements=departements,
+        departements=sorted(set(cleaned)),
         delivery_channel=delivery_channel.value,
         siret=siret,
         webhook_url=webhook_url,

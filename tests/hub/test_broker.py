@@ -1,0 +1,39 @@
+"""/readyz follows the real broker when HUB_AMQP_URL is set."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from hub.app import create_app
+from hub.settings import Settings
+
+pytestmark = pytest.mark.rabbitmq
+
+
+async def _readyz(settings: Settings, *, wait_s: float) -> httpx.Response:
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub.test") as client,
+    ):
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while True:
+            response = await client.get("/readyz")
+            if response.status_code == 200 or asyncio.get_running_loop().time() > deadline:
+                return response
+            await asyncio.sleep(0.2)
+
+
+async def test_readyz_is_200_with_the_broker_up(settings: Settings, amqp_url: str) -> None:
+    response = await _readyz(settings.model_copy(update={"amqp_url": amqp_url}), wait_s=15)
+    assert response.status_code == 200
+    assert response.json()["broker"] == "up"
+
+
+async def test_readyz_is_503_when_the_broker_is_unreachable(settings: Settings) -> None:
+    response = await _readyz(settings.model_copy(update={"amqp_url": "amqp://guest:guest@127.0.0.1:1/"}), wait_s=1)
+    assert response.status_code == 503
+    assert "broker unreachable" in response.json()["detail"]

@@ -1,0 +1,93 @@
+"""The ``hub`` command line, run as users run it: a subprocess on its own SQLite database."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+HUB = [sys.executable, "-m", "hub"]
+
+
+@pytest.fixture
+def hub_env(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(HUB_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}", HUB_AMQP_URL="", HUB_ENV="development")
+    return env
+
+
+def hub(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([*HUB, *args], env=env, capture_output=True, text=True, timeout=120)
+    if ok:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_migrate_demo_is_idempotent(hub_env: dict[str, str]) -> None:
+    hub(hub_env, "migrate")
+    first = hub(hub_env, "demo").stdout
+    second = hub(hub_env, "demo").stdout
+    assert "3 office(s), 2 creditor(s), 3 case(s) added" in first
+    assert "0 office(s), 0 creditor(s), 0 case(s) added" in second
+    listing = hub(hub_env, "offices", "list").stdout.splitlines()
+    assert [line.split("\t")[0] for line in listing[1:]] == ["CJ13001", "CJ69001", "CJ75001"]
+
+
+def test_offices_add_keys_create_and_revoke(hub_env: dict[str, str]) -> None:
+    hub(hub_env, "migrate")
+    added = hub(hub_env, "offices", "add", "CJ33001", "--name", "Étude Bordeaux", "--departements", "33,24")
+    assert "office CJ33001 added" in added.stdout
+    assert "CJ33001\tÉtude Bordeaux\t24,33\tpull" in hub(hub_env, "offices", "list").stdout
+
+    created = hub(hub_env, "keys", "create", "CJ33001")
+    key = created.stdout.strip().splitlines()[-1]
+    assert key.startswith("hub_") and " " not in key
+    key_id = key.split("_")[1]
+    assert f"API key {key_id} revoked" in hub(hub_env, "keys", "revoke", key_id).stdout
+
+
+def test_errors_are_clear_and_exit_nonzero(hub_env: dict[str, str]) -> None:
+    hub(hub_env, "migrate")
+    bad = hub(hub_env, "offices", "add", "bad code", "--name", "X", "--departements", "99", ok=False)
+    assert bad.returncode == 1
+    assert "office.code_invalid" in bad.stderr and "departements[0]" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    unknown = hub(hub_env, "keys", "create", "NOPE", ok=False)
+    assert unknown.returncode == 1 and "no office with code NOPE" in unknown.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_answers_healthz_and_readyz(hub_env: dict[str, str]) -> None:
+    """What `make run` does after installing: migrate, demo, serve; then the probes answer 200."""
+    hub(hub_env, "migrate")
+    hub(hub_env, "demo")
+    port = _free_port()
+    hub_env["HUB_PORT"] = str(port)
+    server = subprocess.Popen([*HUB, "serve"], env=hub_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
+                assert time.monotonic() < deadline, "hub serve did not answer within 30 s"
+                time.sleep(0.2)
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert health.status_code == 200
+    assert ready.status_code == 200 and ready.json()["database"] == "up"

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from hub.settings import DEFAULT_SECRET_KEY, Settings
+
+
+def test_defaults_are_the_embedded_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HUB_DATABASE_URL", "HUB_AMQP_URL", "HUB_ENV", "HUB_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.database_url == "sqlite+aiosqlite:///./var/hub.db"
+    assert settings.embedded_broker
+    assert settings.is_sqlite
+
+
+def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUB_DATABASE_URL", "postgresql+asyncpg://u@db/hub")
+    monkeypatch.setenv("HUB_AMQP_URL", "amqp://u:p@mq/")
+    monkeypatch.setenv("HUB_MAX_BODY_BYTES", "4096")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.database_url == "postgresql+asyncpg://u@db/hub"
+    assert not settings.embedded_broker and not settings.is_sqlite
+    assert settings.max_body_bytes == 4096
+
+
+@pytest.mark.parametrize("secret", [DEFAULT_SECRET_KEY, "short-secret"])
+def test_production_refuses_a_default_or_short_secret(secret: str) -> None:
+    with pytest.raises(ValidationError, match="HUB_SECRET_KEY"):
+        Settings(env="production", secret_key=secret)
+
+
+def test_production_accepts_a_long_random_secret() -> None:
+    assert Settings(env="production", secret_key="x" * 48).env == "production"
+
+
+def test_development_tolerates_the_default_secret() -> None:
+    assert Settings(env="development").secret_key == DEFAULT_SECRET_KEY
