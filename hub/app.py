@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,9 @@ from hub.broker import Broker
 from hub.database import engine_from_settings, session_factory
 from hub.kit.http import BodyLimitMiddleware, install_problem_handlers
 from hub.logging import configure_logging
+from hub.messaging import api as messaging_api
+from hub.messaging.relay import Relay
+from hub.messaging.signing import ReceiptSigner
 from hub.offices import api as offices_api
 from hub.settings import Settings, get_settings
 
@@ -37,17 +41,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not settings.embedded_broker:
             app.state.broker = Broker(settings.amqp_url)
             await app.state.broker.start()
+        stop_relay = asyncio.Event()
+        relay_task = None
+        if settings.relay_in_process and settings.embedded_broker:
+            relay = Relay(app.state.sessions)
+            relay_task = asyncio.create_task(relay.run_forever(stop_relay), name="outbox-relay")
         try:
             yield
         finally:
+            stop_relay.set()
+            if relay_task is not None:
+                await relay_task
             if app.state.broker is not None:
                 await app.state.broker.stop()
             await engine.dispose()
 
     app = FastAPI(title="Bailiff hub", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
+    app.state.signer = ReceiptSigner(settings.secret_key)
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(offices_api.router)
+    app.include_router(messaging_api.router)
     return app

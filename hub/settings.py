@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
+    # `hub serve` runs the outbox relay in the API process (the embedded default); production
+    # runs it as its own process (`hub relay`) and sets this to false on the API replicas.
+    relay_in_process: bool = True
 
     @model_validator(mode="after")
     def _refuse_weak_secret_in_production(self) -> Settings:

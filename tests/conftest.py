@@ -112,4 +112,6 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(env="test", database_url=database_url, amqp_url="", secret_key="t" * 40)
+    return Settings(
+        env="test", database_url=database_url, amqp_url="", secret_key="t" * 40, relay_in_process=False
+    )

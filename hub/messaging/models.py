@@ -1,0 +1,164 @@
+"""The message store: every message received or sent, raw, with its lifecycle; plus the outbox,
+the inbox (de-duplication), the office mailboxes and the signed receipts.
+
+Inspired by bots' ``ta`` records: any message can be traced, resent or re-received, and a batch
+file is the parent of the reports it carried.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.kit.clock import utcnow
+from hub.kit.db import Base, BigIntId, Timestamped, UtcDateTime, UuidPk
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"  # office -> hub
+    OUTBOUND = "outbound"  # hub -> office or agency
+
+
+class Status(enum.StrEnum):
+    """Lifecycle of a message; the log keeps every step, ``StoredMessage.status`` the latest."""
+
+    RECEIVED = "received"
+    VALIDATED = "validated"
+    REJECTED = "rejected"
+    ROUTED = "routed"  # an outbox row exists for it
+    PUBLISHED = "published"  # handed to the broker
+    CONFIRMED = "confirmed"  # the broker confirmed it (publisher confirm)
+    DELIVERED = "delivered"  # in the office's mailbox, or its webhook answered 2xx
+    ACKNOWLEDGED = "acknowledged"  # the office acknowledged it (pull inbox ack)
+    DEAD_LETTERED = "dead_lettered"
+    REPLAYED = "replayed"
+
+
+class StoredMessage(UuidPk, Timestamped, Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_sender_message_id", "sender", "message_id"),
+        Index("ix_messages_recipient_status", "recipient", "status"),
+        Index("ix_messages_correlation_id", "correlation_id"),
+        Index("ix_messages_kind_created_at", "kind", "created_at"),
+    )
+
+    direction: Mapped[str] = mapped_column(String(8))
+    message_id: Mapped[str] = mapped_column(String(64))  # the envelope's id (sender-chosen inbound)
+    kind: Mapped[str] = mapped_column(String(32))
+    version: Mapped[str] = mapped_column(String(8), default="1")
+    sender: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(16))
+    correlation_id: Mapped[str | None] = mapped_column(String(64))
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("messages.id"), index=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+
+
+class MessageEvent(Base):
+    """One step of a message's lifecycle. Append-only."""
+
+    __tablename__ = "message_events"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    message_pk: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("messages.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64), default="hub")
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class InboxEntry(Base):
+    """(sender, message id) of every inbound message whose effects were applied: a second copy,
+    from a retry or an AMQP redelivery, is recognised here and applied no second time."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (PrimaryKeyConstraint("sender", "message_id", name="pk_inbox"),)
+
+    sender: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[str] = mapped_column(String(64))
+    message_pk: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("messages.id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"  # confirmed by the broker, or put in the recipient's mailbox
+
+
+class OutboxEntry(Base):
+    """A message to send, written in the same transaction as the effects that caused it.
+    Only the relay reads it; ``id`` is the AMQP ``message_id`` of the publish."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    message_pk: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("messages.id"), unique=True)
+    recipient: Mapped[str] = mapped_column(String(16))
+    exchange: Mapped[str] = mapped_column(String(64))
+    routing_key: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(8), default=OutboxStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class MailboxItem(Timestamped, Base):
+    """An outbound message waiting for an office without AMQP: pulled with GET /v1/inbox and
+    acknowledged, or pushed by webhook until the endpoint answers 2xx."""
+
+    __tablename__ = "mailbox"
+    __table_args__ = (
+        UniqueConstraint("message_pk", name="uq_mailbox_message_pk"),
+        Index("ix_mailbox_recipient_acked", "recipient", "acked_at"),
+        Index("ix_mailbox_push_due", "push_state", "next_push_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    recipient: Mapped[str] = mapped_column(String(16))
+    message_pk: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("messages.id"))
+    acked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Webhook push: "none" (pull only), "due", "delivered", "given_up", "disabled" (410 Gone).
+    push_state: Mapped[str] = mapped_column(String(12), default="none")
+    push_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_push_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_push_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Receipt(Timestamped, Base):
+    """The hub's signed answer to every message it accepted or refused. Never updated."""
+
+    __tablename__ = "receipts"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    message_pk: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("messages.id"), unique=True)
+    message_id: Mapped[str] = mapped_column(String(64))
+    sender: Mapped[str] = mapped_column(String(16))
+    sha256: Mapped[str] = mapped_column(String(64))
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    signature: Mapped[str] = mapped_column(String(200))
+    signature_alg: Mapped[str] = mapped_column(String(16))

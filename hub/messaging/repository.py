@@ -1,0 +1,121 @@
+"""Every query of the messaging module."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Select, false, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.messaging.models import (
+    InboxEntry,
+    MailboxItem,
+    MessageEvent,
+    OutboxEntry,
+    OutboxStatus,
+    Receipt,
+    StoredMessage,
+)
+
+
+class MessageRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, *objects: object) -> None:
+        self.session.add_all(objects)
+        await self.session.flush()
+
+    async def get(self, message_pk: uuid.UUID) -> StoredMessage | None:
+        return await self.session.get(StoredMessage, message_pk)
+
+    async def find(
+        self,
+        *,
+        message_id: str | None = None,
+        correlation_id: str | None = None,
+        party: str | None = None,
+        kind: str | None = None,
+        status: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> Sequence[StoredMessage]:
+        query: Select[tuple[StoredMessage]] = select(StoredMessage)
+        if message_id is not None:
+            query = query.where(StoredMessage.message_id == message_id)
+        if correlation_id is not None:
+            query = query.where(StoredMessage.correlation_id == correlation_id)
+        if party is not None:
+            query = query.where((StoredMessage.sender == party) | (StoredMessage.recipient == party))
+        if kind is not None:
+            query = query.where(StoredMessage.kind == kind)
+        if status is not None:
+            query = query.where(StoredMessage.status == status)
+        if since is not None:
+            query = query.where(StoredMessage.created_at >= since)
+        if until is not None:
+            query = query.where(StoredMessage.created_at < until)
+        return list(await self.session.scalars(query.order_by(StoredMessage.created_at).limit(limit)))
+
+    async def children(self, parent_pk: uuid.UUID) -> Sequence[StoredMessage]:
+        query = (
+            select(StoredMessage)
+            .where(StoredMessage.parent_id == parent_pk)
+            .order_by(StoredMessage.created_at)
+        )
+        return list(await self.session.scalars(query))
+
+    async def events(self, message_pk: uuid.UUID) -> Sequence[MessageEvent]:
+        query = select(MessageEvent).where(MessageEvent.message_pk == message_pk).order_by(MessageEvent.id)
+        return list(await self.session.scalars(query))
+
+    async def inbox_entry(self, sender: str, message_id: str) -> InboxEntry | None:
+        return await self.session.get(InboxEntry, (sender, message_id))
+
+    async def receipt_for(self, message_pk: uuid.UUID) -> Receipt | None:
+        return await self.session.scalar(select(Receipt).where(Receipt.message_pk == message_pk))
+
+    async def claim_pending(self, now: datetime, limit: int) -> Sequence[OutboxEntry]:
+        """Pending rows that are due, locked for this relay. ``SKIP LOCKED`` lets several relays run
+        at once on PostgreSQL without waiting on each other; no "id > last seen" cursor, so a row
+        committed late, out of id order, is still picked up.
+
+        SQLite has no row locks: a no-op UPDATE first takes its database write lock, so relays
+        there run one after the other instead of reading the same rows."""
+        if self.session.bind.dialect.name == "sqlite":
+            await self.session.execute(update(OutboxEntry).where(false()).values(status=OutboxEntry.status))
+        query = (
+            select(OutboxEntry)
+            .where(OutboxEntry.status == OutboxStatus.PENDING.value, OutboxEntry.next_attempt_at <= now)
+            .order_by(OutboxEntry.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(await self.session.scalars(query))
+
+    async def messages_by_pk(self, pks: Sequence[uuid.UUID]) -> dict[uuid.UUID, StoredMessage]:
+        rows = await self.session.scalars(select(StoredMessage).where(StoredMessage.id.in_(pks)))
+        return {m.id: m for m in rows}
+
+    async def set_status(self, pks: Sequence[uuid.UUID], status: str) -> None:
+        await self.session.execute(
+            update(StoredMessage).where(StoredMessage.id.in_(pks)).values(status=status)
+        )
+
+    async def mailbox(self, recipient: str, *, after_id: int = 0, limit: int = 100) -> Sequence[MailboxItem]:
+        query = (
+            select(MailboxItem)
+            .where(
+                MailboxItem.recipient == recipient, MailboxItem.acked_at.is_(None), MailboxItem.id > after_id
+            )
+            .order_by(MailboxItem.id)
+            .limit(limit)
+        )
+        return list(await self.session.scalars(query))
+
+    async def mailbox_item(self, recipient: str, item_id: int) -> MailboxItem | None:
+        query = select(MailboxItem).where(MailboxItem.recipient == recipient, MailboxItem.id == item_id)
+        return await self.session.scalar(query)

@@ -1,0 +1,185 @@
+"""Use cases of the message store: keep every message raw with its lifecycle, de-duplicate inbound
+messages, queue outbound ones on the outbox, and sign receipts. Takes a session; never commits."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.kit.clock import utcnow
+from hub.kit.errors import ErrorItem
+from hub.messaging.models import (
+    Direction,
+    InboxEntry,
+    MessageEvent,
+    OutboxEntry,
+    Receipt,
+    Status,
+    StoredMessage,
+)
+from hub.messaging.repository import MessageRepository
+from hub.messaging.signing import ALGORITHM, ReceiptSigner
+
+HUB_PARTY = "HUB"
+AGENCY_PARTY = "AGENCY"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What the store needs to know of a message, whatever its codec."""
+
+    message_id: str
+    kind: str
+    sender: str
+    recipient: str
+    version: str = "1"
+    correlation_id: str | None = None
+
+
+def sha256_hex(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+async def record(
+    session: AsyncSession,
+    message: StoredMessage,
+    status: Status,
+    *,
+    detail: str | None = None,
+    actor: str = "hub",
+) -> None:
+    """Appends a lifecycle step and makes it the message's current status."""
+    message.status = status.value
+    await MessageRepository(session).add(
+        MessageEvent(message_pk=message.id, status=status.value, detail=detail, actor=actor)
+    )
+
+
+async def store_inbound(
+    session: AsyncSession,
+    envelope: Envelope,
+    raw: bytes,
+    content_type: str,
+    *,
+    parent_id: uuid.UUID | None = None,
+) -> StoredMessage:
+    message = StoredMessage(
+        id=uuid.uuid4(),
+        direction=Direction.INBOUND.value,
+        message_id=envelope.message_id,
+        kind=envelope.kind,
+        version=envelope.version,
+        sender=envelope.sender,
+        recipient=envelope.recipient,
+        correlation_id=envelope.correlation_id,
+        parent_id=parent_id,
+        content_type=content_type,
+        body=raw,
+        sha256=sha256_hex(raw),
+        status=Status.RECEIVED.value,
+    )
+    await MessageRepository(session).add(message)
+    await record(session, message, Status.RECEIVED)
+    return message
+
+
+async def already_applied(session: AsyncSession, sender: str, message_id: str) -> StoredMessage | None:
+    """The earlier copy of a message whose effects were already applied, if any."""
+    repo = MessageRepository(session)
+    entry = await repo.inbox_entry(sender, message_id)
+    return None if entry is None else await repo.get(entry.message_pk)
+
+
+async def mark_applied(session: AsyncSession, message: StoredMessage) -> None:
+    """Written in the transaction that applies the message's effects. The primary key on
+    (sender, message id) makes a concurrent second copy fail its commit instead of applying twice."""
+    await MessageRepository(session).add(
+        InboxEntry(sender=message.sender, message_id=message.message_id, message_pk=message.id)
+    )
+    await record(session, message, Status.VALIDATED)
+
+
+async def enqueue_outbound(
+    session: AsyncSession,
+    envelope: Envelope,
+    body: bytes,
+    content_type: str,
+    *,
+    exchange: str,
+    routing_key: str,
+    parent_id: uuid.UUID | None = None,
+) -> OutboxEntry:
+    """Stores an outbound message and its outbox row; the relay sends it once this commits."""
+    message = StoredMessage(
+        id=uuid.uuid4(),
+        direction=Direction.OUTBOUND.value,
+        message_id=envelope.message_id,
+        kind=envelope.kind,
+        version=envelope.version,
+        sender=envelope.sender,
+        recipient=envelope.recipient,
+        correlation_id=envelope.correlation_id,
+        parent_id=parent_id,
+        content_type=content_type,
+        body=body,
+        sha256=sha256_hex(body),
+        status=Status.ROUTED.value,
+    )
+    entry = OutboxEntry(
+        message_pk=message.id, recipient=envelope.recipient, exchange=exchange, routing_key=routing_key
+    )
+    repo = MessageRepository(session)
+    await repo.add(message)
+    await repo.add(entry)
+    await repo.add(
+        MessageEvent(message_pk=message.id, status=Status.ROUTED.value, detail=f"outbox {entry.id}")
+    )
+    return entry
+
+
+def receipt_payload(
+    message_id: str, sender: str, sha256: str, received_at: datetime, accepted: bool, errors: list[ErrorItem]
+) -> dict[str, object]:
+    """The signed fields of a receipt (see ``signing.canonical_json``)."""
+    return {
+        "message_id": message_id,
+        "sender": sender,
+        "sha256": sha256,
+        "received_at": received_at.isoformat(),
+        "accepted": accepted,
+        "errors": [e.as_dict() for e in errors],
+    }
+
+
+async def issue_receipt(
+    session: AsyncSession,
+    signer: ReceiptSigner,
+    message: StoredMessage,
+    *,
+    accepted: bool,
+    errors: list[ErrorItem] | None = None,
+) -> Receipt:
+    errors = errors or []
+    received_at = message.created_at or utcnow()
+    payload = receipt_payload(
+        message.message_id, message.sender, message.sha256, received_at, accepted, errors
+    )
+    receipt = Receipt(
+        message_pk=message.id,
+        message_id=message.message_id,
+        sender=message.sender,
+        sha256=message.sha256,
+        accepted=accepted,
+        errors=[e.as_dict() for e in errors],
+        received_at=received_at,
+        signature=signer.sign(payload),
+        signature_alg=ALGORITHM,
+    )
+    await MessageRepository(session).add(receipt)
+    if not accepted:
+        await record(session, message, Status.REJECTED, detail=f"{len(errors)} error(s)")
+    return receipt

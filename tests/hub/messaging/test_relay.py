@@ -1,0 +1,182 @@
+"""The relay on committed rows, as in production: its own sessions and transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Sequence
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from hub.database import create_engine, session_factory, unit_of_work
+from hub.messaging import service
+from hub.messaging.models import MailboxItem, OutboxEntry, StoredMessage
+from hub.messaging.relay import Outgoing, Relay
+from hub.messaging.service import Envelope
+from hub.offices import service as offices
+from hub.offices.models import DeliveryChannel
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return session_factory(engine)
+
+
+def office_code() -> str:
+    return "CJ" + secrets.token_hex(4).upper()
+
+
+async def enqueue(session: AsyncSession, recipient: str, n: int = 1) -> list[int]:
+    ids = []
+    for _ in range(n):
+        envelope = Envelope(f"MND-{secrets.token_hex(6)}", "mandate", "AGENCY", recipient)
+        entry = await service.enqueue_outbound(
+            session,
+            envelope,
+            b"<mandate/>",
+            "application/xml",
+            exchange="hub.outbound",
+            routing_key=f"office.{recipient}",
+        )
+        ids.append(entry.id)
+    return ids
+
+
+async def drain(relay: Relay) -> int:
+    total = 0
+    while sent := await relay.run_once():
+        total += sent
+    return total
+
+
+async def mailbox_ids(sessions: async_sessionmaker[AsyncSession], recipient: str) -> list[str]:
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(StoredMessage.message_id)
+            .join(MailboxItem, MailboxItem.message_pk == StoredMessage.id)
+            .where(MailboxItem.recipient == recipient)
+            .order_by(MailboxItem.id)
+        )
+        return list(rows)
+
+
+async def test_embedded_relay_delivers_to_the_mailbox_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    code = office_code()
+    async with unit_of_work(sessions) as session:
+        await offices.add_office(session, code=code, name="Étude")
+        await enqueue(session, code, 3)
+    relay = Relay(sessions)
+    assert await drain(relay) >= 3
+    assert len(await mailbox_ids(sessions, code)) == 3
+    assert await drain(relay) == 0  # nothing is sent twice
+    assert len(await mailbox_ids(sessions, code)) == 3
+
+
+@pytest.mark.postgres
+async def test_rows_committed_out_of_id_order_are_not_skipped(postgres_url: str) -> None:
+    """T1 takes the smaller id but commits after T2 and after a relay pass: it is still sent.
+    (PostgreSQL only: SQLite has one writer at a time, so T1 cannot stay open while T2 commits.)"""
+    engine = create_engine(postgres_url)
+    sessions = session_factory(engine)
+    code = office_code()
+    async with unit_of_work(sessions) as session:
+        await offices.add_office(session, code=code, name="Étude")
+    relay = Relay(sessions)
+    await drain(relay)
+
+    async with sessions() as late:
+        async with late.begin():
+            [late_id] = await enqueue(late, code)
+            async with unit_of_work(sessions) as early:
+                [early_id] = await enqueue(early, code)
+            assert late_id < early_id
+            await drain(relay)
+            assert len(await mailbox_ids(sessions, code)) == 1
+    await drain(relay)
+    assert len(await mailbox_ids(sessions, code)) == 2
+    await engine.dispose()
+
+
+async def test_several_relays_at_once_send_each_row_once(sessions: async_sessionmaker[AsyncSession]) -> None:
+    code = office_code()
+    async with unit_of_work(sessions) as session:
+        await offices.add_office(session, code=code, name="Étude")
+        await enqueue(session, code, 300)
+    relays = [Relay(sessions, batch_size=25) for _ in range(4)]
+    await asyncio.gather(*(drain(r) for r in relays))
+    ids = await mailbox_ids(sessions, code)
+    assert len(ids) == 300 and len(set(ids)) == 300
+
+
+class FailingTransport:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def send(self, session: AsyncSession, batch: Sequence[Outgoing]) -> list[str | None]:
+        self.calls += 1
+        return ["returned: NO_ROUTE" for _ in batch]
+
+
+async def test_an_unconfirmed_message_stays_pending_with_backoff(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    code = office_code()
+    async with unit_of_work(sessions) as session:
+        await offices.add_office(session, code=code, name="Étude", delivery_channel=DeliveryChannel.AMQP)
+        [entry_id] = await enqueue(session, code)
+    broker = FailingTransport()
+    relay = Relay(sessions, broker=broker)
+    await drain(relay)
+    async with sessions() as session:
+        entry = await session.get(OutboxEntry, entry_id)
+        assert entry is not None
+        assert entry.status == "pending" and entry.attempts == 1
+        assert entry.last_error == "returned: NO_ROUTE"
+        assert entry.next_attempt_at > entry.created_at
+    assert broker.calls >= 1
+    await drain(relay)  # not due yet: not retried at once
+    async with sessions() as session:
+        assert (await session.get(OutboxEntry, entry_id)).attempts == 1  # type: ignore[union-attr]
+
+
+async def test_pull_inbox_lists_and_acknowledges(app: FastAPI, client: httpx.AsyncClient) -> None:
+    sessions = app.state.sessions
+    code, other = office_code(), office_code()
+    async with unit_of_work(sessions) as session:
+        await offices.add_office(session, code=code, name="Étude")
+        await offices.add_office(session, code=other, name="Autre étude")
+        await enqueue(session, code, 2)
+        await enqueue(session, other, 1)
+        key = (await offices.create_key(session, code)).secret
+        other_key = (await offices.create_key(session, other)).secret
+    await drain(Relay(sessions))
+    auth = {"Authorization": f"Bearer {key}"}
+
+    page = (await client.get("/v1/inbox", headers=auth)).json()
+    assert [i["kind"] for i in page["items"]] == ["mandate", "mandate"]
+    first = page["items"][0]["id"]
+
+    # Another office can neither see nor acknowledge it.
+    other_page = (await client.get("/v1/inbox", headers={"Authorization": f"Bearer {other_key}"})).json()
+    assert first not in [i["id"] for i in other_page["items"]]
+    refused = await client.post(f"/v1/inbox/{first}/ack", headers={"Authorization": f"Bearer {other_key}"})
+    assert refused.status_code == 404
+
+    assert (await client.post(f"/v1/inbox/{first}/ack", headers=auth)).status_code == 200
+    assert (await client.post(f"/v1/inbox/{first}/ack", headers=auth)).status_code == 200  # twice is harmless
+    remaining = (await client.get("/v1/inbox", headers=auth)).json()["items"]
+    assert [i["id"] for i in remaining] == [page["items"][1]["id"]]
+
+    async with sessions() as session:
+        acked = await session.scalar(
+            select(func.count())
+            .select_from(MailboxItem)
+            .where(MailboxItem.acked_at.is_not(None), MailboxItem.recipient == code)
+        )
+        assert acked == 1
