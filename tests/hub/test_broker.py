@@ -34,6 +34,8 @@ async def test_readyz_is_200_with_the_broker_up(settings: Settings, amqp_url: st
 
 
 async def test_readyz_is_503_when_the_broker_is_unreachable(settings: Settings) -> None:
-    response = await _readyz(settings.model_copy(update={"amqp_url": "amqp://guest:guest@127.0.0.1:1/"}), wait_s=1)
+    response = await _readyz(
+        settings.model_copy(update={"amqp_url": "amqp://guest:guest@127.0.0.1:1/"}), wait_s=1
+    )
     assert response.status_code == 503
     assert "broker unreachable" in response.json()["detail"]

@@ -18,7 +18,9 @@ HUB = [sys.executable, "-m", "hub"]
 @pytest.fixture
 def hub_env(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(HUB_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}", HUB_AMQP_URL="", HUB_ENV="development")
+    env.update(
+        HUB_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}", HUB_AMQP_URL="", HUB_ENV="development"
+    )
     return env
 
 

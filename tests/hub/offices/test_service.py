@@ -21,7 +21,9 @@ async def test_add_office_normalises_the_territory(session: AsyncSession) -> Non
 
 async def test_add_office_lists_every_error_at_once(session: AsyncSession) -> None:
     with pytest.raises(InvalidInput) as raised:
-        await service.add_office(session, code="cj-1", name=" ", departements=["75", "99", "00"], siret="12345678901234")
+        await service.add_office(
+            session, code="cj-1", name=" ", departements=["75", "99", "00"], siret="12345678901234"
+        )
     assert [(e.path, e.code) for e in raised.value.errors] == [
         ("code", "office.code_invalid"),
         ("name", "office.name_missing"),
