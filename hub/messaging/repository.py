@@ -119,3 +119,24 @@ class MessageRepository:
     async def mailbox_item(self, recipient: str, item_id: int) -> MailboxItem | None:
         query = select(MailboxItem).where(MailboxItem.recipient == recipient, MailboxItem.id == item_id)
         return await self.session.scalar(query)
+
+    async def claim_due_pushes(self, now: datetime, limit: int) -> Sequence[MailboxItem]:
+        if self.session.bind.dialect.name == "sqlite":  # see claim_pending
+            await self.session.execute(
+                update(MailboxItem).where(false()).values(push_state=MailboxItem.push_state)
+            )
+        query = (
+            select(MailboxItem)
+            .where(MailboxItem.push_state == "due", MailboxItem.next_push_at <= now)
+            .order_by(MailboxItem.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(await self.session.scalars(query))
+
+    async def stop_pushes(self, recipient: str) -> None:
+        await self.session.execute(
+            update(MailboxItem)
+            .where(MailboxItem.recipient == recipient, MailboxItem.push_state == "due")
+            .values(push_state="disabled")
+        )

@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Uuid
+from sqlalchemy import JSON, Boolean, ForeignKey, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.kit.db import Base, Timestamped, UtcDateTime, UuidPk
@@ -31,6 +31,10 @@ class Office(UuidPk, Timestamped, Base):
     codec: Mapped[str] = mapped_column(String(32), default="canonical-xml-v1")
     siret: Mapped[str | None] = mapped_column(String(14))
     webhook_url: Mapped[str | None] = mapped_column(String(500))
+    # Signing secrets, sealed with hub.kit.crypto.SecretBox; newest first. Two while rotating.
+    webhook_secrets: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    # Set when the endpoint answered 410 Gone: no more pushes until the office is set up again.
+    webhook_disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     keys: Mapped[list[OfficeApiKey]] = relationship(back_populates="office")

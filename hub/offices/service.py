@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.fr import siret as siret_number
 
+from adapters.webhooks import new_secret
 from hub.kit.clock import utcnow
+from hub.kit.crypto import SecretBox
 from hub.kit.errors import Conflict, ErrorItem, InvalidInput, NotFound, Unauthorized
 from hub.offices.models import DeliveryChannel, Office, OfficeApiKey
 from hub.offices.repository import OfficeRepository
@@ -130,3 +132,44 @@ async def authenticate(session: AsyncSession, presented: str) -> Office:
     if office is None or not office.active:
         raise Unauthorized("the office of this API key is not active", code="auth.inactive_office")
     return office
+
+
+async def _office(session: AsyncSession, code: str) -> Office:
+    office = await OfficeRepository(session).get_by_code(code)
+    if office is None:
+        raise NotFound(f"no office with code {code}", code="office.not_found")
+    return office
+
+
+async def set_webhook(session: AsyncSession, box: SecretBox, code: str, url: str) -> str:
+    """Points the office's pushes at ``url`` with a fresh signing secret, returned once."""
+    if not url.startswith(("https://", "http://")):
+        raise InvalidInput(
+            "the webhook URL must be http(s)",
+            errors=[ErrorItem("url", "webhook.url_invalid", "give an https:// URL the hub can POST to")],
+        )
+    office = await _office(session, code)
+    secret = new_secret()
+    office.webhook_url = url
+    office.webhook_secrets = [box.seal(secret)]
+    office.webhook_disabled_at = None
+    office.delivery_channel = DeliveryChannel.WEBHOOK.value
+    await session.flush()
+    return secret
+
+
+async def rotate_webhook_secret(session: AsyncSession, box: SecretBox, code: str) -> str:
+    """Adds a new secret; pushes carry both signatures until ``finish_webhook_rotation``."""
+    office = await _office(session, code)
+    if office.webhook_url is None:
+        raise Conflict(f"office {code} has no webhook; set one first", code="webhook.not_configured")
+    secret = new_secret()
+    office.webhook_secrets = [box.seal(secret), *office.webhook_secrets[:1]]
+    await session.flush()
+    return secret
+
+
+async def finish_webhook_rotation(session: AsyncSession, code: str) -> None:
+    office = await _office(session, code)
+    office.webhook_secrets = office.webhook_secrets[:1]
+    await session.flush()

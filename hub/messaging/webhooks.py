@@ -1,0 +1,146 @@
+"""Webhook push of mailbox items to offices that chose it. Retried with growing delays for about
+16 hours; the message stays in the office's pull inbox whatever happens, so nothing is lost."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from adapters import webhooks
+from hub.database import unit_of_work
+from hub.kit.clock import utcnow
+from hub.kit.crypto import SecretBox
+from hub.messaging.models import Status
+from hub.messaging.repository import MessageRepository
+from hub.messaging.service import record
+from hub.offices.repository import OfficeRepository
+
+log = structlog.get_logger()
+LEASE = timedelta(seconds=2 * webhooks.PUSH_TIMEOUT_S)
+RETRY_DELAYS = [timedelta(seconds=s) for s in (10, 30, 120, 300, 900, 1800, 3600, 7200, 14400, 28800)]
+
+
+@dataclass(frozen=True)
+class _Push:
+    item_id: int
+    office: str
+    url: str
+    secrets: list[str]
+    webhook_id: str
+    body: bytes
+    content_type: str
+
+
+class WebhookPusher:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        box: SecretBox,
+        client: httpx.AsyncClient,
+        *,
+        batch_size: int = 50,
+    ) -> None:
+        self.sessions = sessions
+        self.box = box
+        self.client = client
+        self.batch_size = batch_size
+
+    async def run_once(self) -> int:
+        """Pushes the due items once; returns how many were attempted.
+
+        Items are leased in a short transaction, pushed with no transaction open (an office's slow
+        endpoint must not hold database locks), and the outcomes written in a second one."""
+        pushes = await self._lease()
+        results = await asyncio.gather(*(self._push(p) for p in pushes))
+        if pushes:
+            await self._settle(list(zip(pushes, results, strict=True)))
+        return len(pushes)
+
+    async def _lease(self) -> list[_Push]:
+        async with unit_of_work(self.sessions) as session:
+            repo = MessageRepository(session)
+            offices = OfficeRepository(session)
+            now = utcnow()
+            pushes = []
+            for item in await repo.claim_due_pushes(now, self.batch_size):
+                office = await offices.get_by_code(item.recipient)
+                message = await repo.get(item.message_pk)
+                if (
+                    office is None
+                    or message is None
+                    or office.webhook_url is None
+                    or office.webhook_disabled_at
+                ):
+                    item.push_state = "disabled"
+                    continue
+                item.next_push_at = now + LEASE  # another pusher leaves it alone meanwhile
+                pushes.append(
+                    _Push(
+                        item_id=item.id,
+                        office=office.code,
+                        url=office.webhook_url,
+                        secrets=[self.box.open(s) for s in office.webhook_secrets],
+                        webhook_id=message.message_id,
+                        body=message.body,
+                        content_type=message.content_type,
+                    )
+                )
+            return pushes
+
+    async def _push(self, push: _Push) -> webhooks.PushResult:
+        return await webhooks.push(
+            self.client,
+            push.url,
+            push.secrets,
+            push.webhook_id,
+            int(utcnow().timestamp()),
+            push.body,
+            push.content_type,
+        )
+
+    async def _settle(self, outcomes: list[tuple[_Push, webhooks.PushResult]]) -> None:
+        async with unit_of_work(self.sessions) as session:
+            repo = MessageRepository(session)
+            offices = OfficeRepository(session)
+            now = utcnow()
+            for push, result in outcomes:
+                item = await repo.mailbox_item(push.office, push.item_id)
+                if item is None or item.push_state != "due":
+                    continue
+                item.push_attempts += 1
+                item.last_push_error = result.error
+                if result.delivered:
+                    item.push_state = "delivered"
+                    message = await repo.get(item.message_pk)
+                    if message is not None:
+                        await record(
+                            session, message, Status.DELIVERED, detail="webhook 2xx", actor="webhook"
+                        )
+                elif result.gone:
+                    office = await offices.get_by_code(push.office)
+                    if office is not None:
+                        office.webhook_disabled_at = now
+                    await repo.stop_pushes(push.office)
+                    log.warning("webhook_gone", office=push.office, url=push.url)
+                elif item.push_attempts > len(RETRY_DELAYS):
+                    item.push_state = "given_up"
+                else:
+                    item.next_push_at = now + RETRY_DELAYS[item.push_attempts - 1]
+
+    async def run_forever(self, stop: asyncio.Event, idle_sleep_s: float = 1.0) -> None:
+        while not stop.is_set():
+            try:
+                pushed = await self.run_once()
+            except Exception:
+                log.exception("webhook_iteration_failed")
+                pushed = 0
+            if pushed == 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=idle_sleep_s)
+                except TimeoutError:
+                    pass
