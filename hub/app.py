@@ -6,16 +6,19 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 from hub import health
 from hub.broker import Broker
 from hub.database import engine_from_settings, session_factory
+from hub.kit.crypto import SecretBox
 from hub.kit.http import BodyLimitMiddleware, install_problem_handlers
 from hub.logging import configure_logging
 from hub.messaging import api as messaging_api
 from hub.messaging.relay import Relay
 from hub.messaging.signing import ReceiptSigner
+from hub.messaging.webhooks import WebhookPusher
 from hub.offices import api as offices_api
 from hub.settings import Settings, get_settings
 
@@ -41,17 +44,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not settings.embedded_broker:
             app.state.broker = Broker(settings.amqp_url)
             await app.state.broker.start()
-        stop_relay = asyncio.Event()
-        relay_task = None
+        stop = asyncio.Event()
+        workers = []
+        push_client = httpx.AsyncClient()
         if settings.relay_in_process and settings.embedded_broker:
             relay = Relay(app.state.sessions)
-            relay_task = asyncio.create_task(relay.run_forever(stop_relay), name="outbox-relay")
+            pusher = WebhookPusher(app.state.sessions, SecretBox(settings.secret_key), push_client)
+            workers = [
+                asyncio.create_task(relay.run_forever(stop), name="outbox-relay"),
+                asyncio.create_task(pusher.run_forever(stop), name="webhook-pusher"),
+            ]
         try:
             yield
         finally:
-            stop_relay.set()
-            if relay_task is not None:
-                await relay_task
+            stop.set()
+            await asyncio.gather(*workers)
+            await push_client.aclose()
             if app.state.broker is not None:
                 await app.state.broker.stop()
             await engine.dispose()

@@ -10,6 +10,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.database import engine_from_settings, migrate, session_factory, unit_of_work
+from hub.kit.crypto import SecretBox
 from hub.kit.errors import HubError
 from hub.offices import service as offices
 from hub.offices.models import DeliveryChannel
@@ -125,6 +126,44 @@ def offices_list() -> None:
     typer.echo("code\tname\tdépartements\tchannel")
     for row in rows:
         typer.echo(row)
+
+
+@offices_app.command("webhook")
+def offices_webhook(
+    code: Annotated[str, typer.Argument(help="The office's code")],
+    url: Annotated[str, typer.Option(help="The https:// endpoint the hub POSTs messages to")],
+) -> None:
+    """Push the office's messages to a webhook. Prints the new signing secret alone on the last line."""
+
+    async def work(session: AsyncSession) -> str:
+        return await offices.set_webhook(session, SecretBox(get_settings().secret_key), code, url)
+
+    secret = _in_transaction(work)
+    typer.echo(f"office {code} now receives webhooks at {url}; signing secret, shown only now:", err=True)
+    typer.echo(secret)
+
+
+@offices_app.command("webhook-rotate")
+def offices_webhook_rotate(
+    code: Annotated[str, typer.Argument(help="The office's code")],
+    finish: Annotated[
+        bool, typer.Option(help="Drop the previous secret (the office uses the new one)")
+    ] = False,
+) -> None:
+    """Rotate the webhook secret: pushes carry both signatures until --finish."""
+
+    async def work(session: AsyncSession) -> str | None:
+        if finish:
+            await offices.finish_webhook_rotation(session, code)
+            return None
+        return await offices.rotate_webhook_secret(session, SecretBox(get_settings().secret_key), code)
+
+    secret = _in_transaction(work)
+    if secret is None:
+        typer.echo(f"office {code}: previous webhook secret dropped")
+    else:
+        typer.echo(f"office {code}: pushes now carry two signatures; new secret, shown only now:", err=True)
+        typer.echo(secret)
 
 
 @keys_app.command("create")

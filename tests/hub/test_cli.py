@@ -93,3 +93,16 @@ def test_serve_answers_healthz_and_readyz(hub_env: dict[str, str]) -> None:
         server.wait(timeout=10)
     assert health.status_code == 200
     assert ready.status_code == 200 and ready.json()["database"] == "up"
+
+
+def test_webhook_secret_is_printed_once_and_rotation_can_finish(hub_env: dict[str, str]) -> None:
+    hub(hub_env, "migrate")
+    hub(hub_env, "offices", "add", "CJ33002", "--name", "Étude")
+    bad = hub(hub_env, "offices", "webhook", "CJ33002", "--url", "ftp://x", ok=False)
+    assert bad.returncode == 1 and "webhook.url_invalid" in bad.stderr
+    first = hub(hub_env, "offices", "webhook", "CJ33002", "--url", "https://etude.example/hub").stdout
+    assert first.strip().splitlines()[-1].startswith("whsec_")
+    rotated = hub(hub_env, "offices", "webhook-rotate", "CJ33002").stdout.strip().splitlines()[-1]
+    assert rotated.startswith("whsec_") and rotated not in first
+    assert "previous webhook secret dropped" in hub(hub_env, "offices", "webhook-rotate", "CJ33002", "--finish").stdout
+    assert "webhook" in hub(hub_env, "offices", "list").stdout
