@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -12,15 +13,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.database import engine_from_settings, migrate, session_factory, unit_of_work
 from hub.kit.crypto import SecretBox
 from hub.kit.errors import HubError
+from hub.messaging import service as messaging
 from hub.offices import service as offices
 from hub.offices.models import DeliveryChannel
 from hub.settings import get_settings
+from hub.staff import service as staff
+from hub.staff.models import Role
 
 app = typer.Typer(help="EDI hub between the collection agency and the bailiff offices.", no_args_is_help=True)
 offices_app = typer.Typer(help="Bailiff offices.", no_args_is_help=True)
 keys_app = typer.Typer(help="Office API keys.", no_args_is_help=True)
 app.add_typer(offices_app, name="offices")
 app.add_typer(keys_app, name="keys")
+staff_app = typer.Typer(help="Agency staff accounts.", no_args_is_help=True)
+app.add_typer(staff_app, name="staff")
 
 T = TypeVar("T")
 
@@ -189,3 +195,45 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (second
         return key.key_id
 
     typer.echo(f"API key {_in_transaction(work)} revoked")
+
+
+@staff_app.command("add")
+def staff_add(
+    email: Annotated[str, typer.Argument(help="The person's email")],
+    role: Annotated[Role, typer.Option(help="staff, finance or admin")],
+) -> None:
+    """Create a staff account. Its API token is printed once, alone on the last line."""
+
+    async def work(session: AsyncSession) -> str:
+        _, token = await staff.add_staff(session, email, role)
+        return token
+
+    token = _in_transaction(work)
+    typer.echo(
+        f"staff account {email.strip().lower()} ({role.value}) created; token, shown only now:", err=True
+    )
+    typer.echo(token)
+
+
+@staff_app.command("disable")
+def staff_disable(email: Annotated[str, typer.Argument(help="The person's email")]) -> None:
+    """Disable a staff account: its token is refused from now on."""
+
+    async def work(session: AsyncSession) -> None:
+        await staff.disable_staff(session, email)
+
+    _in_transaction(work)
+    typer.echo(f"staff account {email} disabled")
+
+
+@app.command()
+def resend(
+    message_pk: Annotated[uuid.UUID, typer.Argument(help="The hub's id of an outbound message")],
+) -> None:
+    """Send an outbound message again, with the same message id."""
+
+    async def work(session: AsyncSession) -> int:
+        entry = await messaging.resend(session, message_pk, actor="cli")
+        return entry.id
+
+    typer.echo(f"message {message_pk} queued again (outbox {_in_transaction(work)})")

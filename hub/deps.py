@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -13,6 +13,8 @@ from hub.kit.errors import Unauthorized
 from hub.offices import service as offices
 from hub.offices.models import Office
 from hub.settings import Settings
+from hub.staff import service as staff
+from hub.staff.models import Role, StaffUser
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -43,7 +45,60 @@ async def get_current_office(
             code="auth.missing_key",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    if credentials.credentials.startswith(f"{staff.TOKEN_PREFIX}_"):
+        raise Unauthorized(
+            "this route needs an office API key, not a staff token", code="auth.not_office_key"
+        )
     return await offices.authenticate(session, credentials.credentials)
 
 
 CurrentOffice = Annotated[Office, Depends(get_current_office)]
+
+_staff_bearer = HTTPBearer(
+    auto_error=False, description="A staff token from `hub staff add EMAIL --role ROLE`"
+)
+
+
+async def get_current_staff(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_staff_bearer)],
+) -> StaffUser:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized(
+            "send a staff token as `Authorization: Bearer <token>`",
+            code="auth.missing_token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return await staff.authenticate(session, credentials.credentials)
+
+
+CurrentStaff = Annotated[StaffUser, Depends(get_current_staff)]
+
+
+def staff_with(*roles: Role) -> Any:
+    """A dependency for routes that need one of ``roles`` (admin passes everywhere)."""
+
+    async def check(user: CurrentStaff) -> StaffUser:
+        staff.require_role(user, *roles)
+        return user
+
+    return Depends(check)
+
+
+async def get_caller(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Office | StaffUser:
+    """For routes shared by both sides: the credential decides what the caller sees."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized(
+            "send an office API key or a staff token as `Authorization: Bearer <credential>`",
+            code="auth.missing_key",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if credentials.credentials.startswith(f"{staff.TOKEN_PREFIX}_"):
+        return await staff.authenticate(session, credentials.credentials)
+    return await offices.authenticate(session, credentials.credentials)
+
+
+CurrentCaller = Annotated[Office | StaffUser, Depends(get_caller)]

@@ -3,6 +3,7 @@
 from hub.cases.models import Case, Creditor, Debtor
 from hub.messaging.models import InboxEntry, MailboxItem, MessageEvent, OutboxEntry, Receipt, StoredMessage
 from hub.offices.models import Office, OfficeApiKey
+from hub.staff.models import StaffUser
 
 __all__ = [
     "Case",
@@ -15,5 +16,6 @@ __all__ = [
     "OfficeApiKey",
     "OutboxEntry",
     "Receipt",
+    "StaffUser",
     "StoredMessage",
 ]

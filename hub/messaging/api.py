@@ -1,22 +1,27 @@
-"""Routes of the messaging module: the pull inbox of offices without AMQP, and the key that
-verifies the hub's receipts."""
+"""Routes of the messaging module: the pull inbox of offices without AMQP, the message store
+(an office sees only what it sent or received; staff see all), operators' resend, and the key
+that verifies the hub's receipts."""
 
 from __future__ import annotations
 
 import base64
+import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from hub.deps import CurrentOffice, SessionDep
+from hub.deps import CurrentCaller, CurrentOffice, SessionDep, staff_with
 from hub.kit.clock import utcnow
 from hub.kit.errors import NotFound
-from hub.messaging.models import Status
+from hub.messaging import service
+from hub.messaging.models import Status, StoredMessage
 from hub.messaging.repository import MessageRepository
 from hub.messaging.service import record
 from hub.messaging.signing import ALGORITHM
+from hub.offices.models import Office
+from hub.staff.models import Role, StaffUser
 
 router = APIRouter(prefix="/v1", tags=["messaging"])
 
@@ -46,6 +51,48 @@ class InboxAck(BaseModel):
 class PublicKey(BaseModel):
     algorithm: str
     public_key_base64: str
+
+
+class MessageSummary(BaseModel):
+    id: uuid.UUID
+    direction: str
+    message_id: str
+    kind: str
+    sender: str
+    recipient: str
+    correlation_id: str | None
+    parent_id: uuid.UUID | None
+    status: str
+    sha256: str
+    created_at: datetime
+
+
+class LifecycleStep(BaseModel):
+    status: str
+    at: datetime
+    actor: str
+    detail: str | None
+
+
+class ReceiptOut(BaseModel):
+    message_id: str
+    sender: str
+    sha256: str
+    received_at: datetime
+    accepted: bool
+    errors: list[dict[str, Any]]
+    signature: str
+    signature_alg: str
+
+
+class MessageDetail(MessageSummary):
+    lifecycle: list[LifecycleStep]
+    receipt: ReceiptOut | None
+    children: list[uuid.UUID]
+
+
+def _summary(m: StoredMessage) -> MessageSummary:
+    return MessageSummary.model_validate(m, from_attributes=True)
 
 
 @router.get("/inbox", response_model=InboxPage, summary="Messages waiting for this office, oldest first")
@@ -89,6 +136,82 @@ async def ack_inbox_item(item_id: int, office: CurrentOffice, session: SessionDe
         if message is not None:
             await record(session, message, Status.ACKNOWLEDGED, actor=office.code)
     return InboxAck(id=item.id, acknowledged_at=item.acked_at)
+
+
+@router.get("/messages", response_model=list[MessageSummary], summary="Search the message store")
+async def list_messages(
+    caller: CurrentCaller,
+    session: SessionDep,
+    message_id: str | None = None,
+    correlation_id: str | None = None,
+    office: Annotated[str | None, Query(description="Sender or recipient (staff only)")] = None,
+    kind: str | None = None,
+    status: Status | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[MessageSummary]:
+    party = caller.code if isinstance(caller, Office) else office
+    found = await MessageRepository(session).find(
+        message_id=message_id,
+        correlation_id=correlation_id,
+        party=party,
+        kind=kind,
+        status=status.value if status else None,
+        since=since,
+        until=until,
+        limit=limit,
+    )
+    return [_summary(m) for m in found]
+
+
+async def _visible_message(session: SessionDep, caller: Office | StaffUser, ref: str) -> StoredMessage:
+    """By the hub's id, or (for an office) by the message id it chose. Others' messages are 404."""
+    repo = MessageRepository(session)
+    message: StoredMessage | None = None
+    try:
+        message = await repo.get(uuid.UUID(ref))
+    except ValueError:
+        if isinstance(caller, Office):
+            found = await repo.find(message_id=ref, party=caller.code, limit=1)
+            message = found[0] if found else None
+    if message is None or (
+        isinstance(caller, Office) and caller.code not in (message.sender, message.recipient)
+    ):
+        raise NotFound(f"no message {ref}", code="message.not_found")
+    return message
+
+
+@router.get(
+    "/messages/{ref}", response_model=MessageDetail, summary="A message, its lifecycle and its receipt"
+)
+async def get_message(ref: str, caller: CurrentCaller, session: SessionDep) -> MessageDetail:
+    message = await _visible_message(session, caller, ref)
+    repo = MessageRepository(session)
+    receipt = await repo.receipt_for(message.id)
+    return MessageDetail(
+        **_summary(message).model_dump(),
+        lifecycle=[
+            LifecycleStep.model_validate(e, from_attributes=True) for e in await repo.events(message.id)
+        ],
+        receipt=ReceiptOut.model_validate(receipt, from_attributes=True) if receipt else None,
+        children=[c.id for c in await repo.children(message.id)],
+    )
+
+
+@router.post(
+    "/messages/{message_pk}/resend",
+    response_model=MessageSummary,
+    status_code=202,
+    summary="Send an outbound message again, with the same message id (admin)",
+)
+async def resend_message(
+    message_pk: uuid.UUID, session: SessionDep, user: Annotated[StaffUser, staff_with(Role.ADMIN)]
+) -> MessageSummary:
+    entry = await service.resend(session, message_pk, actor=user.email)
+    message = await MessageRepository(session).get(entry.message_pk)
+    assert message is not None
+    return _summary(message)
 
 
 @router.get(

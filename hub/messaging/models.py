@@ -113,7 +113,7 @@ class OutboxEntry(Base):
     __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    message_pk: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("messages.id"), unique=True)
+    message_pk: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("messages.id"), index=True)
     recipient: Mapped[str] = mapped_column(String(16))
     exchange: Mapped[str] = mapped_column(String(64))
     routing_key: Mapped[str] = mapped_column(String(128))

@@ -44,19 +44,20 @@ class MailboxTransport:
 
     async def send(self, session: AsyncSession, batch: Sequence[Outgoing]) -> list[str | None]:
         offices = OfficeRepository(session)
-        items = []
+        repo = MessageRepository(session)
         for out in batch:
             office = await offices.get_by_code(out.entry.recipient)
             push = office is not None and office.delivery_channel == DeliveryChannel.WEBHOOK.value
-            items.append(
-                MailboxItem(
-                    recipient=out.entry.recipient,
-                    message_pk=out.message.id,
-                    push_state="due" if push else "none",
-                    next_push_at=utcnow() if push else None,
-                )
-            )
-        await MessageRepository(session).add(*items)
+            item = await repo.mailbox_item_for(out.message.id)
+            if item is None:
+                item = MailboxItem(recipient=out.entry.recipient, message_pk=out.message.id)
+                session.add(item)
+            # A resend puts an acknowledged or already pushed message back in the mailbox.
+            item.acked_at = None
+            item.push_state = "due" if push else "none"
+            item.push_attempts = 0
+            item.next_push_at = utcnow() if push else None
+        await session.flush()
         return [None] * len(batch)
 
 

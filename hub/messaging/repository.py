@@ -140,3 +140,12 @@ class MessageRepository:
             .where(MailboxItem.recipient == recipient, MailboxItem.push_state == "due")
             .values(push_state="disabled")
         )
+
+    async def mailbox_item_for(self, message_pk: uuid.UUID) -> MailboxItem | None:
+        return await self.session.scalar(select(MailboxItem).where(MailboxItem.message_pk == message_pk))
+
+    async def last_outbox_entry(self, message_pk: uuid.UUID) -> OutboxEntry | None:
+        query = (
+            select(OutboxEntry).where(OutboxEntry.message_pk == message_pk).order_by(OutboxEntry.id.desc())
+        )
+        return await self.session.scalar(query.limit(1))

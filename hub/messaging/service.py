@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.kit.clock import utcnow
-from hub.kit.errors import ErrorItem
+from hub.kit.errors import Conflict, ErrorItem, NotFound
 from hub.messaging.models import (
     Direction,
     InboxEntry,
@@ -183,3 +183,23 @@ async def issue_receipt(
     if not accepted:
         await record(session, message, Status.REJECTED, detail=f"{len(errors)} error(s)")
     return receipt
+
+
+async def resend(session: AsyncSession, message_pk: uuid.UUID, *, actor: str) -> OutboxEntry:
+    """Queues an outbound message again, with the same message id: the recipient's inbox drops it
+    if it had it already, and takes it if it was lost."""
+    repo = MessageRepository(session)
+    message = await repo.get(message_pk)
+    if message is None:
+        raise NotFound(f"no message {message_pk}", code="message.not_found")
+    last = await repo.last_outbox_entry(message.id)
+    if message.direction != Direction.OUTBOUND.value or last is None:
+        raise Conflict(
+            "only a message the hub sent can be resent; replay an inbound one", code="message.not_outbound"
+        )
+    entry = OutboxEntry(
+        message_pk=message.id, recipient=last.recipient, exchange=last.exchange, routing_key=last.routing_key
+    )
+    await repo.add(entry)
+    await record(session, message, Status.ROUTED, detail=f"resent as outbox {entry.id}", actor=actor)
+    return entry

@@ -104,5 +104,8 @@ def test_webhook_secret_is_printed_once_and_rotation_can_finish(hub_env: dict[st
     assert first.strip().splitlines()[-1].startswith("whsec_")
     rotated = hub(hub_env, "offices", "webhook-rotate", "CJ33002").stdout.strip().splitlines()[-1]
     assert rotated.startswith("whsec_") and rotated not in first
-    assert "previous webhook secret dropped" in hub(hub_env, "offices", "webhook-rotate", "CJ33002", "--finish").stdout
+    assert (
+        "previous webhook secret dropped"
+        in hub(hub_env, "offices", "webhook-rotate", "CJ33002", "--finish").stdout
+    )
     assert "webhook" in hub(hub_env, "offices", "list").stdout
