@@ -1,0 +1,146 @@
+"""The publisher: confirmed, persistent, mandatory, pipelined, one outcome per message."""
+
+from __future__ import annotations
+
+import pytest
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection, DeliveryMode
+
+from adapters.amqp.publisher import OutgoingMessage, Publisher, Status
+from tests.adapters.amqp.conftest import eventually, mandate, message_count
+
+pytestmark = pytest.mark.rabbitmq
+
+
+async def _get_all(channel: AbstractChannel, queue_name: str, count: int) -> list[AbstractIncomingMessage]:
+    queue = await channel.declare_queue(queue_name, passive=True)
+    received: list[AbstractIncomingMessage] = []
+
+    async def keep(message: AbstractIncomingMessage) -> None:
+        received.append(message)
+        await message.ack()
+
+    tag = await queue.consume(keep)
+    await eventually(lambda: len(received) >= count)
+    await queue.cancel(tag)
+    return received
+
+
+async def test_published_messages_are_persistent_and_carry_the_outbox_id(channel: AbstractChannel) -> None:
+    publisher = Publisher(channel)
+    outcomes = await publisher.publish_many(
+        [mandate("outbox-1", body=b"<a/>"), mandate("outbox-2", body=b"<b/>")]
+    )
+
+    assert [(o.message_id, o.status) for o in outcomes] == [("outbox-1", Status.OK), ("outbox-2", Status.OK)]
+    assert all(o.ok for o in outcomes)
+    received = {m.message_id: m for m in await _get_all(channel, "office.CJ75001", 2)}
+    first = received["outbox-1"]
+    assert first.delivery_mode == DeliveryMode.PERSISTENT
+    assert first.body == b"<a/>"
+    assert first.content_type == "application/xml"
+    assert first.correlation_id == "case-outbox-1"
+    assert first.headers == {"x-hub-kind": "mandate"}
+    assert first.timestamp is not None
+    assert received["outbox-2"].body == b"<b/>"
+
+
+async def test_user_id_is_sent_and_validated_by_the_broker(channel: AbstractChannel) -> None:
+    outcome = await Publisher(channel, user_id="guest").publish(mandate("with-user"))
+
+    assert outcome.status is Status.OK
+    [message] = await _get_all(channel, "office.CJ75001", 1)
+    assert message.user_id == "guest"
+
+
+async def test_an_unroutable_message_is_returned_not_ok(channel: AbstractChannel) -> None:
+    """An office without a queue (not declared yet, or a typo): the message must not count as sent."""
+    publisher = Publisher(channel)
+    outcomes = await publisher.publish_many(
+        [mandate("to-known"), mandate("to-unknown", office="CJ99999"), mandate("to-known-too")]
+    )
+
+    assert [o.status for o in outcomes] == [Status.OK, Status.RETURNED, Status.OK]
+    assert "NO_ROUTE" in outcomes[1].detail
+    # The channel is still usable after a return.
+    assert (await publisher.publish(mandate("after-return"))).ok
+
+
+async def test_a_batch_of_two_thousand_is_pipelined_and_all_confirmed(channel: AbstractChannel) -> None:
+    publisher = Publisher(channel, max_in_flight=500)
+    messages = [mandate(f"bulk-{i}", body=b"x" * 200) for i in range(2000)]
+
+    outcomes = await publisher.publish_many(messages)
+
+    assert [o.message_id for o in outcomes] == [m.message_id for m in messages]  # same order
+    assert {o.status for o in outcomes} == {Status.OK}
+    assert await message_count(channel, "office.CJ75001") == 2000
+
+
+async def test_a_full_queue_nacks_and_the_outcome_says_so(channel: AbstractChannel) -> None:
+    """``x-overflow=reject-publish``: the broker refuses (nacks) rather than dropping old messages."""
+    tiny = await channel.declare_queue(
+        "office.TINY",
+        durable=True,
+        arguments={"x-queue-type": "quorum", "x-max-length": 1, "x-overflow": "reject-publish"},
+    )
+    await tiny.bind("hub.outbound", "office.TINY")
+    publisher = Publisher(channel)
+
+    # A quorum queue applies its limit with a short delay (the enqueuer learns it is over the
+    # limit after the fact): the first messages past the limit may still be accepted.
+    statuses = [(await publisher.publish(mandate(f"m-{i}", office="TINY"))).status for i in range(20)]
+
+    assert statuses[0] is Status.OK
+    assert Status.NACKED in statuses
+    assert set(statuses) == {Status.OK, Status.NACKED}
+
+
+async def test_no_confirmation_in_time_is_a_timeout_not_ok(channel: AbstractChannel) -> None:
+    outcome = await Publisher(channel, publish_timeout=1e-9).publish(mandate("too-slow"))
+
+    assert outcome.status is Status.TIMEOUT
+
+
+async def test_a_closed_channel_is_a_connection_error_per_message(
+    connection: AbstractRobustConnection,
+) -> None:
+    channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+    publisher = Publisher(channel)
+    await channel.close()
+
+    outcomes = await publisher.publish_many([mandate("a"), mandate("b")])
+
+    assert [o.status for o in outcomes] == [Status.CONNECTION_ERROR, Status.CONNECTION_ERROR]
+
+
+async def test_a_missing_exchange_fails_the_message_without_raising(channel: AbstractChannel) -> None:
+    message = OutgoingMessage("nowhere", "no.such.exchange", "x", b"", "text/plain", {})
+
+    outcome = await Publisher(channel).publish(message)
+
+    assert not outcome.ok
+    assert outcome.status is Status.CONNECTION_ERROR
+    assert "NOT_FOUND" in outcome.detail
+
+
+def test_a_channel_without_confirms_is_refused() -> None:
+    class NoConfirms:
+        publisher_confirms = False
+
+    with pytest.raises(ValueError, match="publisher_confirms"):
+        Publisher(NoConfirms())  # type: ignore[arg-type]
+
+
+async def test_duplicate_ids_in_one_batch_are_refused(channel: AbstractChannel) -> None:
+    with pytest.raises(ValueError, match="unique"):
+        await Publisher(channel).publish_many([mandate("same"), mandate("same")])
+
+
+async def test_open_makes_a_confirming_channel(
+    connection: AbstractRobustConnection, channel: AbstractChannel
+) -> None:
+    publisher = await Publisher.open(connection)
+
+    assert publisher.channel.publisher_confirms
+    assert (await publisher.publish(mandate("via-open"))).ok
+    assert (await publisher.publish(mandate("unroutable", office="CJ99999"))).status is Status.RETURNED
