@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import FastAPI
 
 from hub import health
 from hub.broker import Broker
 from hub.database import engine_from_settings, session_factory
-from hub.kit.crypto import SecretBox
 from hub.kit.http import BodyLimitMiddleware, install_problem_handlers
 from hub.logging import configure_logging
 from hub.messaging import api as messaging_api
-from hub.messaging.relay import Relay
 from hub.messaging.signing import ReceiptSigner
-from hub.messaging.webhooks import WebhookPusher
 from hub.offices import api as offices_api
+from hub.runtime import Workers
 from hub.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -44,22 +40,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not settings.embedded_broker:
             app.state.broker = Broker(settings.amqp_url)
             await app.state.broker.start()
-        stop = asyncio.Event()
-        workers = []
-        push_client = httpx.AsyncClient()
-        if settings.relay_in_process and settings.embedded_broker:
-            relay = Relay(app.state.sessions)
-            pusher = WebhookPusher(app.state.sessions, SecretBox(settings.secret_key), push_client)
-            workers = [
-                asyncio.create_task(relay.run_forever(stop), name="outbox-relay"),
-                asyncio.create_task(pusher.run_forever(stop), name="webhook-pusher"),
-            ]
+        workers = Workers(settings, app.state.sessions)
+        await workers.start()
         try:
             yield
         finally:
-            stop.set()
-            await asyncio.gather(*workers)
-            await push_client.aclose()
+            await workers.close()
             if app.state.broker is not None:
                 await app.state.broker.stop()
             await engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
@@ -29,6 +30,13 @@ staff_app = typer.Typer(help="Agency staff accounts.", no_args_is_help=True)
 app.add_typer(staff_app, name="staff")
 
 T = TypeVar("T")
+
+
+class ServeRole(enum.StrEnum):
+    ALL = "all"
+    API = "api"
+    RELAY = "relay"
+    WORKER = "worker"
 
 
 def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -82,13 +90,19 @@ def demo() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default HUB_HOST or 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default HUB_PORT or 8000)")] = None,
+    role: Annotated[
+        ServeRole | None,
+        typer.Option(help="all (default: API + relay + consumers), api, relay or worker; HUB_ROLE"),
+    ] = None,
 ) -> None:
-    """Serve the HTTP API."""
+    """Serve the hub: the HTTP API (health and metrics in every role) and the role's workers."""
     import uvicorn
 
     from hub.app import create_app
 
     settings = get_settings()
+    if role is not None:
+        settings = settings.model_copy(update={"role": role.value})
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_config=None)
 
 

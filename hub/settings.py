@@ -27,9 +27,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
-    # `hub serve` runs the outbox relay in the API process (the embedded default); production
-    # runs it as its own process (`hub relay`) and sets this to false on the API replicas.
-    relay_in_process: bool = True
+    # What `hub serve` runs: "all" (API + relay + webhook pusher + consumers, the embedded
+    # default), or one part per process in production: "api", "relay", "worker" (AMQP consumers).
+    role: Literal["all", "api", "relay", "worker"] = "all"
 
     @model_validator(mode="after")
     def _refuse_weak_secret_in_production(self) -> Settings:

@@ -10,14 +10,15 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from hub.database import create_engine, migrate
+from hub.database import create_engine, migrate, session_factory
 from hub.settings import Settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -51,8 +52,8 @@ def amqp_url() -> str:
     return AMQP_URL
 
 
-@pytest.fixture(scope="session")
-async def postgres_url() -> AsyncIterator[str]:
+@asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
     """A database of this run's own, migrated with the real Alembic revisions, dropped at the end."""
     require("PostgreSQL", reachable(PG_ADMIN_URL, 5432))
     name = f"hub_test_{uuid.uuid4().hex[:12]}"
@@ -71,22 +72,64 @@ async def postgres_url() -> AsyncIterator[str]:
         await admin.dispose()
 
 
-@pytest.fixture(scope="session")
-async def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path: Path = tmp_path_factory.mktemp("sqlite") / "hub.db"
-    url = f"sqlite+aiosqlite:///{path}"
+async def sqlite_database(folder: Path) -> str:
+    url = f"sqlite+aiosqlite:///{folder / 'hub.db'}"
     engine = create_engine(url)
     await migrate(engine)
     await engine.dispose()
     return url
 
 
+# Two databases per engine: one that stays empty (each test in a rolled-back transaction), one for
+# tests that commit as production does (the HTTP app, the relay), where rows accumulate.
+@pytest.fixture(scope="session")
+async def postgres_url() -> AsyncIterator[str]:
+    async with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def postgres_committed_url() -> AsyncIterator[str]:
+    async with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return await sqlite_database(tmp_path_factory.mktemp("sqlite"))
+
+
+@pytest.fixture(scope="session")
+async def sqlite_committed_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return await sqlite_database(tmp_path_factory.mktemp("sqlite-committed"))
+
+
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest) -> str:
     """Each database test runs on SQLite and on PostgreSQL."""
-    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
-    url: str = request.getfixturevalue(fixture)
+    url: str = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
     return url
+
+
+@pytest.fixture(scope="session")
+def committed_database_url(database_url: str, request: pytest.FixtureRequest) -> str:
+    """The committing database of the same engine as ``database_url``."""
+    name = "sqlite_committed_url" if database_url.startswith("sqlite") else "postgres_committed_url"
+    url: str = request.getfixturevalue(name)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def committed_engine(committed_database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(committed_database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessions(committed_engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that commit, for code that owns its transactions (relay, pushers, consumers)."""
+    return session_factory(committed_engine)
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +154,7 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(committed_database_url: str) -> Settings:
     return Settings(
-        env="test", database_url=database_url, amqp_url="", secret_key="t" * 40, relay_in_process=False
+        env="test", database_url=committed_database_url, amqp_url="", secret_key="t" * 40, role="api"
     )

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.database import create_engine, session_factory, unit_of_work
 from hub.messaging import service
@@ -19,11 +19,6 @@ from hub.messaging.relay import Outgoing, Relay
 from hub.messaging.service import Envelope
 from hub.offices import service as offices
 from hub.offices.models import DeliveryChannel
-
-
-@pytest.fixture
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return session_factory(engine)
 
 
 def office_code() -> str:

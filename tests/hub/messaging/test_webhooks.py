@@ -16,10 +16,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.webhooks import new_secret
-from hub.database import session_factory, unit_of_work
+from hub.database import unit_of_work
 from hub.kit.crypto import SecretBox
 from hub.messaging import service
 from hub.messaging.models import MailboxItem
@@ -68,11 +68,6 @@ def spec_signature(secret: str, msg_id: str, timestamp: str, body: bytes) -> str
     key = base64.b64decode(secret.split("_", 1)[1])
     mac = hmac.new(key, msg_id.encode() + b"." + timestamp.encode() + b"." + body, hashlib.sha256)
     return base64.b64encode(mac.digest()).decode()
-
-
-@pytest.fixture
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return session_factory(engine)
 
 
 async def webhook_office(sessions: async_sessionmaker[AsyncSession], url: str) -> tuple[str, str]:
