@@ -21,7 +21,11 @@ from hub.settings import get_settings
 from hub.staff import service as staff
 from hub.staff.models import Role
 
-app = typer.Typer(help="EDI hub between the collection agency and the bailiff offices.", no_args_is_help=True)
+app = typer.Typer(
+    help="EDI hub between the collection agency and the bailiff offices.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 offices_app = typer.Typer(help="Bailiff offices.", no_args_is_help=True)
 keys_app = typer.Typer(help="Office API keys.", no_args_is_help=True)
 app.add_typer(offices_app, name="offices")
@@ -251,3 +255,24 @@ def resend(
         return entry.id
 
     typer.echo(f"message {message_pk} queued again (outbox {_in_transaction(work)})")
+
+
+@app.command()
+def bench(
+    only: Annotated[list[str] | None, typer.Option(help="Run only these benchmarks (repeatable)")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="Database to measure on (default: a scratch SQLite file)")
+    ] = None,
+) -> None:
+    """Measure the hub's hot paths on this machine and print the figures (no pass/fail)."""
+    from hub.bench import BENCHES
+
+    unknown = sorted(set(only or []) - set(BENCHES))
+    if unknown:
+        raise typer.BadParameter(f"unknown benchmark(s) {unknown}; choose from {sorted(BENCHES)}")
+    for name, run in BENCHES.items():
+        if only and name not in only:
+            continue
+        typer.echo(f"== {name}")
+        for figure in asyncio.run(run(database_url)):
+            typer.echo(f"{figure.name:<40} {figure.value:>12,.1f} {figure.unit:<8} {figure.note}")

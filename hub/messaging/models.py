@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.kit.clock import utcnow
 from hub.kit.db import Base, BigIntId, Timestamped, UtcDateTime, UuidPk
@@ -81,6 +81,8 @@ class MessageEvent(Base):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     message_pk: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("messages.id"), index=True)
+    # Declared so the unit of work inserts the message before the rows that point at it.
+    message: Mapped[StoredMessage] = relationship(lazy="raise")
     status: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     actor: Mapped[str] = mapped_column(String(64), default="hub")
@@ -97,6 +99,8 @@ class InboxEntry(Base):
     sender: Mapped[str] = mapped_column(String(16))
     message_id: Mapped[str] = mapped_column(String(64))
     message_pk: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("messages.id"))
+    # Declared so the unit of work inserts the message before the rows that point at it.
+    message: Mapped[StoredMessage] = relationship(lazy="raise")
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
@@ -114,6 +118,8 @@ class OutboxEntry(Base):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     message_pk: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("messages.id"), index=True)
+    # Declared so the unit of work inserts the message before the rows that point at it.
+    message: Mapped[StoredMessage] = relationship(lazy="raise")
     recipient: Mapped[str] = mapped_column(String(16))
     exchange: Mapped[str] = mapped_column(String(64))
     routing_key: Mapped[str] = mapped_column(String(128))
@@ -139,6 +145,8 @@ class MailboxItem(Timestamped, Base):
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     recipient: Mapped[str] = mapped_column(String(16))
     message_pk: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("messages.id"))
+    # Declared so the unit of work inserts the message before the rows that point at it.
+    message: Mapped[StoredMessage] = relationship(lazy="raise")
     acked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Webhook push: "none" (pull only), "due", "delivered", "given_up", "disabled" (410 Gone).
     push_state: Mapped[str] = mapped_column(String(12), default="none")
@@ -154,6 +162,8 @@ class Receipt(Timestamped, Base):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     message_pk: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("messages.id"), unique=True)
+    # Declared so the unit of work inserts the message before the rows that point at it.
+    message: Mapped[StoredMessage] = relationship(lazy="raise")
     message_id: Mapped[str] = mapped_column(String(64))
     sender: Mapped[str] = mapped_column(String(16))
     sha256: Mapped[str] = mapped_column(String(64))

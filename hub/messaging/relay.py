@@ -45,18 +45,24 @@ class MailboxTransport:
     async def send(self, session: AsyncSession, batch: Sequence[Outgoing]) -> list[str | None]:
         offices = OfficeRepository(session)
         repo = MessageRepository(session)
+        existing = await repo.mailbox_items_for([out.message.id for out in batch])
+        pushes: dict[str, bool] = {}
         for out in batch:
-            office = await offices.get_by_code(out.entry.recipient)
-            push = office is not None and office.delivery_channel == DeliveryChannel.WEBHOOK.value
-            item = await repo.mailbox_item_for(out.message.id)
+            recipient = out.entry.recipient
+            if recipient not in pushes:
+                office = await offices.get_by_code(recipient)
+                pushes[recipient] = (
+                    office is not None and office.delivery_channel == DeliveryChannel.WEBHOOK.value
+                )
+            item = existing.get(out.message.id)
             if item is None:
-                item = MailboxItem(recipient=out.entry.recipient, message_pk=out.message.id)
-                session.add(item)
+                item = MailboxItem(recipient=recipient, message_pk=out.message.id)
+                repo.stage(item)
             # A resend puts an acknowledged or already pushed message back in the mailbox.
             item.acked_at = None
-            item.push_state = "due" if push else "none"
+            item.push_state = "due" if pushes[recipient] else "none"
             item.push_attempts = 0
-            item.next_push_at = utcnow() if push else None
+            item.next_push_at = utcnow() if pushes[recipient] else None
         await session.flush()
         return [None] * len(batch)
 

@@ -28,6 +28,10 @@ class MessageRepository:
         self.session.add_all(objects)
         await self.session.flush()
 
+    def stage(self, *objects: object) -> None:
+        """Adds without a round trip: written by the next flush (autoflush or commit)."""
+        self.session.add_all(objects)
+
     async def get(self, message_pk: uuid.UUID) -> StoredMessage | None:
         return await self.session.get(StoredMessage, message_pk)
 
@@ -141,8 +145,9 @@ class MessageRepository:
             .values(push_state="disabled")
         )
 
-    async def mailbox_item_for(self, message_pk: uuid.UUID) -> MailboxItem | None:
-        return await self.session.scalar(select(MailboxItem).where(MailboxItem.message_pk == message_pk))
+    async def mailbox_items_for(self, message_pks: Sequence[uuid.UUID]) -> dict[uuid.UUID, MailboxItem]:
+        rows = await self.session.scalars(select(MailboxItem).where(MailboxItem.message_pk.in_(message_pks)))
+        return {item.message_pk: item for item in rows}
 
     async def last_outbox_entry(self, message_pk: uuid.UUID) -> OutboxEntry | None:
         query = (

@@ -52,9 +52,9 @@ async def record(
     detail: str | None = None,
     actor: str = "hub",
 ) -> None:
-    """Appends a lifecycle step and makes it the message's current status."""
+    """Appends a lifecycle step and makes it the message's current status (written at the next flush)."""
     message.status = status.value
-    await MessageRepository(session).add(
+    MessageRepository(session).stage(
         MessageEvent(message_pk=message.id, status=status.value, detail=detail, actor=actor)
     )
 
@@ -82,8 +82,9 @@ async def store_inbound(
         sha256=sha256_hex(raw),
         status=Status.RECEIVED.value,
     )
-    await MessageRepository(session).add(message)
+    MessageRepository(session).stage(message)
     await record(session, message, Status.RECEIVED)
+    await session.flush()
     return message
 
 
@@ -133,11 +134,8 @@ async def enqueue_outbound(
         message_pk=message.id, recipient=envelope.recipient, exchange=exchange, routing_key=routing_key
     )
     repo = MessageRepository(session)
-    await repo.add(message)
-    await repo.add(entry)
-    await repo.add(
-        MessageEvent(message_pk=message.id, status=Status.ROUTED.value, detail=f"outbox {entry.id}")
-    )
+    repo.stage(message, entry, MessageEvent(message_pk=message.id, status=Status.ROUTED.value))
+    await session.flush()
     return entry
 
 

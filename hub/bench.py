@@ -1,0 +1,77 @@
+"""``hub bench``: measured figures, never pass/fail. Each benchmark returns rows of
+(name, figure, unit, note); compare ratios taken in one run, not absolute numbers across runs."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub.database import create_engine, migrate, session_factory, unit_of_work
+from hub.messaging import service
+from hub.messaging.relay import Relay
+from hub.messaging.service import Envelope
+from hub.offices import service as offices
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    value: float
+    unit: str
+    note: str = ""
+
+
+Bench = Callable[[str | None], Awaitable[list[Figure]]]
+
+
+async def _scratch_database(database_url: str | None) -> tuple[str, tempfile.TemporaryDirectory[str] | None]:
+    if database_url:
+        return database_url, None
+    folder = tempfile.TemporaryDirectory(prefix="hub-bench-")
+    return f"sqlite+aiosqlite:///{Path(folder.name) / 'bench.db'}", folder
+
+
+async def bench_relay(database_url: str | None, messages: int = 2000) -> list[Figure]:
+    """Outbox rows written by services, then drained by one relay to the office mailbox."""
+    url, folder = await _scratch_database(database_url)
+    engine = create_engine(url)
+    try:
+        await migrate(engine)
+        sessions = session_factory(engine)
+        code = f"BENCH{int(time.time()) % 100000}"
+        async with unit_of_work(sessions) as session:
+            await offices.add_office(session, code=code, name="Bench office")
+        started = time.perf_counter()
+        async with unit_of_work(sessions) as session:
+            for n in range(messages):
+                envelope = Envelope(f"B-{code}-{n}", "mandate", "AGENCY", code)
+                await service.enqueue_outbound(
+                    session,
+                    envelope,
+                    b"<mandate/>",
+                    "application/xml",
+                    exchange="hub.outbound",
+                    routing_key=code,
+                )
+        enqueued = time.perf_counter()
+        relay = Relay(sessions)
+        while await relay.run_once():
+            pass
+        drained = time.perf_counter()
+    finally:
+        await engine.dispose()
+        if folder is not None:
+            folder.cleanup()
+    engine_name = url.split(":", 1)[0]
+    return [
+        Figure("outbox enqueue", messages / (enqueued - started), "msg/s", f"{messages} rows, {engine_name}"),
+        Figure(
+            "relay to mailbox", messages / (drained - enqueued), "msg/s", f"{messages} rows, {engine_name}"
+        ),
+    ]
+
+
+BENCHES: dict[str, Bench] = {"relay": bench_relay}
