@@ -1,0 +1,105 @@
+"""Holds and cost approvals: an act waits for a person's decision before it may go ahead.
+
+- Hold notice (hub -> office, and to the agency's events): an act of a mandate is held for review.
+- Cost request (office -> agency): approval asked for an act above budget or flagged as costing more
+  than it can plausibly recover.
+- Cost decision (agency -> office): approved (with an ``approval_id`` to quote on the act report and
+  the invoice) or refused.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Self
+
+from pydantic import Field, model_validator
+
+from schemas.v1.common import (
+    ActCode,
+    Cents,
+    Currency,
+    PositiveCents,
+    ReasonCode,
+    Reference,
+    Text,
+    WireModel,
+    rule_error,
+)
+from schemas.v1.envelope import MessageModel
+
+
+class HoldReason(WireModel):
+    """One reason an act is held, e.g. ``cost.flagged`` or ``guardrail.vulnerable_debtor``."""
+
+    code: ReasonCode
+    message: Text
+
+
+class HoldNotice(MessageModel):
+    """An act of a mandate is held for a person's review: do not perform it until told."""
+
+    KIND = "hold_notice"
+
+    mandate_ref: Reference
+    act_code: ActCode
+    reasons: list[HoldReason] = Field(min_length=1, max_length=20)
+
+
+class CostRequest(MessageModel):
+    """Office -> agency: may this act be performed at this cost?"""
+
+    KIND = "cost_request"
+
+    mandate_ref: Reference
+    act_code: ActCode
+    currency: Currency = "EUR"
+    estimated_fees_cents: PositiveCents
+    """Estimated fees of the act (emoluments + disbursements, excl. VAT)."""
+    expected_recovery_cents: Cents | None = None
+    """What the office expects the act to bring back, if it has an estimate."""
+    justification: Text
+    """Why the act is worth it (e.g. employer known, account with balance)."""
+
+
+class Decision(StrEnum):
+    """``approved`` or ``refused``."""
+
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class CostDecision(MessageModel):
+    """Agency -> office: the answer to a cost request (its ``message_id`` is in ``request_id`` and in the
+    envelope's ``correlation_id``)."""
+
+    KIND = "cost_decision"
+
+    request_id: Reference
+    """The ``message_id`` of the cost request answered."""
+    mandate_ref: Reference
+    act_code: ActCode
+    decision: Decision
+    approval_id: Reference | None = None
+    """Required when approved: quote it on the act report and the invoice line."""
+    currency: Currency = "EUR"
+    approved_fees_cents: Cents | None = None
+    """Ceiling of the approved fees (excl. VAT), when approved."""
+    valid_until: date | None = None
+    """The approval lapses after this date."""
+    reason: Text | None = None
+    """Why, in a sentence (required when refused)."""
+
+    @model_validator(mode="after")
+    def _approval_id_when_approved(self) -> Self:
+        if self.decision is Decision.APPROVED and self.approval_id is None:
+            raise rule_error(
+                "cost_decision.approval_id_required", "an approval needs an approval_id", at="approval_id"
+            )
+        if self.decision is Decision.REFUSED and self.approval_id is not None:
+            raise rule_error(
+                "cost_decision.approval_id_unexpected", "a refusal has no approval_id", at="approval_id"
+            )
+        if self.decision is Decision.REFUSED and self.reason is None:
+            raise rule_error("cost_decision.reason_required", "say why the cost is refused", at="reason")
+        return self

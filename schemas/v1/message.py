@@ -1,0 +1,90 @@
+"""Any v1 message: a union discriminated by ``envelope.kind``, and helpers to read one from JSON."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
+
+from schemas.v1.act_report import ActReport
+from schemas.v1.approvals import CostDecision, CostRequest, HoldNotice
+from schemas.v1.envelope import KINDS, MessageKind, MessageModel
+from schemas.v1.errors import MAX_ERRORS, ErrorItem, error_code, error_location, json_pointer
+from schemas.v1.invoice import FeeInvoice
+from schemas.v1.mandate import Mandate, MandateAck
+from schemas.v1.receipts import ErrorReport, Receipt
+
+MESSAGE_TYPES: dict[MessageKind, type[MessageModel]] = {
+    cls.KIND: cls
+    for cls in (
+        Mandate,
+        MandateAck,
+        ActReport,
+        FeeInvoice,
+        Receipt,
+        ErrorReport,
+        HoldNotice,
+        CostRequest,
+        CostDecision,
+    )
+}
+"""The model of each message kind."""
+
+assert tuple(MESSAGE_TYPES) == KINDS, "every kind has exactly one model, in the order of MessageKind"
+
+
+def _kind_of(value: Any) -> str | None:
+    envelope = value.get("envelope") if isinstance(value, dict) else getattr(value, "envelope", None)
+    kind = envelope.get("kind") if isinstance(envelope, dict) else getattr(envelope, "kind", None)
+    return kind if isinstance(kind, str) else None
+
+
+Message = Annotated[
+    Annotated[Mandate, Tag("mandate")]
+    | Annotated[MandateAck, Tag("mandate_ack")]
+    | Annotated[ActReport, Tag("act_report")]
+    | Annotated[FeeInvoice, Tag("fee_invoice")]
+    | Annotated[Receipt, Tag("receipt")]
+    | Annotated[ErrorReport, Tag("error_report")]
+    | Annotated[HoldNotice, Tag("hold_notice")]
+    | Annotated[CostRequest, Tag("cost_request")]
+    | Annotated[CostDecision, Tag("cost_decision")],
+    Discriminator(
+        _kind_of,
+        custom_error_type="envelope.kind_unknown",
+        custom_error_message="envelope.kind must be one of: " + ", ".join(KINDS),
+    ),
+]
+"""Any message of version 1; ``envelope.kind`` says which."""
+
+MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)
+
+
+def parse_json(data: bytes | str) -> Message:
+    """Validate a JSON message of any kind; raises ``pydantic.ValidationError`` (see ``message_errors``)."""
+    return MESSAGE_ADAPTER.validate_json(data)
+
+
+def message_errors(exc: ValidationError, kind: str | None = None) -> list[ErrorItem]:
+    """The errors of ``parse_json`` (or of one kind's ``model_validate_json``, then give ``kind``) as
+    ErrorItems whose paths are JSON Pointers into the message as sent."""
+    from schemas.v1.xml_form import without_choice_tags
+
+    items = []
+    for err in exc.errors(include_url=False)[:MAX_ERRORS]:
+        loc = list(err["loc"])
+        err_kind = kind
+        if kind is None and loc and loc[0] in MESSAGE_TYPES:
+            err_kind = str(loc.pop(0))
+        if err_kind in MESSAGE_TYPES:
+            loc = without_choice_tags(MESSAGE_TYPES[err_kind].__name__, loc)
+        path = json_pointer(error_location(loc, err.get("ctx")))
+        items.append(
+            ErrorItem(path=path, code=error_code(err["type"]), message=err["msg"][:500] or "invalid")
+        )
+    return items
+
+
+def dump_json(message: MessageModel) -> bytes:
+    """The JSON form of a message (UTF-8, fields in contract order, absent optionals omitted)."""
+    return message.model_dump_json(exclude_none=True).encode()
