@@ -37,6 +37,7 @@ from schemas.v1.xml_form import (
     NAMESPACE,
     ROOT_ELEMENTS,
     XSD_PATH,
+    FieldLayout,
     TypeLayout,
     camel,
     layout,
@@ -106,18 +107,29 @@ def _scalar(text: str | None, json_type: str) -> Any:
     return value
 
 
+def _fields_by_tag(type_layout: TypeLayout) -> dict[str, FieldLayout]:
+    cached = _BY_TAG.get(type_layout.name)
+    if cached is None:
+        cached = _BY_TAG[type_layout.name] = {_NS + f.element: f for f in type_layout.fields}
+    return cached
+
+
+_BY_TAG: dict[str, dict[str, FieldLayout]] = {}
+
+
 def _read(element: etree._Element, type_layout: TypeLayout) -> dict[str, Any]:
     # The XSD has accepted the structure already: every child is a known field, in order.
-    fields = type_layout.by_element()
+    fields = _fields_by_tag(type_layout)
+    types = layout().types
     data: dict[str, Any] = {}
     for child in element.iterchildren(tag=etree.Element):
-        f = fields[_local(child)]
+        f = fields[child.tag]
         if f.shape == "object":
-            value: Any = _read(child, layout().types[cast(str, f.type_name)])
+            value: Any = _read(child, types[cast(str, f.type_name)])
         elif f.shape == "choice":
             variant = next(child.iterchildren(tag=etree.Element))
             tag, type_name = f.choices[_local(variant)]
-            value = {cast(str, f.discriminator): tag, **_read(variant, layout().types[type_name])}
+            value = {cast(str, f.discriminator): tag, **_read(variant, types[type_name])}
         else:
             value = _scalar(child.text, f.json_type)
         if f.repeated:
@@ -314,7 +326,7 @@ def _build(message: MessageModel) -> etree._Element:
     return root
 
 
-def encode(message: MessageModel) -> bytes:
+def encode(message: Message) -> bytes:
     """The canonical XML of a message: byte-for-byte the same for equal messages."""
     root = _build(message)
     etree.indent(root, space="  ")

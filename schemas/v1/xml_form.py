@@ -78,7 +78,12 @@ class TypeLayout:
     fields: tuple[FieldLayout, ...]
 
     def by_element(self) -> dict[str, FieldLayout]:
-        return {f.element: f for f in self.fields}
+        """Fields by element name (computed once per type)."""
+        cached: dict[str, FieldLayout] | None = self.__dict__.get("_by_element")
+        if cached is None:
+            cached = {f.element: f for f in self.fields}
+            object.__setattr__(self, "_by_element", cached)
+        return cached
 
 
 @dataclass(frozen=True)
