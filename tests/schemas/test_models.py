@@ -10,6 +10,8 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from schemas.v1 import (
@@ -22,6 +24,7 @@ from schemas.v1 import (
     FeeInvoice,
     FeesClaimed,
     InvoiceLine,
+    MessageModel,
     OutcomeCode,
     Seller,
     dump_json,
@@ -30,6 +33,7 @@ from schemas.v1 import (
 )
 from schemas.v1.xml_form import layout
 from tests.schemas.samples import expected, ids, invalid, valid
+from tests.schemas.strategies import ACT_REPORTS, FEE_INVOICES, MANDATES
 
 VALID_JSON = valid(".json")
 INVALID_JSON = invalid(".json")
@@ -234,3 +238,9 @@ def test_schemas_import_nothing_of_the_project(path: Path) -> None:
             names = [node.module]
         for name in names:
             assert name.split(".")[0] not in ("hub", "adapters"), f"{path} imports {name}"
+
+
+@settings(max_examples=100, deadline=None)
+@given(message=st.one_of(ACT_REPORTS, MANDATES, FEE_INVOICES))
+def test_json_round_trip(message: MessageModel) -> None:
+    assert parse_json(dump_json(message)) == message

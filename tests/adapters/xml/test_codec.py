@@ -5,35 +5,21 @@ from __future__ import annotations
 
 import io
 import os
-from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from lxml import etree
 
 from schemas.v1 import (
-    MAX_CENTS,
     XSD_DIR,
     ActReport,
-    Address,
-    Claim,
-    Debtor,
-    DebtorKind,
-    Envelope,
-    FeesClaimed,
+    FeeInvoice,
     Mandate,
-    OutcomeCode,
-    PerActTerms,
-    Priority,
-    Title,
-    TitleKind,
-    WholeFileTerms,
     parse_json,
 )
 from tests.schemas.samples import expected, ids, invalid, valid
+from tests.schemas.strategies import ACT_REPORTS, FEE_INVOICES, MANDATES
 
 codec = pytest.importorskip(
     "adapters.xml.codec", reason="adapters.xml.hardened has not landed yet", exc_type=ImportError
@@ -153,123 +139,6 @@ def test_record_outside_a_batch_root_is_refused() -> None:
 
 # --- generated messages -----------------------------------------------------------------------
 
-# XML 1.0 carries neither C0 controls (tab and newline aside), lone surrogates nor U+FFFE/U+FFFF.
-SAFE_TEXT = st.text(
-    alphabet=st.characters(exclude_categories=("Cs", "Cc"), exclude_characters="\ufffe\uffff")
-    | st.sampled_from("\t\n\r"),
-    min_size=1,
-    max_size=40,
-)
-REF = st.from_regex(r"\A[A-Za-z0-9._:/-]{1,64}\Z")
-MESSAGE_ID = st.from_regex(r"\A[A-Za-z0-9._:-]{1,64}\Z")
-PARTY = st.from_regex(r"\A[A-Z0-9]{2,16}\Z")
-ACT = st.from_regex(r"\A[A-Z][A-Z0-9_]{1,39}\Z")
-CENTS = st.integers(min_value=0, max_value=MAX_CENTS)
-DATES = st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31))
-OFFSETS = st.integers(min_value=-14 * 60, max_value=14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
-INSTANTS = st.builds(
-    lambda naive, tz: naive.replace(tzinfo=tz),
-    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31)),
-    OFFSETS,
-)
-
-
-def envelopes(kind: str) -> st.SearchStrategy[Envelope]:
-    return st.builds(
-        Envelope,
-        message_id=MESSAGE_ID,
-        kind=st.just(kind),
-        version=st.just("1"),
-        sender=PARTY,
-        recipient=PARTY,
-        sent_at=INSTANTS,
-        correlation_id=st.none() | MESSAGE_ID,
-    )
-
-
-ACT_REPORTS = st.builds(
-    ActReport,
-    envelope=envelopes("act_report"),
-    mandate_ref=REF,
-    act_code=ACT,
-    act_date=DATES,
-    outcome_code=st.sampled_from([o for o in OutcomeCode if o is not OutcomeCode.REFUSED_OTHER]),
-    office_reference=REF,
-    currency=st.from_regex(r"\A[A-Z]{3}\Z"),
-    seized_cents=CENTS,
-    collected_cents=CENTS,
-    fees=st.builds(FeesClaimed, emoluments_cents=CENTS, disbursements_cents=CENTS, vat_cents=CENTS),
-    approval_id=st.none() | REF,
-    comment=st.none() | SAFE_TEXT,
-)
-
-ADDRESSES = st.builds(
-    Address,
-    street=SAFE_TEXT,
-    complement=st.none() | SAFE_TEXT,
-    postal_code=st.from_regex(r"\A[0-9]{5}\Z"),
-    city=SAFE_TEXT,
-    country=st.from_regex(r"\A[A-Z]{2}\Z"),
-)
-DEBTORS = st.one_of(
-    st.builds(
-        Debtor,
-        kind=st.just(DebtorKind.PERSON),
-        last_name=SAFE_TEXT,
-        first_name=st.none() | SAFE_TEXT,
-        birth_date=st.none() | DATES,
-        address=ADDRESSES,
-    ),
-    st.builds(
-        Debtor,
-        kind=st.just(DebtorKind.COMPANY),
-        company_name=SAFE_TEXT,
-        siren=st.none() | st.from_regex(r"\A[0-9]{9}\Z"),
-        address=ADDRESSES,
-    ),
-)
-TITLES = st.builds(
-    lambda kind, issued, days, ref: Title(
-        kind=kind,
-        issued_on=issued,
-        served_on=None if days is None else issued + timedelta(days=days),
-        reference=ref,
-    ),
-    st.sampled_from(TitleKind),
-    DATES,
-    st.none() | st.integers(min_value=0, max_value=300),
-    st.none() | REF,
-)
-TERMS: st.SearchStrategy[Any] = st.one_of(
-    st.builds(PerActTerms, kind=st.just("per_act"), act_codes=st.lists(ACT, min_size=1, max_size=20)),
-    st.builds(
-        WholeFileTerms,
-        kind=st.just("whole_file"),
-        fee_budget_cents=st.integers(min_value=1, max_value=MAX_CENTS),
-        may_collect=st.booleans(),
-    ),
-)
-MANDATES = st.builds(
-    Mandate,
-    envelope=envelopes("mandate"),
-    mandate_ref=REF,
-    case_ref=REF,
-    creditor_name=SAFE_TEXT,
-    debtor=DEBTORS,
-    claim=st.builds(
-        Claim,
-        currency=st.just("EUR"),
-        principal_cents=CENTS,
-        interest_cents=CENTS,
-        costs_cents=CENTS,
-        paid_cents=CENTS,
-    ),
-    title=st.none() | TITLES,
-    terms=TERMS,
-    priority=st.sampled_from(Priority),
-    instructions=st.none() | SAFE_TEXT,
-)
-
 HYPOTHESIS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -285,3 +154,9 @@ def test_mandate_survives_encode_decode(mandate: Mandate) -> None:
     encoded = codec.encode(mandate)
     XSD.assertValid(etree.fromstring(encoded))
     assert codec.decode(encoded) == mandate
+
+
+@HYPOTHESIS
+@given(invoice=FEE_INVOICES)
+def test_fee_invoice_survives_encode_decode(invoice: FeeInvoice) -> None:
+    assert codec.decode(codec.encode(invoice)) == invoice
