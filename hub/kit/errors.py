@@ -18,9 +18,13 @@ class ErrorItem:
     path: str
     code: str
     message: str
+    line: int | None = None  # in the received XML document, when known
 
-    def as_dict(self) -> dict[str, str]:
-        return {"path": self.path, "code": self.code, "message": self.message}
+    def as_dict(self) -> dict[str, Any]:
+        item: dict[str, Any] = {"path": self.path, "code": self.code, "message": self.message}
+        if self.line is not None:
+            item["line"] = self.line
+        return item
 
 
 class HubError(Exception):

@@ -22,7 +22,7 @@ from hub.messaging.models import (
     StoredMessage,
 )
 from hub.messaging.repository import MessageRepository
-from hub.messaging.signing import ALGORITHM, ReceiptSigner
+from hub.messaging.signing import ALGORITHM, ReceiptSigner, signed_time
 
 HUB_PARTY = "HUB"
 AGENCY_PARTY = "AGENCY"
@@ -147,7 +147,7 @@ def receipt_payload(
         "message_id": message_id,
         "sender": sender,
         "sha256": sha256,
-        "received_at": received_at.isoformat(),
+        "received_at": signed_time(received_at),
         "accepted": accepted,
         "errors": [e.as_dict() for e in errors],
     }

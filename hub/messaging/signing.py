@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -18,6 +19,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 ALGORITHM = "Ed25519"
 _DERIVATION_LABEL = b"hub receipt signing key v1"
+
+
+def signed_time(at: datetime) -> str:
+    """Times in signed payloads: UTC with a ``Z``, as pydantic writes them in the receipt's JSON."""
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def canonical_json(payload: dict[str, Any]) -> bytes:
