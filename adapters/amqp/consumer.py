@@ -1,0 +1,172 @@
+"""Consuming with acknowledgement after the handler's work is committed.
+
+The hub's handler commits its database transaction before returning, so acking only after it
+returns means a message is never lost: if the process dies first, the broker redelivers it (and
+the inbox table drops the duplicate). A handler that raises has the message rejected with
+requeue; the quorum queue counts deliveries and, past its delivery limit, dead-letters the
+message to ``hub.dead`` with the reason, so one poison message cannot loop forever.
+
+Handlers run concurrently, up to ``prefetch`` at a time (aiormq starts one task per delivery):
+a slow or failing message does not hold back the others, and the order of handling is not the
+order of the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiormq
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, ConsumerTag
+from aio_pika.exceptions import MessageProcessError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PREFETCH = 256
+DELIVERY_COUNT_HEADER = "x-delivery-count"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One received message, detached from aio-pika (the handler cannot ack it by mistake)."""
+
+    body: bytes
+    queue: str
+    exchange: str
+    routing_key: str
+    message_id: str | None
+    correlation_id: str | None
+    content_type: str | None
+    headers: Mapping[str, Any]
+    user_id: str | None
+    """Validated by RabbitMQ against the connection's user when the publisher set it."""
+    timestamp: datetime | None
+    redelivered: bool
+    """The broker delivered this message before (to this or another consumer)."""
+    delivery_count: int
+    """Failed deliveries so far (quorum queues' ``x-delivery-count``; 0 on a first delivery)."""
+
+
+Handler = Callable[[Delivery], Awaitable[None]]
+
+
+def to_delivery(queue: str, message: AbstractIncomingMessage) -> Delivery:
+    headers: Mapping[str, Any] = dict(message.headers or {})
+    count = headers.get(DELIVERY_COUNT_HEADER, 0)
+    return Delivery(
+        body=message.body,
+        queue=queue,
+        exchange=message.exchange or "",
+        routing_key=message.routing_key or "",
+        message_id=message.message_id,
+        correlation_id=message.correlation_id,
+        content_type=message.content_type,
+        headers=headers,
+        user_id=message.user_id,
+        timestamp=message.timestamp,
+        redelivered=bool(message.redelivered),
+        delivery_count=count if isinstance(count, int) else 0,
+    )
+
+
+class Consumer:
+    """A running consumer of one queue; :meth:`stop` ends it cleanly."""
+
+    def __init__(self, queue: AbstractQueue, handler: Handler) -> None:
+        self.queue = queue
+        self.handler = handler
+        self.consumer_tag: ConsumerTag | None = None
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def in_flight(self) -> int:
+        """Deliveries whose handler has not finished yet."""
+        return self._in_flight
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            await self._handle(message)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def _handle(self, message: AbstractIncomingMessage) -> None:
+        delivery = to_delivery(self.queue.name, message)
+        try:
+            await self.handler(delivery)
+        except Exception:
+            log.exception(
+                "handler failed; message requeued (delivery count %s)",
+                delivery.delivery_count,
+                extra={"queue": delivery.queue, "message_id": delivery.message_id},
+            )
+            await _settle(message, ack=False)
+            return
+        except BaseException:
+            # Cancelled (shutdown, lost channel): the work may not be committed; let the broker
+            # redeliver it. On a lost channel the broker already requeued it by itself.
+            await _settle(message, ack=False)
+            raise
+        await _settle(message, ack=True)
+
+    async def stop(self, *, grace: float = 30.0) -> None:
+        """Stops new deliveries, then waits (up to ``grace`` seconds) for running handlers to settle.
+
+        Messages prefetched but not yet handled go back to the queue when the channel closes.
+        """
+        if self.consumer_tag is not None:
+            tag, self.consumer_tag = self.consumer_tag, None
+            try:
+                await self.queue.cancel(tag)
+            except (aiormq.exceptions.AMQPError, aiormq.exceptions.ChannelInvalidStateError) as error:
+                log.warning("cancelling consumer %s failed: %s", tag, error)
+        try:
+            async with asyncio.timeout(grace):
+                await self._idle.wait()
+        except TimeoutError:
+            log.warning("%d handlers still running after %s s", self._in_flight, grace)
+
+
+async def _settle(message: AbstractIncomingMessage, *, ack: bool) -> None:
+    try:
+        if ack:
+            await message.ack()
+        else:
+            await message.reject(requeue=True)
+    except (
+        aiormq.exceptions.AMQPError,
+        aiormq.exceptions.ChannelInvalidStateError,
+        ConnectionError,
+        MessageProcessError,
+    ) as error:
+        # The channel is gone: the broker requeues every unacked message of it by itself.
+        log.warning("could not %s message %s: %s", "ack" if ack else "reject", message.message_id, error)
+
+
+async def consume(
+    channel: AbstractChannel,
+    queue_name: str,
+    handler: Handler,
+    *,
+    prefetch: int = DEFAULT_PREFETCH,
+) -> Consumer:
+    """Starts consuming ``queue_name`` (which must exist) and returns the running consumer.
+
+    On a robust channel the consumer is restored after a reconnect. The prefetch is per consumer
+    (``global=False``), so use one channel per consumer to keep them independent.
+    """
+    await channel.set_qos(prefetch_count=prefetch)
+    # Passive: the topology owns the queue's arguments; a consumer must not create it differently.
+    queue = await channel.declare_queue(queue_name, passive=True)
+    consumer = Consumer(queue, handler)
+    consumer.consumer_tag = await queue.consume(consumer._on_message)
+    return consumer
