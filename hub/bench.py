@@ -74,4 +74,45 @@ async def bench_relay(database_url: str | None, messages: int = 2000) -> list[Fi
     ]
 
 
-BENCHES: dict[str, Bench] = {"relay": bench_relay}
+CORPUS_DIR = Path(__file__).resolve().parent.parent / "tests" / "adapters" / "xml" / "hostile"
+
+
+async def bench_hostile_xml(_database_url: str | None) -> list[Figure]:
+    """Time to refuse each hostile document (target: under 100 ms each, both parsers)."""
+    from adapters.xml.bench import bench_hostile_corpus
+
+    if not CORPUS_DIR.is_dir():
+        return [Figure("hostile corpus", 0, "-", f"not found at {CORPUS_DIR} (run from a checkout)")]
+    rows = bench_hostile_corpus(CORPUS_DIR)
+    return [
+        Figure(
+            f"refuse {row['name']} ({row['parser']})",
+            float(str(row["ms"])),
+            "ms",
+            str(row["code"]) if row["refused"] else "ACCEPTED: must be refused",
+        )
+        for row in rows
+    ]
+
+
+async def bench_amqp_publish(_database_url: str | None) -> list[Figure]:
+    """Raw persistent publish with confirms, pipelined vs one await per message."""
+    from adapters.amqp.bench import measure_publish_rate
+    from hub.settings import get_settings
+
+    url = get_settings().amqp_url or "amqp://guest:guest@127.0.0.1:5672/"
+    try:
+        result = await measure_publish_rate(url)
+    except (OSError, ConnectionError) as exc:
+        return [Figure("amqp publish", 0, "-", f"broker unreachable at {url}: {exc}")]
+    return [
+        Figure("amqp publish, confirms pipelined", float(result["pipelined_msg_per_s"]), "msg/s"),
+        Figure("amqp publish, one await per message", float(result["serial_msg_per_s"]), "msg/s"),
+    ]
+
+
+BENCHES: dict[str, Bench] = {
+    "relay": bench_relay,
+    "hostile-xml": bench_hostile_xml,
+    "amqp": bench_amqp_publish,
+}

@@ -275,4 +275,4 @@ def bench(
             continue
         typer.echo(f"== {name}")
         for figure in asyncio.run(run(database_url)):
-            typer.echo(f"{figure.name:<40} {figure.value:>12,.1f} {figure.unit:<8} {figure.note}")
+            typer.echo(f"{figure.name:<44} {figure.value:>12,.2f} {figure.unit:<6} {figure.note}")

@@ -65,7 +65,7 @@ _POSITIONAL_PATH = re.compile(r"^(/\*(\[\d+\])?)+$")
 
 def schema() -> etree.XMLSchema:
     """The compiled XSD of every v1 message (compiled once by the hardened loader)."""
-    return cast(etree.XMLSchema, load_schema(XSD_PATH))
+    return load_schema(XSD_PATH)
 
 
 def _local(element: etree._Element) -> str:
@@ -123,7 +123,7 @@ def _read(element: etree._Element, type_layout: TypeLayout) -> dict[str, Any]:
     types = layout().types
     data: dict[str, Any] = {}
     for child in element.iterchildren(tag=etree.Element):
-        f = fields[child.tag]
+        f = fields[cast(str, child.tag)]
         if f.shape == "object":
             value: Any = _read(child, types[cast(str, f.type_name)])
         elif f.shape == "choice":
@@ -161,7 +161,7 @@ def _element_path(node: etree._Element, top: etree._Element, top_path: str) -> s
             continue
         f = type_layout.by_element().get(name) if type_layout is not None else None
         if f is not None and f.repeated:
-            position = sum(1 for _ in element.itersiblings(tag=element.tag, preceding=True)) + 1
+            position = len(list(element.itersiblings(cast(str, element.tag), preceding=True))) + 1
             path += f"/{name}[{position}]"
         else:
             path += f"/{name}"

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 
 from schemas.v1 import ASYNCAPI_PATH, KINDS, PACKAGE_DIR
-
-yaml = pytest.importorskip("yaml")
 
 # DESIGN.md, "Names that are part of the interface".
 EXCHANGES = {"hub.outbound", "hub.inbound", "hub.agency", "hub.dead"}

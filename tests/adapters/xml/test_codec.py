@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from lxml import etree
 
+from adapters.xml import codec
 from schemas.v1 import (
     XSD_DIR,
     ActReport,
@@ -20,10 +21,6 @@ from schemas.v1 import (
 )
 from tests.schemas.samples import expected, ids, invalid, valid
 from tests.schemas.strategies import ACT_REPORTS, FEE_INVOICES, MANDATES
-
-codec = pytest.importorskip(
-    "adapters.xml.codec", reason="adapters.xml.hardened has not landed yet", exc_type=ImportError
-)
 
 GOLDEN = Path(__file__).parent / "golden"
 VALID_XML = valid(".xml")
