@@ -67,7 +67,7 @@ PartyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2,16}$")]
 """``AGENCY`` for the agency (and the hub acting for it), or an office code such as ``CJ75001``."""
 
 ActCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{1,39}$")]
-"""An act of the tariff catalogue, e.g. ``SERVICE_TITLE``; checked against the catalogue by the hub."""
+"""An act of the tariff catalogue, e.g. ``SERVE_TITLE``; checked against the catalogue by the hub."""
 
 ReasonCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.]{1,63}$")]
 """A machine-readable code in lower case with dots, e.g. ``cost.flagged`` or ``xml.schema``."""

@@ -106,7 +106,7 @@ def _report(**changes: Any) -> ActReport:
     fields: dict[str, Any] = {
         "envelope": _envelope(),
         "mandate_ref": "M-2026-000042",
-        "act_code": "SERVICE_TITLE",
+        "act_code": "SERVE_TITLE",
         "act_date": date(2026, 2, 27),
         "outcome_code": OutcomeCode.SERVED_IN_PERSON,
         "office_reference": "A26/0815",
