@@ -1,0 +1,273 @@
+"""The one path of every message an office sends, whatever the transport (HTTP or AMQP):
+decode by content type -> syntax (schema) -> the sender is the credential -> duplicate check ->
+the kind's handler checks meaning and applies effects -> signed receipt. Refused input is kept raw
+with a refused receipt and a negative acknowledgement for the office, and nothing else: the
+handler's writes are rolled back to a savepoint."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.amqp import topology
+from adapters.xml import codec
+from adapters.xml.hardened import XmlRejected
+from hub.kit.clock import utcnow
+from hub.kit.errors import MAX_ERRORS, ErrorItem, HubError
+from hub.messaging import service
+from hub.messaging.models import Receipt, StoredMessage
+from hub.messaging.repository import MessageRepository
+from hub.messaging.service import AGENCY_PARTY, Envelope
+from hub.messaging.signing import ReceiptSigner
+from hub.offices.models import Office
+from schemas import v1
+
+JSON = "application/json"
+XML = "application/xml"
+# What an office may send the agency; the agency's own kinds (mandate, receipt...) are refused.
+OFFICE_KINDS = frozenset({"mandate_ack", "act_report", "fee_invoice", "cost_request"})
+
+Handler = Callable[[AsyncSession, v1.MessageModel, StoredMessage, Office], Awaitable[None]]
+# Domain use cases by kind (act reports, acknowledgements, invoices...). A kind without one is
+# only routed: stored, receipted and forwarded to the agency.
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(kind: str) -> Callable[[Handler], Handler]:
+    """Registers the use case that checks the meaning of a kind and applies its effects; it raises
+    a HubError (with every error found) to refuse the message."""
+
+    def register(handler: Handler) -> Handler:
+        HANDLERS[kind] = handler
+        return handler
+
+    return register
+
+
+@dataclass(frozen=True)
+class Received:
+    raw: bytes
+    content_type: str
+    parent_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    message: StoredMessage
+    receipt: Receipt
+    duplicate: bool  # the same (sender, message id) was applied before: this is its first receipt
+
+    @property
+    def accepted(self) -> bool:
+        return self.receipt.accepted
+
+
+class Refused(Exception):
+    def __init__(self, errors: list[ErrorItem]) -> None:
+        super().__init__(f"{len(errors)} error(s)")
+        self.errors = errors[:MAX_ERRORS]
+
+
+def media_type(content_type: str) -> str:
+    base = content_type.split(";", 1)[0].strip().lower()
+    if base in ("text/xml", XML) or base.endswith("+xml"):
+        return XML
+    if base == JSON or base.endswith("+json"):
+        return JSON
+    return base
+
+
+def decode(raw: bytes, content_type: str) -> v1.MessageModel:
+    """Syntax: the bytes as a v1 message, or ``Refused`` with every error found."""
+    kind = media_type(content_type)
+    try:
+        if kind == XML:
+            return codec.decode(raw)  # type: ignore[return-value]
+        if kind == JSON:
+            return v1.parse_json(raw)  # type: ignore[return-value]
+    except XmlRejected as exc:
+        raise Refused([ErrorItem(e.path or "/", e.code, e.message, e.line) for e in exc.errors]) from exc
+    except ValidationError as exc:
+        raise Refused([ErrorItem(e.path, e.code, e.message) for e in v1.message_errors(exc)]) from exc
+    raise Refused([ErrorItem("/", "content_type.unsupported", f"send {XML} or {JSON}, not {content_type!r}")])
+
+
+def _envelope_errors(message: v1.MessageModel, office: Office) -> list[ErrorItem]:
+    env = message.envelope
+    errors = []
+    if env.sender != office.code:
+        errors.append(
+            ErrorItem(
+                "/envelope/sender",
+                "envelope.sender_mismatch",
+                f"the sender is {env.sender} but the credential is office {office.code}'s",
+            )
+        )
+    if env.recipient != AGENCY_PARTY:
+        errors.append(
+            ErrorItem("/envelope/recipient", "envelope.recipient_invalid", "offices send to AGENCY")
+        )
+    if env.kind not in OFFICE_KINDS:
+        accepted = ", ".join(sorted(OFFICE_KINDS))
+        errors.append(
+            ErrorItem("/envelope/kind", "envelope.kind_not_accepted", f"offices may send: {accepted}")
+        )
+    return errors
+
+
+def receipt_message(receipt: Receipt, recipient: str) -> v1.Receipt:
+    """The wire form of a stored receipt, as returned to the sender."""
+    return v1.Receipt(
+        envelope=v1.Envelope(
+            message_id=f"RCPT-{receipt.message_pk.hex}",
+            kind="receipt",
+            version="1",
+            sender=AGENCY_PARTY,
+            recipient=recipient,
+            sent_at=receipt.created_at or utcnow(),
+            correlation_id=receipt.message_id,
+        ),
+        message_id=receipt.message_id,
+        sha256=receipt.sha256,
+        received_at=receipt.received_at,
+        accepted=receipt.accepted,
+        errors=[v1.ErrorItem(**e) for e in receipt.errors],
+        signature=receipt.signature,
+        signature_alg="Ed25519",
+    )
+
+
+class InboundProcessor:
+    def __init__(self, signer: ReceiptSigner) -> None:
+        self.signer = signer
+
+    async def receive(
+        self, session: AsyncSession, office: Office, received: Received, *, reply_receipt: bool = False
+    ) -> Outcome:
+        """Applies one message from ``office`` (the credential's). ``reply_receipt``: also send the
+        receipt back as a message (AMQP senders; over HTTP it is the response body)."""
+        outcome = await self._receive(session, office, received)
+        if reply_receipt and not outcome.duplicate:
+            await send_to_office(
+                session, office, receipt_message(outcome.receipt, office.code), parent_id=outcome.message.id
+            )
+        return outcome
+
+    async def _receive(self, session: AsyncSession, office: Office, received: Received) -> Outcome:
+        try:
+            message = decode(received.raw, received.content_type)
+        except Refused as refused:
+            envelope = Envelope(f"unreadable-{uuid.uuid4().hex[:12]}", "unknown", office.code, AGENCY_PARTY)
+            return await self._refuse(session, office, received, envelope, refused.errors)
+
+        env = message.envelope
+        envelope = Envelope(
+            env.message_id, env.kind, env.sender, env.recipient, env.version, env.correlation_id
+        )
+        if errors := _envelope_errors(message, office):
+            # Stored under the credential's office: a forged sender never gets a row in its name.
+            forged = Envelope(
+                env.message_id, env.kind, office.code, env.recipient, env.version, env.correlation_id
+            )
+            return await self._refuse(session, office, received, forged, errors)
+
+        earlier = await service.already_applied(session, office.code, env.message_id)
+        if earlier is not None:
+            receipt = await MessageRepository(session).receipt_for(earlier.id)
+            assert receipt is not None, "an applied message always has its receipt"
+            return Outcome(earlier, receipt, duplicate=True)
+
+        stored = await service.store_inbound(
+            session, envelope, received.raw, received.content_type, parent_id=received.parent_id
+        )
+        try:
+            async with session.begin_nested():
+                handler = HANDLERS.get(env.kind)
+                if handler is not None:
+                    await handler(session, message, stored, office)
+                await service.mark_applied(session, stored)
+                await forward_to_agency(session, stored)
+        except HubError as exc:
+            errors = exc.errors or [ErrorItem("/", exc.code, exc.detail)]
+            return await self._refuse(session, office, received, envelope, errors, stored=stored)
+        receipt = await service.issue_receipt(session, self.signer, stored, accepted=True)
+        return Outcome(stored, receipt, duplicate=False)
+
+    async def _refuse(
+        self,
+        session: AsyncSession,
+        office: Office,
+        received: Received,
+        envelope: Envelope,
+        errors: list[ErrorItem],
+        *,
+        stored: StoredMessage | None = None,
+    ) -> Outcome:
+        if stored is None:
+            stored = await service.store_inbound(
+                session, envelope, received.raw, received.content_type, parent_id=received.parent_id
+            )
+        receipt = await service.issue_receipt(session, self.signer, stored, accepted=False, errors=errors)
+        await self._negative_ack(session, office, stored, errors)
+        return Outcome(stored, receipt, duplicate=False)
+
+    async def _negative_ack(
+        self, session: AsyncSession, office: Office, refused: StoredMessage, errors: list[ErrorItem]
+    ) -> None:
+        report = v1.ErrorReport(
+            envelope=v1.Envelope(
+                message_id=f"NACK-{refused.id.hex}",
+                kind="error_report",
+                version="1",
+                sender=AGENCY_PARTY,
+                recipient=office.code,
+                sent_at=utcnow(),
+                correlation_id=refused.message_id[:64],
+            ),
+            message_id=refused.message_id,
+            sha256=refused.sha256,
+            errors=[v1.ErrorItem(path=e.path[:500], code=e.code, message=e.message[:500]) for e in errors],
+        )
+        await send_to_office(session, office, report, parent_id=refused.id)
+
+
+async def forward_to_agency(session: AsyncSession, message: StoredMessage) -> None:
+    """Routes an accepted office message to the agency's systems (``hub.agency``, key ``<kind>.received``)."""
+    await service.enqueue_outbound(
+        session,
+        Envelope(
+            message.message_id,
+            message.kind,
+            message.sender,
+            AGENCY_PARTY,
+            message.version,
+            message.correlation_id,
+        ),
+        message.body,
+        message.content_type,
+        exchange=topology.AGENCY_EXCHANGE,
+        routing_key=f"{message.kind}.received",
+        parent_id=message.id,
+    )
+
+
+async def send_to_office(
+    session: AsyncSession, office: Office, message: v1.MessageModel, *, parent_id: uuid.UUID | None = None
+) -> None:
+    """Queues a message for an office in its codec (canonical XML or JSON) on the outbox."""
+    as_json = office.codec.startswith("json")
+    body = v1.dump_json(message) if as_json else codec.encode(message)  # type: ignore[arg-type]
+    env = message.envelope
+    await service.enqueue_outbound(
+        session,
+        Envelope(env.message_id, env.kind, env.sender, env.recipient, env.version, env.correlation_id),
+        body,
+        JSON if as_json else XML,
+        exchange=topology.OUTBOUND_EXCHANGE,
+        routing_key=topology.office_routing_key(office.code),
+        parent_id=parent_id,
+    )
