@@ -9,12 +9,13 @@ from fastapi import FastAPI
 
 from hub import health
 from hub.broker import Broker
-from hub.database import engine_from_settings, session_factory
+from hub.database import engine_from_settings, session_factory, unit_of_work
 from hub.kit.http import BodyLimitMiddleware, install_problem_handlers
 from hub.logging import configure_logging
 from hub.messaging import api as messaging_api
 from hub.messaging.signing import ReceiptSigner
 from hub.offices import api as offices_api
+from hub.offices.repository import OfficeRepository
 from hub.runtime import Workers
 from hub.settings import Settings, get_settings
 
@@ -38,9 +39,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessions = session_factory(engine)
         app.state.broker = None
         if not settings.embedded_broker:
-            app.state.broker = Broker(settings.amqp_url)
+            try:
+                async with unit_of_work(app.state.sessions) as session:
+                    codes = [o.code for o in await OfficeRepository(session).list_all()]
+            except Exception:  # the database is down: queues are declared when first needed
+                codes = []
+            app.state.broker = Broker(settings.amqp_url, codes)
             await app.state.broker.start()
-        workers = Workers(settings, app.state.sessions)
+        workers = Workers(settings, app.state.sessions, app.state.broker)
         await workers.start()
         try:
             yield

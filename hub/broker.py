@@ -1,30 +1,80 @@
-"""The hub's view of RabbitMQ when ``HUB_AMQP_URL`` is set: a robust connection and its health."""
+"""The hub's RabbitMQ side when ``HUB_AMQP_URL`` is set: one robust connection, the topology
+declared at start (and per office as offices appear), and the publisher the relay uses.
+
+The connection is made in the background: the API serves, and ``/readyz`` says why it is not
+ready, while the broker is down; after a broker restart the robust connection comes back by itself.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
-import aio_pika
-from aio_pika.abc import AbstractRobustConnection
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 
-CONNECT_TIMEOUT_S = 5.0
+from adapters.amqp import topology
+from adapters.amqp.connection import connect
+from adapters.amqp.publisher import OutgoingMessage, Publisher, PublishOutcome, Status
+
+log = structlog.get_logger()
+RETRY_CONNECT_S = 2.0
 
 
 class Broker:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, office_codes: Sequence[str] = (), *, delivery_limit: int = 5) -> None:
         self.url = url
+        self.office_codes = list(office_codes)
+        self.delivery_limit = delivery_limit
         self.connection: AbstractRobustConnection | None = None
+        self.publisher: Publisher | None = None
+        self._declare_channel: AbstractChannel | None = None
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._declared_offices: set[str] = set()
 
     async def start(self) -> None:
-        """Connects in the background: the API serves (and /readyz says why) while the broker is down."""
-        self._task = asyncio.create_task(self._connect())
+        self._task = asyncio.create_task(self._connect(), name="broker-connect")
+
+    async def ready(self) -> None:
+        """Waits until connected and the topology is declared (bound it with asyncio.timeout)."""
+        await self._ready.wait()
 
     async def _connect(self) -> None:
         while self.connection is None:
             try:
-                self.connection = await aio_pika.connect_robust(self.url, timeout=CONNECT_TIMEOUT_S)
-            except Exception:
-                await asyncio.sleep(2)
+                connection = await connect(self.url, name="hub")
+            except Exception as exc:
+                log.warning("broker_unreachable", error=str(exc))
+                await asyncio.sleep(RETRY_CONNECT_S)
+                continue
+            self._declare_channel = await connection.channel()
+            await topology.declare_topology(
+                self._declare_channel, self.office_codes, delivery_limit=self.delivery_limit
+            )
+            self._declared_offices.update(self.office_codes)
+            self.publisher = await Publisher.open(connection)
+            self.connection = connection
+            self._ready.set()
+            log.info("broker_connected", offices=len(self.office_codes))
+
+    async def ensure_office_queue(self, code: str) -> None:
+        """Declares ``office.<code>`` for an office added after start (idempotent)."""
+        if code in self._declared_offices or self._declare_channel is None:
+            return
+        await topology.declare_office_queue(self._declare_channel, code, delivery_limit=self.delivery_limit)
+        self._declared_offices.add(code)
+
+    async def publish_many(self, messages: Sequence[OutgoingMessage]) -> list[PublishOutcome]:
+        if self.publisher is None or self.connection is None or self.connection.is_closed:
+            return [PublishOutcome(m.message_id, Status.CONNECTION_ERROR, "not connected") for m in messages]
+        return await self.publisher.publish_many(messages)
+
+    async def channel(self) -> AbstractChannel:
+        """A new channel (one per consumer, so their prefetch windows stay independent)."""
+        await self._ready.wait()
+        assert self.connection is not None
+        return await self.connection.channel()
 
     async def health(self) -> str | None:
         if self.connection is None:
@@ -34,6 +84,7 @@ class Broker:
         return None
 
     async def stop(self) -> None:
-        self._task.cancel()
+        if self._task is not None:
+            self._task.cancel()
         if self.connection is not None:
             await self.connection.close()

@@ -10,16 +10,27 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hub.broker import Broker
 from hub.kit.crypto import SecretBox
+from hub.messaging.amqp import AmqpTransport, InboundConsumer
+from hub.messaging.inbound import InboundProcessor
 from hub.messaging.relay import Relay
+from hub.messaging.signing import ReceiptSigner
 from hub.messaging.webhooks import WebhookPusher
 from hub.settings import Settings
 
 
 class Workers:
-    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        broker: Broker | None = None,
+    ) -> None:
         self.settings = settings
         self.sessions = sessions
+        self.broker = broker
+        self.consumer: InboundConsumer | None = None
         self.stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._client = httpx.AsyncClient()
@@ -29,12 +40,23 @@ class Workers:
 
     async def start(self) -> None:
         if self.settings.role in ("all", "relay"):
-            # With a broker the relay's AMQP transport arrives with the routing issue; until then
-            # every office is served through its mailbox (pull inbox or webhook).
-            relay = Relay(self.sessions)
+            # With a broker, AMQP offices and the agency are served through RabbitMQ; offices
+            # without AMQP through their mailbox (pull inbox or webhook), in both modes.
+            transport = AmqpTransport(self.broker) if self.broker is not None else None
+            relay = Relay(self.sessions, broker=transport)
             pusher = WebhookPusher(self.sessions, SecretBox(self.settings.secret_key), self._client)
             self._spawn("outbox-relay", relay.run_forever(self.stop))
             self._spawn("webhook-pusher", pusher.run_forever(self.stop))
+        if self.settings.role in ("all", "worker") and self.broker is not None:
+            self._spawn("inbound-consumer", self._consume(self.broker))
+
+    async def _consume(self, broker: Broker) -> None:
+        self.consumer = InboundConsumer(
+            broker, self.sessions, InboundProcessor(ReceiptSigner(self.settings.secret_key))
+        )
+        await self.consumer.start()
+        await self.stop.wait()
+        await self.consumer.stop()
 
     async def close(self) -> None:
         self.stop.set()

@@ -60,6 +60,9 @@ class Outcome:
     message: StoredMessage
     receipt: Receipt
     duplicate: bool  # the same (sender, message id) was applied before: this is its first receipt
+    # Refused before its meaning was looked at: unreadable, or an envelope (sender, kind, version)
+    # the hub cannot route. Over AMQP such a message is also kept in hub.dead.
+    unreadable: bool = False
 
     @property
     def accepted(self) -> bool:
@@ -162,7 +165,7 @@ class InboundProcessor:
             message = decode(received.raw, received.content_type)
         except Refused as refused:
             envelope = Envelope(f"unreadable-{uuid.uuid4().hex[:12]}", "unknown", office.code, AGENCY_PARTY)
-            return await self._refuse(session, office, received, envelope, refused.errors)
+            return await self._refuse(session, office, received, envelope, refused.errors, unreadable=True)
 
         env = message.envelope
         envelope = Envelope(
@@ -173,7 +176,7 @@ class InboundProcessor:
             forged = Envelope(
                 env.message_id, env.kind, office.code, env.recipient, env.version, env.correlation_id
             )
-            return await self._refuse(session, office, received, forged, errors)
+            return await self._refuse(session, office, received, forged, errors, unreadable=True)
 
         earlier = await service.already_applied(session, office.code, env.message_id)
         if earlier is not None:
@@ -206,6 +209,7 @@ class InboundProcessor:
         errors: list[ErrorItem],
         *,
         stored: StoredMessage | None = None,
+        unreadable: bool = False,
     ) -> Outcome:
         if stored is None:
             stored = await service.store_inbound(
@@ -213,7 +217,7 @@ class InboundProcessor:
             )
         receipt = await service.issue_receipt(session, self.signer, stored, accepted=False, errors=errors)
         await self._negative_ack(session, office, stored, errors)
-        return Outcome(stored, receipt, duplicate=False)
+        return Outcome(stored, receipt, duplicate=False, unreadable=unreadable)
 
     async def _negative_ack(
         self, session: AsyncSession, office: Office, refused: StoredMessage, errors: list[ErrorItem]

@@ -123,6 +123,7 @@ class OutboxEntry(Base):
     recipient: Mapped[str] = mapped_column(String(16))
     exchange: Mapped[str] = mapped_column(String(64))
     routing_key: Mapped[str] = mapped_column(String(128))
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSON)  # extra AMQP headers (dead letters)
     status: Mapped[str] = mapped_column(String(8), default=OutboxStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

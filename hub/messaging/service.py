@@ -113,6 +113,7 @@ async def enqueue_outbound(
     exchange: str,
     routing_key: str,
     parent_id: uuid.UUID | None = None,
+    headers: dict[str, str] | None = None,
 ) -> OutboxEntry:
     """Stores an outbound message and its outbox row; the relay sends it once this commits."""
     message = StoredMessage(
@@ -131,7 +132,11 @@ async def enqueue_outbound(
         status=Status.ROUTED.value,
     )
     entry = OutboxEntry(
-        message_pk=message.id, recipient=envelope.recipient, exchange=exchange, routing_key=routing_key
+        message_pk=message.id,
+        recipient=envelope.recipient,
+        exchange=exchange,
+        routing_key=routing_key,
+        headers=headers,
     )
     repo = MessageRepository(session)
     repo.stage(message, entry, MessageEvent(message_pk=message.id, status=Status.ROUTED.value))
@@ -196,7 +201,11 @@ async def resend(session: AsyncSession, message_pk: uuid.UUID, *, actor: str) ->
             "only a message the hub sent can be resent; replay an inbound one", code="message.not_outbound"
         )
     entry = OutboxEntry(
-        message_pk=message.id, recipient=last.recipient, exchange=last.exchange, routing_key=last.routing_key
+        message_pk=message.id,
+        recipient=last.recipient,
+        exchange=last.exchange,
+        routing_key=last.routing_key,
+        headers=last.headers,
     )
     await repo.add(entry)
     await record(session, message, Status.ROUTED, detail=f"resent as outbox {entry.id}", actor=actor)

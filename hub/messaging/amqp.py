@@ -1,0 +1,116 @@
+"""The RabbitMQ side of the messaging module: the relay's transport (publish with confirms) and
+the consumer of ``hub.inbound`` (offices' messages, acked only after the commit)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from adapters.amqp import topology
+from adapters.amqp.consumer import Consumer, Delivery, consume
+from adapters.amqp.publisher import OutgoingMessage, Status
+from hub.broker import Broker
+from hub.database import unit_of_work
+from hub.messaging import service
+from hub.messaging.inbound import InboundProcessor, Received
+from hub.messaging.relay import Outgoing
+from hub.messaging.service import Envelope
+from hub.offices.repository import OfficeRepository
+
+log = structlog.get_logger()
+UNKNOWN_SENDER = "UNKNOWN"
+DEAD_LETTER_PARTY = "DEADLETTER"
+
+
+class AmqpTransport:
+    """Publishes outbox rows; AMQP ``message_id`` = the outbox id, so a consumer can drop a copy
+    published twice (confirm lost, relay restarted) by that id."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+
+    async def send(self, session: AsyncSession, batch: Sequence[Outgoing]) -> list[str | None]:
+        messages = [
+            OutgoingMessage(
+                message_id=str(out.entry.id),
+                exchange=out.entry.exchange,
+                routing_key=out.entry.routing_key,
+                body=out.message.body,
+                content_type=out.message.content_type,
+                headers={
+                    "x-hub-message-id": out.message.message_id,
+                    "x-hub-kind": out.message.kind,
+                    "x-hub-sender": out.message.sender,
+                    **(out.entry.headers or {}),
+                },
+                correlation_id=out.message.correlation_id,
+            )
+            for out in batch
+        ]
+        outcomes = await self.broker.publish_many(messages)
+        offices = OfficeRepository(session)
+        for out, outcome in zip(batch, outcomes, strict=True):
+            if outcome.status is Status.RETURNED and await offices.get_by_code(out.entry.recipient):
+                # An office added while this process ran: create its queue; the retry will route.
+                await self.broker.ensure_office_queue(out.entry.recipient)
+        return [None if o.ok else f"{o.status.value}: {o.detail}" for o in outcomes]
+
+
+async def dead_letter(
+    session: AsyncSession, delivery: Delivery, sender: str, reason: str, detail: str
+) -> None:
+    """Keeps a message the hub cannot apply in ``hub.dead`` with the reason in its headers, through
+    the outbox like every other publish (never straight from a consumer)."""
+    envelope = Envelope(f"DL-{delivery.message_id or 'none'}"[:64], "dead_letter", sender, DEAD_LETTER_PARTY)
+    await service.enqueue_outbound(
+        session,
+        envelope,
+        delivery.body,
+        delivery.content_type or "application/octet-stream",
+        exchange=topology.DEAD_LETTER_EXCHANGE,
+        routing_key=topology.INBOUND_QUEUE,
+        headers={"x-hub-reason": reason, "x-hub-detail": detail[:500], "x-hub-sender": sender},
+    )
+
+
+class InboundConsumer:
+    """Consumes ``hub.inbound``. The sender is the AMQP user of the connection (RabbitMQ checks the
+    ``user-id`` property against it; one user per office, named by its code), never the envelope."""
+
+    def __init__(
+        self, broker: Broker, sessions: async_sessionmaker[AsyncSession], processor: InboundProcessor
+    ) -> None:
+        self.broker = broker
+        self.sessions = sessions
+        self.processor = processor
+        self.consumer: Consumer | None = None
+
+    async def start(self, *, prefetch: int = 64) -> None:
+        self.consumer = await consume(
+            await self.broker.channel(), topology.INBOUND_QUEUE, self.handle, prefetch=prefetch
+        )
+
+    async def handle(self, delivery: Delivery) -> None:
+        """Commits before returning; the adapter acks only then (redelivery finds the inbox entry)."""
+        async with unit_of_work(self.sessions) as session:
+            office = (
+                await OfficeRepository(session).get_by_code(delivery.user_id) if delivery.user_id else None
+            )
+            if office is None:
+                detail = f"AMQP user {delivery.user_id!r} is not a registered office"
+                await dead_letter(session, delivery, UNKNOWN_SENDER, "sender.unknown", detail)
+                log.warning(
+                    "inbound_unknown_sender", user_id=delivery.user_id, message_id=delivery.message_id
+                )
+                return
+            received = Received(delivery.body, delivery.content_type or "application/xml")
+            outcome = await self.processor.receive(session, office, received, reply_receipt=True)
+            if outcome.unreadable:
+                first = outcome.receipt.errors[0]
+                await dead_letter(session, delivery, office.code, first["code"], first["message"])
+
+    async def stop(self) -> None:
+        if self.consumer is not None:
+            await self.consumer.stop()
