@@ -6,13 +6,16 @@ unreachable; under ``CI=true`` it fails instead, so CI never goes green without 
 
 from __future__ import annotations
 
+import asyncio
 import os
+import secrets
 import socket
+import subprocess
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 from sqlalchemy import text
@@ -158,3 +161,44 @@ def settings(committed_database_url: str) -> Settings:
     return Settings(
         env="test", database_url=committed_database_url, amqp_url="", secret_key="t" * 40, role="api"
     )
+
+
+# RabbitMQ: a virtual host of the test's own on the shared broker (the topology's names are
+# fixed, so tests cannot share one), deleted afterwards with everything in it.
+
+
+def rabbitmqctl(*args: str) -> str:
+    """The shared broker's ``rabbitmqctl``: only vhost-scoped commands, never stop or kill."""
+    try:
+        done = subprocess.run(
+            ["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        require(f"rabbitmqctl ({error})", False)
+        raise
+    if done.returncode != 0:
+        require(f"rabbitmqctl {args[0]} ({done.stderr.strip()})", False)
+    return done.stdout
+
+
+@pytest.fixture
+def vhost(amqp_url: str) -> Iterator[str]:
+    name = f"hubt_{secrets.token_hex(4)}"
+    rabbitmqctl("add_vhost", name)
+    try:
+        rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+        yield name
+    finally:
+        rabbitmqctl("delete_vhost", name)
+
+
+@pytest.fixture
+def vhost_url(amqp_url: str, vhost: str) -> str:
+    return amqp_url.rstrip("/") + "/" + quote(vhost, safe="")
+
+
+async def eventually(condition: Callable[[], bool], *, within: float = 30.0, every: float = 0.05) -> None:
+    """Waits until ``condition()`` is true; a liveness bound, not a timing assertion."""
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110 - polls state that has no event to await
+            await asyncio.sleep(every)

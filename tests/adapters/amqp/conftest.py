@@ -7,11 +7,7 @@ fresh one (``rabbitmqctl add_vhost``, ~0.3 s), deleted afterwards with everythin
 
 from __future__ import annotations
 
-import asyncio
-import secrets
-import subprocess
-from collections.abc import AsyncIterator, Callable, Iterator
-from urllib.parse import quote
+from collections.abc import AsyncIterator
 
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
@@ -19,39 +15,9 @@ from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 from adapters.amqp.connection import connect
 from adapters.amqp.publisher import OutgoingMessage
 from adapters.amqp.topology import declare_topology
-from tests.conftest import require
+from tests.conftest import eventually, rabbitmqctl  # noqa: F401 - re-exported for the tests here
 
 OFFICES = ("CJ75001", "CJ13001")
-
-
-def rabbitmqctl(*args: str) -> str:
-    """The shared broker's ``rabbitmqctl``: only vhost-scoped commands, never stop or kill."""
-    try:
-        done = subprocess.run(
-            ["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        require(f"rabbitmqctl ({error})", False)
-        raise
-    if done.returncode != 0:
-        require(f"rabbitmqctl {args[0]} ({done.stderr.strip()})", False)
-    return done.stdout
-
-
-@pytest.fixture
-def vhost(amqp_url: str) -> Iterator[str]:
-    name = f"hubt_{secrets.token_hex(4)}"
-    rabbitmqctl("add_vhost", name)
-    try:
-        rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
-        yield name
-    finally:
-        rabbitmqctl("delete_vhost", name)
-
-
-@pytest.fixture
-def vhost_url(amqp_url: str, vhost: str) -> str:
-    return amqp_url.rstrip("/") + "/" + quote(vhost, safe="")
 
 
 @pytest.fixture
@@ -89,10 +55,3 @@ async def message_count(channel: AbstractChannel, queue_name: str) -> int:
     underlay = await channel.get_underlay_channel()
     declared = await underlay.queue_declare(queue_name, passive=True)
     return declared.message_count or 0
-
-
-async def eventually(condition: Callable[[], bool], *, within: float = 30.0, every: float = 0.05) -> None:
-    """Waits until ``condition()`` is true; a liveness bound, not a timing assertion."""
-    async with asyncio.timeout(within):
-        while not condition():  # noqa: ASYNC110 - polls state that has no event to await
-            await asyncio.sleep(every)

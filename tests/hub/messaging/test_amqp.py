@@ -1,0 +1,252 @@
+"""The messaging module on the real RabbitMQ: offices publish on hub.inbound as their own AMQP
+user, the hub consumes, commits, then acks; the relay publishes with confirms."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import aio_pika
+import pytest
+from aio_pika.abc import AbstractIncomingMessage
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from adapters.amqp import topology
+from adapters.amqp.connection import connect
+from hub.broker import Broker
+from hub.database import unit_of_work
+from hub.messaging import service
+from hub.messaging.amqp import AmqpTransport, InboundConsumer
+from hub.messaging.inbound import InboundProcessor
+from hub.messaging.models import InboxEntry, OutboxEntry, StoredMessage
+from hub.messaging.relay import Relay
+from hub.messaging.service import Envelope
+from hub.messaging.signing import ReceiptSigner
+from hub.offices import service as offices
+from hub.offices.models import DeliveryChannel
+from schemas.v1 import SAMPLES_DIR
+from tests.conftest import eventually, rabbitmqctl
+
+pytestmark = pytest.mark.rabbitmq
+SAMPLE = (SAMPLES_DIR / "valid" / "act_report.xml").read_text()
+
+
+def act_report(code: str, message_id: str) -> bytes:
+    return SAMPLE.replace("CJ75001-2026-000123", message_id).replace("CJ75001", code).encode()
+
+
+@pytest.fixture
+def office_code(vhost: str) -> Any:
+    """An office with an AMQP user of its own, allowed to write hub.inbound and read its queue."""
+    code = "CJ" + secrets.token_hex(4).upper()
+    rabbitmqctl("add_user", code, "office-secret")
+    rabbitmqctl(
+        "set_permissions", "-p", vhost, code, "^$", f"^{topology.INBOUND_EXCHANGE}$", f"^office\\.{code}$"
+    )
+    yield code
+    rabbitmqctl("delete_user", code)
+
+
+def as_user(url: str, user: str) -> str:
+    parts = urlsplit(url)
+    return f"amqp://{user}:office-secret@{parts.hostname}:{parts.port}{parts.path}"
+
+
+class Hub:
+    def __init__(self, broker: Broker, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.broker = broker
+        self.sessions = sessions
+        self.processor = InboundProcessor(ReceiptSigner("k" * 40))
+        self.consumer = InboundConsumer(broker, sessions, self.processor)
+        self.relay = Relay(sessions, broker=AmqpTransport(broker), idle_sleep_s=0.05)
+
+    async def drain(self) -> None:
+        while await self.relay.run_once():
+            pass
+
+
+@pytest.fixture
+async def hub(
+    vhost_url: str, sessions: async_sessionmaker[AsyncSession], office_code: str
+) -> AsyncIterator[Hub]:
+    async with unit_of_work(sessions) as session:
+        await offices.add_office(
+            session, code=office_code, name="Étude", delivery_channel=DeliveryChannel.AMQP
+        )
+    broker = Broker(vhost_url, [office_code])
+    await broker.start()
+    async with asyncio.timeout(30):
+        await broker.ready()
+    hub = Hub(broker, sessions)
+    await hub.consumer.start()
+    yield hub
+    await hub.consumer.stop()
+    await broker.stop()
+
+
+async def publish_as_office(vhost_url: str, code: str, body: bytes, *, user_id: str | None = None) -> None:
+    connection = await connect(as_user(vhost_url, code) if user_id != "guest" else vhost_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(topology.INBOUND_EXCHANGE, ensure=False)
+        message = aio_pika.Message(
+            body, content_type="application/xml", user_id=user_id or code, message_id=secrets.token_hex(8)
+        )
+        await exchange.publish(message, topology.INBOUND_ROUTING_KEY)
+
+
+async def collect(
+    vhost_url: str, queue: str, into: list[AbstractIncomingMessage]
+) -> aio_pika.abc.AbstractRobustConnection:
+    connection = await connect(vhost_url)
+    channel = await connection.channel()
+
+    async def keep(message: AbstractIncomingMessage) -> None:
+        into.append(message)
+        await message.ack()
+
+    await (await channel.declare_queue(queue, passive=True)).consume(keep)
+    return connection
+
+
+async def count(sessions: async_sessionmaker[AsyncSession], query: Any) -> int:
+    async with sessions() as session:
+        return int(await session.scalar(query) or 0)
+
+
+async def until_count(
+    sessions: async_sessionmaker[AsyncSession], query: Any, at_least: int, within: float = 30
+) -> None:
+    """Waits for committed rows (a liveness bound, not a timing assertion)."""
+    async with asyncio.timeout(within):
+        while await count(sessions, query) < at_least:  # noqa: ASYNC110 - polls the database
+            await asyncio.sleep(0.05)
+
+
+async def test_an_office_message_is_applied_receipted_and_routed(
+    hub: Hub, vhost_url: str, office_code: str
+) -> None:
+    to_office: list[AbstractIncomingMessage] = []
+    to_agency: list[AbstractIncomingMessage] = []
+    listeners = [
+        await collect(vhost_url, topology.office_queue(office_code), to_office),
+        await collect(vhost_url, topology.AGENCY_QUEUE, to_agency),
+    ]
+    message_id = f"CR-{secrets.token_hex(4)}"
+    await publish_as_office(vhost_url, office_code, act_report(office_code, message_id))
+
+    applied = select(func.count()).select_from(InboxEntry).where(InboxEntry.message_id == message_id)
+    await until_count(hub.sessions, applied, 1)
+    await hub.drain()
+    await eventually(lambda: len(to_office) == 1 and len(to_agency) == 1)
+
+    [receipt] = to_office
+    assert receipt.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+    assert b"<receipt" in receipt.body and b"<accepted>true</accepted>" in receipt.body
+    outbox_ids = await count(
+        hub.sessions,
+        select(func.count()).select_from(OutboxEntry).where(OutboxEntry.id == int(receipt.message_id or 0)),
+    )
+    assert outbox_ids == 1, "the AMQP message id is the outbox id"
+    [forwarded] = to_agency
+    assert forwarded.routing_key == "act_report.received"
+    assert forwarded.headers["x-hub-message-id"] == message_id
+    for connection in listeners:
+        await connection.close()
+
+
+async def test_an_unknown_sender_is_dead_lettered_with_the_reason(hub: Hub, vhost_url: str) -> None:
+    dead: list[AbstractIncomingMessage] = []
+    listener = await collect(vhost_url, topology.DEAD_LETTER_QUEUE, dead)
+    await publish_as_office(vhost_url, "guest", act_report("CJ75001", "CR-guest"), user_id="guest")
+    pending = select(func.count()).select_from(StoredMessage).where(StoredMessage.kind == "dead_letter")
+    await until_count(hub.sessions, pending, 1)
+    await hub.drain()
+    await eventually(lambda: len(dead) == 1)
+    assert dead[0].headers["x-hub-reason"] == "sender.unknown"
+    assert "guest" in str(dead[0].headers["x-hub-detail"])
+    await listener.close()
+
+
+async def test_an_unroutable_message_stays_pending(hub: Hub) -> None:
+    async with unit_of_work(hub.sessions) as session:
+        envelope = Envelope(f"M-{secrets.token_hex(4)}", "mandate", "AGENCY", "NOBODY")
+        entry = await service.enqueue_outbound(
+            session,
+            envelope,
+            b"<m/>",
+            "application/xml",
+            exchange="hub.outbound",
+            routing_key="office.NOBODY",
+        )
+    await hub.relay.run_once()
+    async with hub.sessions() as session:
+        stored = await session.get(OutboxEntry, entry.id)
+        assert stored is not None and stored.status == "pending" and stored.sent_at is None
+        assert (stored.last_error or "").startswith("returned")
+
+
+async def test_a_redelivery_after_commit_has_no_second_effect(
+    hub: Hub, vhost_url: str, office_code: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The consumer dies between its commit and its ack: the broker redelivers, the inbox drops it."""
+    real = hub.consumer.handle
+    calls = 0
+
+    async def commit_then_crash(delivery: Any) -> None:
+        nonlocal calls
+        calls += 1
+        await real(delivery)
+        if calls == 1:
+            raise RuntimeError("crash after commit, before ack")
+
+    monkeypatch.setattr(hub.consumer, "handle", commit_then_crash)
+    await hub.consumer.stop()
+    await hub.consumer.start()
+    message_id = f"CR-{secrets.token_hex(4)}"
+    await publish_as_office(vhost_url, office_code, act_report(office_code, message_id))
+    await eventually(lambda: calls >= 2)
+    await hub.drain()
+    forwarded = (
+        select(func.count())
+        .select_from(StoredMessage)
+        .where(
+            StoredMessage.message_id == message_id,
+            StoredMessage.kind == "act_report",
+            StoredMessage.direction == "outbound",
+        )
+    )
+    assert await count(hub.sessions, forwarded) == 1
+    applied = select(func.count()).select_from(InboxEntry).where(InboxEntry.message_id == message_id)
+    assert await count(hub.sessions, applied) == 1
+
+
+async def test_a_poison_message_reaches_hub_dead_while_others_flow(
+    hub: Hub, vhost_url: str, office_code: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = hub.processor.receive
+
+    async def poisoned(session: AsyncSession, office: Any, received: Any, **kwargs: Any) -> Any:
+        if b"POISON" in received.raw:
+            raise RuntimeError("a bug the hub cannot get past")
+        return await real(session, office, received, **kwargs)
+
+    monkeypatch.setattr(hub.processor, "receive", poisoned)
+    dead: list[AbstractIncomingMessage] = []
+    listener = await collect(vhost_url, topology.DEAD_LETTER_QUEUE, dead)
+    await publish_as_office(vhost_url, office_code, act_report(office_code, "POISON-1"))
+    good = [f"CR-{secrets.token_hex(4)}" for _ in range(5)]
+    for message_id in good:
+        await publish_as_office(vhost_url, office_code, act_report(office_code, message_id))
+
+    applied = select(func.count()).select_from(InboxEntry).where(InboxEntry.message_id.in_(good))
+    await until_count(hub.sessions, applied, len(good), within=60)
+    await eventually(lambda: len(dead) == 1, within=60)
+    deaths = dead[0].headers["x-death"]
+    assert deaths[0]["reason"] == "delivery_limit"  # type: ignore[index]
+    assert b"POISON-1" in dead[0].body
+    await listener.close()
