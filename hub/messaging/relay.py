@@ -23,7 +23,7 @@ from hub.offices.models import DeliveryChannel
 from hub.offices.repository import OfficeRepository
 
 log = structlog.get_logger()
-MAX_BACKOFF_S = 300
+MAX_BACKOFF_S = 30  # a broker back after a restart is used again within 30 s
 
 
 @dataclass(frozen=True)
