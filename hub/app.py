@@ -13,6 +13,7 @@ from hub.database import engine_from_settings, session_factory, unit_of_work
 from hub.kit.http import BodyLimitMiddleware, install_problem_handlers
 from hub.logging import configure_logging
 from hub.messaging import api as messaging_api
+from hub.messaging.inbound import InboundProcessor
 from hub.messaging.signing import ReceiptSigner
 from hub.offices import api as offices_api
 from hub.offices.repository import OfficeRepository
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Bailiff hub", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.signer = ReceiptSigner(settings.secret_key)
+    app.state.processor = InboundProcessor(app.state.signer)
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)

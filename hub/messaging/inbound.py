@@ -63,6 +63,7 @@ class Outcome:
     # Refused before its meaning was looked at: unreadable, or an envelope (sender, kind, version)
     # the hub cannot route. Over AMQP such a message is also kept in hub.dead.
     unreadable: bool = False
+    status: int = 202  # the HTTP answer: 202 accepted, else the status of the refusal
 
     @property
     def accepted(self) -> bool:
@@ -165,7 +166,10 @@ class InboundProcessor:
             message = decode(received.raw, received.content_type)
         except Refused as refused:
             envelope = Envelope(f"unreadable-{uuid.uuid4().hex[:12]}", "unknown", office.code, AGENCY_PARTY)
-            return await self._refuse(session, office, received, envelope, refused.errors, unreadable=True)
+            status = 415 if refused.errors[0].code == "content_type.unsupported" else 422
+            return await self._refuse(
+                session, office, received, envelope, refused.errors, unreadable=True, status=status
+            )
 
         env = message.envelope
         envelope = Envelope(
@@ -176,13 +180,16 @@ class InboundProcessor:
             forged = Envelope(
                 env.message_id, env.kind, office.code, env.recipient, env.version, env.correlation_id
             )
-            return await self._refuse(session, office, received, forged, errors, unreadable=True)
+            status = 403 if errors[0].code == "envelope.sender_mismatch" else 422
+            return await self._refuse(
+                session, office, received, forged, errors, unreadable=True, status=status
+            )
 
         earlier = await service.already_applied(session, office.code, env.message_id)
         if earlier is not None:
             receipt = await MessageRepository(session).receipt_for(earlier.id)
             assert receipt is not None, "an applied message always has its receipt"
-            return Outcome(earlier, receipt, duplicate=True)
+            return Outcome(earlier, receipt, duplicate=True, status=409)
 
         stored = await service.store_inbound(
             session, envelope, received.raw, received.content_type, parent_id=received.parent_id
@@ -196,7 +203,9 @@ class InboundProcessor:
                 await forward_to_agency(session, stored)
         except HubError as exc:
             errors = exc.errors or [ErrorItem("/", exc.code, exc.detail)]
-            return await self._refuse(session, office, received, envelope, errors, stored=stored)
+            return await self._refuse(
+                session, office, received, envelope, errors, stored=stored, status=exc.status
+            )
         receipt = await service.issue_receipt(session, self.signer, stored, accepted=True)
         return Outcome(stored, receipt, duplicate=False)
 
@@ -210,6 +219,7 @@ class InboundProcessor:
         *,
         stored: StoredMessage | None = None,
         unreadable: bool = False,
+        status: int = 422,
     ) -> Outcome:
         if stored is None:
             stored = await service.store_inbound(
@@ -217,7 +227,7 @@ class InboundProcessor:
             )
         receipt = await service.issue_receipt(session, self.signer, stored, accepted=False, errors=errors)
         await self._negative_ack(session, office, stored, errors)
-        return Outcome(stored, receipt, duplicate=False, unreadable=unreadable)
+        return Outcome(stored, receipt, duplicate=False, unreadable=unreadable, status=status)
 
     async def _negative_ack(
         self, session: AsyncSession, office: Office, refused: StoredMessage, errors: list[ErrorItem]

@@ -127,9 +127,14 @@ class Evidence:
                 raise TypeError(f"dependents must be an integer, got {type(self.dependents).__name__}")
             if self.dependents < 0:
                 raise InvalidFacts(f"dependents cannot be negative, got {self.dependents}")
-        for name in ("address_known", "vulnerable", "payment_plan_active", "disputed"):
+        for name in (
+            "address_known",
+            "vulnerable",
+            "payment_plan_active",
+            "disputed",
+            "insolvency_proceedings",
+        ):
             _flag(name, getattr(self, name))
-        _flag("insolvency_proceedings", self.insolvency_proceedings)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,10 +8,6 @@ import base64
 import hashlib
 import hmac
 import secrets
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -29,37 +25,9 @@ from hub.messaging.webhooks import WebhookPusher
 from hub.offices import service as offices
 from hub.offices.repository import OfficeRepository
 from schemas.examples.verify_webhook import WebhookRefused, WebhookVerifier
+from tests.hub.messaging.conftest import Endpoint
 
 BOX = SecretBox("w" * 40)
-
-
-@dataclass
-class Endpoint:
-    url: str
-    statuses: list[int] = field(default_factory=list)  # answers to give, in order; then 200
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-
-
-@pytest.fixture
-def endpoint() -> Iterator[Endpoint]:
-    state = Endpoint(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["content-length"]))
-            state.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            self.send_response(state.statuses.pop(0) if state.statuses else 200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hub-events"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
 
 
 def spec_signature(secret: str, msg_id: str, timestamp: str, body: bytes) -> str:

@@ -1,0 +1,373 @@
+"""Guardrails: may this act be ordered on this case on this day, and if not, why?
+
+``check`` returns every rule the act breaks, each with a stable code, a sentence a case handler
+understands, its legal or charter source, and whether a person's review may override it
+(``needs_review``) or it is a hard legal block. An empty list means no guardrail trips.
+
+Unknown evidence (``None``) trips no review flag: a debtor is "vulnerable" when the agency has
+flagged them so. Where a legal check cannot be made for lack of a date, the result asks for review.
+
+Periods in months and years follow art. 641-642 CPC (see ``hub.recovery.dates``); procedural
+deadlines that end on a weekend or public holiday move to the next working day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from hub.acts.tariff import ActDefinition, Catalogue, load_catalogue
+from hub.policy.settings import DEFAULT_SETTINGS, PolicySettings
+from hub.recovery.dates import add_months, add_years
+from hub.recovery.facts import ActRecord, CaseFacts, OutcomeCode
+
+__all__ = ["DEFAULT_SETTINGS", "PolicySettings", "Violation", "check", "hard_blocks", "reviewable"]
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One guardrail the act trips."""
+
+    code: str
+    message: str
+    needs_review: bool
+    """True: a person may approve the act anyway; False: a hard legal block, no override."""
+    source: str
+    """The article of law or the charter rule behind it."""
+
+
+def hard_blocks(violations: list[Violation]) -> list[Violation]:
+    return [v for v in violations if not v.needs_review]
+
+
+def reviewable(violations: list[Violation]) -> list[Violation]:
+    return [v for v in violations if v.needs_review]
+
+
+@dataclass(frozen=True)
+class _Ask:
+    case: CaseFacts
+    act: ActDefinition
+    on: date
+    settings: PolicySettings
+
+    @property
+    def needs_title(self) -> bool:
+        return self.act.coercive or self.act.code in self.settings.acts_needing_title
+
+    def latest(self, act_code: str) -> ActRecord | None:
+        found = self.case.acts_before(self.on, codes=frozenset({act_code}))
+        return found[0] if found else None
+
+
+Rule = Callable[[_Ask], list[Violation]]
+
+
+def _title_missing(ask: _Ask) -> list[Violation]:
+    if not ask.needs_title or ask.case.title is not None:
+        return []
+    return [
+        Violation(
+            "NO_ENFORCEABLE_TITLE",
+            f"No enforceable title (titre exécutoire) is on file, and '{ask.act.label_en}' needs one.",
+            False,
+            "Art. L111-2 CPCE (L152-1 for the information search)",
+        )
+    ]
+
+
+def _title_expired(ask: _Ask) -> list[Violation]:
+    title = ask.case.title
+    if not ask.needs_title or title is None:
+        return []
+    last_day = add_years(title.issued_on, ask.settings.title_validity_years)
+    if ask.on <= last_day:
+        return []
+    return [
+        Violation(
+            "TITLE_EXPIRED",
+            f"The title of {title.issued_on.isoformat()} could be enforced until {last_day.isoformat()} "
+            f"only ({ask.settings.title_validity_years} years).",
+            False,
+            "Art. L111-4 CPCE",
+        )
+    ]
+
+
+def _injunction_void(ask: _Ask) -> list[Violation]:
+    title = ask.case.title
+    if not ask.needs_title or title is None or not title.is_injunction:
+        return []
+    months = ask.settings.injunction_service_months
+    deadline = ask.settings.procedural_deadline(add_months(title.issued_on, months))
+    if title.served_on is not None and title.served_on > deadline:
+        how = f"was served on {title.served_on.isoformat()}, after"
+    elif title.served_on is None and ask.on > deadline:
+        how = "was not served by"
+    else:
+        return []
+    return [
+        Violation(
+            "INJUNCTION_NOT_SERVED_IN_TIME",
+            f"The injunction to pay (injonction de payer) of {title.issued_on.isoformat()} {how} "
+            f"{deadline.isoformat()}, {months} months after its date: it is void and cannot be enforced.",
+            False,
+            "Art. 1411 CPC",
+        )
+    ]
+
+
+def _title_not_served(ask: _Ask) -> list[Violation]:
+    title = ask.case.title
+    if not ask.act.coercive or title is None:
+        return []
+    if title.served_on is None:
+        if title.is_injunction:
+            return [
+                Violation(
+                    "INJUNCTION_NOT_SERVED",
+                    "The injunction to pay has not been served: it cannot be declared enforceable, let "
+                    "alone enforced, before it is served and the opposition window has closed.",
+                    False,
+                    "Art. 1411, 1416 and 1422 CPC",
+                )
+            ]
+        if not ask.settings.require_title_served:
+            return []
+        return [
+            Violation(
+                "TITLE_NOT_SERVED",
+                "The title has no service date on file; it must be served before it is enforced. A person "
+                "should confirm it was served, or is served together with this act.",
+                True,
+                "Art. 503 CPC",
+            )
+        ]
+    if not title.is_injunction:
+        return []
+    months = ask.settings.injunction_opposition_months
+    closes = ask.settings.procedural_deadline(add_months(title.served_on, months))
+    if ask.on > closes:
+        return []
+    return [
+        Violation(
+            "INJUNCTION_OPPOSITION_OPEN",
+            f"The debtor may still oppose the injunction to pay served on {title.served_on.isoformat()} "
+            f"until {closes.isoformat()}: no enforcement before {(closes + timedelta(days=1)).isoformat()}.",
+            False,
+            "Art. 1416 and 1422 CPC",
+        )
+    ]
+
+
+def _time_barred(ask: _Ask) -> list[Violation]:
+    case = ask.case
+    if case.title is not None:
+        return []
+    years = ask.settings.limitation_years(case.claim_kind)
+    if case.claim_started_on is None:
+        return [
+            Violation(
+                "LIMITATION_START_UNKNOWN",
+                f"The claim has no title and the date its {years}-year limitation period started is unknown: "
+                "a person must check it is not time-barred.",
+                True,
+                "Art. L218-2 Code de la consommation, art. 2224 Code civil, art. L110-4 Code de commerce",
+            )
+        ]
+    last_day = add_years(case.claim_started_on, years)
+    if ask.on <= last_day:
+        return []
+    return [
+        Violation(
+            "TIME_BARRED",
+            f"This {case.claim_kind.value} claim without title is time-barred: its {years}-year limitation "
+            f"period, started on {case.claim_started_on.isoformat()}, ended on {last_day.isoformat()}.",
+            False,
+            "Art. L218-2 Code de la consommation (consumer), art. 2224 Code civil / L110-4 Code de commerce",
+        )
+    ]
+
+
+def _payment_order_first(ask: _Ask) -> list[Violation]:
+    if ask.act.code not in ask.settings.acts_needing_payment_order:
+        return []
+    order = ask.latest("PAYMENT_ORDER")
+    if order is None:
+        return [
+            Violation(
+                "NO_PRIOR_PAYMENT_ORDER",
+                "A seizure-and-sale needs a prior payment order (commandement de payer aux fins de "
+                "saisie-vente), and none is on file.",
+                False,
+                "Art. R221-1 CPCE",
+            )
+        ]
+    wait = ask.settings.payment_order_wait_days
+    waited_until = ask.settings.procedural_deadline(order.on + timedelta(days=wait))
+    if ask.on <= waited_until:
+        return [
+            Violation(
+                "PAYMENT_ORDER_TOO_RECENT",
+                f"The payment order of {order.on.isoformat()} gives the debtor {wait} days: the seizure may "
+                f"take place from {(waited_until + timedelta(days=1)).isoformat()}.",
+                False,
+                "Art. R221-10 CPCE",
+            )
+        ]
+    years = ask.settings.payment_order_validity_years
+    lapsed_after = add_years(order.on, years)
+    if ask.on > lapsed_after:
+        return [
+            Violation(
+                "PAYMENT_ORDER_LAPSED",
+                f"The last payment order, of {order.on.isoformat()}, is more than {years} years old: a new "
+                "one is needed before a seizure-and-sale.",
+                False,
+                "Art. R221-5 CPCE",
+            )
+        ]
+    return []
+
+
+def _garnishment_notice(ask: _Ask) -> list[Violation]:
+    if ask.act.code != "GARNISHMENT_NOTICE":
+        return []
+    garnishment = ask.latest("BANK_GARNISHMENT")
+    if garnishment is None:
+        return [
+            Violation(
+                "NO_GARNISHMENT_TO_NOTIFY",
+                "No bank garnishment is on file for this notice to notify.",
+                False,
+                "Art. R211-3 CPCE",
+            )
+        ]
+    days = ask.settings.garnishment_notice_days
+    deadline = ask.settings.procedural_deadline(garnishment.on + timedelta(days=days))
+    if ask.on <= deadline:
+        return []
+    return [
+        Violation(
+            "GARNISHMENT_NOTICE_LATE",
+            f"The bank garnishment of {garnishment.on.isoformat()} had to be notified to the debtor by "
+            f"{deadline.isoformat()} ({days} days): it has lapsed (caducité), a new garnishment is needed.",
+            False,
+            "Art. R211-3 CPCE",
+        )
+    ]
+
+
+def _pacing(ask: _Ask, catalogue: Catalogue) -> list[Violation]:
+    if not ask.act.coercive:
+        return []
+    settings = ask.settings
+    opens = ask.on - timedelta(days=settings.pacing_window_days - 1)
+
+    def coercive(record: ActRecord) -> bool:
+        act = catalogue.acts.get(record.act_code)
+        return act is not None and act.coercive and opens <= record.on <= ask.on
+
+    recent = sorted(r.on for r in ask.case.acts + ask.case.debtor_acts_elsewhere if coercive(r))
+    if len(recent) < settings.pacing_max_coercive_acts:
+        return []
+    dates = ", ".join(d.isoformat() for d in recent)
+    return [
+        Violation(
+            "PACING_EXCEEDED",
+            f"{len(recent)} coercive act(s) against this debtor already in the {settings.pacing_window_days} "
+            f"days up to {ask.on.isoformat()} ({dates}); the charter allows at most "
+            f"{settings.pacing_max_coercive_acts}.",
+            True,
+            "Agency charter: responsible collection, acts are paced",
+        )
+    ]
+
+
+def _situation(ask: _Ask) -> list[Violation]:
+    """Vulnerability, payment plan, dispute, insolvency: coercive acts wait for a person's review."""
+    if not ask.act.coercive:
+        return []
+    ev = ask.case.evidence
+    history = ask.case.acts_before(ask.on)
+
+    def reported(outcome: OutcomeCode) -> ActRecord | None:
+        return next((r for r in history if r.outcome is outcome), None)
+
+    found: list[Violation] = []
+    if ev.vulnerable:
+        found.append(
+            Violation(
+                "VULNERABLE_DEBTOR",
+                "The debtor is flagged vulnerable: a coercive act needs a person's review.",
+                True,
+                "Agency charter: extra review for vulnerable debtors",
+            )
+        )
+    plan = reported(OutcomeCode.PAYMENT_PLAN_AGREED) if ev.payment_plan_active is None else None
+    if ev.payment_plan_active or plan is not None:
+        since = f" (agreed on {plan.on.isoformat()}, per the act report)" if plan is not None else ""
+        found.append(
+            Violation(
+                "PAYMENT_PLAN_ACTIVE",
+                f"A payment plan is running{since}: a coercive act needs a person's review.",
+                True,
+                "Agency charter: an amicable solution is always preferred",
+            )
+        )
+    if ev.disputed:
+        found.append(
+            Violation(
+                "CLAIM_DISPUTED",
+                "The debtor disputes the claim: a coercive act needs a person's review.",
+                True,
+                "Agency charter: disputes are settled before enforcement",
+            )
+        )
+    insolvency = reported(OutcomeCode.INSOLVENCY_PROCEEDINGS) if ev.insolvency_proceedings is None else None
+    if ev.insolvency_proceedings or insolvency is not None:
+        since = f" (reported on {insolvency.on.isoformat()})" if insolvency is not None else ""
+        found.append(
+            Violation(
+                "INSOLVENCY_PROCEEDINGS",
+                f"Insolvency or over-indebtedness proceedings are under way{since}; they usually suspend "
+                "enforcement: a coercive act needs a person's review.",
+                True,
+                "Art. L722-2 Code de la consommation, art. L622-21 Code de commerce",
+            )
+        )
+    return found
+
+
+_RULES: tuple[Rule, ...] = (
+    _title_missing,
+    _title_expired,
+    _injunction_void,
+    _title_not_served,
+    _time_barred,
+    _payment_order_first,
+    _garnishment_notice,
+    _situation,
+)
+
+
+def check(
+    case: CaseFacts,
+    act_code: str,
+    on: date,
+    *,
+    settings: PolicySettings = DEFAULT_SETTINGS,
+    catalogue: Catalogue | None = None,
+) -> list[Violation]:
+    """Every guardrail that ``act_code`` on ``case`` dated ``on`` trips; empty when none does.
+
+    ``case.acts`` (and ``case.debtor_acts_elsewhere`` for pacing) hold the acts already done or
+    ordered; put acts planned in the same mandate there too (outcome ``None``), so the garnishment
+    notice finds its garnishment and pacing counts them. Never the checked act itself.
+    """
+    cat = catalogue or load_catalogue()
+    ask = _Ask(case, cat.act(act_code), on, settings)
+    found = [violation for rule in _RULES for violation in rule(ask)]
+    found += _pacing(ask, cat)
+    return found
