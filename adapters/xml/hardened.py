@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -135,11 +136,19 @@ def _log_errors(log: etree._ListErrorLog) -> list[XmlError]:
 _POSITION_SUFFIX = re.compile(r", line \d+, column \d+$")
 
 
-def _first_error(exc: etree.XMLSyntaxError) -> list[XmlError]:
-    """The error that stopped a pull parser (its ``error_log`` may hold older parses' entries)."""
-    message = _POSITION_SUFFIX.sub("", exc.msg or str(exc))
-    line, column = exc.position
-    return [_classify(line or None, column or None, message)]
+def _stream_errors(parser: etree.XMLPullParser, exc: etree.XMLSyntaxError | None) -> XmlRejected:
+    """The error that stopped a pull parser, from its own log (``exc.error_log`` is the thread's
+    log, with other parses' entries; and some errors, such as an undefined entity when entities
+    are not resolved, stop the parser without raising until ``close``)."""
+    errors = _log_errors(parser.feed_error_log)
+    if not errors and exc is not None:
+        line, column = exc.position
+        errors = [_classify(line or None, column or None, _POSITION_SUFFIX.sub("", exc.msg or str(exc)))]
+    return XmlRejected(errors or [_classify(None, None, "the parser stopped")])
+
+
+def _parser_failed(parser: etree.XMLPullParser) -> bool:
+    return any(entry.level >= etree.ErrorLevels.ERROR for entry in parser.feed_error_log)
 
 
 def _every_syntax_error(data: bytes) -> list[XmlError]:
@@ -212,7 +221,8 @@ def _checked_chunks(source: BinaryIO) -> Iterator[bytes]:
         if verdict is not None:
             break
     if verdict:
-        raise _doctype_refused(line=1 + head.count(b"\n", 0, head.upper().find(b"<!DOCTYPE")))
+        text = _head_text(head)
+        raise _doctype_refused(line=1 + text.count("\n", 0, text.upper().find(_DOCTYPE)))
     if head:
         yield head
     while chunk := source.read(CHUNK_BYTES):
@@ -228,40 +238,44 @@ def _has_doctype(element: etree._Element) -> bool:
 
 
 def _events(source: BinaryIO, *, max_depth: int) -> Iterator[tuple[str, etree._Element, int]]:
-    """(event, element, bytes fed so far) for each start and end, with the hardening checks."""
+    """(event, element, bytes fed so far) for each start and end, with the hardening checks.
+
+    Events parsed before a syntax error are still delivered, so a stream yields every record
+    before the broken one."""
     parser = _pull_parser()
     depth = 0
     fed = 0
     seen_root = False
-    chunks = _checked_chunks(source)
-    try:
-        while True:
-            chunk = next(chunks, b"")
+    for chunk in itertools.chain(_checked_chunks(source), [b""]):
+        failure: etree.XMLSyntaxError | None = None
+        try:
             if chunk:
                 fed += len(chunk)
                 parser.feed(chunk)
             else:
                 parser.close()
-            for event, element in parser.read_events():
-                if event == "start":
-                    if not seen_root:
-                        if _has_doctype(element):
-                            raise _doctype_refused(line=1)
-                        seen_root = True
-                    depth += 1
-                    if depth > max_depth:
-                        raise _rejected(
-                            "xml.too_deep",
-                            f"elements are nested more than {max_depth} deep; flatten the document",
-                            line=element.sourceline,
-                        )
-                else:
-                    depth -= 1
-                yield event, element, fed
-            if not chunk:
-                break
-    except etree.XMLSyntaxError as exc:
-        raise XmlRejected(_first_error(exc)) from None
+        except etree.XMLSyntaxError as exc:
+            failure = exc
+        for event, element in parser.read_events():
+            if event == "start":
+                if not seen_root:
+                    if _has_doctype(element):
+                        raise _doctype_refused(line=1)
+                    seen_root = True
+                depth += 1
+                if depth > max_depth:
+                    raise _rejected(
+                        "xml.too_deep",
+                        f"elements are nested more than {max_depth} deep; flatten the document",
+                        line=element.sourceline,
+                    )
+            else:
+                depth -= 1
+            yield event, element, fed
+        # Some errors (an undefined entity when entities are not resolved) stop libxml2 without
+        # raising: stop reading there too.
+        if failure is not None or _parser_failed(parser):
+            raise _stream_errors(parser, failure)
     if not seen_root:
         raise _rejected("xml.empty", "the document has no root element; send one message element")
 
