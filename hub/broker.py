@@ -88,3 +88,11 @@ class Broker:
             self._task.cancel()
         if self.connection is not None:
             await self.connection.close()
+
+
+async def declare_office_queue_once(url: str, code: str, *, delivery_limit: int = 5) -> None:
+    """For a command line that adds an office: its queue exists before anything is sent to it."""
+    connection = await connect(url, name="hub-cli")
+    async with connection:
+        channel = await connection.channel()
+        await topology.declare_office_queue(channel, code, delivery_limit=delivery_limit)

@@ -15,6 +15,7 @@ from hub.database import engine_from_settings, migrate, session_factory, unit_of
 from hub.kit.crypto import SecretBox
 from hub.kit.errors import HubError
 from hub.messaging import service as messaging
+from hub.messaging.signing import ReceiptSigner
 from hub.offices import service as offices
 from hub.offices.models import DeliveryChannel
 from hub.settings import get_settings
@@ -32,6 +33,8 @@ app.add_typer(offices_app, name="offices")
 app.add_typer(keys_app, name="keys")
 staff_app = typer.Typer(help="Agency staff accounts.", no_args_is_help=True)
 app.add_typer(staff_app, name="staff")
+dead_app = typer.Typer(help="Messages in hub.dead (needs HUB_AMQP_URL).", no_args_is_help=True)
+app.add_typer(dead_app, name="dead")
 
 T = TypeVar("T")
 
@@ -133,7 +136,14 @@ def offices_add(
         )
         return office.code
 
-    typer.echo(f"office {_in_transaction(work)} added")
+    added = _in_transaction(work)
+    typer.echo(f"office {added} added")
+    url = get_settings().amqp_url
+    if url:
+        from hub.broker import declare_office_queue_once
+
+        asyncio.run(declare_office_queue_once(url, added))
+        typer.echo(f"queue office.{added} declared on the broker")
 
 
 @offices_app.command("list")
@@ -276,3 +286,66 @@ def bench(
         typer.echo(f"== {name}")
         for figure in asyncio.run(run(database_url)):
             typer.echo(f"{figure.name:<44} {figure.value:>12,.2f} {figure.unit:<6} {figure.note}")
+
+
+@app.command()
+def replay(
+    message_pk: Annotated[uuid.UUID, typer.Argument(help="The hub's id of an inbound message")],
+) -> None:
+    """Run an inbound message through validation again (e.g. once its mandate exists)."""
+    from hub.messaging.inbound import InboundProcessor, replay
+
+    async def work(session: AsyncSession) -> str:
+        processor = InboundProcessor(ReceiptSigner(get_settings().secret_key))
+        outcome = await replay(session, processor, message_pk, actor="cli")
+        if outcome.duplicate:
+            return "already applied; nothing done"
+        if outcome.accepted:
+            return "accepted"
+        return "refused: " + "; ".join(
+            f"{e['path']}: {e['message']} [{e['code']}]" for e in outcome.receipt.errors
+        )
+
+    typer.echo(f"message {message_pk}: {_in_transaction(work)}")
+
+
+def _amqp_url() -> str:
+    url = get_settings().amqp_url
+    if not url:
+        typer.secho(
+            "error: HUB_AMQP_URL is empty; the embedded hub has no dead-letter queue", fg="red", err=True
+        )
+        raise typer.Exit(code=1)
+    return url
+
+
+@dead_app.command("list")
+def dead_list(limit: Annotated[int, typer.Option(help="At most this many")] = 100) -> None:
+    """List the messages in hub.dead with their reason (they stay there)."""
+    from hub.messaging.dead_letters import list_dead_letters
+
+    letters = asyncio.run(list_dead_letters(_amqp_url(), limit=limit))
+    typer.echo("message_id\tsender\treason\tdetail\tbytes")
+    for letter in letters:
+        typer.echo(f"{letter.message_id}\t{letter.sender}\t{letter.reason}\t{letter.detail}\t{letter.size}")
+    typer.echo(f"{len(letters)} message(s)", err=True)
+
+
+@dead_app.command("requeue")
+def dead_requeue(limit: Annotated[int, typer.Option(help="At most this many")] = 100) -> None:
+    """Run the messages of hub.dead through the inbound path again, as their sender."""
+    from hub.messaging.dead_letters import requeue_dead_letters
+    from hub.messaging.inbound import InboundProcessor
+
+    async def run() -> list[tuple[object, str]]:
+        engine = engine_from_settings(get_settings())
+        try:
+            processor = InboundProcessor(ReceiptSigner(get_settings().secret_key))
+            return list(
+                await requeue_dead_letters(_amqp_url(), session_factory(engine), processor, limit=limit)
+            )
+        finally:
+            await engine.dispose()
+
+    for letter, verdict in asyncio.run(run()):
+        typer.echo(f"{getattr(letter, 'message_id', '?')}\t{verdict}")

@@ -17,13 +17,14 @@ from hub.deps import CurrentCaller, CurrentOffice, SessionDep, staff_with
 from hub.kit.clock import utcnow
 from hub.kit.errors import ErrorItem, NotFound, problem_body
 from hub.kit.http import PROBLEM_JSON
-from hub.messaging import service
+from hub.messaging import inbound, service
 from hub.messaging.inbound import InboundProcessor, Outcome, Received, receipt_message
 from hub.messaging.models import Status, StoredMessage
 from hub.messaging.repository import MessageRepository
 from hub.messaging.service import record
 from hub.messaging.signing import ALGORITHM
 from hub.offices.models import Office
+from hub.offices.repository import OfficeRepository
 from hub.staff.models import Role, StaffUser
 
 router = APIRouter(prefix="/v1", tags=["messaging"])
@@ -257,6 +258,23 @@ def receipt_response(outcome: Outcome, office: Office) -> JSONResponse:
         detail = f"{len(errors)} error(s); the message was not applied"
         body = problem_body(outcome.status, "Message refused", detail, errors[0].code, errors)
     return JSONResponse({**body, "receipt": receipt}, status_code=outcome.status, media_type=PROBLEM_JSON)
+
+
+@router.post(
+    "/messages/{message_pk}/replay",
+    summary="Run an inbound message through validation again (admin)",
+    description="Answers like `POST /v1/messages`: 202 with the new receipt, or the refusal.",
+)
+async def replay_message(
+    message_pk: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    user: Annotated[StaffUser, staff_with(Role.ADMIN)],
+) -> JSONResponse:
+    outcome = await inbound.replay(session, request.app.state.processor, message_pk, actor=user.email)
+    office = await OfficeRepository(session).get_by_code(outcome.message.sender)
+    assert office is not None  # replay refuses unknown senders
+    return receipt_response(outcome, office)
 
 
 @router.get(

@@ -17,13 +17,14 @@ from adapters.amqp import topology
 from adapters.xml import codec
 from adapters.xml.hardened import XmlRejected
 from hub.kit.clock import utcnow
-from hub.kit.errors import MAX_ERRORS, ErrorItem, HubError
+from hub.kit.errors import MAX_ERRORS, Conflict, ErrorItem, HubError, NotFound
 from hub.messaging import service
-from hub.messaging.models import Receipt, StoredMessage
+from hub.messaging.models import Receipt, Status, StoredMessage
 from hub.messaging.repository import MessageRepository
 from hub.messaging.service import AGENCY_PARTY, Envelope
 from hub.messaging.signing import ReceiptSigner
 from hub.offices.models import Office
+from hub.offices.repository import OfficeRepository
 from schemas import v1
 
 JSON = "application/json"
@@ -284,4 +285,24 @@ async def send_to_office(
         exchange=topology.OUTBOUND_EXCHANGE,
         routing_key=topology.office_routing_key(office.code),
         parent_id=parent_id,
+    )
+
+
+async def replay(
+    session: AsyncSession, processor: InboundProcessor, message_pk: uuid.UUID, *, actor: str
+) -> Outcome:
+    """Runs a stored inbound message through validation again (e.g. refused because its mandate
+    was unknown, and the mandate now exists). Already applied: its first receipt, nothing more."""
+    repo = MessageRepository(session)
+    stored = await repo.get(message_pk)
+    if stored is None or stored.direction != "inbound":
+        raise NotFound(f"no inbound message {message_pk}", code="message.not_found")
+    office = await OfficeRepository(session).get_by_code(stored.sender)
+    if office is None:
+        raise Conflict(
+            f"the sender {stored.sender} is not a registered office", code="message.sender_unknown"
+        )
+    await service.record(session, stored, Status.REPLAYED, actor=actor)
+    return await processor.receive(
+        session, office, Received(stored.body, stored.content_type, parent_id=stored.id)
     )

@@ -21,6 +21,7 @@ from hub.broker import Broker
 from hub.database import unit_of_work
 from hub.messaging import service
 from hub.messaging.amqp import AmqpTransport, InboundConsumer
+from hub.messaging.dead_letters import list_dead_letters, requeue_dead_letters
 from hub.messaging.inbound import InboundProcessor
 from hub.messaging.models import InboxEntry, OutboxEntry, StoredMessage
 from hub.messaging.relay import Relay
@@ -250,3 +251,27 @@ async def test_a_poison_message_reaches_hub_dead_while_others_flow(
     assert deaths[0]["reason"] == "delivery_limit"  # type: ignore[index]
     assert b"POISON-1" in dead[0].body
     await listener.close()
+
+
+async def test_operators_list_and_requeue_dead_letters(
+    hub: Hub, vhost_url: str, office_code: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = hub.processor.receive
+
+    async def failing(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("database was down")
+
+    monkeypatch.setattr(hub.processor, "receive", failing)
+    await publish_as_office(vhost_url, office_code, act_report(office_code, "CR-RETRY-1"))
+    async with asyncio.timeout(60):
+        while not (letters := await list_dead_letters(vhost_url)):  # noqa: ASYNC110 - polls the broker
+            await asyncio.sleep(0.2)
+    assert [(d.sender, d.reason) for d in letters] == [(office_code, "delivery_limit")]
+    assert len(await list_dead_letters(vhost_url)) == 1  # listing leaves them there
+
+    monkeypatch.setattr(hub.processor, "receive", real)  # the cause is fixed
+    results = await requeue_dead_letters(vhost_url, hub.sessions, hub.processor)
+    assert [verdict for _, verdict in results] == ["accepted"]
+    assert await list_dead_letters(vhost_url) == []
+    applied = select(func.count()).select_from(InboxEntry).where(InboxEntry.message_id == "CR-RETRY-1")
+    assert await count(hub.sessions, applied) == 1

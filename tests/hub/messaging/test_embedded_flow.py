@@ -13,10 +13,14 @@ from fastapi import FastAPI
 
 from hub.database import unit_of_work
 from hub.kit.crypto import SecretBox
+from hub.kit.errors import NotFound
+from hub.messaging import inbound
 from hub.messaging.relay import Relay
 from hub.messaging.signing import verify
 from hub.messaging.webhooks import WebhookPusher
 from hub.offices import service as offices
+from hub.staff import service as staff
+from hub.staff.models import Role
 from schemas.examples.verify_webhook import WebhookVerifier
 from schemas.v1 import SAMPLES_DIR
 from tests.hub.messaging.conftest import Endpoint
@@ -110,3 +114,31 @@ async def test_webhook_offices_get_their_messages_pushed(
     assert secret is not None
     WebhookVerifier([secret]).verify(headers, body)
     assert b"<errorReport" in body
+
+
+async def test_replay_applies_a_message_refused_earlier(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, auth, _ = await new_office(app)
+    async with unit_of_work(app.state.sessions) as session:
+        _, admin = await staff.add_staff(session, f"ops-{code.lower()}@agence.example", Role.ADMIN)
+
+    async def mandate_unknown(*args: object) -> None:
+        raise NotFound("no mandate M-2026-000042 for this office", code="mandate.unknown")
+
+    monkeypatch.setitem(inbound.HANDLERS, "act_report", mandate_unknown)
+    sent = await client.post(
+        "/v1/messages", content=as_office(SAMPLE, code), headers={**auth, "content-type": "application/xml"}
+    )
+    assert sent.status_code == 404 and sent.json()["code"] == "mandate.unknown"
+    [stored] = (await client.get("/v1/messages", params={"message_id": f"{code}-1"}, headers=auth)).json()
+
+    monkeypatch.delitem(inbound.HANDLERS, "act_report")  # the mandate now exists
+    url = f"/v1/messages/{stored['id']}/replay"
+    assert (await client.post(url, headers=auth)).status_code == 401  # an office key
+    replayed = await client.post(url, headers={"Authorization": f"Bearer {admin}"})
+    assert replayed.status_code == 202 and replayed.json()["accepted"] is True
+    again = await client.post(url, headers={"Authorization": f"Bearer {admin}"})
+    assert again.status_code == 409  # applied once only
+    lifecycle = (await client.get(f"/v1/messages/{stored['id']}", headers=auth)).json()["lifecycle"]
+    assert [s["status"] for s in lifecycle][-1] == "replayed"
