@@ -41,7 +41,7 @@ def test_unknown_evidence_is_none_by_default() -> None:
     [
         lambda: Evidence(bank_balance_cents=12.5),  # type: ignore[arg-type]
         lambda: Evidence(vulnerable=1),  # type: ignore[arg-type]
-        lambda: Evidence(dependents=True),  # type: ignore[arg-type]
+        lambda: Evidence(dependents=True),
         lambda: ActRecord(act_code="BANK_GARNISHMENT", on=date(2026, 1, 1), seized_cents=1.0),  # type: ignore[arg-type]
         lambda: CaseFacts(principal_cents=10.0, claim_kind=ClaimKind.CONSUMER, debtor_kind=DebtorKind.PERSON),  # type: ignore[arg-type]
     ],

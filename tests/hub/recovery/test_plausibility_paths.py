@@ -1,0 +1,148 @@
+"""Plausible recovery of acts that collect nothing themselves, success rates and the explanation."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import pytest
+
+from hub.acts.tariff import UnknownAct
+from hub.recovery.facts import DebtorKind, Evidence, InvalidFacts, OutcomeCode
+from hub.recovery.plausibility import Assessment, assess
+from hub.recovery.success_rates import learn_success_rates
+from tests.hub.recovery.cases import ON, act, case
+
+EUR = 100
+SMALL = 1_000 * EUR
+
+
+def codes(assessment: Assessment) -> list[str]:
+    return [reason.code for reason in assessment.reasons]
+
+
+# --- acts that collect nothing themselves ----------------------------------------------------------
+
+
+def test_serving_a_title_is_judged_with_the_best_path_it_opens() -> None:
+    facts = case(evidence=Evidence(bank_balance_cents=300_000, last_no_goods_report_on=date(2026, 1, 5)))
+    result = assess(facts, "SERVE_TITLE", ON)
+    assert result.explanation.recovery_act == "WAGE_GARNISHMENT_REQUEST"  # pay unknown: 50 % of 5,000
+    assert result.explanation.path == ("SERVE_TITLE", "WAGE_GARNISHMENT_REQUEST")
+    assert result.cost_cents == sum(c.total_cents for c in result.explanation.costs)
+    assert "JUDGED_WITH_PATH" in codes(result)
+    alternatives = {o.target_act: o for o in result.explanation.alternatives}
+    assert alternatives["SEIZURE_SALE"].plausible_recovery_cents == 0
+    assert alternatives["BANK_GARNISHMENT"].path == ("SERVE_TITLE", "BANK_GARNISHMENT", "GARNISHMENT_NOTICE")
+
+
+def test_a_payment_order_opens_the_seizure_and_is_not_priced_twice() -> None:
+    result = assess(case(owed_cents=20 * EUR), "PAYMENT_ORDER", ON)
+    assert result.explanation.path == ("PAYMENT_ORDER", "SEIZURE_SALE")
+    assert result.flagged
+
+
+def test_an_information_search_on_a_company_with_nothing_known() -> None:
+    result = assess(case(debtor_kind=DebtorKind.COMPANY), "INFO_SEARCH", ON)
+    assert result.explanation.recovery_act == "BANK_GARNISHMENT"
+    assert not result.flagged
+
+
+@pytest.mark.parametrize(
+    ("acts", "flagged", "recovery", "reason"),
+    [
+        ((), True, 0, "NOTHING_TO_SECURE"),
+        (
+            (
+                act(
+                    "BANK_GARNISHMENT",
+                    date(2026, 2, 27),
+                    OutcomeCode.GARNISHMENT_FRUITFUL,
+                    seized_cents=50_000,
+                ),
+            ),
+            False,
+            50_000,
+            "SECURES_SEIZED_MONEY",
+        ),
+        (
+            (act("BANK_GARNISHMENT", date(2026, 2, 27), OutcomeCode.GARNISHMENT_EMPTY),),
+            True,
+            0,
+            "SECURES_SEIZED_MONEY",
+        ),
+        ((act("BANK_GARNISHMENT", date(2026, 2, 27)),), False, 200_000, "SECURES_PENDING_ACT"),
+    ],
+)
+def test_the_garnishment_notice_is_worth_what_the_garnishment_caught(
+    acts: Any, flagged: bool, recovery: int, reason: str
+) -> None:
+    result = assess(case(acts=acts), "GARNISHMENT_NOTICE", ON)
+    assert (result.flagged, result.plausible_recovery_cents) == (flagged, recovery)
+    assert reason in codes(result)
+    assert result.explanation.path == ("GARNISHMENT_NOTICE",)
+
+
+def test_a_release_is_a_duty_never_flagged() -> None:
+    result = assess(case(), "RELEASE", ON)
+    assert not result.flagged and result.cost_cents > 0 == result.plausible_recovery_cents
+    assert "LEGAL_DUTY" in codes(result)
+
+
+def test_an_attempted_execution_collects_nothing_and_is_flagged() -> None:
+    result = assess(case(), "ATTEMPTED_EXECUTION", ON)
+    assert result.flagged and "COLLECTS_NOTHING" in codes(result)
+
+
+# --- success rates, explanation, errors ------------------------------------------------------------
+
+
+def test_an_office_record_moves_the_rate_and_the_explanation_names_its_sample() -> None:
+    history = [
+        act("BANK_GARNISHMENT", date(2025, 6, 2), OutcomeCode.GARNISHMENT_EMPTY, office="ETUDE-13")
+    ] * 40
+    rates = learn_success_rates(history)
+    facts = case(owed_cents=SMALL)
+    by_network = assess(facts, "BANK_GARNISHMENT", ON, office="ETUDE-75", rates=rates)
+    by_office = assess(facts, "BANK_GARNISHMENT", ON, office="ETUDE-13", rates=rates)
+    assert by_office.plausible_recovery_cents < by_network.plausible_recovery_cents
+    rate = by_office.explanation.success_rate
+    assert rate is not None and rate.basis == "office" and rate.sample_size == 40
+    assert "ETUDE-13: 0 of 40" in "\n".join(by_office.explanation.lines())
+
+
+def test_the_explanation_carries_costs_bound_rate_and_rule_version() -> None:
+    result = assess(case(evidence=Evidence(bank_balance_cents=2_000_000)), "BANK_GARNISHMENT", ON)
+    explanation = result.explanation
+    assert "assumptions 2026.1" in explanation.rule_version
+    assert "tariff 2024-03" in explanation.rule_version
+    assert explanation.costs[0].lines
+    text = "\n".join(explanation.lines())
+    assert "Emolument for Bank account garnishment" in text
+    assert "solde bancaire insaisissable" in text
+    assert "Success rate 40.0 %" in text
+    assert result.provisional  # the garnishment's emolument is an unconfirmed placeholder
+
+
+def test_as_dict_is_json_without_floats() -> None:
+    result = assess(case(evidence=Evidence(last_no_goods_report_on=date(2026, 2, 14))), "SERVE_TITLE", ON)
+    data = result.as_dict()
+    json.dumps(data)
+    assert data["explanation"]["success_rate"]["value"] == "1/2"
+    assert not any(isinstance(v, float) for v in _leaves(data))
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]
+
+
+def test_unknown_act_and_foreign_currency_are_refused() -> None:
+    with pytest.raises(UnknownAct):
+        assess(case(), "TELEPATHY", ON)
+    with pytest.raises(InvalidFacts):
+        assess(case(currency="USD"), "BANK_GARNISHMENT", ON)
