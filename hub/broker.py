@@ -66,7 +66,7 @@ class Broker:
         self._declared_offices.add(code)
 
     async def publish_many(self, messages: Sequence[OutgoingMessage]) -> list[PublishOutcome]:
-        if self.publisher is None or self.connection is None or self.connection.is_closed:
+        if self.publisher is None or await self.health() is not None:
             return [PublishOutcome(m.message_id, Status.CONNECTION_ERROR, "not connected") for m in messages]
         return await self.publisher.publish_many(messages)
 
@@ -79,7 +79,7 @@ class Broker:
     async def health(self) -> str | None:
         if self.connection is None:
             return "broker unreachable: not connected yet"
-        if self.connection.is_closed:
+        if self.connection.is_closed or not self.connection.connected.is_set():
             return "broker unreachable: connection lost, reconnecting"
         return None
 

@@ -73,10 +73,14 @@ async def test_two_broker_restarts_lose_nothing(
         for threshold in (EVENTS // 5, EVENTS // 2):
             await eventually(lambda t=threshold: len(seen) >= t, within=60)  # type: ignore[misc]
             await asyncio.to_thread(node.stop)
-            await asyncio.sleep(1)
+            async with asyncio.timeout(15):  # what /readyz reports meanwhile
+                while (down := await broker.health()) is None:  # noqa: ASYNC110 - polls the connection
+                    await asyncio.sleep(0.1)
+            assert "broker unreachable" in down
             await asyncio.to_thread(node.start)
         # Publishing and consuming resume by themselves (the robust connections reconnect).
         await eventually(lambda: len(seen) == EVENTS, within=120)
+        assert await broker.health() is None
     finally:
         stop.set()
         await running
