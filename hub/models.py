@@ -1,16 +1,27 @@
 """Every table of the hub, imported once so the metadata is complete (Alembic, tests)."""
 
+from hub.acts.models import ActReport
 from hub.cases.models import Case, Creditor, Debtor
+from hub.kit.idempotency import IdempotencyRecord
+from hub.ledger.models import LedgerEntry, LedgerTransaction
+from hub.mandates.models import Approval, Mandate, MandateEvent
 from hub.messaging.models import InboxEntry, MailboxItem, MessageEvent, OutboxEntry, Receipt, StoredMessage
 from hub.offices.models import Office, OfficeApiKey
 from hub.staff.models import StaffUser
 
 __all__ = [
+    "ActReport",
+    "Approval",
     "Case",
     "Creditor",
     "Debtor",
+    "IdempotencyRecord",
     "InboxEntry",
+    "LedgerEntry",
+    "LedgerTransaction",
     "MailboxItem",
+    "Mandate",
+    "MandateEvent",
     "MessageEvent",
     "Office",
     "OfficeApiKey",

@@ -145,6 +145,23 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
     """A session inside a transaction that is rolled back after the test (polar's pattern)."""
+    async with rolled_back_session(engine) as session:
+        yield session
+
+
+@pytest.fixture
+async def pg_session(postgres_url: str) -> AsyncIterator[AsyncSession]:
+    """For what only PostgreSQL has (triggers, row locks): its session, rolled back after the test."""
+    engine = create_engine(postgres_url)
+    try:
+        async with rolled_back_session(engine) as session:
+            yield session
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def rolled_back_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
     conn: AsyncConnection = await engine.connect()
     transaction = await conn.begin()
     session = AsyncSession(bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint")

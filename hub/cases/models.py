@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import date
 
-from sqlalchemy import Date, ForeignKey, String, Uuid
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.kit.db import Base, Cents, Currency, Timestamped, UuidPk
@@ -60,6 +60,20 @@ class Case(UuidPk, Timestamped, Base):
     title_kind: Mapped[str | None] = mapped_column(String(32))
     title_issued_on: Mapped[date | None] = mapped_column(Date)
     title_served_on: Mapped[date | None] = mapped_column(Date)
+    # Start of the claim (first unpaid instalment), for limitation when there is no title.
+    claim_started_on: Mapped[date | None] = mapped_column(Date)
+
+    # Solvency evidence. Unknown is NULL, never zero: 0 means "known, and nothing there".
+    bank_balance_cents: Mapped[int | None] = mapped_column(BigInteger)  # known balance of a known account
+    monthly_net_income_cents: Mapped[int | None] = mapped_column(BigInteger)
+    dependents: Mapped[int | None] = mapped_column(Integer)
+    seizable_goods_value_cents: Mapped[int | None] = mapped_column(BigInteger)
+    address_known: Mapped[bool | None] = mapped_column(Boolean)
+    last_no_goods_report_on: Mapped[date | None] = mapped_column(Date)  # last "PV de carence"
+    vulnerable: Mapped[bool | None] = mapped_column(Boolean)
+    payment_plan_active: Mapped[bool | None] = mapped_column(Boolean)
+    disputed: Mapped[bool | None] = mapped_column(Boolean)
+    insolvency_proceedings: Mapped[bool | None] = mapped_column(Boolean)
 
     creditor: Mapped[Creditor] = relationship()
     debtor: Mapped[Debtor] = relationship()

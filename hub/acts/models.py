@@ -1,0 +1,48 @@
+"""Act reports ("comptes-rendus d'actes"): what an office did under a mandate, its outcome, the
+money it collected and the fees it claims."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.cases.models import Case
+from hub.kit.db import Base, Cents, Currency, Timestamped, UuidPk
+from hub.mandates.models import Mandate
+from hub.messaging.models import StoredMessage
+from hub.offices.models import Office
+
+
+class ActReport(UuidPk, Timestamped, Base):
+    __tablename__ = "act_reports"
+    __table_args__ = (
+        UniqueConstraint("office_id", "office_reference", name="uq_act_reports_office_reference"),
+    )
+
+    mandate_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("mandates.id"), index=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("cases.id"), index=True)
+    office_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("offices.id"), index=True)
+    message_pk: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("messages.id"))
+    act_code: Mapped[str] = mapped_column(String(40))
+    act_date: Mapped[date] = mapped_column(Date)
+    outcome_code: Mapped[str] = mapped_column(String(40))
+    office_reference: Mapped[str] = mapped_column(String(64))  # the office's act number
+    approval_id: Mapped[str | None] = mapped_column(String(64))
+    currency: Mapped[str] = Currency()
+    seized_cents: Mapped[int] = Cents(default=0)
+    collected_cents: Mapped[int] = Cents(default=0)
+    emoluments_cents: Mapped[int] = Cents(default=0)
+    disbursements_cents: Mapped[int] = Cents(default=0)
+    vat_cents: Mapped[int] = Cents(default=0)
+    # After the fact: was the cost above plausible recovery at the time, was it approved.
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    assessment: Mapped[dict[str, object] | None] = mapped_column(JSON)
+
+    # Declared so the unit of work inserts rows in foreign-key order.
+    mandate: Mapped[Mandate] = relationship(lazy="raise")
+    case: Mapped[Case] = relationship(lazy="raise")
+    office: Mapped[Office] = relationship(lazy="raise")
+    message: Mapped[StoredMessage] = relationship(lazy="raise")

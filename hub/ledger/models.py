@@ -1,0 +1,49 @@
+"""The fee ledger: double-entry and append-only. A transaction's entries sum to zero per currency;
+a correction is a reversing transaction. Balances are sums of entries, never a stored column."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.cases.models import Case
+from hub.kit.clock import utcnow
+from hub.kit.db import Base, BigIntId, Cents, Currency, UtcDateTime, UuidPk
+from hub.offices.models import Office
+
+
+class LedgerTransaction(UuidPk, Base):
+    __tablename__ = "ledger_transactions"
+
+    kind: Mapped[str] = mapped_column(String(32))  # act_fees, collection, remittance, invoice, payment...
+    case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("cases.id"), index=True)
+    office_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("offices.id"), index=True)
+    effective_on: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(100))  # what caused it, e.g. "act_report:<id>"
+    reverses_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("ledger_transactions.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    # Declared so the unit of work inserts rows in foreign-key order.
+    case: Mapped[Case | None] = relationship(lazy="raise")
+    office: Mapped[Office | None] = relationship(lazy="raise")
+
+
+class LedgerEntry(Base):
+    __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_entries_account", "account", "case_id", "office_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    transaction_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(), ForeignKey("ledger_transactions.id"), index=True
+    )
+    account: Mapped[str] = mapped_column(String(40))  # fees_emoluments, fees_vat, collected_by_office...
+    case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("cases.id"))
+    office_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("offices.id"))
+    amount_cents: Mapped[int] = Cents()  # signed: debit positive, credit negative
+    currency: Mapped[str] = Currency()
+
+    # Declared so the unit of work inserts rows in foreign-key order.
+    transaction: Mapped[LedgerTransaction] = relationship(lazy="raise")

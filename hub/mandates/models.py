@@ -1,0 +1,97 @@
+"""Mandates: per act ("mandat à l'acte") or for the whole file ("mandat au dossier"), their state
+machine log, and the agency's approvals of acts beyond a mandate or flagged."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.cases.models import Case
+from hub.kit.clock import utcnow
+from hub.kit.db import Base, BigIntId, Cents, Currency, Timestamped, UtcDateTime, UuidPk
+from hub.offices.models import Office
+
+
+class MandateKind(enum.StrEnum):
+    PER_ACT = "per_act"
+    WHOLE_FILE = "whole_file"
+
+
+class MandateStatus(enum.StrEnum):
+    DRAFT = "draft"
+    HELD = "held"  # waiting for a person's approval (flagged act or a guardrail)
+    ISSUED = "issued"  # on its way to the office, through the outbox
+    ACKNOWLEDGED = "acknowledged"  # accepted by the office
+    REFUSED = "refused"  # refused by the office, with its reason
+    IN_PROGRESS = "in_progress"  # at least one act reported
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class Mandate(UuidPk, Timestamped, Base):
+    __tablename__ = "mandates"
+
+    ref: Mapped[str] = mapped_column(String(64), unique=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("cases.id"), index=True)
+    office_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("offices.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    acts: Mapped[list[str]] = mapped_column(JSON, default=list)  # per act: the act codes ordered
+    fee_budget_cents: Mapped[int | None] = Cents(nullable=True)  # whole file: the fee budget
+    currency: Mapped[str] = Currency()
+    status: Mapped[str] = mapped_column(String(16), default=MandateStatus.DRAFT.value, index=True)
+    approval_id: Mapped[str | None] = mapped_column(String(64))
+    instructions: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    # The assessment (cost flag, guardrails) at issue time, with its explanation, as shown to staff.
+    assessment: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(254))
+    issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    # Declared so the unit of work inserts rows in foreign-key order.
+    case: Mapped[Case] = relationship(lazy="raise")
+    office: Mapped[Office] = relationship(lazy="raise")
+
+
+class MandateEvent(Base):
+    """Every transition of a mandate, with who and why. Append-only."""
+
+    __tablename__ = "mandate_events"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    mandate_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("mandates.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(254))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    # Declared so the unit of work inserts rows in foreign-key order.
+    mandate: Mapped[Mandate] = relationship(lazy="raise")
+
+
+class Approval(UuidPk, Timestamped, Base):
+    """The agency's decision on an act that needed one (flagged, held, beyond mandate or budget),
+    requested by staff or by an office's cost request. ``approval_id`` travels with the act."""
+
+    __tablename__ = "approvals"
+
+    approval_id: Mapped[str] = mapped_column(String(64), unique=True)
+    mandate_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("mandates.id"), index=True)
+    act_code: Mapped[str] = mapped_column(String(40))
+    amount_cents: Mapped[int | None] = Cents(nullable=True)  # the cost approved, when one was asked
+    requested_by: Mapped[str] = mapped_column(String(254))  # an office code or a staff email
+    request_message_id: Mapped[str | None] = mapped_column(String(64))
+    decision: Mapped[str | None] = mapped_column(String(16))  # approved | refused; NULL = pending
+    decided_by: Mapped[str | None] = mapped_column(String(254))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+    # Declared so the unit of work inserts rows in foreign-key order.
+    mandate: Mapped[Mandate] = relationship(lazy="raise")
