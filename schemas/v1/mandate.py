@@ -182,6 +182,9 @@ class Mandate(MessageModel):
     priority: Priority = Priority.NORMAL
     instructions: LongText | None = None
     """Free instructions to the office (access code, known employer, vulnerability care...)."""
+    approval_id: Reference | None = None
+    """The agency's approval of a mandate that was held for review (flagged act or guardrail):
+    quote it on the act reports and invoice lines of this mandate."""
 
 
 class RefusalReason(StrEnum):
