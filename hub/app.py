@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from hub import health
 from hub.broker import Broker
+from hub.cases import api as cases_api
 from hub.database import engine_from_settings, session_factory, unit_of_work
 from hub.kit.http import BodyLimitMiddleware, install_problem_handlers
 from hub.logging import configure_logging
@@ -66,4 +67,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(offices_api.router)
     app.include_router(messaging_api.router)
+    app.include_router(cases_api.router)
     return app

@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.cases.commands import cases_app
 from hub.database import engine_from_settings, migrate, session_factory, unit_of_work
 from hub.kit.crypto import SecretBox
 from hub.kit.errors import HubError
@@ -35,6 +36,7 @@ staff_app = typer.Typer(help="Agency staff accounts.", no_args_is_help=True)
 app.add_typer(staff_app, name="staff")
 dead_app = typer.Typer(help="Messages in hub.dead (needs HUB_AMQP_URL).", no_args_is_help=True)
 app.add_typer(dead_app, name="dead")
+app.add_typer(cases_app, name="cases")
 
 T = TypeVar("T")
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from hub.cases.models import Case, Creditor, Debtor
 
@@ -15,9 +19,30 @@ class CaseRepository:
     async def get_by_ref(self, ref: str) -> Case | None:
         return await self.session.scalar(select(Case).where(Case.ref == ref))
 
+    async def get_with_parties(self, ref: str) -> Case | None:
+        """The case with its creditor and debtor loaded (for the API and outgoing mandates)."""
+        return await self.session.scalar(
+            select(Case)
+            .where(Case.ref == ref)
+            .options(selectinload(Case.creditor), selectinload(Case.debtor))
+        )
+
+    async def existing_refs(self, refs: Iterable[str]) -> set[str]:
+        wanted = list(set(refs))
+        if not wanted:
+            return set()
+        return set(await self.session.scalars(select(Case.ref).where(Case.ref.in_(wanted))))
+
     async def creditor_by_name(self, name: str) -> Creditor | None:
         return await self.session.scalar(select(Creditor).where(Creditor.name == name))
 
     async def add(self, *objects: Case | Creditor | Debtor) -> None:
         self.session.add_all(objects)
         await self.session.flush()
+
+    async def insert_many(self, debtors: Sequence[dict[str, Any]], cases: Sequence[dict[str, Any]]) -> None:
+        """Batch insert (executemany): debtors first, then the cases that point at them."""
+        if debtors:
+            await self.session.execute(insert(Debtor), list(debtors))
+        if cases:
+            await self.session.execute(insert(Case), list(cases))
