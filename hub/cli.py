@@ -112,7 +112,10 @@ def serve(
     settings = get_settings()
     if role is not None:
         settings = settings.model_copy(update={"role": role.value})
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_config=None)
+    host, port = host or settings.host, port or settings.port
+    mode = "embedded (no broker)" if settings.embedded_broker else "with RabbitMQ"
+    typer.echo(f"hub ({settings.role}, {mode}) on http://{host}:{port} - API docs at http://{host}:{port}/docs")
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
 
 
 @offices_app.command("add")
