@@ -59,17 +59,17 @@ async def record(
     )
 
 
-async def store_inbound(
-    session: AsyncSession,
+def _new_message(
     envelope: Envelope,
-    raw: bytes,
+    direction: Direction,
+    body: bytes,
     content_type: str,
-    *,
-    parent_id: uuid.UUID | None = None,
+    parent_id: uuid.UUID | None,
+    status: Status,
 ) -> StoredMessage:
-    message = StoredMessage(
+    return StoredMessage(
         id=uuid.uuid4(),
-        direction=Direction.INBOUND.value,
+        direction=direction.value,
         message_id=envelope.message_id,
         kind=envelope.kind,
         version=envelope.version,
@@ -78,10 +78,21 @@ async def store_inbound(
         correlation_id=envelope.correlation_id,
         parent_id=parent_id,
         content_type=content_type,
-        body=raw,
-        sha256=sha256_hex(raw),
-        status=Status.RECEIVED.value,
+        body=body,
+        sha256=sha256_hex(body),
+        status=status.value,
     )
+
+
+async def store_inbound(
+    session: AsyncSession,
+    envelope: Envelope,
+    raw: bytes,
+    content_type: str,
+    *,
+    parent_id: uuid.UUID | None = None,
+) -> StoredMessage:
+    message = _new_message(envelope, Direction.INBOUND, raw, content_type, parent_id, Status.RECEIVED)
     MessageRepository(session).stage(message)
     await record(session, message, Status.RECEIVED)
     await session.flush()
@@ -116,21 +127,7 @@ async def enqueue_outbound(
     headers: dict[str, str] | None = None,
 ) -> OutboxEntry:
     """Stores an outbound message and its outbox row; the relay sends it once this commits."""
-    message = StoredMessage(
-        id=uuid.uuid4(),
-        direction=Direction.OUTBOUND.value,
-        message_id=envelope.message_id,
-        kind=envelope.kind,
-        version=envelope.version,
-        sender=envelope.sender,
-        recipient=envelope.recipient,
-        correlation_id=envelope.correlation_id,
-        parent_id=parent_id,
-        content_type=content_type,
-        body=body,
-        sha256=sha256_hex(body),
-        status=Status.ROUTED.value,
-    )
+    message = _new_message(envelope, Direction.OUTBOUND, body, content_type, parent_id, Status.ROUTED)
     entry = OutboxEntry(
         message_pk=message.id,
         recipient=envelope.recipient,
