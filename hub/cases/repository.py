@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -24,6 +25,13 @@ class CaseRepository:
         return await self.session.scalar(
             select(Case)
             .where(Case.ref == ref)
+            .options(selectinload(Case.creditor), selectinload(Case.debtor))
+        )
+
+    async def get_with_parties_by_id(self, case_id: uuid.UUID) -> Case | None:
+        return await self.session.scalar(
+            select(Case)
+            .where(Case.id == case_id)
             .options(selectinload(Case.creditor), selectinload(Case.debtor))
         )
 

@@ -1,0 +1,90 @@
+"""The v1 messages the mandates module sends to offices, built from its rows."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from hub.cases.models import Case
+from hub.kit.clock import utcnow
+from hub.mandates.models import Approval, Mandate, MandateKind
+from hub.offices.models import Office
+from schemas import v1
+
+AGENCY = v1.AGENCY
+
+
+def envelope(kind: Any, office: Office, *, prefix: str, correlation_id: str | None = None) -> v1.Envelope:
+    return v1.Envelope(
+        message_id=f"{prefix}-{uuid.uuid4().hex}",
+        kind=kind,
+        version="1",
+        sender=AGENCY,
+        recipient=office.code,
+        sent_at=utcnow(),
+        correlation_id=correlation_id,
+    )
+
+
+def _debtor(case: Case) -> v1.Debtor:
+    debtor = case.debtor
+    # Checked when the mandate is created (``case.address_incomplete``).
+    assert debtor.address_line1 is not None and debtor.postcode is not None and debtor.city is not None
+    person = debtor.kind == v1.DebtorKind.PERSON.value
+    return v1.Debtor(
+        kind=v1.DebtorKind(debtor.kind),
+        last_name=debtor.name if person else None,
+        company_name=None if person else debtor.name,
+        address=v1.Address(street=debtor.address_line1, postal_code=debtor.postcode, city=debtor.city),
+    )
+
+
+def mandate_message(mandate: Mandate, case: Case, office: Office) -> v1.Mandate:
+    """The mandate as the office receives it; its case loaded with creditor and debtor."""
+    terms: v1.PerActTerms | v1.WholeFileTerms
+    if mandate.kind == MandateKind.PER_ACT.value:
+        terms = v1.PerActTerms(kind="per_act", act_codes=list(mandate.acts))
+    else:
+        assert mandate.fee_budget_cents is not None
+        terms = v1.WholeFileTerms(kind="whole_file", fee_budget_cents=mandate.fee_budget_cents)
+    title = None
+    if case.title_kind is not None and case.title_issued_on is not None:
+        title = v1.Title(
+            kind=v1.TitleKind(case.title_kind), issued_on=case.title_issued_on, served_on=case.title_served_on
+        )
+    return v1.Mandate(
+        envelope=envelope("mandate", office, prefix="MND", correlation_id=mandate.ref),
+        mandate_ref=mandate.ref,
+        case_ref=case.ref,
+        creditor_name=case.creditor.name,
+        debtor=_debtor(case),
+        claim=v1.Claim(
+            currency=case.currency,
+            principal_cents=case.principal_cents,
+            interest_cents=case.interest_cents,
+            costs_cents=case.costs_cents,
+            paid_cents=case.paid_cents,
+        ),
+        title=title,
+        terms=terms,
+        priority=v1.Priority(mandate.priority),
+        instructions=mandate.instructions,
+        approval_id=mandate.approval_id,
+    )
+
+
+def cost_decision(approval: Approval, mandate: Mandate, office: Office) -> v1.CostDecision:
+    """The agency's answer to an office's cost request (``approval.request_message_id``)."""
+    assert approval.request_message_id is not None and approval.decision is not None
+    approved = approval.decision == v1.Decision.APPROVED.value
+    return v1.CostDecision(
+        envelope=envelope("cost_decision", office, prefix="CDEC", correlation_id=approval.request_message_id),
+        request_id=approval.request_message_id,
+        mandate_ref=mandate.ref,
+        act_code=approval.act_code,
+        decision=v1.Decision(approval.decision),
+        approval_id=approval.approval_id if approved else None,
+        currency=mandate.currency,
+        approved_fees_cents=approval.amount_cents if approved else None,
+        reason=approval.reason,
+    )

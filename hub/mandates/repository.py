@@ -1,0 +1,87 @@
+"""Every query of the mandates module."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.cases.models import Case
+from hub.mandates.models import Approval, Mandate, MandateEvent
+from hub.offices.models import Office
+
+
+class MandateRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get_by_ref(self, ref: str) -> Mandate | None:
+        return await self.session.scalar(select(Mandate).where(Mandate.ref == ref))
+
+    async def existing_refs(self, refs: Sequence[str]) -> set[str]:
+        if not refs:
+            return set()
+        return set(await self.session.scalars(select(Mandate.ref).where(Mandate.ref.in_(list(refs)))))
+
+    async def page(
+        self,
+        *,
+        office_id: uuid.UUID | None,
+        status: str | None,
+        after: str | None,
+        limit: int,
+    ) -> list[tuple[Mandate, str, str]]:
+        """Mandates by ref (the cursor), with their case ref and office code; an office's only."""
+        query = (
+            select(Mandate, Case.ref, Office.code)
+            .join(Case, Case.id == Mandate.case_id)
+            .join(Office, Office.id == Mandate.office_id)
+            .order_by(Mandate.ref)
+            .limit(limit)
+        )
+        if office_id is not None:
+            query = query.where(Mandate.office_id == office_id)
+        if status is not None:
+            query = query.where(Mandate.status == status)
+        if after is not None:
+            query = query.where(Mandate.ref > after)
+        return [(m, case_ref, code) for m, case_ref, code in (await self.session.execute(query)).all()]
+
+    async def on_debtor(self, debtor_id: uuid.UUID) -> list[tuple[Mandate, uuid.UUID]]:
+        """Every mandate on the debtor's cases, with its case id (for prerequisites and pacing)."""
+        rows = await self.session.execute(
+            select(Mandate, Case.id).join(Case, Case.id == Mandate.case_id).where(Case.debtor_id == debtor_id)
+        )
+        return [(m, case_id) for m, case_id in rows.all()]
+
+    async def events(self, mandate_id: uuid.UUID) -> list[MandateEvent]:
+        return list(
+            await self.session.scalars(
+                select(MandateEvent).where(MandateEvent.mandate_id == mandate_id).order_by(MandateEvent.id)
+            )
+        )
+
+    async def approvals_of(self, mandate_id: uuid.UUID) -> list[Approval]:
+        return list(
+            await self.session.scalars(
+                select(Approval).where(Approval.mandate_id == mandate_id).order_by(Approval.created_at)
+            )
+        )
+
+    async def approval(self, approval_id: str) -> Approval | None:
+        return await self.session.scalar(select(Approval).where(Approval.approval_id == approval_id))
+
+    async def pending_cost_requests(self) -> list[Approval]:
+        return list(
+            await self.session.scalars(
+                select(Approval)
+                .where(Approval.decision.is_(None), Approval.request_message_id.is_not(None))
+                .order_by(Approval.created_at)
+            )
+        )
+
+    async def add(self, *objects: Mandate | MandateEvent | Approval) -> None:
+        self.session.add_all(objects)
+        await self.session.flush()

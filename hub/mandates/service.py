@@ -1,0 +1,370 @@
+"""Use cases of the mandates module: issue a mandate to an office (or hold it for a person's
+approval), approve, refuse or cancel it, and follow the office's acknowledgement.
+
+Every change of status goes through :func:`transition`, checked against :data:`TRANSITIONS` and
+logged in ``mandate_events`` with who and why. An issued mandate leaves only through the outbox
+(``send_to_office``), in the same transaction as its status.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import date
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.acts.tariff import load_catalogue
+from hub.cases.models import Case
+from hub.cases.repository import CaseRepository
+from hub.cases.service import case_facts
+from hub.kit.clock import utcnow
+from hub.kit.errors import Conflict, ErrorItem, InvalidInput, NotFound
+from hub.mandates import messages
+from hub.mandates.assessment import Verdict, assess_per_act, assess_whole_file
+from hub.mandates.models import Approval, Mandate, MandateEvent, MandateKind, MandateStatus
+from hub.mandates.repository import MandateRepository
+from hub.messaging.inbound import send_to_office
+from hub.offices.models import Office
+from hub.offices.repository import OfficeRepository
+from hub.recovery.facts import ActRecord, CaseFacts
+from schemas.v1.mandate import Priority
+
+S = MandateStatus
+# The state machine: from each status, the statuses a mandate may move to. Final statuses: none.
+TRANSITIONS: dict[MandateStatus, frozenset[MandateStatus]] = {
+    S.DRAFT: frozenset({S.HELD, S.ISSUED, S.CANCELLED}),
+    S.HELD: frozenset({S.ISSUED, S.CANCELLED}),
+    S.ISSUED: frozenset({S.ACKNOWLEDGED, S.REFUSED, S.IN_PROGRESS, S.CANCELLED, S.EXPIRED}),
+    S.ACKNOWLEDGED: frozenset({S.IN_PROGRESS, S.COMPLETED, S.CANCELLED, S.EXPIRED}),
+    S.IN_PROGRESS: frozenset({S.COMPLETED, S.CANCELLED}),
+    S.REFUSED: frozenset(),
+    S.COMPLETED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.EXPIRED: frozenset(),
+}
+# Mandates whose acts count as ordered on the case (prerequisites, pacing).
+ORDERED = frozenset({S.ISSUED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.COMPLETED})
+
+Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:/-]{1,64}$")]
+ActCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{1,39}$")]
+
+
+class MandateIn(BaseModel):
+    """What staff ask for; ``office_code`` absent = the office covering the debtor's département."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ref: Ref | None = None
+    case_ref: Ref
+    office_code: str | None = None
+    kind: MandateKind
+    acts: list[ActCode] = Field(default_factory=list, max_length=20)
+    fee_budget_cents: Annotated[int, Field(gt=0)] | None = None
+    instructions: Annotated[str, StringConstraints(min_length=1, max_length=4000)] | None = None
+    priority: Priority = Priority.NORMAL
+
+
+def new_ref(prefix: str) -> str:
+    return f"{prefix}-{utcnow():%Y%m%d}-{secrets.token_hex(5).upper()}"
+
+
+async def transition(
+    session: AsyncSession, mandate: Mandate, to: MandateStatus, *, actor: str, reason: str | None
+) -> None:
+    current = MandateStatus(mandate.status)
+    if to not in TRANSITIONS[current]:
+        raise Conflict(
+            f"mandate {mandate.ref} is {current.value}; it cannot become {to.value}",
+            code="mandate.transition_forbidden",
+        )
+    mandate.status = to.value
+    if to is S.ISSUED:
+        mandate.issued_at = utcnow()
+    await MandateRepository(session).add(
+        MandateEvent(
+            mandate_id=mandate.id, from_status=current.value, to_status=to.value, actor=actor, reason=reason
+        )
+    )
+
+
+async def _case_acts(
+    session: AsyncSession, case: Case
+) -> tuple[tuple[ActRecord, ...], tuple[ActRecord, ...]]:
+    """Acts already ordered on this case, and on the debtor's other cases (pacing)."""
+    here: list[ActRecord] = []
+    elsewhere: list[ActRecord] = []
+    for mandate, case_id in await MandateRepository(session).on_debtor(case.debtor_id):
+        if mandate.status not in ORDERED or mandate.issued_at is None:
+            continue
+        records = [ActRecord(act_code=code, on=mandate.issued_at.date()) for code in mandate.acts]
+        (here if case_id == case.id else elsewhere).extend(records)
+    return tuple(here), tuple(elsewhere)
+
+
+async def facts_of(session: AsyncSession, case: Case) -> CaseFacts:
+    return case_facts(case, *await _case_acts(session, case))
+
+
+async def _choose_office(
+    session: AsyncSession, data: MandateIn, case: Case
+) -> tuple[Office | None, list[ErrorItem]]:
+    repo = OfficeRepository(session)
+    if data.office_code is not None:
+        office = await repo.get_by_code(data.office_code)
+        if office is None or not office.active:
+            return None, [
+                ErrorItem("office_code", "office.not_found", f"no active office {data.office_code}")
+            ]
+        return office, []
+    dep = case.debtor.departement
+    covering = [o for o in await repo.list_all() if o.active and dep is not None and dep in o.departements]
+    if not covering:
+        where = f"département {dep}" if dep else "an unknown département"
+        message = f"no active office covers {where}; give an office_code"
+        return None, [ErrorItem("office_code", "office.none_for_departement", message)]
+    return covering[0], []
+
+
+def _terms_errors(data: MandateIn) -> list[ErrorItem]:
+    errors: list[ErrorItem] = []
+    if data.kind is MandateKind.PER_ACT:
+        if not data.acts:
+            errors.append(
+                ErrorItem("acts", "mandate.acts_required", "a per-act mandate lists the acts ordered")
+            )
+        if data.fee_budget_cents is not None:
+            errors.append(
+                ErrorItem(
+                    "fee_budget_cents", "mandate.budget_unexpected", "a per-act mandate has no fee budget"
+                )
+            )
+        catalogue = load_catalogue()
+        known = set(catalogue.acts)
+        for index, code in enumerate(data.acts):
+            if code not in known:
+                errors.append(
+                    ErrorItem(f"acts[{index}]", "act.unknown", f"{code} is not an act of the catalogue")
+                )
+    else:
+        if data.fee_budget_cents is None:
+            errors.append(
+                ErrorItem(
+                    "fee_budget_cents", "mandate.budget_required", "a whole-file mandate needs a fee budget"
+                )
+            )
+        if data.acts:
+            errors.append(ErrorItem("acts", "mandate.acts_unexpected", "a whole-file mandate lists no acts"))
+    return errors
+
+
+def _address_errors(case: Case) -> list[ErrorItem]:
+    debtor = case.debtor
+    missing = [name for name in ("address_line1", "postcode", "city") if getattr(debtor, name) is None]
+    if not missing:
+        return []
+    message = f"case {case.ref}: the debtor's address lacks {', '.join(missing)}; complete the case first"
+    return [ErrorItem("case_ref", "case.address_incomplete", message)]
+
+
+def judge(facts: CaseFacts, data: MandateIn, on: date, office_code: str | None) -> Verdict:
+    if data.kind is MandateKind.PER_ACT:
+        return assess_per_act(facts, data.acts, on, office=office_code)
+    assert data.fee_budget_cents is not None
+    return assess_whole_file(facts, data.fee_budget_cents)
+
+
+async def create_mandate(session: AsyncSession, data: MandateIn, *, actor: str) -> Mandate:
+    """Issues the mandate to its office, or holds it with its reasons; refuses it (422, every reason)
+    when a guardrail is a hard legal block. Nothing is written when it is refused."""
+    case = await CaseRepository(session).get_with_parties(data.case_ref)
+    if case is None:
+        raise NotFound(f"no case with ref {data.case_ref}", code="case.not_found")
+    office, errors = await _choose_office(session, data, case)
+    errors += _terms_errors(data) + _address_errors(case)
+    repo = MandateRepository(session)
+    ref = data.ref or new_ref("M")
+    if data.ref is not None and await repo.get_by_ref(data.ref) is not None:
+        raise Conflict(f"a mandate with ref {data.ref} already exists", code="mandate.exists")
+    if errors:
+        raise InvalidInput("the mandate cannot be created as given", errors=errors)
+    assert office is not None
+    verdict = judge(await facts_of(session, case), data, utcnow().date(), office.code)
+    if verdict.blocks:
+        raise InvalidInput(
+            f"the law forbids this mandate on case {case.ref}",
+            code="mandate.refused_by_guardrails",
+            errors=[
+                ErrorItem(f"acts[{data.acts.index(f.act_code)}]", f.reason_code, f.message)
+                for f in verdict.blocks
+            ],
+        )
+    mandate = Mandate(
+        id=uuid.uuid4(),
+        ref=ref,
+        case_id=case.id,
+        office_id=office.id,
+        kind=data.kind.value,
+        acts=list(data.acts),
+        fee_budget_cents=data.fee_budget_cents,
+        currency=case.currency,
+        status=S.DRAFT.value,
+        instructions=data.instructions,
+        priority=data.priority.value,
+        assessment=verdict.as_dict(),
+        created_by=actor,
+    )
+    await repo.add(mandate)
+    await repo.add(
+        MandateEvent(mandate_id=mandate.id, from_status=None, to_status=S.DRAFT.value, actor=actor)
+    )
+    if verdict.held:
+        reasons = "; ".join(f"{f.act_code}: {f.message}" for f in verdict.holds)
+        await transition(session, mandate, S.HELD, actor=actor, reason=reasons)
+    else:
+        await _issue(session, mandate, case, office, actor=actor, reason="no flag, no guardrail")
+    return mandate
+
+
+async def _issue(
+    session: AsyncSession, mandate: Mandate, case: Case, office: Office, *, actor: str, reason: str
+) -> None:
+    await transition(session, mandate, S.ISSUED, actor=actor, reason=reason)
+    await send_to_office(session, office, messages.mandate_message(mandate, case, office))
+
+
+async def get_mandate(session: AsyncSession, ref: str, *, office: Office | None = None) -> Mandate:
+    """The mandate; for an office, only its own (another office's answers exactly like an unknown one)."""
+    mandate = await MandateRepository(session).get_by_ref(ref)
+    if mandate is None or (office is not None and mandate.office_id != office.id):
+        raise NotFound(f"no mandate {ref}", code="mandate.not_found")
+    return mandate
+
+
+async def _held(session: AsyncSession, ref: str) -> Mandate:
+    mandate = await get_mandate(session, ref)
+    if mandate.status != S.HELD.value:
+        raise Conflict(f"mandate {ref} is {mandate.status}, not held", code="mandate.not_held")
+    return mandate
+
+
+def _held_act(mandate: Mandate) -> str:
+    reasons = (mandate.assessment or {}).get("reasons") or []
+    first = reasons[0] if isinstance(reasons, list) and reasons else {}
+    code = first.get("act_code") if isinstance(first, dict) else None
+    return str(code) if code and code != "*" else (mandate.acts[0] if mandate.acts else "WHOLE_FILE")
+
+
+async def approve(session: AsyncSession, ref: str, *, actor: str, comment: str) -> Approval:
+    """A person approves a held mandate: it is issued with a new approval id that travels with it."""
+    mandate = await _held(session, ref)
+    approval = Approval(
+        approval_id=new_ref("APR"),
+        mandate_id=mandate.id,
+        act_code=_held_act(mandate),
+        requested_by=mandate.created_by,
+        decision="approved",
+        decided_by=actor,
+        decided_at=utcnow(),
+        reason=comment,
+    )
+    await MandateRepository(session).add(approval)
+    mandate.approval_id = approval.approval_id
+    case = await CaseRepository(session).get_with_parties_by_id(mandate.case_id)
+    office = await OfficeRepository(session).get(mandate.office_id)
+    assert case is not None and office is not None  # foreign keys
+    await _issue(
+        session, mandate, case, office, actor=actor, reason=f"approved ({approval.approval_id}): {comment}"
+    )
+    return approval
+
+
+async def refuse(session: AsyncSession, ref: str, *, actor: str, comment: str) -> Approval:
+    """A person refuses a held mandate: it is cancelled and never leaves."""
+    mandate = await _held(session, ref)
+    approval = Approval(
+        approval_id=new_ref("APR"),
+        mandate_id=mandate.id,
+        act_code=_held_act(mandate),
+        requested_by=mandate.created_by,
+        decision="refused",
+        decided_by=actor,
+        decided_at=utcnow(),
+        reason=comment,
+    )
+    await MandateRepository(session).add(approval)
+    await transition(
+        session, mandate, S.CANCELLED, actor=actor, reason=f"refused ({approval.approval_id}): {comment}"
+    )
+    return approval
+
+
+async def cancel(session: AsyncSession, ref: str, *, actor: str, reason: str) -> Mandate:
+    mandate = await get_mandate(session, ref)
+    await transition(session, mandate, S.CANCELLED, actor=actor, reason=reason)
+    return mandate
+
+
+async def list_mandates(
+    session: AsyncSession,
+    *,
+    office: Office | None,
+    status: MandateStatus | None,
+    after: str | None,
+    limit: int,
+) -> list[tuple[Mandate, str, str]]:
+    return await MandateRepository(session).page(
+        office_id=office.id if office is not None else None,
+        status=status.value if status is not None else None,
+        after=after,
+        limit=limit,
+    )
+
+
+async def events(session: AsyncSession, mandate: Mandate) -> list[MandateEvent]:
+    return await MandateRepository(session).events(mandate.id)
+
+
+async def decide_cost_request(
+    session: AsyncSession,
+    approval_id: str,
+    *,
+    approve: bool,
+    actor: str,
+    reason: str | None,
+    approved_fees_cents: int | None = None,
+) -> Approval:
+    """Staff decide an office's pending cost request; the decision goes back to the office."""
+    repo = MandateRepository(session)
+    approval = await repo.approval(approval_id)
+    if approval is None or approval.request_message_id is None:
+        raise NotFound(f"no cost request {approval_id}", code="approval.not_found")
+    if approval.decision is not None:
+        raise Conflict(f"{approval_id} was already {approval.decision}", code="approval.already_decided")
+    errors: list[ErrorItem] = []
+    if not approve and not reason:
+        errors.append(ErrorItem("reason", "approval.reason_required", "say why the cost is refused"))
+    if approved_fees_cents is not None and approved_fees_cents <= 0:
+        errors.append(
+            ErrorItem("approved_fees_cents", "approval.fees_invalid", "give a positive amount in cents")
+        )
+    if errors:
+        raise InvalidInput(f"cost request {approval_id} cannot be decided as given", errors=errors)
+    approval.decision = "approved" if approve else "refused"
+    approval.decided_by = actor
+    approval.decided_at = utcnow()
+    approval.reason = reason
+    if approve and approved_fees_cents is not None:
+        approval.amount_cents = approved_fees_cents
+    await session.flush()
+    mandate = await session.get(Mandate, approval.mandate_id)
+    office = await OfficeRepository(session).get(mandate.office_id) if mandate is not None else None
+    assert mandate is not None and office is not None  # foreign keys
+    await send_to_office(session, office, messages.cost_decision(approval, mandate, office))
+    return approval
+
+
+async def pending_cost_requests(session: AsyncSession) -> list[Approval]:
+    return await MandateRepository(session).pending_cost_requests()

@@ -1,0 +1,186 @@
+"""Issuing mandates: clear ones leave through the outbox, flagged ones are held with their reasons,
+hard legal blocks are refused; approvals, refusals and every transition logged."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.kit.errors import Conflict, InvalidInput, NotFound
+from hub.mandates import service
+from hub.mandates.models import Approval, Mandate, MandateKind, MandateStatus
+from hub.mandates.service import TRANSITIONS, MandateIn
+from hub.messaging.inbound import decode
+from hub.messaging.models import StoredMessage
+from schemas import v1
+from tests.hub.mandates.factories import POOR, RICH, a_case, an_office
+
+STAFF = "handler@agence.example"
+
+
+async def sent_mandates(session: AsyncSession, mandate: Mandate) -> list[v1.Mandate]:
+    rows = await session.scalars(
+        select(StoredMessage).where(
+            StoredMessage.kind == "mandate", StoredMessage.correlation_id == mandate.ref
+        )
+    )
+    found = [decode(row.body, row.content_type) for row in rows]
+    assert all(isinstance(m, v1.Mandate) for m in found)
+    return found  # type: ignore[return-value]
+
+
+async def test_a_clear_mandate_is_issued_to_the_office_of_the_departement(session: AsyncSession) -> None:
+    office = await an_office(session, departements=["2A"])
+    case = await a_case(
+        session,
+        debtor={
+            "kind": "person",
+            "name": "Corse",
+            "address": {
+                "line1": "1 cours Napoléon",
+                "postcode": "20000",
+                "city": "Ajaccio",
+                "departement": "2A",
+            },
+        },
+        **RICH,
+    )
+    data = MandateIn(
+        case_ref=case.ref, kind=MandateKind.PER_ACT, acts=["BANK_GARNISHMENT", "GARNISHMENT_NOTICE"]
+    )
+    mandate = await service.create_mandate(session, data, actor=STAFF)
+
+    assert mandate.status == MandateStatus.ISSUED and mandate.office_id == office.id
+    [sent] = await sent_mandates(session, mandate)
+    assert sent.envelope.recipient == office.code and sent.approval_id is None
+    assert sent.terms.kind == "per_act" and sent.terms.act_codes == ["BANK_GARNISHMENT", "GARNISHMENT_NOTICE"]
+    assert sent.debtor.last_name == "Corse" and sent.claim.principal_cents == 500_000
+    log = [(e.from_status, e.to_status, e.actor) for e in await service.events(session, mandate)]
+    assert log == [(None, "draft", STAFF), ("draft", "issued", STAFF)]
+
+
+async def test_a_flagged_act_holds_the_mandate_with_its_reasons_and_sends_nothing(
+    session: AsyncSession,
+) -> None:
+    office = await an_office(session)
+    case = await a_case(session, **POOR)
+    data = MandateIn(
+        case_ref=case.ref, office_code=office.code, kind=MandateKind.PER_ACT, acts=["PAYMENT_ORDER"]
+    )
+    mandate = await service.create_mandate(session, data, actor=STAFF)
+
+    assert mandate.status == MandateStatus.HELD
+    assert await sent_mandates(session, mandate) == []
+    assert mandate.assessment is not None
+    codes = [r["code"] for r in mandate.assessment["reasons"]]
+    assert "cost.cost_above_recovery" in codes
+    [held] = [e for e in await service.events(session, mandate) if e.to_status == "held"]
+    assert held.reason is not None and "Flagged" in held.reason
+
+
+async def test_approval_issues_the_held_mandate_with_its_approval_id(session: AsyncSession) -> None:
+    office = await an_office(session)
+    case = await a_case(session, **POOR)
+    data = MandateIn(
+        case_ref=case.ref, office_code=office.code, kind=MandateKind.PER_ACT, acts=["PAYMENT_ORDER"]
+    )
+    mandate = await service.create_mandate(session, data, actor=STAFF)
+
+    approval = await service.approve(
+        session, mandate.ref, actor="chief@agence.example", comment="employer known"
+    )
+    assert mandate.status == MandateStatus.ISSUED and mandate.approval_id == approval.approval_id
+    assert approval.decision == "approved" and approval.decided_by == "chief@agence.example"
+    [sent] = await sent_mandates(session, mandate)
+    assert sent.approval_id == approval.approval_id
+    with pytest.raises(Conflict) as again:
+        await service.approve(session, mandate.ref, actor=STAFF, comment="twice")
+    assert again.value.code == "mandate.not_held"
+
+
+async def test_refusal_cancels_the_held_mandate_for_good(session: AsyncSession) -> None:
+    office = await an_office(session)
+    case = await a_case(session, evidence={"bank_balance_cents": 2_000_000, "vulnerable": True})
+    data = MandateIn(
+        case_ref=case.ref, office_code=office.code, kind=MandateKind.PER_ACT, acts=["BANK_GARNISHMENT"]
+    )
+    mandate = await service.create_mandate(session, data, actor=STAFF)
+    assert mandate.status == MandateStatus.HELD
+    assert mandate.assessment is not None
+    assert [r["code"] for r in mandate.assessment["reasons"]] == ["guardrail.vulnerable_debtor"]
+
+    await service.refuse(session, mandate.ref, actor=STAFF, comment="amicable plan first")
+    assert mandate.status == MandateStatus.CANCELLED and await sent_mandates(session, mandate) == []
+    decided = await session.scalar(select(Approval).where(Approval.mandate_id == mandate.id))
+    assert decided is not None and decided.decision == "refused"
+
+
+async def test_a_hard_guardrail_refuses_the_mandate_with_readable_reasons(session: AsyncSession) -> None:
+    office = await an_office(session)
+    case = await a_case(session, title=None, **RICH)
+    data = MandateIn(
+        case_ref=case.ref, office_code=office.code, kind=MandateKind.PER_ACT, acts=["BANK_GARNISHMENT"]
+    )
+    with pytest.raises(InvalidInput) as refused:
+        await service.create_mandate(session, data, actor=STAFF)
+    assert refused.value.code == "mandate.refused_by_guardrails"
+    [error] = refused.value.errors
+    assert error.path == "acts[0]" and error.code == "guardrail.no_enforceable_title"
+    assert "No enforceable title" in error.message
+    assert await session.scalar(select(Mandate).where(Mandate.case_id == case.id)) is None
+
+
+async def test_every_error_of_a_request_is_listed(session: AsyncSession) -> None:
+    case = await a_case(session, debtor={"kind": "person", "name": "X", "address": {"departement": "13"}})
+    data = MandateIn(case_ref=case.ref, kind=MandateKind.PER_ACT, acts=["TELEPORT"], fee_budget_cents=100)
+    with pytest.raises(InvalidInput) as caught:
+        await service.create_mandate(session, data, actor=STAFF)
+    assert {e.code for e in caught.value.errors} == {
+        "office.none_for_departement",
+        "mandate.budget_unexpected",
+        "act.unknown",
+        "case.address_incomplete",
+    }
+    with pytest.raises(NotFound):
+        await service.create_mandate(
+            session, MandateIn(case_ref="NONE", kind=MandateKind.WHOLE_FILE), actor=STAFF
+        )
+
+
+async def test_a_whole_file_budget_above_the_balance_is_held(session: AsyncSession) -> None:
+    office = await an_office(session)
+    case = await a_case(session, **POOR)
+    data = MandateIn(
+        case_ref=case.ref, office_code=office.code, kind=MandateKind.WHOLE_FILE, fee_budget_cents=50_000
+    )
+    mandate = await service.create_mandate(session, data, actor=STAFF)
+    assert mandate.status == MandateStatus.HELD
+    assert mandate.assessment is not None
+    assert [r["code"] for r in mandate.assessment["reasons"]] == ["cost.budget_above_balance"]
+
+    modest = MandateIn(
+        case_ref=case.ref, office_code=office.code, kind=MandateKind.WHOLE_FILE, fee_budget_cents=1_500
+    )
+    issued = await service.create_mandate(session, modest, actor=STAFF)
+    [sent] = await sent_mandates(session, issued)
+    assert sent.terms.kind == "whole_file" and sent.terms.fee_budget_cents == 1_500
+
+
+async def test_the_state_machine_refuses_what_its_table_does_not_allow(session: AsyncSession) -> None:
+    office = await an_office(session)
+    case = await a_case(session, **RICH)
+    data = MandateIn(
+        case_ref=case.ref, office_code=office.code, kind=MandateKind.PER_ACT, acts=["SERVE_TITLE"]
+    )
+    mandate = await service.create_mandate(session, data, actor=STAFF)
+    assert MandateStatus.COMPLETED not in TRANSITIONS[MandateStatus.ISSUED]
+    with pytest.raises(Conflict) as caught:
+        await service.transition(session, mandate, MandateStatus.COMPLETED, actor=STAFF, reason="skip")
+    assert caught.value.code == "mandate.transition_forbidden"
+    await service.cancel(session, mandate.ref, actor=STAFF, reason="paid in full")
+    assert all(
+        not TRANSITIONS[s] for s in (MandateStatus.CANCELLED, MandateStatus.REFUSED, MandateStatus.COMPLETED)
+    )
+    with pytest.raises(Conflict):
+        await service.cancel(session, mandate.ref, actor=STAFF, reason="again")
