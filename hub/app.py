@@ -7,12 +7,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+import hub.mandates.handlers  # noqa: F401  (registers mandate_ack and cost_request on the inbound path)
 from hub import health
 from hub.broker import Broker
 from hub.cases import api as cases_api
 from hub.database import engine_from_settings, session_factory, unit_of_work
 from hub.kit.http import BodyLimitMiddleware, install_problem_handlers
 from hub.logging import configure_logging
+from hub.mandates import api as mandates_api
 from hub.messaging import api as messaging_api
 from hub.messaging.inbound import InboundProcessor
 from hub.messaging.signing import ReceiptSigner
@@ -68,4 +70,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(offices_api.router)
     app.include_router(messaging_api.router)
     app.include_router(cases_api.router)
+    app.include_router(mandates_api.router)
     return app

@@ -1,0 +1,266 @@
+"""Routes of the mandates module: staff issue and decide mandates; an office reads its own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, Field, StringConstraints
+
+from hub.acts.tariff import load_catalogue
+from hub.cases.repository import CaseRepository
+from hub.deps import CurrentCaller, SessionDep, staff_with
+from hub.kit.clock import utcnow
+from hub.kit.errors import ErrorItem, InvalidInput, NotFound
+from hub.mandates import service
+from hub.mandates.models import Approval, Mandate, MandateStatus
+from hub.mandates.service import MandateIn
+from hub.offices.models import Office
+from hub.offices.repository import OfficeRepository
+from hub.policy import guardrails
+from hub.recovery import plausibility
+from hub.staff.models import Role, StaffUser
+
+router = APIRouter(prefix="/v1", tags=["mandates"])
+Staff = Annotated[StaffUser, staff_with(Role.STAFF)]
+Deciding = Annotated[StaffUser, staff_with(Role.STAFF, Role.FINANCE)]
+Comment = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class MandateOut(BaseModel):
+    ref: str
+    case_ref: str
+    office_code: str
+    kind: str
+    acts: list[str]
+    fee_budget_cents: int | None
+    currency: str
+    status: str
+    approval_id: str | None
+    priority: str
+    instructions: str | None
+    issued_at: datetime | None
+    created_at: datetime
+    # Agency-side only (not shown to offices): why it was held, with the full assessment.
+    created_by: str | None = None
+    assessment: dict[str, Any] | None = None
+    events: list[dict[str, Any]] | None = None
+
+
+class MandatePage(BaseModel):
+    items: list[MandateOut]
+    next_after: str | None  # pass as ?after= to read the next page
+
+
+def mandate_out(mandate: Mandate, case_ref: str, office_code: str, *, for_staff: bool) -> MandateOut:
+    out = MandateOut(
+        ref=mandate.ref,
+        case_ref=case_ref,
+        office_code=office_code,
+        kind=mandate.kind,
+        acts=list(mandate.acts),
+        fee_budget_cents=mandate.fee_budget_cents,
+        currency=mandate.currency,
+        status=mandate.status,
+        approval_id=mandate.approval_id,
+        priority=mandate.priority,
+        instructions=mandate.instructions,
+        issued_at=mandate.issued_at,
+        created_at=mandate.created_at,
+    )
+    if for_staff:
+        out.created_by = mandate.created_by
+        out.assessment = mandate.assessment
+    return out
+
+
+async def _detail(session: SessionDep, mandate: Mandate, *, for_staff: bool) -> MandateOut:
+    case = await CaseRepository(session).get_with_parties_by_id(mandate.case_id)
+    office = await OfficeRepository(session).get(mandate.office_id)
+    assert case is not None and office is not None  # foreign keys
+    out = mandate_out(mandate, case.ref, office.code, for_staff=for_staff)
+    if for_staff:
+        out.events = [
+            {
+                "from": e.from_status,
+                "to": e.to_status,
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "reason": e.reason,
+            }
+            for e in await service.events(session, mandate)
+        ]
+    return out
+
+
+@router.post(
+    "/mandates", status_code=status.HTTP_201_CREATED, summary="Issue a mandate, or hold it for review"
+)
+async def create_mandate(body: MandateIn, session: SessionDep, user: Staff) -> MandateOut:
+    mandate = await service.create_mandate(session, body, actor=user.email)
+    return await _detail(session, mandate, for_staff=True)
+
+
+@router.get("/mandates", summary="Mandates: an office sees its own, staff see all")
+async def list_mandates(
+    session: SessionDep,
+    caller: CurrentCaller,
+    status_: Annotated[MandateStatus | None, Query(alias="status")] = None,
+    after: Annotated[str | None, Query(description="The last ref already read")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> MandatePage:
+    office = caller if isinstance(caller, Office) else None
+    rows = await service.list_mandates(session, office=office, status=status_, after=after, limit=limit)
+    items = [mandate_out(m, case_ref, code, for_staff=office is None) for m, case_ref, code in rows]
+    return MandatePage(items=items, next_after=items[-1].ref if len(items) == limit else None)
+
+
+@router.get("/mandates/held", summary="Mandates held for a person's approval, with their reasons")
+async def held_mandates(session: SessionDep, _user: Staff) -> list[MandateOut]:
+    rows = await service.list_mandates(session, office=None, status=MandateStatus.HELD, after=None, limit=500)
+    return [mandate_out(m, case_ref, code, for_staff=True) for m, case_ref, code in rows]
+
+
+@router.get("/mandates/{ref}", summary="One mandate (another office's answers 404)")
+async def get_mandate(ref: str, session: SessionDep, caller: CurrentCaller) -> MandateOut:
+    office = caller if isinstance(caller, Office) else None
+    mandate = await service.get_mandate(session, ref, office=office)
+    return await _detail(session, mandate, for_staff=office is None)
+
+
+class CommentIn(BaseModel):
+    comment: Comment
+
+
+class CancelIn(BaseModel):
+    reason: Comment
+
+
+class DecisionIn(BaseModel):
+    decision: Literal["approve", "reject"]
+    comment: Comment
+
+
+@router.post("/mandates/{ref}/approve", summary="Approve a held mandate: it is issued with an approval id")
+async def approve(ref: str, body: CommentIn, session: SessionDep, user: Staff) -> MandateOut:
+    await service.approve(session, ref, actor=user.email, comment=body.comment)
+    return await _detail(session, await service.get_mandate(session, ref), for_staff=True)
+
+
+@router.post("/mandates/{ref}/refuse", summary="Refuse a held mandate: it is cancelled, never sent")
+async def refuse(ref: str, body: CommentIn, session: SessionDep, user: Staff) -> MandateOut:
+    await service.refuse(session, ref, actor=user.email, comment=body.comment)
+    return await _detail(session, await service.get_mandate(session, ref), for_staff=True)
+
+
+@router.post("/mandates/{ref}/decision", summary="Approve or reject a held mandate, with a comment")
+async def decide(ref: str, body: DecisionIn, session: SessionDep, user: Staff) -> MandateOut:
+    decide_with = service.approve if body.decision == "approve" else service.refuse
+    await decide_with(session, ref, actor=user.email, comment=body.comment)
+    return await _detail(session, await service.get_mandate(session, ref), for_staff=True)
+
+
+@router.post("/mandates/{ref}/cancel", summary="Cancel a mandate, with the reason")
+async def cancel(ref: str, body: CancelIn, session: SessionDep, user: Staff) -> MandateOut:
+    mandate = await service.cancel(session, ref, actor=user.email, reason=body.reason)
+    return await _detail(session, mandate, for_staff=True)
+
+
+class AssessIn(BaseModel):
+    case_ref: str
+    act_code: str
+    office_code: str | None = None
+
+
+class AssessOut(BaseModel):
+    cost_cents: int
+    plausible_recovery_cents: int
+    flagged: bool
+    reasons: list[dict[str, str]]
+    guardrails: list[dict[str, Any]]
+    explanation: dict[str, Any]
+
+
+@router.post(
+    "/acts/assess", tags=["acts"], summary="The cost flag and guardrails of one act (no side effects)"
+)
+async def assess(body: AssessIn, session: SessionDep, _user: Staff) -> AssessOut:
+    case = await CaseRepository(session).get_with_parties(body.case_ref)
+    if case is None:
+        raise NotFound(f"no case with ref {body.case_ref}", code="case.not_found")
+    if body.act_code not in load_catalogue().acts:
+        raise InvalidInput(
+            f"{body.act_code} is not an act of the catalogue",
+            errors=[
+                ErrorItem(
+                    "act_code", "act.unknown", f"known acts: {', '.join(sorted(load_catalogue().acts))}"
+                )
+            ],
+        )
+    facts = await service.facts_of(session, case)
+    today = utcnow().date()
+    assessment = plausibility.assess(facts, body.act_code, today, office=body.office_code)
+    violations = guardrails.check(facts, body.act_code, today)
+    as_dict = assessment.as_dict()
+    return AssessOut(
+        cost_cents=assessment.cost_cents,
+        plausible_recovery_cents=assessment.plausible_recovery_cents,
+        flagged=assessment.flagged,
+        reasons=[{"code": r.code, "message": r.message} for r in assessment.reasons],
+        guardrails=[
+            {"code": v.code, "message": v.message, "needs_review": v.needs_review, "source": v.source}
+            for v in violations
+        ],
+        explanation={**as_dict["explanation"], "lines": assessment.explanation.lines()},
+    )
+
+
+class ApprovalOut(BaseModel):
+    approval_id: str
+    act_code: str
+    amount_cents: int | None
+    requested_by: str
+    request_message_id: str | None
+    decision: str | None
+    decided_by: str | None
+    reason: str | None
+
+
+def approval_out(approval: Approval) -> ApprovalOut:
+    return ApprovalOut(
+        approval_id=approval.approval_id,
+        act_code=approval.act_code,
+        amount_cents=approval.amount_cents,
+        requested_by=approval.requested_by,
+        request_message_id=approval.request_message_id,
+        decision=approval.decision,
+        decided_by=approval.decided_by,
+        reason=approval.reason,
+    )
+
+
+class CostDecisionIn(BaseModel):
+    decision: Literal["approved", "refused"]
+    reason: Comment | None = None
+    approved_fees_cents: Annotated[int, Field(gt=0)] | None = None
+
+
+@router.get("/approvals", tags=["approvals"], summary="Offices' cost requests waiting for a decision")
+async def pending(session: SessionDep, _user: Deciding) -> list[ApprovalOut]:
+    return [approval_out(a) for a in await service.pending_cost_requests(session)]
+
+
+@router.post("/approvals/{approval_id}/decide", tags=["approvals"], summary="Decide an office's cost request")
+async def decide_cost(
+    approval_id: str, body: CostDecisionIn, session: SessionDep, user: Deciding
+) -> ApprovalOut:
+    approval = await service.decide_cost_request(
+        session,
+        approval_id,
+        approve=body.decision == "approved",
+        actor=user.email,
+        reason=body.reason,
+        approved_fees_cents=body.approved_fees_cents,
+    )
+    return approval_out(approval)
