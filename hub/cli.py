@@ -15,6 +15,7 @@ from hub.cases.commands import cases_app
 from hub.database import engine_from_settings, migrate, session_factory, unit_of_work
 from hub.kit.crypto import SecretBox
 from hub.kit.errors import HubError
+from hub.mandates.commands import mandates_app
 from hub.messaging import service as messaging
 from hub.messaging.signing import ReceiptSigner
 from hub.offices import service as offices
@@ -37,6 +38,7 @@ app.add_typer(staff_app, name="staff")
 dead_app = typer.Typer(help="Messages in hub.dead (needs HUB_AMQP_URL).", no_args_is_help=True)
 app.add_typer(dead_app, name="dead")
 app.add_typer(cases_app, name="cases")
+app.add_typer(mandates_app, name="mandates")
 
 T = TypeVar("T")
 

@@ -55,7 +55,11 @@ def import_file(
             typer.secho(
                 f"line {line}: {item.path}: {item.message} [{item.code}]", fg=typer.colors.RED, err=True
             )
-    typer.echo(f"{summary.imported} {what} imported, {len(summary.rejected)} row(s) rejected")
+    details = getattr(summary, "details", "")
+    typer.echo(
+        f"{summary.imported} {what} imported{f' ({details})' if details else ''}, "
+        f"{len(summary.rejected)} row(s) rejected"
+    )
     if summary.rejected:
         raise typer.Exit(code=1)
 

@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from adapters.csv import CsvRow
 from hub.acts.tariff import load_catalogue
 from hub.cases.models import Case
 from hub.cases.repository import CaseRepository
 from hub.cases.service import case_facts
 from hub.kit.clock import utcnow
-from hub.kit.errors import Conflict, ErrorItem, InvalidInput, NotFound
+from hub.kit.errors import Conflict, ErrorItem, HubError, InvalidInput, NotFound
+from hub.kit.http import validation_errors
 from hub.mandates import messages
 from hub.mandates.assessment import Verdict, assess_per_act, assess_whole_file
 from hub.mandates.models import Approval, Mandate, MandateEvent, MandateKind, MandateStatus
@@ -181,13 +185,17 @@ async def create_mandate(session: AsyncSession, data: MandateIn, *, actor: str) 
     when a guardrail is a hard legal block. Nothing is written when it is refused."""
     case = await CaseRepository(session).get_with_parties(data.case_ref)
     if case is None:
-        raise NotFound(f"no case with ref {data.case_ref}", code="case.not_found")
+        message = f"no case with ref {data.case_ref}"
+        raise NotFound(
+            message, code="case.not_found", errors=[ErrorItem("case_ref", "case.not_found", message)]
+        )
     office, errors = await _choose_office(session, data, case)
     errors += _terms_errors(data) + _address_errors(case)
     repo = MandateRepository(session)
     ref = data.ref or new_ref("M")
     if data.ref is not None and await repo.get_by_ref(data.ref) is not None:
-        raise Conflict(f"a mandate with ref {data.ref} already exists", code="mandate.exists")
+        message = f"a mandate with ref {data.ref} already exists"
+        raise Conflict(message, code="mandate.exists", errors=[ErrorItem("ref", "mandate.exists", message)])
     if errors:
         raise InvalidInput("the mandate cannot be created as given", errors=errors)
     assert office is not None
@@ -368,3 +376,38 @@ async def decide_cost_request(
 
 async def pending_cost_requests(session: AsyncSession) -> list[Approval]:
     return await MandateRepository(session).pending_cost_requests()
+
+
+@dataclass
+class ImportSummary:
+    """What a mandates import did: created (issued or held), and every bad row with its errors."""
+
+    imported: int = 0
+    held: int = 0
+    rejected: dict[int, list[ErrorItem]] = field(default_factory=dict)
+
+    @property
+    def details(self) -> str:
+        return f"{self.held} held for review"
+
+
+async def import_rows(
+    session: AsyncSession, rows: Iterable[CsvRow], *, actor: str, on_row: Callable[[], None] = lambda: None
+) -> ImportSummary:
+    """Creates one mandate per row, each in a savepoint: a refused row leaves nothing behind and
+    does not stop the others (each goes through the rules and the outbox, one by one)."""
+    summary = ImportSummary()
+    for row in rows:
+        try:
+            data = MandateIn.model_validate(row.data)
+            async with session.begin_nested():
+                mandate = await create_mandate(session, data, actor=actor)
+        except ValidationError as exc:
+            summary.rejected[row.line] = validation_errors(list(exc.errors()))
+        except HubError as exc:
+            summary.rejected[row.line] = exc.errors or [ErrorItem("row", exc.code, exc.detail)]
+        else:
+            summary.imported += 1
+            summary.held += mandate.status == S.HELD.value
+        on_row()
+    return summary
