@@ -264,3 +264,24 @@ async def decide_cost(
         approved_fees_cents=body.approved_fees_cents,
     )
     return approval_out(approval)
+
+
+class HoldIn(BaseModel):
+    situation: Literal["vulnerable", "payment_plan_active", "disputed", "insolvency_proceedings"]
+    comment: Comment
+
+
+class HoldOut(BaseModel):
+    case_ref: str
+    situation: str
+    notified_mandates: list[str]
+
+
+@router.post(
+    "/cases/{ref}/holds",
+    tags=["cases"],
+    summary="Record a debtor's situation after issue: hold notices go to the offices working on the case",
+)
+async def raise_hold(ref: str, body: HoldIn, session: SessionDep, user: Staff) -> HoldOut:
+    notified = await service.raise_hold(session, ref, body.situation, actor=user.email, comment=body.comment)
+    return HoldOut(case_ref=ref, situation=body.situation, notified_mandates=notified)

@@ -104,7 +104,7 @@ def assess_per_act(
 
 
 # Situations where the office must not start coercive acts on its own (guardrails, "situation").
-_SITUATION = {
+SITUATIONS = {
     "vulnerable": (
         "VULNERABLE_DEBTOR",
         "The debtor is flagged vulnerable: a person reviews the mandate first.",
@@ -126,7 +126,7 @@ def assess_whole_file(case: CaseFacts, fee_budget_cents: int) -> Verdict:
     needs a person's review, or when the fee budget exceeds what is owed (fees that cannot be
     recovered from the balance fall on the creditor)."""
     verdict = Verdict()
-    for name, (code, message) in _SITUATION.items():
+    for name, (code, message) in SITUATIONS.items():
         if getattr(case.evidence, name) is True:
             verdict.holds.append(Finding("*", "guardrail", code, message))
     owed = case.outstanding_cents

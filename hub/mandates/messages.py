@@ -88,3 +88,15 @@ def cost_decision(approval: Approval, mandate: Mandate, office: Office) -> v1.Co
         approved_fees_cents=approval.amount_cents if approved else None,
         reason=approval.reason,
     )
+
+
+def hold_notice(
+    mandate: Mandate, act_code: str, office: Office, reasons: list[tuple[str, str]]
+) -> v1.HoldNotice:
+    """Tells the office to stop an act of a mandate until the agency says otherwise."""
+    return v1.HoldNotice(
+        envelope=envelope("hold_notice", office, prefix="HOLD", correlation_id=mandate.ref),
+        mandate_ref=mandate.ref,
+        act_code=act_code,
+        reasons=[v1.HoldReason(code=code, message=message) for code, message in reasons],
+    )

@@ -56,6 +56,13 @@ class MandateRepository:
         )
         return [(m, case_id) for m, case_id in rows.all()]
 
+    async def of_case(self, case_id: uuid.UUID) -> list[Mandate]:
+        return list(
+            await self.session.scalars(
+                select(Mandate).where(Mandate.case_id == case_id).order_by(Mandate.ref)
+            )
+        )
+
     async def events(self, mandate_id: uuid.UUID) -> list[MandateEvent]:
         return list(
             await self.session.scalars(

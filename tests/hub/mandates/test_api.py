@@ -176,3 +176,23 @@ async def test_an_office_sees_only_its_own_mandates(agency: Agency, app: FastAPI
         )
     ).json()
     assert {*refs, theirs.json()["ref"]} <= {m["ref"] for m in everything["items"]}
+
+
+async def test_a_hold_on_a_case_reaches_the_office_working_on_it(agency: Agency, app: FastAPI) -> None:
+    code, key = await office_with_key(app)
+    case_ref = await agency.case(**RICH)
+    ref = (
+        await agency.mandate(case_ref=case_ref, office_code=code, kind="whole_file", fee_budget_cents=9_000)
+    ).json()["ref"]
+    answer = await agency.client.post(
+        f"/v1/cases/{case_ref}/holds",
+        json={"situation": "disputed", "comment": "letter of 12 Nov"},
+        headers=agency.auth,
+    )
+    assert answer.status_code == 200 and answer.json()["notified_mandates"] == [ref]
+    case = (await agency.client.get(f"/v1/cases/{case_ref}", headers=agency.auth)).json()
+    assert case["evidence"]["disputed"] is True
+    refused = await agency.client.post(
+        f"/v1/cases/{case_ref}/holds", json={"situation": "disputed", "comment": "x"}, headers=key
+    )
+    assert refused.status_code == 401

@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.csv import CsvRow
 from hub.acts.tariff import load_catalogue
 from hub.cases.models import Case
 from hub.cases.repository import CaseRepository
 from hub.cases.service import case_facts
 from hub.kit.clock import utcnow
-from hub.kit.errors import Conflict, ErrorItem, HubError, InvalidInput, NotFound
-from hub.kit.http import validation_errors
+from hub.kit.errors import Conflict, ErrorItem, InvalidInput, NotFound
 from hub.mandates import messages
 from hub.mandates.assessment import Verdict, assess_per_act, assess_whole_file
 from hub.mandates.models import Approval, Mandate, MandateEvent, MandateKind, MandateStatus
@@ -333,81 +329,3 @@ async def list_mandates(
 
 async def events(session: AsyncSession, mandate: Mandate) -> list[MandateEvent]:
     return await MandateRepository(session).events(mandate.id)
-
-
-async def decide_cost_request(
-    session: AsyncSession,
-    approval_id: str,
-    *,
-    approve: bool,
-    actor: str,
-    reason: str | None,
-    approved_fees_cents: int | None = None,
-) -> Approval:
-    """Staff decide an office's pending cost request; the decision goes back to the office."""
-    repo = MandateRepository(session)
-    approval = await repo.approval(approval_id)
-    if approval is None or approval.request_message_id is None:
-        raise NotFound(f"no cost request {approval_id}", code="approval.not_found")
-    if approval.decision is not None:
-        raise Conflict(f"{approval_id} was already {approval.decision}", code="approval.already_decided")
-    errors: list[ErrorItem] = []
-    if not approve and not reason:
-        errors.append(ErrorItem("reason", "approval.reason_required", "say why the cost is refused"))
-    if approved_fees_cents is not None and approved_fees_cents <= 0:
-        errors.append(
-            ErrorItem("approved_fees_cents", "approval.fees_invalid", "give a positive amount in cents")
-        )
-    if errors:
-        raise InvalidInput(f"cost request {approval_id} cannot be decided as given", errors=errors)
-    approval.decision = "approved" if approve else "refused"
-    approval.decided_by = actor
-    approval.decided_at = utcnow()
-    approval.reason = reason
-    if approve and approved_fees_cents is not None:
-        approval.amount_cents = approved_fees_cents
-    await session.flush()
-    mandate = await session.get(Mandate, approval.mandate_id)
-    office = await OfficeRepository(session).get(mandate.office_id) if mandate is not None else None
-    assert mandate is not None and office is not None  # foreign keys
-    await send_to_office(session, office, messages.cost_decision(approval, mandate, office))
-    return approval
-
-
-async def pending_cost_requests(session: AsyncSession) -> list[Approval]:
-    return await MandateRepository(session).pending_cost_requests()
-
-
-@dataclass
-class ImportSummary:
-    """What a mandates import did: created (issued or held), and every bad row with its errors."""
-
-    imported: int = 0
-    held: int = 0
-    rejected: dict[int, list[ErrorItem]] = field(default_factory=dict)
-
-    @property
-    def details(self) -> str:
-        return f"{self.held} held for review"
-
-
-async def import_rows(
-    session: AsyncSession, rows: Iterable[CsvRow], *, actor: str, on_row: Callable[[], None] = lambda: None
-) -> ImportSummary:
-    """Creates one mandate per row, each in a savepoint: a refused row leaves nothing behind and
-    does not stop the others (each goes through the rules and the outbox, one by one)."""
-    summary = ImportSummary()
-    for row in rows:
-        try:
-            data = MandateIn.model_validate(row.data)
-            async with session.begin_nested():
-                mandate = await create_mandate(session, data, actor=actor)
-        except ValidationError as exc:
-            summary.rejected[row.line] = validation_errors(list(exc.errors()))
-        except HubError as exc:
-            summary.rejected[row.line] = exc.errors or [ErrorItem("row", exc.code, exc.detail)]
-        else:
-            summary.imported += 1
-            summary.held += mandate.status == S.HELD.value
-        on_row()
-    return summary

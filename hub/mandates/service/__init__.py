@@ -1,0 +1,51 @@
+"""Use cases of the mandates module (each takes a session and never commits):
+
+- ``lifecycle``: issue a mandate or hold it, approve, refuse, cancel; the transition table;
+- ``cost_requests``: staff decide offices' cost requests;
+- ``holds``: a hold raised on a case after issue, sent to the offices as hold notices;
+- ``importing``: mandates from a CSV file.
+"""
+
+from hub.mandates.service.cost_requests import decide_cost_request, pending_cost_requests
+from hub.mandates.service.holds import WHOLE_FILE_ACT, WORKING, raise_hold
+from hub.mandates.service.importing import ImportSummary, import_rows
+from hub.mandates.service.lifecycle import (
+    ORDERED,
+    TRANSITIONS,
+    MandateIn,
+    approve,
+    cancel,
+    create_mandate,
+    events,
+    facts_of,
+    get_mandate,
+    judge,
+    list_mandates,
+    new_ref,
+    refuse,
+    transition,
+)
+
+__all__ = [
+    "ORDERED",
+    "TRANSITIONS",
+    "WHOLE_FILE_ACT",
+    "WORKING",
+    "ImportSummary",
+    "MandateIn",
+    "approve",
+    "cancel",
+    "create_mandate",
+    "decide_cost_request",
+    "events",
+    "facts_of",
+    "get_mandate",
+    "import_rows",
+    "judge",
+    "list_mandates",
+    "new_ref",
+    "pending_cost_requests",
+    "raise_hold",
+    "refuse",
+    "transition",
+]
