@@ -176,6 +176,18 @@ def judge(facts: CaseFacts, data: MandateIn, on: date, office_code: str | None) 
     return assess_whole_file(facts, data.fee_budget_cents)
 
 
+def _refuse_blocks(verdict: Verdict, data: MandateIn, case: Case) -> None:
+    if verdict.blocks:
+        raise InvalidInput(
+            f"the law forbids this mandate on case {case.ref}",
+            code="mandate.refused_by_guardrails",
+            errors=[
+                ErrorItem(f"acts[{data.acts.index(f.act_code)}]", f.reason_code, f.message)
+                for f in verdict.blocks
+            ],
+        )
+
+
 async def create_mandate(session: AsyncSession, data: MandateIn, *, actor: str) -> Mandate:
     """Issues the mandate to its office, or holds it with its reasons; refuses it (422, every reason)
     when a guardrail is a hard legal block. Nothing is written when it is refused."""
@@ -196,15 +208,7 @@ async def create_mandate(session: AsyncSession, data: MandateIn, *, actor: str) 
         raise InvalidInput("the mandate cannot be created as given", errors=errors)
     assert office is not None
     verdict = judge(await facts_of(session, case), data, utcnow().date(), office.code)
-    if verdict.blocks:
-        raise InvalidInput(
-            f"the law forbids this mandate on case {case.ref}",
-            code="mandate.refused_by_guardrails",
-            errors=[
-                ErrorItem(f"acts[{data.acts.index(f.act_code)}]", f.reason_code, f.message)
-                for f in verdict.blocks
-            ],
-        )
+    _refuse_blocks(verdict, data, case)
     mandate = Mandate(
         id=uuid.uuid4(),
         ref=ref,
@@ -262,8 +266,20 @@ def _held_act(mandate: Mandate) -> str:
 
 
 async def approve(session: AsyncSession, ref: str, *, actor: str, comment: str) -> Approval:
-    """A person approves a held mandate: it is issued with a new approval id that travels with it."""
+    """A person approves a held mandate: it is issued with a new approval id that travels with it.
+    The law is checked again first: a hard block that arose while it was held (a title expired, a
+    limitation period ran out) cannot be approved."""
     mandate = await _held(session, ref)
+    case = await CaseRepository(session).get_with_parties_by_id(mandate.case_id)
+    office = await OfficeRepository(session).get(mandate.office_id)
+    assert case is not None and office is not None  # foreign keys
+    asked = MandateIn(
+        case_ref=case.ref,
+        kind=MandateKind(mandate.kind),
+        acts=list(mandate.acts),
+        fee_budget_cents=mandate.fee_budget_cents,
+    )
+    _refuse_blocks(judge(await facts_of(session, case), asked, utcnow().date(), office.code), asked, case)
     approval = Approval(
         approval_id=new_ref("APR"),
         mandate_id=mandate.id,
@@ -276,9 +292,6 @@ async def approve(session: AsyncSession, ref: str, *, actor: str, comment: str) 
     )
     await MandateRepository(session).add(approval)
     mandate.approval_id = approval.approval_id
-    case = await CaseRepository(session).get_with_parties_by_id(mandate.case_id)
-    office = await OfficeRepository(session).get(mandate.office_id)
-    assert case is not None and office is not None  # foreign keys
     await _issue(
         session, mandate, case, office, actor=actor, reason=f"approved ({approval.approval_id}): {comment}"
     )

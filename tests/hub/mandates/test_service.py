@@ -184,3 +184,18 @@ async def test_the_state_machine_refuses_what_its_table_does_not_allow(session: 
     )
     with pytest.raises(Conflict):
         await service.cancel(session, mandate.ref, actor=STAFF, reason="again")
+
+
+async def test_a_hard_block_arising_while_held_cannot_be_approved(session: AsyncSession) -> None:
+    office = await an_office(session)
+    case = await a_case(session, **POOR)
+    data = MandateIn(
+        case_ref=case.ref, office_code=office.code, kind=MandateKind.PER_ACT, acts=["PAYMENT_ORDER"]
+    )
+    mandate = await service.create_mandate(session, data, actor=STAFF)
+    case.title_kind = case.title_issued_on = case.title_served_on = None  # the title was set aside
+    await session.flush()
+    with pytest.raises(InvalidInput) as caught:
+        await service.approve(session, mandate.ref, actor=STAFF, comment="go")
+    assert caught.value.code == "mandate.refused_by_guardrails"
+    assert mandate.status == MandateStatus.HELD and mandate.approval_id is None
