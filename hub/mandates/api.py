@@ -46,6 +46,7 @@ class MandateOut(BaseModel):
     created_by: str | None = None
     assessment: dict[str, Any] | None = None
     events: list[dict[str, Any]] | None = None
+    budget: dict[str, Any] | None = None  # whole file: budget, fees reported so far, overrun
 
 
 class MandatePage(BaseModel):
@@ -91,6 +92,7 @@ async def _detail(session: SessionDep, mandate: Mandate, *, for_staff: bool) -> 
             }
             for e in await service.events(session, mandate)
         ]
+        out.budget = await service.budget_of(session, mandate)
     return out
 
 

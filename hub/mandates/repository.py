@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.acts.models import ActReport
 from hub.cases.models import Case
 from hub.mandates.models import Approval, Mandate, MandateEvent
 from hub.offices.models import Office
@@ -62,6 +63,15 @@ class MandateRepository:
                 select(Mandate).where(Mandate.case_id == case_id).order_by(Mandate.ref)
             )
         )
+
+    async def fees_reported(self, mandate_id: uuid.UUID) -> int:
+        """Fees (emoluments + disbursements, excl. VAT) of the act reports under a mandate."""
+        total = await self.session.scalar(
+            select(
+                func.coalesce(func.sum(ActReport.emoluments_cents + ActReport.disbursements_cents), 0)
+            ).where(ActReport.mandate_id == mandate_id)
+        )
+        return int(total or 0)
 
     async def events(self, mandate_id: uuid.UUID) -> list[MandateEvent]:
         return list(

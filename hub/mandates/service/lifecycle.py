@@ -342,3 +342,16 @@ async def list_mandates(
 
 async def events(session: AsyncSession, mandate: Mandate) -> list[MandateEvent]:
     return await MandateRepository(session).events(mandate.id)
+
+
+async def budget_of(session: AsyncSession, mandate: Mandate) -> dict[str, int | bool] | None:
+    """A whole-file mandate's fee budget against the fees its act reports claimed so far."""
+    if mandate.fee_budget_cents is None:
+        return None
+    consumed = await MandateRepository(session).fees_reported(mandate.id)
+    return {
+        "fee_budget_cents": mandate.fee_budget_cents,
+        "consumed_cents": consumed,
+        "remaining_cents": mandate.fee_budget_cents - consumed,
+        "overrun": consumed > mandate.fee_budget_cents,
+    }

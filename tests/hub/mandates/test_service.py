@@ -3,16 +3,21 @@ hard legal blocks are refused; approvals, refusals and every transition logged."
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.acts.models import ActReport
 from hub.kit.errors import Conflict, InvalidInput, NotFound
 from hub.mandates import service
 from hub.mandates.models import Approval, Mandate, MandateKind, MandateStatus
 from hub.mandates.service import TRANSITIONS, MandateIn
+from hub.messaging import service as messaging
 from hub.messaging.inbound import decode
 from hub.messaging.models import StoredMessage
+from hub.messaging.service import Envelope
 from schemas import v1
 from tests.hub.mandates.factories import POOR, RICH, a_case, an_office
 
@@ -199,3 +204,50 @@ async def test_a_hard_block_arising_while_held_cannot_be_approved(session: Async
         await service.approve(session, mandate.ref, actor=STAFF, comment="go")
     assert caught.value.code == "mandate.refused_by_guardrails"
     assert mandate.status == MandateStatus.HELD and mandate.approval_id is None
+
+
+async def test_a_whole_file_budget_tracks_the_fees_reported(session: AsyncSession) -> None:
+    office = await an_office(session)
+    case = await a_case(session, **RICH)
+    data = MandateIn(
+        case_ref=case.ref, office_code=office.code, kind=MandateKind.WHOLE_FILE, fee_budget_cents=10_000
+    )
+    mandate = await service.create_mandate(session, data, actor=STAFF)
+    assert await service.budget_of(session, mandate) == {
+        "fee_budget_cents": 10_000,
+        "consumed_cents": 0,
+        "remaining_cents": 10_000,
+        "overrun": False,
+    }
+    for number, (emoluments, disbursements) in enumerate([(6_000, 880), (3_500, 0)]):
+        stored = await messaging.store_inbound(
+            session,
+            Envelope(f"{office.code}-R{number}", "act_report", office.code, "AGENCY"),
+            b"<r/>",
+            "application/xml",
+        )
+        session.add(
+            ActReport(
+                mandate_id=mandate.id,
+                case_id=case.id,
+                office_id=office.id,
+                message_pk=stored.id,
+                act_code="BANK_GARNISHMENT",
+                act_date=date.today(),
+                outcome_code="garnishment_fruitful",
+                office_reference=f"A-{number}",
+                emoluments_cents=emoluments,
+                disbursements_cents=disbursements,
+                vat_cents=0,
+            )
+        )
+    await session.flush()
+    budget = await service.budget_of(session, mandate)
+    assert budget is not None and budget["consumed_cents"] == 10_380 and budget["overrun"] is True
+    assert budget["remaining_cents"] == -380
+    per_act = MandateIn(
+        case_ref=case.ref, office_code=office.code, kind=MandateKind.PER_ACT, acts=["SERVE_TITLE"]
+    )
+    assert (
+        await service.budget_of(session, await service.create_mandate(session, per_act, actor=STAFF)) is None
+    )
