@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+import hub.acts.handlers  # registers the act_report use case on the inbound path
 import hub.mandates.handlers  # noqa: F401  (registers mandate_ack and cost_request on the inbound path)
 from hub import health
 from hub.broker import Broker

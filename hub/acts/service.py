@@ -1,0 +1,266 @@
+"""Act reports: check what an office reports against its mandate (meaning), then record it with its
+ledger postings and the after-the-fact cost check. Takes a session, never commits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.acts.models import ActReport
+from hub.acts.repository import ActReportRepository
+from hub.acts.tariff import Catalogue, UnknownAct, load_catalogue
+from hub.cases.models import Case, Debtor
+from hub.kit.clock import utcnow
+from hub.kit.errors import ErrorItem, InvalidInput, NotFound
+from hub.ledger import service as ledger
+from hub.mandates.models import Mandate, MandateKind, MandateStatus
+from hub.messaging.models import StoredMessage
+from hub.offices.models import Office
+from hub.recovery import plausibility
+from hub.recovery.facts import ActRecord, CaseFacts, ClaimKind, DebtorKind, Evidence, Title, TitleKind
+from schemas import v1
+from schemas.v1.outcomes import OutcomeCode
+
+# A mandate the office may report acts under; others (draft, held, refused, closed) refuse them.
+REPORTABLE = frozenset(
+    {MandateStatus.ISSUED.value, MandateStatus.ACKNOWLEDGED.value, MandateStatus.IN_PROGRESS.value}
+)
+# Collection transitions to in_progress on the first act reported.
+STARTS_PROGRESS = frozenset({MandateStatus.ISSUED.value, MandateStatus.ACKNOWLEDGED.value})
+
+
+def mandate_not_found(ref: str) -> NotFound:
+    # Another office's mandate answers exactly like an unknown one: nothing leaks.
+    return NotFound(
+        f"no mandate {ref} for this office",
+        code="mandate.not_found",
+        errors=[ErrorItem("/mandate_ref", "mandate.not_found", f"no mandate {ref} was given to this office")],
+    )
+
+
+def meaning_errors(
+    report: v1.ActReport, mandate: Mandate, *, today: date, catalogue: Catalogue
+) -> list[ErrorItem]:
+    """Every reason the report does not fit its mandate (pure: no I/O)."""
+    errors: list[ErrorItem] = []
+    if mandate.status not in REPORTABLE:
+        errors.append(
+            ErrorItem(
+                "/mandate_ref",
+                "mandate.not_reportable",
+                f"mandate {mandate.ref} is {mandate.status}; acts are reported under an issued mandate",
+            )
+        )
+    try:
+        catalogue.act(report.act_code)
+    except UnknownAct:
+        errors.append(ErrorItem("/act_code", "act.unknown", f"{report.act_code} is not in the act catalogue"))
+    else:
+        if mandate.kind == MandateKind.PER_ACT.value and report.act_code not in mandate.acts:
+            allowed = ", ".join(mandate.acts) or "none"
+            errors.append(
+                ErrorItem(
+                    "/act_code",
+                    "act.not_in_mandate",
+                    f"mandate {mandate.ref} allows {allowed}, not {report.act_code}",
+                )
+            )
+    if report.outcome_code not in set(OutcomeCode):
+        errors.append(ErrorItem("/outcome_code", "outcome.unknown", f"unknown outcome {report.outcome_code}"))
+    if report.act_date > today:
+        errors.append(
+            ErrorItem("/act_date", "act_date.in_future", f"{report.act_date.isoformat()} is after today")
+        )
+    issued = mandate.issued_at or mandate.created_at
+    if issued is not None and report.act_date < issued.date():
+        errors.append(
+            ErrorItem(
+                "/act_date",
+                "act_date.before_mandate",
+                f"{report.act_date.isoformat()} is before mandate {mandate.ref} was issued "
+                f"({issued.date().isoformat()})",
+            )
+        )
+    if report.currency != mandate.currency:
+        errors.append(
+            ErrorItem(
+                "/currency",
+                "currency.mismatch",
+                f"mandate {mandate.ref} is in {mandate.currency}, the report in {report.currency}",
+            )
+        )
+    return errors
+
+
+def case_facts(case: Case, debtor: Debtor, earlier: list[ActReport]) -> CaseFacts:
+    title = None
+    if case.title_kind and case.title_issued_on:
+        title = Title(
+            kind=TitleKind(case.title_kind), issued_on=case.title_issued_on, served_on=case.title_served_on
+        )
+    return CaseFacts(
+        principal_cents=case.principal_cents,
+        interest_cents=case.interest_cents,
+        costs_cents=case.costs_cents,
+        paid_cents=case.paid_cents,
+        currency=case.currency,
+        claim_kind=ClaimKind(case.claim_kind),
+        debtor_kind=DebtorKind(debtor.kind),
+        title=title,
+        evidence=Evidence(
+            bank_balance_cents=case.bank_balance_cents,
+            monthly_net_income_cents=case.monthly_net_income_cents,
+            dependents=case.dependents,
+            seizable_goods_value_cents=case.seizable_goods_value_cents,
+            address_known=case.address_known,
+            last_no_goods_report_on=case.last_no_goods_report_on,
+            vulnerable=case.vulnerable,
+            payment_plan_active=case.payment_plan_active,
+            disputed=case.disputed,
+            insolvency_proceedings=case.insolvency_proceedings,
+        ),
+        claim_started_on=case.claim_started_on,
+        acts=tuple(
+            ActRecord(
+                act_code=r.act_code,
+                on=r.act_date,
+                outcome=OutcomeCode(r.outcome_code),
+                seized_cents=r.seized_cents,
+                collected_cents=r.collected_cents,
+            )
+            for r in earlier
+        ),
+    )
+
+
+def cost_check(
+    report: v1.ActReport, facts: CaseFacts | None, office: str, catalogue: Catalogue
+) -> tuple[bool, dict[str, Any]]:
+    """After the fact: was the act's cost above what it could plausibly recover, and was it approved.
+    Missing or inconsistent case facts leave the act unflagged, with the reason stored."""
+    if facts is None:
+        return False, {"available": False, "reason": "the case of the mandate was not found"}
+    try:
+        assessment = plausibility.assess(
+            facts, report.act_code, report.act_date, office=office, catalogue=catalogue
+        )
+    except (InvalidInput, ValueError) as exc:
+        return False, {"available": False, "reason": str(exc)}
+    result = assessment.as_dict()
+    result["available"] = True
+    result["claimed_cents"] = report.fees.total_cents
+    result["approval_id"] = report.approval_id
+    return assessment.flagged and report.approval_id is None, result
+
+
+async def record_act_report(
+    session: AsyncSession,
+    report: v1.ActReport,
+    message: StoredMessage,
+    office: Office,
+    *,
+    today: date | None = None,
+    catalogue: Catalogue | None = None,
+) -> ActReport:
+    """Checks ``report`` (sent by ``office``) and records it: the act, its ledger postings, its cost
+    check, and the mandate in progress. Raises NotFound or InvalidInput listing every error."""
+    repo = ActReportRepository(session)
+    cat = catalogue or load_catalogue()
+    mandate = await repo.mandate_by_ref(report.mandate_ref)
+    if mandate is None or mandate.office_id != office.id:
+        raise mandate_not_found(report.mandate_ref)
+    errors = meaning_errors(report, mandate, today=today or utcnow().date(), catalogue=cat)
+    if report.approval_id is not None and await repo.approval(report.approval_id, mandate.id) is None:
+        errors.append(
+            ErrorItem(
+                "/approval_id",
+                "approval.unknown",
+                f"no approval {report.approval_id} was given for mandate {mandate.ref}",
+            )
+        )
+    if await repo.reference_used(office.id, report.office_reference):
+        errors.append(
+            ErrorItem(
+                "/office_reference",
+                "act_report.reference_reused",
+                f"act {report.office_reference} was already reported by this office",
+            )
+        )
+    if errors:
+        raise InvalidInput(f"{len(errors)} error(s) in the act report", code=errors[0].code, errors=errors)
+
+    found = await repo.case_with_debtor(mandate.case_id)
+    facts = None
+    if found is not None:
+        case, debtor = found
+        try:
+            facts = case_facts(case, debtor, list(await repo.reports_on_case(case.id)))
+        except (InvalidInput, ValueError):
+            facts = None
+    flagged, assessment = cost_check(report, facts, office.code, cat)
+
+    act = ActReport(
+        id=uuid.uuid4(),
+        mandate_id=mandate.id,
+        case_id=mandate.case_id,
+        office_id=office.id,
+        message_pk=message.id,
+        act_code=report.act_code,
+        act_date=report.act_date,
+        outcome_code=report.outcome_code.value,
+        office_reference=report.office_reference,
+        approval_id=report.approval_id,
+        currency=report.currency,
+        seized_cents=report.seized_cents,
+        collected_cents=report.collected_cents,
+        emoluments_cents=report.fees.emoluments_cents,
+        disbursements_cents=report.fees.disbursements_cents,
+        vat_cents=report.fees.vat_cents,
+        flagged=flagged,
+        assessment=assessment,
+    )
+    await repo.add(act)
+    await post_act(session, act)
+    if mandate.status in STARTS_PROGRESS:
+        await repo.set_mandate_status(
+            mandate,
+            MandateStatus.IN_PROGRESS.value,
+            actor=office.code,
+            reason=f"act {report.office_reference} reported ({report.act_code})",
+        )
+    return act
+
+
+async def post_act(session: AsyncSession, act: ActReport) -> None:
+    """The fees claimed and the money collected, as two balanced ledger transactions."""
+    source = f"act_report:{act.id}"
+    fees = ledger.act_fee_postings(
+        emoluments_cents=act.emoluments_cents,
+        disbursements_cents=act.disbursements_cents,
+        vat_cents=act.vat_cents,
+        currency=act.currency,
+    )
+    if fees:
+        await ledger.post(
+            session,
+            "act_fees",
+            fees,
+            effective_on=act.act_date,
+            source=source,
+            case_id=act.case_id,
+            office_id=act.office_id,
+        )
+    collected = ledger.collection_postings(collected_cents=act.collected_cents, currency=act.currency)
+    if collected:
+        await ledger.post(
+            session,
+            "collection",
+            collected,
+            effective_on=act.act_date,
+            source=source,
+            case_id=act.case_id,
+            office_id=act.office_id,
+        )

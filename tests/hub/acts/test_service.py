@@ -1,0 +1,132 @@
+"""Act reports on the inbound path: meaning checks (every error listed) and effects in one transaction."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.acts.models import ActReport
+from hub.ledger.models import LedgerEntry
+from hub.ledger.repository import LedgerRepository
+from hub.mandates.models import Mandate, MandateEvent
+from hub.messaging.inbound import InboundProcessor, Received
+from hub.messaging.signing import ReceiptSigner
+from tests.hub.acts.factories import office_code, report_json, seed
+
+SIGNER = ReceiptSigner("r" * 40)
+JSON = "application/json"
+
+
+async def count(session: AsyncSession, model: type) -> int:
+    return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+async def test_an_accepted_report_is_recorded_with_postings_cost_check_and_mandate_in_progress(
+    session: AsyncSession,
+) -> None:
+    s = await seed(session)
+    raw = report_json(s.office.code, s.mandate.ref, collected_cents=12_345)
+    outcome = await InboundProcessor(SIGNER).receive(session, s.office, Received(raw, JSON))
+    assert outcome.accepted, outcome.receipt.errors
+
+    act = (
+        await session.execute(select(ActReport).where(ActReport.message_pk == outcome.message.id))
+    ).scalar_one()
+    assert (act.act_code, act.emoluments_cents, act.vat_cents, act.collected_cents) == (
+        "SERVE_TITLE",
+        5158,
+        1032,
+        12_345,
+    )
+    assert act.assessment is not None and "available" in act.assessment
+    ledger = LedgerRepository(session)
+    assert await ledger.balance("payable_to_office", office_id=s.office.id) == -(5158 + 880 + 1032)
+    assert await ledger.balance("collected_by_office", office_id=s.office.id) == 12_345
+    entries = await ledger.entries_of(f"act_report:{act.id}")
+    assert sum(e.amount_cents for e in entries) == 0 and all(type(e.amount_cents) is int for e in entries)
+
+    await session.refresh(s.mandate)
+    assert s.mandate.status == "in_progress"
+    event = (
+        await session.execute(select(MandateEvent).where(MandateEvent.mandate_id == s.mandate.id))
+    ).scalar_one()
+    assert (event.from_status, event.to_status) == ("issued", "in_progress")
+
+
+async def test_another_offices_mandate_is_not_found_like_an_unknown_one(session: AsyncSession) -> None:
+    mine, theirs = await seed(session), await seed(session)
+    processor = InboundProcessor(SIGNER)
+    for ref in (theirs.mandate.ref, "M-NOPE"):
+        raw = report_json(mine.office.code, ref, n=ref)
+        outcome = await processor.receive(session, mine.office, Received(raw, JSON))
+        assert outcome.status == 404
+        assert [e["code"] for e in outcome.receipt.errors] == ["mandate.not_found"]
+    assert await count(session, ActReport) == 0
+
+
+async def test_every_meaning_error_is_listed_and_nothing_is_written(session: AsyncSession) -> None:
+    s = await seed(session, acts=["PAYMENT_ORDER"])
+    entries_before = await count(session, LedgerEntry)
+    raw = report_json(
+        s.office.code,
+        s.mandate.ref,
+        act_date="2026-01-15",  # before the mandate was issued
+        currency="USD",
+        approval_id="APR-UNKNOWN",
+    )
+    outcome = await InboundProcessor(SIGNER).receive(session, s.office, Received(raw, JSON))
+    assert outcome.status == 422
+    assert sorted(e["code"] for e in outcome.receipt.errors) == [
+        "act.not_in_mandate",
+        "act_date.before_mandate",
+        "approval.unknown",
+        "currency.mismatch",
+    ]
+    assert await count(session, ActReport) == 0
+    assert await count(session, LedgerEntry) == entries_before
+    assert (await session.get(Mandate, s.mandate.id)).status == "issued"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"act_code": "NOT_AN_ACT"}, "act.unknown"),
+        ({"act_date": "2099-01-01"}, "act_date.in_future"),
+    ],
+)
+async def test_each_meaning_error_has_a_stable_code(
+    session: AsyncSession, changes: dict[str, str], code: str
+) -> None:
+    s = await seed(session)
+    raw = report_json(s.office.code, s.mandate.ref, **changes)
+    outcome = await InboundProcessor(SIGNER).receive(session, s.office, Received(raw, JSON))
+    assert outcome.status == 422 and [e["code"] for e in outcome.receipt.errors] == [code]
+
+
+async def test_an_unknown_outcome_code_is_refused_never_skipped(session: AsyncSession) -> None:
+    s = await seed(session)
+    raw = report_json(s.office.code, s.mandate.ref, outcome_code="served_by_pigeon")
+    outcome = await InboundProcessor(SIGNER).receive(session, s.office, Received(raw, JSON))
+    assert outcome.status == 422 and not outcome.accepted
+    assert any("outcome_code" in e["path"] for e in outcome.receipt.errors)
+    assert await count(session, ActReport) == 0
+
+
+async def test_a_reused_office_reference_is_refused(session: AsyncSession) -> None:
+    s = await seed(session)
+    processor = InboundProcessor(SIGNER)
+    first = json.loads(report_json(s.office.code, s.mandate.ref, n=1))
+    second = {**first, "envelope": {**first["envelope"], "message_id": "CR-other"}}
+    assert (await processor.receive(session, s.office, Received(json.dumps(first).encode(), JSON))).accepted
+    outcome = await processor.receive(session, s.office, Received(json.dumps(second).encode(), JSON))
+    assert [e["code"] for e in outcome.receipt.errors] == ["act_report.reference_reused"]
+
+
+async def test_a_whole_file_mandate_allows_any_catalogue_act(session: AsyncSession) -> None:
+    s = await seed(session, kind="whole_file", acts=[], code=office_code())
+    raw = report_json(s.office.code, s.mandate.ref, act_code="PAYMENT_ORDER")
+    outcome = await InboundProcessor(SIGNER).receive(session, s.office, Received(raw, JSON))
+    assert outcome.accepted, outcome.receipt.errors
