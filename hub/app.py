@@ -10,10 +10,12 @@ from fastapi import FastAPI
 import hub.acts.handlers  # registers the act_report use case on the inbound path
 import hub.mandates.handlers  # noqa: F401  (registers mandate_ack and cost_request on the inbound path)
 from hub import health
+from hub.acts import api as acts_api
 from hub.broker import Broker
 from hub.cases import api as cases_api
 from hub.database import engine_from_settings, session_factory, unit_of_work
 from hub.kit.http import BodyLimitMiddleware, install_problem_handlers
+from hub.kit.ratelimit import RateLimiter
 from hub.logging import configure_logging
 from hub.mandates import api as mandates_api
 from hub.messaging import api as messaging_api
@@ -66,10 +68,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.signer = ReceiptSigner(settings.secret_key)
     app.state.processor = InboundProcessor(app.state.signer)
     install_problem_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.state.rate_limiter = RateLimiter()
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        overrides={"/v1/act-reports/batch": settings.max_batch_bytes},
+    )
     app.include_router(health.router)
     app.include_router(offices_api.router)
     app.include_router(messaging_api.router)
     app.include_router(cases_api.router)
     app.include_router(mandates_api.router)
+    app.include_router(acts_api.router)
     return app

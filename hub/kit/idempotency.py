@@ -3,13 +3,30 @@ and body get the first response again, byte for byte."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, PrimaryKeyConstraint, String, Uuid
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    Uuid,
+    delete,
+    text,
+    update,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hub.kit.clock import utcnow
 from hub.kit.db import Base, Timestamped, UtcDateTime
+from hub.kit.errors import Conflict, InvalidInput
 
 
 class IdempotencyRecord(Timestamped, Base):
@@ -24,3 +41,132 @@ class IdempotencyRecord(Timestamped, Base):
     response_headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+KEEP_FOR = timedelta(hours=24)
+IN_PROGRESS = "in_progress"
+DONE = "done"
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def request_hash(method: str, path: str, body_sha256: str) -> str:
+    return hashlib.sha256(f"{method.upper()} {path} {body_sha256}".encode()).hexdigest()
+
+
+def _new_record(office_id: uuid.UUID, key: str, fingerprint: str) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        office_id=office_id,
+        key=key,
+        request_hash=fingerprint,
+        state=IN_PROGRESS,
+        expires_at=utcnow() + KEEP_FOR,
+    )
+
+
+def _answer(record: IdempotencyRecord, fingerprint: str) -> StoredResponse:
+    """What an earlier request with the same key means for this one."""
+    if record.request_hash != fingerprint:
+        raise InvalidInput(
+            "this Idempotency-Key was used with another request; use a new key for a new request",
+            code="idempotency.key_reused",
+        )
+    if record.state != DONE or record.response_status is None:
+        raise _in_progress()
+    return StoredResponse(
+        record.response_status, dict(record.response_headers or {}), record.response_body or b""
+    )
+
+
+async def _live(session: AsyncSession, office_id: uuid.UUID, key: str) -> IdempotencyRecord | None:
+    record = await session.get(IdempotencyRecord, (office_id, key), populate_existing=True)
+    if record is not None and record.expires_at <= utcnow():
+        await session.delete(record)
+        await session.flush()
+        return None
+    return record
+
+
+async def claim_in(
+    session: AsyncSession, office_id: uuid.UUID, key: str, fingerprint: str
+) -> StoredResponse | None:
+    """Claims ``key`` inside the request's own transaction (``None``: go ahead), or returns the
+    first response to replay; 422 when the key came with another request, 409 while it runs.
+
+    The claim, the work and the stored response commit together. Concurrent first requests collide
+    on the primary key (office, key): on PostgreSQL the second waits on the first's uncommitted row
+    for at most ``lock_timeout`` (then 409), or sees its committed answer and replays it."""
+    record = await _live(session, office_id, key)
+    if record is None:
+        postgres = session.get_bind().dialect.name == "postgresql"
+        try:
+            async with session.begin_nested():
+                if postgres:
+                    await session.execute(text("SET LOCAL lock_timeout = '500ms'"))
+                session.add(_new_record(office_id, key, fingerprint))
+                await session.flush()
+        except (IntegrityError, DBAPIError):
+            record = await _live(session, office_id, key)
+            if record is None:  # still running elsewhere: its row is locked, not yet committed
+                raise _in_progress() from None
+        else:
+            if postgres:
+                await session.execute(text("SET LOCAL lock_timeout = DEFAULT"))
+            return None
+    return _answer(record, fingerprint)
+
+
+async def claim(
+    sessions: async_sessionmaker[AsyncSession], office_id: uuid.UUID, key: str, fingerprint: str
+) -> StoredResponse | None:
+    """Like ``claim_in``, for work that commits in several transactions of its own (batches): the
+    claim is committed at once, so a second request sees it in progress (409)."""
+    try:
+        async with sessions() as session, session.begin():
+            record = await _live(session, office_id, key)
+            if record is None:
+                session.add(_new_record(office_id, key, fingerprint))
+                await session.flush()
+                return None
+            return _answer(record, fingerprint)
+    except IntegrityError:  # a concurrent first request claimed it between our read and insert
+        raise _in_progress() from None
+
+
+def _in_progress() -> Conflict:
+    return Conflict(
+        "a request with this Idempotency-Key is still being processed; retry later",
+        code="idempotency.in_progress",
+        headers={"Retry-After": "1"},
+    )
+
+
+async def complete(session: AsyncSession, office_id: uuid.UUID, key: str, response: StoredResponse) -> None:
+    """Stores the response in the transaction of the work itself: both are committed, or neither."""
+    await session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.office_id == office_id, IdempotencyRecord.key == key)
+        .values(
+            state=DONE,
+            response_status=response.status,
+            response_headers=response.headers,
+            response_body=response.body,
+        )
+    )
+
+
+async def release(sessions: async_sessionmaker[AsyncSession], office_id: uuid.UUID, key: str) -> None:
+    """The work failed without an answer to keep: the key may be used again."""
+    async with sessions() as session, session.begin():
+        await session.execute(
+            delete(IdempotencyRecord).where(
+                IdempotencyRecord.office_id == office_id,
+                IdempotencyRecord.key == key,
+                IdempotencyRecord.state == IN_PROGRESS,
+            )
+        )

@@ -6,16 +6,20 @@ import copy
 import json
 import secrets
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from adapters.xml import codec
 from hub.cases.models import Case, Creditor, Debtor
 from hub.mandates.models import Mandate
 from hub.offices import service as offices
 from hub.offices.models import Office
+from schemas import v1
 from schemas.v1 import SAMPLES_DIR
 
 SAMPLE: dict[str, Any] = json.loads((SAMPLES_DIR / "valid" / "act_report.json").read_text())
@@ -90,3 +94,31 @@ def report(office: str, mandate_ref: str, n: int | str = 1, **changes: Any) -> d
 
 def report_json(office: str, mandate_ref: str, n: int | str = 1, **changes: Any) -> bytes:
     return json.dumps(report(office, mandate_ref, n, **changes)).encode()
+
+
+def bearer(key: str, **headers: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", **headers}
+
+
+def batch_reports(
+    office: str, mandate_ref: str, count: int, *, bad_every: int = 100
+) -> Iterator[v1.ActReport]:
+    """``count`` reports; every ``bad_every``-th one is refused for its meaning (alternately an
+    unknown mandate and a date in the future)."""
+    base = v1.ActReport.model_validate_json(json.dumps(report(office, mandate_ref)))
+    for n in range(1, count + 1):
+        changes: dict[str, Any] = {
+            "envelope": base.envelope.model_copy(update={"message_id": f"CR-{office}-{n}"}),
+            "office_reference": f"A/{office}/{n}",
+        }
+        if n % bad_every == 0:
+            if (n // bad_every) % 2:
+                changes["mandate_ref"] = "M-UNKNOWN"
+            else:
+                changes["act_date"] = date(2099, 1, 1)
+        yield base.model_copy(update=changes)
+
+
+def write_batch_file(path: Path, office: str, mandate_ref: str, count: int, *, bad_every: int = 100) -> None:
+    with path.open("wb") as sink:
+        codec.write_batch(batch_reports(office, mandate_ref, count, bad_every=bad_every), sink)

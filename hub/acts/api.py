@@ -1,0 +1,183 @@
+"""Routes of a bailiff office's software: act reports (one, or a streamed batch file), mandate
+acknowledgements, batch results. The office is the key's, never the URL's or the body's. Every POST
+accepts an ``Idempotency-Key`` and is rate-limited per key."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.responses import JSONResponse
+
+from hub.acts import batch as batches
+from hub.deps import CurrentOffice, SessionDep
+from hub.kit import idempotency
+from hub.kit.errors import HubError, NotFound
+from hub.kit.ratelimit import RateLimiter
+from hub.messaging.api import receipt_response
+from hub.messaging.inbound import InboundProcessor, Received
+from hub.messaging.repository import MessageRepository
+from hub.offices.models import Office
+
+router = APIRouter(prefix="/v1", tags=["offices"])
+
+
+class UnsupportedMedia(HubError):
+    status = 415
+    code = "content_type.unsupported"
+    title = "Unsupported media type"
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Retry safely: the same key and body get the first response again for 24 h",
+    ),
+]
+SPOOL_IN_MEMORY = 1 << 20  # a batch file beyond 1 MiB is spooled to a temporary file
+
+RECEIPT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"description": "The hub's signed receipt (kind `receipt`)"},
+    403: {"description": "Envelope sender is not the key's office"},
+    404: {"description": "Mandate unknown or not this office's"},
+    409: {"description": "Duplicate message id, or the same Idempotency-Key still in progress"},
+    413: {"description": "Body too large"},
+    415: {"description": "Unsupported content type"},
+    422: {"description": "Invalid message, every error listed; or an Idempotency-Key reused"},
+    429: {"description": "Rate limit of the key exceeded (see Retry-After)"},
+}
+
+
+async def rate_limited(request: Request, office: CurrentOffice) -> Office:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter.check(request.headers.get("authorization", ""))
+    return office
+
+
+LimitedOffice = Annotated[Office, Depends(rate_limited)]
+
+
+def _stored(response: JSONResponse) -> idempotency.StoredResponse:
+    return idempotency.StoredResponse(
+        response.status_code, {"content-type": response.headers["content-type"]}, bytes(response.body)
+    )
+
+
+def _replay(stored: idempotency.StoredResponse) -> Response:
+    return Response(
+        stored.body, status_code=stored.status, headers={**stored.headers, "Idempotent-Replayed": "true"}
+    )
+
+
+async def _one_message(request: Request, office: Office, session: SessionDep, key: str | None) -> Response:
+    raw = await request.body()
+    processor: InboundProcessor = request.app.state.processor
+    received = Received(raw, request.headers.get("content-type", ""))
+    if key is None:
+        return receipt_response(await processor.receive(session, office, received), office)
+    fingerprint = idempotency.request_hash("POST", request.url.path, hashlib.sha256(raw).hexdigest())
+    earlier = await idempotency.claim_in(session, office.id, key, fingerprint)
+    if earlier is not None:
+        return _replay(earlier)
+    response = receipt_response(await processor.receive(session, office, received), office)
+    await idempotency.complete(session, office.id, key, _stored(response))
+    return response
+
+
+BODY_DOC = (
+    "One v1 message, `application/xml` (canonical XML, `schemas/xsd/v1`) or `application/json` "
+    "(`schemas/json/v1`); `Content-Type` decides. 202 returns the hub's signed receipt; a refusal is "
+    "problem+json listing every error, with the signed receipt under `receipt`."
+)
+
+
+@router.post(
+    "/act-reports",
+    status_code=202,
+    summary="Report one act performed under a mandate",
+    description=BODY_DOC,
+    responses=RECEIPT_RESPONSES,
+)
+async def post_act_report(
+    request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
+) -> Response:
+    return await _one_message(request, office, session, key)
+
+
+@router.post(
+    "/mandate-acks",
+    status_code=202,
+    summary="Accept or refuse a mandate, with a coded reason",
+    description=BODY_DOC,
+    responses=RECEIPT_RESPONSES,
+)
+async def post_mandate_ack(
+    request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
+) -> Response:
+    return await _one_message(request, office, session, key)
+
+
+@router.post(
+    "/act-reports/batch",
+    summary="Send a file of act reports (actReportBatch XML, any size, streamed)",
+    description=(
+        "Every record is processed on its own, as a message of its own with its signed receipt; the "
+        "run continues after bad records. The answer (also at `GET /v1/batches/{id}`) lists the "
+        "accepted records and the refused ones with every error."
+    ),
+    responses={
+        200: {"description": "The batch result"},
+        409: {"description": "The same Idempotency-Key still in progress"},
+        413: {"description": "File larger than the batch limit"},
+        415: {"description": "Not XML"},
+        422: {"description": "Idempotency-Key reused with another file"},
+        429: {"description": "Rate limit of the key exceeded"},
+    },
+)
+async def post_batch(
+    request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
+) -> Response:
+    content_type = request.headers.get("content-type", "")
+    base = content_type.split(";", 1)[0].strip().lower()
+    if base not in ("application/xml", "text/xml") and not base.endswith("+xml"):
+        raise UnsupportedMedia(f"send the batch as application/xml, not {content_type!r}")
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+        digest = hashlib.sha256()
+        async for block in request.stream():
+            digest.update(block)
+            spool.write(block)
+        spool.seek(0)
+        sessions = request.app.state.sessions
+        fingerprint = idempotency.request_hash("POST", request.url.path, digest.hexdigest())
+        if key is not None:
+            earlier = await idempotency.claim(sessions, office.id, key, fingerprint)
+            if earlier is not None:
+                return _replay(earlier)
+        try:
+            # The batch message is committed first: its records are committed by chunks after it.
+            async with sessions() as own, own.begin():
+                batch = await batches.start_batch(own, office, digest.hexdigest())
+            result = await batches.run_batch(sessions, request.app.state.processor, office, batch.id, spool)  # type: ignore[arg-type]
+            response = JSONResponse(result.as_dict(), status_code=200)
+            if key is not None:
+                async with sessions() as own, own.begin():
+                    await idempotency.complete(own, office.id, key, _stored(response))
+        except BaseException:
+            if key is not None:
+                await idempotency.release(sessions, office.id, key)
+            raise
+    return response
+
+
+@router.get("/batches/{batch_id}", summary="The result of a batch this office sent")
+async def get_batch(batch_id: uuid.UUID, office: CurrentOffice, session: SessionDep) -> JSONResponse:
+    batch = await MessageRepository(session).get(batch_id)
+    if batch is None or batch.kind != batches.BATCH_KIND or batch.sender != office.code:
+        raise NotFound(f"no batch {batch_id}", code="batch.not_found")
+    result = await batches.stored_result(session, batch)
+    return JSONResponse(result.as_dict())

@@ -1,0 +1,158 @@
+"""A batch file of act reports (``actReportBatch``), streamed record by record through the one
+inbound path. Each record is its own message (child of the batch message) with its own receipt, so a
+bad record never stops the run. The runner owns its transactions: it commits every ``chunk`` records
+and clears the session, which keeps memory flat in file size."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from lxml import etree
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from adapters.xml.hardened import XmlRejected, iterparse_records
+from hub.acts.repository import ActReportRepository
+from hub.kit.errors import ErrorItem
+from hub.messaging import service
+from hub.messaging.inbound import XML, InboundProcessor, Received
+from hub.messaging.models import Status, StoredMessage
+from hub.messaging.service import AGENCY_PARTY, Envelope
+from hub.offices.models import Office
+from schemas.v1.xml_form import BATCH_RECORD, BATCH_ROOT, NAMESPACE
+
+BATCH_KIND = "act_report_batch"
+CHUNK = 500
+
+
+@dataclass
+class BatchResult:
+    batch_id: uuid.UUID
+    accepted: list[dict[str, Any]] = field(default_factory=list)
+    refused: list[dict[str, Any]] = field(default_factory=list)
+    file_errors: list[dict[str, Any]] = field(default_factory=list)  # the file stopped being readable
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batch_id": str(self.batch_id),
+            "accepted_count": len(self.accepted),
+            "refused_count": len(self.refused),
+            "accepted": self.accepted,
+            "refused": self.refused,
+            "file_errors": self.file_errors,
+        }
+
+
+async def start_batch(
+    session: AsyncSession, office: Office, sha256: str, *, reference: str | None = None
+) -> StoredMessage:
+    """The batch's own message: its records point at it. The file itself is not kept (its records
+    are, each as received), only its SHA-256."""
+    message_id = reference or f"BATCH-{uuid.uuid4().hex}"
+    batch = await service.store_inbound(
+        session, Envelope(message_id[:64], BATCH_KIND, office.code, AGENCY_PARTY), b"", XML
+    )
+    batch.sha256 = sha256
+    return batch
+
+
+async def run_batch(
+    sessions: async_sessionmaker[AsyncSession],
+    processor: InboundProcessor,
+    office: Office,
+    batch_pk: uuid.UUID,
+    stream: BinaryIO,
+    *,
+    chunk: int = CHUNK,
+    progress: Callable[[int], None] | None = None,
+) -> BatchResult:
+    """Sends every record of ``stream`` through ``processor`` as a child of the batch message."""
+    result = BatchResult(batch_pk)
+    records = iterparse_records(stream, f"{{{NAMESPACE}}}{BATCH_RECORD}")
+    index = 0
+    finished = False
+    while not finished:
+        async with sessions() as session, session.begin():
+            for _ in range(chunk):
+                try:
+                    record = next(records)
+                except StopIteration:
+                    finished = True
+                    break
+                except XmlRejected as exc:
+                    result.file_errors = [
+                        ErrorItem(e.path or "/", e.code, e.message, e.line).as_dict() for e in exc.errors
+                    ]
+                    finished = True
+                    break
+                index += 1
+                await _one(session, processor, office, batch_pk, index, record, result)
+            if finished:
+                batch = await session.get(StoredMessage, batch_pk)
+                assert batch is not None
+                detail = f"{len(result.accepted)} accepted, {len(result.refused)} refused"
+                if result.file_errors:
+                    detail += f"; the file stopped at record {index + 1}: {result.file_errors[0]['message']}"
+                await service.record(session, batch, Status.VALIDATED, detail=detail[:500])
+        session.expunge_all()
+        if progress is not None:
+            progress(index)
+    return result
+
+
+async def _one(
+    session: AsyncSession,
+    processor: InboundProcessor,
+    office: Office,
+    batch_pk: uuid.UUID,
+    index: int,
+    record: etree._Element,
+    result: BatchResult,
+) -> None:
+    parent = record.getparent()
+    raw = etree.tostring(record, encoding="utf-8", xml_declaration=False)
+    if parent is None or etree.QName(parent).localname != BATCH_ROOT or parent.getparent() is not None:
+        # Still sent through the processor, which refuses and receipts it like any message.
+        raw = b"<misplaced/>"
+    outcome = await processor.receive(session, office, Received(raw, XML, parent_id=batch_pk))
+    entry: dict[str, Any] = {
+        "index": index,
+        "message_id": outcome.message.message_id,
+        "id": str(outcome.message.id),
+    }
+    if outcome.accepted and not outcome.duplicate:
+        result.accepted.append(entry)
+    else:
+        errors = (
+            outcome.receipt.errors
+            if not outcome.duplicate
+            else [
+                {"path": "/", "code": "message.duplicate", "message": "this message id was already received"}
+            ]
+        )
+        result.refused.append({**entry, "status": outcome.status, "errors": errors})
+
+
+async def stored_result(session: AsyncSession, batch: StoredMessage) -> BatchResult:
+    """The result of a finished batch, from its records' receipts."""
+    result = BatchResult(batch.id)
+    for index, (message_id, pk, accepted, errors) in enumerate(
+        await ActReportRepository(session).batch_records(batch.id), start=1
+    ):
+        entry: dict[str, Any] = {"index": index, "message_id": message_id, "id": str(pk)}
+        if accepted:
+            result.accepted.append(entry)
+        else:
+            result.refused.append({**entry, "errors": errors})
+    return result
+
+
+def sha256_stream(stream: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    for block in iter(lambda: stream.read(1 << 16), b""):
+        digest.update(block)
+    stream.seek(0)
+    return digest.hexdigest()

@@ -1,0 +1,162 @@
+"""The office routes of act reports: receipts, idempotency, rate limits, batches."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from adapters.xml import codec
+from hub.acts.models import ActReport
+from hub.database import unit_of_work
+from hub.kit.ratelimit import RateLimiter
+from hub.offices import service as offices
+from schemas import v1
+from tests.hub.acts.factories import Seeded, bearer, report, report_json, seed, write_batch_file
+
+
+@pytest.fixture
+async def seeded(app: FastAPI) -> tuple[Seeded, str]:
+    async with unit_of_work(app.state.sessions) as session:
+        s = await seed(session)
+        key = (await offices.create_key(session, s.office.code)).secret
+    return s, key
+
+
+async def reports_of(app: FastAPI, s: Seeded) -> int:
+    async with unit_of_work(app.state.sessions) as session:
+        found = await session.execute(
+            select(func.count()).select_from(ActReport).where(ActReport.office_id == s.office.id)
+        )
+        return int(found.scalar_one())
+
+
+async def test_an_act_report_in_json_or_xml_gets_the_signed_receipt(
+    app: FastAPI, client: httpx.AsyncClient, seeded: tuple[Seeded, str]
+) -> None:
+    s, key = seeded
+    as_json = await client.post(
+        "/v1/act-reports",
+        content=report_json(s.office.code, s.mandate.ref, 1),
+        headers=bearer(key, **{"Content-Type": "application/json"}),
+    )
+    assert as_json.status_code == 202, as_json.text
+    assert as_json.json()["accepted"] is True and as_json.json()["signature_alg"] == "Ed25519"
+    xml = codec.encode(v1.ActReport.model_validate_json(json.dumps(report(s.office.code, s.mandate.ref, 2))))
+    as_xml = await client.post(
+        "/v1/act-reports", content=xml, headers=bearer(key, **{"Content-Type": "application/xml"})
+    )
+    assert as_xml.status_code == 202, as_xml.text
+    assert await reports_of(app, s) == 2
+
+    refused = await client.post(
+        "/v1/act-reports",
+        content=report_json(s.office.code, "M-NOT-MINE", 3),
+        headers=bearer(key, **{"Content-Type": "application/json"}),
+    )
+    assert refused.status_code == 404 and refused.json()["code"] == "mandate.not_found"
+    assert refused.json()["receipt"]["accepted"] is False
+
+
+async def test_idempotency_replays_byte_for_byte_and_refuses_another_body(
+    app: FastAPI, client: httpx.AsyncClient, seeded: tuple[Seeded, str]
+) -> None:
+    s, key = seeded
+    headers = bearer(key, **{"Content-Type": "application/json", "Idempotency-Key": "k-1"})
+    body = report_json(s.office.code, s.mandate.ref, 1)
+    first = await client.post("/v1/act-reports", content=body, headers=headers)
+    again = await client.post("/v1/act-reports", content=body, headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert again.content == first.content and again.headers["idempotent-replayed"] == "true"
+    other = await client.post(
+        "/v1/act-reports", content=report_json(s.office.code, s.mandate.ref, 2), headers=headers
+    )
+    assert other.status_code == 422 and other.json()["code"] == "idempotency.key_reused"
+    assert await reports_of(app, s) == 1
+
+
+@pytest.mark.postgres
+async def test_fifty_concurrent_requests_with_one_key_store_one_report(
+    app: FastAPI, client: httpx.AsyncClient, seeded: tuple[Seeded, str], database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("concurrency is shown on PostgreSQL")
+    s, key = seeded
+    headers = bearer(key, **{"Content-Type": "application/json", "Idempotency-Key": "same"})
+    body = report_json(s.office.code, s.mandate.ref, 1)
+    answers = await asyncio.gather(
+        *(client.post("/v1/act-reports", content=body, headers=headers) for _ in range(50))
+    )
+    statuses = sorted(a.status_code for a in answers)
+    assert set(statuses) <= {202, 409}, statuses
+    assert await reports_of(app, s) == 1
+    firsts = [a.content for a in answers if a.status_code == 202]
+    assert len(set(firsts)) == 1  # replays, if any, are the first answer
+
+
+async def test_a_key_over_its_rate_gets_429_with_retry_after(
+    app: FastAPI, client: httpx.AsyncClient, seeded: tuple[Seeded, str]
+) -> None:
+    s, key = seeded
+    app.state.rate_limiter = RateLimiter(rate=0.5, burst=2)
+    answers = [
+        await client.post(
+            "/v1/act-reports",
+            content=report_json(s.office.code, s.mandate.ref, n),
+            headers=bearer(key, **{"Content-Type": "application/json"}),
+        )
+        for n in range(3)
+    ]
+    assert [a.status_code for a in answers] == [202, 202, 429]
+    assert int(answers[2].headers["retry-after"]) >= 1
+
+
+async def test_mandate_acks_are_received_on_their_route(
+    client: httpx.AsyncClient, seeded: tuple[Seeded, str]
+) -> None:
+    s, key = seeded
+    ack = json.loads((v1.SAMPLES_DIR / "valid" / "mandate_ack_accepted.json").read_text())
+    ack["envelope"]["sender"] = s.office.code
+    ack["mandate_ref"] = s.mandate.ref
+    answer = await client.post("/v1/mandate-acks", json=ack, headers=bearer(key))
+    # The mandates module applies it; this route only has to bring it there and answer the receipt.
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["envelope"]["kind"] == "receipt" and answer.json()["accepted"] is True
+
+
+async def test_a_batch_lists_accepted_and_refused_records_and_is_stored(
+    app: FastAPI, client: httpx.AsyncClient, seeded: tuple[Seeded, str], tmp_path: Path
+) -> None:
+    s, key = seeded
+    path = tmp_path / "batch.xml"
+    write_batch_file(path, s.office.code, s.mandate.ref, 40, bad_every=10)
+    raw = (
+        path.read_bytes()
+        .replace(b"<ns0:", b"<ns0:")
+        .replace(b"CR-" + s.office.code.encode() + b"-5<", b"CR-" + s.office.code.encode() + b"-5<")
+    )
+    answer = await client.post(
+        "/v1/act-reports/batch", content=raw, headers=bearer(key, **{"Content-Type": "application/xml"})
+    )
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert (result["accepted_count"], result["refused_count"]) == (36, 4)
+    assert {r["index"] for r in result["refused"]} == {10, 20, 30, 40}
+    assert {r["errors"][0]["code"] for r in result["refused"]} == {"mandate.not_found", "act_date.in_future"}
+    assert await reports_of(app, s) == 36
+
+    stored = await client.get(f"/v1/batches/{result['batch_id']}", headers=bearer(key))
+    assert stored.status_code == 200
+    assert stored.json()["accepted_count"] == 36 and stored.json()["refused_count"] == 4
+
+    async with unit_of_work(app.state.sessions) as session:
+        other = await seed(session)
+        other_key = (await offices.create_key(session, other.office.code)).secret
+    assert (
+        await client.get(f"/v1/batches/{result['batch_id']}", headers=bearer(other_key))
+    ).status_code == 404
