@@ -202,7 +202,8 @@ async def assess(body: AssessIn, session: SessionDep, _user: Staff) -> AssessOut
         )
     facts = await service.facts_of(session, case)
     today = utcnow().date()
-    assessment = plausibility.assess(facts, body.act_code, today, office=body.office_code)
+    rates = await service.learned_rates(session)
+    assessment = plausibility.assess(facts, body.act_code, today, office=body.office_code, rates=rates)
     violations = guardrails.check(facts, body.act_code, today)
     as_dict = assessment.as_dict()
     return AssessOut(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
@@ -72,6 +72,17 @@ class MandateRepository:
             ).where(ActReport.mandate_id == mandate_id)
         )
         return int(total or 0)
+
+    async def report_tallies(self) -> list[tuple[str, str, str, bool, int]]:
+        """Act reports counted by act, office, outcome and whether money came: what success rates
+        are learned from, in one aggregate query."""
+        brought = or_(ActReport.seized_cents > 0, ActReport.collected_cents > 0)
+        rows = await self.session.execute(
+            select(ActReport.act_code, Office.code, ActReport.outcome_code, brought, func.count())
+            .join(Office, Office.id == ActReport.office_id)
+            .group_by(ActReport.act_code, Office.code, ActReport.outcome_code, brought)
+        )
+        return [(act, office, outcome, bool(money), int(n)) for act, office, outcome, money, n in rows.all()]
 
     async def events(self, mandate_id: uuid.UUID) -> list[MandateEvent]:
         return list(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections import Counter
 from datetime import date
 from typing import Annotated
 
@@ -29,7 +30,9 @@ from hub.mandates.repository import MandateRepository
 from hub.messaging.inbound import send_to_office
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
-from hub.recovery.facts import ActRecord, CaseFacts
+from hub.recovery.assumptions import load_assumptions
+from hub.recovery.facts import ActRecord, CaseFacts, OutcomeCode
+from hub.recovery.success_rates import SuccessRates, Tally, succeeded
 from schemas.v1.mandate import Priority
 
 S = MandateStatus
@@ -108,6 +111,34 @@ async def facts_of(session: AsyncSession, case: Case) -> CaseFacts:
     return case_facts(case, *await _case_acts(session, case))
 
 
+async def learned_rates(session: AsyncSession) -> SuccessRates:
+    """Success rates learned from every act report so far, overall and per office (the rules fall
+    back on their priors while data is thin)."""
+    terms = load_assumptions().success
+    overall: Counter[str] = Counter()
+    overall_won: Counter[str] = Counter()
+    by_office: Counter[tuple[str, str]] = Counter()
+    by_office_won: Counter[tuple[str, str]] = Counter()
+    for act_code, office, outcome, brought, count in await MandateRepository(session).report_tallies():
+        try:
+            code = OutcomeCode(outcome)
+        except ValueError:
+            continue  # an outcome this version of the rules does not know teaches nothing
+        sample = ActRecord(
+            act_code=act_code, on=date.min, outcome=code, office=office, seized_cents=int(brought)
+        )
+        won = count if succeeded(sample, terms) else 0
+        overall[act_code] += count
+        overall_won[act_code] += won
+        by_office[(act_code, office)] += count
+        by_office_won[(act_code, office)] += won
+    return SuccessRates(
+        overall={act: Tally(overall_won[act], n) for act, n in overall.items()},
+        by_office={key: Tally(by_office_won[key], n) for key, n in by_office.items()},
+        terms=terms,
+    )
+
+
 async def _choose_office(
     session: AsyncSession, data: MandateIn, case: Case
 ) -> tuple[Office | None, list[ErrorItem]]:
@@ -169,9 +200,11 @@ def _address_errors(case: Case) -> list[ErrorItem]:
     return [ErrorItem("case_ref", "case.address_incomplete", message)]
 
 
-def judge(facts: CaseFacts, data: MandateIn, on: date, office_code: str | None) -> Verdict:
+def judge(
+    facts: CaseFacts, data: MandateIn, on: date, office_code: str | None, rates: SuccessRates | None = None
+) -> Verdict:
     if data.kind is MandateKind.PER_ACT:
-        return assess_per_act(facts, data.acts, on, office=office_code)
+        return assess_per_act(facts, data.acts, on, office=office_code, rates=rates)
     assert data.fee_budget_cents is not None
     return assess_whole_file(facts, data.fee_budget_cents)
 
@@ -207,7 +240,9 @@ async def create_mandate(session: AsyncSession, data: MandateIn, *, actor: str) 
     if errors:
         raise InvalidInput("the mandate cannot be created as given", errors=errors)
     assert office is not None
-    verdict = judge(await facts_of(session, case), data, utcnow().date(), office.code)
+    verdict = judge(
+        await facts_of(session, case), data, utcnow().date(), office.code, await learned_rates(session)
+    )
     _refuse_blocks(verdict, data, case)
     mandate = Mandate(
         id=uuid.uuid4(),

@@ -3,6 +3,7 @@ hard legal blocks are refused; approvals, refusals and every transition logged."
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 
 import pytest
@@ -18,6 +19,7 @@ from hub.messaging import service as messaging
 from hub.messaging.inbound import decode
 from hub.messaging.models import StoredMessage
 from hub.messaging.service import Envelope
+from hub.offices.models import Office
 from schemas import v1
 from tests.hub.mandates.factories import POOR, RICH, a_case, an_office
 
@@ -219,29 +221,8 @@ async def test_a_whole_file_budget_tracks_the_fees_reported(session: AsyncSessio
         "remaining_cents": 10_000,
         "overrun": False,
     }
-    for number, (emoluments, disbursements) in enumerate([(6_000, 880), (3_500, 0)]):
-        stored = await messaging.store_inbound(
-            session,
-            Envelope(f"{office.code}-R{number}", "act_report", office.code, "AGENCY"),
-            b"<r/>",
-            "application/xml",
-        )
-        session.add(
-            ActReport(
-                mandate_id=mandate.id,
-                case_id=case.id,
-                office_id=office.id,
-                message_pk=stored.id,
-                act_code="BANK_GARNISHMENT",
-                act_date=date.today(),
-                outcome_code="garnishment_fruitful",
-                office_reference=f"A-{number}",
-                emoluments_cents=emoluments,
-                disbursements_cents=disbursements,
-                vat_cents=0,
-            )
-        )
-    await session.flush()
+    await reported(session, mandate, "garnishment_fruitful", emoluments_cents=6_000, disbursements_cents=880)
+    await reported(session, mandate, "garnishment_fruitful", emoluments_cents=3_500)
     budget = await service.budget_of(session, mandate)
     assert budget is not None and budget["consumed_cents"] == 10_380 and budget["overrun"] is True
     assert budget["remaining_cents"] == -380
@@ -251,3 +232,48 @@ async def test_a_whole_file_budget_tracks_the_fees_reported(session: AsyncSessio
     assert (
         await service.budget_of(session, await service.create_mandate(session, per_act, actor=STAFF)) is None
     )
+
+
+async def reported(session: AsyncSession, mandate: Mandate, outcome: str, **amounts: int) -> None:
+    """An act report under ``mandate``, stored as the acts module stores one."""
+    office = await session.get(Office, mandate.office_id)
+    assert office is not None
+    message_id = f"{office.code}-{secrets.token_hex(4)}"
+    stored = await messaging.store_inbound(
+        session, Envelope(message_id, "act_report", office.code, "AGENCY"), b"<r/>", "application/xml"
+    )
+    session.add(
+        ActReport(
+            mandate_id=mandate.id,
+            case_id=mandate.case_id,
+            office_id=office.id,
+            message_pk=stored.id,
+            act_code=amounts.pop("act_code", None) or "BANK_GARNISHMENT",
+            act_date=date.today(),
+            outcome_code=outcome,
+            office_reference=message_id,
+            **amounts,
+        )
+    )
+    await session.flush()
+
+
+async def test_success_rates_are_learned_from_the_act_reports(session: AsyncSession) -> None:
+    office = await an_office(session)
+    case = await a_case(session, **RICH)
+    data = MandateIn(
+        case_ref=case.ref, office_code=office.code, kind=MandateKind.WHOLE_FILE, fee_budget_cents=9_000
+    )
+    mandate = await service.create_mandate(session, data, actor=STAFF)
+    before = (await service.learned_rates(session)).rate("BANK_GARNISHMENT", office.code)
+    await reported(session, mandate, "garnishment_empty")
+    await reported(session, mandate, "garnishment_empty")
+    await reported(session, mandate, "garnishment_fruitful", collected_cents=10_000)
+    await reported(session, mandate, "no_such_outcome")  # unknown to the rules: not counted
+
+    rates = await service.learned_rates(session)
+    overall = rates.overall["BANK_GARNISHMENT"]
+    assert overall.reports >= 3 and overall.successes >= 1
+    mine = rates.by_office[("BANK_GARNISHMENT", office.code)]
+    assert (mine.successes, mine.reports) == (1, 3)
+    assert rates.rate("BANK_GARNISHMENT", office.code).sample_size > before.sample_size
