@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.acts.commands import reports_app
 from hub.cases.commands import cases_app
 from hub.database import engine_from_settings, migrate, session_factory, unit_of_work
 from hub.kit.crypto import SecretBox
@@ -39,6 +40,7 @@ dead_app = typer.Typer(help="Messages in hub.dead (needs HUB_AMQP_URL).", no_arg
 app.add_typer(dead_app, name="dead")
 app.add_typer(cases_app, name="cases")
 app.add_typer(mandates_app, name="mandates")
+app.add_typer(reports_app, name="reports")
 
 T = TypeVar("T")
 
