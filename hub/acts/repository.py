@@ -45,8 +45,14 @@ class ActReportRepository:
         )
         return found.first() is not None
 
-    async def reports_on_case(self, case_id: uuid.UUID) -> Sequence[ActReport]:
-        found = await self.session.execute(select(ActReport).where(ActReport.case_id == case_id))
+    async def recent_reports_on_case(self, case_id: uuid.UUID, *, limit: int = 50) -> Sequence[ActReport]:
+        """The latest acts of a case (what its cost check looks at), newest first."""
+        found = await self.session.execute(
+            select(ActReport)
+            .where(ActReport.case_id == case_id)
+            .order_by(ActReport.act_date.desc(), ActReport.created_at.desc())
+            .limit(limit)
+        )
         return found.scalars().all()
 
     async def add(self, report: ActReport) -> None:

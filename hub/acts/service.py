@@ -197,7 +197,7 @@ async def record_act_report(
     if found is not None:
         case, debtor = found
         try:
-            facts = case_facts(case, debtor, list(await repo.reports_on_case(case.id)))
+            facts = case_facts(case, debtor, list(await repo.recent_reports_on_case(case.id)))
         except (InvalidInput, ValueError):
             facts = None
     flagged, assessment = cost_check(report, facts, office.code, cat)
