@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -28,6 +28,7 @@ from hub.offices.repository import OfficeRepository
 from hub.staff.models import Role, StaffUser
 
 router = APIRouter(prefix="/v1", tags=["messaging"])
+MAX_ID = 2**63 - 1  # ids are 64-bit integers in every database
 
 
 class InboxMessage(BaseModel):
@@ -103,7 +104,7 @@ def _summary(m: StoredMessage) -> MessageSummary:
 async def read_inbox(
     office: CurrentOffice,
     session: SessionDep,
-    after: Annotated[int, Query(ge=0, description="The last id already read")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ID, description="The last id already read")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> InboxPage:
     repo = MessageRepository(session)
@@ -129,7 +130,9 @@ async def read_inbox(
 @router.post(
     "/inbox/{item_id}/ack", response_model=InboxAck, summary="Acknowledge a message: it leaves the inbox"
 )
-async def ack_inbox_item(item_id: int, office: CurrentOffice, session: SessionDep) -> InboxAck:
+async def ack_inbox_item(
+    item_id: Annotated[int, Path(ge=1, le=MAX_ID)], office: CurrentOffice, session: SessionDep
+) -> InboxAck:
     repo = MessageRepository(session)
     item = await repo.mailbox_item(office.code, item_id)
     if item is None:

@@ -44,10 +44,12 @@ async def seed(
     kind: str = "per_act",
     acts: list[str] | None = None,
     status: str = "issued",
+    office: Office | None = None,
 ) -> Seeded:
-    """An office with one case and one mandate issued to it, flushed."""
-    code = code or office_code()
-    office = await offices.add_office(session, code=code, name=f"Étude {code}")
+    """An office (``office``, or a new one) with one case and one mandate issued to it, flushed."""
+    code = office.code if office is not None else code or office_code()
+    if office is None:
+        office = await offices.add_office(session, code=code, name=f"Étude {code}")
     creditor = Creditor(id=uuid.uuid4(), name=f"Banque {code} {secrets.token_hex(3)}")
     debtor = Debtor(id=uuid.uuid4(), kind="person", name="Jean Dupont", departement="75")
     case = Case(
