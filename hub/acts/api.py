@@ -15,7 +15,8 @@ from fastapi.responses import JSONResponse
 from hub.acts import batch as batches
 from hub.deps import CurrentOffice, SessionDep
 from hub.kit import idempotency
-from hub.kit.errors import HubError, NotFound
+from hub.kit.errors import ErrorItem, HubError, NotFound, problem_body
+from hub.kit.http import PROBLEM_JSON
 from hub.kit.ratelimit import RateLimiter
 from hub.messaging.api import receipt_response
 from hub.messaging.inbound import InboundProcessor, Received
@@ -135,7 +136,9 @@ async def post_mandate_ack(
         409: {"description": "The same Idempotency-Key still in progress"},
         413: {"description": "File larger than the batch limit"},
         415: {"description": "Not XML"},
-        422: {"description": "Idempotency-Key reused with another file"},
+        422: {
+            "description": "Not one record could be read (every error listed), or an Idempotency-Key reused"
+        },
         429: {"description": "Rate limit of the key exceeded"},
     },
 )
@@ -163,7 +166,17 @@ async def post_batch(
             async with sessions() as own, own.begin():
                 batch = await batches.start_batch(own, office, digest.hexdigest())
             result = await batches.run_batch(sessions, request.app.state.processor, office, batch.id, spool)  # type: ignore[arg-type]
-            response = JSONResponse(result.as_dict(), status_code=200)
+            if result.file_errors and not (result.accepted or result.refused):
+                # Not one record could be read: the file itself is refused, like a single message.
+                errors = [ErrorItem(**e) for e in result.file_errors]
+                body = problem_body(
+                    422, "Batch refused", "the file could not be read", errors[0].code, errors
+                )
+                response = JSONResponse(
+                    {**body, "batch_id": str(batch.id)}, status_code=422, media_type=PROBLEM_JSON
+                )
+            else:
+                response = JSONResponse(result.as_dict(), status_code=200)
             if key is not None:
                 async with sessions() as own, own.begin():
                     await idempotency.complete(own, office.id, key, _stored(response))
