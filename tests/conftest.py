@@ -188,7 +188,7 @@ def rabbitmqctl(*args: str) -> str:
     """The shared broker's ``rabbitmqctl``: only vhost-scoped commands, never stop or kill."""
     try:
         done = subprocess.run(
-            ["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60, check=False
+            ["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=180, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         require(f"rabbitmqctl ({error})", False)
