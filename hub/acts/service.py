@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.acts.models import ActReport
 from hub.acts.repository import ActReportRepository
 from hub.acts.tariff import Catalogue, UnknownAct, load_catalogue
-from hub.cases.models import Case, Debtor
+from hub.cases.service import case_facts
 from hub.kit.clock import utcnow
 from hub.kit.errors import ErrorItem, InvalidInput, NotFound
 from hub.ledger import service as ledger
@@ -20,7 +20,7 @@ from hub.mandates.models import Mandate, MandateKind, MandateStatus
 from hub.messaging.models import StoredMessage
 from hub.offices.models import Office
 from hub.recovery import plausibility
-from hub.recovery.facts import ActRecord, CaseFacts, ClaimKind, DebtorKind, Evidence, Title, TitleKind
+from hub.recovery.facts import ActRecord, CaseFacts
 from schemas import v1
 from schemas.v1.outcomes import OutcomeCode
 
@@ -95,44 +95,16 @@ def meaning_errors(
     return errors
 
 
-def case_facts(case: Case, debtor: Debtor, earlier: list[ActReport]) -> CaseFacts:
-    title = None
-    if case.title_kind and case.title_issued_on:
-        title = Title(
-            kind=TitleKind(case.title_kind), issued_on=case.title_issued_on, served_on=case.title_served_on
+def _act_records(reports: list[ActReport]) -> tuple[ActRecord, ...]:
+    return tuple(
+        ActRecord(
+            act_code=r.act_code,
+            on=r.act_date,
+            outcome=OutcomeCode(r.outcome_code),
+            seized_cents=r.seized_cents,
+            collected_cents=r.collected_cents,
         )
-    return CaseFacts(
-        principal_cents=case.principal_cents,
-        interest_cents=case.interest_cents,
-        costs_cents=case.costs_cents,
-        paid_cents=case.paid_cents,
-        currency=case.currency,
-        claim_kind=ClaimKind(case.claim_kind),
-        debtor_kind=DebtorKind(debtor.kind),
-        title=title,
-        evidence=Evidence(
-            bank_balance_cents=case.bank_balance_cents,
-            monthly_net_income_cents=case.monthly_net_income_cents,
-            dependents=case.dependents,
-            seizable_goods_value_cents=case.seizable_goods_value_cents,
-            address_known=case.address_known,
-            last_no_goods_report_on=case.last_no_goods_report_on,
-            vulnerable=case.vulnerable,
-            payment_plan_active=case.payment_plan_active,
-            disputed=case.disputed,
-            insolvency_proceedings=case.insolvency_proceedings,
-        ),
-        claim_started_on=case.claim_started_on,
-        acts=tuple(
-            ActRecord(
-                act_code=r.act_code,
-                on=r.act_date,
-                outcome=OutcomeCode(r.outcome_code),
-                seized_cents=r.seized_cents,
-                collected_cents=r.collected_cents,
-            )
-            for r in earlier
-        ),
+        for r in reports
     )
 
 
@@ -195,9 +167,9 @@ async def record_act_report(
     found = await repo.case_with_debtor(mandate.case_id)
     facts = None
     if found is not None:
-        case, debtor = found
+        case, _debtor = found  # loaded with the case, so case.debtor needs no query
         try:
-            facts = case_facts(case, debtor, list(await repo.recent_reports_on_case(case.id)))
+            facts = case_facts(case, _act_records(list(await repo.recent_reports_on_case(case.id))))
         except (InvalidInput, ValueError):
             facts = None
     flagged, assessment = cost_check(report, facts, office.code, cat)
