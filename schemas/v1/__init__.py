@@ -10,7 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from schemas.v1.act_report import ActReport, FeesClaimed
-from schemas.v1.approvals import CostDecision, CostRequest, Decision, HoldNotice, HoldReason
+from schemas.v1.approvals import (
+    CostDecision,
+    CostRequest,
+    Decision,
+    HoldNotice,
+    HoldNoticeAck,
+    HoldReason,
+)
 from schemas.v1.common import (
     MAX_CENTS,
     ActCode,
@@ -34,11 +41,13 @@ from schemas.v1.errors import MAX_ERRORS, ErrorItem, error_items, json_pointer
 from schemas.v1.invoice import FeeInvoice, InvoiceLine, Seller
 from schemas.v1.mandate import (
     Address,
+    CancelCause,
     Claim,
     Debtor,
     DebtorKind,
     Mandate,
     MandateAck,
+    MandateCancel,
     MandateTerms,
     PerActTerms,
     Priority,
@@ -75,6 +84,7 @@ __all__ = [
     "ActCode",
     "ActReport",
     "Address",
+    "CancelCause",
     "Cents",
     "Claim",
     "CostDecision",
@@ -89,11 +99,13 @@ __all__ = [
     "FeeInvoice",
     "FeesClaimed",
     "HoldNotice",
+    "HoldNoticeAck",
     "HoldReason",
     "InvoiceLine",
     "LongText",
     "Mandate",
     "MandateAck",
+    "MandateCancel",
     "MandateTerms",
     "Message",
     "MessageId",

@@ -1,6 +1,9 @@
 """Holds and cost approvals: an act waits for a person's decision before it may go ahead.
 
-- Hold notice (hub -> office, and to the agency's events): an act of a mandate is held for review.
+- Hold notice (hub -> office, and to the agency's events): an act of a mandate is held for review;
+  the office acknowledges it by its ``ack_due_by`` deadline.
+- Hold notice acknowledgement (office -> agency): the office has received the hold notice and holds
+  the act.
 - Cost request (office -> agency): approval asked for an act above budget or flagged as costing more
   than it can plausibly recover.
 - Cost decision (agency -> office): approved (with an ``approval_id`` to quote on the act report and
@@ -19,10 +22,12 @@ from schemas.v1.common import (
     ActCode,
     Cents,
     Currency,
+    MessageId,
     PositiveCents,
     ReasonCode,
     Reference,
     Text,
+    Timestamp,
     WireModel,
     rule_error,
 )
@@ -44,6 +49,22 @@ class HoldNotice(MessageModel):
     mandate_ref: Reference
     act_code: ActCode
     reasons: list[HoldReason] = Field(min_length=1, max_length=20)
+    ack_due_by: Timestamp | None = None
+    """Acknowledge this notice (``hold_notice_ack`` quoting its ``message_id``) by then; the agency
+    follows up on notices left unacknowledged."""
+
+
+class HoldNoticeAck(MessageModel):
+    """Office -> agency: the office has received a hold notice and holds the act until told."""
+
+    KIND = "hold_notice_ack"
+
+    notice_id: MessageId
+    """The ``message_id`` of the hold notice acknowledged (also the envelope's ``correlation_id``)."""
+    mandate_ref: Reference
+    """The mandate of that hold notice."""
+    comment: Text | None = None
+    """Anything the agency should know (e.g. the act was already under way)."""
 
 
 class CostRequest(MessageModel):

@@ -18,6 +18,8 @@ MessageKind = Literal[
     "hold_notice",
     "cost_request",
     "cost_decision",
+    "hold_notice_ack",
+    "mandate_cancel",
 ]
 """Every kind of message of version 1."""
 

@@ -1,4 +1,5 @@
-"""Mandate (agency -> office) and its acknowledgement (office -> agency).
+"""Mandate (agency -> office), its acknowledgement (office -> agency) and its cancellation
+(agency -> office: cancelled by the agency, or expired).
 
 A mandate is per-act ("mandat à l'acte": the agency orders the listed acts, one decision at a time)
 or whole-file ("mandat au dossier": the office chooses its procedures within a fee budget).
@@ -20,6 +21,7 @@ from schemas.v1.common import (
     PositiveCents,
     Reference,
     Text,
+    Timestamp,
     WireModel,
     rule_error,
 )
@@ -185,6 +187,9 @@ class Mandate(MessageModel):
     approval_id: Reference | None = None
     """The agency's approval of a mandate that was held for review (flagged act or guardrail):
     quote it on the act reports and invoice lines of this mandate."""
+    expires_at: Timestamp | None = None
+    """The mandate lapses then if no act has been reported under it (a ``mandate_cancel`` with cause
+    ``expired`` follows)."""
 
 
 class RefusalReason(StrEnum):
@@ -229,3 +234,28 @@ class MandateAck(MessageModel):
                 "mandate_ack.reason_text_required", "reason 'other' needs a reason_text", at="reason_text"
             )
         return self
+
+
+class CancelCause(StrEnum):
+    """Why a mandate ends before its acts were all reported:
+
+    - ``cancelled``: the agency withdrew it (mandat révoqué), with its reason.
+    - ``expired``: its validity ran out before any act was reported (mandat caduc).
+    """
+
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class MandateCancel(MessageModel):
+    """Agency -> office: stop every act under this mandate. Act reports on it are refused from
+    ``effective_at`` on."""
+
+    KIND = "mandate_cancel"
+
+    mandate_ref: Reference
+    cause: CancelCause
+    reason: Text
+    """Why, in a sentence."""
+    effective_at: Timestamp
+    """When the mandate ended."""

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
 
 from schemas.v1.act_report import ActReport
-from schemas.v1.approvals import CostDecision, CostRequest, HoldNotice
+from schemas.v1.approvals import CostDecision, CostRequest, HoldNotice, HoldNoticeAck
 from schemas.v1.envelope import KINDS, MessageKind, MessageModel
 from schemas.v1.errors import MAX_ERRORS, ErrorItem, error_code, error_location, json_pointer
 from schemas.v1.invoice import FeeInvoice
-from schemas.v1.mandate import Mandate, MandateAck
+from schemas.v1.mandate import Mandate, MandateAck, MandateCancel
 from schemas.v1.receipts import ErrorReport, Receipt
 
 MESSAGE_TYPES: dict[MessageKind, type[MessageModel]] = {
@@ -26,6 +26,8 @@ MESSAGE_TYPES: dict[MessageKind, type[MessageModel]] = {
         HoldNotice,
         CostRequest,
         CostDecision,
+        HoldNoticeAck,
+        MandateCancel,
     )
 }
 """The model of each message kind."""
@@ -48,7 +50,9 @@ Message = Annotated[
     | Annotated[ErrorReport, Tag("error_report")]
     | Annotated[HoldNotice, Tag("hold_notice")]
     | Annotated[CostRequest, Tag("cost_request")]
-    | Annotated[CostDecision, Tag("cost_decision")],
+    | Annotated[CostDecision, Tag("cost_decision")]
+    | Annotated[HoldNoticeAck, Tag("hold_notice_ack")]
+    | Annotated[MandateCancel, Tag("mandate_cancel")],
     Discriminator(
         _kind_of,
         custom_error_type="envelope.kind_unknown",

@@ -41,6 +41,8 @@ def test_the_xsd_compiles_and_declares_every_root() -> None:
         "holdNotice",
         "costRequest",
         "costDecision",
+        "holdNoticeAck",
+        "mandateCancel",
         "actReportBatch",
     }
 
