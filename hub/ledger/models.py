@@ -18,12 +18,18 @@ from hub.offices.models import Office
 class LedgerTransaction(UuidPk, Base):
     __tablename__ = "ledger_transactions"
 
-    kind: Mapped[str] = mapped_column(String(32))  # act_fees, collection, remittance, invoice, payment...
+    kind: Mapped[str] = mapped_column(String(32))  # hub.ledger.postings.KINDS; a reversal keeps it
     case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("cases.id"), index=True)
     office_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("offices.id"), index=True)
     effective_on: Mapped[date] = mapped_column(Date)
-    source: Mapped[str] = mapped_column(String(100))  # what caused it, e.g. "act_report:<id>"
-    reverses_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("ledger_transactions.id"))
+    # What caused it, e.g. "act_report:<id>"; a reversal keeps the source of what it cancels.
+    source: Mapped[str] = mapped_column(String(100))
+    # The transaction this one cancels. Unique: two concurrent reversals of one transaction cannot
+    # both commit (the second fails on the index, not on a check that both passed).
+    reverses_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid(), ForeignKey("ledger_transactions.id"), unique=True, index=True
+    )
+    reason: Mapped[str | None] = mapped_column(String(500))  # why a reversal was made
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     # Declared so the unit of work inserts rows in foreign-key order.
@@ -40,8 +46,8 @@ class LedgerEntry(Base):
         Uuid(), ForeignKey("ledger_transactions.id"), index=True
     )
     account: Mapped[str] = mapped_column(String(40))  # fees_emoluments, fees_vat, collected_by_office...
-    case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("cases.id"))
-    office_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("offices.id"))
+    case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("cases.id"), index=True)
+    office_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("offices.id"), index=True)
     amount_cents: Mapped[int] = Cents()  # signed: debit positive, credit negative
     currency: Mapped[str] = Currency()
 

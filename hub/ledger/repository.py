@@ -1,14 +1,23 @@
-"""Every query of the ledger module."""
+"""Every query of the ledger module. Rows are only ever inserted; balances are sums over entries,
+computed when asked (there is no balance column to drift)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from datetime import date
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import ColumnElement, Select, String, and_, cast, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.acts.models import ActReport
+from hub.cases.models import Case
 from hub.ledger.models import LedgerEntry, LedgerTransaction
+from hub.ledger.postings import Balances, Statement, StatementLine, add_up, exact_cents
+
+ACT_REPORT_SOURCE = "act_report:"
+Row = TypeVarTuple("Row")
 
 
 class LedgerRepository:
@@ -26,6 +35,45 @@ class LedgerRepository:
             insert(LedgerEntry), [{**e, "transaction_id": transaction.id} for e in entries]
         )
 
+    async def transaction(self, transaction_id: uuid.UUID) -> LedgerTransaction | None:
+        return await self.session.get(LedgerTransaction, transaction_id)
+
+    async def reversal_of(self, transaction_id: uuid.UUID) -> uuid.UUID | None:
+        """The id of the transaction that reverses ``transaction_id``, if any."""
+        return (
+            await self.session.execute(
+                select(LedgerTransaction.id).where(LedgerTransaction.reverses_id == transaction_id)
+            )
+        ).scalar_one_or_none()
+
+    async def entries(self, transaction_id: uuid.UUID) -> Sequence[LedgerEntry]:
+        rows = await self.session.execute(
+            select(LedgerEntry).where(LedgerEntry.transaction_id == transaction_id).order_by(LedgerEntry.id)
+        )
+        return rows.scalars().all()
+
+    async def balances(
+        self,
+        *,
+        case_id: uuid.UUID | None = None,
+        office_id: uuid.UUID | None = None,
+        creditor_id: uuid.UUID | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        accounts: Collection[str] | None = None,
+    ) -> Balances:
+        """Balances (account -> currency -> cents) of the entries matching every filter given: a case,
+        an office, a creditor (its cases), and effective dates in ``[start, end)``. One grouped query."""
+        total = func.sum(LedgerEntry.amount_cents)
+        query = select(LedgerEntry.account, LedgerEntry.currency, total).group_by(
+            LedgerEntry.account, LedgerEntry.currency
+        )
+        query = _filtered(query, case_id, office_id, creditor_id, start, end)
+        if accounts is not None:
+            query = query.where(LedgerEntry.account.in_(list(accounts)))
+        rows = (await self.session.execute(query)).all()
+        return add_up(rows)
+
     async def balance(
         self,
         account: str,
@@ -33,15 +81,60 @@ class LedgerRepository:
         currency: str = "EUR",
         case_id: uuid.UUID | None = None,
         office_id: uuid.UUID | None = None,
+        creditor_id: uuid.UUID | None = None,
+        start: date | None = None,
+        end: date | None = None,
     ) -> int:
-        query = select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
-            LedgerEntry.account == account, LedgerEntry.currency == currency
+        balances = await self.balances(
+            case_id=case_id,
+            office_id=office_id,
+            creditor_id=creditor_id,
+            start=start,
+            end=end,
+            accounts=[account],
         )
-        if case_id is not None:
-            query = query.where(LedgerEntry.case_id == case_id)
-        if office_id is not None:
-            query = query.where(LedgerEntry.office_id == office_id)
-        return int((await self.session.execute(query)).scalar_one())
+        return balances.get(account, {}).get(currency, 0)
+
+    async def statement(self, office_id: uuid.UUID, start: date, end: date) -> Statement:
+        """The office's balances before ``start`` and its movements in ``[start, end)`` per account,
+        kind of transaction and, for act reports, act code: two grouped queries."""
+        if end < start:
+            raise ValueError(f"a period ends after it starts, got [{start}, {end})")
+        opening = await self.balances(office_id=office_id, end=start)
+        movements = (
+            select(
+                LedgerEntry.account,
+                LedgerEntry.currency,
+                LedgerTransaction.kind,
+                ActReport.act_code,
+                func.sum(LedgerEntry.amount_cents),
+            )
+            .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+            .outerjoin(ActReport, self._is_source_of(ActReport.id, LedgerTransaction.source))
+            .where(
+                LedgerEntry.office_id == office_id,
+                LedgerTransaction.effective_on >= start,
+                LedgerTransaction.effective_on < end,
+            )
+            .group_by(LedgerEntry.account, LedgerEntry.currency, LedgerTransaction.kind, ActReport.act_code)
+        )
+        lines = []
+        for account, currency, kind, code, total in await self.session.execute(movements):
+            cents = exact_cents(total)
+            if cents:
+                lines.append(StatementLine(account, currency, kind, code, cents))
+        lines.sort(key=lambda line: (line.account, line.currency, line.kind, line.act_code or ""))
+        return Statement(office_id=office_id, start=start, end=end, opening=opening, lines=tuple(lines))
+
+    def _is_source_of(self, act_report_id: Any, source: Any) -> ColumnElement[bool]:
+        """``source`` reads "act_report:<uuid>" (hub.acts.service) for that act report. A UUID is 32
+        hex digits on SQLite and native on PostgreSQL: each engine gets the form its planner can use
+        (SQLite the primary key index, PostgreSQL a hash join on text)."""
+        is_act = source.startswith(ACT_REPORT_SOURCE, autoescape=True)
+        reported_id = func.substr(source, len(ACT_REPORT_SOURCE) + 1)
+        if self.session.get_bind().dialect.name == "sqlite":
+            return and_(is_act, act_report_id == func.replace(reported_id, "-", ""))
+        return and_(is_act, cast(act_report_id, String) == reported_id)
 
     async def entries_of(self, source: str) -> Sequence[LedgerEntry]:
         rows = await self.session.execute(
@@ -51,3 +144,37 @@ class LedgerRepository:
             .order_by(LedgerEntry.id)
         )
         return rows.scalars().all()
+
+    async def unbalanced_transactions(self, office_ids: Collection[uuid.UUID]) -> list[uuid.UUID]:
+        """Transactions of these offices whose entries do not sum to zero in some currency (there
+        should be none: the check before every write, verified after the fact)."""
+        query = (
+            select(LedgerEntry.transaction_id)
+            .where(LedgerEntry.office_id.in_(list(office_ids)))
+            .group_by(LedgerEntry.transaction_id, LedgerEntry.currency)
+            .having(func.sum(LedgerEntry.amount_cents) != 0)
+        )
+        return list((await self.session.execute(query)).scalars().all())
+
+
+def _filtered(
+    query: Select[*Row],
+    case_id: uuid.UUID | None,
+    office_id: uuid.UUID | None,
+    creditor_id: uuid.UUID | None,
+    start: date | None,
+    end: date | None,
+) -> Select[*Row]:
+    if case_id is not None:
+        query = query.where(LedgerEntry.case_id == case_id)
+    if office_id is not None:
+        query = query.where(LedgerEntry.office_id == office_id)
+    if creditor_id is not None:
+        query = query.join(Case, Case.id == LedgerEntry.case_id).where(Case.creditor_id == creditor_id)
+    if start is not None or end is not None:
+        query = query.join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        if start is not None:
+            query = query.where(LedgerTransaction.effective_on >= start)
+        if end is not None:
+            query = query.where(LedgerTransaction.effective_on < end)
+    return query

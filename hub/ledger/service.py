@@ -1,60 +1,93 @@
-"""Posting to the fee ledger (minimal here; balances, reversals and reports come with finance).
+"""Posting to the fee ledger, reversing, and reading balances. Takes a session, never commits.
 
-Signs: debit positive, credit negative; the entries of one transaction sum to zero per currency.
-Accounts used by act reports:
-
-- ``fees_emoluments``, ``fees_disbursements``, ``fees_vat`` (debit): what the office claims for an act
-  ("émoluments", "débours", TVA), charged to the case;
-- ``payable_to_office`` (credit): what the agency owes the office for it;
-- ``collected_by_office`` (debit): money the office collected from the debtor and holds for the agency;
-- ``case_collections`` (credit): the same money, owed to the case's creditor.
+The accounts, their signs and the movements between them are in ``hub.ledger.postings`` (pure);
+their names are re-exported here for callers that post.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.kit.errors import ErrorItem, InvalidInput, NotFound
 from hub.ledger.models import LedgerTransaction
+from hub.ledger.postings import (
+    ACCOUNTS,
+    ACT_FEES,
+    CASE_COLLECTIONS,
+    COLLECTED_BY_OFFICE,
+    COLLECTION,
+    FEE_ACCOUNTS,
+    FEES_DISBURSEMENTS,
+    FEES_EMOLUMENTS,
+    FEES_INVOICED,
+    FEES_PAID,
+    FEES_VAT,
+    INVOICE,
+    INVOICE_PAYMENT,
+    KINDS,
+    PAYABLE_TO_OFFICE,
+    REMITTANCE,
+    REMITTED_TO_AGENCY,
+    WRITE_OFF,
+    WRITTEN_OFF,
+    Balances,
+    Posting,
+    Statement,
+    UnbalancedTransaction,
+    act_fee_postings,
+    already_reversed,
+    check_balanced,
+    check_reversible,
+    collection_postings,
+    invoice_payment_postings,
+    invoice_postings,
+    remittance_postings,
+    reversing,
+    write_off_postings,
+)
 from hub.ledger.repository import LedgerRepository
 
-FEES_EMOLUMENTS = "fees_emoluments"
-FEES_DISBURSEMENTS = "fees_disbursements"
-FEES_VAT = "fees_vat"
-PAYABLE_TO_OFFICE = "payable_to_office"
-COLLECTED_BY_OFFICE = "collected_by_office"
-CASE_COLLECTIONS = "case_collections"
-
-
-class UnbalancedTransaction(ValueError):
-    """A programming error: entries that do not sum to zero are never written."""
-
-
-@dataclass(frozen=True)
-class Posting:
-    account: str
-    amount_cents: int  # debit positive, credit negative
-    currency: str = "EUR"
-
-    def __post_init__(self) -> None:
-        if type(self.amount_cents) is not int:
-            raise TypeError(f"amounts are integer cents, got {type(self.amount_cents).__name__}")
-
-
-def check_balanced(entries: Sequence[Posting]) -> None:
-    if not entries:
-        raise UnbalancedTransaction("a transaction needs at least one entry")
-    totals: dict[str, int] = defaultdict(int)
-    for entry in entries:
-        totals[entry.currency] += entry.amount_cents
-    off = {currency: total for currency, total in totals.items() if total != 0}
-    if off:
-        raise UnbalancedTransaction(f"entries must sum to zero per currency, off by {off}")
+__all__ = [
+    "ACCOUNTS",
+    "ACT_FEES",
+    "CASE_COLLECTIONS",
+    "COLLECTED_BY_OFFICE",
+    "COLLECTION",
+    "FEES_DISBURSEMENTS",
+    "FEES_EMOLUMENTS",
+    "FEES_INVOICED",
+    "FEES_PAID",
+    "FEES_VAT",
+    "FEE_ACCOUNTS",
+    "INVOICE",
+    "INVOICE_PAYMENT",
+    "KINDS",
+    "PAYABLE_TO_OFFICE",
+    "REMITTANCE",
+    "REMITTED_TO_AGENCY",
+    "WRITE_OFF",
+    "WRITTEN_OFF",
+    "Balances",
+    "Posting",
+    "Statement",
+    "UnbalancedTransaction",
+    "act_fee_postings",
+    "balances",
+    "check_balanced",
+    "collection_postings",
+    "invoice_payment_postings",
+    "invoice_postings",
+    "post",
+    "remittance_postings",
+    "reverse",
+    "statement",
+    "write_off_postings",
+]
 
 
 async def post(
@@ -91,25 +124,87 @@ async def post(
     return transaction
 
 
-def act_fee_postings(
-    *, emoluments_cents: int, disbursements_cents: int, vat_cents: int, currency: str
-) -> list[Posting]:
-    """Fees an office claims for one act: charged to the case, payable to the office."""
-    lines = [
-        Posting(FEES_EMOLUMENTS, emoluments_cents, currency),
-        Posting(FEES_DISBURSEMENTS, disbursements_cents, currency),
-        Posting(FEES_VAT, vat_cents, currency),
+async def reverse(
+    session: AsyncSession, transaction_id: uuid.UUID, *, reason: str, effective_on: date
+) -> LedgerTransaction:
+    """Cancels a transaction with a new one of the same kind, source, case and office, every entry
+    negated and ``reverses_id`` set. Nothing is updated. Refused (409) for a transaction already
+    reversed (``ledger.already_reversed``, also when a concurrent reversal commits first) or that is
+    itself a reversal (``ledger.reversal_not_reversible``)."""
+    repo = LedgerRepository(session)
+    original = await repo.transaction(transaction_id)
+    if original is None:
+        raise NotFound(f"no ledger transaction {transaction_id}", code="ledger.transaction_not_found")
+    errors = []
+    if not reason.strip():
+        errors.append(ErrorItem("/reason", "ledger.reason_required", "say why the transaction is reversed"))
+    if effective_on < original.effective_on:
+        errors.append(
+            ErrorItem(
+                "/effective_on",
+                "ledger.reversal_before_original",
+                f"a reversal takes effect on or after {original.effective_on.isoformat()}, "
+                f"the date of what it reverses, not {effective_on.isoformat()}",
+            )
+        )
+    if errors:
+        raise InvalidInput("the reversal cannot be written", code=errors[0].code, errors=errors)
+    check_reversible(
+        original.id, reverses_id=original.reverses_id, reversed_by=await repo.reversal_of(original.id)
+    )
+    entries = await repo.entries(original.id)
+    negated = reversing([Posting(e.account, e.amount_cents, e.currency) for e in entries])
+    check_balanced(negated)
+    reversal = LedgerTransaction(
+        id=uuid.uuid4(),
+        kind=original.kind,
+        case_id=original.case_id,
+        office_id=original.office_id,
+        effective_on=effective_on,
+        source=original.source,
+        reverses_id=original.id,
+        reason=reason.strip()[:500],
+    )
+    rows = [
+        {
+            "account": posting.account,
+            "amount_cents": posting.amount_cents,
+            "currency": posting.currency,
+            "case_id": entry.case_id,
+            "office_id": entry.office_id,
+        }
+        for posting, entry in zip(negated, entries, strict=True)
     ]
-    lines = [line for line in lines if line.amount_cents]
-    total = sum(line.amount_cents for line in lines)
-    return [*lines, Posting(PAYABLE_TO_OFFICE, -total, currency)] if total else []
+    try:
+        # In a savepoint, so a reversal that lost the race leaves the caller's transaction usable.
+        async with session.begin_nested():
+            await repo.add_transaction(reversal, rows)
+    except IntegrityError:
+        # Only the unique index on reverses_id can refuse this insert: another reversal committed
+        # between the check above and here.
+        winner = await repo.reversal_of(original.id)
+        if winner is None:
+            raise
+        raise already_reversed(original.id, winner) from None
+    return reversal
 
 
-def collection_postings(*, collected_cents: int, currency: str) -> list[Posting]:
-    """Money collected by the office: held by it, owed to the creditor of the case."""
-    if not collected_cents:
-        return []
-    return [
-        Posting(COLLECTED_BY_OFFICE, collected_cents, currency),
-        Posting(CASE_COLLECTIONS, -collected_cents, currency),
-    ]
+async def balances(
+    session: AsyncSession,
+    *,
+    case_id: uuid.UUID | None = None,
+    office_id: uuid.UUID | None = None,
+    creditor_id: uuid.UUID | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> Balances:
+    """Account -> currency -> cents over the entries matching every filter given (dates on the
+    effective date, ``[start, end)``); see ``LedgerRepository.balances``."""
+    return await LedgerRepository(session).balances(
+        case_id=case_id, office_id=office_id, creditor_id=creditor_id, start=start, end=end
+    )
+
+
+async def statement(session: AsyncSession, office_id: uuid.UUID, start: date, end: date) -> Statement:
+    """One office's opening balances and movements in ``[start, end)``, per kind and per act."""
+    return await LedgerRepository(session).statement(office_id, start, end)
