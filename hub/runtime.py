@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.broker import Broker
 from hub.kit.crypto import SecretBox
+from hub.mandates import sweeper
 from hub.messaging.amqp import AmqpTransport, InboundConsumer
 from hub.messaging.inbound import InboundProcessor
 from hub.messaging.relay import Relay
@@ -47,6 +48,11 @@ class Workers:
             pusher = WebhookPusher(self.sessions, SecretBox(self.settings.secret_key), self._client)
             self._spawn("outbox-relay", relay.run_forever(self.stop))
             self._spawn("webhook-pusher", pusher.run_forever(self.stop))
+            # A chore beside the relay: several relay processes sweep safely (lapsed mandates
+            # are claimed with SKIP LOCKED) and what they expire leaves through the outbox.
+            if self.settings.mandate_expiry_sweep_seconds > 0:
+                every = self.settings.mandate_expiry_sweep_seconds
+                self._spawn("mandate-expiry", sweeper.run_forever(self.sessions, self.stop, every))
         if self.settings.role in ("all", "worker") and self.broker is not None:
             self._spawn("inbound-consumer", self._consume(self.broker))
 

@@ -30,6 +30,15 @@ class Settings(BaseSettings):
     # What `hub serve` runs: "all" (API + relay + webhook pusher + consumers, the embedded
     # default), or one part per process in production: "api", "relay", "worker" (AMQP consumers).
     role: Literal["all", "api", "relay", "worker"] = "all"
+    # Mandates. A hold notice must be acknowledged within this many clock hours. Clock hours, not
+    # working days: no holiday calendar to keep; a notice sent on a Friday is then overdue on Sunday
+    # and staff see it on the overdue list on Monday, which is when they would follow it up anyway.
+    hold_notice_ack_hours: int = Field(default=48, ge=1, le=24 * 30)
+    # An issued or acknowledged mandate with no act reported lapses this many days after issue.
+    mandate_validity_days: int = Field(default=183, ge=1, le=3660)
+    # How often the worker ("all" and "relay" roles) expires lapsed mandates; 0 = never (run
+    # `hub mandates expire` from cron instead).
+    mandate_expiry_sweep_seconds: float = Field(default=3600.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_weak_secret_in_production(self) -> Settings:

@@ -28,3 +28,26 @@ def mandates_import(
         "mandate(s)",
         lambda session, tick: service.import_rows(session, read_rows(file), actor=actor, on_row=tick),
     )
+
+
+@mandates_app.command("expire")
+def mandates_expire() -> None:
+    """Expire issued or acknowledged mandates whose validity ended with no act reported; each office
+    is told (mandate_cancel, cause expired). Safe to run again: what is expired stays expired."""
+    import asyncio
+
+    from hub.database import engine_from_settings, session_factory
+    from hub.mandates.sweeper import expire_all
+    from hub.settings import get_settings
+
+    async def run() -> list[str]:
+        engine = engine_from_settings(get_settings())
+        try:
+            return await expire_all(session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    expired = asyncio.run(run())
+    for ref in expired:
+        typer.echo(ref)
+    typer.echo(f"{len(expired)} mandate(s) expired")

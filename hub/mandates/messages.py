@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from hub.cases.models import Case
@@ -70,6 +71,7 @@ def mandate_message(mandate: Mandate, case: Case, office: Office) -> v1.Mandate:
         priority=v1.Priority(mandate.priority),
         instructions=mandate.instructions,
         approval_id=mandate.approval_id,
+        expires_at=mandate.expires_at,
     )
 
 
@@ -91,12 +93,32 @@ def cost_decision(approval: Approval, mandate: Mandate, office: Office) -> v1.Co
 
 
 def hold_notice(
-    mandate: Mandate, act_code: str, office: Office, reasons: list[tuple[str, str]]
+    mandate: Mandate,
+    act_code: str,
+    office: Office,
+    reasons: list[tuple[str, str]],
+    *,
+    ack_due_by: datetime | None = None,
 ) -> v1.HoldNotice:
-    """Tells the office to stop an act of a mandate until the agency says otherwise."""
+    """Tells the office to stop an act of a mandate until the agency says otherwise, and to
+    acknowledge the notice by ``ack_due_by``."""
     return v1.HoldNotice(
         envelope=envelope("hold_notice", office, prefix="HOLD", correlation_id=mandate.ref),
         mandate_ref=mandate.ref,
         act_code=act_code,
         reasons=[v1.HoldReason(code=code, message=message) for code, message in reasons],
+        ack_due_by=ack_due_by,
+    )
+
+
+def mandate_cancel(
+    mandate: Mandate, office: Office, cause: v1.CancelCause, reason: str, at: datetime
+) -> v1.MandateCancel:
+    """Tells the office a mandate it was given has ended: stop every act under it."""
+    return v1.MandateCancel(
+        envelope=envelope("mandate_cancel", office, prefix="CNL", correlation_id=mandate.ref),
+        mandate_ref=mandate.ref,
+        cause=cause,
+        reason=reason[:500],
+        effective_at=at,
     )

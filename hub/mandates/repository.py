@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
@@ -56,6 +57,21 @@ class MandateRepository:
             select(Mandate, Case.id).join(Case, Case.id == Mandate.case_id).where(Case.debtor_id == debtor_id)
         )
         return [(m, case_id) for m, case_id in rows.all()]
+
+    async def claim_lapsed(self, now: datetime, statuses: Sequence[str], limit: int) -> list[Mandate]:
+        """Mandates in ``statuses`` whose validity ended by ``now``, oldest first, locked so that two
+        sweeps never expire the same one (``SKIP LOCKED`` on PostgreSQL; on SQLite, which has no row
+        locks, a no-op UPDATE first takes the database write lock, as the outbox relay does)."""
+        if self.session.get_bind().dialect.name == "sqlite":
+            await self.session.execute(update(Mandate).where(false()).values(status=Mandate.status))
+        query = (
+            select(Mandate)
+            .where(Mandate.status.in_(list(statuses)), Mandate.expires_at <= now)
+            .order_by(Mandate.expires_at, Mandate.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(await self.session.scalars(query))
 
     async def of_case(self, case_id: uuid.UUID) -> list[Mandate]:
         return list(

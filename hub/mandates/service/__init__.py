@@ -1,12 +1,14 @@
 """Use cases of the mandates module (each takes a session and never commits):
 
-- ``lifecycle``: issue a mandate or hold it, approve, refuse, cancel; the transition table;
+- ``lifecycle``: issue a mandate or hold it, approve, refuse; the transition table;
+- ``endings``: cancel a mandate, expire lapsed ones, telling the office (``mandate_cancel``);
 - ``cost_requests``: staff decide offices' cost requests;
 - ``holds``: a hold raised on a case after issue, sent to the offices as hold notices;
 - ``importing``: mandates from a CSV file.
 """
 
 from hub.mandates.service.cost_requests import decide_cost_request, pending_cost_requests
+from hub.mandates.service.endings import cancel, expire_lapsed
 from hub.mandates.service.holds import WHOLE_FILE_ACT, WORKING, raise_hold
 from hub.mandates.service.importing import ImportSummary, import_rows
 from hub.mandates.service.lifecycle import (
@@ -15,7 +17,6 @@ from hub.mandates.service.lifecycle import (
     MandateIn,
     approve,
     budget_of,
-    cancel,
     create_mandate,
     events,
     facts_of,
@@ -41,6 +42,7 @@ __all__ = [
     "create_mandate",
     "decide_cost_request",
     "events",
+    "expire_lapsed",
     "facts_of",
     "get_mandate",
     "import_rows",

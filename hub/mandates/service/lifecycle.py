@@ -1,5 +1,6 @@
 """Use cases of the mandates module: issue a mandate to an office (or hold it for a person's
-approval), approve, refuse or cancel it, and follow the office's acknowledgement.
+approval), approve or refuse it, and follow the office's acknowledgement (cancelling and expiry:
+``endings``).
 
 Every change of status goes through :func:`transition`, checked against :data:`TRANSITIONS` and
 logged in ``mandate_events`` with who and why. An issued mandate leaves only through the outbox
@@ -11,7 +12,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -33,6 +34,7 @@ from hub.offices.repository import OfficeRepository
 from hub.recovery.assumptions import load_assumptions
 from hub.recovery.facts import ActRecord, CaseFacts, OutcomeCode
 from hub.recovery.success_rates import SuccessRates, Tally, succeeded
+from hub.settings import get_settings
 from schemas.v1.mandate import Priority
 
 S = MandateStatus
@@ -50,6 +52,12 @@ TRANSITIONS: dict[MandateStatus, frozenset[MandateStatus]] = {
 }
 # Mandates whose acts count as ordered on the case (prerequisites, pacing).
 ORDERED = frozenset({S.ISSUED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.COMPLETED})
+
+
+def validity() -> timedelta:
+    """How long an issued mandate stays valid with no act reported (``HUB_MANDATE_VALIDITY_DAYS``)."""
+    return timedelta(days=get_settings().mandate_validity_days)
+
 
 Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:/-]{1,64}$")]
 ActCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{1,39}$")]
@@ -86,6 +94,7 @@ async def transition(
     mandate.status = to.value
     if to is S.ISSUED:
         mandate.issued_at = utcnow()
+        mandate.expires_at = mandate.issued_at + validity()
     await MandateRepository(session).add(
         MandateEvent(
             mandate_id=mandate.id, from_status=current.value, to_status=to.value, actor=actor, reason=reason
@@ -351,12 +360,6 @@ async def refuse(session: AsyncSession, ref: str, *, actor: str, comment: str) -
         session, mandate, S.CANCELLED, actor=actor, reason=f"refused ({approval.approval_id}): {comment}"
     )
     return approval
-
-
-async def cancel(session: AsyncSession, ref: str, *, actor: str, reason: str) -> Mandate:
-    mandate = await get_mandate(session, ref)
-    await transition(session, mandate, S.CANCELLED, actor=actor, reason=reason)
-    return mandate
 
 
 async def list_mandates(
