@@ -1,0 +1,204 @@
+"""``read_einvoice``: one EN 16931 e-invoice (UBL 2.1, CII, Factur-X PDF) into a ``ParsedInvoice``.
+
+Three tiers, each listing every error it finds (at most ``MAX_ERRORS``) before the invoice is refused
+with ``EInvoiceRejected``:
+
+1. the form: a PDF (``%PDF-``) has its embedded invoice XML taken out; the XML goes through the
+   hardened parser only; its root says what it is (UBL ``Invoice`` / ``CreditNote``, CII
+   ``CrossIndustryInvoice``), and orders, ZUGFeRD 1.0, profiles without lines and unknown roots are
+   refused with their own codes;
+2. the XSD of the syntax (and of the CII profile), then every field (``BR-02`` ... for missing terms,
+   ``BR-DEC-xx`` for amounts with more than 2 decimals);
+3. the EN 16931 arithmetic (``rules.check_arithmetic``).
+
+The PDF's attachments are read with pypdf, the library factur-x itself uses, rather than with
+``facturx.get_xml_from_pdf``: that function parses every XML attachment with lxml's default parser,
+and untrusted XML must go through ``adapters.xml.hardened`` only. The attachment names searched are
+factur-x's own (``factur-x.xml``, ``zugferd-invoice.xml``, ``xrechnung.xml``, ``order-x.xml``).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from lxml import etree
+from pypdf import PdfReader
+
+from adapters.einvoice import bindings, schemas
+from adapters.einvoice.codes import ORDER_TYPE_CODES
+from adapters.einvoice.extract import read_invoice
+from adapters.einvoice.fields import line_of, local, path_of
+from adapters.einvoice.model import ParsedInvoice, Syntax
+from adapters.einvoice.rules import EN16931_TOLERANCE_CENTS, check_arithmetic
+from adapters.xml.hardened import DEFAULT_MAX_BYTES, XmlError, XmlRejected, parse_document, validate
+
+MAX_PDF_BYTES = 20 * 1024 * 1024
+EMBEDDED_XML_NAMES = ("factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml", "order-x.xml")
+_UBL_ORDER_ROOTS = ("Order", "OrderChange", "OrderResponse", "OrderResponseSimple", "OrderCancellation")
+
+# pypdf reports malformed PDFs on its logger as well as by raising; the raised error is what counts.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
+class EInvoiceRejected(XmlRejected):
+    """An e-invoice was refused: ``errors`` lists every error found (``XmlError``: line, path, code,
+    message), at most ``MAX_ERRORS``. A subclass of ``XmlRejected``, so it answers as any refused XML."""
+
+
+def read_einvoice(
+    data: bytes, *, tolerance_cents: int = EN16931_TOLERANCE_CENTS, line_net: bool = False
+) -> ParsedInvoice:
+    """Reads a UBL 2.1 invoice or credit note, a CII invoice, or a Factur-X PDF.
+
+    ``tolerance_cents`` is passed to the BR-CO-17 / BR-x-08 checks (see ``rules``); 0 demands the
+    exact rounded VAT. ``line_net=True`` also checks quantity x price on each line (Peppol's R120).
+    Raises ``EInvoiceRejected`` listing every error of the first tier that fails."""
+    syntax = None
+    if data.lstrip()[:5] == b"%PDF-":
+        data = _embedded_xml(data)
+        syntax = Syntax.FACTURX_PDF
+    root = _parse(data)
+    name, namespace = local(root), etree.QName(root).namespace
+    if namespace in (bindings.UBL_INVOICE_NS, bindings.UBL_CREDIT_NOTE_NS) and name in (
+        "Invoice",
+        "CreditNote",
+    ):
+        credit_note = name == "CreditNote"
+        _check_schema(root, schemas.UBL_CREDIT_NOTE if credit_note else schemas.UBL_INVOICE)
+        binding = bindings.UBL_CREDIT_NOTE if credit_note else bindings.UBL_INVOICE
+        invoice, errors = read_invoice(
+            root, binding, syntax=syntax or Syntax.UBL, credit_note_root=credit_note
+        )
+    elif namespace == bindings.CII_RSM and name == "CrossIndustryInvoice":
+        _check_schema(root, schemas.CII_PROFILES[_cii_profile(root)])
+        invoice, errors = read_invoice(root, bindings.CII, syntax=syntax or Syntax.CII)
+    else:
+        raise _refused_root(root)
+    if invoice is None:
+        raise EInvoiceRejected(
+            errors or [_error("einvoice.unreadable", "the invoice could not be read", root)]
+        )
+    arithmetic = check_arithmetic(invoice, tolerance_cents=tolerance_cents, line_net=line_net)
+    if arithmetic:
+        raise EInvoiceRejected(arithmetic)
+    return invoice
+
+
+# --- form ------------------------------------------------------------------------------------
+
+
+def _parse(data: bytes) -> etree._Element:
+    try:
+        return parse_document(data, max_bytes=DEFAULT_MAX_BYTES)
+    except XmlRejected as rejected:
+        raise EInvoiceRejected(rejected.errors) from None
+
+
+def _embedded_xml(pdf: bytes) -> bytes:
+    if len(pdf) > MAX_PDF_BYTES:
+        raise _rejected(
+            "einvoice.too_large", f"the PDF is {len(pdf)} bytes; at most {MAX_PDF_BYTES} are accepted"
+        )
+    try:
+        attachments = {a.name.lower(): a.content for a in PdfReader(io.BytesIO(pdf)).attachment_list}
+    except Exception as exc:  # pypdf raises many kinds of error on a malformed PDF
+        raise _rejected(
+            "einvoice.pdf_unreadable",
+            f"the PDF cannot be read ({type(exc).__name__}): send a valid Factur-X PDF/A-3",
+        ) from None
+    for name in EMBEDDED_XML_NAMES:
+        content = attachments.get(name)
+        if content:
+            return content
+    found = ", ".join(sorted(attachments)) or "none"
+    raise _rejected(
+        "einvoice.pdf_without_invoice",
+        f"the PDF has no embedded invoice XML (factur-x.xml); attachments found: {found[:200]}. "
+        "Send a Factur-X PDF or the invoice XML itself",
+    )
+
+
+def _cii_profile(root: etree._Element) -> str:
+    namespaces = bindings.CII.namespaces
+    specification = _text(root, bindings.CII.specification, namespaces)
+    type_code = _text(root, bindings.CII.type_code, namespaces)
+    if type_code in ORDER_TYPE_CODES or "order-x" in (specification or "").lower():
+        raise _not_an_invoice(root, f"its type code is {type_code} (an order)")
+    if specification is None:
+        raise EInvoiceRejected(
+            [
+                _error(
+                    "BR-01",
+                    "an invoice shall have a specification identifier (BT-24), e.g. urn:cen.eu:en16931:2017",
+                    root,
+                )
+            ]
+        )
+    profile = schemas.cii_profile(specification)
+    if profile in schemas.PROFILES_WITHOUT_LINES:
+        raise _rejected(
+            "einvoice.profile_not_accepted",
+            f"the Factur-X profile {profile.upper()} ({specification}) has no invoice lines, so fees cannot "
+            "be matched to acts: send the BASIC, EN 16931 or EXTENDED profile",
+            line=line_of(root),
+            path=path_of(root),
+        )
+    return profile
+
+
+def _check_schema(root: etree._Element, xsd: str) -> None:
+    errors = validate(schemas.schema(xsd), root)
+    if errors:
+        raise EInvoiceRejected(errors)
+
+
+def _refused_root(root: etree._Element) -> EInvoiceRejected:
+    name, namespace = local(root), etree.QName(root).namespace or ""
+    if name == "SCRDMCCBDACIOMessageStructure" or namespace == bindings.ORDER_X_RSM:
+        return _not_an_invoice(root, "it is an Order-X document")
+    if name in _UBL_ORDER_ROOTS and namespace.startswith("urn:oasis:names:specification:ubl:schema:xsd:"):
+        return _not_an_invoice(root, f"it is a UBL {name}")
+    if name == "CrossIndustryDocument" or namespace == bindings.ZUGFERD1_RSM:
+        return _rejected(
+            "einvoice.unsupported_syntax",
+            "ZUGFeRD 1.0 (CrossIndustryDocument) predates EN 16931 and is not accepted: send ZUGFeRD 2 / "
+            "Factur-X (CrossIndustryInvoice), UBL 2.1 or a Factur-X PDF",
+            line=line_of(root),
+            path=path_of(root),
+        )
+    return _rejected(
+        "einvoice.unknown_root",
+        f"the root element {{{namespace}}}{name} is not an EN 16931 invoice: send a UBL 2.1 Invoice or "
+        "CreditNote, a CII CrossIndustryInvoice, or a Factur-X PDF",
+        line=line_of(root),
+        path=path_of(root),
+    )
+
+
+def _not_an_invoice(root: etree._Element, why: str) -> EInvoiceRejected:
+    return _rejected(
+        "einvoice.not_an_invoice",
+        f"this is an order, not an invoice ({why}): send the fee invoice (UBL Invoice or CreditNote, "
+        "CII CrossIndustryInvoice with type code 380 or 381)",
+        line=line_of(root),
+        path=path_of(root),
+    )
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _text(root: etree._Element, xpath: str, namespaces: dict[str, str]) -> str | None:
+    found = root.xpath(xpath, namespaces=namespaces)
+    if isinstance(found, list) and found and isinstance(found[0], etree._Element):
+        return (found[0].text or "").strip() or None
+    return None
+
+
+def _error(code: str, message: str, element: etree._Element) -> XmlError:
+    return XmlError(line=line_of(element), path=path_of(element), code=code, message=message)
+
+
+def _rejected(code: str, message: str, *, line: int | None = None, path: str = "") -> EInvoiceRejected:
+    return EInvoiceRejected([XmlError(line=line, path=path, code=code, message=message)])
