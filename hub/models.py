@@ -4,7 +4,7 @@ from hub.acts.models import ActReport
 from hub.cases.models import Case, Creditor, Debtor
 from hub.kit.idempotency import IdempotencyRecord
 from hub.ledger.models import LedgerEntry, LedgerTransaction
-from hub.mandates.models import Approval, Mandate, MandateEvent
+from hub.mandates.models import Approval, HoldNotice, Mandate, MandateEvent
 from hub.messaging.models import InboxEntry, MailboxItem, MessageEvent, OutboxEntry, Receipt, StoredMessage
 from hub.offices.models import Office, OfficeApiKey
 from hub.staff.models import StaffUser
@@ -15,6 +15,7 @@ __all__ = [
     "Case",
     "Creditor",
     "Debtor",
+    "HoldNotice",
     "IdempotencyRecord",
     "InboxEntry",
     "LedgerEntry",

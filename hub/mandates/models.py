@@ -51,7 +51,8 @@ class Mandate(UuidPk, Timestamped, Base):
     assessment: Mapped[dict[str, object] | None] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(254))
     issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Issued or acknowledged with no act reported by then: expired by the sweep.
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
 
     # Declared so the unit of work inserts rows in foreign-key order.
     case: Mapped[Case] = relationship(lazy="raise")
@@ -95,3 +96,25 @@ class Approval(UuidPk, Timestamped, Base):
 
     # Declared so the unit of work inserts rows in foreign-key order.
     mandate: Mapped[Mandate] = relationship(lazy="raise")
+
+
+class HoldNotice(UuidPk, Timestamped, Base):
+    """A hold notice sent to an office about an act of a mandate it holds, which the office must
+    acknowledge (``hold_notice_ack``) by ``ack_due_by``; ``acknowledged_at`` is set once, by the
+    first acknowledgement."""
+
+    __tablename__ = "hold_notices"
+
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)  # the notice's envelope id
+    mandate_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("mandates.id"), index=True)
+    office_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("offices.id"), index=True)
+    act_code: Mapped[str] = mapped_column(String(40))
+    situation: Mapped[str] = mapped_column(String(32))  # payment_plan_active, disputed...
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ack_due_by: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ack_message_id: Mapped[str | None] = mapped_column(String(64))  # the office's hold_notice_ack
+
+    # Declared so the unit of work inserts rows in foreign-key order.
+    mandate: Mapped[Mandate] = relationship(lazy="raise")
+    office: Mapped[Office] = relationship(lazy="raise")
