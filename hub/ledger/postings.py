@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from hub.kit.errors import Conflict
+from hub.kit.errors import Conflict, ErrorItem, InvalidInput
 
 FEES_EMOLUMENTS = "fees_emoluments"
 FEES_DISBURSEMENTS = "fees_disbursements"
@@ -215,11 +215,34 @@ def reversing(entries: Sequence[Posting]) -> list[Posting]:
     return [Posting(e.account, -e.amount_cents, e.currency) for e in entries]
 
 
-def check_reversible(
-    transaction_id: uuid.UUID, *, reverses_id: uuid.UUID | None, reversed_by: uuid.UUID | None
+def check_reversal(
+    transaction_id: uuid.UUID,
+    *,
+    reason: str,
+    effective_on: date,
+    original_on: date,
+    reverses_id: uuid.UUID | None,
+    reversed_by: uuid.UUID | None,
 ) -> None:
-    """A transaction is reversed at most once, and a reversal is never reversed (post the right
-    entries again instead): either would let one correction be counted twice."""
+    """Whether the transaction ``transaction_id`` (effective on ``original_on``, reversing
+    ``reverses_id``, reversed by ``reversed_by``) may be reversed on ``effective_on`` for ``reason``.
+    A reversal says why, does not take effect before what it cancels, and happens at most once; a
+    reversal is never reversed itself (post the right entries instead): either would let one
+    correction count twice."""
+    errors = []
+    if not reason.strip():
+        errors.append(ErrorItem("/reason", "ledger.reason_required", "say why the transaction is reversed"))
+    if effective_on < original_on:
+        errors.append(
+            ErrorItem(
+                "/effective_on",
+                "ledger.reversal_before_original",
+                f"a reversal takes effect on or after {original_on.isoformat()}, the date of what it "
+                f"reverses, not {effective_on.isoformat()}",
+            )
+        )
+    if errors:
+        raise InvalidInput("the reversal cannot be written", code=errors[0].code, errors=errors)
     if reverses_id is not None:
         raise Conflict(
             f"transaction {transaction_id} is itself the reversal of {reverses_id}; "

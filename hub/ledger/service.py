@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.kit.errors import ErrorItem, InvalidInput, NotFound
+from hub.kit.errors import NotFound
 from hub.ledger.models import LedgerTransaction
 from hub.ledger.postings import (
     ACCOUNTS,
@@ -42,7 +42,7 @@ from hub.ledger.postings import (
     act_fee_postings,
     already_reversed,
     check_balanced,
-    check_reversible,
+    check_reversal,
     collection_postings,
     invoice_payment_postings,
     invoice_postings,
@@ -128,29 +128,21 @@ async def reverse(
     session: AsyncSession, transaction_id: uuid.UUID, *, reason: str, effective_on: date
 ) -> LedgerTransaction:
     """Cancels a transaction with a new one of the same kind, source, case and office, every entry
-    negated and ``reverses_id`` set. Nothing is updated. Refused (409) for a transaction already
-    reversed (``ledger.already_reversed``, also when a concurrent reversal commits first) or that is
-    itself a reversal (``ledger.reversal_not_reversible``)."""
+    negated and ``reverses_id`` set. Nothing is updated. Refused: 404 ``ledger.transaction_not_found``;
+    422 ``ledger.reason_required`` (blank reason), ``ledger.reversal_before_original`` (dated before
+    what it cancels); 409 ``ledger.already_reversed`` (also when a concurrent reversal commits
+    first), ``ledger.reversal_not_reversible`` (the transaction is itself a reversal)."""
     repo = LedgerRepository(session)
     original = await repo.transaction(transaction_id)
     if original is None:
         raise NotFound(f"no ledger transaction {transaction_id}", code="ledger.transaction_not_found")
-    errors = []
-    if not reason.strip():
-        errors.append(ErrorItem("/reason", "ledger.reason_required", "say why the transaction is reversed"))
-    if effective_on < original.effective_on:
-        errors.append(
-            ErrorItem(
-                "/effective_on",
-                "ledger.reversal_before_original",
-                f"a reversal takes effect on or after {original.effective_on.isoformat()}, "
-                f"the date of what it reverses, not {effective_on.isoformat()}",
-            )
-        )
-    if errors:
-        raise InvalidInput("the reversal cannot be written", code=errors[0].code, errors=errors)
-    check_reversible(
-        original.id, reverses_id=original.reverses_id, reversed_by=await repo.reversal_of(original.id)
+    check_reversal(
+        original.id,
+        reason=reason,
+        effective_on=effective_on,
+        original_on=original.effective_on,
+        reverses_id=original.reverses_id,
+        reversed_by=await repo.reversal_of(original.id),
     )
     entries = await repo.entries(original.id)
     negated = reversing([Posting(e.account, e.amount_cents, e.currency) for e in entries])

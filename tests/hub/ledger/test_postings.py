@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from hub.kit.errors import Conflict
+from hub.kit.errors import Conflict, InvalidInput
 from hub.ledger import postings as p
 from hub.ledger.postings import Posting, Statement, StatementLine
 
@@ -161,15 +161,44 @@ def test_a_reversal_negates_every_entry() -> None:
     assert p.add_up((x.account, x.currency, x.amount_cents) for x in [*lines, *reversal]) == {}
 
 
+def check(transaction: uuid.UUID, reverses: uuid.UUID | None, reversed_by: uuid.UUID | None) -> None:
+    on = date(2026, 3, 2)
+    p.check_reversal(
+        transaction,
+        reason="duplicate",
+        effective_on=on,
+        original_on=on,
+        reverses_id=reverses,
+        reversed_by=reversed_by,
+    )
+
+
 def test_reversed_once_at_most_and_a_reversal_never() -> None:
     original, reversal = uuid.uuid4(), uuid.uuid4()
-    p.check_reversible(original, reverses_id=None, reversed_by=None)
+    check(original, None, None)
     with pytest.raises(Conflict) as twice:
-        p.check_reversible(original, reverses_id=None, reversed_by=reversal)
+        check(original, None, reversal)
     assert (twice.value.status, twice.value.code) == (409, "ledger.already_reversed")
     with pytest.raises(Conflict) as of_reversal:
-        p.check_reversible(reversal, reverses_id=original, reversed_by=None)
+        check(reversal, original, None)
     assert (of_reversal.value.status, of_reversal.value.code) == (409, "ledger.reversal_not_reversible")
+
+
+def test_a_reversal_says_why_and_is_not_dated_before_what_it_cancels() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        p.check_reversal(
+            uuid.uuid4(),
+            reason=" ",
+            effective_on=date(2026, 3, 1),
+            original_on=date(2026, 3, 2),
+            reverses_id=uuid.uuid4(),  # its own refusal comes after the input is right
+            reversed_by=None,
+        )
+    assert refused.value.status == 422
+    assert [e.code for e in refused.value.errors] == [
+        "ledger.reason_required",
+        "ledger.reversal_before_original",
+    ]
 
 
 @pytest.mark.parametrize(
