@@ -1,13 +1,15 @@
-"""Routes of the mandates module: staff issue and decide mandates; an office reads its own."""
+"""Routes of the mandates module: staff issue and decide mandates and follow hold notices; an office
+reads its own mandates and acknowledges hold notices."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field, StringConstraints
 
+from hub.acts.api import BODY_DOC, RECEIPT_RESPONSES, IdempotencyKey, LimitedOffice, _one_message
 from hub.acts.tariff import load_catalogue
 from hub.cases.repository import CaseRepository
 from hub.deps import CurrentCaller, SessionDep, staff_with
@@ -288,3 +290,67 @@ class HoldOut(BaseModel):
 async def raise_hold(ref: str, body: HoldIn, session: SessionDep, user: Staff) -> HoldOut:
     notified = await service.raise_hold(session, ref, body.situation, actor=user.email, comment=body.comment)
     return HoldOut(case_ref=ref, situation=body.situation, notified_mandates=notified)
+
+
+HOLD_NOTICE_ACK_DOC = (
+    f"{BODY_DOC} A hold notice is acknowledged once: a second acknowledgement answers 409 "
+    "`hold_notice.already_acknowledged`; another office's notice answers 404 `hold_notice.not_found`."
+)
+
+
+@router.post(
+    "/hold-notice-acks",
+    tags=["offices"],
+    status_code=202,
+    summary="Acknowledge a hold notice (hold_notice_ack), by its deadline ack_due_by",
+    description=HOLD_NOTICE_ACK_DOC,
+    responses=RECEIPT_RESPONSES,
+)
+async def post_hold_notice_ack(
+    request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
+) -> Response:
+    return await _one_message(request, office, session, key)
+
+
+class HoldNoticeOut(BaseModel):
+    notice_id: str  # the hold notice's message id, quoted by the office's acknowledgement
+    office_code: str
+    mandate_ref: str
+    case_ref: str
+    act_code: str
+    situation: str
+    sent_at: datetime
+    ack_due_by: datetime
+    acknowledged_at: datetime | None
+    overdue: bool  # not acknowledged, and its deadline has passed
+    late: bool  # acknowledged after its deadline
+
+
+@router.get(
+    "/hold-notices",
+    tags=["cases"],
+    summary="Hold notices sent to offices: ?overdue=true lists those not acknowledged by their deadline",
+)
+async def hold_notices(
+    session: SessionDep,
+    _user: Staff,
+    overdue: Annotated[bool, Query(description="Only those not acknowledged by their deadline")] = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[HoldNoticeOut]:
+    views = await service.list_hold_notices(session, overdue=overdue, limit=limit)
+    return [
+        HoldNoticeOut(
+            notice_id=v.notice.message_id,
+            office_code=v.office_code,
+            mandate_ref=v.mandate_ref,
+            case_ref=v.case_ref,
+            act_code=v.notice.act_code,
+            situation=v.notice.situation,
+            sent_at=v.notice.sent_at,
+            ack_due_by=v.notice.ack_due_by,
+            acknowledged_at=v.notice.acknowledged_at,
+            overdue=v.overdue,
+            late=v.late,
+        )
+        for v in views
+    ]

@@ -1,5 +1,6 @@
 """Office messages about mandates, on the one inbound path (``hub.messaging.inbound``): the
-acknowledgement (accepted or refused, with its reason) and the cost request. Each raises a typed
+acknowledgement (accepted or refused, with its reason), the cost request and the acknowledgement
+of a hold notice. Each raises a typed
 error listing every problem to refuse the message; the inbound path then keeps nothing it wrote."""
 
 from __future__ import annotations
@@ -97,3 +98,12 @@ async def cost_requested(
             request_message_id=message.envelope.message_id,
         )
     )
+
+
+@handles("hold_notice_ack")
+async def hold_notice_acknowledged(
+    session: AsyncSession, message: v1.MessageModel, stored: StoredMessage, office: Office
+) -> None:
+    """Records when the office acknowledged its hold notice (once; late ones too)."""
+    assert isinstance(message, v1.HoldNoticeAck)
+    await service.acknowledge_hold_notice(session, office, message)

@@ -11,13 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
 from hub.cases.models import Case
-from hub.mandates.models import Approval, Mandate, MandateEvent
+from hub.mandates.models import Approval, HoldNotice, Mandate, MandateEvent
 from hub.offices.models import Office
 
 
 class MandateRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def get_by_id(self, mandate_id: uuid.UUID) -> Mandate | None:
+        return await self.session.get(Mandate, mandate_id)
 
     async def get_by_ref(self, ref: str) -> Mandate | None:
         return await self.session.scalar(select(Mandate).where(Mandate.ref == ref))
@@ -126,6 +129,39 @@ class MandateRepository:
             )
         )
 
-    async def add(self, *objects: Mandate | MandateEvent | Approval) -> None:
+    async def hold_notice(self, message_id: str) -> tuple[HoldNotice, str] | None:
+        """The hold notice sent with this message id, with its mandate's ref."""
+        row = (
+            await self.session.execute(
+                select(HoldNotice, Mandate.ref)
+                .join(Mandate, Mandate.id == HoldNotice.mandate_id)
+                .where(HoldNotice.message_id == message_id)
+            )
+        ).first()
+        return (row[0], row[1]) if row is not None else None
+
+    async def hold_notices(
+        self, *, unacknowledged_due_by: datetime | None, limit: int
+    ) -> list[tuple[HoldNotice, str, str, str]]:
+        """Hold notices with their mandate ref, case ref and office code: the latest sent first, or
+        with ``unacknowledged_due_by``, those still unacknowledged whose deadline passed by then,
+        the most overdue first."""
+        query = (
+            select(HoldNotice, Mandate.ref, Case.ref, Office.code)
+            .join(Mandate, Mandate.id == HoldNotice.mandate_id)
+            .join(Case, Case.id == Mandate.case_id)
+            .join(Office, Office.id == HoldNotice.office_id)
+            .limit(limit)
+        )
+        if unacknowledged_due_by is None:
+            query = query.order_by(HoldNotice.sent_at.desc(), HoldNotice.id)
+        else:
+            query = query.where(
+                HoldNotice.acknowledged_at.is_(None), HoldNotice.ack_due_by < unacknowledged_due_by
+            ).order_by(HoldNotice.ack_due_by, HoldNotice.id)
+        rows = (await self.session.execute(query)).all()
+        return [(notice, mandate, case, office) for notice, mandate, case, office in rows]
+
+    async def add(self, *objects: Mandate | MandateEvent | Approval | HoldNotice) -> None:
         self.session.add_all(objects)
         await self.session.flush()

@@ -30,7 +30,7 @@ from schemas import v1
 JSON = "application/json"
 XML = "application/xml"
 # What an office may send the agency; the agency's own kinds (mandate, receipt...) are refused.
-OFFICE_KINDS = frozenset({"mandate_ack", "act_report", "fee_invoice", "cost_request"})
+OFFICE_KINDS = frozenset({"mandate_ack", "act_report", "fee_invoice", "cost_request", "hold_notice_ack"})
 
 Handler = Callable[[AsyncSession, v1.MessageModel, StoredMessage, Office], Awaitable[None]]
 # Domain use cases by kind (act reports, acknowledgements, invoices...). A kind without one is

@@ -4,11 +4,13 @@
 - ``endings``: cancel a mandate, expire lapsed ones, telling the office (``mandate_cancel``);
 - ``cost_requests``: staff decide offices' cost requests;
 - ``holds``: a hold raised on a case after issue, sent to the offices as hold notices;
+- ``hold_notices``: the offices' acknowledgements of hold notices, by a deadline; the overdue ones;
 - ``importing``: mandates from a CSV file.
 """
 
 from hub.mandates.service.cost_requests import decide_cost_request, pending_cost_requests
 from hub.mandates.service.endings import cancel, expire_lapsed
+from hub.mandates.service.hold_notices import NoticeView, acknowledge_hold_notice, list_hold_notices
 from hub.mandates.service.holds import WHOLE_FILE_ACT, WORKING, raise_hold
 from hub.mandates.service.importing import ImportSummary, import_rows
 from hub.mandates.service.lifecycle import (
@@ -36,6 +38,8 @@ __all__ = [
     "WORKING",
     "ImportSummary",
     "MandateIn",
+    "NoticeView",
+    "acknowledge_hold_notice",
     "approve",
     "budget_of",
     "cancel",
@@ -48,6 +52,7 @@ __all__ = [
     "import_rows",
     "judge",
     "learned_rates",
+    "list_hold_notices",
     "list_mandates",
     "new_ref",
     "pending_cost_requests",

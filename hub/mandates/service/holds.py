@@ -5,11 +5,13 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.cases.repository import CaseRepository
+from hub.kit.clock import utcnow
 from hub.kit.errors import ErrorItem, InvalidInput, NotFound
 from hub.mandates import messages
 from hub.mandates.assessment import SITUATIONS
-from hub.mandates.models import MandateEvent
+from hub.mandates.models import HoldNotice, MandateEvent
 from hub.mandates.repository import MandateRepository
+from hub.mandates.service.hold_notices import ack_window
 from hub.mandates.service.lifecycle import S
 from hub.messaging.inbound import send_to_office
 from hub.offices.repository import OfficeRepository
@@ -23,8 +25,9 @@ async def raise_hold(
     session: AsyncSession, case_ref: str, situation: str, *, actor: str, comment: str
 ) -> list[str]:
     """Records the debtor's situation on the case (payment plan, dispute, vulnerability, insolvency)
-    and sends a hold notice for every act of every mandate an office is working on; returns their refs.
-    New mandates on the case are then held by the guardrails."""
+    and sends a hold notice for every act of every mandate an office is working on, to acknowledge by
+    a deadline (``hold_notices``); returns the mandates' refs. New mandates on the case are then held
+    by the guardrails."""
     if situation not in SITUATIONS:
         raise InvalidInput(
             f"{situation!r} is not a situation that holds a case",
@@ -43,8 +46,22 @@ async def raise_hold(
             continue
         office = await OfficeRepository(session).get(mandate.office_id)
         assert office is not None  # foreign key
+        sent_at = utcnow()
+        due = sent_at + ack_window()
         for act_code in mandate.acts or [WHOLE_FILE_ACT]:
-            await send_to_office(session, office, messages.hold_notice(mandate, act_code, office, reasons))
+            notice = messages.hold_notice(mandate, act_code, office, reasons, ack_due_by=due)
+            await send_to_office(session, office, notice)
+            await repo.add(
+                HoldNotice(
+                    message_id=notice.envelope.message_id,
+                    mandate_id=mandate.id,
+                    office_id=office.id,
+                    act_code=act_code,
+                    situation=situation,
+                    sent_at=sent_at,
+                    ack_due_by=due,
+                )
+            )
         # Not a transition: the status stays, the log says a hold notice left, who raised it and why.
         await repo.add(
             MandateEvent(

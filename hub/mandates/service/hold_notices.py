@@ -1,0 +1,109 @@
+"""Hold notices and their acknowledgement: an office told to hold an act (``holds``) acknowledges
+the notice with a ``hold_notice_ack`` by a deadline (``HUB_HOLD_NOTICE_ACK_HOURS`` after it was
+sent); staff follow up the notices left unacknowledged past it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.kit.clock import utcnow
+from hub.kit.errors import Conflict, ErrorItem, NotFound
+from hub.mandates.models import HoldNotice, MandateEvent
+from hub.mandates.repository import MandateRepository
+from hub.offices.models import Office
+from hub.settings import get_settings
+from schemas import v1
+
+
+def ack_window() -> timedelta:
+    """How long an office has to acknowledge a hold notice."""
+    return timedelta(hours=get_settings().hold_notice_ack_hours)
+
+
+@dataclass(frozen=True)
+class NoticeView:
+    notice: HoldNotice
+    mandate_ref: str
+    case_ref: str
+    office_code: str
+    overdue: bool  # not acknowledged, and its deadline has passed
+    late: bool  # acknowledged, but after its deadline
+
+
+async def acknowledge_hold_notice(
+    session: AsyncSession, office: Office, ack: v1.HoldNoticeAck, *, now: datetime | None = None
+) -> HoldNotice:
+    """Records the office's acknowledgement of its hold notice, once: a second one is refused as a
+    duplicate (409), another office's notice answers like an unknown one (404). A late one is
+    recorded all the same, and the mandate's log says by how much it was late."""
+    now = now or utcnow()
+    repo = MandateRepository(session)
+    found = await repo.hold_notice(ack.notice_id)
+    if found is None or found[0].office_id != office.id or found[1] != ack.mandate_ref:
+        message = f"no hold notice {ack.notice_id} about mandate {ack.mandate_ref} was sent to this office"
+        raise NotFound(
+            message,
+            code="hold_notice.not_found",
+            errors=[ErrorItem("/notice_id", "hold_notice.not_found", message)],
+        )
+    notice, _ = found
+    if notice.acknowledged_at is not None:
+        message = (
+            f"hold notice {notice.message_id} was acknowledged at "
+            f"{notice.acknowledged_at:%Y-%m-%d %H:%M} UTC (message {notice.ack_message_id}); nothing to do"
+        )
+        raise Conflict(
+            message,
+            code="hold_notice.already_acknowledged",
+            errors=[ErrorItem("/notice_id", "hold_notice.already_acknowledged", message)],
+        )
+    notice.acknowledged_at = now
+    notice.ack_message_id = ack.envelope.message_id
+    reason = f"hold notice {notice.message_id} ({notice.act_code}) acknowledged"
+    if now > notice.ack_due_by:
+        reason += f", {_hours(now - notice.ack_due_by)} after its deadline"
+    if ack.comment:
+        reason += f": {ack.comment}"
+    mandate = await repo.get_by_id(notice.mandate_id)
+    assert mandate is not None  # foreign key
+    # Not a transition: the status stays, the log says the office acknowledged the hold.
+    await repo.add(
+        MandateEvent(
+            mandate_id=mandate.id,
+            from_status=mandate.status,
+            to_status=mandate.status,
+            actor=office.code,
+            reason=reason,
+        )
+    )
+    return notice
+
+
+def _hours(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+async def list_hold_notices(
+    session: AsyncSession, *, overdue: bool, limit: int, now: datetime | None = None
+) -> list[NoticeView]:
+    """Hold notices for staff: every one, the latest first; or with ``overdue``, those not
+    acknowledged by their deadline, the most overdue first."""
+    now = now or utcnow()
+    rows = await MandateRepository(session).hold_notices(
+        unacknowledged_due_by=now if overdue else None, limit=limit
+    )
+    return [
+        NoticeView(
+            notice=notice,
+            mandate_ref=mandate_ref,
+            case_ref=case_ref,
+            office_code=office_code,
+            overdue=notice.acknowledged_at is None and notice.ack_due_by < now,
+            late=notice.acknowledged_at is not None and notice.acknowledged_at > notice.ack_due_by,
+        )
+        for notice, mandate_ref, case_ref, office_code in rows
+    ]
