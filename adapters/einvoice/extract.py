@@ -19,7 +19,7 @@ from adapters.einvoice.codes import (
     amount_label,
     kind_of_type_code,
 )
-from adapters.einvoice.fields import FieldReader, last_step, source_of
+from adapters.einvoice.fields import FieldReader, source_of
 from adapters.einvoice.model import (
     AllowanceCharge,
     DocumentKind,
@@ -126,7 +126,7 @@ class _Reader:
                     return self.r.iso_date(element, what)
                 return self.r.date_102(element, what)
         if required is not None:
-            self.r.error(required, f"{what} is required", at=context, child=last_step(paths[0]))
+            self.r.error(required, f"{what} is required", at=context, missing=paths[0])
         return None
 
     def _party(self, path: str, role: str, name_rule: str, name_bt: str) -> Party | None:
@@ -137,14 +137,12 @@ class _Reader:
                 name_rule,
                 f"the {role} (and its name, {name_bt}) is required",
                 at=self.root,
-                child=last_step(path),
+                missing=path,
             )
             return None
         name = next((n for n in (r.text(party, x) for x in p.name) if n is not None), None)
         if name is None:
-            r.error(
-                name_rule, f"the {role} name ({name_bt}) is required", at=party, child=last_step(p.name[0])
-            )
+            r.error(name_rule, f"the {role} name ({name_bt}) is required", at=party, missing=p.name[0])
             return None
         legal_element = r.first(party, p.legal_id)
         legal_id = None
@@ -166,7 +164,7 @@ class _Reader:
                 "BR-22",
                 "each invoice line shall have an invoiced quantity (BT-129)",
                 at=element,
-                child=last_step(lb.quantity),
+                missing=lb.quantity,
             )
         else:
             quantity = r.decimal(quantity_element, "the invoiced quantity (BT-129)")
@@ -182,7 +180,7 @@ class _Reader:
                 "BR-26",
                 "each invoice line shall have an item net price (BT-146)",
                 at=element,
-                child=last_step(lb.net_price),
+                missing=lb.net_price,
             )
         else:
             net_price = r.decimal(price_element, "the item net price (BT-146)")
@@ -229,7 +227,7 @@ class _Reader:
                 "einvoice.invalid_indicator",
                 f"the charge indicator must be true (charge) or false (allowance); found {indicator!r}",
                 at=element,
-                child=last_step(ab.indicator),
+                missing=ab.indicator,
             )
             return None
         is_charge = _BOOLEAN[indicator]
@@ -282,9 +280,7 @@ class _Reader:
         r, b = self.r, self.b
         container = r.first(self.root, b.totals)
         if container is None:
-            r.error(
-                "BR-12", "the document totals (BG-22) are required", at=self.root, child=last_step(b.totals)
-            )
+            r.error("BR-12", "the document totals (BG-22) are required", at=self.root, missing=b.totals)
             return None
         values: dict[str, int | None] = {}
         sources: dict[str, Source] = {}
@@ -331,7 +327,7 @@ class _Reader:
         element = self.r.first(context, path)
         if element is None:
             if required is not None:
-                self.r.error(required, f"{amount_label(bt)} is required", at=context, child=last_step(path))
+                self.r.error(required, f"{amount_label(bt)} is required", at=context, missing=path)
             return None
         sources[name] = source_of(element)
         return self.r.cents(element, amount_label(bt), DECIMALS_RULE[bt])

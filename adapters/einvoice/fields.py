@@ -66,15 +66,23 @@ class FieldReader:
 
     # --- errors -------------------------------------------------------------------------------
 
-    def error(self, code: str, message: str, *, at: etree._Element | None, child: str = "") -> None:
-        """An error about ``at`` (or about its missing ``child``, named by its local name)."""
+    def error(self, code: str, message: str, *, at: etree._Element | None, missing: str = "") -> None:
+        """An error about ``at``, or about the element ``missing`` (an XPath below ``at``) that is not
+        there: its path then runs through the deepest part that exists (``/Invoice/InvoiceLine[2]/Item``)
+        to the absent steps (``/Name``), at the line of the deepest part."""
         if len(self.errors) >= MAX_ERRORS:
             return
-        path = path_of(at) if at is not None else ""
-        if child:
-            path = f"{path}/{child}"
-        line = line_of(at) if at is not None else None
-        self.errors.append(XmlError(line=line, path=path, code=code, message=message))
+        if at is None:
+            self.errors.append(XmlError(line=None, path="", code=code, message=message))
+            return
+        node, rest = at, steps(missing) if missing else []
+        while rest:
+            found = self.first(node, rest[0])
+            if found is None:
+                break
+            node, rest = found, rest[1:]
+        path = path_of(node) + "".join(f"/{_local_step(step)}" for step in rest)
+        self.errors.append(XmlError(line=line_of(node), path=path, code=code, message=message))
 
     # --- lookup -------------------------------------------------------------------------------
 
@@ -108,7 +116,7 @@ class FieldReader:
                     code,
                     sentence,
                     at=element if element is not None else context,
-                    child=("" if element is not None else last_step(xpath)),
+                    missing="" if element is not None else xpath,
                 )
             return None
         return value
@@ -204,8 +212,22 @@ class FieldReader:
         return None
 
 
-def last_step(xpath: str) -> str:
-    """The local name an XPath ends with (``cac:Price/cbc:PriceAmount`` -> ``PriceAmount``)."""
-    step = xpath.rstrip("/").rsplit("/", 1)[-1]
-    step = step.split("[", 1)[0]
-    return step.rsplit(":", 1)[-1]
+def steps(xpath: str) -> list[str]:
+    """The location steps of a relative XPath, ``/`` inside predicates kept: ``a[b/c='1']/d`` -> 2 steps."""
+    parts: list[str] = []
+    depth, start = 0, 0
+    for index, char in enumerate(xpath):
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+        elif char == "/" and depth == 0:
+            parts.append(xpath[start:index])
+            start = index + 1
+    parts.append(xpath[start:])
+    return [part for part in parts if part]
+
+
+def _local_step(step: str) -> str:
+    """``cbc:Name[@x='1']`` -> ``Name``."""
+    return step.split("[", 1)[0].rsplit(":", 1)[-1]

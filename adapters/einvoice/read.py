@@ -123,8 +123,12 @@ def _cii_profile(root: etree._Element) -> str:
     namespaces = bindings.CII.namespaces
     specification = _text(root, bindings.CII.specification, namespaces)
     type_code = _text(root, bindings.CII.type_code, namespaces)
-    if type_code in ORDER_TYPE_CODES or "order-x" in (specification or "").lower():
-        raise _not_an_invoice(root, f"its type code is {type_code} (an order)")
+    if type_code in ORDER_TYPE_CODES:
+        found = root.xpath(bindings.CII.type_code, namespaces=namespaces)
+        at = found[0] if isinstance(found, list) and isinstance(found[0], etree._Element) else root
+        raise _not_an_invoice(at, f"its type code (BT-3) is {type_code}")
+    if "order-x" in (specification or "").lower():
+        raise _not_an_invoice(root, f"its specification identifier is {specification}")
     if specification is None:
         raise EInvoiceRejected(
             [
