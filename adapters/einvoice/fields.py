@@ -15,11 +15,12 @@ from lxml import etree
 
 from adapters.einvoice.model import Source
 from adapters.xml.hardened import MAX_ERRORS, XmlError
+from schemas.v1.common import MAX_CENTS as SCHEMA_MAX_CENTS
 
 # xs:decimal lexical form (no exponent, no NaN/INF); bounded, so no arithmetic on absurd numbers.
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 MAX_DECIMAL_CHARS = 40
-MAX_CENTS = 10**13
+MAX_CENTS = SCHEMA_MAX_CENTS
 """EUR 100 billion: larger amounts are refused (the same bound as the v1 wire contracts)."""
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _DATE_102 = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
