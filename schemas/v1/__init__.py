@@ -38,7 +38,7 @@ from schemas.v1.common import (
 )
 from schemas.v1.envelope import AGENCY, KINDS, Envelope, MessageKind, MessageModel
 from schemas.v1.errors import MAX_ERRORS, ErrorItem, error_items, json_pointer
-from schemas.v1.invoice import FeeInvoice, InvoiceLine, Seller
+from schemas.v1.invoice import DisputedLine, FeeInvoice, InvoiceDispute, InvoiceLine, LineFinding, Seller
 from schemas.v1.mandate import (
     Address,
     CancelCause,
@@ -93,6 +93,7 @@ __all__ = [
     "Debtor",
     "DebtorKind",
     "Decision",
+    "DisputedLine",
     "Envelope",
     "ErrorItem",
     "ErrorReport",
@@ -101,7 +102,9 @@ __all__ = [
     "HoldNotice",
     "HoldNoticeAck",
     "HoldReason",
+    "InvoiceDispute",
     "InvoiceLine",
+    "LineFinding",
     "LongText",
     "Mandate",
     "MandateAck",

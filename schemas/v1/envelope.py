@@ -20,6 +20,7 @@ MessageKind = Literal[
     "cost_decision",
     "hold_notice_ack",
     "mandate_cancel",
+    "invoice_dispute",
 ]
 """Every kind of message of version 1."""
 

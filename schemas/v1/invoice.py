@@ -1,4 +1,4 @@
-"""Fee invoice in canonical form, office -> agency.
+"""Fee invoice in canonical form, office -> agency, and the agency's dispute of one.
 
 Offices may send it as such, or as an EN 16931 e-invoice (UBL 2.1, UN/CEFACT CII, Factur-X) that the
 hub reads into this form. A credit note is an invoice whose amounts are negative.
@@ -7,11 +7,23 @@ hub reads into this form. A credit note is an invoice whose amounts are negative
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 from typing import Annotated, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
-from schemas.v1.common import Currency, PartyCode, Reference, SignedCents, Siret, Text, WireModel, rule_error
+from schemas.v1.common import (
+    ActCode,
+    Currency,
+    LongText,
+    PartyCode,
+    Reference,
+    SignedCents,
+    Siret,
+    Text,
+    WireModel,
+    rule_error,
+)
 from schemas.v1.envelope import MessageModel
 
 InvoiceNumber = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,40}$")]
@@ -37,6 +49,12 @@ class InvoiceLine(WireModel):
     """The hub's id of the act report."""
     approval_id: Reference | None = None
     """The agency's approval id, for an act that needed one."""
+    act_code: ActCode | None = None
+    """The tariff act code billed (``SERVE_TITLE``), or a disbursement code (``POLICE``) or
+    ``DISBURSEMENT`` for a disbursement line; EN 16931 BT-155. Without it, a line at 0 % VAT is read as
+    a disbursement and any other as the act's fees."""
+    line_id: Reference | None = None
+    """The line's identifier (EN 16931 BT-126); its position (``1``, ``2``...) when absent."""
     description: Text
     net_cents: SignedCents
     """Line amount excl. VAT (negative on a credit note)."""
@@ -63,6 +81,8 @@ class FeeInvoice(MessageModel):
     issue_date: date
     due_date: date | None = None
     seller: Seller
+    mandate_reference: Reference | None = None
+    """The agency's mandate reference the invoice is for, when it is for one (EN 16931 BT-13)."""
     currency: Currency = "EUR"
     lines: list[InvoiceLine] = Field(min_length=1, max_length=1000)
     total_net_cents: SignedCents
@@ -94,3 +114,50 @@ class FeeInvoice(MessageModel):
                 "invoice.due_before_issue", "due_date cannot be before issue_date", at="due_date"
             )
         return self
+
+
+class LineFinding(StrEnum):
+    """Why the agency does not accept an invoice line as billed (the three-way match):
+
+    - ``act_unknown``: no act report of this office has the line's references;
+    - ``act_not_mandated``: the act was neither ordered by the mandate nor approved;
+    - ``billed_twice``: the act's fees are on another line or another invoice already;
+    - ``above_tariff``: the line is above the regulated tariff of the act on its date;
+    - ``vat_wrong``: not the tariff's VAT rate on fees, or VAT on a disbursement;
+    - ``disbursement_unjustified``: disbursements above what the act report claimed;
+    - ``other_office_case``: the act is not one of this office's.
+    """
+
+    ACT_UNKNOWN = "act_unknown"
+    ACT_NOT_MANDATED = "act_not_mandated"
+    BILLED_TWICE = "billed_twice"
+    ABOVE_TARIFF = "above_tariff"
+    VAT_WRONG = "vat_wrong"
+    DISBURSEMENT_UNJUSTIFIED = "disbursement_unjustified"
+    OTHER_OFFICE_CASE = "other_office_case"
+
+
+class DisputedLine(WireModel):
+    """One line the agency disputes, with every finding."""
+
+    line_id: Text
+    """The line's identifier as invoiced (BT-126), or its position."""
+    codes: list[LineFinding] = Field(min_length=1, max_length=10)
+    message: Text
+    """The findings in words, e.g. ``billed 30.00 above the tariff of 25.79 on 2026-03-02``."""
+
+
+class InvoiceDispute(MessageModel):
+    """Agency -> office: the agency disputes a fee invoice and will not pay it as it stands; send a
+    credit note or a corrected invoice for the lines listed."""
+
+    KIND = "invoice_dispute"
+
+    invoice_number: Text
+    """The office's invoice number (BT-1), as sent."""
+    invoice_id: Reference
+    """The hub's id of the invoice (``GET /v1/invoices/{id}``)."""
+    lines: list[DisputedLine] = Field(default_factory=list, max_length=1000)
+    """Every disputed line; empty when the whole invoice is disputed for the reason in ``comment``."""
+    comment: LongText
+    """Why, in the agency's words."""

@@ -10,7 +10,7 @@ from schemas.v1.act_report import ActReport
 from schemas.v1.approvals import CostDecision, CostRequest, HoldNotice, HoldNoticeAck
 from schemas.v1.envelope import KINDS, MessageKind, MessageModel
 from schemas.v1.errors import MAX_ERRORS, ErrorItem, error_code, error_location, json_pointer
-from schemas.v1.invoice import FeeInvoice
+from schemas.v1.invoice import FeeInvoice, InvoiceDispute
 from schemas.v1.mandate import Mandate, MandateAck, MandateCancel
 from schemas.v1.receipts import ErrorReport, Receipt
 
@@ -28,6 +28,7 @@ MESSAGE_TYPES: dict[MessageKind, type[MessageModel]] = {
         CostDecision,
         HoldNoticeAck,
         MandateCancel,
+        InvoiceDispute,
     )
 }
 """The model of each message kind."""
@@ -52,7 +53,8 @@ Message = Annotated[
     | Annotated[CostRequest, Tag("cost_request")]
     | Annotated[CostDecision, Tag("cost_decision")]
     | Annotated[HoldNoticeAck, Tag("hold_notice_ack")]
-    | Annotated[MandateCancel, Tag("mandate_cancel")],
+    | Annotated[MandateCancel, Tag("mandate_cancel")]
+    | Annotated[InvoiceDispute, Tag("invoice_dispute")],
     Discriminator(
         _kind_of,
         custom_error_type="envelope.kind_unknown",

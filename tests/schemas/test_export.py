@@ -43,6 +43,7 @@ def test_the_xsd_compiles_and_declares_every_root() -> None:
         "costDecision",
         "holdNoticeAck",
         "mandateCancel",
+        "invoiceDispute",
         "actReportBatch",
     }
 
