@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from hub.database import create_engine
-from tests.hub.ledger.machine import DatabaseLedger, EventLoopThread, LedgerMachine, PureLedger
+from tests.hub.ledger.ledgers import DatabaseLedger, EventLoopThread, PureLedger
+from tests.hub.ledger.machine import LedgerMachine
 
 PURE_SEQUENCES = int(os.environ.get("HUB_LEDGER_PURE_SEQUENCES", "2500"))
 SEQUENCES = int(os.environ.get("HUB_LEDGER_SEQUENCES", "150"))
