@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, rule
@@ -25,7 +25,6 @@ from hub.kit.errors import Conflict, HubError, InvalidInput, NotFound
 from hub.ledger import postings as p
 from hub.ledger.postings import Balances, Posting, Statement
 
-T = TypeVar("T")
 CURRENCIES = ("EUR", "CHF")
 FIRST_DAY, LAST_DAY = date(2026, 1, 1), date(2026, 12, 31)
 # Above 2**53: an amount that went through a float on its way would come back changed.
