@@ -13,13 +13,14 @@ Hypothesis itself costs about 0.7 ms a step, so 10,000 sequences take minutes ev
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from hub.database import create_engine
 from tests.hub.ledger.ledgers import DatabaseLedger, EventLoopThread, PureLedger
-from tests.hub.ledger.machine import LedgerMachine
+from tests.hub.ledger.machine import Ledger, LedgerMachine
 
 PURE_SEQUENCES = int(os.environ.get("HUB_LEDGER_PURE_SEQUENCES", "2500"))
 SEQUENCES = int(os.environ.get("HUB_LEDGER_SEQUENCES", "150"))
@@ -35,11 +36,11 @@ def machine_settings(sequences: int) -> settings:
     )
 
 
-def run(make: type[PureLedger] | object, sequences: int) -> int:
+def run(make: Callable[[], Ledger], sequences: int) -> int:
     machines = []
 
     def factory() -> LedgerMachine:
-        machine = LedgerMachine(make())  # type: ignore[operator]
+        machine = LedgerMachine(make())
         machines.append(machine)
         return machine
 

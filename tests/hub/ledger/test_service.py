@@ -284,14 +284,14 @@ async def test_an_office_statement_per_kind_and_act_equals_its_entries(session: 
         }
     }
     assert year.movements() == await ledger.balances(session, office_id=office)
-    raw = (
+    raw_sums = (
         await session.execute(
             select(LedgerEntry.account, func.sum(LedgerEntry.amount_cents))
             .where(LedgerEntry.office_id == office)
             .group_by(LedgerEntry.account)
         )
     ).all()
-    assert {account: {EUR: int(total)} for account, total in raw if total} == year.movements()
+    assert {account: {EUR: int(total)} for account, total in raw_sums if total} == year.movements()
 
     only_payment_order = await ledger.statement(session, office, date(2026, 3, 5), date(2026, 3, 6))
     assert only_payment_order.by_act() == {
