@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import hub.acts.handlers  # registers the act_report use case on the inbound path
+import hub.invoices.handlers  # registers fee_invoice (and the e-invoice reader) on the inbound path
 import hub.mandates.handlers  # noqa: F401  (registers mandate_ack and cost_request on the inbound path)
 from hub import health
 from hub.acts import api as acts_api
 from hub.broker import Broker
 from hub.cases import api as cases_api
 from hub.database import engine_from_settings, session_factory, unit_of_work
+from hub.invoices import api as invoices_api
 from hub.kit.http import BodyLimitMiddleware, install_problem_handlers
 from hub.kit.ratelimit import RateLimiter
 from hub.logging import configure_logging
@@ -72,7 +74,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
-        overrides={"/v1/act-reports/batch": settings.max_batch_bytes},
+        overrides={
+            "/v1/act-reports/batch": settings.max_batch_bytes,
+            "/v1/invoices": max(settings.max_body_bytes, invoices_api.MAX_INVOICE_BYTES),
+        },
     )
     app.include_router(health.router)
     app.include_router(offices_api.router)
@@ -80,4 +85,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cases_api.router)
     app.include_router(mandates_api.router)
     app.include_router(acts_api.router)
+    app.include_router(invoices_api.router)
     return app

@@ -2,6 +2,7 @@
 
 from hub.acts.models import ActReport
 from hub.cases.models import Case, Creditor, Debtor
+from hub.invoices.models import Invoice, InvoiceEvent, InvoiceLine
 from hub.kit.idempotency import IdempotencyRecord
 from hub.ledger.models import LedgerEntry, LedgerTransaction
 from hub.mandates.models import Approval, HoldNotice, Mandate, MandateEvent
@@ -18,6 +19,9 @@ __all__ = [
     "HoldNotice",
     "IdempotencyRecord",
     "InboxEntry",
+    "Invoice",
+    "InvoiceEvent",
+    "InvoiceLine",
     "LedgerEntry",
     "LedgerTransaction",
     "MailboxItem",

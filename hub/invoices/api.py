@@ -1,0 +1,220 @@
+"""Routes of the invoices module: an office sends its fee invoices (canonical v1, UBL, CII or
+Factur-X PDF) and reads its own with each line's result; finance lists them, approves or disputes
+them in bulk and marks them paid."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field, StringConstraints
+
+from adapters.einvoice.read import MAX_PDF_BYTES
+from hub.acts.api import RECEIPT_RESPONSES, IdempotencyKey, LimitedOffice, _one_message
+from hub.deps import CurrentCaller, SessionDep, staff_with
+from hub.invoices import service
+from hub.invoices.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceState
+from hub.offices.models import Office
+from hub.staff.models import Role, StaffUser
+
+router = APIRouter(prefix="/v1", tags=["invoices"])
+Finance = Annotated[StaffUser, staff_with(Role.FINANCE)]
+Reading = Annotated[StaffUser, staff_with(Role.FINANCE, Role.STAFF)]
+Comment = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+# The body limit of POST /v1/invoices: a Factur-X PDF may weigh a few MB (the reader's own limit).
+MAX_INVOICE_BYTES = MAX_PDF_BYTES
+INVOICE_BODY_DOC = (
+    "One fee invoice: the canonical v1 `fee_invoice` (`application/xml` or `application/json`, with "
+    "its envelope), or an EN 16931 e-invoice (UBL 2.1 Invoice or CreditNote, UN/CEFACT CII: "
+    "`application/xml`; Factur-X: `application/pdf`, up to 20 MB), whose envelope the hub makes up: "
+    "message id `EINV-<office>-<invoice number>`, so the same invoice sent twice is a duplicate. "
+    "Each line names its act (BT-128 office act reference, BT-132 approval id, BT-155 act code). "
+    "202 returns the hub's signed receipt; the result of each line is then at "
+    "`GET /v1/invoices/{id}` (see `GET /v1/messages/{message_id}`)."
+)
+
+
+class LineOut(BaseModel):
+    position: int
+    line_id: str
+    description: str
+    net_cents: int
+    vat_rate_bp: int
+    vat_cents: int | None
+    disbursement: bool
+    office_act_reference: str | None
+    hub_act_id: str | None
+    approval_id: str | None
+    act_code: str | None
+    result: str  # "matched" or the first finding's code
+    findings: list[dict[str, str]]
+    act_report_id: uuid.UUID | None
+
+
+class EventOut(BaseModel):
+    from_state: str | None
+    to_state: str
+    at: datetime
+    actor: str
+    reason: str | None
+
+
+class InvoiceOut(BaseModel):
+    id: uuid.UUID
+    office_code: str
+    number: str
+    issue_date: date
+    due_date: date | None
+    kind: str
+    syntax: str
+    currency: str
+    mandate_reference: str | None
+    total_net_cents: int
+    total_vat_cents: int
+    total_gross_cents: int
+    state: str
+    received_at: datetime
+    message_pk: uuid.UUID
+    lines: list[LineOut] | None = None
+    events: list[EventOut] | None = None  # staff only: every transition, who and why
+
+
+class InvoicePage(BaseModel):
+    items: list[InvoiceOut]
+    next_after: uuid.UUID | None  # pass as ?after= to read the next page
+
+
+class DecisionsIn(BaseModel):
+    invoice_ids: list[uuid.UUID] = Field(min_length=1, max_length=500)
+    decision: Literal["approve", "dispute", "paid"]
+    comment: Comment | None = None
+
+
+class PaidIn(BaseModel):
+    comment: Comment | None = None
+
+
+class DecisionsOut(BaseModel):
+    items: list[dict[str, Any]]
+
+
+def invoice_out(
+    invoice: Invoice,
+    office_code: str,
+    lines: list[InvoiceLine] | None = None,
+    events: list[InvoiceEvent] | None = None,
+) -> InvoiceOut:
+    return InvoiceOut(
+        id=invoice.id,
+        office_code=office_code,
+        number=invoice.number,
+        issue_date=invoice.issue_date,
+        due_date=invoice.due_date,
+        kind=invoice.kind,
+        syntax=invoice.syntax,
+        currency=invoice.currency,
+        mandate_reference=invoice.mandate_reference,
+        total_net_cents=invoice.total_net_cents,
+        total_vat_cents=invoice.total_vat_cents,
+        total_gross_cents=invoice.total_gross_cents,
+        state=invoice.state,
+        received_at=invoice.received_at,
+        message_pk=invoice.message_pk,
+        lines=None
+        if lines is None
+        else [
+            LineOut(
+                position=line.position,
+                line_id=line.line_id,
+                description=line.description,
+                net_cents=line.net_cents,
+                vat_rate_bp=line.vat_rate_bp,
+                vat_cents=line.vat_cents,
+                disbursement=line.disbursement,
+                office_act_reference=line.office_act_reference,
+                hub_act_id=line.hub_act_id,
+                approval_id=line.approval_id,
+                act_code=line.act_code,
+                result=line.result,
+                findings=line.findings,
+                act_report_id=line.act_report_id,
+            )
+            for line in lines
+        ],
+        events=None
+        if events is None
+        else [
+            EventOut(from_state=e.from_state, to_state=e.to_state, at=e.at, actor=e.actor, reason=e.reason)
+            for e in events
+        ],
+    )
+
+
+@router.post(
+    "/invoices",
+    status_code=202,
+    summary="Send a fee invoice: canonical v1, UBL 2.1, CII or Factur-X PDF",
+    description=INVOICE_BODY_DOC,
+    responses=RECEIPT_RESPONSES,
+)
+async def post_invoice(
+    request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
+) -> Response:
+    return await _one_message(request, office, session, key)
+
+
+@router.get("/invoices", summary="Fee invoices by state and office (finance and staff)")
+async def list_invoices(
+    session: SessionDep,
+    _user: Reading,
+    state: Annotated[InvoiceState | None, Query()] = None,
+    office: Annotated[str | None, Query(max_length=16, description="An office code")] = None,
+    after: Annotated[uuid.UUID | None, Query(description="The last id already read")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> InvoicePage:
+    rows = await service.list_invoices(
+        session, state=state.value if state else None, office_code=office, after=after, limit=limit
+    )
+    items = [invoice_out(invoice, code) for invoice, code in rows]
+    return InvoicePage(items=items, next_after=items[-1].id if len(items) == limit else None)
+
+
+@router.get("/invoices/{invoice_id}", summary="One invoice with each line's result (an office: its own)")
+async def get_invoice(invoice_id: uuid.UUID, session: SessionDep, caller: CurrentCaller) -> InvoiceOut:
+    office = caller if isinstance(caller, Office) else None
+    invoice = await service.invoice_for(session, invoice_id, office)
+    lines = await service.lines_of(session, invoice)
+    if office is not None:
+        return invoice_out(invoice, office.code, lines)
+    owner = await service.office_code_of(session, invoice)
+    return invoice_out(invoice, owner, lines, await service.events_of(session, invoice))
+
+
+@router.post(
+    "/invoices/decisions",
+    summary="Approve, dispute or mark paid many invoices at once (finance), all or none",
+    description=(
+        "`approve` (from matched or disputed: posted to the ledger as fees invoiced), `dispute` (from "
+        "matched or disputed, with a comment: the office gets an `invoice_dispute` listing the lines "
+        "with findings, once), `paid` (from approved: posted as fees paid). Any invoice that cannot "
+        "take the decision refuses the request with every reason (404, 409); nothing changes."
+    ),
+)
+async def decide(body: DecisionsIn, session: SessionDep, user: Finance) -> DecisionsOut:
+    outcomes = await service.decide(
+        session, body.invoice_ids, body.decision, actor=user.email, comment=body.comment
+    )
+    return DecisionsOut(items=[{"id": str(o.invoice_id), "state": o.state} for o in outcomes])
+
+
+@router.post("/invoices/{invoice_id}/paid", summary="Mark an approved invoice paid (finance)")
+async def mark_paid(invoice_id: uuid.UUID, body: PaidIn, session: SessionDep, user: Finance) -> InvoiceOut:
+    await service.decide(session, [invoice_id], "paid", actor=user.email, comment=body.comment)
+    invoice = await service.invoice_for(session, invoice_id, None)
+    owner = await service.office_code_of(session, invoice)
+    return invoice_out(
+        invoice, owner, await service.lines_of(session, invoice), await service.events_of(session, invoice)
+    )

@@ -1,0 +1,319 @@
+"""Fee invoices through the real API (SQLite and PostgreSQL): intake in every form, each discrepancy
+on the right line with the right code, refusals, duplicates, credits, finance's decisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from hub.database import unit_of_work
+from hub.ledger import service as ledger
+from hub.ledger.models import LedgerTransaction
+from hub.messaging import inbound
+from tests.hub.acts.factories import bearer
+from tests.hub.invoices.einvoices import OTHER_SIRET, Line, cii, ubl
+from tests.hub.invoices.factories import World, count_messages, v1_invoice, world
+
+XML = {"Content-Type": "application/xml"}
+# E-invoices (no v1 envelope) need the inbound path's readers of other forms (docs/adr/0004).
+einvoices = pytest.mark.skipif(
+    not hasattr(inbound, "TRANSLATORS"), reason="the inbound path does not read e-invoices yet"
+)
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+async def w(app: FastAPI) -> World:
+    return await world(app)
+
+
+async def send(client: httpx.AsyncClient, w: World, body: bytes, content_type: str) -> httpx.Response:
+    return await client.post(
+        "/v1/invoices", content=body, headers=bearer(w.key, **{"Content-Type": content_type})
+    )
+
+
+async def invoice_of(client: httpx.AsyncClient, w: World, message_id: str) -> dict[str, Any]:
+    listed = await client.get(f"/v1/invoices?office={w.code}&limit=500", headers=bearer(w.finance))
+    assert listed.status_code == 200, listed.text
+    for item in listed.json()["items"]:
+        detail = (await client.get(f"/v1/invoices/{item['id']}", headers=bearer(w.key))).json()
+        message = await client.get(f"/v1/messages/{detail['message_pk']}", headers=bearer(w.key))
+        if message.status_code == 200 and message.json().get("message_id") == message_id:
+            return detail
+    raise AssertionError(f"no invoice for message {message_id}")
+
+
+def results(invoice: dict[str, Any]) -> list[list[str]]:
+    return [[f["code"] for f in line["findings"]] for line in invoice["lines"]]
+
+
+def discrepancies(w: World, approval: str) -> list[Line]:
+    """One line per finding code, in this order."""
+    return [
+        Line(5158, ref="A/1"),  # matched
+        Line(5158, ref="A/404"),  # act_unknown
+        Line(5158, ref="A/3"),  # act_not_mandated: flagged, no approval
+        Line(5158, ref="A/1"),  # billed_twice (line 1)
+        Line(9765, ref="A/2", act_code="PAYMENT_ORDER"),  # above_tariff: 40.84 + 56.80 allowed
+        Line(3656, vat_bp=1000, ref="A/4", approval=approval, act_code="SUMMONS"),  # vat_wrong
+        Line(881, vat_bp=0, ref="A/1", act_code="DISBURSEMENT", name="Débours"),  # disbursement_unjustified
+    ]
+
+
+EXPECTED = [
+    [],
+    ["act_unknown"],
+    ["act_not_mandated"],
+    ["billed_twice"],
+    ["above_tariff"],
+    ["vat_wrong"],
+    ["disbursement_unjustified"],
+]
+
+
+async def test_a_v1_invoice_matched_line_by_line(client: httpx.AsyncClient, w: World) -> None:
+    lines = [
+        {
+            "office_act_reference": "A/1",
+            "description": "Signification",
+            "net_cents": 5158,
+            "vat_rate_bp": 2000,
+            "act_code": "SERVE_TITLE",
+        },
+        {"office_act_reference": "A/1", "description": "Débours", "net_cents": 880, "vat_rate_bp": 0},
+        {
+            "hub_act_id": str(w.acts["A/2"].id),
+            "description": "Commandement",
+            "net_cents": 9764,
+            "vat_rate_bp": 2000,
+        },
+    ]
+    sent = await send(client, w, v1_invoice(w, "F-1", lines), "application/json")
+    assert sent.status_code == 202, sent.text
+    invoice = await invoice_of(client, w, f"FAC-{w.code}-F-1")
+    assert invoice["state"] == "matched" and invoice["syntax"] == "v1" and invoice["kind"] == "invoice"
+    assert [line["result"] for line in invoice["lines"]] == ["matched"] * 3
+    assert invoice["lines"][2]["act_report_id"] == str(w.acts["A/2"].id)
+    assert "events" not in invoice or invoice["events"] is None  # an office does not see the log
+
+
+@einvoices
+@pytest.mark.parametrize("form", ["ubl", "cii"])
+async def test_each_discrepancy_on_its_line_with_its_code(
+    client: httpx.AsyncClient, w: World, form: str
+) -> None:
+    lines = discrepancies(w, f"APR-{w.code}")
+    body = ubl("F-2026-7", lines) if form == "ubl" else cii("F-2026-7", lines)
+    sent = await send(client, w, body, "application/xml")
+    assert sent.status_code == 202, sent.text
+    invoice = await invoice_of(client, w, f"EINV-{w.code}-F-2026-7")
+    assert results(invoice) == EXPECTED
+    assert invoice["state"] == "disputed" and invoice["syntax"] == form
+    assert [line["line_id"] for line in invoice["lines"]] == [str(n) for n in range(1, 8)]
+
+
+async def test_another_offices_act_is_named_without_its_data(
+    app: FastAPI, client: httpx.AsyncClient, w: World
+) -> None:
+    other = await world(app)
+    theirs = other.acts["A/1"]
+    lines = [{"hub_act_id": str(theirs.id), "description": "x", "net_cents": 100, "vat_rate_bp": 2000}]
+    assert (await send(client, w, v1_invoice(w, "F-O", lines), "application/json")).status_code == 202
+    invoice = await invoice_of(client, w, f"FAC-{w.code}-F-O")
+    assert results(invoice) == [["other_office_case"]]
+    text = str(invoice)
+    assert other.code not in text and str(other.seeded.case.id) not in text and "A/1" not in text
+
+
+@einvoices
+async def test_the_seller_must_be_the_sending_office(client: httpx.AsyncClient, w: World) -> None:
+    refused = await send(client, w, ubl("F-S", [Line(5158, ref="A/1")], siret=OTHER_SIRET), "application/xml")
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "invoice.seller_not_sender"
+    assert refused.json()["receipt"]["accepted"] is False
+    as_v1 = v1_invoice(
+        w,
+        "F-S1",
+        [{"office_act_reference": "A/1", "description": "x", "net_cents": 1, "vat_rate_bp": 2000}],
+        seller={"office_code": w.code, "siret": OTHER_SIRET, "name": "x"},
+    )
+    refused = await send(client, w, as_v1, "application/json")
+    assert refused.status_code == 422 and refused.json()["code"] == "invoice.seller_not_sender"
+    listed = await client.get(f"/v1/invoices?office={w.code}", headers=bearer(w.finance))
+    assert listed.json()["items"] == []  # refused: nothing stored but the raw message
+
+
+async def test_other_currencies_and_reused_numbers_are_refused(client: httpx.AsyncClient, w: World) -> None:
+    line = {"office_act_reference": "A/1", "description": "x", "net_cents": 5158, "vat_rate_bp": 2000}
+    usd = await send(client, w, v1_invoice(w, "F-U", [line], currency="USD"), "application/json")
+    assert usd.status_code == 422 and usd.json()["code"] == "invoice.currency_not_accepted"
+    assert (await send(client, w, v1_invoice(w, "F-N", [line]), "application/json")).status_code == 202
+    again = v1_invoice(w, "F-N", [line], envelope={**_envelope(w, "other-id")})
+    reused = await send(client, w, again, "application/json")
+    assert reused.status_code == 422 and reused.json()["code"] == "invoice.number_reused"
+
+
+def _envelope(w: World, message_id: str) -> dict[str, str]:
+    return {
+        "message_id": message_id,
+        "kind": "fee_invoice",
+        "version": "1",
+        "sender": w.code,
+        "recipient": "AGENCY",
+        "sent_at": "2026-03-31T18:00:00+02:00",
+    }
+
+
+@einvoices
+async def test_the_same_einvoice_twice_is_a_duplicate(client: httpx.AsyncClient, w: World) -> None:
+    body = ubl("F-D", [Line(5158, ref="A/1")])
+    first = await send(client, w, body, "application/xml")
+    again = await send(client, w, body, "application/xml")
+    assert first.status_code == 202, first.text
+    assert again.status_code == 409 and again.json()["code"] == "message.duplicate"
+    assert again.json()["receipt"]["signature"] == first.json()["signature"]
+
+
+@einvoices
+async def test_a_credit_note_is_stored_negative(client: httpx.AsyncClient, w: World) -> None:
+    sent = await send(client, w, ubl("AV-1", [Line(5158, ref="A/1")], credit=True), "application/xml")
+    assert sent.status_code == 202, sent.text
+    invoice = await invoice_of(client, w, f"EINV-{w.code}-AV-1")
+    assert invoice["kind"] == "credit"
+    assert (invoice["total_net_cents"], invoice["total_vat_cents"], invoice["total_gross_cents"]) == (
+        -5158,
+        -1032,
+        -6190,
+    )
+    assert invoice["lines"][0]["net_cents"] == -5158 and invoice["lines"][0]["result"] == "matched"
+
+
+@einvoices
+async def test_an_order_is_refused_as_such(client: httpx.AsyncClient, w: World) -> None:
+    order = cii("O-1", [Line(5158, ref="A/1")], type_code="220")
+    refused = await send(client, w, order, "application/xml")
+    assert refused.status_code == 422 and refused.json()["code"] == "einvoice.not_an_invoice"
+    order_x = (
+        b'<?xml version="1.0"?><rsm:SCRDMCCBDACIOMessageStructure '
+        b'xmlns:rsm="urn:un:unece:uncefact:data:SCRDMCCBDACIOMessageStructure:100"/>'
+    )
+    refused = await send(client, w, order_x, "application/xml")
+    assert refused.status_code == 422 and refused.json()["code"] == "einvoice.not_an_invoice"
+
+
+@einvoices
+async def test_a_facturx_pdf(client: httpx.AsyncClient, w: World) -> None:
+    facturx = pytest.importorskip("facturx", reason="the factur-x library builds the PDF")
+    pypdf = pytest.importorskip("pypdf")
+    import io
+
+    blank = io.BytesIO()
+    writer = pypdf.PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.write(blank)
+    xml = cii("FX-1", [Line(5158, ref="A/1")])
+    pdf = facturx.generate_from_binary(blank.getvalue(), xml, check_xsd=False)
+    sent = await send(client, w, pdf, "application/pdf")
+    assert sent.status_code == 202, sent.text
+    invoice = await invoice_of(client, w, f"EINV-{w.code}-FX-1")
+    assert invoice["syntax"] == "facturx_pdf" and results(invoice) == [[]]
+
+
+@einvoices
+async def test_finance_approves_disputes_and_pays_in_bulk(
+    app: FastAPI, client: httpx.AsyncClient, w: World
+) -> None:
+    good = ubl("F-OK", [Line(5158, ref="A/1")])
+    bad = cii("F-KO", discrepancies(w, f"APR-{w.code}"))
+    assert (await send(client, w, good, "application/xml")).status_code == 202
+    assert (await send(client, w, bad, "application/xml")).status_code == 202
+    ok = await invoice_of(client, w, f"EINV-{w.code}-F-OK")
+    ko = await invoice_of(client, w, f"EINV-{w.code}-F-KO")
+    finance = bearer(w.finance, **JSON)
+
+    no_comment = await client.post(
+        "/v1/invoices/decisions", json={"invoice_ids": [ko["id"]], "decision": "dispute"}, headers=finance
+    )
+    assert no_comment.status_code == 422
+    disputed = await client.post(
+        "/v1/invoices/decisions",
+        json={"invoice_ids": [ko["id"]], "decision": "dispute", "comment": "Avoir attendu"},
+        headers=finance,
+    )
+    assert disputed.status_code == 200, disputed.text
+    again = await client.post(
+        "/v1/invoices/decisions",
+        json={"invoice_ids": [ko["id"]], "decision": "dispute", "comment": "encore"},
+        headers=finance,
+    )
+    assert again.status_code == 409 and again.json()["code"] == "invoice.transition_not_allowed"
+    assert await count_messages(app, "invoice_dispute", w.code) == 1
+    inbox = await client.get("/v1/invoices/" + ko["id"], headers=bearer(w.staff))
+    assert [e["to_state"] for e in inbox.json()["events"]] == ["received", "disputed", "disputed"]
+    assert inbox.json()["events"][-1]["actor"] == f"finance-{w.code.lower()}@agence.example"
+
+    # All or none: the paid decision on an invoice not approved refuses the whole request.
+    mixed = await client.post(
+        "/v1/invoices/decisions",
+        json={"invoice_ids": [ok["id"], ko["id"]], "decision": "paid"},
+        headers=finance,
+    )
+    assert mixed.status_code == 409 and len(mixed.json()["errors"]) == 2
+    approved = await client.post(
+        "/v1/invoices/decisions", json={"invoice_ids": [ok["id"]], "decision": "approve"}, headers=finance
+    )
+    assert approved.status_code == 200 and approved.json()["items"][0]["state"] == "approved"
+    paid = await client.post(f"/v1/invoices/{ok['id']}/paid", json={}, headers=finance)
+    assert paid.status_code == 200 and paid.json()["state"] == "paid"
+
+    async with unit_of_work(app.state.sessions) as session:
+        balances = await ledger.balances(session, office_id=w.seeded.office.id)
+        kinds = (
+            (
+                await session.execute(
+                    select(LedgerTransaction.kind).where(LedgerTransaction.source == f"invoice:{ok['id']}")
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert sorted(kinds) == ["invoice", "invoice_payment"]
+    assert balances[ledger.FEES_PAID]["EUR"] == -(5158 + 1032)
+    assert ledger.FEES_INVOICED not in balances  # invoiced then paid: nothing left owed
+
+
+async def test_authorisation(client: httpx.AsyncClient, w: World) -> None:
+    line = {"office_act_reference": "A/1", "description": "x", "net_cents": 5158, "vat_rate_bp": 2000}
+    as_staff = await client.post(
+        "/v1/invoices", content=v1_invoice(w, "F-A", [line]), headers=bearer(w.finance, **JSON)
+    )
+    assert as_staff.status_code == 401 and as_staff.json()["code"] == "auth.not_office_key"
+    for method, path in [
+        ("GET", "/v1/invoices"),
+        ("POST", "/v1/invoices/decisions"),
+        ("POST", "/v1/invoices/00000000-0000-0000-0000-000000000000/paid"),
+    ]:
+        answer = await client.request(method, path, json={}, headers=bearer(w.key))
+        assert answer.status_code in (401, 403), (path, answer.status_code)
+    case_staff = await client.post(
+        "/v1/invoices/decisions",
+        json={"invoice_ids": ["00000000-0000-0000-0000-000000000000"], "decision": "approve"},
+        headers=bearer(w.staff, **JSON),
+    )
+    assert case_staff.status_code == 403
+    assert (await client.get("/v1/invoices", headers=bearer(w.staff))).status_code == 200
+
+
+async def test_an_office_reads_only_its_own(app: FastAPI, client: httpx.AsyncClient, w: World) -> None:
+    other = await world(app)
+    line = {"office_act_reference": "A/1", "description": "x", "net_cents": 5158, "vat_rate_bp": 2000}
+    assert (await send(client, w, v1_invoice(w, "F-R", [line]), "application/json")).status_code == 202
+    mine = await invoice_of(client, w, f"FAC-{w.code}-F-R")
+    assert (await client.get(f"/v1/invoices/{mine['id']}", headers=bearer(other.key))).status_code == 404
+    page = await client.get("/v1/invoices?limit=1", headers=bearer(w.finance))
+    assert page.status_code == 200 and len(page.json()["items"]) == 1 and page.json()["next_after"]
