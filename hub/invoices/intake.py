@@ -100,7 +100,7 @@ def seller_errors(invoice: ParsedInvoice, office: Office) -> list[ErrorItem]:
     seller = invoice.seller
     siret, siren = seller.siret, seller.siren
     if siren is None and seller.vat_id and vat_number.is_valid(seller.vat_id):
-        siren = vat_number.compact(seller.vat_id)[4:]
+        siren = vat_number.compact(seller.vat_id)[-9:]  # FR + 2-digit key + SIREN
     if siret is None and siren is None:
         return [
             ErrorItem(
