@@ -19,7 +19,7 @@ from adapters.xml.hardened import XmlRejected, iterparse_records
 from hub.acts.repository import ActReportRepository
 from hub.kit.errors import ErrorItem
 from hub.messaging import service
-from hub.messaging.inbound import XML, InboundProcessor, Received
+from hub.messaging.inbound import XML, InboundProcessor, Outcome, Received
 from hub.messaging.models import Status, StoredMessage
 from hub.messaging.service import AGENCY_PARTY, Envelope
 from hub.offices.models import Office
@@ -76,21 +76,26 @@ async def run_batch(
     index = 0
     finished = False
     while not finished:
+        raws: list[bytes] = []
+        while len(raws) < chunk:
+            try:
+                raws.append(_record_bytes(next(records)))
+            except StopIteration:
+                finished = True
+                break
+            except XmlRejected as exc:
+                result.file_errors = [
+                    ErrorItem(e.path or "/", e.code, e.message, e.line).as_dict() for e in exc.errors
+                ]
+                finished = True
+                break
         async with sessions() as session, session.begin():
-            for _ in range(chunk):
-                try:
-                    record = next(records)
-                except StopIteration:
-                    finished = True
-                    break
-                except XmlRejected as exc:
-                    result.file_errors = [
-                        ErrorItem(e.path or "/", e.code, e.message, e.line).as_dict() for e in exc.errors
-                    ]
-                    finished = True
-                    break
+            outcomes = await processor.receive_many(
+                session, office, [Received(raw, XML, parent_id=batch_pk) for raw in raws]
+            )
+            for outcome in outcomes:
                 index += 1
-                await _one(session, processor, office, batch_pk, index, record, result)
+                _tally(result, index, outcome)
             if finished:
                 batch = await session.get(StoredMessage, batch_pk)
                 assert batch is not None
@@ -104,21 +109,15 @@ async def run_batch(
     return result
 
 
-async def _one(
-    session: AsyncSession,
-    processor: InboundProcessor,
-    office: Office,
-    batch_pk: uuid.UUID,
-    index: int,
-    record: etree._Element,
-    result: BatchResult,
-) -> None:
+def _record_bytes(record: etree._Element) -> bytes:
     parent = record.getparent()
-    raw = etree.tostring(record, encoding="utf-8", xml_declaration=False)
     if parent is None or etree.QName(parent).localname != BATCH_ROOT or parent.getparent() is not None:
         # Still sent through the processor, which refuses and receipts it like any message.
-        raw = b"<misplaced/>"
-    outcome = await processor.receive(session, office, Received(raw, XML, parent_id=batch_pk))
+        return b"<misplaced/>"
+    return etree.tostring(record, encoding="utf-8", xml_declaration=False)
+
+
+def _tally(result: BatchResult, index: int, outcome: Outcome) -> None:
     entry: dict[str, Any] = {
         "index": index,
         "message_id": outcome.message.message_id,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts import service
@@ -11,7 +14,23 @@ from hub.offices.models import Office
 from schemas import v1
 
 
-@handles("act_report")
+@contextmanager
+def _reading(reads: service.ReportReads) -> Iterator[object]:
+    token = service.preloaded_reads.set(reads)
+    try:
+        yield reads
+    finally:
+        service.preloaded_reads.reset(token)
+
+
+async def preload_act_reports(
+    session: AsyncSession, office: Office, messages: Sequence[v1.MessageModel]
+) -> AbstractContextManager[object]:
+    reports = [m for m in messages if isinstance(m, v1.ActReport)]
+    return _reading(await service.ReportReads.load(session, office, reports))
+
+
+@handles("act_report", preload=preload_act_reports)
 async def act_report_received(
     session: AsyncSession, message: v1.MessageModel, stored: StoredMessage, office: Office
 ) -> None:

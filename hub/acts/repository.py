@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import contains_eager
 
 from hub.acts.models import ActReport
-from hub.cases.models import Case, Debtor
+from hub.cases.models import Case
 from hub.mandates.models import Approval, Mandate, MandateEvent
 from hub.messaging.models import Receipt, StoredMessage
 
@@ -19,61 +20,82 @@ class ActReportRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def mandate_by_ref(self, ref: str) -> Mandate | None:
-        found = await self.session.execute(select(Mandate).where(Mandate.ref == ref))
-        return found.scalar_one_or_none()
+    async def mandates_by_ref(self, refs: Collection[str]) -> dict[str, Mandate]:
+        found = await self.session.execute(select(Mandate).where(Mandate.ref.in_(refs)))
+        return {m.ref: m for m in found.scalars()}
 
-    async def case_with_debtor(self, case_id: uuid.UUID) -> tuple[Case, Debtor] | None:
-        row = (
-            await self.session.execute(
-                select(Case, Debtor).join(Debtor, Debtor.id == Case.debtor_id).where(Case.id == case_id)
-            )
-        ).first()
-        return None if row is None else (row[0], row[1])
-
-    async def approval(self, approval_id: str, mandate_id: uuid.UUID) -> Approval | None:
+    async def cases_with_debtors(self, case_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Case]:
+        """The cases, each with its debtor loaded (``case.debtor`` needs no query)."""
         found = await self.session.execute(
-            select(Approval).where(Approval.approval_id == approval_id, Approval.mandate_id == mandate_id)
+            select(Case).join(Case.debtor).options(contains_eager(Case.debtor)).where(Case.id.in_(case_ids))
         )
-        return found.scalar_one_or_none()
+        return {case.id: case for case in found.scalars()}
 
-    async def reference_used(self, office_id: uuid.UUID, office_reference: str) -> bool:
+    async def approvals_given(self, pairs: Collection[tuple[str, uuid.UUID]]) -> set[tuple[str, uuid.UUID]]:
+        """Which of the (approval id, mandate id) pairs were given."""
         found = await self.session.execute(
-            select(ActReport.id).where(
-                ActReport.office_id == office_id, ActReport.office_reference == office_reference
+            select(Approval.approval_id, Approval.mandate_id).where(
+                tuple_(Approval.approval_id, Approval.mandate_id).in_(list(pairs))
             )
         )
-        return found.first() is not None
+        return {(approval_id, mandate_id) for approval_id, mandate_id in found}
 
-    async def recent_reports_on_case(self, case_id: uuid.UUID, *, limit: int = 50) -> Sequence[ActReport]:
-        """The latest acts of a case (what its cost check looks at), newest first."""
+    async def references_used(self, office_id: uuid.UUID, references: Collection[str]) -> set[str]:
         found = await self.session.execute(
-            select(ActReport)
-            .where(ActReport.case_id == case_id)
-            .order_by(ActReport.act_date.desc(), ActReport.created_at.desc())
-            .limit(limit)
+            select(ActReport.office_reference).where(
+                ActReport.office_id == office_id, ActReport.office_reference.in_(references)
+            )
         )
-        return found.scalars().all()
+        return set(found.scalars())
 
-    async def add(self, report: ActReport) -> None:
+    async def recent_acts_on_cases(
+        self, case_ids: Collection[uuid.UUID], *, limit: int = 50
+    ) -> Sequence[Row[Any]]:
+        """The latest acts of each case (what its cost check looks at), newest first per case: the
+        columns only, in one query."""
+        newest = (
+            func.row_number()
+            .over(
+                partition_by=ActReport.case_id,
+                order_by=(ActReport.act_date.desc(), ActReport.created_at.desc()),
+            )
+            .label("newest")
+        )
+        ranked = (
+            select(
+                ActReport.case_id,
+                ActReport.act_code,
+                ActReport.act_date,
+                ActReport.outcome_code,
+                ActReport.seized_cents,
+                ActReport.collected_cents,
+                newest,
+            )
+            .where(ActReport.case_id.in_(case_ids))
+            .subquery()
+        )
+        found = await self.session.execute(
+            select(ranked).where(ranked.c.newest <= limit).order_by(ranked.c.case_id, ranked.c.newest)
+        )
+        return found.all()
+
+    def add(self, report: ActReport) -> None:
+        """Written by the next flush."""
         self.session.add(report)
-        await self.session.flush()
 
-    async def set_mandate_status(self, mandate: Mandate, to_status: str, *, actor: str, reason: str) -> None:
-        """A direct status change with its log row (the mandates module owns the full state machine)."""
-        from_status = mandate.status
-        await self.session.execute(update(Mandate).where(Mandate.id == mandate.id).values(status=to_status))
+    def set_mandate_status(self, mandate: Mandate, to_status: str, *, actor: str, reason: str) -> None:
+        """A direct status change with its log row, written by the next flush (the mandates module
+        owns the full state machine)."""
         self.session.add(
             MandateEvent(
                 mandate_id=mandate.id,
-                from_status=from_status,
+                from_status=mandate.status,
                 to_status=to_status,
                 actor=actor,
                 reason=reason,
             )
         )
         mandate.status = to_status
-        await self.session.flush()
 
     async def by_message(self, message_pk: uuid.UUID) -> ActReport | None:
         found = await self.session.execute(select(ActReport).where(ActReport.message_pk == message_pk))

@@ -3,7 +3,11 @@ ledger postings and the after-the-fact cost check. Takes a session, never commit
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from contextvars import ContextVar
 from datetime import date
 from typing import Any
 
@@ -95,17 +99,74 @@ def meaning_errors(
     return errors
 
 
-def _act_records(reports: list[ActReport]) -> tuple[ActRecord, ...]:
-    return tuple(
-        ActRecord(
-            act_code=r.act_code,
-            on=r.act_date,
-            outcome=OutcomeCode(r.outcome_code),
-            seized_cents=r.seized_cents,
-            collected_cents=r.collected_cents,
-        )
-        for r in reports
+def _act_record(row: Any) -> ActRecord:
+    return ActRecord(
+        act_code=row.act_code,
+        on=row.act_date,
+        outcome=OutcomeCode(row.outcome_code),
+        seized_cents=row.seized_cents,
+        collected_cents=row.collected_cents,
     )
+
+
+class ReportReads:
+    """What checking and recording act reports reads, loaded for a whole set of reports in a few
+    queries (one per table, not one per report), then kept current as reports are recorded, so the
+    next report of the same set sees the earlier ones (its reference taken, its act on the case)."""
+
+    RECENT_ACTS = 50  # what a cost check looks at, per case
+
+    def __init__(self) -> None:
+        self.mandates: dict[str, Mandate] = {}
+        self.cases: dict[uuid.UUID, CaseFacts | None] = {}  # without its acts; None: inconsistent
+        self.approvals: set[tuple[str, uuid.UUID]] = set()
+        self.references: set[tuple[uuid.UUID, str]] = set()
+        self.acts: dict[uuid.UUID, list[ActRecord]] = defaultdict(list)  # newest first
+
+    @classmethod
+    async def load(
+        cls, session: AsyncSession, office: Office, reports: Sequence[v1.ActReport]
+    ) -> ReportReads:
+        repo = ActReportRepository(session)
+        reads = cls()
+        reads.mandates = await repo.mandates_by_ref({r.mandate_ref for r in reports})
+        mandates = [m for m in reads.mandates.values() if m.office_id == office.id]
+        by_ref = {m.ref: m.id for m in mandates}
+        wanted = {
+            (r.approval_id, by_ref[r.mandate_ref])
+            for r in reports
+            if r.approval_id and r.mandate_ref in by_ref
+        }
+        if wanted:
+            reads.approvals = await repo.approvals_given(wanted)
+        used = await repo.references_used(office.id, {r.office_reference for r in reports})
+        reads.references = {(office.id, reference) for reference in used}
+        case_ids = {m.case_id for m in mandates}
+        if case_ids:
+            for case in (await repo.cases_with_debtors(case_ids)).values():
+                try:
+                    reads.cases[case.id] = case_facts(case)
+                except (InvalidInput, ValueError):
+                    reads.cases[case.id] = None
+            for row in await repo.recent_acts_on_cases(case_ids, limit=cls.RECENT_ACTS):
+                reads.acts[row.case_id].append(_act_record(row))
+        return reads
+
+    def case_facts(self, case_id: uuid.UUID) -> CaseFacts | None:
+        """What the cost check knows of the case; None when the case is missing or inconsistent."""
+        facts = self.cases.get(case_id)
+        if facts is None:
+            return None
+        return dataclasses.replace(facts, acts=tuple(self.acts[case_id][: self.RECENT_ACTS]))
+
+    def recorded(self, act: ActReport) -> None:
+        self.references.add((act.office_id, act.office_reference))
+        self.acts[act.case_id].insert(0, _act_record(act))
+        self.acts[act.case_id].sort(key=lambda record: record.on, reverse=True)  # stable: newest first
+
+
+# Set by a caller applying many reports at once (a batch chunk): reads loaded for all of them.
+preloaded_reads: ContextVar[ReportReads | None] = ContextVar("preloaded_reads", default=None)
 
 
 def cost_check(
@@ -138,14 +199,15 @@ async def record_act_report(
     catalogue: Catalogue | None = None,
 ) -> ActReport:
     """Checks ``report`` (sent by ``office``) and records it: the act, its ledger postings, its cost
-    check, and the mandate in progress. Raises NotFound or InvalidInput listing every error."""
-    repo = ActReportRepository(session)
+    check, and the mandate in progress. Raises NotFound or InvalidInput listing every error, before
+    writing anything."""
     cat = catalogue or load_catalogue()
-    mandate = await repo.mandate_by_ref(report.mandate_ref)
+    reads = preloaded_reads.get() or await ReportReads.load(session, office, [report])
+    mandate = reads.mandates.get(report.mandate_ref)
     if mandate is None or mandate.office_id != office.id:
         raise mandate_not_found(report.mandate_ref)
     errors = meaning_errors(report, mandate, today=today or utcnow().date(), catalogue=cat)
-    if report.approval_id is not None and await repo.approval(report.approval_id, mandate.id) is None:
+    if report.approval_id is not None and (report.approval_id, mandate.id) not in reads.approvals:
         errors.append(
             ErrorItem(
                 "/approval_id",
@@ -153,7 +215,7 @@ async def record_act_report(
                 f"no approval {report.approval_id} was given for mandate {mandate.ref}",
             )
         )
-    if await repo.reference_used(office.id, report.office_reference):
+    if (office.id, report.office_reference) in reads.references:
         errors.append(
             ErrorItem(
                 "/office_reference",
@@ -164,16 +226,7 @@ async def record_act_report(
     if errors:
         raise InvalidInput(f"{len(errors)} error(s) in the act report", code=errors[0].code, errors=errors)
 
-    found = await repo.case_with_debtor(mandate.case_id)
-    facts = None
-    if found is not None:
-        case, _debtor = found  # loaded with the case, so case.debtor needs no query
-        try:
-            facts = case_facts(case, _act_records(list(await repo.recent_reports_on_case(case.id))))
-        except (InvalidInput, ValueError):
-            facts = None
-    flagged, assessment = cost_check(report, facts, office.code, cat)
-
+    flagged, assessment = cost_check(report, reads.case_facts(mandate.case_id), office.code, cat)
     act = ActReport(
         id=uuid.uuid4(),
         mandate_id=mandate.id,
@@ -194,10 +247,12 @@ async def record_act_report(
         flagged=flagged,
         assessment=assessment,
     )
-    await repo.add(act)
+    repo = ActReportRepository(session)
+    repo.add(act)
+    reads.recorded(act)
     await post_act(session, act)
     if mandate.status in STARTS_PROGRESS:
-        await repo.set_mandate_status(
+        repo.set_mandate_status(
             mandate,
             MandateStatus.IN_PROGRESS.value,
             actor=office.code,

@@ -29,7 +29,16 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from hub.kit.errors import ErrorItem, HubError, InvalidInput
 from hub.kit.money import Money
@@ -326,6 +335,9 @@ class Catalogue(_Data):
     currency: Literal["EUR"]
     acts: dict[Code, ActDefinition]
     periods: tuple[TariffPeriod, ...]
+    # act_cost's answers: a pure function of its arguments and of this (frozen) catalogue, asked the
+    # same question again and again by the cost checks of a batch. Bounded: cleared when full.
+    _costs: dict[tuple[str, int, date, bool], ActCost] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -614,6 +626,21 @@ def act_cost(
     """
     _require_claim(claim_cents)
     cat = catalogue or load_catalogue()
+    key = (act_code, claim_cents, on, engagement_fee_already_charged)
+    if (known := cat._costs.get(key)) is not None:
+        return known
+    if len(cat._costs) >= _COSTS_KEPT:
+        cat._costs.clear()
+    cost = cat._costs[key] = _act_cost(cat, act_code, claim_cents, on, engagement_fee_already_charged)
+    return cost
+
+
+_COSTS_KEPT = 20_000
+
+
+def _act_cost(
+    cat: Catalogue, act_code: str, claim_cents: int, on: date, engagement_fee_already_charged: bool
+) -> ActCost:
     act = cat.act(act_code)
     period = cat.period_on(on)
     fee = period.fee(act_code)

@@ -7,7 +7,8 @@ handler's writes are rolled back to a savepoint."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -33,17 +34,25 @@ XML = "application/xml"
 OFFICE_KINDS = frozenset({"mandate_ack", "act_report", "fee_invoice", "cost_request", "hold_notice_ack"})
 
 Handler = Callable[[AsyncSession, v1.MessageModel, StoredMessage, Office], Awaitable[None]]
+# Loads, in a few queries, what the handler of a kind reads for many messages of that kind (a batch
+# chunk), and returns a context in which the handler reads from it instead of querying per message.
+Preloader = Callable[
+    [AsyncSession, Office, Sequence[v1.MessageModel]], Awaitable[AbstractContextManager[object]]
+]
 # Domain use cases by kind (act reports, acknowledgements, invoices...). A kind without one is
 # only routed: stored, receipted and forwarded to the agency.
 HANDLERS: dict[str, Handler] = {}
+PRELOADERS: dict[str, Preloader] = {}
 
 
-def handles(kind: str) -> Callable[[Handler], Handler]:
+def handles(kind: str, *, preload: Preloader | None = None) -> Callable[[Handler], Handler]:
     """Registers the use case that checks the meaning of a kind and applies its effects; it raises
-    a HubError (with every error found) to refuse the message."""
+    a HubError (with every error found) to refuse the message, before writing anything."""
 
     def register(handler: Handler) -> Handler:
         HANDLERS[kind] = handler
+        if preload is not None:
+            PRELOADERS[kind] = preload
         return handler
 
     return register
@@ -162,51 +171,87 @@ class InboundProcessor:
             )
         return outcome
 
+    async def receive_many(
+        self, session: AsyncSession, office: Office, many: Sequence[Received]
+    ) -> list[Outcome]:
+        """Applies messages from ``office`` in order, each exactly as ``receive`` would, reading what
+        their checks need (duplicates, the handlers' preloads) once for all of them."""
+        decoded = [self._decode(office, received) for received in many]
+        readable = [m for m in decoded if isinstance(m, v1.MessageModel)]
+        applied = await service.applied_among(session, office.code, {m.envelope.message_id for m in readable})
+        with ExitStack() as preloaded:
+            for kind in sorted({m.envelope.kind for m in readable} & PRELOADERS.keys()):
+                of_kind = [m for m in readable if m.envelope.kind == kind]
+                preloaded.enter_context(await PRELOADERS[kind](session, office, of_kind))
+            outcomes = []
+            for received, message in zip(many, decoded, strict=True):
+                if isinstance(message, v1.MessageModel):
+                    outcome = await self._apply(session, office, received, message, applied)
+                else:
+                    envelope, errors, status = message
+                    outcome = await self._refuse(
+                        session, office, received, envelope, errors, unreadable=True, status=status
+                    )
+                outcomes.append(outcome)
+        return outcomes
+
     async def _receive(self, session: AsyncSession, office: Office, received: Received) -> Outcome:
+        return (await self.receive_many(session, office, [received]))[0]
+
+    def _decode(
+        self, office: Office, received: Received
+    ) -> v1.MessageModel | tuple[Envelope, list[ErrorItem], int]:
+        """The message, or why it cannot be routed: (the envelope to store it under, errors, status)."""
         try:
             message = decode(received.raw, received.content_type)
         except Refused as refused:
             envelope = Envelope(f"unreadable-{uuid.uuid4().hex[:12]}", "unknown", office.code, AGENCY_PARTY)
             status = 415 if refused.errors[0].code == "content_type.unsupported" else 422
-            return await self._refuse(
-                session, office, received, envelope, refused.errors, unreadable=True, status=status
-            )
-
+            return envelope, refused.errors, status
         env = message.envelope
-        envelope = Envelope(
-            env.message_id, env.kind, env.sender, env.recipient, env.version, env.correlation_id
-        )
         if errors := _envelope_errors(message, office):
             # Stored under the credential's office: a forged sender never gets a row in its name.
             forged = Envelope(
                 env.message_id, env.kind, office.code, env.recipient, env.version, env.correlation_id
             )
-            status = 403 if errors[0].code == "envelope.sender_mismatch" else 422
-            return await self._refuse(
-                session, office, received, forged, errors, unreadable=True, status=status
-            )
+            return forged, errors, 403 if errors[0].code == "envelope.sender_mismatch" else 422
+        return message
 
-        earlier = await service.already_applied(session, office.code, env.message_id)
-        if earlier is not None:
-            receipt = await MessageRepository(session).receipt_for(earlier.id)
-            assert receipt is not None, "an applied message always has its receipt"
+    async def _apply(
+        self,
+        session: AsyncSession,
+        office: Office,
+        received: Received,
+        message: v1.MessageModel,
+        applied: dict[str, uuid.UUID],
+    ) -> Outcome:
+        """Applies one routable message; ``applied`` (message id -> stored message) is kept current."""
+        env = message.envelope
+        envelope = Envelope(
+            env.message_id, env.kind, env.sender, env.recipient, env.version, env.correlation_id
+        )
+        if env.message_id in applied:
+            repo = MessageRepository(session)
+            earlier = await repo.get(applied[env.message_id])
+            receipt = await repo.receipt_for(applied[env.message_id])
+            assert earlier is not None and receipt is not None, "an applied message always has its receipt"
             return Outcome(earlier, receipt, duplicate=True, status=409)
 
         stored = await service.store_inbound(
             session, envelope, received.raw, received.content_type, parent_id=received.parent_id
         )
         try:
-            async with session.begin_nested():
-                handler = HANDLERS.get(env.kind)
-                if handler is not None:
-                    await handler(session, message, stored, office)
-                await service.mark_applied(session, stored)
-                await forward_to_agency(session, stored)
+            if env.kind in PRELOADERS:
+                await _apply_staged(session, message, stored, office)
+            else:
+                async with session.begin_nested():
+                    await _apply_effects(session, message, stored, office)
         except HubError as exc:
             errors = exc.errors or [ErrorItem("/", exc.code, exc.detail)]
             return await self._refuse(
                 session, office, received, envelope, errors, stored=stored, status=exc.status
             )
+        applied[env.message_id] = stored.id
         receipt = await service.issue_receipt(session, self.signer, stored, accepted=True)
         return Outcome(stored, receipt, duplicate=False)
 
@@ -248,6 +293,31 @@ class InboundProcessor:
             errors=[v1.ErrorItem(path=e.path[:500], code=e.code, message=e.message[:500]) for e in errors],
         )
         await send_to_office(session, office, report, parent_id=refused.id)
+
+
+async def _apply_effects(
+    session: AsyncSession, message: v1.MessageModel, stored: StoredMessage, office: Office
+) -> None:
+    handler = HANDLERS.get(message.envelope.kind)
+    if handler is not None:
+        await handler(session, message, stored, office)
+    await service.mark_applied(session, stored)
+    await forward_to_agency(session, stored)
+
+
+async def _apply_staged(
+    session: AsyncSession, message: v1.MessageModel, stored: StoredMessage, office: Office
+) -> None:
+    """A kind with a preloader has a handler that reads from its preload and refuses before staging
+    anything, so it needs no savepoint: its writes stay in the session until the caller's flush,
+    and many messages are written together. Checked: a refusal after a write is a bug."""
+    pending = len(session.new)
+    try:
+        await _apply_effects(session, message, stored, office)
+    except HubError:
+        if len(session.new) != pending:
+            raise RuntimeError(f"the {message.envelope.kind} handler wrote before refusing") from None
+        raise
 
 
 async def forward_to_agency(session: AsyncSession, message: StoredMessage) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import Select, false, select, update
@@ -78,6 +78,15 @@ class MessageRepository:
 
     async def inbox_entry(self, sender: str, message_id: str) -> InboxEntry | None:
         return await self.session.get(InboxEntry, (sender, message_id))
+
+    async def inbox_entries(self, sender: str, message_ids: Collection[str]) -> dict[str, uuid.UUID]:
+        """Message id -> the stored message that applied it, for those of ``message_ids`` applied."""
+        found = await self.session.execute(
+            select(InboxEntry.message_id, InboxEntry.message_pk).where(
+                InboxEntry.sender == sender, InboxEntry.message_id.in_(message_ids)
+            )
+        )
+        return {message_id: pk for message_id, pk in found}
 
     async def receipt_for(self, message_pk: uuid.UUID) -> Receipt | None:
         return await self.session.scalar(select(Receipt).where(Receipt.message_pk == message_pk))

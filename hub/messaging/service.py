@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -95,7 +96,6 @@ async def store_inbound(
     message = _new_message(envelope, Direction.INBOUND, raw, content_type, parent_id, Status.RECEIVED)
     MessageRepository(session).stage(message)
     await record(session, message, Status.RECEIVED)
-    await session.flush()
     return message
 
 
@@ -106,10 +106,17 @@ async def already_applied(session: AsyncSession, sender: str, message_id: str) -
     return None if entry is None else await repo.get(entry.message_pk)
 
 
+async def applied_among(
+    session: AsyncSession, sender: str, message_ids: Collection[str]
+) -> dict[str, uuid.UUID]:
+    """Which of ``message_ids`` from ``sender`` were applied already, and by which stored message."""
+    return await MessageRepository(session).inbox_entries(sender, message_ids)
+
+
 async def mark_applied(session: AsyncSession, message: StoredMessage) -> None:
     """Written in the transaction that applies the message's effects. The primary key on
     (sender, message id) makes a concurrent second copy fail its commit instead of applying twice."""
-    await MessageRepository(session).add(
+    MessageRepository(session).stage(
         InboxEntry(sender=message.sender, message_id=message.message_id, message_pk=message.id)
     )
     await record(session, message, Status.VALIDATED)
@@ -137,7 +144,6 @@ async def enqueue_outbound(
     )
     repo = MessageRepository(session)
     repo.stage(message, entry, MessageEvent(message_pk=message.id, status=Status.ROUTED.value))
-    await session.flush()
     return entry
 
 
@@ -179,7 +185,7 @@ async def issue_receipt(
         signature=signer.sign(payload),
         signature_alg=ALGORITHM,
     )
-    await MessageRepository(session).add(receipt)
+    MessageRepository(session).stage(receipt)
     if not accepted:
         await record(session, message, Status.REJECTED, detail=f"{len(errors)} error(s)")
     return receipt

@@ -37,14 +37,15 @@ async def test_two_broker_restarts_lose_nothing(
     code = "CJ" + secrets.token_hex(4).upper()
     async with unit_of_work(sessions) as session:
         await offices.add_office(session, code=code, name="Étude", delivery_channel=DeliveryChannel.AMQP)
-        ids = []
+        entries = []
         for n in range(EVENTS):
             envelope = Envelope(f"EV-{code}-{n}", "mandate", "AGENCY", code)
             entry = await service.enqueue_outbound(
                 session, envelope, b"<m/>", "application/xml",
                 exchange=topology.OUTBOUND_EXCHANGE, routing_key=topology.office_routing_key(code),
             )  # fmt: skip
-            ids.append(entry.id)
+            entries.append(entry)
+    ids = [entry.id for entry in entries]  # given when written, at the commit
 
     broker = Broker(node.url, [code])
     await broker.start()

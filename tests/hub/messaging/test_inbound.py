@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -110,6 +111,7 @@ async def test_a_refusal_in_meaning_leaves_nothing_half_written(
     session: AsyncSession, office: Office, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(inbound.HANDLERS, "act_report", refuse)
+    monkeypatch.delitem(inbound.PRELOADERS, "act_report", raising=False)  # a handler with a savepoint
     outcome = await InboundProcessor(SIGNER).receive(
         session, office, Received(ACT_REPORT_XML, "application/xml")
     )
@@ -123,6 +125,21 @@ async def test_a_refusal_in_meaning_leaves_nothing_half_written(
         session, office, Received(ACT_REPORT_XML, "application/xml")
     )
     assert retry.accepted and not retry.duplicate
+
+
+async def test_a_preloaded_kind_whose_handler_writes_before_refusing_is_a_bug_not_a_refusal(
+    session: AsyncSession, office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kind with a preloader is applied without a savepoint: its handler promises to refuse before
+    writing. Breaking the promise stops the whole unit of work instead of keeping half a message."""
+
+    async def preload(*_: object) -> contextlib.AbstractContextManager[object]:
+        return contextlib.nullcontext()
+
+    monkeypatch.setitem(inbound.HANDLERS, "act_report", refuse)
+    monkeypatch.setitem(inbound.PRELOADERS, "act_report", preload)
+    with pytest.raises(RuntimeError, match="wrote before refusing"):
+        await InboundProcessor(SIGNER).receive(session, office, Received(ACT_REPORT_XML, "application/xml"))
 
 
 async def test_amqp_senders_get_the_receipt_as_a_message(session: AsyncSession, office: Office) -> None:

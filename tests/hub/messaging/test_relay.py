@@ -37,6 +37,7 @@ async def enqueue(session: AsyncSession, recipient: str, n: int = 1) -> list[int
             exchange="hub.outbound",
             routing_key=f"office.{recipient}",
         )
+        await session.flush()  # staged: the outbox row gets its id when written
         ids.append(entry.id)
     return ids
 

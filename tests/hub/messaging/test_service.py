@@ -88,6 +88,7 @@ async def test_enqueue_outbound_writes_message_and_outbox_row_together(session: 
         exchange="hub.outbound",
         routing_key="office.CJ75001",
     )
+    await session.flush()  # staged: the outbox row gets its id when written
     assert entry.id is not None and entry.status == "pending"
     message = await MessageRepository(session).get(entry.message_pk)
     assert message is not None and message.direction == "outbound" and message.status == "routed"
