@@ -21,6 +21,7 @@ async def fee_invoice_received(
     await service.record_invoice(session, message, stored, office)
 
 
+@inbound.translates
 def read_einvoice(raw: bytes, content_type: str, office: Office) -> v1.MessageModel | None:
     """A UBL, CII or Factur-X invoice as a ``fee_invoice`` of ``office``; None for anything else."""
     if not intake.is_einvoice(raw, inbound.media_type(content_type)):

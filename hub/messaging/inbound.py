@@ -43,6 +43,11 @@ Preloader = Callable[
 # only routed: stored, receipted and forwarded to the agency.
 HANDLERS: dict[str, Handler] = {}
 PRELOADERS: dict[str, Preloader] = {}
+# Readers of bodies that carry no v1 envelope (EN 16931 e-invoices, docs/adr/0004-invoices.md): each
+# returns the message it read, with an envelope made up for the credential's office, or None when the
+# body is not its form; it raises Refused with every error found.
+Translator = Callable[[bytes, str, Office], v1.MessageModel | None]
+TRANSLATORS: list[Translator] = []
 
 
 def handles(kind: str, *, preload: Preloader | None = None) -> Callable[[Handler], Handler]:
@@ -56,6 +61,12 @@ def handles(kind: str, *, preload: Preloader | None = None) -> Callable[[Handler
         return handler
 
     return register
+
+
+def translates(translator: Translator) -> Translator:
+    """Registers a reader of a form without a v1 envelope, tried before ``decode``."""
+    TRANSLATORS.append(translator)
+    return translator
 
 
 @dataclass(frozen=True)
@@ -108,6 +119,15 @@ def decode(raw: bytes, content_type: str) -> v1.MessageModel:
     except ValidationError as exc:
         raise Refused([ErrorItem(e.path, e.code, e.message) for e in v1.message_errors(exc)]) from exc
     raise Refused([ErrorItem("/", "content_type.unsupported", f"send {XML} or {JSON}, not {content_type!r}")])
+
+
+def decode_from(office: Office, raw: bytes, content_type: str) -> v1.MessageModel:
+    """``decode``, once the readers of other forms (``translates``) have looked at the bytes."""
+    for translator in TRANSLATORS:
+        message = translator(raw, content_type, office)
+        if message is not None:
+            return message
+    return decode(raw, content_type)
 
 
 def _envelope_errors(message: v1.MessageModel, office: Office) -> list[ErrorItem]:
@@ -203,7 +223,7 @@ class InboundProcessor:
     ) -> v1.MessageModel | tuple[Envelope, list[ErrorItem], int]:
         """The message, or why it cannot be routed: (the envelope to store it under, errors, status)."""
         try:
-            message = decode(received.raw, received.content_type)
+            message = decode_from(office, received.raw, received.content_type)
         except Refused as refused:
             envelope = Envelope(f"unreadable-{uuid.uuid4().hex[:12]}", "unknown", office.code, AGENCY_PARTY)
             status = 415 if refused.errors[0].code == "content_type.unsupported" else 422

@@ -13,16 +13,11 @@ from sqlalchemy import select
 from hub.database import unit_of_work
 from hub.ledger import service as ledger
 from hub.ledger.models import LedgerTransaction
-from hub.messaging import inbound
 from tests.hub.acts.factories import bearer
 from tests.hub.invoices.einvoices import OTHER_SIRET, Line, cii, ubl
 from tests.hub.invoices.factories import World, count_messages, v1_invoice, world
 
 XML = {"Content-Type": "application/xml"}
-# E-invoices (no v1 envelope) need the inbound path's readers of other forms (docs/adr/0004).
-einvoices = pytest.mark.skipif(
-    not hasattr(inbound, "TRANSLATORS"), reason="the inbound path does not read e-invoices yet"
-)
 JSON = {"Content-Type": "application/json"}
 
 
@@ -102,7 +97,6 @@ async def test_a_v1_invoice_matched_line_by_line(client: httpx.AsyncClient, w: W
     assert "events" not in invoice or invoice["events"] is None  # an office does not see the log
 
 
-@einvoices
 @pytest.mark.parametrize("form", ["ubl", "cii"])
 async def test_each_discrepancy_on_its_line_with_its_code(
     client: httpx.AsyncClient, w: World, form: str
@@ -130,7 +124,6 @@ async def test_another_offices_act_is_named_without_its_data(
     assert other.code not in text and str(other.seeded.case.id) not in text and "A/1" not in text
 
 
-@einvoices
 async def test_the_seller_must_be_the_sending_office(client: httpx.AsyncClient, w: World) -> None:
     refused = await send(client, w, ubl("F-S", [Line(5158, ref="A/1")], siret=OTHER_SIRET), "application/xml")
     assert refused.status_code == 422, refused.text
@@ -169,7 +162,6 @@ def _envelope(w: World, message_id: str) -> dict[str, str]:
     }
 
 
-@einvoices
 async def test_the_same_einvoice_twice_is_a_duplicate(client: httpx.AsyncClient, w: World) -> None:
     body = ubl("F-D", [Line(5158, ref="A/1")])
     first = await send(client, w, body, "application/xml")
@@ -179,7 +171,6 @@ async def test_the_same_einvoice_twice_is_a_duplicate(client: httpx.AsyncClient,
     assert again.json()["receipt"]["signature"] == first.json()["signature"]
 
 
-@einvoices
 async def test_a_credit_note_is_stored_negative(client: httpx.AsyncClient, w: World) -> None:
     sent = await send(client, w, ubl("AV-1", [Line(5158, ref="A/1")], credit=True), "application/xml")
     assert sent.status_code == 202, sent.text
@@ -193,7 +184,6 @@ async def test_a_credit_note_is_stored_negative(client: httpx.AsyncClient, w: Wo
     assert invoice["lines"][0]["net_cents"] == -5158 and invoice["lines"][0]["result"] == "matched"
 
 
-@einvoices
 async def test_an_order_is_refused_as_such(client: httpx.AsyncClient, w: World) -> None:
     order = cii("O-1", [Line(5158, ref="A/1")], type_code="220")
     refused = await send(client, w, order, "application/xml")
@@ -206,7 +196,6 @@ async def test_an_order_is_refused_as_such(client: httpx.AsyncClient, w: World) 
     assert refused.status_code == 422 and refused.json()["code"] == "einvoice.not_an_invoice"
 
 
-@einvoices
 async def test_a_facturx_pdf(client: httpx.AsyncClient, w: World) -> None:
     facturx = pytest.importorskip("facturx", reason="the factur-x library builds the PDF")
     pypdf = pytest.importorskip("pypdf")
@@ -224,7 +213,6 @@ async def test_a_facturx_pdf(client: httpx.AsyncClient, w: World) -> None:
     assert invoice["syntax"] == "facturx_pdf" and results(invoice) == [[]]
 
 
-@einvoices
 async def test_finance_approves_disputes_and_pays_in_bulk(
     app: FastAPI, client: httpx.AsyncClient, w: World
 ) -> None:
