@@ -118,7 +118,9 @@ def serve(
         settings = settings.model_copy(update={"role": role.value})
     host, port = host or settings.host, port or settings.port
     mode = "embedded (no broker)" if settings.embedded_broker else "with RabbitMQ"
-    typer.echo(f"hub ({settings.role}, {mode}) on http://{host}:{port} - API docs at http://{host}:{port}/docs")
+    typer.echo(
+        f"hub ({settings.role}, {mode}) on http://{host}:{port} - API docs at http://{host}:{port}/docs"
+    )
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
 
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import uuid
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from hub.acts import batch as batches
@@ -17,84 +16,27 @@ from hub.deps import CurrentOffice, SessionDep
 from hub.kit import idempotency
 from hub.kit.errors import ErrorItem, HubError, NotFound, problem_body
 from hub.kit.http import PROBLEM_JSON
-from hub.kit.ratelimit import RateLimiter
-from hub.messaging.api import receipt_response
-from hub.messaging.inbound import InboundProcessor, Received
+from hub.messaging.receiving import (
+    BODY_DOC,
+    RECEIPT_RESPONSES,
+    IdempotencyKey,
+    LimitedOffice,
+    receive_office_message,
+    replayed,
+    stored_response,
+)
 from hub.messaging.repository import MessageRepository
-from hub.offices.models import Office
 
 router = APIRouter(prefix="/v1", tags=["offices"])
+
+
+SPOOL_IN_MEMORY = 1 << 20  # a batch file beyond 1 MiB is spooled to a temporary file
 
 
 class UnsupportedMedia(HubError):
     status = 415
     code = "content_type.unsupported"
     title = "Unsupported media type"
-
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=255,
-        description="Retry safely: the same key and body get the first response again for 24 h",
-    ),
-]
-SPOOL_IN_MEMORY = 1 << 20  # a batch file beyond 1 MiB is spooled to a temporary file
-
-RECEIPT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    202: {"description": "The hub's signed receipt (kind `receipt`)"},
-    403: {"description": "Envelope sender is not the key's office"},
-    404: {"description": "Mandate unknown or not this office's"},
-    409: {"description": "Duplicate message id, or the same Idempotency-Key still in progress"},
-    413: {"description": "Body too large"},
-    415: {"description": "Unsupported content type"},
-    422: {"description": "Invalid message, every error listed; or an Idempotency-Key reused"},
-    429: {"description": "Rate limit of the key exceeded (see Retry-After)"},
-}
-
-
-async def rate_limited(request: Request, office: CurrentOffice) -> Office:
-    limiter: RateLimiter = request.app.state.rate_limiter
-    limiter.check(request.headers.get("authorization", ""))
-    return office
-
-
-LimitedOffice = Annotated[Office, Depends(rate_limited)]
-
-
-def _stored(response: JSONResponse) -> idempotency.StoredResponse:
-    return idempotency.StoredResponse(
-        response.status_code, {"content-type": response.headers["content-type"]}, bytes(response.body)
-    )
-
-
-def _replay(stored: idempotency.StoredResponse) -> Response:
-    return Response(
-        stored.body, status_code=stored.status, headers={**stored.headers, "Idempotent-Replayed": "true"}
-    )
-
-
-async def _one_message(request: Request, office: Office, session: SessionDep, key: str | None) -> Response:
-    raw = await request.body()
-    processor: InboundProcessor = request.app.state.processor
-    received = Received(raw, request.headers.get("content-type", ""))
-    if key is None:
-        return receipt_response(await processor.receive(session, office, received), office)
-    fingerprint = idempotency.request_hash("POST", request.url.path, hashlib.sha256(raw).hexdigest())
-    earlier = await idempotency.claim_in(session, office.id, key, fingerprint)
-    if earlier is not None:
-        return _replay(earlier)
-    response = receipt_response(await processor.receive(session, office, received), office)
-    await idempotency.complete(session, office.id, key, _stored(response))
-    return response
-
-
-BODY_DOC = (
-    "One v1 message, `application/xml` (canonical XML, `schemas/xsd/v1`) or `application/json` "
-    "(`schemas/json/v1`); `Content-Type` decides. 202 returns the hub's signed receipt; a refusal is "
-    "problem+json listing every error, with the signed receipt under `receipt`."
-)
 
 
 @router.post(
@@ -107,7 +49,7 @@ BODY_DOC = (
 async def post_act_report(
     request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
 ) -> Response:
-    return await _one_message(request, office, session, key)
+    return await receive_office_message(request, office, session, key)
 
 
 @router.post(
@@ -120,7 +62,7 @@ async def post_act_report(
 async def post_mandate_ack(
     request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
 ) -> Response:
-    return await _one_message(request, office, session, key)
+    return await receive_office_message(request, office, session, key)
 
 
 @router.post(
@@ -160,7 +102,7 @@ async def post_batch(
         if key is not None:
             earlier = await idempotency.claim(sessions, office.id, key, fingerprint)
             if earlier is not None:
-                return _replay(earlier)
+                return replayed(earlier)
         try:
             # The batch message is committed first: its records are committed by chunks after it.
             async with sessions() as own, own.begin():
@@ -179,7 +121,7 @@ async def post_batch(
                 response = JSONResponse(result.as_dict(), status_code=200)
             if key is not None:
                 async with sessions() as own, own.begin():
-                    await idempotency.complete(own, office.id, key, _stored(response))
+                    await idempotency.complete(own, office.id, key, stored_response(response))
         except BaseException:
             if key is not None:
                 await idempotency.release(sessions, office.id, key)

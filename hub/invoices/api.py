@@ -12,10 +12,10 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
 
 from adapters.einvoice.read import MAX_PDF_BYTES
-from hub.acts.api import RECEIPT_RESPONSES, IdempotencyKey, LimitedOffice, _one_message
 from hub.deps import CurrentCaller, SessionDep, staff_with
 from hub.invoices import service
 from hub.invoices.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceState
+from hub.messaging.receiving import RECEIPT_RESPONSES, IdempotencyKey, LimitedOffice, receive_office_message
 from hub.offices.models import Office
 from hub.staff.models import Role, StaffUser
 
@@ -163,7 +163,7 @@ def invoice_out(
 async def post_invoice(
     request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
 ) -> Response:
-    return await _one_message(request, office, session, key)
+    return await receive_office_message(request, office, session, key)
 
 
 @router.get("/invoices", summary="Fee invoices by state and office (finance and staff)")

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field, StringConstraints
 
-from hub.acts.api import BODY_DOC, RECEIPT_RESPONSES, IdempotencyKey, LimitedOffice, _one_message
 from hub.acts.tariff import load_catalogue
 from hub.cases.repository import CaseRepository
 from hub.deps import CurrentCaller, SessionDep, staff_with
@@ -18,6 +17,13 @@ from hub.kit.errors import ErrorItem, InvalidInput, NotFound
 from hub.mandates import service
 from hub.mandates.models import Approval, Mandate, MandateStatus
 from hub.mandates.service import MandateIn
+from hub.messaging.receiving import (
+    BODY_DOC,
+    RECEIPT_RESPONSES,
+    IdempotencyKey,
+    LimitedOffice,
+    receive_office_message,
+)
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
 from hub.policy import guardrails
@@ -309,7 +315,7 @@ HOLD_NOTICE_ACK_DOC = (
 async def post_hold_notice_ack(
     request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
 ) -> Response:
-    return await _one_message(request, office, session, key)
+    return await receive_office_message(request, office, session, key)
 
 
 class HoldNoticeOut(BaseModel):

@@ -9,17 +9,22 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from hub.deps import CurrentCaller, CurrentOffice, SessionDep, staff_with
 from hub.kit.clock import utcnow
-from hub.kit.errors import ErrorItem, NotFound, problem_body
-from hub.kit.http import PROBLEM_JSON
+from hub.kit.errors import NotFound
 from hub.messaging import inbound, service
-from hub.messaging.inbound import InboundProcessor, Outcome, Received, receipt_message
 from hub.messaging.models import Status, StoredMessage
+from hub.messaging.receiving import (
+    RECEIPT_RESPONSES,
+    IdempotencyKey,
+    LimitedOffice,
+    receipt_response,
+    receive_office_message,
+)
 from hub.messaging.repository import MessageRepository
 from hub.messaging.service import record
 from hub.messaging.signing import ALGORITHM
@@ -232,35 +237,12 @@ async def resend_message(
         "or meaning, 403 sender other than the key's office, 404 unknown object, 415 other content "
         "types, 409 a message id already applied (its first receipt is returned)."
     ),
-    responses={
-        202: {"description": "The hub's signed receipt (kind `receipt`)"},
-        403: {"description": "Envelope sender is not the key's office"},
-        409: {"description": "Duplicate message id"},
-        415: {"description": "Unsupported content type"},
-        422: {"description": "Invalid message, every error listed"},
-    },
+    responses=RECEIPT_RESPONSES,
 )
-async def send_message(request: Request, office: CurrentOffice, session: SessionDep) -> JSONResponse:
-    processor: InboundProcessor = request.app.state.processor
-    received = Received(await request.body(), request.headers.get("content-type", ""))
-    outcome = await processor.receive(session, office, received)
-    return receipt_response(outcome, office)
-
-
-def receipt_response(outcome: Outcome, office: Office) -> JSONResponse:
-    """202 with the receipt, or the refusal as problem+json carrying the receipt (both signed).
-    A refusal is a normal return, so the refused message and its receipt are committed."""
-    receipt = receipt_message(outcome.receipt, office.code).model_dump(mode="json", exclude_none=True)
-    if outcome.accepted and not outcome.duplicate:
-        return JSONResponse(receipt, status_code=202)
-    if outcome.duplicate:
-        detail = f"message {outcome.message.message_id} was already received; this is its receipt"
-        body = problem_body(409, "Duplicate message", detail, "message.duplicate")
-    else:
-        errors = [ErrorItem(**e) for e in outcome.receipt.errors]
-        detail = f"{len(errors)} error(s); the message was not applied"
-        body = problem_body(outcome.status, "Message refused", detail, errors[0].code, errors)
-    return JSONResponse({**body, "receipt": receipt}, status_code=outcome.status, media_type=PROBLEM_JSON)
+async def send_message(
+    request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
+) -> Response:
+    return await receive_office_message(request, office, session, key)
 
 
 @router.post(

@@ -1,0 +1,101 @@
+"""What every office route that takes one message shares: the Idempotency-Key, the rate limit
+per key, the documented answers, and the call to the one inbound processor."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request, Response
+from fastapi.responses import JSONResponse
+
+from hub.deps import CurrentOffice, SessionDep
+from hub.kit import idempotency
+from hub.kit.errors import ErrorItem, problem_body
+from hub.kit.http import PROBLEM_JSON
+from hub.kit.ratelimit import RateLimiter
+from hub.messaging.inbound import InboundProcessor, Outcome, Received, receipt_message
+from hub.offices.models import Office
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Retry safely: the same key and body get the first response again for 24 h",
+    ),
+]
+
+RECEIPT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"description": "The hub's signed receipt (kind `receipt`)"},
+    403: {"description": "Envelope sender is not the key's office"},
+    404: {"description": "Mandate unknown or not this office's"},
+    409: {"description": "Duplicate message id, or the same Idempotency-Key still in progress"},
+    413: {"description": "Body too large"},
+    415: {"description": "Unsupported content type"},
+    422: {"description": "Invalid message, every error listed; or an Idempotency-Key reused"},
+    429: {"description": "Rate limit of the key exceeded (see Retry-After)"},
+}
+
+
+async def rate_limited(request: Request, office: CurrentOffice) -> Office:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter.check(request.headers.get("authorization", ""))
+    return office
+
+
+LimitedOffice = Annotated[Office, Depends(rate_limited)]
+
+
+def stored_response(response: JSONResponse) -> idempotency.StoredResponse:
+    return idempotency.StoredResponse(
+        response.status_code, {"content-type": response.headers["content-type"]}, bytes(response.body)
+    )
+
+
+def replayed(stored: idempotency.StoredResponse) -> Response:
+    return Response(
+        stored.body, status_code=stored.status, headers={**stored.headers, "Idempotent-Replayed": "true"}
+    )
+
+
+async def receive_office_message(
+    request: Request, office: Office, session: SessionDep, key: str | None
+) -> Response:
+    """One message from ``office`` through the inbound processor, answered with its signed receipt;
+    with an ``Idempotency-Key``, the first answer is kept and replayed for the same key and body."""
+    raw = await request.body()
+    processor: InboundProcessor = request.app.state.processor
+    received = Received(raw, request.headers.get("content-type", ""))
+    if key is None:
+        return receipt_response(await processor.receive(session, office, received), office)
+    fingerprint = idempotency.request_hash("POST", request.url.path, hashlib.sha256(raw).hexdigest())
+    earlier = await idempotency.claim_in(session, office.id, key, fingerprint)
+    if earlier is not None:
+        return replayed(earlier)
+    response = receipt_response(await processor.receive(session, office, received), office)
+    await idempotency.complete(session, office.id, key, stored_response(response))
+    return response
+
+
+BODY_DOC = (
+    "One v1 message, `application/xml` (canonical XML, `schemas/xsd/v1`) or `application/json` "
+    "(`schemas/json/v1`); `Content-Type` decides. 202 returns the hub's signed receipt; a refusal is "
+    "problem+json listing every error, with the signed receipt under `receipt`."
+)
+
+
+def receipt_response(outcome: Outcome, office: Office) -> JSONResponse:
+    """202 with the receipt, or the refusal as problem+json carrying the receipt (both signed).
+    A refusal is a normal return, so the refused message and its receipt are committed."""
+    receipt = receipt_message(outcome.receipt, office.code).model_dump(mode="json", exclude_none=True)
+    if outcome.accepted and not outcome.duplicate:
+        return JSONResponse(receipt, status_code=202)
+    if outcome.duplicate:
+        detail = f"message {outcome.message.message_id} was already received; this is its receipt"
+        body = problem_body(409, "Duplicate message", detail, "message.duplicate")
+    else:
+        errors = [ErrorItem(**e) for e in outcome.receipt.errors]
+        detail = f"{len(errors)} error(s); the message was not applied"
+        body = problem_body(outcome.status, "Message refused", detail, errors[0].code, errors)
+    return JSONResponse({**body, "receipt": receipt}, status_code=outcome.status, media_type=PROBLEM_JSON)
