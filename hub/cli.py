@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.acts.commands import reports_app
 from hub.cases.commands import cases_app
 from hub.database import engine_from_settings, migrate, session_factory, unit_of_work
+from hub.finance.commands import finance_app
 from hub.kit.crypto import SecretBox
 from hub.kit.errors import HubError
 from hub.mandates.commands import mandates_app
@@ -41,6 +42,7 @@ app.add_typer(dead_app, name="dead")
 app.add_typer(cases_app, name="cases")
 app.add_typer(mandates_app, name="mandates")
 app.add_typer(reports_app, name="reports")
+app.add_typer(finance_app, name="finance")
 
 T = TypeVar("T")
 

@@ -1,0 +1,111 @@
+"""Routes of the finance reports (finance and admin staff only; office keys are refused): the
+reconciliation of one office over a period and the offices' scorecards, as JSON or as a CSV
+download (``Accept: text/csv`` or ``?format=csv``). The CSV columns are in ``hub.finance.export``."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from hub.deps import SessionDep, staff_with
+from hub.finance import export, service
+from hub.staff.models import Role, StaffUser
+
+router = APIRouter(prefix="/v1/finance", tags=["finance"])
+Finance = Annotated[StaffUser, staff_with(Role.FINANCE)]
+From = Annotated[date, Query(alias="from", description="First day of the period (YYYY-MM-DD), included")]
+To = Annotated[date, Query(alias="to", description="Day after the period (YYYY-MM-DD), excluded")]
+Format = Annotated[
+    Literal["json", "csv"] | None,
+    Query(
+        alias="format", description="`csv` for a download; without it, `Accept: text/csv` asks for CSV too"
+    ),
+]
+Currency = Annotated[str, Query(pattern=r"^[A-Z]{3}$", description="The figures' currency")]
+CSV = "text/csv"
+ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {CSV: {}}, "description": "JSON, or CSV with `Content-Disposition: attachment`"},
+    401: {"description": "No staff token (an office key is refused)"},
+    403: {"description": "A staff role other than finance or admin"},
+    404: {"description": "Unknown office code"},
+    422: {"description": "A bad period (`to` not after `from`) or parameter"},
+}
+
+
+def _wants_csv(request: Request, format_: str | None) -> bool:
+    if format_ is not None:
+        return format_ == "csv"
+    accept = request.headers.get("accept", "")
+    return any(part.split(";", 1)[0].strip().lower() == CSV for part in accept.split(","))
+
+
+def _download(body: str, filename: str) -> Response:
+    return Response(
+        body.encode(),
+        media_type=f"{CSV}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/reconciliation",
+    summary="One office's fees over [from, to): reported, tariff, invoiced, paid, disputed",
+    description=(
+        "Fees reported in act reports, invoiced (on approval) and paid come from the ledger's "
+        "entries; the tariff is that of the same acts on their dates (DEP once per case); disputed "
+        "are the lines with a finding of the invoices issued in the period, by code. Integer cents."
+    ),
+    responses=ANSWERS,
+)
+async def get_reconciliation(
+    request: Request,
+    session: SessionDep,
+    _user: Finance,
+    office: Annotated[str, Query(max_length=16, description="The office's code")],
+    start: From,
+    end: To,
+    format_: Format = None,
+    currency: Currency = service.DEFAULT_CURRENCY,
+) -> Response:
+    report = await service.reconciliation(session, office, start, end, currency=currency)
+    if _wants_csv(request, format_):
+        body = export.to_csv(export.RECONCILIATION_COLUMNS, export.reconciliation_rows(report))
+        return _download(body, f"reconciliation-{report.office_code}-{start}-{end}.csv")
+    return JSONResponse(export.reconciliation_json(report))
+
+
+@router.get(
+    "/scorecard",
+    summary="Offices' net efficiency over [from, to): collected minus fees, per act type; delays, refusals",
+    description=(
+        "Per office (all, or `office`) and act type: acts, flagged acts executed, collected and fees "
+        "(ledger) and their difference; per office: cases worked, cost and recovery per case, "
+        "mandates sent and refused, days from issue to the first act (median, mean)."
+    ),
+    responses=ANSWERS,
+)
+async def get_scorecard(
+    request: Request,
+    session: SessionDep,
+    _user: Finance,
+    start: From,
+    end: To,
+    office: Annotated[str | None, Query(max_length=16, description="One office's code")] = None,
+    format_: Format = None,
+    currency: Currency = service.DEFAULT_CURRENCY,
+) -> Response:
+    cards = await service.scorecards(session, start, end, office_code=office, currency=currency)
+    if _wants_csv(request, format_):
+        body = export.to_csv(export.SCORECARD_COLUMNS, export.scorecard_rows(cards))
+        return _download(body, f"scorecard-{office or 'all'}-{start}-{end}.csv")
+    return JSONResponse(
+        {
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "currency": currency,
+            "offices": export.scorecard_json(cards),
+        }
+    )

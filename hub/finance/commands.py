@@ -1,0 +1,140 @@
+"""``hub finance ...`` commands, mounted by ``hub.cli``."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hub.finance import export, reports
+from hub.kit.errors import HubError
+from hub.kit.money import Money
+
+finance_app = typer.Typer(help="Finance reports: reconciliation and scorecards.", no_args_is_help=True)
+
+
+def _day(text: str) -> date:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD") from exc
+
+
+async def _load(office: str, start: date, end: date) -> tuple[reports.Reconciliation, reports.Scorecard]:
+    from hub.database import engine_from_settings, session_factory, unit_of_work
+    from hub.finance import service
+    from hub.settings import get_settings
+
+    engine = engine_from_settings(get_settings())
+    try:
+        async with unit_of_work(session_factory(engine)) as session:
+            rec = await service.reconciliation(session, office, start, end)
+            (card,) = await service.scorecards(session, start, end, office_code=office)
+            return rec, card
+    finally:
+        await engine.dispose()
+
+
+def _eur(cents: int | None, currency: str) -> str:
+    return "-" if cents is None else Money(cents, currency).display()
+
+
+def _or_dash(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def render(rec: reports.Reconciliation, card: reports.Scorecard, console: Console) -> None:
+    """The reconciliation and the scorecard as tables a person reads."""
+    cur = rec.currency
+    console.print(f"[bold]Office {rec.office_code}[/bold], {rec.start} to {rec.end} (excluded), {cur}")
+    totals = Table(title="Reconciliation", show_header=True)
+    totals.add_column("figure")
+    totals.add_column("amount", justify="right")
+    for name, cents in (
+        ("fees reported (ledger)", rec.ledger.fees_cents),
+        (f"tariff of the {rec.acts - rec.unpriced_acts} priced act(s)", rec.tariff_cents),
+        ("reported minus tariff", rec.ledger.fees_cents - rec.tariff_cents),
+        ("invoiced, approved (ledger)", rec.ledger.invoiced_cents),
+        ("paid (ledger)", rec.ledger.paid_cents),
+        (f"{rec.invoices_received} invoice(s) received", rec.invoices_received_cents),
+        (f"{rec.disputed_lines} disputed line(s)", rec.disputed_cents),
+    ):
+        totals.add_row(name, _eur(cents, cur))
+    console.print(totals)
+    acts = Table(title="Per act type")
+    for column in ("act", "acts", "unpriced", "reported", "tariff", "difference"):
+        acts.add_column(column, justify="left" if column == "act" else "right")
+    for line in rec.act_types:
+        acts.add_row(
+            line.act_code,
+            str(line.acts),
+            str(line.unpriced_acts),
+            _eur(line.reported_cents, cur),
+            _eur(line.tariff_cents, cur),
+            _eur(line.reported_minus_tariff_cents, cur),
+        )
+    console.print(acts)
+    if rec.disputes:
+        disputes = Table(title="Disputed invoice lines")
+        for column in ("finding", "lines", "amount"):
+            disputes.add_column(column, justify="left" if column == "finding" else "right")
+        for d in rec.disputes:
+            disputes.add_row(d.code, str(d.lines), _eur(d.cents, cur))
+        console.print(disputes)
+    score = Table(title="Scorecard (net efficiency)")
+    for column in ("act", "acts", "flagged", "collected", "fees", "net"):
+        score.add_column(column, justify="left" if column == "act" else "right")
+    for score_line in (*card.act_types, card.total):
+        score.add_row(
+            score_line.act_code,
+            str(score_line.acts),
+            str(score_line.flagged_acts),
+            _eur(score_line.ledger.collected_cents, cur),
+            _eur(score_line.ledger.fees_cents, cur),
+            _eur(score_line.ledger.net_cents, cur),
+        )
+    console.print(score)
+    console.print(
+        f"cases {card.cases}: cost per case {_eur(card.cost_per_case_cents, cur)}, recovered per case "
+        f"{_eur(card.recovered_per_case_cents, cur)}; mandates sent {card.mandates_sent}, refused "
+        f"{card.mandates_refused} (rate {_or_dash(card.refusal_rate)}); days to first act: median "
+        f"{_or_dash(card.first_act_median_days)}, mean {_or_dash(card.first_act_mean_days)} over "
+        f"{card.first_act_mandates} mandate(s)"
+    )
+
+
+@finance_app.command("report")
+def finance_report(
+    office: Annotated[str, typer.Option(help="The office's code, e.g. CJ75001")],
+    from_: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (included)")],
+    to: Annotated[str, typer.Option("--to", help="Day after the period, YYYY-MM-DD (excluded)")],
+    csv: Annotated[
+        Path | None, typer.Option(help="Also write the reconciliation CSV (the API's columns) to this file")
+    ] = None,
+    scorecard_csv: Annotated[
+        Path | None, typer.Option(help="Also write the scorecard CSV (the API's columns) to this file")
+    ] = None,
+) -> None:
+    """Reconciliation and scorecard of one office over [from, to): a table, and a CSV if asked."""
+    start, end = _day(from_), _day(to)
+    try:
+        rec, card = asyncio.run(_load(office, start, end))
+    except HubError as exc:
+        typer.secho(f"error: {exc.detail}", fg=typer.colors.RED, err=True)
+        for item in exc.errors:
+            typer.secho(f"  {item.path}: {item.message} [{item.code}]", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1) from exc
+    render(rec, card, Console(width=120))
+    if csv is not None:
+        text = export.to_csv(export.RECONCILIATION_COLUMNS, export.reconciliation_rows(rec))
+        csv.write_text(text, encoding="utf-8", newline="")
+        typer.echo(f"reconciliation CSV written to {csv}")
+    if scorecard_csv is not None:
+        text = export.to_csv(export.SCORECARD_COLUMNS, export.scorecard_rows([card]))
+        scorecard_csv.write_text(text, encoding="utf-8", newline="")
+        typer.echo(f"scorecard CSV written to {scorecard_csv}")

@@ -1,0 +1,135 @@
+"""Finance reports: the reconciliation of one office's fees over a period and the offices'
+scorecards. Money the ledger holds comes from its entries (``LedgerRepository.statement``), the rest
+from act reports, mandates and invoices; the arithmetic is ``hub.finance.reports`` (pure). Reads only,
+never commits. Periods are ``[from, to)`` on dates: act dates, ledger effective dates, invoice issue
+dates, and mandates' issue time in UTC."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.acts.tariff import Catalogue, InvalidClaim, NoTariffInForce, UnknownAct, act_cost, load_catalogue
+from hub.finance import reports
+from hub.finance.repository import FinanceRepository
+from hub.kit.errors import ErrorItem, InvalidInput, NotFound
+from hub.ledger.repository import LedgerRepository
+from hub.offices.models import Office
+from hub.offices.repository import OfficeRepository
+
+DEFAULT_CURRENCY = "EUR"
+
+
+def check_period(start: date, end: date) -> None:
+    if end <= start:
+        raise InvalidInput(
+            f"the period [{start.isoformat()}, {end.isoformat()}) is empty: `to` must be after `from`",
+            code="finance.bad_period",
+            errors=[
+                ErrorItem(
+                    "/to",
+                    "finance.bad_period",
+                    f"`to` ({end.isoformat()}) must be after `from` ({start.isoformat()}); the day `to` "
+                    "itself is not included",
+                )
+            ],
+        )
+
+
+async def office_by_code(session: AsyncSession, code: str) -> Office:
+    office = await OfficeRepository(session).get_by_code(code)
+    if office is None:
+        raise NotFound(
+            f"no office {code}",
+            code="office.not_found",
+            errors=[ErrorItem("/office", "office.not_found", f"no office has the code {code!r}")],
+        )
+    return office
+
+
+def _pricer(catalogue: Catalogue) -> Callable[[reports.ActRow, bool], reports.TariffCost | None]:
+    def price(act: reports.ActRow, already_charged: bool) -> reports.TariffCost | None:
+        try:
+            cost = act_cost(
+                act.act_code,
+                act.claim_cents,
+                act.act_date,
+                engagement_fee_already_charged=already_charged,
+                catalogue=catalogue,
+            )
+        except (UnknownAct, NoTariffInForce, InvalidClaim):
+            return None
+        return reports.TariffCost(cost.total_cents, cost.engagement_fee_cents)
+
+    return price
+
+
+async def reconciliation(
+    session: AsyncSession,
+    office_code: str,
+    start: date,
+    end: date,
+    *,
+    currency: str = DEFAULT_CURRENCY,
+    catalogue: Catalogue | None = None,
+) -> reports.Reconciliation:
+    """Fees reported (ledger), the tariff of the same acts, invoiced and paid (ledger), invoices
+    received and their lines with findings, for one office over ``[start, end)``."""
+    check_period(start, end)
+    office = await office_by_code(session, office_code)
+    statement = await LedgerRepository(session).statement(office.id, start, end)
+    repo = FinanceRepository(session)
+    acts = await repo.acts_for_tariff(office.id, start, end)
+    tariff = reports.tariff_per_act_type(acts, start, end, currency, _pricer(catalogue or load_catalogue()))
+    return reports.reconciliation(
+        office_code=office.code,
+        start=start,
+        end=end,
+        currency=currency,
+        lines=statement.lines,
+        tariff=tariff,
+        disputes=await repo.disputed_lines(office.id, start, end, currency),
+        invoices_received=await repo.invoices_received(office.id, start, end, currency),
+    )
+
+
+async def scorecards(
+    session: AsyncSession,
+    start: date,
+    end: date,
+    *,
+    office_code: str | None = None,
+    currency: str = DEFAULT_CURRENCY,
+) -> list[reports.Scorecard]:
+    """The scorecard of one office, or of every office, over ``[start, end)``, by office code."""
+    check_period(start, end)
+    if office_code is not None:
+        offices = [await office_by_code(session, office_code)]
+    else:
+        offices = sorted(await OfficeRepository(session).list_all(), key=lambda o: o.code)
+    if not offices:
+        return []
+    ids = [o.id for o in offices]
+    repo = FinanceRepository(session)
+    counts = await repo.act_counts(ids, start, end)
+    cases = await repo.cases_worked(ids, start, end)
+    mandates = await repo.mandates_sent(ids, start, end)
+    ledger = LedgerRepository(session)
+    cards = []
+    for office in offices:
+        statement = await ledger.statement(office.id, start, end)
+        cards.append(
+            reports.scorecard(
+                office_code=office.code,
+                start=start,
+                end=end,
+                currency=currency,
+                lines=statement.lines,
+                acts=counts.get(office.id, {}),
+                cases=cases.get(office.id, 0),
+                mandates=mandates.get(office.id, []),
+            )
+        )
+    return cards
