@@ -16,6 +16,7 @@ from hub.broker import Broker
 from hub.cases import api as cases_api
 from hub.database import engine_from_settings, session_factory, unit_of_work
 from hub.finance import api as finance_api
+from hub.inventory import api as inventory_api
 from hub.invoices import api as invoices_api
 from hub.kit.http import BodyLimitMiddleware, install_problem_handlers
 from hub.kit.ratelimit import RateLimiter
@@ -88,4 +89,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(acts_api.router)
     app.include_router(invoices_api.router)
     app.include_router(finance_api.router)
+    app.include_router(inventory_api.router)
     return app
