@@ -108,7 +108,7 @@ async def post_batch(
             async with sessions() as own, own.begin():
                 batch = await batches.start_batch(own, office, digest.hexdigest())
             result = await batches.run_batch(sessions, request.app.state.processor, office, batch.id, spool)  # type: ignore[arg-type]
-            if result.file_errors and not (result.accepted or result.refused):
+            if result.file_errors and not (result.accepted_count or result.refused):
                 # Not one record could be read: the file itself is refused, like a single message.
                 errors = [ErrorItem(**e) for e in result.file_errors]
                 body = problem_body(

@@ -32,6 +32,10 @@ CHUNK = 500
 @dataclass
 class BatchResult:
     batch_id: uuid.UUID
+    # Listed only when asked (the HTTP answer lists them); otherwise counted, so a run's memory
+    # does not grow with the number of good records (GET /v1/batches/{id} lists them from the store).
+    list_accepted: bool = True
+    accepted_count: int = 0
     accepted: list[dict[str, Any]] = field(default_factory=list)
     refused: list[dict[str, Any]] = field(default_factory=list)
     file_errors: list[dict[str, Any]] = field(default_factory=list)  # the file stopped being readable
@@ -39,7 +43,7 @@ class BatchResult:
     def as_dict(self) -> dict[str, Any]:
         return {
             "batch_id": str(self.batch_id),
-            "accepted_count": len(self.accepted),
+            "accepted_count": self.accepted_count,
             "refused_count": len(self.refused),
             "accepted": self.accepted,
             "refused": self.refused,
@@ -69,9 +73,10 @@ async def run_batch(
     *,
     chunk: int = CHUNK,
     progress: Callable[[int], None] | None = None,
+    list_accepted: bool = True,
 ) -> BatchResult:
     """Sends every record of ``stream`` through ``processor`` as a child of the batch message."""
-    result = BatchResult(batch_pk)
+    result = BatchResult(batch_pk, list_accepted=list_accepted)
     records = iterparse_records(stream, f"{{{NAMESPACE}}}{BATCH_RECORD}")
     index = 0
     finished = False
@@ -99,7 +104,7 @@ async def run_batch(
             if finished:
                 batch = await session.get(StoredMessage, batch_pk)
                 assert batch is not None
-                detail = f"{len(result.accepted)} accepted, {len(result.refused)} refused"
+                detail = f"{result.accepted_count} accepted, {len(result.refused)} refused"
                 if result.file_errors:
                     detail += f"; the file stopped at record {index + 1}: {result.file_errors[0]['message']}"
                 await service.record(session, batch, Status.VALIDATED, detail=detail[:500])
@@ -124,7 +129,9 @@ def _tally(result: BatchResult, index: int, outcome: Outcome) -> None:
         "id": str(outcome.message.id),
     }
     if outcome.accepted and not outcome.duplicate:
-        result.accepted.append(entry)
+        result.accepted_count += 1
+        if result.list_accepted:
+            result.accepted.append(entry)
     else:
         errors = (
             outcome.receipt.errors
@@ -144,6 +151,7 @@ async def stored_result(session: AsyncSession, batch: StoredMessage) -> BatchRes
     ):
         entry: dict[str, Any] = {"index": index, "message_id": message_id, "id": str(pk)}
         if accepted:
+            result.accepted_count += 1
             result.accepted.append(entry)
         else:
             result.refused.append({**entry, "errors": errors})

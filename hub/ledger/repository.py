@@ -8,7 +8,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, func, insert, select
+from sqlalchemy import ColumnElement, Select, String, and_, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
@@ -24,16 +24,14 @@ class LedgerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add_transaction(
+    def add_transaction(
         self, transaction: LedgerTransaction, entries: Sequence[Mapping[str, object]]
     ) -> None:
-        """The transaction row, then its entries in one executemany (entries are never ORM objects:
-        nothing may update them later)."""
+        """Stages the transaction and its entries: the next flush writes them, with whatever else is
+        pending, in one multi-row INSERT per table (a batch of act reports posts thousands). Entries
+        are insert-only: no code changes one, and on PostgreSQL a trigger refuses UPDATE and DELETE."""
         self.session.add(transaction)
-        await self.session.flush()
-        await self.session.execute(
-            insert(LedgerEntry), [{**e, "transaction_id": transaction.id} for e in entries]
-        )
+        self.session.add_all([LedgerEntry(**e, transaction=transaction) for e in entries])
 
     async def transaction(self, transaction_id: uuid.UUID) -> LedgerTransaction | None:
         return await self.session.get(LedgerTransaction, transaction_id)

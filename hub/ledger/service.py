@@ -120,7 +120,7 @@ async def post(
         }
         for e in entries
     ]
-    await LedgerRepository(session).add_transaction(transaction, rows)
+    LedgerRepository(session).add_transaction(transaction, rows)
     return transaction
 
 
@@ -170,7 +170,7 @@ async def reverse(
     try:
         # In a savepoint, so a reversal that lost the race leaves the caller's transaction usable.
         async with session.begin_nested():
-            await repo.add_transaction(reversal, rows)
+            repo.add_transaction(reversal, rows)
     except IntegrityError:
         # Only the unique index on reverses_id can refuse this insert: another reversal committed
         # between the check above and here.

@@ -17,6 +17,7 @@ def routing_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """The messaging tests check the path every message takes, not what a kind means: no domain
     handler runs (act reports, acknowledgements... have tests of their own in their modules)."""
     monkeypatch.setattr(inbound, "HANDLERS", {})
+    monkeypatch.setattr(inbound, "PRELOADERS", {})
 
 
 @dataclass
