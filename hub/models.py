@@ -2,8 +2,8 @@
 
 from hub.acts.models import ActReport
 from hub.cases.models import Case, Creditor, Debtor
-from hub.invoices.models import Invoice, InvoiceEvent, InvoiceLine
 from hub.inventory.models import InventoryResult
+from hub.invoices.models import Invoice, InvoiceEvent, InvoiceLine
 from hub.kit.idempotency import IdempotencyRecord
 from hub.ledger.models import LedgerEntry, LedgerTransaction
 from hub.mandates.models import Approval, HoldNotice, Mandate, MandateEvent
