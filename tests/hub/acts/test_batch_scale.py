@@ -1,26 +1,31 @@
-"""A large batch with 1 % bad records, each size imported in a subprocess of its own: every good
-record stored once, every bad one listed with its errors, and peak memory (VmHWM) flat in file size.
+"""A large batch with 1 % bad records, each size imported in a subprocess of its own into a fresh
+PostgreSQL database (the production store) migrated with the real revisions: every good record
+stored once, every bad one listed with its errors, and peak memory (VmHWM) flat in file size.
 
-Sizes from HUB_BATCH_SIZES (default "500,3000": the per-record path runs at tens of records per
-second today, so 10k/100k are run by hand: HUB_BATCH_SIZES=10000,100000)."""
+Sizes from HUB_BATCH_SIZES (default "10000,100000", as the issue asks; the 100k import takes a few
+minutes: `hub bench` has the throughput, this test measures memory, not time)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
-from tests.hub.test_cli import hub, hub_env  # noqa: F401 - the CLI fixture
+from tests.conftest import postgres_database
+from tests.hub.test_cli import hub_env  # noqa: F401 - the CLI fixture
 
-SIZES = [int(n) for n in os.environ.get("HUB_BATCH_SIZES", "500,3000").split(",")]
+SIZES = [int(n) for n in os.environ.get("HUB_BATCH_SIZES", "10000,100000").split(",")]
 
 
-def run(env: dict[str, str], folder: Path, count: int) -> dict[str, Any]:
-    env = {**env, "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{folder / f'batch{count}.db'}"}
-    hub(env, "migrate")
+async def run(env: dict[str, str], count: int) -> dict[str, Any]:
+    async with postgres_database() as url:
+        return await asyncio.to_thread(_import, {**env, "HUB_DATABASE_URL": url}, count)
+
+
+def _import(env: dict[str, str], count: int) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-m", "tests.hub.acts.batch_run", str(count)],
         env=env,
@@ -34,11 +39,11 @@ def run(env: dict[str, str], folder: Path, count: int) -> dict[str, Any]:
     return result
 
 
-def test_a_large_batch_stores_every_good_record_once_lists_every_bad_one_in_flat_memory(
+async def test_a_large_batch_stores_every_good_record_once_lists_every_bad_one_in_flat_memory(
     hub_env: dict[str, str],  # noqa: F811
-    tmp_path: Path,
 ) -> None:
-    small, large = (run(hub_env, tmp_path, n) for n in (min(SIZES), max(SIZES)))
+    small = await run(hub_env, min(SIZES))
+    large = await run(hub_env, max(SIZES))
     for result in (small, large):
         count = result["count"]
         assert result["accepted"] == result["stored"] == result["distinct_stored"] == count - count // 100
