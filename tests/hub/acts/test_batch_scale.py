@@ -14,6 +14,8 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+
 from tests.conftest import postgres_database
 from tests.hub.test_cli import hub_env  # noqa: F401 - the CLI fixture
 
@@ -39,6 +41,7 @@ def _import(env: dict[str, str], count: int) -> dict[str, Any]:
     return result
 
 
+@pytest.mark.timeout(3600)  # 100,000 records take minutes; the suite's default is 300 s
 async def test_a_large_batch_stores_every_good_record_once_lists_every_bad_one_in_flat_memory(
     hub_env: dict[str, str],  # noqa: F811
 ) -> None:
