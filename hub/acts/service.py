@@ -157,12 +157,14 @@ class ReportReads:
         facts = self.cases.get(case_id)
         if facts is None:
             return None
-        return dataclasses.replace(facts, acts=tuple(self.acts[case_id][: self.RECENT_ACTS]))
+        return dataclasses.replace(facts, acts=tuple(self.acts[case_id]))
 
     def recorded(self, act: ActReport) -> None:
         self.references.add((act.office_id, act.office_reference))
-        self.acts[act.case_id].insert(0, _act_record(act))
-        self.acts[act.case_id].sort(key=lambda record: record.on, reverse=True)  # stable: newest first
+        acts = self.acts[act.case_id]
+        acts.insert(0, _act_record(act))
+        acts.sort(key=lambda record: record.on, reverse=True)  # stable: newest first
+        del acts[self.RECENT_ACTS :]  # only the latest are ever read: a chunk on one case stays small
 
 
 # Set by a caller applying many reports at once (a batch chunk): reads loaded for all of them.
