@@ -7,6 +7,7 @@ unreachable; under ``CI=true`` it fails instead, so CI never goes green without 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import socket
@@ -17,6 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+import aio_pika
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
@@ -81,6 +83,16 @@ async def sqlite_database(folder: Path) -> str:
     await migrate(engine)
     await engine.dispose()
     return url
+
+
+@asynccontextmanager
+async def database_like(url: str, folder: Path) -> AsyncIterator[str]:
+    """A new migrated database of the same engine as ``url`` (a SQLite file in ``folder``)."""
+    if url.startswith("sqlite"):
+        yield await sqlite_database(folder)
+        return
+    async with postgres_database() as new_url:
+        yield new_url
 
 
 # Two databases per engine: one that stays empty (each test in a rolled-back transaction), one for
@@ -180,15 +192,18 @@ def settings(committed_database_url: str) -> Settings:
     )
 
 
-# RabbitMQ: a virtual host of the test's own on the shared broker (the topology's names are
-# fixed, so tests cannot share one), deleted afterwards with everything in it.
+# RabbitMQ: one virtual host per test session on the shared broker, emptied after each test. The
+# topology's names are fixed, so two runs (two engineers, CI) cannot share a virtual host; a test
+# cannot share one with the test before it either, so each test's queues and exchanges are deleted
+# over AMQP when it ends. Not a virtual host per test: on RabbitMQ 3.10 ``delete_vhost`` with
+# quorum queues inside can hang, and ``add_vhost`` then hangs behind it (a CI run lost that way).
 
 
 def rabbitmqctl(*args: str) -> str:
     """The shared broker's ``rabbitmqctl``: only vhost-scoped commands, never stop or kill."""
     try:
         done = subprocess.run(
-            ["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=180, check=False
+            ["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=120, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         require(f"rabbitmqctl ({error})", False)
@@ -198,20 +213,44 @@ def rabbitmqctl(*args: str) -> str:
     return done.stdout
 
 
-@pytest.fixture
-def vhost(amqp_url: str) -> Iterator[str]:
+@pytest.fixture(scope="session")
+def session_vhost(amqp_url: str) -> Iterator[str]:
     name = f"hubt_{secrets.token_hex(4)}"
     rabbitmqctl("add_vhost", name)
     try:
         rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
         yield name
     finally:
-        rabbitmqctl("delete_vhost", name)
+        rabbitmqctl("delete_vhost", name)  # empty by now: each test emptied it
+
+
+async def empty_vhost(url: str, name: str) -> None:
+    """Deletes every queue and every exchange of our own in ``name`` (what a test declared)."""
+    exported = json.loads(rabbitmqctl("export_definitions", "--format", "json", "-"))
+    queues = [q["name"] for q in exported["queues"] if q["vhost"] == name]
+    exchanges = [e["name"] for e in exported["exchanges"] if e["vhost"] == name]
+    connection = await aio_pika.connect(url, timeout=30)
+    async with connection:
+        channel = await connection.channel()
+        for queue in queues:
+            await channel.queue_delete(queue)
+        for exchange in exchanges:
+            await channel.exchange_delete(exchange)
+
+
+@pytest.fixture
+async def vhost(amqp_url: str, session_vhost: str) -> AsyncIterator[str]:
+    yield session_vhost
+    await empty_vhost(vhost_url_of(amqp_url, session_vhost), session_vhost)
+
+
+def vhost_url_of(amqp_url: str, name: str) -> str:
+    return amqp_url.rstrip("/") + "/" + quote(name, safe="")
 
 
 @pytest.fixture
 def vhost_url(amqp_url: str, vhost: str) -> str:
-    return amqp_url.rstrip("/") + "/" + quote(vhost, safe="")
+    return vhost_url_of(amqp_url, vhost)
 
 
 async def eventually(condition: Callable[[], bool], *, within: float = 30.0, every: float = 0.05) -> None:

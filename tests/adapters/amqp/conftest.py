@@ -1,8 +1,8 @@
-"""Fixtures for the AMQP adapter tests: a virtual host of the test's own on the shared broker.
+"""Fixtures for the AMQP adapter tests, on the test session's virtual host of the shared broker.
 
 The topology's names are fixed (``hub.outbound``, ``hub.dead``...), so tests cannot share a
-virtual host with each other, with other engineers' tests or with a running hub. Each test gets a
-fresh one (``rabbitmqctl add_vhost``, ~0.3 s), deleted afterwards with everything in it.
+virtual host with other engineers' tests or with a running hub: each run has one of its own, and
+each test finds it empty (``vhost`` in tests/conftest.py deletes what the test declared).
 """
 
 from __future__ import annotations

@@ -19,7 +19,15 @@ from hub.offices import service as offices
 from hub.offices.repository import OfficeRepository
 from schemas import v1
 from tests.hub.acts.factories import bearer, report, seed
-from tests.hub.messaging.test_amqp import Hub, hub, office_code, publish_as_office, until_count  # noqa: F401
+from tests.hub.messaging.test_amqp import (  # noqa: F401 - fixtures
+    Hub,
+    committed_database_url,
+    committed_engine,
+    hub,
+    office_code,
+    publish_as_office,
+    until_count,
+)
 
 pytestmark = pytest.mark.rabbitmq
 
