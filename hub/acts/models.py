@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, String, UniqueConstraint, Uuid
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.cases.models import Case
@@ -20,6 +20,8 @@ class ActReport(UuidPk, Timestamped, Base):
     __tablename__ = "act_reports"
     __table_args__ = (
         UniqueConstraint("office_id", "office_reference", name="uq_act_reports_office_reference"),
+        # The latest acts of a case, what each cost check reads: an index walk, not a sort.
+        Index("ix_act_reports_case_latest", "case_id", "act_date", "created_at"),
     )
 
     mandate_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("mandates.id"), index=True)

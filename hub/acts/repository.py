@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Row, func, select, tuple_
+from sqlalchemy import Row, Uuid, column, func, select, true, tuple_, values
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
@@ -53,29 +53,38 @@ class ActReportRepository:
     ) -> Sequence[Row[Any]]:
         """The latest acts of each case (what its cost check looks at), newest first per case: the
         columns only, in one query."""
-        newest = (
-            func.row_number()
-            .over(
-                partition_by=ActReport.case_id,
-                order_by=(ActReport.act_date.desc(), ActReport.created_at.desc()),
-            )
-            .label("newest")
+        columns = (
+            ActReport.case_id,
+            ActReport.act_code,
+            ActReport.act_date,
+            ActReport.outcome_code,
+            ActReport.seized_cents,
+            ActReport.collected_cents,
         )
-        ranked = (
-            select(
-                ActReport.case_id,
-                ActReport.act_code,
-                ActReport.act_date,
-                ActReport.outcome_code,
-                ActReport.seized_cents,
-                ActReport.collected_cents,
-                newest,
+        newest_first = (ActReport.act_date.desc(), ActReport.created_at.desc())
+        if self.session.get_bind().dialect.name == "postgresql":
+            # Per case, the first ``limit`` entries of ix_act_reports_case_latest: a case with
+            # thousands of acts costs what one with fifty does.
+            cases = values(column("id", Uuid()), name="wanted").data([(case_id,) for case_id in case_ids])
+            latest = (
+                select(*columns, ActReport.created_at)
+                .where(ActReport.case_id == cases.c.id)
+                .order_by(*newest_first)
+                .limit(limit)
+                .lateral("latest")
             )
-            .where(ActReport.case_id.in_(case_ids))
-            .subquery()
-        )
+            query = select(*(latest.c[c.key] for c in columns)).select_from(cases).join(latest, true())
+            found = await self.session.execute(
+                query.order_by(latest.c.case_id, latest.c.act_date.desc(), latest.c.created_at.desc())
+            )
+            return found.all()
+        # SQLite has no LATERAL: a window over each case's acts (the embedded store's cases are small).
+        newest = func.row_number().over(partition_by=ActReport.case_id, order_by=newest_first).label("newest")
+        ranked = select(*columns, newest).where(ActReport.case_id.in_(case_ids)).subquery()
         found = await self.session.execute(
-            select(ranked).where(ranked.c.newest <= limit).order_by(ranked.c.case_id, ranked.c.newest)
+            select(*(ranked.c[c.key] for c in columns))
+            .where(ranked.c.newest <= limit)
+            .order_by(ranked.c.case_id, ranked.c.newest)
         )
         return found.all()
 

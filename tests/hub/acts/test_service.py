@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import random
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
+from hub.acts.repository import ActReportRepository
 from hub.ledger.models import LedgerEntry
 from hub.ledger.repository import LedgerRepository
 from hub.mandates.models import Mandate, MandateEvent
 from hub.messaging.inbound import InboundProcessor, Received
 from hub.messaging.signing import ReceiptSigner
 from tests.hub.acts.factories import office_code, report_json, seed
+from tests.hub.finance.factories import act
 
 SIGNER = ReceiptSigner("r" * 40)
 JSON = "application/json"
@@ -130,3 +134,22 @@ async def test_a_whole_file_mandate_allows_any_catalogue_act(session: AsyncSessi
     raw = report_json(s.office.code, s.mandate.ref, act_code="PAYMENT_ORDER")
     outcome = await InboundProcessor(SIGNER).receive(session, s.office, Received(raw, JSON))
     assert outcome.accepted, outcome.receipt.errors
+
+
+async def test_each_case_gives_only_its_latest_acts_newest_first(session: AsyncSession) -> None:
+    """What the cost check reads: at most ``limit`` acts per case, the latest by act date, on both
+    engines (PostgreSQL walks the index per case, SQLite ranks in a window)."""
+    busy, quiet = await seed(session), await seed(session)
+    start = date(2026, 3, 1)
+    for day in random.Random(7).sample(range(60), 60):  # written out of date order
+        await act(session, busy, start + timedelta(days=day), collected=day)
+    for day in (3, 1, 2):
+        await act(session, quiet, start + timedelta(days=day), collected=100 + day)
+
+    rows = await ActReportRepository(session).recent_acts_on_cases([busy.case.id, quiet.case.id], limit=50)
+
+    latest: dict[object, list[int]] = {busy.case.id: [], quiet.case.id: []}
+    for row in rows:
+        latest[row.case_id].append(row.collected_cents)
+    assert latest[busy.case.id] == list(range(59, 9, -1))
+    assert latest[quiet.case.id] == [103, 102, 101]
