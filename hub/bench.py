@@ -74,6 +74,36 @@ async def bench_relay(database_url: str | None, messages: int = 2000) -> list[Fi
     ]
 
 
+BATCH_SIZES = (1_000, 4_000)
+
+
+async def bench_batch(database_url: str | None) -> list[Figure]:
+    """Act report batches of two sizes: the same rate at both means the import is linear."""
+    from hub.acts.bench import measure_batch
+
+    url, folder = await _scratch_database(database_url)
+    engine = create_engine(url)
+    figures: list[Figure] = []
+    try:
+        await migrate(engine)
+        engine_name = url.split(":", 1)[0]
+        for count in BATCH_SIZES:
+            measured = await measure_batch(session_factory(engine), count)
+            figures.append(
+                Figure(
+                    f"batch of {count:,} act reports",
+                    count / measured.seconds,
+                    "rec/s",
+                    f"{measured.accepted:,} accepted, {measured.refused:,} refused, {engine_name}",
+                )
+            )
+    finally:
+        await engine.dispose()
+        if folder is not None:
+            folder.cleanup()
+    return figures
+
+
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "tests" / "adapters" / "xml" / "hostile"
 
 
@@ -113,6 +143,7 @@ async def bench_amqp_publish(_database_url: str | None) -> list[Figure]:
 
 BENCHES: dict[str, Bench] = {
     "relay": bench_relay,
+    "batch": bench_batch,
     "hostile-xml": bench_hostile_xml,
     "amqp": bench_amqp_publish,
 }
