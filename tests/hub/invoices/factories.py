@@ -18,6 +18,7 @@ from hub.mandates.models import Approval
 from hub.messaging import service as messaging
 from hub.messaging.models import StoredMessage
 from hub.offices import service as offices
+from hub.offices.repository import OfficeRepository
 from hub.staff import service as staff
 from hub.staff.models import Role
 from tests.hub.acts.factories import Seeded, seed
@@ -37,12 +38,18 @@ class World:
         return self.seeded.office.code
 
 
-async def world(app: FastAPI, *, siret: str | None = SIRET) -> World:
+async def world(app: FastAPI, *, siret: str | None = SIRET, code: str | None = None) -> World:
     """Acts A/1 (SERVE_TITLE, 8.80 disbursements), A/2 (PAYMENT_ORDER), A/3 flagged without
-    approval, A/4 SUMMONS outside the per-act mandate; approval APR-<code> for A/4."""
+    approval, A/4 SUMMONS outside the per-act mandate; approval APR-<code> for A/4. The office is
+    new, or the office ``code`` already added, given ``siret``."""
     async with unit_of_work(app.state.sessions) as session:
-        code = "CJ" + secrets.token_hex(4).upper()
-        office = await offices.add_office(session, code=code, name=f"Étude {code}", siret=siret)
+        if code is None:
+            code = "CJ" + secrets.token_hex(4).upper()
+            office = await offices.add_office(session, code=code, name=f"Étude {code}", siret=siret)
+        else:
+            found = await OfficeRepository(session).get_by_code(code)
+            assert found is not None, code
+            office, office.siret = found, siret
         s = await seed(session, office=office)
         key = (await offices.create_key(session, code)).secret
         _, finance = await staff.add_staff(session, f"finance-{code}@agence.example", Role.FINANCE)

@@ -106,13 +106,20 @@ async def hub(
     await broker.stop()
 
 
-async def publish_as_office(vhost_url: str, code: str, body: bytes, *, user_id: str | None = None) -> None:
+async def publish_as_office(
+    vhost_url: str,
+    code: str,
+    body: bytes,
+    *,
+    user_id: str | None = None,
+    content_type: str = "application/xml",
+) -> None:
     connection = await connect(as_user(vhost_url, code) if user_id != "guest" else vhost_url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.get_exchange(topology.INBOUND_EXCHANGE, ensure=False)
         message = aio_pika.Message(
-            body, content_type="application/xml", user_id=user_id or code, message_id=secrets.token_hex(8)
+            body, content_type=content_type, user_id=user_id or code, message_id=secrets.token_hex(8)
         )
         await exchange.publish(message, topology.INBOUND_ROUTING_KEY)
 
