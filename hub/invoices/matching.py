@@ -8,6 +8,9 @@ office's earlier invoices) and calls ``match_lines``; nothing here reads a datab
 A line is either the act's fees (emolument and the engagement fee, "droit d'engagement des
 poursuites") or a disbursement ("débours"): its act code (BT-155) is a disbursement code of the
 catalogue or ``DISBURSEMENT``; a line without an act code is a disbursement when its VAT rate is 0.
+Beyond that, a fee line's act code is not compared with the act report's: the tariff and the
+mandate checks always use the reported act, so billing an act under a dearer code cannot raise
+what the line may bill.
 
 Every finding of a line is kept, in the order below; the first is the line's result. The codes are
 ``schemas.v1.LineFinding``:

@@ -137,6 +137,12 @@ CASES = [
     ("one cent above the tariff", [fee(net=5159)], facts(A), [["above_tariff"]]),
     ("emolument + engagement fee", [fee(net=4084 + 3504)], facts(PAYMENT_ORDER), [[]]),
     ("above emolument + engagement fee", [fee(net=4084 + 3505)], facts(PAYMENT_ORDER), [["above_tariff"]]),
+    (
+        "a dearer act code on the line: the reported act's tariff",
+        [fee(net=4084 + 3504, act_code="PAYMENT_ORDER")],
+        facts(A),
+        [["above_tariff"]],
+    ),
     ("no tariff in force: no tariff check", [fee(net=99999, vat=550)], facts(NO_TARIFF), [[]]),
     ("fees at 10 %", [fee(vat=1000)], facts(A), [["vat_wrong"]]),
     ("fees at 0 %", [fee(vat=0, act_code="SERVE_TITLE")], facts(A), [["vat_wrong"]]),
