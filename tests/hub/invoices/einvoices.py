@@ -5,10 +5,14 @@ act reference, BT-132 approval id and BT-155 act code; totals and VAT per rate a
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from xml.sax.saxutils import escape
+
+import facturx
+import pypdf
 
 SIRET = "83214765600025"  # the fixtures' seller (valid Luhn)
 OTHER_SIRET = "73282932000074"
@@ -186,3 +190,13 @@ def cii(number: str, lines: list[Line], *, siret: str = SIRET, type_code: str = 
   </rsm:SupplyChainTradeTransaction>
 </rsm:CrossIndustryInvoice>
 """.encode()
+
+
+def facturx_pdf(xml: bytes) -> bytes:
+    """A one-page Factur-X PDF carrying ``xml``, built by the factur-x library."""
+    blank = io.BytesIO()
+    writer = pypdf.PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.write(blank)
+    pdf: bytes = facturx.generate_from_binary(blank.getvalue(), xml, check_xsd=False)
+    return pdf

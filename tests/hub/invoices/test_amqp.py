@@ -4,8 +4,6 @@ bad line (once finance disputes it) come back on the office's queue."""
 
 from __future__ import annotations
 
-import io
-
 import aio_pika
 import httpx
 import pytest
@@ -17,7 +15,7 @@ from adapters.amqp import topology
 from hub.messaging.models import Receipt, StoredMessage
 from tests.conftest import eventually
 from tests.hub.acts.factories import bearer
-from tests.hub.invoices.einvoices import Line, cii, ubl
+from tests.hub.invoices.einvoices import Line, cii, facturx_pdf, ubl
 from tests.hub.invoices.factories import world
 from tests.hub.invoices.test_api import invoice_of, results
 from tests.hub.messaging.test_amqp import (  # noqa: F401 - fixtures
@@ -32,17 +30,6 @@ from tests.hub.messaging.test_amqp import (  # noqa: F401 - fixtures
 )
 
 pytestmark = pytest.mark.rabbitmq
-
-
-def facturx_pdf(xml: bytes) -> bytes:
-    facturx = pytest.importorskip("facturx", reason="the factur-x library builds the PDF")
-    pypdf = pytest.importorskip("pypdf")
-    blank = io.BytesIO()
-    writer = pypdf.PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    writer.write(blank)
-    pdf: bytes = facturx.generate_from_binary(blank.getvalue(), xml, check_xsd=False)
-    return pdf
 
 
 async def test_einvoices_over_amqp_are_matched_and_the_dispute_reaches_the_office(

@@ -14,7 +14,7 @@ from hub.database import unit_of_work
 from hub.ledger import service as ledger
 from hub.ledger.models import LedgerTransaction
 from tests.hub.acts.factories import bearer
-from tests.hub.invoices.einvoices import OTHER_SIRET, Line, cii, ubl
+from tests.hub.invoices.einvoices import OTHER_SIRET, Line, cii, facturx_pdf, ubl
 from tests.hub.invoices.factories import World, count_messages, v1_invoice, world
 
 XML = {"Content-Type": "application/xml"}
@@ -197,16 +197,7 @@ async def test_an_order_is_refused_as_such(client: httpx.AsyncClient, w: World) 
 
 
 async def test_a_facturx_pdf(client: httpx.AsyncClient, w: World) -> None:
-    facturx = pytest.importorskip("facturx", reason="the factur-x library builds the PDF")
-    pypdf = pytest.importorskip("pypdf")
-    import io
-
-    blank = io.BytesIO()
-    writer = pypdf.PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    writer.write(blank)
-    xml = cii("FX-1", [Line(5158, ref="A/1")])
-    pdf = facturx.generate_from_binary(blank.getvalue(), xml, check_xsd=False)
+    pdf = facturx_pdf(cii("FX-1", [Line(5158, ref="A/1")]))
     sent = await send(client, w, pdf, "application/pdf")
     assert sent.status_code == 202, sent.text
     invoice = await invoice_of(client, w, f"EINV-{w.code}-FX-1")
