@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         overrides={
             "/v1/act-reports/batch": settings.max_batch_bytes,
-            "/v1/invoices": max(settings.max_body_bytes, invoices_api.MAX_INVOICE_BYTES),
+            "/v1/invoices": max(settings.max_body_bytes, settings.max_invoice_bytes),
         },
     )
     app.include_router(health.router)

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     secret_key: str = DEFAULT_SECRET_KEY
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_batch_bytes: int = Field(default=2 * 1024 * 1024 * 1024, ge=1024)
+    # POST /v1/invoices takes Factur-X PDFs of a few MB (the PDF reader refuses more than 20 MB).
+    max_invoice_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"

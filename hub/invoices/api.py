@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
 
-from adapters.einvoice.read import MAX_PDF_BYTES
 from hub.deps import CurrentCaller, SessionDep, staff_with
 from hub.invoices import service
 from hub.invoices.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceState
@@ -24,8 +23,6 @@ Finance = Annotated[StaffUser, staff_with(Role.FINANCE)]
 Reading = Annotated[StaffUser, staff_with(Role.FINANCE, Role.STAFF)]
 Comment = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
-# The body limit of POST /v1/invoices: a Factur-X PDF may weigh a few MB (the reader's own limit).
-MAX_INVOICE_BYTES = MAX_PDF_BYTES
 INVOICE_BODY_DOC = (
     "One fee invoice: the canonical v1 `fee_invoice` (`application/xml` or `application/json`, with "
     "its envelope), or an EN 16931 e-invoice (UBL 2.1 Invoice or CreditNote, UN/CEFACT CII: "

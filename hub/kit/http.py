@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.kit.errors import MAX_ERRORS, ErrorItem, HubError, problem_body
+from hub.kit.errors import MAX_ERRORS, ErrorItem, HubError, PayloadTooLarge, problem_body
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger()
@@ -95,9 +95,12 @@ class BodyLimitMiddleware:
     """Refuses bodies over the limit with 413 before they are parsed, chunked bodies included.
 
     A declared ``Content-Length`` over the limit is refused at once. A body without one is counted
-    as it arrives: past the limit the app is told the client went away (so nothing is parsed or
-    stored) and whatever it answers is replaced by the 413. ``overrides`` gives a larger limit to
-    paths that stream (the batch import).
+    as it arrives: past the limit the read raises ``PayloadTooLarge`` inside the route (which reads
+    the body itself, so nothing is parsed, and its transaction rolls back: nothing is stored), and
+    whatever the app answers or raises after that is replaced by the one 413 sent from here. The
+    exception must not travel further out: the outermost handler of unexpected errors would turn it
+    into a 500 before this middleware could answer. ``overrides`` gives other limits to some paths
+    (the streamed batch import, the PDF invoices).
     """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int, overrides: dict[str, int] | None = None) -> None:
@@ -117,35 +120,48 @@ class BodyLimitMiddleware:
 
         received = 0
         exceeded = False
+        started = False
 
         async def limited_receive() -> Message:
             nonlocal received, exceeded
             if exceeded:
-                return {"type": "http.disconnect"}
+                raise PayloadTooLarge(_too_large_detail(limit))
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     exceeded = True
-                    return {"type": "http.disconnect"}
+                    raise PayloadTooLarge(_too_large_detail(limit))
             return message
 
         async def guarded_send(message: Message) -> None:
-            if not exceeded:
-                await send(message)
-            elif message["type"] == "http.response.start":
-                await _send_too_large(send, limit)
+            nonlocal started
+            if exceeded:
+                return  # the app's answer to the oversized body is replaced by the 413 below
+            started = started or message["type"] == "http.response.start"
+            await send(message)
 
-        await self.app(scope, limited_receive, guarded_send)
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not exceeded or started:
+                raise
+        if exceeded and not started:
+            log.info("body_too_large", path=scope["path"], limit=limit)
+            await _send_too_large(send, limit)
+
+
+def _too_large_detail(limit: int) -> str:
+    return f"the body exceeds {limit} bytes; split it or use the batch route"
 
 
 async def _send_too_large(send: Send, limit: int) -> None:
     body = json.dumps(
         problem_body(
             413,
-            "Request body too large",
-            f"the body exceeds {limit} bytes; split it or use the batch route",
-            "payload_too_large",
+            PayloadTooLarge.title,
+            _too_large_detail(limit),
+            PayloadTooLarge.code,
         )
     ).encode()
     headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
