@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.deps import CurrentOffice, SessionDep
 from hub.kit import idempotency
@@ -68,14 +70,30 @@ async def receive_office_message(
     processor: InboundProcessor = request.app.state.processor
     received = Received(raw, request.headers.get("content-type", ""))
     if key is None:
-        return receipt_response(await processor.receive(session, office, received), office)
+        return receipt_response(await receive_once(processor, session, office, received), office)
     fingerprint = idempotency.request_hash("POST", request.url.path, hashlib.sha256(raw).hexdigest())
     earlier = await idempotency.claim_in(session, office.id, key, fingerprint)
     if earlier is not None:
         return replayed(earlier)
-    response = receipt_response(await processor.receive(session, office, received), office)
+    response = receipt_response(await receive_once(processor, session, office, received), office)
     await idempotency.complete(session, office.id, key, stored_response(response))
     return response
+
+
+async def receive_once(
+    processor: InboundProcessor, session: AsyncSession, office: Office, received: Received
+) -> Outcome:
+    """The message applied and its writes flushed in a savepoint. A concurrent copy committed
+    meanwhile (its inbox row, or a reference only one message may use) fails this flush rather
+    than the request's commit; the message is then read again, and answers as the duplicate it
+    is (409 with the first receipt) instead of a 500. Nothing is applied twice either way."""
+    try:
+        async with session.begin_nested():
+            outcome = await processor.receive(session, office, received)
+            await session.flush()
+    except IntegrityError:
+        outcome = await processor.receive(session, office, received)
+    return outcome
 
 
 BODY_DOC = (
