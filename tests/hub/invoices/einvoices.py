@@ -33,6 +33,12 @@ def _amount(cents: int) -> str:
     return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
 
 
+def _quantity(line: Line) -> str:
+    """A negative line (an invoice that gives money back) is a quantity of -1 at the act's price:
+    EN 16931 forbids a negative price (BR-27)."""
+    return "-1" if line.net_cents < 0 else "1"
+
+
 def _pct(bp: int) -> str:
     return f"{bp // 100}.{bp % 100:02d}"
 
@@ -79,7 +85,7 @@ def ubl(
     )
     body = "".join(
         f"""<cac:{line_el}><cbc:ID>{n}</cbc:ID>
-    <cbc:{qty_el} unitCode="C62">1</cbc:{qty_el}>
+    <cbc:{qty_el} unitCode="C62">{_quantity(line)}</cbc:{qty_el}>
     <cbc:LineExtensionAmount currencyID="EUR">{_amount(line.net_cents)}</cbc:LineExtensionAmount>
     {f"<cac:OrderLineReference><cbc:LineID>{line.approval}</cbc:LineID></cac:OrderLineReference>" if line.approval else ""}
     {f"<cac:DocumentReference><cbc:ID>{line.ref}</cbc:ID><cbc:DocumentTypeCode>130</cbc:DocumentTypeCode></cac:DocumentReference>" if line.ref else ""}
@@ -87,7 +93,7 @@ def ubl(
       {f"<cac:SellersItemIdentification><cbc:ID>{line.act_code}</cbc:ID></cac:SellersItemIdentification>" if line.act_code else ""}
       <cac:ClassifiedTaxCategory><cbc:ID>{_category(line.vat_bp)}</cbc:ID><cbc:Percent>{_pct(line.vat_bp)}</cbc:Percent>
         <cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:ClassifiedTaxCategory></cac:Item>
-    <cac:Price><cbc:PriceAmount currencyID="EUR">{_amount(line.net_cents)}</cbc:PriceAmount></cac:Price>
+    <cac:Price><cbc:PriceAmount currencyID="EUR">{_amount(abs(line.net_cents))}</cbc:PriceAmount></cac:Price>
   </cac:{line_el}>"""
         for n, line in enumerate(lines, start=1)
     )
@@ -136,9 +142,9 @@ def cii(number: str, lines: list[Line], *, siret: str = SIRET, type_code: str = 
         <ram:Name>{escape(line.name)}</ram:Name></ram:SpecifiedTradeProduct>
       <ram:SpecifiedLineTradeAgreement>
         {f"<ram:BuyerOrderReferencedDocument><ram:LineID>{line.approval}</ram:LineID></ram:BuyerOrderReferencedDocument>" if line.approval else ""}
-        <ram:NetPriceProductTradePrice><ram:ChargeAmount>{_amount(line.net_cents)}</ram:ChargeAmount></ram:NetPriceProductTradePrice>
+        <ram:NetPriceProductTradePrice><ram:ChargeAmount>{_amount(abs(line.net_cents))}</ram:ChargeAmount></ram:NetPriceProductTradePrice>
       </ram:SpecifiedLineTradeAgreement>
-      <ram:SpecifiedLineTradeDelivery><ram:BilledQuantity unitCode="C62">1</ram:BilledQuantity></ram:SpecifiedLineTradeDelivery>
+      <ram:SpecifiedLineTradeDelivery><ram:BilledQuantity unitCode="C62">{_quantity(line)}</ram:BilledQuantity></ram:SpecifiedLineTradeDelivery>
       <ram:SpecifiedLineTradeSettlement>
         <ram:ApplicableTradeTax><ram:TypeCode>VAT</ram:TypeCode><ram:CategoryCode>{_category(line.vat_bp)}</ram:CategoryCode>
           <ram:RateApplicablePercent>{_pct(line.vat_bp)}</ram:RateApplicablePercent></ram:ApplicableTradeTax>

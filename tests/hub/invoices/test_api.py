@@ -3,6 +3,7 @@ on the right line with the right code, refusals, duplicates, credits, finance's 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -182,6 +183,51 @@ async def test_a_credit_note_is_stored_negative(client: httpx.AsyncClient, w: Wo
         -6190,
     )
     assert invoice["lines"][0]["net_cents"] == -5158 and invoice["lines"][0]["result"] == "matched"
+
+
+async def test_an_act_on_an_earlier_disputed_invoice_is_billed_twice(
+    client: httpx.AsyncClient, w: World
+) -> None:
+    # Disputed at intake for another line: its A/1 fees and disbursement may still be approved.
+    first = [
+        Line(5158, ref="A/1"),
+        Line(880, vat_bp=0, ref="A/1", act_code="DISBURSEMENT"),
+        Line(5158, ref="A/404"),
+    ]
+    assert (await send(client, w, ubl("F-1", first), "application/xml")).status_code == 202
+    disputed = await invoice_of(client, w, f"EINV-{w.code}-F-1")
+    assert disputed["state"] == "disputed" and results(disputed) == [[], [], ["act_unknown"]]
+    again = [Line(5158, ref="A/1"), Line(880, vat_bp=0, ref="A/1", act_code="DISBURSEMENT")]
+    assert (await send(client, w, cii("F-2", again), "application/xml")).status_code == 202
+    second = await invoice_of(client, w, f"EINV-{w.code}-F-2")
+    assert results(second) == [["billed_twice"], ["disbursement_unjustified"]]
+
+
+def negative_invoice(number: str, lines: list[Line]) -> bytes:
+    """A type 380 invoice whose lines are negative (quantity -1), as the public sample
+    BIS3_Invoice_negativ.XML: it gives money back, like a credit note."""
+    return ubl(number, [replace(line, net_cents=-line.net_cents) for line in lines])
+
+
+@pytest.mark.parametrize("form", ["credit_note", "negative_invoice"])
+async def test_a_credit_releases_the_act_for_a_new_invoice(
+    client: httpx.AsyncClient, w: World, form: str
+) -> None:
+    wrong = [Line(5158, ref="A/1"), Line(5158, ref="A/404")]
+    assert (await send(client, w, ubl("F-1", wrong), "application/xml")).status_code == 202
+    credit = ubl("AV-1", wrong, credit=True) if form == "credit_note" else negative_invoice("AV-1", wrong)
+    assert (await send(client, w, credit, "application/xml")).status_code == 202
+    credited = await invoice_of(client, w, f"EINV-{w.code}-AV-1")
+    assert credited["kind"] == "credit" and credited["total_gross_cents"] == -(2 * 5158 + 2063)
+    assert [line["net_cents"] for line in credited["lines"]] == [-5158, -5158]
+    assert credited["lines"][0]["act_report_id"] == str(w.acts["A/1"].id)
+
+    corrected = ubl("F-2", [Line(5158, ref="A/1")])
+    assert (await send(client, w, corrected, "application/xml")).status_code == 202
+    assert results(await invoice_of(client, w, f"EINV-{w.code}-F-2")) == [[]]
+    # The credit released the act once: billing it a third time is billing it twice.
+    assert (await send(client, w, ubl("F-3", [Line(5158, ref="A/1")]), "application/xml")).status_code == 202
+    assert results(await invoice_of(client, w, f"EINV-{w.code}-F-3")) == [["billed_twice"]]
 
 
 async def test_an_order_is_refused_as_such(client: httpx.AsyncClient, w: World) -> None:
