@@ -48,8 +48,9 @@ def results(invoice: dict[str, Any]) -> list[list[str]]:
     return [[f["code"] for f in line["findings"]] for line in invoice["lines"]]
 
 
-def discrepancies(w: World, approval: str) -> list[Line]:
-    """One line per finding code, in this order."""
+def discrepancies(w: World, other: World) -> list[Line]:
+    """One line per finding code, in this order; ``other`` is another office."""
+    approval = f"APR-{w.code}"
     return [
         Line(5158, ref="A/1"),  # matched
         Line(5158, ref="A/404"),  # act_unknown
@@ -58,6 +59,7 @@ def discrepancies(w: World, approval: str) -> list[Line]:
         Line(9765, ref="A/2", act_code="PAYMENT_ORDER"),  # above_tariff: 40.84 + 56.80 allowed
         Line(3656, vat_bp=1000, ref="A/4", approval=approval, act_code="SUMMONS"),  # vat_wrong
         Line(881, vat_bp=0, ref="A/1", act_code="DISBURSEMENT", name="Débours"),  # disbursement_unjustified
+        Line(3656, approval=f"APR-{other.code}", act_code="SUMMONS"),  # other_office_case: their BT-132
     ]
 
 
@@ -69,6 +71,7 @@ EXPECTED = [
     ["above_tariff"],
     ["vat_wrong"],
     ["disbursement_unjustified"],
+    ["other_office_case"],
 ]
 
 
@@ -100,16 +103,19 @@ async def test_a_v1_invoice_matched_line_by_line(client: httpx.AsyncClient, w: W
 
 @pytest.mark.parametrize("form", ["ubl", "cii"])
 async def test_each_discrepancy_on_its_line_with_its_code(
-    client: httpx.AsyncClient, w: World, form: str
+    app: FastAPI, client: httpx.AsyncClient, w: World, form: str
 ) -> None:
-    lines = discrepancies(w, f"APR-{w.code}")
+    other = await world(app)
+    lines = discrepancies(w, other)
     body = ubl("F-2026-7", lines) if form == "ubl" else cii("F-2026-7", lines)
     sent = await send(client, w, body, "application/xml")
     assert sent.status_code == 202, sent.text
     invoice = await invoice_of(client, w, f"EINV-{w.code}-F-2026-7")
     assert results(invoice) == EXPECTED
     assert invoice["state"] == "disputed" and invoice["syntax"] == form
-    assert [line["line_id"] for line in invoice["lines"]] == [str(n) for n in range(1, 8)]
+    assert [line["line_id"] for line in invoice["lines"]] == [str(n) for n in range(1, 9)]
+    assert invoice["lines"][7]["act_report_id"] is None  # their act is named, never shown
+    assert str(other.acts["A/4"].id) not in str(invoice) and str(other.seeded.case.id) not in str(invoice)
 
 
 async def test_another_offices_act_is_named_without_its_data(
@@ -254,7 +260,7 @@ async def test_finance_approves_disputes_and_pays_in_bulk(
     app: FastAPI, client: httpx.AsyncClient, w: World
 ) -> None:
     good = ubl("F-OK", [Line(5158, ref="A/1")])
-    bad = cii("F-KO", discrepancies(w, f"APR-{w.code}"))
+    bad = cii("F-KO", discrepancies(w, await world(app)))
     assert (await send(client, w, good, "application/xml")).status_code == 202
     assert (await send(client, w, bad, "application/xml")).status_code == 202
     ok = await invoice_of(client, w, f"EINV-{w.code}-F-OK")
