@@ -3,6 +3,7 @@ on the right line with the right code, refusals, duplicates, credits, finance's 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from typing import Any
 
@@ -11,9 +12,11 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from adapters.xml import codec
 from hub.database import unit_of_work
 from hub.ledger import service as ledger
 from hub.ledger.models import LedgerTransaction
+from schemas import v1
 from tests.hub.acts.factories import bearer
 from tests.hub.invoices.einvoices import OTHER_SIRET, Line, cii, facturx_pdf, ubl
 from tests.hub.invoices.factories import World, count_messages, v1_invoice, world
@@ -75,7 +78,10 @@ EXPECTED = [
 ]
 
 
-async def test_a_v1_invoice_matched_line_by_line(client: httpx.AsyncClient, w: World) -> None:
+@pytest.mark.parametrize("content_type", ["application/json", "application/xml"])
+async def test_a_v1_invoice_matched_line_by_line(
+    client: httpx.AsyncClient, w: World, content_type: str
+) -> None:
     lines = [
         {
             "office_act_reference": "A/1",
@@ -92,9 +98,14 @@ async def test_a_v1_invoice_matched_line_by_line(client: httpx.AsyncClient, w: W
             "vat_rate_bp": 2000,
         },
     ]
-    sent = await send(client, w, v1_invoice(w, "F-1", lines), "application/json")
+    body = v1_invoice(w, "F-1", lines)
+    if content_type == "application/xml":  # the canonical XML form (schemas/xsd/v1)
+        body = codec.encode(v1.FeeInvoice.model_validate_json(body))
+    sent = await send(client, w, body, content_type)
     assert sent.status_code == 202, sent.text
     invoice = await invoice_of(client, w, f"FAC-{w.code}-F-1")
+    message = await client.get(f"/v1/messages/{invoice['message_pk']}", headers=bearer(w.key))
+    assert message.json()["sha256"] == hashlib.sha256(body).hexdigest()  # the bytes as sent
     assert invoice["state"] == "matched" and invoice["syntax"] == "v1" and invoice["kind"] == "invoice"
     assert [line["result"] for line in invoice["lines"]] == ["matched"] * 3
     assert invoice["lines"][2]["act_report_id"] == str(w.acts["A/2"].id)
