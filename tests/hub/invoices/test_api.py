@@ -157,6 +157,8 @@ async def test_the_seller_must_be_the_sending_office(client: httpx.AsyncClient, 
     assert refused.status_code == 422 and refused.json()["code"] == "invoice.seller_not_sender"
     listed = await client.get(f"/v1/invoices?office={w.code}", headers=bearer(w.finance))
     assert listed.json()["items"] == []  # refused: nothing stored but the raw message
+    corrected = await send(client, w, ubl("F-S", [Line(5158, ref="A/1")]), "application/xml")
+    assert corrected.status_code == 202, corrected.text  # the refused number is free
 
 
 async def test_other_currencies_and_reused_numbers_are_refused(client: httpx.AsyncClient, w: World) -> None:
@@ -167,6 +169,25 @@ async def test_other_currencies_and_reused_numbers_are_refused(client: httpx.Asy
     again = v1_invoice(w, "F-N", [line], envelope={**_envelope(w, "other-id")})
     reused = await send(client, w, again, "application/json")
     assert reused.status_code == 422 and reused.json()["code"] == "invoice.number_reused"
+
+
+@pytest.mark.parametrize("form", ["ubl", "cii"])
+async def test_every_error_of_an_einvoice_is_listed_and_nothing_stored(
+    app: FastAPI, client: httpx.AsyncClient, w: World, form: str
+) -> None:
+    line = {"office_act_reference": "A/1", "description": "x", "net_cents": 5158, "vat_rate_bp": 2000}
+    assert (await send(client, w, v1_invoice(w, "F-R", [line]), "application/json")).status_code == 202
+    build = ubl if form == "ubl" else cii
+    wrong = build("F-R", [Line(5158, ref="A/1")], siret=OTHER_SIRET, currency="USD")
+    refused = await send(client, w, wrong, "application/xml")
+    assert refused.status_code == 422, refused.text
+    expected = ["invoice.seller_not_sender", "invoice.currency_not_accepted", "invoice.number_reused"]
+    assert [e["code"] for e in refused.json()["errors"]] == expected
+    assert refused.json()["receipt"]["accepted"] is False
+    assert [e["code"] for e in refused.json()["receipt"]["errors"]] == expected
+    listed = await client.get(f"/v1/invoices?office={w.code}", headers=bearer(w.finance))
+    assert len(listed.json()["items"]) == 1  # the first F-R only
+    assert await count_messages(app, "error_report", w.code) == 1
 
 
 def _envelope(w: World, message_id: str) -> dict[str, str]:
