@@ -8,8 +8,8 @@ document level allowance or charge), and gives the canonical ``v1.FeeInvoice`` (
 carrying what those rules found) with an envelope synthesised for the credential's office: the
 handler refuses it with those errors and its own (currency, number reuse) together, so every error
 is listed at once. Its message id is derived from the office and the invoice number, so the same
-invoice sent twice is a duplicate. Everything else (storing the raw bytes, the
-receipt, the negative acknowledgement, the duplicate check, the handler) is the inbound path's.
+invoice sent twice is a duplicate. Everything else (storing the raw bytes, the receipt, the negative
+acknowledgement, the duplicate check, the handler) is the inbound path's.
 """
 
 from __future__ import annotations

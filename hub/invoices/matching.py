@@ -30,7 +30,8 @@ Every finding of a line is kept, in the order below; the first is the line's res
 6. ``vat_wrong``: a fee line whose VAT rate is not the rate of the tariff period of the act's date,
    or a disbursement line with any VAT (disbursements pass through outside the VAT base);
 7. ``disbursement_unjustified``: the disbursement lines of the act, on this invoice and earlier ones
-   (credits subtracted), add up to more than the disbursements its act report claimed.
+   (credits subtracted, never below zero), add up to more than the disbursements its act report
+   claimed.
 
 Credit lines (negative amounts) are matched to their act but never billed twice, above the tariff or
 unjustified: they give money back.
@@ -203,7 +204,7 @@ def match_lines(lines: Sequence[LineToMatch], facts: Facts) -> list[LineResult]:
     disbursed: dict[uuid.UUID, int] = defaultdict(int)
     for act_id, billed in facts.billed.items():
         fee_lines[act_id] = max(billed.fee_lines, 0)
-        disbursed[act_id] = billed.disbursements_cents
+        disbursed[act_id] = max(billed.disbursements_cents, 0)
     results = []
     for line in lines:
         act, other = _resolve(line, facts)
@@ -295,7 +296,7 @@ def _findings(
                 f"VAT {_percent(line.vat_rate_bp)} on a disbursement; disbursements carry no VAT",
             )
         )
-    disbursed[act.id] += line.net_cents
+    disbursed[act.id] = max(disbursed[act.id] + line.net_cents, 0)
     if not credit and disbursed[act.id] > act.disbursements_cents:
         found.append(
             Finding(

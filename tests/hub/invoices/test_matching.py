@@ -174,6 +174,12 @@ CASES = [
         [["disbursement_unjustified"]],
     ),
     (
+        "disbursements credited more than billed release nothing unbilled",
+        [disb(net=-500), disb(net=881)],
+        facts(A, billed={A.id: Billed(disbursements_cents=-300)}),
+        [[], ["disbursement_unjustified"]],
+    ),
+    (
         "several findings, the first is the result",
         [fee(net=9999, vat=1000)],
         facts(FLAGGED, billed={FLAGGED.id: Billed(fee_lines=1)}),
