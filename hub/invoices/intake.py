@@ -4,10 +4,12 @@ An e-invoice (UBL 2.1, CII, Factur-X PDF) has no v1 envelope. ``read_einvoice_me
 one by its bytes (``%PDF-``, or an XML root in the UBL or CII namespace), reads it with
 ``adapters.einvoice`` (XSD, fields, EN 16931 arithmetic: their errors are passed through with their
 codes), checks our rules on what only the e-invoice carries (the seller is the sending office; no
-document level allowance or charge), and gives the canonical ``v1.FeeInvoice`` with an envelope
-synthesised for the credential's office. Its message id is derived from the office and the invoice
-number, so the same invoice sent twice is a duplicate. Everything else (storing the raw bytes, the
-receipt, the negative acknowledgement, the duplicate check, the handler) is the inbound path's.
+document level allowance or charge), and gives the canonical ``v1.FeeInvoice`` (an ``EInvoice``,
+carrying what those rules found) with an envelope synthesised for the credential's office: the
+handler refuses it with those errors and its own (currency, number reuse) together, so every error
+is listed at once. Its message id is derived from the office and the invoice number, so the same
+invoice sent twice is a duplicate. Everything else (storing the raw bytes, the receipt, the negative
+acknowledgement, the duplicate check, the handler) is the inbound path's.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from pydantic import ValidationError
+from pydantic import PrivateAttr, ValidationError
 from stdnum.fr import siren as siren_number
 from stdnum.fr import siret as siret_number
 from stdnum.fr import tva as vat_number
@@ -49,6 +51,23 @@ class EInvoiceRefused(Exception):
     def __init__(self, errors: list[ErrorItem]) -> None:
         super().__init__(f"{len(errors)} error(s)")
         self.errors = errors[: v1.MAX_ERRORS]
+
+
+class EInvoice(v1.FeeInvoice):
+    """The canonical form of an e-invoice, with the errors of our rules on what only the e-invoice
+    carries (its seller, document allowances and charges). It is refused with them by the handler,
+    after the checks of both forms, so that every error is listed and nothing is stored."""
+
+    _refusals: list[ErrorItem] = PrivateAttr(default_factory=list)
+
+    @property
+    def refusals(self) -> list[ErrorItem]:
+        return list(self._refusals)
+
+
+def refusals_of(invoice: v1.FeeInvoice) -> list[ErrorItem]:
+    """What reading found wrong in an invoice that could still be read (none for the v1 form)."""
+    return invoice.refusals if isinstance(invoice, EInvoice) else []
 
 
 def is_einvoice(raw: bytes, media_type: str) -> bool:
@@ -126,9 +145,11 @@ def seller_errors(invoice: ParsedInvoice, office: Office) -> list[ErrorItem]:
     return []
 
 
-def to_fee_invoice(invoice: ParsedInvoice, office: Office) -> v1.FeeInvoice:
-    """The canonical form of an e-invoice sent by ``office``, amounts signed (a credit negative).
-    Raises ``EInvoiceRefused`` listing every error of our rules and of the canonical form."""
+def to_fee_invoice(invoice: ParsedInvoice, office: Office) -> EInvoice:
+    """The canonical form of an e-invoice sent by ``office``, amounts signed (a credit negative),
+    with the errors of our rules in ``refusals``. Raises ``EInvoiceRefused`` listing every error of
+    our rules and of the canonical form when there is no canonical form: the canonical form does not
+    hold, or the office has no SIRET registered (its seller cannot be checked, nor written)."""
     errors = seller_errors(invoice, office)
     if invoice.allowances_charges:
         errors.append(
@@ -139,9 +160,8 @@ def to_fee_invoice(invoice: ParsedInvoice, office: Office) -> v1.FeeInvoice:
                 "BG-21) cannot be matched to acts",
             )
         )
-    if errors:
+    if office.siret is None:
         raise EInvoiceRefused(errors)
-    assert office.siret is not None  # seller_errors refuses an office without one
     sign = invoice.sign
     lines = [
         {
@@ -178,16 +198,19 @@ def to_fee_invoice(invoice: ParsedInvoice, office: Office) -> v1.FeeInvoice:
         "total_gross_cents": net + vat,
     }
     try:
-        return v1.FeeInvoice.model_validate({k: v for k, v in data.items() if v is not None})
+        canonical = EInvoice.model_validate({k: v for k, v in data.items() if v is not None})
     except ValidationError as exc:
         raise EInvoiceRefused(
-            [ErrorItem(e.path, e.code, e.message) for e in v1.message_errors(exc, "fee_invoice")]
+            errors + [ErrorItem(e.path, e.code, e.message) for e in v1.message_errors(exc, "fee_invoice")]
         ) from exc
+    canonical._refusals = errors
+    return canonical
 
 
-def read_einvoice_message(raw: bytes, office: Office) -> v1.FeeInvoice:
-    """Reads an e-invoice sent by ``office`` into the canonical form; ``EInvoiceRefused`` lists
-    every error (the reader's, with their EN 16931 codes, then ours)."""
+def read_einvoice_message(raw: bytes, office: Office) -> EInvoice:
+    """Reads an e-invoice sent by ``office`` into the canonical form (our rules' errors in its
+    ``refusals``); ``EInvoiceRefused`` lists every error when it cannot be read (the reader's, with
+    their EN 16931 codes; or ours with the canonical form's)."""
     try:
         # Offices bill quantity x tariff price: the line net is checked too (ADR 0003).
         parsed = read_einvoice(raw, line_net=True)

@@ -23,12 +23,15 @@ Every finding of a line is kept, in the order below; the first is the line's res
    no approval id, or is not among the acts of its per-act mandate, and no approval covers it
    (an approved approval for its mandate and act code, quoted on the act report or on the line);
 4. ``billed_twice``: the act's fees are billed on an earlier line of this invoice or on an earlier
-   invoice of the office that is not disputed (a credited line counts minus one);
+   invoice of the office, whatever its state (a disputed invoice may still be approved and paid),
+   and not credited since: a credit line of the act counts minus one, so a credit note releases
+   the act for a new invoice; credits beyond what was billed release nothing more;
 5. ``above_tariff``: see ``tariff_ceiling_cents``;
 6. ``vat_wrong``: a fee line whose VAT rate is not the rate of the tariff period of the act's date,
    or a disbursement line with any VAT (disbursements pass through outside the VAT base);
 7. ``disbursement_unjustified``: the disbursement lines of the act, on this invoice and earlier ones
-   not disputed, add up to more than the disbursements its act report claimed.
+   (credits subtracted, never below zero), add up to more than the disbursements its act report
+   claimed.
 
 Credit lines (negative amounts) are matched to their act but never billed twice, above the tariff or
 unjustified: they give money back.
@@ -98,7 +101,7 @@ class ActFacts:
 
 @dataclass(frozen=True)
 class Billed:
-    """What earlier invoices of the office (not disputed) billed for one act."""
+    """What earlier invoices and credit notes of the office, in any state, billed for one act."""
 
     fee_lines: int = 0
     """Fee lines billed minus fee lines credited."""
@@ -200,8 +203,8 @@ def match_lines(lines: Sequence[LineToMatch], facts: Facts) -> list[LineResult]:
     fee_lines: dict[uuid.UUID, int] = defaultdict(int)
     disbursed: dict[uuid.UUID, int] = defaultdict(int)
     for act_id, billed in facts.billed.items():
-        fee_lines[act_id] = billed.fee_lines
-        disbursed[act_id] = billed.disbursements_cents
+        fee_lines[act_id] = max(billed.fee_lines, 0)
+        disbursed[act_id] = max(billed.disbursements_cents, 0)
     results = []
     for line in lines:
         act, other = _resolve(line, facts)
@@ -264,7 +267,7 @@ def _findings(
                     f"the fees of act {act.office_reference} are already billed on another line or invoice",
                 )
             )
-        fee_lines[act.id] += -1 if credit else 1
+        fee_lines[act.id] = max(fee_lines[act.id] - 1, 0) if credit else fee_lines[act.id] + 1
         if act.tariff is not None:
             ceiling = tariff_ceiling_cents(act.tariff)
             if line.net_cents > ceiling:
@@ -293,7 +296,7 @@ def _findings(
                 f"VAT {_percent(line.vat_rate_bp)} on a disbursement; disbursements carry no VAT",
             )
         )
-    disbursed[act.id] += line.net_cents
+    disbursed[act.id] = max(disbursed[act.id] + line.net_cents, 0)
     if not credit and disbursed[act.id] > act.disbursements_cents:
         found.append(
             Finding(

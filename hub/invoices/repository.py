@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
 from hub.cases.models import Case
-from hub.invoices.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceState
+from hub.invoices.models import Invoice, InvoiceEvent, InvoiceLine
 from hub.mandates.models import Approval, Mandate
 from hub.offices.models import Office
 
@@ -82,18 +82,15 @@ class InvoiceRepository:
     async def billed_before(
         self, office_id: uuid.UUID, act_ids: Collection[uuid.UUID]
     ) -> list[tuple[uuid.UUID, bool, int]]:
-        """(act id, disbursement, net cents) of every line of the office's stored invoices that are
-        not disputed, for these acts."""
+        """(act id, disbursement, net cents) of every line of the office's stored invoices, in any
+        state, for these acts: a disputed invoice may still be approved and paid, so its lines stay
+        billed until a credit note's lines (negative) take them back (docs/adr/0004-invoices.md)."""
         if not act_ids:
             return []
         rows = await self.session.execute(
             select(InvoiceLine.act_report_id, InvoiceLine.disbursement, InvoiceLine.net_cents)
             .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-            .where(
-                Invoice.office_id == office_id,
-                Invoice.state != InvoiceState.DISPUTED.value,
-                InvoiceLine.act_report_id.in_(act_ids),
-            )
+            .where(Invoice.office_id == office_id, InvoiceLine.act_report_id.in_(act_ids))
         )
         return [(act_id, bool(d), int(net)) for act_id, d, net in rows.all() if act_id is not None]
 

@@ -16,7 +16,7 @@ from hub.acts.models import ActReport
 from hub.acts.tariff import Catalogue, InvalidClaim, NoTariffInForce, UnknownAct, act_cost, load_catalogue
 from hub.cases.models import Case
 from hub.invoices import matching
-from hub.invoices.intake import syntax_of
+from hub.invoices.intake import refusals_of, syntax_of
 from hub.invoices.models import Invoice, InvoiceEvent, InvoiceKind, InvoiceLine, InvoiceState
 from hub.invoices.repository import InvoiceRepository
 from hub.kit.clock import utcnow
@@ -174,10 +174,11 @@ async def record_invoice(
     *,
     catalogue: Catalogue | None = None,
 ) -> Invoice:
-    """Checks our rules (refused with every error, before writing anything), stores the invoice and
-    its lines with the three-way match, and sets it matched or disputed."""
+    """Checks our rules (refused with every error, before writing anything: an e-invoice's own
+    errors, e.g. its seller, then the currency and the number), stores the invoice and its lines
+    with the three-way match, and sets it matched or disputed."""
     repo = InvoiceRepository(session)
-    errors = rule_errors(invoice, office)
+    errors = refusals_of(invoice) + rule_errors(invoice, office)
     if await repo.number_used(office.id, invoice.invoice_number):
         errors.append(
             ErrorItem(

@@ -33,6 +33,12 @@ def _amount(cents: int) -> str:
     return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
 
 
+def _quantity(line: Line) -> str:
+    """A negative line (an invoice that gives money back) is a quantity of -1 at the act's price:
+    EN 16931 forbids a negative price (BR-27)."""
+    return "-1" if line.net_cents < 0 else "1"
+
+
 def _pct(bp: int) -> str:
     return f"{bp // 100}.{bp % 100:02d}"
 
@@ -58,7 +64,13 @@ def totals(lines: list[Line]) -> tuple[int, int]:
 
 
 def ubl(
-    number: str, lines: list[Line], *, siret: str = SIRET, credit: bool = False, mandate: str = "MDT-1"
+    number: str,
+    lines: list[Line],
+    *,
+    siret: str = SIRET,
+    credit: bool = False,
+    mandate: str = "MDT-1",
+    currency: str = "EUR",
 ) -> bytes:
     root = "CreditNote" if credit else "Invoice"
     line_el = "CreditNoteLine" if credit else "InvoiceLine"
@@ -70,8 +82,8 @@ def ubl(
     )
     net, vat = totals(lines)
     subtotals = "".join(
-        f"""<cac:TaxSubtotal><cbc:TaxableAmount currencyID="EUR">{_amount(b)}</cbc:TaxableAmount>
-      <cbc:TaxAmount currencyID="EUR">{_amount(v)}</cbc:TaxAmount>
+        f"""<cac:TaxSubtotal><cbc:TaxableAmount currencyID="{currency}">{_amount(b)}</cbc:TaxableAmount>
+      <cbc:TaxAmount currencyID="{currency}">{_amount(v)}</cbc:TaxAmount>
       <cac:TaxCategory><cbc:ID>{_category(bp)}</cbc:ID><cbc:Percent>{_pct(bp)}</cbc:Percent>
       {"" if bp else "<cbc:TaxExemptionReason>Débours</cbc:TaxExemptionReason>"}
       <cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:TaxCategory></cac:TaxSubtotal>"""
@@ -79,15 +91,15 @@ def ubl(
     )
     body = "".join(
         f"""<cac:{line_el}><cbc:ID>{n}</cbc:ID>
-    <cbc:{qty_el} unitCode="C62">1</cbc:{qty_el}>
-    <cbc:LineExtensionAmount currencyID="EUR">{_amount(line.net_cents)}</cbc:LineExtensionAmount>
+    <cbc:{qty_el} unitCode="C62">{_quantity(line)}</cbc:{qty_el}>
+    <cbc:LineExtensionAmount currencyID="{currency}">{_amount(line.net_cents)}</cbc:LineExtensionAmount>
     {f"<cac:OrderLineReference><cbc:LineID>{line.approval}</cbc:LineID></cac:OrderLineReference>" if line.approval else ""}
     {f"<cac:DocumentReference><cbc:ID>{line.ref}</cbc:ID><cbc:DocumentTypeCode>130</cbc:DocumentTypeCode></cac:DocumentReference>" if line.ref else ""}
     <cac:Item><cbc:Name>{escape(line.name)}</cbc:Name>
       {f"<cac:SellersItemIdentification><cbc:ID>{line.act_code}</cbc:ID></cac:SellersItemIdentification>" if line.act_code else ""}
       <cac:ClassifiedTaxCategory><cbc:ID>{_category(line.vat_bp)}</cbc:ID><cbc:Percent>{_pct(line.vat_bp)}</cbc:Percent>
         <cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:ClassifiedTaxCategory></cac:Item>
-    <cac:Price><cbc:PriceAmount currencyID="EUR">{_amount(line.net_cents)}</cbc:PriceAmount></cac:Price>
+    <cac:Price><cbc:PriceAmount currencyID="{currency}">{_amount(abs(line.net_cents))}</cbc:PriceAmount></cac:Price>
   </cac:{line_el}>"""
         for n, line in enumerate(lines, start=1)
     )
@@ -99,7 +111,7 @@ def ubl(
   <cbc:ID>{number}</cbc:ID>
   <cbc:IssueDate>2026-03-02</cbc:IssueDate>
   {type_el}
-  <cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>
+  <cbc:DocumentCurrencyCode>{currency}</cbc:DocumentCurrencyCode>
   <cbc:BuyerReference>AGENCE-RECOUVREMENT</cbc:BuyerReference>
   <cac:OrderReference><cbc:ID>{mandate}</cbc:ID></cac:OrderReference>
   <cac:AccountingSupplierParty><cac:Party>
@@ -114,19 +126,21 @@ def ubl(
     <cac:PartyLegalEntity><cbc:RegistrationName>Agence de Recouvrement Exemple SAS</cbc:RegistrationName>
     </cac:PartyLegalEntity>
   </cac:Party></cac:AccountingCustomerParty>
-  <cac:TaxTotal><cbc:TaxAmount currencyID="EUR">{_amount(vat)}</cbc:TaxAmount>{subtotals}</cac:TaxTotal>
+  <cac:TaxTotal><cbc:TaxAmount currencyID="{currency}">{_amount(vat)}</cbc:TaxAmount>{subtotals}</cac:TaxTotal>
   <cac:LegalMonetaryTotal>
-    <cbc:LineExtensionAmount currencyID="EUR">{_amount(net)}</cbc:LineExtensionAmount>
-    <cbc:TaxExclusiveAmount currencyID="EUR">{_amount(net)}</cbc:TaxExclusiveAmount>
-    <cbc:TaxInclusiveAmount currencyID="EUR">{_amount(net + vat)}</cbc:TaxInclusiveAmount>
-    <cbc:PayableAmount currencyID="EUR">{_amount(net + vat)}</cbc:PayableAmount>
+    <cbc:LineExtensionAmount currencyID="{currency}">{_amount(net)}</cbc:LineExtensionAmount>
+    <cbc:TaxExclusiveAmount currencyID="{currency}">{_amount(net)}</cbc:TaxExclusiveAmount>
+    <cbc:TaxInclusiveAmount currencyID="{currency}">{_amount(net + vat)}</cbc:TaxInclusiveAmount>
+    <cbc:PayableAmount currencyID="{currency}">{_amount(net + vat)}</cbc:PayableAmount>
   </cac:LegalMonetaryTotal>
   {body}
 </{root}>
 """.encode()
 
 
-def cii(number: str, lines: list[Line], *, siret: str = SIRET, type_code: str = "380") -> bytes:
+def cii(
+    number: str, lines: list[Line], *, siret: str = SIRET, type_code: str = "380", currency: str = "EUR"
+) -> bytes:
     net, vat = totals(lines)
     items = "".join(
         f"""<ram:IncludedSupplyChainTradeLineItem>
@@ -136,9 +150,9 @@ def cii(number: str, lines: list[Line], *, siret: str = SIRET, type_code: str = 
         <ram:Name>{escape(line.name)}</ram:Name></ram:SpecifiedTradeProduct>
       <ram:SpecifiedLineTradeAgreement>
         {f"<ram:BuyerOrderReferencedDocument><ram:LineID>{line.approval}</ram:LineID></ram:BuyerOrderReferencedDocument>" if line.approval else ""}
-        <ram:NetPriceProductTradePrice><ram:ChargeAmount>{_amount(line.net_cents)}</ram:ChargeAmount></ram:NetPriceProductTradePrice>
+        <ram:NetPriceProductTradePrice><ram:ChargeAmount>{_amount(abs(line.net_cents))}</ram:ChargeAmount></ram:NetPriceProductTradePrice>
       </ram:SpecifiedLineTradeAgreement>
-      <ram:SpecifiedLineTradeDelivery><ram:BilledQuantity unitCode="C62">1</ram:BilledQuantity></ram:SpecifiedLineTradeDelivery>
+      <ram:SpecifiedLineTradeDelivery><ram:BilledQuantity unitCode="C62">{_quantity(line)}</ram:BilledQuantity></ram:SpecifiedLineTradeDelivery>
       <ram:SpecifiedLineTradeSettlement>
         <ram:ApplicableTradeTax><ram:TypeCode>VAT</ram:TypeCode><ram:CategoryCode>{_category(line.vat_bp)}</ram:CategoryCode>
           <ram:RateApplicablePercent>{_pct(line.vat_bp)}</ram:RateApplicablePercent></ram:ApplicableTradeTax>
@@ -177,12 +191,12 @@ def cii(number: str, lines: list[Line], *, siret: str = SIRET, type_code: str = 
     </ram:ApplicableHeaderTradeAgreement>
     <ram:ApplicableHeaderTradeDelivery/>
     <ram:ApplicableHeaderTradeSettlement>
-      <ram:InvoiceCurrencyCode>EUR</ram:InvoiceCurrencyCode>
+      <ram:InvoiceCurrencyCode>{currency}</ram:InvoiceCurrencyCode>
       {taxes}
       <ram:SpecifiedTradeSettlementHeaderMonetarySummation>
         <ram:LineTotalAmount>{_amount(net)}</ram:LineTotalAmount>
         <ram:TaxBasisTotalAmount>{_amount(net)}</ram:TaxBasisTotalAmount>
-        <ram:TaxTotalAmount currencyID="EUR">{_amount(vat)}</ram:TaxTotalAmount>
+        <ram:TaxTotalAmount currencyID="{currency}">{_amount(vat)}</ram:TaxTotalAmount>
         <ram:GrandTotalAmount>{_amount(net + vat)}</ram:GrandTotalAmount>
         <ram:DuePayableAmount>{_amount(net + vat)}</ram:DuePayableAmount>
       </ram:SpecifiedTradeSettlementHeaderMonetarySummation>

@@ -40,8 +40,8 @@ class World:
 
 async def world(app: FastAPI, *, siret: str | None = SIRET, code: str | None = None) -> World:
     """Acts A/1 (SERVE_TITLE, 8.80 disbursements), A/2 (PAYMENT_ORDER), A/3 flagged without
-    approval, A/4 SUMMONS outside the per-act mandate; approval APR-<code> for A/4. The office is
-    new, or the office ``code`` already added, given ``siret``."""
+    approval, A/4 SUMMONS outside the per-act mandate, done under approval APR-<code> (its act
+    report quotes it). The office is new, or the office ``code`` already added, given ``siret``."""
     async with unit_of_work(app.state.sessions) as session:
         if code is None:
             code = "CJ" + secrets.token_hex(4).upper()
@@ -78,7 +78,7 @@ async def world(app: FastAPI, *, siret: str | None = SIRET, code: str | None = N
                 act_date=date(2026, 2, 27),
                 outcome_code="served_at_home",
                 office_reference=ref,
-                approval_id=None,
+                approval_id=f"APR-{code}" if ref == "A/4" else None,
                 currency="EUR",
                 emoluments_cents=1,
                 disbursements_cents=disbursements,

@@ -3,6 +3,8 @@ on the right line with the right code, refusals, duplicates, credits, finance's 
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -10,9 +12,11 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from adapters.xml import codec
 from hub.database import unit_of_work
 from hub.ledger import service as ledger
 from hub.ledger.models import LedgerTransaction
+from schemas import v1
 from tests.hub.acts.factories import bearer
 from tests.hub.invoices.einvoices import OTHER_SIRET, Line, cii, facturx_pdf, ubl
 from tests.hub.invoices.factories import World, count_messages, v1_invoice, world
@@ -47,8 +51,9 @@ def results(invoice: dict[str, Any]) -> list[list[str]]:
     return [[f["code"] for f in line["findings"]] for line in invoice["lines"]]
 
 
-def discrepancies(w: World, approval: str) -> list[Line]:
-    """One line per finding code, in this order."""
+def discrepancies(w: World, other: World) -> list[Line]:
+    """One line per finding code, in this order; ``other`` is another office."""
+    approval = f"APR-{w.code}"
     return [
         Line(5158, ref="A/1"),  # matched
         Line(5158, ref="A/404"),  # act_unknown
@@ -57,6 +62,7 @@ def discrepancies(w: World, approval: str) -> list[Line]:
         Line(9765, ref="A/2", act_code="PAYMENT_ORDER"),  # above_tariff: 40.84 + 56.80 allowed
         Line(3656, vat_bp=1000, ref="A/4", approval=approval, act_code="SUMMONS"),  # vat_wrong
         Line(881, vat_bp=0, ref="A/1", act_code="DISBURSEMENT", name="Débours"),  # disbursement_unjustified
+        Line(3656, approval=f"APR-{other.code}", act_code="SUMMONS"),  # other_office_case: their BT-132
     ]
 
 
@@ -68,10 +74,14 @@ EXPECTED = [
     ["above_tariff"],
     ["vat_wrong"],
     ["disbursement_unjustified"],
+    ["other_office_case"],
 ]
 
 
-async def test_a_v1_invoice_matched_line_by_line(client: httpx.AsyncClient, w: World) -> None:
+@pytest.mark.parametrize("content_type", ["application/json", "application/xml"])
+async def test_a_v1_invoice_matched_line_by_line(
+    client: httpx.AsyncClient, w: World, content_type: str
+) -> None:
     lines = [
         {
             "office_act_reference": "A/1",
@@ -88,9 +98,14 @@ async def test_a_v1_invoice_matched_line_by_line(client: httpx.AsyncClient, w: W
             "vat_rate_bp": 2000,
         },
     ]
-    sent = await send(client, w, v1_invoice(w, "F-1", lines), "application/json")
+    body = v1_invoice(w, "F-1", lines)
+    if content_type == "application/xml":  # the canonical XML form (schemas/xsd/v1)
+        body = codec.encode(v1.FeeInvoice.model_validate_json(body))
+    sent = await send(client, w, body, content_type)
     assert sent.status_code == 202, sent.text
     invoice = await invoice_of(client, w, f"FAC-{w.code}-F-1")
+    message = await client.get(f"/v1/messages/{invoice['message_pk']}", headers=bearer(w.key))
+    assert message.json()["sha256"] == hashlib.sha256(body).hexdigest()  # the bytes as sent
     assert invoice["state"] == "matched" and invoice["syntax"] == "v1" and invoice["kind"] == "invoice"
     assert [line["result"] for line in invoice["lines"]] == ["matched"] * 3
     assert invoice["lines"][2]["act_report_id"] == str(w.acts["A/2"].id)
@@ -99,16 +114,19 @@ async def test_a_v1_invoice_matched_line_by_line(client: httpx.AsyncClient, w: W
 
 @pytest.mark.parametrize("form", ["ubl", "cii"])
 async def test_each_discrepancy_on_its_line_with_its_code(
-    client: httpx.AsyncClient, w: World, form: str
+    app: FastAPI, client: httpx.AsyncClient, w: World, form: str
 ) -> None:
-    lines = discrepancies(w, f"APR-{w.code}")
+    other = await world(app)
+    lines = discrepancies(w, other)
     body = ubl("F-2026-7", lines) if form == "ubl" else cii("F-2026-7", lines)
     sent = await send(client, w, body, "application/xml")
     assert sent.status_code == 202, sent.text
     invoice = await invoice_of(client, w, f"EINV-{w.code}-F-2026-7")
     assert results(invoice) == EXPECTED
     assert invoice["state"] == "disputed" and invoice["syntax"] == form
-    assert [line["line_id"] for line in invoice["lines"]] == [str(n) for n in range(1, 8)]
+    assert [line["line_id"] for line in invoice["lines"]] == [str(n) for n in range(1, 9)]
+    assert invoice["lines"][7]["act_report_id"] is None  # their act is named, never shown
+    assert str(other.acts["A/4"].id) not in str(invoice) and str(other.seeded.case.id) not in str(invoice)
 
 
 async def test_another_offices_act_is_named_without_its_data(
@@ -139,6 +157,8 @@ async def test_the_seller_must_be_the_sending_office(client: httpx.AsyncClient, 
     assert refused.status_code == 422 and refused.json()["code"] == "invoice.seller_not_sender"
     listed = await client.get(f"/v1/invoices?office={w.code}", headers=bearer(w.finance))
     assert listed.json()["items"] == []  # refused: nothing stored but the raw message
+    corrected = await send(client, w, ubl("F-S", [Line(5158, ref="A/1")]), "application/xml")
+    assert corrected.status_code == 202, corrected.text  # the refused number is free
 
 
 async def test_other_currencies_and_reused_numbers_are_refused(client: httpx.AsyncClient, w: World) -> None:
@@ -149,6 +169,25 @@ async def test_other_currencies_and_reused_numbers_are_refused(client: httpx.Asy
     again = v1_invoice(w, "F-N", [line], envelope={**_envelope(w, "other-id")})
     reused = await send(client, w, again, "application/json")
     assert reused.status_code == 422 and reused.json()["code"] == "invoice.number_reused"
+
+
+@pytest.mark.parametrize("form", ["ubl", "cii"])
+async def test_every_error_of_an_einvoice_is_listed_and_nothing_stored(
+    app: FastAPI, client: httpx.AsyncClient, w: World, form: str
+) -> None:
+    line = {"office_act_reference": "A/1", "description": "x", "net_cents": 5158, "vat_rate_bp": 2000}
+    assert (await send(client, w, v1_invoice(w, "F-R", [line]), "application/json")).status_code == 202
+    build = ubl if form == "ubl" else cii
+    wrong = build("F-R", [Line(5158, ref="A/1")], siret=OTHER_SIRET, currency="USD")
+    refused = await send(client, w, wrong, "application/xml")
+    assert refused.status_code == 422, refused.text
+    expected = ["invoice.seller_not_sender", "invoice.currency_not_accepted", "invoice.number_reused"]
+    assert [e["code"] for e in refused.json()["errors"]] == expected
+    assert refused.json()["receipt"]["accepted"] is False
+    assert [e["code"] for e in refused.json()["receipt"]["errors"]] == expected
+    listed = await client.get(f"/v1/invoices?office={w.code}", headers=bearer(w.finance))
+    assert len(listed.json()["items"]) == 1  # the first F-R only
+    assert await count_messages(app, "error_report", w.code) == 1
 
 
 def _envelope(w: World, message_id: str) -> dict[str, str]:
@@ -184,6 +223,51 @@ async def test_a_credit_note_is_stored_negative(client: httpx.AsyncClient, w: Wo
     assert invoice["lines"][0]["net_cents"] == -5158 and invoice["lines"][0]["result"] == "matched"
 
 
+async def test_an_act_on_an_earlier_disputed_invoice_is_billed_twice(
+    client: httpx.AsyncClient, w: World
+) -> None:
+    # Disputed at intake for another line: its A/1 fees and disbursement may still be approved.
+    first = [
+        Line(5158, ref="A/1"),
+        Line(880, vat_bp=0, ref="A/1", act_code="DISBURSEMENT"),
+        Line(5158, ref="A/404"),
+    ]
+    assert (await send(client, w, ubl("F-1", first), "application/xml")).status_code == 202
+    disputed = await invoice_of(client, w, f"EINV-{w.code}-F-1")
+    assert disputed["state"] == "disputed" and results(disputed) == [[], [], ["act_unknown"]]
+    again = [Line(5158, ref="A/1"), Line(880, vat_bp=0, ref="A/1", act_code="DISBURSEMENT")]
+    assert (await send(client, w, cii("F-2", again), "application/xml")).status_code == 202
+    second = await invoice_of(client, w, f"EINV-{w.code}-F-2")
+    assert results(second) == [["billed_twice"], ["disbursement_unjustified"]]
+
+
+def negative_invoice(number: str, lines: list[Line]) -> bytes:
+    """A type 380 invoice whose lines are negative (quantity -1), as the public sample
+    BIS3_Invoice_negativ.XML: it gives money back, like a credit note."""
+    return ubl(number, [replace(line, net_cents=-line.net_cents) for line in lines])
+
+
+@pytest.mark.parametrize("form", ["credit_note", "negative_invoice"])
+async def test_a_credit_releases_the_act_for_a_new_invoice(
+    client: httpx.AsyncClient, w: World, form: str
+) -> None:
+    wrong = [Line(5158, ref="A/1"), Line(5158, ref="A/404")]
+    assert (await send(client, w, ubl("F-1", wrong), "application/xml")).status_code == 202
+    credit = ubl("AV-1", wrong, credit=True) if form == "credit_note" else negative_invoice("AV-1", wrong)
+    assert (await send(client, w, credit, "application/xml")).status_code == 202
+    credited = await invoice_of(client, w, f"EINV-{w.code}-AV-1")
+    assert credited["kind"] == "credit" and credited["total_gross_cents"] == -(2 * 5158 + 2063)
+    assert [line["net_cents"] for line in credited["lines"]] == [-5158, -5158]
+    assert credited["lines"][0]["act_report_id"] == str(w.acts["A/1"].id)
+
+    corrected = ubl("F-2", [Line(5158, ref="A/1")])
+    assert (await send(client, w, corrected, "application/xml")).status_code == 202
+    assert results(await invoice_of(client, w, f"EINV-{w.code}-F-2")) == [[]]
+    # The credit released the act once: billing it a third time is billing it twice.
+    assert (await send(client, w, ubl("F-3", [Line(5158, ref="A/1")]), "application/xml")).status_code == 202
+    assert results(await invoice_of(client, w, f"EINV-{w.code}-F-3")) == [["billed_twice"]]
+
+
 async def test_an_order_is_refused_as_such(client: httpx.AsyncClient, w: World) -> None:
     order = cii("O-1", [Line(5158, ref="A/1")], type_code="220")
     refused = await send(client, w, order, "application/xml")
@@ -208,7 +292,7 @@ async def test_finance_approves_disputes_and_pays_in_bulk(
     app: FastAPI, client: httpx.AsyncClient, w: World
 ) -> None:
     good = ubl("F-OK", [Line(5158, ref="A/1")])
-    bad = cii("F-KO", discrepancies(w, f"APR-{w.code}"))
+    bad = cii("F-KO", discrepancies(w, await world(app)))
     assert (await send(client, w, good, "application/xml")).status_code == 202
     assert (await send(client, w, bad, "application/xml")).status_code == 202
     ok = await invoice_of(client, w, f"EINV-{w.code}-F-OK")

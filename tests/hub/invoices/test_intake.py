@@ -58,9 +58,21 @@ def test_a_credit_note_becomes_negative_fees_with_its_references() -> None:
 
 
 def test_refusals_list_every_error_with_the_readers_codes() -> None:
+    # Readable: our rules' errors travel with the canonical form, for the handler to add its own.
+    invoice = intake.read_einvoice_message(cii("F-1", [Line(5158, ref="A/1")], siret=OTHER_SIRET), OFFICE)
+    assert [e.code for e in intake.refusals_of(invoice)] == ["invoice.seller_not_sender"]
+    assert intake.refusals_of(intake.read_einvoice_message(cii("F-1", [Line(5158, ref="A/1")]), OFFICE)) == []
+    # Not readable as the canonical form (a line naming no act): ours and the form's together.
     with pytest.raises(intake.EInvoiceRefused) as refused:
-        intake.read_einvoice_message(cii("F-1", [Line(5158, ref="A/1")], siret=OTHER_SIRET), OFFICE)
-    assert [e.code for e in refused.value.errors] == ["invoice.seller_not_sender"]
+        intake.read_einvoice_message(ubl("F-1", [Line(5158)], siret=OTHER_SIRET), OFFICE)
+    assert [e.code for e in refused.value.errors] == [
+        "invoice.seller_not_sender",
+        "invoice.line_unreferenced",
+    ]
+    unregistered = Office(code="CJ75001", name="Étude", siret=None)
+    with pytest.raises(intake.EInvoiceRefused) as refused:
+        intake.read_einvoice_message(ubl("F-1", [Line(5158, ref="A/1")]), unregistered)
+    assert [e.code for e in refused.value.errors] == ["invoice.office_siret_unregistered"]
     broken = ubl("F-2", [Line(5158, ref="A/1")]).replace(
         b'<cbc:PayableAmount currencyID="EUR">61.90', b'<cbc:PayableAmount currencyID="EUR">61.91'
     )

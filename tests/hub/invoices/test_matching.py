@@ -132,6 +132,18 @@ CASES = [
         facts(A, billed={A.id: Billed(fee_lines=1)}),
         [[]],
     ),
+    (
+        "credited more than billed: released once, not twice",
+        [fee(), fee()],
+        facts(A, billed={A.id: Billed(fee_lines=-1)}),
+        [[], ["billed_twice"]],
+    ),
+    (
+        "a credit line before two fee lines releases nothing unbilled",
+        [fee(net=-5158), fee(), fee()],
+        facts(A),
+        [[], [], ["billed_twice"]],
+    ),
     ("fees and a disbursement of one act are not twice", [fee(), disb()], facts(A), [[], []]),
     ("at the tariff", [fee(net=5158)], facts(A), [[]]),
     ("one cent above the tariff", [fee(net=5159)], facts(A), [["above_tariff"]]),
@@ -160,6 +172,12 @@ CASES = [
         [disb(net=100)],
         facts(A, billed={A.id: Billed(disbursements_cents=800)}),
         [["disbursement_unjustified"]],
+    ),
+    (
+        "disbursements credited more than billed release nothing unbilled",
+        [disb(net=-500), disb(net=881)],
+        facts(A, billed={A.id: Billed(disbursements_cents=-300)}),
+        [[], ["disbursement_unjustified"]],
     ),
     (
         "several findings, the first is the result",
