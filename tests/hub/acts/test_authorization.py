@@ -109,6 +109,19 @@ def _body(path: str, objects: dict[str, Any]) -> bytes:
                 "accepted": True,
             }
         ).encode()
+    if path == "/v1/cost-requests":
+        return json.dumps(
+            {
+                "envelope": {
+                    **report(b.office.code, a.mandate.ref, "ask")["envelope"],
+                    "kind": "cost_request",
+                },
+                "mandate_ref": a.mandate.ref,
+                "act_code": "SUMMONS",
+                "estimated_fees_cents": 1828,
+                "justification": "b asks on a's mandate",
+            }
+        ).encode()
     return b"{}"
 
 
@@ -129,7 +142,8 @@ async def test_an_office_never_reaches_another_offices_objects(
         where = (method, path, answer.status_code, answer.text[:300])
         assert answer.status_code < 500, where
         if "{" in path or (
-            method == "POST" and path in ("/v1/act-reports", "/v1/mandate-acks", "/v1/messages")
+            method == "POST"
+            and path in ("/v1/act-reports", "/v1/mandate-acks", "/v1/messages", "/v1/cost-requests")
         ):
             assert answer.status_code in (401, 403, 404, 422), where
         leaked = [s for s in secrets_of_a if s in answer.text and s not in url and s.encode() not in sent]
