@@ -31,14 +31,15 @@ class ActReportRepository:
         )
         return {case.id: case for case in found.scalars()}
 
-    async def approvals_given(self, pairs: Collection[tuple[str, uuid.UUID]]) -> set[tuple[str, uuid.UUID]]:
-        """Which of the (approval id, mandate id) pairs were given."""
+    async def approvals_quoted(
+        self, pairs: Collection[tuple[str, uuid.UUID]]
+    ) -> dict[tuple[str, uuid.UUID], Approval]:
+        """The approvals of the (approval id, mandate id) pairs that exist, whatever their decision
+        (pending, approved, refused): the check tells them apart."""
         found = await self.session.execute(
-            select(Approval.approval_id, Approval.mandate_id).where(
-                tuple_(Approval.approval_id, Approval.mandate_id).in_(list(pairs))
-            )
+            select(Approval).where(tuple_(Approval.approval_id, Approval.mandate_id).in_(list(pairs)))
         )
-        return {(approval_id, mandate_id) for approval_id, mandate_id in found}
+        return {(a.approval_id, a.mandate_id): a for a in found.scalars()}
 
     async def references_used(self, office_id: uuid.UUID, references: Collection[str]) -> set[str]:
         found = await self.session.execute(

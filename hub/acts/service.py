@@ -1,5 +1,6 @@
 """Act reports: check what an office reports against its mandate (meaning), then record it with its
-ledger postings and the after-the-fact cost check. Takes a session, never commits."""
+ledger postings and the after-the-fact check (``hub.acts.assessment``: cost, budget, approval).
+Takes a session, never commits."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.acts.assessment import ApprovalStanding, BudgetUse, after_the_fact, approval_standing
 from hub.acts.models import ActReport
 from hub.acts.repository import ActReportRepository
 from hub.acts.tariff import Catalogue, UnknownAct, load_catalogue
@@ -20,11 +22,13 @@ from hub.cases.service import case_facts
 from hub.kit.clock import utcnow
 from hub.kit.errors import ErrorItem, InvalidInput, NotFound
 from hub.ledger import service as ledger
-from hub.mandates.models import Mandate, MandateKind, MandateStatus
+from hub.ledger.repository import LedgerRepository
+from hub.mandates.models import Approval, Mandate, MandateKind, MandateStatus
+from hub.mandates.service import learned_rates
 from hub.messaging.models import StoredMessage
 from hub.offices.models import Office
-from hub.recovery import plausibility
 from hub.recovery.facts import ActRecord, CaseFacts
+from hub.recovery.success_rates import SuccessRates
 from schemas import v1
 from schemas.v1.outcomes import OutcomeCode
 
@@ -46,9 +50,15 @@ def mandate_not_found(ref: str) -> NotFound:
 
 
 def meaning_errors(
-    report: v1.ActReport, mandate: Mandate, *, today: date, catalogue: Catalogue
+    report: v1.ActReport,
+    mandate: Mandate,
+    *,
+    today: date,
+    catalogue: Catalogue,
+    approval: ApprovalStanding | None = None,
 ) -> list[ErrorItem]:
-    """Every reason the report does not fit its mandate (pure: no I/O)."""
+    """Every reason the report does not fit its mandate (pure: no I/O). An act a per-act mandate does
+    not order is reportable under the approval it quotes, when that approval counts for it."""
     errors: list[ErrorItem] = []
     if mandate.status not in REPORTABLE:
         errors.append(
@@ -63,13 +73,15 @@ def meaning_errors(
     except UnknownAct:
         errors.append(ErrorItem("/act_code", "act.unknown", f"{report.act_code} is not in the act catalogue"))
     else:
-        if mandate.kind == MandateKind.PER_ACT.value and report.act_code not in mandate.acts:
+        ordered = mandate.kind != MandateKind.PER_ACT.value or report.act_code in mandate.acts
+        if not ordered and (approval is None or not approval.counts):
             allowed = ", ".join(mandate.acts) or "none"
+            why = f"; {approval.message}" if approval is not None else ": quote an approved cost request"
             errors.append(
                 ErrorItem(
                     "/act_code",
                     "act.not_in_mandate",
-                    f"mandate {mandate.ref} allows {allowed}, not {report.act_code}",
+                    f"mandate {mandate.ref} allows {allowed}, not {report.act_code}{why}",
                 )
             )
     if report.outcome_code not in set(OutcomeCode):
@@ -112,14 +124,17 @@ def _act_record(row: Any) -> ActRecord:
 class ReportReads:
     """What checking and recording act reports reads, loaded for a whole set of reports in a few
     queries (one per table, not one per report), then kept current as reports are recorded, so the
-    next report of the same set sees the earlier ones (its reference taken, its act on the case)."""
+    next report of the same set sees the earlier ones (its reference taken, its act on the case, its
+    fees in its mandate's budget). Success rates are learned once per set, from the reports before it."""
 
     RECENT_ACTS = 50  # what a cost check looks at, per case
 
     def __init__(self) -> None:
         self.mandates: dict[str, Mandate] = {}
         self.cases: dict[uuid.UUID, CaseFacts | None] = {}  # without its acts; None: inconsistent
-        self.approvals: set[tuple[str, uuid.UUID]] = set()
+        self.approvals: dict[tuple[str, uuid.UUID], Approval] = {}  # (approval id, mandate id)
+        self.fees_consumed: dict[uuid.UUID, int] = {}  # per whole-file mandate with a budget
+        self.rates: SuccessRates | None = None
         self.references: set[tuple[uuid.UUID, str]] = set()
         self.acts: dict[uuid.UUID, list[ActRecord]] = defaultdict(list)  # newest first
 
@@ -138,7 +153,13 @@ class ReportReads:
             if r.approval_id and r.mandate_ref in by_ref
         }
         if wanted:
-            reads.approvals = await repo.approvals_given(wanted)
+            reads.approvals = await repo.approvals_quoted(wanted)
+        budgeted = [m for m in mandates if m.fee_budget_cents is not None]
+        if budgeted:
+            consumed = await LedgerRepository(session).act_fees_by_mandate(
+                [m.id for m in budgeted], {m.case_id for m in budgeted}
+            )
+            reads.fees_consumed = {m.id: consumed.get(m.id, 0) for m in budgeted}
         used = await repo.references_used(office.id, {r.office_reference for r in reports})
         reads.references = {(office.id, reference) for reference in used}
         case_ids = {m.case_id for m in mandates}
@@ -150,6 +171,7 @@ class ReportReads:
                     reads.cases[case.id] = None
             for row in await repo.recent_acts_on_cases(case_ids, limit=cls.RECENT_ACTS):
                 reads.acts[row.case_id].append(_act_record(row))
+            reads.rates = await learned_rates(session)
         return reads
 
     def case_facts(self, case_id: uuid.UUID) -> CaseFacts | None:
@@ -159,8 +181,20 @@ class ReportReads:
             return None
         return dataclasses.replace(facts, acts=tuple(self.acts[case_id]))
 
+    def budget_use(self, mandate: Mandate, report: v1.ActReport) -> BudgetUse | None:
+        if mandate.fee_budget_cents is None:
+            return None
+        return BudgetUse(
+            fee_budget_cents=mandate.fee_budget_cents,
+            consumed_before_cents=self.fees_consumed.get(mandate.id, 0),
+            act_fees_cents=report.fees.emoluments_cents + report.fees.disbursements_cents,
+            currency=mandate.currency,
+        )
+
     def recorded(self, act: ActReport) -> None:
         self.references.add((act.office_id, act.office_reference))
+        if act.mandate_id in self.fees_consumed:
+            self.fees_consumed[act.mandate_id] += act.emoluments_cents + act.disbursements_cents
         acts = self.acts[act.case_id]
         acts.insert(0, _act_record(act))
         acts.sort(key=lambda record: record.on, reverse=True)  # stable: newest first
@@ -169,26 +203,6 @@ class ReportReads:
 
 # Set by a caller applying many reports at once (a batch chunk): reads loaded for all of them.
 preloaded_reads: ContextVar[ReportReads | None] = ContextVar("preloaded_reads", default=None)
-
-
-def cost_check(
-    report: v1.ActReport, facts: CaseFacts | None, office: str, catalogue: Catalogue
-) -> tuple[bool, dict[str, Any]]:
-    """After the fact: was the act's cost above what it could plausibly recover, and was it approved.
-    Missing or inconsistent case facts leave the act unflagged, with the reason stored."""
-    if facts is None:
-        return False, {"available": False, "reason": "the case of the mandate was not found"}
-    try:
-        assessment = plausibility.assess(
-            facts, report.act_code, report.act_date, office=office, catalogue=catalogue
-        )
-    except (InvalidInput, ValueError) as exc:
-        return False, {"available": False, "reason": str(exc)}
-    result = assessment.as_dict()
-    result["available"] = True
-    result["claimed_cents"] = report.fees.total_cents
-    result["approval_id"] = report.approval_id
-    return assessment.flagged and report.approval_id is None, result
 
 
 async def record_act_report(
@@ -208,15 +222,22 @@ async def record_act_report(
     mandate = reads.mandates.get(report.mandate_ref)
     if mandate is None or mandate.office_id != office.id:
         raise mandate_not_found(report.mandate_ref)
-    errors = meaning_errors(report, mandate, today=today or utcnow().date(), catalogue=cat)
-    if report.approval_id is not None and (report.approval_id, mandate.id) not in reads.approvals:
-        errors.append(
-            ErrorItem(
-                "/approval_id",
-                "approval.unknown",
-                f"no approval {report.approval_id} was given for mandate {mandate.ref}",
+    standing: ApprovalStanding | None = None
+    unknown_approval: list[ErrorItem] = []
+    if report.approval_id is not None:
+        approval = reads.approvals.get((report.approval_id, mandate.id))
+        if approval is None:
+            unknown_approval.append(
+                ErrorItem(
+                    "/approval_id",
+                    "approval.unknown",
+                    f"no approval {report.approval_id} was given for mandate {mandate.ref}",
+                )
             )
-        )
+        else:
+            standing = approval_standing(approval, mandate, report.act_code)
+    errors = meaning_errors(report, mandate, today=today or utcnow().date(), catalogue=cat, approval=standing)
+    errors += unknown_approval
     if (office.id, report.office_reference) in reads.references:
         errors.append(
             ErrorItem(
@@ -228,7 +249,17 @@ async def record_act_report(
     if errors:
         raise InvalidInput(f"{len(errors)} error(s) in the act report", code=errors[0].code, errors=errors)
 
-    flagged, assessment = cost_check(report, reads.case_facts(mandate.case_id), office.code, cat)
+    flagged, assessment = after_the_fact(
+        report.act_code,
+        report.act_date,
+        report.fees.total_cents,
+        reads.case_facts(mandate.case_id),
+        office.code,
+        cat,
+        rates=reads.rates,
+        budget=reads.budget_use(mandate, report),
+        approval=standing,
+    )
     act = ActReport(
         id=uuid.uuid4(),
         mandate_id=mandate.id,

@@ -19,9 +19,10 @@ Every finding of a line is kept, in the order below; the first is the line's res
    it is said, not even its reference;
 2. ``act_unknown``: no act report of this office has the line's references (then nothing else is
    checked);
-3. ``act_not_mandated``: the act was reported as flagged (cost above plausible recovery) and carries
-   no approval id, or is not among the acts of its per-act mandate, and no approval covers it
-   (an approved approval for its mandate and act code, quoted on the act report or on the line);
+3. ``act_not_mandated``: the act was reported as flagged (cost above plausible recovery or over its
+   whole-file budget, and the approval it quoted, if any, did not count: ``hub.acts.assessment``),
+   or is not among the acts of its per-act mandate, and no approval covers it (an approved approval
+   for its mandate and act code, quoted on the act report or on the line);
 4. ``billed_twice``: the act's fees are billed on an earlier line of this invoice or on an earlier
    invoice of the office, whatever its state (a disputed invoice may still be approved and paid),
    and not credited since: a credit line of the act counts minus one, so a credit note releases
@@ -243,12 +244,12 @@ def _findings(
 ) -> list[Finding]:
     found = []
     approved = _approved(line, act, facts)
-    if act.flagged and act.approval_id is None and not approved:
+    if act.flagged and not approved:
         found.append(
             Finding(
                 LineFinding.ACT_NOT_MANDATED,
-                f"act {act.office_reference} ({act.act_code}) was flagged as costing more than it could "
-                "recover and no approval was given for it",
+                f"act {act.office_reference} ({act.act_code}) was flagged when reported (costing more than "
+                "it could recover, or over its mandate's budget) and no approval was given for it",
             )
         )
     elif not act.in_mandate and not approved:

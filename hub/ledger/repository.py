@@ -14,7 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.acts.models import ActReport
 from hub.cases.models import Case
 from hub.ledger.models import LedgerEntry, LedgerTransaction
-from hub.ledger.postings import Balances, Statement, StatementLine, add_up, exact_cents
+from hub.ledger.postings import (
+    ACT_FEES,
+    FEES_DISBURSEMENTS,
+    FEES_EMOLUMENTS,
+    Balances,
+    Statement,
+    StatementLine,
+    add_up,
+    exact_cents,
+)
 
 ACT_REPORT_SOURCE = "act_report:"
 Row = TypeVarTuple("Row")
@@ -123,6 +132,30 @@ class LedgerRepository:
                 lines.append(StatementLine(account, currency, kind, code, cents))
         lines.sort(key=lambda line: (line.account, line.currency, line.kind, line.act_code or ""))
         return Statement(office_id=office_id, start=start, end=end, opening=opening, lines=tuple(lines))
+
+    async def act_fees_by_mandate(
+        self, mandate_ids: Collection[uuid.UUID], case_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, int]:
+        """Per mandate, the fees excl. VAT (emoluments + disbursements) posted for its act reports,
+        net of reversals (a reversal keeps the kind and source of what it cancels): what a whole-file
+        budget has consumed. ``case_ids``, the mandates' cases, bound the entries read (an index walk)."""
+        if not mandate_ids:
+            return {}
+        total = func.sum(LedgerEntry.amount_cents)
+        rows = await self.session.execute(
+            select(ActReport.mandate_id, total)
+            .select_from(LedgerEntry)
+            .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+            .join(ActReport, self._is_source_of(ActReport.id, LedgerTransaction.source))
+            .where(
+                LedgerEntry.case_id.in_(list(case_ids)),
+                LedgerEntry.account.in_([FEES_EMOLUMENTS, FEES_DISBURSEMENTS]),
+                LedgerTransaction.kind == ACT_FEES,
+                ActReport.mandate_id.in_(list(mandate_ids)),
+            )
+            .group_by(ActReport.mandate_id)
+        )
+        return {mandate_id: exact_cents(cents) for mandate_id, cents in rows.all()}
 
     def _is_source_of(self, act_report_id: Any, source: Any) -> ColumnElement[bool]:
         """``source`` reads "act_report:<uuid>" (hub.acts.service) for that act report. A UUID is 32

@@ -1,5 +1,5 @@
 """Routes of the mandates module: staff issue and decide mandates and follow hold notices; an office
-reads its own mandates and acknowledges hold notices."""
+reads its own mandates, asks before costly acts (cost requests) and acknowledges hold notices."""
 
 from __future__ import annotations
 
@@ -313,6 +313,29 @@ HOLD_NOTICE_ACK_DOC = (
     responses=RECEIPT_RESPONSES,
 )
 async def post_hold_notice_ack(
+    request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
+) -> Response:
+    return await receive_office_message(request, office, session, key)
+
+
+COST_REQUEST_DOC = (
+    f"{BODY_DOC} The request (`cost_request`: mandate, act, estimated fees excl. VAT, justification) "
+    "waits for staff (`GET /v1/approvals`); their decision comes back as a `cost_decision` with its "
+    "approval id, to quote on the act report (`approval_id`) and the invoice line (BT-132). Refused: "
+    "404 `mandate.not_found` (unknown or another office's), 422 `mandate.not_open`, `act.unknown`, "
+    "`currency.mismatch`."
+)
+
+
+@router.post(
+    "/cost-requests",
+    tags=["offices"],
+    status_code=202,
+    summary="Ask before an act beyond the mandate or its budget (cost_request)",
+    description=COST_REQUEST_DOC,
+    responses=RECEIPT_RESPONSES,
+)
+async def post_cost_request(
     request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
 ) -> Response:
     return await receive_office_message(request, office, session, key)

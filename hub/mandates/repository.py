@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
 from hub.cases.models import Case
+from hub.ledger.repository import LedgerRepository
 from hub.mandates.models import Approval, HoldNotice, Mandate, MandateEvent
 from hub.offices.models import Office
 
@@ -84,13 +85,13 @@ class MandateRepository:
         )
 
     async def fees_reported(self, mandate_id: uuid.UUID) -> int:
-        """Fees (emoluments + disbursements, excl. VAT) of the act reports under a mandate."""
-        total = await self.session.scalar(
-            select(
-                func.coalesce(func.sum(ActReport.emoluments_cents + ActReport.disbursements_cents), 0)
-            ).where(ActReport.mandate_id == mandate_id)
-        )
-        return int(total or 0)
+        """Fees (emoluments + disbursements, excl. VAT) of the act reports under a mandate, from the
+        ledger: net of reversals."""
+        mandate = await self.get_by_id(mandate_id)
+        if mandate is None:
+            return 0
+        consumed = await LedgerRepository(self.session).act_fees_by_mandate([mandate.id], [mandate.case_id])
+        return consumed.get(mandate.id, 0)
 
     async def report_tallies(self) -> list[tuple[str, str, str, bool, int]]:
         """Act reports counted by act, office, outcome and whether money came: what success rates

@@ -236,6 +236,13 @@ def matrix(a: World, b: OfficeB) -> dict[tuple[str, str], list[Probe]]:
         },
         {"approval_id": f"APR-{b.code}", "description": "y", "net_cents": 100, "vat_rate_bp": 2000},
     ]
+    ask_on_b = {
+        "envelope": _envelope(a.code, f"ASK-{a.code}-B", "cost_request"),
+        "mandate_ref": b.mandate_ref,
+        "act_code": "SUMMONS",
+        "estimated_fees_cents": 1828,
+        "justification": "a asks on b's mandate",
+    }
     listed = [b.mandate_ref, b.held.mandate.ref]
     inventory = {"mandates": [{"ref": ref, "collected_cents": 1} for ref in [*listed, NOBODY]]}
     # B's own invoice, sent with A's key: the envelope's sender is not the key's office.
@@ -294,6 +301,7 @@ def matrix(a: World, b: OfficeB) -> dict[tuple[str, str], list[Probe]]:
         ("GET", "/v1/hold-notices"): _staff("/v1/hold-notices"),
         ("POST", "/v1/act-reports"): Probe("/v1/act-reports", 404, "mandate.not_found", _json(act_of_b)),
         ("POST", "/v1/mandate-acks"): Probe("/v1/mandate-acks", 404, "mandate.not_found", _json(ack_of_b)),
+        ("POST", "/v1/cost-requests"): Probe("/v1/cost-requests", 404, "mandate.not_found", _json(ask_on_b)),
         # Each record is its own message, refused as for an unknown mandate.
         ("POST", "/v1/act-reports/batch"): Probe(
             "/v1/act-reports/batch",

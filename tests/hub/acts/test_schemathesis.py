@@ -24,7 +24,8 @@ from tests.hub.test_cli import hub
 # The routes an office's software calls, and the message store (issue 4); staff routes belong to
 # the mandates and cases tests.
 OFFICE_PATHS = (
-    r"^/v1/(act-reports|mandate-acks|hold-notice-acks|batches|messages|inbox|receipts|invoices|inventory)"
+    r"^/v1/(act-reports|mandate-acks|hold-notice-acks|cost-requests|batches|messages|inbox|receipts"
+    r"|invoices|inventory)"
 )
 EXAMPLES = int(os.environ.get("HUB_SCHEMATHESIS_EXAMPLES", "200"))
 

@@ -87,7 +87,12 @@ CASES = [
     # (name, lines, facts, expected codes per line)
     ("matched by the office's reference", [fee()], facts(A), [[]]),
     ("matched by our act id", [fee(ref=None, hub_act_id=str(A.id))], facts(A), [[]]),
-    ("matched by the approval id", [fee(ref=None, approval_id="APR-1")], facts(FLAGGED_APPROVED), [[]]),
+    (
+        "matched by the approval id",
+        [fee(ref=None, approval_id="APR-1")],
+        facts(FLAGGED_APPROVED, approved=frozenset({("APR-1", MANDATE, "SERVE_TITLE")})),
+        [[]],
+    ),
     ("unknown reference", [fee(ref="A/404")], facts(A), [["act_unknown"]]),
     ("no act at all", [fee()], facts(), [["act_unknown"]]),
     (
@@ -103,7 +108,14 @@ CASES = [
         [["other_office_case"]],
     ),
     ("flagged without approval", [fee()], facts(FLAGGED), [["act_not_mandated"]]),
-    ("flagged, approved on the act report", [fee()], facts(FLAGGED_APPROVED), [[]]),
+    (
+        "flagged, approved on the act report",
+        [fee()],
+        facts(FLAGGED_APPROVED, approved=frozenset({("APR-1", MANDATE, "SERVE_TITLE")})),
+        [[]],
+    ),
+    # Flagged although it quotes an approval: the approval did not count (pending, refused, another act).
+    ("flagged, quoting an approval not given", [fee()], facts(FLAGGED_APPROVED), [["act_not_mandated"]]),
     (
         "flagged, approval quoted on the line only",
         [fee(approval_id="APR-9")],

@@ -3,6 +3,7 @@ requests wait for staff, and the decision goes back to the office with its appro
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -10,12 +11,17 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from adapters.xml import codec
+from hub.acts.models import ActReport
 from hub.database import unit_of_work
+from hub.kit.clock import utcnow
 from hub.messaging.inbound import decode
 from hub.messaging.models import StoredMessage
+from hub.offices.models import Office
 from hub.staff import service as staff
 from hub.staff.models import Role
 from schemas import v1
+from tests.hub.acts.factories import report
 from tests.hub.mandates.factories import RICH
 from tests.hub.mandates.test_api import Agency, office_with_key
 
@@ -139,3 +145,79 @@ async def test_a_cost_request_is_decided_by_staff_and_answered_to_the_office(
     assert isinstance(answer, v1.CostDecision) and row.recipient == code
     assert answer.approval_id == asked["approval_id"] and answer.approved_fees_cents == 13_000
     assert answer.request_id == request["envelope"]["message_id"] and answer.mandate_ref == ref
+
+
+async def test_an_office_asks_on_post_cost_requests_and_the_approval_covers_the_overrun(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    agency = await agency_for(app, client)
+    code, key = await office_with_key(app)
+    case_ref = await agency.case(**RICH)
+    ref = (
+        await agency.mandate(case_ref=case_ref, office_code=code, kind="whole_file", fee_budget_cents=8_000)
+    ).json()["ref"]
+    request = v1.CostRequest.model_validate_json(
+        json.dumps(
+            office_message(
+                "cost_request",
+                code,
+                mandate_ref=ref,
+                act_code="SUMMONS",
+                estimated_fees_cents=6_038,
+                justification="Second acte utile au dossier",
+            )
+        )
+    )
+    xml = {**key, "Content-Type": "application/xml", "Idempotency-Key": "ask-1"}
+    asked = await client.post("/v1/cost-requests", content=codec.encode(request), headers=xml)
+    assert asked.status_code == 202 and asked.json()["accepted"] is True
+    replay = await client.post("/v1/cost-requests", content=codec.encode(request), headers=xml)
+    assert replay.headers["Idempotent-Replayed"] == "true" and replay.content == asked.content
+    unknown = office_message(
+        "cost_request",
+        code,
+        mandate_ref="M-NOPE",
+        act_code="SUMMONS",
+        estimated_fees_cents=1,
+        justification="?",
+    )
+    refused = await client.post("/v1/cost-requests", json=unknown, headers=key)
+    assert refused.status_code == 404 and refused.json()["code"] == "mandate.not_found"
+
+    finance = await agency_for(app, client, Role.FINANCE)
+    [pending] = [
+        p
+        for p in (await client.get("/v1/approvals", headers=finance.auth)).json()
+        if p["request_message_id"] == request.envelope.message_id
+    ]
+    decided = await client.post(
+        f"/v1/approvals/{pending['approval_id']}/decide", json={"decision": "approved"}, headers=finance.auth
+    )
+    assert decided.status_code == 200
+
+    today = utcnow().date().isoformat()
+    first = report(code, ref, 1, act_code="SERVE_TITLE", act_date=today)  # 60.38 of 80.00
+    assert (await client.post("/v1/act-reports", json=first, headers=key)).status_code == 202
+    over = report(code, ref, 2, act_code="SUMMONS", act_date=today, approval_id=pending["approval_id"])
+    assert (await client.post("/v1/act-reports", json=over, headers=key)).status_code == 202
+    again = report(code, ref, 3, act_code="SUMMONS", act_date=today)
+    assert (await client.post("/v1/act-reports", json=again, headers=key)).status_code == 202
+    async with app.state.sessions() as session:
+        acts = {
+            a.office_reference: a
+            for a in await session.scalars(
+                select(ActReport).where(ActReport.office_id.in_(select(Office.id).where(Office.code == code)))
+            )
+        }
+    assert [acts[f"A/{code}/{n}"].flagged for n in (1, 2, 3)] == [False, False, True]
+    covered, over_again = acts[f"A/{code}/2"].assessment, acts[f"A/{code}/3"].assessment
+    assert covered is not None and "budget_overrun" in covered["needs_approval"]
+    assert over_again is not None and "budget_overrun" in [f["code"] for f in over_again["flags"]]
+    # The staff view of the mandate: consumption from the ledger.
+    budget = (await client.get(f"/v1/mandates/{ref}", headers=agency.auth)).json()["budget"]
+    assert budget == {
+        "fee_budget_cents": 8_000,
+        "consumed_cents": 3 * 6_038,
+        "remaining_cents": 8_000 - 3 * 6_038,
+        "overrun": True,
+    }

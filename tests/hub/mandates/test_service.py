@@ -4,6 +4,7 @@ hard legal blocks are refused; approvals, refusals and every transition logged."
 from __future__ import annotations
 
 import secrets
+import uuid
 from datetime import date
 
 import pytest
@@ -11,7 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
+from hub.acts.service import post_act
 from hub.kit.errors import Conflict, InvalidInput, NotFound
+from hub.ledger import service as ledger
+from hub.ledger.models import LedgerTransaction
 from hub.mandates import service
 from hub.mandates.models import Approval, Mandate, MandateKind, MandateStatus
 from hub.mandates.service import TRANSITIONS, MandateIn
@@ -222,10 +226,21 @@ async def test_a_whole_file_budget_tracks_the_fees_reported(session: AsyncSessio
         "overrun": False,
     }
     await reported(session, mandate, "garnishment_fruitful", emoluments_cents=6_000, disbursements_cents=880)
-    await reported(session, mandate, "garnishment_fruitful", emoluments_cents=3_500)
+    second = await reported(session, mandate, "garnishment_fruitful", emoluments_cents=3_500, vat_cents=700)
     budget = await service.budget_of(session, mandate)
+    # Emoluments and disbursements, excl. VAT, summed from the ledger.
     assert budget is not None and budget["consumed_cents"] == 10_380 and budget["overrun"] is True
     assert budget["remaining_cents"] == -380
+    # The office waived the second act's fees: the reversal gives the budget back.
+    [fees] = await session.scalars(
+        select(LedgerTransaction).where(
+            LedgerTransaction.source == f"act_report:{second.id}", LedgerTransaction.kind == "act_fees"
+        )
+    )
+    await ledger.reverse(session, fees.id, reason="fees waived", effective_on=date.today())
+    await session.flush()
+    budget = await service.budget_of(session, mandate)
+    assert budget is not None and budget["consumed_cents"] == 6_880 and budget["overrun"] is False
     per_act = MandateIn(
         case_ref=case.ref, office_code=office.code, kind=MandateKind.PER_ACT, acts=["SERVE_TITLE"]
     )
@@ -234,28 +249,32 @@ async def test_a_whole_file_budget_tracks_the_fees_reported(session: AsyncSessio
     )
 
 
-async def reported(session: AsyncSession, mandate: Mandate, outcome: str, **amounts: int) -> None:
-    """An act report under ``mandate``, stored as the acts module stores one."""
+async def reported(session: AsyncSession, mandate: Mandate, outcome: str, **amounts: int) -> ActReport:
+    """An act report under ``mandate``, stored and posted to the ledger as the acts module does."""
     office = await session.get(Office, mandate.office_id)
     assert office is not None
     message_id = f"{office.code}-{secrets.token_hex(4)}"
     stored = await messaging.store_inbound(
         session, Envelope(message_id, "act_report", office.code, "AGENCY"), b"<r/>", "application/xml"
     )
-    session.add(
-        ActReport(
-            mandate_id=mandate.id,
-            case_id=mandate.case_id,
-            office_id=office.id,
-            message_pk=stored.id,
-            act_code=amounts.pop("act_code", None) or "BANK_GARNISHMENT",
-            act_date=date.today(),
-            outcome_code=outcome,
-            office_reference=message_id,
-            **amounts,
-        )
+    act = ActReport(
+        id=uuid.uuid4(),
+        mandate_id=mandate.id,
+        case_id=mandate.case_id,
+        office_id=office.id,
+        message_pk=stored.id,
+        act_code=amounts.pop("act_code", None) or "BANK_GARNISHMENT",
+        act_date=date.today(),
+        outcome_code=outcome,
+        office_reference=message_id,
+        currency="EUR",
+        **amounts,
     )
+    session.add(act)
     await session.flush()
+    await post_act(session, act)
+    await session.flush()
+    return act
 
 
 async def test_success_rates_are_learned_from_the_act_reports(session: AsyncSession) -> None:
