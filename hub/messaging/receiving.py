@@ -86,7 +86,13 @@ async def receive_once(
     """The message applied and its writes flushed in a savepoint. A concurrent copy committed
     meanwhile (its inbox row, or a reference only one message may use) fails this flush rather
     than the request's commit; the message is then read again, and answers as the duplicate it
-    is (409 with the first receipt) instead of a 500. Nothing is applied twice either way."""
+    is (409 with the first receipt) instead of a 500. Nothing is applied twice either way.
+
+    On PostgreSQL only: SQLite has one writer at a time, and taking its write lock at this flush
+    rather than at commit makes concurrent writers (HTTP beside the AMQP consumer) fail with
+    "database is locked" instead of waiting for each other."""
+    if session.get_bind().dialect.name != "postgresql":
+        return await processor.receive(session, office, received)
     try:
         async with session.begin_nested():
             outcome = await processor.receive(session, office, received)
