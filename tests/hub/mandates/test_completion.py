@@ -10,10 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
+from hub.acts.service import record_act_report
 from hub.mandates import service
 from hub.mandates.models import Mandate, MandateStatus
+from hub.mandates.service import completion
 from hub.messaging.inbound import InboundProcessor, Outcome, Received
+from hub.messaging.service import Envelope, store_inbound
 from hub.messaging.signing import ReceiptSigner
+from schemas import v1
 from tests.hub.acts.factories import Seeded, report_json, seed
 
 SIGNER = ReceiptSigner("r" * 40)
@@ -107,3 +111,24 @@ async def test_within_one_batch_the_report_that_completes_a_mandate_closes_it_fo
     assert [e["code"] for e in outcomes[2].receipt.errors] == ["mandate.not_reportable"]
     await session.flush()
     assert s.mandate.status == MandateStatus.COMPLETED and await reports_on(session, s.mandate) == 3
+
+
+async def test_a_report_recorded_outside_the_inbound_path_completes_its_mandate_too(
+    session: AsyncSession,
+) -> None:
+    """Without the handler's preload the reports so far are read for the one mandate, the report
+    being recorded counted once, flushed or not: a service ordered twice needs two reports."""
+    s = await seed(session, acts=["SERVE_TITLE", "SERVE_TITLE"])
+    for n, act_code in enumerate(("SERVE_TITLE", "SERVE_TITLE"), start=1):
+        raw = report_json(s.office.code, s.mandate.ref, n, act_code=act_code)
+        stored = await store_inbound(
+            session,
+            Envelope(f"CR-direct-{n}-{s.office.code}", "act_report", s.office.code, "AGENCY"),
+            raw,
+            JSON,
+        )
+        act = await record_act_report(session, v1.ActReport.model_validate_json(raw), stored, s.office)
+        if n == 1:
+            await session.flush()  # in the database already, and in the session
+        await completion.act_reported(session, act, s.office)
+        assert s.mandate.status == ("in_progress" if n == 1 else "completed")
