@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     # How often the worker ("all" and "relay" roles) expires lapsed mandates; 0 = never (run
     # `hub mandates expire` from cron instead).
     mandate_expiry_sweep_seconds: float = Field(default=3600.0, ge=0)
+    # Pacing (the agency's charter, not the law): a coercive act is held for review when this many
+    # coercive acts against the debtor already fall in the window of this many days ending on its
+    # day. Defaults: those of hub.policy.settings.PolicySettings.
+    pacing_max_coercive_acts: int = Field(default=2, ge=1, le=100)
+    pacing_window_days: int = Field(default=30, ge=1, le=3660)
 
     @model_validator(mode="after")
     def _refuse_weak_secret_in_production(self) -> Settings:

@@ -210,10 +210,40 @@ async def import_cases(session: AsyncSession, batch: Sequence[CaseIn]) -> int:
     return len(cases)
 
 
+def reported_act(
+    *,
+    act_code: str,
+    act_date: date,
+    outcome_code: str,
+    seized_cents: int = 0,
+    collected_cents: int = 0,
+    office: str | None = None,
+    reference: str | None = None,
+) -> facts.ActRecord:
+    """An accepted act report as the rules read it: what was done, on its act date, with its outcome."""
+    return facts.ActRecord(
+        act_code=act_code,
+        on=act_date,
+        outcome=facts.OutcomeCode(outcome_code),
+        office=office,
+        seized_cents=seized_cents,
+        collected_cents=collected_cents,
+        reference=reference,
+    )
+
+
+def ordered_act(act_code: str, ordered_on: date) -> facts.ActRecord:
+    """An act a mandate ordered that no act report answers yet: dated on the day it was ordered, with
+    no outcome, so it counts for prerequisites and pacing but is never evidence of anything."""
+    return facts.ActRecord(act_code=act_code, on=ordered_on)
+
+
 def case_facts(
     case: Case, acts: tuple[facts.ActRecord, ...] = (), elsewhere: tuple[facts.ActRecord, ...] = ()
 ) -> facts.CaseFacts:
-    """What the recovery and policy rules know about ``case`` (its debtor loaded)."""
+    """What the recovery and policy rules know about ``case`` (its debtor loaded): its own evidence,
+    and the acts on it (``acts``) and on the debtor's other cases (``elsewhere``, for pacing), built
+    with :func:`reported_act` and :func:`ordered_act`."""
     title = None
     if case.title_kind is not None and case.title_issued_on is not None:
         title = facts.Title(

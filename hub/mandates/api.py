@@ -212,7 +212,7 @@ async def assess(body: AssessIn, session: SessionDep, _user: Staff) -> AssessOut
     today = utcnow().date()
     rates = await service.learned_rates(session)
     assessment = plausibility.assess(facts, body.act_code, today, office=body.office_code, rates=rates)
-    violations = guardrails.check(facts, body.act_code, today)
+    violations = guardrails.check(facts, body.act_code, today, settings=service.policy_settings())
     as_dict = assessment.as_dict()
     return AssessOut(
         cost_cents=assessment.cost_cents,

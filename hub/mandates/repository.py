@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import false, func, or_, select, update
+from sqlalchemy import Row, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
@@ -61,6 +63,46 @@ class MandateRepository:
             select(Mandate, Case.id).join(Case, Case.id == Mandate.case_id).where(Case.debtor_id == debtor_id)
         )
         return [(m, case_id) for m, case_id in rows.all()]
+
+    async def reports_on_debtor(self, debtor_id: uuid.UUID) -> Sequence[Row[Any]]:
+        """Every accepted act report on the debtor's cases, newest first (act date, then arrival):
+        what was done, when and with what outcome, with its case, mandate, office code and office
+        reference (case facts, prerequisites and pacing)."""
+        rows = await self.session.execute(
+            select(
+                ActReport.case_id,
+                ActReport.mandate_id,
+                ActReport.act_code,
+                ActReport.act_date,
+                ActReport.outcome_code,
+                ActReport.seized_cents,
+                ActReport.collected_cents,
+                ActReport.office_reference,
+                Office.code.label("office_code"),
+            )
+            .join(Case, Case.id == ActReport.case_id)
+            .join(Office, Office.id == ActReport.office_id)
+            .where(Case.debtor_id == debtor_id)
+            .order_by(ActReport.act_date.desc(), ActReport.created_at.desc())
+        )
+        return rows.all()
+
+    async def acts_reported(
+        self, mandate_ids: Collection[uuid.UUID], *, besides: uuid.UUID | None = None
+    ) -> dict[uuid.UUID, Counter[str]]:
+        """How many act reports each mandate has per act code, in one aggregate query; ``besides``:
+        an act report left out (one being recorded, flushed or not)."""
+        query = (
+            select(ActReport.mandate_id, ActReport.act_code, func.count())
+            .where(ActReport.mandate_id.in_(list(mandate_ids)))
+            .group_by(ActReport.mandate_id, ActReport.act_code)
+        )
+        if besides is not None:
+            query = query.where(ActReport.id != besides)
+        found: dict[uuid.UUID, Counter[str]] = {mandate_id: Counter() for mandate_id in mandate_ids}
+        for mandate_id, act_code, n in (await self.session.execute(query)).all():
+            found[mandate_id][act_code] += int(n)
+        return found
 
     async def claim_lapsed(self, now: datetime, statuses: Sequence[str], limit: int) -> list[Mandate]:
         """Mandates in ``statuses`` whose validity ended by ``now``, oldest first, locked so that two

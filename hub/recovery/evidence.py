@@ -15,7 +15,7 @@ from fractions import Fraction
 from hub.kit.money import Money
 from hub.recovery.assumptions import Asset, Assumptions, EvidenceFactor, percent
 from hub.recovery.dates import add_months
-from hub.recovery.facts import CaseFacts, DebtorKind, OutcomeCode
+from hub.recovery.facts import ActRecord, CaseFacts, DebtorKind, OutcomeCode
 from hub.recovery.seizable_pay import load_pay_scale, seizable_monthly_cents
 
 
@@ -141,48 +141,61 @@ def _latest(dates: list[date]) -> date | None:
     return max(dates) if dates else None
 
 
+def _named(record: ActRecord | None) -> str:
+    """How a reason names the act report behind a piece of evidence: '' when it has no reference."""
+    if record is None or record.reference is None:
+        return ""
+    by = f" of office {record.office}" if record.office else ""
+    return f" (act report {record.reference}{by})"
+
+
 def evidence_effects(
     case: CaseFacts, asset: Asset, on: date, assumptions: Assumptions
 ) -> tuple[tuple[EvidenceEffect, ...], tuple[str, ...]]:
-    """Evidence of insolvency that lowers recovery from ``asset``, and what was unknown."""
+    """Evidence of insolvency that lowers recovery from ``asset``, and what was unknown. Only acts
+    reported with an outcome are evidence: an act ordered and not reported yet proves nothing."""
     terms = assumptions.evidence
     ev = case.evidence
-    history = case.acts_before(on)
+    history = [r for r in case.acts_before(on) if r.outcome is not None]  # latest first
     effects: list[EvidenceEffect] = []
     notes: list[str] = []
 
-    # "PV de carence": a visit found no seizable goods.
+    # "PV de carence": a visit found no seizable goods (on the case form, or reported by an office).
+    report = next(
+        (r for r in history if r.act_code == "NO_GOODS_REPORT" or r.outcome is OutcomeCode.NO_SEIZABLE_GOODS),
+        None,
+    )
     no_goods = _latest(
-        [d for d in [ev.last_no_goods_report_on] if d is not None]
-        + [
-            r.on
-            for r in history
-            if r.act_code == "NO_GOODS_REPORT" or r.outcome is OutcomeCode.NO_SEIZABLE_GOODS
-        ]
+        [d for d in [ev.last_no_goods_report_on, report.on if report is not None else None] if d is not None]
     )
     if no_goods is not None and _recent(no_goods, on, terms.no_goods_report):
         factor = terms.no_goods_report.factor(asset)
+        named = _named(report) if report is not None and report.on == no_goods else ""
         if factor < 1:
             effects.append(
                 EvidenceEffect(
                     "RECENT_NO_GOODS_REPORT",
                     factor,
-                    f"A 'PV de carence' on {no_goods.isoformat()} found no seizable goods: recovery "
-                    f"counted at {percent(factor)}.",
+                    f"A 'PV de carence' on {no_goods.isoformat()}{named} found no seizable goods: "
+                    f"recovery counted at {percent(factor)}.",
                 )
             )
 
     # Unknown address: known false, or a recent PV 659 when nothing newer is known.
     if ev.address_known is None:
-        pv659 = _latest(
-            [
-                r.on
+        pv659 = next(
+            (
+                r
                 for r in history
                 if r.act_code == "ADDRESS_UNKNOWN_REPORT" or r.outcome is OutcomeCode.ADDRESS_UNKNOWN
-            ]
+            ),
+            None,
         )
-        if pv659 is not None and _recent(pv659, on, terms.address_unknown):
-            what = f"A 'PV 659' on {pv659.isoformat()} found the debtor gone from the address on file"
+        if pv659 is not None and _recent(pv659.on, on, terms.address_unknown):
+            what = (
+                f"A 'PV 659' on {pv659.on.isoformat()}{_named(pv659)} found the debtor gone from the "
+                "address on file"
+            )
         else:
             what = None
             if terms.address_unknown.factor(asset) < 1:
@@ -197,7 +210,7 @@ def evidence_effects(
             )
 
     # A failed bank garnishment: the latest reported one caught nothing.
-    reported = [r for r in history if r.act_code == "BANK_GARNISHMENT" and r.outcome is not None]
+    reported = [r for r in history if r.act_code == "BANK_GARNISHMENT"]
     if reported:
         last = reported[0]
         failed = last.outcome is OutcomeCode.GARNISHMENT_EMPTY and not last.brought_money
@@ -208,8 +221,8 @@ def evidence_effects(
                     EvidenceEffect(
                         "RECENT_FAILED_GARNISHMENT",
                         factor,
-                        f"A bank garnishment on {last.on.isoformat()} caught nothing: recovery counted "
-                        f"at {percent(factor)}.",
+                        f"A bank garnishment on {last.on.isoformat()}{_named(last)} caught nothing: "
+                        f"recovery counted at {percent(factor)}.",
                     )
                 )
     return tuple(effects), tuple(notes)

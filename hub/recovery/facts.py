@@ -142,15 +142,19 @@ class ActRecord:
     """One act on the case: performed and reported, or ordered and not reported yet.
 
     ``outcome is None`` means no act report has arrived (an act already ordered, or one planned in
-    the same mandate): it counts for pacing and prerequisites, not for learning success rates.
+    the same mandate): it counts for pacing and prerequisites, never as evidence of insolvency nor
+    for learning success rates.
     """
 
     act_code: str
     on: date
+    """The act's date when reported; the day it was ordered (or planned) otherwise."""
     outcome: OutcomeCode | None = None
     office: str | None = None
     seized_cents: int = 0
     collected_cents: int = 0
+    reference: str | None = None
+    """The office's own reference of the act report, so a reason can name it (``None``: not known)."""
 
     def __post_init__(self) -> None:
         _cents("seized_cents", self.seized_cents)

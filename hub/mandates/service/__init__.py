@@ -2,6 +2,7 @@
 
 - ``lifecycle``: issue a mandate or hold it, approve, refuse; the transition table;
 - ``endings``: cancel a mandate, expire lapsed ones, telling the office (``mandate_cancel``);
+- ``completion``: complete a mandate whose work the office's act reports show done;
 - ``cost_requests``: staff decide offices' cost requests;
 - ``holds``: a hold raised on a case after issue, sent to the offices as hold notices;
 - ``hold_notices``: the offices' acknowledgements of hold notices, by a deadline; the overdue ones;
@@ -27,6 +28,7 @@ from hub.mandates.service.lifecycle import (
     learned_rates,
     list_mandates,
     new_ref,
+    policy_settings,
     refuse,
     transition,
 )
@@ -56,6 +58,7 @@ __all__ = [
     "list_mandates",
     "new_ref",
     "pending_cost_requests",
+    "policy_settings",
     "raise_hold",
     "refuse",
     "transition",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections import Counter
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Annotated
 
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.acts.tariff import load_catalogue
 from hub.cases.models import Case
 from hub.cases.repository import CaseRepository
-from hub.cases.service import case_facts
+from hub.cases.service import case_facts, ordered_act, reported_act
 from hub.kit.clock import utcnow
 from hub.kit.errors import Conflict, ErrorItem, InvalidInput, NotFound
 from hub.mandates import messages
@@ -31,6 +32,7 @@ from hub.mandates.repository import MandateRepository
 from hub.messaging.inbound import send_to_office
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
+from hub.policy.settings import DEFAULT_SETTINGS, PolicySettings
 from hub.recovery.assumptions import load_assumptions
 from hub.recovery.facts import ActRecord, CaseFacts, OutcomeCode
 from hub.recovery.success_rates import SuccessRates, Tally, succeeded
@@ -50,8 +52,9 @@ TRANSITIONS: dict[MandateStatus, frozenset[MandateStatus]] = {
     S.CANCELLED: frozenset(),
     S.EXPIRED: frozenset(),
 }
-# Mandates whose acts count as ordered on the case (prerequisites, pacing).
-ORDERED = frozenset({S.ISSUED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.COMPLETED})
+# Mandates at the office: their acts not reported yet count as ordered on the case (prerequisites,
+# pacing). What any mandate's act reports say counts whatever became of the mandate.
+ORDERED = frozenset({S.ISSUED, S.ACKNOWLEDGED, S.IN_PROGRESS})
 
 
 def validity() -> timedelta:
@@ -105,19 +108,50 @@ async def transition(
 async def _case_acts(
     session: AsyncSession, case: Case
 ) -> tuple[tuple[ActRecord, ...], tuple[ActRecord, ...]]:
-    """Acts already ordered on this case, and on the debtor's other cases (pacing)."""
+    """What was done on this case, and on the debtor's other cases (pacing): every accepted act
+    report, on its act date with its outcome; and each act a mandate still at the office ordered
+    that no act report of that mandate answers yet, on the mandate's issue date with no outcome."""
+    repo = MandateRepository(session)
     here: list[ActRecord] = []
     elsewhere: list[ActRecord] = []
-    for mandate, case_id in await MandateRepository(session).on_debtor(case.debtor_id):
+    answered: Counter[tuple[uuid.UUID, str]] = Counter()
+    for row in await repo.reports_on_debtor(case.debtor_id):
+        answered[(row.mandate_id, row.act_code)] += 1
+        record = reported_act(
+            act_code=row.act_code,
+            act_date=row.act_date,
+            outcome_code=row.outcome_code,
+            seized_cents=row.seized_cents,
+            collected_cents=row.collected_cents,
+            office=row.office_code,
+            reference=row.office_reference,
+        )
+        (here if row.case_id == case.id else elsewhere).append(record)
+    for mandate, case_id in await repo.on_debtor(case.debtor_id):
         if mandate.status not in ORDERED or mandate.issued_at is None:
             continue
-        records = [ActRecord(act_code=code, on=mandate.issued_at.date()) for code in mandate.acts]
-        (here if case_id == case.id else elsewhere).extend(records)
+        reported = Counter({code: answered[(mandate.id, code)] for code in set(mandate.acts)})
+        on = mandate.issued_at.date()
+        pending = [ordered_act(code, on) for code in (Counter(mandate.acts) - reported).elements()]
+        (here if case_id == case.id else elsewhere).extend(pending)
     return tuple(here), tuple(elsewhere)
 
 
 async def facts_of(session: AsyncSession, case: Case) -> CaseFacts:
+    """The case's facts as the rules read them (``hub.cases.service.case_facts``), from what really
+    happened on it (two queries: the debtor's act reports, the debtor's mandates)."""
     return case_facts(case, *await _case_acts(session, case))
+
+
+def policy_settings() -> PolicySettings:
+    """The guardrails' settings: the law's figures, and the charter's pacing from the hub settings
+    (``HUB_PACING_MAX_COERCIVE_ACTS``, ``HUB_PACING_WINDOW_DAYS``)."""
+    hub = get_settings()
+    return replace(
+        DEFAULT_SETTINGS,
+        pacing_max_coercive_acts=hub.pacing_max_coercive_acts,
+        pacing_window_days=hub.pacing_window_days,
+    )
 
 
 async def learned_rates(session: AsyncSession) -> SuccessRates:
@@ -213,7 +247,9 @@ def judge(
     facts: CaseFacts, data: MandateIn, on: date, office_code: str | None, rates: SuccessRates | None = None
 ) -> Verdict:
     if data.kind is MandateKind.PER_ACT:
-        return assess_per_act(facts, data.acts, on, office=office_code, rates=rates)
+        return assess_per_act(
+            facts, data.acts, on, office=office_code, rates=rates, settings=policy_settings()
+        )
     assert data.fee_budget_cents is not None
     return assess_whole_file(facts, data.fee_budget_cents)
 

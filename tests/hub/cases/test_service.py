@@ -56,3 +56,33 @@ async def test_import_inserts_a_batch_sharing_creditors(session: AsyncSession) -
     assert await service.existing_refs(session, [d.ref for d in batch]) == {d.ref for d in batch}
     case = await service.get_case(session, batch[0].ref)
     assert case.last_no_goods_report_on == date(2026, 1, 5) and case.debtor.departement == "75"
+
+
+async def test_the_facts_keep_reported_acts_apart_from_acts_only_ordered(session: AsyncSession) -> None:
+    data = CaseIn.model_validate(case_body())
+    await service.create_case(session, data)
+    case = await service.get_case(session, data.ref)  # with its debtor
+    done = service.reported_act(
+        act_code="BANK_GARNISHMENT",
+        act_date=date(2026, 2, 3),
+        outcome_code="garnishment_partial",
+        seized_cents=12_000,
+        office="CJ75001",
+        reference="A26/0815",
+    )
+    ordered = service.ordered_act("GARNISHMENT_NOTICE", date(2026, 2, 1))
+    facts = service.case_facts(
+        case, (done, ordered), (service.ordered_act("PAYMENT_ORDER", date(2026, 1, 5)),)
+    )
+    assert [(a.act_code, a.on, a.outcome) for a in facts.acts] == [
+        ("BANK_GARNISHMENT", date(2026, 2, 3), "garnishment_partial"),
+        ("GARNISHMENT_NOTICE", date(2026, 2, 1), None),
+    ]
+    assert (done.reference, done.office, done.brought_money) == ("A26/0815", "CJ75001", True)
+    assert ordered.reference is None and [a.act_code for a in facts.debtor_acts_elsewhere] == [
+        "PAYMENT_ORDER"
+    ]
+    with pytest.raises(ValueError, match="served_by_pigeon"):
+        service.reported_act(
+            act_code="SERVE_TITLE", act_date=date(2026, 2, 3), outcome_code="served_by_pigeon"
+        )

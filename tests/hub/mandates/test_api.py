@@ -12,9 +12,11 @@ import pytest
 from fastapi import FastAPI
 
 from hub.database import unit_of_work
+from hub.kit.clock import utcnow
 from hub.offices import service as offices
 from hub.staff import service as staff
 from hub.staff.models import Role
+from tests.hub.acts.factories import report_json
 from tests.hub.cases.factories import bearer, case_body
 from tests.hub.mandates.factories import POOR, RICH, new_code
 
@@ -79,6 +81,70 @@ async def test_the_clear_cut_cases_give_clear_answers(agency: Agency, client: ht
         "/v1/acts/assess", json={"case_ref": rich, "act_code": "NOPE"}, headers=agency.auth
     )
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["code"] == "act.unknown"
+
+
+async def test_assess_reads_what_the_offices_reported(
+    agency: Agency, app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """A PV de carence, an empty garnishment and a PV 659 reported under a whole-file mandate reach
+    POST /v1/acts/assess, and pacing counts the coercive acts reported."""
+    code, key = await office_with_key(app)
+    case_ref = await agency.case(
+        claim={"principal_cents": 100_000}, evidence={"seizable_goods_value_cents": 2_000_000}
+    )
+    made = await agency.mandate(
+        case_ref=case_ref, office_code=code, kind="whole_file", fee_budget_cents=10_000
+    )
+    assert made.json()["status"] == "issued", made.text
+    today = utcnow().date().isoformat()
+
+    async def assess(act_code: str) -> dict[str, Any]:
+        answer = await client.post(
+            "/v1/acts/assess", json={"case_ref": case_ref, "act_code": act_code}, headers=agency.auth
+        )
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    async def office_reports(n: int, act_code: str, outcome_code: str) -> None:
+        body = report_json(
+            code,
+            made.json()["ref"],
+            f"facts-{n}",
+            act_code=act_code,
+            outcome_code=outcome_code,
+            act_date=today,
+        )
+        answer = await client.post(
+            "/v1/act-reports", content=body, headers={**key, "Content-Type": "application/json"}
+        )
+        assert answer.status_code == 202, answer.text
+
+    def reasons(assessment: dict[str, Any]) -> dict[str, str]:
+        return {r["code"]: r["message"] for r in assessment["reasons"]}
+
+    sale, garnishment = await assess("SEIZURE_SALE"), await assess("BANK_GARNISHMENT")
+    assert "RECENT_NO_GOODS_REPORT" not in reasons(sale) and "RECENT_FAILED_GARNISHMENT" not in reasons(
+        garnishment
+    )
+    assert [g["code"] for g in (await assess("WAGE_GARNISHMENT_REQUEST"))["guardrails"]] == []
+
+    await office_reports(1, "NO_GOODS_REPORT", "no_seizable_goods")
+    await office_reports(2, "BANK_GARNISHMENT", "garnishment_empty")
+    after_sale = await assess("SEIZURE_SALE")
+    assert after_sale["plausible_recovery_cents"] == 0 < sale["plausible_recovery_cents"]
+    named = reasons(after_sale)["RECENT_NO_GOODS_REPORT"]
+    assert f"'PV de carence' on {today} (act report A/{code}/facts-1 of office {code})" in named
+    after_garnishment = await assess("BANK_GARNISHMENT")
+    assert (
+        f"(act report A/{code}/facts-2 of office {code}) caught nothing"
+        in (reasons(after_garnishment)["RECENT_FAILED_GARNISHMENT"])
+    )
+    assert after_garnishment["plausible_recovery_cents"] < garnishment["plausible_recovery_cents"]
+    paced = (await assess("WAGE_GARNISHMENT_REQUEST"))["guardrails"]
+    assert [g["code"] for g in paced] == ["PACING_EXCEEDED"] and f"({today}, {today})" in paced[0]["message"]
+
+    await office_reports(3, "SERVE_TITLE", "address_unknown")
+    assert f"act report A/{code}/facts-3" in reasons(await assess("SEIZURE_SALE"))["ADDRESS_UNKNOWN"]
 
 
 async def test_held_then_approved_refused_and_hard_blocks(agency: Agency, app: FastAPI) -> None:

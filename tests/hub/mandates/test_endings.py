@@ -123,8 +123,12 @@ async def test_an_act_report_on_a_cancelled_mandate_is_refused(
 ) -> None:
     code, key = await office_with_key(app)
     made = await agency.mandate(
-        case_ref=await agency.case(**RICH), office_code=code, kind="per_act", acts=["SERVE_TITLE"]
+        case_ref=await agency.case(**RICH),
+        office_code=code,
+        kind="per_act",
+        acts=["SERVE_TITLE", "PAYMENT_ORDER"],  # one act reported leaves it in progress
     )
+    assert made.json()["status"] == "issued"
     ref = made.json()["ref"]
     today = utcnow().date().isoformat()
     headers = {**key, "Content-Type": "application/json"}

@@ -438,4 +438,15 @@ ROWS: list[tuple[str, Any, str, date, str, bool | None]] = [
         "INSOLVENCY_PROCEEDINGS",
         True,
     ),
+    (
+        "insolvency reported, proceedings known to be closed",
+        case(
+            evidence=Evidence(insolvency_proceedings=False),
+            acts=(act("BANK_GARNISHMENT", D("2025-11-03"), OutcomeCode.INSOLVENCY_PROCEEDINGS),),
+        ),
+        "SEIZURE_SALE",
+        ON,
+        "INSOLVENCY_PROCEEDINGS",
+        None,
+    ),
 ]

@@ -1,0 +1,80 @@
+"""How a mandate ends once its work is done (``completed``), on the office's act reports: a per-act
+mandate when every act it ordered has an accepted act report; any mandate, whole-file ones
+included, when an act report says the debtor paid in full (nothing is left to collect). A whole-file
+mandate ends otherwise when staff cancel it (``endings``).
+
+The act report handler calls :func:`act_reported` once the report is recorded; a completed mandate
+refuses later act reports (``mandate.not_reportable``), like a cancelled one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from contextvars import ContextVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.acts.models import ActReport
+from hub.mandates.models import Mandate, MandateKind
+from hub.mandates.repository import MandateRepository
+from hub.mandates.service.lifecycle import S, transition
+from hub.offices.models import Office
+from schemas.v1.outcomes import OutcomeCode
+
+# Outcomes that end the mandate whatever acts remain: the claim is settled.
+CLOSING_OUTCOMES = frozenset({OutcomeCode.PAID_IN_FULL.value})
+
+
+class ReportedActs:
+    """The acts reported so far under each per-act mandate of a set of act reports, loaded in one
+    query before they are recorded, then kept current as each one is."""
+
+    def __init__(self, counts: dict[uuid.UUID, Counter[str]]) -> None:
+        self.counts = counts
+
+    @classmethod
+    async def load(
+        cls, session: AsyncSession, mandates: Iterable[Mandate], *, besides: uuid.UUID | None = None
+    ) -> ReportedActs:
+        """``besides``: an act report already in the session, left out (it is counted when recorded)."""
+        per_act = [m.id for m in mandates if m.kind == MandateKind.PER_ACT.value]
+        if not per_act:
+            return cls({})
+        with session.no_autoflush:
+            return cls(await MandateRepository(session).acts_reported(per_act, besides=besides))
+
+    def recorded(self, act: ActReport) -> Counter[str]:
+        counts = self.counts.setdefault(act.mandate_id, Counter())
+        counts[act.act_code] += 1
+        return counts
+
+
+# Set by the act report handler's preload, for the set of reports it applies.
+preloaded_reported: ContextVar[ReportedActs | None] = ContextVar("preloaded_reported", default=None)
+
+
+def _done(mandate: Mandate, act: ActReport, reported: Counter[str]) -> str | None:
+    """Why the mandate is done after ``act``, or None."""
+    if act.outcome_code in CLOSING_OUTCOMES:
+        return "the debtor paid in full"
+    if mandate.kind == MandateKind.PER_ACT.value and not Counter(mandate.acts) - reported:
+        return f"every act ordered has an act report ({', '.join(mandate.acts)})"
+    return None
+
+
+async def act_reported(session: AsyncSession, act: ActReport, office: Office) -> None:
+    """After ``office``'s act report ``act`` was recorded (its mandate in progress): completes the
+    mandate when its work is done, logged with the office as actor and the report as the reason."""
+    mandate = await MandateRepository(session).get_by_id(act.mandate_id)  # loaded: no query
+    assert mandate is not None  # the report was just recorded under it
+    if mandate.status != S.IN_PROGRESS.value:
+        return
+    reported = preloaded_reported.get()
+    if reported is None:
+        reported = await ReportedActs.load(session, [mandate], besides=act.id)
+    why = _done(mandate, act, reported.recorded(act))
+    if why is not None:
+        reason = f"act {act.office_reference} reported ({act.act_code}, {act.outcome_code}): {why}"
+        await transition(session, mandate, S.COMPLETED, actor=office.code, reason=reason)
