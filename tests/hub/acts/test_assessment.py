@@ -110,7 +110,7 @@ async def test_the_approval_a_held_per_act_mandate_was_issued_with_covers_its_ac
 
 
 async def test_a_refused_approval_is_flagged_even_on_an_act_that_needed_none(session: AsyncSession) -> None:
-    s = await seed(session, acts=[DUTY])
+    s = await seed(session, acts=[DUTY, DUTY])  # ordered twice: the first report does not complete it
     refused = await an_approval(session, s.mandate, DUTY, "refused")
     pending = await an_approval(session, s.mandate, DUTY, None)
     done_anyway = await stored(session, await send(session, s, 1, act_code=DUTY, approval_id=refused))

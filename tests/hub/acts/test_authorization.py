@@ -90,19 +90,21 @@ async def office_b(app: FastAPI, client: httpx.AsyncClient) -> OfficeB:
     key = bearer(w.key)
     async with unit_of_work(app.state.sessions) as session:
         held = await seed(session, office=w.seeded.office, acts=["BANK_GARNISHMENT"])
+        # B's reports over HTTP: a mandate ordering enough acts not to complete under them.
+        live = await seed(session, office=w.seeded.office, acts=["SERVE_TITLE"] * 4)
         summons = await session.get(ActReport, w.acts["A/4"].id)
         assert summons is not None
         summons.approval_id = f"APR-{w.code}"  # B's act reported under B's approval
         await mandates.raise_hold(
             session, held.case.ref, "payment_plan_active", actor="staff@agence.example", comment="plan"
         )
-    report_b = json.dumps(report(w.code, w.seeded.mandate.ref, 1)).encode()
+    report_b = json.dumps(report(w.code, live.mandate.ref, 1)).encode()
     sent = await client.post("/v1/act-reports", content=report_b, headers={**key, "Content-Type": JSON})
     assert sent.status_code == 202, sent.text
     message = (await client.get(f"/v1/messages/CR-{w.code}-1", headers=key)).json()
     batch = await client.post(
         "/v1/act-reports/batch",
-        content=_batch(w.code, w.seeded.mandate.ref, first=2),
+        content=_batch(w.code, live.mandate.ref, first=2),
         headers={**key, "Content-Type": XML},
     )
     assert batch.status_code == 200 and batch.json()["accepted_count"] == 2, batch.text
