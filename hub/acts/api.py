@@ -49,7 +49,7 @@ class UnsupportedMedia(HubError):
 async def post_act_report(
     request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
 ) -> Response:
-    return await receive_office_message(request, office, session, key)
+    return await receive_office_message(request, office, session, key, kind="act_report")
 
 
 @router.post(
@@ -62,7 +62,7 @@ async def post_act_report(
 async def post_mandate_ack(
     request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
 ) -> Response:
-    return await receive_office_message(request, office, session, key)
+    return await receive_office_message(request, office, session, key, kind="mandate_ack")
 
 
 @router.post(

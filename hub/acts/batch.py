@@ -27,6 +27,7 @@ from schemas.v1.xml_form import BATCH_RECORD, BATCH_ROOT, NAMESPACE
 
 BATCH_KIND = "act_report_batch"
 CHUNK = 500
+RECORD_KINDS = frozenset({"act_report"})  # an actReportBatch carries act reports only
 
 
 @dataclass
@@ -96,7 +97,7 @@ async def run_batch(
                 break
         async with sessions() as session, session.begin():
             outcomes = await processor.receive_many(
-                session, office, [Received(raw, XML, parent_id=batch_pk) for raw in raws]
+                session, office, [Received(raw, XML, parent_id=batch_pk, kinds=RECORD_KINDS) for raw in raws]
             )
             for outcome in outcomes:
                 index += 1

@@ -160,7 +160,7 @@ def invoice_out(
 async def post_invoice(
     request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
 ) -> Response:
-    return await receive_office_message(request, office, session, key)
+    return await receive_office_message(request, office, session, key, kind="fee_invoice")
 
 
 @router.get("/invoices", summary="Fee invoices by state and office (finance and staff)")

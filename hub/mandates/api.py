@@ -315,7 +315,7 @@ HOLD_NOTICE_ACK_DOC = (
 async def post_hold_notice_ack(
     request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
 ) -> Response:
-    return await receive_office_message(request, office, session, key)
+    return await receive_office_message(request, office, session, key, kind="hold_notice_ack")
 
 
 COST_REQUEST_DOC = (
@@ -338,7 +338,7 @@ COST_REQUEST_DOC = (
 async def post_cost_request(
     request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
 ) -> Response:
-    return await receive_office_message(request, office, session, key)
+    return await receive_office_message(request, office, session, key, kind="cost_request")
 
 
 class HoldNoticeOut(BaseModel):

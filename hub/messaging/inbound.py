@@ -76,6 +76,9 @@ class Received:
     raw: bytes
     content_type: str
     parent_id: uuid.UUID | None = None
+    # The kinds the route that took it is for (POST /v1/act-reports: act reports); None: any kind an
+    # office may send (POST /v1/messages, AMQP).
+    kinds: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,9 @@ def decode_from(office: Office, raw: bytes, content_type: str) -> v1.MessageMode
     return decode(raw, content_type)
 
 
-def _envelope_errors(message: v1.MessageModel, office: Office) -> list[ErrorItem]:
+def _envelope_errors(
+    message: v1.MessageModel, office: Office, kinds: frozenset[str] | None = None
+) -> list[ErrorItem]:
     env = message.envelope
     errors = []
     if env.sender != office.code:
@@ -151,6 +156,15 @@ def _envelope_errors(message: v1.MessageModel, office: Office) -> list[ErrorItem
         accepted = ", ".join(sorted(OFFICE_KINDS))
         errors.append(
             ErrorItem("/envelope/kind", "envelope.kind_not_accepted", f"offices may send: {accepted}")
+        )
+    elif kinds is not None and env.kind not in kinds:
+        errors.append(
+            ErrorItem(
+                "/envelope/kind",
+                "envelope.kind_not_for_route",
+                f"this route takes {', '.join(sorted(kinds))}, not {env.kind}: send it to its own "
+                "route or to POST /v1/messages",
+            )
         )
     return errors
 
@@ -231,7 +245,7 @@ class InboundProcessor:
             status = 415 if refused.errors[0].code == "content_type.unsupported" else 422
             return envelope, refused.errors, status
         env = message.envelope
-        if errors := _envelope_errors(message, office):
+        if errors := _envelope_errors(message, office, received.kinds):
             # Stored under the credential's office: a forged sender never gets a row in its name.
             forged = Envelope(
                 env.message_id, env.kind, office.code, env.recipient, env.version, env.correlation_id

@@ -62,13 +62,15 @@ def replayed(stored: idempotency.StoredResponse) -> Response:
 
 
 async def receive_office_message(
-    request: Request, office: Office, session: SessionDep, key: str | None
+    request: Request, office: Office, session: SessionDep, key: str | None, *, kind: str | None = None
 ) -> Response:
     """One message from ``office`` through the inbound processor, answered with its signed receipt;
-    with an ``Idempotency-Key``, the first answer is kept and replayed for the same key and body."""
+    with an ``Idempotency-Key``, the first answer is kept and replayed for the same key and body.
+    ``kind``: the one kind the route takes (422 ``envelope.kind_not_for_route`` for another)."""
     raw = await request.body()
     processor: InboundProcessor = request.app.state.processor
-    received = Received(raw, request.headers.get("content-type", ""))
+    kinds = None if kind is None else frozenset({kind})
+    received = Received(raw, request.headers.get("content-type", ""), kinds=kinds)
     if key is None:
         return receipt_response(await receive_once(processor, session, office, received), office)
     fingerprint = idempotency.request_hash("POST", request.url.path, hashlib.sha256(raw).hexdigest())

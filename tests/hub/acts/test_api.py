@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from adapters.xml import codec
 from hub.acts.models import ActReport
 from hub.database import unit_of_work
 from hub.kit.ratelimit import RateLimiter
+from hub.mandates.models import Mandate, MandateEvent
 from hub.offices import service as offices
 from schemas import v1
 from tests.hub.acts.factories import Seeded, bearer, report, report_json, seed, write_batch_file
@@ -116,17 +118,73 @@ async def test_a_key_over_its_rate_gets_429_with_retry_after(
     assert int(answers[2].headers["retry-after"]) >= 1
 
 
-async def test_mandate_acks_are_received_on_their_route(
-    client: httpx.AsyncClient, seeded: tuple[Seeded, str]
-) -> None:
-    s, key = seeded
-    ack = json.loads((v1.SAMPLES_DIR / "valid" / "mandate_ack_accepted.json").read_text())
+def mandate_ack(s: Seeded, sample: str) -> dict[str, Any]:
+    ack: dict[str, Any] = json.loads((v1.SAMPLES_DIR / "valid" / sample).read_text())
     ack["envelope"]["sender"] = s.office.code
     ack["mandate_ref"] = s.mandate.ref
-    answer = await client.post("/v1/mandate-acks", json=ack, headers=bearer(key))
-    # The mandates module applies it; this route only has to bring it there and answer the receipt.
+    return ack
+
+
+async def mandate_of(app: FastAPI, s: Seeded) -> tuple[str, list[tuple[str, str | None]]]:
+    async with unit_of_work(app.state.sessions) as session:
+        mandate = await session.get(Mandate, s.mandate.id, populate_existing=True)
+        assert mandate is not None
+        events = await session.execute(
+            select(MandateEvent.actor, MandateEvent.reason)
+            .where(MandateEvent.mandate_id == s.mandate.id)
+            .order_by(MandateEvent.id)
+        )
+        return mandate.status, [(actor, reason) for actor, reason in events]
+
+
+async def test_mandate_acks_are_received_on_their_route(
+    app: FastAPI, client: httpx.AsyncClient, seeded: tuple[Seeded, str]
+) -> None:
+    s, key = seeded
+    answer = await client.post(
+        "/v1/mandate-acks", json=mandate_ack(s, "mandate_ack_accepted.json"), headers=bearer(key)
+    )
     assert answer.status_code == 202, answer.text
     assert answer.json()["envelope"]["kind"] == "receipt" and answer.json()["accepted"] is True
+    status, events = await mandate_of(app, s)
+    assert status == "acknowledged" and events[-1][0] == s.office.code
+
+
+async def test_a_refusal_carries_its_coded_reason_to_the_mandate(
+    app: FastAPI, client: httpx.AsyncClient, seeded: tuple[Seeded, str]
+) -> None:
+    s, key = seeded
+    refusal = mandate_ack(s, "mandate_ack_refused.json")
+    uncoded = {**refusal, "reason": "too_busy"}
+    answer = await client.post("/v1/mandate-acks", json=uncoded, headers=bearer(key))
+    assert answer.status_code == 422 and answer.json()["errors"][0]["path"] == "/reason"
+    assert (await mandate_of(app, s))[0] == "issued"
+
+    answer = await client.post("/v1/mandate-acks", json=refusal, headers=bearer(key))
+    assert answer.status_code == 202, answer.text
+    status, events = await mandate_of(app, s)
+    assert status == "refused"
+    actor, reason = events[-1]
+    assert actor == s.office.code and reason is not None and reason.startswith("out_of_territory: ")
+
+
+async def test_a_route_takes_only_its_own_kind(
+    app: FastAPI, client: httpx.AsyncClient, seeded: tuple[Seeded, str]
+) -> None:
+    s, key = seeded
+    ack = mandate_ack(s, "mandate_ack_accepted.json")
+    wrong = await client.post("/v1/act-reports", json=ack, headers=bearer(key))
+    assert wrong.status_code == 422, wrong.text
+    [error] = wrong.json()["errors"]
+    assert (error["path"], error["code"]) == ("/envelope/kind", "envelope.kind_not_for_route")
+    assert "act_report" in error["message"] and wrong.json()["receipt"]["accepted"] is False
+    assert (await mandate_of(app, s))[0] == "issued"  # refused, so not applied
+    report = json.loads(report_json(s.office.code, s.mandate.ref, 1))
+    assert (await client.post("/v1/mandate-acks", json=report, headers=bearer(key))).status_code == 422
+    assert await reports_of(app, s) == 0
+    # The same acknowledgement, under a new message id, on its own route or on /v1/messages.
+    ack["envelope"]["message_id"] = "ACK-RIGHT-ROUTE"
+    assert (await client.post("/v1/messages", json=ack, headers=bearer(key))).status_code == 202
 
 
 async def test_a_batch_lists_accepted_and_refused_records_and_is_stored(
