@@ -54,6 +54,49 @@ def test_offices_add_keys_create_and_revoke(hub_env: dict[str, str]) -> None:
     assert f"API key {key_id} revoked" in hub(hub_env, "keys", "revoke", key_id).stdout
 
 
+def test_staff_add_prints_a_token_that_opens_staff_routes_only(hub_env: dict[str, str]) -> None:
+    hub(hub_env, "migrate")
+    added = hub(hub_env, "staff", "add", "claire@agence.example", "--role", "finance")
+    token = added.stdout.strip().splitlines()[-1]
+    assert " " not in token and len(token) >= 32
+    bad_role = hub(hub_env, "staff", "add", "marc@agence.example", "--role", "boss", ok=False)
+    assert bad_role.returncode != 0 and "boss" in bad_role.stderr + bad_role.stdout
+    checked = subprocess.run(
+        [sys.executable, "-c", STAFF_TOKEN_CHECK, token],
+        env=hub_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.split() == ["finance", "None"]
+
+
+# The token printed, checked by the hub's own credential lookups in a process of its own: it is a
+# finance staff token, and no office key.
+STAFF_TOKEN_CHECK = """
+import asyncio, sys
+from hub.database import engine_from_settings, session_factory, unit_of_work
+from hub.offices import service as offices
+from hub.kit.errors import HubError
+from hub.settings import get_settings
+from hub.staff import service as staff
+
+async def main(token):
+    engine = engine_from_settings(get_settings())
+    async with unit_of_work(session_factory(engine)) as session:
+        user = await staff.authenticate(session, token)
+        try:
+            office = await offices.authenticate(session, token)
+        except HubError:
+            office = None
+        print(user.role, office)
+    await engine.dispose()
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
 def test_errors_are_clear_and_exit_nonzero(hub_env: dict[str, str]) -> None:
     hub(hub_env, "migrate")
     bad = hub(hub_env, "offices", "add", "bad code", "--name", "X", "--departements", "99", ok=False)

@@ -243,6 +243,24 @@ async def test_an_office_sees_only_its_own_mandates(agency: Agency, app: FastAPI
     ).json()
     assert {*refs, theirs.json()["ref"]} <= {m["ref"] for m in everything["items"]}
 
+    # The status filter keeps an office's own mandates in that status, and only those.
+    cancel = await agency.client.post(
+        f"/v1/mandates/{refs[0]}/cancel", json={"reason": "debtor paid"}, headers=agency.auth
+    )
+    assert cancel.status_code == 200, cancel.text
+    by_status = {
+        wanted: [
+            m["ref"]
+            for m in (
+                await agency.client.get("/v1/mandates", params={"status": wanted}, headers=key_a)
+            ).json()["items"]
+        ]
+        for wanted in ("issued", "cancelled", "held")
+    }
+    assert by_status == {"issued": refs[1:], "cancelled": refs[:1], "held": []}
+    bad = await agency.client.get("/v1/mandates", params={"status": "lost"}, headers=key_a)
+    assert bad.status_code == 422
+
 
 async def test_a_hold_on_a_case_reaches_the_office_working_on_it(agency: Agency, app: FastAPI) -> None:
     code, key = await office_with_key(app)
