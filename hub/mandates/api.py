@@ -348,6 +348,7 @@ COST_REQUEST_DOC = (
     summary="Ask before an act beyond the mandate or its budget (cost_request)",
     description=COST_REQUEST_DOC,
     responses=RECEIPT_RESPONSES,
+    openapi_extra=message_body("cost_request"),
 )
 async def post_cost_request(
     request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None

@@ -20,6 +20,7 @@ MESSAGE_ROUTES = {
     "/v1/act-reports": ["act_report"],
     "/v1/mandate-acks": ["mandate_ack"],
     "/v1/hold-notice-acks": ["hold_notice_ack"],
+    "/v1/cost-requests": ["cost_request"],
     "/v1/invoices": ["fee_invoice"],
     "/v1/messages": ["act_report", "cost_request", "fee_invoice", "hold_notice_ack", "mandate_ack"],
 }
@@ -84,6 +85,7 @@ def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]
         "/v1/act-reports",
         "/v1/mandate-acks",
         "/v1/hold-notice-acks",
+        "/v1/cost-requests",
         "/v1/batches",
         "/v1/messages",
         "/v1/inbox",
