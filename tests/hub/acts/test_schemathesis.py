@@ -89,6 +89,13 @@ def act_report(mandate_ref: str, n: int) -> dict[str, Any]:
     return data
 
 
+def cost_request(mandate_ref: str) -> dict[str, Any]:
+    data = _sample("cost_request.json")
+    data["envelope"].update(message_id=f"ST-CRQ-{mandate_ref}", sent_at=datetime.now(UTC).isoformat())
+    data["mandate_ref"] = mandate_ref
+    return data
+
+
 @dataclass
 class Seeded:
     """What the office has in the hub before the first generated request."""
@@ -156,10 +163,18 @@ def _seed(url: str, keys: list[str], staff_token: str, database_url: str) -> See
             "/v1/mandates",
             staff,
             201,
-            json={"case_ref": case["ref"], "office_code": OFFICE, "kind": "per_act", "acts": ["SERVE_TITLE"]},
+            # Whole file: reports do not complete it (a per-act one completes once its acts are reported).
+            json={
+                "case_ref": case["ref"],
+                "office_code": OFFICE,
+                "kind": "whole_file",
+                "fee_budget_cents": 100_000,
+            },
         )
-        assert mandate["status"] == "issued", mandate
         ref = mandate["ref"]
+        if mandate["status"] == "held":  # a large budget is held for review: approved
+            mandate = post(f"/v1/mandates/{ref}/approve", staff, 200, json={"comment": "seed"})
+        assert mandate["status"] == "issued", mandate
         ack = _sample("mandate_ack_accepted.json")
         ack["envelope"].update(message_id=f"ST-ACK-{ref}", correlation_id=None)
         ack["mandate_ref"] = ref
@@ -272,6 +287,7 @@ def explicit_cases(operation: Any, seeded: Seeded, key: str) -> list[schemathesi
             case(body=act_report(ref, 6), media_type=JSON, headers={IDEMPOTENCY_KEY: SEED_KEY}),
         ],
         "POST /v1/messages": [case(body=act_report(ref, 5), media_type=JSON)],
+        "POST /v1/cost-requests": [case(body=cost_request(ref), media_type=JSON)],
         "POST /v1/hold-notice-acks": [
             case(body=seeded.hold_ack, media_type=JSON),
             # Acknowledged once: another acknowledgement of the notice is 409.
