@@ -10,17 +10,20 @@ import uuid
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.acts import batch as batches
 from hub.deps import CurrentOffice, SessionDep
 from hub.kit import idempotency
 from hub.kit.errors import ErrorItem, HubError, NotFound, problem_body
 from hub.kit.http import PROBLEM_JSON
+from hub.kit.openapi import Problem, ProblemItem, problems, request_body
 from hub.messaging.receiving import (
     BODY_DOC,
     RECEIPT_RESPONSES,
     IdempotencyKey,
     LimitedOffice,
+    message_body,
     receive_office_message,
     replayed,
     stored_response,
@@ -39,12 +42,45 @@ class UnsupportedMedia(HubError):
     title = "Unsupported media type"
 
 
+class BatchRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    index: int = Field(ge=1, description="Its place in the file, from 1")
+    message_id: str
+    id: uuid.UUID = Field(description="The hub's id of the record's message (`GET /v1/messages/{id}`)")
+
+
+class RefusedRecord(BatchRecord):
+    status: int | None = Field(
+        None, description="The HTTP status it would have got alone (in the answer to the POST only)"
+    )
+    errors: list[ProblemItem]
+
+
+class BatchResultOut(BaseModel):
+    """What became of every record of a batch file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    batch_id: uuid.UUID
+    accepted_count: int = Field(ge=0)
+    refused_count: int = Field(ge=0)
+    accepted: list[BatchRecord]
+    refused: list[RefusedRecord]
+    file_errors: list[ProblemItem] = Field(description="Why the file stopped being readable, if it did")
+
+
+class BatchProblem(Problem):
+    batch_id: uuid.UUID | None = Field(None, description="The refused file's batch, when one was started")
+
+
 @router.post(
     "/act-reports",
     status_code=202,
     summary="Report one act performed under a mandate",
     description=BODY_DOC,
     responses=RECEIPT_RESPONSES,
+    openapi_extra=message_body("act_report"),
 )
 async def post_act_report(
     request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
@@ -58,6 +94,7 @@ async def post_act_report(
     summary="Accept or refuse a mandate, with a coded reason",
     description=BODY_DOC,
     responses=RECEIPT_RESPONSES,
+    openapi_extra=message_body("mandate_ack"),
 )
 async def post_mandate_ack(
     request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
@@ -74,15 +111,23 @@ async def post_mandate_ack(
         "accepted records and the refused ones with every error."
     ),
     responses={
-        200: {"description": "The batch result"},
-        409: {"description": "The same Idempotency-Key still in progress"},
-        413: {"description": "File larger than the batch limit"},
-        415: {"description": "Not XML"},
-        422: {
-            "description": "Not one record could be read (every error listed), or an Idempotency-Key reused"
-        },
-        429: {"description": "Rate limit of the key exceeded"},
+        200: {"description": "The batch result", "model": BatchResultOut},
+        **problems(
+            {
+                401: "No office API key, or one unknown or revoked",
+                409: "The same Idempotency-Key still in progress",
+                413: "File larger than the batch limit",
+                415: "Not XML",
+                422: "Not one record could be read (every error listed), or an Idempotency-Key reused",
+                429: "Rate limit of the key exceeded",
+            },
+            BatchProblem,
+        ),
     },
+    openapi_extra=request_body(
+        {"application/xml": {"type": "string", "format": "binary"}},
+        "An `actReportBatch` document (`schemas/xsd/v1/edi.xsd`): `actReport` records, any number",
+    ),
 )
 async def post_batch(
     request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
@@ -129,7 +174,20 @@ async def post_batch(
     return response
 
 
-@router.get("/batches/{batch_id}", summary="The result of a batch this office sent")
+@router.get(
+    "/batches/{batch_id}",
+    summary="The result of a batch this office sent",
+    responses={
+        200: {"description": "The batch result", "model": BatchResultOut},
+        **problems(
+            {
+                401: "No office API key, or one unknown or revoked",
+                404: "No batch of this office with this id",
+                422: "Not a UUID",
+            }
+        ),
+    },
+)
 async def get_batch(batch_id: uuid.UUID, office: CurrentOffice, session: SessionDep) -> JSONResponse:
     batch = await MessageRepository(session).get(batch_id)
     if batch is None or batch.kind != batches.BATCH_KIND or batch.sender != office.code:

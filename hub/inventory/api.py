@@ -9,6 +9,7 @@ key only, the body limit (``HUB_MAX_BODY_BYTES``), the rate limit per key and ``
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 from hub.deps import CurrentOffice, SessionDep, staff_with
 from hub.inventory import compare, service
 from hub.kit import idempotency
+from hub.kit.openapi import problems
 from hub.messaging.receiving import IdempotencyKey, LimitedOffice
 from hub.staff.models import Role, StaffUser
 
@@ -45,6 +47,30 @@ class InventoryIn(BaseModel):
     mandates: list[InventoryLine] = Field(max_length=MAX_LINES)
 
 
+class Difference(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ref: str
+    kind: str = Field(json_schema_extra={"enum": list(compare.KINDS)})
+    message: str
+    here: dict[str, Any] | None = Field(description="The hub's view (status, or the amounts that differ)")
+    there: dict[str, Any] | None = Field(description="The office's view")
+
+
+class InventoryResultOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    office_code: str
+    received_at: datetime
+    listed: int = Field(ge=0, description="Lines in the office's list")
+    open_here: int = Field(ge=0, description="Mandates of the office the hub holds open")
+    agreed: int = Field(ge=0, description="Lines on which both views agree")
+    differences: int = Field(ge=0)
+    by_kind: dict[str, int] = Field(description="Differences per kind, every kind listed")
+    items: list[Difference]
+
+
+NO_KEY = "No office API key, or one unknown or revoked"
 RESULT_DOC = (
     "Differences, each with `ref`, `kind`, `message` and the two views (`here`, `there`): "
     "`open_here_closed_there`, `open_here_unknown_there` (open here, not listed), "
@@ -65,11 +91,16 @@ def _stored(response: JSONResponse) -> idempotency.StoredResponse:
     summary="Compare the office's open mandates with the hub's view",
     description=RESULT_DOC,
     responses={
-        200: {"description": "The differences (none: the lists agree)"},
-        409: {"description": "The same Idempotency-Key still in progress"},
-        413: {"description": "Body too large"},
-        422: {"description": "Invalid list (every error listed), a mandate listed twice, or a key reused"},
-        429: {"description": "Rate limit of the key exceeded"},
+        200: {"description": "The differences (none: the lists agree)", "model": InventoryResultOut},
+        **problems(
+            {
+                401: NO_KEY,
+                409: "The same Idempotency-Key still in progress",
+                413: "Body too large",
+                422: "Invalid list (every error listed), a mandate listed twice, or a key reused",
+                429: "Rate limit of the key exceeded",
+            }
+        ),
     },
 )
 async def post_inventory(
@@ -98,11 +129,34 @@ async def post_inventory(
     return response
 
 
-@router.get("/last", summary="The office's last inventory result")
+@router.get(
+    "/last",
+    summary="The office's last inventory result",
+    response_model=None,
+    responses={
+        200: {"description": "The office's last result", "model": InventoryResultOut},
+        **problems({401: NO_KEY, 404: "No inventory from this office yet"}),
+    },
+)
 async def last_inventory(session: SessionDep, office: CurrentOffice) -> dict[str, Any]:
     return await service.last_result(session, office)
 
 
-@router.get("/{office_code}", summary="An office's last inventory result (finance and staff)")
+@router.get(
+    "/{office_code}",
+    summary="An office's last inventory result (finance and staff)",
+    response_model=None,
+    responses={
+        200: {"description": "The office's last result", "model": InventoryResultOut},
+        **problems(
+            {
+                401: "No staff token, or one unknown or revoked; an office key",
+                403: "A staff role that may not read it",
+                404: "No such office, or no inventory from it yet",
+                422: "Invalid request",
+            }
+        ),
+    },
+)
 async def office_inventory(office_code: str, session: SessionDep, _user: Reading) -> dict[str, Any]:
     return await service.last_result_of(session, office_code)

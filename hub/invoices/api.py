@@ -14,7 +14,15 @@ from pydantic import BaseModel, Field, StringConstraints
 from hub.deps import CurrentCaller, SessionDep, staff_with
 from hub.invoices import service
 from hub.invoices.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceState
-from hub.messaging.receiving import RECEIPT_RESPONSES, IdempotencyKey, LimitedOffice, receive_office_message
+from hub.kit.openapi import problems
+from hub.messaging.receiving import (
+    PDF_DOCUMENT,
+    RECEIPT_RESPONSES,
+    IdempotencyKey,
+    LimitedOffice,
+    message_body,
+    receive_office_message,
+)
 from hub.offices.models import Office
 from hub.staff.models import Role, StaffUser
 
@@ -22,6 +30,10 @@ router = APIRouter(prefix="/v1", tags=["invoices"])
 Finance = Annotated[StaffUser, staff_with(Role.FINANCE)]
 Reading = Annotated[StaffUser, staff_with(Role.FINANCE, Role.STAFF)]
 Comment = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+NO_CREDENTIAL = "No staff token (or API key), or one unknown or revoked; an office key on a staff route"
+STAFF_PROBLEMS = problems(
+    {401: NO_CREDENTIAL, 403: "A staff role that may not do this", 422: "Invalid request, every error listed"}
+)
 
 INVOICE_BODY_DOC = (
     "One fee invoice: the canonical v1 `fee_invoice` (`application/xml` or `application/json`, with "
@@ -156,6 +168,7 @@ def invoice_out(
     summary="Send a fee invoice: canonical v1, UBL 2.1, CII or Factur-X PDF",
     description=INVOICE_BODY_DOC,
     responses=RECEIPT_RESPONSES,
+    openapi_extra=message_body("fee_invoice", other_forms={"application/pdf": PDF_DOCUMENT}),
 )
 async def post_invoice(
     request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
@@ -163,7 +176,9 @@ async def post_invoice(
     return await receive_office_message(request, office, session, key, kind="fee_invoice")
 
 
-@router.get("/invoices", summary="Fee invoices by state and office (finance and staff)")
+@router.get(
+    "/invoices", summary="Fee invoices by state and office (finance and staff)", responses=STAFF_PROBLEMS
+)
 async def list_invoices(
     session: SessionDep,
     _user: Reading,
@@ -179,7 +194,11 @@ async def list_invoices(
     return InvoicePage(items=items, next_after=items[-1].id if len(items) == limit else None)
 
 
-@router.get("/invoices/{invoice_id}", summary="One invoice with each line's result (an office: its own)")
+@router.get(
+    "/invoices/{invoice_id}",
+    summary="One invoice with each line's result (an office: its own)",
+    responses=problems({401: NO_CREDENTIAL, 404: "No such invoice, or another office's", 422: "Not a UUID"}),
+)
 async def get_invoice(invoice_id: uuid.UUID, session: SessionDep, caller: CurrentCaller) -> InvoiceOut:
     office = caller if isinstance(caller, Office) else None
     invoice = await service.invoice_for(session, invoice_id, office)
@@ -199,6 +218,7 @@ async def get_invoice(invoice_id: uuid.UUID, session: SessionDep, caller: Curren
         "with findings, once), `paid` (from approved: posted as fees paid). Any invoice that cannot "
         "take the decision refuses the request with every reason (404, 409); nothing changes."
     ),
+    responses=STAFF_PROBLEMS,
 )
 async def decide(body: DecisionsIn, session: SessionDep, user: Finance) -> DecisionsOut:
     outcomes = await service.decide(
@@ -207,7 +227,9 @@ async def decide(body: DecisionsIn, session: SessionDep, user: Finance) -> Decis
     return DecisionsOut(items=[{"id": str(o.invoice_id), "state": o.state} for o in outcomes])
 
 
-@router.post("/invoices/{invoice_id}/paid", summary="Mark an approved invoice paid (finance)")
+@router.post(
+    "/invoices/{invoice_id}/paid", summary="Mark an approved invoice paid (finance)", responses=STAFF_PROBLEMS
+)
 async def mark_paid(invoice_id: uuid.UUID, body: PaidIn, session: SessionDep, user: Finance) -> InvoiceOut:
     await service.decide(session, [invoice_id], "paid", actor=user.email, comment=body.comment)
     invoice = await service.invoice_for(session, invoice_id, None)

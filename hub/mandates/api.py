@@ -14,6 +14,7 @@ from hub.cases.repository import CaseRepository
 from hub.deps import CurrentCaller, SessionDep, staff_with
 from hub.kit.clock import utcnow
 from hub.kit.errors import ErrorItem, InvalidInput, NotFound
+from hub.kit.openapi import problems
 from hub.mandates import service
 from hub.mandates.models import Approval, Mandate, MandateStatus
 from hub.mandates.service import MandateIn
@@ -22,6 +23,7 @@ from hub.messaging.receiving import (
     RECEIPT_RESPONSES,
     IdempotencyKey,
     LimitedOffice,
+    message_body,
     receive_office_message,
 )
 from hub.offices.models import Office
@@ -34,6 +36,7 @@ router = APIRouter(prefix="/v1", tags=["mandates"])
 Staff = Annotated[StaffUser, staff_with(Role.STAFF)]
 Deciding = Annotated[StaffUser, staff_with(Role.STAFF, Role.FINANCE)]
 Comment = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+NO_CREDENTIAL = "No API key or staff token, or one unknown or revoked"
 
 
 class MandateOut(BaseModel):
@@ -112,7 +115,11 @@ async def create_mandate(body: MandateIn, session: SessionDep, user: Staff) -> M
     return await _detail(session, mandate, for_staff=True)
 
 
-@router.get("/mandates", summary="Mandates: an office sees its own, staff see all")
+@router.get(
+    "/mandates",
+    summary="Mandates: an office sees its own, staff see all",
+    responses=problems({401: NO_CREDENTIAL, 422: "Invalid query, every error listed"}),
+)
 async def list_mandates(
     session: SessionDep,
     caller: CurrentCaller,
@@ -132,7 +139,13 @@ async def held_mandates(session: SessionDep, _user: Staff) -> list[MandateOut]:
     return [mandate_out(m, case_ref, code, for_staff=True) for m, case_ref, code in rows]
 
 
-@router.get("/mandates/{ref}", summary="One mandate (another office's answers 404)")
+@router.get(
+    "/mandates/{ref}",
+    summary="One mandate (another office's answers 404)",
+    responses=problems(
+        {401: NO_CREDENTIAL, 404: "No such mandate, or another office's", 422: "Invalid request"}
+    ),
+)
 async def get_mandate(ref: str, session: SessionDep, caller: CurrentCaller) -> MandateOut:
     office = caller if isinstance(caller, Office) else None
     mandate = await service.get_mandate(session, ref, office=office)
@@ -311,6 +324,7 @@ HOLD_NOTICE_ACK_DOC = (
     summary="Acknowledge a hold notice (hold_notice_ack), by its deadline ack_due_by",
     description=HOLD_NOTICE_ACK_DOC,
     responses=RECEIPT_RESPONSES,
+    openapi_extra=message_body("hold_notice_ack"),
 )
 async def post_hold_notice_ack(
     request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
@@ -334,6 +348,7 @@ COST_REQUEST_DOC = (
     summary="Ask before an act beyond the mandate or its budget (cost_request)",
     description=COST_REQUEST_DOC,
     responses=RECEIPT_RESPONSES,
+    openapi_extra=message_body("cost_request"),
 )
 async def post_cost_request(
     request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None

@@ -16,9 +16,11 @@ from pydantic import BaseModel
 from hub.deps import CurrentCaller, CurrentOffice, SessionDep, staff_with
 from hub.kit.clock import utcnow
 from hub.kit.errors import NotFound
+from hub.kit.openapi import problems
 from hub.messaging import inbound, service
 from hub.messaging.models import Status, StoredMessage
 from hub.messaging.receiving import (
+    OFFICE_MESSAGE_BODY,
     RECEIPT_RESPONSES,
     IdempotencyKey,
     LimitedOffice,
@@ -34,6 +36,7 @@ from hub.staff.models import Role, StaffUser
 
 router = APIRouter(prefix="/v1", tags=["messaging"])
 MAX_ID = 2**63 - 1  # ids are 64-bit integers in every database
+NO_KEY = "No API key or staff token, or one unknown or revoked"
 
 
 class InboxMessage(BaseModel):
@@ -105,7 +108,12 @@ def _summary(m: StoredMessage) -> MessageSummary:
     return MessageSummary.model_validate(m, from_attributes=True)
 
 
-@router.get("/inbox", response_model=InboxPage, summary="Messages waiting for this office, oldest first")
+@router.get(
+    "/inbox",
+    response_model=InboxPage,
+    summary="Messages waiting for this office, oldest first",
+    responses=problems({401: NO_KEY, 422: "Invalid query, every error listed"}),
+)
 async def read_inbox(
     office: CurrentOffice,
     session: SessionDep,
@@ -133,7 +141,10 @@ async def read_inbox(
 
 
 @router.post(
-    "/inbox/{item_id}/ack", response_model=InboxAck, summary="Acknowledge a message: it leaves the inbox"
+    "/inbox/{item_id}/ack",
+    response_model=InboxAck,
+    summary="Acknowledge a message: it leaves the inbox",
+    responses=problems({401: NO_KEY, 404: "No such message in this office's inbox", 422: "Not a valid id"}),
 )
 async def ack_inbox_item(
     item_id: Annotated[int, Path(ge=1, le=MAX_ID)], office: CurrentOffice, session: SessionDep
@@ -150,7 +161,12 @@ async def ack_inbox_item(
     return InboxAck(id=item.id, acknowledged_at=item.acked_at)
 
 
-@router.get("/messages", response_model=list[MessageSummary], summary="Search the message store")
+@router.get(
+    "/messages",
+    response_model=list[MessageSummary],
+    summary="Search the message store",
+    responses=problems({401: NO_KEY, 422: "Invalid query, every error listed"}),
+)
 async def list_messages(
     caller: CurrentCaller,
     session: SessionDep,
@@ -195,7 +211,10 @@ async def _visible_message(session: SessionDep, caller: Office | StaffUser, ref:
 
 
 @router.get(
-    "/messages/{ref}", response_model=MessageDetail, summary="A message, its lifecycle and its receipt"
+    "/messages/{ref}",
+    response_model=MessageDetail,
+    summary="A message, its lifecycle and its receipt",
+    responses=problems({401: NO_KEY, 404: "No such message, or not this office's", 422: "Invalid request"}),
 )
 async def get_message(ref: str, caller: CurrentCaller, session: SessionDep) -> MessageDetail:
     message = await _visible_message(session, caller, ref)
@@ -216,6 +235,9 @@ async def get_message(ref: str, caller: CurrentCaller, session: SessionDep) -> M
     response_model=MessageSummary,
     status_code=202,
     summary="Send an outbound message again, with the same message id (admin)",
+    responses=problems(
+        {401: NO_KEY, 403: "Not an admin", 404: "No such outbound message", 422: "Not a UUID"}
+    ),
 )
 async def resend_message(
     message_pk: uuid.UUID, session: SessionDep, user: Annotated[StaffUser, staff_with(Role.ADMIN)]
@@ -238,6 +260,7 @@ async def resend_message(
         "types, 409 a message id already applied (its first receipt is returned)."
     ),
     responses=RECEIPT_RESPONSES,
+    openapi_extra=OFFICE_MESSAGE_BODY,
 )
 async def send_message(
     request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
@@ -249,6 +272,8 @@ async def send_message(
     "/messages/{message_pk}/replay",
     summary="Run an inbound message through validation again (admin)",
     description="Answers like `POST /v1/messages`: 202 with the new receipt, or the refusal.",
+    status_code=202,
+    responses=RECEIPT_RESPONSES,
 )
 async def replay_message(
     message_pk: uuid.UUID,

@@ -15,9 +15,19 @@ from hub.deps import CurrentOffice, SessionDep
 from hub.kit import idempotency
 from hub.kit.errors import ErrorItem, problem_body
 from hub.kit.http import PROBLEM_JSON
+from hub.kit.openapi import Problem, problems, request_body, schema_of
 from hub.kit.ratelimit import RateLimiter
-from hub.messaging.inbound import InboundProcessor, Outcome, Received, receipt_message
+from hub.messaging.inbound import (
+    JSON,
+    OFFICE_KINDS,
+    XML,
+    InboundProcessor,
+    Outcome,
+    Received,
+    receipt_message,
+)
 from hub.offices.models import Office
+from schemas import v1
 
 IdempotencyKey = Annotated[
     str | None,
@@ -28,16 +38,50 @@ IdempotencyKey = Annotated[
     ),
 ]
 
+
+class MessageProblem(Problem):
+    """A refused message: the problem, with the hub's signed receipt of the refusal (or, for a
+    duplicate, the first receipt). Errors of the plumbing (key, rate, body size) carry none."""
+
+    receipt: v1.Receipt | None = None
+
+
 RECEIPT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    202: {"description": "The hub's signed receipt (kind `receipt`)"},
-    403: {"description": "Envelope sender is not the key's office"},
-    404: {"description": "Mandate unknown or not this office's"},
-    409: {"description": "Duplicate message id, or the same Idempotency-Key still in progress"},
-    413: {"description": "Body too large"},
-    415: {"description": "Unsupported content type"},
-    422: {"description": "Invalid message, every error listed; or an Idempotency-Key reused"},
-    429: {"description": "Rate limit of the key exceeded (see Retry-After)"},
+    202: {"description": "The hub's signed receipt (kind `receipt`)", "model": v1.Receipt},
+    **problems(
+        {
+            403: "Envelope sender is not the key's office",
+            404: "Mandate unknown or not this office's",
+            409: "Duplicate message id (its first receipt), or the same Idempotency-Key still in progress",
+            415: "Unsupported content type",
+            422: "Invalid message, every error listed; or an Idempotency-Key reused",
+        },
+        MessageProblem,
+    ),
+    **problems(
+        {
+            401: "No office API key, or one unknown or revoked",
+            413: "Body too large",
+            429: "Rate limit of the key exceeded (see Retry-After)",
+        }
+    ),
 }
+# Other forms of a body than v1 JSON: read as bytes by the hub's own parsers.
+XML_DOCUMENT = {"type": "string", "format": "binary", "description": "Canonical XML (`schemas/xsd/v1`)"}
+PDF_DOCUMENT = {"type": "string", "format": "binary", "description": "A Factur-X PDF"}
+
+
+def message_body(*kinds: str, other_forms: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``openapi_extra`` of a route that takes one v1 message of ``kinds``: its JSON Schema (from
+    ``schemas/``) as ``application/json``, the canonical XML as ``application/xml``, and any
+    ``other_forms`` (media type -> schema)."""
+    schemas = [schema_of(v1.MESSAGE_TYPES[kind]) for kind in kinds]  # type: ignore[index]
+    as_json = schemas[0] if len(schemas) == 1 else {"oneOf": schemas}
+    return request_body({JSON: as_json, XML: XML_DOCUMENT, **(other_forms or {})})
+
+
+# Every kind an office may send, for the route that takes any of them.
+OFFICE_MESSAGE_BODY = message_body(*sorted(OFFICE_KINDS))
 
 
 async def rate_limited(request: Request, office: CurrentOffice) -> Office:

@@ -1,0 +1,126 @@
+"""What /openapi.json says about the office routes that read their body themselves: the body of
+each, and a real schema for every answer (the receipt, the batch result, problem+json errors)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+
+from hub.app import create_app
+from hub.kit.http import PROBLEM_JSON
+from hub.kit.openapi import inline_schema, schema_of
+from schemas import v1
+from schemas.v1 import SAMPLES_DIR
+
+# The office routes that take one v1 message, and the kind each documents.
+MESSAGE_ROUTES = {
+    "/v1/act-reports": ["act_report"],
+    "/v1/mandate-acks": ["mandate_ack"],
+    "/v1/hold-notice-acks": ["hold_notice_ack"],
+    "/v1/cost-requests": ["cost_request"],
+    "/v1/invoices": ["fee_invoice"],
+    "/v1/messages": ["act_report", "cost_request", "fee_invoice", "hold_notice_ack", "mandate_ack"],
+}
+SAMPLE = json.loads((SAMPLES_DIR / "valid" / "act_report.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    return create_app().openapi()
+
+
+def refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["$ref"]] if "$ref" in node else []
+        return own + [r for value in node.values() for r in refs(value)]
+    if isinstance(node, list):
+        return [r for value in node for r in refs(value)]
+    return []
+
+
+def test_an_inlined_schema_stands_alone_and_judges_like_the_model() -> None:
+    schema = schema_of(v1.ActReport)
+    assert "$defs" not in json.dumps(schema) and refs(schema) == []
+    validator = jsonschema.Draft202012Validator(schema)
+    assert validator.is_valid(SAMPLE)
+    for broken in ({"fees": {"emoluments_cents": -1}}, {"outcome_code": "lost"}, {"extra": 1}):
+        assert not validator.is_valid({**SAMPLE, **broken}), broken
+    wrong_kind = {**SAMPLE, "envelope": {**SAMPLE["envelope"], "kind": "mandate"}}
+    assert not validator.is_valid(wrong_kind)
+
+
+def test_a_reference_keeps_its_sibling_keywords() -> None:
+    schema = {
+        "$defs": {"Cents": {"type": "integer", "minimum": 0}},
+        "properties": {"fee": {"$ref": "#/$defs/Cents", "description": "the fee"}},
+    }
+    assert inline_schema(schema) == {
+        "properties": {"fee": {"type": "integer", "minimum": 0, "description": "the fee"}}
+    }
+
+
+@pytest.mark.parametrize("path", sorted(MESSAGE_ROUTES))
+def test_a_message_route_documents_its_json_and_xml_bodies(document: dict[str, Any], path: str) -> None:
+    body = document["paths"][path]["post"]["requestBody"]
+    assert body["required"] is True
+    content = body["content"]
+    assert content["application/xml"]["schema"]["format"] == "binary"
+    as_json = content["application/json"]["schema"]
+    branches = as_json.get("oneOf", [as_json])
+    kinds = [b["properties"]["envelope"]["allOf"][1]["properties"]["kind"]["const"] for b in branches]
+    assert kinds == MESSAGE_ROUTES[path]
+    assert refs(as_json) == []
+
+
+def test_the_batch_route_documents_an_xml_file(document: dict[str, Any]) -> None:
+    content = document["paths"]["/v1/act-reports/batch"]["post"]["requestBody"]["content"]
+    assert list(content) == ["application/xml"]
+
+
+def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    office = (
+        "/v1/act-reports",
+        "/v1/mandate-acks",
+        "/v1/hold-notice-acks",
+        "/v1/cost-requests",
+        "/v1/batches",
+        "/v1/messages",
+        "/v1/inbox",
+        "/v1/invoices",
+        "/v1/inventory",
+    )
+    return [
+        (method.upper(), path, operation)
+        for path, item in document["paths"].items()
+        if path.startswith(office)
+        for method, operation in item.items()
+    ]
+
+
+def test_every_answer_of_the_office_routes_has_a_schema(document: dict[str, Any]) -> None:
+    """An empty schema would let any body pass schemathesis's response check."""
+    for method, path, operation in _operations(document):
+        for status, answer in operation["responses"].items():
+            label = f"{method} {path} {status}"
+            content = answer.get("content", {})
+            assert content, label
+            for media_type, declared in content.items():
+                schema = declared.get("schema")
+                assert schema, label  # {} accepts anything
+                if int(status) >= 400:
+                    assert media_type == PROBLEM_JSON, label
+                    assert {"type", "title", "status", "detail", "code", "errors"} <= set(schema["required"])
+                if int(status) in (200, 202):
+                    assert schema.get("$ref") or schema.get("type") in ("object", "array"), label
+
+
+def test_a_refusal_documents_the_receipt_under_receipt(document: dict[str, Any]) -> None:
+    answers = document["paths"]["/v1/act-reports"]["post"]["responses"]
+    assert answers["202"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Receipt"}
+    refused = answers["422"]["content"][PROBLEM_JSON]["schema"]
+    assert refused["additionalProperties"] is False
+    receipt = refused["properties"]["receipt"]["anyOf"][0]
+    assert receipt["properties"]["signature_alg"]["const"] == "Ed25519"
