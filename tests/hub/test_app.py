@@ -201,9 +201,12 @@ async def test_every_office_route_refuses_a_body_over_its_limit_and_stores_nothi
 ) -> None:
     w = await world(small_limit_app)
     code, mandate = w.code, w.seeded.mandate.ref
+    async with unit_of_work(small_limit_app.state.sessions) as session:
+        # The act reports go to a mandate ordering enough acts not to complete under them.
+        reported = (await seed(session, office=w.seeded.office, acts=["SERVE_TITLE"] * 8)).mandate.ref
     over: dict[str, tuple[bytes, str]] = {
-        "/v1/act-reports": (padded(report_json(code, mandate, 1), BODY_LIMIT + 1), JSON),
-        "/v1/messages": (padded(report_json(code, mandate, 2), BODY_LIMIT + 1), JSON),
+        "/v1/act-reports": (padded(report_json(code, reported, 1), BODY_LIMIT + 1), JSON),
+        "/v1/messages": (padded(report_json(code, reported, 2), BODY_LIMIT + 1), JSON),
         "/v1/mandate-acks": (padded(mandate_ack(code, mandate), BODY_LIMIT + 1), JSON),
         "/v1/hold-notice-acks": (padded(hold_notice_ack(code, mandate), BODY_LIMIT + 1), JSON),
         "/v1/inventory": (
@@ -212,7 +215,7 @@ async def test_every_office_route_refuses_a_body_over_its_limit_and_stores_nothi
         ),
         "/v1/invoices": (padded(invoice(w, "F-1"), INVOICE_LIMIT + 1), JSON),
         # its own limit: a file of 10 records, over BATCH_LIMIT
-        "/v1/act-reports/batch": (batch_file(code, mandate, 10), XML),
+        "/v1/act-reports/batch": (batch_file(code, reported, 10), XML),
     }
     before = await stored_rows(small_limit_app, w.seeded.office)
     for route, (body, content_type) in over.items():
@@ -228,8 +231,8 @@ async def test_every_office_route_refuses_a_body_over_its_limit_and_stores_nothi
 
     # The same messages under the limits are applied, under the same Idempotency-Keys (none was kept).
     under: dict[str, tuple[bytes, str, int]] = {
-        "/v1/act-reports": (padded(report_json(code, mandate, 1), BODY_LIMIT), JSON, 202),
-        "/v1/messages": (padded(report_json(code, mandate, 2), BODY_LIMIT), JSON, 202),
+        "/v1/act-reports": (padded(report_json(code, reported, 1), BODY_LIMIT), JSON, 202),
+        "/v1/messages": (padded(report_json(code, reported, 2), BODY_LIMIT), JSON, 202),
         "/v1/inventory": (
             padded(json.dumps({"mandates": [{"ref": mandate}]}).encode(), BODY_LIMIT),
             JSON,
@@ -237,7 +240,7 @@ async def test_every_office_route_refuses_a_body_over_its_limit_and_stores_nothi
         ),
         # the larger limits of invoices and batches, not the one of the other routes
         "/v1/invoices": (padded(invoice(w, "F-1"), INVOICE_LIMIT), JSON, 202),
-        "/v1/act-reports/batch": (padded(batch_file(code, mandate, 5), BATCH_LIMIT), XML, 200),
+        "/v1/act-reports/batch": (padded(batch_file(code, reported, 5), BATCH_LIMIT), XML, 200),
     }
     for route, (body, content_type, status) in under.items():
         headers = bearer(w.key, **{"Content-Type": content_type, "Idempotency-Key": f"k-{route}"})

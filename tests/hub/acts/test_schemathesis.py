@@ -423,6 +423,7 @@ def in_parallel(tasks: list[Callable[[], dict[str, Any]]]) -> dict[str, Any]:
     return merged
 
 
+@pytest.mark.timeout(1200)  # 200 requests x 25 operations: 2-3 min here, more on a loaded machine
 def test_office_routes_never_fail_and_match_their_schema(live_hub: Seeded) -> None:
     seeded = live_hub
     schema = (
