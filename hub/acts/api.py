@@ -7,8 +7,9 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -68,6 +69,12 @@ class BatchResultOut(BaseModel):
     accepted: list[BatchRecord]
     refused: list[RefusedRecord]
     file_errors: list[ProblemItem] = Field(description="Why the file stopped being readable, if it did")
+    next_after: int | None = Field(
+        description=(
+            f"Records are listed {batches.LISTED:,} places of the file at a time: the rest from "
+            "`GET /v1/batches/{id}?after=` this place; null when the listing reached the end"
+        )
+    )
 
 
 class BatchProblem(Problem):
@@ -152,8 +159,15 @@ async def post_batch(
             # The batch message is committed first: its records are committed by chunks after it.
             async with sessions() as own, own.begin():
                 batch = await batches.start_batch(own, office, digest.hexdigest())
-            result = await batches.run_batch(sessions, request.app.state.processor, office, batch.id, spool)  # type: ignore[arg-type]
-            if result.file_errors and not (result.accepted_count or result.refused):
+            result = await batches.run_batch(
+                sessions,
+                request.app.state.processor,
+                office,
+                batch.id,
+                spool,  # type: ignore[arg-type]
+                listed=batches.LISTED,
+            )
+            if result.file_errors and not (result.accepted_count or result.refused_count):
                 # Not one record could be read: the file itself is refused, like a single message.
                 errors = [ErrorItem(**e) for e in result.file_errors]
                 body = problem_body(
@@ -188,9 +202,15 @@ async def post_batch(
         ),
     },
 )
-async def get_batch(batch_id: uuid.UUID, office: CurrentOffice, session: SessionDep) -> JSONResponse:
+async def get_batch(
+    batch_id: uuid.UUID,
+    office: CurrentOffice,
+    session: SessionDep,
+    after: Annotated[int, Query(ge=0, description="List the records after this place of the file")] = 0,
+    limit: Annotated[int, Query(ge=1, le=batches.LISTED)] = batches.LISTED,
+) -> JSONResponse:
     batch = await MessageRepository(session).get(batch_id)
     if batch is None or batch.kind != batches.BATCH_KIND or batch.sender != office.code:
         raise NotFound(f"no batch {batch_id}", code="batch.not_found")
-    result = await batches.stored_result(session, batch)
+    result = await batches.stored_result(session, batch, after=after, limit=limit)
     return JSONResponse(result.as_dict())

@@ -27,28 +27,41 @@ from schemas.v1.xml_form import BATCH_RECORD, BATCH_ROOT, NAMESPACE
 
 BATCH_KIND = "act_report_batch"
 CHUNK = 500
+# An answer lists the records of at most this many places of the file (the POST's answer: the first
+# ones; GET /v1/batches/{id}: a page from ``after``), so a file of any size gets an answer of
+# bounded size, and the run's memory stays flat. The counts are always of the whole file.
+LISTED = 1000
 RECORD_KINDS = frozenset({"act_report"})  # an actReportBatch carries act reports only
 
 
 @dataclass
 class BatchResult:
     batch_id: uuid.UUID
-    # Listed only when asked (the HTTP answer lists them); otherwise counted, so a run's memory
-    # does not grow with the number of good records (GET /v1/batches/{id} lists them from the store).
-    list_accepted: bool = True
+    # ``listed``: records are listed up to this place in the file (the HTTP answer), the rest only
+    # counted. None: no accepted record is listed and every refused one is (the command line prints
+    # them), so memory does not grow with the number of good records.
+    listed: int | None = LISTED
     accepted_count: int = 0
+    refused_count: int = 0
+    records: int = 0  # places of the file seen (or, read back, of the whole batch)
     accepted: list[dict[str, Any]] = field(default_factory=list)
     refused: list[dict[str, Any]] = field(default_factory=list)
     file_errors: list[dict[str, Any]] = field(default_factory=list)  # the file stopped being readable
+
+    @property
+    def next_after(self) -> int | None:
+        """Where the listing stopped short of the file's end (``GET /v1/batches/{id}?after=``)."""
+        return self.listed if self.listed is not None and self.records > self.listed else None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "batch_id": str(self.batch_id),
             "accepted_count": self.accepted_count,
-            "refused_count": len(self.refused),
+            "refused_count": self.refused_count,
             "accepted": self.accepted,
             "refused": self.refused,
             "file_errors": self.file_errors,
+            "next_after": self.next_after,
         }
 
 
@@ -74,10 +87,10 @@ async def run_batch(
     *,
     chunk: int = CHUNK,
     progress: Callable[[int], None] | None = None,
-    list_accepted: bool = True,
+    listed: int | None = LISTED,
 ) -> BatchResult:
     """Sends every record of ``stream`` through ``processor`` as a child of the batch message."""
-    result = BatchResult(batch_pk, list_accepted=list_accepted)
+    result = BatchResult(batch_pk, listed=listed)
     records = iterparse_records(stream, f"{{{NAMESPACE}}}{BATCH_RECORD}")
     index = 0
     finished = False
@@ -105,7 +118,7 @@ async def run_batch(
             if finished:
                 batch = await session.get(StoredMessage, batch_pk)
                 assert batch is not None
-                detail = f"{result.accepted_count} accepted, {len(result.refused)} refused"
+                detail = f"{result.accepted_count} accepted, {result.refused_count} refused"
                 if result.file_errors:
                     detail += f"; the file stopped at record {index + 1}: {result.file_errors[0]['message']}"
                 await service.record(session, batch, Status.VALIDATED, detail=detail[:500])
@@ -124,15 +137,24 @@ def _record_bytes(record: etree._Element) -> bytes:
 
 
 def _tally(result: BatchResult, index: int, outcome: Outcome) -> None:
+    result.records = index
+    accepted = outcome.accepted and not outcome.duplicate
+    if accepted:
+        result.accepted_count += 1
+    else:
+        result.refused_count += 1
+    if result.listed is None:
+        if accepted:
+            return
+    elif index > result.listed:
+        return
     entry: dict[str, Any] = {
         "index": index,
         "message_id": outcome.message.message_id,
         "id": str(outcome.message.id),
     }
-    if outcome.accepted and not outcome.duplicate:
-        result.accepted_count += 1
-        if result.list_accepted:
-            result.accepted.append(entry)
+    if accepted:
+        result.accepted.append(entry)
     else:
         errors = (
             outcome.receipt.errors
@@ -144,15 +166,24 @@ def _tally(result: BatchResult, index: int, outcome: Outcome) -> None:
         result.refused.append({**entry, "status": outcome.status, "errors": errors})
 
 
-async def stored_result(session: AsyncSession, batch: StoredMessage) -> BatchResult:
-    """The result of a finished batch, from its records' receipts."""
-    result = BatchResult(batch.id)
-    for index, (message_id, pk, accepted, errors) in enumerate(
-        await ActReportRepository(session).batch_records(batch.id), start=1
-    ):
+async def stored_result(
+    session: AsyncSession, batch: StoredMessage, *, after: int = 0, limit: int = LISTED
+) -> BatchResult:
+    """The result of a batch from its records' receipts: the counts of the whole file, and the
+    records of places ``after`` + 1 to ``after`` + ``limit``."""
+    repo = ActReportRepository(session)
+    accepted_count, refused_count = await repo.batch_counts(batch.id)
+    result = BatchResult(
+        batch.id,
+        listed=after + limit,
+        accepted_count=accepted_count,
+        refused_count=refused_count,
+        records=accepted_count + refused_count,
+    )
+    page = await repo.batch_records(batch.id, after=after, limit=limit)
+    for index, (message_id, pk, accepted, errors) in enumerate(page, start=after + 1):
         entry: dict[str, Any] = {"index": index, "message_id": message_id, "id": str(pk)}
         if accepted:
-            result.accepted_count += 1
             result.accepted.append(entry)
         else:
             result.refused.append({**entry, "errors": errors})

@@ -107,8 +107,6 @@ async def measure_batch(
         async with unit_of_work(sessions) as session:
             batch = await batches.start_batch(session, office, sha256)
         with path.open("rb") as stream:
-            result = await batches.run_batch(
-                sessions, processor, office, batch.id, stream, list_accepted=False
-            )
+            result = await batches.run_batch(sessions, processor, office, batch.id, stream, listed=None)
         seconds = time.perf_counter() - started
     return BatchRun(office.code, seconds, result.accepted_count, len(result.refused))

@@ -47,7 +47,7 @@ async def import_batch(path: Path, office_code: str, *, show_progress: bool = Tr
                 batch.id,
                 stream,
                 progress=lambda _records: bar.update(task, completed=stream.tell()),
-                list_accepted=False,
+                listed=None,
             )
     finally:
         await engine.dispose()
@@ -80,7 +80,7 @@ def reports_import(
         typer.secho(f"file: {item['message']} [{item['code']}]", fg=typer.colors.RED, err=True)
     elapsed = time.perf_counter() - started
     typer.echo(
-        f"batch {result.batch_id}: {result.accepted_count} accepted, {len(result.refused)} refused "
+        f"batch {result.batch_id}: {result.accepted_count} accepted, {result.refused_count} refused "
         f"in {elapsed:.1f} s"
     )
     if result.refused or result.file_errors:

@@ -111,12 +111,28 @@ class ActReportRepository:
         found = await self.session.execute(select(ActReport).where(ActReport.message_pk == message_pk))
         return found.scalar_one_or_none()
 
-    async def batch_records(self, batch_pk: uuid.UUID) -> Sequence[Any]:
-        """The records of a batch in order: (message id, hub id, accepted, errors)."""
+    async def batch_records(self, batch_pk: uuid.UUID, *, after: int, limit: int) -> Sequence[Any]:
+        """Records ``after`` + 1 to ``after`` + ``limit`` of a batch, in order: (message id, hub id,
+        accepted, errors)."""
         rows = await self.session.execute(
             select(StoredMessage.message_id, StoredMessage.id, Receipt.accepted, Receipt.errors)
             .join(Receipt, Receipt.message_pk == StoredMessage.id)
             .where(StoredMessage.parent_id == batch_pk, StoredMessage.direction == "inbound")
-            .order_by(StoredMessage.created_at, StoredMessage.id)
+            # Receipts are numbered as records are applied, in file order (created_at can tie, and
+            # message ids are random).
+            .order_by(Receipt.id)
+            .offset(after)
+            .limit(limit)
         )
         return rows.all()
+
+    async def batch_counts(self, batch_pk: uuid.UUID) -> tuple[int, int]:
+        """(accepted, refused) records of a batch."""
+        rows = await self.session.execute(
+            select(Receipt.accepted, func.count())
+            .join(StoredMessage, Receipt.message_pk == StoredMessage.id)
+            .where(StoredMessage.parent_id == batch_pk, StoredMessage.direction == "inbound")
+            .group_by(Receipt.accepted)
+        )
+        counts = {bool(accepted): int(n) for accepted, n in rows.all()}
+        return counts.get(True, 0), counts.get(False, 0)

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from adapters.xml import codec
+from hub.acts import batch as batches
 from hub.acts.models import ActReport
 from hub.database import unit_of_work
 from hub.kit.ratelimit import RateLimiter
@@ -218,3 +219,49 @@ async def test_a_batch_lists_accepted_and_refused_records_and_is_stored(
     assert (
         await client.get(f"/v1/batches/{result['batch_id']}", headers=bearer(other_key))
     ).status_code == 404
+
+
+async def test_a_batch_answer_lists_a_window_of_the_file_and_the_rest_pages_from_the_store(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    seeded: tuple[Seeded, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s, key = seeded
+    monkeypatch.setattr(batches, "LISTED", 15)  # 1,000 in service: a 40-record file shows the paging
+    path = tmp_path / "batch.xml"
+    write_batch_file(path, s.office.code, s.mandate.ref, 40, bad_every=10)
+    answer = await client.post(
+        "/v1/act-reports/batch",
+        content=path.read_bytes(),
+        headers=bearer(key, **{"Content-Type": "application/xml"}),
+    )
+    assert answer.status_code == 200, answer.text
+    first = answer.json()
+    assert (first["accepted_count"], first["refused_count"], first["next_after"]) == (36, 4, 15)
+
+    def places(page: dict[str, Any]) -> list[int]:
+        return sorted(r["index"] for r in page["accepted"] + page["refused"])
+
+    assert places(first) == list(range(1, 16))
+    url = f"/v1/batches/{first['batch_id']}"
+    pages = [first]
+    while pages[-1]["next_after"] is not None:
+        page = await client.get(
+            url, params={"after": pages[-1]["next_after"], "limit": 15}, headers=bearer(key)
+        )
+        assert page.status_code == 200, page.text
+        assert (page.json()["accepted_count"], page.json()["refused_count"]) == (36, 4)
+        pages.append(page.json())
+    assert [places(p) for p in pages[1:]] == [list(range(16, 31)), list(range(31, 41))]
+    assert [r["index"] for p in pages for r in p["refused"]] == [10, 20, 30, 40]
+    assert len({r["id"] for p in pages for r in p["accepted"]}) == 36
+    # The stored first page is the POST's answer, record for record.
+    stored = (await client.get(url, params={"limit": 15}, headers=bearer(key))).json()
+    assert places(stored) == places(first)
+    assert [r["id"] for r in stored["accepted"]] == [r["id"] for r in first["accepted"]]
+    everything = (await client.get(url, headers=bearer(key))).json()
+    assert places(everything) == list(range(1, 41)) and everything["next_after"] is None
+    too_many = await client.get(url, params={"limit": 1001}, headers=bearer(key))
+    assert too_many.status_code == 422
