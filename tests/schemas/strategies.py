@@ -175,7 +175,7 @@ def fee_invoices(draw: st.DrawFn) -> FeeInvoice:
         due_date=draw(
             st.none() | st.integers(min_value=0, max_value=90).map(lambda d: issued + timedelta(days=d))
         ),
-        seller=Seller(office_code="CJ75001", siret="44205637900013", name=draw(SAFE_TEXT)),
+        seller=Seller(office_code="CJ75001", siret="44205637000004", name=draw(SAFE_TEXT)),
         lines=lines,
         total_net_cents=net,
         total_vat_cents=vat,

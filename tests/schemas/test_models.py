@@ -166,7 +166,7 @@ def _invoice(**changes: Any) -> FeeInvoice:
         "envelope": _envelope("fee_invoice"),
         "invoice_number": "AV2026-0001",
         "issue_date": date(2026, 4, 2),
-        "seller": Seller(office_code="CJ75001", siret="44205637900013", name="SCP Martin & Associés"),
+        "seller": Seller(office_code="CJ75001", siret="44205637000004", name="SCP Martin & Associés"),
         "lines": [line],
         "total_net_cents": -5158,
         "total_vat_cents": -1032,
