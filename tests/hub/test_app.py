@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 
 import httpx
@@ -293,3 +294,31 @@ async def test_office_routes_need_a_valid_key(client: httpx.AsyncClient, app: Fa
         await offices.revoke_key(session, issued.key_id)
     revoked = await client.get("/v1/me", headers={"Authorization": f"Bearer {issued.secret}"})
     assert revoked.status_code == 401 and revoked.json()["code"] == "auth.revoked_key"
+
+
+async def test_a_write_that_waits_in_vain_on_sqlite_is_503_and_applies_nothing(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    path = settings.sqlite_path()
+    if path is None:
+        pytest.skip("SQLite's one writer at a time; PostgreSQL writers wait on rows, not the file")
+    async with unit_of_work(app.state.sessions) as session:
+        s = await seed(session)
+        key = (await offices.create_key(session, s.office.code)).secret
+    headers = bearer(key, **JSON_TYPE)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process writing to the embedded database
+    try:
+        # The hub waits its busy_timeout (10 s) for the lock, then answers instead of a 500.
+        busy = await client.post(
+            "/v1/act-reports", content=report_json(s.office.code, s.mandate.ref, 1), headers=headers
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert busy.status_code == 503, busy.text
+    assert busy.json()["code"] == "database.busy" and busy.headers["retry-after"] == "1"
+    retried = await client.post(
+        "/v1/act-reports", content=report_json(s.office.code, s.mandate.ref, 1), headers=headers
+    )
+    assert retried.status_code == 202, retried.text  # the first try left nothing: not a duplicate
