@@ -10,8 +10,7 @@ issue's figure: about 2 minutes) and ``HUB_LEDGER_SEQUENCES`` on each database (
 Where the time goes: a database sequence is about 9 steps, each followed by the invariants' 15 or
 so queries (every balance, statement and raw sum read back after every step is the point), about
 0.2 s a sequence on SQLite and PostgreSQL alike; in memory, hypothesis's drawing and the model's
-sums, about 10 ms. On PostgreSQL the ledger tables are vacuumed every ``HUB_LEDGER_CLEAN_EVERY``
-sequences (500). Each test's time limit grows with its sequence count (the suite's default is
+sums, about 10 ms. Each test's time limit grows with its sequence count (the suite's default is
 300 s).
 """
 
@@ -23,8 +22,6 @@ from collections.abc import Callable
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
-from sqlalchemy import text
-from sqlalchemy.util.concurrency import await_only
 
 from hub.database import create_engine
 from tests.hub.ledger.ledgers import DatabaseLedger, EventLoopThread, PureLedger
@@ -33,7 +30,6 @@ from tests.hub.ledger.machine import Ledger, LedgerMachine
 PURE_SEQUENCES = int(os.environ.get("HUB_LEDGER_PURE_SEQUENCES", "10000"))
 SEQUENCES = int(os.environ.get("HUB_LEDGER_SEQUENCES", "600"))
 STEPS = int(os.environ.get("HUB_LEDGER_STEPS", "10"))
-CLEAN_EVERY = int(os.environ.get("HUB_LEDGER_CLEAN_EVERY", "500"))
 
 
 def time_limit(sequences: int, seconds_each: float) -> float:
@@ -51,9 +47,8 @@ def machine_settings(sequences: int) -> settings:
     )
 
 
-def run(make: Callable[[], Ledger], sequences: int, every: Callable[[], None] | None = None) -> None:
-    """Runs the machine; counts sequences and checks without keeping finished machines alive.
-    ``every`` runs between two sequences, once per ``CLEAN_EVERY``."""
+def run(make: Callable[[], Ledger], sequences: int) -> None:
+    """Runs the machine; counts sequences and checks without keeping finished machines alive."""
     ran = {"sequences": 0, "checks": 0}
     last: list[LedgerMachine] = []
 
@@ -61,8 +56,6 @@ def run(make: Callable[[], Ledger], sequences: int, every: Callable[[], None] | 
         if last:
             ran["checks"] += last.pop().count
         ran["sequences"] += 1
-        if every is not None and ran["sequences"] % CLEAN_EVERY == 0:
-            every()
         last.append(LedgerMachine(make()))
         return last[0]
 
@@ -81,22 +74,8 @@ def test_random_postings_and_reversals_in_memory() -> None:
 def test_random_postings_and_reversals_on_the_database(database_url: str) -> None:
     runner = EventLoopThread()
     engine = create_engine(database_url)
-
-    def vacuum() -> None:
-        """What autovacuum does (it is off on the CI server): each sequence is rolled back, and
-        the dead rows it leaves would be read again by every later join on them (after 10,000
-        sequences, 86,000 entries and 22,500 transactions; the time per sequence kept growing)."""
-
-        async def clean() -> None:
-            async with engine.connect() as connection:
-                autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-                await autocommit.execute(text("VACUUM ANALYZE ledger_entries, ledger_transactions, cases"))
-
-        await_only(clean())
-
-    postgres = engine.dialect.name == "postgresql"
     try:
-        runner.drive(lambda: run(lambda: DatabaseLedger(engine), SEQUENCES, vacuum if postgres else None))
+        runner.drive(lambda: run(lambda: DatabaseLedger(engine), SEQUENCES))
     finally:
         runner.run(engine.dispose())
         runner.close()
