@@ -20,6 +20,7 @@ from hub.inventory import api as inventory_api
 from hub.invoices import api as invoices_api
 from hub.kit.http import BodyLimitMiddleware, install_problem_handlers
 from hub.kit.ratelimit import RateLimiter
+from hub.ledger import api as ledger_api
 from hub.logging import configure_logging
 from hub.mandates import api as mandates_api
 from hub.messaging import api as messaging_api
@@ -89,5 +90,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(acts_api.router)
     app.include_router(invoices_api.router)
     app.include_router(finance_api.router)
+    app.include_router(ledger_api.router)
     app.include_router(inventory_api.router)
     return app

@@ -17,6 +17,7 @@ from hub.database import engine_from_settings, migrate, session_factory, unit_of
 from hub.finance.commands import finance_app
 from hub.kit.crypto import SecretBox
 from hub.kit.errors import HubError
+from hub.ledger.commands import ledger_app
 from hub.mandates.commands import mandates_app
 from hub.messaging import service as messaging
 from hub.messaging.signing import ReceiptSigner
@@ -43,6 +44,7 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(mandates_app, name="mandates")
 app.add_typer(reports_app, name="reports")
 app.add_typer(finance_app, name="finance")
+app.add_typer(ledger_app, name="ledger")
 
 T = TypeVar("T")
 

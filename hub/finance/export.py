@@ -187,6 +187,7 @@ def scorecard_json(cards: Sequence[Scorecard]) -> list[dict[str, Any]]:
             "office_code": card.office_code,
             **{k: v for k, v in _score_line(card.total).items() if k != "act_code"},
             "remitted_cents": card.total.ledger.remitted_cents,
+            "written_off_cents": card.total.ledger.written_off_cents,
             **_office_level(card),
             "act_types": [_score_line(line) for line in card.act_types],
         }

@@ -5,18 +5,20 @@ offices on (money recovered minus fees, time to first act, refusals, flagged act
 Every money figure the ledger holds is read from ledger movements (``StatementLine``: the net of one
 account for one kind of transaction and act code over the period), defined once here:
 
-==================  ==============================================================================
-figure              ledger movements over ``[from, to)`` (effective date)
-==================  ==============================================================================
-``fees_cents``      fees claimed in act reports ("émoluments", "débours", VAT): the fee accounts
-                    (``fees_emoluments``, ``fees_disbursements``, ``fees_vat``) in ``act_fees``
-                    transactions (a write-off also moves them, but changes nothing the office claimed)
-``collected_cents`` money the office collected ("encaissement"): minus ``case_collections``
-``invoiced_cents``  fees invoiced, posted when finance approves an invoice: minus ``fees_invoiced`` in
-                    ``invoice`` transactions (a payment moves it back)
-``paid_cents``      fees paid to the office: minus ``fees_paid``
-``remitted_cents``  money handed over to the agency ("reversement"): ``remitted_to_agency``
-==================  ==============================================================================
+=====================  ===========================================================================
+figure                 ledger movements over ``[from, to)`` (effective date)
+=====================  ===========================================================================
+``fees_cents``         fees claimed in act reports ("émoluments", "débours", VAT): the fee accounts
+                       (``fees_emoluments``, ``fees_disbursements``, ``fees_vat``) in ``act_fees``
+                       transactions (a write-off also moves them, but changes nothing the office
+                       claimed)
+``collected_cents``    money the office collected ("encaissement"): minus ``case_collections``
+``invoiced_cents``     fees invoiced, posted when finance approves an invoice: minus ``fees_invoiced``
+                       in ``invoice`` transactions (a payment moves it back)
+``paid_cents``         fees paid to the office: minus ``fees_paid``
+``remitted_cents``     money handed over to the agency ("reversement"): ``remitted_to_agency``
+``written_off_cents``  fees given up as unrecoverable from the debtor: ``written_off``
+=====================  ===========================================================================
 
 Reversals are movements of the same kind and act, so every figure is net of corrections. Amounts
 are integer cents; ratios and day counts are ``Decimal`` (never float), rounded half up.
@@ -40,6 +42,7 @@ from hub.ledger.postings import (
     FEES_PAID,
     INVOICE,
     REMITTED_TO_AGENCY,
+    WRITTEN_OFF,
     StatementLine,
 )
 
@@ -55,6 +58,7 @@ class LedgerFigures:
     invoiced_cents: int = 0
     paid_cents: int = 0
     remitted_cents: int = 0
+    written_off_cents: int = 0
 
     @property
     def net_cents(self) -> int:
@@ -73,6 +77,8 @@ def _contribution(line: StatementLine) -> LedgerFigures | None:
         return LedgerFigures(paid_cents=-line.cents)
     if line.account == REMITTED_TO_AGENCY:
         return LedgerFigures(remitted_cents=line.cents)
+    if line.account == WRITTEN_OFF:
+        return LedgerFigures(written_off_cents=line.cents)
     return None
 
 
@@ -83,6 +89,7 @@ def _plus(a: LedgerFigures, b: LedgerFigures) -> LedgerFigures:
         a.invoiced_cents + b.invoiced_cents,
         a.paid_cents + b.paid_cents,
         a.remitted_cents + b.remitted_cents,
+        a.written_off_cents + b.written_off_cents,
     )
 
 

@@ -29,7 +29,9 @@ class LedgerTransaction(UuidPk, Base):
     reverses_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid(), ForeignKey("ledger_transactions.id"), unique=True, index=True
     )
-    reason: Mapped[str | None] = mapped_column(String(500))  # why a reversal was made
+    reason: Mapped[str | None] = mapped_column(String(500))  # why a reversal or a write-off was made
+    # The staff member (email) who posted it by hand or reversed it; None for the hub's own postings.
+    recorded_by: Mapped[str | None] = mapped_column(String(254))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     # Declared so the unit of work inserts rows in foreign-key order.

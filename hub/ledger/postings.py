@@ -210,6 +210,51 @@ def write_off_postings(
     return [Posting(WRITTEN_OFF, total, currency), *lines] if total else []
 
 
+def check_remittance(*, remitted_cents: int, collected_cents: int, currency: str) -> None:
+    """An office remits only money it collected on the case and still holds: ``collected_cents`` is
+    the case's ``collected_by_office`` balance for the office (collections net of reversals and of
+    earlier remittances). Remitting more would leave the office holding a negative sum."""
+    if remitted_cents > collected_cents:
+        raise InvalidInput(
+            "the remittance is above what the office holds for the case",
+            code="ledger.remittance_above_collected",
+            errors=[
+                ErrorItem(
+                    "/amount_cents",
+                    "ledger.remittance_above_collected",
+                    f"the office holds {collected_cents} cents {currency} collected on this case and not "
+                    f"yet remitted; {remitted_cents} is more",
+                )
+            ],
+        )
+
+
+def check_write_off(*, amounts: Mapping[str, int], charged: Mapping[str, int], currency: str) -> None:
+    """Fees are written off only as far as the case still owes them: each fee account's amount
+    (account -> cents) at most its balance for the case and office (``charged``: fees claimed net of
+    reversals and of earlier write-offs). A write-off with nothing to write off is refused too."""
+    if not any(amounts.values()):
+        raise InvalidInput(
+            "a write-off needs an amount",
+            code="ledger.write_off_empty",
+            errors=[ErrorItem("/", "ledger.write_off_empty", "give at least one amount above 0")],
+        )
+    errors = [
+        ErrorItem(
+            f"/{account.removeprefix('fees_')}_cents",
+            "ledger.write_off_above_fees",
+            f"the case owes {charged.get(account, 0)} cents {currency} on {account} to this office; "
+            f"{cents} is more",
+        )
+        for account, cents in amounts.items()
+        if cents > charged.get(account, 0)
+    ]
+    if errors:
+        raise InvalidInput(
+            "the write-off is above the fees the case owes", code="ledger.write_off_above_fees", errors=errors
+        )
+
+
 def reversing(entries: Sequence[Posting]) -> list[Posting]:
     """The entries of the transaction that cancels ``entries``: each one negated."""
     return [Posting(e.account, -e.amount_cents, e.currency) for e in entries]

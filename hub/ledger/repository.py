@@ -10,6 +10,7 @@ from typing import Any, TypeVarTuple
 
 from sqlalchemy import ColumnElement, Select, String, and_, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from hub.acts.models import ActReport
 from hub.cases.models import Case
@@ -24,6 +25,7 @@ from hub.ledger.postings import (
     add_up,
     exact_cents,
 )
+from hub.offices.models import Office
 
 ACT_REPORT_SOURCE = "act_report:"
 Row = TypeVarTuple("Row")
@@ -52,6 +54,36 @@ class LedgerRepository:
                 select(LedgerTransaction.id).where(LedgerTransaction.reverses_id == transaction_id)
             )
         ).scalar_one_or_none()
+
+    async def standing(self, kind: str, office_id: uuid.UUID, source: str) -> uuid.UUID | None:
+        """A transaction of ``kind``, office and source that is not a reversal and is not reversed."""
+        reversal = aliased(LedgerTransaction)
+        query = select(LedgerTransaction.id).where(
+            LedgerTransaction.kind == kind,
+            LedgerTransaction.office_id == office_id,
+            LedgerTransaction.source == source,
+            LedgerTransaction.reverses_id.is_(None),
+            ~select(reversal.id).where(reversal.reverses_id == LedgerTransaction.id).exists(),
+        )
+        return (await self.session.execute(query.limit(1))).scalar_one_or_none()
+
+    async def lock_case(self, case_id: uuid.UUID) -> None:
+        """Holds the case row until commit (PostgreSQL; SQLite has one writer at a time anyway), so
+        two postings checked against the case's balances are checked one after the other."""
+        await self.session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
+
+    async def case_entries(
+        self, case_id: uuid.UUID
+    ) -> Sequence[tuple[LedgerEntry, LedgerTransaction, str | None]]:
+        """Every entry of the case with its transaction and its office's code, oldest first."""
+        rows = await self.session.execute(
+            select(LedgerEntry, LedgerTransaction, Office.code)
+            .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+            .outerjoin(Office, Office.id == LedgerEntry.office_id)
+            .where(LedgerEntry.case_id == case_id)
+            .order_by(LedgerTransaction.effective_on, LedgerTransaction.recorded_at, LedgerEntry.id)
+        )
+        return [(entry, transaction, code) for entry, transaction, code in rows]
 
     async def entries(self, transaction_id: uuid.UUID) -> Sequence[LedgerEntry]:
         rows = await self.session.execute(

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.kit.errors import NotFound
-from hub.ledger.models import LedgerTransaction
+from hub.cases.models import Case
+from hub.cases.repository import CaseRepository
+from hub.kit.errors import Conflict, ErrorItem, InvalidInput, NotFound
+from hub.ledger.models import LedgerEntry, LedgerTransaction
 from hub.ledger.postings import (
     ACCOUNTS,
     ACT_FEES,
@@ -40,9 +43,13 @@ from hub.ledger.postings import (
     Statement,
     UnbalancedTransaction,
     act_fee_postings,
+    add_up,
     already_reversed,
+    balance_of,
     check_balanced,
+    check_remittance,
     check_reversal,
+    check_write_off,
     collection_postings,
     invoice_payment_postings,
     invoice_postings,
@@ -51,6 +58,8 @@ from hub.ledger.postings import (
     write_off_postings,
 )
 from hub.ledger.repository import LedgerRepository
+from hub.offices.models import Office
+from hub.offices.repository import OfficeRepository
 
 __all__ = [
     "ACCOUNTS",
@@ -73,21 +82,29 @@ __all__ = [
     "WRITE_OFF",
     "WRITTEN_OFF",
     "Balances",
+    "CaseLedger",
     "Posting",
     "Statement",
     "UnbalancedTransaction",
     "act_fee_postings",
     "balances",
+    "case_ledger",
     "check_balanced",
     "collection_postings",
+    "entries",
     "invoice_payment_postings",
     "invoice_postings",
     "post",
+    "remit",
     "remittance_postings",
     "reverse",
     "statement",
+    "write_off",
     "write_off_postings",
 ]
+
+REMITTANCE_SOURCE = "remittance:"
+WRITE_OFF_SOURCE = "write_off:"
 
 
 async def post(
@@ -99,8 +116,11 @@ async def post(
     source: str,
     case_id: uuid.UUID | None = None,
     office_id: uuid.UUID | None = None,
+    reason: str | None = None,
+    recorded_by: str | None = None,
 ) -> LedgerTransaction:
-    """Writes one balanced transaction (its entries carry the case and office); refuses an unbalanced one."""
+    """Writes one balanced transaction (its entries carry the case and office); refuses an unbalanced
+    one. ``recorded_by`` names the staff member behind a posting made by hand, ``reason`` why."""
     check_balanced(entries)
     transaction = LedgerTransaction(
         id=uuid.uuid4(),
@@ -109,6 +129,8 @@ async def post(
         office_id=office_id,
         effective_on=effective_on,
         source=source[:100],
+        reason=None if reason is None else reason.strip()[:500],
+        recorded_by=recorded_by,
     )
     rows = [
         {
@@ -125,7 +147,12 @@ async def post(
 
 
 async def reverse(
-    session: AsyncSession, transaction_id: uuid.UUID, *, reason: str, effective_on: date
+    session: AsyncSession,
+    transaction_id: uuid.UUID,
+    *,
+    reason: str,
+    effective_on: date,
+    recorded_by: str | None = None,
 ) -> LedgerTransaction:
     """Cancels a transaction with a new one of the same kind, source, case and office, every entry
     negated and ``reverses_id`` set. Nothing is updated. Refused: 404 ``ledger.transaction_not_found``;
@@ -156,6 +183,7 @@ async def reverse(
         source=original.source,
         reverses_id=original.id,
         reason=reason.strip()[:500],
+        recorded_by=recorded_by,
     )
     rows = [
         {
@@ -181,6 +209,11 @@ async def reverse(
     return reversal
 
 
+async def entries(session: AsyncSession, transaction_id: uuid.UUID) -> Sequence[LedgerEntry]:
+    """A transaction's entries as stored (flush first what was just posted)."""
+    return await LedgerRepository(session).entries(transaction_id)
+
+
 async def balances(
     session: AsyncSession,
     *,
@@ -200,3 +233,141 @@ async def balances(
 async def statement(session: AsyncSession, office_id: uuid.UUID, start: date, end: date) -> Statement:
     """One office's opening balances and movements in ``[start, end)``, per kind and per act."""
     return await LedgerRepository(session).statement(office_id, start, end)
+
+
+async def _case_and_office(session: AsyncSession, case_ref: str, office_code: str) -> tuple[Case, Office]:
+    """The case and office a posting by hand names; 422 naming each one that is unknown."""
+    case = await CaseRepository(session).get_by_ref(case_ref)
+    office = await OfficeRepository(session).get_by_code(office_code)
+    errors = []
+    if case is None:
+        errors.append(ErrorItem("/case_ref", "ledger.unknown_case", f"no case with ref {case_ref}"))
+    if office is None:
+        message = f"no office with code {office_code}"
+        errors.append(ErrorItem("/office_code", "ledger.unknown_office", message))
+    if case is None or office is None:
+        raise InvalidInput("the posting names what the hub does not know", code=errors[0].code, errors=errors)
+    return case, office
+
+
+async def remit(
+    session: AsyncSession,
+    *,
+    office_code: str,
+    case_ref: str,
+    amount_cents: int,
+    currency: str,
+    effective_on: date,
+    reference: str,
+    recorded_by: str,
+) -> LedgerTransaction:
+    """The office handed ``amount_cents`` collected on the case over to the agency ("reversement"),
+    under its transfer ``reference``. Refused: 422 ``ledger.unknown_case``, ``ledger.unknown_office``,
+    ``ledger.remittance_above_collected`` (more than the office holds for the case: collected net of
+    earlier remittances); 409 ``ledger.remittance_duplicate`` (a standing remittance of the office
+    has this reference: a retry; reverse it first to post it again)."""
+    case, office = await _case_and_office(session, case_ref, office_code)
+    repo = LedgerRepository(session)
+    await repo.lock_case(case.id)
+    source = f"{REMITTANCE_SOURCE}{reference}"
+    earlier = await repo.standing(REMITTANCE, office.id, source)
+    if earlier is not None:
+        raise Conflict(
+            f"the remittance {reference!r} of office {office_code} is already posted as transaction "
+            f"{earlier}; reverse that one first to post it again",
+            code="ledger.remittance_duplicate",
+        )
+    held = await repo.balance(COLLECTED_BY_OFFICE, currency=currency, case_id=case.id, office_id=office.id)
+    check_remittance(remitted_cents=amount_cents, collected_cents=held, currency=currency)
+    return await post(
+        session,
+        REMITTANCE,
+        remittance_postings(remitted_cents=amount_cents, currency=currency),
+        effective_on=effective_on,
+        source=source,
+        case_id=case.id,
+        office_id=office.id,
+        recorded_by=recorded_by,
+    )
+
+
+async def write_off(
+    session: AsyncSession,
+    *,
+    office_code: str,
+    case_ref: str,
+    emoluments_cents: int,
+    disbursements_cents: int,
+    vat_cents: int,
+    currency: str,
+    effective_on: date,
+    reason: str,
+    recorded_by: str,
+) -> LedgerTransaction:
+    """Fees the office claimed on the case given up as unrecoverable from the debtor, with why.
+    Refused: 422 ``ledger.unknown_case``, ``ledger.unknown_office``, ``ledger.write_off_empty`` (every
+    amount 0), ``ledger.write_off_above_fees`` (an amount above what the case still owes the office on
+    that fee account: claimed net of reversals and of earlier write-offs), ``ledger.reason_required``."""
+    if not reason.strip():
+        raise InvalidInput(
+            "say why the fees are written off",
+            code="ledger.reason_required",
+            errors=[ErrorItem("/reason", "ledger.reason_required", "say why the fees are written off")],
+        )
+    case, office = await _case_and_office(session, case_ref, office_code)
+    repo = LedgerRepository(session)
+    await repo.lock_case(case.id)
+    owed = await repo.balances(case_id=case.id, office_id=office.id, accounts=FEE_ACCOUNTS)
+    amounts = {
+        FEES_EMOLUMENTS: emoluments_cents,
+        FEES_DISBURSEMENTS: disbursements_cents,
+        FEES_VAT: vat_cents,
+    }
+    check_write_off(
+        amounts=amounts,
+        charged={account: balance_of(owed, account, currency) for account in FEE_ACCOUNTS},
+        currency=currency,
+    )
+    return await post(
+        session,
+        WRITE_OFF,
+        write_off_postings(
+            emoluments_cents=emoluments_cents,
+            disbursements_cents=disbursements_cents,
+            vat_cents=vat_cents,
+            currency=currency,
+        ),
+        effective_on=effective_on,
+        source=f"{WRITE_OFF_SOURCE}{case.ref}",
+        case_id=case.id,
+        office_id=office.id,
+        reason=reason,
+        recorded_by=recorded_by,
+    )
+
+
+@dataclass(frozen=True)
+class CaseLedger:
+    """A case's entries with their transactions, and balances summed from those entries."""
+
+    case: Case
+    entries: list[tuple[LedgerEntry, LedgerTransaction, str | None]]  # entry, its transaction, office code
+
+    @property
+    def balances(self) -> Balances:
+        return add_up((e.account, e.currency, e.amount_cents) for e, _, _ in self.entries)
+
+    def balances_per_office(self) -> dict[str, Balances]:
+        codes = sorted({code for _, _, code in self.entries if code is not None})
+        return {
+            code: add_up((e.account, e.currency, e.amount_cents) for e, _, c in self.entries if c == code)
+            for code in codes
+        }
+
+
+async def case_ledger(session: AsyncSession, case_ref: str) -> CaseLedger:
+    """404 ``case.not_found`` for an unknown ref."""
+    case = await CaseRepository(session).get_by_ref(case_ref)
+    if case is None:
+        raise NotFound(f"no case with ref {case_ref}", code="case.not_found")
+    return CaseLedger(case, list(await LedgerRepository(session).case_entries(case.id)))

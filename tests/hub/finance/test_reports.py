@@ -24,6 +24,7 @@ def test_each_figure_takes_its_accounts_and_kinds() -> None:
         StatementLine("fees_vat", "EUR", "act_fees", "SERVE_TITLE", 1032),
         StatementLine("payable_to_office", "EUR", "act_fees", "SERVE_TITLE", -6190),
         StatementLine("fees_emoluments", "EUR", "write_off", None, -3000),  # not a claim
+        StatementLine("written_off", "EUR", "write_off", None, 3000),
         StatementLine("case_collections", "EUR", "collection", "SERVE_TITLE", -700),
         StatementLine("collected_by_office", "EUR", "collection", "SERVE_TITLE", 700),
         StatementLine("fees_invoiced", "EUR", "invoice", None, -6190),
@@ -33,7 +34,7 @@ def test_each_figure_takes_its_accounts_and_kinds() -> None:
         StatementLine("fees_emoluments", "CHF", "act_fees", "SERVE_TITLE", 99),  # another currency
     ]
     total, per_act = reports.ledger_figures(lines, "EUR")
-    assert total == reports.LedgerFigures(6190, 700, 6190, 6000, 500)
+    assert total == reports.LedgerFigures(6190, 700, 6190, 6000, 500, 3000)
     assert total.net_cents == 700 - 6190
     assert per_act == {"SERVE_TITLE": reports.LedgerFigures(fees_cents=6190, collected_cents=700)}
 

@@ -77,11 +77,13 @@ async def test_a_report_for_one_office_over_a_period_equals_the_sum_of_its_ledge
             invoiced = -(await raw_sum(session, office, start, end, ["fees_invoiced"], kind="invoice"))
             paid = -(await raw_sum(session, office, start, end, ["fees_paid"]))
             remitted = await raw_sum(session, office, start, end, ["remitted_to_agency"])
+            written_off = await raw_sum(session, office, start, end, ["written_off"])
             assert rec.ledger.fees_cents == fees == card.total.ledger.fees_cents
             assert card.total.ledger.collected_cents == collected == rec.ledger.collected_cents
             assert rec.ledger.invoiced_cents == invoiced
             assert rec.ledger.paid_cents == paid
             assert card.total.ledger.remitted_cents == remitted
+            assert card.total.ledger.written_off_cents == written_off
             assert card.total.ledger.net_cents == collected - fees
             assert card.total.act_code == ALL_ACTS
 

@@ -5,10 +5,13 @@
 ``DatabaseLedger``: the real service and repository on SQLite or PostgreSQL, each sequence in a
 transaction rolled back at its end (its own offices, creditors and cases created first).
 
-Why a thread for the database: hypothesis drives a state machine synchronously, one rule call at a
-time, while the ledger is async. The test is a plain (sync) function; the ledger's coroutines run on
-an event loop of their own in a second thread (``EventLoopThread``), each rule waiting for its
-coroutine's result. pytest-asyncio's loop is never touched or blocked, and the engine and its
+Why a thread and a greenlet for the database: hypothesis drives a state machine synchronously, one
+rule call at a time, while the ledger is async. The test is a plain (sync) function; the whole run
+of the machine goes to an event loop of its own in a second thread (``EventLoopThread.drive``),
+inside a greenlet, where each rule awaits its coroutine with SQLAlchemy's ``await_only`` (what its
+own async layer does): a query costs a greenlet switch, not a hop between threads (a rule waiting
+on ``run_coroutine_threadsafe`` for each of its 15 or so queries spent about a tenth of the time
+waking the other thread). pytest-asyncio's loop is never touched or blocked, and the engine and its
 connections live and die on that one loop, as asyncpg requires.
 """
 
@@ -18,12 +21,13 @@ import asyncio
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.util.concurrency import await_only, greenlet_spawn
 
 from hub.kit.errors import NotFound
 from hub.ledger import postings as p
@@ -147,11 +151,16 @@ class EventLoopThread:
         self.thread = threading.Thread(target=self.loop.run_forever, name="ledger-machine-loop", daemon=True)
         self.thread.start()
 
-    def run(self, awaitable: Awaitable[T], timeout: float = 120) -> T:
+    def run(self, awaitable: Awaitable[T], timeout: float | None = 120) -> T:
         async def wait() -> T:
             return await awaitable
 
         return asyncio.run_coroutine_threadsafe(wait(), self.loop).result(timeout)
+
+    def drive(self, work: Callable[[], T]) -> T:
+        """Runs the synchronous ``work`` on the loop, in a greenlet where ``await_only`` may wait for
+        a coroutine (``DatabaseLedger`` does, for every call); no time limit (pytest-timeout's)."""
+        return self.run(greenlet_spawn(work), timeout=None)
 
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -160,16 +169,16 @@ class EventLoopThread:
 
 
 class DatabaseLedger:
-    """The ledger service and repository in one transaction rolled back at the end of the sequence."""
+    """The ledger service and repository in one transaction rolled back at the end of the sequence.
+    Made and called inside ``EventLoopThread.drive``: each call awaits its coroutine there."""
 
-    def __init__(self, runner: EventLoopThread, engine: AsyncEngine) -> None:
-        self.runner = runner
-        self.connection: AsyncConnection = runner.run(engine.connect())
-        self.transaction = runner.run(self.connection.begin())
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.connection: AsyncConnection = await_only(engine.connect())
+        self.transaction = await_only(self.connection.begin())
         self.session = AsyncSession(
             bind=self.connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
         )
-        self.parties = runner.run(self._parties())
+        self.parties = await_only(self._parties())
 
     async def _parties(self) -> Parties:
         offices = await add_offices(self.session, OFFICES)
@@ -185,7 +194,7 @@ class DatabaseLedger:
         case: uuid.UUID | None,
         office: uuid.UUID,
     ) -> uuid.UUID:
-        posted = self.runner.run(
+        posted = await_only(
             service.post(
                 self.session, kind, lines, effective_on=on, source=source, case_id=case, office_id=office
             )
@@ -193,16 +202,14 @@ class DatabaseLedger:
         return posted.id
 
     def reverse(self, transaction_id: uuid.UUID, *, reason: str, on: date) -> uuid.UUID:
-        reversal = self.runner.run(
-            service.reverse(self.session, transaction_id, reason=reason, effective_on=on)
-        )
+        reversal = await_only(service.reverse(self.session, transaction_id, reason=reason, effective_on=on))
         return reversal.id
 
     def balances(self, **where: Any) -> Balances:
-        return self.runner.run(service.balances(self.session, **where))
+        return await_only(service.balances(self.session, **where))
 
     def statement(self, office: uuid.UUID, start: date, end: date) -> Statement:
-        return self.runner.run(service.statement(self.session, office, start, end))
+        return await_only(service.statement(self.session, office, start, end))
 
     def _of_these_offices(self, query: Any) -> Any:
         return query.join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id).where(
@@ -220,7 +227,7 @@ class DatabaseLedger:
             LedgerTransaction.effective_on,
             LedgerTransaction.kind,
         )
-        rows = self.runner.run(self.session.execute(self._of_these_offices(select(*columns))))
+        rows = await_only(self.session.execute(self._of_these_offices(select(*columns))))
         return [Entry(*row) for row in rows]
 
     def raw_sums(self) -> list[tuple[Entry, object]]:
@@ -235,7 +242,7 @@ class DatabaseLedger:
         query = self._of_these_offices(select(*dimensions, func.sum(LedgerEntry.amount_cents))).group_by(
             *dimensions
         )
-        rows = self.runner.run(self.session.execute(query))
+        rows = await_only(self.session.execute(query))
         nil = uuid.UUID(int=0)
         return [
             (Entry(nil, a, cur, 0, case, office, on, kind), total)
@@ -243,7 +250,7 @@ class DatabaseLedger:
         ]
 
     def unbalanced(self) -> list[uuid.UUID]:
-        return self.runner.run(LedgerRepository(self.session).unbalanced_transactions(self.parties.offices))
+        return await_only(LedgerRepository(self.session).unbalanced_transactions(self.parties.offices))
 
     def close(self) -> None:
         async def rollback() -> None:
@@ -251,4 +258,4 @@ class DatabaseLedger:
             await self.transaction.rollback()
             await self.connection.close()
 
-        self.runner.run(rollback())
+        await_only(rollback())

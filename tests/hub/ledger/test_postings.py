@@ -257,3 +257,46 @@ def test_a_statement_adds_up_per_kind_per_act_and_from_opening_to_closing() -> N
         "PAYMENT_ORDER": {"fees_emoluments": {EUR: 2042}, "payable_to_office": {EUR: -2042}},
         "SERVE_TITLE": {"fees_emoluments": {EUR: 5158}, "payable_to_office": {EUR: -5158}},
     }
+
+
+@pytest.mark.parametrize(
+    ("remitted", "held", "refused"),
+    [(5000, 5000, False), (1, 5000, False), (5001, 5000, True), (1, 0, True), (1, -10, True)],
+)
+def test_a_remittance_is_at_most_what_the_office_holds(remitted: int, held: int, refused: bool) -> None:
+    if not refused:
+        p.check_remittance(remitted_cents=remitted, collected_cents=held, currency=EUR)
+        return
+    with pytest.raises(InvalidInput) as caught:
+        p.check_remittance(remitted_cents=remitted, collected_cents=held, currency=EUR)
+    assert [(e.path, e.code) for e in caught.value.errors] == [
+        ("/amount_cents", "ledger.remittance_above_collected")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("amounts", "codes"),
+    [
+        ({"fees_emoluments": 5158, "fees_vat": 1032}, []),
+        ({"fees_emoluments": 1, "fees_disbursements": 0, "fees_vat": 0}, []),
+        (
+            {"fees_emoluments": 5159, "fees_vat": 1033},
+            [
+                ("/emoluments_cents", "ledger.write_off_above_fees"),
+                ("/vat_cents", "ledger.write_off_above_fees"),
+            ],
+        ),
+        ({"fees_disbursements": 1}, [("/disbursements_cents", "ledger.write_off_above_fees")]),
+        ({"fees_emoluments": 0, "fees_vat": 0}, [("/", "ledger.write_off_empty")]),
+    ],
+)
+def test_a_write_off_is_at_most_what_the_case_owes_per_fee_account(
+    amounts: dict[str, int], codes: list[tuple[str, str]]
+) -> None:
+    charged = {"fees_emoluments": 5158, "fees_vat": 1032}
+    if not codes:
+        p.check_write_off(amounts=amounts, charged=charged, currency=EUR)
+        return
+    with pytest.raises(InvalidInput) as caught:
+        p.check_write_off(amounts=amounts, charged=charged, currency=EUR)
+    assert [(e.path, e.code) for e in caught.value.errors] == codes
