@@ -1,6 +1,6 @@
 """ledger transactions: who recorded a manual posting or a reversal
 
-Revision ID: 20261201_26
+Revision ID: 20261201_0012
 Revises: 20261124_0011
 Create Date: 2026-12-01 19:00:00
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "20261201_26"
+revision: str = "20261201_0012"
 down_revision: str | None = "20261124_0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
