@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
 from hub.cases.models import Case
+from hub.kit.db import RowBuffer
 from hub.ledger.models import LedgerEntry, LedgerTransaction
 from hub.ledger.postings import (
     ACT_FEES,
@@ -40,6 +41,10 @@ class LedgerRepository:
         pending, in one multi-row INSERT per table (a batch of act reports posts thousands). Entries
         are insert-only: no code changes one, and on PostgreSQL a trigger refuses UPDATE and DELETE."""
         self.session.add(transaction)
+        if RowBuffer.of(self.session) is not None:  # a batch chunk: one executemany for all entries
+            for e in entries:
+                RowBuffer.stage(self.session, LedgerEntry, {**e, "transaction_id": transaction.id})
+            return
         self.session.add_all([LedgerEntry(**e, transaction=transaction) for e in entries])
 
     async def transaction(self, transaction_id: uuid.UUID) -> LedgerTransaction | None:

@@ -55,8 +55,8 @@ async def record(
 ) -> None:
     """Appends a lifecycle step and makes it the message's current status (written at the next flush)."""
     message.status = status.value
-    MessageRepository(session).stage(
-        MessageEvent(message_pk=message.id, status=status.value, detail=detail, actor=actor)
+    MessageRepository(session).stage_row(
+        MessageEvent, {"message_pk": message.id, "status": status.value, "detail": detail, "actor": actor}
     )
 
 
@@ -135,18 +135,20 @@ async def enqueue_outbound(
 ) -> OutboxEntry:
     """Stores an outbound message and its outbox row; the relay sends it once this commits."""
     message = _new_message(envelope, Direction.OUTBOUND, body, content_type, parent_id, Status.ROUTED)
-    entry = OutboxEntry(
-        message_pk=message.id,
-        recipient=envelope.recipient,
-        exchange=exchange,
-        routing_key=routing_key,
-        headers=headers,
-    )
+    row = {
+        "message_pk": message.id,
+        "recipient": envelope.recipient,
+        "exchange": exchange,
+        "routing_key": routing_key,
+        "headers": headers,
+    }
     repo = MessageRepository(session)
+    repo.stage(message)
+    entry = repo.stage_row(OutboxEntry, row)
     # Every event names the same columns, so a flush writes a batch of them in one statement.
-    event = MessageEvent(message_pk=message.id, status=Status.ROUTED.value, detail=None, actor="hub")
-    repo.stage(message, entry, event)
-    return entry
+    routed = {"message_pk": message.id, "status": Status.ROUTED.value, "detail": None, "actor": "hub"}
+    repo.stage_row(MessageEvent, routed)
+    return entry if entry is not None else OutboxEntry(**row)
 
 
 def receipt_payload(
@@ -176,18 +178,19 @@ async def issue_receipt(
     payload = receipt_payload(
         message.message_id, message.sender, message.sha256, received_at, accepted, errors
     )
-    receipt = Receipt(
-        message_pk=message.id,
-        message_id=message.message_id,
-        sender=message.sender,
-        sha256=message.sha256,
-        accepted=accepted,
-        errors=[e.as_dict() for e in errors],
-        received_at=received_at,
-        signature=signer.sign(payload),
-        signature_alg=ALGORITHM,
-    )
-    MessageRepository(session).stage(receipt)
+    row = {
+        "message_pk": message.id,
+        "message_id": message.message_id,
+        "sender": message.sender,
+        "sha256": message.sha256,
+        "accepted": accepted,
+        "errors": [e.as_dict() for e in errors],
+        "received_at": received_at,
+        "signature": signer.sign(payload),
+        "signature_alg": ALGORITHM,
+    }
+    # Buffered in a batch chunk: the receipt answered is then the same values, not in the session.
+    receipt = MessageRepository(session).stage_row(Receipt, row) or Receipt(**row)
     if not accepted:
         await record(session, message, Status.REJECTED, detail=f"{len(errors)} error(s)")
     return receipt
