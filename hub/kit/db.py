@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -107,15 +107,23 @@ class RowBuffer:
         buffer.rows.setdefault(model, []).append(row)
         return True
 
+    @staticmethod
+    def row_of(obj: Base, *, defaulted: Collection[str] = ("created_at",)) -> dict[str, Any]:
+        """A new object's column values as a row; ``defaulted``: columns its insert fills in."""
+        table = cast(Table, type(obj).__table__)
+        return {c.key: getattr(obj, c.key) for c in table.columns if c.key not in defaulted}
+
     def __len__(self) -> int:
         return sum(len(rows) for rows in self.rows.values())
 
     async def write(self) -> None:
         await self.session.flush()
         rows, self.rows = self.rows, {}
-        for model, values in rows.items():
-            # Core, not the ORM's bulk insert: no objects, no keys fetched back.
-            await self.session.execute(insert(cast(Table, model.__table__)), values)
+        by_table = {cast(Table, model.__table__): values for model, values in rows.items()}
+        for table in Base.metadata.sorted_tables:  # a row's foreign keys point at rows written before it
+            if (values := by_table.get(table)) is not None:
+                # Core, not the ORM's bulk insert: no objects, no keys fetched back.
+                await self.session.execute(insert(table), values)
 
     @contextlib.asynccontextmanager
     async def paused(self) -> AsyncIterator[None]:

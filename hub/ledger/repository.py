@@ -40,11 +40,13 @@ class LedgerRepository:
         """Stages the transaction and its entries: the next flush writes them, with whatever else is
         pending, in one multi-row INSERT per table (a batch of act reports posts thousands). Entries
         are insert-only: no code changes one, and on PostgreSQL a trigger refuses UPDATE and DELETE."""
-        self.session.add(transaction)
-        if RowBuffer.of(self.session) is not None:  # a batch chunk: one executemany for all entries
+        if RowBuffer.of(self.session) is not None:  # a batch chunk: one executemany per table
+            row = RowBuffer.row_of(transaction, defaulted=("recorded_at",))
+            RowBuffer.stage(self.session, LedgerTransaction, row)
             for e in entries:
                 RowBuffer.stage(self.session, LedgerEntry, {**e, "transaction_id": transaction.id})
             return
+        self.session.add(transaction)
         self.session.add_all([LedgerEntry(**e, transaction=transaction) for e in entries])
 
     async def transaction(self, transaction_id: uuid.UUID) -> LedgerTransaction | None:
