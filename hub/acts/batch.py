@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 import hub.acts.handlers  # noqa: F401  (the records' use case, wherever batches run)
 from adapters.xml.hardened import XmlRejected, iterparse_records
 from hub.acts.repository import ActReportRepository
+from hub.kit.db import RowBuffer
 from hub.kit.errors import ErrorItem
 from hub.messaging import service
 from hub.messaging.inbound import XML, InboundProcessor, Outcome, Received
@@ -109,23 +110,34 @@ async def run_batch(
                 finished = True
                 break
         async with sessions() as session, session.begin():
-            outcomes = await processor.receive_many(
-                session, office, [Received(raw, XML, parent_id=batch_pk, kinds=RECORD_KINDS) for raw in raws]
-            )
-            for outcome in outcomes:
-                index += 1
-                _tally(result, index, outcome)
-            if finished:
-                batch = await session.get(StoredMessage, batch_pk)
-                assert batch is not None
-                detail = f"{result.accepted_count} accepted, {result.refused_count} refused"
-                if result.file_errors:
-                    detail += f"; the file stopped at record {index + 1}: {result.file_errors[0]['message']}"
-                await service.record(session, batch, Status.VALIDATED, detail=detail[:500])
+            rows = RowBuffer.open(session)  # the chunk's insert-only rows, one executemany per table
+            try:
+                outcomes = await processor.receive_many(
+                    session,
+                    office,
+                    [Received(raw, XML, parent_id=batch_pk, kinds=RECORD_KINDS) for raw in raws],
+                )
+                for outcome in outcomes:
+                    index += 1
+                    _tally(result, index, outcome)
+                if finished:
+                    await _finish(session, result, index)
+                await rows.write()
+            finally:
+                rows.close()
         session.expunge_all()
         if progress is not None:
             progress(index)
     return result
+
+
+async def _finish(session: AsyncSession, result: BatchResult, index: int) -> None:
+    batch = await session.get(StoredMessage, result.batch_id)
+    assert batch is not None
+    detail = f"{result.accepted_count} accepted, {result.refused_count} refused"
+    if result.file_errors:
+        detail += f"; the file stopped at record {index + 1}: {result.file_errors[0]['message']}"
+    await service.record(session, batch, Status.VALIDATED, detail=detail[:500])
 
 
 def _record_bytes(record: etree._Element) -> bytes:

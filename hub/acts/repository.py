@@ -12,6 +12,7 @@ from sqlalchemy.orm import contains_eager
 
 from hub.acts.models import ActReport
 from hub.cases.models import Case
+from hub.kit.db import RowBuffer
 from hub.mandates.models import Approval, Mandate, MandateEvent
 from hub.messaging.models import Receipt, StoredMessage
 
@@ -90,8 +91,12 @@ class ActReportRepository:
         return found.all()
 
     def add(self, report: ActReport) -> None:
-        """Written by the next flush."""
-        self.session.add(report)
+        """Written by the next flush; in a batch chunk, with the chunk's other reports in one
+        INSERT (``report`` then stays out of the session: nothing reads it back)."""
+        if RowBuffer.of(self.session) is None:
+            self.session.add(report)
+        else:
+            RowBuffer.stage(self.session, ActReport, RowBuffer.row_of(report))
 
     def set_mandate_status(self, mandate: Mandate, to_status: str, *, actor: str, reason: str) -> None:
         """A direct status change with its log row, written by the next flush (the mandates module

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator, Collection
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, TypeDecorator, Uuid
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, Table, TypeDecorator, Uuid, insert
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hub.kit.clock import utcnow
@@ -64,3 +67,71 @@ class UuidPk:
 
 class Timestamped:
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+_ROWS = "hub.rows"
+
+
+class RowBuffer:
+    """Rows of insert-only tables that nothing reads back in the same unit of work (lifecycle
+    events, receipts, outbox rows, ledger entries), written by ``write`` with one executemany per
+    table instead of one ORM object and, for an autoincrement key, one round trip each. Active on a
+    session between ``open`` and ``close`` (a batch chunk); elsewhere ``stage`` returns False and
+    the caller adds ORM objects as before. Rows point only at rows the unit of work writes, so
+    ``write`` flushes the session first."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.rows: dict[type[Base], list[dict[str, Any]]] = {}
+
+    @classmethod
+    def open(cls, session: AsyncSession) -> RowBuffer:
+        buffer = cls(session)
+        session.sync_session.info[_ROWS] = buffer
+        return buffer
+
+    def close(self) -> None:
+        self.session.sync_session.info.pop(_ROWS, None)
+
+    @staticmethod
+    def of(session: AsyncSession) -> RowBuffer | None:
+        buffer: RowBuffer | None = session.sync_session.info.get(_ROWS)
+        return buffer
+
+    @staticmethod
+    def stage(session: AsyncSession, model: type[Base], row: dict[str, Any]) -> bool:
+        """Buffers ``row`` (of ``model``'s table) when a buffer is open on ``session``; False when none is."""
+        buffer = RowBuffer.of(session)
+        if buffer is None:
+            return False
+        buffer.rows.setdefault(model, []).append(row)
+        return True
+
+    @staticmethod
+    def row_of(obj: Base, *, defaulted: Collection[str] = ("created_at",)) -> dict[str, Any]:
+        """A new object's column values as a row; ``defaulted``: columns its insert fills in."""
+        table = cast(Table, type(obj).__table__)
+        return {c.key: getattr(obj, c.key) for c in table.columns if c.key not in defaulted}
+
+    def __len__(self) -> int:
+        return sum(len(rows) for rows in self.rows.values())
+
+    async def write(self) -> None:
+        await self.session.flush()
+        rows, self.rows = self.rows, {}
+        by_table = {cast(Table, model.__table__): values for model, values in rows.items()}
+        for table in Base.metadata.sorted_tables:  # a row's foreign keys point at rows written before it
+            if (values := by_table.get(table)) is not None:
+                # Core, not the ORM's bulk insert: no objects, no keys fetched back.
+                await self.session.execute(insert(table), values)
+
+    @contextlib.asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        """Writes what is buffered and stages ORM objects until the block ends: for writes that a
+        savepoint may roll back (buffered rows would outlive the rollback)."""
+        await self.write()
+        self.close()
+        try:
+            yield
+        finally:
+            self.session.sync_session.info[_ROWS] = self

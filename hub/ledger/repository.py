@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased
 
 from hub.acts.models import ActReport
 from hub.cases.models import Case
+from hub.kit.db import RowBuffer
 from hub.ledger.models import LedgerEntry, LedgerTransaction
 from hub.ledger.postings import (
     ACT_FEES,
@@ -41,6 +42,12 @@ class LedgerRepository:
         """Stages the transaction and its entries: the next flush writes them, with whatever else is
         pending, in one multi-row INSERT per table (a batch of act reports posts thousands). Entries
         are insert-only: no code changes one, and on PostgreSQL a trigger refuses UPDATE and DELETE."""
+        if RowBuffer.of(self.session) is not None:  # a batch chunk: one executemany per table
+            row = RowBuffer.row_of(transaction, defaulted=("recorded_at",))
+            RowBuffer.stage(self.session, LedgerTransaction, row)
+            for e in entries:
+                RowBuffer.stage(self.session, LedgerEntry, {**e, "transaction_id": transaction.id})
+            return
         self.session.add(transaction)
         self.session.add_all([LedgerEntry(**e, transaction=transaction) for e in entries])
 

@@ -20,6 +20,7 @@ from adapters.amqp import topology
 from adapters.xml import codec
 from adapters.xml.hardened import XmlRejected
 from hub.kit.clock import utcnow
+from hub.kit.db import RowBuffer
 from hub.kit.errors import MAX_ERRORS, Conflict, ErrorItem, HubError, NotFound
 from hub.messaging import service
 from hub.messaging.models import Receipt, Status, StoredMessage
@@ -267,6 +268,8 @@ class InboundProcessor:
             env.message_id, env.kind, env.sender, env.recipient, env.version, env.correlation_id
         )
         if env.message_id in applied:
+            if (rows := RowBuffer.of(session)) is not None:
+                await rows.write()  # the first copy's receipt may be buffered, from this chunk
             repo = MessageRepository(session)
             earlier = await repo.get(applied[env.message_id])
             receipt = await repo.receipt_for(applied[env.message_id])
@@ -279,6 +282,9 @@ class InboundProcessor:
         try:
             if env.kind in PRELOADERS:
                 await _apply_staged(session, message, stored, office)
+            elif (rows := RowBuffer.of(session)) is not None:
+                async with rows.paused(), session.begin_nested():
+                    await _apply_effects(session, message, stored, office)
             else:
                 async with session.begin_nested():
                     await _apply_effects(session, message, stored, office)
@@ -360,7 +366,8 @@ _STAGED = "hub.staged"
 
 
 def _staged_count(session: AsyncSession) -> int:
-    return int(session.sync_session.info.get(_STAGED, 0))
+    rows = RowBuffer.of(session)
+    return int(session.sync_session.info.get(_STAGED, 0)) + (len(rows) if rows is not None else 0)
 
 
 @event.listens_for(Session, "transient_to_pending")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, false, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.kit.db import Base, RowBuffer
 from hub.messaging.models import (
     InboxEntry,
     MailboxItem,
@@ -18,6 +20,8 @@ from hub.messaging.models import (
     Receipt,
     StoredMessage,
 )
+
+_Row = TypeVar("_Row", bound=Base)
 
 
 class MessageRepository:
@@ -31,6 +35,16 @@ class MessageRepository:
     def stage(self, *objects: object) -> None:
         """Adds without a round trip: written by the next flush (autoflush or commit)."""
         self.session.add_all(objects)
+
+    def stage_row(self, model: type[_Row], row: dict[str, Any]) -> _Row | None:
+        """Stages a row of an insert-only table that nothing reads back in this unit of work: in
+        the session's ``RowBuffer`` when one is open (a batch chunk: no ORM object, None), else as
+        the ORM object returned."""
+        if RowBuffer.stage(self.session, model, row):
+            return None
+        obj = model(**row)
+        self.session.add(obj)
+        return obj
 
     async def get(self, message_pk: uuid.UUID) -> StoredMessage | None:
         return await self.session.get(StoredMessage, message_pk)

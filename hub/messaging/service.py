@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,9 +56,34 @@ async def record(
 ) -> None:
     """Appends a lifecycle step and makes it the message's current status (written at the next flush)."""
     message.status = status.value
-    MessageRepository(session).stage(
-        MessageEvent(message_pk=message.id, status=status.value, detail=detail, actor=actor)
+    MessageRepository(session).stage_row(
+        MessageEvent, {"message_pk": message.id, "status": status.value, "detail": detail, "actor": actor}
     )
+
+
+def _message_row(
+    envelope: Envelope,
+    direction: Direction,
+    body: bytes,
+    content_type: str,
+    parent_id: uuid.UUID | None,
+    status: Status,
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "direction": direction.value,
+        "message_id": envelope.message_id,
+        "kind": envelope.kind,
+        "version": envelope.version,
+        "sender": envelope.sender,
+        "recipient": envelope.recipient,
+        "correlation_id": envelope.correlation_id,
+        "parent_id": parent_id,
+        "content_type": content_type,
+        "body": body,
+        "sha256": sha256_hex(body),
+        "status": status.value,
+    }
 
 
 def _new_message(
@@ -68,21 +94,7 @@ def _new_message(
     parent_id: uuid.UUID | None,
     status: Status,
 ) -> StoredMessage:
-    return StoredMessage(
-        id=uuid.uuid4(),
-        direction=direction.value,
-        message_id=envelope.message_id,
-        kind=envelope.kind,
-        version=envelope.version,
-        sender=envelope.sender,
-        recipient=envelope.recipient,
-        correlation_id=envelope.correlation_id,
-        parent_id=parent_id,
-        content_type=content_type,
-        body=body,
-        sha256=sha256_hex(body),
-        status=status.value,
-    )
+    return StoredMessage(**_message_row(envelope, direction, body, content_type, parent_id, status))
 
 
 async def store_inbound(
@@ -116,8 +128,8 @@ async def applied_among(
 async def mark_applied(session: AsyncSession, message: StoredMessage) -> None:
     """Written in the transaction that applies the message's effects. The primary key on
     (sender, message id) makes a concurrent second copy fail its commit instead of applying twice."""
-    MessageRepository(session).stage(
-        InboxEntry(sender=message.sender, message_id=message.message_id, message_pk=message.id)
+    MessageRepository(session).stage_row(
+        InboxEntry, {"sender": message.sender, "message_id": message.message_id, "message_pk": message.id}
     )
     await record(session, message, Status.VALIDATED)
 
@@ -134,19 +146,21 @@ async def enqueue_outbound(
     headers: dict[str, str] | None = None,
 ) -> OutboxEntry:
     """Stores an outbound message and its outbox row; the relay sends it once this commits."""
-    message = _new_message(envelope, Direction.OUTBOUND, body, content_type, parent_id, Status.ROUTED)
-    entry = OutboxEntry(
-        message_pk=message.id,
-        recipient=envelope.recipient,
-        exchange=exchange,
-        routing_key=routing_key,
-        headers=headers,
-    )
+    message = _message_row(envelope, Direction.OUTBOUND, body, content_type, parent_id, Status.ROUTED)
+    row = {
+        "message_pk": message["id"],
+        "recipient": envelope.recipient,
+        "exchange": exchange,
+        "routing_key": routing_key,
+        "headers": headers,
+    }
     repo = MessageRepository(session)
+    repo.stage_row(StoredMessage, message)
+    entry = repo.stage_row(OutboxEntry, row)
     # Every event names the same columns, so a flush writes a batch of them in one statement.
-    event = MessageEvent(message_pk=message.id, status=Status.ROUTED.value, detail=None, actor="hub")
-    repo.stage(message, entry, event)
-    return entry
+    routed = {"message_pk": message["id"], "status": Status.ROUTED.value, "detail": None, "actor": "hub"}
+    repo.stage_row(MessageEvent, routed)
+    return entry if entry is not None else OutboxEntry(**row)
 
 
 def receipt_payload(
@@ -176,18 +190,19 @@ async def issue_receipt(
     payload = receipt_payload(
         message.message_id, message.sender, message.sha256, received_at, accepted, errors
     )
-    receipt = Receipt(
-        message_pk=message.id,
-        message_id=message.message_id,
-        sender=message.sender,
-        sha256=message.sha256,
-        accepted=accepted,
-        errors=[e.as_dict() for e in errors],
-        received_at=received_at,
-        signature=signer.sign(payload),
-        signature_alg=ALGORITHM,
-    )
-    MessageRepository(session).stage(receipt)
+    row = {
+        "message_pk": message.id,
+        "message_id": message.message_id,
+        "sender": message.sender,
+        "sha256": message.sha256,
+        "accepted": accepted,
+        "errors": [e.as_dict() for e in errors],
+        "received_at": received_at,
+        "signature": signer.sign(payload),
+        "signature_alg": ALGORITHM,
+    }
+    # Buffered in a batch chunk: the receipt answered is then the same values, not in the session.
+    receipt = MessageRepository(session).stage_row(Receipt, row) or Receipt(**row)
     if not accepted:
         await record(session, message, Status.REJECTED, detail=f"{len(errors)} error(s)")
     return receipt

@@ -112,9 +112,25 @@ class Assessment:
         return result
 
 
+_LEAVES = frozenset({str, int, bool, float, type(None)})  # exact types: an enum is not one
+_FIELDS: dict[type, tuple[str, ...]] = {}
+# The tariff costs priced for a batch repeat (``act_cost`` keeps them): each is serialised once.
+# Shared between the assessments that quote it, so never changed in place. Bounded: cleared when full.
+_COSTS: dict[ActCost, dict[str, Any]] = {}
+_COSTS_KEPT = 4096
+
+
 def _jsonable(value: Any) -> Any:
+    if type(value) in _LEAVES:
+        return value
+    if isinstance(value, ActCost):
+        if (known := _COSTS.get(value)) is None:
+            if len(_COSTS) >= _COSTS_KEPT:
+                _COSTS.clear()
+            known = _COSTS[value] = _fields(value)
+        return known
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return _fields(value)
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Fraction):
@@ -126,6 +142,13 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     return value
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    names = _FIELDS.get(type(value))
+    if names is None:
+        names = _FIELDS[type(value)] = tuple(f.name for f in dataclasses.fields(value))
+    return {name: _jsonable(getattr(value, name)) for name in names}
 
 
 @dataclass(frozen=True)
