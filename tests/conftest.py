@@ -13,6 +13,7 @@ import secrets
 import socket
 import subprocess
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -221,7 +222,20 @@ def session_vhost(amqp_url: str) -> Iterator[str]:
         rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
         yield name
     finally:
-        rabbitmqctl("delete_vhost", name)  # empty by now: each test emptied it
+        # Empty by now: each test emptied it. Best effort: every test has passed or failed on its own
+        # by then, and an empty virtual host left behind harms nothing, whereas RabbitMQ 3.10's
+        # delete_vhost can hang on a loaded broker (the warning names it for deleting by hand).
+        try:
+            done = subprocess.run(
+                ["rabbitmqctl", "-q", "delete_vhost", name], capture_output=True, text=True, timeout=120
+            )
+            failed = done.returncode != 0
+        except (OSError, subprocess.TimeoutExpired):
+            failed = True
+        if failed:
+            warnings.warn(
+                f"the test virtual host {name} is left on the broker (delete_vhost failed)", stacklevel=1
+            )
 
 
 async def empty_vhost(url: str, name: str) -> None:
