@@ -12,14 +12,14 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 
-from hub.acts.models import ActReport
 from hub.database import unit_of_work
 from hub.kit import idempotency
 from hub.kit.clock import utcnow
 from hub.offices import service as offices
 from tests.hub.acts.factories import Seeded, bearer, report_json, seed, write_batch_file
+from tests.hub.acts.test_api import reports_of
 
 
 async def seeded_office(app: FastAPI) -> tuple[Seeded, str]:
@@ -27,14 +27,6 @@ async def seeded_office(app: FastAPI) -> tuple[Seeded, str]:
         s = await seed(session)
         key = (await offices.create_key(session, s.office.code)).secret
     return s, key
-
-
-async def reports_of(app: FastAPI, s: Seeded) -> int:
-    async with unit_of_work(app.state.sessions) as session:
-        found = await session.execute(
-            select(func.count()).select_from(ActReport).where(ActReport.office_id == s.office.id)
-        )
-        return int(found.scalar_one())
 
 
 def json_headers(key: str, idempotency_key: str | None = None) -> dict[str, str]:
