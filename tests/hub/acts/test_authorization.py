@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -328,6 +329,26 @@ def matrix(a: World, b: OfficeB) -> dict[tuple[str, str], list[Probe]]:
         ("POST", "/v1/invoices/{invoice_id}/paid"): _staff(
             f"/v1/invoices/{b.invoice_id}/paid", _json({"comment": "x"})
         ),
+        # Finance's ledger routes: an office key is refused before any lookup.
+        ("POST", "/v1/ledger/remittances"): _staff(
+            "/v1/ledger/remittances",
+            _json(
+                {
+                    "office_code": b.code,
+                    "case_ref": b.world.seeded.case.ref,
+                    "amount_cents": 100,
+                    "currency": "EUR",
+                    "effective_on": "2026-03-01",
+                    "reference": "VIR-A",
+                }
+            ),
+        ),
+        ("POST", "/v1/ledger/write-offs"): _staff("/v1/ledger/write-offs", b"{}"),
+        ("POST", "/v1/ledger/transactions/{transaction_id}/reversal"): _staff(
+            f"/v1/ledger/transactions/{uuid.uuid4()}/reversal",
+            _json({"reason": "x", "effective_on": "2026-03-01"}),
+        ),
+        ("GET", "/v1/ledger/cases/{ref}"): _staff(f"/v1/ledger/cases/{b.world.seeded.case.ref}"),
         ("GET", "/v1/finance/reconciliation"): _staff(
             f"/v1/finance/reconciliation?office={b.code}&from=2026-01-01&to=2027-01-01"
         ),
