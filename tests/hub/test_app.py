@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import sqlite3
 from collections.abc import AsyncIterator
@@ -12,7 +11,6 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from adapters.xml import codec
 from hub.acts.models import ActReport
 from hub.app import create_app
 from hub.database import session_factory, unit_of_work
@@ -24,7 +22,7 @@ from hub.messaging.models import StoredMessage
 from hub.offices import service as offices
 from hub.offices.models import Office
 from hub.settings import Settings
-from tests.hub.acts.factories import batch_reports, bearer, report, report_json, seed
+from tests.hub.acts.factories import bearer, renumbered_batch, report, report_json, seed
 from tests.hub.invoices.factories import World, v1_invoice, world
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "errors"}
@@ -182,18 +180,7 @@ def invoice(w: World, number: str) -> bytes:
 
 def batch_file(code: str, mandate_ref: str, records: int) -> bytes:
     """A batch of ``records`` act reports numbered apart from the single ones (B<records>-<n>)."""
-    renumbered = (
-        r.model_copy(
-            update={
-                "envelope": r.envelope.model_copy(update={"message_id": f"CR-{code}-B{records}-{n}"}),
-                "office_reference": f"A/{code}/B{records}-{n}",
-            }
-        )
-        for n, r in enumerate(batch_reports(code, mandate_ref, records))
-    )
-    sink = io.BytesIO()
-    codec.write_batch(renumbered, sink)
-    return sink.getvalue()
+    return renumbered_batch(code, mandate_ref, records, numbered=lambda n: f"B{records}-{n}")
 
 
 @pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "content-length"])

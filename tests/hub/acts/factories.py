@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -124,3 +125,20 @@ def batch_reports(
 def write_batch_file(path: Path, office: str, mandate_ref: str, count: int, *, bad_every: int = 100) -> None:
     with path.open("wb") as sink:
         codec.write_batch(batch_reports(office, mandate_ref, count, bad_every=bad_every), sink)
+
+
+def renumbered_batch(office: str, mandate_ref: str, count: int, *, numbered: Callable[[int], str]) -> bytes:
+    """A batch file of ``count`` reports whose message ids and office references end with
+    ``numbered(n)`` (n from 0), apart from the numbers other reports of a test use."""
+    renumbered = (
+        r.model_copy(
+            update={
+                "envelope": r.envelope.model_copy(update={"message_id": f"CR-{office}-{numbered(n)}"}),
+                "office_reference": f"A/{office}/{numbered(n)}",
+            }
+        )
+        for n, r in enumerate(batch_reports(office, mandate_ref, count))
+    )
+    sink = io.BytesIO()
+    codec.write_batch(renumbered, sink)
+    return sink.getvalue()

@@ -6,7 +6,6 @@ what the matrix says (404 as for an unknown object, 401 on staff routes), never 
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import uuid
@@ -19,14 +18,13 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from adapters.xml import codec
 from hub.acts.models import ActReport
 from hub.database import unit_of_work
 from hub.mandates import service as mandates
 from hub.mandates.models import HoldNotice, MandateEvent
 from hub.messaging.models import MailboxItem
 from hub.messaging.relay import Relay
-from tests.hub.acts.factories import Seeded, batch_reports, bearer, report, seed
+from tests.hub.acts.factories import Seeded, bearer, renumbered_batch, report, seed
 from tests.hub.invoices.factories import World, v1_invoice, world
 
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/v1/receipts/public-key")}
@@ -157,18 +155,7 @@ async def office_b(app: FastAPI, client: httpx.AsyncClient) -> OfficeB:
 
 def _batch(code: str, mandate_ref: str, *, first: int, records: int = 2) -> bytes:
     """A batch file of act reports of ``code`` under ``mandate_ref``, numbered from ``first``."""
-    renumbered = (
-        r.model_copy(
-            update={
-                "envelope": r.envelope.model_copy(update={"message_id": f"CR-{code}-{first + n}"}),
-                "office_reference": f"A/{code}/{first + n}",
-            }
-        )
-        for n, r in enumerate(batch_reports(code, mandate_ref, records))
-    )
-    sink = io.BytesIO()
-    codec.write_batch(renumbered, sink)
-    return sink.getvalue()
+    return renumbered_batch(code, mandate_ref, records, numbered=lambda n: str(first + n))
 
 
 @dataclass(frozen=True)
