@@ -7,11 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-import hub.acts.handlers  # registers the act_report use case on the inbound path
-import hub.invoices.handlers  # registers fee_invoice (and the e-invoice reader) on the inbound path
-import hub.mandates.handlers  # noqa: F401  (registers mandate_ack and cost_request on the inbound path)
 from hub import health
 from hub.acts import api as acts_api
+from hub.bootstrap import inbound_processor
 from hub.broker import Broker
 from hub.cases import api as cases_api
 from hub.database import engine_from_settings, session_factory, unit_of_work
@@ -24,7 +22,6 @@ from hub.ledger import api as ledger_api
 from hub.logging import configure_logging
 from hub.mandates import api as mandates_api
 from hub.messaging import api as messaging_api
-from hub.messaging.inbound import InboundProcessor
 from hub.messaging.signing import ReceiptSigner
 from hub.offices import api as offices_api
 from hub.offices.repository import OfficeRepository
@@ -71,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Bailiff hub", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.signer = ReceiptSigner(settings.secret_key)
-    app.state.processor = InboundProcessor(app.state.signer)
+    app.state.processor = inbound_processor(app.state.signer)
     install_problem_handlers(app)
     app.state.rate_limiter = RateLimiter()
     app.add_middleware(

@@ -308,10 +308,11 @@ def replay(
     message_pk: Annotated[uuid.UUID, typer.Argument(help="The hub's id of an inbound message")],
 ) -> None:
     """Run an inbound message through validation again (e.g. once its mandate exists)."""
-    from hub.messaging.inbound import InboundProcessor, replay
+    from hub.bootstrap import inbound_processor
+    from hub.messaging.inbound import replay
 
     async def work(session: AsyncSession) -> str:
-        processor = InboundProcessor(ReceiptSigner(get_settings().secret_key))
+        processor = inbound_processor(ReceiptSigner(get_settings().secret_key))
         outcome = await replay(session, processor, message_pk, actor="cli")
         if outcome.duplicate:
             return "already applied; nothing done"
@@ -349,13 +350,13 @@ def dead_list(limit: Annotated[int, typer.Option(help="At most this many")] = 10
 @dead_app.command("requeue")
 def dead_requeue(limit: Annotated[int, typer.Option(help="At most this many")] = 100) -> None:
     """Run the messages of hub.dead through the inbound path again, as their sender."""
+    from hub.bootstrap import inbound_processor
     from hub.messaging.dead_letters import requeue_dead_letters
-    from hub.messaging.inbound import InboundProcessor
 
     async def run() -> list[tuple[object, str]]:
         engine = engine_from_settings(get_settings())
         try:
-            processor = InboundProcessor(ReceiptSigner(get_settings().secret_key))
+            processor = inbound_processor(ReceiptSigner(get_settings().secret_key))
             return list(
                 await requeue_dead_letters(_amqp_url(), session_factory(engine), processor, limit=limit)
             )

@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hub.bootstrap import inbound_processor
 from hub.broker import Broker
 from hub.kit.crypto import SecretBox
 from hub.mandates import sweeper
 from hub.messaging.amqp import AmqpTransport, InboundConsumer
-from hub.messaging.inbound import InboundProcessor
 from hub.messaging.relay import Relay
 from hub.messaging.signing import ReceiptSigner
 from hub.messaging.webhooks import WebhookPusher
@@ -58,7 +58,7 @@ class Workers:
 
     async def _consume(self, broker: Broker) -> None:
         self.consumer = InboundConsumer(
-            broker, self.sessions, InboundProcessor(ReceiptSigner(self.settings.secret_key))
+            broker, self.sessions, inbound_processor(ReceiptSigner(self.settings.secret_key))
         )
         await self.consumer.start()
         await self.stop.wait()

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.xml import codec
 from hub.acts import batch as batches
+from hub.bootstrap import inbound_processor
 from hub.cases.models import Case, Creditor, Debtor
 from hub.database import unit_of_work
 from hub.mandates.models import Mandate
-from hub.messaging.inbound import InboundProcessor
 from hub.messaging.signing import ReceiptSigner
 from hub.offices import service as offices
 from hub.offices.models import Office
@@ -96,7 +96,7 @@ async def measure_batch(
     ``hub reports import`` does, and what it accepted and refused."""
     async with unit_of_work(sessions) as session:
         office, refs = await _office_with_mandates(session, cases)
-    processor = InboundProcessor(ReceiptSigner("bench-" * 8))
+    processor = inbound_processor(ReceiptSigner("bench-" * 8))
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as folder:
         path = Path(folder) / "batch.xml"
         with path.open("wb") as sink:

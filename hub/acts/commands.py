@@ -13,9 +13,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from hub.acts import batch as batches
 from hub.acts.batch import BatchResult
+from hub.bootstrap import inbound_processor
 from hub.database import engine_from_settings, session_factory, unit_of_work
 from hub.kit.errors import HubError, NotFound
-from hub.messaging.inbound import InboundProcessor
 from hub.messaging.signing import ReceiptSigner
 from hub.offices.repository import OfficeRepository
 from hub.settings import get_settings
@@ -28,7 +28,7 @@ async def import_batch(path: Path, office_code: str, *, show_progress: bool = Tr
     settings = get_settings()
     engine = engine_from_settings(settings)
     sessions = session_factory(engine)
-    processor = InboundProcessor(ReceiptSigner(settings.secret_key))
+    processor = inbound_processor(ReceiptSigner(settings.secret_key))
     try:
         async with unit_of_work(sessions) as session:
             office = await OfficeRepository(session).get_by_code(office_code)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import contains_eager
 from hub.acts.models import ActReport
 from hub.cases.models import Case
 from hub.kit.db import RowBuffer
-from hub.mandates.models import Approval, Mandate, MandateEvent
+from hub.mandates.models import Approval, Mandate
 from hub.messaging.models import Receipt, StoredMessage
 
 
@@ -97,20 +97,6 @@ class ActReportRepository:
             self.session.add(report)
         else:
             RowBuffer.stage(self.session, ActReport, RowBuffer.row_of(report))
-
-    def set_mandate_status(self, mandate: Mandate, to_status: str, *, actor: str, reason: str) -> None:
-        """A direct status change with its log row, written by the next flush (the mandates module
-        owns the full state machine)."""
-        self.session.add(
-            MandateEvent(
-                mandate_id=mandate.id,
-                from_status=mandate.status,
-                to_status=to_status,
-                actor=actor,
-                reason=reason,
-            )
-        )
-        mandate.status = to_status
 
     async def by_message(self, message_pk: uuid.UUID) -> ActReport | None:
         found = await self.session.execute(select(ActReport).where(ActReport.message_pk == message_pk))

@@ -8,7 +8,6 @@ import dataclasses
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from contextvars import ContextVar
 from datetime import date
 from typing import Any
 
@@ -36,8 +35,6 @@ from schemas.v1.outcomes import OutcomeCode
 REPORTABLE = frozenset(
     {MandateStatus.ISSUED.value, MandateStatus.ACKNOWLEDGED.value, MandateStatus.IN_PROGRESS.value}
 )
-# Collection transitions to in_progress on the first act reported.
-STARTS_PROGRESS = frozenset({MandateStatus.ISSUED.value, MandateStatus.ACKNOWLEDGED.value})
 
 
 def mandate_not_found(ref: str) -> NotFound:
@@ -201,24 +198,21 @@ class ReportReads:
         del acts[self.RECENT_ACTS :]  # only the latest are ever read: a chunk on one case stays small
 
 
-# Set by a caller applying many reports at once (a batch chunk): reads loaded for all of them.
-preloaded_reads: ContextVar[ReportReads | None] = ContextVar("preloaded_reads", default=None)
-
-
 async def record_act_report(
     session: AsyncSession,
     report: v1.ActReport,
     message: StoredMessage,
     office: Office,
     *,
+    reads: ReportReads,
     today: date | None = None,
     catalogue: Catalogue | None = None,
 ) -> ActReport:
-    """Checks ``report`` (sent by ``office``) and records it: the act, its ledger postings, its cost
-    check, and the mandate in progress. Raises NotFound or InvalidInput listing every error, before
-    writing anything."""
+    """Checks ``report`` (sent by ``office``) and records it: the act, its ledger postings and its
+    cost check. ``reads``: what was loaded for the set of reports it came in
+    (``ReportReads.load``). Raises NotFound or InvalidInput listing every error, before writing
+    anything. Its mandate moves on in the mandates module (``completion.act_reported``)."""
     cat = catalogue or load_catalogue()
-    reads = preloaded_reads.get() or await ReportReads.load(session, office, [report])
     mandate = reads.mandates.get(report.mandate_ref)
     if mandate is None or mandate.office_id != office.id:
         raise mandate_not_found(report.mandate_ref)
@@ -284,13 +278,6 @@ async def record_act_report(
     repo.add(act)
     reads.recorded(act)
     await post_act(session, act)
-    if mandate.status in STARTS_PROGRESS:
-        repo.set_mandate_status(
-            mandate,
-            MandateStatus.IN_PROGRESS.value,
-            actor=office.code,
-            reason=f"act {report.office_reference} reported ({report.act_code})",
-        )
     return act
 
 

@@ -1,32 +1,30 @@
-"""The invoices module on the one inbound path (``hub.messaging.inbound``): the ``fee_invoice``
-use case, and the reading of EN 16931 e-invoices, which carry no v1 envelope, into it."""
+"""The invoices module on the one inbound path (``hub.messaging.inbound``, wired by
+``hub.bootstrap``): the ``fee_invoice`` use case, and the reading of EN 16931 e-invoices, which
+carry no v1 envelope, into it."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.invoices import intake, service
-from hub.messaging import inbound
-from hub.messaging.inbound import handles
-from hub.messaging.models import StoredMessage
+from hub.messaging.inbound import Delivery, Reading, media_type
 from hub.offices.models import Office
 from schemas import v1
 
 
-@handles("fee_invoice")
-async def fee_invoice_received(
-    session: AsyncSession, message: v1.MessageModel, stored: StoredMessage, office: Office
-) -> None:
-    assert isinstance(message, v1.FeeInvoice)
-    await service.record_invoice(session, message, stored, office)
+async def fee_invoice_received(session: AsyncSession, delivery: Delivery) -> None:
+    """Records the invoice; refused with what reading it found (``delivery.found``) and every error
+    of its own checks together."""
+    assert isinstance(delivery.message, v1.FeeInvoice)
+    await service.record_invoice(session, delivery.message, delivery.stored, delivery.office, delivery.found)
 
 
-@inbound.translates
-def read_einvoice(raw: bytes, content_type: str, office: Office) -> v1.MessageModel | None:
-    """A UBL, CII or Factur-X invoice as a ``fee_invoice`` of ``office``; None for anything else."""
-    if not intake.is_einvoice(raw, inbound.media_type(content_type)):
+def read_einvoice(raw: bytes, content_type: str, office: Office) -> Reading | None:
+    """A UBL, CII or Factur-X invoice as a ``fee_invoice`` of ``office``, with what our rules found
+    wrong in it; None for anything else."""
+    if not intake.is_einvoice(raw, media_type(content_type)):
         return None
     try:
         return intake.read_einvoice_message(raw, office)
     except intake.EInvoiceRefused as refused:
-        raise inbound.Refused(refused.errors) from refused
+        return Reading(None, refused.errors)

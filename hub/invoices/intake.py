@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from pydantic import PrivateAttr, ValidationError
+from pydantic import ValidationError
 from stdnum.fr import siren as siren_number
 from stdnum.fr import siret as siret_number
 from stdnum.fr import tva as vat_number
@@ -26,6 +26,7 @@ from adapters.einvoice import EInvoiceRejected, ParsedInvoice, read_einvoice
 from adapters.xml.hardened import XmlError
 from hub.kit.clock import utcnow
 from hub.kit.errors import ErrorItem
+from hub.messaging.inbound import Reading
 from hub.offices.models import Office
 from schemas import v1
 
@@ -51,23 +52,6 @@ class EInvoiceRefused(Exception):
     def __init__(self, errors: list[ErrorItem]) -> None:
         super().__init__(f"{len(errors)} error(s)")
         self.errors = errors[: v1.MAX_ERRORS]
-
-
-class EInvoice(v1.FeeInvoice):
-    """The canonical form of an e-invoice, with the errors of our rules on what only the e-invoice
-    carries (its seller, document allowances and charges). It is refused with them by the handler,
-    after the checks of both forms, so that every error is listed and nothing is stored."""
-
-    _refusals: list[ErrorItem] = PrivateAttr(default_factory=list)
-
-    @property
-    def refusals(self) -> list[ErrorItem]:
-        return list(self._refusals)
-
-
-def refusals_of(invoice: v1.FeeInvoice) -> list[ErrorItem]:
-    """What reading found wrong in an invoice that could still be read (none for the v1 form)."""
-    return invoice.refusals if isinstance(invoice, EInvoice) else []
 
 
 def is_einvoice(raw: bytes, media_type: str) -> bool:
@@ -145,9 +129,10 @@ def seller_errors(invoice: ParsedInvoice, office: Office) -> list[ErrorItem]:
     return []
 
 
-def to_fee_invoice(invoice: ParsedInvoice, office: Office) -> EInvoice:
+def to_fee_invoice(invoice: ParsedInvoice, office: Office) -> Reading:
     """The canonical form of an e-invoice sent by ``office``, amounts signed (a credit negative),
-    with the errors of our rules in ``refusals``. Raises ``EInvoiceRefused`` listing every error of
+    with the errors of our rules on what only the e-invoice carries (its seller, document
+    allowances and charges). Raises ``EInvoiceRefused`` listing every error of
     our rules and of the canonical form when there is no canonical form: the canonical form does not
     hold, or the office has no SIRET registered (its seller cannot be checked, nor written)."""
     errors = seller_errors(invoice, office)
@@ -198,19 +183,18 @@ def to_fee_invoice(invoice: ParsedInvoice, office: Office) -> EInvoice:
         "total_gross_cents": net + vat,
     }
     try:
-        canonical = EInvoice.model_validate({k: v for k, v in data.items() if v is not None})
+        canonical = v1.FeeInvoice.model_validate({k: v for k, v in data.items() if v is not None})
     except ValidationError as exc:
         raise EInvoiceRefused(
             errors + [ErrorItem(e.path, e.code, e.message) for e in v1.message_errors(exc, "fee_invoice")]
         ) from exc
-    canonical._refusals = errors
-    return canonical
+    return Reading(canonical, errors)
 
 
-def read_einvoice_message(raw: bytes, office: Office) -> EInvoice:
-    """Reads an e-invoice sent by ``office`` into the canonical form (our rules' errors in its
-    ``refusals``); ``EInvoiceRefused`` lists every error when it cannot be read (the reader's, with
-    their EN 16931 codes; or ours with the canonical form's)."""
+def read_einvoice_message(raw: bytes, office: Office) -> Reading:
+    """Reads an e-invoice sent by ``office`` into the canonical form, with our rules' errors;
+    ``EInvoiceRefused`` lists every error when it cannot be read (the reader's, with their EN 16931
+    codes; or ours with the canonical form's)."""
     try:
         # Offices bill quantity x tariff price: the line net is checked too (ADR 0003).
         parsed = read_einvoice(raw, line_net=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -16,7 +17,7 @@ from hub.acts.models import ActReport
 from hub.acts.tariff import Catalogue, InvalidClaim, NoTariffInForce, UnknownAct, act_cost, load_catalogue
 from hub.cases.models import Case
 from hub.invoices import matching
-from hub.invoices.intake import refusals_of, syntax_of
+from hub.invoices.intake import syntax_of
 from hub.invoices.models import Invoice, InvoiceEvent, InvoiceKind, InvoiceLine, InvoiceState
 from hub.invoices.repository import InvoiceRepository
 from hub.kit.clock import utcnow
@@ -24,8 +25,8 @@ from hub.kit.errors import MAX_ERRORS, Conflict, ErrorItem, InvalidInput, NotFou
 from hub.ledger import service as ledger
 from hub.ledger.postings import reversing
 from hub.mandates.models import Mandate, MandateKind
-from hub.messaging.inbound import send_to_office
 from hub.messaging.models import StoredMessage
+from hub.messaging.outbound import send_to_office
 from hub.offices.models import Office
 from schemas import v1
 
@@ -171,14 +172,15 @@ async def record_invoice(
     invoice: v1.FeeInvoice,
     message: StoredMessage,
     office: Office,
+    found: Sequence[ErrorItem] = (),
     *,
     catalogue: Catalogue | None = None,
 ) -> Invoice:
-    """Checks our rules (refused with every error, before writing anything: an e-invoice's own
-    errors, e.g. its seller, then the currency and the number), stores the invoice and its lines
-    with the three-way match, and sets it matched or disputed."""
+    """Checks our rules (refused with every error, before writing anything: ``found``, what reading
+    an e-invoice found wrong, e.g. its seller, then the currency and the number), stores the invoice
+    and its lines with the three-way match, and sets it matched or disputed."""
     repo = InvoiceRepository(session)
-    errors = refusals_of(invoice) + rule_errors(invoice, office)
+    errors = list(found) + rule_errors(invoice, office)
     if await repo.number_used(office.id, invoice.invoice_number):
         errors.append(
             ErrorItem(

@@ -1,7 +1,7 @@
-"""Office messages about mandates, on the one inbound path (``hub.messaging.inbound``): the
-acknowledgement (accepted or refused, with its reason), the cost request and the acknowledgement
-of a hold notice. Each raises a typed
-error listing every problem to refuse the message; the inbound path then keeps nothing it wrote."""
+"""Office messages about mandates, on the one inbound path (``hub.messaging.inbound``, wired by
+``hub.bootstrap``): the acknowledgement (accepted or refused, with its reason), the cost request
+and the acknowledgement of a hold notice. Each raises a typed error listing every problem to refuse
+the message; the inbound path then keeps nothing it wrote."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from hub.kit.errors import ErrorItem, InvalidInput, NotFound
 from hub.mandates import service
 from hub.mandates.models import Approval, Mandate, MandateStatus
 from hub.mandates.repository import MandateRepository
-from hub.messaging.inbound import handles
-from hub.messaging.models import StoredMessage
+from hub.messaging.inbound import Delivery
 from hub.offices.models import Office
 from schemas import v1
 
@@ -37,10 +36,8 @@ async def _office_mandate(session: AsyncSession, ref: str, office: Office) -> Ma
     return mandate
 
 
-@handles("mandate_ack")
-async def mandate_acknowledged(
-    session: AsyncSession, message: v1.MessageModel, stored: StoredMessage, office: Office
-) -> None:
+async def mandate_acknowledged(session: AsyncSession, delivery: Delivery) -> None:
+    message, office = delivery.message, delivery.office
     assert isinstance(message, v1.MandateAck)
     mandate = await _office_mandate(session, message.mandate_ref, office)
     if mandate.status != MandateStatus.ISSUED.value:
@@ -66,11 +63,9 @@ async def mandate_acknowledged(
         await service.transition(session, mandate, MandateStatus.REFUSED, actor=office.code, reason=reason)
 
 
-@handles("cost_request")
-async def cost_requested(
-    session: AsyncSession, message: v1.MessageModel, stored: StoredMessage, office: Office
-) -> None:
+async def cost_requested(session: AsyncSession, delivery: Delivery) -> None:
     """Records a pending approval; staff decide it (``POST /v1/approvals/{id}/decide``)."""
+    message, office = delivery.message, delivery.office
     assert isinstance(message, v1.CostRequest)
     mandate = await _office_mandate(session, message.mandate_ref, office)
     errors: list[ErrorItem] = []
@@ -100,10 +95,8 @@ async def cost_requested(
     )
 
 
-@handles("hold_notice_ack")
-async def hold_notice_acknowledged(
-    session: AsyncSession, message: v1.MessageModel, stored: StoredMessage, office: Office
-) -> None:
+async def hold_notice_acknowledged(session: AsyncSession, delivery: Delivery) -> None:
     """Records when the office acknowledged its hold notice (once; late ones too)."""
+    message, office = delivery.message, delivery.office
     assert isinstance(message, v1.HoldNoticeAck)
     await service.acknowledge_hold_notice(session, office, message)

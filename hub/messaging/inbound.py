@@ -1,29 +1,33 @@
-"""The one path of every message an office sends, whatever the transport (HTTP or AMQP):
-decode by content type -> syntax (schema) -> the sender is the credential -> duplicate check ->
-the kind's handler checks meaning and applies effects -> signed receipt. Refused input is kept raw
-with a refused receipt and a negative acknowledgement for the office, and nothing else: the
-handler's writes are rolled back to a savepoint."""
+"""The one path of every message an office sends, whatever carried it (HTTP, AMQP, a batch file,
+``hub replay``, ``hub dead requeue``): read (a translator for a form without a v1 envelope, else
+decode by content type) -> syntax (schema) -> the sender is the credential -> duplicate check ->
+the kind's preloader reads, once for the whole set, what its checks need -> the kind's handler
+checks meaning and applies effects -> signed receipt. Refused input is kept raw with a refused
+receipt and a negative acknowledgement for the office, and nothing else: the handler's writes are
+rolled back to a savepoint, or, for a kind that checks before it writes, were never made.
+
+Nothing registers itself here: ``hub.bootstrap`` builds the processor from an explicit table of
+kinds (docs/pipeline.md), and every entry point gets it from there. What a step needs is an
+argument (``Delivery``), what it finds is its return value or the typed error it raises."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractContextManager, ExitStack
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
-from adapters.amqp import topology
 from adapters.xml import codec
 from adapters.xml.hardened import XmlRejected
-from hub.kit.clock import utcnow
 from hub.kit.db import RowBuffer
-from hub.kit.errors import MAX_ERRORS, Conflict, ErrorItem, HubError, NotFound
-from hub.messaging import service
+from hub.kit.errors import MAX_ERRORS, Conflict, ErrorItem, HubError, InvalidInput, NotFound
+from hub.messaging import outbound, service
 from hub.messaging.models import Receipt, Status, StoredMessage
+from hub.messaging.outbound import JSON, XML
 from hub.messaging.repository import MessageRepository
 from hub.messaging.service import AGENCY_PARTY, Envelope
 from hub.messaging.signing import ReceiptSigner
@@ -31,45 +35,56 @@ from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
 from schemas import v1
 
-JSON = "application/json"
-XML = "application/xml"
+__all__ = ["JSON", "OFFICE_KINDS", "XML", "Delivery", "InboundProcessor", "KindHandling", "Reading"]
+
 # What an office may send the agency; the agency's own kinds (mandate, receipt...) are refused.
 OFFICE_KINDS = frozenset({"mandate_ack", "act_report", "fee_invoice", "cost_request", "hold_notice_ack"})
 
-Handler = Callable[[AsyncSession, v1.MessageModel, StoredMessage, Office], Awaitable[None]]
-# Loads, in a few queries, what the handler of a kind reads for many messages of that kind (a batch
-# chunk), and returns a context in which the handler reads from it instead of querying per message.
-Preloader = Callable[
-    [AsyncSession, Office, Sequence[v1.MessageModel]], Awaitable[AbstractContextManager[object]]
-]
-# Domain use cases by kind (act reports, acknowledgements, invoices...). A kind without one is
-# only routed: stored, receipted and forwarded to the agency.
-HANDLERS: dict[str, Handler] = {}
-PRELOADERS: dict[str, Preloader] = {}
-# Readers of bodies that carry no v1 envelope (EN 16931 e-invoices, docs/adr/0004-invoices.md): each
-# returns the message it read, with an envelope made up for the credential's office, or None when the
-# body is not its form; it raises Refused with every error found.
-Translator = Callable[[bytes, str, Office], v1.MessageModel | None]
-TRANSLATORS: list[Translator] = []
+
+@dataclass(frozen=True)
+class Reading:
+    """What a reader made of a body: the message, or None when it cannot be read; ``errors``: what
+    it found wrong. A message read with errors is refused with them and its handler's own, so
+    every error is listed at once (an e-invoice whose seller is not the sending office)."""
+
+    message: v1.MessageModel | None
+    errors: list[ErrorItem] = field(default_factory=list)
 
 
-def handles(kind: str, *, preload: Preloader | None = None) -> Callable[[Handler], Handler]:
-    """Registers the use case that checks the meaning of a kind and applies its effects; it raises
-    a HubError (with every error found) to refuse the message, before writing anything."""
-
-    def register(handler: Handler) -> Handler:
-        HANDLERS[kind] = handler
-        if preload is not None:
-            PRELOADERS[kind] = preload
-        return handler
-
-    return register
+# A reader of bodies that carry no v1 envelope (EN 16931 e-invoices, docs/adr/0004-invoices.md): the
+# message it read, with an envelope made up for the credential's office, or None when the body is
+# not its form.
+Translator = Callable[[bytes, str, Office], Reading | None]
 
 
-def translates(translator: Translator) -> Translator:
-    """Registers a reader of a form without a v1 envelope, tried before ``decode``."""
-    TRANSLATORS.append(translator)
-    return translator
+@dataclass(frozen=True)
+class Delivery:
+    """One routable office message, as its kind's handler receives it."""
+
+    message: v1.MessageModel
+    stored: StoredMessage
+    office: Office  # the credential's, which is the envelope's sender
+    found: list[ErrorItem] = field(default_factory=list)  # what reading it found wrong
+    preloaded: Any = None  # what the kind's preloader read for the set this message came in
+
+
+# Checks the meaning of a message and applies its effects; raises a HubError listing every error
+# found to refuse it.
+Handler = Callable[[AsyncSession, Delivery], Awaitable[None]]
+# Reads, in a few queries, what the handler of a kind reads for many messages of that kind (a
+# batch chunk, or a set of one); its result is each delivery's ``preloaded``.
+Preloader = Callable[[AsyncSession, Office, Sequence[v1.MessageModel]], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class KindHandling:
+    """How the hub applies one kind of office message."""
+
+    handle: Handler
+    preload: Preloader | None = None
+    # False: the handler refuses before it writes anything (it checks from its preload first), so a
+    # refusal needs no savepoint and a batch chunk writes the rows of its messages together.
+    savepoint: bool = True
 
 
 @dataclass(frozen=True)
@@ -117,23 +132,14 @@ def decode(raw: bytes, content_type: str) -> v1.MessageModel:
     kind = media_type(content_type)
     try:
         if kind == XML:
-            return codec.decode(raw)  # type: ignore[return-value]
+            return codec.decode(raw)
         if kind == JSON:
-            return v1.parse_json(raw)  # type: ignore[return-value]
+            return v1.parse_json(raw)
     except XmlRejected as exc:
         raise Refused([ErrorItem(e.path or "/", e.code, e.message, e.line) for e in exc.errors]) from exc
     except ValidationError as exc:
         raise Refused([ErrorItem(e.path, e.code, e.message) for e in v1.message_errors(exc)]) from exc
     raise Refused([ErrorItem("/", "content_type.unsupported", f"send {XML} or {JSON}, not {content_type!r}")])
-
-
-def decode_from(office: Office, raw: bytes, content_type: str) -> v1.MessageModel:
-    """``decode``, once the readers of other forms (``translates``) have looked at the bytes."""
-    for translator in TRANSLATORS:
-        message = translator(raw, content_type, office)
-        if message is not None:
-            return message
-    return decode(raw, content_type)
 
 
 def _envelope_errors(
@@ -170,99 +176,118 @@ def _envelope_errors(
     return errors
 
 
-def receipt_message(receipt: Receipt, recipient: str) -> v1.Receipt:
-    """The wire form of a stored receipt, as returned to the sender."""
-    return v1.Receipt(
-        envelope=v1.Envelope(
-            message_id=f"RCPT-{receipt.message_pk.hex}",
-            kind="receipt",
-            version="1",
-            sender=AGENCY_PARTY,
-            recipient=recipient,
-            sent_at=receipt.created_at or utcnow(),
-            correlation_id=receipt.message_id,
-        ),
-        message_id=receipt.message_id,
-        sha256=receipt.sha256,
-        received_at=receipt.received_at,
-        accepted=receipt.accepted,
-        errors=[v1.ErrorItem(**e) for e in receipt.errors],
-        signature=receipt.signature,
-        signature_alg="Ed25519",
-    )
-
-
 class InboundProcessor:
-    def __init__(self, signer: ReceiptSigner) -> None:
+    """Applies office messages; built by ``hub.bootstrap.inbound_processor`` with the handling of
+    each kind an office may send and the readers of other forms."""
+
+    def __init__(
+        self,
+        signer: ReceiptSigner,
+        *,
+        kinds: Mapping[str, KindHandling],
+        translators: Sequence[Translator] = (),
+    ) -> None:
+        unknown = set(kinds) - OFFICE_KINDS
+        if unknown:
+            raise ValueError(f"offices do not send {', '.join(sorted(unknown))}")
         self.signer = signer
+        self.kinds = dict(kinds)
+        self.translators = tuple(translators)
 
     async def receive(
         self, session: AsyncSession, office: Office, received: Received, *, reply_receipt: bool = False
     ) -> Outcome:
         """Applies one message from ``office`` (the credential's). ``reply_receipt``: also send the
-        receipt back as a message (AMQP senders; over HTTP it is the response body)."""
-        outcome = await self._receive(session, office, received)
+        receipt back as a message (AMQP senders, replays; over HTTP it is the response body).
+
+        On PostgreSQL the message's writes are flushed in a savepoint: a concurrent copy committed
+        meanwhile (its inbox row, or a reference only one message may use) fails this flush rather
+        than the caller's commit; the message is then read again, and answers as the duplicate it
+        is (409 with the first receipt) instead of an error. Nothing is applied twice either way.
+        SQLite has one writer at a time, so no copy commits in between."""
+        if session.get_bind().dialect.name != "postgresql":
+            outcome = (await self.receive_many(session, office, [received]))[0]
+        else:
+            try:
+                async with session.begin_nested():
+                    outcome = (await self.receive_many(session, office, [received]))[0]
+                    await session.flush()
+            except IntegrityError:
+                outcome = (await self.receive_many(session, office, [received]))[0]
         if reply_receipt and not outcome.duplicate:
-            await send_to_office(
-                session, office, receipt_message(outcome.receipt, office.code), parent_id=outcome.message.id
-            )
+            await outbound.send_receipt(session, office, outcome.receipt, parent_id=outcome.message.id)
         return outcome
 
     async def receive_many(
         self, session: AsyncSession, office: Office, many: Sequence[Received]
     ) -> list[Outcome]:
         """Applies messages from ``office`` in order, each exactly as ``receive`` would, reading what
-        their checks need (duplicates, the handlers' preloads) once for all of them."""
-        decoded = [self._decode(office, received) for received in many]
-        readable = [m for m in decoded if isinstance(m, v1.MessageModel)]
+        their checks need (duplicates, the kinds' preloads) once for all of them."""
+        read = [self._read(office, received) for received in many]
+        readable = [r.message for r in read if isinstance(r, Reading) and r.message is not None]
         applied = await service.applied_among(session, office.code, {m.envelope.message_id for m in readable})
-        with ExitStack() as preloaded:
-            for kind in sorted({m.envelope.kind for m in readable} & PRELOADERS.keys()):
+        preloaded: dict[str, object] = {}
+        for kind in sorted({m.envelope.kind for m in readable}):
+            handling = self.kinds.get(kind)
+            if handling is not None and handling.preload is not None:
                 of_kind = [m for m in readable if m.envelope.kind == kind]
-                preloaded.enter_context(await PRELOADERS[kind](session, office, of_kind))
-            outcomes = []
-            for received, message in zip(many, decoded, strict=True):
-                if isinstance(message, v1.MessageModel):
-                    outcome = await self._apply(session, office, received, message, applied)
-                else:
-                    envelope, errors, status = message
-                    outcome = await self._refuse(
-                        session, office, received, envelope, errors, unreadable=True, status=status
-                    )
-                outcomes.append(outcome)
+                preloaded[kind] = await handling.preload(session, office, of_kind)
+        outcomes = []
+        for received, reading in zip(many, read, strict=True):
+            if isinstance(reading, Reading):
+                outcome = await self._apply(session, office, received, reading, applied, preloaded)
+            else:
+                envelope, errors, status = reading
+                outcome = await self._refuse(
+                    session, office, received, envelope, errors, unreadable=True, status=status
+                )
+            outcomes.append(outcome)
         return outcomes
 
-    async def _receive(self, session: AsyncSession, office: Office, received: Received) -> Outcome:
-        return (await self.receive_many(session, office, [received]))[0]
-
-    def _decode(
-        self, office: Office, received: Received
-    ) -> v1.MessageModel | tuple[Envelope, list[ErrorItem], int]:
-        """The message, or why it cannot be routed: (the envelope to store it under, errors, status)."""
+    def read(self, office: Office, received: Received) -> Reading:
+        """The message in ``received``: a translator's reading, else the v1 decoding."""
+        for translator in self.translators:
+            reading = translator(received.raw, received.content_type, office)
+            if reading is not None:
+                return reading
         try:
-            message = decode_from(office, received.raw, received.content_type)
+            return Reading(decode(received.raw, received.content_type))
         except Refused as refused:
-            envelope = Envelope(f"unreadable-{uuid.uuid4().hex[:12]}", "unknown", office.code, AGENCY_PARTY)
-            status = 415 if refused.errors[0].code == "content_type.unsupported" else 422
-            return envelope, refused.errors, status
-        env = message.envelope
-        if errors := _envelope_errors(message, office, received.kinds):
+            return Reading(None, refused.errors)
+
+    @staticmethod
+    def _unreadable(office: Office) -> Envelope:
+        return Envelope(f"unreadable-{uuid.uuid4().hex[:12]}", "unknown", office.code, AGENCY_PARTY)
+
+    def _read(self, office: Office, received: Received) -> Reading | tuple[Envelope, list[ErrorItem], int]:
+        """The reading of a routable message, or why it cannot be routed: (the envelope to store
+        it under, errors, status)."""
+        reading = self.read(office, received)
+        if reading.message is None:
+            errors = reading.errors[:MAX_ERRORS]
+            status = 415 if errors and errors[0].code == "content_type.unsupported" else 422
+            return self._unreadable(office), errors, status
+        env = reading.message.envelope
+        if errors := _envelope_errors(reading.message, office, received.kinds):
             # Stored under the credential's office: a forged sender never gets a row in its name.
             forged = Envelope(
                 env.message_id, env.kind, office.code, env.recipient, env.version, env.correlation_id
             )
             return forged, errors, 403 if errors[0].code == "envelope.sender_mismatch" else 422
-        return message
+        return reading
 
     async def _apply(
         self,
         session: AsyncSession,
         office: Office,
         received: Received,
-        message: v1.MessageModel,
+        reading: Reading,
         applied: dict[str, uuid.UUID],
+        preloaded: dict[str, object],
     ) -> Outcome:
         """Applies one routable message; ``applied`` (message id -> stored message) is kept current."""
+        message = reading.message
+        assert message is not None
         env = message.envelope
         envelope = Envelope(
             env.message_id, env.kind, env.sender, env.recipient, env.version, env.correlation_id
@@ -279,15 +304,19 @@ class InboundProcessor:
         stored = await service.store_inbound(
             session, envelope, received.raw, received.content_type, parent_id=received.parent_id
         )
+        handling = self.kinds.get(env.kind)
+        delivery = Delivery(message, stored, office, reading.errors[:MAX_ERRORS], preloaded.get(env.kind))
         try:
-            if env.kind in PRELOADERS:
-                await _apply_staged(session, message, stored, office)
+            if handling is not None and not handling.savepoint:
+                if delivery.found:  # refused before the handler writes anything
+                    raise _refusal(delivery.found)
+                await _apply_effects(session, handling, delivery)
             elif (rows := RowBuffer.of(session)) is not None:
                 async with rows.paused(), session.begin_nested():
-                    await _apply_effects(session, message, stored, office)
+                    await _apply_effects(session, handling, delivery)
             else:
                 async with session.begin_nested():
-                    await _apply_effects(session, message, stored, office)
+                    await _apply_effects(session, handling, delivery)
         except HubError as exc:
             errors = exc.errors or [ErrorItem("/", exc.code, exc.detail)]
             return await self._refuse(
@@ -314,111 +343,33 @@ class InboundProcessor:
                 session, envelope, received.raw, received.content_type, parent_id=received.parent_id
             )
         receipt = await service.issue_receipt(session, self.signer, stored, accepted=False, errors=errors)
-        await self._negative_ack(session, office, stored, errors)
+        await outbound.negative_ack(session, office, stored, errors)
         return Outcome(stored, receipt, duplicate=False, unreadable=unreadable, status=status)
 
-    async def _negative_ack(
-        self, session: AsyncSession, office: Office, refused: StoredMessage, errors: list[ErrorItem]
-    ) -> None:
-        report = v1.ErrorReport(
-            envelope=v1.Envelope(
-                message_id=f"NACK-{refused.id.hex}",
-                kind="error_report",
-                version="1",
-                sender=AGENCY_PARTY,
-                recipient=office.code,
-                sent_at=utcnow(),
-                correlation_id=refused.message_id[:64],
-            ),
-            message_id=refused.message_id,
-            sha256=refused.sha256,
-            errors=[v1.ErrorItem(path=e.path[:500], code=e.code, message=e.message[:500]) for e in errors],
-        )
-        await send_to_office(session, office, report, parent_id=refused.id)
+
+def _refusal(errors: list[ErrorItem]) -> InvalidInput:
+    return InvalidInput(f"{len(errors)} error(s) in the message", code=errors[0].code, errors=errors)
 
 
-async def _apply_effects(
-    session: AsyncSession, message: v1.MessageModel, stored: StoredMessage, office: Office
-) -> None:
-    handler = HANDLERS.get(message.envelope.kind)
-    if handler is not None:
-        await handler(session, message, stored, office)
-    await service.mark_applied(session, stored)
-    await forward_to_agency(session, stored)
-
-
-async def _apply_staged(
-    session: AsyncSession, message: v1.MessageModel, stored: StoredMessage, office: Office
-) -> None:
-    """A kind with a preloader has a handler that reads from its preload and refuses before staging
-    anything, so it needs no savepoint: its writes stay in the session until the caller's flush,
-    and many messages are written together. Checked: a refusal after a write is a bug."""
-    staged = _staged_count(session)
-    try:
-        await _apply_effects(session, message, stored, office)
-    except HubError:
-        if _staged_count(session) != staged:
-            raise RuntimeError(f"the {message.envelope.kind} handler wrote before refusing") from None
-        raise
-
-
-_STAGED = "hub.staged"
-
-
-def _staged_count(session: AsyncSession) -> int:
-    rows = RowBuffer.of(session)
-    return int(session.sync_session.info.get(_STAGED, 0)) + (len(rows) if rows is not None else 0)
-
-
-@event.listens_for(Session, "transient_to_pending")
-def _count_staged(session: Session, _instance: object) -> None:
-    """Counts objects added to a session (O(1), unlike measuring ``session.new``)."""
-    session.info[_STAGED] = session.info.get(_STAGED, 0) + 1
-
-
-async def forward_to_agency(session: AsyncSession, message: StoredMessage) -> None:
-    """Routes an accepted office message to the agency's systems (``hub.agency``, key ``<kind>.received``)."""
-    await service.enqueue_outbound(
-        session,
-        Envelope(
-            message.message_id,
-            message.kind,
-            message.sender,
-            AGENCY_PARTY,
-            message.version,
-            message.correlation_id,
-        ),
-        message.body,
-        message.content_type,
-        exchange=topology.AGENCY_EXCHANGE,
-        routing_key=f"{message.kind}.received",
-        parent_id=message.id,
-    )
-
-
-async def send_to_office(
-    session: AsyncSession, office: Office, message: v1.MessageModel, *, parent_id: uuid.UUID | None = None
-) -> None:
-    """Queues a message for an office in its codec (canonical XML or JSON) on the outbox."""
-    as_json = office.codec.startswith("json")
-    body = v1.dump_json(message) if as_json else codec.encode(message)  # type: ignore[arg-type]
-    env = message.envelope
-    await service.enqueue_outbound(
-        session,
-        Envelope(env.message_id, env.kind, env.sender, env.recipient, env.version, env.correlation_id),
-        body,
-        JSON if as_json else XML,
-        exchange=topology.OUTBOUND_EXCHANGE,
-        routing_key=topology.office_routing_key(office.code),
-        parent_id=parent_id,
-    )
+async def _apply_effects(session: AsyncSession, handling: KindHandling | None, delivery: Delivery) -> None:
+    """The kind's effects (none for a kind without handling: it is only routed), the message marked
+    applied, and forwarded to the agency. A message read with errors is never accepted, even by a
+    handler that did not refuse it."""
+    if handling is not None:
+        await handling.handle(session, delivery)
+    if delivery.found:
+        raise _refusal(delivery.found)
+    await service.mark_applied(session, delivery.stored)
+    await outbound.forward_to_agency(session, delivery.stored)
 
 
 async def replay(
     session: AsyncSession, processor: InboundProcessor, message_pk: uuid.UUID, *, actor: str
 ) -> Outcome:
     """Runs a stored inbound message through validation again (e.g. refused because its mandate
-    was unknown, and the mandate now exists). Already applied: its first receipt, nothing more."""
+    was unknown, and the mandate now exists), as a new message whose parent is the stored one; the
+    office is sent the new receipt, whatever carried the first. Already applied: its first
+    receipt, nothing more."""
     repo = MessageRepository(session)
     stored = await repo.get(message_pk)
     if stored is None or stored.direction != "inbound":
@@ -430,5 +381,5 @@ async def replay(
         )
     await service.record(session, stored, Status.REPLAYED, actor=actor)
     return await processor.receive(
-        session, office, Received(stored.body, stored.content_type, parent_id=stored.id)
+        session, office, Received(stored.body, stored.content_type, parent_id=stored.id), reply_receipt=True
     )

@@ -8,8 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.deps import CurrentOffice, SessionDep
 from hub.kit import idempotency
@@ -17,15 +15,8 @@ from hub.kit.errors import ErrorItem, problem_body
 from hub.kit.http import PROBLEM_JSON
 from hub.kit.openapi import Problem, problems, request_body, schema_of
 from hub.kit.ratelimit import RateLimiter
-from hub.messaging.inbound import (
-    JSON,
-    OFFICE_KINDS,
-    XML,
-    InboundProcessor,
-    Outcome,
-    Received,
-    receipt_message,
-)
+from hub.messaging.inbound import JSON, OFFICE_KINDS, XML, InboundProcessor, Outcome, Received
+from hub.messaging.outbound import receipt_message
 from hub.offices.models import Office
 from schemas import v1
 
@@ -116,36 +107,14 @@ async def receive_office_message(
     kinds = None if kind is None else frozenset({kind})
     received = Received(raw, request.headers.get("content-type", ""), kinds=kinds)
     if key is None:
-        return receipt_response(await receive_once(processor, session, office, received), office)
+        return receipt_response(await processor.receive(session, office, received), office)
     fingerprint = idempotency.request_hash("POST", request.url.path, hashlib.sha256(raw).hexdigest())
     earlier = await idempotency.claim_in(session, office.id, key, fingerprint)
     if earlier is not None:
         return replayed(earlier)
-    response = receipt_response(await receive_once(processor, session, office, received), office)
+    response = receipt_response(await processor.receive(session, office, received), office)
     await idempotency.complete(session, office.id, key, stored_response(response))
     return response
-
-
-async def receive_once(
-    processor: InboundProcessor, session: AsyncSession, office: Office, received: Received
-) -> Outcome:
-    """The message applied and its writes flushed in a savepoint. A concurrent copy committed
-    meanwhile (its inbox row, or a reference only one message may use) fails this flush rather
-    than the request's commit; the message is then read again, and answers as the duplicate it
-    is (409 with the first receipt) instead of a 500. Nothing is applied twice either way.
-
-    On PostgreSQL only: SQLite has one writer at a time, and taking its write lock at this flush
-    rather than at commit makes concurrent writers (HTTP beside the AMQP consumer) fail with
-    "database is locked" instead of waiting for each other."""
-    if session.get_bind().dialect.name != "postgresql":
-        return await processor.receive(session, office, received)
-    try:
-        async with session.begin_nested():
-            outcome = await processor.receive(session, office, received)
-            await session.flush()
-    except IntegrityError:
-        outcome = await processor.receive(session, office, received)
-    return outcome
 
 
 BODY_DOC = (

@@ -1,10 +1,12 @@
-"""How a mandate ends once its work is done (``completed``), on the office's act reports: a per-act
+"""How a mandate moves on with the office's act reports: ``in_progress`` on its first act reported,
+then ``completed`` once its work is done: a per-act
 mandate when every act it ordered has an accepted act report; any mandate, whole-file ones
 included, when an act report says the debtor paid in full (nothing is left to collect). A whole-file
 mandate ends otherwise when staff cancel it (``endings``).
 
 The act report handler calls :func:`act_reported` once the report is recorded; a completed mandate
-refuses later act reports (``mandate.not_reportable``), like a cancelled one.
+refuses later act reports (``mandate.not_reportable``), like a cancelled one. Only this module
+changes a mandate's status, through ``lifecycle.transition``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable
-from contextvars import ContextVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +24,8 @@ from hub.mandates.service.lifecycle import S, transition
 from hub.offices.models import Office
 from schemas.v1.outcomes import OutcomeCode
 
+# Collection starts with the first act reported.
+STARTS_PROGRESS = frozenset({S.ISSUED.value, S.ACKNOWLEDGED.value})
 # Outcomes that end the mandate whatever acts remain: the claim is settled.
 CLOSING_OUTCOMES = frozenset({OutcomeCode.PAID_IN_FULL.value})
 
@@ -51,10 +54,6 @@ class ReportedActs:
         return counts
 
 
-# Set by the act report handler's preload, for the set of reports it applies.
-preloaded_reported: ContextVar[ReportedActs | None] = ContextVar("preloaded_reported", default=None)
-
-
 def _done(mandate: Mandate, act: ActReport, reported: Counter[str]) -> str | None:
     """Why the mandate is done after ``act``, or None."""
     if act.outcome_code in CLOSING_OUTCOMES:
@@ -64,16 +63,19 @@ def _done(mandate: Mandate, act: ActReport, reported: Counter[str]) -> str | Non
     return None
 
 
-async def act_reported(session: AsyncSession, act: ActReport, office: Office) -> None:
-    """After ``office``'s act report ``act`` was recorded (its mandate in progress): completes the
-    mandate when its work is done, logged with the office as actor and the report as the reason."""
+async def act_reported(
+    session: AsyncSession, act: ActReport, office: Office, *, reported: ReportedActs
+) -> None:
+    """After ``office``'s act report ``act`` was recorded: puts its mandate in progress on its first
+    act, and completes it when its work is done, each logged with the office as actor and the report
+    as the reason. ``reported``: the acts reported before, loaded for the set ``act`` came in."""
     mandate = await MandateRepository(session).get_by_id(act.mandate_id)  # loaded: no query
     assert mandate is not None  # the report was just recorded under it
+    if mandate.status in STARTS_PROGRESS:
+        started = f"act {act.office_reference} reported ({act.act_code})"
+        await transition(session, mandate, S.IN_PROGRESS, actor=office.code, reason=started)
     if mandate.status != S.IN_PROGRESS.value:
         return
-    reported = preloaded_reported.get()
-    if reported is None:
-        reported = await ReportedActs.load(session, [mandate], besides=act.id)
     why = _done(mandate, act, reported.recorded(act))
     if why is not None:
         reason = f"act {act.office_reference} reported ({act.act_code}, {act.outcome_code}): {why}"

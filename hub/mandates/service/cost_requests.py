@@ -10,7 +10,7 @@ from hub.kit.errors import Conflict, ErrorItem, InvalidInput, NotFound
 from hub.mandates import messages
 from hub.mandates.models import Approval, Mandate
 from hub.mandates.repository import MandateRepository
-from hub.messaging.inbound import send_to_office
+from hub.messaging.outbound import send_to_office
 from hub.offices.repository import OfficeRepository
 
 

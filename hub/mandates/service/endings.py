@@ -13,7 +13,7 @@ from hub.mandates import messages
 from hub.mandates.models import Mandate, MandateStatus
 from hub.mandates.repository import MandateRepository
 from hub.mandates.service.lifecycle import S, get_mandate, transition
-from hub.messaging.inbound import send_to_office
+from hub.messaging.outbound import send_to_office
 from hub.offices.repository import OfficeRepository
 from schemas import v1
 

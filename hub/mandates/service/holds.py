@@ -13,7 +13,7 @@ from hub.mandates.models import HoldNotice, MandateEvent
 from hub.mandates.repository import MandateRepository
 from hub.mandates.service.hold_notices import ack_window
 from hub.mandates.service.lifecycle import S
-from hub.messaging.inbound import send_to_office
+from hub.messaging.outbound import send_to_office
 from hub.offices.repository import OfficeRepository
 
 # Mandates an office may be working on: a hold raised on their case must reach it.

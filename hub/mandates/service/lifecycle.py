@@ -29,7 +29,7 @@ from hub.mandates import messages
 from hub.mandates.assessment import Verdict, assess_per_act, assess_whole_file
 from hub.mandates.models import Approval, Mandate, MandateEvent, MandateKind, MandateStatus
 from hub.mandates.repository import MandateRepository
-from hub.messaging.inbound import send_to_office
+from hub.messaging.outbound import send_to_office
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
 from hub.policy.settings import DEFAULT_SETTINGS, PolicySettings

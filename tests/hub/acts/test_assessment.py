@@ -13,15 +13,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
+from hub.bootstrap import inbound_processor
 from hub.ledger import service as ledger
 from hub.ledger.models import LedgerTransaction
 from hub.mandates.models import Approval, Mandate
-from hub.messaging.inbound import InboundProcessor, Outcome, Received
+from hub.messaging.inbound import Outcome, Received
 from hub.messaging.signing import ReceiptSigner
 from tests.hub.acts.factories import Seeded, report_json, seed
 from tests.hub.finance.factories import act
 
-PROCESSOR = InboundProcessor(ReceiptSigner("r" * 40))
+PROCESSOR = inbound_processor(ReceiptSigner("r" * 40))
 JSON = "application/json"
 # Collects nothing by itself: flagged when reported on its own. A release is a duty, never flagged.
 COSTLY, DUTY = "ATTEMPTED_EXECUTION", "RELEASE"

@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.xml import codec
 from hub.acts import batch as batches
+from hub.bootstrap import inbound_processor
 from hub.database import unit_of_work
 from hub.kit.errors import ErrorItem
 from hub.ledger.models import LedgerEntry, LedgerTransaction
 from hub.messaging import service
-from hub.messaging.inbound import XML, InboundProcessor, Received
+from hub.messaging.inbound import XML, Received
 from hub.messaging.models import MessageEvent, OutboxEntry, Receipt, StoredMessage
 from hub.messaging.signing import ReceiptSigner, verify
 from schemas import v1
@@ -113,7 +114,7 @@ def _item(e: dict[str, Any]) -> ErrorItem:
 async def test_a_chunk_writes_what_its_records_one_by_one_write_in_one_insert_per_table(
     sessions: async_sessionmaker[AsyncSession], committed_engine: AsyncEngine
 ) -> None:
-    processor = InboundProcessor(SIGNER)
+    processor = inbound_processor(SIGNER)
     async with unit_of_work(sessions) as session:
         one_by_one, batched = await seed(session), await seed(session)
     for message in reports(one_by_one):

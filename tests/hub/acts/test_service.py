@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
 from hub.acts.repository import ActReportRepository
+from hub.bootstrap import inbound_processor
 from hub.ledger.models import LedgerEntry
 from hub.ledger.repository import LedgerRepository
 from hub.mandates.models import Mandate, MandateEvent
-from hub.messaging.inbound import InboundProcessor, Received
+from hub.messaging.inbound import Received
 from hub.messaging.signing import ReceiptSigner
 from tests.hub.acts.factories import office_code, report_json, seed
 from tests.hub.finance.factories import act
@@ -33,7 +34,7 @@ async def test_an_accepted_report_is_recorded_with_postings_cost_check_and_manda
 ) -> None:
     s = await seed(session)
     raw = report_json(s.office.code, s.mandate.ref, collected_cents=12_345)
-    outcome = await InboundProcessor(SIGNER).receive(session, s.office, Received(raw, JSON))
+    outcome = await inbound_processor(SIGNER).receive(session, s.office, Received(raw, JSON))
     assert outcome.accepted, outcome.receipt.errors
 
     act = (
@@ -62,7 +63,7 @@ async def test_an_accepted_report_is_recorded_with_postings_cost_check_and_manda
 
 async def test_another_offices_mandate_is_not_found_like_an_unknown_one(session: AsyncSession) -> None:
     mine, theirs = await seed(session), await seed(session)
-    processor = InboundProcessor(SIGNER)
+    processor = inbound_processor(SIGNER)
     for ref in (theirs.mandate.ref, "M-NOPE"):
         raw = report_json(mine.office.code, ref, n=ref)
         outcome = await processor.receive(session, mine.office, Received(raw, JSON))
@@ -81,7 +82,7 @@ async def test_every_meaning_error_is_listed_and_nothing_is_written(session: Asy
         currency="USD",
         approval_id="APR-UNKNOWN",
     )
-    outcome = await InboundProcessor(SIGNER).receive(session, s.office, Received(raw, JSON))
+    outcome = await inbound_processor(SIGNER).receive(session, s.office, Received(raw, JSON))
     assert outcome.status == 422
     assert sorted(e["code"] for e in outcome.receipt.errors) == [
         "act.not_in_mandate",
@@ -106,14 +107,14 @@ async def test_each_meaning_error_has_a_stable_code(
 ) -> None:
     s = await seed(session)
     raw = report_json(s.office.code, s.mandate.ref, **changes)
-    outcome = await InboundProcessor(SIGNER).receive(session, s.office, Received(raw, JSON))
+    outcome = await inbound_processor(SIGNER).receive(session, s.office, Received(raw, JSON))
     assert outcome.status == 422 and [e["code"] for e in outcome.receipt.errors] == [code]
 
 
 async def test_an_unknown_outcome_code_is_refused_never_skipped(session: AsyncSession) -> None:
     s = await seed(session)
     raw = report_json(s.office.code, s.mandate.ref, outcome_code="served_by_pigeon")
-    outcome = await InboundProcessor(SIGNER).receive(session, s.office, Received(raw, JSON))
+    outcome = await inbound_processor(SIGNER).receive(session, s.office, Received(raw, JSON))
     assert outcome.status == 422 and not outcome.accepted
     assert any("outcome_code" in e["path"] for e in outcome.receipt.errors)
     assert await count(session, ActReport) == 0
@@ -121,7 +122,7 @@ async def test_an_unknown_outcome_code_is_refused_never_skipped(session: AsyncSe
 
 async def test_a_reused_office_reference_is_refused(session: AsyncSession) -> None:
     s = await seed(session)
-    processor = InboundProcessor(SIGNER)
+    processor = inbound_processor(SIGNER)
     first = json.loads(report_json(s.office.code, s.mandate.ref, n=1))
     second = {**first, "envelope": {**first["envelope"], "message_id": "CR-other"}}
     assert (await processor.receive(session, s.office, Received(json.dumps(first).encode(), JSON))).accepted
@@ -132,7 +133,7 @@ async def test_a_reused_office_reference_is_refused(session: AsyncSession) -> No
 async def test_a_whole_file_mandate_allows_any_catalogue_act(session: AsyncSession) -> None:
     s = await seed(session, kind="whole_file", acts=[], code=office_code())
     raw = report_json(s.office.code, s.mandate.ref, act_code="PAYMENT_ORDER")
-    outcome = await InboundProcessor(SIGNER).receive(session, s.office, Received(raw, JSON))
+    outcome = await inbound_processor(SIGNER).receive(session, s.office, Received(raw, JSON))
     assert outcome.accepted, outcome.receipt.errors
 
 

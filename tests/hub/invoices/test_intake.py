@@ -10,6 +10,7 @@ import pytest
 from adapters.einvoice import LegalId, read_einvoice
 from hub.invoices import intake
 from hub.offices.models import Office
+from schemas import v1
 from tests.hub.invoices.einvoices import OTHER_SIRET, SIRET, Line, cii, ubl
 
 OFFICE = Office(code="CJ75001", name="Étude", siret=SIRET)
@@ -38,9 +39,11 @@ def test_the_seller_is_the_sending_office(
 
 
 def test_a_credit_note_becomes_negative_fees_with_its_references() -> None:
-    invoice = intake.read_einvoice_message(
+    reading = intake.read_einvoice_message(
         ubl("AV-1", [Line(5158, ref="A/1", approval="APR-1")], credit=True), OFFICE
     )
+    invoice = reading.message
+    assert isinstance(invoice, v1.FeeInvoice) and reading.errors == []
     assert invoice.envelope.message_id == "EINV-CJ75001-AV-1" and invoice.envelope.sender == "CJ75001"
     assert (invoice.total_net_cents, invoice.total_vat_cents, invoice.total_gross_cents) == (
         -5158,
@@ -59,9 +62,10 @@ def test_a_credit_note_becomes_negative_fees_with_its_references() -> None:
 
 def test_refusals_list_every_error_with_the_readers_codes() -> None:
     # Readable: our rules' errors travel with the canonical form, for the handler to add its own.
-    invoice = intake.read_einvoice_message(cii("F-1", [Line(5158, ref="A/1")], siret=OTHER_SIRET), OFFICE)
-    assert [e.code for e in intake.refusals_of(invoice)] == ["invoice.seller_not_sender"]
-    assert intake.refusals_of(intake.read_einvoice_message(cii("F-1", [Line(5158, ref="A/1")]), OFFICE)) == []
+    reading = intake.read_einvoice_message(cii("F-1", [Line(5158, ref="A/1")], siret=OTHER_SIRET), OFFICE)
+    assert reading.message is not None
+    assert [e.code for e in reading.errors] == ["invoice.seller_not_sender"]
+    assert intake.read_einvoice_message(cii("F-1", [Line(5158, ref="A/1")]), OFFICE).errors == []
     # Not readable as the canonical form (a line naming no act): ours and the form's together.
     with pytest.raises(intake.EInvoiceRefused) as refused:
         intake.read_einvoice_message(ubl("F-1", [Line(5158)], siret=OTHER_SIRET), OFFICE)

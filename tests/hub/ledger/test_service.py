@@ -13,12 +13,13 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
+from hub.bootstrap import inbound_processor
 from hub.kit.errors import Conflict, InvalidInput, NotFound
 from hub.ledger import service as ledger
 from hub.ledger.models import LedgerEntry, LedgerTransaction
 from hub.ledger.postings import Posting
 from hub.ledger.repository import LedgerRepository
-from hub.messaging.inbound import InboundProcessor, Received
+from hub.messaging.inbound import Received
 from hub.messaging.signing import ReceiptSigner
 from tests.hub.acts.factories import report_json, seed
 from tests.hub.ledger.factories import add_creditors_with_cases, add_offices
@@ -225,7 +226,7 @@ async def test_balances_per_case_office_creditor_and_period_from_the_entries(ses
 
 async def test_an_office_statement_per_kind_and_act_equals_its_entries(session: AsyncSession) -> None:
     s = await seed(session)
-    processor = InboundProcessor(ReceiptSigner("r" * 40))
+    processor = inbound_processor(ReceiptSigner("r" * 40))
     sent = [
         report_json(s.office.code, s.mandate.ref, n=1, collected_cents=20_000),
         report_json(

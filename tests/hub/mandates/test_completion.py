@@ -10,11 +10,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
-from hub.acts.service import record_act_report
+from hub.acts.service import ReportReads, record_act_report
+from hub.bootstrap import inbound_processor
 from hub.mandates import service
 from hub.mandates.models import Mandate, MandateStatus
 from hub.mandates.service import completion
-from hub.messaging.inbound import InboundProcessor, Outcome, Received
+from hub.messaging.inbound import Outcome, Received
 from hub.messaging.service import Envelope, store_inbound
 from hub.messaging.signing import ReceiptSigner
 from schemas import v1
@@ -26,7 +27,7 @@ JSON = "application/json"
 
 async def send(session: AsyncSession, s: Seeded, n: int, **changes: Any) -> Outcome:
     raw = report_json(s.office.code, s.mandate.ref, n, **changes)
-    return await InboundProcessor(SIGNER).receive(session, s.office, Received(raw, JSON))
+    return await inbound_processor(SIGNER).receive(session, s.office, Received(raw, JSON))
 
 
 async def log(session: AsyncSession, mandate: Mandate) -> list[tuple[str | None, str, str]]:
@@ -104,7 +105,7 @@ async def test_within_one_batch_the_report_that_completes_a_mandate_closes_it_fo
         report_json(s.office.code, s.mandate.ref, n, act_code=act)
         for n, act in ((2, "SERVE_TITLE"), (3, "PAYMENT_ORDER"), (4, "PAYMENT_ORDER"))
     ]
-    outcomes = await InboundProcessor(SIGNER).receive_many(
+    outcomes = await inbound_processor(SIGNER).receive_many(
         session, s.office, [Received(r, JSON) for r in raws]
     )
     assert [o.accepted for o in outcomes] == [True, True, False]
@@ -116,8 +117,8 @@ async def test_within_one_batch_the_report_that_completes_a_mandate_closes_it_fo
 async def test_a_report_recorded_outside_the_inbound_path_completes_its_mandate_too(
     session: AsyncSession,
 ) -> None:
-    """Without the handler's preload the reports so far are read for the one mandate, the report
-    being recorded counted once, flushed or not: a service ordered twice needs two reports."""
+    """Recorded with reads loaded for it alone, each report counted once, flushed or not: a service
+    ordered twice needs two reports."""
     s = await seed(session, acts=["SERVE_TITLE", "SERVE_TITLE"])
     for n, act_code in enumerate(("SERVE_TITLE", "SERVE_TITLE"), start=1):
         raw = report_json(s.office.code, s.mandate.ref, n, act_code=act_code)
@@ -127,8 +128,11 @@ async def test_a_report_recorded_outside_the_inbound_path_completes_its_mandate_
             raw,
             JSON,
         )
-        act = await record_act_report(session, v1.ActReport.model_validate_json(raw), stored, s.office)
+        report = v1.ActReport.model_validate_json(raw)
+        reads = await ReportReads.load(session, s.office, [report])
+        reported = await completion.ReportedActs.load(session, [s.mandate])
+        act = await record_act_report(session, report, stored, s.office, reads=reads)
         if n == 1:
             await session.flush()  # in the database already, and in the session
-        await completion.act_reported(session, act, s.office)
+        await completion.act_reported(session, act, s.office, reported=reported)
         assert s.mandate.status == ("in_progress" if n == 1 else "completed")

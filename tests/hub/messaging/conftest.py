@@ -9,15 +9,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from hub.messaging import inbound
+from hub import bootstrap
 
 
 @pytest.fixture(autouse=True)
 def routing_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """The messaging tests check the path every message takes, not what a kind means: no domain
     handler runs (act reports, acknowledgements... have tests of their own in their modules)."""
-    monkeypatch.setattr(inbound, "HANDLERS", {})
-    monkeypatch.setattr(inbound, "PRELOADERS", {})
+    monkeypatch.setattr(bootstrap, "KINDS", {})
 
 
 @dataclass

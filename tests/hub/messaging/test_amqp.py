@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.amqp import topology
 from adapters.amqp.connection import connect
+from hub.bootstrap import inbound_processor
 from hub.broker import Broker
 from hub.database import create_engine, unit_of_work
 from hub.messaging import service
 from hub.messaging.amqp import AmqpTransport, InboundConsumer
 from hub.messaging.dead_letters import list_dead_letters, requeue_dead_letters
-from hub.messaging.inbound import InboundProcessor
 from hub.messaging.models import InboxEntry, OutboxEntry, StoredMessage
 from hub.messaging.relay import Relay
 from hub.messaging.service import Envelope
@@ -78,7 +78,7 @@ class Hub:
     def __init__(self, broker: Broker, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.broker = broker
         self.sessions = sessions
-        self.processor = InboundProcessor(ReceiptSigner("k" * 40))
+        self.processor = inbound_processor(ReceiptSigner("k" * 40))
         self.consumer = InboundConsumer(broker, sessions, self.processor)
         self.relay = Relay(sessions, broker=AmqpTransport(broker), idle_sleep_s=0.05)
 

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from hub.database import unit_of_work
 from hub.kit.crypto import SecretBox
 from hub.kit.errors import NotFound
-from hub.messaging import inbound
+from hub.messaging.inbound import KindHandling
 from hub.messaging.relay import Relay
 from hub.messaging.signing import verify
 from hub.messaging.webhooks import WebhookPusher
@@ -126,14 +126,14 @@ async def test_replay_applies_a_message_refused_earlier(
     async def mandate_unknown(*args: object) -> None:
         raise NotFound("no mandate M-2026-000042 for this office", code="mandate.unknown")
 
-    monkeypatch.setitem(inbound.HANDLERS, "act_report", mandate_unknown)
+    monkeypatch.setitem(app.state.processor.kinds, "act_report", KindHandling(mandate_unknown))
     sent = await client.post(
         "/v1/messages", content=as_office(SAMPLE, code), headers={**auth, "content-type": "application/xml"}
     )
     assert sent.status_code == 404 and sent.json()["code"] == "mandate.unknown"
     [stored] = (await client.get("/v1/messages", params={"message_id": f"{code}-1"}, headers=auth)).json()
 
-    monkeypatch.delitem(inbound.HANDLERS, "act_report")  # the mandate now exists
+    monkeypatch.delitem(app.state.processor.kinds, "act_report")  # the mandate now exists
     url = f"/v1/messages/{stored['id']}/replay"
     assert (await client.post(url, headers=auth)).status_code == 401  # an office key
     replayed = await client.post(url, headers={"Authorization": f"Bearer {admin}"})

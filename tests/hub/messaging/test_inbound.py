@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.bootstrap import inbound_processor
 from hub.kit.errors import ErrorItem, InvalidInput
-from hub.messaging import inbound
-from hub.messaging.inbound import InboundProcessor, Received
+from hub.messaging.inbound import Delivery, InboundProcessor, KindHandling, Received
 from hub.messaging.models import OutboxEntry, StoredMessage
 from hub.messaging.repository import MessageRepository
 from hub.messaging.service import receipt_payload
@@ -45,7 +44,7 @@ async def outbox(session: AsyncSession) -> list[tuple[str, str, str]]:
 async def test_an_accepted_message_is_stored_receipted_and_routed_to_the_agency(
     session: AsyncSession, office: Office, raw: bytes, content_type: str
 ) -> None:
-    outcome = await InboundProcessor(SIGNER).receive(session, office, Received(raw, content_type))
+    outcome = await inbound_processor(SIGNER).receive(session, office, Received(raw, content_type))
     assert outcome.accepted and not outcome.duplicate
     assert outcome.message.body == raw and outcome.message.status == "validated"
     assert await outbox(session) == [("act_report", "AGENCY", "hub.agency")]
@@ -59,7 +58,7 @@ async def test_an_accepted_message_is_stored_receipted_and_routed_to_the_agency(
 async def test_a_second_copy_gets_the_first_receipt_and_no_second_effect(
     session: AsyncSession, office: Office
 ) -> None:
-    processor = InboundProcessor(SIGNER)
+    processor = inbound_processor(SIGNER)
     first = await processor.receive(session, office, Received(ACT_REPORT_XML, "application/xml"))
     again = await processor.receive(session, office, Received(ACT_REPORT_XML, "application/xml"))
     assert again.duplicate and again.receipt.id == first.receipt.id
@@ -70,7 +69,7 @@ async def test_syntax_errors_refuse_with_every_error_and_a_negative_ack(
     session: AsyncSession, office: Office
 ) -> None:
     bad = (SAMPLES_DIR / "invalid" / "act_report_several_errors.xml").read_bytes()
-    outcome = await InboundProcessor(SIGNER).receive(session, office, Received(bad, "application/xml"))
+    outcome = await inbound_processor(SIGNER).receive(session, office, Received(bad, "application/xml"))
     assert not outcome.accepted
     assert len(outcome.receipt.errors) > 1
     assert outcome.message.status == "rejected"
@@ -82,7 +81,7 @@ async def test_syntax_errors_refuse_with_every_error_and_a_negative_ack(
 async def test_a_sender_other_than_the_credential_is_refused(session: AsyncSession, office: Office) -> None:
     forged = json.loads(ACT_REPORT_JSON)
     forged["envelope"]["sender"] = "CJ13001"
-    outcome = await InboundProcessor(SIGNER).receive(
+    outcome = await inbound_processor(SIGNER).receive(
         session, office, Received(json.dumps(forged).encode(), "application/json")
     )
     assert not outcome.accepted
@@ -92,17 +91,17 @@ async def test_a_sender_other_than_the_credential_is_refused(session: AsyncSessi
 
 async def test_kinds_offices_may_not_send_are_refused(session: AsyncSession, office: Office) -> None:
     mandate = (SAMPLES_DIR / "valid" / "mandate_per_act.xml").read_bytes()
-    outcome = await InboundProcessor(SIGNER).receive(session, office, Received(mandate, "application/xml"))
+    outcome = await inbound_processor(SIGNER).receive(session, office, Received(mandate, "application/xml"))
     codes = {e["code"] for e in outcome.receipt.errors}
     assert "envelope.kind_not_accepted" in codes
 
 
 async def test_unsupported_content_type(session: AsyncSession, office: Office) -> None:
-    outcome = await InboundProcessor(SIGNER).receive(session, office, Received(b"a,b", "text/csv"))
+    outcome = await inbound_processor(SIGNER).receive(session, office, Received(b"a,b", "text/csv"))
     assert [e["code"] for e in outcome.receipt.errors] == ["content_type.unsupported"]
 
 
-async def refuse(session: AsyncSession, message: object, stored: StoredMessage, office: Office) -> None:
+async def refuse(session: AsyncSession, delivery: Delivery) -> None:
     await offices.add_office(session, code="CJWRITTEN", name="written by the handler")  # must not survive
     raise InvalidInput("meaning", errors=[ErrorItem("/mandate_ref", "mandate.unknown", "no such mandate")])
 
@@ -110,40 +109,20 @@ async def refuse(session: AsyncSession, message: object, stored: StoredMessage, 
 async def test_a_refusal_in_meaning_leaves_nothing_half_written(
     session: AsyncSession, office: Office, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(inbound.HANDLERS, "act_report", refuse)
-    monkeypatch.delitem(inbound.PRELOADERS, "act_report", raising=False)  # a handler with a savepoint
-    outcome = await InboundProcessor(SIGNER).receive(
-        session, office, Received(ACT_REPORT_XML, "application/xml")
-    )
+    processor = InboundProcessor(SIGNER, kinds={"act_report": KindHandling(refuse)})  # with a savepoint
+    outcome = await processor.receive(session, office, Received(ACT_REPORT_XML, "application/xml"))
     assert not outcome.accepted
     assert [e["code"] for e in outcome.receipt.errors] == ["mandate.unknown"]
     assert [o.code for o in await offices.list_offices(session)] == ["CJ75001"]
     assert await outbox(session) == [("error_report", "CJ75001", "hub.outbound")]
     # Refused, so not applied: a corrected copy under the same id is taken.
-    monkeypatch.delitem(inbound.HANDLERS, "act_report")
-    retry = await InboundProcessor(SIGNER).receive(
-        session, office, Received(ACT_REPORT_XML, "application/xml")
-    )
+    del processor.kinds["act_report"]
+    retry = await processor.receive(session, office, Received(ACT_REPORT_XML, "application/xml"))
     assert retry.accepted and not retry.duplicate
 
 
-async def test_a_preloaded_kind_whose_handler_writes_before_refusing_is_a_bug_not_a_refusal(
-    session: AsyncSession, office: Office, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A kind with a preloader is applied without a savepoint: its handler promises to refuse before
-    writing. Breaking the promise stops the whole unit of work instead of keeping half a message."""
-
-    async def preload(*_: object) -> contextlib.AbstractContextManager[object]:
-        return contextlib.nullcontext()
-
-    monkeypatch.setitem(inbound.HANDLERS, "act_report", refuse)
-    monkeypatch.setitem(inbound.PRELOADERS, "act_report", preload)
-    with pytest.raises(RuntimeError, match="wrote before refusing"):
-        await InboundProcessor(SIGNER).receive(session, office, Received(ACT_REPORT_XML, "application/xml"))
-
-
 async def test_amqp_senders_get_the_receipt_as_a_message(session: AsyncSession, office: Office) -> None:
-    await InboundProcessor(SIGNER).receive(
+    await inbound_processor(SIGNER).receive(
         session, office, Received(ACT_REPORT_XML, "application/xml"), reply_receipt=True
     )
     assert await outbox(session) == [

@@ -1,0 +1,111 @@
+"""What the hub sends because of a message it received or a decision it made, always through the
+outbox (``service.enqueue_outbound``): a message to an office in its codec, an accepted office
+message forwarded to the agency's systems, a receipt's wire form and a negative acknowledgement.
+Domain modules import these; the inbound processor uses them too, never the reverse."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.amqp import topology
+from adapters.xml import codec
+from hub.kit.clock import utcnow
+from hub.kit.errors import ErrorItem
+from hub.messaging import service
+from hub.messaging.models import Receipt, StoredMessage
+from hub.messaging.service import AGENCY_PARTY, Envelope
+from hub.offices.models import Office
+from schemas import v1
+
+JSON = "application/json"
+XML = "application/xml"
+
+
+async def send_to_office(
+    session: AsyncSession, office: Office, message: v1.MessageModel, *, parent_id: uuid.UUID | None = None
+) -> None:
+    """Queues a message for an office in its codec (canonical XML or JSON) on the outbox."""
+    as_json = office.codec.startswith("json")
+    body = v1.dump_json(message) if as_json else codec.encode(message)  # type: ignore[arg-type]
+    env = message.envelope
+    await service.enqueue_outbound(
+        session,
+        Envelope(env.message_id, env.kind, env.sender, env.recipient, env.version, env.correlation_id),
+        body,
+        JSON if as_json else XML,
+        exchange=topology.OUTBOUND_EXCHANGE,
+        routing_key=topology.office_routing_key(office.code),
+        parent_id=parent_id,
+    )
+
+
+async def forward_to_agency(session: AsyncSession, message: StoredMessage) -> None:
+    """Routes an accepted office message to the agency's systems (``hub.agency``, key ``<kind>.received``)."""
+    await service.enqueue_outbound(
+        session,
+        Envelope(
+            message.message_id,
+            message.kind,
+            message.sender,
+            AGENCY_PARTY,
+            message.version,
+            message.correlation_id,
+        ),
+        message.body,
+        message.content_type,
+        exchange=topology.AGENCY_EXCHANGE,
+        routing_key=f"{message.kind}.received",
+        parent_id=message.id,
+    )
+
+
+def receipt_message(receipt: Receipt, recipient: str) -> v1.Receipt:
+    """The wire form of a stored receipt, as returned to the sender."""
+    return v1.Receipt(
+        envelope=v1.Envelope(
+            message_id=f"RCPT-{receipt.message_pk.hex}",
+            kind="receipt",
+            version="1",
+            sender=AGENCY_PARTY,
+            recipient=recipient,
+            sent_at=receipt.created_at or utcnow(),
+            correlation_id=receipt.message_id,
+        ),
+        message_id=receipt.message_id,
+        sha256=receipt.sha256,
+        received_at=receipt.received_at,
+        accepted=receipt.accepted,
+        errors=[v1.ErrorItem(**e) for e in receipt.errors],
+        signature=receipt.signature,
+        signature_alg="Ed25519",
+    )
+
+
+async def send_receipt(
+    session: AsyncSession, office: Office, receipt: Receipt, *, parent_id: uuid.UUID
+) -> None:
+    """The receipt of an office's message, sent back as a message (to AMQP senders, and on replay)."""
+    await send_to_office(session, office, receipt_message(receipt, office.code), parent_id=parent_id)
+
+
+async def negative_ack(
+    session: AsyncSession, office: Office, refused: StoredMessage, errors: list[ErrorItem]
+) -> None:
+    """Tells the office which of its messages was refused and why (kind ``error_report``)."""
+    report = v1.ErrorReport(
+        envelope=v1.Envelope(
+            message_id=f"NACK-{refused.id.hex}",
+            kind="error_report",
+            version="1",
+            sender=AGENCY_PARTY,
+            recipient=office.code,
+            sent_at=utcnow(),
+            correlation_id=refused.message_id[:64],
+        ),
+        message_id=refused.message_id,
+        sha256=refused.sha256,
+        errors=[v1.ErrorItem(path=e.path[:500], code=e.code, message=e.message[:500]) for e in errors],
+    )
+    await send_to_office(session, office, report, parent_id=refused.id)
