@@ -1,4 +1,7 @@
-"""Rate limits per API key: a token bucket per credential, in this process.
+"""Rate limits per credential (an API key, an AMQP user): a token bucket per credential, in this
+process. HTTP refuses a request beyond the rate (429 with Retry-After, ``check``); the AMQP consumer
+holds a message back until its turn instead (``reserve``): what waits stays unacknowledged in the
+broker, and the office's publisher confirms slow down with it.
 
 Each process of the API keeps its own buckets, so behind N replicas a key may send up to N times
 the rate; a shared store (PostgreSQL or Redis) is the step after this one if that matters.
@@ -33,8 +36,8 @@ class RateLimiter:
     clock: object = field(default=time.monotonic)
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
 
-    def check(self, credential: str) -> None:
-        """Takes one token for ``credential``, or raises 429 with Retry-After (whole seconds)."""
+    def _bucket(self, credential: str) -> _Bucket:
+        """The credential's bucket, refilled up to now."""
         key = hashlib.sha256(credential.encode()).hexdigest()
         now: float = self.clock()  # type: ignore[operator]
         bucket = self._buckets.get(key)
@@ -42,6 +45,19 @@ class RateLimiter:
             bucket = self._buckets[key] = _Bucket(float(self.burst), now)
         bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.at) * self.rate)
         bucket.at = now
+        return bucket
+
+    def reserve(self, credential: str) -> float:
+        """Takes one token for ``credential`` now or in the future: the seconds to wait before
+        going on (0 when one is there). Tokens taken ahead are owed (the bucket goes below zero),
+        so messages that wait go on one per 1/rate seconds, in the order they came."""
+        bucket = self._bucket(credential)
+        bucket.tokens -= 1.0
+        return 0.0 if bucket.tokens >= 0.0 else -bucket.tokens / self.rate
+
+    def check(self, credential: str) -> None:
+        """Takes one token for ``credential``, or raises 429 with Retry-After (whole seconds)."""
+        bucket = self._bucket(credential)
         if bucket.tokens < 1.0:
             wait = math.ceil((1.0 - bucket.tokens) / self.rate)
             raise TooManyRequests(
