@@ -3,6 +3,7 @@ the consumer of ``hub.inbound`` (offices' messages, acked only after the commit)
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import structlog
@@ -13,6 +14,7 @@ from adapters.amqp.consumer import Consumer, Delivery, consume
 from adapters.amqp.publisher import OutgoingMessage, Status
 from hub.broker import Broker
 from hub.database import unit_of_work
+from hub.kit.ratelimit import RateLimiter
 from hub.messaging import service
 from hub.messaging.inbound import InboundProcessor, Received
 from hub.messaging.relay import Outgoing
@@ -80,11 +82,18 @@ class InboundConsumer:
     ``user-id`` property against it; one user per office, named by its code), never the envelope."""
 
     def __init__(
-        self, broker: Broker, sessions: async_sessionmaker[AsyncSession], processor: InboundProcessor
+        self,
+        broker: Broker,
+        sessions: async_sessionmaker[AsyncSession],
+        processor: InboundProcessor,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.broker = broker
         self.sessions = sessions
         self.processor = processor
+        # The HTTP routes' rate per credential: an office's messages beyond it wait their turn here
+        # (unacknowledged, in the broker) rather than being refused.
+        self.limiter = limiter or RateLimiter()
         self.consumer: Consumer | None = None
 
     async def start(self, *, prefetch: int = 64) -> None:
@@ -94,6 +103,7 @@ class InboundConsumer:
 
     async def handle(self, delivery: Delivery) -> None:
         """Commits before returning; the adapter acks only then (redelivery finds the inbox entry)."""
+        await asyncio.sleep(self.limiter.reserve(f"amqp:{delivery.user_id}"))  # outside any transaction
         async with unit_of_work(self.sessions) as session:
             office = (
                 await OfficeRepository(session).get_by_code(delivery.user_id) if delivery.user_id else None

@@ -20,10 +20,11 @@ from adapters.amqp.connection import connect
 from hub.bootstrap import inbound_processor
 from hub.broker import Broker
 from hub.database import create_engine, unit_of_work
+from hub.kit.ratelimit import RateLimiter
 from hub.messaging import service
 from hub.messaging.amqp import AmqpTransport, InboundConsumer
 from hub.messaging.dead_letters import list_dead_letters, requeue_dead_letters
-from hub.messaging.models import InboxEntry, OutboxEntry, StoredMessage
+from hub.messaging.models import InboxEntry, OutboxEntry, Receipt, StoredMessage
 from hub.messaging.relay import Relay
 from hub.messaging.service import Envelope
 from hub.messaging.signing import ReceiptSigner
@@ -182,6 +183,50 @@ async def test_an_office_message_is_applied_receipted_and_routed(
     assert forwarded.headers["x-hub-message-id"] == message_id
     for connection in listeners:
         await connection.close()
+
+
+class CountingLimiter(RateLimiter):
+    """The real bucket (1 message at once, then 4 per second), recording what it was asked."""
+
+    def __init__(self) -> None:
+        super().__init__(rate=4.0, burst=1)
+        self.asked: list[tuple[str, float]] = []
+
+    def reserve(self, credential: str) -> float:
+        wait = super().reserve(credential)
+        self.asked.append((credential, wait))
+        return wait
+
+
+async def test_messages_beyond_the_rate_wait_their_turn_and_are_all_applied(
+    vhost_url: str, sessions: async_sessionmaker[AsyncSession], office_code: str
+) -> None:
+    """Over AMQP the rate of the HTTP routes holds an office's messages back (in the broker,
+    unacknowledged) instead of refusing them: every one is applied, none refused rate_limited."""
+    async with unit_of_work(sessions) as session:
+        await offices.add_office(
+            session, code=office_code, name="Étude", delivery_channel=DeliveryChannel.AMQP
+        )
+    broker = Broker(vhost_url, [office_code])
+    await broker.start()
+    limiter = CountingLimiter()
+    consumer = InboundConsumer(broker, sessions, inbound_processor(ReceiptSigner("k" * 40)), limiter)
+    await consumer.start()
+    try:
+        ids = [f"CR-{secrets.token_hex(4)}" for _ in range(6)]
+        await asyncio.gather(
+            *(publish_as_office(vhost_url, office_code, act_report(office_code, i)) for i in ids)
+        )
+        applied = select(func.count()).select_from(InboxEntry).where(InboxEntry.message_id.in_(ids))
+        await until_count(sessions, applied, len(ids))
+    finally:
+        await consumer.stop()
+        await broker.stop()
+    assert [credential for credential, _ in limiter.asked] == [f"amqp:{office_code}"] * len(ids)
+    # Six sent at once are beyond a burst of one: all but the first one or two waited.
+    assert sum(wait > 0 for _, wait in limiter.asked) >= len(ids) - 2, limiter.asked
+    refused = select(func.count()).select_from(Receipt).where(Receipt.message_id.in_(ids), ~Receipt.accepted)
+    assert await count(sessions, refused) == 0
 
 
 async def test_an_unknown_sender_is_dead_lettered_with_the_reason(hub: Hub, vhost_url: str) -> None:
