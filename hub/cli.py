@@ -23,6 +23,7 @@ from hub.messaging import service as messaging
 from hub.messaging.signing import ReceiptSigner
 from hub.offices import service as offices
 from hub.offices.models import DeliveryChannel
+from hub.offices.repository import OfficeRepository
 from hub.settings import get_settings
 from hub.staff import service as staff
 from hub.staff.models import Role
@@ -269,17 +270,31 @@ def staff_disable(email: Annotated[str, typer.Argument(help="The person's email"
     typer.echo(f"staff account {email} disabled")
 
 
+def _message_pk(value: str) -> uuid.UUID:
+    """The hub's id of a stored message; anything else is a one-line error, not a usage box."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        typer.secho(
+            f"error: {value!r} is not a message id (the hub's UUID of a stored message)",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(code=1) from None
+
+
 @app.command()
 def resend(
-    message_pk: Annotated[uuid.UUID, typer.Argument(help="The hub's id of an outbound message")],
+    message_pk: Annotated[str, typer.Argument(help="The hub's id of an outbound message")],
 ) -> None:
     """Send an outbound message again, with the same message id."""
+    pk = _message_pk(message_pk)
 
     async def work(session: AsyncSession) -> int:
-        entry = await messaging.resend(session, message_pk, actor="cli")
+        entry = await messaging.resend(session, pk, actor="cli")
         return entry.id
 
-    typer.echo(f"message {message_pk} queued again (outbox {_in_transaction(work)})")
+    typer.echo(f"message {pk} queued again (outbox {_in_transaction(work)})")
 
 
 @app.command()
@@ -305,23 +320,32 @@ def bench(
 
 @app.command()
 def replay(
-    message_pk: Annotated[uuid.UUID, typer.Argument(help="The hub's id of an inbound message")],
+    message_pk: Annotated[str, typer.Argument(help="The hub's id of an inbound message")],
 ) -> None:
-    """Run an inbound message through validation again (e.g. once its mandate exists)."""
-    from hub.messaging.inbound import InboundProcessor, replay
+    """Run an inbound message through validation again (e.g. once its mandate exists). Its new
+    signed receipt is sent to the office; a message already applied keeps its first receipt."""
+    from hub.messaging.inbound import InboundProcessor, receipt_message, replay, send_to_office
+
+    pk = _message_pk(message_pk)
 
     async def work(session: AsyncSession) -> str:
         processor = InboundProcessor(ReceiptSigner(get_settings().secret_key))
-        outcome = await replay(session, processor, message_pk, actor="cli")
+        outcome = await replay(session, processor, pk, actor="cli")
+        receipt = outcome.receipt
         if outcome.duplicate:
-            return "already applied; nothing done"
+            return f"already applied as message {receipt.message_pk} (its receipt stands); nothing done"
+        # Nobody waits for an answer to a replay, as an HTTP client does: the office learns the
+        # outcome from this receipt, sent like an AMQP sender's (a refusal also has its error report).
+        office = await OfficeRepository(session).get_by_code(outcome.message.sender)
+        assert office is not None, "replay refuses a message whose sender is not an office"
+        await send_to_office(
+            session, office, receipt_message(receipt, office.code), parent_id=outcome.message.id
+        )
         if outcome.accepted:
             return "accepted"
-        return "refused: " + "; ".join(
-            f"{e['path']}: {e['message']} [{e['code']}]" for e in outcome.receipt.errors
-        )
+        return "refused: " + "; ".join(f"{e['path']}: {e['message']} [{e['code']}]" for e in receipt.errors)
 
-    typer.echo(f"message {message_pk}: {_in_transaction(work)}")
+    typer.echo(f"message {pk}: {_in_transaction(work)}")
 
 
 def _amqp_url() -> str:
