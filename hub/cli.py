@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
@@ -358,33 +359,51 @@ def _amqp_url() -> str:
     return url
 
 
+def _dead_letters(work: Callable[[str], Awaitable[T]]) -> T:
+    """Runs ``work`` with the broker's URL; a missing URL, an unreachable broker or a broker
+    without ``hub.dead`` is a one-line error."""
+    from hub.messaging.dead_letters import DeadLettersUnavailable
+
+    url = _amqp_url()
+    # The AMQP client logs a refused connection before raising it; the error below says it once.
+    logging.getLogger("aiormq.connection").setLevel(logging.CRITICAL)
+    try:
+        return asyncio.run(work(url))
+    except DeadLettersUnavailable as exc:
+        typer.secho(f"error: {exc.detail}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1) from exc
+
+
 @dead_app.command("list")
 def dead_list(limit: Annotated[int, typer.Option(help="At most this many")] = 100) -> None:
-    """List the messages in hub.dead with their reason (they stay there)."""
+    """List the messages in hub.dead with their reason and the office that sent them (they stay there)."""
     from hub.messaging.dead_letters import list_dead_letters
 
-    letters = asyncio.run(list_dead_letters(_amqp_url(), limit=limit))
+    letters = _dead_letters(lambda url: list_dead_letters(url, limit=limit))
     typer.echo("message_id\tsender\treason\tdetail\tbytes")
     for letter in letters:
-        typer.echo(f"{letter.message_id}\t{letter.sender}\t{letter.reason}\t{letter.detail}\t{letter.size}")
+        typer.echo(
+            f"{letter.message_id}\t{letter.sender or '-'}\t{letter.reason}\t{letter.detail}\t{letter.size}"
+        )
     typer.echo(f"{len(letters)} message(s)", err=True)
 
 
 @dead_app.command("requeue")
 def dead_requeue(limit: Annotated[int, typer.Option(help="At most this many")] = 100) -> None:
-    """Run the messages of hub.dead through the inbound path again, as their sender."""
-    from hub.messaging.dead_letters import requeue_dead_letters
+    """Run the messages of hub.dead through the inbound path again, each as the office whose AMQP
+    user sent it; those still not applicable stay in hub.dead."""
+    from hub.messaging.dead_letters import DeadLetter, requeue_dead_letters
     from hub.messaging.inbound import InboundProcessor
 
-    async def run() -> list[tuple[object, str]]:
+    async def run(url: str) -> list[tuple[DeadLetter, str]]:
         engine = engine_from_settings(get_settings())
         try:
             processor = InboundProcessor(ReceiptSigner(get_settings().secret_key))
-            return list(
-                await requeue_dead_letters(_amqp_url(), session_factory(engine), processor, limit=limit)
-            )
+            return await requeue_dead_letters(url, session_factory(engine), processor, limit=limit)
         finally:
             await engine.dispose()
 
-    for letter, verdict in asyncio.run(run()):
-        typer.echo(f"{getattr(letter, 'message_id', '?')}\t{verdict}")
+    results = _dead_letters(run)
+    for letter, verdict in results:
+        typer.echo(f"{letter.message_id}\t{letter.sender or '-'}\t{verdict}")
+    typer.echo(f"{len(results)} message(s)", err=True)

@@ -6,12 +6,16 @@ it with a new signed receipt sent to the office, and apply nothing a second time
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -22,22 +26,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.app import create_app
 from hub.cases.models import Case
-from hub.database import unit_of_work
+from hub.database import create_engine, session_factory, unit_of_work
 from hub.invoices.models import Invoice, InvoiceLine
 from hub.mandates import service as mandates
 from hub.mandates.models import Approval, HoldNotice, Mandate, MandateEvent, MandateKind
 from hub.mandates.service import MandateIn
+from hub.messaging.dead_letters import DeadLetter, list_dead_letters
 from hub.messaging.models import OutboxEntry, Receipt, StoredMessage
 from hub.messaging.service import receipt_payload
 from hub.messaging.signing import ReceiptSigner, verify
 from hub.offices import service as offices
+from hub.offices.models import DeliveryChannel
 from hub.offices.repository import OfficeRepository
 from hub.settings import Settings
-from tests.conftest import sqlite_database
+from tests.conftest import rabbitmqctl, sqlite_database
 from tests.hub.acts.factories import bearer
 from tests.hub.invoices.einvoices import SIRET, Line, ubl
 from tests.hub.invoices.factories import world
 from tests.hub.mandates.factories import RICH, a_case, new_code
+from tests.hub.messaging.test_amqp import publish_as_office
+from tests.hub.test_cli import _free_port as free_port
 from tests.hub.test_cli import hub
 
 SECRET = "replay-cli-secret-" + "k" * 32
@@ -284,3 +292,164 @@ async def test_replay_and_resend_errors_are_one_line(env: dict[str, str], databa
         assert done.returncode == 1, (args, done.stdout, done.stderr)
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), (args, done.stderr)
+
+
+# hub dead requeue: the hub runs with RabbitMQ (API, relay and consumer in one process) on the
+# session's virtual host; the operator's commands run while it is stopped, on the same database.
+
+
+@asynccontextmanager
+async def hub_with_broker(database: str, amqp: str) -> AsyncIterator[FastAPI]:
+    settings = Settings(env="test", database_url=database, amqp_url=amqp, secret_key=SECRET, role="all")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with asyncio.timeout(30):
+            await app.state.broker.ready()
+        yield app
+
+
+async def dead_letters_to_be(url: str, count: int) -> list[DeadLetter]:
+    """Waits for the consumer and the relay to have put ``count`` letters in hub.dead."""
+    async with asyncio.timeout(60):
+        while len(letters := await list_dead_letters(url)) < count:  # noqa: ASYNC110 - polls the broker
+            await asyncio.sleep(0.2)
+    return letters
+
+
+@pytest.fixture
+def office_code(vhost: str) -> Iterator[str]:
+    """An office's AMQP user, allowed to write hub.inbound and read its own queue."""
+    code = new_code()
+    rabbitmqctl("add_user", code, "office-secret")
+    rabbitmqctl("set_permissions", "-p", vhost, code, "^$", "^hub\\.inbound$", f"^office\\.{code}$")
+    yield code
+    rabbitmqctl("delete_user", code)
+
+
+@pytest.fixture
+def broker_env(env: dict[str, str], vhost_url: str) -> dict[str, str]:
+    return {**env, "HUB_AMQP_URL": vhost_url}
+
+
+@pytest.mark.rabbitmq
+async def test_requeue_applies_an_unknown_senders_messages_once_its_office_is_added(
+    database: str, vhost_url: str, broker_env: dict[str, str], office_code: str
+) -> None:
+    ref = f"M-IMPORT-{secrets.token_hex(3).upper()}"
+    ack = office_message("mandate_ack", office_code, mandate_ref=ref, accepted=True, office_reference="E-9")
+    asked = office_message(
+        "cost_request",
+        office_code,
+        mandate_ref=ref,
+        act_code="BANK_GARNISHMENT",
+        estimated_fees_cents=9_900,
+        justification="Compte identifié",
+    )
+    async with hub_with_broker(database, vhost_url):
+        for message in (ack, asked):  # sent with its own AMQP user, before the office is registered
+            await publish_as_office(
+                vhost_url, office_code, json.dumps(message).encode(), content_type="application/json"
+            )
+        letters = await dead_letters_to_be(vhost_url, 2)
+    assert {(d.sender, d.reason) for d in letters} == {(office_code, "sender.unknown")}
+
+    hub(broker_env, "offices", "add", office_code, "--name", "Étude", "--channel", "amqp")
+    engine = create_engine(database)
+    try:
+        async with unit_of_work(session_factory(engine)) as session:
+            await mandate_for(session, office_code, ref)
+        listed = hub(broker_env, "dead", "list").stdout.splitlines()[1:]
+        assert sorted(line.split("\t")[1:3] for line in listed) == [[office_code, "sender.unknown"]] * 2
+        done = hub(broker_env, "dead", "requeue")
+        assert (
+            sorted(line.split("\t", 1)[1] for line in done.stdout.splitlines())
+            == [f"{office_code}\taccepted"] * 2
+        ), done.stdout + done.stderr
+        assert await list_dead_letters(vhost_url) == []
+
+        async with unit_of_work(session_factory(engine)) as session:
+            mandate = await mandates.get_mandate(session, ref)
+            assert mandate.status == "acknowledged"
+            last = (await mandates.events(session, mandate))[-1]
+            assert (last.to_status, last.actor) == ("acknowledged", office_code) and "E-9" in (
+                last.reason or ""
+            )
+            [approval] = await session.scalars(select(Approval).where(Approval.mandate_id == mandate.id))
+            assert approval.requested_by == office_code and approval.decision is None
+            assert approval.request_message_id == asked["envelope"]["message_id"]
+            # Stored, receipted and answered as the office whose AMQP user sent them.
+            applied = list(
+                await session.scalars(
+                    select(StoredMessage).where(
+                        StoredMessage.direction == "inbound", StoredMessage.status == "validated"
+                    )
+                )
+            )
+            assert sorted((m.kind, m.sender) for m in applied) == [
+                ("cost_request", office_code),
+                ("mandate_ack", office_code),
+            ]
+            for message in applied:
+                [receipt] = await session.scalars(select(Receipt).where(Receipt.message_pk == message.id))
+                assert receipt.accepted and receipt.sender == office_code
+            answers = await session.execute(
+                select(StoredMessage.kind, OutboxEntry.routing_key)
+                .join(OutboxEntry, OutboxEntry.message_pk == StoredMessage.id)
+                .where(StoredMessage.parent_id.in_([m.id for m in applied]))
+            )
+            assert sorted(answers.all()) == [
+                ("cost_request", "cost_request.received"),  # forwarded to the agency
+                ("mandate_ack", "mandate_ack.received"),
+                ("receipt", f"office.{office_code}"),  # answered to the office
+                ("receipt", f"office.{office_code}"),
+            ]
+    finally:
+        await engine.dispose()
+    again = hub(broker_env, "dead", "requeue")
+    assert again.stdout == "" and "0 message(s)" in again.stderr
+
+
+@pytest.mark.rabbitmq
+async def test_requeue_reads_an_einvoice_dead_lettered_before_the_office_siret_was_registered(
+    database: str, vhost_url: str, broker_env: dict[str, str], office_code: str
+) -> None:
+    engine = create_engine(database)
+    try:
+        async with unit_of_work(session_factory(engine)) as session:
+            await offices.add_office(
+                session, code=office_code, name="Étude", delivery_channel=DeliveryChannel.AMQP
+            )
+        w = await world(
+            SimpleNamespace(state=SimpleNamespace(sessions=session_factory(engine))),
+            code=office_code,
+            siret=None,
+        )  # type: ignore[arg-type]
+        async with hub_with_broker(database, vhost_url):
+            await publish_as_office(vhost_url, office_code, ubl("F-DL-1", [Line(5158, ref="A/1")]))
+            [letter] = await dead_letters_to_be(vhost_url, 1)
+        assert (letter.sender, letter.reason) == (office_code, "invoice.office_siret_unregistered")
+
+        async with unit_of_work(session_factory(engine)) as session:
+            office = await OfficeRepository(session).get_by_code(office_code)
+            assert office is not None
+            office.siret = SIRET
+        done = hub(broker_env, "dead", "requeue")
+        assert done.stdout.split("\t")[1:] == [office_code, "accepted\n"], done.stdout + done.stderr
+
+        async with unit_of_work(session_factory(engine)) as session:
+            [invoice] = await session.scalars(select(Invoice).where(Invoice.office_id == office.id))
+            assert invoice.number == "F-DL-1" and invoice.state == "matched"
+            [line] = await session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id))
+            assert (line.result, line.act_report_id) == ("matched", w.acts["A/1"].id)
+    finally:
+        await engine.dispose()
+
+
+def test_dead_letter_commands_need_a_reachable_broker(env: dict[str, str]) -> None:
+    unreachable = {**env, "HUB_AMQP_URL": f"amqp://guest:guest@127.0.0.1:{free_port()}/"}
+    for environment in (env, unreachable):
+        for command in ("list", "requeue"):
+            done = hub(environment, "dead", command, ok=False)
+            lines = done.stderr.strip().splitlines()
+            assert done.returncode == 1 and len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    assert "HUB_AMQP_URL" in hub(env, "dead", "requeue", ok=False).stderr
