@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
@@ -269,17 +270,31 @@ def staff_disable(email: Annotated[str, typer.Argument(help="The person's email"
     typer.echo(f"staff account {email} disabled")
 
 
+def _message_pk(value: str) -> uuid.UUID:
+    """The hub's id of a stored message; anything else is a one-line error, not a usage box."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        typer.secho(
+            f"error: {value!r} is not a message id (the hub's UUID of a stored message)",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(code=1) from None
+
+
 @app.command()
 def resend(
-    message_pk: Annotated[uuid.UUID, typer.Argument(help="The hub's id of an outbound message")],
+    message_pk: Annotated[str, typer.Argument(help="The hub's id of an outbound message")],
 ) -> None:
     """Send an outbound message again, with the same message id."""
+    pk = _message_pk(message_pk)
 
     async def work(session: AsyncSession) -> int:
-        entry = await messaging.resend(session, message_pk, actor="cli")
+        entry = await messaging.resend(session, pk, actor="cli")
         return entry.id
 
-    typer.echo(f"message {message_pk} queued again (outbox {_in_transaction(work)})")
+    typer.echo(f"message {pk} queued again (outbox {_in_transaction(work)})")
 
 
 @app.command()
@@ -305,24 +320,27 @@ def bench(
 
 @app.command()
 def replay(
-    message_pk: Annotated[uuid.UUID, typer.Argument(help="The hub's id of an inbound message")],
+    message_pk: Annotated[str, typer.Argument(help="The hub's id of an inbound message")],
 ) -> None:
-    """Run an inbound message through validation again (e.g. once its mandate exists)."""
+    """Run an inbound message through validation again (e.g. once its mandate exists). Its new
+    signed receipt is sent to the office (``inbound.replay``); a message already applied keeps its
+    first receipt."""
     from hub.bootstrap import inbound_processor
     from hub.messaging.inbound import replay
 
+    pk = _message_pk(message_pk)
+
     async def work(session: AsyncSession) -> str:
         processor = inbound_processor(ReceiptSigner(get_settings().secret_key))
-        outcome = await replay(session, processor, message_pk, actor="cli")
+        outcome = await replay(session, processor, pk, actor="cli")
+        receipt = outcome.receipt
         if outcome.duplicate:
-            return "already applied; nothing done"
+            return f"already applied as message {receipt.message_pk} (its receipt stands); nothing done"
         if outcome.accepted:
             return "accepted"
-        return "refused: " + "; ".join(
-            f"{e['path']}: {e['message']} [{e['code']}]" for e in outcome.receipt.errors
-        )
+        return "refused: " + "; ".join(f"{e['path']}: {e['message']} [{e['code']}]" for e in receipt.errors)
 
-    typer.echo(f"message {message_pk}: {_in_transaction(work)}")
+    typer.echo(f"message {pk}: {_in_transaction(work)}")
 
 
 def _amqp_url() -> str:
@@ -335,33 +353,51 @@ def _amqp_url() -> str:
     return url
 
 
+def _dead_letters(work: Callable[[str], Awaitable[T]]) -> T:
+    """Runs ``work`` with the broker's URL; a missing URL, an unreachable broker or a broker
+    without ``hub.dead`` is a one-line error."""
+    from hub.messaging.dead_letters import DeadLettersUnavailable
+
+    url = _amqp_url()
+    # The AMQP client logs a refused connection before raising it; the error below says it once.
+    logging.getLogger("aiormq.connection").setLevel(logging.CRITICAL)
+    try:
+        return asyncio.run(work(url))
+    except DeadLettersUnavailable as exc:
+        typer.secho(f"error: {exc.detail}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1) from exc
+
+
 @dead_app.command("list")
 def dead_list(limit: Annotated[int, typer.Option(help="At most this many")] = 100) -> None:
-    """List the messages in hub.dead with their reason (they stay there)."""
+    """List the messages in hub.dead with their reason and the office that sent them (they stay there)."""
     from hub.messaging.dead_letters import list_dead_letters
 
-    letters = asyncio.run(list_dead_letters(_amqp_url(), limit=limit))
+    letters = _dead_letters(lambda url: list_dead_letters(url, limit=limit))
     typer.echo("message_id\tsender\treason\tdetail\tbytes")
     for letter in letters:
-        typer.echo(f"{letter.message_id}\t{letter.sender}\t{letter.reason}\t{letter.detail}\t{letter.size}")
+        typer.echo(
+            f"{letter.message_id}\t{letter.sender or '-'}\t{letter.reason}\t{letter.detail}\t{letter.size}"
+        )
     typer.echo(f"{len(letters)} message(s)", err=True)
 
 
 @dead_app.command("requeue")
 def dead_requeue(limit: Annotated[int, typer.Option(help="At most this many")] = 100) -> None:
-    """Run the messages of hub.dead through the inbound path again, as their sender."""
+    """Run the messages of hub.dead through the inbound path again, each as the office whose AMQP
+    user sent it; those still not applicable stay in hub.dead."""
     from hub.bootstrap import inbound_processor
-    from hub.messaging.dead_letters import requeue_dead_letters
+    from hub.messaging.dead_letters import DeadLetter, requeue_dead_letters
 
-    async def run() -> list[tuple[object, str]]:
+    async def run(url: str) -> list[tuple[DeadLetter, str]]:
         engine = engine_from_settings(get_settings())
         try:
             processor = inbound_processor(ReceiptSigner(get_settings().secret_key))
-            return list(
-                await requeue_dead_letters(_amqp_url(), session_factory(engine), processor, limit=limit)
-            )
+            return await requeue_dead_letters(url, session_factory(engine), processor, limit=limit)
         finally:
             await engine.dispose()
 
-    for letter, verdict in asyncio.run(run()):
-        typer.echo(f"{getattr(letter, 'message_id', '?')}\t{verdict}")
+    results = _dead_letters(run)
+    for letter, verdict in results:
+        typer.echo(f"{letter.message_id}\t{letter.sender or '-'}\t{verdict}")
+    typer.echo(f"{len(results)} message(s)", err=True)

@@ -64,7 +64,8 @@ async def dead_letter(
     session: AsyncSession, delivery: Delivery, sender: str, reason: str, detail: str
 ) -> None:
     """Keeps a message the hub cannot apply in ``hub.dead`` with the reason in its headers, through
-    the outbox like every other publish (never straight from a consumer)."""
+    the outbox like every other publish (never straight from a consumer). The AMQP user it came
+    with is kept too: ``hub dead requeue`` applies it as that office once the cause is fixed."""
     envelope = Envelope(f"DL-{delivery.message_id or 'none'}"[:64], "dead_letter", sender, DEAD_LETTER_PARTY)
     await service.enqueue_outbound(
         session,
@@ -73,7 +74,12 @@ async def dead_letter(
         delivery.content_type or "application/octet-stream",
         exchange=topology.DEAD_LETTER_EXCHANGE,
         routing_key=topology.INBOUND_QUEUE,
-        headers={"x-hub-reason": reason, "x-hub-detail": detail[:500], "x-hub-sender": sender},
+        headers={
+            "x-hub-reason": reason,
+            "x-hub-detail": detail[:500],
+            "x-hub-sender": sender,
+            "x-hub-user-id": delivery.user_id or "",
+        },
     )
 
 
