@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.broker import Broker
 from hub.kit.crypto import SecretBox
+from hub.kit.http import BodyLimits
 from hub.mandates import sweeper
 from hub.messaging.amqp import AmqpTransport, InboundConsumer
 from hub.messaging.inbound import InboundProcessor
@@ -58,7 +59,10 @@ class Workers:
 
     async def _consume(self, broker: Broker) -> None:
         self.consumer = InboundConsumer(
-            broker, self.sessions, InboundProcessor(ReceiptSigner(self.settings.secret_key))
+            broker,
+            self.sessions,
+            InboundProcessor(ReceiptSigner(self.settings.secret_key)),
+            limits=BodyLimits.from_settings(self.settings),
         )
         await self.consumer.start()
         await self.stop.wait()
