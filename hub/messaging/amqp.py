@@ -154,7 +154,9 @@ class InboundConsumer:
         if office is None:
             return
         errors = [ErrorItem("/", refusal.code, refusal.detail)]
-        message_id = delivery.message_id if _MESSAGE_ID.match(delivery.message_id or "") else "unknown"
+        message_id = delivery.message_id or ""
+        if not _MESSAGE_ID.match(message_id):
+            message_id = "unknown"
         received_at = utcnow()
         payload = service.receipt_payload(message_id, office.code, sha256, received_at, False, errors)
         wire_errors = [v1.ErrorItem(**e.as_dict()) for e in errors]

@@ -103,7 +103,12 @@ def _object(pairs: list[tuple[str, Any]]) -> _Object:
     read = _Object(pairs)
     if len(read) != len(pairs):
         seen: set[str] = set()
-        read.duplicates = tuple(dict.fromkeys(k for k, _ in pairs if k in seen or seen.add(k)))
+        twice: dict[str, None] = {}
+        for key, _ in pairs:
+            if key in seen:
+                twice[key] = None
+            seen.add(key)
+        read.duplicates = tuple(twice)
     return read
 
 
