@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from hub import health
 from hub.acts import api as acts_api
@@ -16,7 +16,12 @@ from hub.database import engine_from_settings, session_factory, unit_of_work
 from hub.finance import api as finance_api
 from hub.inventory import api as inventory_api
 from hub.invoices import api as invoices_api
-from hub.kit.http import BodyLimitMiddleware, install_problem_handlers
+from hub.kit.http import (
+    BodyLimitMiddleware,
+    BodyLimits,
+    install_problem_handlers,
+    refuse_duplicate_json_keys,
+)
 from hub.kit.ratelimit import RateLimiter
 from hub.ledger import api as ledger_api
 from hub.logging import configure_logging
@@ -65,20 +70,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await app.state.broker.stop()
             await engine.dispose()
 
-    app = FastAPI(title="Bailiff hub", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Bailiff hub",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        dependencies=[Depends(refuse_duplicate_json_keys)],
+    )
     app.state.settings = settings
     app.state.signer = ReceiptSigner(settings.secret_key)
     app.state.processor = inbound_processor(app.state.signer)
     install_problem_handlers(app)
     app.state.rate_limiter = RateLimiter()
-    app.add_middleware(
-        BodyLimitMiddleware,
-        max_bytes=settings.max_body_bytes,
-        overrides={
-            "/v1/act-reports/batch": settings.max_batch_bytes,
-            "/v1/invoices": max(settings.max_body_bytes, settings.max_invoice_bytes),
-        },
-    )
+    app.add_middleware(BodyLimitMiddleware, limits=BodyLimits.from_settings(settings))
     app.include_router(health.router)
     app.include_router(offices_api.router)
     app.include_router(messaging_api.router)

@@ -6,12 +6,16 @@ Idempotent: each object is looked up by its natural key first, so a second run a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.cases.models import Case, ClaimKind, Creditor, Debtor, DebtorKind
+from hub.cases import service as cases
 from hub.cases.repository import CaseRepository
+from hub.cases.service import CaseIn
+from hub.kit.errors import InvalidInput
+from hub.kit.http import validation_errors
 from hub.offices import service as offices
 from hub.offices.models import DeliveryChannel
 from hub.offices.repository import OfficeRepository
@@ -27,15 +31,60 @@ DEMO_OFFICES = [
     ("CJ13001", "SELARL Provence Exécution", ["13", "83", "84"], DeliveryChannel.PULL),
 ]
 DEMO_CREDITORS = ["Banque Exemple SA", "Télécom Démo SAS"]
-# ref, creditor, debtor (kind, name, line1, postcode, city, dep), claim kind, principal, interest, title
-DEMO_CASES = [
-    ("D-2026-0001", 0, ("person", "Jean Dupont", "12 rue des Lilas", "75011", "Paris", "75"), "consumer",
-     184_250, 9_120, ("injunction", date(2025, 11, 4), date(2025, 12, 1))),
-    ("D-2026-0002", 1, ("person", "Amina Benali", "3 allée des Pins", "69008", "Lyon", "69"), "consumer",
-     9_990, 0, None),
-    ("D-2026-0003", 0, ("company", "Boulangerie du Port SARL", "1 quai du Port", "13007", "Marseille", "13"),
-     "commercial", 1_250_000, 48_300, ("judgment", date(2024, 6, 18), date(2024, 7, 2))),
-]  # fmt: skip
+# What staff would send to POST /v1/cases, opened through the same use case and its checks.
+DEMO_CASES: list[dict[str, Any]] = [
+    {
+        "ref": "D-2026-0001",
+        "creditor": {"name": DEMO_CREDITORS[0]},
+        "debtor": {
+            "kind": "person",
+            "name": "Jean Dupont",
+            "address": {
+                "line1": "12 rue des Lilas",
+                "postcode": "75011",
+                "city": "Paris",
+                "departement": "75",
+            },
+        },
+        "claim": {"principal_cents": 184_250, "interest_cents": 9_120},
+        "claim_kind": "consumer",
+        # "Ordonnance portant injonction de payer": the title kind payment_order.
+        "title": {"kind": "payment_order", "issued_on": "2025-11-04", "served_on": "2025-12-01"},
+    },
+    {
+        "ref": "D-2026-0002",
+        "creditor": {"name": DEMO_CREDITORS[1]},
+        "debtor": {
+            "kind": "person",
+            "name": "Amina Benali",
+            "address": {
+                "line1": "3 allée des Pins",
+                "postcode": "69008",
+                "city": "Lyon",
+                "departement": "69",
+            },
+        },
+        "claim": {"principal_cents": 9_990},
+        "claim_kind": "consumer",
+    },
+    {
+        "ref": "D-2026-0003",
+        "creditor": {"name": DEMO_CREDITORS[0]},
+        "debtor": {
+            "kind": "company",
+            "name": "Boulangerie du Port SARL",
+            "address": {
+                "line1": "1 quai du Port",
+                "postcode": "13007",
+                "city": "Marseille",
+                "departement": "13",
+            },
+        },
+        "claim": {"principal_cents": 1_250_000, "interest_cents": 48_300},
+        "claim_kind": "commercial",
+        "title": {"kind": "judgment", "issued_on": "2024-06-18", "served_on": "2024-07-02"},
+    },
+]
 
 
 @dataclass
@@ -46,6 +95,8 @@ class DemoSummary:
 
 
 async def load_demo(session: AsyncSession) -> DemoSummary:
+    """Adds what is missing of the demo data through the use cases a user's calls go through
+    (``hub offices add``, ``POST /v1/cases``), with their checks: invalid demo data cannot load."""
     added = DemoSummary()
     office_repo = OfficeRepository(session)
     for code, name, departements, channel in DEMO_OFFICES:
@@ -56,41 +107,18 @@ async def load_demo(session: AsyncSession) -> DemoSummary:
             added.offices += 1
 
     repo = CaseRepository(session)
-    creditors: list[Creditor] = []
     for name in DEMO_CREDITORS:
-        creditor = await repo.creditor_by_name(name)
-        if creditor is None:
-            creditor = Creditor(name=name)
-            await repo.add(creditor)
+        if await repo.creditor_by_name(name) is None:
             added.creditors += 1
-        creditors.append(creditor)
-
-    for ref, creditor_index, debtor, claim_kind, principal, interest, title in DEMO_CASES:
-        if await repo.get_by_ref(ref) is not None:
+    for body in DEMO_CASES:
+        if await repo.get_by_ref(body["ref"]) is not None:
             continue
-        kind, name, line1, postcode, city, dep = debtor
-        debtor_row = Debtor(
-            kind=DebtorKind(kind).value,
-            name=name,
-            address_line1=line1,
-            postcode=postcode,
-            city=city,
-            departement=dep,
-        )
-        await repo.add(debtor_row)
-        title_kind, issued_on, served_on = title or (None, None, None)
-        await repo.add(
-            Case(
-                ref=ref,
-                creditor_id=creditors[creditor_index].id,
-                debtor_id=debtor_row.id,
-                claim_kind=ClaimKind(claim_kind).value,
-                principal_cents=principal,
-                interest_cents=interest,
-                title_kind=title_kind,
-                title_issued_on=issued_on,
-                title_served_on=served_on,
-            )
-        )
+        try:
+            data = CaseIn.model_validate(body)
+        except ValidationError as exc:
+            raise InvalidInput(
+                f"demo case {body['ref']} is not valid", errors=validation_errors(list(exc.errors()))
+            ) from exc
+        await cases.create_case(session, data)
         added.cases += 1
     return added

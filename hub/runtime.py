@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.bootstrap import inbound_processor
 from hub.broker import Broker
 from hub.kit.crypto import SecretBox
+from hub.kit.http import BodyLimits
 from hub.mandates import sweeper
 from hub.messaging.amqp import AmqpTransport, InboundConsumer
 from hub.messaging.relay import Relay
@@ -58,7 +59,10 @@ class Workers:
 
     async def _consume(self, broker: Broker) -> None:
         self.consumer = InboundConsumer(
-            broker, self.sessions, inbound_processor(ReceiptSigner(self.settings.secret_key))
+            broker,
+            self.sessions,
+            inbound_processor(ReceiptSigner(self.settings.secret_key)),
+            limits=BodyLimits.from_settings(self.settings),
         )
         await self.consumer.start()
         await self.stop.wait()

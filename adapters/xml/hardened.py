@@ -323,10 +323,13 @@ def iterparse_records(
     *,
     max_depth: int = DEFAULT_MAX_DEPTH,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    root_tag: str | None = None,
 ) -> Iterator[etree._Element]:
     """Streams a large file and yields each complete ``record_tag`` element in document order.
 
-    ``record_tag`` is a local name (any namespace) or a Clark name (``{urn:...}actReport``). Each
+    ``record_tag`` (and ``root_tag``, the root the file must have, when given: else the stream
+    stops at once with ``xml.unexpected_root``) is a local name (any namespace) or a Clark name
+    (``{urn:...}actReport``). Each
     record is freed (cleared, earlier siblings removed) once the consumer asks for the next, so
     memory stays flat. The same protections as ``parse_document`` apply, except that a stream
     stops at its first syntax error. A record, or what lies between two records, larger than
@@ -342,6 +345,15 @@ def iterparse_records(
                 f"a record is larger than {max_record_bytes} bytes; split it into smaller records",
                 line=element.sourceline,
             )
+        if root_tag is not None and event == "start" and element.getparent() is None:
+            if not _matches(element, root_tag):
+                raise _rejected(
+                    "xml.unexpected_root",
+                    f"the root element is {_clark_text(element.tag)}; this file must be "
+                    f"{_clark_text(root_tag)}",
+                    line=element.sourceline,
+                    path=f"/{etree.QName(element).localname}",
+                )
         if event != "end" or not _matches(element, record_tag):
             continue
         window_start = fed
@@ -351,6 +363,16 @@ def iterparse_records(
         previous = element
     if previous is not None:
         _free(previous)
+
+
+def _clark_text(tag: object) -> str:
+    """``{urn:x}name`` as ``name (namespace urn:x)``, for a person to read."""
+    name = etree.QName(str(tag))
+    return (
+        f"{name.localname} (namespace {name.namespace})"
+        if name.namespace
+        else f"{name.localname} (no namespace)"
+    )
 
 
 def _free(element: etree._Element) -> None:

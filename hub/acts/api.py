@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -58,6 +58,13 @@ class RefusedRecord(BatchRecord):
     errors: list[ProblemItem]
 
 
+class StoppedAt(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    record: int = Field(ge=1, description="The place of the file where reading stopped: not read")
+    line: int | None = Field(None, ge=1, description="The line of the file, when known")
+
+
 class BatchResultOut(BaseModel):
     """What became of every record of a batch file."""
 
@@ -68,7 +75,19 @@ class BatchResultOut(BaseModel):
     refused_count: int = Field(ge=0)
     accepted: list[BatchRecord]
     refused: list[RefusedRecord]
+    file_status: Literal["complete", "incomplete", "running"] = Field(
+        description=(
+            "The file as a whole: `complete`, read to its end (each record accepted or refused on "
+            "its own); `incomplete`, it stopped being readable at `stopped_at` (the records before "
+            "it were each processed, nothing after it was read; the POST answers 422 "
+            "`batch.incomplete`): fix the file and send it whole again, the records already "
+            "accepted come back as duplicates; `running`, still being read"
+        )
+    )
     file_errors: list[ProblemItem] = Field(description="Why the file stopped being readable, if it did")
+    stopped_at: StoppedAt | None = Field(
+        None, description="Where the file stopped being readable (in the answer to the POST only)"
+    )
     next_after: int | None = Field(
         description=(
             f"Records are listed {batches.LISTED:,} places of the file at a time: the rest from "
@@ -78,7 +97,19 @@ class BatchResultOut(BaseModel):
 
 
 class BatchProblem(Problem):
+    """A file refused (not one record read: not an ``actReportBatch``, not well-formed...), or read
+    only in part (``batch.incomplete``: with the batch result's fields, ``file_status``
+    ``incomplete``)."""
+
     batch_id: uuid.UUID | None = Field(None, description="The refused file's batch, when one was started")
+    file_status: Literal["incomplete"] | None = None
+    stopped_at: StoppedAt | None = None
+    accepted_count: int | None = Field(None, ge=0)
+    refused_count: int | None = Field(None, ge=0)
+    accepted: list[BatchRecord] | None = None
+    refused: list[RefusedRecord] | None = None
+    file_errors: list[ProblemItem] | None = None
+    next_after: int | None = None
 
 
 @router.post(
@@ -125,7 +156,12 @@ async def post_mandate_ack(
                 409: "The same Idempotency-Key still in progress",
                 413: "File larger than the batch limit",
                 415: "Not XML",
-                422: "Not one record could be read (every error listed), or an Idempotency-Key reused",
+                422: (
+                    "Not one record could be read (every error listed: e.g. `xml.unexpected_root`, the "
+                    "root is not `actReportBatch`), the file read only in part (`batch.incomplete`: "
+                    "the batch result, `file_status` `incomplete`, `stopped_at`), or an Idempotency-Key "
+                    "reused"
+                ),
                 429: "Rate limit of the key exceeded",
             },
             BatchProblem,
@@ -175,6 +211,22 @@ async def post_batch(
                 )
                 response = JSONResponse(
                     {**body, "batch_id": str(batch.id)}, status_code=422, media_type=PROBLEM_JSON
+                )
+            elif result.file_status == "incomplete":
+                # Read in part: never a 2xx, which a client could take for the whole file.
+                errors = [ErrorItem(**e) for e in result.file_errors]
+                where = result.stopped_at or {}
+                line = f" (line {where['line']})" if where.get("line") else ""
+                detail = (
+                    f"the file stopped being readable at record {where.get('record')}{line}: the "
+                    f"{result.accepted_count + result.refused_count} records before it were processed "
+                    f"({result.accepted_count} accepted, {result.refused_count} refused), nothing after "
+                    "it was read; fix the file and send it whole again (accepted records come back as "
+                    "duplicates)"
+                )
+                body = problem_body(422, "Batch incomplete", detail, "batch.incomplete", errors)
+                response = JSONResponse(
+                    {**result.as_dict(), **body}, status_code=422, media_type=PROBLEM_JSON
                 )
             else:
                 response = JSONResponse(result.as_dict(), status_code=200)

@@ -33,6 +33,11 @@ CHUNK = 500
 # bounded size, and the run's memory stays flat. The counts are always of the whole file.
 LISTED = 1000
 RECORD_KINDS = frozenset({"act_report"})  # an actReportBatch carries act reports only
+# What became of the file as a whole (each record has its own outcome): ``complete``, read to its
+# end; ``incomplete``, it stopped being readable at ``stopped_at`` (the records before it were
+# each processed, nothing after it was read: fix the file and send it whole again, the records
+# already accepted come back as duplicates); ``running``, still being read (``GET`` only).
+FILE_STATUSES = ("complete", "incomplete", "running")
 
 
 @dataclass
@@ -48,6 +53,15 @@ class BatchResult:
     accepted: list[dict[str, Any]] = field(default_factory=list)
     refused: list[dict[str, Any]] = field(default_factory=list)
     file_errors: list[dict[str, Any]] = field(default_factory=list)  # the file stopped being readable
+    file_status: str = "complete"  # see FILE_STATUSES
+    stopped_at: dict[str, Any] | None = None  # incomplete: {"record", "line"} where reading stopped
+
+    def stop(self, errors: list[ErrorItem], records_read: int) -> None:
+        """The file stopped being readable after ``records_read`` records: those were each
+        processed, nothing after them was read."""
+        self.file_errors = [e.as_dict() for e in errors]
+        self.file_status = "incomplete"
+        self.stopped_at = {"record": records_read + 1, "line": errors[0].line if errors else None}
 
     @property
     def next_after(self) -> int | None:
@@ -61,7 +75,9 @@ class BatchResult:
             "refused_count": self.refused_count,
             "accepted": self.accepted,
             "refused": self.refused,
+            "file_status": self.file_status,
             "file_errors": self.file_errors,
+            "stopped_at": self.stopped_at,
             "next_after": self.next_after,
         }
 
@@ -92,7 +108,9 @@ async def run_batch(
 ) -> BatchResult:
     """Sends every record of ``stream`` through ``processor`` as a child of the batch message."""
     result = BatchResult(batch_pk, listed=listed)
-    records = iterparse_records(stream, f"{{{NAMESPACE}}}{BATCH_RECORD}")
+    records = iterparse_records(
+        stream, f"{{{NAMESPACE}}}{BATCH_RECORD}", root_tag=f"{{{NAMESPACE}}}{BATCH_ROOT}"
+    )
     index = 0
     finished = False
     while not finished:
@@ -104,9 +122,8 @@ async def run_batch(
                 finished = True
                 break
             except XmlRejected as exc:
-                result.file_errors = [
-                    ErrorItem(e.path or "/", e.code, e.message, e.line).as_dict() for e in exc.errors
-                ]
+                errors = [ErrorItem(e.path or "/", e.code, e.message, e.line) for e in exc.errors]
+                result.stop(errors, index + len(raws))
                 finished = True
                 break
         async with sessions() as session, session.begin():
@@ -136,7 +153,15 @@ async def _finish(session: AsyncSession, result: BatchResult, index: int) -> Non
     assert batch is not None
     detail = f"{result.accepted_count} accepted, {result.refused_count} refused"
     if result.file_errors:
-        detail += f"; the file stopped at record {index + 1}: {result.file_errors[0]['message']}"
+        where = result.stopped_at or {}
+        line = f" (line {where['line']})" if where.get("line") else ""
+        detail += (
+            f"; incomplete: the file stopped at record {index + 1}{line}, nothing after it read: "
+            f"{result.file_errors[0]['message']}"
+        )
+        # Rejected: the file as a whole was not read, whatever its records became.
+        await service.record(session, batch, Status.REJECTED, detail=detail[:500])
+        return
     await service.record(session, batch, Status.VALIDATED, detail=detail[:500])
 
 
@@ -191,6 +216,7 @@ async def stored_result(
         accepted_count=accepted_count,
         refused_count=refused_count,
         records=accepted_count + refused_count,
+        file_status=_FILE_STATUS.get(batch.status, "running"),
     )
     page = await repo.batch_records(batch.id, after=after, limit=limit)
     for index, (message_id, pk, accepted, errors) in enumerate(page, start=after + 1):
@@ -200,6 +226,9 @@ async def stored_result(
         else:
             result.refused.append({**entry, "errors": errors})
     return result
+
+
+_FILE_STATUS = {Status.VALIDATED.value: "complete", Status.REJECTED.value: "incomplete"}
 
 
 def sha256_stream(stream: BinaryIO) -> str:

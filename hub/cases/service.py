@@ -10,7 +10,8 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated, Any
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +26,7 @@ from hub.offices.service import DEPARTEMENT
 from hub.recovery import facts
 from schemas.v1.mandate import TitleKind
 
+_Coded = TypeVar("_Coded", bound=StrEnum)
 CaseRef = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:/-]{1,64}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Cents = Annotated[int, Field(ge=0)]
@@ -238,6 +240,19 @@ def ordered_act(act_code: str, ordered_on: date) -> facts.ActRecord:
     return facts.ActRecord(act_code=act_code, on=ordered_on)
 
 
+def _stored(case: Case, kind: type[_Coded], value: str, path: str) -> _Coded:
+    """A coded value of a stored case as the rules read it. One they cannot read (written before a
+    check existed, or around the use cases) is the case's error, named, never a crash."""
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(k.value for k in kind)
+        raise facts.InvalidFacts(
+            f"case {case.ref} holds a {path} the rules cannot read; correct the case",
+            errors=[ErrorItem(path, "case.value_unknown", f"{value!r} is not one of: {allowed}")],
+        ) from None
+
+
 def case_facts(
     case: Case, acts: tuple[facts.ActRecord, ...] = (), elsewhere: tuple[facts.ActRecord, ...] = ()
 ) -> facts.CaseFacts:
@@ -247,7 +262,9 @@ def case_facts(
     title = None
     if case.title_kind is not None and case.title_issued_on is not None:
         title = facts.Title(
-            kind=TitleKind(case.title_kind), issued_on=case.title_issued_on, served_on=case.title_served_on
+            kind=_stored(case, TitleKind, case.title_kind, "title.kind"),
+            issued_on=case.title_issued_on,
+            served_on=case.title_served_on,
         )
     return facts.CaseFacts(
         principal_cents=case.principal_cents,
@@ -255,8 +272,8 @@ def case_facts(
         costs_cents=case.costs_cents,
         paid_cents=case.paid_cents,
         currency=case.currency,
-        claim_kind=facts.ClaimKind(case.claim_kind),
-        debtor_kind=facts.DebtorKind(case.debtor.kind),
+        claim_kind=_stored(case, facts.ClaimKind, case.claim_kind, "claim_kind"),
+        debtor_kind=_stored(case, facts.DebtorKind, case.debtor.kind, "debtor.kind"),
         title=title,
         evidence=facts.Evidence(
             bank_balance_cents=case.bank_balance_cents,

@@ -9,16 +9,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from schemas.v1.errors import wire_code, wire_message, wire_text
+
 MAX_ERRORS = 100
 PROBLEM_TYPE_BASE = "https://hub.invalid/problems/"
 
 
+MAX_TEXT = 500  # the wire's longest path and message
+
+
 @dataclass(frozen=True)
 class ErrorItem:
+    """One error, in the wire form whatever found it: the code through ``wire_code`` (an EN 16931
+    rule id ``BR-CO-10`` becomes ``en16931.br_co_10``, the message then starting ``BR-CO-10:``),
+    path and message cut to the wire's length. What the HTTP answer, the signed receipt and the
+    negative acknowledgement carry is then one and the same, and always valid on the wire."""
+
     path: str
     code: str
     message: str
     line: int | None = None  # in the received XML document, when known
+
+    def __post_init__(self) -> None:
+        message = wire_message(self.code, self.message) or "invalid"
+        object.__setattr__(self, "path", wire_text(self.path or "/", limit=MAX_TEXT))
+        object.__setattr__(self, "code", wire_code(self.code))
+        object.__setattr__(self, "message", wire_text(message, limit=MAX_TEXT))
+        if self.line is not None and self.line < 1:
+            object.__setattr__(self, "line", None)
 
     def as_dict(self) -> dict[str, Any]:
         item: dict[str, Any] = {"path": self.path, "code": self.code, "message": self.message}
@@ -44,7 +62,7 @@ class HubError(Exception):
         self.detail = detail
         self.errors = (errors or [])[:MAX_ERRORS]
         if code is not None:
-            self.code = code
+            self.code = wire_code(code)
         self.headers = headers or {}
 
     def problem(self) -> dict[str, Any]:

@@ -1,9 +1,10 @@
-"""HTTP plumbing: problem+json for every error, and the request body limit."""
+"""HTTP plumbing: problem+json for every error, and the body limits of every transport."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from fastapi import FastAPI, Request
@@ -13,10 +14,86 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.kit.errors import MAX_ERRORS, ErrorItem, HubError, PayloadTooLarge, problem_body
+from hub.kit.errors import MAX_ERRORS, ErrorItem, HubError, InvalidInput, PayloadTooLarge, problem_body
+from schemas.v1.message import duplicate_keys
+
+if TYPE_CHECKING:
+    from hub.settings import Settings
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger()
+BATCH_PATH = "/v1/act-reports/batch"
+INVOICES_PATH = "/v1/invoices"
+
+
+@dataclass(frozen=True)
+class BodyLimits:
+    """How many bytes a body may have, whatever carried it: an HTTP request (by its route) or an
+    AMQP message (by its content type: it has no route). Checked before anything is parsed or
+    stored, by ``BodyLimitMiddleware`` and by the AMQP consumer, through ``body_too_large``."""
+
+    body: int  # HUB_MAX_BODY_BYTES: any message
+    invoice: int  # HUB_MAX_INVOICE_BYTES: an invoice, which may be a Factur-X PDF
+    batch: int  # HUB_MAX_BATCH_BYTES: a batch file, streamed
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BodyLimits:
+        return cls(settings.max_body_bytes, settings.max_invoice_bytes, settings.max_batch_bytes)
+
+    @classmethod
+    def defaults(cls) -> BodyLimits:
+        from hub.settings import Settings
+
+        fields = Settings.model_fields
+        return cls(
+            fields["max_body_bytes"].default,
+            fields["max_invoice_bytes"].default,
+            fields["max_batch_bytes"].default,
+        )
+
+    def for_path(self, path: str) -> int:
+        """An HTTP request's: its route's."""
+        if path == BATCH_PATH:
+            return self.batch
+        if path == INVOICES_PATH:
+            return max(self.body, self.invoice)
+        return self.body
+
+    def for_message(self, content_type: str) -> int:
+        """A message without a route (AMQP): a PDF is an invoice (Factur-X), anything else a message."""
+        if content_type.split(";", 1)[0].strip().lower() == "application/pdf":
+            return max(self.body, self.invoice)
+        return self.body
+
+
+async def refuse_duplicate_json_keys(request: Request) -> None:
+    """A dependency of every route: a JSON body that gives a key twice in one object is refused,
+    as on the inbound path (``v1.parse_json``), which checks the routes that read their own body."""
+    route = request.scope.get("route")
+    if getattr(route, "body_field", None) is None:
+        return  # no body, or one the route reads itself
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        return
+    if duplicates := duplicate_keys(await request.body()):
+        errors = [
+            ErrorItem(
+                _location(("body", *loc)) or "/",
+                "json.duplicate_key",
+                f"the key {loc[-1]!r} is given more than once in this object",
+            )
+            for loc in duplicates
+        ]
+        raise InvalidInput(
+            f"{len(errors)} key(s) given more than once; give each key once",
+            code="json.duplicate_key",
+            errors=errors,
+        )
+
+
+def body_too_large(size: int, limit: int) -> PayloadTooLarge | None:
+    """The refusal of a body of ``size`` bytes (so far) under ``limit``, or None when it fits."""
+    return PayloadTooLarge(_too_large_detail(limit)) if size > limit else None
 
 
 def problem_response(
@@ -115,22 +192,25 @@ class BodyLimitMiddleware:
     the body itself, so nothing is parsed, and its transaction rolls back: nothing is stored), and
     whatever the app answers or raises after that is replaced by the one 413 sent from here. The
     exception must not travel further out: the outermost handler of unexpected errors would turn it
-    into a 500 before this middleware could answer. ``overrides`` gives other limits to some paths
-    (the streamed batch import, the PDF invoices).
+    into a 500 before this middleware could answer. ``limits`` gives each path its limit (the
+    streamed batch import, the PDF invoices have their own).
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, overrides: dict[str, int] | None = None) -> None:
+    def __init__(self, app: ASGIApp, *, limits: BodyLimits) -> None:
         self.app = app
-        self.max_bytes = max_bytes
-        self.overrides = overrides or {}
+        self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.overrides.get(scope["path"], self.max_bytes)
+        limit = self.limits.for_path(scope["path"])
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > limit:
+            if (
+                name == b"content-length"
+                and value.isdigit()
+                and body_too_large(int(value), limit) is not None
+            ):
                 await _send_too_large(send, limit)
                 return
 
@@ -145,9 +225,9 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > limit:
+                if (too_large := body_too_large(received, limit)) is not None:
                     exceeded = True
-                    raise PayloadTooLarge(_too_large_detail(limit))
+                    raise too_large
             return message
 
         async def guarded_send(message: Message) -> None:

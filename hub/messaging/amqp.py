@@ -4,6 +4,9 @@ the consumer of ``hub.inbound`` (offices' messages, acked only after the commit)
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
+import uuid
 from collections.abc import Sequence
 
 import structlog
@@ -14,15 +17,22 @@ from adapters.amqp.consumer import Consumer, Delivery, consume
 from adapters.amqp.publisher import OutgoingMessage, Status
 from hub.broker import Broker
 from hub.database import unit_of_work
+from hub.kit.clock import utcnow
+from hub.kit.errors import ErrorItem, HubError
+from hub.kit.http import BodyLimits, body_too_large
 from hub.kit.ratelimit import RateLimiter
 from hub.messaging import service
 from hub.messaging.inbound import InboundProcessor, Received
+from hub.messaging.outbound import send_to_office
 from hub.messaging.relay import Outgoing
-from hub.messaging.service import Envelope
+from hub.messaging.service import AGENCY_PARTY, Envelope
+from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
+from schemas import v1
 
 log = structlog.get_logger()
 UNKNOWN_SENDER = "UNKNOWN"
+_MESSAGE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")  # v1.MessageId
 DEAD_LETTER_PARTY = "DEADLETTER"
 
 
@@ -61,16 +71,24 @@ class AmqpTransport:
 
 
 async def dead_letter(
-    session: AsyncSession, delivery: Delivery, sender: str, reason: str, detail: str
+    session: AsyncSession,
+    delivery: Delivery,
+    sender: str,
+    reason: str,
+    detail: str,
+    *,
+    keep_body: bool = True,
 ) -> None:
     """Keeps a message the hub cannot apply in ``hub.dead`` with the reason in its headers, through
     the outbox like every other publish (never straight from a consumer). The AMQP user it came
-    with is kept too: ``hub dead requeue`` applies it as that office once the cause is fixed."""
+    with is kept too: ``hub dead requeue`` applies it as that office once the cause is fixed.
+    ``keep_body=False``: the body is not stored (over the body limit), only the reason, its size
+    and SHA-256."""
     envelope = Envelope(f"DL-{delivery.message_id or 'none'}"[:64], "dead_letter", sender, DEAD_LETTER_PARTY)
     await service.enqueue_outbound(
         session,
         envelope,
-        delivery.body,
+        delivery.body if keep_body else b"",
         delivery.content_type or "application/octet-stream",
         exchange=topology.DEAD_LETTER_EXCHANGE,
         routing_key=topology.INBOUND_QUEUE,
@@ -93,6 +111,8 @@ class InboundConsumer:
         sessions: async_sessionmaker[AsyncSession],
         processor: InboundProcessor,
         limiter: RateLimiter | None = None,
+        *,
+        limits: BodyLimits | None = None,
     ) -> None:
         self.broker = broker
         self.sessions = sessions
@@ -100,6 +120,7 @@ class InboundConsumer:
         # The HTTP routes' rate per credential: an office's messages beyond it wait their turn here
         # (unacknowledged, in the broker) rather than being refused.
         self.limiter = limiter or RateLimiter()
+        self.limits = limits or BodyLimits.defaults()
         self.consumer: Consumer | None = None
 
     async def start(self, *, prefetch: int = 64) -> None:
@@ -114,6 +135,10 @@ class InboundConsumer:
             office = (
                 await OfficeRepository(session).get_by_code(delivery.user_id) if delivery.user_id else None
             )
+            limit = self.limits.for_message(delivery.content_type or "")
+            if (too_large := body_too_large(len(delivery.body), limit)) is not None:
+                await self._refuse_too_large(session, office, delivery, too_large)
+                return
             if office is None:
                 detail = f"AMQP user {delivery.user_id!r} is not a registered office"
                 await dead_letter(session, delivery, UNKNOWN_SENDER, "sender.unknown", detail)
@@ -126,6 +151,61 @@ class InboundConsumer:
             if outcome.unreadable:
                 first = outcome.receipt.errors[0]
                 await dead_letter(session, delivery, office.code, first["code"], first["message"])
+
+    async def _refuse_too_large(
+        self, session: AsyncSession, office: Office | None, delivery: Delivery, refusal: HubError
+    ) -> None:
+        """A body over the limit, as HTTP answers 413: nothing of it parsed or stored. The office
+        (when the AMQP user is one) gets a signed negative receipt and an error report naming the
+        AMQP ``message_id``; ``hub.dead`` keeps the reason, the size and the SHA-256, not the body."""
+        sha256 = hashlib.sha256(delivery.body).hexdigest()
+        sender = office.code if office is not None else UNKNOWN_SENDER
+        detail = (
+            f"{len(delivery.body)} bytes (SHA-256 {sha256}) from AMQP user {delivery.user_id!r}: "
+            f"{refusal.detail}; the body is not kept"
+        )
+        await dead_letter(session, delivery, sender, refusal.code, detail, keep_body=False)
+        log.warning("inbound_too_large", user_id=delivery.user_id, size=len(delivery.body))
+        if office is None:
+            return
+        errors = [ErrorItem("/", refusal.code, refusal.detail)]
+        message_id = delivery.message_id or ""
+        if not _MESSAGE_ID.match(message_id):
+            message_id = "unknown"
+        received_at = utcnow()
+        payload = service.receipt_payload(message_id, office.code, sha256, received_at, False, errors)
+        wire_errors = [v1.ErrorItem(**e.as_dict()) for e in errors]
+        reference = uuid.uuid4().hex
+
+        def envelope(prefix: str, kind: v1.MessageKind) -> v1.Envelope:
+            return v1.Envelope(
+                message_id=f"{prefix}-{reference}",
+                kind=kind,
+                version="1",
+                sender=AGENCY_PARTY,
+                recipient=office.code,
+                sent_at=received_at,
+                correlation_id=message_id,
+            )
+
+        receipt = v1.Receipt(
+            envelope=envelope("RCPT", "receipt"),
+            message_id=message_id,
+            sha256=sha256,
+            received_at=received_at,
+            accepted=False,
+            errors=wire_errors,
+            signature=self.processor.signer.sign(payload),
+            signature_alg="Ed25519",
+        )
+        report = v1.ErrorReport(
+            envelope=envelope("NACK", "error_report"),
+            message_id=message_id,
+            sha256=sha256,
+            errors=wire_errors,
+        )
+        await send_to_office(session, office, receipt)
+        await send_to_office(session, office, report)
 
     async def stop(self) -> None:
         if self.consumer is not None:

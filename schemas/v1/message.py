@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
+from pydantic_core import PydanticCustomError
 
 from schemas.v1.act_report import ActReport
 from schemas.v1.approvals import CostDecision, CostRequest, HoldNotice, HoldNoticeAck
@@ -67,8 +69,67 @@ MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)
 
 
 def parse_json(data: bytes | str) -> Message:
-    """Validate a JSON message of any kind; raises ``pydantic.ValidationError`` (see ``message_errors``)."""
+    """Validate a JSON message of any kind; raises ``pydantic.ValidationError`` (see ``message_errors``).
+
+    A key given twice in one object is refused (``json.duplicate_key``): JSON parsers disagree on
+    which value counts (the last, here), so the message read could differ from the bytes kept as
+    evidence and from what the sender's own tools show."""
+    if duplicates := duplicate_keys(data):
+        raise ValidationError.from_exception_data(
+            "Message",
+            [
+                {
+                    "type": PydanticCustomError(
+                        "json.duplicate_key",
+                        "the key {key} is given more than once in this object; give each key once",
+                        {"key": json.dumps(loc[-1], ensure_ascii=False)},
+                    ),
+                    "loc": loc,
+                    "input": None,
+                }
+                for loc in duplicates[:MAX_ERRORS]
+            ],
+        )
     return MESSAGE_ADAPTER.validate_json(data)
+
+
+class _Object(dict[str, Any]):
+    """A JSON object as read, with the keys it had more than once."""
+
+    duplicates: tuple[str, ...] = ()
+
+
+def _object(pairs: list[tuple[str, Any]]) -> _Object:
+    read = _Object(pairs)
+    if len(read) != len(pairs):
+        seen: set[str] = set()
+        twice: dict[str, None] = {}
+        for key, _ in pairs:
+            if key in seen:
+                twice[key] = None
+            seen.add(key)
+        read.duplicates = tuple(twice)
+    return read
+
+
+def duplicate_keys(data: bytes | str) -> list[tuple[str | int, ...]]:
+    """Where a JSON document gives a key twice in one object: the location of each such key (an
+    object's keys, an array's indexes); [] for a document without any, or that is not JSON at all
+    (the validator says why)."""
+    try:
+        document = json.loads(data, object_pairs_hook=_object)
+    except (ValueError, RecursionError):
+        return []
+    found: list[tuple[str | int, ...]] = []
+    pending: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
+    while pending and len(found) < MAX_ERRORS:
+        node, loc = pending.pop()
+        if isinstance(node, _Object):
+            found.extend((*loc, key) for key in node.duplicates)
+            pending.extend(((value, (*loc, key)) for key, value in reversed(node.items())))
+        elif isinstance(node, list):
+            pending.extend(((value, (*loc, i)) for i, value in reversed(list(enumerate(node)))))
+    return found
 
 
 def message_errors(exc: ValidationError, kind: str | None = None) -> list[ErrorItem]:

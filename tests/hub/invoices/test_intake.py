@@ -82,7 +82,9 @@ def test_refusals_list_every_error_with_the_readers_codes() -> None:
     )
     with pytest.raises(intake.EInvoiceRefused) as refused:
         intake.read_einvoice_message(broken, OFFICE)
-    assert {e.code for e in refused.value.errors} == {"BR-CO-16"}
+    # The rule in the wire form of codes, and by its own name in the message.
+    assert {e.code for e in refused.value.errors} == {"en16931.br_co_16"}
+    assert all(e.message.startswith("BR-CO-16: ") for e in refused.value.errors)
 
 
 def test_what_is_an_einvoice_and_its_message_id() -> None:
