@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import uuid
+from contextlib import nullcontext
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -151,40 +153,44 @@ async def post_batch(
         spool.seek(0)
         sessions = request.app.state.sessions
         fingerprint = idempotency.request_hash("POST", request.url.path, digest.hexdigest())
+        lease = timedelta(seconds=request.app.state.settings.idempotency_lease_seconds)
         if key is not None:
-            earlier = await idempotency.claim(sessions, office.id, key, fingerprint)
+            earlier = await idempotency.claim(sessions, office.id, key, fingerprint, lease=lease)
             if earlier is not None:
                 return replayed(earlier)
-        try:
-            # The batch message is committed first: its records are committed by chunks after it.
-            async with sessions() as own, own.begin():
-                batch = await batches.start_batch(own, office, digest.hexdigest())
-            result = await batches.run_batch(
-                sessions,
-                request.app.state.processor,
-                office,
-                batch.id,
-                spool,  # type: ignore[arg-type]
-                listed=batches.LISTED,
-            )
-            if result.file_errors and not (result.accepted_count or result.refused_count):
-                # Not one record could be read: the file itself is refused, like a single message.
-                errors = [ErrorItem(**e) for e in result.file_errors]
-                body = problem_body(
-                    422, "Batch refused", "the file could not be read", errors[0].code, errors
-                )
-                response = JSONResponse(
-                    {**body, "batch_id": str(batch.id)}, status_code=422, media_type=PROBLEM_JSON
-                )
-            else:
-                response = JSONResponse(result.as_dict(), status_code=200)
-            if key is not None:
+        # A batch runs long: its key is kept while it runs, and lost within the lease if it dies.
+        renewing = idempotency.renewing(sessions, office.id, key, lease=lease) if key else nullcontext()
+        async with renewing:
+            try:
+                # The batch message is committed first: its records are committed by chunks after it.
                 async with sessions() as own, own.begin():
-                    await idempotency.complete(own, office.id, key, stored_response(response))
-        except BaseException:
-            if key is not None:
-                await idempotency.release(sessions, office.id, key)
-            raise
+                    batch = await batches.start_batch(own, office, digest.hexdigest())
+                result = await batches.run_batch(
+                    sessions,
+                    request.app.state.processor,
+                    office,
+                    batch.id,
+                    spool,  # type: ignore[arg-type]
+                    listed=batches.LISTED,
+                )
+                if result.file_errors and not (result.accepted_count or result.refused_count):
+                    # Not one record could be read: the file itself is refused, like a single message.
+                    errors = [ErrorItem(**e) for e in result.file_errors]
+                    body = problem_body(
+                        422, "Batch refused", "the file could not be read", errors[0].code, errors
+                    )
+                    response = JSONResponse(
+                        {**body, "batch_id": str(batch.id)}, status_code=422, media_type=PROBLEM_JSON
+                    )
+                else:
+                    response = JSONResponse(result.as_dict(), status_code=200)
+                if key is not None:
+                    async with sessions() as own, own.begin():
+                        await idempotency.complete(own, office.id, key, stored_response(response))
+            except BaseException:
+                if key is not None:
+                    await idempotency.release(sessions, office.id, key)
+                raise
     return response
 
 
