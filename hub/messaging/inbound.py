@@ -215,11 +215,18 @@ class InboundProcessor:
         their checks need (duplicates, the handlers' preloads) once for all of them."""
         decoded = [self._decode(office, received) for received in many]
         readable = [m for m in decoded if isinstance(m, v1.MessageModel)]
-        applied = await service.applied_among(session, office.code, {m.envelope.message_id for m in readable})
         with ExitStack() as preloaded:
+            # Locks before the duplicate check: a kind's preload locks what its checks protect (act
+            # reports: their mandates), other kinds lock their message ids. A concurrent copy of a
+            # message then waits, and is answered as the duplicate it is (409, the first receipt).
             for kind in sorted({m.envelope.kind for m in readable} & PRELOADERS.keys()):
                 of_kind = [m for m in readable if m.envelope.kind == kind]
                 preloaded.enter_context(await PRELOADERS[kind](session, office, of_kind))
+            unlocked = {m.envelope.message_id for m in readable if m.envelope.kind not in PRELOADERS}
+            await MessageRepository(session).lock_message_ids(office.code, unlocked)
+            applied = await service.applied_among(
+                session, office.code, {m.envelope.message_id for m in readable}
+            )
             outcomes = []
             for received, message in zip(many, decoded, strict=True):
                 if isinstance(message, v1.MessageModel):

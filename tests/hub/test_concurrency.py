@@ -272,6 +272,33 @@ async def test_mandate_acknowledgements_at_once_apply_once(hub: Hub) -> None:
     await same_as_sequential(hub, fresh, state)
 
 
+async def test_copies_of_one_acknowledgement_at_once_are_its_duplicates(hub: Hub) -> None:
+    """The same message sent again while its first copy runs is a duplicate (409, the first receipt),
+    never refused by the check the first copy changed the answer to (and so never a negative
+    acknowledgement for a message that was applied)."""
+
+    async def fresh() -> tuple[list[Callable[[], Awaitable[httpx.Response]]], Seeded]:
+        s, key = await seeded(hub.sessions)
+        ack: dict[str, Any] = {
+            "envelope": {
+                "message_id": f"ACK-{s.office.code}",
+                "kind": "mandate_ack",
+                "version": "1",
+                "sender": s.office.code,
+                "recipient": "AGENCY",
+                "sent_at": "2026-11-23T10:00:00Z",
+            },
+            "mandate_ref": s.mandate.ref,
+            "accepted": True,
+        }
+        return [post(hub, "/v1/mandate-acks", ack, key)] * N, s
+
+    async def state(s: Seeded) -> list[tuple[str | None, str]]:
+        return await mandate_log(hub, s.mandate.id)
+
+    await same_as_sequential(hub, fresh, state)
+
+
 async def test_hold_notice_acknowledgements_at_once_are_recorded_once(hub: Hub) -> None:
     async def fresh() -> tuple[list[Callable[[], Awaitable[httpx.Response]]], Seeded]:
         s, key = await seeded(hub.sessions)
