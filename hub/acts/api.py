@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import uuid
+from contextlib import nullcontext
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -140,6 +142,28 @@ async def post_mandate_ack(
     return await receive_office_message(request, office, session, key, kind="mandate_ack")
 
 
+def batch_answer(batch_id: uuid.UUID, result: batches.BatchResult) -> JSONResponse:
+    """200 with the batch result when the file was read to its end; 422 when not one record could
+    be read (the file is refused, like a single message), or when it stopped being readable midway
+    (``batch.incomplete``: never a 2xx, which a client could take for the whole file)."""
+    errors = [ErrorItem(**e) for e in result.file_errors]
+    if errors and not (result.accepted_count or result.refused_count):
+        body = problem_body(422, "Batch refused", "the file could not be read", errors[0].code, errors)
+        return JSONResponse({**body, "batch_id": str(batch_id)}, status_code=422, media_type=PROBLEM_JSON)
+    if result.file_status == "incomplete":
+        where = result.stopped_at or {}
+        line = f" (line {where['line']})" if where.get("line") else ""
+        detail = (
+            f"the file stopped being readable at record {where.get('record')}{line}: the "
+            f"{result.accepted_count + result.refused_count} records before it were processed "
+            f"({result.accepted_count} accepted, {result.refused_count} refused), nothing after it was "
+            "read; fix the file and send it whole again (accepted records come back as duplicates)"
+        )
+        body = problem_body(422, "Batch incomplete", detail, "batch.incomplete", errors)
+        return JSONResponse({**result.as_dict(), **body}, status_code=422, media_type=PROBLEM_JSON)
+    return JSONResponse(result.as_dict(), status_code=200)
+
+
 @router.post(
     "/act-reports/batch",
     summary="Send a file of act reports (actReportBatch XML, any size, streamed)",
@@ -187,56 +211,34 @@ async def post_batch(
         spool.seek(0)
         sessions = request.app.state.sessions
         fingerprint = idempotency.request_hash("POST", request.url.path, digest.hexdigest())
+        lease = timedelta(seconds=request.app.state.settings.idempotency_lease_seconds)
         if key is not None:
-            earlier = await idempotency.claim(sessions, office.id, key, fingerprint)
+            earlier = await idempotency.claim(sessions, office.id, key, fingerprint, lease=lease)
             if earlier is not None:
                 return replayed(earlier)
-        try:
-            # The batch message is committed first: its records are committed by chunks after it.
-            async with sessions() as own, own.begin():
-                batch = await batches.start_batch(own, office, digest.hexdigest())
-            result = await batches.run_batch(
-                sessions,
-                request.app.state.processor,
-                office,
-                batch.id,
-                spool,  # type: ignore[arg-type]
-                listed=batches.LISTED,
-            )
-            if result.file_errors and not (result.accepted_count or result.refused_count):
-                # Not one record could be read: the file itself is refused, like a single message.
-                errors = [ErrorItem(**e) for e in result.file_errors]
-                body = problem_body(
-                    422, "Batch refused", "the file could not be read", errors[0].code, errors
-                )
-                response = JSONResponse(
-                    {**body, "batch_id": str(batch.id)}, status_code=422, media_type=PROBLEM_JSON
-                )
-            elif result.file_status == "incomplete":
-                # Read in part: never a 2xx, which a client could take for the whole file.
-                errors = [ErrorItem(**e) for e in result.file_errors]
-                where = result.stopped_at or {}
-                line = f" (line {where['line']})" if where.get("line") else ""
-                detail = (
-                    f"the file stopped being readable at record {where.get('record')}{line}: the "
-                    f"{result.accepted_count + result.refused_count} records before it were processed "
-                    f"({result.accepted_count} accepted, {result.refused_count} refused), nothing after "
-                    "it was read; fix the file and send it whole again (accepted records come back as "
-                    "duplicates)"
-                )
-                body = problem_body(422, "Batch incomplete", detail, "batch.incomplete", errors)
-                response = JSONResponse(
-                    {**result.as_dict(), **body}, status_code=422, media_type=PROBLEM_JSON
-                )
-            else:
-                response = JSONResponse(result.as_dict(), status_code=200)
-            if key is not None:
+        # A batch runs long: its key is kept while it runs, and lost within the lease if it dies.
+        renewing = idempotency.renewing(sessions, office.id, key, lease=lease) if key else nullcontext()
+        async with renewing:
+            try:
+                # The batch message is committed first: its records are committed by chunks after it.
                 async with sessions() as own, own.begin():
-                    await idempotency.complete(own, office.id, key, stored_response(response))
-        except BaseException:
-            if key is not None:
-                await idempotency.release(sessions, office.id, key)
-            raise
+                    batch = await batches.start_batch(own, office, digest.hexdigest())
+                result = await batches.run_batch(
+                    sessions,
+                    request.app.state.processor,
+                    office,
+                    batch.id,
+                    spool,  # type: ignore[arg-type]
+                    listed=batches.LISTED,
+                )
+                response = batch_answer(batch.id, result)
+                if key is not None:
+                    async with sessions() as own, own.begin():
+                        await idempotency.complete(own, office.id, key, stored_response(response))
+            except BaseException:
+                if key is not None:
+                    await idempotency.release(sessions, office.id, key)
+                raise
     return response
 
 

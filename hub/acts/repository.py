@@ -21,8 +21,20 @@ class ActReportRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def mandates_by_ref(self, refs: Collection[str]) -> dict[str, Mandate]:
-        found = await self.session.execute(select(Mandate).where(Mandate.ref.in_(refs)))
+    async def lock_office_mandates(self, office_id: uuid.UUID, refs: Collection[str]) -> dict[str, Mandate]:
+        """The office's mandates among ``refs``, each locked until commit (PostgreSQL), in id order
+        so that two writers locking several never wait on each other in a cycle; read fresh, as
+        the lock found them. Reports under one mandate are then checked one after the other: its
+        status, the acts it still orders, the fees left in its budget. ``NO KEY UPDATE``: rows that
+        merely point at the mandate (act reports, log rows) are not held up. SQLite: a no-op (one
+        writer at a time)."""
+        found = await self.session.execute(
+            select(Mandate)
+            .where(Mandate.office_id == office_id, Mandate.ref.in_(refs))
+            .order_by(Mandate.id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        )
         return {m.ref: m for m in found.scalars()}
 
     async def cases_with_debtors(self, case_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Case]:

@@ -141,8 +141,10 @@ class ReportReads:
     ) -> ReportReads:
         repo = ActReportRepository(session)
         reads = cls()
-        reads.mandates = await repo.mandates_by_ref({r.mandate_ref for r in reports})
-        mandates = [m for m in reads.mandates.values() if m.office_id == office.id]
+        # Locked first, before anything the checks read is read: concurrent reports (or batch
+        # chunks) under one mandate are checked one after the other, each seeing the ones before.
+        reads.mandates = await repo.lock_office_mandates(office.id, {r.mandate_ref for r in reports})
+        mandates = list(reads.mandates.values())
         by_ref = {m.ref: m.id for m in mandates}
         wanted = {
             (r.approval_id, by_ref[r.mandate_ref])

@@ -51,7 +51,12 @@ class InvoiceRepository:
     ) -> list[tuple[ActReport, Mandate, Case]]:
         """The act reports invoice lines name, with their mandate and case, in one query: by our id
         and by approval id of any office (a line may name another office's act), by reference of
-        this office only (references are per office)."""
+        this office only (references are per office).
+
+        The act reports are locked until commit (PostgreSQL; SQLite has one writer at a time), in
+        id order, and read before what was billed for them is: two invoices naming one act are
+        matched one after the other, and the second sees the first's lines (``billed_twice``).
+        ``NO KEY UPDATE``: the invoice lines that point at an act are not held up by it."""
         conditions = []
         if ids:
             conditions.append(ActReport.id.in_(ids))
@@ -68,6 +73,9 @@ class InvoiceRepository:
             .join(Mandate, Mandate.id == ActReport.mandate_id)
             .join(Case, Case.id == ActReport.case_id)
             .where(or_(*conditions))
+            .order_by(ActReport.id)
+            .with_for_update(of=ActReport, key_share=True)
+            .execution_options(populate_existing=True)
         )
         return [(a, m, c) for a, m, c in rows.all()]
 

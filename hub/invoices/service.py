@@ -141,7 +141,8 @@ def _uuid(text: str | None) -> uuid.UUID | None:
 async def gather_facts(
     session: AsyncSession, office: Office, lines: list[matching.LineToMatch], catalogue: Catalogue
 ) -> matching.Facts:
-    """What the match reads, in four queries: the acts named, the approvals quoted, earlier billing."""
+    """What the match reads, in four queries: the acts named (locked first: see
+    ``InvoiceRepository.acts_named``), the approvals quoted, earlier billing."""
     repo = InvoiceRepository(session)
     ids = {act_id for line in lines if (act_id := _uuid(line.hub_act_id)) is not None}
     refs = {line.office_act_reference for line in lines if line.office_act_reference}

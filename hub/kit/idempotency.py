@@ -1,13 +1,19 @@
 """Stored answers to POSTs sent with an ``Idempotency-Key`` (per office, kept 24 h): the same key
-and body get the first response again, byte for byte."""
+and body get the first response again, byte for byte. A key whose request is still running is held
+by a lease (``claim``, ``renewing``) that ends with its process: a crash never blocks a key for
+longer than the lease."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import structlog
 from sqlalchemy import (
     JSON,
     ForeignKey,
@@ -20,7 +26,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -43,9 +49,11 @@ class IdempotencyRecord(Timestamped, Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
-KEEP_FOR = timedelta(hours=24)
+KEEP_FOR = timedelta(hours=24)  # an answer is replayed this long
 IN_PROGRESS = "in_progress"
 DONE = "done"
+
+log = structlog.get_logger()
 
 
 @dataclass(frozen=True)
@@ -59,13 +67,13 @@ def request_hash(method: str, path: str, body_sha256: str) -> str:
     return hashlib.sha256(f"{method.upper()} {path} {body_sha256}".encode()).hexdigest()
 
 
-def _new_record(office_id: uuid.UUID, key: str, fingerprint: str) -> IdempotencyRecord:
+def _new_record(office_id: uuid.UUID, key: str, fingerprint: str, held_for: timedelta) -> IdempotencyRecord:
     return IdempotencyRecord(
         office_id=office_id,
         key=key,
         request_hash=fingerprint,
         state=IN_PROGRESS,
-        expires_at=utcnow() + KEEP_FOR,
+        expires_at=utcnow() + held_for,
     )
 
 
@@ -108,7 +116,8 @@ async def claim_in(
             async with session.begin_nested():
                 if postgres:
                     await session.execute(text("SET LOCAL lock_timeout = '500ms'"))
-                session.add(_new_record(office_id, key, fingerprint))
+                # Never seen in progress by another request: it commits with its answer (``complete``).
+                session.add(_new_record(office_id, key, fingerprint, KEEP_FOR))
                 await session.flush()
         except (IntegrityError, DBAPIError):
             record = await _live(session, office_id, key)
@@ -122,20 +131,65 @@ async def claim_in(
 
 
 async def claim(
-    sessions: async_sessionmaker[AsyncSession], office_id: uuid.UUID, key: str, fingerprint: str
+    sessions: async_sessionmaker[AsyncSession],
+    office_id: uuid.UUID,
+    key: str,
+    fingerprint: str,
+    *,
+    lease: timedelta,
 ) -> StoredResponse | None:
     """Like ``claim_in``, for work that commits in several transactions of its own (batches): the
-    claim is committed at once, so a second request sees it in progress (409)."""
+    claim is committed at once, so a second request sees it in progress (409), for ``lease``. The
+    work keeps it while it runs (``renewing``); if its process dies, the lease runs out and a retry
+    with the same key claims it again and runs the work (whose records are de-duplicated by their
+    message ids: nothing is applied twice)."""
     try:
         async with sessions() as session, session.begin():
             record = await _live(session, office_id, key)
             if record is None:
-                session.add(_new_record(office_id, key, fingerprint))
+                session.add(_new_record(office_id, key, fingerprint, lease))
                 await session.flush()
                 return None
             return _answer(record, fingerprint)
     except IntegrityError:  # a concurrent first request claimed it between our read and insert
         raise _in_progress() from None
+
+
+@asynccontextmanager
+async def renewing(
+    sessions: async_sessionmaker[AsyncSession], office_id: uuid.UUID, key: str, *, lease: timedelta
+) -> AsyncIterator[None]:
+    """Renews the lease of a ``claim`` every third of it while the block runs (in transactions of
+    its own), so that a long request keeps its key and a dead one loses it within ``lease``."""
+    stop = asyncio.Event()
+
+    async def renew() -> None:
+        while True:
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=lease.total_seconds() / 3)
+                return
+            except TimeoutError:
+                pass
+            try:
+                async with sessions() as session, session.begin():
+                    await session.execute(
+                        update(IdempotencyRecord)
+                        .where(
+                            IdempotencyRecord.office_id == office_id,
+                            IdempotencyRecord.key == key,
+                            IdempotencyRecord.state == IN_PROGRESS,
+                        )
+                        .values(expires_at=utcnow() + lease)
+                    )
+            except (SQLAlchemyError, OSError) as error:  # tried again at the next third
+                log.warning("idempotency_lease_not_renewed", key=key, error=str(error))
+
+    renewer = asyncio.create_task(renew())
+    try:
+        yield
+    finally:
+        stop.set()
+        await renewer
 
 
 def _in_progress() -> Conflict:
@@ -153,6 +207,7 @@ async def complete(session: AsyncSession, office_id: uuid.UUID, key: str, respon
         .where(IdempotencyRecord.office_id == office_id, IdempotencyRecord.key == key)
         .values(
             state=DONE,
+            expires_at=utcnow() + KEEP_FOR,
             response_status=response.status,
             response_headers=response.headers,
             response_body=response.body,

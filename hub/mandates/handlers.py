@@ -23,7 +23,7 @@ OPEN = frozenset(
 
 
 async def _office_mandate(session: AsyncSession, ref: str, office: Office) -> Mandate:
-    mandate = await MandateRepository(session).get_by_ref(ref)
+    mandate = await MandateRepository(session).get_by_ref(ref, for_update=True)
     if mandate is None or mandate.office_id != office.id:
         # Another office's mandate answers exactly like an unknown one.
         raise NotFound(

@@ -25,8 +25,13 @@ class MandateRepository:
     async def get_by_id(self, mandate_id: uuid.UUID) -> Mandate | None:
         return await self.session.get(Mandate, mandate_id)
 
-    async def get_by_ref(self, ref: str) -> Mandate | None:
-        return await self.session.scalar(select(Mandate).where(Mandate.ref == ref))
+    async def get_by_ref(self, ref: str, *, for_update: bool = False) -> Mandate | None:
+        """``for_update``: locked until commit (PostgreSQL; SQLite has one writer at a time) and read
+        fresh, so that a change checked against its status is checked after any other in flight."""
+        query = select(Mandate).where(Mandate.ref == ref)
+        if for_update:
+            query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
+        return await self.session.scalar(query)
 
     async def existing_refs(self, refs: Sequence[str]) -> set[str]:
         if not refs:
@@ -160,8 +165,12 @@ class MandateRepository:
             )
         )
 
-    async def approval(self, approval_id: str) -> Approval | None:
-        return await self.session.scalar(select(Approval).where(Approval.approval_id == approval_id))
+    async def approval(self, approval_id: str, *, for_update: bool = False) -> Approval | None:
+        """``for_update``: locked and read fresh, so that two decisions are taken one after the other."""
+        query = select(Approval).where(Approval.approval_id == approval_id)
+        if for_update:
+            query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
+        return await self.session.scalar(query)
 
     async def pending_cost_requests(self) -> list[Approval]:
         return list(
@@ -172,15 +181,21 @@ class MandateRepository:
             )
         )
 
-    async def hold_notice(self, message_id: str) -> tuple[HoldNotice, str] | None:
-        """The hold notice sent with this message id, with its mandate's ref."""
-        row = (
-            await self.session.execute(
-                select(HoldNotice, Mandate.ref)
-                .join(Mandate, Mandate.id == HoldNotice.mandate_id)
-                .where(HoldNotice.message_id == message_id)
+    async def hold_notice(
+        self, message_id: str, *, for_update: bool = False
+    ) -> tuple[HoldNotice, str] | None:
+        """The hold notice sent with this message id, with its mandate's ref; ``for_update``: the
+        notice locked and read fresh, so that two acknowledgements are recorded one after the other."""
+        query = (
+            select(HoldNotice, Mandate.ref)
+            .join(Mandate, Mandate.id == HoldNotice.mandate_id)
+            .where(HoldNotice.message_id == message_id)
+        )
+        if for_update:
+            query = query.with_for_update(of=HoldNotice, key_share=True).execution_options(
+                populate_existing=True
             )
-        ).first()
+        row = (await self.session.execute(query)).first()
         return (row[0], row[1]) if row is not None else None
 
     async def hold_notices(

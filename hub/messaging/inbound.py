@@ -222,16 +222,24 @@ class InboundProcessor:
         self, session: AsyncSession, office: Office, many: Sequence[Received]
     ) -> list[Outcome]:
         """Applies messages from ``office`` in order, each exactly as ``receive`` would, reading what
-        their checks need (duplicates, the kinds' preloads) once for all of them."""
+        their checks need (duplicates, the kinds' preloads) once for all of them.
+
+        Locks come before the duplicate check: a kind's preloader locks what its checks protect (act
+        reports: their mandates), other kinds lock their message ids. A concurrent copy of a message
+        then waits, and is answered as the duplicate it is (409, the first receipt)."""
         read = [self._read(office, received) for received in many]
         readable = [r.message for r in read if isinstance(r, Reading) and r.message is not None]
-        applied = await service.applied_among(session, office.code, {m.envelope.message_id for m in readable})
         preloaded: dict[str, object] = {}
+        unlocked: set[str] = set()
         for kind in sorted({m.envelope.kind for m in readable}):
             handling = self.kinds.get(kind)
+            of_kind = [m for m in readable if m.envelope.kind == kind]
             if handling is not None and handling.preload is not None:
-                of_kind = [m for m in readable if m.envelope.kind == kind]
                 preloaded[kind] = await handling.preload(session, office, of_kind)
+            else:
+                unlocked |= {m.envelope.message_id for m in of_kind}
+        await MessageRepository(session).lock_message_ids(office.code, unlocked)
+        applied = await service.applied_among(session, office.code, {m.envelope.message_id for m in readable})
         outcomes = []
         for received, reading in zip(many, read, strict=True):
             if isinstance(reading, Reading):

@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, false, select, update
+from sqlalchemy import Select, false, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.kit.db import Base, RowBuffer
@@ -101,6 +101,17 @@ class MessageRepository:
             )
         )
         return {message_id: pk for message_id, pk in found}
+
+    async def lock_message_ids(self, sender: str, message_ids: Collection[str]) -> None:
+        """Holds each (sender, message id) until commit, in one order (PostgreSQL: an advisory lock
+        on its hash; SQLite has one writer at a time): a concurrent copy of a message waits here,
+        then finds the first one applied, instead of failing a check the first one changed."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return
+        for key in sorted({f"{sender} {message_id}" for message_id in message_ids}):
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+            )
 
     async def receipt_for(self, message_pk: uuid.UUID) -> Receipt | None:
         return await self.session.scalar(select(Receipt).where(Receipt.message_pk == message_pk))

@@ -25,7 +25,7 @@ async def decide_cost_request(
 ) -> Approval:
     """Staff decide an office's pending cost request; the decision goes back to the office."""
     repo = MandateRepository(session)
-    approval = await repo.approval(approval_id)
+    approval = await repo.approval(approval_id, for_update=True)  # before "decided yet?"
     if approval is None or approval.request_message_id is None:
         raise NotFound(f"no cost request {approval_id}", code="approval.not_found")
     if approval.decision is not None:

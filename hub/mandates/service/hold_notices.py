@@ -41,7 +41,7 @@ async def acknowledge_hold_notice(
     recorded all the same, and the mandate's log says by how much it was late."""
     now = now or utcnow()
     repo = MandateRepository(session)
-    found = await repo.hold_notice(ack.notice_id)
+    found = await repo.hold_notice(ack.notice_id, for_update=True)  # before "acknowledged yet?"
     if found is None or found[0].office_id != office.id or found[1] != ack.mandate_ref:
         message = f"no hold notice {ack.notice_id} about mandate {ack.mandate_ref} was sent to this office"
         raise NotFound(

@@ -332,7 +332,11 @@ async def get_mandate(session: AsyncSession, ref: str, *, office: Office | None 
 
 
 async def _held(session: AsyncSession, ref: str) -> Mandate:
-    mandate = await get_mandate(session, ref)
+    """The held mandate, locked until commit: two people deciding it at once decide one after the
+    other, and the second finds it decided."""
+    mandate = await MandateRepository(session).get_by_ref(ref, for_update=True)
+    if mandate is None:
+        raise NotFound(f"no mandate {ref}", code="mandate.not_found")
     if mandate.status != S.HELD.value:
         raise Conflict(f"mandate {ref} is {mandate.status}, not held", code="mandate.not_held")
     return mandate

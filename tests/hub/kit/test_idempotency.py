@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -17,6 +17,7 @@ from sqlalchemy import update
 from hub.database import unit_of_work
 from hub.kit import idempotency
 from hub.kit.clock import utcnow
+from hub.kit.errors import Conflict
 from hub.offices import service as offices
 from tests.hub.acts.factories import Seeded, bearer, report_json, seed, write_batch_file
 from tests.hub.acts.test_api import reports_of
@@ -43,13 +44,54 @@ async def test_a_key_still_in_progress_answers_409_and_applies_nothing(
     body = report_json(s.office.code, s.mandate.ref, 1)
     fingerprint = idempotency.request_hash("POST", "/v1/act-reports", hashlib.sha256(body).hexdigest())
     # The first request with this key has claimed it and is still running (a batch claims this way).
-    assert await idempotency.claim(app.state.sessions, s.office.id, "k-running", fingerprint) is None
+    lease = timedelta(minutes=1)
+    assert (
+        await idempotency.claim(app.state.sessions, s.office.id, "k-running", fingerprint, lease=lease)
+        is None
+    )
 
     answer = await client.post("/v1/act-reports", content=body, headers=json_headers(key, "k-running"))
     assert answer.status_code == 409, answer.text
     assert answer.json()["code"] == "idempotency.in_progress"
     assert answer.headers["retry-after"] == "1"
     assert await reports_of(app, s) == 0
+
+
+async def test_a_running_claim_keeps_its_key_by_renewing_its_lease_and_a_lapsed_one_frees_it(
+    app: FastAPI,
+) -> None:
+    """A batch's claim is committed at once and held by a lease: renewed while the work runs, so a
+    long batch keeps its key; never renewed once its process is gone, so the key is free again."""
+    s, _ = await seeded_office(app)
+    sessions = app.state.sessions
+    lease = timedelta(seconds=1.5)
+    assert await idempotency.claim(sessions, s.office.id, "k-lease", "f", lease=lease) is None
+
+    async def expires() -> datetime:
+        async with unit_of_work(sessions) as session:
+            record = await session.get(idempotency.IdempotencyRecord, (s.office.id, "k-lease"))
+            assert record is not None and record.state == idempotency.IN_PROGRESS
+            return record.expires_at
+
+    first = await expires()
+    assert first - utcnow() <= lease
+    async with idempotency.renewing(sessions, s.office.id, "k-lease", lease=lease):
+        for _ in range(200):  # renewed every third of the lease: 0.5 s
+            if await expires() > first:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the lease was not renewed in 10 s")
+    with pytest.raises(Conflict) as running:
+        await idempotency.claim(sessions, s.office.id, "k-lease", "f", lease=lease)
+    assert running.value.code == "idempotency.in_progress"
+    async with unit_of_work(sessions) as session:  # the process died: no renewal, the lease ran out
+        await session.execute(
+            update(idempotency.IdempotencyRecord)
+            .where(idempotency.IdempotencyRecord.office_id == s.office.id)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    assert await idempotency.claim(sessions, s.office.id, "k-lease", "f", lease=lease) is None
 
 
 async def test_keys_belong_to_one_office(app: FastAPI, client: httpx.AsyncClient) -> None:

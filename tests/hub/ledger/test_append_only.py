@@ -9,15 +9,19 @@ import uuid
 from datetime import date
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.app import create_app
 from hub.database import create_engine, session_factory
 from hub.kit.errors import Conflict
 from hub.ledger import service as ledger
 from hub.ledger.models import LedgerEntry, LedgerTransaction
 from hub.ledger.repository import LedgerRepository
+from hub.messaging.inbound import Received
+from hub.settings import Settings
+from tests.hub.acts.factories import report_json, seed
 
 
 async def _posted(session: AsyncSession) -> LedgerTransaction:
@@ -94,3 +98,54 @@ async def test_two_concurrent_reversals_one_wins_the_other_is_refused(postgres_c
             assert count.scalar_one() == 1
     finally:
         await engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("table", ["ledger_entries", "ledger_transactions"])
+async def test_the_ledger_refuses_truncate_on_postgresql(pg_session: AsyncSession, table: str) -> None:
+    """Even for the role that owns the tables: the row trigger does not fire on TRUNCATE."""
+    await _posted(pg_session)
+    with pytest.raises(DBAPIError, match="append-only: TRUNCATE"):
+        async with pg_session.begin_nested():
+            await pg_session.execute(text(f"TRUNCATE {table} CASCADE"))
+
+
+@pytest.mark.postgres
+async def test_the_application_role_reports_acts_but_cannot_edit_the_ledger(
+    pg_session: AsyncSession, postgres_url: str
+) -> None:
+    """``hub_app``, the role production runs as (README): an ordinary act report works through the
+    real inbound path; editing, deleting or truncating the ledger, or any DDL, is refused."""
+    session = pg_session
+    role = "SELECT rolsuper, rolcanlogin, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = 'hub_app'"
+    attributes = (await session.execute(text(role))).one()
+    assert tuple(attributes) == (False, False, False, False)
+    await session.execute(text("SET LOCAL ROLE hub_app"))
+    s = await seed(session)
+    processor = create_app(
+        Settings(env="test", database_url=postgres_url, secret_key="t" * 40, role="api")
+    ).state.processor
+    raw = report_json(s.office.code, s.mandate.ref, 1)
+    outcome = await processor.receive(session, s.office, Received(raw, "application/json"))
+    assert outcome.accepted, outcome.receipt.errors
+    posted = await session.scalars(select(LedgerTransaction.id).where(LedgerTransaction.case_id == s.case.id))
+    [fees] = list(posted)
+    entries = select(func.count()).where(LedgerEntry.transaction_id == fees)
+    before = await session.scalar(entries)
+    assert before
+
+    for statement in (
+        update(LedgerEntry).where(LedgerEntry.transaction_id == fees).values(amount_cents=0),
+        delete(LedgerEntry).where(LedgerEntry.transaction_id == fees),
+        update(LedgerTransaction).where(LedgerTransaction.id == fees).values(reason="edited"),
+        delete(LedgerTransaction).where(LedgerTransaction.id == fees),
+        text("TRUNCATE ledger_entries"),
+        text("TRUNCATE ledger_transactions CASCADE"),
+        text("TRUNCATE act_reports CASCADE"),
+        text("CREATE TABLE hub_app_scratch (id int)"),
+        text("ALTER TABLE act_reports ADD COLUMN scratch int"),
+    ):
+        with pytest.raises(DBAPIError, match=r"permission denied|must be owner"):
+            async with session.begin_nested():
+                await session.execute(statement)
+    assert await session.scalar(entries) == before
