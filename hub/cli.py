@@ -8,12 +8,21 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
+import click
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
+from typer.core import TyperGroup
 
 from hub.acts.commands import reports_app
 from hub.cases.commands import cases_app
-from hub.database import engine_from_settings, migrate, session_factory, unit_of_work
+from hub.database import (
+    engine_from_settings,
+    failure_message,
+    is_busy,
+    migrate,
+    session_factory,
+    unit_of_work,
+)
 from hub.finance.commands import finance_app
 from hub.kit.crypto import SecretBox
 from hub.kit.errors import HubError
@@ -27,7 +36,29 @@ from hub.settings import get_settings
 from hub.staff import service as staff
 from hub.staff.models import Role
 
+
+class _Commands(TyperGroup):
+    """Whatever a command fails with, the operator reads one line on stderr and the exit code is 1:
+    no traceback, no SQL and no parameters (a database error's text carries both). Each command is
+    one transaction (imports: see ``hub.cases.commands.import_file``), so nothing of it was kept."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except HubError as exc:
+            typer.secho(f"error: {exc.detail} [{exc.code}]", fg=typer.colors.RED, err=True)
+            raise typer.Exit(code=1) from None
+        except Exception as exc:
+            message = failure_message(exc, busy_timeout=get_settings().sqlite_busy_timeout)
+            then = ", run it again" if is_busy(exc) else ""
+            typer.secho(f"error: {message}; nothing was changed{then}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(code=1) from None
+
+
 app = typer.Typer(
+    cls=_Commands,
     help="EDI hub between the collection agency and the bailiff offices.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,

@@ -35,7 +35,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from hub.settings import Settings
@@ -103,6 +103,24 @@ async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterat
 def is_busy(exc: BaseException) -> bool:
     """SQLite's "database is locked": a writer waited its busy timeout in vain (nothing applied)."""
     return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
+def failure_message(exc: BaseException, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> str:
+    """A failure in one line an operator can act on: never a traceback, an SQL statement or its
+    parameters (a DBAPI error's text carries both)."""
+    if is_busy(exc):
+        return f"the database is busy (another writer held it for {busy_timeout:g} s)"
+    if isinstance(exc, DBAPIError) and any(
+        missing in str(exc.orig) for missing in ("no such table", "UndefinedTable")
+    ):
+        return "the database has no tables yet or is behind the code: run `hub migrate`"
+    if isinstance(exc, DBAPIError):
+        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
+        return f"the database refused it ({type(exc.orig).__name__}: {reason[:200]})"
+    if isinstance(exc, SQLAlchemyError):
+        return f"database error ({type(exc).__name__})"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
 def alembic_config() -> Config:
