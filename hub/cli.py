@@ -45,7 +45,7 @@ class _Commands(TyperGroup):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except (typer.Exit, click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except HubError as exc:
             typer.secho(f"error: {exc.detail} [{exc.code}]", fg=typer.colors.RED, err=True)

@@ -20,9 +20,12 @@ def mandates_import(
         Path, typer.Argument(help="CSV: case_ref, office_code, kind, acts[] (A;B), fee_budget_cents")
     ],
     actor: Annotated[str, typer.Option(help="Who issues them, for the mandates' log")] = "csv-import",
+    chunk: Annotated[
+        int, typer.Option(min=1, help="Rows per transaction (hub serve writes between two)")
+    ] = CHUNK,
 ) -> None:
     """Create mandates from a CSV file: each is issued or held by the rules; every bad row is listed.
-    A transaction per 100 rows; running the file again creates nothing twice (see the README)."""
+    A transaction per ``--chunk`` rows; running the file again creates nothing twice (README)."""
     from hub.mandates import service
 
     summary = service.ImportSummary()
@@ -32,7 +35,7 @@ def mandates_import(
         lambda session, rows, tick: service.import_rows(
             session, rows, actor=actor, on_row=tick, summary=summary
         ),
-        chunk=CHUNK,
+        chunk=chunk,
     )
 
 
