@@ -188,7 +188,16 @@ def offices_add(
     if url:
         from hub.broker import declare_office_queue_once
 
-        asyncio.run(declare_office_queue_once(url, added))
+        try:
+            asyncio.run(declare_office_queue_once(url, added))
+        except Exception as exc:  # the office is committed: say so, in one line
+            typer.secho(
+                f"error: office {added} added, but its queue could not be declared on the broker "
+                f"({failure_message(exc)}); `hub serve` declares it when it connects",
+                fg=typer.colors.RED,
+                err=True,
+            )
+            raise typer.Exit(code=1) from None
         typer.echo(f"queue office.{added} declared on the broker")
 
 

@@ -45,8 +45,8 @@ def mandates_expire() -> None:
     is told (mandate_cancel, cause expired). Safe to run again: what is expired stays expired."""
     import asyncio
 
-    from hub.database import engine_from_settings, session_factory
-    from hub.mandates.sweeper import expire_all
+    from hub.database import engine_from_settings, failure_message, session_factory
+    from hub.mandates.sweeper import BATCH, expire_all
     from hub.settings import get_settings
 
     async def run() -> list[str]:
@@ -56,7 +56,17 @@ def mandates_expire() -> None:
         finally:
             await engine.dispose()
 
-    expired = asyncio.run(run())
+    try:
+        expired = asyncio.run(run())
+    except Exception as exc:  # the operator gets one line, never a traceback
+        message = failure_message(exc, busy_timeout=get_settings().sqlite_busy_timeout)
+        typer.secho(
+            f"error: {message}; mandates expired before it stay expired (a transaction per "
+            f"{BATCH}); run it again",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(code=1) from None
     for ref in expired:
         typer.echo(ref)
     typer.echo(f"{len(expired)} mandate(s) expired")
