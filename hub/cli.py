@@ -87,13 +87,14 @@ class ServeRole(enum.StrEnum):
     WORKER = "worker"
 
 
-def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Runs ``work`` in one committed transaction; a typed hub error becomes a clear message."""
+def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]], *, read_only: bool = False) -> T:
+    """Runs ``work`` in one committed transaction; a typed hub error becomes a clear message.
+    ``read_only``: work that only reads, which then takes no write lock (SQLite)."""
 
     async def run() -> T:
         engine = engine_from_settings(get_settings())
         try:
-            async with unit_of_work(session_factory(engine)) as session:
+            async with unit_of_work(session_factory(engine, read_only=read_only)) as session:
                 return await work(session)
         finally:
             await engine.dispose()
@@ -211,7 +212,7 @@ def offices_list() -> None:
             for o in await offices.list_offices(session)
         ]
 
-    rows = _in_transaction(work)
+    rows = _in_transaction(work, read_only=True)
     typer.echo("code\tname\tdépartements\tchannel")
     for row in rows:
         typer.echo(row)
