@@ -6,12 +6,12 @@ import asyncio
 import enum
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
-import click
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from hub.acts.commands import reports_app
 from hub.cases.commands import cases_app
@@ -42,10 +42,10 @@ class _Commands(TyperGroup):
     no traceback, no SQL and no parameters (a database error's text carries both). Each command is
     one transaction (imports: see ``hub.cases.commands.import_file``), so nothing of it was kept."""
 
-    def invoke(self, ctx: click.Context) -> object:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (typer.Exit, click.exceptions.Exit, click.ClickException, click.Abort):
+        except (typer.Exit, typer.Abort, TyperException):  # usage errors, exits: typer's own
             raise
         except HubError as exc:
             typer.secho(f"error: {exc.detail} [{exc.code}]", fg=typer.colors.RED, err=True)
