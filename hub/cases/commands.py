@@ -52,11 +52,14 @@ def import_file(path: Path, what: str, work: Work, *, chunk: int | None = None) 
         try:
             with Progress(*columns, transient=True) as progress:
                 task = progress.add_task(what, total=total)
+                if not chunk:
+                    async with unit_of_work(sessions) as session:
+                        return await work(session, rows, lambda: progress.advance(task))
                 while True:
-                    part = list(islice(rows, chunk)) if chunk else rows
+                    part = list(islice(rows, chunk))
                     async with unit_of_work(sessions) as session:
                         summary = await work(session, part, lambda: progress.advance(task))
-                    if not chunk or not part:
+                    if not part:
                         return summary
                     done += len(part)  # committed
         finally:

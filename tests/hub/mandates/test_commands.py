@@ -115,7 +115,9 @@ def query(env: dict[str, str], sql: str) -> list[tuple[object, ...]]:
 
 
 def mandates_count(env: dict[str, str]) -> int:
-    return int(query(env, "SELECT count(*) FROM mandates")[0][0])  # type: ignore[call-overload]
+    (count,) = query(env, "SELECT count(*) FROM mandates")[0]
+    assert isinstance(count, int)
+    return count
 
 
 def assert_every_row_once_and_whole(env: dict[str, str], rows: int) -> None:
