@@ -31,6 +31,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import structlog
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
@@ -39,6 +40,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from hub.settings import Settings
+
+log = structlog.get_logger()
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 READ_ONLY_OPTION = "hub_read_only"
@@ -54,7 +57,12 @@ def _sqlite_connect(busy_timeout: float) -> Any:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        try:
+            # Persistent in the file: a no-op once set. Switching needs the file to itself; if another
+            # process holds it longer than the busy timeout, this connection keeps the current mode.
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except Exception as exc:  # the driver's OperationalError; the next connection retries
+            log.warning("sqlite_wal_not_set", error=str(exc))
         cursor.close()
 
     return on_connect
