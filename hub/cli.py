@@ -7,14 +7,23 @@ import enum
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from hub.acts.commands import reports_app
 from hub.cases.commands import cases_app
-from hub.database import engine_from_settings, migrate, session_factory, unit_of_work
+from hub.database import (
+    engine_from_settings,
+    failure_message,
+    is_busy,
+    migrate,
+    session_factory,
+    unit_of_work,
+)
 from hub.finance.commands import finance_app
 from hub.kit.crypto import SecretBox
 from hub.kit.errors import HubError
@@ -28,7 +37,29 @@ from hub.settings import get_settings
 from hub.staff import service as staff
 from hub.staff.models import Role
 
+
+class _Commands(TyperGroup):
+    """Whatever a command fails with, the operator reads one line on stderr and the exit code is 1:
+    no traceback, no SQL and no parameters (a database error's text carries both). Each command is
+    one transaction (imports: see ``hub.cases.commands.import_file``), so nothing of it was kept."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):  # usage errors, exits: typer's own
+            raise
+        except HubError as exc:
+            typer.secho(f"error: {exc.detail} [{exc.code}]", fg=typer.colors.RED, err=True)
+            raise typer.Exit(code=1) from None
+        except Exception as exc:
+            message = failure_message(exc, busy_timeout=get_settings().sqlite_busy_timeout)
+            then = ", run it again" if is_busy(exc) else ""
+            typer.secho(f"error: {message}; nothing was changed{then}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(code=1) from None
+
+
 app = typer.Typer(
+    cls=_Commands,
     help="EDI hub between the collection agency and the bailiff offices.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
@@ -57,13 +88,14 @@ class ServeRole(enum.StrEnum):
     WORKER = "worker"
 
 
-def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Runs ``work`` in one committed transaction; a typed hub error becomes a clear message."""
+def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]], *, read_only: bool = False) -> T:
+    """Runs ``work`` in one committed transaction; a typed hub error becomes a clear message.
+    ``read_only``: work that only reads, which then takes no write lock (SQLite)."""
 
     async def run() -> T:
         engine = engine_from_settings(get_settings())
         try:
-            async with unit_of_work(session_factory(engine)) as session:
+            async with unit_of_work(session_factory(engine, read_only=read_only)) as session:
                 return await work(session)
         finally:
             await engine.dispose()
@@ -158,7 +190,16 @@ def offices_add(
     if url:
         from hub.broker import declare_office_queue_once
 
-        asyncio.run(declare_office_queue_once(url, added))
+        try:
+            asyncio.run(declare_office_queue_once(url, added))
+        except Exception as exc:  # the office is committed: say so, in one line
+            typer.secho(
+                f"error: office {added} added, but its queue could not be declared on the broker "
+                f"({failure_message(exc)}); `hub serve` declares it when it connects",
+                fg=typer.colors.RED,
+                err=True,
+            )
+            raise typer.Exit(code=1) from None
         typer.echo(f"queue office.{added} declared on the broker")
 
 
@@ -172,7 +213,7 @@ def offices_list() -> None:
             for o in await offices.list_offices(session)
         ]
 
-    rows = _in_transaction(work)
+    rows = _in_transaction(work, read_only=True)
     typer.echo("code\tname\tdépartements\tchannel")
     for row in rows:
         typer.echo(row)

@@ -1,5 +1,28 @@
 """Engine, sessions and migrations. The edge (a request, a consumed message, a CLI command) owns
-the transaction: services receive a session and never commit."""
+the transaction: services receive a session and never commit.
+
+SQLite: the hub takes transaction control over from the driver. pysqlite (and aiosqlite on top of
+it) begins a transaction only before an INSERT/UPDATE/DELETE and treats ``SAVEPOINT``/``RELEASE``
+outside one as a transaction of their own, so a savepoint released inside a unit of work committed
+what came before it. Following SQLAlchemy's recipe ("Serializable isolation / Savepoints /
+Transactional DDL"), the driver's handling is switched off (``isolation_level = None``) and the
+engine emits BEGIN itself, so a unit of work is all-or-none and its savepoints nest inside it,
+as on PostgreSQL.
+
+- Writers begin with ``BEGIN IMMEDIATE``: the write lock is taken at the start, so two writers
+  (the API, the relay, a ``hub mandates import`` in another process) take turns, each waiting up to
+  the busy timeout (``HUB_SQLITE_BUSY_TIMEOUT``, seconds). A deferred BEGIN would let two
+  transactions read, then fail the lock upgrade at once with "database is locked", whatever the
+  timeout.
+- ``PRAGMA journal_mode=WAL``: readers never block the writer and the writer never blocks them.
+- Read-only work begins with a plain (deferred) ``BEGIN``, which takes no write lock: a session
+  from :func:`session_factory` with ``read_only=True``, or a connection with the execution option
+  :data:`READ_ONLY`. Such a transaction reads one snapshot; if it writes anyway, SQLite refuses
+  the write when another writer committed meanwhile ("database is locked"), so use it for reads
+  only (listings, reports). A connection in ``AUTOCOMMIT`` gets no BEGIN.
+
+PostgreSQL is untouched: its transactions already nest savepoints, and its writers wait on rows.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +31,58 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import structlog
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from hub.settings import Settings
 
+log = structlog.get_logger()
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+READ_ONLY_OPTION = "hub_read_only"
+# Execution options of read-only work: on SQLite a deferred BEGIN (no write lock).
+READ_ONLY: dict[str, Any] = {READ_ONLY_OPTION: True}
+DEFAULT_BUSY_TIMEOUT = 10.0
 
 
-def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+def _sqlite_connect(busy_timeout: float) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver no longer begins or ends transactions: the "begin" listener below does.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        try:
+            # Persistent in the file: a no-op once set. Switching needs the file to itself; if another
+            # process holds it longer than the busy timeout, this connection keeps the current mode.
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except Exception as exc:  # the driver's OperationalError; the next connection retries
+            log.warning("sqlite_wal_not_set", error=str(exc))
+        cursor.close()
+
+    return on_connect
 
 
-def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
+def _sqlite_begin(conn: Connection) -> None:
+    options = conn.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return
+    conn.exec_driver_sql("BEGIN" if options.get(READ_ONLY_OPTION) else "BEGIN IMMEDIATE")
+
+
+def create_engine(
+    database_url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, **kwargs: Any
+) -> AsyncEngine:
+    """The hub's engine; on SQLite, with transaction control taken over from the driver (above)."""
     if database_url.startswith("sqlite"):
         engine = create_async_engine(database_url, **kwargs)
-        event.listen(engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
+        event.listen(engine.sync_engine, "connect", _sqlite_connect(busy_timeout))
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(database_url, **kwargs)
@@ -39,11 +92,13 @@ def engine_from_settings(settings: Settings) -> AsyncEngine:
     path = settings.sqlite_path()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(settings.database_url)
+    return create_engine(settings.database_url, busy_timeout=settings.sqlite_busy_timeout)
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: AsyncEngine, *, read_only: bool = False) -> async_sessionmaker[AsyncSession]:
+    """Sessions on ``engine``; ``read_only``: for work that only reads (no write lock on SQLite)."""
+    bind = engine.execution_options(**READ_ONLY) if read_only else engine
+    return async_sessionmaker(bind, expire_on_commit=False)
 
 
 @asynccontextmanager
@@ -51,6 +106,29 @@ async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterat
     """One transaction: committed when the block ends normally, rolled back on any exception."""
     async with factory() as session, session.begin():
         yield session
+
+
+def is_busy(exc: BaseException) -> bool:
+    """SQLite's "database is locked": a writer waited its busy timeout in vain (nothing applied)."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
+def failure_message(exc: BaseException, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> str:
+    """A failure in one line an operator can act on: never a traceback, an SQL statement or its
+    parameters (a DBAPI error's text carries both)."""
+    if is_busy(exc):
+        return f"the database is busy (another writer held it for {busy_timeout:g} s)"
+    if isinstance(exc, DBAPIError) and any(
+        missing in str(exc.orig) for missing in ("no such table", "UndefinedTable")
+    ):
+        return "the database has no tables yet or is behind the code: run `hub migrate`"
+    if isinstance(exc, DBAPIError):
+        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
+        return f"the database refused it ({type(exc.orig).__name__}: {reason[:200]})"
+    if isinstance(exc, SQLAlchemyError):
+        return f"database error ({type(exc).__name__})"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
 def alembic_config() -> Config:

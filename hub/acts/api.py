@@ -203,6 +203,10 @@ async def post_batch(
     base = content_type.split(";", 1)[0].strip().lower()
     if base not in ("application/xml", "text/xml") and not base.endswith("+xml"):
         raise UnsupportedMedia(f"send the batch as application/xml, not {content_type!r}")
+    # The request's own transaction (the key's lookup) ends here, before the body is read: the batch
+    # message, each chunk of records and the Idempotency-Key commit in transactions of their own,
+    # and on SQLite one left open would hold the write lock they all wait for (a deadlock).
+    await session.commit()
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
         digest = hashlib.sha256()
         async for block in request.stream():

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from hub.acts import batch as batches
 from hub.acts.batch import BatchResult
 from hub.bootstrap import inbound_processor
-from hub.database import engine_from_settings, session_factory, unit_of_work
+from hub.database import engine_from_settings, failure_message, session_factory, unit_of_work
 from hub.kit.errors import HubError, NotFound
 from hub.messaging.signing import ReceiptSigner
 from hub.offices.repository import OfficeRepository
@@ -68,6 +68,15 @@ def reports_import(
     except HubError as exc:
         typer.secho(f"error: {exc.detail}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1) from exc
+    except Exception as exc:  # the operator gets one line, never a traceback
+        message = failure_message(exc, busy_timeout=get_settings().sqlite_busy_timeout)
+        typer.secho(
+            f"error: {message}; the records before it were kept (a transaction per {batches.CHUNK} "
+            "records); run it again: those come back refused as message.duplicate, the rest is imported",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(code=1) from None
     for refused in result.refused:
         for item in refused["errors"]:
             typer.secho(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from itertools import islice
 from pathlib import Path
 from typing import Annotated, Protocol
 
@@ -11,8 +12,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.csv import count_rows
-from hub.database import engine_from_settings, session_factory, unit_of_work
+from adapters.csv import CsvRow, count_rows, read_rows
+from hub.database import engine_from_settings, failure_message, session_factory, unit_of_work
 from hub.kit.errors import ErrorItem, HubError
 from hub.settings import get_settings
 
@@ -24,24 +25,43 @@ class Summary(Protocol):
     rejected: dict[int, list[ErrorItem]]
 
 
-def import_file(
-    path: Path, what: str, work: Callable[[AsyncSession, Callable[[], None]], Awaitable[Summary]]
-) -> None:
-    """Runs an import in one transaction with a progress bar, then prints the summary and every bad
-    row with its line; exits 1 when a row was rejected (the good rows are imported)."""
+Work = Callable[[AsyncSession, Iterable[CsvRow], Callable[[], None]], Awaitable[Summary]]
+
+
+def import_file(path: Path, what: str, work: Work, *, chunk: int | None = None) -> None:
+    """Runs an import with a progress bar, then prints the summary and every bad row with its line;
+    exits 1 when a row was rejected (the good rows are imported).
+
+    The whole file is one transaction, or with ``chunk`` one transaction per ``chunk`` rows (so
+    ``hub serve``'s writers get their turn between chunks; ``work`` must then skip the rows already
+    imported, so that running the file again resumes it). Any failure prints one line, says what
+    was kept, and exits 1."""
     if not path.is_file():
         typer.secho(f"error: no file {path}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=2)
     total = count_rows(path)
+    settings = get_settings()
+    done = 0
 
     async def run() -> Summary:
-        engine = engine_from_settings(get_settings())
+        nonlocal done
+        engine = engine_from_settings(settings)
+        sessions = session_factory(engine)
         columns = (TextColumn(f"importing {what}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        rows = read_rows(path)
         try:
             with Progress(*columns, transient=True) as progress:
                 task = progress.add_task(what, total=total)
-                async with unit_of_work(session_factory(engine)) as session:
-                    return await work(session, lambda: progress.advance(task))
+                if not chunk:
+                    async with unit_of_work(sessions) as session:
+                        return await work(session, rows, lambda: progress.advance(task))
+                while True:
+                    part = list(islice(rows, chunk))
+                    async with unit_of_work(sessions) as session:
+                        summary = await work(session, part, lambda: progress.advance(task))
+                    if not part:
+                        return summary
+                    done += len(part)  # committed
         finally:
             await engine.dispose()
 
@@ -49,7 +69,17 @@ def import_file(
         summary = asyncio.run(run())
     except HubError as exc:
         typer.secho(f"error: {exc.detail}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=1) from exc
+        raise typer.Exit(code=1) from None
+    except Exception as exc:  # the operator gets one line, never a traceback
+        kept = (
+            f"the first {done} row(s) were committed (a transaction per {chunk} rows); run it again: "
+            "rows already imported are skipped"
+            if done
+            else "nothing was imported; run it again"
+        )
+        message = failure_message(exc, busy_timeout=settings.sqlite_busy_timeout)
+        typer.secho(f"error: {message}; {kept}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1) from None
     for line, errors in sorted(summary.rejected.items()):
         for item in errors:
             typer.secho(
@@ -68,8 +98,8 @@ def import_file(
 def cases_import(
     file: Annotated[Path, typer.Argument(help="CSV with dotted columns: ref, debtor.name...")],
 ) -> None:
-    """Import cases from a CSV file: good rows are imported, every bad row is listed."""
-    from adapters.csv import read_rows
+    """Import cases from a CSV file in one transaction: good rows are imported, every bad row is
+    listed. A ref already taken is refused (``case.exists``), so running it again adds nothing."""
     from hub.cases import service
 
-    import_file(file, "case(s)", lambda session, tick: service.import_rows(session, read_rows(file), tick))
+    import_file(file, "case(s)", service.import_rows)

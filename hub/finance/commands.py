@@ -32,7 +32,7 @@ async def _load(office: str, start: date, end: date) -> tuple[reports.Reconcilia
 
     engine = engine_from_settings(get_settings())
     try:
-        async with unit_of_work(session_factory(engine)) as session:
+        async with unit_of_work(session_factory(engine, read_only=True)) as session:
             rec = await service.reconciliation(session, office, start, end)
             (card,) = await service.scorecards(session, start, end, office_code=office)
             return rec, card

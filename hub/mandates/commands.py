@@ -9,6 +9,8 @@ import typer
 
 from hub.cases.commands import import_file
 
+# Rows per transaction: hub serve's writers wait at most one chunk for their turn.
+CHUNK = 100
 mandates_app = typer.Typer(help="Mandates to bailiff offices.", no_args_is_help=True)
 
 
@@ -18,15 +20,22 @@ def mandates_import(
         Path, typer.Argument(help="CSV: case_ref, office_code, kind, acts[] (A;B), fee_budget_cents")
     ],
     actor: Annotated[str, typer.Option(help="Who issues them, for the mandates' log")] = "csv-import",
+    chunk: Annotated[
+        int, typer.Option(min=1, help="Rows per transaction (hub serve writes between two)")
+    ] = CHUNK,
 ) -> None:
-    """Create mandates from a CSV file: each is issued or held by the rules; every bad row is listed."""
-    from adapters.csv import read_rows
+    """Create mandates from a CSV file: each is issued or held by the rules; every bad row is listed.
+    A transaction per ``--chunk`` rows; running the file again creates nothing twice (README)."""
     from hub.mandates import service
 
+    summary = service.ImportSummary()
     import_file(
         file,
         "mandate(s)",
-        lambda session, tick: service.import_rows(session, read_rows(file), actor=actor, on_row=tick),
+        lambda session, rows, tick: service.import_rows(
+            session, rows, actor=actor, on_row=tick, summary=summary
+        ),
+        chunk=chunk,
     )
 
 
@@ -36,8 +45,8 @@ def mandates_expire() -> None:
     is told (mandate_cancel, cause expired). Safe to run again: what is expired stays expired."""
     import asyncio
 
-    from hub.database import engine_from_settings, session_factory
-    from hub.mandates.sweeper import expire_all
+    from hub.database import engine_from_settings, failure_message, session_factory
+    from hub.mandates.sweeper import BATCH, expire_all
     from hub.settings import get_settings
 
     async def run() -> list[str]:
@@ -47,7 +56,17 @@ def mandates_expire() -> None:
         finally:
             await engine.dispose()
 
-    expired = asyncio.run(run())
+    try:
+        expired = asyncio.run(run())
+    except Exception as exc:  # the operator gets one line, never a traceback
+        message = failure_message(exc, busy_timeout=get_settings().sqlite_busy_timeout)
+        typer.secho(
+            f"error: {message}; mandates expired before it stay expired (a transaction per "
+            f"{BATCH}); run it again",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(code=1) from None
     for ref in expired:
         typer.echo(ref)
     typer.echo(f"{len(expired)} mandate(s) expired")

@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -113,27 +115,36 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_serve_answers_healthz_and_readyz(hub_env: dict[str, str]) -> None:
-    """What `make run` does after installing: migrate, demo, serve; then the probes answer 200."""
-    hub(hub_env, "migrate")
-    hub(hub_env, "demo")
+@contextmanager
+def serving(env: dict[str, str]) -> Iterator[str]:
+    """``hub serve`` (role all: API, relay, sweeper) on ``env``'s database, answering; its URL."""
     port = _free_port()
-    hub_env["HUB_PORT"] = str(port)
-    server = subprocess.Popen([*HUB, "serve"], env=hub_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = {**env, "HUB_PORT": str(port)}
+    server = subprocess.Popen([*HUB, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                httpx.get(f"{url}/healthz", timeout=1)
                 break
             except httpx.TransportError:
                 assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
                 assert time.monotonic() < deadline, "hub serve did not answer within 30 s"
                 time.sleep(0.2)
-        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+        yield url
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_serve_answers_healthz_and_readyz(hub_env: dict[str, str]) -> None:
+    """What `make run` does after installing: migrate, demo, serve; then the probes answer 200."""
+    hub(hub_env, "migrate")
+    hub(hub_env, "demo")
+    with serving(hub_env) as url:
+        health = httpx.get(f"{url}/healthz", timeout=5)
+        ready = httpx.get(f"{url}/readyz", timeout=5)
     assert health.status_code == 200
     assert ready.status_code == 200 and ready.json()["database"] == "up"
 

@@ -1,7 +1,14 @@
-"""Mandates from a CSV file: each row through the same use case as the API, in its own savepoint."""
+"""Mandates from a CSV file: each row through the same use case as the API, in its own savepoint.
+
+Every row has a key, so running the same file again (after an interruption, or with its rejected
+rows fixed) creates nothing twice: its ``ref`` column when given, else a ref derived from the row
+(:func:`derived_ref`). A row whose mandate exists is counted as already imported, not created."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -9,33 +16,72 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.csv import CsvRow
+from hub.cases.repository import CaseRepository
 from hub.kit.errors import ErrorItem, HubError
 from hub.kit.http import validation_errors
+from hub.mandates.repository import MandateRepository
 from hub.mandates.service.lifecycle import MandateIn, S, create_mandate
 
 
 @dataclass
 class ImportSummary:
-    """What a mandates import did: created (issued or held), and every bad row with its errors."""
+    """What a mandates import did: created (issued or held), found already imported, and every bad
+    row with its errors. Carried from one chunk of the file to the next."""
 
     imported: int = 0
     held: int = 0
+    already: int = 0
     rejected: dict[int, list[ErrorItem]] = field(default_factory=dict)
+    seen: Counter[str] = field(default_factory=Counter)  # rows of the file met so far, by content
 
     @property
     def details(self) -> str:
-        return f"{self.held} held for review"
+        already = f", {self.already} already imported" if self.already else ""
+        return f"{self.held} held for review{already}"
+
+
+def derived_ref(data: MandateIn, occurrence: int) -> str:
+    """The ref of a row that gives none: from what it asks for and how many identical rows came
+    before it in the file, so the same row of the same (or a fixed) file always gets the same ref."""
+    content = json.dumps(data.model_dump(mode="json", exclude={"ref"}), sort_keys=True)
+    digest = hashlib.sha256(f"{content}\n{occurrence}".encode()).hexdigest()
+    return f"M-I{digest[:24].upper()}"
+
+
+async def _imported_before(session: AsyncSession, data: MandateIn) -> bool:
+    """The row's mandate exists, on the row's case: a row of an earlier run. A ref taken by a
+    mandate of another case is left to ``create_mandate`` to refuse (``mandate.exists``)."""
+    assert data.ref is not None
+    existing = await MandateRepository(session).get_by_ref(data.ref)
+    if existing is None:
+        return False
+    case = await CaseRepository(session).get_by_ref(data.case_ref)
+    return case is not None and existing.case_id == case.id
 
 
 async def import_rows(
-    session: AsyncSession, rows: Iterable[CsvRow], *, actor: str, on_row: Callable[[], None] = lambda: None
+    session: AsyncSession,
+    rows: Iterable[CsvRow],
+    *,
+    actor: str,
+    on_row: Callable[[], None] = lambda: None,
+    summary: ImportSummary | None = None,
 ) -> ImportSummary:
     """Creates one mandate per row, each in a savepoint: a refused row leaves nothing behind and
-    does not stop the others (each goes through the rules and the outbox, one by one)."""
-    summary = ImportSummary()
+    does not stop the others (each goes through the rules and the outbox, one by one). ``summary``:
+    the previous chunks' summary, when the file is imported a chunk per transaction."""
+    summary = summary if summary is not None else ImportSummary()
     for row in rows:
         try:
             data = MandateIn.model_validate(row.data)
+            if data.ref is None:
+                content = json.dumps(data.model_dump(mode="json"), sort_keys=True)
+                data = data.model_copy(update={"ref": derived_ref(data, summary.seen[content])})
+                summary.seen[content] += 1
+            if await _imported_before(session, data):
+                summary.already += 1
+                on_row()
+                continue
             async with session.begin_nested():
                 mandate = await create_mandate(session, data, actor=actor)
         except ValidationError as exc:

@@ -4,6 +4,10 @@ held, bad rows listed by line; lapsed mandates expired once."""
 from __future__ import annotations
 
 import asyncio
+import signal
+import sqlite3
+import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +16,7 @@ from sqlalchemy import update
 from hub.database import create_engine
 from hub.mandates.models import Mandate
 from tests.hub.cases.test_commands import HEADER
-from tests.hub.test_cli import hub, hub_env  # noqa: F401 - the CLI fixture
+from tests.hub.test_cli import HUB, hub, hub_env, serving  # noqa: F401 - the CLI fixture
 
 
 def test_import_issues_holds_and_lists_bad_rows(hub_env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
@@ -75,3 +79,130 @@ def test_expire_expires_lapsed_mandates_once(hub_env: dict[str, str], tmp_path: 
     asyncio.run(lapse())
     assert hub(hub_env, "mandates", "expire").stdout.splitlines() == ["M-LAPSED", "1 mandate(s) expired"]
     assert hub(hub_env, "mandates", "expire").stdout.splitlines() == ["0 mandate(s) expired"]
+
+
+ROWS = 200
+
+
+def many_cases_and_mandates(env: dict[str, str], folder: Path) -> Path:
+    """An office, ``ROWS`` cases, and a mandates file of one issued mandate per case (no ref column)."""
+    cases, mandates = folder / "cases.csv", folder / "mandates.csv"
+    header = HEADER.replace("\n", ",debtor.address.line1,debtor.address.postcode,debtor.address.city\n")
+    cases.write_text(
+        header
+        + "".join(
+            f"C-{i:04d},Banque,person,Debtor {i},75,500000,consumer,judgment,2025-01-02,2000000,"
+            f"{i} rue A,75011,Paris\n"
+            for i in range(ROWS)
+        ),
+        encoding="utf-8",
+    )
+    mandates.write_text(
+        "case_ref,office_code,kind,acts[],fee_budget_cents\n"
+        + "".join(f"C-{i:04d},CJ75001,per_act,SERVE_TITLE,\n" for i in range(ROWS)),
+        encoding="utf-8",
+    )
+    hub(env, "migrate")
+    hub(env, "offices", "add", "CJ75001", "--name", "Étude de Paris", "--departements", "75")
+    hub(env, "cases", "import", str(cases))
+    return mandates
+
+
+def query(env: dict[str, str], sql: str) -> list[tuple[object, ...]]:
+    """What a reader sees in the SQLite file now (WAL: it waits for no writer)."""
+    with sqlite3.connect(env["HUB_DATABASE_URL"].split(":///", 1)[1], timeout=30) as db:
+        return db.execute(sql).fetchall()
+
+
+def mandates_count(env: dict[str, str]) -> int:
+    (count,) = query(env, "SELECT count(*) FROM mandates")[0]
+    assert isinstance(count, int)
+    return count
+
+
+def assert_every_row_once_and_whole(env: dict[str, str], rows: int) -> None:
+    """Each case has at most one mandate, each mandate its log and its one message in the outbox."""
+    assert query(env, "SELECT case_id FROM mandates GROUP BY case_id HAVING count(*) > 1") == []
+    assert mandates_count(env) == rows
+    assert query(env, "SELECT status, count(*) FROM mandates GROUP BY status") == (
+        [("issued", rows)] if rows else []
+    )
+    logged = "SELECT count(DISTINCT mandate_id) FROM mandate_events WHERE to_status = 'issued'"
+    assert query(env, logged) == [(rows,)]
+    sent = (
+        "SELECT m.recipient, count(*) FROM messages m JOIN outbox o ON o.message_pk = m.id "
+        "WHERE m.kind = 'mandate' GROUP BY m.recipient"
+    )
+    assert query(env, sent) == ([("CJ75001", rows)] if rows else [])
+
+
+def test_import_killed_halfway_while_serve_runs_then_run_again_creates_each_mandate_once(
+    hub_env: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The operator's story: ``hub serve`` runs (its relay delivers what the import queues, its
+    sweeper runs), the import is killed after its first transactions, and run again."""
+    mandates = many_cases_and_mandates(hub_env, tmp_path)
+    env = {**hub_env, "HUB_MANDATE_EXPIRY_SWEEP_SECONDS": "0.5"}
+    with serving(env):
+        importing = subprocess.Popen(
+            [*HUB, "mandates", "import", str(mandates)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=(tmp_path / "import.err").open("wb"),
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while mandates_count(env) == 0:
+                assert importing.poll() is None, (tmp_path / "import.err").read_text()[-500:]
+                assert time.monotonic() < deadline, "no mandate committed within 60 s"
+                time.sleep(0.05)
+            importing.send_signal(signal.SIGKILL)
+        finally:
+            importing.wait(timeout=30)
+        killed_at = mandates_count(env)
+        assert 0 < killed_at < ROWS
+        assert_every_row_once_and_whole(env, killed_at)  # what was committed is whole
+
+        again = hub(env, "mandates", "import", str(mandates))
+        assert (
+            f"{ROWS - killed_at} mandate(s) imported (0 held for review, {killed_at} already imported)"
+            in (again.stdout)
+        )
+        assert_every_row_once_and_whole(env, ROWS)
+        third = hub(env, "mandates", "import", str(mandates))
+        assert f"0 mandate(s) imported (0 held for review, {ROWS} already imported)" in third.stdout
+    assert_every_row_once_and_whole(env, ROWS)
+
+
+def test_a_writer_that_waits_in_vain_prints_one_line_and_keeps_nothing(
+    hub_env: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    mandates = tmp_path / "mandates.csv"
+    mandates.write_text(
+        "case_ref,office_code,kind,acts[]\nC-1,CJ75001,per_act,SERVE_TITLE\n", encoding="utf-8"
+    )
+    hub(hub_env, "migrate")
+    env = {**hub_env, "HUB_SQLITE_BUSY_TIMEOUT": "0.5"}
+    holder = sqlite3.connect(env["HUB_DATABASE_URL"].split(":///", 1)[1], isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process writing, for longer than the busy timeout
+    try:
+        failed = [
+            hub(env, "mandates", "import", str(mandates), ok=False),
+            hub(env, "offices", "add", "CJ75001", "--name", "Étude", "--departements", "75", ok=False),
+            hub(env, "keys", "create", "CJ75001", ok=False),
+        ]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    for result in failed:
+        assert result.returncode == 1, result.stdout + result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr[:2000]
+        assert lines[0].startswith("error: the database is busy (another writer held it for 0.5 s)")
+        assert "run it again" in lines[0]
+        for leak in ("Traceback", "INSERT", "SELECT", "[parameters"):
+            assert leak not in result.stderr
+    assert "nothing was imported" in failed[0].stderr
+    assert query(env, "SELECT count(*) FROM offices") == [(0,)]
