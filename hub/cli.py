@@ -54,7 +54,10 @@ class _Commands(TyperGroup):
         except Exception as exc:
             message = failure_message(exc, busy_timeout=get_settings().sqlite_busy_timeout)
             then = ", run it again" if is_busy(exc) else ""
-            typer.secho(f"error: {message}; nothing was changed{then}", fg=typer.colors.RED, err=True)
+            # What the command had committed before stands (imports say what); the rest rolled back.
+            typer.secho(
+                f"error: {message}; its transaction was rolled back{then}", fg=typer.colors.RED, err=True
+            )
             raise typer.Exit(code=1) from None
 
 

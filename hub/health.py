@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from hub.database import READ_ONLY
 from hub.kit.http import problem_response
 
 router = APIRouter(tags=["health"])
@@ -22,7 +23,9 @@ async def healthz() -> dict[str, str]:
 
 async def _database_ready(request: Request) -> str | None:
     try:
-        async with asyncio.timeout(CHECK_TIMEOUT_S), request.app.state.engine.connect() as conn:
+        # Read-only: on SQLite a check must not wait for the write lock a long write holds.
+        engine = request.app.state.engine.execution_options(**READ_ONLY)
+        async with asyncio.timeout(CHECK_TIMEOUT_S), engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception as exc:
         return f"database unreachable: {type(exc).__name__}: {exc}"[:300]

@@ -81,6 +81,24 @@ def registrations_by_import(root: Path) -> list[str]:
     return found
 
 
+def handler_imports_outside_bootstrap(root: Path) -> list[str]:
+    """A module importing a domain module's ``handlers`` (as app.py once did, to register them):
+    only the bootstrap wires them."""
+    found = []
+    for name, tree in modules(root):
+        if name == "hub/bootstrap.py":
+            continue
+        for node in ast.walk(tree):
+            imported = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                imported = [alias.name for alias in node.names]
+            if any(module.endswith(".handlers") for module in imported):
+                found.append(f"{name}:{node.lineno} {ast.unparse(node)}")
+    return found
+
+
 def side_channels(root: Path) -> list[str]:
     """Context variables, and private attributes on a wire message's class (values riding on a
     message past the steps that read it, as e-invoice errors once did)."""
@@ -151,6 +169,7 @@ def mandate_status_writes_outside_mandates(root: Path) -> list[str]:
 
 RULES = [
     registrations_by_import,
+    handler_imports_outside_bootstrap,
     side_channels,
     processors_built_outside_bootstrap,
     messaging_imports_of_domain_modules,
@@ -169,6 +188,10 @@ BROKEN = {
     registrations_by_import: (
         "hub/acts/handlers.py",
         "from hub.messaging.inbound import handles\n\n@handles('act_report')\nasync def h(): ...\n",
+    ),
+    handler_imports_outside_bootstrap: (
+        "hub/acts/batch.py",
+        "import hub.acts.handlers  # noqa: F401  (the records' use case, wherever batches run)\n",
     ),
     side_channels: (
         "hub/invoices/intake.py",

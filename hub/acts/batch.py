@@ -14,7 +14,6 @@ from typing import Any, BinaryIO
 from lxml import etree
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-import hub.acts.handlers  # noqa: F401  (the records' use case, wherever batches run)
 from adapters.xml.hardened import XmlRejected, iterparse_records
 from hub.acts.repository import ActReportRepository
 from hub.kit.db import RowBuffer

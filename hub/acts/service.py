@@ -159,7 +159,9 @@ class ReportReads:
                 [m.id for m in budgeted], {m.case_id for m in budgeted}
             )
             reads.fees_consumed = {m.id: consumed.get(m.id, 0) for m in budgeted}
-        used = await repo.references_used(office.id, {r.office_reference for r in reports})
+        references = {r.office_reference for r in reports}
+        await repo.lock_references(office.id, references)  # after the mandates: one order for all
+        used = await repo.references_used(office.id, references)
         reads.references = {(office.id, reference) for reference in used}
         case_ids = {m.case_id for m in mandates}
         if case_ids:

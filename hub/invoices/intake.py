@@ -4,12 +4,13 @@ An e-invoice (UBL 2.1, CII, Factur-X PDF) has no v1 envelope. ``read_einvoice_me
 one by its bytes (``%PDF-``, or an XML root in the UBL or CII namespace), reads it with
 ``adapters.einvoice`` (XSD, fields, EN 16931 arithmetic: their errors are passed through with their
 codes), checks our rules on what only the e-invoice carries (the seller is the sending office; no
-document level allowance or charge), and gives the canonical ``v1.FeeInvoice`` (an ``EInvoice``,
-carrying what those rules found) with an envelope synthesised for the credential's office: the
-handler refuses it with those errors and its own (currency, number reuse) together, so every error
-is listed at once. Its message id is derived from the office and the invoice number, so the same
-invoice sent twice is a duplicate. Everything else (storing the raw bytes, the receipt, the negative
-acknowledgement, the duplicate check, the handler) is the inbound path's.
+document level allowance or charge), and gives the canonical ``v1.FeeInvoice`` with an envelope
+synthesised for the credential's office and what those rules found, in a ``Reading``: the handler
+receives them (``Delivery.found``) and refuses it with those errors and its own (currency, number
+reuse) together, so every error is listed at once. Its message id is derived from the office and
+the invoice number, so the same invoice sent twice is a duplicate. Everything else (storing the raw
+bytes, the receipt, the negative acknowledgement, the duplicate check, the handler) is the inbound
+path's.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Rate limits per credential (an API key, an AMQP user): a token bucket per credential, in this
-process. HTTP refuses a request beyond the rate (429 with Retry-After, ``check``); the AMQP consumer
-holds a message back until its turn instead (``reserve``): what waits stays unacknowledged in the
-broker, and the office's publisher confirms slow down with it.
+process. Beyond the rate HTTP answers 429 with Retry-After; the AMQP consumer refuses the message
+unread with a negative receipt (code ``rate_limited``), and the office sends it again.
 
 Each process of the API keeps its own buckets, so behind N replicas a key may send up to N times
 the rate; a shared store (PostgreSQL or Redis) is the step after this one if that matters.
@@ -46,14 +45,6 @@ class RateLimiter:
         bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.at) * self.rate)
         bucket.at = now
         return bucket
-
-    def reserve(self, credential: str) -> float:
-        """Takes one token for ``credential`` now or in the future: the seconds to wait before
-        going on (0 when one is there). Tokens taken ahead are owed (the bucket goes below zero),
-        so messages that wait go on one per 1/rate seconds, in the order they came."""
-        bucket = self._bucket(credential)
-        bucket.tokens -= 1.0
-        return 0.0 if bucket.tokens >= 0.0 else -bucket.tokens / self.rate
 
     def check(self, credential: str) -> None:
         """Takes one token for ``credential``, or raises 429 with Retry-After (whole seconds)."""

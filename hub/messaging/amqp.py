@@ -3,7 +3,6 @@ the consumer of ``hub.inbound`` (offices' messages, acked only after the commit)
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 import uuid
@@ -20,7 +19,7 @@ from hub.database import unit_of_work
 from hub.kit.clock import utcnow
 from hub.kit.errors import ErrorItem, HubError
 from hub.kit.http import BodyLimits, body_too_large
-from hub.kit.ratelimit import RateLimiter
+from hub.kit.ratelimit import RateLimiter, TooManyRequests
 from hub.messaging import service
 from hub.messaging.inbound import InboundProcessor, Received
 from hub.messaging.outbound import send_to_office
@@ -117,8 +116,8 @@ class InboundConsumer:
         self.broker = broker
         self.sessions = sessions
         self.processor = processor
-        # The HTTP routes' rate per credential: an office's messages beyond it wait their turn here
-        # (unacknowledged, in the broker) rather than being refused.
+        # The HTTP routes' rate, per AMQP user: beyond it a message is refused unread, as HTTP
+        # answers 429 (waiting here would hold the one inbound queue up for every office).
         self.limiter = limiter or RateLimiter()
         self.limits = limits or BodyLimits.defaults()
         self.consumer: Consumer | None = None
@@ -130,14 +129,13 @@ class InboundConsumer:
 
     async def handle(self, delivery: Delivery) -> None:
         """Commits before returning; the adapter acks only then (redelivery finds the inbox entry)."""
-        await asyncio.sleep(self.limiter.reserve(f"amqp:{delivery.user_id}"))  # outside any transaction
         async with unit_of_work(self.sessions) as session:
             office = (
                 await OfficeRepository(session).get_by_code(delivery.user_id) if delivery.user_id else None
             )
             limit = self.limits.for_message(delivery.content_type or "")
             if (too_large := body_too_large(len(delivery.body), limit)) is not None:
-                await self._refuse_too_large(session, office, delivery, too_large)
+                await self._refuse_unread(session, office, delivery, too_large)
                 return
             if office is None:
                 detail = f"AMQP user {delivery.user_id!r} is not a registered office"
@@ -146,26 +144,36 @@ class InboundConsumer:
                     "inbound_unknown_sender", user_id=delivery.user_id, message_id=delivery.message_id
                 )
                 return
+            try:
+                self.limiter.check(f"amqp:{office.code}")
+            except TooManyRequests as too_many:
+                await self._refuse_unread(session, office, delivery, too_many)
+                return
             received = Received(delivery.body, delivery.content_type or "application/xml")
             outcome = await self.processor.receive(session, office, received, reply_receipt=True)
             if outcome.unreadable:
                 first = outcome.receipt.errors[0]
                 await dead_letter(session, delivery, office.code, first["code"], first["message"])
 
-    async def _refuse_too_large(
+    async def _refuse_unread(
         self, session: AsyncSession, office: Office | None, delivery: Delivery, refusal: HubError
     ) -> None:
-        """A body over the limit, as HTTP answers 413: nothing of it parsed or stored. The office
-        (when the AMQP user is one) gets a signed negative receipt and an error report naming the
-        AMQP ``message_id``; ``hub.dead`` keeps the reason, the size and the SHA-256, not the body."""
+        """A message refused before it is read, as HTTP answers 413 or 429: nothing of it parsed or
+        stored. The office (when the AMQP user is one) gets a signed negative receipt and an error
+        report naming the AMQP ``message_id``. A body over the limit is also kept in ``hub.dead``
+        with the reason, the size and the SHA-256, not the body; a message over the rate is not (the
+        office sends it again)."""
         sha256 = hashlib.sha256(delivery.body).hexdigest()
-        sender = office.code if office is not None else UNKNOWN_SENDER
-        detail = (
-            f"{len(delivery.body)} bytes (SHA-256 {sha256}) from AMQP user {delivery.user_id!r}: "
-            f"{refusal.detail}; the body is not kept"
+        log.warning(
+            "inbound_refused_unread", code=refusal.code, user_id=delivery.user_id, size=len(delivery.body)
         )
-        await dead_letter(session, delivery, sender, refusal.code, detail, keep_body=False)
-        log.warning("inbound_too_large", user_id=delivery.user_id, size=len(delivery.body))
+        if not isinstance(refusal, TooManyRequests):
+            sender = office.code if office is not None else UNKNOWN_SENDER
+            detail = (
+                f"{len(delivery.body)} bytes (SHA-256 {sha256}) from AMQP user {delivery.user_id!r}: "
+                f"{refusal.detail}; the body is not kept"
+            )
+            await dead_letter(session, delivery, sender, refusal.code, detail, keep_body=False)
         if office is None:
             return
         errors = [ErrorItem("/", refusal.code, refusal.detail)]

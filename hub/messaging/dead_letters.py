@@ -136,8 +136,9 @@ async def _requeue_one(
     body: bytes,
     content_type: str,
 ) -> str | None:
-    """The verdict of applying one letter as its sender, committed; None: it stays in hub.dead."""
-    if letter.sender is None:
+    """The verdict of applying one letter as its sender, committed; None: it stays in hub.dead. A
+    letter over the body limit was kept without its body: nothing to apply, the office resends."""
+    if letter.sender is None or letter.reason == "payload_too_large":
         return None
     async with unit_of_work(sessions) as session:
         office = await OfficeRepository(session).get_by_code(letter.sender)

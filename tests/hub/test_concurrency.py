@@ -8,6 +8,7 @@ PostgreSQL only: on SQLite one writer at a time serialises everything."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import secrets
@@ -37,6 +38,8 @@ from hub.kit.clock import utcnow
 from hub.ledger.models import LedgerTransaction
 from hub.mandates.models import HoldNotice, MandateEvent
 from hub.offices import service as offices
+from hub.staff import service as staff
+from hub.staff.models import Role
 from tests.conftest import postgres_database
 from tests.hub.acts.factories import Seeded, bearer, renumbered_batch, report, seed
 from tests.hub.invoices.factories import v1_invoice, world
@@ -253,6 +256,91 @@ async def test_reports_at_once_beyond_a_whole_file_budget_are_flagged(hub: Hub) 
         [(202, None)] * N,
         (3, [("issued", "in_progress")]),
     )
+
+
+async def test_one_reference_at_once_under_several_mandates_is_taken_once(hub: Hub) -> None:
+    """An act reference is the office's, whatever the mandate: six reports reusing one under six
+    mandates (whose locks never meet) take it once; the others are refused as reused, never a 500
+    from the unique index."""
+
+    async def fresh() -> tuple[list[Callable[[], Awaitable[httpx.Response]]], Seeded]:
+        first, key = await seeded(hub.sessions)
+        async with unit_of_work(hub.sessions) as session:
+            others = [await seed(session, office=first.office) for _ in range(N - 1)]
+        code = first.office.code
+        sends = [
+            post(hub, "/v1/act-reports", report(code, s.mandate.ref, n, office_reference=f"A/{code}"), key)
+            for n, s in enumerate([first, *others])
+        ]
+        return sends, first
+
+    async def state(s: Seeded) -> int:
+        return await count(
+            hub.sessions,
+            select(func.count()).select_from(ActReport).where(ActReport.office_id == s.office.id),
+        )
+
+    assert await same_as_sequential(hub, fresh, state) == (
+        one_then((422, "act_report.reference_reused")),
+        1,
+    )
+
+
+async def test_one_reference_in_batches_at_once_under_several_mandates_is_taken_once(hub: Hub) -> None:
+    """The same in batch files, whose chunks have no retry: each file's one record reuses the
+    reference under a mandate of its own. Every file is answered 200, its record accepted or refused
+    as reused; the unique index never fails a chunk (which answered 500 and left the batch running)."""
+
+    async def fresh() -> tuple[list[Callable[[], Awaitable[httpx.Response]]], Seeded]:
+        first, key = await seeded(hub.sessions)
+        async with unit_of_work(hub.sessions) as session:
+            others = [await seed(session, office=first.office) for _ in range(N - 1)]
+        code, headers = first.office.code, bearer(key, **{"Content-Type": "application/xml"})
+        sends = []
+        for n, s in enumerate([first, *others]):
+            body = renumbered_batch(code, s.mandate.ref, 1, numbered=lambda _, n=n: f"batch-{n}")
+            body = body.replace(f"A/{code}/batch-{n}".encode(), f"A/{code}".encode())
+            sends.append(
+                lambda body=body: hub.client.post("/v1/act-reports/batch", content=body, headers=headers)
+            )
+        return sends, first
+
+    async def state(s: Seeded) -> int:
+        return await count(
+            hub.sessions,
+            select(func.count()).select_from(ActReport).where(ActReport.office_id == s.office.id),
+        )
+
+    assert await same_as_sequential(hub, fresh, state) == ([(200, None)] * N, 1)
+
+
+async def test_a_cancel_and_the_report_completing_a_mandate_at_once_end_it_once(hub: Hub) -> None:
+    """Staff cancel a one-act mandate while the office reports its act: whichever comes first, the
+    other is refused (cancel 409 on a completed mandate, report 422 on a cancelled one) and the
+    mandate's log is one chain, never a completed mandate overwritten as cancelled."""
+    async with unit_of_work(hub.sessions) as session:
+        _, token = await staff.add_staff(session, f"ops-{secrets.token_hex(3)}@agence.example", Role.ADMIN)
+    seen = set()
+    for _ in range(ROUNDS):
+        s, key = await seeded(hub.sessions, acts=["SERVE_TITLE"])
+        report_sent, cancelled = await asyncio.gather(
+            post(hub, "/v1/act-reports", report(s.office.code, s.mandate.ref), key)(),
+            hub.client.post(
+                f"/v1/mandates/{s.mandate.ref}/cancel",
+                json={"reason": "the debtor paid the agency"},
+                headers=bearer(token),
+            ),
+        )
+        answers = (outcome(report_sent), outcome(cancelled))
+        assert answers in {
+            ((202, None), (409, "mandate.transition_forbidden")),
+            ((422, "mandate.not_reportable"), (200, None)),
+        }, answers
+        log = await mandate_log(hub, s.mandate.id)
+        assert all(before[1] == after[0] for before, after in itertools.pairwise(log)), log
+        assert log[-1][1] == ("completed" if answers[0][0] == 202 else "cancelled")
+        seen.add(answers[0][0])
+    assert seen, "at least one round ran"
 
 
 async def test_mandate_acknowledgements_at_once_apply_once(hub: Hub) -> None:

@@ -41,8 +41,9 @@ async def end_at_office(
 async def cancel(session: AsyncSession, ref: str, *, actor: str, reason: str) -> Mandate:
     """Cancels a mandate (409 ``mandate.transition_forbidden`` once it is final). One the office
     holds is withdrawn from it with a ``mandate_cancel``; its act reports are then refused
-    (``mandate.not_reportable``)."""
-    mandate = await get_mandate(session, ref)
+    (``mandate.not_reportable``). Locked before its status is checked: an act report completing it
+    meanwhile makes the cancel a 409, not an overwrite."""
+    mandate = await get_mandate(session, ref, for_update=True)
     await end_at_office(session, mandate, S.CANCELLED, actor=actor, reason=reason)
     return mandate
 

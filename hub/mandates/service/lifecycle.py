@@ -323,9 +323,12 @@ async def _issue(
     await send_to_office(session, office, messages.mandate_message(mandate, case, office))
 
 
-async def get_mandate(session: AsyncSession, ref: str, *, office: Office | None = None) -> Mandate:
-    """The mandate; for an office, only its own (another office's answers exactly like an unknown one)."""
-    mandate = await MandateRepository(session).get_by_ref(ref)
+async def get_mandate(
+    session: AsyncSession, ref: str, *, office: Office | None = None, for_update: bool = False
+) -> Mandate:
+    """The mandate; for an office, only its own (another office's answers exactly like an unknown one).
+    ``for_update``: locked until commit, for a change checked against its status."""
+    mandate = await MandateRepository(session).get_by_ref(ref, for_update=for_update)
     if mandate is None or (office is not None and mandate.office_id != office.id):
         raise NotFound(f"no mandate {ref}", code="mandate.not_found")
     return mandate

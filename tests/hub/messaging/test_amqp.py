@@ -24,7 +24,7 @@ from hub.kit.ratelimit import RateLimiter
 from hub.messaging import service
 from hub.messaging.amqp import AmqpTransport, InboundConsumer
 from hub.messaging.dead_letters import list_dead_letters, requeue_dead_letters
-from hub.messaging.models import InboxEntry, OutboxEntry, Receipt, StoredMessage
+from hub.messaging.models import InboxEntry, OutboxEntry, StoredMessage
 from hub.messaging.relay import Relay
 from hub.messaging.service import Envelope
 from hub.messaging.signing import ReceiptSigner
@@ -185,48 +185,49 @@ async def test_an_office_message_is_applied_receipted_and_routed(
         await connection.close()
 
 
-class CountingLimiter(RateLimiter):
-    """The real bucket (1 message at once, then 4 per second), recording what it was asked."""
-
-    def __init__(self) -> None:
-        super().__init__(rate=4.0, burst=1)
-        self.asked: list[tuple[str, float]] = []
-
-    def reserve(self, credential: str) -> float:
-        wait = super().reserve(credential)
-        self.asked.append((credential, wait))
-        return wait
-
-
-async def test_messages_beyond_the_rate_wait_their_turn_and_are_all_applied(
+async def test_messages_beyond_the_rate_are_refused_unread_with_a_receipt(
     vhost_url: str, sessions: async_sessionmaker[AsyncSession], office_code: str
 ) -> None:
-    """Over AMQP the rate of the HTTP routes holds an office's messages back (in the broker,
-    unacknowledged) instead of refusing them: every one is applied, none refused rate_limited."""
+    """Over AMQP the rate of the HTTP routes holds per AMQP user: beyond it a message is refused as
+    HTTP answers 429, unread and unstored, and the office gets a signed negative receipt
+    (``rate_limited``) to send it again; waiting instead would hold the one inbound queue up for
+    every office."""
     async with unit_of_work(sessions) as session:
         await offices.add_office(
             session, code=office_code, name="Étude", delivery_channel=DeliveryChannel.AMQP
         )
     broker = Broker(vhost_url, [office_code])
     await broker.start()
-    limiter = CountingLimiter()
-    consumer = InboundConsumer(broker, sessions, inbound_processor(ReceiptSigner("k" * 40)), limiter)
+    consumer = InboundConsumer(
+        broker, sessions, inbound_processor(ReceiptSigner("k" * 40)), RateLimiter(rate=0.01, burst=2)
+    )
     await consumer.start()
+    to_office: list[AbstractIncomingMessage] = []
+    listener = await collect(vhost_url, topology.office_queue(office_code), to_office)
     try:
-        ids = [f"CR-{secrets.token_hex(4)}" for _ in range(6)]
-        await asyncio.gather(
-            *(publish_as_office(vhost_url, office_code, act_report(office_code, i)) for i in ids)
+        ids = [f"CR-{secrets.token_hex(4)}" for _ in range(5)]
+        for message_id in ids:
+            await publish_as_office(vhost_url, office_code, act_report(office_code, message_id))
+        from_office = (
+            select(func.count())
+            .select_from(StoredMessage)
+            .where(StoredMessage.sender == office_code, StoredMessage.direction == "inbound")
         )
-        applied = select(func.count()).select_from(InboxEntry).where(InboxEntry.message_id.in_(ids))
-        await until_count(sessions, applied, len(ids))
+        await until_count(sessions, from_office, 2)
+        refusals = select(func.count()).select_from(OutboxEntry).where(OutboxEntry.recipient == office_code)
+        await until_count(sessions, refusals, 2 + 3 * 2)  # two receipts; a receipt and a report each
+        hub = Hub(broker, sessions)
+        await hub.drain()
+        await eventually(lambda: len(to_office) == 8)
     finally:
+        await listener.close()
         await consumer.stop()
         await broker.stop()
-    assert [credential for credential, _ in limiter.asked] == [f"amqp:{office_code}"] * len(ids)
-    # Six sent at once are beyond a burst of one: all but the first one or two waited.
-    assert sum(wait > 0 for _, wait in limiter.asked) >= len(ids) - 2, limiter.asked
-    refused = select(func.count()).select_from(Receipt).where(Receipt.message_id.in_(ids), ~Receipt.accepted)
-    assert await count(sessions, refused) == 0
+    applied = select(func.count()).select_from(InboxEntry).where(InboxEntry.message_id.in_(ids))
+    assert await count(sessions, applied) == 2  # the burst of two
+    assert await count(sessions, from_office) == 2  # the refused ones are not stored
+    limited = [m for m in to_office if b"rate_limited" in m.body]
+    assert len(limited) == 6 and sum(b"<receipt" in m.body for m in limited) == 3
 
 
 async def test_an_unknown_sender_is_dead_lettered_with_the_reason(hub: Hub, vhost_url: str) -> None:
