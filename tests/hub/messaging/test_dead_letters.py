@@ -91,3 +91,13 @@ def test_the_sender_of_a_dead_letter_is_its_validated_amqp_user(
 ) -> None:
     described = describe(message)
     assert (described.sender, described.reason) == (sender, reason)
+
+
+async def test_a_letter_kept_without_its_body_stays_in_hub_dead() -> None:
+    """Over the body limit the hub kept the reason, not the body: requeue has nothing to apply
+    (it would refuse an empty body as that office's message), so the letter stays; the office
+    resends."""
+    from hub.messaging.dead_letters import DeadLetter, _requeue_one
+
+    kept = DeadLetter("7", "CJA", "payload_too_large", "52428800 bytes", 0)
+    assert await _requeue_one(None, None, kept, b"", "application/json") is None  # type: ignore[arg-type]
