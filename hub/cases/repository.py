@@ -20,6 +20,13 @@ class CaseRepository:
     async def get_by_ref(self, ref: str) -> Case | None:
         return await self.session.scalar(select(Case).where(Case.ref == ref))
 
+    async def lock_debtor(self, debtor_id: uuid.UUID) -> None:
+        """Holds the debtor until commit (PostgreSQL; SQLite has one writer at a time): what is
+        decided from the acts against the debtor (pacing) is decided one after the other."""
+        await self.session.execute(
+            select(Debtor.id).where(Debtor.id == debtor_id).with_for_update(key_share=True)
+        )
+
     async def get_with_parties(self, ref: str) -> Case | None:
         """The case with its creditor and debtor loaded (for the API and outgoing mandates)."""
         return await self.session.scalar(

@@ -32,17 +32,20 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.acts.models import ActReport
+from hub.cases.models import Case
 from hub.database import create_engine, session_factory, unit_of_work
 from hub.invoices.models import Invoice
 from hub.kit.clock import utcnow
 from hub.ledger.models import LedgerTransaction
-from hub.mandates.models import HoldNotice, MandateEvent
+from hub.mandates.models import HoldNotice, Mandate, MandateEvent
 from hub.offices import service as offices
 from hub.staff import service as staff
 from hub.staff.models import Role
 from tests.conftest import postgres_database
 from tests.hub.acts.factories import Seeded, bearer, renumbered_batch, report, seed
+from tests.hub.cases.factories import case_body
 from tests.hub.invoices.factories import v1_invoice, world
+from tests.hub.mandates.factories import RICH, an_office
 
 pytestmark = pytest.mark.postgres
 
@@ -341,6 +344,38 @@ async def test_a_cancel_and_the_report_completing_a_mandate_at_once_end_it_once(
         assert log[-1][1] == ("completed" if answers[0][0] == 202 else "cancelled")
         seen.add(answers[0][0])
     assert seen, "at least one round ran"
+
+
+async def test_mandates_at_once_for_one_debtor_are_paced_as_one_after_the_other(hub: Hub) -> None:
+    """Pacing counts the coercive acts already ordered against the debtor: six mandates for a bank
+    garnishment issued at once on one case are held beyond the limit, as one after the other."""
+    async with unit_of_work(hub.sessions) as session:
+        _, token = await staff.add_staff(session, f"ops-{secrets.token_hex(3)}@agence.example", Role.STAFF)
+        office = await an_office(session)
+
+    async def fresh() -> tuple[list[Callable[[], Awaitable[httpx.Response]]], str]:
+        case = case_body(**RICH)
+        created = await hub.client.post("/v1/cases", json=case, headers=bearer(token))
+        assert created.status_code == 201, created.text
+        body = {
+            "case_ref": case["ref"],
+            "office_code": office.code,
+            "kind": "per_act",
+            "acts": ["BANK_GARNISHMENT"],
+        }
+        return [
+            lambda: hub.client.post("/v1/mandates", json=body, headers=bearer(token)) for _ in range(N)
+        ], str(case["ref"])
+
+    async def state(case_ref: str) -> list[str]:
+        async with unit_of_work(hub.sessions) as session:
+            rows = await session.execute(
+                select(Mandate.status).join(Case, Case.id == Mandate.case_id).where(Case.ref == case_ref)
+            )
+            return sorted(status for (status,) in rows.all())
+
+    answers, statuses = await same_as_sequential(hub, fresh, state)
+    assert answers == [(201, None)] * N and statuses.count("held") >= 1, statuses
 
 
 async def test_mandate_acknowledgements_at_once_apply_once(hub: Hub) -> None:

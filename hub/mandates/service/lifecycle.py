@@ -275,6 +275,9 @@ async def create_mandate(session: AsyncSession, data: MandateIn, *, actor: str) 
         raise NotFound(
             message, code="case.not_found", errors=[ErrorItem("case_ref", "case.not_found", message)]
         )
+    # Before the acts against the debtor are read: concurrent mandates for one debtor are paced as
+    # one after the other would be, each counting the acts the ones before it ordered.
+    await CaseRepository(session).lock_debtor(case.debtor_id)
     office, errors = await _choose_office(session, data, case)
     errors += _terms_errors(data) + _address_errors(case)
     repo = MandateRepository(session)
