@@ -223,3 +223,8 @@ class MandateRepository:
     async def add(self, *objects: Mandate | MandateEvent | Approval | HoldNotice) -> None:
         self.session.add_all(objects)
         await self.session.flush()
+
+    def stage(self, *objects: MandateEvent) -> None:
+        """Written by the next flush (the next query, or the commit): a log row nothing reads back
+        at once, so a batch chunk moving many mandates on flushes once, not once per mandate."""
+        self.session.add_all(objects)

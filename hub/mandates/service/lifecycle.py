@@ -98,7 +98,7 @@ async def transition(
     if to is S.ISSUED:
         mandate.issued_at = utcnow()
         mandate.expires_at = mandate.issued_at + validity()
-    await MandateRepository(session).add(
+    MandateRepository(session).stage(
         MandateEvent(
             mandate_id=mandate.id, from_status=current.value, to_status=to.value, actor=actor, reason=reason
         )
