@@ -46,6 +46,7 @@ from tests.hub.acts.factories import Seeded, bearer, renumbered_batch, report, s
 from tests.hub.cases.factories import case_body
 from tests.hub.invoices.factories import v1_invoice, world
 from tests.hub.mandates.factories import RICH, an_office
+from tests.hub.mandates.test_handlers import office_message
 
 pytestmark = pytest.mark.postgres
 
@@ -153,6 +154,14 @@ async def seeded(sessions: async_sessionmaker[AsyncSession], **kind: Any) -> tup
         s.mandate.fee_budget_cents = budget
         key = (await offices.create_key(session, s.office.code)).secret
     return s, key
+
+
+async def office_with_mandates(hub: Hub) -> tuple[Seeded, list[Seeded], str]:
+    """A new office with its key and N mandates, each on a case of its own."""
+    first, key = await seeded(hub.sessions)
+    async with unit_of_work(hub.sessions) as session:
+        others = [await seed(session, office=first.office) for _ in range(N - 1)]
+    return first, others, key
 
 
 def outcome(answer: httpx.Response) -> Outcome:
@@ -267,9 +276,7 @@ async def test_one_reference_at_once_under_several_mandates_is_taken_once(hub: H
     from the unique index."""
 
     async def fresh() -> tuple[list[Callable[[], Awaitable[httpx.Response]]], Seeded]:
-        first, key = await seeded(hub.sessions)
-        async with unit_of_work(hub.sessions) as session:
-            others = [await seed(session, office=first.office) for _ in range(N - 1)]
+        first, others, key = await office_with_mandates(hub)
         code = first.office.code
         sends = [
             post(hub, "/v1/act-reports", report(code, s.mandate.ref, n, office_reference=f"A/{code}"), key)
@@ -295,9 +302,7 @@ async def test_one_reference_in_batches_at_once_under_several_mandates_is_taken_
     as reused; the unique index never fails a chunk (which answered 500 and left the batch running)."""
 
     async def fresh() -> tuple[list[Callable[[], Awaitable[httpx.Response]]], Seeded]:
-        first, key = await seeded(hub.sessions)
-        async with unit_of_work(hub.sessions) as session:
-            others = [await seed(session, office=first.office) for _ in range(N - 1)]
+        first, others, key = await office_with_mandates(hub)
         code, headers = first.office.code, bearer(key, **{"Content-Type": "application/xml"})
         sends = []
         for n, s in enumerate([first, *others]):
@@ -384,20 +389,9 @@ async def test_mandate_acknowledgements_at_once_apply_once(hub: Hub) -> None:
     async def fresh() -> tuple[list[Callable[[], Awaitable[httpx.Response]]], Seeded]:
         s, key = await seeded(hub.sessions)
         sends = []
-        for n in range(N):
-            ack: dict[str, Any] = {
-                "envelope": {
-                    "message_id": f"ACK-{s.office.code}-{n}",
-                    "kind": "mandate_ack",
-                    "version": "1",
-                    "sender": s.office.code,
-                    "recipient": "AGENCY",
-                    "sent_at": "2026-11-23T10:00:00Z",
-                },
-                "mandate_ref": s.mandate.ref,
-                # The sequential twin's answers do not depend on which one wins: both kinds fail alike.
-                "accepted": True,
-            }
+        for _ in range(N):
+            # The sequential twin's answers do not depend on which one wins: both kinds fail alike.
+            ack = office_message("mandate_ack", s.office.code, mandate_ref=s.mandate.ref, accepted=True)
             sends.append(post(hub, "/v1/mandate-acks", ack, key))
         return sends, s
 
@@ -417,18 +411,7 @@ async def test_copies_of_one_acknowledgement_at_once_are_its_duplicates(hub: Hub
 
     async def fresh() -> tuple[list[Callable[[], Awaitable[httpx.Response]]], Seeded]:
         s, key = await seeded(hub.sessions)
-        ack: dict[str, Any] = {
-            "envelope": {
-                "message_id": f"ACK-{s.office.code}",
-                "kind": "mandate_ack",
-                "version": "1",
-                "sender": s.office.code,
-                "recipient": "AGENCY",
-                "sent_at": "2026-11-23T10:00:00Z",
-            },
-            "mandate_ref": s.mandate.ref,
-            "accepted": True,
-        }
+        ack = office_message("mandate_ack", s.office.code, mandate_ref=s.mandate.ref, accepted=True)
         return [post(hub, "/v1/mandate-acks", ack, key)] * N, s
 
     async def state(s: Seeded) -> list[tuple[str | None, str]]:
@@ -459,19 +442,10 @@ async def test_hold_notice_acknowledgements_at_once_are_recorded_once(hub: Hub) 
                 )
             )
         sends = []
-        for n in range(N):
-            ack = {
-                "envelope": {
-                    "message_id": f"HNA-{s.office.code}-{n}",
-                    "kind": "hold_notice_ack",
-                    "version": "1",
-                    "sender": s.office.code,
-                    "recipient": "AGENCY",
-                    "sent_at": "2026-11-23T10:00:00Z",
-                },
-                "notice_id": notice_id,
-                "mandate_ref": s.mandate.ref,
-            }
+        for _ in range(N):
+            ack = office_message(
+                "hold_notice_ack", s.office.code, notice_id=notice_id, mandate_ref=s.mandate.ref
+            )
             sends.append(post(hub, "/v1/hold-notice-acks", ack, key))
         return sends, s
 

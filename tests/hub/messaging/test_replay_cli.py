@@ -44,6 +44,7 @@ from tests.hub.acts.factories import bearer
 from tests.hub.invoices.einvoices import SIRET, Line, ubl
 from tests.hub.invoices.factories import world
 from tests.hub.mandates.factories import RICH, a_case, new_code
+from tests.hub.mandates.test_handlers import office_message
 from tests.hub.messaging.test_amqp import publish_as_office
 from tests.hub.test_cli import _free_port as free_port
 from tests.hub.test_cli import hub
@@ -86,18 +87,6 @@ async def app(database: str) -> AsyncIterator[FastAPI]:
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub.test") as c:
         yield c
-
-
-def office_message(kind: str, code: str, **body: Any) -> dict[str, Any]:
-    envelope = {
-        "message_id": f"{code}-{kind}-{secrets.token_hex(4)}",
-        "kind": kind,
-        "version": "1",
-        "sender": code,
-        "recipient": "AGENCY",
-        "sent_at": "2026-11-23T10:00:00Z",
-    }
-    return {"envelope": envelope, **body}
 
 
 def refused_pk(answer: httpx.Response, code: str) -> uuid.UUID:
