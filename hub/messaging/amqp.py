@@ -22,12 +22,13 @@ from hub.kit.http import BodyLimits, body_too_large
 from hub.kit.ratelimit import RateLimiter, TooManyRequests
 from hub.messaging import service
 from hub.messaging.inbound import InboundProcessor, Received
-from hub.messaging.outbound import send_to_office
+from hub.messaging.models import Receipt
+from hub.messaging.outbound import error_report, receipt_message, send_to_office
 from hub.messaging.relay import Outgoing
-from hub.messaging.service import AGENCY_PARTY, Envelope
+from hub.messaging.service import Envelope
+from hub.messaging.signing import ALGORITHM
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
-from schemas import v1
 
 log = structlog.get_logger()
 UNKNOWN_SENDER = "UNKNOWN"
@@ -180,40 +181,24 @@ class InboundConsumer:
         message_id = delivery.message_id or ""
         if not _MESSAGE_ID.match(message_id):
             message_id = "unknown"
-        received_at = utcnow()
+        # Signed like a stored message's receipt, under a reference of its own: nothing is stored.
+        reference, received_at = uuid.uuid4(), utcnow()
         payload = service.receipt_payload(message_id, office.code, sha256, received_at, False, errors)
-        wire_errors = [v1.ErrorItem(**e.as_dict()) for e in errors]
-        reference = uuid.uuid4().hex
-
-        def envelope(prefix: str, kind: v1.MessageKind) -> v1.Envelope:
-            return v1.Envelope(
-                message_id=f"{prefix}-{reference}",
-                kind=kind,
-                version="1",
-                sender=AGENCY_PARTY,
-                recipient=office.code,
-                sent_at=received_at,
-                correlation_id=message_id,
-            )
-
-        receipt = v1.Receipt(
-            envelope=envelope("RCPT", "receipt"),
+        receipt = Receipt(
+            message_pk=reference,
             message_id=message_id,
+            sender=office.code,
             sha256=sha256,
-            received_at=received_at,
             accepted=False,
-            errors=wire_errors,
+            errors=[e.as_dict() for e in errors],
+            received_at=received_at,
             signature=self.processor.signer.sign(payload),
-            signature_alg="Ed25519",
+            signature_alg=ALGORITHM,
         )
-        report = v1.ErrorReport(
-            envelope=envelope("NACK", "error_report"),
-            message_id=message_id,
-            sha256=sha256,
-            errors=wire_errors,
+        await send_to_office(session, office, receipt_message(receipt, office.code))
+        await send_to_office(
+            session, office, error_report(reference, message_id, sha256, office.code, errors)
         )
-        await send_to_office(session, office, receipt)
-        await send_to_office(session, office, report)
 
     async def stop(self) -> None:
         if self.consumer is not None:

@@ -90,22 +90,29 @@ async def send_receipt(
     await send_to_office(session, office, receipt_message(receipt, office.code), parent_id=parent_id)
 
 
+def error_report(
+    reference: uuid.UUID, message_id: str, sha256: str, recipient: str, errors: list[ErrorItem]
+) -> v1.ErrorReport:
+    """Which message of ``recipient``'s was refused and why; ``reference``: the hub's id of it."""
+    return v1.ErrorReport(
+        envelope=v1.Envelope(
+            message_id=f"NACK-{reference.hex}",
+            kind="error_report",
+            version="1",
+            sender=AGENCY_PARTY,
+            recipient=recipient,
+            sent_at=utcnow(),
+            correlation_id=message_id[:64],
+        ),
+        message_id=message_id,
+        sha256=sha256,
+        errors=[v1.ErrorItem(path=e.path[:500], code=e.code, message=e.message[:500]) for e in errors],
+    )
+
+
 async def negative_ack(
     session: AsyncSession, office: Office, refused: StoredMessage, errors: list[ErrorItem]
 ) -> None:
     """Tells the office which of its messages was refused and why (kind ``error_report``)."""
-    report = v1.ErrorReport(
-        envelope=v1.Envelope(
-            message_id=f"NACK-{refused.id.hex}",
-            kind="error_report",
-            version="1",
-            sender=AGENCY_PARTY,
-            recipient=office.code,
-            sent_at=utcnow(),
-            correlation_id=refused.message_id[:64],
-        ),
-        message_id=refused.message_id,
-        sha256=refused.sha256,
-        errors=[v1.ErrorItem(path=e.path[:500], code=e.code, message=e.message[:500]) for e in errors],
-    )
+    report = error_report(refused.id, refused.message_id, refused.sha256, office.code, errors)
     await send_to_office(session, office, report, parent_id=refused.id)
