@@ -1,6 +1,6 @@
 """Every table of the hub, imported once so the metadata is complete (Alembic, tests)."""
 
-from hub.acts.models import ActReport
+from hub.acts.models import ActReport, ActReportTally, MandateActTally
 from hub.cases.models import Case, Creditor, Debtor
 from hub.inventory.models import InventoryResult
 from hub.invoices.models import Invoice, InvoiceEvent, InvoiceLine
@@ -13,6 +13,7 @@ from hub.staff.models import StaffUser
 
 __all__ = [
     "ActReport",
+    "ActReportTally",
     "Approval",
     "Case",
     "Creditor",
@@ -28,6 +29,7 @@ __all__ = [
     "LedgerTransaction",
     "MailboxItem",
     "Mandate",
+    "MandateActTally",
     "MandateEvent",
     "MessageEvent",
     "Office",

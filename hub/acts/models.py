@@ -6,7 +6,18 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, UniqueConstraint, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.cases.models import Case
@@ -48,3 +59,37 @@ class ActReport(UuidPk, Timestamped, Base):
     case: Mapped[Case] = relationship(lazy="raise")
     office: Mapped[Office] = relationship(lazy="raise")
     message: Mapped[StoredMessage] = relationship(lazy="raise")
+
+
+# Spread of each tally over this many rows, summed on read: concurrent reports of one act by one
+# office update different rows instead of queueing on one until commit (PostgreSQL picks a slot at
+# random; SQLite, one writer at a time, always slot 0).
+TALLY_SLOTS = 16
+
+
+class ActReportTally(Base):
+    """How many act reports there are per act, office, outcome and whether money came, what the
+    success rates are learned from (``hub.recovery.success_rates``). Kept by a trigger on
+    ``act_reports`` in the transaction that inserts them (migration 20261204_0014): reading them
+    costs the same at 60 reports and at 60 million."""
+
+    __tablename__ = "act_report_tallies"
+
+    act_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    office_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("offices.id"), primary_key=True)
+    outcome_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    brought_money: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    reports: Mapped[int] = mapped_column(BigInteger)
+
+
+class MandateActTally(Base):
+    """How many act reports each mandate has per act code (when a per-act mandate is done), kept by
+    the same trigger. No slots: the reports of one mandate are recorded one after the other anyway
+    (its row is locked)."""
+
+    __tablename__ = "mandate_act_tallies"
+
+    mandate_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("mandates.id"), primary_key=True)
+    act_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    reports: Mapped[int] = mapped_column(BigInteger)

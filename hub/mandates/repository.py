@@ -8,10 +8,10 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, false, func, or_, select, update
+from sqlalchemy import Row, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.acts.models import ActReport
+from hub.acts.models import ActReport, ActReportTally, MandateActTally
 from hub.cases.models import Case
 from hub.ledger.repository import LedgerRepository
 from hub.mandates.models import Approval, HoldNotice, Mandate, MandateEvent
@@ -92,18 +92,12 @@ class MandateRepository:
         )
         return rows.all()
 
-    async def acts_reported(
-        self, mandate_ids: Collection[uuid.UUID], *, besides: uuid.UUID | None = None
-    ) -> dict[uuid.UUID, Counter[str]]:
-        """How many act reports each mandate has per act code, in one aggregate query; ``besides``:
-        an act report left out (one being recorded, flushed or not)."""
-        query = (
-            select(ActReport.mandate_id, ActReport.act_code, func.count())
-            .where(ActReport.mandate_id.in_(list(mandate_ids)))
-            .group_by(ActReport.mandate_id, ActReport.act_code)
+    async def acts_reported(self, mandate_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Counter[str]]:
+        """How many act reports each mandate has per act code: its tallies (kept by a trigger as
+        reports are inserted, flushed ones included), not a count of its reports."""
+        query = select(MandateActTally.mandate_id, MandateActTally.act_code, MandateActTally.reports).where(
+            MandateActTally.mandate_id.in_(list(mandate_ids))
         )
-        if besides is not None:
-            query = query.where(ActReport.id != besides)
         found: dict[uuid.UUID, Counter[str]] = {mandate_id: Counter() for mandate_id in mandate_ids}
         for mandate_id, act_code, n in (await self.session.execute(query)).all():
             found[mandate_id][act_code] += int(n)
@@ -142,12 +136,23 @@ class MandateRepository:
 
     async def report_tallies(self) -> list[tuple[str, str, str, bool, int]]:
         """Act reports counted by act, office, outcome and whether money came: what success rates
-        are learned from, in one aggregate query."""
-        brought = or_(ActReport.seized_cents > 0, ActReport.collected_cents > 0)
+        are learned from. Read from the tallies a trigger keeps as reports are inserted (their
+        slots summed): its cost follows the acts, offices and outcomes there are, not the reports."""
         rows = await self.session.execute(
-            select(ActReport.act_code, Office.code, ActReport.outcome_code, brought, func.count())
-            .join(Office, Office.id == ActReport.office_id)
-            .group_by(ActReport.act_code, Office.code, ActReport.outcome_code, brought)
+            select(
+                ActReportTally.act_code,
+                Office.code,
+                ActReportTally.outcome_code,
+                ActReportTally.brought_money,
+                func.sum(ActReportTally.reports),
+            )
+            .join(Office, Office.id == ActReportTally.office_id)
+            .group_by(
+                ActReportTally.act_code,
+                Office.code,
+                ActReportTally.outcome_code,
+                ActReportTally.brought_money,
+            )
         )
         return [(act, office, outcome, bool(money), int(n)) for act, office, outcome, money, n in rows.all()]
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -114,7 +115,16 @@ class OutboxEntry(Base):
     Only the relay reads it; ``id`` is the AMQP ``message_id`` of the publish."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+    __table_args__ = (
+        # The relay's claim (pending rows in id order, LIMIT n): an index walk over the pending rows
+        # alone, however many were sent; never a sort of the whole backlog.
+        Index(
+            "ix_outbox_pending_id",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     message_pk: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("messages.id"), index=True)
@@ -140,7 +150,13 @@ class MailboxItem(Timestamped, Base):
     __table_args__ = (
         UniqueConstraint("message_pk", name="uq_mailbox_message_pk"),
         Index("ix_mailbox_recipient_acked", "recipient", "acked_at"),
-        Index("ix_mailbox_push_due", "push_state", "next_push_at"),
+        # The webhook pusher's claim (due pushes in id order): the due rows alone, as for the outbox.
+        Index(
+            "ix_mailbox_push_due_id",
+            "id",
+            postgresql_where=text("push_state = 'due'"),
+            sqlite_where=text("push_state = 'due'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)

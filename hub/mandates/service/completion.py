@@ -38,15 +38,12 @@ class ReportedActs:
         self.counts = counts
 
     @classmethod
-    async def load(
-        cls, session: AsyncSession, mandates: Iterable[Mandate], *, besides: uuid.UUID | None = None
-    ) -> ReportedActs:
-        """``besides``: an act report already in the session, left out (it is counted when recorded)."""
+    async def load(cls, session: AsyncSession, mandates: Iterable[Mandate]) -> ReportedActs:
         per_act = [m.id for m in mandates if m.kind == MandateKind.PER_ACT.value]
         if not per_act:
             return cls({})
         with session.no_autoflush:
-            return cls(await MandateRepository(session).acts_reported(per_act, besides=besides))
+            return cls(await MandateRepository(session).acts_reported(per_act))
 
     def recorded(self, act: ActReport) -> Counter[str]:
         counts = self.counts.setdefault(act.mandate_id, Counter())
