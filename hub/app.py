@@ -30,6 +30,7 @@ from hub.messaging import api as messaging_api
 from hub.messaging.signing import ReceiptSigner
 from hub.offices import api as offices_api
 from hub.offices.repository import OfficeRepository
+from hub.offices.service import KeyCache
 from hub.runtime import Workers
 from hub.settings import Settings, get_settings
 
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.processor = inbound_processor(app.state.signer)
     install_problem_handlers(app)
     app.state.rate_limiter = RateLimiter()
+    app.state.key_cache = KeyCache(settings.key_cache_seconds)
     app.add_middleware(BodyLimitMiddleware, limits=BodyLimits.from_settings(settings))
     app.include_router(health.router)
     app.include_router(offices_api.router)

@@ -15,7 +15,9 @@ from hub.messaging.signing import ReceiptSigner
 
 KINDS: dict[str, KindHandling] = {
     # Checked from its preload before it writes: no savepoint, a batch chunk's rows written together.
-    "act_report": KindHandling(act_report_received, preload=preload_act_reports, savepoint=False),
+    "act_report": KindHandling(
+        act_report_received, preload=preload_act_reports, savepoint=False, locks_first=True
+    ),
     "mandate_ack": KindHandling(mandate_acknowledged),
     "cost_request": KindHandling(cost_requested),
     "hold_notice_ack": KindHandling(hold_notice_acknowledged),

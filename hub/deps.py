@@ -35,9 +35,18 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 _bearer = HTTPBearer(auto_error=False, description="An office API key from `hub keys create CODE`")
 
 
+def key_cache(request: Request) -> offices.KeyCache:
+    cache: offices.KeyCache = request.app.state.key_cache
+    return cache
+
+
+KeyCacheDep = Annotated[offices.KeyCache, Depends(key_cache)]
+
+
 async def get_current_office(
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cache: KeyCacheDep,
 ) -> Office:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized(
@@ -49,7 +58,7 @@ async def get_current_office(
         raise Unauthorized(
             "this route needs an office API key, not a staff token", code="auth.not_office_key"
         )
-    return await offices.authenticate(session, credentials.credentials)
+    return await offices.authenticate(session, credentials.credentials, cache=cache)
 
 
 CurrentOffice = Annotated[Office, Depends(get_current_office)]
@@ -88,6 +97,7 @@ def staff_with(*roles: Role) -> Any:
 async def get_caller(
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cache: KeyCacheDep,
 ) -> Office | StaffUser:
     """For routes shared by both sides: the credential decides what the caller sees."""
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -98,7 +108,7 @@ async def get_caller(
         )
     if credentials.credentials.startswith(f"{staff.TOKEN_PREFIX}_"):
         return await staff.authenticate(session, credentials.credentials)
-    return await offices.authenticate(session, credentials.credentials)
+    return await offices.authenticate(session, credentials.credentials, cache=cache)
 
 
 CurrentCaller = Annotated[Office | StaffUser, Depends(get_caller)]

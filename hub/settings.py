@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # A batch sent with an Idempotency-Key holds its key this long, renewed while it runs: a retry
     # after a crash waits at most this long (409 idempotency.in_progress) before running it again.
     idempotency_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
+    # An office API key's check is kept this many seconds per process (0: checked on every
+    # request): a key revoked in another process is refused at the latest this long after.
+    key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"

@@ -6,13 +6,13 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Row, Uuid, column, func, select, text, true, tuple_, values
+from sqlalchemy import Row, Uuid, column, func, select, true, tuple_, values
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
 from hub.acts.models import ActReport
 from hub.cases.models import Case
-from hub.kit.db import RowBuffer
+from hub.kit.db import RowBuffer, advisory_locks
 from hub.mandates.models import Approval, Mandate
 from hub.messaging.models import Receipt, StoredMessage
 
@@ -54,21 +54,17 @@ class ActReportRepository:
         )
         return {(a.approval_id, a.mandate_id): a for a in found.scalars()}
 
-    async def lock_references(self, office_id: uuid.UUID, references: Collection[str]) -> None:
+    async def lock_references(
+        self, office_id: uuid.UUID, references: Collection[str], *, also: Collection[str] = ()
+    ) -> None:
         """Holds each of the office's act references until commit (PostgreSQL: an advisory lock on
         its hash, all taken in one statement and one order; SQLite has one writer at a time). A
         reference is unique per office whatever the mandate, so two reports reusing one under two
         mandates (whose locks do not meet) are checked one after the other, not failed by the
-        unique index at commit."""
-        if self.session.get_bind().dialect.name != "postgresql" or not references:
-            return
-        await self.session.execute(
-            text(
-                "SELECT pg_advisory_xact_lock(k) FROM (SELECT hashtextextended(x, 0) AS k "
-                "FROM unnest(CAST(:keys AS text[])) AS x ORDER BY 1) AS ordered"
-            ),
-            {"keys": sorted({f"act_reference {office_id} {reference}" for reference in references})},
-        )
+        unique index at commit. ``also``: other advisory lock keys taken in the same statement (the
+        reports' message ids)."""
+        keys = {f"act_reference {office_id} {reference}" for reference in references}
+        await advisory_locks(self.session, keys | set(also))
 
     async def references_used(self, office_id: uuid.UUID, references: Collection[str]) -> set[str]:
         found = await self.session.execute(

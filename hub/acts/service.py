@@ -25,6 +25,7 @@ from hub.ledger.repository import LedgerRepository
 from hub.mandates.models import Approval, Mandate, MandateKind, MandateStatus
 from hub.mandates.service import learned_rates
 from hub.messaging.models import StoredMessage
+from hub.messaging.repository import message_lock_keys
 from hub.offices.models import Office
 from hub.recovery.facts import ActRecord, CaseFacts
 from hub.recovery.success_rates import SuccessRates
@@ -160,7 +161,10 @@ class ReportReads:
             )
             reads.fees_consumed = {m.id: consumed.get(m.id, 0) for m in budgeted}
         references = {r.office_reference for r in reports}
-        await repo.lock_references(office.id, references)  # after the mandates: one order for all
+        # After the mandates, one order for all; the message ids with them, in the same statement:
+        # a concurrent copy of a report waits here and then answers as the duplicate it is.
+        messages = message_lock_keys(office.code, {r.envelope.message_id for r in reports})
+        await repo.lock_references(office.id, references, also=messages)
         used = await repo.references_used(office.id, references)
         reads.references = {(office.id, reference) for reference in used}
         case_ids = {m.case_id for m in mandates}

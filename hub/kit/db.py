@@ -8,7 +8,18 @@ from collections.abc import AsyncIterator, Collection
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, Table, TypeDecorator, Uuid, insert
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    TypeDecorator,
+    Uuid,
+    insert,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -67,6 +78,22 @@ class UuidPk:
 
 class Timestamped:
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+async def advisory_locks(session: AsyncSession, keys: Collection[str]) -> None:
+    """Holds each of ``keys`` until commit (PostgreSQL: a transaction advisory lock on its 64-bit
+    hash), all in one statement and in one order (sorted by hash), so two writers taking several
+    never wait on each other in a cycle. SQLite, one writer at a time: a no-op. What a key names is
+    the caller's: ``"<sender> <message id>"`` for a message, ``"act_reference <office id> <ref>"``."""
+    if not keys or session.get_bind().dialect.name != "postgresql":
+        return
+    await session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(k) FROM (SELECT hashtextextended(x, 0) AS k "
+            "FROM unnest(CAST(:keys AS text[])) AS x ORDER BY 1) AS ordered"
+        ),
+        {"keys": sorted(set(keys))},
+    )
 
 
 _ROWS = "hub.rows"

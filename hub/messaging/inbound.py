@@ -85,6 +85,10 @@ class KindHandling:
     # False: the handler refuses before it writes anything (it checks from its preload first), so a
     # refusal needs no savepoint and a batch chunk writes the rows of its messages together.
     savepoint: bool = True
+    # True: the preloader locks, before the duplicate check, the message ids and everything a unique
+    # row of the kind depends on (act reports: their mandates, their references), so a concurrent
+    # copy waits and then answers as the duplicate it is: ``receive`` needs no savepoint for it.
+    locks_first: bool = False
 
 
 @dataclass(frozen=True)
@@ -204,30 +208,48 @@ class InboundProcessor:
         meanwhile (its inbox row, or a reference only one message may use) fails this flush rather
         than the caller's commit; the message is then read again, and answers as the duplicate it
         is (409 with the first receipt) instead of an error. Nothing is applied twice either way.
-        SQLite has one writer at a time, so no copy commits in between."""
-        if session.get_bind().dialect.name != "postgresql":
-            outcome = (await self.receive_many(session, office, [received]))[0]
+        A kind whose preloader locks first (``KindHandling.locks_first``: act reports) needs none:
+        the copy waits on its locks. SQLite has one writer at a time, so no copy commits in between."""
+        read = [self._read(office, received)]
+        if session.get_bind().dialect.name != "postgresql" or self._locks_first(read[0]):
+            outcome = (await self._process(session, office, [received], read))[0]
         else:
             try:
                 async with session.begin_nested():
-                    outcome = (await self.receive_many(session, office, [received]))[0]
+                    outcome = (await self._process(session, office, [received], read))[0]
                     await session.flush()
             except IntegrityError:
-                outcome = (await self.receive_many(session, office, [received]))[0]
+                outcome = (await self._process(session, office, [received], read))[0]
         if reply_receipt and not outcome.duplicate:
             await outbound.send_receipt(session, office, outcome.receipt, parent_id=outcome.message.id)
         return outcome
+
+    def _locks_first(self, reading: Reading | tuple[Envelope, list[ErrorItem], int]) -> bool:
+        if not isinstance(reading, Reading) or reading.message is None:
+            return False
+        handling = self.kinds.get(reading.message.envelope.kind)
+        return handling is not None and handling.locks_first
 
     async def receive_many(
         self, session: AsyncSession, office: Office, many: Sequence[Received]
     ) -> list[Outcome]:
         """Applies messages from ``office`` in order, each exactly as ``receive`` would, reading what
-        their checks need (duplicates, the kinds' preloads) once for all of them.
+        their checks need (duplicates, the kinds' preloads) once for all of them."""
+        return await self._process(session, office, many, [self._read(office, received) for received in many])
+
+    async def _process(
+        self,
+        session: AsyncSession,
+        office: Office,
+        many: Sequence[Received],
+        read: Sequence[Reading | tuple[Envelope, list[ErrorItem], int]],
+    ) -> list[Outcome]:
+        """Applies ``many`` as ``read`` (their readings, in order).
 
         Locks come before the duplicate check: a kind's preloader locks what its checks protect (act
-        reports: their mandates), other kinds lock their message ids. A concurrent copy of a message
-        then waits, and is answered as the duplicate it is (409, the first receipt)."""
-        read = [self._read(office, received) for received in many]
+        reports: their mandates, references and message ids), other kinds lock their message ids.
+        A concurrent copy of a message then waits, and is answered as the duplicate it is (409, the
+        first receipt)."""
         readable = [r.message for r in read if isinstance(r, Reading) and r.message is not None]
         preloaded: dict[str, object] = {}
         unlocked: set[str] = set()
@@ -236,7 +258,7 @@ class InboundProcessor:
             of_kind = [m for m in readable if m.envelope.kind == kind]
             if handling is not None and handling.preload is not None:
                 preloaded[kind] = await handling.preload(session, office, of_kind)
-            else:
+            if handling is None or not handling.locks_first:
                 unlocked |= {m.envelope.message_id for m in of_kind}
         await MessageRepository(session).lock_message_ids(office.code, unlocked)
         applied = await service.applied_among(session, office.code, {m.envelope.message_id for m in readable})

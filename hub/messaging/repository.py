@@ -7,10 +7,10 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, false, select, text, update
+from sqlalchemy import Select, false, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.kit.db import Base, RowBuffer
+from hub.kit.db import Base, RowBuffer, advisory_locks
 from hub.messaging.models import (
     InboxEntry,
     MailboxItem,
@@ -22,6 +22,11 @@ from hub.messaging.models import (
 )
 
 _Row = TypeVar("_Row", bound=Base)
+
+
+def message_lock_keys(sender: str, message_ids: Collection[str]) -> set[str]:
+    """The advisory lock keys of the (sender, message id) pairs (``hub.kit.db.advisory_locks``)."""
+    return {f"{sender} {message_id}" for message_id in message_ids}
 
 
 class MessageRepository:
@@ -106,12 +111,7 @@ class MessageRepository:
         """Holds each (sender, message id) until commit, in one order (PostgreSQL: an advisory lock
         on its hash; SQLite has one writer at a time): a concurrent copy of a message waits here,
         then finds the first one applied, instead of failing a check the first one changed."""
-        if self.session.get_bind().dialect.name != "postgresql":
-            return
-        for key in sorted({f"{sender} {message_id}" for message_id in message_ids}):
-            await self.session.execute(
-                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
-            )
+        await advisory_locks(self.session, message_lock_keys(sender, message_ids))
 
     async def receipt_for(self, message_pk: uuid.UUID) -> Receipt | None:
         return await self.session.scalar(select(Receipt).where(Receipt.message_pk == message_pk))

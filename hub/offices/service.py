@@ -11,9 +11,13 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 from stdnum.fr import siret as siret_number
 
 from adapters.webhooks import new_secret
@@ -117,20 +121,63 @@ async def revoke_key(session: AsyncSession, key_id: str) -> OfficeApiKey:
     return key
 
 
-async def authenticate(session: AsyncSession, presented: str) -> Office:
-    """The office behind an API key; 401 for anything unknown, malformed or revoked."""
+class KeyCache:
+    """The offices of API keys authenticated in the last ``seconds``, so a request with a known key
+    sends no query for it (``HUB_KEY_CACHE_SECONDS``; 0 keeps nothing). A key revoked through this
+    process (``POST /v1/keys/{key_id}/revoke``) is evicted at once; one revoked elsewhere (``hub keys
+    revoke``, another worker) is refused here at the latest ``seconds`` later, as is the key of an
+    office made inactive. Keyed by the key's hash: the key itself is never kept."""
+
+    def __init__(self, seconds: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        # hash -> (until, key id, the office's column values: a copy no session can expire)
+        self._entries: dict[str, tuple[float, str, dict[str, Any]]] = {}
+
+    def get(self, key_hash: str) -> Office | None:
+        """A detached office (its row as it was read), for ``session.merge(office, load=False)``."""
+        entry = self._entries.get(key_hash)
+        if entry is None:
+            return None
+        until, _, values = entry
+        if self.clock() >= until:
+            del self._entries[key_hash]
+            return None
+        office = Office(**values)
+        make_transient_to_detached(office)
+        return office
+
+    def put(self, key_hash: str, key_id: str, office: Office) -> None:
+        if self.seconds > 0:
+            values = {c.key: getattr(office, c.key) for c in Office.__table__.columns}
+            self._entries[key_hash] = (self.clock() + self.seconds, key_id, values)
+
+    def evict(self, key_id: str) -> None:
+        for key_hash in [h for h, (_, kid, _) in self._entries.items() if kid == key_id]:
+            del self._entries[key_hash]
+
+
+async def authenticate(session: AsyncSession, presented: str, *, cache: KeyCache | None = None) -> Office:
+    """The office behind an API key; 401 for anything unknown, malformed or revoked. ``cache``: the
+    offices of keys authenticated lately (an office found there is the session's own copy, made
+    without a query)."""
     parts = presented.split("_")
     if len(parts) < 3 or parts[0] != KEY_PREFIX:
         raise Unauthorized("the API key is malformed", code="auth.invalid_key")
+    presented_hash = hash_key(presented)
+    if cache is not None and (known := cache.get(presented_hash)) is not None:
+        return await session.merge(known, load=False)
     repo = OfficeRepository(session)
     key = await repo.get_key(parts[1])
-    if key is None or not hmac.compare_digest(key.key_hash, hash_key(presented)):
+    if key is None or not hmac.compare_digest(key.key_hash, presented_hash):
         raise Unauthorized("the API key is not valid", code="auth.invalid_key")
     if key.revoked_at is not None:
         raise Unauthorized("the API key has been revoked", code="auth.revoked_key")
     office = await repo.get(key.office_id)
     if office is None or not office.active:
         raise Unauthorized("the office of this API key is not active", code="auth.inactive_office")
+    if cache is not None:
+        cache.put(presented_hash, key.key_id, office)
     return office
 
 
