@@ -17,10 +17,12 @@ from hub.offices.models import Office
 
 class LedgerTransaction(UuidPk, Base):
     __tablename__ = "ledger_transactions"
+    # An office's transactions over a period (statements, scorecards): a range scan.
+    __table_args__ = (Index("ix_ledger_transactions_office_date", "office_id", "effective_on"),)
 
     kind: Mapped[str] = mapped_column(String(32))  # hub.ledger.postings.KINDS; a reversal keeps it
     case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("cases.id"), index=True)
-    office_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("offices.id"), index=True)
+    office_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("offices.id"))
     effective_on: Mapped[date] = mapped_column(Date)
     # What caused it, e.g. "act_report:<id>"; a reversal keeps the source of what it cancels.
     source: Mapped[str] = mapped_column(String(100))
