@@ -33,11 +33,14 @@ class ActReport(UuidPk, Timestamped, Base):
         UniqueConstraint("office_id", "office_reference", name="uq_act_reports_office_reference"),
         # The latest acts of a case, what each cost check reads: an index walk, not a sort.
         Index("ix_act_reports_case_latest", "case_id", "act_date", "created_at"),
+        # An office's acts over a period (the monthly scorecard and reconciliation): a range scan.
+        Index("ix_act_reports_office_date", "office_id", "act_date"),
     )
 
     mandate_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("mandates.id"), index=True)
-    case_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("cases.id"), index=True)
-    office_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("offices.id"), index=True)
+    # No index of their own: ix_act_reports_case_latest and ix_act_reports_office_date lead with them.
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("cases.id"))
+    office_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("offices.id"))
     message_pk: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("messages.id"))
     act_code: Mapped[str] = mapped_column(String(40))
     act_date: Mapped[date] = mapped_column(Date)

@@ -17,10 +17,12 @@ from hub.offices.models import Office
 
 class LedgerTransaction(UuidPk, Base):
     __tablename__ = "ledger_transactions"
+    # An office's transactions over a period (statements, scorecards): a range scan.
+    __table_args__ = (Index("ix_ledger_transactions_office_date", "office_id", "effective_on"),)
 
     kind: Mapped[str] = mapped_column(String(32))  # hub.ledger.postings.KINDS; a reversal keeps it
     case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("cases.id"), index=True)
-    office_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("offices.id"), index=True)
+    office_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("offices.id"))
     effective_on: Mapped[date] = mapped_column(Date)
     # What caused it, e.g. "act_report:<id>"; a reversal keeps the source of what it cancels.
     source: Mapped[str] = mapped_column(String(100))
@@ -41,14 +43,19 @@ class LedgerTransaction(UuidPk, Base):
 
 class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
-    __table_args__ = (Index("ix_ledger_entries_account", "account", "case_id", "office_id"),)
+    __table_args__ = (
+        Index("ix_ledger_entries_account", "account", "case_id", "office_id"),
+        # A case's balances (sums per account and currency) read from the index alone on PostgreSQL:
+        # no heap visit per entry once the append-only table is vacuumed (docs/scale.md).
+        Index("ix_ledger_entries_case_balance", "case_id", "account", "currency", "amount_cents"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     transaction_id: Mapped[uuid.UUID] = mapped_column(
         Uuid(), ForeignKey("ledger_transactions.id"), index=True
     )
     account: Mapped[str] = mapped_column(String(40))  # fees_emoluments, fees_vat, collected_by_office...
-    case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("cases.id"), index=True)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("cases.id"))
     office_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("offices.id"), index=True)
     amount_cents: Mapped[int] = Cents()  # signed: debit positive, credit negative
     currency: Mapped[str] = Currency()

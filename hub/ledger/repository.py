@@ -8,7 +8,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, func, select
+from sqlalchemy import ColumnElement, Select, Uuid, and_, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -159,6 +159,9 @@ class LedgerRepository:
             .outerjoin(ActReport, self._is_source_of(ActReport.id, LedgerTransaction.source))
             .where(
                 LedgerEntry.office_id == office_id,
+                # Entries carry their transaction's office: ix_ledger_transactions_office_date finds
+                # the period's transactions, not a scan of every transaction's date.
+                LedgerTransaction.office_id == office_id,
                 LedgerTransaction.effective_on >= start,
                 LedgerTransaction.effective_on < end,
             )
@@ -198,13 +201,15 @@ class LedgerRepository:
 
     def _is_source_of(self, act_report_id: Any, source: Any) -> ColumnElement[bool]:
         """``source`` reads "act_report:<uuid>" (hub.acts.service) for that act report. A UUID is 32
-        hex digits on SQLite and native on PostgreSQL: each engine gets the form its planner can use
-        (SQLite the primary key index, PostgreSQL a hash join on text)."""
+        hex digits on SQLite and native on PostgreSQL: each engine gets the form that looks the act
+        report up by its primary key. On PostgreSQL the CASE casts only an act report's source (a
+        join on text instead hashes every act report: docs/scale.md)."""
         is_act = source.startswith(ACT_REPORT_SOURCE, autoescape=True)
         reported_id = func.substr(source, len(ACT_REPORT_SOURCE) + 1)
         if self.session.get_bind().dialect.name == "sqlite":
             return and_(is_act, act_report_id == func.replace(reported_id, "-", ""))
-        return and_(is_act, cast(act_report_id, String) == reported_id)
+        looked_up: ColumnElement[bool] = act_report_id == case((is_act, cast(reported_id, Uuid)))
+        return looked_up
 
     async def entries_of(self, source: str) -> Sequence[LedgerEntry]:
         rows = await self.session.execute(
@@ -243,6 +248,8 @@ def _filtered(
         query = query.join(Case, Case.id == LedgerEntry.case_id).where(Case.creditor_id == creditor_id)
     if start is not None or end is not None:
         query = query.join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        if office_id is not None:  # an entry carries its transaction's office: the dates by index
+            query = query.where(LedgerTransaction.office_id == office_id)
         if start is not None:
             query = query.where(LedgerTransaction.effective_on >= start)
         if end is not None:

@@ -7,7 +7,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.cases.models import Case
@@ -35,10 +35,12 @@ class MandateStatus(enum.StrEnum):
 
 class Mandate(UuidPk, Timestamped, Base):
     __tablename__ = "mandates"
+    # An office's mandates issued over a period (the scorecard): a range scan.
+    __table_args__ = (Index("ix_mandates_office_issued", "office_id", "issued_at"),)
 
     ref: Mapped[str] = mapped_column(String(64), unique=True)
     case_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("cases.id"), index=True)
-    office_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("offices.id"), index=True)
+    office_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("offices.id"))
     kind: Mapped[str] = mapped_column(String(16))
     acts: Mapped[list[str]] = mapped_column(JSON, default=list)  # per act: the act codes ordered
     fee_budget_cents: Mapped[int | None] = Cents(nullable=True)  # whole file: the fee budget

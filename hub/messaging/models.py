@@ -55,8 +55,14 @@ class Status(enum.StrEnum):
 class StoredMessage(UuidPk, Timestamped, Base):
     __tablename__ = "messages"
     __table_args__ = (
+        # An office finds a message by the id it chose, as sender or recipient (docs/scale.md).
         Index("ix_messages_sender_message_id", "sender", "message_id"),
-        Index("ix_messages_recipient_status", "recipient", "status"),
+        Index("ix_messages_recipient_message_id", "recipient", "message_id"),
+        # An office's messages of a kind over a period; without ``party``, the kind and period alone.
+        # No index holds ``status``: it changes at every lifecycle step, and an indexed column
+        # makes each of those updates write every index of the table (no HOT update).
+        Index("ix_messages_sender_kind_created_at", "sender", "kind", "created_at"),
+        Index("ix_messages_recipient_kind_created_at", "recipient", "kind", "created_at"),
         Index("ix_messages_correlation_id", "correlation_id"),
         Index("ix_messages_kind_created_at", "kind", "created_at"),
     )
