@@ -21,6 +21,7 @@ from hub.database import (
     failure_message,
     is_busy,
     migrate,
+    refresh_statistics,
     session_factory,
     unit_of_work,
 )
@@ -120,6 +121,7 @@ def migrate_command() -> None:
         engine = engine_from_settings(get_settings())
         try:
             await migrate(engine)
+            await refresh_statistics(engine)
         finally:
             await engine.dispose()
 

@@ -180,3 +180,17 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
     """Apply the Alembic revisions on the engine's database (the same revisions on every engine)."""
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade, revision)
+
+
+async def refresh_statistics(engine: AsyncEngine) -> None:
+    """Brings the query planner's statistics up to date (``ANALYZE``, on both engines: SQLite's fills
+    ``sqlite_stat1``), at the end of ``hub migrate`` and after bulk loads. Until then a table loaded
+    in bulk is planned as the small table it was (the relay's claim once sorted an 83k pending
+    backlog until the table was analysed); autovacuum gets there, but later. Best effort: a failure
+    (a busy SQLite file) is logged, and what was loaded stays loaded."""
+    try:
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.exec_driver_sql("ANALYZE")
+    except DBAPIError as exc:
+        log.warning("statistics_not_refreshed", error=failure_message(exc))
