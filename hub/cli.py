@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import os
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
@@ -21,6 +23,7 @@ from hub.database import (
     failure_message,
     is_busy,
     migrate,
+    refresh_statistics,
     session_factory,
     unit_of_work,
 )
@@ -120,6 +123,7 @@ def migrate_command() -> None:
         engine = engine_from_settings(get_settings())
         try:
             await migrate(engine)
+            await refresh_statistics(engine)
         finally:
             await engine.dispose()
 
@@ -147,6 +151,9 @@ def serve(
         ServeRole | None,
         typer.Option(help="all (default: API + relay + consumers), api, relay or worker; HUB_ROLE"),
     ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Processes (default HUB_WORKERS or 1; README)")
+    ] = None,
 ) -> None:
     """Serve the hub: the HTTP API (health and metrics in every role) and the role's workers."""
     import uvicorn
@@ -157,11 +164,22 @@ def serve(
     if role is not None:
         settings = settings.model_copy(update={"role": role.value})
     host, port = host or settings.host, port or settings.port
+    processes = workers or settings.workers
     mode = "embedded (no broker)" if settings.embedded_broker else "with RabbitMQ"
     typer.echo(
-        f"hub ({settings.role}, {mode}) on http://{host}:{port} - API docs at http://{host}:{port}/docs"
+        f"hub ({settings.role}, {mode}, {processes} worker(s)) on http://{host}:{port} - API docs at "
+        f"http://{host}:{port}/docs"
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+    # uvloop's event loop and httptools' parser: the same code, less time per request in the loop.
+    fast = {"loop": "uvloop" if sys.platform != "win32" else "asyncio", "http": "httptools"}
+    if processes == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=None, **fast)
+        return
+    # Each worker process builds its own app from the environment: the role chosen here goes there.
+    os.environ["HUB_ROLE"] = settings.role
+    uvicorn.run(
+        "hub.app:create_app", factory=True, workers=processes, host=host, port=port, log_config=None, **fast
+    )
 
 
 @offices_app.command("add")

@@ -22,10 +22,14 @@ as on PostgreSQL.
   only (listings, reports). A connection in ``AUTOCOMMIT`` gets no BEGIN.
 
 PostgreSQL is untouched: its transactions already nest savepoints, and its writers wait on rows.
+A pooled PostgreSQL connection is pinged before use only when it sat idle in the pool longer than
+``PING_AFTER_IDLE_SECONDS`` (a server restart or a firewall drops idle ones): a busy hub sends no
+ping per request, which ``pool_pre_ping`` would (one round trip each).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -36,7 +40,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from hub.settings import Settings
@@ -48,6 +52,8 @@ READ_ONLY_OPTION = "hub_read_only"
 # Execution options of read-only work: on SQLite a deferred BEGIN (no write lock).
 READ_ONLY: dict[str, Any] = {READ_ONLY_OPTION: True}
 DEFAULT_BUSY_TIMEOUT = 10.0
+PING_AFTER_IDLE_SECONDS = 10.0
+_IDLE_SINCE = "hub_idle_since"
 
 
 def _sqlite_connect(busy_timeout: float) -> Any:
@@ -76,16 +82,43 @@ def _sqlite_begin(conn: Connection) -> None:
 
 
 def create_engine(
-    database_url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, **kwargs: Any
+    database_url: str,
+    *,
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    ping_after_idle: float = PING_AFTER_IDLE_SECONDS,
+    **kwargs: Any,
 ) -> AsyncEngine:
-    """The hub's engine; on SQLite, with transaction control taken over from the driver (above)."""
+    """The hub's engine; on SQLite, with transaction control taken over from the driver (above);
+    on PostgreSQL, pinging connections idle over ``ping_after_idle`` seconds."""
     if database_url.startswith("sqlite"):
         engine = create_async_engine(database_url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_connect(busy_timeout))
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(database_url, **kwargs)
+    engine = create_async_engine(database_url, **kwargs)
+    _ping_after_idle(engine, ping_after_idle)
+    return engine
+
+
+def _ping_after_idle(engine: AsyncEngine, seconds: float) -> None:
+    """SQLAlchemy's pessimistic disconnect handling, for connections idle over ``seconds`` only: a
+    dead one is replaced (the pool retries the checkout with a new connection) before the request
+    uses it."""
+
+    def checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < seconds:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:  # the driver's error for a connection the server closed
+            raise DisconnectionError("the pooled connection is gone") from exc
+
+    event.listen(engine.sync_engine, "checkin", checkin)
+    event.listen(engine.sync_engine, "checkout", checkout)
 
 
 def engine_from_settings(settings: Settings) -> AsyncEngine:
@@ -147,3 +180,17 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
     """Apply the Alembic revisions on the engine's database (the same revisions on every engine)."""
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade, revision)
+
+
+async def refresh_statistics(engine: AsyncEngine) -> None:
+    """Brings the query planner's statistics up to date (``ANALYZE``, on both engines: SQLite's fills
+    ``sqlite_stat1``), at the end of ``hub migrate`` and after bulk loads. Until then a table loaded
+    in bulk is planned as the small table it was (the relay's claim once sorted an 83k pending
+    backlog until the table was analysed); autovacuum gets there, but later. Best effort: a failure
+    (a busy SQLite file) is logged, and what was loaded stays loaded."""
+    try:
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.exec_driver_sql("ANALYZE")
+    except DBAPIError as exc:
+        log.warning("statistics_not_refreshed", error=failure_message(exc))

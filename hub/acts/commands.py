@@ -14,7 +14,13 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from hub.acts import batch as batches
 from hub.acts.batch import BatchResult
 from hub.bootstrap import inbound_processor
-from hub.database import engine_from_settings, failure_message, session_factory, unit_of_work
+from hub.database import (
+    engine_from_settings,
+    failure_message,
+    refresh_statistics,
+    session_factory,
+    unit_of_work,
+)
 from hub.kit.errors import HubError, NotFound
 from hub.messaging.signing import ReceiptSigner
 from hub.offices.repository import OfficeRepository
@@ -40,7 +46,7 @@ async def import_batch(path: Path, office_code: str, *, show_progress: bool = Tr
         columns = (TextColumn("importing act reports"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
         with path.open("rb") as stream, Progress(*columns, transient=True, disable=not show_progress) as bar:
             task = bar.add_task("records", total=os.fstat(stream.fileno()).st_size)
-            return await batches.run_batch(
+            result = await batches.run_batch(
                 sessions,
                 processor,
                 office,
@@ -49,6 +55,8 @@ async def import_batch(path: Path, office_code: str, *, show_progress: bool = Tr
                 progress=lambda _records: bar.update(task, completed=stream.tell()),
                 listed=None,
             )
+        await refresh_statistics(engine)  # a bulk load: plan the next queries on what it wrote
+        return result
     finally:
         await engine.dispose()
 

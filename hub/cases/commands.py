@@ -13,7 +13,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.csv import CsvRow, count_rows, read_rows
-from hub.database import engine_from_settings, failure_message, session_factory, unit_of_work
+from hub.database import (
+    engine_from_settings,
+    failure_message,
+    refresh_statistics,
+    session_factory,
+    unit_of_work,
+)
 from hub.kit.errors import ErrorItem, HubError
 from hub.settings import get_settings
 
@@ -54,14 +60,17 @@ def import_file(path: Path, what: str, work: Work, *, chunk: int | None = None) 
                 task = progress.add_task(what, total=total)
                 if not chunk:
                     async with unit_of_work(sessions) as session:
-                        return await work(session, rows, lambda: progress.advance(task))
-                while True:
-                    part = list(islice(rows, chunk))
-                    async with unit_of_work(sessions) as session:
-                        summary = await work(session, part, lambda: progress.advance(task))
-                    if not part:
-                        return summary
-                    done += len(part)  # committed
+                        summary = await work(session, rows, lambda: progress.advance(task))
+                else:
+                    while True:
+                        part = list(islice(rows, chunk))
+                        async with unit_of_work(sessions) as session:
+                            summary = await work(session, part, lambda: progress.advance(task))
+                        if not part:
+                            break
+                        done += len(part)  # committed
+            await refresh_statistics(engine)  # a bulk load: plan the next queries on what it wrote
+            return summary
         finally:
             await engine.dispose()
 

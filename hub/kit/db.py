@@ -21,6 +21,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -78,6 +79,13 @@ class UuidPk:
 
 class Timestamped:
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached (refused, reset, gone meanwhile): nothing was applied."""
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(exc.orig, OSError)
+    return isinstance(exc, OSError)
 
 
 async def advisory_locks(session: AsyncSession, keys: Collection[str]) -> None:

@@ -10,10 +10,11 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub.kit.db import is_unavailable
 from hub.kit.errors import MAX_ERRORS, ErrorItem, HubError, InvalidInput, PayloadTooLarge, problem_body
 from schemas.v1.message import duplicate_keys
 
@@ -161,9 +162,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else title
         return problem_response(exc.status_code, title, detail, code, headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(OperationalError)
-    async def _database(request: Request, exc: OperationalError) -> JSONResponse:
-        if "database is locked" not in str(exc.orig):
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if is_unavailable(exc):
+            return _unavailable(request, exc)
+        if not isinstance(exc, OperationalError) or "database is locked" not in str(exc.orig):
             return await _unexpected(request, exc)
         # The embedded SQLite database has one writer at a time; a request that waited its turn
         # (busy_timeout) in vain was rolled back whole: nothing was applied, the sender retries.
@@ -174,6 +177,21 @@ def install_problem_handlers(app: FastAPI) -> None:
             "the hub's database was busy with another write; nothing was applied, retry shortly",
             "database.busy",
             headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(OSError)  # the driver could not connect: refused, reset, timed out
+    async def _connection(request: Request, exc: OSError) -> JSONResponse:
+        return _unavailable(request, exc)
+
+    def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # Refused or cut off: the transaction never committed, nothing was applied.
+        log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
+        return problem_response(
+            503,
+            "Database unavailable",
+            "the hub cannot reach its database; nothing was applied, retry shortly",
+            "database.unavailable",
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(Exception)

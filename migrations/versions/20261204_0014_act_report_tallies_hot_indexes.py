@@ -12,7 +12,8 @@ whatever path writes them (the ORM, a batch's multi-row INSERT, COPY) keeps them
 - PostgreSQL: one statement-level trigger with a transition table, so a multi-row INSERT updates
   each tally once; each (act, office, outcome, money) tally is spread over 16 rows
   (``hub.acts.models.TALLY_SLOTS``) picked at random, summed on read, so concurrent reports do
-  not queue on one row until commit.
+  not queue on one row until commit. Rows are upserted in key order, so two multi-row INSERTs
+  touching the same tallies lock them in one order and never deadlock.
 - SQLite: a row trigger (one writer at a time: slot 0 only).
 
 Act reports are never updated or deleted (a correction is a new report), so INSERT is the only
@@ -36,11 +37,11 @@ BEGIN
     INSERT INTO act_report_tallies AS t (act_code, office_id, outcome_code, brought_money, slot, reports)
     SELECT act_code, office_id, outcome_code, (seized_cents > 0 OR collected_cents > 0),
            floor(random() * 16)::smallint, count(*)
-    FROM new_reports GROUP BY 1, 2, 3, 4, 5
+    FROM new_reports GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT (act_code, office_id, outcome_code, brought_money, slot)
     DO UPDATE SET reports = t.reports + EXCLUDED.reports;
     INSERT INTO mandate_act_tallies AS t (mandate_id, act_code, reports)
-    SELECT mandate_id, act_code, count(*) FROM new_reports GROUP BY 1, 2
+    SELECT mandate_id, act_code, count(*) FROM new_reports GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (mandate_id, act_code) DO UPDATE SET reports = t.reports + EXCLUDED.reports;
     RETURN NULL;
 END

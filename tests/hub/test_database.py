@@ -4,14 +4,19 @@ used to commit what came before a released savepoint), and SQLite writers take t
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 
+import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hub.app import create_app
 from hub.cases.models import Creditor
 from hub.database import create_engine, session_factory, unit_of_work
+from hub.kit.db import is_unavailable
+from hub.settings import Settings
 
 
 class Boom(Exception):
@@ -108,3 +113,49 @@ async def test_read_only_sessions_do_not_wait_for_a_writer(committed_database_ur
                 assert await reading.scalar(select(func.count()).select_from(Creditor)) is not None
     finally:
         await engine.dispose()
+
+
+async def _terminated(url: str, *, ping_after_idle: float) -> int:
+    """Runs a query on a pooled connection whose server process was ended while it sat idle."""
+    engine = create_engine(url, ping_after_idle=ping_after_idle, pool_size=1, max_overflow=0)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        async with admin.connect() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        async with engine.connect() as conn:
+            return int((await conn.execute(text("SELECT 1"))).scalar_one())
+    finally:
+        await engine.dispose()
+        await admin.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_connection_idle_past_the_ping_delay_is_pinged_and_replaced(postgres_url: str) -> None:
+    assert await _terminated(postgres_url, ping_after_idle=0) == 1
+    # Not idle long enough to be pinged: used as it is, it fails, as the unavailable database it is.
+    with pytest.raises(Exception) as raised:
+        await _terminated(postgres_url, ping_after_idle=3600)
+    assert is_unavailable(raised.value)
+
+
+async def test_a_request_answers_503_when_the_database_is_down() -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # a port nothing listens on
+    settings = Settings(
+        env="test",
+        database_url=f"postgresql+asyncpg://postgres@127.0.0.1:{port}/hub",
+        secret_key="t" * 40,
+        role="api",
+    )
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub.test") as client,
+    ):
+        answer = await client.get("/v1/me", headers={"Authorization": "Bearer hub_0123_secret"})
+    assert answer.status_code == 503 and answer.json()["code"] == "database.unavailable"
+    assert answer.headers["retry-after"]

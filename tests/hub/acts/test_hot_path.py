@@ -1,0 +1,77 @@
+"""One act report sends the statements the README's table "One act report, statement by statement"
+lists, on each engine, in its order: the count is fixed (nothing counted over the tables), and
+the README cannot drift from the code."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import event
+
+from hub.database import unit_of_work
+from hub.offices import service as offices
+from tests.hub.acts.factories import bearer, report_json, seed
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+SECTION = "## One act report, statement by statement"
+
+
+def signature(statement: str) -> str:
+    """What the README names a statement by: its verb and its main table."""
+    words = statement.split()
+    if words[0] in ("INSERT", "UPDATE", "DELETE"):
+        return f"{words[0]} {words[2] if words[0] != 'UPDATE' else words[1]}"
+    if words[0] != "SELECT":
+        return " ".join(words[:2])
+    if "pg_advisory_xact_lock" in statement:
+        return "SELECT pg_advisory_xact_lock"
+    found = re.search(r"\bFROM (\w+)", statement)
+    assert found is not None, statement
+    return f"SELECT {found.group(1)}"
+
+
+def readme_rows(engine: str) -> Iterator[tuple[str, int]]:
+    """(statement, how many) of each row of the README's table for ``engine``, then ("total", n)."""
+    text = README.read_text()
+    table = text[text.index(SECTION) :].split("\n\n")[2]
+    header, _, *rows = table.splitlines()
+    column = [c.strip() for c in header.strip("|").split("|")].index(engine)
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        count = cells[column].strip("*")
+        if count == "—":
+            continue
+        yield cells[1].strip("`*"), int(count)
+
+
+async def test_one_act_report_sends_the_statements_the_readme_lists(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    async with unit_of_work(app.state.sessions) as session:
+        s = await seed(session, kind="whole_file")
+        key = (await offices.create_key(session, s.office.code)).secret
+    headers = bearer(key, **{"Content-Type": "application/json"})
+    # The first one puts the mandate in progress and checks the key.
+    first = await client.post(
+        "/v1/act-reports", content=report_json(s.office.code, s.mandate.ref, 1), headers=headers
+    )
+    assert first.status_code == 202, first.text
+
+    sent: list[str] = []
+    listen = event.listens_for(app.state.engine.sync_engine, "before_cursor_execute")
+    listen(lambda _c, _cur, statement, *_: sent.append(signature(statement)))
+    second = await client.post(
+        "/v1/act-reports", content=report_json(s.office.code, s.mandate.ref, 2), headers=headers
+    )
+    assert second.status_code == 202, second.text
+
+    engine = "PostgreSQL" if app.state.engine.dialect.name == "postgresql" else "SQLite"
+    rows = list(readme_rows(engine))
+    assert rows[-1][0] == "total"
+    listed = [name for name, count in rows[:-1] for _ in range(count)]
+    assert sent == listed, f"README ({engine}) lists {listed}, the code sends {sent}"
+    assert len(sent) == rows[-1][1]

@@ -1,0 +1,140 @@
+"""The plans of the hot queries on tables loaded like a busy hub's, once analysed: each walks its
+index, never a sequential scan or a sort of the big table. A plan check, never a timing; PostgreSQL
+only (its planner is the one production runs)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from hub.acts.repository import ActReportRepository
+from hub.database import create_engine, refresh_statistics, session_factory
+from hub.kit.clock import utcnow
+from hub.messaging.repository import MessageRepository
+from tests.conftest import postgres_database
+
+pytestmark = pytest.mark.postgres
+
+MESSAGES = 60_000  # outbound ones, each with an outbox row and a mailbox row; as many inbound
+BATCH = 500  # inbound messages per batch, each with its receipt
+PENDING_EVERY = 12  # one outbox row in 12 still pending, one mailbox row in 12 due
+
+LOAD = [
+    f"""INSERT INTO messages (id, direction, message_id, kind, version, sender, recipient, content_type,
+        body, sha256, status, created_at)
+    SELECT gen_random_uuid(), 'outbound', 'OUT-' || g, 'receipt', '1', 'AGENCY', 'CJ' || (g % 50),
+        'application/json', '\\x7b7d', repeat('0', 64), 'sent', now()
+    FROM generate_series(1, {MESSAGES}) g""",
+    f"""INSERT INTO outbox (message_pk, recipient, exchange, routing_key, status, attempts,
+        next_attempt_at, created_at, sent_at)
+    SELECT id, recipient, 'hub.outbound', recipient,
+        CASE WHEN row_number() OVER () % {PENDING_EVERY} = 0 THEN 'pending' ELSE 'sent' END, 0,
+        now() - interval '1 minute', now(), now()
+    FROM messages WHERE direction = 'outbound'""",
+    f"""INSERT INTO mailbox (recipient, message_pk, push_state, push_attempts, next_push_at, created_at)
+    SELECT recipient, id,
+        CASE WHEN row_number() OVER () % {PENDING_EVERY} = 0 THEN 'due' ELSE 'delivered' END, 0,
+        now() - interval '1 minute', now()
+    FROM messages WHERE direction = 'outbound'""",
+    # Batches: a parent message each, BATCH inbound records under it, every record with its receipt.
+    f"""INSERT INTO messages (id, direction, message_id, kind, version, sender, recipient, content_type,
+        body, sha256, status, created_at)
+    SELECT gen_random_uuid(), 'inbound', 'BATCH-' || b, 'act_report_batch', '1', 'CJ1', 'AGENCY',
+        'application/xml', '\\x3c622f3e', repeat('0', 64), 'received', now()
+    FROM generate_series(1, {MESSAGES // BATCH}) b""",
+    f"""INSERT INTO messages (id, direction, message_id, kind, version, sender, recipient, content_type,
+        body, sha256, status, parent_id, created_at)
+    SELECT gen_random_uuid(), 'inbound', 'CR-' || p.message_id || '-' || g, 'act_report', '1', 'CJ1',
+        'AGENCY', 'application/xml', '\\x3c722f3e', repeat('0', 64), 'applied', p.id, now()
+    FROM messages p, generate_series(1, {BATCH}) g WHERE p.kind = 'act_report_batch'""",
+    """INSERT INTO receipts (message_pk, message_id, sender, sha256, accepted, errors, received_at,
+        signature, signature_alg, created_at)
+    SELECT id, message_id, sender, sha256, right(message_id, 1) <> '7', '[]', now(), 'sig', 'Ed25519', now()
+    FROM messages WHERE kind = 'act_report'""",
+]
+
+
+@pytest.fixture(scope="module")
+async def loaded() -> AsyncIterator[AsyncEngine]:
+    async with postgres_database() as url:
+        engine = create_engine(url)
+        async with engine.begin() as conn:
+            for statement in LOAD:
+                await conn.execute(text(statement))
+        await refresh_statistics(engine)
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
+
+
+async def plan_of(engine: AsyncEngine, query: Callable[[AsyncSession], Awaitable[Any]]) -> dict[str, Any]:
+    """The plan PostgreSQL chooses for the one statement ``query`` sends, with its parameters."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            await query(session)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+    assert len(sent) == 1, [s for s, _ in sent]
+    statement, parameters = sent[0]
+    async with engine.connect() as conn:
+        explained = await conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
+        plan: dict[str, Any] = explained.scalar_one()[0]["Plan"]
+    return plan
+
+
+def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from nodes(child)
+
+
+def assert_walks(plan: dict[str, Any], index: str, *, big: set[str], sorts_at_most: int = 0) -> None:
+    """``index`` used, no sequential scan of a ``big`` table, no sort of more than ``sorts_at_most``
+    rows (the planner's estimate)."""
+    every = list(nodes(plan))
+    used = {n.get("Index Name") for n in every}
+    assert index in used, f"{index} not used: {every}"
+    scanned = [n["Relation Name"] for n in every if n["Node Type"] == "Seq Scan"]
+    assert not set(scanned) & big, f"sequential scan of {scanned}"
+    sorts = [n["Plan Rows"] for n in every if n["Node Type"] in ("Sort", "Incremental Sort")]
+    assert all(rows <= sorts_at_most for rows in sorts), f"a sort of {sorts} rows"
+
+
+async def test_the_relay_claims_pending_rows_through_their_partial_index(loaded: AsyncEngine) -> None:
+    plan = await plan_of(loaded, lambda s: MessageRepository(s).claim_pending(utcnow(), 100))
+    assert_walks(plan, "ix_outbox_pending_id", big={"outbox"})
+
+
+async def test_the_pusher_claims_due_pushes_through_their_partial_index(loaded: AsyncEngine) -> None:
+    plan = await plan_of(loaded, lambda s: MessageRepository(s).claim_due_pushes(utcnow(), 100))
+    assert_walks(plan, "ix_mailbox_push_due_id", big={"mailbox"})
+
+
+async def test_a_batch_is_counted_from_its_own_records(loaded: AsyncEngine) -> None:
+    async with loaded.connect() as conn:
+        batch = (
+            await conn.execute(text("SELECT id FROM messages WHERE message_id = 'BATCH-7'"))
+        ).scalar_one()
+    assert isinstance(batch, uuid.UUID)
+
+    async def counts(session: AsyncSession) -> None:
+        accepted, refused = await ActReportRepository(session).batch_counts(batch)
+        assert accepted + refused == BATCH and refused > 0
+
+    plan = await plan_of(loaded, counts)
+    # Its own records only: found by parent, each receipt by its message; grouped, at most, by sorting
+    # the batch's records (never the table's).
+    assert_walks(plan, "ix_messages_parent_id", big={"messages", "receipts"}, sorts_at_most=2 * BATCH)
+    assert "uq_receipts_message_pk" in {n.get("Index Name") for n in nodes(plan)}
