@@ -51,7 +51,7 @@ class Scale:
 
 
 SCALES: dict[Size, Scale] = {
-    "tiny": Scale(8, 100, 10, 200, (100, 300), 200, 5, 50, 1_000, 500, 1_000),
+    "tiny": Scale(8, 60, 5, 100, (50, 150), 100, 5, 20, 1_000, 300, 600),
     "ci": Scale(32, 3_000, 20, 3_000, (2_000, 10_000), 5_000, 50, 1_000, 100_000, 100_000, 500_000),
     "full": Scale(
         32,
@@ -361,7 +361,7 @@ def measured(
         throughput=round(count / seconds, 1) if seconds > 0 else 0.0,
         unit=unit,
         count=count,
-        seconds=round(seconds, 3),
+        seconds=round(seconds, 6),
         engine=engine,
         latency_ms=percentiles(result.get("latencies") or []),
         peak_rss_mb=peak_rss_mb,

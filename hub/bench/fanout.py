@@ -15,7 +15,8 @@ from hub.bench import Bench, Row, in_child, measured
 
 CASES_HEADER = (
     "ref,creditor.name,debtor.kind,debtor.name,debtor.address.departement,claim.principal_cents,"
-    "claim_kind,title.kind,title.issued_on,evidence.bank_balance_cents\n"
+    "claim_kind,title.kind,title.issued_on,evidence.bank_balance_cents,"
+    "debtor.address.line1,debtor.address.postcode,debtor.address.city\n"
 )
 
 
@@ -40,7 +41,8 @@ async def fan_out(url: str, office_count: int, mandate_count: int) -> dict[str, 
             cases_csv.write_text(
                 CASES_HEADER
                 + "".join(
-                    f"C-{run}-{n},Banque,person,Débiteur {n},75,500000,consumer,judgment,2025-01-02,2000000\n"
+                    f"C-{run}-{n},Banque,person,Débiteur {n},75,500000,consumer,judgment,2025-01-02,2000000,"
+                    f"{n} rue A,75011,Paris\n"
                     for n in range(mandate_count)
                 ),
                 encoding="utf-8",
