@@ -13,6 +13,7 @@ from hub.bench import Bench, Row, in_child, measured
 
 
 async def drain(url: str, messages: int, amqp_url: str | None) -> dict[str, Any]:
+    from adapters.amqp.topology import OUTBOUND_EXCHANGE, office_queue
     from hub.broker import Broker
     from hub.database import create_engine, session_factory, unit_of_work
     from hub.messaging import service
@@ -38,8 +39,8 @@ async def drain(url: str, messages: int, amqp_url: str | None) -> dict[str, Any]
                         Envelope(f"B-{code}-{n}", "mandate", "AGENCY", code),
                         b"<mandate/>",
                         "application/xml",
-                        exchange="hub.outbound",
-                        routing_key=code,
+                        exchange=OUTBOUND_EXCHANGE,
+                        routing_key=office_queue(code),
                     )
         if amqp_url:
             broker = Broker(amqp_url, [code])
@@ -51,7 +52,10 @@ async def drain(url: str, messages: int, amqp_url: str | None) -> dict[str, Any]
         sent = 0
         while moved := await relay.run_once():
             sent += moved
-        return {"count": sent, "seconds": time.perf_counter() - started}
+        seconds = time.perf_counter() - started
+        if sent < messages:
+            raise RuntimeError(f"the relay sent {sent} of {messages} messages (see its log)")
+        return {"count": sent, "seconds": seconds}
     finally:
         if broker is not None:
             await broker.stop()
