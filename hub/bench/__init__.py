@@ -51,7 +51,7 @@ class Scale:
 
 
 SCALES: dict[Size, Scale] = {
-    "tiny": Scale(8, 60, 5, 100, (50, 150), 100, 5, 20, 1_000, 300, 600),
+    "tiny": Scale(4, 40, 3, 100, (50, 150), 100, 5, 20, 1_000, 300, 600),
     "ci": Scale(32, 3_000, 20, 3_000, (2_000, 10_000), 5_000, 50, 1_000, 100_000, 100_000, 500_000),
     "full": Scale(
         32,
@@ -98,9 +98,11 @@ class Bench:
     database_url: str | None  # PostgreSQL when given (a scratch database is made in it), else SQLite
     amqp_url: str | None  # RabbitMQ when given (a scratch virtual host is made), else no broker rows
     scale: Scale = field(init=False)
+    load_at_start: list[float] = field(init=False)  # the machine's load average when the run began
 
     def __post_init__(self) -> None:
         self.scale = SCALES[self.size]
+        self.load_at_start = [round(x, 2) for x in os.getloadavg()]
 
     @property
     def engine(self) -> str:
@@ -290,8 +292,9 @@ async def run(bench: Bench, chosen: Sequence[Group], on_rows: Callable[[list[Row
     return rows
 
 
-def machine() -> dict[str, Any]:
-    """Cores, RAM and the versions the figures depend on."""
+def machine(bench: Bench) -> dict[str, Any]:
+    """Cores, RAM, how busy it was (load average at the start and the end) and the versions the
+    figures depend on."""
     ram_kb = 0
     with Path("/proc/meminfo").open() as meminfo:
         for line in meminfo:
@@ -317,7 +320,7 @@ def machine() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "ram_mb": ram_kb // 1024,
         "platform": platform.platform(),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "load_average": {"start": bench.load_at_start, "end": [round(x, 2) for x in os.getloadavg()]},
         "versions": versions,
     }
 
@@ -329,16 +332,20 @@ def report(bench: Bench, rows: Sequence[Row], started: float) -> dict[str, Any]:
         "database": bench.engine,
         "broker": "rabbitmq" if bench.amqp_url else None,
         "seconds": round(time.perf_counter() - started, 1),
-        "machine": machine(),
+        "machine": machine(bench),
         "rows": [asdict(row) for row in rows],
     }
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def table_lines(rows: Sequence[Row]) -> list[str]:
     """The terminal table: one line a row."""
     lines = []
     for r in rows:
-        latency = "/".join(f"{v:g}" for v in r.latency_ms.values()) if r.latency_ms else "-"
+        latency = "/".join(_ms(v) for v in r.latency_ms.values()) if r.latency_ms else "-"
         rss = f"{r.peak_rss_mb:.0f}" if r.peak_rss_mb is not None else "-"
         ratio = f"{r.ratio:.2f}" if r.ratio is not None else "-"
         lines.append(

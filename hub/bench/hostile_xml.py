@@ -3,6 +3,7 @@ each). Runs only when named (``--only hostile-xml``): it reads the corpus of a c
 
 from __future__ import annotations
 
+import resource
 from pathlib import Path
 
 from hub.bench import Bench, Row
@@ -17,6 +18,8 @@ async def group(_bench: Bench) -> list[Row]:
         return [
             Row("hostile-xml", "hostile corpus", 0.0, "-", 0, 0.0, "none", note=f"not found at {CORPUS_DIR}")
         ]
+    rows = bench_hostile_corpus(CORPUS_DIR)
+    peak_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return [
         Row(
             "hostile-xml",
@@ -31,7 +34,9 @@ async def group(_bench: Bench) -> list[Row]:
                 "p95": float(str(row["ms"])),
                 "p99": float(str(row["ms"])),
             },
+            peak_rss_mb=peak_mb,
+            process="hub bench (in process)",
             note=str(row["code"]) if row["refused"] else "ACCEPTED: must be refused",
         )
-        for row in bench_hostile_corpus(CORPUS_DIR)
+        for row in rows
     ]

@@ -55,6 +55,7 @@ def test_the_report_says_when_and_where_it_was_measured(tiny: dict[str, Any]) ->
     assert tiny["date"].startswith("20")
     machine = tiny["machine"]
     assert machine["cores"] >= 1 and machine["ram_mb"] > 0
+    assert len(machine["load_average"]["start"]) == len(machine["load_average"]["end"]) == 3
     assert {"python", "fastapi", "uvicorn", "sqlalchemy", "lxml", "pydantic"} <= set(machine["versions"])
 
 
