@@ -27,7 +27,7 @@ def act_report_template(office: str, mandate_ref: str) -> str:
 
 async def offices_with_keys(url: str, count: int) -> list[tuple[str, str]]:
     """``count`` new offices, each with ``MANDATES_PER_OFFICE`` issued mandates and an API key."""
-    from hub.acts.bench import _office_with_mandates
+    from hub.acts.bench import office_with_mandates
     from hub.database import create_engine, session_factory, unit_of_work
     from hub.offices import service as offices
 
@@ -36,7 +36,7 @@ async def offices_with_keys(url: str, count: int) -> list[tuple[str, str]]:
         made = []
         async with unit_of_work(session_factory(engine)) as session:
             for _ in range(count):
-                office, _refs = await _office_with_mandates(session, MANDATES_PER_OFFICE)
+                office, _refs = await office_with_mandates(session, MANDATES_PER_OFFICE)
                 made.append((office.code, (await offices.create_key(session, office.code)).secret))
         return made
     finally:
