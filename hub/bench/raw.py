@@ -102,30 +102,10 @@ async def _pg_transactions(bench: Bench) -> Row:
 
 
 async def rows_per_record(url: str, records: int = 50) -> float:
-    """Rows the hub writes per accepted batch record, counted over every table around a probe batch."""
-    from sqlalchemy import func, select
+    """Rows the hub writes per accepted batch record, counted on a probe batch."""
+    from hub.bench.batch import run_batch
 
-    import hub.models  # noqa: F401 - every table in the metadata
-    from hub.acts.bench import measure_batch
-    from hub.database import create_engine, session_factory
-    from hub.kit.db import Base
-
-    engine = create_engine(url)
-    try:
-
-        async def total() -> int:
-            rows = 0
-            async with engine.connect() as conn:
-                for table in Base.metadata.sorted_tables:
-                    rows += int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
-            return rows
-
-        before = await total()
-        run = await measure_batch(session_factory(engine), records, cases=10)
-        setup = await total() - before
-        return setup / max(run.accepted, 1)
-    finally:
-        await engine.dispose()
+    return float((await run_batch(url, records))["rows_per_record"])
 
 
 async def raw_batch(url: str, records: int) -> dict[str, Any]:

@@ -99,6 +99,7 @@ def test_the_batches_apply_their_files_and_the_fanout_every_row(tiny: dict[str, 
     batches = [r for r in tiny["rows"] if r["group"] == "batch"]
     assert [r["count"] for r in batches] == [50, 150]
     assert all(f"{r['count'] - r['count'] // 100:,} accepted" in r["note"] for r in batches)
+    assert all("rows per accepted record" in r["note"] for r in batches)
     (fanout,) = [r for r in tiny["rows"] if r["group"] == "fanout"]
     assert f"{fanout['count']:,} imported" in fanout["note"] and "0 rejected" in fanout["note"]
     growth = [r for r in tiny["rows"] if r["group"] == "growth"]
