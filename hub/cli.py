@@ -363,7 +363,8 @@ def bench(
         str | None,
         typer.Option(
             envvar="HUB_BENCH_AMQP_URL",
-            help="A RabbitMQ broker (a scratch virtual host is made by rabbitmqctl); default: no AMQP rows",
+            help="A RabbitMQ broker (a scratch virtual host is made by rabbitmqctl), or `private` for a node "
+            "of the run's own (TESTING.md); default: no AMQP rows",
         ),
     ] = None,
 ) -> None:
@@ -389,7 +390,12 @@ def bench(
             typer.echo(line)
 
     started = time.perf_counter()
-    rows = asyncio.run(benches.run(run, chosen, show))
+
+    async def measure() -> list[benches.Row]:
+        async with benches.private_broker(run):
+            return await benches.run(run, chosen, show)
+
+    rows = asyncio.run(measure())
     typer.echo("ratios (throughput / raw limit, same run):")
     for row in rows:
         if row.ratio is not None:

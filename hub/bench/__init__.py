@@ -97,6 +97,7 @@ class Bench:
     size: Size
     database_url: str | None  # PostgreSQL when given (a scratch database is made in it), else SQLite
     amqp_url: str | None  # RabbitMQ when given (a scratch virtual host is made), else no broker rows
+    private_broker: bool = field(init=False, default=False)  # amqp_url is a node of this run's own
     scale: Scale = field(init=False)
     load_at_start: list[float] = field(init=False)  # the machine's load average when the run began
 
@@ -129,8 +130,39 @@ class Bench:
         if not self.amqp_url:
             yield None
             return
+        if self.private_broker:  # the node is ours alone, dropped with its queues at the end
+            yield self.amqp_url
+            return
         async with scratch_vhost(self.amqp_url) as url:
             yield url
+
+
+PRIVATE = "private"  # --amqp-url private: a RabbitMQ node of the run's own (TESTING.md)
+CHECKOUT = str(Path(__file__).resolve().parents[2])
+
+
+@asynccontextmanager
+async def private_broker(bench: Bench) -> AsyncIterator[None]:
+    """With ``amqp_url == "private"``, starts a RabbitMQ node of this run's own on free ports for the
+    run (``tests/rabbitmq_node.py``, so from a checkout) and stops it and deletes its files after."""
+    if bench.amqp_url != PRIVATE:
+        yield
+        return
+    import asyncio
+
+    if CHECKOUT not in sys.path:
+        sys.path.append(CHECKOUT)
+    try:
+        from tests.rabbitmq_node import RabbitNode
+    except ImportError as exc:
+        raise RuntimeError(f"--amqp-url private needs a checkout's tests/rabbitmq_node.py ({exc})") from None
+    node = RabbitNode(Path(tempfile.mkdtemp(prefix="hub-bench-rabbit-")))
+    try:
+        await asyncio.to_thread(node.start)
+        bench.amqp_url, bench.private_broker = node.url, True
+        yield
+    finally:
+        await asyncio.to_thread(node.close)
 
 
 async def _migrate(url: str) -> None:
@@ -330,7 +362,9 @@ def report(bench: Bench, rows: Sequence[Row], started: float) -> dict[str, Any]:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "size": bench.size,
         "database": bench.engine,
-        "broker": "rabbitmq" if bench.amqp_url else None,
+        "broker": ("rabbitmq, private node" if bench.private_broker else "rabbitmq")
+        if bench.amqp_url
+        else None,
         "seconds": round(time.perf_counter() - started, 1),
         "machine": machine(bench),
         "rows": [asdict(row) for row in rows],
