@@ -283,7 +283,7 @@ def groups() -> dict[str, Group]:
         Group("relay", relay.group, raw=("relay", "amqp-publish")),
         Group("fanout", fanout.group, raw=("pg-transactions",)),
         Group("matching", matching.group, raw=("matching",)),
-        Group("growth", growth.group, raw=("http", "batch", "relay")),
+        Group("growth", growth.group, raw=("http", "batch", "relay", "amqp-publish")),
         Group("hostile-xml", hostile_xml.group, only_when_named=True),
     ]
     return {group.name: group for group in table}
