@@ -9,6 +9,7 @@ import os
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -361,23 +362,65 @@ def resend(
 
 @app.command()
 def bench(
-    only: Annotated[list[str] | None, typer.Option(help="Run only these benchmarks (repeatable)")] = None,
+    size: Annotated[
+        str, typer.Option(help="tiny (seconds), ci (a few minutes) or full (the issue's volumes)")
+    ] = "ci",
+    only: Annotated[
+        list[str] | None, typer.Option(help="Run only these groups (repeatable); see `hub.bench.groups`")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the figures as JSON to this file")] = None,
     database_url: Annotated[
-        str | None, typer.Option(help="Database to measure on (default: a scratch SQLite file)")
+        str | None,
+        typer.Option(
+            envvar="HUB_BENCH_DATABASE_URL",
+            help="A PostgreSQL server to measure on (a scratch database is created and dropped); "
+            "default: scratch SQLite files",
+        ),
+    ] = None,
+    amqp_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="HUB_BENCH_AMQP_URL",
+            help="A RabbitMQ broker (a scratch virtual host is made by rabbitmqctl), or `private` for a node "
+            "of the run's own (TESTING.md); default: no AMQP rows",
+        ),
     ] = None,
 ) -> None:
-    """Measure the hub's hot paths on this machine and print the figures (no pass/fail)."""
-    from hub.bench import BENCHES
+    """Measure the hub's paths beside the raw limits of the same libraries, in one run, and print a
+    table (no pass/fail: compare the ratios of one run)."""
+    import json
+    import time
 
-    unknown = sorted(set(only or []) - set(BENCHES))
-    if unknown:
-        raise typer.BadParameter(f"unknown benchmark(s) {unknown}; choose from {sorted(BENCHES)}")
-    for name, run in BENCHES.items():
-        if only and name not in only:
-            continue
-        typer.echo(f"== {name}")
-        for figure in asyncio.run(run(database_url)):
-            typer.echo(f"{figure.name:<44} {figure.value:>12,.2f} {figure.unit:<6} {figure.note}")
+    from hub import bench as benches
+
+    if size not in benches.SIZES:
+        raise typer.BadParameter(f"size {size!r}; choose from {list(benches.SIZES)}")
+    try:
+        chosen = benches.selected(only)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    run = benches.Bench(size=size, database_url=database_url, amqp_url=amqp_url)
+    typer.echo(f"hub bench --size {size} on {run.engine}; groups: {', '.join(g.name for g in chosen)}")
+    typer.echo(benches.TABLE_HEADER)
+
+    def show(rows: list[benches.Row]) -> None:
+        for line in benches.table_lines(rows):
+            typer.echo(line)
+
+    started = time.perf_counter()
+
+    async def measure() -> list[benches.Row]:
+        async with benches.private_broker(run):
+            return await benches.run(run, chosen, show)
+
+    rows = asyncio.run(measure())
+    typer.echo("ratios (throughput / raw limit, same run):")
+    for row in rows:
+        if row.ratio is not None:
+            typer.echo(f"  {row.group:<8} {row.name:<56} {row.ratio:.2f} of raw {row.raw}")
+    if out is not None:
+        out.write_text(json.dumps(benches.report(run, rows, started), indent=2) + "\n", encoding="utf-8")
+        typer.echo(f"written to {out}")
 
 
 @app.command()

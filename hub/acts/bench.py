@@ -26,7 +26,7 @@ from schemas import v1
 from schemas.v1 import SAMPLES_DIR
 
 
-async def _office_with_mandates(session: AsyncSession, cases: int) -> tuple[Office, list[str]]:
+async def office_with_mandates(session: AsyncSession, cases: int) -> tuple[Office, list[str]]:
     """A new office with ``cases`` cases, each under a per-act mandate issued to it."""
     code = f"BENCH{uuid.uuid4().hex[:8].upper()}"
     office = await offices.add_office(session, code=code, name=f"Bench office {code}")
@@ -95,7 +95,7 @@ async def measure_batch(
     """Seconds to take a file of ``count`` records for a new office (hashed, recorded, applied) as
     ``hub reports import`` does, and what it accepted and refused."""
     async with unit_of_work(sessions) as session:
-        office, refs = await _office_with_mandates(session, cases)
+        office, refs = await office_with_mandates(session, cases)
     processor = inbound_processor(ReceiptSigner("bench-" * 8))
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as folder:
         path = Path(folder) / "batch.xml"

@@ -1,0 +1,297 @@
+"""The raw limits: what the same libraries do on this machine with no hub code, measured in the same
+run as the hub's paths so each hub row has a ratio. Each runs in a process of its own (its peak RSS
+is its own); the database is a scratch one of the run's engine.
+
+- ``http``: a bare FastAPI route doing one INSERT, uvicorn in a subprocess, the load generator in
+  another, at the run's client count (``hub.bench.rawserver``);
+- ``pg-transactions``: single-row INSERT transactions at the same concurrency, straight on the driver;
+- ``batch``: the batch file read with lxml iterparse + pydantic (the wire codec), and per record as
+  many rows as the hub writes per accepted record (counted on a probe batch run by the hub first),
+  two of them carrying the record, written with COPY per 500-record transaction;
+- ``relay``: claim due rows with SKIP LOCKED, insert each into a mailbox table, mark them sent;
+- ``amqp-publish``: aio-pika persistent publishes with pipelined confirms into a quorum queue;
+- ``matching``: the same invoice lines joined to their acts by dict look-ups and compared with the
+  act's ceiling in plain Python.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from hub.bench import Bench, Row, in_child, measured
+from hub.bench.rawdb import RawDb
+from hub.bench.serving import Server, free_port, load
+
+CHUNK = 500  # records per transaction, as the hub's batch runner
+RELAY_BATCH = 500  # rows claimed at a time, as the hub's relay
+
+
+async def _http(bench: Bench) -> Row:
+    from hub.bench.http import act_report_template
+
+    scale = bench.scale
+    async with bench.database(migrated=False) as url:
+        port = free_port()
+        with Server([sys.executable, "-m", "hub.bench.rawserver", url, str(port)], port) as server:
+            answer = await load(
+                url=f"{server.base_url}/act-reports",
+                bodies=[act_report_template("RAW", "M-RAW-__M__")],
+                headers=[{"Content-Type": "application/json"}],
+                clients=scale.clients,
+                requests=scale.requests,
+                seconds=scale.seconds,
+            )
+            rss = server.peak_rss_mb()
+    return measured(
+        "raw",
+        f"bare FastAPI route + one INSERT, {scale.clients} clients",
+        "req/s",
+        {"count": answer["sent"], "seconds": answer["seconds"], "latencies": answer["latencies"]},
+        engine=bench.engine,
+        peak_rss_mb=rss,
+        process="uvicorn server",
+        key="http",
+        note=f"statuses {answer['statuses']}",
+    )
+
+
+async def pg_transactions(url: str, clients: int, count: int) -> dict[str, Any]:
+    db = await RawDb(url).open(clients)
+    try:
+        key = "INTEGER PRIMARY KEY" if db.sqlite else "BIGSERIAL PRIMARY KEY"
+        await db.execute(f"CREATE TABLE raw_tx (id {key}, body TEXT NOT NULL)")
+        latencies: list[float] = []
+        left = count
+
+        async def client() -> None:
+            nonlocal left
+            while left > 0:
+                left -= 1
+                sent = time.perf_counter()
+                await db.execute("INSERT INTO raw_tx (body) VALUES (?)", "x" * 200)
+                latencies.append(time.perf_counter() - sent)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        return {"count": count, "seconds": time.perf_counter() - started, "latencies": latencies}
+    finally:
+        await db.close()
+
+
+async def _pg_transactions(bench: Bench) -> Row:
+    scale = bench.scale
+    async with bench.database(migrated=False) as url:
+        result, rss = await in_child("hub.bench.raw:pg_transactions", url, scale.clients, scale.transactions)
+    return measured(
+        "raw",
+        f"single-row transactions, {scale.clients} at once",
+        "tx/s",
+        result,
+        engine=bench.engine,
+        peak_rss_mb=rss,
+        process="bench child",
+        key="pg-transactions",
+    )
+
+
+async def rows_per_record(url: str, records: int = 50) -> float:
+    """Rows the hub writes per accepted batch record, counted on a probe batch."""
+    from hub.bench.batch import run_batch
+
+    return float((await run_batch(url, records))["rows_per_record"])
+
+
+async def raw_batch(url: str, records: int) -> dict[str, Any]:
+    from adapters.xml import codec
+    from hub.acts.bench import reports
+
+    per_record = round(await rows_per_record(url))
+    db = await RawDb(url).open(1)
+    try:
+        await db.execute(
+            "CREATE TABLE raw_rows (record INTEGER NOT NULL, n INTEGER NOT NULL, body TEXT NOT NULL)"
+        )
+        with tempfile.TemporaryDirectory(prefix="hub-bench-") as folder:
+            path = Path(folder) / "batch.xml"
+            with path.open("wb") as sink:
+                codec.write_batch(reports("RAW", ["M-RAW"], records), sink)
+            started = time.perf_counter()
+            chunk: list[tuple[int, int, str]] = []
+            index = 0
+            with path.open("rb") as stream:
+                for index, message in enumerate(codec.decode_batch_records(stream), start=1):
+                    body = message.model_dump_json() if not isinstance(message, Exception) else "refused"
+                    chunk += [(index, n, body if n < 2 else f"row {n} of {index}") for n in range(per_record)]
+                    if index % CHUNK == 0:
+                        await db.write("raw_rows", ("record", "n", "body"), chunk)
+                        chunk = []
+            if chunk:
+                await db.write("raw_rows", ("record", "n", "body"), chunk)
+            seconds = time.perf_counter() - started
+        return {
+            "count": index,
+            "seconds": seconds,
+            "note": f"{per_record} rows per record, as the hub writes",
+        }
+    finally:
+        await db.close()
+
+
+async def _batch(bench: Bench) -> Row:
+    records = bench.scale.batch_sizes[0]
+    async with bench.database() as url:
+        result, rss = await in_child("hub.bench.raw:raw_batch", url, records)
+    write = "COPY" if bench.database_url else "executemany"
+    return measured(
+        "raw",
+        f"lxml iterparse + pydantic + {write}, {records:,} records",
+        "rec/s",
+        result,
+        engine=bench.engine,
+        peak_rss_mb=rss,
+        process="bench child",
+        key="batch",
+    )
+
+
+async def raw_relay(url: str, messages: int) -> dict[str, Any]:
+    db = await RawDb(url).open(1)
+    try:
+        key = "INTEGER PRIMARY KEY" if db.sqlite else "BIGSERIAL PRIMARY KEY"
+        columns = "recipient TEXT NOT NULL, status TEXT NOT NULL, body TEXT NOT NULL"
+        await db.execute(f"CREATE TABLE raw_outbox (id {key}, {columns})")
+        await db.execute(
+            f"CREATE TABLE raw_mailbox (id {key}, recipient TEXT NOT NULL, outbox_id BIGINT NOT NULL)"
+        )
+        rows = [(f"OFFICE{n % 50}", "pending", "<mandate/>") for n in range(messages)]
+        await db.write("raw_outbox", ("recipient", "status", "body"), rows)
+        if not db.sqlite:
+            await db.execute("CREATE INDEX raw_outbox_pending ON raw_outbox (id) WHERE status = 'pending'")
+            await db.execute("ANALYZE raw_outbox")
+        started = time.perf_counter()
+        sent = 0
+        while moved := await db.relay_once(RELAY_BATCH):
+            sent += moved
+        return {"count": sent, "seconds": time.perf_counter() - started}
+    finally:
+        await db.close()
+
+
+async def _relay(bench: Bench) -> Row:
+    async with bench.database(migrated=False) as url:
+        result, rss = await in_child("hub.bench.raw:raw_relay", url, bench.scale.messages)
+    return measured(
+        "raw",
+        "claim (SKIP LOCKED) + insert + mark sent",
+        "msg/s",
+        result,
+        engine=bench.engine,
+        peak_rss_mb=rss,
+        process="bench child",
+        key="relay",
+    )
+
+
+async def raw_publish(url: str, messages: int, window: int = 1000) -> dict[str, Any]:
+    import aio_pika
+
+    connection = await aio_pika.connect(url, timeout=30)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        queue = await channel.declare_queue(
+            f"bench.raw.{uuid.uuid4().hex[:8]}", durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        body = b"x" * 512
+        started = time.perf_counter()
+        for first in range(0, messages, window):
+            await asyncio.gather(
+                *(
+                    channel.default_exchange.publish(
+                        aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT), queue.name
+                    )
+                    for _ in range(first, min(first + window, messages))
+                )
+            )
+        seconds = time.perf_counter() - started
+        await queue.delete(if_unused=False, if_empty=False)
+    return {"count": messages, "seconds": seconds}
+
+
+async def _amqp(bench: Bench) -> Row | None:
+    async with bench.vhost() as url:
+        if url is None:
+            return None
+        result, rss = await in_child("hub.bench.raw:raw_publish", url, bench.scale.messages)
+    return measured(
+        "raw",
+        "aio-pika persistent publish, confirms pipelined",
+        "msg/s",
+        result,
+        engine="rabbitmq",
+        peak_rss_mb=rss,
+        process="bench child",
+        key="amqp-publish",
+    )
+
+
+async def raw_matching(lines: int) -> dict[str, Any]:
+    from hub.bench.matching import synthetic
+
+    acts, rows = synthetic(lines)
+    ceilings = {
+        ref: (act.tariff.ceiling_cents if act.tariff else 0, act.tariff.vat_rate_bp if act.tariff else 0)
+        for ref, act in acts.items()
+    }
+    started = time.perf_counter()
+    billed: set[str] = set()
+    matched = 0
+    for line in rows:
+        ceiling, vat = ceilings.get(line.office_act_reference or "", (0, 0))
+        if line.office_act_reference not in billed and line.net_cents <= ceiling and line.vat_rate_bp == vat:
+            matched += 1
+        billed.add(line.office_act_reference or "")
+    return {"count": lines, "seconds": time.perf_counter() - started, "note": f"{matched:,} matched"}
+
+
+async def _matching(bench: Bench) -> Row:
+    result, rss = await in_child("hub.bench.raw:raw_matching", bench.scale.invoice_lines)
+    return measured(
+        "raw",
+        f"dict join + compare, {bench.scale.invoice_lines:,} lines",
+        "line/s",
+        result,
+        engine="none",
+        peak_rss_mb=rss,
+        process="bench child",
+        key="matching",
+    )
+
+
+LIMITS: dict[str, Callable[[Bench], Awaitable[Row | None]]] = {
+    "http": _http,
+    "pg-transactions": _pg_transactions,
+    "batch": _batch,
+    "relay": _relay,
+    "amqp-publish": _amqp,
+    "matching": _matching,
+}
+
+
+async def measure(bench: Bench, keys: list[str]) -> list[Row]:
+    """The raw limits named by ``keys``, in ``LIMITS`` order (AMQP only with a broker)."""
+    rows = []
+    for key, limit in LIMITS.items():
+        if key in keys and (row := await limit(bench)) is not None:
+            rows.append(row)
+    return rows
+
+
+async def group(bench: Bench) -> list[Row]:
+    return await measure(bench, list(LIMITS))

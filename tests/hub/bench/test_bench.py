@@ -1,0 +1,113 @@
+"""``hub bench`` as an operator runs it: its JSON has every group, each row's fields, and each
+ratio computed against the raw row of the same run. Never its timings (they are read, not asserted).
+On SQLite without a broker, so it needs neither server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from hub.bench import groups, selected
+
+HUB = [sys.executable, "-m", "hub"]
+ROW_FIELDS = {
+    "group",
+    "name",
+    "throughput",
+    "unit",
+    "count",
+    "seconds",
+    "engine",
+    "latency_ms",
+    "peak_rss_mb",
+    "process",
+    "raw",
+    "key",
+    "ratio",
+    "note",
+}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(out.parent)}
+    done = subprocess.run(
+        [*HUB, "bench", "--size", "tiny", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "ratios (throughput / raw limit, same run)" in done.stdout
+    report: dict[str, Any] = json.loads(out.read_text())
+    return report
+
+
+def test_the_report_says_when_and_where_it_was_measured(tiny: dict[str, Any]) -> None:
+    assert tiny["size"] == "tiny" and tiny["database"] == "sqlite" and tiny["broker"] is None
+    assert tiny["date"].startswith("20")
+    machine = tiny["machine"]
+    assert machine["cores"] >= 1 and machine["ram_mb"] > 0
+    assert len(machine["load_average"]["start"]) == len(machine["load_average"]["end"]) == 3
+    assert {"python", "fastapi", "uvicorn", "sqlalchemy", "lxml", "pydantic"} <= set(machine["versions"])
+
+
+def test_every_group_run_by_default_has_rows_and_the_named_only_ones_none(tiny: dict[str, Any]) -> None:
+    present = {row["group"] for row in tiny["rows"]}
+    default = {name for name, group in groups().items() if not group.only_when_named}
+    assert present == default
+    assert "hostile-xml" not in present
+
+
+def test_each_row_has_its_fields_and_measured_something(tiny: dict[str, Any]) -> None:
+    for row in tiny["rows"]:
+        assert set(row) == ROW_FIELDS, row["name"]
+        assert row["count"] > 0 and row["seconds"] > 0 and row["throughput"] > 0, row
+        assert row["peak_rss_mb"] > 0 and row["process"], row
+        assert row["engine"] in {"sqlite", "none"}, row  # no PostgreSQL, no broker given
+        if row["latency_ms"] is not None:
+            latency = row["latency_ms"]
+            assert set(latency) == {"p50", "p95", "p99"}
+            assert latency["p50"] <= latency["p95"] <= latency["p99"]
+
+
+def test_the_http_rows_have_latencies_and_only_accepted_answers(tiny: dict[str, Any]) -> None:
+    http = [r for r in tiny["rows"] if r["raw"] == "http" or r["key"] == "http"]
+    assert {r["group"] for r in http} == {"raw", "http", "growth"}
+    for row in http:
+        assert row["latency_ms"] is not None
+        assert f"statuses {{'202': {row['count']}}}" in row["note"], row
+
+
+def test_each_ratio_is_against_the_raw_row_of_the_same_run(tiny: dict[str, Any]) -> None:
+    limits = {row["key"]: row for row in tiny["rows"] if row["group"] == "raw"}
+    assert set(limits) == {"http", "pg-transactions", "batch", "relay", "matching"}  # no broker: no AMQP
+    compared = [row for row in tiny["rows"] if row["group"] != "raw"]
+    assert compared and all(row["raw"] in limits for row in compared)
+    for row in compared:
+        assert row["ratio"] == round(row["throughput"] / limits[row["raw"]]["throughput"], 3), row
+
+
+def test_the_batches_apply_their_files_and_the_fanout_every_row(tiny: dict[str, Any]) -> None:
+    batches = [r for r in tiny["rows"] if r["group"] == "batch"]
+    assert [r["count"] for r in batches] == [50, 150]
+    assert all(f"{r['count'] - r['count'] // 100:,} accepted" in r["note"] for r in batches)
+    assert all("rows per accepted record" in r["note"] for r in batches)
+    (fanout,) = [r for r in tiny["rows"] if r["group"] == "fanout"]
+    assert f"{fanout['count']:,} imported" in fanout["note"] and "0 rejected" in fanout["note"]
+    growth = [r for r in tiny["rows"] if r["group"] == "growth"]
+    assert all("300 act reports and 600 ledger entries stored" in r["note"] for r in growth)
+
+
+def test_groups_named_only_run_alone_and_unknown_ones_are_refused() -> None:
+    assert [g.name for g in selected(["hostile-xml"])] == ["hostile-xml"]
+    assert "hostile-xml" not in [g.name for g in selected(None)]
+    done = subprocess.run([*HUB, "bench", "--only", "nope"], capture_output=True, text=True, check=False)
+    assert done.returncode == 2 and "unknown group(s) ['nope']" in done.stderr
