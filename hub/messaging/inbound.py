@@ -95,6 +95,9 @@ class Received:
     # The kinds the route that took it is for (POST /v1/act-reports: act reports); None: any kind an
     # office may send (POST /v1/messages, AMQP).
     kinds: frozenset[str] | None = None
+    # The message already read from ``raw``'s element where it was parsed (a batch file's record):
+    # not parsed a second time. None: read from ``raw``.
+    decoded: v1.MessageModel | None = None
 
 
 @dataclass(frozen=True)
@@ -253,7 +256,10 @@ class InboundProcessor:
         return outcomes
 
     def read(self, office: Office, received: Received) -> Reading:
-        """The message in ``received``: a translator's reading, else the v1 decoding."""
+        """The message in ``received``: as decoded already, else a translator's reading, else the v1
+        decoding."""
+        if received.decoded is not None:
+            return Reading(received.decoded)
         for translator in self.translators:
             reading = translator(received.raw, received.content_type, office)
             if reading is not None:
