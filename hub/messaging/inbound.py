@@ -313,7 +313,7 @@ class InboundProcessor:
             earlier = await repo.get(applied[env.message_id])
             receipt = await repo.receipt_for(applied[env.message_id])
             assert earlier is not None and receipt is not None, "an applied message always has its receipt"
-            return Outcome(earlier, receipt, duplicate=True, status=409)
+            return Outcome(earlier, service.signed_alone(self.signer, receipt), duplicate=True, status=409)
 
         stored = await service.store_inbound(
             session, envelope, received.raw, received.content_type, parent_id=received.parent_id

@@ -253,6 +253,19 @@ def stored_receipt_payload(receipt: Receipt) -> dict[str, object]:
     }
 
 
+def signed_alone(signer: ReceiptSigner, receipt: Receipt) -> Receipt:
+    """A batch record's receipt in the wire form of any receipt (``v1.Receipt``: Ed25519 over its
+    own payload, no proof), e.g. to answer a second copy sent alone. Ed25519 is deterministic: the
+    signature is the one a receipt signed alone always had. Not added to the session."""
+    if receipt.proof is None:
+        return receipt
+    columns = ("message_pk", "message_id", "sender", "sha256", "accepted", "errors", "received_at")
+    alone = Receipt(**{c: getattr(receipt, c) for c in columns}, created_at=receipt.created_at)
+    alone.signature = signer.sign(stored_receipt_payload(receipt))
+    alone.signature_alg = ALGORITHM
+    return alone
+
+
 def receipt_verifies(public_key_b64: str, receipt: Receipt) -> bool:
     """A stored receipt checked alone against the hub's public key, whether it was signed by itself
     or with its batch chunk (``signing.verify_receipt``)."""

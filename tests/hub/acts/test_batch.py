@@ -24,7 +24,8 @@ from hub.ledger.models import LedgerEntry, LedgerTransaction
 from hub.messaging import service
 from hub.messaging.inbound import XML, Received
 from hub.messaging.models import BatchReceipt, MessageEvent, OutboxEntry, Receipt, StoredMessage
-from hub.messaging.signing import BATCH_ALGORITHM, ReceiptSigner
+from hub.messaging.outbound import receipt_message
+from hub.messaging.signing import BATCH_ALGORITHM, ReceiptSigner, verify
 from schemas import v1
 from schemas.v1.xml_form import BATCH_RECORD, BATCH_ROOT, NAMESPACE
 from tests.hub.acts.factories import Seeded, report, seed
@@ -224,6 +225,15 @@ async def test_a_chunk_is_signed_once_and_each_record_receipt_verifies_alone(
             setattr(forged, column, value)
         assert not service.receipt_verifies(key, forged), change
     assert not service.receipt_verifies(ReceiptSigner("c" * 40).public_key_b64(), first)
+
+    # A second copy sent alone is answered with the first receipt in the wire form of any receipt:
+    # signed alone (Ed25519 is deterministic: the signature a record's receipt always had).
+    async with unit_of_work(sessions) as session:
+        again = await processor.receive(session, s.office, Received(codec.encode(made[0]), XML))
+    assert again.duplicate and again.receipt.proof is None
+    wire = receipt_message(again.receipt, s.office.code)
+    assert wire.signature_alg == "Ed25519" and wire.message_id == made[0].envelope.message_id
+    assert verify(key, service.stored_receipt_payload(again.receipt), wire.signature)
 
 
 def test_a_valid_record_is_read_from_the_file_tree_once_and_an_invalid_one_from_its_bytes() -> None:
