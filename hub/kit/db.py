@@ -161,11 +161,9 @@ class RowBuffer:
         connection = await self.session.connection()
         dialect = connection.dialect
         given = list(values[0])
-        defaulted = [
-            c for c in table.columns if c.key not in values[0] and c.default is not None and not c.primary_key
-        ]
+        defaulted = [c for c in table.columns if c.key not in values[0] and c.default is not None]
         columns = [table.c[key] for key in given] + defaulted
-        convert = [c.type._cached_bind_processor(dialect) for c in columns]
+        convert = [c.type.bind_processor(dialect) for c in columns]
         fill = [_default_of(c) for c in defaulted]
         records = []
         for row in values:

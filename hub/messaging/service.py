@@ -308,6 +308,7 @@ async def issue_receipt(
         "errors": [e.as_dict() for e in errors],
         "received_at": received_at,
         "signature_alg": ALGORITHM,
+        "proof": None,  # every staged row names the same columns (one statement per table)
     }
     chunk = ChunkReceipts.of(session)
     if chunk is not None and message.parent_id == chunk.batch_pk and RowBuffer.of(session) is not None:
