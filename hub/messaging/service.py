@@ -39,9 +39,9 @@ from hub.messaging.signing import (
 )
 
 HUB_PARTY = "HUB"
+AGENCY_PARTY = "AGENCY"
 # The lifecycle steps of a batch record that a chunk folds into its status (``record``).
 FOLDED = frozenset({Status.RECEIVED, Status.VALIDATED})
-AGENCY_PARTY = "AGENCY"
 
 
 @dataclass(frozen=True)
