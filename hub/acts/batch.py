@@ -5,6 +5,7 @@ and clears the session, which keeps memory flat in file size."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import uuid
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from typing import Any, BinaryIO
 from lxml import etree
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from adapters.xml import codec
 from adapters.xml.hardened import XmlRejected, iterparse_records
 from hub.acts.repository import ActReportRepository
 from hub.kit.db import RowBuffer
@@ -23,6 +25,7 @@ from hub.messaging.inbound import XML, InboundProcessor, Outcome, Received
 from hub.messaging.models import Status, StoredMessage
 from hub.messaging.service import AGENCY_PARTY, Envelope
 from hub.offices.models import Office
+from schemas import v1
 from schemas.v1.xml_form import BATCH_RECORD, BATCH_ROOT, NAMESPACE
 
 BATCH_KIND = "act_report_batch"
@@ -113,10 +116,10 @@ async def run_batch(
     index = 0
     finished = False
     while not finished:
-        raws: list[bytes] = []
+        raws: list[Received] = []
         while len(raws) < chunk:
             try:
-                raws.append(_record_bytes(next(records)))
+                raws.append(_record(next(records), batch_pk))
             except StopIteration:
                 finished = True
                 break
@@ -126,12 +129,14 @@ async def run_batch(
                 finished = True
                 break
         async with sessions() as session, session.begin():
-            rows = RowBuffer.open(session)  # the chunk's insert-only rows, one executemany per table
+            # The chunk's insert-only rows, one executemany per table; its records' lifecycle folded.
+            rows = RowBuffer.open(session, fold_lifecycle=True)
+            receipts = service.ChunkReceipts.open(session, rows, processor.signer, batch_pk)
             try:
                 outcomes = await processor.receive_many(
                     session,
                     office,
-                    [Received(raw, XML, parent_id=batch_pk, kinds=RECORD_KINDS) for raw in raws],
+                    raws,
                 )
                 for outcome in outcomes:
                     index += 1
@@ -140,6 +145,7 @@ async def run_batch(
                     await _finish(session, result, index)
                 await rows.write()
             finally:
+                receipts.close()
                 rows.close()
         session.expunge_all()
         if progress is not None:
@@ -164,12 +170,22 @@ async def _finish(session: AsyncSession, result: BatchResult, index: int) -> Non
     await service.record(session, batch, Status.VALIDATED, detail=detail[:500])
 
 
-def _record_bytes(record: etree._Element) -> bytes:
+def _record(record: etree._Element, batch_pk: uuid.UUID) -> Received:
+    """A record of the file as the processor receives it: its bytes (stored, hashed, receipted) and,
+    when it is valid, the act report read from the element the file's parser built, so it is not
+    parsed again from its bytes. An invalid one is read again from its bytes, so its errors (lines
+    counted from the record's start) are those of the record sent alone."""
     parent = record.getparent()
     if parent is None or etree.QName(parent).localname != BATCH_ROOT or parent.getparent() is not None:
         # Still sent through the processor, which refuses and receipts it like any message.
-        return b"<misplaced/>"
-    return etree.tostring(record, encoding="utf-8", xml_declaration=False)
+        return Received(b"<misplaced/>", XML, parent_id=batch_pk, kinds=RECORD_KINDS)
+    raw = etree.tostring(record, encoding="utf-8", xml_declaration=False)
+    try:
+        # A standalone copy: validation sees the record as its own document (codec.decode_batch_records).
+        decoded: v1.MessageModel | None = codec.decode_element(copy.deepcopy(record))
+    except XmlRejected:
+        decoded = None
+    return Received(raw, XML, parent_id=batch_pk, kinds=RECORD_KINDS, decoded=decoded)
 
 
 def _tally(result: BatchResult, index: int, outcome: Outcome) -> None:

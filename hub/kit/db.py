@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
+    Column,
     DateTime,
     Integer,
     MetaData,
@@ -24,6 +25,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 from hub.kit.clock import utcnow
 
@@ -115,15 +117,26 @@ class RowBuffer:
     the caller adds ORM objects as before. Rows point only at rows the unit of work writes, so
     ``write`` flushes the session first."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, *, fold_lifecycle: bool = False) -> None:
         self.session = session
         self.rows: dict[type[Base], list[dict[str, Any]]] = {}
+        self.fold_lifecycle = fold_lifecycle
+        # Called before each write, to finish rows that are staged unfinished (batch receipts signed
+        # once for the rows of the write).
+        self.before_write: list[Callable[[], None]] = []
 
     @classmethod
-    def open(cls, session: AsyncSession) -> RowBuffer:
-        buffer = cls(session)
+    def open(cls, session: AsyncSession, *, fold_lifecycle: bool = False) -> RowBuffer:
+        """``fold_lifecycle``: the unit of work is a batch chunk, whose records' lifecycle steps
+        that add nothing are folded into their status (``hub.messaging.service.record``)."""
+        buffer = cls(session, fold_lifecycle=fold_lifecycle)
         session.sync_session.info[_ROWS] = buffer
         return buffer
+
+    @staticmethod
+    def folds_lifecycle(session: AsyncSession) -> bool:
+        buffer = RowBuffer.of(session)
+        return buffer is not None and buffer.fold_lifecycle
 
     def close(self) -> None:
         self.session.sync_session.info.pop(_ROWS, None)
@@ -152,13 +165,41 @@ class RowBuffer:
         return sum(len(rows) for rows in self.rows.values())
 
     async def write(self) -> None:
+        for finish in self.before_write:
+            finish()
         await self.session.flush()
         rows, self.rows = self.rows, {}
         by_table = {cast(Table, model.__table__): values for model, values in rows.items()}
+        copy = self.session.get_bind().dialect.name == "postgresql"
         for table in Base.metadata.sorted_tables:  # a row's foreign keys point at rows written before it
             if (values := by_table.get(table)) is not None:
-                # Core, not the ORM's bulk insert: no objects, no keys fetched back.
-                await self.session.execute(insert(table), values)
+                if copy:
+                    await self._copy(table, values)
+                else:
+                    # Core, not the ORM's bulk insert: no objects, no keys fetched back.
+                    await self.session.execute(insert(table), values)
+
+    async def _copy(self, table: Table, values: list[dict[str, Any]]) -> None:
+        """PostgreSQL: the rows with COPY (asyncpg's binary ``copy_records_to_table``) on the
+        session's own connection, so in its transaction. What an INSERT would fill in is filled in
+        here: the columns' Python defaults and bind conversions (JSON to text, UTC times)."""
+        connection = await self.session.connection()
+        dialect = connection.dialect
+        given = list(values[0])
+        defaulted = [c for c in table.columns if c.key not in values[0] and c.default is not None]
+        columns = [table.c[key] for key in given] + defaulted
+        convert = [c.type.bind_processor(dialect) for c in columns]
+        fill = [_default_of(c) for c in defaulted]
+        records = []
+        for row in values:
+            record = [row[key] for key in given] + [make() for make in fill]
+            records.append(
+                tuple(value if to is None else to(value) for value, to in zip(record, convert, strict=True))
+            )
+        raw = await connection.get_raw_connection()
+        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+            table.name, records=records, columns=[c.name for c in columns]
+        )
 
     @contextlib.asynccontextmanager
     async def paused(self) -> AsyncIterator[None]:
@@ -170,3 +211,15 @@ class RowBuffer:
             yield
         finally:
             self.session.sync_session.info[_ROWS] = self
+
+
+def _default_of(column: Column[Any]) -> Callable[[], Any]:
+    """A column's Python-side default (scalar or callable) as a function of nothing."""
+    default = column.default
+    if isinstance(default, ScalarElementColumnDefault):
+        value = default.arg
+        return lambda: value
+    if isinstance(default, CallableColumnDefault):
+        make = default.arg
+        return lambda: make(None)  # type: ignore[arg-type]  # wrapped by SQLAlchemy: takes a context, unused
+    raise TypeError(f"column {column} has a default COPY cannot fill in: {default!r}")

@@ -96,6 +96,9 @@ class ReceiptOut(BaseModel):
     errors: list[dict[str, Any]]
     signature: str
     signature_alg: str
+    # A batch record's receipt (``Ed25519-Merkle``): its inclusion proof in its chunk's signed Merkle
+    # root (docs/adr/0006-batch-receipts.md); null for a receipt signed alone.
+    proof: dict[str, Any] | None = None
 
 
 class MessageDetail(MessageSummary):

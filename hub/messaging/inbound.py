@@ -99,6 +99,9 @@ class Received:
     # The kinds the route that took it is for (POST /v1/act-reports: act reports); None: any kind an
     # office may send (POST /v1/messages, AMQP).
     kinds: frozenset[str] | None = None
+    # The message already read from ``raw``'s element where it was parsed (a batch file's record):
+    # not parsed a second time. None: read from ``raw``.
+    decoded: v1.MessageModel | None = None
 
 
 @dataclass(frozen=True)
@@ -275,7 +278,10 @@ class InboundProcessor:
         return outcomes
 
     def read(self, office: Office, received: Received) -> Reading:
-        """The message in ``received``: a translator's reading, else the v1 decoding."""
+        """The message in ``received``: as decoded already, else a translator's reading, else the v1
+        decoding."""
+        if received.decoded is not None:
+            return Reading(received.decoded)
         for translator in self.translators:
             reading = translator(received.raw, received.content_type, office)
             if reading is not None:
@@ -329,7 +335,7 @@ class InboundProcessor:
             earlier = await repo.get(applied[env.message_id])
             receipt = await repo.receipt_for(applied[env.message_id])
             assert earlier is not None and receipt is not None, "an applied message always has its receipt"
-            return Outcome(earlier, receipt, duplicate=True, status=409)
+            return Outcome(earlier, service.signed_alone(self.signer, receipt), duplicate=True, status=409)
 
         stored = await service.store_inbound(
             session, envelope, received.raw, received.content_type, parent_id=received.parent_id

@@ -195,3 +195,23 @@ class Receipt(Timestamped, Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     signature: Mapped[str] = mapped_column(String(200))
     signature_alg: Mapped[str] = mapped_column(String(16))
+    # A batch record's receipt is signed with its chunk (``BatchReceipt``): ``signature`` is the
+    # signature of the chunk's Merkle root, and this the record's inclusion proof ({"root",
+    # "leaves", "index", "path": [[side, sibling hash], ...]}); None for a receipt signed alone.
+    proof: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class BatchReceipt(Timestamped, Base):
+    """The hub's one signature over the receipts of a batch chunk's records: Ed25519 over the
+    Merkle root of their signed payloads (docs/adr/0006-batch-receipts.md). Never updated."""
+
+    __tablename__ = "batch_receipts"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    batch_pk: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("messages.id"), index=True)
+    # Declared so the unit of work inserts the message before the rows that point at it.
+    batch: Mapped[StoredMessage] = relationship(lazy="raise")
+    root: Mapped[str] = mapped_column(String(64), unique=True)
+    leaves: Mapped[int] = mapped_column(Integer)
+    signature: Mapped[str] = mapped_column(String(200))
+    signature_alg: Mapped[str] = mapped_column(String(16))

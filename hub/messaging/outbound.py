@@ -14,7 +14,8 @@ from adapters.xml import codec
 from hub.kit.clock import utcnow
 from hub.kit.errors import ErrorItem
 from hub.messaging import service
-from hub.messaging.models import Receipt, StoredMessage
+from hub.messaging.models import OutboxEntry, Receipt, StoredMessage
+from hub.messaging.repository import MessageRepository
 from hub.messaging.service import AGENCY_PARTY, Envelope
 from hub.offices.models import Office
 from schemas import v1
@@ -42,22 +43,19 @@ async def send_to_office(
 
 
 async def forward_to_agency(session: AsyncSession, message: StoredMessage) -> None:
-    """Routes an accepted office message to the agency's systems (``hub.agency``, key ``<kind>.received``)."""
-    await service.enqueue_outbound(
-        session,
-        Envelope(
-            message.message_id,
-            message.kind,
-            message.sender,
-            AGENCY_PARTY,
-            message.version,
-            message.correlation_id,
-        ),
-        message.body,
-        message.content_type,
-        exchange=topology.AGENCY_EXCHANGE,
-        routing_key=f"{message.kind}.received",
-        parent_id=message.id,
+    """Routes an accepted office message to the agency's systems (``hub.agency``, key
+    ``<kind>.received``): an outbox row pointing at the stored inbound message, which the relay
+    publishes as it was received (its envelope already names the agency), not a second copy of its
+    body."""
+    MessageRepository(session).stage_row(
+        OutboxEntry,
+        {
+            "message_pk": message.id,
+            "recipient": AGENCY_PARTY,
+            "exchange": topology.AGENCY_EXCHANGE,
+            "routing_key": f"{message.kind}.received",
+            "headers": None,
+        },
     )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.database import unit_of_work
 from hub.kit.clock import utcnow
-from hub.messaging.models import MailboxItem, OutboxEntry, OutboxStatus, Status, StoredMessage
+from hub.messaging.models import Direction, MailboxItem, OutboxEntry, OutboxStatus, Status, StoredMessage
 from hub.messaging.repository import MessageRepository
 from hub.messaging.service import record
 from hub.offices.models import DeliveryChannel
@@ -137,7 +137,10 @@ class Relay:
                 entry.status = OutboxStatus.SENT.value
                 entry.sent_at = now
                 entry.last_error = None
-                await record(session, out.message, done, detail=f"outbox {entry.id}", actor="relay")
+                if out.message.direction == Direction.OUTBOUND.value:
+                    await record(session, out.message, done, detail=f"outbox {entry.id}", actor="relay")
+                # else an inbound message forwarded to the agency: it keeps its own status (validated),
+                # and the outbox row says when it was sent.
                 sent += 1
             else:
                 entry.next_attempt_at = now + backoff(entry.attempts)

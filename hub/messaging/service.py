@@ -12,9 +12,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.kit import merkle
 from hub.kit.clock import utcnow
+from hub.kit.db import RowBuffer
 from hub.kit.errors import Conflict, ErrorItem, NotFound
 from hub.messaging.models import (
+    BatchReceipt,
     Direction,
     InboxEntry,
     MessageEvent,
@@ -24,10 +27,21 @@ from hub.messaging.models import (
     StoredMessage,
 )
 from hub.messaging.repository import MessageRepository
-from hub.messaging.signing import ALGORITHM, ReceiptSigner, signed_time
+from hub.messaging.signing import (
+    ALGORITHM,
+    BATCH_ALGORITHM,
+    ReceiptSigner,
+    batch_proof,
+    batch_root_payload,
+    receipt_leaf,
+    signed_time,
+    verify_receipt,
+)
 
 HUB_PARTY = "HUB"
 AGENCY_PARTY = "AGENCY"
+# The lifecycle steps of a batch record that a chunk folds into its status (``record``).
+FOLDED = frozenset({Status.RECEIVED, Status.VALIDATED})
 
 
 @dataclass(frozen=True)
@@ -54,8 +68,12 @@ async def record(
     detail: str | None = None,
     actor: str = "hub",
 ) -> None:
-    """Appends a lifecycle step and makes it the message's current status (written at the next flush)."""
+    """Appends a lifecycle step and makes it the message's current status (written at the next flush).
+    In a batch chunk, a record's ``received`` and ``validated`` steps are folded into its status: they
+    are written in the transaction that stores it, so their times are its ``created_at``."""
     message.status = status.value
+    if status in FOLDED and message.parent_id is not None and RowBuffer.folds_lifecycle(session):
+        return
     MessageRepository(session).stage_row(
         MessageEvent, {"message_pk": message.id, "status": status.value, "detail": detail, "actor": actor}
     )
@@ -163,6 +181,97 @@ async def enqueue_outbound(
     return entry if entry is not None else OutboxEntry(**row)
 
 
+_CHUNK_RECEIPTS = "hub.chunk_receipts"
+
+
+class ChunkReceipts:
+    """The receipts of a batch chunk's records, signed once for the chunk: the Ed25519 signature of
+    the Merkle root of their payloads (a ``BatchReceipt``), each record's receipt carrying that
+    signature and its inclusion proof, so it is still verifiable alone (``receipt_verifies``).
+    Sealed before every write of the chunk's ``RowBuffer``: a chunk written in parts (a duplicate
+    inside it reads its first copy back) has one tree per part."""
+
+    def __init__(self, session: AsyncSession, signer: ReceiptSigner, batch_pk: uuid.UUID) -> None:
+        self.session = session
+        self.signer = signer
+        self.batch_pk = batch_pk
+        self.pending: list[tuple[dict[str, Any], dict[str, object], Receipt]] = []
+
+    @classmethod
+    def open(
+        cls, session: AsyncSession, rows: RowBuffer, signer: ReceiptSigner, batch_pk: uuid.UUID
+    ) -> ChunkReceipts:
+        chunk = cls(session, signer, batch_pk)
+        session.sync_session.info[_CHUNK_RECEIPTS] = chunk
+        rows.before_write.append(chunk.seal)
+        return chunk
+
+    def close(self) -> None:
+        self.session.sync_session.info.pop(_CHUNK_RECEIPTS, None)
+
+    @staticmethod
+    def of(session: AsyncSession) -> ChunkReceipts | None:
+        chunk: ChunkReceipts | None = session.sync_session.info.get(_CHUNK_RECEIPTS)
+        return chunk
+
+    def add(self, row: dict[str, Any], payload: dict[str, object], receipt: Receipt) -> None:
+        self.pending.append((row, payload, receipt))
+
+    def seal(self) -> None:
+        """Signs the pending receipts' root and gives each its signature and proof (staged rows are
+        finished in place, before they are written)."""
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, []
+        tree = merkle.levels([receipt_leaf(payload) for _row, payload, _receipt in pending])
+        root = tree[-1][0].hex()
+        signature = self.signer.sign(batch_root_payload(root, len(pending)))
+        MessageRepository(self.session).stage_row(
+            BatchReceipt,
+            {
+                "batch_pk": self.batch_pk,
+                "root": root,
+                "leaves": len(pending),
+                "signature": signature,
+                "signature_alg": ALGORITHM,
+            },
+        )
+        for index, (row, _payload, receipt) in enumerate(pending):
+            row["signature"] = receipt.signature = signature
+            row["proof"] = receipt.proof = batch_proof(tree, index)
+
+
+def stored_receipt_payload(receipt: Receipt) -> dict[str, object]:
+    """What a stored receipt signs (``receipt_payload``), from its columns."""
+    return {
+        "message_id": receipt.message_id,
+        "sender": receipt.sender,
+        "sha256": receipt.sha256,
+        "received_at": signed_time(receipt.received_at),
+        "accepted": receipt.accepted,
+        "errors": list(receipt.errors),
+    }
+
+
+def signed_alone(signer: ReceiptSigner, receipt: Receipt) -> Receipt:
+    """A batch record's receipt in the wire form of any receipt (``v1.Receipt``: Ed25519 over its
+    own payload, no proof), e.g. to answer a second copy sent alone. Ed25519 is deterministic: the
+    signature is the one a receipt signed alone always had. Not added to the session."""
+    if receipt.proof is None:
+        return receipt
+    columns = ("message_pk", "message_id", "sender", "sha256", "accepted", "errors", "received_at")
+    alone = Receipt(**{c: getattr(receipt, c) for c in columns}, created_at=receipt.created_at)
+    alone.signature = signer.sign(stored_receipt_payload(receipt))
+    alone.signature_alg = ALGORITHM
+    return alone
+
+
+def receipt_verifies(public_key_b64: str, receipt: Receipt) -> bool:
+    """A stored receipt checked alone against the hub's public key, whether it was signed by itself
+    or with its batch chunk (``signing.verify_receipt``)."""
+    return verify_receipt(public_key_b64, stored_receipt_payload(receipt), receipt.signature, receipt.proof)
+
+
 def receipt_payload(
     message_id: str, sender: str, sha256: str, received_at: datetime, accepted: bool, errors: list[ErrorItem]
 ) -> dict[str, object]:
@@ -198,11 +307,20 @@ async def issue_receipt(
         "accepted": accepted,
         "errors": [e.as_dict() for e in errors],
         "received_at": received_at,
-        "signature": signer.sign(payload),
         "signature_alg": ALGORITHM,
+        "proof": None,  # every staged row names the same columns (one statement per table)
     }
-    # Buffered in a batch chunk: the receipt answered is then the same values, not in the session.
-    receipt = MessageRepository(session).stage_row(Receipt, row) or Receipt(**row)
+    chunk = ChunkReceipts.of(session)
+    if chunk is not None and message.parent_id == chunk.batch_pk and RowBuffer.of(session) is not None:
+        # A batch record: signed with the rest of its chunk when the chunk's rows are written.
+        row |= {"signature": "", "signature_alg": BATCH_ALGORITHM}
+        receipt = Receipt(**row)
+        MessageRepository(session).stage_row(Receipt, row)
+        chunk.add(row, payload, receipt)
+    else:
+        row["signature"] = signer.sign(payload)
+        # Buffered in a batch chunk: the receipt answered is then the same values, not in the session.
+        receipt = MessageRepository(session).stage_row(Receipt, row) or Receipt(**row)
     if not accepted:
         await record(session, message, Status.REJECTED, detail=f"{len(errors)} error(s)")
     return receipt
@@ -216,9 +334,10 @@ async def resend(session: AsyncSession, message_pk: uuid.UUID, *, actor: str) ->
     if message is None:
         raise NotFound(f"no message {message_pk}", code="message.not_found")
     last = await repo.last_outbox_entry(message.id)
-    if message.direction != Direction.OUTBOUND.value or last is None:
+    if last is None:  # an inbound message with an outbox row was forwarded to the agency
         raise Conflict(
-            "only a message the hub sent can be resent; replay an inbound one", code="message.not_outbound"
+            "only a message the hub sent or forwarded can be resent; replay an inbound one",
+            code="message.not_outbound",
         )
     entry = OutboxEntry(
         message_pk=message.id,
@@ -228,5 +347,6 @@ async def resend(session: AsyncSession, message_pk: uuid.UUID, *, actor: str) ->
         headers=last.headers,
     )
     await repo.add(entry)
-    await record(session, message, Status.ROUTED, detail=f"resent as outbox {entry.id}", actor=actor)
+    if message.direction == Direction.OUTBOUND.value:
+        await record(session, message, Status.ROUTED, detail=f"resent as outbox {entry.id}", actor=actor)
     return entry

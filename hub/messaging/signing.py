@@ -17,7 +17,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from hub.kit import merkle
+
 ALGORITHM = "Ed25519"
+# A batch record's receipt: the Ed25519 signature of its chunk's Merkle root, with its inclusion
+# proof (docs/adr/0006-batch-receipts.md).
+BATCH_ALGORITHM = "Ed25519-Merkle"
 _DERIVATION_LABEL = b"hub receipt signing key v1"
 
 
@@ -51,3 +56,40 @@ def verify(public_key_b64: str, payload: dict[str, Any], signature_b64: str) -> 
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+def batch_root_payload(root: str, leaves: int) -> dict[str, Any]:
+    """The signed fields of a batch chunk's receipt: the Merkle root of its records' receipts."""
+    return {"kind": "receipt_batch", "merkle_root": root, "leaves": leaves}
+
+
+def receipt_leaf(payload: dict[str, Any]) -> bytes:
+    """A record's receipt as a leaf of its chunk's tree: the hash of what its receipt alone signs."""
+    return merkle.leaf_hash(canonical_json(payload))
+
+
+def batch_proof(tree: list[list[bytes]], index: int) -> dict[str, Any]:
+    return {
+        "root": tree[-1][0].hex(),
+        "leaves": len(tree[0]),
+        "index": index,
+        "path": [[side, sibling.hex()] for side, sibling in merkle.proof(tree, index)],
+    }
+
+
+def verify_receipt(
+    public_key_b64: str, payload: dict[str, Any], signature_b64: str, proof: dict[str, Any] | None
+) -> bool:
+    """A receipt checked alone: signed by itself (``proof`` None), or by its batch chunk, whose root
+    its inclusion proof leads to from the hash of ``payload``."""
+    if proof is None:
+        return verify(public_key_b64, payload, signature_b64)
+    try:
+        path = [(str(side), bytes.fromhex(sibling)) for side, sibling in proof["path"]]
+        root = merkle.root_from(receipt_leaf(payload), path).hex()
+        leaves = int(proof["leaves"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    if root != proof.get("root"):
+        return False
+    return verify(public_key_b64, batch_root_payload(root, leaves), signature_b64)

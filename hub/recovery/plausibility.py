@@ -186,8 +186,11 @@ class _Context:
     def on_file(self, act_code: str) -> bool:
         """An act of this code is on the case recently enough to count as done."""
         months = self.assumptions.prior_act_valid_months
-        done = self.case.acts_before(self.on, codes=frozenset({act_code}))
-        return any(add_months(record.on, months) >= self.on for record in done)
+        # Any one will do: no need for acts_before's sorted list (this runs for every report).
+        return any(
+            record.act_code == act_code and record.on <= self.on and add_months(record.on, months) >= self.on
+            for record in self.case.acts
+        )
 
     def expand(self, act_code: str, planned: tuple[str, ...] = ()) -> tuple[str, ...]:
         """The act with the acts it requires (unless done or planned) and the acts it implies."""
@@ -202,7 +205,7 @@ class _Context:
         def bears(code: str) -> bool:
             return code in period.fees and period.fees[code].bears_engagement_fee
 
-        charged = any(bears(r.act_code) for r in self.case.acts_before(self.on))
+        charged = any(bears(r.act_code) for r in self.case.acts if r.on <= self.on)
         costs = []
         for code in path:
             costs.append(

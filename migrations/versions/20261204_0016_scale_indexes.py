@@ -1,7 +1,7 @@
 """indexes for the scale plan: a case's balance, a message by (office, message id), an office's month
 
 Revision ID: 20261204_0016
-Revises: 20261204_0014
+Revises: 20261204_0015
 Create Date: 2026-12-04 14:00:00
 
 docs/scale.md gives the plans and the figures at 10M ledger entries and 5M messages. Dropped:
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "20261204_0016"
-down_revision: str | None = "20261204_0014"
+down_revision: str | None = "20261204_0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -11,20 +11,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.xml import codec
+from adapters.xml.hardened import iterparse_records
 from hub.acts import batch as batches
+from hub.acts.models import ActReport
 from hub.bootstrap import inbound_processor
 from hub.database import unit_of_work
-from hub.kit.errors import ErrorItem
 from hub.ledger.models import LedgerEntry, LedgerTransaction
 from hub.messaging import service
 from hub.messaging.inbound import XML, Received
-from hub.messaging.models import MessageEvent, OutboxEntry, Receipt, StoredMessage
-from hub.messaging.signing import ReceiptSigner, verify
+from hub.messaging.models import BatchReceipt, MessageEvent, OutboxEntry, Receipt, StoredMessage
+from hub.messaging.outbound import receipt_message
+from hub.messaging.signing import BATCH_ALGORITHM, ReceiptSigner, verify
 from schemas import v1
+from schemas.v1.xml_form import BATCH_RECORD, BATCH_ROOT, NAMESPACE
 from tests.hub.acts.factories import Seeded, report, seed
 
 SIGNER = ReceiptSigner("b" * 40)
@@ -84,14 +87,11 @@ async def written(session: AsyncSession, s: Seeded) -> dict[str, Any]:
         r.message_pk: r for r in await session.scalars(select(Receipt).where(Receipt.message_pk.in_(pks)))
     }
     for r in receipts.values():
-        payload = service.receipt_payload(
-            r.message_id, r.sender, r.sha256, r.received_at, r.accepted, [_item(e) for e in r.errors]
-        )
-        assert verify(SIGNER.public_key_b64(), payload, r.signature)
-    sent = await session.execute(
+        assert service.receipt_verifies(SIGNER.public_key_b64(), r)
+    sent = await session.execute(  # forwards point at the inbound message, error reports are its children
         select(StoredMessage.kind, OutboxEntry.routing_key)
         .join(OutboxEntry, OutboxEntry.message_pk == StoredMessage.id)
-        .where(StoredMessage.parent_id.in_(pks))
+        .where(or_(StoredMessage.parent_id.in_(pks), StoredMessage.id.in_(pks)))
         .order_by(OutboxEntry.id)
     )
     postings = await session.execute(
@@ -99,16 +99,27 @@ async def written(session: AsyncSession, s: Seeded) -> dict[str, Any]:
         .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
         .where(LedgerTransaction.office_id == s.office.id)
     )
+    acts = await session.execute(
+        select(ActReport.office_reference, ActReport.flagged, ActReport.assessment)
+        .where(ActReport.office_id == s.office.id)
+        .order_by(ActReport.office_reference)
+    )
     return {
-        "messages": [(m.message_id.rsplit("-", 1)[1], m.status, steps[m.id]) for m in inbound],
+        # The after-the-fact assessment, byte for byte, with the office's code made neutral.
+        "acts": [
+            (
+                ref.split("/")[-1],
+                flagged,
+                json.dumps(assessment, sort_keys=True).replace(s.office.code, "OFFICE"),
+            )
+            for ref, flagged, assessment in acts
+        ],
+        "messages": [(m.message_id.rsplit("-", 1)[1], m.status) for m in inbound],
+        "steps": [steps[m.id] for m in inbound],
         "receipts": sorted((r.accepted, json.dumps(r.errors)) for r in receipts.values()),
         "sent": [(kind, key.replace(s.office.code, "OFFICE")) for kind, key in sent],
         "postings": sorted(postings.all()),
     }
-
-
-def _item(e: dict[str, Any]) -> ErrorItem:
-    return ErrorItem(e["path"], e["code"], e["message"], e.get("line"))
 
 
 async def test_a_chunk_writes_what_its_records_one_by_one_write_in_one_insert_per_table(
@@ -131,15 +142,113 @@ async def test_a_chunk_writes_what_its_records_one_by_one_write_in_one_insert_pe
     assert result.refused[1]["status"] == 409  # the second copy: answered with the first receipt
     async with unit_of_work(sessions) as session:
         alone, together = await written(session, one_by_one), await written(session, batched)
-    assert together == alone
-    assert [steps for _, _, steps in together["messages"]] == [
+    assert {**together, "steps": None} == {**alone, "steps": None}
+    assert alone["steps"] == [
         ["received", "validated"],
         ["received", "validated"],
         ["received", "rejected"],
         ["received", "validated"],
     ]
+    # A batch record's received and validated steps are folded into its status (same transaction).
+    assert together["steps"] == [[], [], ["rejected"], []]
     assert len(together["postings"]) > 3 and together["sent"][0][0] == "act_report"
+    assert len(together["acts"]) == 3 and all(a[2] != "null" for a in together["acts"])
     # The second copy reads the first one's receipt, so what was buffered before it is written
-    # then: twice per table at most, whatever the number of records.
+    # then: twice per table at most, whatever the number of records. PostgreSQL writes them with
+    # COPY, which no INSERT statement shows.
     for table in ("message_events", "receipts", "outbox", "ledger_entries"):
-        assert 1 <= counted[table] <= 2, (table, counted)
+        if committed_engine.dialect.name == "postgresql":
+            assert counted[table] == 0, (table, counted)
+        else:
+            assert 1 <= counted[table] <= 2, (table, counted)
+
+
+async def test_a_chunk_is_signed_once_and_each_record_receipt_verifies_alone(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    processor = inbound_processor(SIGNER)
+    async with unit_of_work(sessions) as session:
+        s = await seed(session)
+        batch = await batches.start_batch(session, s.office, "0" * 64)
+    made = [
+        v1.ActReport.model_validate_json(json.dumps(report(s.office.code, s.mandate.ref, n)))
+        for n in range(1, 8)
+    ]
+    stream = io.BytesIO(codec.encode_batch(made))
+    result = await batches.run_batch(sessions, processor, s.office, batch.id, stream, chunk=4)
+    assert result.accepted_count == 7
+
+    key = SIGNER.public_key_b64()
+    async with unit_of_work(sessions) as session:
+        signed = list(await session.scalars(select(BatchReceipt).where(BatchReceipt.batch_pk == batch.id)))
+        receipts = list(
+            await session.scalars(
+                select(Receipt)
+                .join(StoredMessage, StoredMessage.id == Receipt.message_pk)
+                .where(StoredMessage.parent_id == batch.id)
+            )
+        )
+    assert sorted(b.leaves for b in signed) == [3, 4]  # one signature per chunk
+    assert len(receipts) == 7
+    roots = {b.root: b.signature for b in signed}
+    for r in receipts:
+        assert r.signature_alg == BATCH_ALGORITHM and r.proof is not None
+        assert roots[r.proof["root"]] == r.signature
+        assert service.receipt_verifies(key, r)
+
+    first, other = receipts[0], receipts[1]
+    tampered = [
+        {"sha256": "f" * 64},  # another body
+        {"accepted": False},
+        {"message_id": other.message_id},
+        {"proof": other.proof},  # another record's proof
+        {"proof": {**first.proof, "root": "0" * 64}},  # a root the signature is not of
+        {"signature": other.signature if other.proof["root"] != first.proof["root"] else "A" * 88},
+    ]
+    for change in tampered:
+        forged = Receipt(
+            **{
+                c: getattr(first, c)
+                for c in (
+                    "message_id",
+                    "sender",
+                    "sha256",
+                    "accepted",
+                    "errors",
+                    "received_at",
+                    "signature",
+                    "proof",
+                )
+            }
+        )
+        for column, value in change.items():
+            setattr(forged, column, value)
+        assert not service.receipt_verifies(key, forged), change
+    assert not service.receipt_verifies(ReceiptSigner("c" * 40).public_key_b64(), first)
+
+    # A second copy sent alone is answered with the first receipt in the wire form of any receipt:
+    # signed alone (Ed25519 is deterministic: the signature a record's receipt always had).
+    async with unit_of_work(sessions) as session:
+        again = await processor.receive(session, s.office, Received(codec.encode(made[0]), XML))
+    assert again.duplicate and again.receipt.proof is None
+    wire = receipt_message(again.receipt, s.office.code)
+    assert wire.signature_alg == "Ed25519" and wire.message_id == made[0].envelope.message_id
+    assert verify(key, service.stored_receipt_payload(again.receipt), wire.signature)
+
+
+def test_a_valid_record_is_read_from_the_file_tree_once_and_an_invalid_one_from_its_bytes() -> None:
+    made = [
+        v1.ActReport.model_validate_json(json.dumps(report("CJ75001", "M-1", n, collected_cents=n)))
+        for n in (1, 2)
+    ]
+    body = codec.encode_batch(made)
+    at = body.rindex(b"<actDate>")
+    body = body[:at] + body[at:].replace(b"<actDate>2026", b"<actDate>20x6", 1)  # the second one
+    records = iterparse_records(
+        io.BytesIO(body), f"{{{NAMESPACE}}}{BATCH_RECORD}", root_tag=f"{{{NAMESPACE}}}{BATCH_ROOT}"
+    )
+    read = [batches._record(r, uuid.uuid4()) for r in records]
+    assert len(read) == 2
+    assert read[0].decoded == codec.decode(read[0].raw) == made[0]
+    assert read[1].decoded is None  # refused from its bytes, as the record sent alone would be
+    assert b"20x6" in read[1].raw

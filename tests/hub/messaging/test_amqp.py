@@ -282,13 +282,15 @@ async def test_a_redelivery_after_commit_has_no_second_effect(
     await publish_as_office(vhost_url, office_code, act_report(office_code, message_id))
     await eventually(lambda: calls >= 2)
     await hub.drain()
-    forwarded = (
+    forwarded = (  # the forward to the agency: an outbox row pointing at the stored inbound message
         select(func.count())
-        .select_from(StoredMessage)
+        .select_from(OutboxEntry)
+        .join(StoredMessage, StoredMessage.id == OutboxEntry.message_pk)
         .where(
             StoredMessage.message_id == message_id,
             StoredMessage.kind == "act_report",
-            StoredMessage.direction == "outbound",
+            StoredMessage.direction == "inbound",
+            OutboxEntry.routing_key == "act_report.received",
         )
     )
     assert await count(hub.sessions, forwarded) == 1

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.database import create_engine, session_factory, unit_of_work
-from hub.messaging import service
+from hub.messaging import outbound, service
 from hub.messaging.models import MailboxItem, OutboxEntry, StoredMessage
 from hub.messaging.relay import Outgoing, Relay
 from hub.messaging.service import Envelope
@@ -108,6 +108,52 @@ async def test_several_relays_at_once_send_each_row_once(sessions: async_session
     await asyncio.gather(*(drain(r) for r in relays))
     ids = await mailbox_ids(sessions, code)
     assert len(ids) == 300 and len(set(ids)) == 300
+
+
+class RecordingTransport:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, bytes, str]] = []
+
+    async def send(self, session: AsyncSession, batch: Sequence[Outgoing]) -> list[str | None]:
+        for out in batch:
+            self.sent.append(
+                (out.entry.routing_key, out.message.message_id, out.message.body, out.message.direction)
+            )
+        return [None for _ in batch]
+
+
+async def test_a_forward_to_the_agency_sends_the_stored_inbound_message_and_keeps_its_status(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    code = office_code()
+    body = b"<actReport>as received</actReport>"
+    async with unit_of_work(sessions) as session:
+        await offices.add_office(session, code=code, name="Étude")
+        stored = await service.store_inbound(
+            session, Envelope(f"CR-{code}-1", "act_report", code, "AGENCY"), body, "application/xml"
+        )
+        await service.mark_applied(session, stored)
+        await outbound.forward_to_agency(session, stored)
+    async with sessions() as session:
+        forwarded = (
+            await session.scalars(select(OutboxEntry).where(OutboxEntry.message_pk == stored.id))
+        ).one()
+        copies = await session.scalar(
+            select(func.count()).select_from(StoredMessage).where(StoredMessage.message_id == f"CR-{code}-1")
+        )
+    assert (forwarded.recipient, forwarded.routing_key, copies) == ("AGENCY", "act_report.received", 1)
+
+    broker = RecordingTransport()
+    await drain(Relay(sessions, broker=broker))
+    assert ("act_report.received", f"CR-{code}-1", body, "inbound") in broker.sent
+    async with sessions() as session:
+        message = await session.get(StoredMessage, stored.id)
+        entry = await session.get(OutboxEntry, forwarded.id)
+        assert message is not None and message.status == "validated"  # not the relay's "confirmed"
+        assert entry is not None and entry.status == "sent" and entry.sent_at is not None
+    async with unit_of_work(sessions) as session:  # resent as any message the hub sent
+        again = await service.resend(session, stored.id, actor="ops")
+        assert again.routing_key == "act_report.received" and again.message_pk == stored.id
 
 
 class FailingTransport:
