@@ -269,6 +269,8 @@ def matrix(a: World, b: OfficeB) -> dict[tuple[str, str], list[Probe]]:
             Probe(f"/v1/messages/{b.message_id}", 404, "message.not_found"),
         ],
         ("POST", "/v1/messages/{message_pk}/resend"): _staff(f"/v1/messages/{b.message_pk}/resend"),
+        # B's own API key, which A would revoke: staff only (admin).
+        ("POST", "/v1/keys/{key_id}/revoke"): _staff(f"/v1/keys/{b.world.key.split('_')[1]}/revoke"),
         ("POST", "/v1/messages/{message_pk}/replay"): _staff(f"/v1/messages/{b.message_pk}/replay"),
         ("GET", "/v1/receipts/public-key"): Probe("/v1/receipts/public-key", 200),
         ("POST", "/v1/cases"): _staff("/v1/cases", b"{}"),
