@@ -350,8 +350,6 @@ def matrix(a: World, b: OfficeB) -> dict[tuple[str, str], list[Probe]]:
         ),
         ("GET", "/v1/inventory/last"): Probe("/v1/inventory/last", 200, echoes=_json(inventory)),
         ("GET", "/v1/inventory/{office_code}"): _staff(f"/v1/inventory/{b.code}"),
-        # Revoking a key is staff work: an office key cannot revoke another office's (or its own).
-        ("POST", "/v1/keys/{key_id}/revoke"): _staff(f"/v1/keys/KEY-{b.code}/revoke"),
     }
     return {route: probes if isinstance(probes, list) else [probes] for route, probes in table.items()}
 
