@@ -58,7 +58,7 @@ from schemas.v1.mandate import (
 )
 from schemas.v1.message import MESSAGE_ADAPTER, MESSAGE_TYPES, Message, dump_json, message_errors, parse_json
 from schemas.v1.outcomes import OutcomeCode
-from schemas.v1.receipts import ErrorReport, Receipt
+from schemas.v1.receipts import ErrorReport, ProofStep, Receipt, ReceiptProof
 
 VERSION = "1"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -119,8 +119,10 @@ __all__ = [
     "PerActTerms",
     "PositiveCents",
     "Priority",
+    "ProofStep",
     "ReasonCode",
     "Receipt",
+    "ReceiptProof",
     "Reference",
     "RefusalReason",
     "Seller",
