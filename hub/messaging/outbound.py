@@ -17,6 +17,7 @@ from hub.messaging import service
 from hub.messaging.models import OutboxEntry, Receipt, StoredMessage
 from hub.messaging.repository import MessageRepository
 from hub.messaging.service import AGENCY_PARTY, Envelope
+from hub.messaging.signing import BATCH_ALGORITHM
 from hub.offices.models import Office
 from schemas import v1
 
@@ -80,7 +81,7 @@ def receipt_message(receipt: Receipt, recipient: str) -> v1.Receipt:
         signature=receipt.signature,
         # A batch record's receipt is signed with its chunk: its algorithm and proof say so, or no
         # office could verify its signature (docs/adr/0006-batch-receipts.md).
-        signature_alg=receipt.signature_alg,
+        signature_alg=v1.SIGNED_BY_CHUNK if receipt.signature_alg == BATCH_ALGORITHM else v1.SIGNED_ALONE,
         proof=v1.ReceiptProof.model_validate(receipt.proof) if receipt.proof is not None else None,
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
@@ -13,8 +13,8 @@ from schemas.v1.errors import MAX_ERRORS, ErrorItem
 Base64Signature = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{4,684}={0,2}$")]
 
 
-SIGNED_ALONE = "Ed25519"
-SIGNED_BY_CHUNK = "Ed25519-Merkle"
+SIGNED_ALONE: Final = "Ed25519"
+SIGNED_BY_CHUNK: Final = "Ed25519-Merkle"  # hub.messaging.signing.BATCH_ALGORITHM
 
 
 class ProofStep(WireModel):
