@@ -23,8 +23,9 @@ from adapters.xml import codec
 from hub.messaging.models import Receipt
 from hub.messaging.outbound import receipt_message
 from hub.messaging.repository import MessageRepository
+from hub.messaging.signing import ReceiptSigner
 from schemas import v1
-from schemas.v1 import JSON_SCHEMA_DIR, XSD_DIR
+from schemas.v1 import JSON_SCHEMA_DIR, SAMPLES_DIR, XSD_DIR
 from tests.hub.acts.factories import bearer, report_json, write_batch_file
 from tests.hub.kit.test_idempotency import seeded_office
 
@@ -210,3 +211,18 @@ async def test_a_second_copy_of_a_batch_record_sent_alone_is_answered_signed_alo
     assert receipt["signature_alg"] == "Ed25519" and "proof" not in receipt
     assert office_verifies(public_key, receipt, office)
     assert not office_verifies(public_key, {**receipt, "sha256": "f" * 64}, office)
+
+
+def test_the_batch_record_receipt_sample_verifies_and_its_xml_says_the_same() -> None:
+    # This sample is genuinely signed, with the key the hub derives from HUB_SECRET_KEY=sample.
+    public_key = ReceiptSigner("sample").public_key_b64()
+    sample = json.loads((SAMPLES_DIR / "valid" / "receipt_merkle.json").read_text(encoding="utf-8"))
+    document = etree.parse(str(SAMPLES_DIR / "valid" / "receipt_merkle.xml")).getroot()
+    XSD.assertValid(document)
+    from_xml = receipt_from_xml(document)
+    assert {k: sample[k] for k in from_xml} == from_xml
+    recipient = sample["envelope"]["recipient"]
+    assert office_verifies(public_key, sample, recipient)
+    other_leaf = {**sample, "proof": {**sample["proof"], "index": 0, "path": sample["proof"]["path"][1:]}}
+    for changed in [*tampered(sample, other_leaf), other_leaf]:
+        assert not office_verifies(public_key, changed, recipient)
