@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -33,6 +33,7 @@ from hub.messaging.signing import ALGORITHM
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
 from hub.staff.models import Role, StaffUser
+from schemas import v1
 
 router = APIRouter(prefix="/v1", tags=["messaging"])
 MAX_ID = 2**63 - 1  # ids are 64-bit integers in every database
@@ -95,10 +96,11 @@ class ReceiptOut(BaseModel):
     accepted: bool
     errors: list[dict[str, Any]]
     signature: str
-    signature_alg: str
+    signature_alg: Literal["Ed25519", "Ed25519-Merkle"]
     # A batch record's receipt (``Ed25519-Merkle``): its inclusion proof in its chunk's signed Merkle
-    # root (docs/adr/0006-batch-receipts.md); null for a receipt signed alone.
-    proof: dict[str, Any] | None = None
+    # root, in the v1 form (``v1.ReceiptProof``, docs/adr/0006-batch-receipts.md); null for a receipt
+    # signed alone.
+    proof: v1.ReceiptProof | None = None
 
 
 class MessageDetail(MessageSummary):

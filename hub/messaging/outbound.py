@@ -17,6 +17,7 @@ from hub.messaging import service
 from hub.messaging.models import OutboxEntry, Receipt, StoredMessage
 from hub.messaging.repository import MessageRepository
 from hub.messaging.service import AGENCY_PARTY, Envelope
+from hub.messaging.signing import BATCH_ALGORITHM
 from hub.offices.models import Office
 from schemas import v1
 
@@ -60,7 +61,8 @@ async def forward_to_agency(session: AsyncSession, message: StoredMessage) -> No
 
 
 def receipt_message(receipt: Receipt, recipient: str) -> v1.Receipt:
-    """The wire form of a stored receipt, as returned to the sender."""
+    """The wire form of a stored receipt, as returned to the sender: signed alone (``Ed25519``), or a
+    batch record's, signed with its chunk (``Ed25519-Merkle``, with its proof)."""
     return v1.Receipt(
         envelope=v1.Envelope(
             message_id=f"RCPT-{receipt.message_pk.hex}",
@@ -77,7 +79,10 @@ def receipt_message(receipt: Receipt, recipient: str) -> v1.Receipt:
         accepted=receipt.accepted,
         errors=[v1.ErrorItem(**e) for e in receipt.errors],
         signature=receipt.signature,
-        signature_alg="Ed25519",
+        # A batch record's receipt is signed with its chunk: its algorithm and proof say so, or no
+        # office could verify its signature (docs/adr/0006-batch-receipts.md).
+        signature_alg=v1.SIGNED_BY_CHUNK if receipt.signature_alg == BATCH_ALGORITHM else v1.SIGNED_ALONE,
+        proof=v1.ReceiptProof.model_validate(receipt.proof) if receipt.proof is not None else None,
     )
 
 

@@ -58,7 +58,7 @@ from schemas.v1.mandate import (
 )
 from schemas.v1.message import MESSAGE_ADAPTER, MESSAGE_TYPES, Message, dump_json, message_errors, parse_json
 from schemas.v1.outcomes import OutcomeCode
-from schemas.v1.receipts import ErrorReport, Receipt
+from schemas.v1.receipts import SIGNED_ALONE, SIGNED_BY_CHUNK, ErrorReport, ProofStep, Receipt, ReceiptProof
 
 VERSION = "1"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -79,6 +79,8 @@ __all__ = [
     "MESSAGE_TYPES",
     "PACKAGE_DIR",
     "SAMPLES_DIR",
+    "SIGNED_ALONE",
+    "SIGNED_BY_CHUNK",
     "VERSION",
     "XSD_DIR",
     "ActCode",
@@ -119,8 +121,10 @@ __all__ = [
     "PerActTerms",
     "PositiveCents",
     "Priority",
+    "ProofStep",
     "ReasonCode",
     "Receipt",
+    "ReceiptProof",
     "Reference",
     "RefusalReason",
     "Seller",

@@ -37,8 +37,14 @@ def camel(name: str) -> str:
     return first + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
+# List fields whose name is not a plural: their item's element name.
+_ITEM_ELEMENTS = {"path": "step"}  # a receipt proof's path is a list of steps
+
+
 def singular(name: str) -> str:
     """The element name of one item of a list field: ``act_codes`` -> ``actCode``."""
+    if name in _ITEM_ELEMENTS:
+        return _ITEM_ELEMENTS[name]
     if not name.endswith("s"):
         raise ValueError(f"list field {name!r} must be named in the plural")
     return camel(name[:-1])

@@ -1,0 +1,228 @@
+"""A batch record's receipt checked as an office would: read where the office gets it, validated
+against the published contract (``schemas/json``, ``schemas/xsd``) and verified with nothing but
+the public key of ``GET /v1/receipts/public-key`` and the steps of the README ("Verifying a
+receipt"), written here again rather than taken from the hub."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from fastapi import FastAPI
+from lxml import etree
+
+from adapters.xml import codec
+from hub.messaging.models import Receipt
+from hub.messaging.outbound import receipt_message
+from hub.messaging.repository import MessageRepository
+from hub.messaging.signing import ReceiptSigner
+from schemas import v1
+from schemas.v1 import JSON_SCHEMA_DIR, SAMPLES_DIR, XSD_DIR
+from tests.hub.acts.factories import bearer, report_json, write_batch_file
+from tests.hub.kit.test_idempotency import seeded_office
+
+RECEIPT_SCHEMA = json.loads((JSON_SCHEMA_DIR / "receipt.json").read_text(encoding="utf-8"))
+XSD = etree.XMLSchema(etree.parse(str(XSD_DIR / "edi.xsd")))
+NS = {"h": "urn:agency-hub:edi:v1"}
+
+
+def canonical(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def office_verifies(public_key_b64: str, receipt: dict[str, Any], sender: str) -> bool:
+    """The README's steps: the signed payload, then Ed25519 over it, or over the chunk's root its
+    proof leads to."""
+    payload = {
+        "message_id": receipt["message_id"],
+        "sender": sender,
+        "sha256": receipt["sha256"],
+        "received_at": receipt["received_at"],
+        "accepted": receipt["accepted"],
+        "errors": receipt.get("errors", []),
+    }
+    key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
+    if receipt["signature_alg"] == "Ed25519":
+        signed = canonical(payload)
+    else:
+        assert receipt["signature_alg"] == "Ed25519-Merkle"
+        proof = receipt["proof"]
+        node = hashlib.sha256(b"\x00" + canonical(payload)).digest()
+        for step in proof["path"]:
+            sibling = bytes.fromhex(step["sibling"])
+            pair = sibling + node if step["side"] == "left" else node + sibling
+            node = hashlib.sha256(b"\x01" + pair).digest()
+        if node.hex() != proof["root"]:
+            return False
+        signed = canonical({"kind": "receipt_batch", "merkle_root": proof["root"], "leaves": proof["leaves"]})
+    try:
+        key.verify(base64.b64decode(receipt["signature"]), signed)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def receipt_from_xml(document: etree._Element) -> dict[str, Any]:
+    """The receipt's fields as an office reads them from the XML form."""
+
+    def text(path: str, at: etree._Element = document) -> str:
+        found = at.findtext(path, namespaces=NS)
+        assert found is not None, path
+        return found
+
+    receipt: dict[str, Any] = {
+        "message_id": text("h:messageId"),
+        "sha256": text("h:sha256"),
+        "received_at": text("h:receivedAt"),
+        "accepted": text("h:accepted") == "true",
+        "errors": [],
+        "signature": text("h:signature"),
+        "signature_alg": text("h:signatureAlg"),
+    }
+    proof = document.find("h:proof", NS)
+    if proof is not None:
+        receipt["proof"] = {
+            "root": text("h:root", proof),
+            "leaves": int(text("h:leaves", proof)),
+            "index": int(text("h:index", proof)),
+            "path": [
+                {"side": text("h:side", step), "sibling": text("h:sibling", step)}
+                for step in proof.findall("h:step", NS)
+            ],
+        }
+    return receipt
+
+
+def tampered(receipt: dict[str, Any], other: dict[str, Any]) -> list[dict[str, Any]]:
+    proof = receipt["proof"]
+    first = proof["path"][0]
+    flipped = {**first, "sibling": ("0" if first["sibling"][0] != "0" else "1") + first["sibling"][1:]}
+    return [
+        {**receipt, "sha256": "f" * 64},
+        {**receipt, "accepted": not receipt["accepted"]},
+        {**receipt, "proof": other["proof"]},
+        {**receipt, "proof": {**proof, "path": [flipped, *proof["path"][1:]]}},
+        {**receipt, "proof": {**proof, "leaves": proof["leaves"] + 1}},
+        {**receipt, "signature_alg": "Ed25519"},
+    ]
+
+
+async def test_a_batch_records_receipt_verifies_with_the_public_key_alone(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    s, key = await seeded_office(app)
+    office = s.office.code
+    public_key = (await client.get("/v1/receipts/public-key")).json()["public_key_base64"]
+    made = [
+        v1.ActReport.model_validate_json(
+            report_json(office, "M-UNKNOWN" if n == 4 else s.mandate.ref, n)  # the fourth is refused
+        )
+        for n in range(1, 7)
+    ]
+    answer = await client.post(
+        "/v1/act-reports/batch",
+        content=codec.encode_batch(made),
+        headers=bearer(key, **{"Content-Type": "application/xml"}),
+    )
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert (result["accepted_count"], result["refused_count"]) == (5, 1), result
+    # The batch's answer names each record; its receipt is the record's, at GET /v1/messages/{id}.
+    ids = [r["id"] for r in result["accepted"]] + [r["id"] for r in result["refused"]]
+    receipts = []
+    for record_id in ids:
+        shown = await client.get(f"/v1/messages/{record_id}", headers=bearer(key))
+        assert shown.status_code == 200, shown.text
+        receipts.append(shown.json()["receipt"])
+
+    # Nothing is sent to the office's inbox for the records of a batch: the answer is the batch's.
+    inbox = await client.get("/v1/inbox", headers=bearer(key))
+    assert inbox.status_code == 200 and inbox.json()["items"] == []
+
+    properties = RECEIPT_SCHEMA["properties"]
+    for receipt in receipts:
+        assert receipt["signature_alg"] == "Ed25519-Merkle" and receipt["sender"] == office
+        for name in (
+            "message_id",
+            "sha256",
+            "received_at",
+            "accepted",
+            "signature",
+            "signature_alg",
+            "proof",
+        ):
+            jsonschema.validate(receipt[name], {"$defs": RECEIPT_SCHEMA["$defs"], **properties[name]})
+        assert office_verifies(public_key, receipt, office), receipt
+
+    assert {(r["proof"]["root"], r["proof"]["leaves"]) for r in receipts} == {
+        (receipts[0]["proof"]["root"], 6)
+    }
+    refused = receipts[-1]
+    assert refused["accepted"] is False and refused["errors"] and office_verifies(public_key, refused, office)
+
+    first, other = receipts[0], receipts[1]
+    for changed in tampered(first, other):
+        assert not office_verifies(public_key, changed, office), changed
+    assert not office_verifies(public_key, first, "CJ00000")  # another office's
+
+    # The v1 message form of the same receipt (as any receipt is sent back): the published JSON
+    # Schema and XSD take it, and it verifies from its XML alone.
+    async with app.state.sessions() as session:
+        stored = await MessageRepository(session).receipt_for(uuid.UUID(ids[0]))
+        assert isinstance(stored, Receipt)
+        wire = receipt_message(stored, office)
+    as_json = wire.model_dump(mode="json", exclude_none=True)
+    jsonschema.validate(as_json, RECEIPT_SCHEMA)
+    assert as_json["proof"] == first["proof"] and as_json["signature"] == first["signature"]
+    document = etree.fromstring(codec.encode(wire))
+    XSD.assertValid(document)
+    from_xml = receipt_from_xml(document)
+    assert from_xml["signature_alg"] == "Ed25519-Merkle"
+    assert office_verifies(public_key, from_xml, office)
+    for changed in tampered(from_xml, other):
+        assert not office_verifies(public_key, changed, office)
+
+
+async def test_a_second_copy_of_a_batch_record_sent_alone_is_answered_signed_alone(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    s, key = await seeded_office(app)
+    office = s.office.code
+    public_key = (await client.get("/v1/receipts/public-key")).json()["public_key_base64"]
+    path = tmp_path / "batch.xml"
+    write_batch_file(path, office, s.mandate.ref, 3)
+    xml = bearer(key, **{"Content-Type": "application/xml"})
+    assert (
+        await client.post("/v1/act-reports/batch", content=path.read_bytes(), headers=xml)
+    ).status_code == 200
+    record = etree.parse(str(path)).getroot()[0]
+    again = await client.post("/v1/messages", content=etree.tostring(record), headers=xml)
+    assert again.status_code == 409, again.text
+    receipt = again.json()["receipt"]
+    jsonschema.validate(receipt, RECEIPT_SCHEMA)
+    assert receipt["signature_alg"] == "Ed25519" and "proof" not in receipt
+    assert office_verifies(public_key, receipt, office)
+    assert not office_verifies(public_key, {**receipt, "sha256": "f" * 64}, office)
+
+
+def test_the_batch_record_receipt_sample_verifies_and_its_xml_says_the_same() -> None:
+    # This sample is genuinely signed, with the key the hub derives from HUB_SECRET_KEY=sample.
+    public_key = ReceiptSigner("sample").public_key_b64()
+    sample = json.loads((SAMPLES_DIR / "valid" / "receipt_merkle.json").read_text(encoding="utf-8"))
+    document = etree.parse(str(SAMPLES_DIR / "valid" / "receipt_merkle.xml")).getroot()
+    XSD.assertValid(document)
+    from_xml = receipt_from_xml(document)
+    assert {k: sample[k] for k in from_xml} == from_xml
+    recipient = sample["envelope"]["recipient"]
+    assert office_verifies(public_key, sample, recipient)
+    other_leaf = {**sample, "proof": {**sample["proof"], "index": 0, "path": sample["proof"]["path"][1:]}}
+    for changed in [*tampered(sample, other_leaf), other_leaf]:
+        assert not office_verifies(public_key, changed, recipient)
