@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, false, select, update
+from sqlalchemy import Select, false, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.kit.db import Base, RowBuffer, advisory_locks
@@ -50,6 +50,11 @@ class MessageRepository:
         obj = model(**row)
         self.session.add(obj)
         return obj
+
+    async def insert_rows(self, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
+        """Rows of one table written now in one multi-row INSERT (Python-side defaults filled in)."""
+        if rows:
+            await self.session.execute(insert(model), list(rows))
 
     async def get(self, message_pk: uuid.UUID) -> StoredMessage | None:
         return await self.session.get(StoredMessage, message_pk)
@@ -182,6 +187,45 @@ class MessageRepository:
     async def mailbox_items_for(self, message_pks: Sequence[uuid.UUID]) -> dict[uuid.UUID, MailboxItem]:
         rows = await self.session.scalars(select(MailboxItem).where(MailboxItem.message_pk.in_(message_pks)))
         return {item.message_pk: item for item in rows}
+
+    async def mailbox_item_ids_for(self, message_pks: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        """The mailbox item id of each message among ``message_pks`` that has one (no ORM objects)."""
+        rows = await self.session.execute(
+            select(MailboxItem.message_pk, MailboxItem.id).where(MailboxItem.message_pk.in_(message_pks))
+        )
+        return {pk: item_id for pk, item_id in rows.all()}
+
+    async def reset_mailbox_items(self, item_ids: Sequence[int], *, push_at: datetime | None) -> None:
+        """Puts items back unread, in one UPDATE: to push from ``push_at``, or pulled only when None."""
+        if not item_ids:
+            return
+        await self.session.execute(
+            update(MailboxItem)
+            .where(MailboxItem.id.in_(item_ids))
+            .values(
+                acked_at=None,
+                push_state="none" if push_at is None else "due",
+                push_attempts=0,
+                next_push_at=push_at,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def mark_sent(self, outbox_ids: Sequence[int], now: datetime) -> None:
+        """Outbox rows the transport confirmed, in one UPDATE."""
+        if not outbox_ids:
+            return
+        await self.session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id.in_(outbox_ids))
+            .values(
+                status=OutboxStatus.SENT.value,
+                sent_at=now,
+                last_error=None,
+                attempts=OutboxEntry.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
 
     async def last_outbox_entry(self, message_pk: uuid.UUID) -> OutboxEntry | None:
         query = (
