@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, false, insert, select, update
+from sqlalchemy import Select, Table, false, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.kit.db import Base, RowBuffer, advisory_locks
@@ -52,9 +52,13 @@ class MessageRepository:
         return obj
 
     async def insert_rows(self, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
-        """Rows of one table written now in one multi-row INSERT (Python-side defaults filled in)."""
-        if rows:
-            await self.session.execute(insert(model), list(rows))
+        """Rows of one table (the same keys each) written now as multi-row INSERT ... VALUES, up to
+        1,000 rows a statement: SQLAlchemy's "insertmanyvalues", which compiles the statement once
+        (cached) and needs a RETURNING. Not a plain executemany, which the drivers run row by row."""
+        if not rows:
+            return
+        table = cast(Table, model.__table__)
+        await self.session.execute(insert(table).returning(*table.primary_key.columns), list(rows))
 
     async def get(self, message_pk: uuid.UUID) -> StoredMessage | None:
         return await self.session.get(StoredMessage, message_pk)
@@ -144,8 +148,12 @@ class MessageRepository:
         return {m.id: m for m in rows}
 
     async def set_status(self, pks: Sequence[uuid.UUID], status: str) -> None:
+        """One UPDATE; objects loaded in the session are not synchronised (the caller sets them)."""
         await self.session.execute(
-            update(StoredMessage).where(StoredMessage.id.in_(pks)).values(status=status)
+            update(StoredMessage)
+            .where(StoredMessage.id.in_(pks))
+            .values(status=status)
+            .execution_options(synchronize_session=False)
         )
 
     async def mailbox(self, recipient: str, *, after_id: int = 0, limit: int = 100) -> Sequence[MailboxItem]:
