@@ -192,10 +192,6 @@ class MessageRepository:
             .values(push_state="disabled")
         )
 
-    async def mailbox_items_for(self, message_pks: Sequence[uuid.UUID]) -> dict[uuid.UUID, MailboxItem]:
-        rows = await self.session.scalars(select(MailboxItem).where(MailboxItem.message_pk.in_(message_pks)))
-        return {item.message_pk: item for item in rows}
-
     async def mailbox_item_ids_for(self, message_pks: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
         """The mailbox item id of each message among ``message_pks`` that has one (no ORM objects)."""
         rows = await self.session.execute(
