@@ -9,16 +9,16 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.database import unit_of_work
 from hub.kit.clock import utcnow
-from hub.messaging.models import Direction, MailboxItem, OutboxEntry, OutboxStatus, Status, StoredMessage
+from hub.messaging.models import Direction, MailboxItem, OutboxEntry, Status, StoredMessage
 from hub.messaging.repository import MessageRepository
-from hub.messaging.service import record
+from hub.messaging.service import record_many
 from hub.offices.models import DeliveryChannel
 from hub.offices.repository import OfficeRepository
 
@@ -40,30 +40,38 @@ class Transport(Protocol):
 
 class MailboxTransport:
     """Delivery without a broker: the message lands in the recipient's mailbox, in the relay's own
-    transaction, where the office pulls it (GET /v1/inbox) or the webhook pusher sends it."""
+    transaction, where the office pulls it (GET /v1/inbox) or the webhook pusher sends it. Set-based:
+    one query for the recipients' channels, one for the items that exist, one multi-row INSERT of the
+    new items and one UPDATE per push state of the items put back (a resend)."""
 
     async def send(self, session: AsyncSession, batch: Sequence[Outgoing]) -> list[str | None]:
-        offices = OfficeRepository(session)
         repo = MessageRepository(session)
-        existing = await repo.mailbox_items_for([out.message.id for out in batch])
-        pushes: dict[str, bool] = {}
+        channels = await OfficeRepository(session).channels({out.entry.recipient for out in batch})
+        existing = await repo.mailbox_item_ids_for([out.message.id for out in batch])
+        now = utcnow()
+        new_items: list[dict[str, Any]] = []
+        resent: dict[bool, list[int]] = {True: [], False: []}
         for out in batch:
             recipient = out.entry.recipient
-            if recipient not in pushes:
-                office = await offices.get_by_code(recipient)
-                pushes[recipient] = (
-                    office is not None and office.delivery_channel == DeliveryChannel.WEBHOOK.value
+            push = channels.get(recipient) == DeliveryChannel.WEBHOOK.value
+            item_id = existing.get(out.message.id)
+            if item_id is None:
+                new_items.append(
+                    {
+                        "recipient": recipient,
+                        "message_pk": out.message.id,
+                        "acked_at": None,
+                        "push_state": "due" if push else "none",
+                        "push_attempts": 0,
+                        "next_push_at": now if push else None,
+                    }
                 )
-            item = existing.get(out.message.id)
-            if item is None:
-                item = MailboxItem(recipient=recipient, message_pk=out.message.id)
-                repo.stage(item)
+            else:
+                resent[push].append(item_id)
+        await repo.insert_rows(MailboxItem, new_items)
+        for push, item_ids in resent.items():
             # A resend puts an acknowledged or already pushed message back in the mailbox.
-            item.acked_at = None
-            item.push_state = "due" if pushes[recipient] else "none"
-            item.push_attempts = 0
-            item.next_push_at = utcnow() if pushes[recipient] else None
-        await session.flush()
+            await repo.reset_mailbox_items(item_ids, push_at=now if push else None)
         return [None] * len(batch)
 
 
@@ -88,15 +96,6 @@ class Relay:
         self.batch_size = batch_size
         self.idle_sleep_s = idle_sleep_s
 
-    async def _uses_broker(self, session: AsyncSession, recipient: str, cache: dict[str, bool]) -> bool:
-        if self.broker is None:
-            return False
-        if recipient not in cache:
-            office = await OfficeRepository(session).get_by_code(recipient)
-            # The agency and AMQP offices are served by the broker; the others by their mailbox.
-            cache[recipient] = office is None or office.delivery_channel == DeliveryChannel.AMQP.value
-        return cache[recipient]
-
     async def run_once(self) -> int:
         """Sends one batch of due rows; returns how many were sent."""
         async with unit_of_work(self.sessions) as session:
@@ -108,12 +107,15 @@ class Relay:
             messages = await repo.messages_by_pk([e.message_pk for e in entries])
             by_broker: list[Outgoing] = []
             by_mailbox: list[Outgoing] = []
-            cache: dict[str, bool] = {}
+            channels: dict[str, str] = {}
+            if self.broker is not None:
+                channels = await OfficeRepository(session).channels({e.recipient for e in entries})
             for entry in entries:
                 out = Outgoing(entry, messages[entry.message_pk])
-                (
-                    by_broker if await self._uses_broker(session, entry.recipient, cache) else by_mailbox
-                ).append(out)
+                # The agency and AMQP offices are served by the broker; the others by their mailbox.
+                channel = channels.get(entry.recipient, DeliveryChannel.AMQP.value)
+                uses_broker = self.broker is not None and channel == DeliveryChannel.AMQP.value
+                (by_broker if uses_broker else by_mailbox).append(out)
 
             sent = 0
             if by_mailbox:
@@ -127,27 +129,30 @@ class Relay:
     async def _settle(
         self, session: AsyncSession, batch: Sequence[Outgoing], results: list[str | None], done: Status
     ) -> int:
-        """Marks confirmed rows sent (``done`` in the message's lifecycle); schedules the others again."""
+        """Marks confirmed rows sent (``done`` in the message's lifecycle), set-based; schedules the
+        others again, row by row (rare)."""
         now = utcnow()
-        sent = 0
+        sent = [out for out, error in zip(batch, results, strict=True) if error is None]
+        await MessageRepository(session).mark_sent([out.entry.id for out in sent], now)
+        # An inbound message forwarded to the agency keeps its own status (validated), and the
+        # outbox row says when it was sent.
+        outbound = [out for out in sent if out.message.direction == Direction.OUTBOUND.value]
+        await record_many(
+            session,
+            [out.message for out in outbound],
+            done,
+            details=[f"outbox {out.entry.id}" for out in outbound],
+            actor="relay",
+        )
         for out, error in zip(batch, results, strict=True):
-            entry = out.entry
-            entry.attempts += 1
-            if error is None:
-                entry.status = OutboxStatus.SENT.value
-                entry.sent_at = now
-                entry.last_error = None
-                if out.message.direction == Direction.OUTBOUND.value:
-                    await record(session, out.message, done, detail=f"outbox {entry.id}", actor="relay")
-                # else an inbound message forwarded to the agency: it keeps its own status (validated),
-                # and the outbox row says when it was sent.
-                sent += 1
-            else:
+            if error is not None:
+                entry = out.entry
+                entry.attempts += 1
                 entry.next_attempt_at = now + backoff(entry.attempts)
                 entry.last_error = error[:1000]
                 log.warning("outbox_send_failed", outbox_id=entry.id, attempts=entry.attempts, error=error)
         await session.flush()
-        return sent
+        return len(sent)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, false, select, update
+from sqlalchemy import Select, Table, false, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.kit.db import Base, RowBuffer, advisory_locks
@@ -50,6 +50,15 @@ class MessageRepository:
         obj = model(**row)
         self.session.add(obj)
         return obj
+
+    async def insert_rows(self, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
+        """Rows of one table (the same keys each) written now as multi-row INSERT ... VALUES, up to
+        1,000 rows a statement: SQLAlchemy's "insertmanyvalues", which compiles the statement once
+        (cached) and needs a RETURNING. Not a plain executemany, which the drivers run row by row."""
+        if not rows:
+            return
+        table = cast(Table, model.__table__)
+        await self.session.execute(insert(table).returning(*table.primary_key.columns), list(rows))
 
     async def get(self, message_pk: uuid.UUID) -> StoredMessage | None:
         return await self.session.get(StoredMessage, message_pk)
@@ -139,8 +148,12 @@ class MessageRepository:
         return {m.id: m for m in rows}
 
     async def set_status(self, pks: Sequence[uuid.UUID], status: str) -> None:
+        """One UPDATE; objects loaded in the session are not synchronised (the caller sets them)."""
         await self.session.execute(
-            update(StoredMessage).where(StoredMessage.id.in_(pks)).values(status=status)
+            update(StoredMessage)
+            .where(StoredMessage.id.in_(pks))
+            .values(status=status)
+            .execution_options(synchronize_session=False)
         )
 
     async def mailbox(self, recipient: str, *, after_id: int = 0, limit: int = 100) -> Sequence[MailboxItem]:
@@ -179,9 +192,44 @@ class MessageRepository:
             .values(push_state="disabled")
         )
 
-    async def mailbox_items_for(self, message_pks: Sequence[uuid.UUID]) -> dict[uuid.UUID, MailboxItem]:
-        rows = await self.session.scalars(select(MailboxItem).where(MailboxItem.message_pk.in_(message_pks)))
-        return {item.message_pk: item for item in rows}
+    async def mailbox_item_ids_for(self, message_pks: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        """The mailbox item id of each message among ``message_pks`` that has one (no ORM objects)."""
+        rows = await self.session.execute(
+            select(MailboxItem.message_pk, MailboxItem.id).where(MailboxItem.message_pk.in_(message_pks))
+        )
+        return {pk: item_id for pk, item_id in rows.all()}
+
+    async def reset_mailbox_items(self, item_ids: Sequence[int], *, push_at: datetime | None) -> None:
+        """Puts items back unread, in one UPDATE: to push from ``push_at``, or pulled only when None."""
+        if not item_ids:
+            return
+        await self.session.execute(
+            update(MailboxItem)
+            .where(MailboxItem.id.in_(item_ids))
+            .values(
+                acked_at=None,
+                push_state="none" if push_at is None else "due",
+                push_attempts=0,
+                next_push_at=push_at,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def mark_sent(self, outbox_ids: Sequence[int], now: datetime) -> None:
+        """Outbox rows the transport confirmed, in one UPDATE."""
+        if not outbox_ids:
+            return
+        await self.session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id.in_(outbox_ids))
+            .values(
+                status=OutboxStatus.SENT.value,
+                sent_at=now,
+                last_error=None,
+                attempts=OutboxEntry.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
 
     async def last_outbox_entry(self, message_pk: uuid.UUID) -> OutboxEntry | None:
         query = (

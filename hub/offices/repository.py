@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +17,13 @@ class OfficeRepository:
 
     async def get_by_code(self, code: str) -> Office | None:
         return await self.session.scalar(select(Office).where(Office.code == code))
+
+    async def channels(self, codes: Collection[str]) -> dict[str, str]:
+        """The delivery channel of each office among ``codes`` (an unknown code is absent), one query."""
+        rows = await self.session.execute(
+            select(Office.code, Office.delivery_channel).where(Office.code.in_(set(codes)))
+        )
+        return {code: channel for code, channel in rows.all()}
 
     async def get(self, office_id: uuid.UUID) -> Office | None:
         return await self.session.get(Office, office_id)

@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Sequence
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, func, select
+from sqlalchemy.engine.interfaces import ExecuteStyle
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.database import create_engine, session_factory, unit_of_work
 from hub.messaging import outbound, service
-from hub.messaging.models import MailboxItem, OutboxEntry, StoredMessage
+from hub.messaging.models import MailboxItem, MessageEvent, OutboxEntry, StoredMessage
 from hub.messaging.relay import Outgoing, Relay
 from hub.messaging.service import Envelope
 from hub.offices import service as offices
@@ -222,3 +224,64 @@ async def test_pull_inbox_lists_and_acknowledges(app: FastAPI, client: httpx.Asy
             .where(MailboxItem.acked_at.is_not(None), MailboxItem.recipient == code)
         )
         assert acked == 1
+
+
+async def relay_statements(
+    sessions: async_sessionmaker[AsyncSession], committed_engine: AsyncEngine, n: int, resend: bool
+) -> tuple[int, list[str]]:
+    """Statements of one relay batch of ``n`` messages to a pull and a webhook office (and, with
+    ``resend``, one message put back in the mailbox), and the new messages' statuses afterwards."""
+    pull, push = office_code(), office_code()
+    async with unit_of_work(sessions) as session:
+        await offices.add_office(session, code=pull, name="Étude")
+        await offices.add_office(session, code=push, name="Étude", delivery_channel=DeliveryChannel.WEBHOOK)
+        ids = await enqueue(session, pull, n) + await enqueue(session, push, n)
+    relay = Relay(sessions)
+    await drain(relay)
+    if resend:
+        async with unit_of_work(sessions) as session:
+            entry = await session.get(OutboxEntry, ids[0])
+            assert entry is not None
+            session.add(
+                OutboxEntry(message_pk=entry.message_pk, recipient=pull, exchange="x", routing_key="y")
+            )
+        async with unit_of_work(sessions) as session:
+            await enqueue(session, pull, n - 1)
+    else:
+        async with unit_of_work(sessions) as session:
+            await enqueue(session, pull, n)
+    statements: list[str] = []
+
+    def count(_c: object, _cur: object, statement: str, params: Any, context: Any, _many: bool) -> None:
+        # A plain executemany runs its statement once per row (pipelined or not): counted as many;
+        # an "insertmanyvalues" batch is one multi-row INSERT.
+        many = context.execute_style is ExecuteStyle.EXECUTEMANY
+        statements.extend([statement] * (len(params) if many else 1))
+
+    event.listen(committed_engine.sync_engine, "before_cursor_execute", count)
+    try:
+        assert await relay.run_once() == n
+    finally:
+        event.remove(committed_engine.sync_engine, "before_cursor_execute", count)
+    async with sessions() as session:
+        rows = await session.execute(
+            select(StoredMessage.status, func.count(MessageEvent.id))
+            .join(MessageEvent, MessageEvent.message_pk == StoredMessage.id)
+            .where(StoredMessage.recipient == pull, MessageEvent.status == "delivered")
+            .group_by(StoredMessage.id, StoredMessage.status)
+        )
+        delivered = sorted(f"{status}:{events}" for status, events in rows.all())
+    assert len(await mailbox_ids(sessions, pull)) == 2 * n - 1
+    return len(statements), delivered
+
+
+async def test_one_batch_is_a_fixed_number_of_statements_whatever_its_size(
+    sessions: async_sessionmaker[AsyncSession], committed_engine: AsyncEngine
+) -> None:
+    await drain(Relay(sessions))  # rows other tests left pending
+    few, delivered_few = await relay_statements(sessions, committed_engine, 2, resend=True)
+    many, delivered_many = await relay_statements(sessions, committed_engine, 40, resend=True)
+    assert few == many
+    # Each delivery is one lifecycle step; the resent message has two, and one mailbox item.
+    assert delivered_few == ["delivered:1"] * 2 + ["delivered:2"]
+    assert delivered_many == ["delivered:1"] * 78 + ["delivered:2"]
