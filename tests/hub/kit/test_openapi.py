@@ -163,3 +163,16 @@ def test_the_document_lints_clean_with_spectral_oas(tmp_path: Path, document: di
         check=False,
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("path", sorted(MESSAGE_ROUTES))
+def test_a_message_route_shows_a_valid_sample_of_each_kind_it_takes(
+    document: dict[str, Any], path: str
+) -> None:
+    content = document["paths"][path]["post"]["requestBody"]["content"]
+    validator = jsonschema.Draft202012Validator(content["application/json"]["schema"])
+    examples = content["application/json"]["examples"]
+    assert sorted({e["value"]["envelope"]["kind"] for e in examples.values()}) == MESSAGE_ROUTES[path]
+    for name, example in examples.items():
+        assert not list(validator.iter_errors(example["value"])), name
+    assert set(content["application/xml"]["examples"]) == set(examples)
