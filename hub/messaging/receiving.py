@@ -38,8 +38,18 @@ class MessageProblem(Problem):
     receipt: v1.Receipt | None = None
 
 
+def sample_example(name: str) -> dict[str, Any]:
+    """A valid sample of ``schemas/samples/v1/valid`` as an OpenAPI example."""
+    path = v1.SAMPLES_DIR / "valid" / name
+    return {"summary": f"samples/v1/valid/{name}", "value": json.loads(path.read_text(encoding="utf-8"))}
+
+
 RECEIPT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    202: {"description": "The hub's signed receipt (kind `receipt`)", "model": v1.Receipt},
+    202: {
+        "description": "The hub's signed receipt (kind `receipt`)",
+        "model": v1.Receipt,
+        "content": {JSON: {"examples": {"receipt_accepted": sample_example("receipt_accepted.json")}}},
+    },
     **problems(
         {
             403: "Envelope sender is not the key's office",

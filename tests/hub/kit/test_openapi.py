@@ -176,3 +176,14 @@ def test_a_message_route_shows_a_valid_sample_of_each_kind_it_takes(
     for name, example in examples.items():
         assert not list(validator.iter_errors(example["value"])), name
     assert set(content["application/xml"]["examples"]) == set(examples)
+
+
+def test_a_message_route_shows_a_valid_receipt(document: dict[str, Any]) -> None:
+    validator = jsonschema.Draft202012Validator(schema_of(v1.Receipt))
+    for path in MESSAGE_ROUTES:
+        examples = document["paths"][path]["post"]["responses"]["202"]["content"]["application/json"][
+            "examples"
+        ]
+        assert examples, path
+        for example in examples.values():
+            assert not list(validator.iter_errors(example["value"])), path
