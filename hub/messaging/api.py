@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from hub.deps import CurrentCaller, CurrentOffice, SessionDep, staff_with
 from hub.kit.clock import utcnow
@@ -63,6 +63,16 @@ class InboxAck(BaseModel):
 
 
 class PublicKey(BaseModel):
+    # The key of HUB_SECRET_KEY=sample (tests/hub/acts/test_office_receipts.py verifies the batch
+    # record receipt sample with it).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"algorithm": "Ed25519", "public_key_base64": "Sf+BOy5y7uOxYuDN1SXc1YSxbBzRCQ1Qksw3mpsXO+s="}
+            ]
+        }
+    )
+
     algorithm: str
     public_key_base64: str
 

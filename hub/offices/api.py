@@ -18,6 +18,19 @@ router = APIRouter(prefix="/v1", tags=["offices"])
 
 
 class OfficeOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "CJ75001",
+                    "name": "Office Paris 1",
+                    "departements": ["75"],
+                    "delivery_channel": "pull",
+                }
+            ]
+        }
+    )
+
     code: str
     name: str
     departements: list[str]

@@ -187,3 +187,29 @@ def test_a_message_route_shows_a_valid_receipt(document: dict[str, Any]) -> None
         assert examples, path
         for example in examples.values():
             assert not list(validator.iter_errors(example["value"])), path
+
+
+def _json_examples(document: dict[str, Any]) -> list[tuple[str, dict[str, Any], Any]]:
+    """(label, schema, example) of every JSON request body and success answer that shows one."""
+    found = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            bodies = [("request", operation.get("requestBody", {}))]
+            bodies += [(s, a) for s, a in operation["responses"].items() if s.startswith("2")]
+            for where, body in bodies:
+                media = body.get("content", {}).get("application/json", {})
+                schema = media.get("schema", {})
+                values = [e["value"] for e in media.get("examples", {}).values()]
+                values += [media["example"]] if "example" in media else []
+                component = schema.get("$ref", "").rpartition("/")[2]
+                values += document["components"]["schemas"].get(component, {}).get("examples", [])
+                found += [(f"{method.upper()} {path} {where}", schema, value) for value in values]
+    return found
+
+
+def test_every_example_matches_its_schema(document: dict[str, Any]) -> None:
+    examples = _json_examples(document)
+    assert len(examples) >= 26  # the message routes (requests and receipts), health, /v1/me, the key
+    for label, schema, value in examples:
+        validator = jsonschema.Draft202012Validator({**schema, "components": document["components"]})
+        assert not list(validator.iter_errors(value)), label
