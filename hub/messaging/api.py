@@ -5,6 +5,7 @@ that verifies the hub's receipts."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -40,6 +41,23 @@ MAX_ID = 2**63 - 1  # ids are 64-bit integers in every database
 NO_KEY = "No API key or staff token, or one unknown or revoked"
 
 
+def _inbox_example() -> dict[str, Any]:
+    """The inbox as an office reads it: the sample mandate cancellation, XML, waiting."""
+    body = (v1.SAMPLES_DIR / "valid" / "mandate_cancel.xml").read_bytes()
+    item = {
+        "id": 41,
+        "message_id": "HUB-CNL-2026-0000009",
+        "kind": "mandate_cancel",
+        "sender": "AGENCY",
+        "correlation_id": "M-2026-000042",
+        "content_type": "application/xml",
+        "body_base64": base64.b64encode(body).decode(),
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "created_at": "2026-03-10T08:00:00Z",
+    }
+    return {"items": [item], "next_after": 41}
+
+
 class InboxMessage(BaseModel):
     id: int
     message_id: str
@@ -53,11 +71,17 @@ class InboxMessage(BaseModel):
 
 
 class InboxPage(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_inbox_example()]})
+
     items: list[InboxMessage]
     next_after: int | None  # pass as ?after= to read the next page
 
 
 class InboxAck(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": 41, "acknowledged_at": "2026-03-10T08:05:12Z"}]}
+    )
+
     id: int
     acknowledged_at: datetime
 
