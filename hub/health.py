@@ -16,8 +16,15 @@ router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_S = 3.0
 
 
-@router.get("/healthz", summary="The process is up")
+@router.get(
+    "/healthz",
+    summary="The process is up",
+    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+)
 async def healthz() -> dict[str, str]:
+    """Liveness for a load balancer or orchestrator: answers 200 `{"status": "ok"}` as long as the process
+    serves requests. No credentials; it checks neither the database nor the broker (see `/readyz`).
+    """
     return {"status": "ok"}
 
 
@@ -42,9 +49,20 @@ async def _broker_ready(request: Request) -> str | None:
 @router.get(
     "/readyz",
     summary="The database (and the broker, when configured) is reachable",
-    responses={503: {"description": "Not ready, with the reason"}},
+    responses={
+        200: {
+            "content": {
+                "application/json": {"example": {"status": "ready", "database": "up", "broker": "up"}}
+            }
+        },
+        503: {"description": "Not ready, with the reason"},
+    },
 )
 async def readyz(request: Request) -> Response:
+    """Readiness: 200 with the state of the database and the broker (`embedded` when the hub runs without
+    RabbitMQ) when each answers within 3 s, else 503 problem+json (`not_ready`) naming what is
+    unreachable. No credentials.
+    """
     reasons = [r for r in (await _database_ready(request), await _broker_ready(request)) if r]
     if reasons:
         return problem_response(503, "Not ready", "; ".join(reasons), "not_ready")

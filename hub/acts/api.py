@@ -267,6 +267,10 @@ async def get_batch(
     after: Annotated[int, Query(ge=0, description="List the records after this place of the file")] = 0,
     limit: Annotated[int, Query(ge=1, le=batches.LISTED)] = batches.LISTED,
 ) -> JSONResponse:
+    """The result of an act report batch file the calling office sent: each record accepted or refused
+    (with every error), and whether the file was read to its end (`file_status`). Poll it while
+    `running`. Office API key only; another office's batch answers 404.
+    """
     batch = await MessageRepository(session).get(batch_id)
     if batch is None or batch.kind != batches.BATCH_KIND or batch.sender != office.code:
         raise NotFound(f"no batch {batch_id}", code="batch.not_found")

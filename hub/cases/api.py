@@ -71,10 +71,17 @@ def case_out(case: Case) -> CaseOut:
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Open a case", dependencies=[STAFF])
 async def create_case(body: CaseIn, session: SessionDep) -> CaseOut:
+    """Opens a debt collection case: its reference, creditor, debtor, claim (integer cents) and kind, and
+    optionally the enforceable title and evidence. Mandates to offices are issued on a case. Staff only;
+    422 lists every error found.
+    """
     case = await service.create_case(session, body)
     return case_out(await service.get_case(session, case.ref))
 
 
 @router.get("/{ref}", summary="A case with its claim, title and evidence", dependencies=[STAFF])
 async def get_case(ref: str, session: SessionDep) -> CaseOut:
+    """A case by its reference, with its parties, claim, enforceable title and evidence as the agency
+    recorded them. Staff only; 404 for an unknown reference.
+    """
     return case_out(await service.get_case(session, ref))

@@ -139,6 +139,10 @@ async def post_inventory(
     },
 )
 async def last_inventory(session: SessionDep, office: CurrentOffice) -> dict[str, Any]:
+    """The result of the calling office's last inventory (`POST /v1/inventory`): each difference between
+    its open mandates and the hub's view, counted by kind. Office API key only; 404 before its first
+    inventory.
+    """
     return await service.last_result(session, office)
 
 
@@ -159,4 +163,7 @@ async def last_inventory(session: SessionDep, office: CurrentOffice) -> dict[str
     },
 )
 async def office_inventory(office_code: str, session: SessionDep, _user: Reading) -> dict[str, Any]:
+    """The last inventory result of the office `office_code`, for the agency's follow-up of open mandates.
+    Finance and staff.
+    """
     return await service.last_result_of(session, office_code)

@@ -187,6 +187,9 @@ async def list_invoices(
     after: Annotated[uuid.UUID | None, Query(description="The last id already read")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> InvoicePage:
+    """Fee invoices received from offices, by state (matched, disputed, approved, paid) and office, `limit`
+    at a time after the id `after`. Finance and staff.
+    """
     rows = await service.list_invoices(
         session, state=state.value if state else None, office_code=office, after=after, limit=limit
     )
@@ -200,6 +203,10 @@ async def list_invoices(
     responses=problems({401: NO_CREDENTIAL, 404: "No such invoice, or another office's", 422: "Not a UUID"}),
 )
 async def get_invoice(invoice_id: uuid.UUID, session: SessionDep, caller: CurrentCaller) -> InvoiceOut:
+    """One fee invoice with the result of matching each line against the acts reported and the tariff
+    (amounts in integer cents). An office sees only its own invoices (another's answers 404); finance
+    and staff see all.
+    """
     office = caller if isinstance(caller, Office) else None
     invoice = await service.invoice_for(session, invoice_id, office)
     lines = await service.lines_of(session, invoice)
@@ -231,6 +238,9 @@ async def decide(body: DecisionsIn, session: SessionDep, user: Finance) -> Decis
     "/invoices/{invoice_id}/paid", summary="Mark an approved invoice paid (finance)", responses=STAFF_PROBLEMS
 )
 async def mark_paid(invoice_id: uuid.UUID, body: PaidIn, session: SessionDep, user: Finance) -> InvoiceOut:
+    """Records that an approved invoice was paid: it is posted to the ledger as fees paid. The same as a
+    `paid` decision of `POST /v1/invoices/decisions` for one invoice. Finance only.
+    """
     await service.decide(session, [invoice_id], "paid", actor=user.email, comment=body.comment)
     invoice = await service.invoice_for(session, invoice_id, None)
     owner = await service.office_code_of(session, invoice)

@@ -206,6 +206,10 @@ async def post_reversal(
     responses={**ANSWERS, 404: {"description": "Unknown case (`case.not_found`)"}},
 )
 async def get_case_ledger(ref: str, session: SessionDep, _user: Finance) -> CaseLedgerOut:
+    """Every ledger entry of a case, oldest first, with the balances summed from them (integer cents): what
+    offices collected and remitted, fees invoiced, paid and written off. Finance only; 404
+    `case.not_found`.
+    """
     ledger = await service.case_ledger(session, ref)
     return CaseLedgerOut(
         case_ref=ledger.case.ref,

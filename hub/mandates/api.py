@@ -111,6 +111,11 @@ async def _detail(session: SessionDep, mandate: Mandate, *, for_staff: bool) -> 
     "/mandates", status_code=status.HTTP_201_CREATED, summary="Issue a mandate, or hold it for review"
 )
 async def create_mandate(body: MandateIn, session: SessionDep, user: Staff) -> MandateOut:
+    """Issues a mandate to an office on a case, or holds it for a person's approval with the reasons a
+    guardrail gave; answers the mandate and its status. A guardrail that is a hard legal block refuses
+    it (422, every reason, nothing written); 409 `mandate.exists` for a reference already used. Staff
+    only.
+    """
     mandate = await service.create_mandate(session, body, actor=user.email)
     return await _detail(session, mandate, for_staff=True)
 
@@ -127,6 +132,9 @@ async def list_mandates(
     after: Annotated[str | None, Query(description="The last ref already read")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> MandatePage:
+    """Mandates by reference, `limit` at a time after `after`, optionally by status. An office API key sees
+    only the mandates issued to that office; a staff token sees all.
+    """
     office = caller if isinstance(caller, Office) else None
     rows = await service.list_mandates(session, office=office, status=status_, after=after, limit=limit)
     items = [mandate_out(m, case_ref, code, for_staff=office is None) for m, case_ref, code in rows]
@@ -135,6 +143,9 @@ async def list_mandates(
 
 @router.get("/mandates/held", summary="Mandates held for a person's approval, with their reasons")
 async def held_mandates(session: SessionDep, _user: Staff) -> list[MandateOut]:
+    """The mandates waiting for a person's approval, each with the reasons it was held, for the staff who
+    approve or refuse them. Staff only.
+    """
     rows = await service.list_mandates(session, office=None, status=MandateStatus.HELD, after=None, limit=500)
     return [mandate_out(m, case_ref, code, for_staff=True) for m, case_ref, code in rows]
 
@@ -147,6 +158,9 @@ async def held_mandates(session: SessionDep, _user: Staff) -> list[MandateOut]:
     ),
 )
 async def get_mandate(ref: str, session: SessionDep, caller: CurrentCaller) -> MandateOut:
+    """One mandate by reference with its status. An office sees only the mandates issued to it (another
+    office's answers 404, not 403); staff see all, with the details kept for staff.
+    """
     office = caller if isinstance(caller, Office) else None
     mandate = await service.get_mandate(session, ref, office=office)
     return await _detail(session, mandate, for_staff=office is None)
@@ -167,18 +181,27 @@ class DecisionIn(BaseModel):
 
 @router.post("/mandates/{ref}/approve", summary="Approve a held mandate: it is issued with an approval id")
 async def approve(ref: str, body: CommentIn, session: SessionDep, user: Staff) -> MandateOut:
+    """Approves a held mandate with a comment: it is issued to its office with the approval id recorded.
+    Staff only; 404 `mandate.not_found`, 409 `mandate.not_held` when it is not held.
+    """
     await service.approve(session, ref, actor=user.email, comment=body.comment)
     return await _detail(session, await service.get_mandate(session, ref), for_staff=True)
 
 
 @router.post("/mandates/{ref}/refuse", summary="Refuse a held mandate: it is cancelled, never sent")
 async def refuse(ref: str, body: CommentIn, session: SessionDep, user: Staff) -> MandateOut:
+    """Refuses a held mandate with a comment: it is cancelled and never sent to the office. Staff only; 404
+    `mandate.not_found`, 409 `mandate.not_held` when it is not held.
+    """
     await service.refuse(session, ref, actor=user.email, comment=body.comment)
     return await _detail(session, await service.get_mandate(session, ref), for_staff=True)
 
 
 @router.post("/mandates/{ref}/decision", summary="Approve or reject a held mandate, with a comment")
 async def decide(ref: str, body: DecisionIn, session: SessionDep, user: Staff) -> MandateOut:
+    """Approves or rejects a held mandate in one call (`decision`), with a comment: the same effect as
+    `/approve` or `/refuse`. Staff only; 409 `mandate.not_held` when it is not held.
+    """
     decide_with = service.approve if body.decision == "approve" else service.refuse
     await decide_with(session, ref, actor=user.email, comment=body.comment)
     return await _detail(session, await service.get_mandate(session, ref), for_staff=True)
@@ -186,6 +209,10 @@ async def decide(ref: str, body: DecisionIn, session: SessionDep, user: Staff) -
 
 @router.post("/mandates/{ref}/cancel", summary="Cancel a mandate, with the reason")
 async def cancel(ref: str, body: CancelIn, session: SessionDep, user: Staff) -> MandateOut:
+    """Cancels a mandate with the reason. One the office holds is withdrawn from it with a
+    `mandate_cancel`, and its act reports are then refused (`mandate.not_reportable`). Staff only; 409
+    `mandate.transition_forbidden` once the mandate is final.
+    """
     mandate = await service.cancel(session, ref, actor=user.email, reason=body.reason)
     return await _detail(session, mandate, for_staff=True)
 
@@ -209,6 +236,10 @@ class AssessOut(BaseModel):
     "/acts/assess", tags=["acts"], summary="The cost flag and guardrails of one act (no side effects)"
 )
 async def assess(body: AssessIn, session: SessionDep, _user: Staff) -> AssessOut:
+    """Computes, without recording anything, what one act (`act_code` of the catalogue) would cost on a
+    case, the recovery it could plausibly bring, whether it is flagged and why, and the guardrails it
+    meets, optionally for one office. Staff only; 404 `case.not_found` for an unknown case.
+    """
     case = await CaseRepository(session).get_with_parties(body.case_ref)
     if case is None:
         raise NotFound(f"no case with ref {body.case_ref}", code="case.not_found")
@@ -272,6 +303,9 @@ class CostDecisionIn(BaseModel):
 
 @router.get("/approvals", tags=["approvals"], summary="Offices' cost requests waiting for a decision")
 async def pending(session: SessionDep, _user: Deciding) -> list[ApprovalOut]:
+    """Offices' cost requests (asking before an act beyond the mandate or its budget) waiting for a
+    decision, oldest first. Staff and finance.
+    """
     return [approval_out(a) for a in await service.pending_cost_requests(session)]
 
 
@@ -279,6 +313,9 @@ async def pending(session: SessionDep, _user: Deciding) -> list[ApprovalOut]:
 async def decide_cost(
     approval_id: str, body: CostDecisionIn, session: SessionDep, user: Deciding
 ) -> ApprovalOut:
+    """Approves or refuses an office's cost request with a comment; the office receives the decision as a
+    `cost_decision` message correlated with its request. Staff and finance.
+    """
     approval = await service.decide_cost_request(
         session,
         approval_id,
@@ -307,6 +344,10 @@ class HoldOut(BaseModel):
     summary="Record a debtor's situation after issue: hold notices go to the offices working on the case",
 )
 async def raise_hold(ref: str, body: HoldIn, session: SessionDep, user: Staff) -> HoldOut:
+    """Records a change in the debtor's situation after mandates were issued on the case: every office
+    working on it is sent a hold notice, to acknowledge (`POST /v1/hold-notice-acks`) by its deadline.
+    Staff only.
+    """
     notified = await service.raise_hold(session, ref, body.situation, actor=user.email, comment=body.comment)
     return HoldOut(case_ref=ref, situation=body.situation, notified_mandates=notified)
 
@@ -381,6 +422,9 @@ async def hold_notices(
     overdue: Annotated[bool, Query(description="Only those not acknowledged by their deadline")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[HoldNoticeOut]:
+    """The hold notices sent to offices, with their acknowledgement deadline; `overdue=true` keeps those
+    not acknowledged by it, for follow-up. Staff only.
+    """
     views = await service.list_hold_notices(session, overdue=overdue, limit=limit)
     return [
         HoldNoticeOut(

@@ -5,13 +5,14 @@ that verifies the hub's receipts."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from hub.deps import CurrentCaller, CurrentOffice, SessionDep, staff_with
 from hub.kit.clock import utcnow
@@ -40,6 +41,23 @@ MAX_ID = 2**63 - 1  # ids are 64-bit integers in every database
 NO_KEY = "No API key or staff token, or one unknown or revoked"
 
 
+def _inbox_example() -> dict[str, Any]:
+    """The inbox as an office reads it: the sample mandate cancellation, XML, waiting."""
+    body = (v1.SAMPLES_DIR / "valid" / "mandate_cancel.xml").read_bytes()
+    item = {
+        "id": 41,
+        "message_id": "HUB-CNL-2026-0000009",
+        "kind": "mandate_cancel",
+        "sender": "AGENCY",
+        "correlation_id": "M-2026-000042",
+        "content_type": "application/xml",
+        "body_base64": base64.b64encode(body).decode(),
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "created_at": "2026-03-10T08:00:00Z",
+    }
+    return {"items": [item], "next_after": 41}
+
+
 class InboxMessage(BaseModel):
     id: int
     message_id: str
@@ -53,16 +71,32 @@ class InboxMessage(BaseModel):
 
 
 class InboxPage(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_inbox_example()]})
+
     items: list[InboxMessage]
     next_after: int | None  # pass as ?after= to read the next page
 
 
 class InboxAck(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": 41, "acknowledged_at": "2026-03-10T08:05:12Z"}]}
+    )
+
     id: int
     acknowledged_at: datetime
 
 
 class PublicKey(BaseModel):
+    # The key of HUB_SECRET_KEY=sample (tests/hub/acts/test_office_receipts.py verifies the batch
+    # record receipt sample with it).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"algorithm": "Ed25519", "public_key_base64": "Sf+BOy5y7uOxYuDN1SXc1YSxbBzRCQ1Qksw3mpsXO+s="}
+            ]
+        }
+    )
+
     algorithm: str
     public_key_base64: str
 
@@ -125,6 +159,11 @@ async def read_inbox(
     after: Annotated[int, Query(ge=0, le=MAX_ID, description="The last id already read")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> InboxPage:
+    """The messages the hub holds for the calling office (mandates, cancellations, hold notices, cost
+    decisions, invoice disputes...), oldest first, `limit` at a time after the id `after`. Each stays
+    until acknowledged with `POST /v1/inbox/{item_id}/ack`; poll with the last id read. Office API key
+    only.
+    """
     repo = MessageRepository(session)
     items = await repo.mailbox(office.code, after_id=after, limit=limit)
     messages = await repo.messages_by_pk([i.message_pk for i in items])
@@ -154,6 +193,10 @@ async def read_inbox(
 async def ack_inbox_item(
     item_id: Annotated[int, Path(ge=1, le=MAX_ID)], office: CurrentOffice, session: SessionDep
 ) -> InboxAck:
+    """Tells the hub the office has stored an inbox message: it leaves the inbox and the message is marked
+    acknowledged. Acknowledging twice is harmless; an id not in this office's inbox answers 404. Office
+    API key only.
+    """
     repo = MessageRepository(session)
     item = await repo.mailbox_item(office.code, item_id)
     if item is None:
@@ -184,6 +227,10 @@ async def list_messages(
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[MessageSummary]:
+    """Searches inbound and outbound messages by message id, correlation id, kind, status and time window,
+    oldest first, at most `limit`. An office sees only the messages it sent or received; staff see all
+    and may filter by `office`.
+    """
     party = caller.code if isinstance(caller, Office) else office
     found = await MessageRepository(session).find(
         message_id=message_id,
@@ -222,6 +269,10 @@ async def _visible_message(session: SessionDep, caller: Office | StaffUser, ref:
     responses=problems({401: NO_KEY, 404: "No such message, or not this office's", 422: "Invalid request"}),
 )
 async def get_message(ref: str, caller: CurrentCaller, session: SessionDep) -> MessageDetail:
+    """One message by the hub's id (UUID) or, for an office, by the message id it chose: its headers,
+    status, every lifecycle event (received, validated, delivered, acknowledged...) and, for an inbound
+    message, the signed receipt the hub returned. Another office's message answers 404.
+    """
     message = await _visible_message(session, caller, ref)
     repo = MessageRepository(session)
     receipt = await repo.receipt_for(message.id)
@@ -247,6 +298,10 @@ async def get_message(ref: str, caller: CurrentCaller, session: SessionDep) -> M
 async def resend_message(
     message_pk: uuid.UUID, session: SessionDep, user: Annotated[StaffUser, staff_with(Role.ADMIN)]
 ) -> MessageSummary:
+    """Queues an outbound message for delivery again with its original message id, so the office can
+    deduplicate it; used when an office lost a message. Staff with the admin role only; 404 for an
+    unknown or inbound message.
+    """
     entry = await service.resend(session, message_pk, actor=user.email)
     message = await MessageRepository(session).get(entry.message_pk)
     assert message is not None
@@ -296,4 +351,7 @@ async def replay_message(
     "/receipts/public-key", response_model=PublicKey, summary="The key that verifies the hub's receipts"
 )
 async def receipts_public_key(request: Request) -> PublicKey:
+    """The Ed25519 public key (base64) that verifies the signature of every receipt the hub returns (see
+    schemas/README.md, 'Receipts'). Public: no credentials; offices fetch it once and keep it.
+    """
     return PublicKey(algorithm=ALGORITHM, public_key_base64=request.app.state.signer.public_key_b64())

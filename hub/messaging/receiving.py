@@ -4,6 +4,7 @@ per key, the documented answers, and the call to the one inbound processor."""
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
@@ -37,8 +38,18 @@ class MessageProblem(Problem):
     receipt: v1.Receipt | None = None
 
 
+def sample_example(name: str) -> dict[str, Any]:
+    """A valid sample of ``schemas/samples/v1/valid`` as an OpenAPI example."""
+    path = v1.SAMPLES_DIR / "valid" / name
+    return {"summary": f"samples/v1/valid/{name}", "value": json.loads(path.read_text(encoding="utf-8"))}
+
+
 RECEIPT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    202: {"description": "The hub's signed receipt (kind `receipt`)", "model": v1.Receipt},
+    202: {
+        "description": "The hub's signed receipt (kind `receipt`)",
+        "model": v1.Receipt,
+        "content": {JSON: {"examples": {"receipt_accepted": sample_example("receipt_accepted.json")}}},
+    },
     **problems(
         {
             403: "Envelope sender is not the key's office",
@@ -68,7 +79,29 @@ def message_body(*kinds: str, other_forms: dict[str, dict[str, Any]] | None = No
     ``other_forms`` (media type -> schema)."""
     schemas = [schema_of(v1.MESSAGE_TYPES[kind]) for kind in kinds]  # type: ignore[index]
     as_json = schemas[0] if len(schemas) == 1 else {"oneOf": schemas}
-    return request_body({JSON: as_json, XML: XML_DOCUMENT, **(other_forms or {})})
+    extra = request_body({JSON: as_json, XML: XML_DOCUMENT, **(other_forms or {})})
+    content = extra["requestBody"]["content"]
+    for media_type, examples in sample_examples(kinds).items():
+        content[media_type]["examples"] = examples
+    return extra
+
+
+def sample_examples(kinds: tuple[str, ...]) -> dict[str, dict[str, dict[str, Any]]]:
+    """The valid samples of ``kinds`` (``schemas/samples/v1/valid``, checked against the schemas by
+    their own tests) as OpenAPI examples, JSON and XML, named after their file."""
+    examples: dict[str, dict[str, dict[str, Any]]] = {JSON: {}, XML: {}}
+    for path in sorted((v1.SAMPLES_DIR / "valid").glob("*.json")):
+        sample = json.loads(path.read_text(encoding="utf-8"))
+        if sample.get("envelope", {}).get("kind") not in kinds:
+            continue
+        examples[JSON][path.stem] = {"summary": f"samples/v1/valid/{path.name}", "value": sample}
+        as_xml = path.with_suffix(".xml")
+        if as_xml.exists():
+            examples[XML][path.stem] = {
+                "summary": f"samples/v1/valid/{as_xml.name}",
+                "value": as_xml.read_text(encoding="utf-8"),
+            }
+    return {media_type: found for media_type, found in examples.items() if found}
 
 
 # Every kind an office may send, for the route that takes any of them.

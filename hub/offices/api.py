@@ -18,6 +18,19 @@ router = APIRouter(prefix="/v1", tags=["offices"])
 
 
 class OfficeOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "CJ75001",
+                    "name": "Office Paris 1",
+                    "departements": ["75"],
+                    "delivery_channel": "pull",
+                }
+            ]
+        }
+    )
+
     code: str
     name: str
     departements: list[str]
@@ -26,6 +39,10 @@ class OfficeOut(BaseModel):
 
 @router.get("/me", summary="The office the API key belongs to", response_model=OfficeOut)
 async def me(office: CurrentOffice) -> OfficeOut:
+    """Who the hub takes the caller for: the office code, name, départements and delivery channel of the
+    office whose `Authorization: Bearer` API key was sent. An office's IT team calls it to check a key
+    before sending messages; 401 for a missing, unknown or revoked key.
+    """
     return OfficeOut(
         code=office.code,
         name=office.name,
