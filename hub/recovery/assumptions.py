@@ -115,7 +115,6 @@ class Assumptions(_Data):
     version: Text
     horizon_months: Count
     auction_share_bp: Share
-    bank_protected_person_cents: Cents
     prior_act_valid_months: Count
     success: SuccessTerms
     acts: dict[Code, ActRole]

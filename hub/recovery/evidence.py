@@ -16,7 +16,8 @@ from hub.kit.money import Money
 from hub.recovery.assumptions import Asset, Assumptions, EvidenceFactor, percent
 from hub.recovery.dates import add_months
 from hub.recovery.facts import ActRecord, CaseFacts, DebtorKind, OutcomeCode
-from hub.recovery.seizable_pay import load_pay_scale, seizable_monthly_cents
+from hub.tariff.pay_scale import pay_scale_on, seizable_monthly_cents
+from hub.tariff.rsa import unseizable_bank_minimum
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,11 @@ def eur(cents: int, currency: str = "EUR") -> str:
     return Money(cents, currency).display()
 
 
-def _asset_yield(case: CaseFacts, asset: Asset, a: Assumptions) -> tuple[int | None, str, list[str]]:
-    """(what the asset yields at most or None, how it was computed, assumptions made)."""
+def _asset_yield(
+    case: CaseFacts, asset: Asset, a: Assumptions, on: date
+) -> tuple[int | None, str, list[str]]:
+    """(what the asset yields at most or None, how it was computed, assumptions made), with the legal
+    figures in force on ``on``."""
     ev = case.evidence
     cur = case.currency
     if asset is Asset.BANK_BALANCE:
@@ -65,11 +69,13 @@ def _asset_yield(case: CaseFacts, asset: Asset, a: Assumptions) -> tuple[int | N
                 ["Bank balance unknown: not read as an empty account."],
             )
         if case.debtor_kind is DebtorKind.PERSON:
-            kept = min(ev.bank_balance_cents, a.bank_protected_person_cents)
+            minimum = unseizable_bank_minimum(on)
+            kept = min(ev.bank_balance_cents, minimum.cents)
             reachable = ev.bank_balance_cents - kept
             how = (
                 f"the known account holds {eur(ev.bank_balance_cents, cur)}, of which the bank must leave "
-                f"{eur(kept, cur)} to the debtor (solde bancaire insaisissable)"
+                f"{eur(kept, cur)} to the debtor (solde bancaire insaisissable: the single-person RSA, "
+                f"period {minimum.provenance.period})"
             )
             return reachable, how, []
         return ev.bank_balance_cents, f"the known account holds {eur(ev.bank_balance_cents, cur)}", []
@@ -83,12 +89,13 @@ def _asset_yield(case: CaseFacts, asset: Asset, a: Assumptions) -> tuple[int | N
         if dependents is None:
             dependents = 0
             notes.append("Dependents unknown: none assumed, which gives the largest seizable share.")
-        monthly = seizable_monthly_cents(ev.monthly_net_income_cents, dependents)
-        scale = load_pay_scale()
+        monthly = seizable_monthly_cents(ev.monthly_net_income_cents, dependents, on)
+        scale = pay_scale_on(on)
         how = (
             f"{eur(monthly, cur)} a month is seizable from a net pay of "
             f"{eur(ev.monthly_net_income_cents, cur)} with {dependents} dependent(s) "
-            f"({scale.year} scale), over {a.horizon_months} months"
+            f"({scale.name} scale{'' if scale.confirmed else ', unconfirmed'}), "
+            f"over {a.horizon_months} months"
         )
         return monthly * a.horizon_months, how, notes
     if ev.seizable_goods_value_cents is None:
@@ -108,11 +115,11 @@ _BOUND_CODES = {
 }
 
 
-def recovery_bound(case: CaseFacts, asset: Asset, assumptions: Assumptions) -> RecoveryBound:
-    """min(balance owed, what the asset yields); an unknown asset leaves the balance owed as bound."""
+def recovery_bound(case: CaseFacts, asset: Asset, assumptions: Assumptions, on: date) -> RecoveryBound:
+    """min(balance owed, what the asset yields on ``on``); an unknown asset leaves the balance owed."""
     owed = case.outstanding_cents
     cur = case.currency
-    yielded, how, notes = _asset_yield(case, asset, assumptions)
+    yielded, how, notes = _asset_yield(case, asset, assumptions, on)
     if yielded is None:
         reason = Reason(
             "ASSET_UNKNOWN",

@@ -24,7 +24,6 @@ from enum import Enum
 from fractions import Fraction
 from typing import Any
 
-from hub.acts.tariff import ActCost, Catalogue, act_cost, load_catalogue
 from hub.recovery.assumptions import Assumptions, load_assumptions, percent
 from hub.recovery.dates import add_months
 from hub.recovery.evidence import (
@@ -36,8 +35,10 @@ from hub.recovery.evidence import (
     recovery_bound,
 )
 from hub.recovery.facts import CaseFacts, InvalidFacts
-from hub.recovery.seizable_pay import load_pay_scale
 from hub.recovery.success_rates import SuccessRate, SuccessRates, prior_rates
+from hub.tariff.catalogue import ActCost, Catalogue, act_cost, load_catalogue
+from hub.tariff.data import NoFigureInForce
+from hub.tariff.pay_scale import pay_scale_on
 
 RULE_VERSION = "plausible-recovery/1"
 
@@ -223,7 +224,7 @@ class _Context:
     def collecting(self, target: str, path: tuple[str, ...], reasons: tuple[Reason, ...]) -> _Option:
         asset = self.assumptions.role(target).asset
         assert asset is not None
-        bound = recovery_bound(self.case, asset, self.assumptions)
+        bound = recovery_bound(self.case, asset, self.assumptions, self.on)
         rate = self.rates.rate(target, self.office)
         effects, notes = evidence_effects(self.case, asset, self.on, self.assumptions)
         factor = math.prod((e.factor for e in effects), start=Fraction(1))
@@ -320,10 +321,17 @@ def _verdict(cost: int, plausible: int, flagged: bool, currency: str) -> Reason:
     )
 
 
+def _pay_scale_name(on: date) -> str:
+    try:
+        return pay_scale_on(on).name
+    except NoFigureInForce:
+        return f"none in force on {on.isoformat()}"
+
+
 def rule_version(assumptions: Assumptions, catalogue: Catalogue, on: date) -> str:
     return (
         f"{RULE_VERSION}; assumptions {assumptions.version}; tariff {catalogue.period_on(on).name} "
-        f"(catalogue {catalogue.version}); pay scale {load_pay_scale().year}"
+        f"(catalogue {catalogue.version}); pay scale {_pay_scale_name(on)}"
     )
 
 

@@ -19,7 +19,6 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.acts.tariff import load_catalogue
 from hub.cases.models import Case
 from hub.cases.repository import CaseRepository
 from hub.cases.service import case_facts, ordered_act, reported_act
@@ -37,6 +36,7 @@ from hub.recovery.assumptions import load_assumptions
 from hub.recovery.facts import ActRecord, CaseFacts, OutcomeCode
 from hub.recovery.success_rates import SuccessRates, Tally, succeeded
 from hub.settings import get_settings
+from hub.tariff.catalogue import load_catalogue
 from schemas.v1.mandate import Priority
 
 S = MandateStatus

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from hub.acts.tariff import act_cost
 from hub.recovery.assumptions import load_assumptions
 from hub.recovery.facts import DebtorKind, Evidence, OutcomeCode
 from hub.recovery.plausibility import Assessment, assess
+from hub.tariff.catalogue import act_cost
 from tests.hub.recovery.cases import ON, act, case
 
 EUR = 100

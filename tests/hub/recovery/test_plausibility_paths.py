@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from hub.acts.tariff import UnknownAct
 from hub.recovery.facts import DebtorKind, Evidence, InvalidFacts, OutcomeCode
 from hub.recovery.plausibility import Assessment, assess
 from hub.recovery.success_rates import learn_success_rates
+from hub.tariff.catalogue import UnknownAct
 from tests.hub.recovery.cases import ON, act, case
 
 EUR = 100

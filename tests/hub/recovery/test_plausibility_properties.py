@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.acts.tariff import Catalogue, load_catalogue
 from hub.recovery.facts import ActRecord, DebtorKind, Evidence, OutcomeCode
 from hub.recovery.plausibility import assess
+from hub.tariff.catalogue import Catalogue, load_catalogue
 from tests.hub.recovery.cases import ON, case
 
 ACTS = [

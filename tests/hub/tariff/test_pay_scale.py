@@ -6,10 +6,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
-from hub.recovery.facts import InvalidFacts
 from hub.recovery.seizable_pay import (
     PAY_SCALE_FILE,
     MalformedPayScale,
@@ -18,6 +14,10 @@ from hub.recovery.seizable_pay import (
     scale_monthly_seizable,
     seizable_monthly_cents,
 )
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hub.recovery.facts import InvalidFacts
 
 FLOOR = 63_571  # the single-person RSA, 635.71 a month
 

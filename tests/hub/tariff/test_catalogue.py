@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.acts.tariff import (
+from hub.tariff.catalogue import (
     CATALOGUE_FILE,
     ActCost,
     InvalidClaim,
