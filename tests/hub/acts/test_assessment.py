@@ -73,7 +73,7 @@ async def test_a_costly_act_without_approval_is_stored_flagged_with_its_reasons(
     assert report.flagged and flag_codes(report) == ["cost_above_recovery"]
     assert report.assessment is not None
     [flag] = report.assessment["flags"]
-    assert "the act cost 48.53 EUR, more than the 0.00 EUR it could plausibly recover" in flag["message"]
+    assert "the act cost 57.73 EUR, more than the 0.00 EUR it could plausibly recover" in flag["message"]
     assert report.assessment["approval"] is None and report.assessment["budget"] is None
 
 

@@ -62,7 +62,9 @@ def test_a_bank_garnishment_is_priced_with_its_notice() -> None:
         + act_cost("GARNISHMENT_NOTICE", owed, ON).total_cents
     )
     assert result.explanation.path == ("BANK_GARNISHMENT", "GARNISHMENT_NOTICE")
-    assert result.cost_cents == expected == 30_384
+    # DOMAIN.md, Fees: the electronic service (8.80) is in the VAT base and the notice carries the
+    # travel flat fee (7.67): 303.84 before, 314.81 now.
+    assert result.cost_cents == expected == 31_481
     assert "PRICED_WITH_REQUIRED_ACTS" in codes(result)
 
 

@@ -116,7 +116,8 @@ def test_the_explanation_carries_costs_bound_rate_and_rule_version() -> None:
     result = assess(case(evidence=Evidence(bank_balance_cents=2_000_000)), "BANK_GARNISHMENT", ON)
     explanation = result.explanation
     assert "assumptions 2026.1" in explanation.rule_version
-    assert "tariff 2024-03" in explanation.rule_version
+    assert "tariff 2025-07" in explanation.rule_version
+    assert "pay scale 2026" in explanation.rule_version
     assert explanation.costs[0].lines
     text = "\n".join(explanation.lines())
     assert "Emolument for Bank account garnishment" in text

@@ -1,30 +1,34 @@
-"""The seizable share of pay: the 2025 scale from DOMAIN.md, the protected floor, and invariants."""
+"""The seizable share of pay: the scales per year (2025 from DOMAIN.md, 2026 carried unconfirmed), the
+RSA floor in force on the date, and invariants."""
 
 from __future__ import annotations
 
+from datetime import date
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from hub.recovery.seizable_pay import (
-    PAY_SCALE_FILE,
-    MalformedPayScale,
-    load_pay_scale,
-    parse_pay_scale,
-    scale_monthly_seizable,
-    seizable_monthly_cents,
-)
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.recovery.facts import InvalidFacts
+from hub.tariff.data import MalformedTariffData, NoFigureInForce, parse
+from hub.tariff.pay_scale import (
+    PAY_SCALE_FILE,
+    InvalidPay,
+    PayScaleFile,
+    pay_scale_on,
+    scale_monthly_seizable,
+    seizable_monthly_cents,
+)
 
+ON = date(2025, 2, 3)  # the 2025 scale and the RSA of 1 Apr 2024
 FLOOR = 63_571  # the single-person RSA, 635.71 a month
 
 
 def test_the_packaged_scale_is_2025_from_domain() -> None:
-    scale = load_pay_scale()
-    assert scale.year == 2025
+    scale = pay_scale_on(ON)
+    assert (scale.name, scale.valid_from, scale.valid_to) == ("2025", date(2025, 1, 1), date(2025, 12, 31))
+    assert scale.confirmed
     assert [b.up_to_cents for b in scale.bands] == [
         444_000,
         866_000,
@@ -44,7 +48,6 @@ def test_the_packaged_scale_is_2025_from_domain() -> None:
         Fraction(1),
     ]
     assert scale.per_dependent_cents == 172_000
-    assert scale.protected_floor_monthly_cents == FLOOR
     assert "2025" in scale.source
 
 
@@ -68,45 +71,94 @@ def test_the_packaged_scale_is_2025_from_domain() -> None:
     ],
 )
 def test_table(monthly_cents: int, dependents: int, expected_cents: int) -> None:
-    assert seizable_monthly_cents(monthly_cents, dependents) == expected_cents
+    assert seizable_monthly_cents(monthly_cents, dependents, ON) == expected_cents
 
 
 def test_wrong_inputs_are_refused() -> None:
     with pytest.raises(TypeError):
-        seizable_monthly_cents(1000.0, 0)  # type: ignore[arg-type]
-    with pytest.raises(InvalidFacts):
-        seizable_monthly_cents(-1, 0)
-    with pytest.raises(InvalidFacts):
-        seizable_monthly_cents(100_000, -1)
+        seizable_monthly_cents(1000.0, 0, ON)  # type: ignore[arg-type]
+    with pytest.raises(InvalidPay):
+        seizable_monthly_cents(-1, 0, ON)
+    with pytest.raises(InvalidPay):
+        seizable_monthly_cents(100_000, -1, ON)
 
 
-def test_a_malformed_scale_is_refused_with_its_path() -> None:
-    with pytest.raises(MalformedPayScale, match="bands"):
-        parse_pay_scale(
-            {
-                "year": 2025,
-                "source": "x",
-                "per_dependent_cents": 1,
-                "protected_floor_monthly_cents": 1,
-                "bands": [{"up_to_cents": 10, "numerator": 1, "denominator": 2}],
-            }
+def scale_file(**changes: object) -> dict[str, object]:
+    period: dict[str, object] = {
+        "name": "2027",
+        "valid_from": date(2027, 1, 1),
+        "per_dependent_cents": 1,
+        "bands": [{"numerator": 1, "denominator": 1}],
+        "confirmed": True,
+        "source": "x",
+    }
+    return {"kind": "pay_scale", "periods": [{**period, **changes}]}
+
+
+def test_a_malformed_scale_is_refused_with_the_path_of_every_fault() -> None:
+    with pytest.raises(MalformedTariffData) as caught:
+        parse(
+            PayScaleFile,
+            scale_file(
+                per_dependent_cents=1720.0,
+                bands=[{"up_to_cents": 10, "numerator": 1, "denominator": 2}],
+                confirmed=None,
+            ),
+            "new.toml",
         )
-    with pytest.raises(MalformedPayScale, match="per_dependent_cents"):
-        parse_pay_scale(
-            {
-                "year": 2025,
-                "source": "x",
-                "per_dependent_cents": 1720.0,
-                "protected_floor_monthly_cents": 1,
-                "bands": [{"numerator": 1, "denominator": 1}],
-            }
+    paths = {item.path for item in caught.value.errors}
+    assert {"periods.0.per_dependent_cents", "periods.0.confirmed"} <= paths
+    with pytest.raises(
+        MalformedTariffData, match=r"periods\.0: bands: the last band must have no up_to_cents"
+    ):
+        parse(
+            PayScaleFile,
+            scale_file(bands=[{"up_to_cents": 10, "numerator": 1, "denominator": 2}]),
+            "new.toml",
         )
+    assert "write amounts as integer cents" in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    ("on", "name", "confirmed"),
+    [
+        (date(2025, 12, 31), "2025", True),
+        (date(2026, 1, 1), "2026", False),
+        (date(2031, 6, 1), "2026", False),
+    ],
+)
+def test_the_scale_in_force_changes_on_1_january(on: date, name: str, confirmed: bool) -> None:
+    scale = pay_scale_on(on)
+    assert (scale.name, scale.confirmed) == (name, confirmed)
+    if not confirmed:
+        assert "UNCONFIRMED" in scale.source and "2025 figures are carried" in scale.source
+
+
+def test_before_the_first_scale_nothing_is_in_force() -> None:
+    with pytest.raises(
+        NoFigureInForce, match=r"no wage-garnishment scale in force on 2024-12-31.*2025 \(2025-01-01"
+    ):
+        seizable_monthly_cents(100_000, 0, date(2024, 12, 31))
+
+
+@pytest.mark.parametrize(
+    ("on", "expected_cents"),
+    [
+        # 660.00: the scale gives 47.50 (222 + 3,480 x 1/10 = 570 a year); the floor leaves less.
+        (date(2025, 3, 31), 66_000 - 63_571),  # RSA 635.71 until 31 Mar 2025
+        (date(2025, 4, 1), 66_000 - 64_652),  # RSA 646.52 from 1 Apr 2025
+    ],
+)
+def test_the_floor_is_the_rsa_in_force_on_the_date(on: date, expected_cents: int) -> None:
+    assert seizable_monthly_cents(66_000, 0, on) == expected_cents
 
 
 def test_the_data_file_holds_no_decimal_number() -> None:
-    text = (Path(__file__).parents[3] / "hub" / "recovery" / PAY_SCALE_FILE).read_text(encoding="utf-8")
+    text = (Path(__file__).parents[3] / "hub" / "tariff" / PAY_SCALE_FILE).read_text(encoding="utf-8")
     data_lines = [
-        line.split("#")[0] for line in text.splitlines() if not line.lstrip().startswith(("#", "source"))
+        line.split("#")[0]
+        for line in text.splitlines()
+        if not line.lstrip().startswith(("#", "source", "name", "valid_"))
     ]
     assert not any("." in line for line in data_lines)
 
@@ -117,9 +169,9 @@ dependents = st.integers(min_value=0, max_value=12)
 
 @given(incomes, dependents)
 def test_never_more_than_the_scale_and_never_the_floor(income: int, deps: int) -> None:
-    seizable = seizable_monthly_cents(income, deps)
+    seizable = seizable_monthly_cents(income, deps, ON)
     assert type(seizable) is int
-    assert 0 <= seizable <= scale_monthly_seizable(income, deps)
+    assert 0 <= seizable <= scale_monthly_seizable(income, deps, ON)
     if income >= FLOOR:
         assert income - seizable >= FLOOR
     else:
@@ -128,9 +180,9 @@ def test_never_more_than_the_scale_and_never_the_floor(income: int, deps: int) -
 
 @given(incomes, st.integers(min_value=1, max_value=100_000), dependents)
 def test_more_pay_never_lowers_the_seizable_share(income: int, more: int, deps: int) -> None:
-    assert seizable_monthly_cents(income + more, deps) >= seizable_monthly_cents(income, deps)
+    assert seizable_monthly_cents(income + more, deps, ON) >= seizable_monthly_cents(income, deps, ON)
 
 
 @given(incomes, dependents)
 def test_a_dependent_never_raises_the_seizable_share(income: int, deps: int) -> None:
-    assert seizable_monthly_cents(income, deps + 1) <= seizable_monthly_cents(income, deps)
+    assert seizable_monthly_cents(income, deps + 1, ON) <= seizable_monthly_cents(income, deps, ON)
