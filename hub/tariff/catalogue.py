@@ -346,9 +346,12 @@ class TariffPeriod(Period):
             for code, fee in self.fees.items()
             for index, item in enumerate(fee.items)
             if (item.valid_from is not None and item.valid_from < self.valid_from)
-            or (item.valid_to is not None and self.valid_to is not None and item.valid_to > self.valid_to)
+            or (item.valid_to is not None and item.valid_to < self.valid_from)
+            or (item.valid_from is not None and item.valid_to is not None and item.valid_to < item.valid_from)
         ]
         if outside:
+            # An item may end after its period (a surcharge outliving a tariff closed early): the
+            # period's end bounds it anyway. It may not start before the period nor end before it starts.
             raise ValueError(f"period {self.name}: items dated outside the period: {outside}")
         return self
 
