@@ -382,10 +382,12 @@ class TariffFile(Data):
     """New tariff periods on their own, as ``hub tariff check`` reads them before they are loaded."""
 
     kind: Literal["tariff"]
-    periods: tuple[TariffPeriod, ...] = Field(min_length=1)
+    periods: tuple[TariffPeriod, ...]
 
     @model_validator(mode="after")
     def _in_sequence(self) -> TariffFile:
+        if not self.periods:
+            raise ValueError("the file holds no [[periods]]")
         if problems := sequence_problems(self.periods, "tariff"):
             raise ValueError("; ".join(problems))
         return self

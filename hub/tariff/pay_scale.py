@@ -108,10 +108,12 @@ class PayScaleFile(Data):
     """The yearly scales, in order, as the packaged file and a new year's file both hold them."""
 
     kind: Literal["pay_scale"]
-    periods: tuple[PayScale, ...] = Field(min_length=1)
+    periods: tuple[PayScale, ...]
 
     @model_validator(mode="after")
     def _in_sequence(self) -> PayScaleFile:
+        if not self.periods:
+            raise ValueError("the file holds no [[periods]]")
         if problems := sequence_problems(self.periods, FIGURE):
             raise ValueError("; ".join(problems))
         return self

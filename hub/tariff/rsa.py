@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
 from hub.tariff.data import (
     Cents,
@@ -44,10 +44,12 @@ class RsaFile(Data):
     """The RSA's periods, in order, as the packaged file and a new period's file both hold them."""
 
     kind: Literal["rsa"]
-    periods: tuple[RsaPeriod, ...] = Field(min_length=1)
+    periods: tuple[RsaPeriod, ...]
 
     @model_validator(mode="after")
     def _in_sequence(self) -> RsaFile:
+        if not self.periods:
+            raise ValueError("the file holds no [[periods]]")
         if problems := sequence_problems(self.periods, "RSA"):
             raise ValueError("; ".join(problems))
         return self
