@@ -10,7 +10,7 @@ is read from a TOML file beside these modules through the one loader of ``hub.ta
 from hub.tariff.catalogue import ActCost, Catalogue, CostLine, act_cost, load_catalogue
 from hub.tariff.data import MalformedTariffData, NoFigureInForce, Provenance
 from hub.tariff.fees import ProportionalFee, collection_fee, recovery_fee
-from hub.tariff.pay_scale import PayScale, pay_scale_on, seizable_monthly_cents
+from hub.tariff.pay_scale import PayScale, SeizablePay, pay_scale_on, seizable_monthly_cents, seizable_pay
 from hub.tariff.rsa import DatedAmount, pay_floor, unseizable_bank_minimum
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "PayScale",
     "ProportionalFee",
     "Provenance",
+    "SeizablePay",
     "act_cost",
     "collection_fee",
     "load_catalogue",
@@ -30,5 +31,6 @@ __all__ = [
     "pay_scale_on",
     "recovery_fee",
     "seizable_monthly_cents",
+    "seizable_pay",
     "unseizable_bank_minimum",
 ]

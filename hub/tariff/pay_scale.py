@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
 from typing import Annotated, Literal
@@ -30,6 +31,7 @@ from hub.tariff.data import (
     Period,
     Provenance,
     Text,
+    eur,
     in_force,
     load_packaged,
     sequence_problems,
@@ -167,3 +169,37 @@ def seizable_monthly_cents(
     by_scale = math.floor(scale_monthly_seizable(monthly_net_income_cents, dependents, on, scales=scales))
     above_floor = max(monthly_net_income_cents - pay_floor(on, rsa=rsa).cents, 0)
     return min(by_scale, above_floor)
+
+
+@dataclass(frozen=True)
+class SeizablePay:
+    """What a wage garnishment may take each month, the words that justify it, and the figures used."""
+
+    monthly_cents: int
+    explanation: str
+    scale: Provenance
+    floor: Provenance
+
+
+def seizable_pay(
+    monthly_net_income_cents: int,
+    dependents: int,
+    on: date,
+    *,
+    scales: PayScaleFile | None = None,
+    rsa: RsaFile | None = None,
+) -> SeizablePay:
+    """``seizable_monthly_cents`` with its explanation and the provenance of the scale and the floor."""
+    seizable = seizable_monthly_cents(monthly_net_income_cents, dependents, on, scales=scales, rsa=rsa)
+    scale = pay_scale_on(on, scales=scales)
+    floor = pay_floor(on, rsa=rsa)
+    by_scale = math.floor(scale_monthly_seizable(monthly_net_income_cents, dependents, on, scales=scales))
+    binding = "the floor" if seizable < by_scale else "the scale"
+    unconfirmed = "" if scale.confirmed else " (unconfirmed)"
+    text = (
+        f"{eur(seizable)} a month is seizable from a net pay of {eur(monthly_net_income_cents)} with "
+        f"{dependents} dependent(s): the {scale.name} scale{unconfirmed} allows {eur(by_scale)}, and the "
+        f"single-person RSA of {eur(floor.cents)} (period {floor.provenance.period}) always stays with the "
+        f"debtor; {binding} binds."
+    )
+    return SeizablePay(seizable, text, scale.provenance(), floor.provenance)

@@ -19,6 +19,7 @@ from hub.tariff.pay_scale import (
     pay_scale_on,
     scale_monthly_seizable,
     seizable_monthly_cents,
+    seizable_pay,
 )
 
 ON = date(2025, 2, 3)  # the 2025 scale and the RSA of 1 Apr 2024
@@ -186,3 +187,21 @@ def test_more_pay_never_lowers_the_seizable_share(income: int, more: int, deps: 
 @given(incomes, dependents)
 def test_a_dependent_never_raises_the_seizable_share(income: int, deps: int) -> None:
     assert seizable_monthly_cents(income, deps + 1, ON) <= seizable_monthly_cents(income, deps, ON)
+
+
+@pytest.mark.parametrize(
+    ("monthly_cents", "on", "expected_cents", "binds", "scale", "floor"),
+    [
+        (66_000, date(2025, 4, 1), 66_000 - 64_652, "the floor binds", "2025", "2025-04"),
+        (100_000, date(2026, 1, 1), 10_933, "the scale binds", "2026", "2025-04"),
+    ],
+)
+def test_seizable_pay_explains_itself_with_its_figures(
+    monthly_cents: int, on: date, expected_cents: int, binds: str, scale: str, floor: str
+) -> None:
+    pay = seizable_pay(monthly_cents, 0, on)
+    assert pay.monthly_cents == expected_cents == seizable_monthly_cents(monthly_cents, 0, on)
+    assert binds in pay.explanation
+    assert (pay.scale.period, pay.floor.period) == (scale, floor)
+    assert pay.scale.confirmed is (scale == "2025")
+    assert f"the {scale} scale" in pay.explanation and f"(period {floor})" in pay.explanation
