@@ -19,7 +19,7 @@ from hub.messaging import service as messaging
 from hub.messaging.service import Envelope
 from hub.offices.models import Office
 from hub.recovery.facts import ActRecord
-from hub.recovery.success_rates import learn_success_rates
+from hub.recovery.recovery_rates import learn_recovery_rates
 from schemas.v1.outcomes import OutcomeCode
 from tests.hub.acts.factories import Seeded, seed
 
@@ -97,7 +97,7 @@ async def test_tallies_give_the_rates_and_counts_the_aggregate_gave(session: Asy
     await session.execute(insert(ActReport), await _reports(session, first, 9, 40))
 
     rates = await learned_rates(session)
-    expected = learn_success_rates(await _aggregated(session))
+    expected = learn_recovery_rates(await _aggregated(session))
     assert rates.overall == expected.overall and rates.by_office == expected.by_office
     assert rates.overall  # not vacuous: reports of every act were learned from
     for act, office in itertools.product(ACTS, (first.office.code, second.office.code, None)):
