@@ -239,7 +239,8 @@ class AssessOut(BaseModel):
 async def assess(body: AssessIn, session: SessionDep, _user: Staff) -> AssessOut:
     """Computes, without recording anything, what one act (`act_code` of the catalogue) would cost on a
     case, what it is expected to bring in, the creditor's expected net (flagged when negative) and why,
-    and the guardrails it meets, optionally for one office. Staff only; 404 `case.not_found` for an unknown case.
+    and the guardrails it meets, optionally for one office. Staff only; 404 `case.not_found` for an
+    unknown case.
     """
     case = await CaseRepository(session).get_with_parties(body.case_ref)
     if case is None:

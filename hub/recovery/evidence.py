@@ -219,7 +219,10 @@ def evidence_effects(
             None,
         )
         if pv659 is not None:
-            what = f"A 'PV 659' on {pv659.on.isoformat()}{_named(pv659)} found the debtor gone from the address on file"
+            what = (
+                f"A 'PV 659' on {pv659.on.isoformat()}{_named(pv659)} found the debtor gone from the "
+                "address on file"
+            )
             effects.append(_effect("ADDRESS_UNKNOWN", what, pv659.on, on, terms.address_unknown, asset))
         elif terms.address_unknown.factor(asset) < 1:
             notes.append("Whether the debtor's address is current is unknown: no adjustment made.")

@@ -265,8 +265,8 @@ class _Context:
         return economics.CollectionFee(
             due,
             vat,
-            f"Collection fee borne by the creditor (droit d'encaissement, A444-32) on {eur(collected_cents, cur)}: "
-            f"{eur(fee, cur)}{deducted}{capped}: {eur(due, cur)} excl. VAT.",
+            "Collection fee borne by the creditor (droit d'encaissement, A444-32) on "
+            f"{eur(collected_cents, cur)}: {eur(fee, cur)}{deducted}{capped}: {eur(due, cur)} excl. VAT.",
         )
 
     def net(self, expected: int, costs: tuple[ActCost, ...]) -> CreditorNet:
@@ -300,16 +300,15 @@ class _Context:
         # A garnishment catches the balance owed and the costs of the act, up to what the asset yields.
         caught = min(known.yield_cents, owed + sum(c.total_cents for c in costs))
         expected = math.floor(known.weight * caught + (1 - known.weight) * unknown)
-        if known.weight == 1:
-            rate, effects, factor = None, (), Fraction(1)
-        else:
-            notes = (
-                *notes,
-                f"The rest of the weight ({percent(1 - known.weight)}) goes to what the act brings back "
-                "where nothing is known.",
-            )
+        if known.weight == 1:  # fresh evidence stands alone: nothing learned is mixed in
+            return _Option(path, costs, target, expected, self.net(expected, costs), reasons, known,
+                           notes=known.assumptions + notes)  # fmt: skip
+        rest = (
+            f"The rest of the weight ({percent(1 - known.weight)}) goes to what the act brings back "
+            "where nothing is known."
+        )
         return _Option(path, costs, target, expected, self.net(expected, costs), reasons, known, rate,
-                       effects, factor, known.assumptions + notes)  # fmt: skip
+                       effects, factor, (*known.assumptions, *notes, rest))  # fmt: skip
 
     def nothing(
         self, path: tuple[str, ...], reasons: tuple[Reason, ...], *, never_flag: bool = False
@@ -424,7 +423,8 @@ def _verdict(option: _Option, flagged: bool, currency: str) -> Reason:
     return Reason(
         "CREDITOR_GAINS",
         f"This act should cost {eur(option.cost_cents, currency)} and is expected to bring in "
-        f"{eur(option.expected_cents, currency)}: {eur(net.net_cents, currency)} expected net to the creditor.",
+        f"{eur(option.expected_cents, currency)}: {eur(net.net_cents, currency)} expected net to the "
+        "creditor.",
     )
 
 

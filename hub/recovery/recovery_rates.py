@@ -153,7 +153,8 @@ def learn_recovery_rates(
 def tallied_rates(
     tallies: Iterable[tuple[str, str, int, int]], *, assumptions: Assumptions | None = None
 ) -> RecoveryRates:
-    """Learned expected recovery from stored tallies: (act code, office code, reports, sum of shares in bp)."""
+    """Learned expected recovery from stored tallies: (act code, office code, reports, sum of the
+    shares in basis points)."""
     terms = (assumptions or load_assumptions()).recovery
     overall_bp: Counter[str] = Counter()
     overall_n: Counter[str] = Counter()

@@ -44,7 +44,8 @@ BEGIN
     FROM new_reports r JOIN cases c ON c.id = r.case_id
     GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT (act_code, office_id, outcome_code, brought_money, slot)
-    DO UPDATE SET reports = t.reports + EXCLUDED.reports, recovered_bp = t.recovered_bp + EXCLUDED.recovered_bp;
+    DO UPDATE SET reports = t.reports + EXCLUDED.reports,
+                  recovered_bp = t.recovered_bp + EXCLUDED.recovered_bp;
     INSERT INTO mandate_act_tallies AS t (mandate_id, act_code, reports)
     SELECT mandate_id, act_code, count(*) FROM new_reports GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (mandate_id, act_code) DO UPDATE SET reports = t.reports + EXCLUDED.reports;

@@ -33,8 +33,7 @@ from hub.messaging.outbound import send_to_office
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
 from hub.policy.settings import DEFAULT_SETTINGS, PolicySettings
-from hub.recovery.assumptions import load_assumptions
-from hub.recovery.facts import ActRecord, CaseFacts, OutcomeCode
+from hub.recovery.facts import ActRecord, CaseFacts
 from hub.recovery.recovery_rates import RecoveryRates, tallied_rates
 from hub.settings import get_settings
 from schemas.v1.mandate import Priority

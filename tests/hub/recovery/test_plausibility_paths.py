@@ -100,7 +100,7 @@ def test_a_release_is_a_duty_never_flagged() -> None:
     assert "LEGAL_DUTY" in codes(result)
 
 
-# --- learned expected recovery, explanation, errors ------------------------------------------------------------
+# --- learned expected recovery, explanation, errors -----------------------------------------------
 
 
 def test_an_office_record_moves_the_rate_and_the_explanation_names_its_sample() -> None:
