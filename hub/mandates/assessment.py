@@ -30,7 +30,7 @@ class Finding:
 
     @property
     def reason_code(self) -> str:
-        """The wire form (``cost.cost_above_recovery``, ``guardrail.vulnerable_debtor``)."""
+        """The wire form (``cost.creditor_loses``, ``guardrail.vulnerable_debtor``)."""
         return f"{self.kind}.{self.code.lower()}"
 
     def as_dict(self) -> dict[str, str]:

@@ -143,6 +143,10 @@ def known_asset(
         )
         if value is None:
             return None
+        visited, _ = last_no_goods_report(case, on)
+        if visited is not None and (seen_on is None or seen_on <= visited):
+            # A visit that found nothing seizable is newer, direct evidence: the estimate no longer counts.
+            return None
         fetched = math.floor(value * a.auction_share)
         reachable = math.floor(fetched * (1 - Fraction(a.sale_costs_bp, 10_000)))
         how = (
@@ -158,6 +162,21 @@ def known_asset(
 
 def _latest(dates: list[date]) -> date | None:
     return max(dates) if dates else None
+
+
+def last_no_goods_report(case: CaseFacts, on: date) -> tuple[date | None, ActRecord | None]:
+    """The latest "PV de carence" (a visit found no seizable goods) on or before ``on``, on the case
+    form or reported by an office, with the act report when one says it."""
+    history = [r for r in case.acts_before(on) if r.outcome is not None]  # latest first
+    report = next(
+        (r for r in history if r.act_code == "NO_GOODS_REPORT" or r.outcome is OutcomeCode.NO_SEIZABLE_GOODS),
+        None,
+    )
+    seen = case.evidence.last_no_goods_report_on
+    when = _latest(
+        [d for d in [seen if seen is not None and seen <= on else None, report.on if report else None] if d]
+    )
+    return when, report
 
 
 def _named(record: ActRecord | None) -> str:
@@ -195,14 +214,7 @@ def evidence_effects(
     effects: list[EvidenceEffect | None] = []
     notes: list[str] = []
 
-    # "PV de carence": a visit found no seizable goods (on the case form, or reported by an office).
-    report = next(
-        (r for r in history if r.act_code == "NO_GOODS_REPORT" or r.outcome is OutcomeCode.NO_SEIZABLE_GOODS),
-        None,
-    )
-    no_goods = _latest(
-        [d for d in [ev.last_no_goods_report_on, report.on if report is not None else None] if d is not None]
-    )
+    no_goods, report = last_no_goods_report(case, on)
     if no_goods is not None:
         named = _named(report) if report is not None and report.on == no_goods else ""
         what = f"A 'PV de carence' on {no_goods.isoformat()}{named} found no seizable goods"
