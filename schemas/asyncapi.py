@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 from schemas.v1 import KINDS, SAMPLES_DIR
 from schemas.v1.xml_form import camel

@@ -118,10 +118,10 @@ ASYNCAPI_CLI = ["npx", "-y", "@asyncapi/cli@6", "validate", "--fail-severity=war
 
 
 def test_the_document_passes_asyncapi_validate(tmp_path: Path) -> None:
-    """The bar of schemas/README.md: the AsyncAPI CLI's validation, every warning counted (it resolves
-    the JSON Schemas the document refers to and checks each example against its payload). Missing
-    npx skips here and fails under CI=true. The CLI's usage metrics are switched off, with a
-    settings file of the test's own."""
+    """The bar of schemas/README.md: the AsyncAPI CLI's validation, every warning counted; it reads
+    the JSON Schemas the document refers to (it refused pydantic's OpenAPI ``discriminator`` object),
+    but not the examples against them, which the test above does. Missing npx skips here and fails
+    under CI=true. The CLI's usage metrics are switched off, with a settings file of the test's own."""
     require("npx", shutil.which("npx") is not None)
     metrics = tmp_path / "asyncapi-analytics.json"
     metrics.write_text(
