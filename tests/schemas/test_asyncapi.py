@@ -135,7 +135,7 @@ def test_the_document_passes_asyncapi_validate(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=240,
         check=False,
     )
     assert run.returncode == 0, run.stdout + run.stderr
