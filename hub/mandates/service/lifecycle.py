@@ -251,7 +251,7 @@ def judge(
             facts, data.acts, on, office=office_code, rates=rates, settings=policy_settings()
         )
     assert data.fee_budget_cents is not None
-    return assess_whole_file(facts, data.fee_budget_cents)
+    return assess_whole_file(facts, data.fee_budget_cents, on)
 
 
 def _refuse_blocks(verdict: Verdict, data: MandateIn, case: Case) -> None:
@@ -260,7 +260,12 @@ def _refuse_blocks(verdict: Verdict, data: MandateIn, case: Case) -> None:
             f"the law forbids this mandate on case {case.ref}",
             code="mandate.refused_by_guardrails",
             errors=[
-                ErrorItem(f"acts[{data.acts.index(f.act_code)}]", f.reason_code, f.message)
+                # A whole-file mandate's block is about the case ("*"), not one of its acts.
+                ErrorItem(
+                    f"acts[{data.acts.index(f.act_code)}]" if f.act_code in data.acts else "case_ref",
+                    f.reason_code,
+                    f.message,
+                )
                 for f in verdict.blocks
             ],
         )

@@ -361,7 +361,7 @@ ROWS: list[tuple[str, Any, str, date, str, bool | None]] = [
         "PACING_EXCEEDED",
         None,
     ),
-    # Vulnerability, payment plan, dispute, insolvency: coercive acts need a person's review.
+    # Vulnerability, payment plan, dispute: coercive acts need a person's review.
     (
         "vulnerable debtor",
         case(evidence=Evidence(vulnerable=True)),
@@ -422,13 +422,14 @@ ROWS: list[tuple[str, Any, str, date, str, bool | None]] = [
         "CLAIM_DISPUTED",
         None,
     ),
+    # Admissible over-indebtedness and opened collective proceedings bar enforcement (hard blocks).
     (
         "insolvency proceedings",
         case(evidence=Evidence(insolvency_proceedings=True)),
         "BANK_GARNISHMENT",
         ON,
         "INSOLVENCY_PROCEEDINGS",
-        True,
+        False,
     ),
     (
         "insolvency reported by an office",
@@ -436,7 +437,15 @@ ROWS: list[tuple[str, Any, str, date, str, bool | None]] = [
         "SEIZURE_SALE",
         ON,
         "INSOLVENCY_PROCEEDINGS",
-        True,
+        False,
+    ),
+    (
+        "insolvency proceedings, non-coercive act",
+        case(evidence=Evidence(insolvency_proceedings=True)),
+        "SERVE_TITLE",
+        ON,
+        "INSOLVENCY_PROCEEDINGS",
+        None,
     ),
     (
         "insolvency reported, proceedings known to be closed",
