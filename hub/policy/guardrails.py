@@ -15,7 +15,14 @@ claims and the payment order's 2 years are not procedural deadlines and do not m
 
 The title's 10 years restart at each enforcement act on file (art. 2244 Code civil): an act the
 catalogue marks ``coercive``, reported by its office as carried out. Serving the title is not
-counted: it makes the title enforceable, it is not an act of enforcement.
+counted: it makes the title enforceable, it is not an act of enforcement. A claim without title
+lapses (2 years consumer, 5 commercial...) counted from ``CaseFacts.claim_started_on``, which the
+case keeps at the last interruption (an acknowledgement of the debt, art. 2240 Code civil): no act
+on file restarts it, since no enforcement act may be done without a title.
+
+Insolvency bars enforcement as a hard block: an over-indebtedness file declared admissible (art.
+L722-2 Code de la consommation) or collective proceedings opened (art. L622-21 Code de commerce),
+named after what the case records or, failing that, after the debtor's kind.
 """
 
 from __future__ import annotations
