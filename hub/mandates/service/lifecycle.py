@@ -144,13 +144,15 @@ async def facts_of(session: AsyncSession, case: Case) -> CaseFacts:
 
 
 def policy_settings() -> PolicySettings:
-    """The guardrails' settings: the law's figures, and the charter's pacing from the hub settings
-    (``HUB_PACING_MAX_COERCIVE_ACTS``, ``HUB_PACING_WINDOW_DAYS``)."""
+    """The guardrails' settings: the law's figures, the charter's pacing from the hub settings
+    (``HUB_PACING_MAX_COERCIVE_ACTS``, ``HUB_PACING_WINDOW_DAYS``) and whose public holidays count
+    (``HUB_HOLIDAY_SUBDIVISION``)."""
     hub = get_settings()
     return replace(
         DEFAULT_SETTINGS,
         pacing_max_coercive_acts=hub.pacing_max_coercive_acts,
         pacing_window_days=hub.pacing_window_days,
+        holiday_subdivision=hub.holiday_subdivision or None,
     )
 
 
