@@ -26,6 +26,7 @@ __all__ = [
     "ClaimKind",
     "DebtorKind",
     "Evidence",
+    "InsolvencyKind",
     "InvalidFacts",
     "OutcomeCode",
     "Title",
@@ -54,6 +55,22 @@ class ClaimKind(StrEnum):
     COMMERCIAL = "commercial"
     WAGE = "wage"
     MAINTENANCE = "maintenance"
+
+
+class InsolvencyKind(StrEnum):
+    """Which insolvency proceedings, when the agency knows (the guardrails infer it otherwise).
+
+    - ``over_indebtedness``: a "surendettement" file declared admissible by the commission; it
+      suspends and forbids enforcement against the debtor's goods (art. L722-2 C. conso).
+    - ``over_indebtedness_filed``: a file lodged with the commission, admissibility not decided
+      yet; nothing is suspended by law, a person reviews each coercive act.
+    - ``collective_proceedings``: "sauvegarde", "redressement" or "liquidation judiciaire" opened;
+      the opening judgment stops every individual enforcement (art. L622-21 C. com).
+    """
+
+    OVER_INDEBTEDNESS = "over_indebtedness"
+    OVER_INDEBTEDNESS_FILED = "over_indebtedness_filed"
+    COLLECTIVE_PROCEEDINGS = "collective_proceedings"
 
 
 def _cents(name: str, value: int | None, *, optional: bool = False) -> None:
@@ -116,7 +133,13 @@ class Evidence:
     disputed: bool | None = None
     """The debtor disputes the claim ("contestation")."""
     insolvency_proceedings: bool | None = None
-    """Over-indebtedness or insolvency proceedings ("surendettement", "procédure collective")."""
+    """Over-indebtedness or insolvency proceedings ("surendettement", "procédure collective") are
+    under way: taken as admissible or opened, so enforcement is barred, unless ``insolvency_kind``
+    says the file is only lodged."""
+    insolvency_kind: InsolvencyKind | None = None
+    """Which proceedings, when known; only with ``insolvency_proceedings=True``. ``None``: the
+    guardrails infer it from the debtor (a company: collective proceedings; a person:
+    over-indebtedness, or collective proceedings if a trader)."""
     bank_balance_seen_on: date | None = None
     """When the known balance was seen: a balance seen a year ago is weak evidence."""
     pending_debits_cents: int | None = None
@@ -149,6 +172,11 @@ class Evidence:
             "insolvency_proceedings",
         ):
             _flag(name, getattr(self, name))
+        if self.insolvency_kind is not None:
+            if not isinstance(self.insolvency_kind, InsolvencyKind):
+                raise TypeError(f"insolvency_kind must be an InsolvencyKind, got {self.insolvency_kind!r}")
+            if self.insolvency_proceedings is not True:
+                raise InvalidFacts("insolvency_kind is given, but insolvency_proceedings is not true")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,4 +1,4 @@
-"""act report tallies learn the share of the balance recovered, not only a count of successes
+"""act report tallies learn the share of the balance recovered; evidence with dates; the creditor's VAT
 
 Revision ID: 20261204_0017
 Revises: 20261204_0016
@@ -14,6 +14,11 @@ keeps it without a statement more per report.
 
 Existing reports are back-filled against their case's balance today (their balance at the time is
 not kept): an approximation for history, exact from now on.
+
+The guardrails read which insolvency proceedings are known (a hard block, or a review for a file
+only lodged); the cost flag reads, from now on: when each piece of evidence was seen (a balance seen a year
+ago is weak evidence), debits pending on a known account, a vehicle's value, and whether the
+creditor reclaims the VAT it pays (most banks cannot).
 """
 
 from collections.abc import Sequence
@@ -117,7 +122,25 @@ def _backfill(share: str) -> str:
     )
 
 
+EVIDENCE = (
+    ("insolvency_kind", sa.String(length=32)),
+    ("bank_balance_seen_on", sa.Date()),
+    ("pending_debits_cents", sa.BigInteger()),
+    ("income_seen_on", sa.Date()),
+    ("goods_valued_on", sa.Date()),
+    ("vehicle_value_cents", sa.BigInteger()),
+    ("vehicle_valued_on", sa.Date()),
+)
+
+
 def upgrade() -> None:
+    with op.batch_alter_table("creditors", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("reclaims_vat", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        for name, kind in EVIDENCE:
+            batch_op.add_column(sa.Column(name, kind, nullable=True))
     with op.batch_alter_table("act_report_tallies", schema=None) as batch_op:
         batch_op.add_column(sa.Column("recovered_bp", sa.BigInteger(), nullable=False, server_default="0"))
     if op.get_bind().dialect.name == "postgresql":
@@ -138,3 +161,8 @@ def downgrade() -> None:
         op.execute(SQLITE_TRIGGER_BEFORE)
     with op.batch_alter_table("act_report_tallies", schema=None) as batch_op:
         batch_op.drop_column("recovered_bp")
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        for name, _ in reversed(EVIDENCE):
+            batch_op.drop_column(name)
+    with op.batch_alter_table("creditors", schema=None) as batch_op:
+        batch_op.drop_column("reclaims_vat")

@@ -143,13 +143,15 @@ async def facts_of(session: AsyncSession, case: Case) -> CaseFacts:
 
 
 def policy_settings() -> PolicySettings:
-    """The guardrails' settings: the law's figures, and the charter's pacing from the hub settings
-    (``HUB_PACING_MAX_COERCIVE_ACTS``, ``HUB_PACING_WINDOW_DAYS``)."""
+    """The guardrails' settings: the law's figures, the charter's pacing from the hub settings
+    (``HUB_PACING_MAX_COERCIVE_ACTS``, ``HUB_PACING_WINDOW_DAYS``) and whose public holidays count
+    (``HUB_HOLIDAY_SUBDIVISION``)."""
     hub = get_settings()
     return replace(
         DEFAULT_SETTINGS,
         pacing_max_coercive_acts=hub.pacing_max_coercive_acts,
         pacing_window_days=hub.pacing_window_days,
+        holiday_subdivision=hub.holiday_subdivision or None,
     )
 
 
@@ -228,7 +230,7 @@ def judge(
             facts, data.acts, on, office=office_code, rates=rates, settings=policy_settings()
         )
     assert data.fee_budget_cents is not None
-    return assess_whole_file(facts, data.fee_budget_cents)
+    return assess_whole_file(facts, data.fee_budget_cents, on)
 
 
 def _refuse_blocks(verdict: Verdict, data: MandateIn, case: Case) -> None:
@@ -237,7 +239,12 @@ def _refuse_blocks(verdict: Verdict, data: MandateIn, case: Case) -> None:
             f"the law forbids this mandate on case {case.ref}",
             code="mandate.refused_by_guardrails",
             errors=[
-                ErrorItem(f"acts[{data.acts.index(f.act_code)}]", f.reason_code, f.message)
+                # A whole-file mandate's block is about the case ("*"), not one of its acts.
+                ErrorItem(
+                    f"acts[{data.acts.index(f.act_code)}]" if f.act_code in data.acts else "case_ref",
+                    f.reason_code,
+                    f.message,
+                )
                 for f in verdict.blocks
             ],
         )

@@ -123,9 +123,7 @@ async def test_assess_reads_what_the_offices_reported(
         return {r["code"]: r["message"] for r in assessment["reasons"]}
 
     sale, garnishment = await assess("SEIZURE_SALE"), await assess("BANK_GARNISHMENT")
-    assert "NO_GOODS_REPORT" not in reasons(sale) and "FAILED_GARNISHMENT" not in reasons(
-        garnishment
-    )
+    assert "NO_GOODS_REPORT" not in reasons(sale) and "FAILED_GARNISHMENT" not in reasons(garnishment)
     assert [g["code"] for g in (await assess("WAGE_GARNISHMENT_REQUEST"))["guardrails"]] == []
 
     await office_reports(1, "NO_GOODS_REPORT", "no_seizable_goods")

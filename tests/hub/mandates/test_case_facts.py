@@ -248,3 +248,17 @@ async def test_a_lower_pacing_setting_trips_the_guardrail(
     assert "at most 1" in garnishment.assessment["reasons"][0]["message"]
     pacing(1, 14)  # a shorter window: the payment order of 20 days ago is out of it
     assert await verdict_codes(session, case, "BANK_GARNISHMENT") == []
+
+
+def test_the_holiday_subdivision_is_a_hub_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HUB_HOLIDAY_SUBDIVISION", raising=False)
+    get_settings.cache_clear()
+    assert service.policy_settings().holiday_subdivision is None
+    monkeypatch.setenv("HUB_HOLIDAY_SUBDIVISION", "57")
+    get_settings.cache_clear()
+    moselle = service.policy_settings()
+    get_settings.cache_clear()
+    assert moselle.holiday_subdivision == "57"
+    assert moselle.procedural_deadline(date(2027, 3, 26)) == date(2027, 3, 30)  # Good Friday there
+    with pytest.raises(ValueError, match="HUB_HOLIDAY_SUBDIVISION"):
+        Settings(_env_file=None, holiday_subdivision="Alsace-Lorraine")  # type: ignore[call-arg]

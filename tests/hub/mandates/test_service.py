@@ -178,6 +178,41 @@ async def test_a_whole_file_budget_above_the_balance_is_held(session: AsyncSessi
     assert sent.terms.kind == "whole_file" and sent.terms.fee_budget_cents == 1_500
 
 
+async def test_insolvency_refuses_any_mandate_with_its_legal_basis(session: AsyncSession) -> None:
+    office = await an_office(session)
+    case = await a_case(session, evidence={"insolvency_proceedings": True, "bank_balance_cents": 2_000_000})
+    whole_file = MandateIn(
+        case_ref=case.ref, office_code=office.code, kind=MandateKind.WHOLE_FILE, fee_budget_cents=1_500
+    )
+    with pytest.raises(InvalidInput) as refused:
+        await service.create_mandate(session, whole_file, actor=STAFF)
+    assert refused.value.code == "mandate.refused_by_guardrails"
+    [error] = refused.value.errors
+    assert error.path == "case_ref" and error.code == "guardrail.insolvency_proceedings"
+    assert "Art. L722-2 Code de la consommation" in error.message
+    per_act = MandateIn(
+        case_ref=case.ref, office_code=office.code, kind=MandateKind.PER_ACT, acts=["BANK_GARNISHMENT"]
+    )
+    with pytest.raises(InvalidInput) as refused:
+        await service.create_mandate(session, per_act, actor=STAFF)
+    [error] = refused.value.errors
+    assert error.path == "acts[0]" and error.code == "guardrail.insolvency_proceedings"
+    assert await session.scalar(select(Mandate).where(Mandate.case_id == case.id)) is None
+
+
+async def test_each_act_stored_says_until_when_the_title_may_be_enforced(session: AsyncSession) -> None:
+    office = await an_office(session)
+    case = await a_case(session, **RICH)
+    data = MandateIn(
+        case_ref=case.ref, office_code=office.code, kind=MandateKind.PER_ACT, acts=["SERVE_TITLE"]
+    )
+    mandate = await service.create_mandate(session, data, actor=STAFF)
+    assert mandate.assessment is not None
+    [stored] = mandate.assessment["acts"]
+    assert case.title_issued_on is not None
+    assert f"The title of {case.title_issued_on.isoformat()} may be enforced until" in stored["title_period"]
+
+
 async def test_the_state_machine_refuses_what_its_table_does_not_allow(session: AsyncSession) -> None:
     office = await an_office(session)
     case = await a_case(session, **RICH)
