@@ -1,6 +1,7 @@
 """The tallies a trigger keeps as act reports are inserted give exactly what aggregating the act
-reports gives: the same learned expected recovery (each report's money over its case's balance), the same acts reported per mandate, whichever way the
-reports were written (one ORM flush each, or one multi-row INSERT as a batch chunk writes them)."""
+reports gives: the same learned expected recovery (each report's money over its case's balance),
+the same acts reported per mandate, whichever way the reports were written (one ORM flush each, or
+one multi-row INSERT as a batch chunk writes them)."""
 
 from __future__ import annotations
 
