@@ -20,22 +20,24 @@ ASSUMPTIONS = (
     "Debtors are persons (85 %) or companies; a quarter solvent, nearly half struggling, the rest insolvent.",
     "Each debtor has a hidden account balance, net pay and dependents, goods value, and may have moved away.",
     "Consumer claims run from 100 EUR to 10,000 EUR (median 800); commercial ones up to 100,000 EUR.",
-    "What the agency sees is noisy and aged: a balance seen 1 to 24 months ago, an income estimate that may be "
-    "from a lost job, an old PV de carence, most fields unknown.",
-    "Six offices, each with its own diligence (chance an act reaching an asset catches it) and auction yield.",
+    "What the agency sees is noisy and aged: a balance seen 1 to 24 months ago, an income estimate that "
+    "may be from a lost job, an old PV de carence, most fields unknown.",
+    "Six offices, each with its own diligence (the chance an act reaching an asset catches it) and "
+    "auction yield.",
     "Acts are priced with the tariff in force on their date, on the balance owed, the DEP once per case.",
-    "A bank garnishment catches the balance less the unseizable minimum (persons), up to the balance owed with "
-    "its costs; it lapses unless its notice follows.",
-    "A wage garnishment catches the seizable share of true pay over 12 months (less if the debtor loses the job), "
-    "shared with other creditors; it is counted on the day of the act.",
-    "A payment order makes some solvent debtors pay what their account bears; a seizure-and-sale fetches the "
-    "office's auction share of the goods, below 150 EUR it ends in a PV de carence.",
-    "A lapsed title (over 10 years, or an injunction never served) bars every act; admissible insolvency "
-    "proceedings bar enforcement from their date. A barred act that is ordered is billed and brings nothing.",
-    "Act costs are taken first from what is collected; the creditor bears the rest, VAT included, and the "
-    "collection fee (A444-32) on what is collected.",
-    "The hub's rule orders nothing its guardrails block or hold for a person's review, and nothing flagged; "
-    "it uses its prior success rates (no learning from the back-test's own reports).",
+    "A bank garnishment catches the balance less the unseizable minimum (persons), up to the balance "
+    "owed with its costs; it lapses unless its notice follows.",
+    "A wage garnishment catches the seizable share of true pay over 12 months (less if the debtor loses "
+    "the job), shared with other creditors; it is counted on the day of the act.",
+    "A payment order makes some solvent debtors pay what their account bears; a seizure-and-sale "
+    "fetches the office's auction share of the goods, below 150 EUR it ends in a PV de carence.",
+    "A lapsed title (over 10 years, or an injunction never served) bars every act; admissible "
+    "insolvency proceedings bar enforcement from their date. A barred act that is ordered is billed "
+    "and brings nothing.",
+    "Act costs are taken first from what is collected; the creditor bears the rest, VAT included, and "
+    "the collection fee (A444-32) on what is collected.",
+    "The hub's rule orders nothing its guardrails block or hold for a person's review, and nothing "
+    "flagged; it uses its prior success rates (no learning from the back-test's own reports).",
 )
 
 

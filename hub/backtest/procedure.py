@@ -73,6 +73,8 @@ class CaseRun:
     """Money collected from the debtor, in the order it came."""
     engagement_charged: bool = False
     served_on: date | None = None
+    _seen: tuple[tuple[object, ...], CaseFacts] | None = None
+    """The last facts built, asked again and again on the same day: rebuilt only when a thing changed."""
 
     @property
     def costs_cents(self) -> int:
@@ -83,6 +85,14 @@ class CaseRun:
         return sum(self.collections)
 
     def facts(self, on: date) -> CaseFacts:
+        key = (on, len(self.acts), len(self.fees), len(self.collections), self.served_on)
+        if self._seen is not None and self._seen[0] == key:
+            return self._seen[1]
+        facts = self._facts(on)
+        self._seen = (key, facts)
+        return facts
+
+    def _facts(self, on: date) -> CaseFacts:
         start = self.case.facts
         evidence = start.evidence
         truth = self.case.truth
@@ -201,8 +211,8 @@ def run_case(case: SimCase, rule: Rule, forced: Mapping[int, bool] | None = None
 
     ev = facts.evidence
     bank_known = ev.bank_balance_cents is not None
-    employer_known = person and bool(ev.monthly_net_income_cents)
-    if not bank_known or (person and not employer_known):
+    employer_known = person and bool(ev.monthly_net_income_cents)  # an income seen: an employer known
+    if not bank_known or (person and ev.monthly_net_income_cents is None):
         if run.decide(f.INFO_SEARCH, on):
             if barred(case, f.INFO_SEARCH, on):
                 run.blocked(f.INFO_SEARCH, on)
