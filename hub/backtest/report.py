@@ -26,7 +26,9 @@ _ROWS: tuple[tuple[str, Callable[[Totals], str]], ...] = (
     ("  of which cost above balance", lambda t: str(t.avoided["cost_above_balance"])),
     ("barred acts ordered", lambda t: str(t.barred_ordered)),
     ("false flags", lambda t: str(t.false_flags) if t.flags_checked else "-"),
+    ("  net they forwent", lambda t: _eur(t.false_flags_forgone_cents) if t.flags_checked else "-"),
     ("missed flags", lambda t: str(t.missed_flags) if t.flags_checked else "-"),
+    ("  net they lost", lambda t: _eur(t.missed_flags_lost_cents) if t.flags_checked else "-"),
 )
 
 
@@ -41,8 +43,8 @@ def table_lines(result: Backtest) -> list[str]:
     for (label, _), row in zip(_ROWS, cells, strict=True):
         lines.append(f"{label:<{label_width}}" + "".join(f"  {cell:>{width}}" for cell in row))
     hub = result.totals["hub"]
-    lines.append(
-        f"false flag: a flagged act that, ordered, would have raised the creditor's net; missed flag: an act "
-        f"not flagged that lowered it ({hub.flags_checked} cost-flag answers checked against the simulation)."
-    )
+    lines += [
+        "false flag: a flagged act that, ordered, would have raised the creditor's net; missed flag: an act",
+        f"not flagged that lowered it ({hub.flags_checked} cost-flag answers checked against the simulation's truth).",
+    ]
     return lines

@@ -78,6 +78,10 @@ class Totals:
     flags_checked: int = 0
     false_flags: int = 0
     missed_flags: int = 0
+    false_flags_forgone_cents: int = 0
+    """What the false flags cost the creditor: the net the flagged acts would have added."""
+    missed_flags_lost_cents: int = 0
+    """What the missed flags cost the creditor: the net the acts not flagged took away."""
     false_by_act: Counter[str] = field(default_factory=Counter)
     missed_by_act: Counter[str] = field(default_factory=Counter)
     balances: dict[str, int] = field(default_factory=dict)
@@ -112,6 +116,8 @@ class Totals:
             "flags_checked": self.flags_checked,
             "false_flags": self.false_flags,
             "missed_flags": self.missed_flags,
+            "false_flags_forgone_cents": self.false_flags_forgone_cents,
+            "missed_flags_lost_cents": self.missed_flags_lost_cents,
             "false_flags_by_act": dict(sorted(self.false_by_act.items())),
             "missed_flags_by_act": dict(sorted(self.missed_by_act.items())),
             "ledger_balances_cents": dict(sorted(self.balances.items())),
@@ -135,9 +141,11 @@ def _check_flags(totals: Totals, run: CaseRun, net: int, rule: Rule) -> None:
         totals.flags_checked += 1
         if decision.verdict.flagged and worth > 0:
             totals.false_flags += 1
+            totals.false_flags_forgone_cents += worth
             totals.false_by_act[decision.act_code] += 1
         elif not decision.verdict.flagged and worth < 0:
             totals.missed_flags += 1
+            totals.missed_flags_lost_cents -= worth
             totals.missed_by_act[decision.act_code] += 1
 
 

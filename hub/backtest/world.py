@@ -71,6 +71,9 @@ class SimCase:
     facts: CaseFacts
     """What the agency knows on the day it opens the case."""
     truth: Truth
+    balance_seen_on: date | None = None
+    """When the balance in the evidence was seen: the hub's facts carry no evidence dates yet, so the
+    rules cannot read it; pass it to them once ``CaseFacts`` does (issue 12, expected recovery)."""
 
 
 def _lognormal(rng: random.Random, median_cents: int, sigma: float, low: int, high: int) -> int:
@@ -136,11 +139,15 @@ def _noisy(rng: random.Random, cents: int, sigma: float) -> int:
     return max(int(cents * math.exp(rng.gauss(0, sigma))), 0)
 
 
-def _evidence(rng: random.Random, truth: Truth, profile: str, person: bool, opened_on: date) -> Evidence:
-    """What the agency saw of the debtor, some of it months ago: noisy, partly stale, mostly unknown."""
-    balance = None
+def _evidence(
+    rng: random.Random, truth: Truth, profile: str, person: bool, opened_on: date
+) -> tuple[Evidence, date | None]:
+    """What the agency saw of the debtor, some of it months ago: noisy, partly stale, mostly unknown;
+    and when the balance was seen (the older, the noisier)."""
+    balance = seen_on = None
     if rng.random() < 0.35:
         months = rng.randrange(1, 25)
+        seen_on = add_months(opened_on, -months)
         balance = _noisy(rng, truth.bank_balance_cents if truth.has_account else 0, 0.1 + 0.05 * months)
     income = dependents = None
     if person and rng.random() < 0.5:
@@ -160,7 +167,7 @@ def _evidence(rng: random.Random, truth: Truth, profile: str, person: bool, open
         address_known = False
     elif not truth.moved_away and rng.random() < 0.3:
         address_known = True
-    return Evidence(
+    evidence = Evidence(
         bank_balance_cents=balance,
         monthly_net_income_cents=income,
         dependents=dependents,
@@ -168,6 +175,7 @@ def _evidence(rng: random.Random, truth: Truth, profile: str, person: bool, open
         address_known=address_known,
         last_no_goods_report_on=no_goods_on,
     )
+    return evidence, seen_on
 
 
 def _title(rng: random.Random, truth: Truth, opened_on: date) -> Title:
@@ -188,15 +196,16 @@ def draw_case(rng: random.Random, ref: str, network: tuple[Office, ...]) -> SimC
     opened_on = FIRST_OPENING + timedelta(days=rng.randrange(OPENING_DAYS))
     profile, truth = _truth(rng, person, opened_on)
     kind, principal, interest = _claim(rng, person)
+    evidence, seen_on = _evidence(rng, truth, profile, person, opened_on)
     facts = CaseFacts(
         principal_cents=principal,
         interest_cents=interest,
         claim_kind=kind,
         debtor_kind=DebtorKind.PERSON if person else DebtorKind.COMPANY,
         title=_title(rng, truth, opened_on),
-        evidence=_evidence(rng, truth, profile, person, opened_on),
+        evidence=evidence,
     )
-    return SimCase(ref, rng.choice(network), opened_on, facts, truth)
+    return SimCase(ref, rng.choice(network), opened_on, facts, truth, seen_on)
 
 
 def portfolio(seed: int, cases: int) -> tuple[SimCase, ...]:
