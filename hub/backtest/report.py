@@ -45,6 +45,6 @@ def table_lines(result: Backtest) -> list[str]:
     hub = result.totals["hub"]
     lines += [
         "false flag: a flagged act that, ordered, would have raised the creditor's net; missed flag: an act",
-        f"not flagged that lowered it ({hub.flags_checked} cost-flag answers checked against the simulation's truth).",
+        f"not flagged that lowered it ({hub.flags_checked} cost-flag answers checked against the truth).",
     ]
     return lines
