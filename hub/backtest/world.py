@@ -186,7 +186,9 @@ def _title(rng: random.Random, truth: Truth, opened_on: date) -> Title:
         issued = opened_on - timedelta(days=rng.randrange(220, 330))  # an injunction not served in time
         return Title(kind=TitleKind.PAYMENT_ORDER, issued_on=issued)
     kind = rng.choice((TitleKind.PAYMENT_ORDER, TitleKind.JUDGMENT, TitleKind.JUDGMENT))
-    issued = opened_on - timedelta(days=rng.randrange(20, 120))
+    # Issued 2 to 5 months before: an injunction not yet served is still valid (6 months), and one
+    # served has its one-month opposition window closed before the case opens.
+    issued = opened_on - timedelta(days=rng.randrange(60, 150))
     served = issued + timedelta(days=rng.randrange(5, 15)) if rng.random() < 0.4 else None
     return Title(kind=kind, issued_on=issued, served_on=served)
 

@@ -119,3 +119,16 @@ def test_the_naive_rule_skips_an_act_costing_more_than_the_balance_owed() -> Non
     run = run_case(case(principal=1_000, bank_balance_cents=0), naive_rule)
     assert run.decisions[0].verdict.why == "cost_above_balance"
     assert not run.fees
+
+
+def test_the_hubs_guardrails_stop_only_acts_the_simulation_bars() -> None:
+    """The procedure's calendar keeps to the law (opposition window, pacing, notice within 8 days):
+    an act the guardrails block or hold is one the simulation knows is barred, never a timing slip."""
+    stopped = [
+        (sim.ref, d)
+        for sim in portfolio(2, 300)
+        for d in run_case(sim, hubs_rule).decisions
+        if d.verdict.why in ("blocked", "held")
+    ]
+    assert stopped
+    assert all(d.barred for _, d in stopped), [s for s in stopped if not s[1].barred][:3]
