@@ -123,6 +123,8 @@ def barred(case: SimCase, act_code: str, on: date) -> bool:
 
 
 class _Run:
+    """One case being worked: the rule asked at each step, the outcome read from the truth."""
+
     def __init__(self, case: SimCase, rule: Rule, forced: Mapping[int, bool]) -> None:
         self.case = case
         self.truth = case.truth
