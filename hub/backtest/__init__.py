@@ -35,7 +35,7 @@ ASSUMPTIONS = (
     "insolvency proceedings bar enforcement from their date. A barred act that is ordered is billed "
     "and brings nothing.",
     "Act costs are taken first from what is collected; the creditor bears the rest, VAT included, and "
-    "the collection fee (A444-32) on what is collected.",
+    "the collection fee (A444-32) on what is collected, less the DEP charged on the claim.",
     "The hub's rule orders nothing its guardrails block or hold for a person's review, and nothing "
     "flagged; it uses its prior success rates (no learning from the back-test's own reports).",
 )

@@ -28,7 +28,7 @@ class CreditorShare:
     costs_from_debtor_cents: int
     """The part of the act costs taken from what was collected."""
     collection_fee: f.CollectionFee
-    """The A444-32 fee on what was collected, with its VAT."""
+    """The A444-32 fee on what was collected, less the DEP charged on the claim, with its VAT."""
 
     @property
     def unrecovered_costs_cents(self) -> int:
@@ -57,7 +57,10 @@ def closing_day(run: CaseRun) -> date:
 
 def share_of(run: CaseRun) -> CreditorShare:
     kind: ClaimKind = run.case.facts.claim_kind
-    fee = f.collection_fee(run.recovered_cents, closing_day(run), kind)
+    engagement = sum(cost.engagement_fee_cents for cost in run.fees)
+    fee = f.collection_fee(
+        run.recovered_cents, closing_day(run), kind, engagement_fee_deducted_cents=engagement
+    )
     return creditor_share(run.recovered_cents, run.costs_cents, fee)
 
 

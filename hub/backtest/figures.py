@@ -50,7 +50,7 @@ __all__ = [
     "collection_fee",
     "collection_postings",
     "hard_blocks",
-    "seizable_monthly_cents",
+    "seizable_pay_cents",
     "write_off_postings",
 ]
 
@@ -66,10 +66,20 @@ ENFORCEMENT_ACTS = frozenset({BANK_GARNISHMENT, WAGE_GARNISHMENT, PAYMENT_ORDER,
 """Acts that insolvency proceedings bar (art. L722-2 C. conso., L622-21 C. com.)."""
 
 
+def seizable_pay_cents(monthly_net_income_cents: int, dependents: int, on: date) -> int:
+    """The share of a month's net pay a wage garnishment may take on ``on``.
+
+    Today the hub's one pay scale; ``hub.tariff.seizable_monthly_cents(pay, dependents, on)`` (the
+    scale and RSA in force on the date) replaces it."""
+    del on  # the dated scale will need it
+    return seizable_monthly_cents(monthly_net_income_cents, dependents)
+
+
 def bank_minimum_cents(on: date) -> int:
     """What a bank must leave on a person's account ("solde bancaire insaisissable", the RSA).
 
-    Today the recovery assumptions' single figure; the dated RSA of ``hub/tariff`` replaces it."""
+    Today the recovery assumptions' single figure; ``hub.tariff.unseizable_bank_minimum(on).cents``
+    (the RSA in force on the date) replaces it."""
     del on  # the dated figure will need it
     return load_assumptions().bank_protected_person_cents
 
@@ -90,11 +100,15 @@ def _half_up(amount: Fraction) -> int:
     return int(amount + Fraction(1, 2)) if amount >= 0 else -int(-amount + Fraction(1, 2))
 
 
-def collection_fee(collected_cents: int, on: date, claim_kind: ClaimKind) -> CollectionFee:
-    """The collection fee on ``collected_cents`` collected for a case, with its VAT (the creditor,
-    a bank, cannot reclaim it). Not due on wage and maintenance claims (R444-53 3°).
+def collection_fee(
+    collected_cents: int, on: date, claim_kind: ClaimKind, *, engagement_fee_deducted_cents: int = 0
+) -> CollectionFee:
+    """The collection fee on ``collected_cents`` collected for a case, less the engagement fee (DEP)
+    already charged on the claim (never below zero), with its VAT (the creditor, a bank, cannot
+    reclaim it). Not due on wage and maintenance claims (R444-53 3°).
 
-    Read from the tariff period in force; ``hub/tariff`` will give it as a function of its own."""
+    Read from the tariff period in force; ``hub.tariff.collection_fee(collected, on, claim_kind=...,
+    engagement_fee_deducted_cents=...).cents`` replaces the computation (VAT stays here)."""
     period = load_catalogue().period_on(on)
     terms = period.collection_fee
     if collected_cents <= 0 or claim_kind.value in terms.not_for_claims:
@@ -113,5 +127,6 @@ def collection_fee(collected_cents: int, on: date, claim_kind: ClaimKind) -> Col
                 break
             lower = bracket.up_to_cents
         fee = min(max(_half_up(amount), terms.minimum_cents), terms.cap_cents)
+    fee = max(fee - engagement_fee_deducted_cents, 0)
     vat = _half_up(Fraction(fee * period.vat_rate_bp, 10_000))
     return CollectionFee(fee, vat)

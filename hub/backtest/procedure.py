@@ -273,7 +273,7 @@ def _wage_garnishment(run: _Run, on: date) -> None:
     truth = run.truth
     caught = 0
     if truth.employed and run.lucky(1):
-        monthly = f.seizable_monthly_cents(truth.monthly_pay_cents, truth.dependents)
+        monthly = f.seizable_pay_cents(truth.monthly_pay_cents, truth.dependents, on)
         share = monthly * min(truth.months_paid, MONTHS_OF_PAY) // (1 + truth.other_creditors)
         caught = min(share, run.owed(on))
     outcome = OutcomeCode.GARNISHMENT_PARTIAL if caught else OutcomeCode.GARNISHMENT_EMPTY

@@ -64,6 +64,17 @@ class Truth:
 
 
 @dataclass(frozen=True)
+class EvidenceDates:
+    """When the evidence was seen (``None``: nothing seen). The hub's ``Evidence`` carries no dates
+    yet, so the rules cannot read these; pass them in ``_evidence`` once it does (issue 12,
+    expected recovery: ``bank_balance_seen_on``, ``income_seen_on``, ``goods_valued_on``)."""
+
+    balance_seen_on: date | None = None
+    income_seen_on: date | None = None
+    goods_valued_on: date | None = None
+
+
+@dataclass(frozen=True)
 class SimCase:
     ref: str
     office: Office
@@ -71,9 +82,8 @@ class SimCase:
     facts: CaseFacts
     """What the agency knows on the day it opens the case."""
     truth: Truth
-    balance_seen_on: date | None = None
-    """When the balance in the evidence was seen: the hub's facts carry no evidence dates yet, so the
-    rules cannot read it; pass it to them once ``CaseFacts`` does (issue 12, expected recovery)."""
+    seen: EvidenceDates = EvidenceDates()
+    """When each observed figure was seen."""
 
 
 def _lognormal(rng: random.Random, median_cents: int, sigma: float, low: int, high: int) -> int:
@@ -141,24 +151,29 @@ def _noisy(rng: random.Random, cents: int, sigma: float) -> int:
 
 def _evidence(
     rng: random.Random, truth: Truth, profile: str, person: bool, opened_on: date
-) -> tuple[Evidence, date | None]:
-    """What the agency saw of the debtor, some of it months ago: noisy, partly stale, mostly unknown;
-    and when the balance was seen (the older, the noisier)."""
-    balance = seen_on = None
+) -> tuple[Evidence, EvidenceDates]:
+    """What the agency saw of the debtor, some of it months ago: noisy (the older, the noisier),
+    partly stale, mostly unknown; and when each figure was seen."""
+    balance = balance_on = income_on = goods_on = None
     if rng.random() < 0.35:
         months = rng.randrange(1, 25)
-        seen_on = add_months(opened_on, -months)
+        balance_on = add_months(opened_on, -months)
         balance = _noisy(rng, truth.bank_balance_cents if truth.has_account else 0, 0.1 + 0.05 * months)
     income = dependents = None
     if person and rng.random() < 0.5:
         # An income estimate: noisy, and sometimes from a job the debtor has since lost.
+        months = rng.randrange(1, 19)
+        income_on = add_months(opened_on, -months)
         seen = truth.monthly_pay_cents or (
-            _lognormal(rng, 150_000, 0.3, 60_000, 500_000) if rng.random() < 0.3 else 0
+            _lognormal(rng, 150_000, 0.3, 60_000, 500_000) if rng.random() < 0.02 * months else 0
         )
-        income = _noisy(rng, seen, 0.25)
+        income = _noisy(rng, seen, 0.1 + 0.02 * months)
     if person and rng.random() < 0.6:
         dependents = truth.dependents
-    goods = _noisy(rng, truth.goods_value_cents, 0.6) if rng.random() < 0.2 else None
+    goods = None
+    if rng.random() < 0.2:
+        goods_on = add_months(opened_on, -rng.randrange(1, 37))
+        goods = _noisy(rng, truth.goods_value_cents, 0.6)
     no_goods_on = None
     if rng.random() < (0.4 if profile == "insolvent" else 0.05):
         no_goods_on = add_months(opened_on, -rng.randrange(1, 31))  # a "PV de carence" on file
@@ -175,7 +190,7 @@ def _evidence(
         address_known=address_known,
         last_no_goods_report_on=no_goods_on,
     )
-    return evidence, seen_on
+    return evidence, EvidenceDates(balance_on, income_on, goods_on)
 
 
 def _title(rng: random.Random, truth: Truth, opened_on: date) -> Title:
@@ -198,7 +213,7 @@ def draw_case(rng: random.Random, ref: str, network: tuple[Office, ...]) -> SimC
     opened_on = FIRST_OPENING + timedelta(days=rng.randrange(OPENING_DAYS))
     profile, truth = _truth(rng, person, opened_on)
     kind, principal, interest = _claim(rng, person)
-    evidence, seen_on = _evidence(rng, truth, profile, person, opened_on)
+    evidence, seen = _evidence(rng, truth, profile, person, opened_on)
     facts = CaseFacts(
         principal_cents=principal,
         interest_cents=interest,
@@ -207,7 +222,7 @@ def draw_case(rng: random.Random, ref: str, network: tuple[Office, ...]) -> SimC
         title=_title(rng, truth, opened_on),
         evidence=evidence,
     )
-    return SimCase(ref, rng.choice(network), opened_on, facts, truth, seen_on)
+    return SimCase(ref, rng.choice(network), opened_on, facts, truth, seen)
 
 
 def portfolio(seed: int, cases: int) -> tuple[SimCase, ...]:

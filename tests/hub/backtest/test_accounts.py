@@ -37,6 +37,12 @@ def test_the_collection_fee_is_not_due_on_wage_claims_and_carries_vat() -> None:
     big = collection_fee(1_000_000, on, ClaimKind.CONSUMER)
     assert 0 < small.emolument_cents < big.emolument_cents
     assert big.vat_cents == (big.emolument_cents * 2 + 5) // 10  # 20 %, half up
+    # The engagement fee (DEP) charged on the claim is deducted from it, never below zero.
+    less = collection_fee(1_000_000, on, ClaimKind.CONSUMER, engagement_fee_deducted_cents=5_000)
+    assert less.emolument_cents == big.emolument_cents - 5_000
+    assert (
+        collection_fee(10_000, on, ClaimKind.CONSUMER, engagement_fee_deducted_cents=99_999).total_cents == 0
+    )
 
 
 def test_printed_totals_agree_with_the_ledger_postings() -> None:

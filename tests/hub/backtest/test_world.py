@@ -34,3 +34,13 @@ def test_the_portfolio_mixes_debtors_claims_and_evidence() -> None:
     assert any(c.facts.evidence.bank_balance_cents != c.truth.bank_balance_cents for c in seen)
     assert len({c.office.code for c in cases}) > 1
     assert any(c.truth.title_lapsed for c in cases) and any(c.truth.insolvency_from for c in cases)
+
+
+def test_observed_figures_carry_the_day_they_were_seen_before_the_case_opened() -> None:
+    for sim in portfolio(4, 200):
+        ev, seen = sim.facts.evidence, sim.seen
+        assert (ev.bank_balance_cents is None) == (seen.balance_seen_on is None)
+        assert (ev.monthly_net_income_cents is None) == (seen.income_seen_on is None)
+        assert (ev.seizable_goods_value_cents is None) == (seen.goods_valued_on is None)
+        for day in (seen.balance_seen_on, seen.income_seen_on, seen.goods_valued_on):
+            assert day is None or day < sim.opened_on
