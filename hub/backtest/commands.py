@@ -16,8 +16,11 @@ def backtest(
     cases: Annotated[int, typer.Option(min=1, max=1_000_000, help="Cases in the portfolio")] = 5000,
     out: Annotated[Path | None, typer.Option(help="Also write the figures as JSON to this file")] = None,
 ) -> None:
-    """Simulate a portfolio and run it three ways (every act, the naive rule, the hub's rule): money
-    recovered, costs borne by the creditor, net, acts ordered and avoided, false and missed flags."""
+    """Run a simulated portfolio three ways and print what each leaves the creditor.
+
+    Every act ordered, the naive rule (skip an act costing more than the balance owed) and the hub's
+    rule (guardrails and cost flag): money recovered, costs borne by the creditor, net, acts ordered
+    and avoided, and the cost flag's false and missed flags against the simulation's truth."""
     from hub.backtest import run
     from hub.backtest.report import table_lines
 
