@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.backtest.figures import Posting
-from hub.backtest.ways import WAYS, Totals, Way, run_way
+from hub.backtest.ways import WAYS, Totals, Way, learned_rates, run_way, ways
 from hub.backtest.world import portfolio
+
+HISTORY_CASES = 2000
+"""Past cases, worked with every act ordered, whose reports the hub's rule learns from."""
 
 __all__ = ["ASSUMPTIONS", "WAYS", "Backtest", "Way", "run"]
 
@@ -37,7 +40,8 @@ ASSUMPTIONS = (
     "Act costs are taken first from what is collected; the creditor bears the rest, VAT included, and "
     "the collection fee (A444-32) on what is collected, less the DEP charged on the claim.",
     "The hub's rule orders nothing its guardrails block or hold for a person's review, and nothing "
-    "flagged; it uses its prior success rates (no learning from the back-test's own reports).",
+    "flagged; its cost flag learns once from the reports of a history of past cases (every act "
+    "ordered, the same offices), never from the portfolio's own.",
 )
 
 
@@ -45,6 +49,7 @@ ASSUMPTIONS = (
 class Backtest:
     seed: int
     cases: int
+    history_cases: int
     totals: dict[str, Totals]
     ledger: dict[str, list[list[Posting]]]
 
@@ -52,20 +57,23 @@ class Backtest:
         return {
             "seed": self.seed,
             "cases": self.cases,
+            "history_cases": self.history_cases,
             "currency": "EUR",
             "ways": {way.key: {"title": way.title, **self.totals[way.key].as_dict()} for way in WAYS},
             "assumptions": list(ASSUMPTIONS),
         }
 
 
-def run(seed: int, cases: int, *, keep_postings: bool = False) -> Backtest:
-    """The portfolio of ``seed`` with ``cases`` cases, run every way."""
+def run(seed: int, cases: int, *, history: int = HISTORY_CASES, keep_postings: bool = False) -> Backtest:
+    """The portfolio of ``seed`` with ``cases`` cases, run every way; the hub's rule learns from
+    ``history`` past cases first."""
+    rates = learned_rates(portfolio(seed, history, history=True))
     drawn = portfolio(seed, cases)
     totals: dict[str, Totals] = {}
     ledger: dict[str, list[list[Posting]]] = {}
-    for way in WAYS:
+    for way in ways(rates):
         kept: list[list[Posting]] | None = [] if keep_postings else None
         totals[way.key] = run_way(way, drawn, kept)
         if kept is not None:
             ledger[way.key] = kept
-    return Backtest(seed, cases, totals, ledger)
+    return Backtest(seed, cases, history, totals, ledger)

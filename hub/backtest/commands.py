@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from hub.backtest import HISTORY_CASES
+
 
 def backtest(
     seed: Annotated[
@@ -15,6 +17,9 @@ def backtest(
     ] = 1,
     cases: Annotated[int, typer.Option(min=1, max=1_000_000, help="Cases in the portfolio")] = 5000,
     out: Annotated[Path | None, typer.Option(help="Also write the figures as JSON to this file")] = None,
+    history: Annotated[
+        int, typer.Option(min=0, max=1_000_000, help="Past cases whose reports the hub's rule learns from")
+    ] = HISTORY_CASES,
 ) -> None:
     """Run a simulated portfolio three ways and print what each leaves the creditor.
 
@@ -24,7 +29,7 @@ def backtest(
     from hub.backtest import run
     from hub.backtest.report import table_lines
 
-    result = run(seed, cases)
+    result = run(seed, cases, history=history)
     for line in table_lines(result):
         typer.echo(line)
     if out is not None:

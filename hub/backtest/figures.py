@@ -8,6 +8,7 @@ leaves the bank minimum with these functions; the hub's rule is asked through ``
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
@@ -28,6 +29,7 @@ from hub.recovery.facts import (
 )
 from hub.recovery.plausibility import assess
 from hub.recovery.seizable_pay import seizable_monthly_cents
+from hub.recovery.success_rates import SuccessRates, learn_success_rates
 
 __all__ = [
     "ActCost",
@@ -39,6 +41,7 @@ __all__ = [
     "Evidence",
     "OutcomeCode",
     "Posting",
+    "Rates",
     "Title",
     "TitleKind",
     "act_cost",
@@ -50,6 +53,7 @@ __all__ = [
     "collection_fee",
     "collection_postings",
     "hard_blocks",
+    "learn_rates",
     "seizable_pay_cents",
     "write_off_postings",
 ]
@@ -64,6 +68,17 @@ PAYMENT_ORDER = "PAYMENT_ORDER"
 SEIZURE_SALE = "SEIZURE_SALE"
 ENFORCEMENT_ACTS = frozenset({BANK_GARNISHMENT, WAGE_GARNISHMENT, PAYMENT_ORDER, SEIZURE_SALE})
 """Acts that insolvency proceedings bar (art. L722-2 C. conso., L622-21 C. com.)."""
+
+
+Rates = SuccessRates
+"""What the cost flag learns from act reports (``assess(..., rates=...)``)."""
+
+
+def learn_rates(reports: Iterable[tuple[ActRecord, int]]) -> Rates:
+    """The cost flag's figures learned once from past act reports, each with the balance owed when
+    the act was done. Today success rates (the balance is not read); after issue 12's expected
+    recovery, ``learn_recovery_rates(reports)``, which reads it."""
+    return learn_success_rates(record for record, _ in reports)
 
 
 def seizable_pay_cents(monthly_net_income_cents: int, dependents: int, on: date) -> int:

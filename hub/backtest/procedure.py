@@ -71,6 +71,8 @@ class CaseRun:
     fees: list[ActCost] = field(default_factory=list)
     collections: list[int] = field(default_factory=list)
     """Money collected from the debtor, in the order it came."""
+    balances: list[int] = field(default_factory=list)
+    """The balance owed when each act of ``acts`` was done (its own cost included)."""
     engagement_charged: bool = False
     served_on: date | None = None
     _seen: tuple[tuple[object, ...], CaseFacts] | None = None
@@ -83,6 +85,10 @@ class CaseRun:
     @property
     def recovered_cents(self) -> int:
         return sum(self.collections)
+
+    def reports(self) -> list[tuple[ActRecord, int]]:
+        """Each act reported, with the balance owed when it was done: what the hub learns from."""
+        return list(zip(self.acts, self.balances, strict=True))
 
     def facts(self, on: date) -> CaseFacts:
         key = (on, len(self.acts), len(self.fees), len(self.collections), self.served_on)
@@ -158,6 +164,7 @@ class _Run:
         self, act_code: str, on: date, outcome: OutcomeCode, *, seized: int = 0, collected: int = 0
     ) -> None:
         office = self.case.office.code
+        self.out.balances.append(self.owed(on))
         self.out.acts.append(
             ActRecord(
                 act_code=act_code,

@@ -37,7 +37,8 @@ def table_lines(result: Backtest) -> list[str]:
     cells = [[show(result.totals[way.key]) for way in WAYS] for _, show in _ROWS]
     width = max(max(len(way.title) for way in WAYS), *(len(c) for row in cells for c in row))
     lines = [
-        f"hub backtest --seed {result.seed} --cases {result.cases} (amounts in EUR, VAT included)",
+        f"hub backtest --seed {result.seed} --cases {result.cases} (amounts in EUR, VAT included; the hub's "
+        f"rule learned from {result.history_cases} past cases)",
         " " * label_width + "".join(f"  {way.title:>{width}}" for way in WAYS),
     ]
     for (label, _), row in zip(_ROWS, cells, strict=True):

@@ -14,6 +14,7 @@ a **missed flag** an act not flagged that lost the creditor money.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,13 +37,15 @@ def naive_rule(ask: Ask) -> Verdict:
     return Verdict(True, "ordered")
 
 
-def hubs_rule(ask: Ask) -> Verdict:
+def hubs_rule(ask: Ask, rates: f.Rates | None = None) -> Verdict:
+    """The guardrails first, then the cost flag with ``rates`` learned from past reports (``None``:
+    its priors)."""
     violations = f.check(ask.facts, ask.act_code, ask.on)
     if f.hard_blocks(violations):
         return Verdict(False, "blocked")
     if violations:
         return Verdict(False, "held")
-    flagged = f.assess(ask.facts, ask.act_code, ask.on, office=ask.case.office.code).flagged
+    flagged = f.assess(ask.facts, ask.act_code, ask.on, office=ask.case.office.code, rates=rates).flagged
     return Verdict(not flagged, "flagged" if flagged else "ordered", flagged)
 
 
@@ -54,11 +57,22 @@ class Way:
     checks_flags: bool = False
 
 
-WAYS = (
-    Way("every_act", "every act", every_act),
-    Way("naive", "naive rule", naive_rule),
-    Way("hub", "hub's rule", hubs_rule, checks_flags=True),
-)
+def ways(rates: f.Rates | None = None) -> tuple[Way, ...]:
+    """The three ways; the hub's rule with ``rates`` learned from past reports."""
+    return (
+        Way("every_act", "every act", every_act),
+        Way("naive", "naive rule", naive_rule),
+        Way("hub", "hub's rule", functools.partial(hubs_rule, rates=rates), checks_flags=True),
+    )
+
+
+WAYS = ways()
+"""The ways' keys and titles, in order (the hub's rule on its priors)."""
+
+
+def learned_rates(history: Iterable[SimCase]) -> f.Rates:
+    """What the hub learns from a history of cases worked act by act (every act ordered), once."""
+    return f.learn_rates(report for case in history for report in run_case(case, every_act).reports())
 
 
 @dataclass

@@ -225,12 +225,16 @@ def draw_case(rng: random.Random, ref: str, network: tuple[Office, ...]) -> SimC
     return SimCase(ref, rng.choice(network), opened_on, facts, truth, seen)
 
 
-def portfolio(seed: int, cases: int) -> tuple[SimCase, ...]:
-    """``cases`` cases drawn from ``seed``; case *n* is the same whatever ``cases`` is."""
-    rng = random.Random(seed)  # noqa: S311 (a simulation, reproducible by design; no secret)
-    network = offices(rng)
+def portfolio(seed: int, cases: int, *, history: bool = False) -> tuple[SimCase, ...]:
+    """``cases`` cases drawn from ``seed``; case *n* is the same whatever ``cases`` is. ``history``:
+    another portfolio of the same seed, the past cases the hub learned from (none of them in the
+    portfolio itself)."""
+    # A simulation, reproducible by design; no secret (S311).
+    rng = random.Random(f"{seed}/history") if history else random.Random(seed)  # noqa: S311
+    network = offices(random.Random(seed))  # noqa: S311 (the same offices in both)
     seeds = [rng.getrandbits(64) for _ in range(cases)]
+    prefix = "BH" if history else "BT"
     return tuple(
-        draw_case(random.Random(s), f"BT-{seed}-{n:05d}", network)  # noqa: S311 (as above)
+        draw_case(random.Random(s), f"{prefix}-{seed}-{n:05d}", network)  # noqa: S311
         for n, s in enumerate(seeds)
     )

@@ -46,7 +46,7 @@ def test_the_collection_fee_is_not_due_on_wage_claims_and_carries_vat() -> None:
 
 
 def test_printed_totals_agree_with_the_ledger_postings() -> None:
-    result = run(5, 40, keep_postings=True)
+    result = run(5, 40, history=200, keep_postings=True)
     for key, totals in result.totals.items():
         transactions = result.ledger[key]
         assert transactions, key
@@ -68,6 +68,6 @@ def test_printed_totals_agree_with_the_ledger_postings() -> None:
 
 
 def test_another_seed_gives_other_figures() -> None:
-    one, two = run(1, 30), run(2, 30)
+    one, two = run(1, 30, history=100), run(2, 30, history=100)
     assert one.totals["hub"].as_dict() != two.totals["hub"].as_dict()
     assert one.totals["every_act"].recovered_cents != two.totals["every_act"].recovered_cents

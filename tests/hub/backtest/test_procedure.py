@@ -7,7 +7,7 @@ from datetime import date
 
 from hub.backtest import figures as f
 from hub.backtest.procedure import Ask, Verdict, barred, run_case
-from hub.backtest.ways import every_act, hubs_rule, naive_rule
+from hub.backtest.ways import every_act, hubs_rule, learned_rates, naive_rule, run_way, ways
 from hub.backtest.world import Office, SimCase, Truth, portfolio
 from hub.recovery.facts import CaseFacts, ClaimKind, DebtorKind, Evidence, OutcomeCode, Title, TitleKind
 
@@ -132,3 +132,10 @@ def test_the_hubs_guardrails_stop_only_acts_the_simulation_bars() -> None:
     ]
     assert stopped
     assert all(d.barred for _, d in stopped), [s for s in stopped if not s[1].barred][:3]
+
+
+def test_the_hubs_rule_decides_with_what_it_learned_from_past_reports() -> None:
+    cases = portfolio(3, 60)
+    on_priors = run_way(ways(None)[2], cases)
+    learned = run_way(ways(learned_rates(portfolio(3, 300, history=True)))[2], cases)
+    assert (learned.ordered, learned.avoided) != (on_priors.ordered, on_priors.avoided)

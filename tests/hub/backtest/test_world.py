@@ -44,3 +44,9 @@ def test_observed_figures_carry_the_day_they_were_seen_before_the_case_opened() 
         assert (ev.seizable_goods_value_cents is None) == (seen.goods_valued_on is None)
         for day in (seen.balance_seen_on, seen.income_seen_on, seen.goods_valued_on):
             assert day is None or day < sim.opened_on
+
+
+def test_the_history_the_hub_learns_from_is_other_cases_at_the_same_offices() -> None:
+    cases, past = portfolio(7, 50), portfolio(7, 50, history=True)
+    assert not {c.facts for c in cases} & {c.facts for c in past}
+    assert {c.office for c in past} == {c.office for c in cases}
