@@ -28,10 +28,12 @@ from hub.backtest.world import SimCase
 
 
 def every_act(ask: Ask) -> Verdict:
+    """Order whatever the procedure reaches."""
     return Verdict(True, "ordered")
 
 
 def naive_rule(ask: Ask) -> Verdict:
+    """Skip an act whose own cost is above the balance owed."""
     if ask.cost.total_cents > ask.facts.outstanding_cents:
         return Verdict(False, "cost_above_balance")
     return Verdict(True, "ordered")
@@ -51,6 +53,8 @@ def hubs_rule(ask: Ask, rates: f.Rates | None = None) -> Verdict:
 
 @dataclass(frozen=True)
 class Way:
+    """One way of running the portfolio: its key (JSON), its title (table) and its rule."""
+
     key: str
     title: str
     rule: Rule
