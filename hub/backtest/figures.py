@@ -1,0 +1,147 @@
+"""The one place the back-test reaches the hub's legal figures and rules.
+
+The tariff is moving out of ``hub/acts`` (issue 12) and the recovery rule is being rewritten: when
+they land, only the imports of this module change. The simulation prices acts, seizes pay and
+leaves the bank minimum with these functions; the hub's rule is asked through ``assess`` and
+``check``, and nothing else of it is read, so the back-test does not depend on how it decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+
+from hub.acts.tariff import ActCost, act_cost, load_catalogue
+from hub.ledger.postings import Posting, act_fee_postings, add_up, collection_postings, write_off_postings
+from hub.policy.guardrails import check, hard_blocks
+from hub.recovery.assumptions import load_assumptions
+from hub.recovery.facts import (
+    ActRecord,
+    CaseFacts,
+    ClaimKind,
+    DebtorKind,
+    Evidence,
+    OutcomeCode,
+    Title,
+    TitleKind,
+)
+from hub.recovery.plausibility import assess
+from hub.recovery.seizable_pay import seizable_monthly_cents
+from hub.recovery.success_rates import SuccessRates, learn_success_rates
+
+__all__ = [
+    "ActCost",
+    "ActRecord",
+    "CaseFacts",
+    "ClaimKind",
+    "CollectionFee",
+    "DebtorKind",
+    "Evidence",
+    "OutcomeCode",
+    "Posting",
+    "Rates",
+    "Title",
+    "TitleKind",
+    "act_cost",
+    "act_fee_postings",
+    "add_up",
+    "assess",
+    "bank_minimum_cents",
+    "check",
+    "collection_fee",
+    "collection_postings",
+    "hard_blocks",
+    "learn_rates",
+    "seizable_pay_cents",
+    "write_off_postings",
+]
+
+# The act codes the simulated procedure orders (the catalogue's codes; rename here if they change).
+SERVE_TITLE = "SERVE_TITLE"
+INFO_SEARCH = "INFO_SEARCH"
+BANK_GARNISHMENT = "BANK_GARNISHMENT"
+GARNISHMENT_NOTICE = "GARNISHMENT_NOTICE"
+WAGE_GARNISHMENT = "WAGE_GARNISHMENT_REQUEST"
+PAYMENT_ORDER = "PAYMENT_ORDER"
+SEIZURE_SALE = "SEIZURE_SALE"
+ENFORCEMENT_ACTS = frozenset({BANK_GARNISHMENT, WAGE_GARNISHMENT, PAYMENT_ORDER, SEIZURE_SALE})
+"""Acts that insolvency proceedings bar (art. L722-2 C. conso., L622-21 C. com.)."""
+
+
+Rates = SuccessRates
+"""What the cost flag learns from act reports (``assess(..., rates=...)``)."""
+
+
+def learn_rates(reports: Iterable[tuple[ActRecord, int]]) -> Rates:
+    """The cost flag's figures learned once from past act reports, each with the balance owed when
+    the act was done. Today success rates (the balance is not read); after issue 12's expected
+    recovery, ``learn_recovery_rates(reports)``, which reads it."""
+    return learn_success_rates(record for record, _ in reports)
+
+
+def seizable_pay_cents(monthly_net_income_cents: int, dependents: int, on: date) -> int:
+    """The share of a month's net pay a wage garnishment may take on ``on``.
+
+    Today the hub's one pay scale; ``hub.tariff.seizable_monthly_cents(pay, dependents, on)`` (the
+    scale and RSA in force on the date) replaces it."""
+    del on  # the dated scale will need it
+    return seizable_monthly_cents(monthly_net_income_cents, dependents)
+
+
+def bank_minimum_cents(on: date) -> int:
+    """What a bank must leave on a person's account ("solde bancaire insaisissable", the RSA).
+
+    Today the recovery assumptions' single figure; ``hub.tariff.unseizable_bank_minimum(on).cents``
+    (the RSA in force on the date) replaces it."""
+    del on  # the dated figure will need it
+    return load_assumptions().bank_protected_person_cents
+
+
+@dataclass(frozen=True)
+class CollectionFee:
+    """The A444-32 "droit d'encaissement" on money an office collects, borne by the creditor."""
+
+    emolument_cents: int
+    vat_cents: int
+
+    @property
+    def total_cents(self) -> int:
+        return self.emolument_cents + self.vat_cents
+
+
+def _half_up(amount: Fraction) -> int:
+    return int(amount + Fraction(1, 2)) if amount >= 0 else -int(-amount + Fraction(1, 2))
+
+
+def collection_fee(
+    collected_cents: int, on: date, claim_kind: ClaimKind, *, engagement_fee_deducted_cents: int = 0
+) -> CollectionFee:
+    """The collection fee on ``collected_cents`` collected for a case, less the engagement fee (DEP)
+    already charged on the claim (never below zero), with its VAT (the creditor, a bank, cannot
+    reclaim it). Not due on wage and maintenance claims (R444-53 3°).
+
+    Read from the tariff period in force; ``hub.tariff.collection_fee(collected, on, claim_kind=...,
+    engagement_fee_deducted_cents=...).cents`` replaces the computation (VAT stays here)."""
+    period = load_catalogue().period_on(on)
+    terms = period.collection_fee
+    if collected_cents <= 0 or claim_kind.value in terms.not_for_claims:
+        return CollectionFee(0, 0)
+    if collected_cents <= terms.minimum_up_to_cents:
+        fee = terms.minimum_cents
+    else:
+        amount, lower = Fraction(0), 0
+        for bracket in terms.brackets:
+            top = (
+                collected_cents if bracket.up_to_cents is None else min(collected_cents, bracket.up_to_cents)
+            )
+            if top > lower:
+                amount += Fraction((top - lower) * bracket.rate_bp, 10_000)
+            if bracket.up_to_cents is None or collected_cents <= bracket.up_to_cents:
+                break
+            lower = bracket.up_to_cents
+        fee = min(max(_half_up(amount), terms.minimum_cents), terms.cap_cents)
+    fee = max(fee - engagement_fee_deducted_cents, 0)
+    vat = _half_up(Fraction(fee * period.vat_rate_bp, 10_000))
+    return CollectionFee(fee, vat)
