@@ -68,6 +68,8 @@ PAYMENT_ORDER = "PAYMENT_ORDER"
 SEIZURE_SALE = "SEIZURE_SALE"
 ENFORCEMENT_ACTS = frozenset({BANK_GARNISHMENT, WAGE_GARNISHMENT, PAYMENT_ORDER, SEIZURE_SALE})
 """Acts that insolvency proceedings bar (art. L722-2 C. conso., L622-21 C. com.)."""
+SMALL_CLAIM_HOME_SEIZURE_CENTS = 53_500
+"""Under this principal a home seizure needs the judge's leave (art. R221-2 CPCE)."""
 
 
 Rates = RecoveryRates
