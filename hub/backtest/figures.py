@@ -28,8 +28,8 @@ from hub.recovery.facts import (
     TitleKind,
 )
 from hub.recovery.plausibility import assess
+from hub.recovery.recovery_rates import RecoveryRates, learn_recovery_rates
 from hub.recovery.seizable_pay import seizable_monthly_cents
-from hub.recovery.success_rates import SuccessRates, learn_success_rates
 
 __all__ = [
     "ActCost",
@@ -68,17 +68,18 @@ PAYMENT_ORDER = "PAYMENT_ORDER"
 SEIZURE_SALE = "SEIZURE_SALE"
 ENFORCEMENT_ACTS = frozenset({BANK_GARNISHMENT, WAGE_GARNISHMENT, PAYMENT_ORDER, SEIZURE_SALE})
 """Acts that insolvency proceedings bar (art. L722-2 C. conso., L622-21 C. com.)."""
+SMALL_CLAIM_HOME_SEIZURE_CENTS = 53_500
+"""Under this principal a home seizure needs the judge's leave (art. R221-2 CPCE)."""
 
 
-Rates = SuccessRates
+Rates = RecoveryRates
 """What the cost flag learns from act reports (``assess(..., rates=...)``)."""
 
 
 def learn_rates(reports: Iterable[tuple[ActRecord, int]]) -> Rates:
-    """The cost flag's figures learned once from past act reports, each with the balance owed when
-    the act was done. Today success rates (the balance is not read); after issue 12's expected
-    recovery, ``learn_recovery_rates(reports)``, which reads it."""
-    return learn_success_rates(record for record, _ in reports)
+    """The cost flag's expected recovery learned once from past act reports, each with the balance
+    owed when the act was done (the share of it the act brought back)."""
+    return learn_recovery_rates(reports)
 
 
 def seizable_pay_cents(monthly_net_income_cents: int, dependents: int, on: date) -> int:

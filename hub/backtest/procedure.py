@@ -58,7 +58,8 @@ class Decision:
     on: date
     verdict: Verdict
     barred: bool
-    """The simulation knows the act is barred by law (lapsed title, insolvency proceedings)."""
+    """The simulation knows the act is barred by law (lapsed title, insolvency proceedings, a home
+    seizure on a small claim without the judge's leave)."""
 
 
 @dataclass
@@ -119,9 +120,17 @@ class CaseRun:
 
 def barred(case: SimCase, act_code: str, on: date) -> bool:
     """The simulation's own reading of the law: no act on a lapsed title, no enforcement once
-    insolvency proceedings are under way."""
+    insolvency proceedings are under way, no home seizure on a claim under 535 EUR of principal
+    (not maintenance) without the judge's leave, which the simulated agency never asks for (R221-2)."""
     truth = case.truth
     if truth.title_lapsed:
+        return True
+    facts = case.facts
+    if (
+        act_code == f.SEIZURE_SALE
+        and facts.principal_cents < f.SMALL_CLAIM_HOME_SEIZURE_CENTS
+        and facts.claim_kind is not f.ClaimKind.MAINTENANCE
+    ):
         return True
     return (
         act_code in f.ENFORCEMENT_ACTS and truth.insolvency_from is not None and on >= truth.insolvency_from

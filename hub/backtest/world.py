@@ -65,9 +65,8 @@ class Truth:
 
 @dataclass(frozen=True)
 class EvidenceDates:
-    """When the evidence was seen (``None``: nothing seen). The hub's ``Evidence`` carries no dates
-    yet, so the rules cannot read these; pass them in ``_evidence`` once it does (issue 12,
-    expected recovery: ``bank_balance_seen_on``, ``income_seen_on``, ``goods_valued_on``)."""
+    """When the evidence was seen (``None``: nothing seen); the hub's ``Evidence`` carries the same
+    dates, so the rules weigh each figure by its age."""
 
     balance_seen_on: date | None = None
     income_seen_on: date | None = None
@@ -189,6 +188,9 @@ def _evidence(
         seizable_goods_value_cents=goods,
         address_known=address_known,
         last_no_goods_report_on=no_goods_on,
+        bank_balance_seen_on=balance_on,
+        income_seen_on=income_on,
+        goods_valued_on=goods_on,
     )
     return evidence, EvidenceDates(balance_on, income_on, goods_on)
 

@@ -16,7 +16,7 @@ from hub.policy.settings import DEFAULT_SETTINGS, PolicySettings
 from hub.recovery import plausibility
 from hub.recovery.evidence import eur
 from hub.recovery.facts import ActRecord, CaseFacts
-from hub.recovery.success_rates import SuccessRates
+from hub.recovery.recovery_rates import RecoveryRates
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Finding:
 
     @property
     def reason_code(self) -> str:
-        """The wire form (``cost.cost_above_recovery``, ``guardrail.vulnerable_debtor``)."""
+        """The wire form (``cost.creditor_loses``, ``guardrail.vulnerable_debtor``)."""
         return f"{self.kind}.{self.code.lower()}"
 
     def as_dict(self) -> dict[str, str]:
@@ -71,7 +71,7 @@ def assess_per_act(
     on: date,
     *,
     office: str | None = None,
-    rates: SuccessRates | None = None,
+    rates: RecoveryRates | None = None,
     settings: PolicySettings = DEFAULT_SETTINGS,
 ) -> Verdict:
     """Each act is judged as if the acts listed before it were already ordered (not those after)."""
@@ -90,7 +90,8 @@ def assess_per_act(
             {
                 "act_code": act_code,
                 "cost_cents": assessment.cost_cents,
-                "plausible_recovery_cents": assessment.plausible_recovery_cents,
+                "expected_recovery_cents": assessment.expected_recovery_cents,
+                "expected_net_cents": assessment.expected_net_cents,
                 "flagged": assessment.flagged,
                 "guardrails": [
                     {"code": v.code, "message": v.message, "needs_review": v.needs_review, "source": v.source}

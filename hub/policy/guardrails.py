@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from hub.acts.tariff import ActDefinition, Catalogue, load_catalogue
+from hub.kit.money import Money
 from hub.policy.settings import DEFAULT_SETTINGS, PolicySettings
 from hub.recovery.dates import add_months, add_years
 from hub.recovery.facts import ActRecord, CaseFacts, ClaimKind, DebtorKind, InsolvencyKind, OutcomeCode
@@ -334,6 +335,25 @@ def _payment_order_first(ask: _Ask) -> list[Violation]:
     return []
 
 
+def _small_claim_home_seizure(ask: _Ask) -> list[Violation]:
+    if ask.act.code not in ask.settings.acts_needing_payment_order:
+        return []
+    limit = ask.settings.small_claim_home_seizure_cents
+    case = ask.case
+    if case.claim_kind is ClaimKind.MAINTENANCE or case.principal_cents >= limit:
+        return []
+    return [
+        Violation(
+            "SMALL_CLAIM_HOME_SEIZURE",
+            f"The claim's principal ({Money(case.principal_cents, case.currency).display()}) is under "
+            f"{Money(limit, case.currency).display()}: a seizure-and-sale in the debtor's home needs the "
+            "judge's leave, unless a bank or wage garnishment is impossible. A person checks which applies.",
+            True,
+            "Art. R221-2 CPCE",
+        )
+    ]
+
+
 def _garnishment_notice(ask: _Ask) -> list[Violation]:
     if ask.act.code != "GARNISHMENT_NOTICE":
         return []
@@ -513,6 +533,7 @@ _RULES: tuple[Rule, ...] = (
     _title_not_served,
     _time_barred,
     _payment_order_first,
+    _small_claim_home_seizure,
     _garnishment_notice,
     _insolvency,
     _situation,

@@ -64,6 +64,9 @@ class PolicySettings:
     search a commissaire de justice may run only with a title (art. L152-1 CPCE)."""
     acts_needing_payment_order: frozenset[str] = frozenset({"SEIZURE_SALE"})
     """Acts that must be preceded by a payment order ("commandement de payer", art. R221-1 CPCE)."""
+    small_claim_home_seizure_cents: int = 53_500
+    """Below this principal (other than maintenance), a seizure-and-sale in the debtor's home needs
+    the judge's leave unless a bank or wage garnishment is impossible (art. R221-2 CPCE)."""
     require_title_served: bool = True
     """A judgment is enforced only once served (art. 503 CPC): an enforcement act on a title with no
     service date asks for a person's review (it may be served with the act itself)."""

@@ -140,9 +140,23 @@ class Evidence:
     """Which proceedings, when known; only with ``insolvency_proceedings=True``. ``None``: the
     guardrails infer it from the debtor (a company: collective proceedings; a person:
     over-indebtedness, or collective proceedings if a trader)."""
+    bank_balance_seen_on: date | None = None
+    """When the known balance was seen: a balance seen a year ago is weak evidence."""
+    pending_debits_cents: int | None = None
+    """Debits pending on the known account when its balance was seen (cheques, card payments): the
+    bank may still settle them in the 15 days after a garnishment (art. L162-1 CPCE)."""
+    income_seen_on: date | None = None
+    """When the debtor's pay was known to be ``monthly_net_income_cents``."""
+    goods_valued_on: date | None = None
+    """When the seizable goods were estimated."""
+    vehicle_value_cents: int | None = None
+    """Estimated value of the debtor's vehicle, for an immobilisation (the seizure of the vehicle)."""
+    vehicle_valued_on: date | None = None
 
     def __post_init__(self) -> None:
         _cents("bank_balance_cents", self.bank_balance_cents, optional=True)
+        _cents("pending_debits_cents", self.pending_debits_cents, optional=True)
+        _cents("vehicle_value_cents", self.vehicle_value_cents, optional=True)
         _cents("monthly_net_income_cents", self.monthly_net_income_cents, optional=True)
         _cents("seizable_goods_value_cents", self.seizable_goods_value_cents, optional=True)
         if self.dependents is not None:
@@ -171,7 +185,7 @@ class ActRecord:
 
     ``outcome is None`` means no act report has arrived (an act already ordered, or one planned in
     the same mandate): it counts for pacing and prerequisites, never as evidence of insolvency nor
-    for learning success rates.
+    for learning expected recovery.
     """
 
     act_code: str
@@ -216,6 +230,8 @@ class CaseFacts:
     """The acts on this case, in any order."""
     debtor_acts_elsewhere: tuple[ActRecord, ...] = ()
     """Acts against the same debtor on the debtor's other cases: they count for pacing only."""
+    creditor_reclaims_vat: bool = False
+    """The creditor deducts the VAT it pays (most banks cannot): VAT on costs it bears is then no cost."""
 
     def __post_init__(self) -> None:
         for name in ("principal_cents", "interest_cents", "costs_cents", "paid_cents"):

@@ -33,9 +33,8 @@ from hub.messaging.outbound import send_to_office
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
 from hub.policy.settings import DEFAULT_SETTINGS, PolicySettings
-from hub.recovery.assumptions import load_assumptions
-from hub.recovery.facts import ActRecord, CaseFacts, OutcomeCode
-from hub.recovery.success_rates import SuccessRates, Tally, succeeded
+from hub.recovery.facts import ActRecord, CaseFacts
+from hub.recovery.recovery_rates import RecoveryRates, tallied_rates
 from hub.settings import get_settings
 from schemas.v1.mandate import Priority
 
@@ -156,32 +155,10 @@ def policy_settings() -> PolicySettings:
     )
 
 
-async def learned_rates(session: AsyncSession) -> SuccessRates:
-    """Success rates learned from every act report so far, overall and per office (the rules fall
-    back on their priors while data is thin)."""
-    terms = load_assumptions().success
-    overall: Counter[str] = Counter()
-    overall_won: Counter[str] = Counter()
-    by_office: Counter[tuple[str, str]] = Counter()
-    by_office_won: Counter[tuple[str, str]] = Counter()
-    for act_code, office, outcome, brought, count in await MandateRepository(session).report_tallies():
-        try:
-            code = OutcomeCode(outcome)
-        except ValueError:
-            continue  # an outcome this version of the rules does not know teaches nothing
-        sample = ActRecord(
-            act_code=act_code, on=date.min, outcome=code, office=office, seized_cents=int(brought)
-        )
-        won = count if succeeded(sample, terms) else 0
-        overall[act_code] += count
-        overall_won[act_code] += won
-        by_office[(act_code, office)] += count
-        by_office_won[(act_code, office)] += won
-    return SuccessRates(
-        overall={act: Tally(overall_won[act], n) for act, n in overall.items()},
-        by_office={key: Tally(by_office_won[key], n) for key, n in by_office.items()},
-        terms=terms,
-    )
+async def learned_rates(session: AsyncSession) -> RecoveryRates:
+    """Expected recovery learned from every act report so far, overall and per office (the rules
+    fall back on their priors while data is thin)."""
+    return tallied_rates(await MandateRepository(session).report_tallies())
 
 
 async def _choose_office(
@@ -246,7 +223,7 @@ def _address_errors(case: Case) -> list[ErrorItem]:
 
 
 def judge(
-    facts: CaseFacts, data: MandateIn, on: date, office_code: str | None, rates: SuccessRates | None = None
+    facts: CaseFacts, data: MandateIn, on: date, office_code: str | None, rates: RecoveryRates | None = None
 ) -> Verdict:
     if data.kind is MandateKind.PER_ACT:
         return assess_per_act(

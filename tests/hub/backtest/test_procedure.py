@@ -73,7 +73,7 @@ def test_a_garnishment_not_notified_lapses_and_brings_nothing() -> None:
 
 def test_a_visit_to_a_debtor_with_nothing_ends_in_a_pv_de_carence() -> None:
     seen = Evidence(bank_balance_cents=0, monthly_net_income_cents=0)
-    run = run_case(case(evidence=seen, goods_value_cents=10_000), every_act)
+    run = run_case(case(principal=60_000, evidence=seen, goods_value_cents=10_000), every_act)
     assert [(a.act_code, a.outcome) for a in run.acts][-2:] == [
         (f.PAYMENT_ORDER, OutcomeCode.SERVED_AT_HOME),
         (f.SEIZURE_SALE, OutcomeCode.NO_SEIZABLE_GOODS),

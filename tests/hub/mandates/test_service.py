@@ -85,7 +85,7 @@ async def test_a_flagged_act_holds_the_mandate_with_its_reasons_and_sends_nothin
     assert await sent_mandates(session, mandate) == []
     assert mandate.assessment is not None
     codes = [r["code"] for r in mandate.assessment["reasons"]]
-    assert "cost.cost_above_recovery" in codes
+    assert "cost.creditor_loses" in codes
     [held] = [e for e in await service.events(session, mandate) if e.to_status == "held"]
     assert held.reason is not None and "Flagged" in held.reason
 
@@ -312,7 +312,7 @@ async def reported(session: AsyncSession, mandate: Mandate, outcome: str, **amou
     return act
 
 
-async def test_success_rates_are_learned_from_the_act_reports(session: AsyncSession) -> None:
+async def test_expected_recovery_is_learned_from_the_act_reports(session: AsyncSession) -> None:
     office = await an_office(session)
     case = await a_case(session, **RICH)
     data = MandateIn(
@@ -323,11 +323,12 @@ async def test_success_rates_are_learned_from_the_act_reports(session: AsyncSess
     await reported(session, mandate, "garnishment_empty")
     await reported(session, mandate, "garnishment_empty")
     await reported(session, mandate, "garnishment_fruitful", collected_cents=10_000)
-    await reported(session, mandate, "no_such_outcome")  # unknown to the rules: not counted
+    await reported(session, mandate, "no_such_outcome")  # success is money: its outcome does not matter
 
     rates = await service.learned_rates(session)
     overall = rates.overall["BANK_GARNISHMENT"]
-    assert overall.reports >= 3 and overall.successes >= 1
+    share = 10_000 * 10_000 // case.outstanding_cents  # the money over the case's balance, in bp
+    assert overall.reports >= 4 and overall.recovered_bp >= share > 0
     mine = rates.by_office[("BANK_GARNISHMENT", office.code)]
-    assert (mine.successes, mine.reports) == (1, 3)
+    assert (mine.recovered_bp, mine.reports) == (share, 4)
     assert rates.rate("BANK_GARNISHMENT", office.code).sample_size > before.sample_size

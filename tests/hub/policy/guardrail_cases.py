@@ -393,6 +393,39 @@ ROWS: list[tuple[str, Any, str, date, str, bool | None]] = [
         "TITLE_NOT_SERVED",
         None,
     ),
+    # Under 535 EUR of principal (not maintenance), a home seizure needs the judge's leave (R221-2).
+    (
+        "seizure on a 534.99 EUR claim",
+        case(owed_cents=53_499, acts=SERVED_ORDER),
+        "SEIZURE_SALE",
+        ON,
+        "SMALL_CLAIM_HOME_SEIZURE",
+        True,
+    ),
+    (
+        "seizure on a 535 EUR claim",
+        case(owed_cents=53_500, acts=SERVED_ORDER),
+        "SEIZURE_SALE",
+        ON,
+        "SMALL_CLAIM_HOME_SEIZURE",
+        None,
+    ),
+    (
+        "seizure on a small maintenance claim",
+        case(owed_cents=10_000, acts=SERVED_ORDER, claim_kind=ClaimKind.MAINTENANCE),
+        "SEIZURE_SALE",
+        ON,
+        "SMALL_CLAIM_HOME_SEIZURE",
+        None,
+    ),
+    (
+        "bank garnishment on a small claim",
+        case(owed_cents=10_000),
+        "BANK_GARNISHMENT",
+        ON,
+        "SMALL_CLAIM_HOME_SEIZURE",
+        None,
+    ),
     # A seizure-and-sale needs a prior payment order, 8 full days old, under 2 years old.
     ("seizure without payment order", case(), "SEIZURE_SALE", ON, "NO_PRIOR_PAYMENT_ORDER", False),
     (
