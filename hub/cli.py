@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from hub.acts.commands import reports_app
+from hub.backtest.commands import backtest
 from hub.cases.commands import cases_app
 from hub.database import (
     engine_from_settings,
@@ -86,6 +87,7 @@ app.add_typer(reports_app, name="reports")
 app.add_typer(finance_app, name="finance")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(tariff_app, name="tariff")
+app.command("backtest")(backtest)
 
 T = TypeVar("T")
 

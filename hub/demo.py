@@ -50,6 +50,8 @@ DEMO_CASES: list[dict[str, Any]] = [
         "claim_kind": "consumer",
         # "Ordonnance portant injonction de payer": the title kind payment_order.
         "title": {"kind": "payment_order", "issued_on": "2025-11-04", "served_on": "2025-12-01"},
+        # A known account, seen on a date: the cost flag weighs evidence by its age.
+        "evidence": {"bank_balance_cents": 320_000, "bank_balance_seen_on": "2026-11-20"},
     },
     {
         "ref": "D-2026-0002",
@@ -83,6 +85,8 @@ DEMO_CASES: list[dict[str, Any]] = [
         "claim": {"principal_cents": 1_250_000, "interest_cents": 48_300},
         "claim_kind": "commercial",
         "title": {"kind": "judgment", "issued_on": "2024-06-18", "served_on": "2024-07-02"},
+        # A visit found nothing seizable: the flag counts less from goods, fading over two years.
+        "evidence": {"last_no_goods_report_on": "2026-09-15"},
     },
 ]
 

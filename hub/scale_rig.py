@@ -86,7 +86,13 @@ BODY = (
     b"<vat>2715</vat></fees><collected>0</collected><seized>0</seized></actReport>"
 )
 ASSESSMENT = json.dumps(
-    {"plausible_recovery_cents": 125000, "cost_cents": 16294, "flagged": False, "rule": "cost_vs_recovery"}
+    {
+        "expected_recovery_cents": 125000,
+        "expected_net_cents": 108706,
+        "cost_cents": 16294,
+        "flagged": False,
+        "rule": "creditor_net",
+    }
 )
 _MIX = 0x9E3779B97F4A7C15F39CC0605CEDC835  # odd: i -> i * _MIX mod 2**128 is a bijection
 _MASK = (1 << 128) - 1

@@ -6,7 +6,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from holidays.countries.france import France
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - refused in production below
@@ -58,6 +59,17 @@ class Settings(BaseSettings):
     # day. Defaults: those of hub.policy.settings.PolicySettings.
     pacing_max_coercive_acts: int = Field(default=2, ge=1, le=100)
     pacing_window_days: int = Field(default=30, ge=1, le=3660)
+    # Whose public holidays move procedural deadlines (art. 642 CPC): empty = metropolitan France;
+    # "57" (Moselle) or "6AE" (Bas-Rhin, Haut-Rhin) add Alsace-Moselle's Good Friday and 26 December.
+    holiday_subdivision: str = ""
+
+    @field_validator("holiday_subdivision")
+    @classmethod
+    def _known_subdivision(cls, value: str) -> str:
+        if value and value not in France.subdivisions:
+            known = ", ".join(France.subdivisions)
+            raise ValueError(f"HUB_HOLIDAY_SUBDIVISION must be empty (metropolitan France) or one of {known}")
+        return value
 
     @model_validator(mode="after")
     def _refuse_weak_secret_in_production(self) -> Settings:

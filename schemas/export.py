@@ -1,7 +1,8 @@
 """Regenerate the checked-in contract files from the models: ``python -m schemas.export``.
 
-Writes ``schemas/json/v1/<kind>.json`` (JSON Schema 2020-12 of each message kind) and
-``schemas/xsd/v1/edi.xsd`` (the XML form). ``--check`` only compares and exits 1 when a file differs.
+Writes ``schemas/json/v1/<kind>.json`` (JSON Schema 2020-12 of each message kind),
+``schemas/xsd/v1/edi.xsd`` (the XML form) and ``schemas/asyncapi.yaml`` (the AMQP side, with the
+valid samples as examples). ``--check`` only compares and exits 1 when a file differs.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 from lxml import etree
 
-from schemas.v1 import JSON_SCHEMA_DIR, MESSAGE_TYPES, XSD_DIR
+from schemas.asyncapi import document_yaml
+from schemas.v1 import ASYNCAPI_PATH, JSON_SCHEMA_DIR, MESSAGE_TYPES, XSD_DIR
 from schemas.v1.xml_form import BATCH_RECORD, BATCH_ROOT, NAMESPACE, FieldLayout, layout
 
 XS = "http://www.w3.org/2001/XMLSchema"
@@ -25,8 +27,24 @@ DATETIME_PATTERN = r".+T.+(Z|[+\-][0-9]{2}:[0-9]{2})"
 DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
 
+def _without_discriminators(node: Any) -> Any:
+    """The schema without pydantic's ``discriminator`` objects. They are OpenAPI's, not JSON
+    Schema's, and AsyncAPI's schema format (which reads the payloads) wants a property name there
+    and refuses the document. Nothing is lost: each ``oneOf`` branch fixes its ``kind`` with a
+    ``const``, which is what tells the branches apart."""
+    if isinstance(node, dict):
+        return {
+            key: _without_discriminators(value)
+            for key, value in node.items()
+            if not (key == "discriminator" and isinstance(value, dict))
+        }
+    if isinstance(node, list):
+        return [_without_discriminators(value) for value in node]
+    return node
+
+
 def json_schema(kind: str) -> dict[str, Any]:
-    schema = MESSAGE_TYPES[kind].model_json_schema()  # type: ignore[index]
+    schema = _without_discriminators(MESSAGE_TYPES[kind].model_json_schema())  # type: ignore[index]
     return {"$schema": JSON_SCHEMA_DIALECT, "$id": f"{NAMESPACE}:{kind}", **schema}
 
 
@@ -157,6 +175,7 @@ def generated_files() -> dict[Path, bytes]:
     """Every generated file and its expected content."""
     files = {JSON_SCHEMA_DIR / name: text.encode() for name, text in json_schema_files().items()}
     files[XSD_DIR / XSD_FILE] = xsd_document()
+    files[ASYNCAPI_PATH] = document_yaml().encode()
     return files
 
 

@@ -19,7 +19,7 @@ from hub.kit.money import Money
 from hub.mandates.models import Approval, Mandate, MandateKind
 from hub.recovery import plausibility
 from hub.recovery.facts import CaseFacts
-from hub.recovery.success_rates import SuccessRates
+from hub.recovery.recovery_rates import RecoveryRates
 from hub.tariff.catalogue import Catalogue
 
 APPROVED = "approved"
@@ -118,12 +118,12 @@ def after_the_fact(
     office: str,
     catalogue: Catalogue,
     *,
-    rates: SuccessRates | None = None,
+    rates: RecoveryRates | None = None,
     budget: BudgetUse | None = None,
     approval: ApprovalStanding | None = None,
 ) -> tuple[bool, dict[str, Any]]:
     """(flagged, what is stored with the report). Flagged when the act needed an approval (its cost
-    above plausible recovery, or a budget overrun) and the one it quotes does not count, or when it
+    destroying value for the creditor, or a budget overrun) and the one it quotes does not count, or when it
     quotes an approval the agency refused. ``flags`` lists each reason with its code and message.
     Missing or inconsistent case facts leave the cost unjudged, with the reason stored."""
     needs: list[dict[str, str]] = []
@@ -145,9 +145,9 @@ def after_the_fact(
                 needs.append(
                     {
                         "code": COST_ABOVE_RECOVERY,
-                        "message": f"the act cost {_eur(assessed.cost_cents, cur)}, more than the "
-                        f"{_eur(assessed.plausible_recovery_cents, cur)} it could plausibly recover "
-                        f"on {on.isoformat()}",
+                        "message": f"the act cost {_eur(assessed.cost_cents, cur)} and could be expected "
+                        f"to bring in {_eur(assessed.expected_recovery_cents, cur)} on {on.isoformat()}: "
+                        f"the creditor could expect to lose {_eur(-assessed.expected_net_cents, cur)}",
                     }
                 )
     if budget is not None and budget.overrun:

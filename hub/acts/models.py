@@ -71,10 +71,11 @@ TALLY_SLOTS = 16
 
 
 class ActReportTally(Base):
-    """How many act reports there are per act, office, outcome and whether money came, what the
-    success rates are learned from (``hub.recovery.success_rates``). Kept by a trigger on
-    ``act_reports`` in the transaction that inserts them (migration 20261204_0014): reading them
-    costs the same at 60 reports and at 60 million."""
+    """How many act reports there are per act, office, outcome and whether money came, and the share
+    of the balance they brought back (summed in basis points): what the expected recovery of an
+    act is learned from (``hub.recovery.recovery_rates``). Kept by a trigger on ``act_reports`` in
+    the transaction that inserts them (migrations 20261204_0014 and 0017): reading them costs the
+    same at 60 reports and at 60 million."""
 
     __tablename__ = "act_report_tallies"
 
@@ -84,6 +85,9 @@ class ActReportTally(Base):
     brought_money: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     reports: Mapped[int] = mapped_column(BigInteger)
+    recovered_bp: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    """Sum over the reports of (money seized + collected) / (the case's balance at the time), each
+    capped at 10000 basis points (the whole balance)."""
 
 
 class MandateActTally(Base):

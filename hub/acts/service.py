@@ -27,7 +27,7 @@ from hub.messaging.models import StoredMessage
 from hub.messaging.repository import message_lock_keys
 from hub.offices.models import Office
 from hub.recovery.facts import ActRecord, CaseFacts
-from hub.recovery.success_rates import SuccessRates
+from hub.recovery.recovery_rates import RecoveryRates
 from hub.tariff.catalogue import Catalogue, UnknownAct, load_catalogue
 from schemas import v1
 from schemas.v1.outcomes import OutcomeCode
@@ -132,7 +132,7 @@ class ReportReads:
         self.cases: dict[uuid.UUID, CaseFacts | None] = {}  # without its acts; None: inconsistent
         self.approvals: dict[tuple[str, uuid.UUID], Approval] = {}  # (approval id, mandate id)
         self.fees_consumed: dict[uuid.UUID, int] = {}  # per whole-file mandate with a budget
-        self.rates: SuccessRates | None = None
+        self.rates: RecoveryRates | None = None
         self.references: set[tuple[uuid.UUID, str]] = set()
         self.acts: dict[uuid.UUID, list[ActRecord]] = defaultdict(list)  # newest first
 

@@ -6,8 +6,8 @@ import enum
 import uuid
 from datetime import date
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Uuid
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Uuid, false, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from hub.kit.db import Base, Cents, Currency, Timestamped, UuidPk
 
@@ -31,6 +31,8 @@ class Creditor(UuidPk, Timestamped, Base):
 
     name: Mapped[str] = mapped_column(String(200), unique=True)
     siren: Mapped[str | None] = mapped_column(String(9))
+    # The creditor deducts the VAT it pays (most banks cannot): VAT on costs it bears is no cost then.
+    reclaims_vat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Debtor(UuidPk, Timestamped, Base):
@@ -74,6 +76,23 @@ class Case(UuidPk, Timestamped, Base):
     payment_plan_active: Mapped[bool | None] = mapped_column(Boolean)
     disputed: Mapped[bool | None] = mapped_column(Boolean)
     insolvency_proceedings: Mapped[bool | None] = mapped_column(Boolean)
+    insolvency_kind: Mapped[str | None] = mapped_column(String(32))  # hub.recovery.facts.InsolvencyKind
+    # Evidence has a date: a balance seen a year ago is weak evidence (NULL: date unknown).
+    bank_balance_seen_on: Mapped[date | None] = mapped_column(Date)
+    pending_debits_cents: Mapped[int | None] = mapped_column(BigInteger)
+    income_seen_on: Mapped[date | None] = mapped_column(Date)
+    goods_valued_on: Mapped[date | None] = mapped_column(Date)
+    vehicle_value_cents: Mapped[int | None] = mapped_column(BigInteger)
+    vehicle_valued_on: Mapped[date | None] = mapped_column(Date)
+
+    # Read with the case in the same SELECT (a correlated subquery), so the rules know it without a
+    # query more on the act report's path.
+    creditor_reclaims_vat: Mapped[bool] = column_property(
+        select(Creditor.reclaims_vat)
+        .where(Creditor.id == creditor_id)
+        .correlate_except(Creditor)
+        .scalar_subquery()
+    )
 
     creditor: Mapped[Creditor] = relationship()
     debtor: Mapped[Debtor] = relationship()

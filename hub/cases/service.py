@@ -38,6 +38,8 @@ class _In(BaseModel):
 
 class CreditorIn(_In):
     name: Name
+    reclaims_vat: bool | None = None
+    """The creditor deducts the VAT it pays; ``null`` keeps what is recorded (false for a new one)."""
 
 
 class AddressIn(_In):
@@ -80,6 +82,13 @@ class EvidenceIn(_In):
     payment_plan_active: bool | None = None
     disputed: bool | None = None
     insolvency_proceedings: bool | None = None
+    insolvency_kind: facts.InsolvencyKind | None = None
+    bank_balance_seen_on: date | None = None
+    pending_debits_cents: Cents | None = None  # debits pending on the known account (L162-1 CPCE)
+    income_seen_on: date | None = None
+    goods_valued_on: date | None = None
+    vehicle_value_cents: Cents | None = None
+    vehicle_valued_on: date | None = None
 
 
 class CaseIn(_In):
@@ -153,11 +162,13 @@ def _debtor_columns(data: DebtorIn) -> dict[str, Any]:
     }
 
 
-async def _creditor(repo: CaseRepository, name: str) -> Creditor:
-    creditor = await repo.creditor_by_name(name)
+async def _creditor(repo: CaseRepository, data: CreditorIn) -> Creditor:
+    creditor = await repo.creditor_by_name(data.name)
     if creditor is None:
-        creditor = Creditor(name=name)
+        creditor = Creditor(name=data.name, reclaims_vat=bool(data.reclaims_vat))
         await repo.add(creditor)
+    elif data.reclaims_vat is not None and creditor.reclaims_vat != data.reclaims_vat:
+        creditor.reclaims_vat = data.reclaims_vat
     return creditor
 
 
@@ -168,7 +179,7 @@ async def create_case(session: AsyncSession, data: CaseIn) -> Case:
     repo = CaseRepository(session)
     if await repo.get_by_ref(data.ref) is not None:
         raise Conflict(f"a case with ref {data.ref} already exists", code="case.exists")
-    creditor = await _creditor(repo, data.creditor.name)
+    creditor = await _creditor(repo, data.creditor)
     debtor = Debtor(**_debtor_columns(data.debtor))
     case = Case(creditor=creditor, debtor=debtor, **_case_columns(data))
     await repo.add(debtor, case)
@@ -196,7 +207,7 @@ async def import_cases(session: AsyncSession, batch: Sequence[CaseIn]) -> int:
     now = utcnow()
     for data in batch:
         if data.creditor.name not in creditor_ids:
-            creditor_ids[data.creditor.name] = (await _creditor(repo, data.creditor.name)).id
+            creditor_ids[data.creditor.name] = (await _creditor(repo, data.creditor)).id
         debtor_id = uuid.uuid4()
         debtors.append({"id": debtor_id, "created_at": now, **_debtor_columns(data.debtor)})
         cases.append(
@@ -286,10 +297,22 @@ def case_facts(
             payment_plan_active=case.payment_plan_active,
             disputed=case.disputed,
             insolvency_proceedings=case.insolvency_proceedings,
+            insolvency_kind=(
+                None
+                if case.insolvency_kind is None
+                else _stored(case, facts.InsolvencyKind, case.insolvency_kind, "evidence.insolvency_kind")
+            ),
+            bank_balance_seen_on=case.bank_balance_seen_on,
+            pending_debits_cents=case.pending_debits_cents,
+            income_seen_on=case.income_seen_on,
+            goods_valued_on=case.goods_valued_on,
+            vehicle_value_cents=case.vehicle_value_cents,
+            vehicle_valued_on=case.vehicle_valued_on,
         ),
         claim_started_on=case.claim_started_on,
         acts=acts,
         debtor_acts_elsewhere=elsewhere,
+        creditor_reclaims_vat=bool(case.creditor_reclaims_vat),
     )
 
 

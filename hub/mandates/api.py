@@ -225,7 +225,8 @@ class AssessIn(BaseModel):
 
 class AssessOut(BaseModel):
     cost_cents: int
-    plausible_recovery_cents: int
+    expected_recovery_cents: int
+    expected_net_cents: int
     flagged: bool
     reasons: list[dict[str, str]]
     guardrails: list[dict[str, Any]]
@@ -237,8 +238,9 @@ class AssessOut(BaseModel):
 )
 async def assess(body: AssessIn, session: SessionDep, _user: Staff) -> AssessOut:
     """Computes, without recording anything, what one act (`act_code` of the catalogue) would cost on a
-    case, the recovery it could plausibly bring, whether it is flagged and why, and the guardrails it
-    meets, optionally for one office. Staff only; 404 `case.not_found` for an unknown case.
+    case, what it is expected to bring in, the creditor's expected net (flagged when negative) and why,
+    and the guardrails it meets, optionally for one office. Staff only; 404 `case.not_found` for an
+    unknown case.
     """
     case = await CaseRepository(session).get_with_parties(body.case_ref)
     if case is None:
@@ -260,14 +262,15 @@ async def assess(body: AssessIn, session: SessionDep, _user: Staff) -> AssessOut
     as_dict = assessment.as_dict()
     return AssessOut(
         cost_cents=assessment.cost_cents,
-        plausible_recovery_cents=assessment.plausible_recovery_cents,
+        expected_recovery_cents=assessment.expected_recovery_cents,
+        expected_net_cents=assessment.expected_net_cents,
         flagged=assessment.flagged,
         reasons=[{"code": r.code, "message": r.message} for r in assessment.reasons],
         guardrails=[
             {"code": v.code, "message": v.message, "needs_review": v.needs_review, "source": v.source}
             for v in violations
         ],
-        explanation={**as_dict["explanation"], "lines": assessment.explanation.lines()},
+        explanation={**as_dict["explanation"], "lines": assessment.explanation.lines(facts.currency)},
     )
 
 

@@ -16,7 +16,7 @@ from hub.policy.settings import DEFAULT_SETTINGS, PolicySettings
 from hub.recovery import plausibility
 from hub.recovery.evidence import eur
 from hub.recovery.facts import ActRecord, CaseFacts
-from hub.recovery.success_rates import SuccessRates
+from hub.recovery.recovery_rates import RecoveryRates
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Finding:
 
     @property
     def reason_code(self) -> str:
-        """The wire form (``cost.cost_above_recovery``, ``guardrail.vulnerable_debtor``)."""
+        """The wire form (``cost.creditor_loses``, ``guardrail.vulnerable_debtor``)."""
         return f"{self.kind}.{self.code.lower()}"
 
     def as_dict(self) -> dict[str, str]:
@@ -71,7 +71,7 @@ def assess_per_act(
     on: date,
     *,
     office: str | None = None,
-    rates: SuccessRates | None = None,
+    rates: RecoveryRates | None = None,
     settings: PolicySettings = DEFAULT_SETTINGS,
 ) -> Verdict:
     """Each act is judged as if the acts listed before it were already ordered (not those after)."""
@@ -90,7 +90,8 @@ def assess_per_act(
             {
                 "act_code": act_code,
                 "cost_cents": assessment.cost_cents,
-                "plausible_recovery_cents": assessment.plausible_recovery_cents,
+                "expected_recovery_cents": assessment.expected_recovery_cents,
+                "expected_net_cents": assessment.expected_net_cents,
                 "flagged": assessment.flagged,
                 "guardrails": [
                     {"code": v.code, "message": v.message, "needs_review": v.needs_review, "source": v.source}
@@ -99,6 +100,9 @@ def assess_per_act(
                 "assessment": assessment.as_dict(),
             }
         )
+        period = guardrails.title_period(facts, on, settings=settings)
+        if period is not None:
+            verdict.acts[-1]["title_period"] = period.explanation
         planned.append(ActRecord(act_code=act_code, on=on, office=office))
     return verdict
 
@@ -116,18 +120,24 @@ SITUATIONS = {
     "disputed": ("CLAIM_DISPUTED", "The debtor disputes the claim: a person reviews the mandate first."),
     "insolvency_proceedings": (
         "INSOLVENCY_PROCEEDINGS",
-        "Over-indebtedness or insolvency proceedings are open: enforcement is suspended or restricted.",
+        "Over-indebtedness declared admissible or collective proceedings opened: enforcement is "
+        "suspended (art. L722-2 Code de la consommation, art. L622-21 Code de commerce).",
     ),
 }
 
 
-def assess_whole_file(case: CaseFacts, fee_budget_cents: int) -> Verdict:
-    """A whole-file mandate lets the office choose its acts: it is held when the debtor's situation
+def assess_whole_file(case: CaseFacts, fee_budget_cents: int, on: date) -> Verdict:
+    """A whole-file mandate lets the office choose its acts: it is refused when insolvency
+    proceedings bar enforcement (``guardrails.insolvency_bars``), held when the debtor's situation
     needs a person's review, or when the fee budget exceeds what is owed (fees that cannot be
     recovered from the balance fall on the creditor)."""
     verdict = Verdict()
+    for v in guardrails.insolvency_bars(case, on):
+        (verdict.holds if v.needs_review else verdict.blocks).append(
+            Finding("*", "guardrail", v.code, v.message)
+        )
     for name, (code, message) in SITUATIONS.items():
-        if getattr(case.evidence, name) is True:
+        if name != "insolvency_proceedings" and getattr(case.evidence, name) is True:
             verdict.holds.append(Finding("*", "guardrail", code, message))
     owed = case.outstanding_cents
     if fee_budget_cents > owed:

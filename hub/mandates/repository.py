@@ -134,27 +134,22 @@ class MandateRepository:
         consumed = await LedgerRepository(self.session).act_fees_by_mandate([mandate.id], [mandate.case_id])
         return consumed.get(mandate.id, 0)
 
-    async def report_tallies(self) -> list[tuple[str, str, str, bool, int]]:
-        """Act reports counted by act, office, outcome and whether money came: what success rates
-        are learned from. Read from the tallies a trigger keeps as reports are inserted (their
-        slots summed): its cost follows the acts, offices and outcomes there are, not the reports."""
+    async def report_tallies(self) -> list[tuple[str, str, int, int]]:
+        """Act reports counted by act and office, with the share of the balance they brought back
+        (summed in basis points): what expected recovery is learned from. Read from the tallies a
+        trigger keeps as reports are inserted (their slots summed): its cost follows the acts and
+        offices there are, not the reports."""
         rows = await self.session.execute(
             select(
                 ActReportTally.act_code,
                 Office.code,
-                ActReportTally.outcome_code,
-                ActReportTally.brought_money,
                 func.sum(ActReportTally.reports),
+                func.sum(ActReportTally.recovered_bp),
             )
             .join(Office, Office.id == ActReportTally.office_id)
-            .group_by(
-                ActReportTally.act_code,
-                Office.code,
-                ActReportTally.outcome_code,
-                ActReportTally.brought_money,
-            )
+            .group_by(ActReportTally.act_code, Office.code)
         )
-        return [(act, office, outcome, bool(money), int(n)) for act, office, outcome, money, n in rows.all()]
+        return [(act, office, int(n), int(bp)) for act, office, n, bp in rows.all()]
 
     async def events(self, mandate_id: uuid.UUID) -> list[MandateEvent]:
         return list(

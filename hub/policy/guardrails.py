@@ -7,8 +7,22 @@ understands, its legal or charter source, and whether a person's review may over
 Unknown evidence (``None``) trips no review flag: a debtor is "vulnerable" when the agency has
 flagged them so. Where a legal check cannot be made for lack of a date, the result asks for review.
 
-Periods in months and years follow art. 641-642 CPC (see ``hub.recovery.dates``); procedural
-deadlines that end on a weekend or public holiday move to the next working day.
+Periods in months and years follow art. 641-642 CPC (see ``hub.recovery.dates``). Procedural
+deadlines (injunction served within 6 months, opposition 1 month, 8 days after a payment order,
+garnishment notified within 8 days) that end on a weekend or a French public holiday move to the
+next working day (``PolicySettings.procedural_deadline``); the title's 10 years, the limitation of
+claims and the payment order's 2 years are not procedural deadlines and do not move.
+
+The title's 10 years restart at each enforcement act on file (art. 2244 Code civil): an act the
+catalogue marks ``coercive``, reported by its office as carried out. Serving the title is not
+counted: it makes the title enforceable, it is not an act of enforcement. A claim without title
+lapses (2 years consumer, 5 commercial...) counted from ``CaseFacts.claim_started_on``, which the
+case keeps at the last interruption (an acknowledgement of the debt, art. 2240 Code civil): no act
+on file restarts it, since no enforcement act may be done without a title.
+
+Insolvency bars enforcement as a hard block: an over-indebtedness file declared admissible (art.
+L722-2 Code de la consommation) or collective proceedings opened (art. L622-21 Code de commerce),
+named after what the case records or, failing that, after the debtor's kind.
 """
 
 from __future__ import annotations
@@ -17,12 +31,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from hub.kit.money import Money
 from hub.policy.settings import DEFAULT_SETTINGS, PolicySettings
 from hub.recovery.dates import add_months, add_years
-from hub.recovery.facts import ActRecord, CaseFacts, OutcomeCode
+from hub.recovery.facts import ActRecord, CaseFacts, ClaimKind, DebtorKind, InsolvencyKind, OutcomeCode
 from hub.tariff.catalogue import ActDefinition, Catalogue, load_catalogue
 
-__all__ = ["DEFAULT_SETTINGS", "PolicySettings", "Violation", "check", "hard_blocks", "reviewable"]
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "PolicySettings",
+    "TitlePeriod",
+    "Violation",
+    "check",
+    "hard_blocks",
+    "insolvency_bars",
+    "reviewable",
+    "title_period",
+]
+
+# Outcomes of an act that was not carried out: such a report restarts no period.
+NOT_CARRIED_OUT = frozenset(
+    {OutcomeCode.REFUSED_OTHER, OutcomeCode.DEBTOR_DECEASED, OutcomeCode.INSOLVENCY_PROCEEDINGS}
+)
 
 
 @dataclass(frozen=True)
@@ -46,11 +76,76 @@ def reviewable(violations: list[Violation]) -> list[Violation]:
 
 
 @dataclass(frozen=True)
+class TitlePeriod:
+    """How long the title on file may be enforced, as of a day."""
+
+    issued_on: date
+    last_day: date
+    """The last day it may be enforced (10 years after its date or after the last restart)."""
+    restarted_by: ActRecord | None
+    """The latest enforcement act that restarted the period; ``None``: none did."""
+    restarted_label: str | None = None
+    """That act's name, for the explanation."""
+
+    @property
+    def explanation(self) -> str:
+        if self.restarted_by is None:
+            return (
+                f"The title of {self.issued_on.isoformat()} may be enforced until "
+                f"{self.last_day.isoformat()}: no enforcement act on file restarted its period."
+            )
+        act = self.restarted_by
+        ref = f" ({act.reference})" if act.reference else ""
+        return (
+            f"The title of {self.issued_on.isoformat()} may be enforced until {self.last_day.isoformat()}: "
+            f"its period restarted with the {self.restarted_label or act.act_code}{ref} of "
+            f"{act.on.isoformat()}, the latest enforcement act on file (art. 2244 Code civil)."
+        )
+
+
+def title_period(
+    case: CaseFacts,
+    on: date,
+    *,
+    settings: PolicySettings = DEFAULT_SETTINGS,
+    catalogue: Catalogue | None = None,
+) -> TitlePeriod | None:
+    """The title's enforcement period as of ``on``; ``None`` when no title is on file.
+
+    The period runs ``title_validity_years`` from the title's date (art. L111-4 CPCE) and starts
+    again from each enforcement act reported on the case (art. 2244 Code civil): a coercive act of
+    the catalogue with an outcome, dated on or before ``on``, other than a report that the act was
+    not carried out. An act after the period ran out does not revive it.
+    """
+    title = case.title
+    if title is None:
+        return None
+    cat = catalogue or load_catalogue()
+    years = settings.title_validity_years
+    last_day = add_years(title.issued_on, years)
+    restarted_by: ActRecord | None = None
+
+    def enforcement(record: ActRecord) -> bool:
+        act = cat.acts.get(record.act_code)
+        reported = record.outcome is not None and record.outcome not in NOT_CARRIED_OUT
+        return act is not None and act.coercive and reported and title.issued_on <= record.on <= on
+
+    for record in sorted((r for r in case.acts if enforcement(r)), key=lambda r: r.on):
+        if record.on > last_day:
+            break
+        last_day = add_years(record.on, years)
+        restarted_by = record
+    label = cat.acts[restarted_by.act_code].label_en.lower() if restarted_by is not None else None
+    return TitlePeriod(title.issued_on, last_day, restarted_by, label)
+
+
+@dataclass(frozen=True)
 class _Ask:
     case: CaseFacts
     act: ActDefinition
     on: date
     settings: PolicySettings
+    catalogue: Catalogue
 
     @property
     def needs_title(self) -> bool:
@@ -78,19 +173,28 @@ def _title_missing(ask: _Ask) -> list[Violation]:
 
 
 def _title_expired(ask: _Ask) -> list[Violation]:
-    title = ask.case.title
-    if not ask.needs_title or title is None:
+    if not ask.needs_title:
         return []
-    last_day = add_years(title.issued_on, ask.settings.title_validity_years)
-    if ask.on <= last_day:
+    period = title_period(ask.case, ask.on, settings=ask.settings, catalogue=ask.catalogue)
+    if period is None or ask.on <= period.last_day:
         return []
+    years = ask.settings.title_validity_years
+    if period.restarted_by is None:
+        since = f"{years} years, and no enforcement act on file restarted them"
+    else:
+        act = period.restarted_by
+        ref = f" ({act.reference})" if act.reference else ""
+        since = (
+            f"{years} years after the {period.restarted_label}{ref} of {act.on.isoformat()}, "
+            "the latest enforcement act on file"
+        )
     return [
         Violation(
             "TITLE_EXPIRED",
-            f"The title of {title.issued_on.isoformat()} could be enforced until {last_day.isoformat()} "
-            f"only ({ask.settings.title_validity_years} years).",
+            f"The title of {period.issued_on.isoformat()} could be enforced until "
+            f"{period.last_day.isoformat()} only ({since}).",
             False,
-            "Art. L111-4 CPCE",
+            "Art. L111-4 CPCE, art. 2244 Code civil",
         )
     ]
 
@@ -231,6 +335,25 @@ def _payment_order_first(ask: _Ask) -> list[Violation]:
     return []
 
 
+def _small_claim_home_seizure(ask: _Ask) -> list[Violation]:
+    if ask.act.code not in ask.settings.acts_needing_payment_order:
+        return []
+    limit = ask.settings.small_claim_home_seizure_cents
+    case = ask.case
+    if case.claim_kind is ClaimKind.MAINTENANCE or case.principal_cents >= limit:
+        return []
+    return [
+        Violation(
+            "SMALL_CLAIM_HOME_SEIZURE",
+            f"The claim's principal ({Money(case.principal_cents, case.currency).display()}) is under "
+            f"{Money(limit, case.currency).display()}: a seizure-and-sale in the debtor's home needs the "
+            "judge's leave, unless a bank or wage garnishment is impossible. A person checks which applies.",
+            True,
+            "Art. R221-2 CPCE",
+        )
+    ]
+
+
 def _garnishment_notice(ask: _Ask) -> list[Violation]:
     if ask.act.code != "GARNISHMENT_NOTICE":
         return []
@@ -259,10 +382,10 @@ def _garnishment_notice(ask: _Ask) -> list[Violation]:
     ]
 
 
-def _pacing(ask: _Ask, catalogue: Catalogue) -> list[Violation]:
+def _pacing(ask: _Ask) -> list[Violation]:
     if not ask.act.coercive:
         return []
-    settings = ask.settings
+    settings, catalogue = ask.settings, ask.catalogue
     opens = ask.on - timedelta(days=settings.pacing_window_days - 1)
 
     def coercive(record: ActRecord) -> bool:
@@ -286,7 +409,7 @@ def _pacing(ask: _Ask, catalogue: Catalogue) -> list[Violation]:
 
 
 def _situation(ask: _Ask) -> list[Violation]:
-    """Vulnerability, payment plan, dispute, insolvency: coercive acts wait for a person's review."""
+    """Vulnerability, payment plan, dispute: coercive acts wait for a person's review."""
     if not ask.act.coercive:
         return []
     ev = ask.case.evidence
@@ -325,19 +448,82 @@ def _situation(ask: _Ask) -> list[Violation]:
                 "Agency charter: disputes are settled before enforcement",
             )
         )
-    insolvency = reported(OutcomeCode.INSOLVENCY_PROCEEDINGS) if ev.insolvency_proceedings is None else None
-    if ev.insolvency_proceedings or insolvency is not None:
-        since = f" (reported on {insolvency.on.isoformat()})" if insolvency is not None else ""
-        found.append(
-            Violation(
-                "INSOLVENCY_PROCEEDINGS",
-                f"Insolvency or over-indebtedness proceedings are under way{since}; they usually suspend "
-                "enforcement: a coercive act needs a person's review.",
-                True,
-                "Art. L722-2 Code de la consommation, art. L622-21 Code de commerce",
-            )
-        )
     return found
+
+
+_INSOLVENCY_LAW = {
+    InsolvencyKind.OVER_INDEBTEDNESS: (
+        "the debtor's over-indebtedness file (surendettement) was declared admissible, which "
+        "suspends and forbids enforcement against their goods",
+        "Art. L722-2 Code de la consommation",
+    ),
+    InsolvencyKind.COLLECTIVE_PROCEEDINGS: (
+        "collective proceedings (sauvegarde, redressement or liquidation judiciaire) were opened "
+        "against the debtor, which stops every individual enforcement",
+        "Art. L622-21 Code de commerce",
+    ),
+}
+
+
+def _insolvency_kinds(case: CaseFacts) -> tuple[InsolvencyKind, ...]:
+    """The proceedings the debtor may be in: as known, else as their kind allows (a company: collective
+    proceedings; a person: over-indebtedness, or collective proceedings too on a business claim,
+    since a trader or self-employed person goes through those)."""
+    known = case.evidence.insolvency_kind
+    if known is not None:
+        return (known,)
+    if case.debtor_kind is DebtorKind.COMPANY:
+        return (InsolvencyKind.COLLECTIVE_PROCEEDINGS,)
+    if case.claim_kind is ClaimKind.COMMERCIAL:
+        return (InsolvencyKind.OVER_INDEBTEDNESS, InsolvencyKind.COLLECTIVE_PROCEEDINGS)
+    return (InsolvencyKind.OVER_INDEBTEDNESS,)
+
+
+def insolvency_bars(case: CaseFacts, on: date) -> list[Violation]:
+    """What the debtor's insolvency says of enforcement on ``on``: a hard block when proceedings bar it
+    (known to the agency, or reported by an office and not known to be over), a review when only an
+    over-indebtedness file is lodged, nothing otherwise. The caller applies it to enforcement acts."""
+    ev = case.evidence
+    report: ActRecord | None = None
+    if ev.insolvency_proceedings is None:
+        history = case.acts_before(on)
+        report = next((r for r in history if r.outcome is OutcomeCode.INSOLVENCY_PROCEEDINGS), None)
+        if report is None:
+            return []
+    elif not ev.insolvency_proceedings:
+        return []
+    if ev.insolvency_kind is InsolvencyKind.OVER_INDEBTEDNESS_FILED:
+        return [
+            Violation(
+                "INSOLVENCY_FILING",
+                "The debtor has lodged an over-indebtedness file that is not declared admissible yet: "
+                "enforcement is not suspended by law until it is, but a person reviews each coercive act.",
+                True,
+                "Art. L721-4 and L722-2 Code de la consommation",
+            )
+        ]
+    kinds = _insolvency_kinds(case)
+    why = " or ".join(_INSOLVENCY_LAW[k][0] for k in kinds)
+    source = "; ".join(_INSOLVENCY_LAW[k][1] for k in kinds)
+    if report is not None:
+        ref = f" ({report.reference})" if report.reference else ""
+        known = f"The office reported on {report.on.isoformat()}{ref} that {why}"
+    else:
+        known = f"The case records that {why}"
+    return [
+        Violation(
+            "INSOLVENCY_PROCEEDINGS",
+            f"{known}: no enforcement act may be ordered while they run ({source}).",
+            False,
+            source,
+        )
+    ]
+
+
+def _insolvency(ask: _Ask) -> list[Violation]:
+    if not ask.act.coercive:
+        return []
+    return insolvency_bars(ask.case, ask.on)
 
 
 _RULES: tuple[Rule, ...] = (
@@ -347,8 +533,11 @@ _RULES: tuple[Rule, ...] = (
     _title_not_served,
     _time_barred,
     _payment_order_first,
+    _small_claim_home_seizure,
     _garnishment_notice,
+    _insolvency,
     _situation,
+    _pacing,
 )
 
 
@@ -367,7 +556,5 @@ def check(
     notice finds its garnishment and pacing counts them. Never the checked act itself.
     """
     cat = catalogue or load_catalogue()
-    ask = _Ask(case, cat.act(act_code), on, settings)
-    found = [violation for rule in _RULES for violation in rule(ask)]
-    found += _pacing(ask, cat)
-    return found
+    ask = _Ask(case, cat.act(act_code), on, settings, cat)
+    return [violation for rule in _RULES for violation in rule(ask)]

@@ -2,14 +2,28 @@
 
 Legal periods are the law's figures and change only with the law; the pacing figures are the
 agency's charter and may be tuned. Defaults are documented here and in ``docs/rules.md``.
+
+Public holidays come from the ``holidays`` package (``holidays.France``), a maintained calendar
+computed from each year's rules (Easter, Ascension, Whit Monday...): no clock, no network.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
+
+from holidays.countries.france import France
 
 from hub.recovery.facts import ClaimKind
+
+
+@lru_cache(maxsize=256)
+def french_public_holidays(year: int, subdivision: str | None = None) -> frozenset[date]:
+    """France's public holidays ("jours fériés", art. L3133-1 Code du travail) in ``year``: those of
+    metropolitan France, plus the local ones of ``subdivision`` (``"57"`` Moselle or ``"6AE"``
+    Alsace: Good Friday and 26 December; an overseas département's own days)."""
+    return frozenset(France(years=year, subdiv=subdivision))  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,12 +64,19 @@ class PolicySettings:
     search a commissaire de justice may run only with a title (art. L152-1 CPCE)."""
     acts_needing_payment_order: frozenset[str] = frozenset({"SEIZURE_SALE"})
     """Acts that must be preceded by a payment order ("commandement de payer", art. R221-1 CPCE)."""
+    small_claim_home_seizure_cents: int = 53_500
+    """Below this principal (other than maintenance), a seizure-and-sale in the debtor's home needs
+    the judge's leave unless a bank or wage garnishment is impossible (art. R221-2 CPCE)."""
     require_title_served: bool = True
     """A judgment is enforced only once served (art. 503 CPC): an enforcement act on a title with no
     service date asks for a person's review (it may be served with the act itself)."""
     public_holidays: frozenset[date] = field(default_factory=frozenset)
-    """Public holidays: a procedural deadline falling on one (or on a weekend) moves to the next
-    working day (art. 642 CPC). The caller supplies them; the rules read no calendar."""
+    """Days off besides the calendar's public holidays (a day the courts are closed by decree): a
+    procedural deadline falling on one moves to the next working day, as on a public holiday."""
+    holiday_subdivision: str | None = None
+    """Whose public holidays count (``holidays.France`` subdivision): ``None`` is metropolitan
+    France; ``"57"`` (Moselle) or ``"6AE"`` (Bas-Rhin, Haut-Rhin) add Alsace-Moselle's Good Friday
+    and 26 December, for an agency whose cases are heard there."""
 
     def __post_init__(self) -> None:
         for name in (
@@ -75,6 +96,12 @@ class PolicySettings:
             value = getattr(self, name)
             if type(value) is not int or value < 1:
                 raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+        known = France.subdivisions
+        if self.holiday_subdivision is not None and self.holiday_subdivision not in known:
+            raise ValueError(
+                f"holiday_subdivision must be one of {', '.join(known)} or None (metropolitan France), "
+                f"got {self.holiday_subdivision!r}"
+            )
 
     def limitation_years(self, kind: ClaimKind) -> int:
         return {
@@ -84,10 +111,17 @@ class PolicySettings:
             ClaimKind.MAINTENANCE: self.maintenance_limitation_years,
         }[kind]
 
+    def is_working_day(self, day: date) -> bool:
+        """Neither a Saturday, a Sunday, a French public holiday nor an extra day off."""
+        if day.weekday() >= 5 or day in self.public_holidays:
+            return False
+        return day not in french_public_holidays(day.year, self.holiday_subdivision)
+
     def procedural_deadline(self, last_day: date) -> date:
-        """A deadline ending on a Saturday, Sunday or public holiday moves to the next working day."""
+        """A procedural deadline ending on a Saturday, Sunday or public holiday moves to the next
+        working day (art. 642 CPC). Limitation periods and the title's 10 years do not move."""
         day = last_day
-        while day.weekday() >= 5 or day in self.public_holidays:
+        while not self.is_working_day(day):
             day += timedelta(days=1)
         return day
 

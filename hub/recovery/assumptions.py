@@ -16,7 +16,6 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, ValidationError, model_validator
 
 from hub.kit.errors import ErrorItem, HubError
-from schemas.v1.outcomes import OutcomeCode
 
 ASSUMPTIONS_FILE = "assumptions.toml"
 BASIS_POINTS = 10_000
@@ -52,17 +51,19 @@ class Asset(StrEnum):
     BANK_BALANCE = "bank_balance"
     PAY = "pay"
     GOODS = "goods"
+    VEHICLE = "vehicle"
 
 
 class _Data(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class SuccessTerms(_Data):
+class RecoveryTerms(_Data):
+    """The prior of the expected share of the balance an act brings back (``hub.recovery.recovery_rates``)."""
+
     prior_weight: Count
     office_prior_weight: Count
     default_prior_bp: Share
-    success_outcomes: frozenset[OutcomeCode]
     prior_bp: dict[Code, Share]
 
     def prior_mean(self, act_code: str) -> Fraction:
@@ -79,28 +80,41 @@ class ActRole(_Data):
     via: tuple[Code, ...] = ()
     secures: Code | None = None
     duty: Text | None = None
+    outcome_of: Text | None = None
 
     @model_validator(mode="after")
     def _one_role(self) -> ActRole:
-        roles = [self.asset is not None, bool(self.opens), self.secures is not None, self.duty is not None]
+        roles = [
+            self.asset is not None,
+            bool(self.opens),
+            self.secures is not None,
+            self.duty is not None,
+            self.outcome_of is not None,
+        ]
         if sum(roles) > 1:
-            raise ValueError("an act has at most one of asset, opens, secures, duty")
+            raise ValueError("an act has at most one of asset, opens, secures, duty, outcome_of")
         if self.via and not self.opens:
             raise ValueError("via only makes sense with opens")
         return self
 
 
 class EvidenceFactor(_Data):
-    recent_months: Count
+    """A piece of evidence of insolvency: its factor on each asset when fresh, fading linearly to no
+    effect over ``fade_months`` (never a cliff)."""
+
+    fade_months: Count
     goods_bp: Share
     bank_balance_bp: Share
     pay_bp: Share
+    vehicle_bp: Share
 
     def factor(self, asset: Asset) -> Fraction:
+        """The factor when the evidence is fresh."""
         by_asset = {
             Asset.GOODS: self.goods_bp,
             Asset.BANK_BALANCE: self.bank_balance_bp,
             Asset.PAY: self.pay_bp,
+            Asset.VEHICLE: self.vehicle_bp,
         }
         return share(by_asset[asset])
 
@@ -111,14 +125,33 @@ class EvidenceTerms(_Data):
     failed_garnishment: EvidenceFactor
 
 
+class EvidenceAge(_Data):
+    """How much a known asset (a balance seen, a pay known, goods valued) is still worth as evidence:
+    in full up to ``full_months``, then down linearly to ``stale_bp`` at ``stale_months`` and after."""
+
+    full_months: Annotated[int, Strict(), Field(ge=0)]
+    stale_months: Count
+    stale_bp: Share
+    undated_bp: Share
+    """Evidence without a date is counted at this share: its age is unknown."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EvidenceAge:
+        if self.stale_months <= self.full_months:
+            raise ValueError("stale_months must come after full_months")
+        return self
+
+
 class Assumptions(_Data):
     version: Text
     horizon_months: Count
     auction_share_bp: Share
     prior_act_valid_months: Count
-    success: SuccessTerms
+    sale_costs_bp: Share
+    recovery: RecoveryTerms
     acts: dict[Code, ActRole]
     evidence: EvidenceTerms
+    evidence_age: EvidenceAge
 
     @model_validator(mode="after")
     def _targets_collect(self) -> Assumptions:

@@ -26,6 +26,7 @@ __all__ = [
     "ClaimKind",
     "DebtorKind",
     "Evidence",
+    "InsolvencyKind",
     "InvalidFacts",
     "OutcomeCode",
     "Title",
@@ -54,6 +55,22 @@ class ClaimKind(StrEnum):
     COMMERCIAL = "commercial"
     WAGE = "wage"
     MAINTENANCE = "maintenance"
+
+
+class InsolvencyKind(StrEnum):
+    """Which insolvency proceedings, when the agency knows (the guardrails infer it otherwise).
+
+    - ``over_indebtedness``: a "surendettement" file declared admissible by the commission; it
+      suspends and forbids enforcement against the debtor's goods (art. L722-2 C. conso).
+    - ``over_indebtedness_filed``: a file lodged with the commission, admissibility not decided
+      yet; nothing is suspended by law, a person reviews each coercive act.
+    - ``collective_proceedings``: "sauvegarde", "redressement" or "liquidation judiciaire" opened;
+      the opening judgment stops every individual enforcement (art. L622-21 C. com).
+    """
+
+    OVER_INDEBTEDNESS = "over_indebtedness"
+    OVER_INDEBTEDNESS_FILED = "over_indebtedness_filed"
+    COLLECTIVE_PROCEEDINGS = "collective_proceedings"
 
 
 def _cents(name: str, value: int | None, *, optional: bool = False) -> None:
@@ -116,10 +133,30 @@ class Evidence:
     disputed: bool | None = None
     """The debtor disputes the claim ("contestation")."""
     insolvency_proceedings: bool | None = None
-    """Over-indebtedness or insolvency proceedings ("surendettement", "procédure collective")."""
+    """Over-indebtedness or insolvency proceedings ("surendettement", "procédure collective") are
+    under way: taken as admissible or opened, so enforcement is barred, unless ``insolvency_kind``
+    says the file is only lodged."""
+    insolvency_kind: InsolvencyKind | None = None
+    """Which proceedings, when known; only with ``insolvency_proceedings=True``. ``None``: the
+    guardrails infer it from the debtor (a company: collective proceedings; a person:
+    over-indebtedness, or collective proceedings if a trader)."""
+    bank_balance_seen_on: date | None = None
+    """When the known balance was seen: a balance seen a year ago is weak evidence."""
+    pending_debits_cents: int | None = None
+    """Debits pending on the known account when its balance was seen (cheques, card payments): the
+    bank may still settle them in the 15 days after a garnishment (art. L162-1 CPCE)."""
+    income_seen_on: date | None = None
+    """When the debtor's pay was known to be ``monthly_net_income_cents``."""
+    goods_valued_on: date | None = None
+    """When the seizable goods were estimated."""
+    vehicle_value_cents: int | None = None
+    """Estimated value of the debtor's vehicle, for an immobilisation (the seizure of the vehicle)."""
+    vehicle_valued_on: date | None = None
 
     def __post_init__(self) -> None:
         _cents("bank_balance_cents", self.bank_balance_cents, optional=True)
+        _cents("pending_debits_cents", self.pending_debits_cents, optional=True)
+        _cents("vehicle_value_cents", self.vehicle_value_cents, optional=True)
         _cents("monthly_net_income_cents", self.monthly_net_income_cents, optional=True)
         _cents("seizable_goods_value_cents", self.seizable_goods_value_cents, optional=True)
         if self.dependents is not None:
@@ -135,6 +172,11 @@ class Evidence:
             "insolvency_proceedings",
         ):
             _flag(name, getattr(self, name))
+        if self.insolvency_kind is not None:
+            if not isinstance(self.insolvency_kind, InsolvencyKind):
+                raise TypeError(f"insolvency_kind must be an InsolvencyKind, got {self.insolvency_kind!r}")
+            if self.insolvency_proceedings is not True:
+                raise InvalidFacts("insolvency_kind is given, but insolvency_proceedings is not true")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,7 +185,7 @@ class ActRecord:
 
     ``outcome is None`` means no act report has arrived (an act already ordered, or one planned in
     the same mandate): it counts for pacing and prerequisites, never as evidence of insolvency nor
-    for learning success rates.
+    for learning expected recovery.
     """
 
     act_code: str
@@ -188,6 +230,8 @@ class CaseFacts:
     """The acts on this case, in any order."""
     debtor_acts_elsewhere: tuple[ActRecord, ...] = ()
     """Acts against the same debtor on the debtor's other cases: they count for pacing only."""
+    creditor_reclaims_vat: bool = False
+    """The creditor deducts the VAT it pays (most banks cannot): VAT on costs it bears is then no cost."""
 
     def __post_init__(self) -> None:
         for name in ("principal_cents", "interest_cents", "costs_cents", "paid_cents"):

@@ -1,15 +1,22 @@
-"""Plausible recovery of an act and the cost flag: does this act cost more than it can bring back?
+"""The cost flag: does this act leave the creditor worse off than not ordering it?
 
-For a case, an act and a date:
+For a case, an act and a date, the rule works out what the creditor can expect:
 
 - **cost** = the tariff of the act plus the acts it brings along (``requires`` and ``implies`` in
   ``assumptions.toml``: a bank garnishment implies its notice to the debtor; a seizure-and-sale
   requires a payment order unless one is on file);
-- **plausible recovery** = min(balance owed, what the asset the act reaches yields) x the act's
-  success rate x the factors of the evidence of insolvency on file, rounded down to the cent;
+- **expected recovery** = what the act is expected to bring in. A known asset bounds it directly
+  (a garnishment catches the balance owed and the costs, up to what the asset yields), weighed by
+  how fresh that evidence is; where nothing is known, the share of the balance such acts brought
+  back in past reports, lowered by the evidence of insolvency on file (``hub.recovery.evidence``);
+- **the creditor's expected net** (``hub.recovery.economics``): the money reaching the creditor,
+  minus what it bears: the part of the costs not covered by what is seized (costs are taken first
+  from it), the collection fee on the money collected, the VAT it cannot reclaim;
 - an act that collects nothing itself (serving a title, a payment order, an information search) is
-  judged with the best enforcement path it opens: that path's recovery against its whole cost;
-- **flagged** when cost > plausible recovery. A flag is not a ban: it asks a person to decide.
+  judged with the best enforcement path it opens: that path's expected net;
+- **flagged** when the expected net is negative: the act destroys value. A flag is not a ban: it
+  asks a person to decide. A legal duty (a release) and the outcome of a visit (a PV de carence, a
+  PV 659, an attempted execution: nobody orders them) are assessed but never flagged.
 
 Pure: no I/O and no clock; the catalogue and assumptions are packaged data read once.
 """
@@ -24,23 +31,20 @@ from enum import Enum
 from fractions import Fraction
 from typing import Any
 
-from hub.recovery.assumptions import Assumptions, load_assumptions, percent
+from hub.recovery import economics
+from hub.recovery.assumptions import Asset, Assumptions, load_assumptions, percent
 from hub.recovery.dates import add_months
-from hub.recovery.evidence import (
-    EvidenceEffect,
-    Reason,
-    RecoveryBound,
-    eur,
-    evidence_effects,
-    recovery_bound,
-)
+from hub.recovery.economics import CreditorNet
+from hub.recovery.evidence import EvidenceEffect, KnownAsset, Reason, eur, evidence_effects, known_asset
 from hub.recovery.facts import CaseFacts, InvalidFacts
-from hub.recovery.success_rates import SuccessRate, SuccessRates, prior_rates
-from hub.tariff.catalogue import ActCost, Catalogue, act_cost, load_catalogue
+from hub.recovery.recovery_rates import RecoveryRate, RecoveryRates, prior_rates
+from hub.tariff.catalogue import ActCost, Catalogue, act_cost, engagement_fee_cents, load_catalogue
 from hub.tariff.data import NoFigureInForce
+from hub.tariff.fees import collection_fee as tariff_collection_fee
 from hub.tariff.pay_scale import pay_scale_on
+from hub.tariff.rsa import unseizable_bank_minimum
 
-RULE_VERSION = "plausible-recovery/1"
+RULE_VERSION = "creditor-net/2"
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,8 @@ class PathOption:
     target_act: str
     path: tuple[str, ...]
     cost_cents: int
-    plausible_recovery_cents: int
+    expected_recovery_cents: int
+    expected_net_cents: int
 
 
 @dataclass(frozen=True)
@@ -64,38 +69,44 @@ class Explanation:
     """Tariff cost of each act of the path, with its lines."""
     recovery_act: str | None
     """The collecting act whose recovery is counted (``None``: nothing is collected)."""
-    bound: RecoveryBound | None
-    success_rate: SuccessRate | None
+    known_asset: KnownAsset | None
+    recovery_rate: RecoveryRate | None
     evidence: tuple[EvidenceEffect, ...]
     evidence_factor: Fraction
+    economics: CreditorNet
     assumptions: tuple[str, ...]
     """Neutral assumptions made where evidence is unknown (``None``), in plain words."""
+    figures: tuple[str, ...]
+    """The legal figures used, each with its period and source."""
     alternatives: tuple[PathOption, ...] = ()
 
-    def lines(self) -> list[str]:
+    def lines(self, currency: str = "EUR") -> list[str]:
         text = [f"Rule {self.rule_version}."]
         for cost in self.costs:
             text += [f"- {line.explanation}" for line in cost.lines]
             text.append(f"  = {eur(cost.total_cents)} for {cost.act_code} (tariff {cost.tariff_version}).")
-        if self.bound is not None:
-            text.append(self.bound.reason.message)
-        if self.success_rate is not None:
-            described = self.success_rate.describe()
+        if self.known_asset is not None:
+            text.append(self.known_asset.reason.message)
+        if self.recovery_rate is not None:
+            described = self.recovery_rate.describe()
             text.append(described[:1].upper() + described[1:] + ".")
         text += [effect.message for effect in self.evidence]
+        text += self.economics.lines(currency)
         text += list(self.assumptions)
+        text += [f"Figure used: {figure}" for figure in self.figures]
         return text
 
 
 @dataclass(frozen=True)
 class Assessment:
-    """The verdict on one act: its cost, what it can plausibly bring back, and why."""
+    """The verdict on one act: its cost, what it can be expected to bring in, the creditor's net, and why."""
 
     act_code: str
     on: date
     office: str | None
     cost_cents: int
-    plausible_recovery_cents: int
+    expected_recovery_cents: int
+    expected_net_cents: int
     flagged: bool
     reasons: tuple[Reason, ...]
     explanation: Explanation
@@ -157,10 +168,11 @@ class _Option:
     path: tuple[str, ...]
     costs: tuple[ActCost, ...]
     recovery_act: str | None
-    plausible_cents: int
+    expected_cents: int
+    net: CreditorNet
     reasons: tuple[Reason, ...]
-    bound: RecoveryBound | None = None
-    rate: SuccessRate | None = None
+    known: KnownAsset | None = None
+    rate: RecoveryRate | None = None
     effects: tuple[EvidenceEffect, ...] = ()
     factor: Fraction = Fraction(1)
     notes: tuple[str, ...] = ()
@@ -176,7 +188,7 @@ class _Context:
     case: CaseFacts
     on: date
     office: str | None
-    rates: SuccessRates
+    rates: RecoveryRates
     assumptions: Assumptions
     catalogue: Catalogue
 
@@ -199,14 +211,16 @@ class _Context:
         before = tuple(r for r in role.requires if r not in planned and not self.on_file(r))
         return (*before, act_code, *role.implies)
 
+    def _bears(self, code: str) -> bool:
+        period = self.catalogue.period_on(self.on)
+        return code in period.fees and period.fees[code].bears_engagement_fee
+
+    def engagement_charged_before(self) -> bool:
+        return any(self._bears(r.act_code) for r in self.case.acts if r.on <= self.on)
+
     def price(self, path: tuple[str, ...]) -> tuple[ActCost, ...]:
         """Tariff cost of each act; the engagement fee is charged once per case."""
-        period = self.catalogue.period_on(self.on)
-
-        def bears(code: str) -> bool:
-            return code in period.fees and period.fees[code].bears_engagement_fee
-
-        charged = any(bears(r.act_code) for r in self.case.acts if r.on <= self.on)
+        charged = self.engagement_charged_before()
         costs = []
         for code in path:
             costs.append(
@@ -218,29 +232,98 @@ class _Context:
                     catalogue=self.catalogue,
                 )
             )
-            charged = charged or bears(code)
+            charged = charged or self._bears(code)
         return tuple(costs)
+
+    def unseizable_cents(self) -> int:
+        return unseizable_bank_minimum(self.on).cents
+
+    def collection_fee(self, collected_cents: int, costs: tuple[ActCost, ...]) -> economics.CollectionFee:
+        """The A444-32 fee the creditor owes on ``collected_cents``, less the engagement fee paid."""
+        cur = self.case.currency
+        if collected_cents <= 0:
+            return economics.CollectionFee(
+                0, 0, "Collection fee: none, no money is expected to be collected."
+            )
+        terms = self.catalogue.period_on(self.on).collection_fee
+        if self.case.claim_kind.value in terms.not_for_claims:
+            return economics.CollectionFee(
+                0, 0, f"Collection fee: none, not due on a {self.case.claim_kind.value} claim (R444-53)."
+            )
+        fee = tariff_collection_fee(
+            collected_cents, self.on, claim_kind=self.case.claim_kind.value, catalogue=self.catalogue
+        ).cents
+        dep = sum(c.engagement_fee_cents for c in costs)
+        if dep == 0 and self.engagement_charged_before():
+            dep = engagement_fee_cents(self.case.outstanding_cents, self.on, catalogue=self.catalogue)
+        rate_bp = self.catalogue.period_on(self.on).vat_rate_bp
+        due = max(fee - dep, 0)
+        vat = _vat(due, rate_bp)
+        deducted = f", less the engagement fee of {eur(dep, cur)} already paid on the claim" if dep else ""
+        capped = ""
+        if due + vat > collected_cents:
+            # Assumed: the fee never takes more than the money it is charged on (the minimum fee
+            # would otherwise make a few cents collected worse than none).
+            due = collected_cents * 10_000 // (10_000 + rate_bp)
+            vat = collected_cents - due
+            capped = ", counted at most at the money collected"
+        return economics.CollectionFee(
+            due,
+            vat,
+            "Collection fee borne by the creditor (droit d'encaissement, A444-32) on "
+            f"{eur(collected_cents, cur)}: {eur(fee, cur)}{deducted}{capped}: {eur(due, cur)} excl. VAT.",
+        )
+
+    def net(self, expected: int, costs: tuple[ActCost, ...]) -> CreditorNet:
+        owed = self.case.outstanding_cents
+        cost = sum(c.total_cents for c in costs)
+        to_creditor = economics.to_creditor_cents(expected, cost, owed)
+        return economics.creditor_net(
+            expected_recovery_cents=expected,
+            cost_cents=cost,
+            cost_vat_cents=sum(c.vat_cents for c in costs),
+            owed_cents=owed,
+            collection_fee=self.collection_fee(to_creditor, costs),
+            reclaims_vat=self.case.creditor_reclaims_vat,
+            currency=self.case.currency,
+        )
 
     def collecting(self, target: str, path: tuple[str, ...], reasons: tuple[Reason, ...]) -> _Option:
         asset = self.assumptions.role(target).asset
         assert asset is not None
-        bound = recovery_bound(self.case, asset, self.assumptions, self.on)
+        costs = self.price(path)
+        owed = self.case.outstanding_cents
         rate = self.rates.rate(target, self.office)
         effects, notes = evidence_effects(self.case, asset, self.on, self.assumptions)
         factor = math.prod((e.factor for e in effects), start=Fraction(1))
-        plausible = math.floor(bound.bound_cents * rate.value * factor)
-        return _Option(
-            path,
-            self.price(path),
-            target,
-            plausible,
-            reasons,
-            bound,
-            rate,
-            effects,
-            factor,
-            bound.assumptions + notes,
+        unknown = owed * rate.value * factor
+        known = known_asset(self.case, asset, self.on, self.assumptions, self.unseizable_cents())
+        if known is None:
+            expected = math.floor(unknown)
+            return _Option(path, costs, target, expected, self.net(expected, costs), reasons, None, rate,
+                           effects, factor, notes)  # fmt: skip
+        # A garnishment catches the balance owed and the costs of the act, up to what the asset yields.
+        caught = min(known.yield_cents, owed + sum(c.total_cents for c in costs))
+        expected = math.floor(known.weight * caught + (1 - known.weight) * unknown)
+        if known.weight == 1:  # fresh evidence stands alone: nothing learned is mixed in
+            return _Option(path, costs, target, expected, self.net(expected, costs), reasons, known,
+                           notes=known.assumptions + notes)  # fmt: skip
+        rest = (
+            f"The rest of the weight ({percent(1 - known.weight)}) goes to what the act brings back "
+            "where nothing is known."
         )
+        return _Option(path, costs, target, expected, self.net(expected, costs), reasons, known, rate,
+                       effects, factor, (*known.assumptions, *notes, rest))  # fmt: skip
+
+    def nothing(
+        self, path: tuple[str, ...], reasons: tuple[Reason, ...], *, never_flag: bool = False
+    ) -> _Option:
+        costs = self.price(path)
+        return _Option(path, costs, None, 0, self.net(0, costs), reasons, never_flag=never_flag)
+
+
+def _vat(base_cents: int, rate_bp: int) -> int:
+    return int(Fraction(base_cents * rate_bp, 10_000) + Fraction(1, 2))
 
 
 def _brought_along(ctx: _Context, act_code: str, path: tuple[str, ...]) -> tuple[Reason, ...]:
@@ -273,10 +356,15 @@ def _options(ctx: _Context, act_code: str) -> list[_Option]:
     if role.secures is not None:
         return [_securing(ctx, act_code, role.secures)]
     if role.duty is not None:
-        reason = Reason("LEGAL_DUTY", role.duty)
-        return [_Option((act_code,), ctx.price((act_code,)), None, 0, (reason,), never_flag=True)]
+        return [ctx.nothing((act_code,), (Reason("LEGAL_DUTY", role.duty),), never_flag=True)]
+    if role.outcome_of is not None:
+        reason = Reason(
+            "OUTCOME_OF_A_VISIT",
+            f"{role.outcome_of} Nobody orders it, so it is never flagged after the fact.",
+        )
+        return [ctx.nothing((act_code,), (reason,), never_flag=True)]
     reason = Reason("COLLECTS_NOTHING", f"{label} brings nothing back and opens no enforcement that could.")
-    return [_Option((act_code,), ctx.price((act_code,)), None, 0, (reason,))]
+    return [ctx.nothing((act_code,), (reason,))]
 
 
 def _securing(ctx: _Context, act_code: str, secured: str) -> _Option:
@@ -288,36 +376,44 @@ def _securing(ctx: _Context, act_code: str, secured: str) -> _Option:
             "NOTHING_TO_SECURE",
             f"No {ctx.label(secured)} is on file for this {ctx.label(act_code)} to follow.",
         )
-        return _Option(path, ctx.price(path), None, 0, (reason,))
+        return ctx.nothing(path, (reason,))
     last = earlier[0]
     if last.outcome is None:
         reason = Reason(
             "SECURES_PENDING_ACT",
             f"It keeps alive the {ctx.label(secured)} of {last.on.isoformat()}, not reported yet: "
-            "judged by what that act can plausibly catch.",
+            "judged by what that act can be expected to catch.",
         )
-        option = ctx.collecting(secured, path, (reason,))
-        return option
+        return ctx.collecting(secured, path, (reason,))
     kept = min(last.seized_cents, ctx.case.outstanding_cents)
     reason = Reason(
         "SECURES_SEIZED_MONEY",
         f"It keeps the {eur(kept, ctx.case.currency)} caught by the {ctx.label(secured)} of "
         f"{last.on.isoformat()}, which lapses without it.",
     )
-    return _Option(path, ctx.price(path), secured, kept, (reason,))
+    costs = ctx.price(path)
+    return _Option(path, costs, secured, kept, ctx.net(kept, costs), (reason,))
 
 
-def _verdict(cost: int, plausible: int, flagged: bool, currency: str) -> Reason:
+def _verdict(option: _Option, flagged: bool, currency: str) -> Reason:
+    net = option.net
     if flagged:
         return Reason(
-            "COST_ABOVE_RECOVERY",
-            f"Flagged: this act would cost {eur(cost, currency)} but can plausibly bring back only "
-            f"{eur(plausible, currency)}.",
+            "CREDITOR_LOSES",
+            f"Flagged: this act would cost {eur(option.cost_cents, currency)} and is expected to bring in "
+            f"{eur(option.expected_cents, currency)}; the creditor can expect to lose "
+            f"{eur(-net.net_cents, currency)} by ordering it.",
+        )
+    if option.never_flag:
+        return Reason(
+            "NOT_A_RECOVERY_DECISION",
+            f"This act should cost {eur(option.cost_cents, currency)}; it is not weighed against recovery.",
         )
     return Reason(
-        "COST_WITHIN_RECOVERY",
-        f"This act should cost {eur(cost, currency)} and can plausibly bring back "
-        f"{eur(plausible, currency)}.",
+        "CREDITOR_GAINS",
+        f"This act should cost {eur(option.cost_cents, currency)} and is expected to bring in "
+        f"{eur(option.expected_cents, currency)}: {eur(net.net_cents, currency)} expected net to the "
+        "creditor.",
     )
 
 
@@ -335,9 +431,23 @@ def rule_version(assumptions: Assumptions, catalogue: Catalogue, on: date) -> st
     )
 
 
-def is_flagged(cost_cents: int, plausible_recovery_cents: int) -> bool:
-    """The cost flag: the act costs more than it can plausibly bring back."""
-    return cost_cents > plausible_recovery_cents
+def _figures(ctx: _Context, option: _Option) -> tuple[str, ...]:
+    period = ctx.catalogue.period_on(ctx.on)
+    used = [f"tariff {period.name} ({period.span()}): {period.source}"]
+    if option.known is not None and option.known.asset is Asset.BANK_BALANCE:
+        minimum = unseizable_bank_minimum(ctx.on)
+        origin = minimum.provenance
+        used.append(
+            f"unseizable bank minimum {eur(minimum.cents)} (the single-person RSA), period {origin.period} "
+            f"({origin.span()}): {origin.source}"
+        )
+    if option.known is not None and option.known.asset is Asset.PAY:
+        scale = pay_scale_on(ctx.on)
+        used.append(scale.provenance().describe())
+    if option.net.collection_fee_cents:
+        fee = period.collection_fee
+        used.append(f"collection fee (A444-32), tariff {period.name}: {fee.source}")
+    return tuple(used)
 
 
 def assess(
@@ -346,14 +456,14 @@ def assess(
     on: date,
     *,
     office: str | None = None,
-    rates: SuccessRates | None = None,
+    rates: RecoveryRates | None = None,
     assumptions: Assumptions | None = None,
     catalogue: Catalogue | None = None,
 ) -> Assessment:
     """Assess ``act_code`` on ``case`` as of ``on``, by ``office`` when known.
 
-    ``rates``: success rates learned from past act reports (``learn_success_rates``); without them
-    the priors of ``assumptions.toml`` are used. ``case.acts`` must not contain the assessed act
+    ``rates``: expected recovery learned from past act reports (``learn_recovery_rates``); without
+    them the priors of ``assumptions.toml`` are used. ``case.acts`` must not contain the assessed act
     itself, but may contain acts planned alongside it (outcome ``None``).
     """
     cat = catalogue or load_catalogue()
@@ -363,17 +473,16 @@ def assess(
     cat.act(act_code)  # an unknown code fails here, with the list of known ones
     ctx = _Context(case, on, office, rates or prior_rates(assumptions=terms), terms, cat)
     options = _options(ctx, act_code)
-    # First best net recovery wins: the data file lists paths in order of preference.
-    best = max(options, key=lambda o: o.plausible_cents - o.cost_cents)
-    cost = best.cost_cents
-    flagged = not best.never_flag and is_flagged(cost, best.plausible_cents)
-    reasons = [_verdict(cost, best.plausible_cents, flagged, case.currency)]
+    # First best net wins: the data file lists paths in order of preference.
+    best = max(options, key=lambda o: o.net.net_cents)
+    flagged = not best.never_flag and best.net.destroys_value
+    reasons = [_verdict(best, flagged, case.currency)]
     reasons += [Reason(e.code, e.message) for e in best.effects]
-    if best.bound is not None:
-        reasons.append(best.bound.reason)
+    if best.known is not None:
+        reasons.append(best.known.reason)
     reasons += best.reasons
     alternatives = tuple(
-        PathOption(o.recovery_act or "", o.path, o.cost_cents, o.plausible_cents)
+        PathOption(o.recovery_act or "", o.path, o.cost_cents, o.expected_cents, o.net.net_cents)
         for o in options
         if o is not best and o.recovery_act is not None
     )
@@ -382,19 +491,22 @@ def assess(
         path=best.path,
         costs=best.costs,
         recovery_act=best.recovery_act,
-        bound=best.bound,
-        success_rate=best.rate,
+        known_asset=best.known,
+        recovery_rate=best.rate,
         evidence=best.effects,
         evidence_factor=best.factor,
+        economics=best.net,
         assumptions=best.notes,
+        figures=_figures(ctx, best),
         alternatives=alternatives,
     )
     return Assessment(
         act_code=act_code,
         on=on,
         office=office,
-        cost_cents=cost,
-        plausible_recovery_cents=best.plausible_cents,
+        cost_cents=best.cost_cents,
+        expected_recovery_cents=best.expected_cents,
+        expected_net_cents=best.net.net_cents,
         flagged=flagged,
         reasons=tuple(reasons),
         explanation=explanation,
@@ -408,9 +520,7 @@ __all__ = [
     "Explanation",
     "PathOption",
     "Reason",
-    "RecoveryBound",
     "assess",
-    "is_flagged",
     "percent",
     "rule_version",
 ]

@@ -66,7 +66,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute(f"{DEFAULTS} REVOKE {READ_WRITE} ON TABLES FROM {APP_ROLE}")
-    op.execute(f"{DEFAULTS} REVOKE USAGE, SELECT ON SEQUENCES FROM {APP_ROLE}")  # noqa: S608 (constants)
+    op.execute(f"{DEFAULTS} REVOKE USAGE, SELECT ON SEQUENCES FROM {APP_ROLE}")
     op.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {APP_ROLE}")
     op.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {APP_ROLE}")
     op.execute(f"REVOKE USAGE ON SCHEMA public FROM {APP_ROLE}")

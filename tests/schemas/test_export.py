@@ -50,3 +50,15 @@ def test_the_xsd_compiles_and_declares_every_root() -> None:
 
 def test_check_mode_reports_nothing_when_fresh() -> None:
     assert main(["--check"]) == 0
+
+
+def test_the_json_schemas_carry_no_openapi_discriminator() -> None:
+    """AsyncAPI reads the JSON Schemas as payloads and refuses pydantic's ``discriminator`` object; the
+    mandate's terms are still told apart by the ``kind`` constant of each branch."""
+    mandate = json.loads((JSON_SCHEMA_DIR / "mandate.json").read_text(encoding="utf-8"))
+    for kind in KINDS:
+        assert '"discriminator"' not in (JSON_SCHEMA_DIR / f"{kind}.json").read_text(encoding="utf-8"), kind
+    branches = [
+        mandate["$defs"][b["$ref"].rsplit("/", 1)[1]] for b in mandate["properties"]["terms"]["oneOf"]
+    ]
+    assert [b["properties"]["kind"]["const"] for b in branches] == ["per_act", "whole_file"]

@@ -32,9 +32,8 @@ from hub.messaging.outbound import send_to_office
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
 from hub.policy.settings import DEFAULT_SETTINGS, PolicySettings
-from hub.recovery.assumptions import load_assumptions
-from hub.recovery.facts import ActRecord, CaseFacts, OutcomeCode
-from hub.recovery.success_rates import SuccessRates, Tally, succeeded
+from hub.recovery.facts import ActRecord, CaseFacts
+from hub.recovery.recovery_rates import RecoveryRates, tallied_rates
 from hub.settings import get_settings
 from hub.tariff.catalogue import load_catalogue
 from schemas.v1.mandate import Priority
@@ -144,42 +143,22 @@ async def facts_of(session: AsyncSession, case: Case) -> CaseFacts:
 
 
 def policy_settings() -> PolicySettings:
-    """The guardrails' settings: the law's figures, and the charter's pacing from the hub settings
-    (``HUB_PACING_MAX_COERCIVE_ACTS``, ``HUB_PACING_WINDOW_DAYS``)."""
+    """The guardrails' settings: the law's figures, the charter's pacing from the hub settings
+    (``HUB_PACING_MAX_COERCIVE_ACTS``, ``HUB_PACING_WINDOW_DAYS``) and whose public holidays count
+    (``HUB_HOLIDAY_SUBDIVISION``)."""
     hub = get_settings()
     return replace(
         DEFAULT_SETTINGS,
         pacing_max_coercive_acts=hub.pacing_max_coercive_acts,
         pacing_window_days=hub.pacing_window_days,
+        holiday_subdivision=hub.holiday_subdivision or None,
     )
 
 
-async def learned_rates(session: AsyncSession) -> SuccessRates:
-    """Success rates learned from every act report so far, overall and per office (the rules fall
-    back on their priors while data is thin)."""
-    terms = load_assumptions().success
-    overall: Counter[str] = Counter()
-    overall_won: Counter[str] = Counter()
-    by_office: Counter[tuple[str, str]] = Counter()
-    by_office_won: Counter[tuple[str, str]] = Counter()
-    for act_code, office, outcome, brought, count in await MandateRepository(session).report_tallies():
-        try:
-            code = OutcomeCode(outcome)
-        except ValueError:
-            continue  # an outcome this version of the rules does not know teaches nothing
-        sample = ActRecord(
-            act_code=act_code, on=date.min, outcome=code, office=office, seized_cents=int(brought)
-        )
-        won = count if succeeded(sample, terms) else 0
-        overall[act_code] += count
-        overall_won[act_code] += won
-        by_office[(act_code, office)] += count
-        by_office_won[(act_code, office)] += won
-    return SuccessRates(
-        overall={act: Tally(overall_won[act], n) for act, n in overall.items()},
-        by_office={key: Tally(by_office_won[key], n) for key, n in by_office.items()},
-        terms=terms,
-    )
+async def learned_rates(session: AsyncSession) -> RecoveryRates:
+    """Expected recovery learned from every act report so far, overall and per office (the rules
+    fall back on their priors while data is thin)."""
+    return tallied_rates(await MandateRepository(session).report_tallies())
 
 
 async def _choose_office(
@@ -244,14 +223,14 @@ def _address_errors(case: Case) -> list[ErrorItem]:
 
 
 def judge(
-    facts: CaseFacts, data: MandateIn, on: date, office_code: str | None, rates: SuccessRates | None = None
+    facts: CaseFacts, data: MandateIn, on: date, office_code: str | None, rates: RecoveryRates | None = None
 ) -> Verdict:
     if data.kind is MandateKind.PER_ACT:
         return assess_per_act(
             facts, data.acts, on, office=office_code, rates=rates, settings=policy_settings()
         )
     assert data.fee_budget_cents is not None
-    return assess_whole_file(facts, data.fee_budget_cents)
+    return assess_whole_file(facts, data.fee_budget_cents, on)
 
 
 def _refuse_blocks(verdict: Verdict, data: MandateIn, case: Case) -> None:
@@ -260,7 +239,12 @@ def _refuse_blocks(verdict: Verdict, data: MandateIn, case: Case) -> None:
             f"the law forbids this mandate on case {case.ref}",
             code="mandate.refused_by_guardrails",
             errors=[
-                ErrorItem(f"acts[{data.acts.index(f.act_code)}]", f.reason_code, f.message)
+                # A whole-file mandate's block is about the case ("*"), not one of its acts.
+                ErrorItem(
+                    f"acts[{data.acts.index(f.act_code)}]" if f.act_code in data.acts else "case_ref",
+                    f.reason_code,
+                    f.message,
+                )
                 for f in verdict.blocks
             ],
         )

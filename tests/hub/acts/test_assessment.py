@@ -1,5 +1,5 @@
-"""The after-the-fact check of accepted act reports (``hub.acts.assessment``): cost above plausible
-recovery, whole-file budget consumed from the ledger, and whether the approval quoted counts; alone
+"""The after-the-fact check of accepted act reports (``hub.acts.assessment``): an act that leaves the
+creditor worse off, whole-file budget consumed from the ledger, and whether the approval quoted counts; alone
 and in a batch chunk (``receive_many``, what the batch runner calls)."""
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from tests.hub.finance.factories import act
 
 PROCESSOR = inbound_processor(ReceiptSigner("r" * 40))
 JSON = "application/json"
-# Collects nothing by itself: flagged when reported on its own. A release is a duty, never flagged.
-COSTLY, DUTY = "ATTEMPTED_EXECUTION", "RELEASE"
+# A garnishment notice with no garnishment on file keeps nothing: flagged. A release is a duty and an
+# attempted execution the outcome of a visit: never flagged.
+COSTLY, DUTY, VISIT = "GARNISHMENT_NOTICE", "RELEASE", "ATTEMPTED_EXECUTION"
 FEES = 5158 + 880  # the sample report's emoluments and disbursements (excl. VAT)
 
 
@@ -73,8 +74,18 @@ async def test_a_costly_act_without_approval_is_stored_flagged_with_its_reasons(
     assert report.flagged and flag_codes(report) == ["cost_above_recovery"]
     assert report.assessment is not None
     [flag] = report.assessment["flags"]
-    assert "the act cost 57.73 EUR, more than the 0.00 EUR it could plausibly recover" in flag["message"]
+    assert "and could be expected to bring in 0.00 EUR on" in flag["message"]
+    assert "the creditor could expect to lose" in flag["message"]
+    assert report.assessment["expected_net_cents"] < 0
     assert report.assessment["approval"] is None and report.assessment["budget"] is None
+
+
+async def test_the_outcome_of_a_visit_is_never_flagged_after_the_fact(session: AsyncSession) -> None:
+    s = await seed(session, acts=[VISIT])
+    report = await stored(session, await send(session, s, 1, act_code=VISIT))
+    assert not report.flagged and report.assessment is not None
+    assert report.assessment["needs_approval"] == []
+    assert "OUTCOME_OF_A_VISIT" in [r["code"] for r in report.assessment["reasons"]]
 
 
 @pytest.mark.parametrize(
@@ -206,11 +217,11 @@ async def test_a_reversal_in_the_ledger_gives_the_budget_back(session: AsyncSess
     assert second.assessment["budget"]["consumed_before_cents"] == 0
 
 
-async def test_the_check_uses_the_success_rates_learned_from_past_reports(session: AsyncSession) -> None:
+async def test_the_check_uses_the_recovery_learned_from_past_reports(session: AsyncSession) -> None:
     s = await seed(session, kind="whole_file", acts=[])
     for day in (3, 4, 5):
         await act(session, s, date(2026, 2, day), act_code="BANK_GARNISHMENT")
     report = await stored(session, await send(session, s, 1, act_code="BANK_GARNISHMENT"))
     assert report.assessment is not None
-    rate = report.assessment["explanation"]["success_rate"]
+    rate = report.assessment["explanation"]["recovery_rate"]
     assert rate["basis"] == "office" and rate["office_tally"]["reports"] == 3

@@ -1,6 +1,7 @@
 """The tallies a trigger keeps as act reports are inserted give exactly what aggregating the act
-reports gave: the same learned success rates, the same acts reported per mandate, whichever way the
-reports were written (one ORM flush each, or one multi-row INSERT as a batch chunk writes them)."""
+reports gives: the same learned expected recovery (each report's money over its case's balance),
+the same acts reported per mandate, whichever way the reports were written (one ORM flush each, or
+one multi-row INSERT as a batch chunk writes them)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
+from hub.cases.models import Case
 from hub.mandates.repository import MandateRepository
 from hub.mandates.service import learned_rates
 from hub.messaging import service as messaging
 from hub.messaging.service import Envelope
 from hub.offices.models import Office
 from hub.recovery.facts import ActRecord
-from hub.recovery.success_rates import learn_success_rates
+from hub.recovery.recovery_rates import learn_recovery_rates
 from schemas.v1.outcomes import OutcomeCode
 from tests.hub.acts.factories import Seeded, seed
 
@@ -63,25 +65,30 @@ async def _reports(session: AsyncSession, seeded: Seeded, count: int, start: int
     return rows
 
 
-async def _aggregated(session: AsyncSession) -> list[ActRecord]:
-    """Every stored act report as the rules read them, what the rates were learned from before."""
+async def _aggregated(session: AsyncSession) -> list[tuple[ActRecord, int]]:
+    """Every stored act report as the rules read them, with its case's balance: what expected
+    recovery is learned from. Every report counts, whatever its outcome: success is money."""
     rows = await session.execute(
         select(ActReport.act_code, Office.code, ActReport.outcome_code, ActReport.seized_cents)
-        .add_columns(ActReport.collected_cents)
+        .add_columns(ActReport.collected_cents, Case.principal_cents, Case.interest_cents)
+        .add_columns(Case.costs_cents, Case.paid_cents)
         .join(Office, Office.id == ActReport.office_id)
+        .join(Case, Case.id == ActReport.case_id)
     )
     known = {o.value for o in OutcomeCode}
     return [
-        ActRecord(
-            act_code=act,
-            on=date(2026, 3, 1),
-            outcome=OutcomeCode(outcome),
-            office=office,
-            seized_cents=seized,
-            collected_cents=collected,
+        (
+            ActRecord(
+                act_code=act,
+                on=date(2026, 3, 1),
+                outcome=OutcomeCode(outcome) if outcome in known else OutcomeCode.REFUSED_OTHER,
+                office=office,
+                seized_cents=seized,
+                collected_cents=collected,
+            ),
+            max(principal + interest + costs - paid, 0),
         )
-        for act, office, outcome, seized, collected in rows.all()
-        if outcome in known
+        for act, office, outcome, seized, collected, principal, interest, costs, paid in rows.all()
     ]
 
 
@@ -97,9 +104,10 @@ async def test_tallies_give_the_rates_and_counts_the_aggregate_gave(session: Asy
     await session.execute(insert(ActReport), await _reports(session, first, 9, 40))
 
     rates = await learned_rates(session)
-    expected = learn_success_rates(await _aggregated(session))
+    expected = learn_recovery_rates(await _aggregated(session))
     assert rates.overall == expected.overall and rates.by_office == expected.by_office
     assert rates.overall  # not vacuous: reports of every act were learned from
+    assert any(t.recovered_bp for t in rates.overall.values())  # and money was counted
     for act, office in itertools.product(ACTS, (first.office.code, second.office.code, None)):
         assert rates.rate(act, office) == expected.rate(act, office)
 

@@ -66,13 +66,13 @@ async def test_the_clear_cut_cases_give_clear_answers(agency: Agency, client: ht
 
     sale_on_20_eur = await assess(poor, "SEIZURE_SALE")
     assert sale_on_20_eur["flagged"] is True
-    assert sale_on_20_eur["cost_cents"] > sale_on_20_eur["plausible_recovery_cents"]
+    assert sale_on_20_eur["cost_cents"] > sale_on_20_eur["expected_recovery_cents"]
     garnishment = await assess(rich, "BANK_GARNISHMENT")
-    assert garnishment["flagged"] is False and garnishment["plausible_recovery_cents"] > 0
-    assert garnishment["explanation"]["rule_version"].startswith("plausible-recovery/")
+    assert garnishment["flagged"] is False and garnishment["expected_recovery_cents"] > 0
+    assert garnishment["explanation"]["rule_version"].startswith("creditor-net/")
     after_no_goods = await assess(searched, "SEIZURE_SALE")
     assert after_no_goods["flagged"] is True
-    assert "RECENT_NO_GOODS_REPORT" in [r["code"] for r in after_no_goods["reasons"]]
+    assert "NO_GOODS_REPORT" in [r["code"] for r in after_no_goods["reasons"]]
     assert any(
         recent_no_goods in r["message"] or "carence" in r["message"] for r in after_no_goods["reasons"]
     )
@@ -123,23 +123,21 @@ async def test_assess_reads_what_the_offices_reported(
         return {r["code"]: r["message"] for r in assessment["reasons"]}
 
     sale, garnishment = await assess("SEIZURE_SALE"), await assess("BANK_GARNISHMENT")
-    assert "RECENT_NO_GOODS_REPORT" not in reasons(sale) and "RECENT_FAILED_GARNISHMENT" not in reasons(
-        garnishment
-    )
+    assert "NO_GOODS_REPORT" not in reasons(sale) and "FAILED_GARNISHMENT" not in reasons(garnishment)
     assert [g["code"] for g in (await assess("WAGE_GARNISHMENT_REQUEST"))["guardrails"]] == []
 
     await office_reports(1, "NO_GOODS_REPORT", "no_seizable_goods")
     await office_reports(2, "BANK_GARNISHMENT", "garnishment_empty")
     after_sale = await assess("SEIZURE_SALE")
-    assert after_sale["plausible_recovery_cents"] == 0 < sale["plausible_recovery_cents"]
-    named = reasons(after_sale)["RECENT_NO_GOODS_REPORT"]
+    assert after_sale["expected_recovery_cents"] == 0 < sale["expected_recovery_cents"]
+    named = reasons(after_sale)["NO_GOODS_REPORT"]
     assert f"'PV de carence' on {today} (act report A/{code}/facts-1 of office {code})" in named
     after_garnishment = await assess("BANK_GARNISHMENT")
     assert (
         f"(act report A/{code}/facts-2 of office {code}) caught nothing"
-        in (reasons(after_garnishment)["RECENT_FAILED_GARNISHMENT"])
+        in (reasons(after_garnishment)["FAILED_GARNISHMENT"])
     )
-    assert after_garnishment["plausible_recovery_cents"] < garnishment["plausible_recovery_cents"]
+    assert after_garnishment["expected_recovery_cents"] < garnishment["expected_recovery_cents"]
     paced = (await assess("WAGE_GARNISHMENT_REQUEST"))["guardrails"]
     assert [g["code"] for g in paced] == ["PACING_EXCEEDED"] and f"({today}, {today})" in paced[0]["message"]
 
@@ -153,7 +151,7 @@ async def test_held_then_approved_refused_and_hard_blocks(agency: Agency, app: F
         case_ref=await agency.case(**POOR), office_code=code, kind="per_act", acts=["PAYMENT_ORDER"]
     )
     assert held.status_code == 201 and held.json()["status"] == "held"
-    assert "cost.cost_above_recovery" in [r["code"] for r in held.json()["assessment"]["reasons"]]
+    assert "cost.creditor_loses" in [r["code"] for r in held.json()["assessment"]["reasons"]]
     ref = held.json()["ref"]
     listed = await agency.client.get("/v1/mandates/held", headers=agency.auth)
     assert ref in [m["ref"] for m in listed.json()]

@@ -5,9 +5,11 @@ pacing counts reported coercive acts by their act date, within ``HUB_PACING_*``.
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
+from fractions import Fraction
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -109,16 +111,17 @@ async def test_a_reported_pv_de_carence_lowers_a_later_seizure_and_its_reason_na
     sale = await service.create_mandate(session, ask(case, "SEIZURE_SALE", office=office), actor=STAFF)
     assert sale.status == MandateStatus.HELD and sale.assessment is not None
     reasons = {r["code"]: r["message"] for r in sale.assessment["reasons"]}
-    assert "cost.cost_above_recovery" in reasons
-    named = reasons["cost.recent_no_goods_report"]
+    assert "cost.creditor_loses" in reasons
+    named = reasons["cost.no_goods_report"]
     assert f"'PV de carence' on {days_ago(10).isoformat()} (act report {pv} of office {office.code})" in named
     [act] = sale.assessment["acts"]
-    assert act["plausible_recovery_cents"] == 0  # goods x 0 after a PV de carence
+    # Goods x 0 on the day of a PV de carence, the effect fading over 24 months: 10 days on, 1.4 %.
+    assert 0 < act["expected_recovery_cents"] < act["cost_cents"]
 
 
 async def test_a_failed_bank_garnishment_lowers_the_next_one(session: AsyncSession) -> None:
     office = await an_office(session)
-    case = await a_case(session, claim={"principal_cents": 100_000})  # 1,000 EUR, account unknown
+    case = await a_case(session, claim={"principal_cents": 300_000})  # 3,000 EUR, account unknown
     whole_file = await mandate(session, office, case)
     before = plausibility.assess(await service.facts_of(session, case), "BANK_GARNISHMENT", TODAY)
     assert not before.explanation.evidence
@@ -128,11 +131,13 @@ async def test_a_failed_bank_garnishment_lowers_the_next_one(session: AsyncSessi
     )
     after = plausibility.assess(await service.facts_of(session, case), "BANK_GARNISHMENT", TODAY)
     [effect] = after.explanation.evidence
-    assert effect.code == "RECENT_FAILED_GARNISHMENT"
+    assert effect.code == "FAILED_GARNISHMENT"
     assert f"on {days_ago(30).isoformat()} (act report {empty} of office {office.code}) caught nothing" in (
         effect.message
     )
-    assert after.plausible_recovery_cents == before.plausible_recovery_cents // 4  # x 25 %
+    # x 25 % when fresh, fading over 12 months: 30 days on, a little less severe.
+    assert Fraction(1, 4) < effect.factor < Fraction(1, 3)
+    assert after.expected_recovery_cents == math.floor(before.expected_recovery_cents * effect.factor)
     assert after.flagged and not before.flagged
 
 
@@ -243,3 +248,17 @@ async def test_a_lower_pacing_setting_trips_the_guardrail(
     assert "at most 1" in garnishment.assessment["reasons"][0]["message"]
     pacing(1, 14)  # a shorter window: the payment order of 20 days ago is out of it
     assert await verdict_codes(session, case, "BANK_GARNISHMENT") == []
+
+
+def test_the_holiday_subdivision_is_a_hub_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HUB_HOLIDAY_SUBDIVISION", raising=False)
+    get_settings.cache_clear()
+    assert service.policy_settings().holiday_subdivision is None
+    monkeypatch.setenv("HUB_HOLIDAY_SUBDIVISION", "57")
+    get_settings.cache_clear()
+    moselle = service.policy_settings()
+    get_settings.cache_clear()
+    assert moselle.holiday_subdivision == "57"
+    assert moselle.procedural_deadline(date(2027, 3, 26)) == date(2027, 3, 30)  # Good Friday there
+    with pytest.raises(ValueError, match="HUB_HOLIDAY_SUBDIVISION"):
+        Settings(_env_file=None, holiday_subdivision="Alsace-Lorraine")  # type: ignore[call-arg]

@@ -126,7 +126,7 @@ async def test_an_act_report_on_a_cancelled_mandate_is_refused(
         case_ref=await agency.case(**RICH),
         office_code=code,
         kind="per_act",
-        acts=["SERVE_TITLE", "PAYMENT_ORDER"],  # one act reported leaves it in progress
+        acts=["SERVE_TITLE", "BANK_GARNISHMENT"],  # one act reported leaves it in progress
     )
     assert made.json()["status"] == "issued"
     ref = made.json()["ref"]

@@ -85,7 +85,7 @@ async def test_a_flagged_act_holds_the_mandate_with_its_reasons_and_sends_nothin
     assert await sent_mandates(session, mandate) == []
     assert mandate.assessment is not None
     codes = [r["code"] for r in mandate.assessment["reasons"]]
-    assert "cost.cost_above_recovery" in codes
+    assert "cost.creditor_loses" in codes
     [held] = [e for e in await service.events(session, mandate) if e.to_status == "held"]
     assert held.reason is not None and "Flagged" in held.reason
 
@@ -176,6 +176,41 @@ async def test_a_whole_file_budget_above_the_balance_is_held(session: AsyncSessi
     issued = await service.create_mandate(session, modest, actor=STAFF)
     [sent] = await sent_mandates(session, issued)
     assert sent.terms.kind == "whole_file" and sent.terms.fee_budget_cents == 1_500
+
+
+async def test_insolvency_refuses_any_mandate_with_its_legal_basis(session: AsyncSession) -> None:
+    office = await an_office(session)
+    case = await a_case(session, evidence={"insolvency_proceedings": True, "bank_balance_cents": 2_000_000})
+    whole_file = MandateIn(
+        case_ref=case.ref, office_code=office.code, kind=MandateKind.WHOLE_FILE, fee_budget_cents=1_500
+    )
+    with pytest.raises(InvalidInput) as refused:
+        await service.create_mandate(session, whole_file, actor=STAFF)
+    assert refused.value.code == "mandate.refused_by_guardrails"
+    [error] = refused.value.errors
+    assert error.path == "case_ref" and error.code == "guardrail.insolvency_proceedings"
+    assert "Art. L722-2 Code de la consommation" in error.message
+    per_act = MandateIn(
+        case_ref=case.ref, office_code=office.code, kind=MandateKind.PER_ACT, acts=["BANK_GARNISHMENT"]
+    )
+    with pytest.raises(InvalidInput) as refused:
+        await service.create_mandate(session, per_act, actor=STAFF)
+    [error] = refused.value.errors
+    assert error.path == "acts[0]" and error.code == "guardrail.insolvency_proceedings"
+    assert await session.scalar(select(Mandate).where(Mandate.case_id == case.id)) is None
+
+
+async def test_each_act_stored_says_until_when_the_title_may_be_enforced(session: AsyncSession) -> None:
+    office = await an_office(session)
+    case = await a_case(session, **RICH)
+    data = MandateIn(
+        case_ref=case.ref, office_code=office.code, kind=MandateKind.PER_ACT, acts=["SERVE_TITLE"]
+    )
+    mandate = await service.create_mandate(session, data, actor=STAFF)
+    assert mandate.assessment is not None
+    [stored] = mandate.assessment["acts"]
+    assert case.title_issued_on is not None
+    assert f"The title of {case.title_issued_on.isoformat()} may be enforced until" in stored["title_period"]
 
 
 async def test_the_state_machine_refuses_what_its_table_does_not_allow(session: AsyncSession) -> None:
@@ -277,7 +312,7 @@ async def reported(session: AsyncSession, mandate: Mandate, outcome: str, **amou
     return act
 
 
-async def test_success_rates_are_learned_from_the_act_reports(session: AsyncSession) -> None:
+async def test_expected_recovery_is_learned_from_the_act_reports(session: AsyncSession) -> None:
     office = await an_office(session)
     case = await a_case(session, **RICH)
     data = MandateIn(
@@ -288,11 +323,12 @@ async def test_success_rates_are_learned_from_the_act_reports(session: AsyncSess
     await reported(session, mandate, "garnishment_empty")
     await reported(session, mandate, "garnishment_empty")
     await reported(session, mandate, "garnishment_fruitful", collected_cents=10_000)
-    await reported(session, mandate, "no_such_outcome")  # unknown to the rules: not counted
+    await reported(session, mandate, "no_such_outcome")  # success is money: its outcome does not matter
 
     rates = await service.learned_rates(session)
     overall = rates.overall["BANK_GARNISHMENT"]
-    assert overall.reports >= 3 and overall.successes >= 1
+    share = 10_000 * 10_000 // case.outstanding_cents  # the money over the case's balance, in bp
+    assert overall.reports >= 4 and overall.recovered_bp >= share > 0
     mine = rates.by_office[("BANK_GARNISHMENT", office.code)]
-    assert (mine.successes, mine.reports) == (1, 3)
+    assert (mine.recovered_bp, mine.reports) == (share, 4)
     assert rates.rate("BANK_GARNISHMENT", office.code).sample_size > before.sample_size

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from hub.recovery.facts import ClaimKind, Evidence, OutcomeCode, Title, TitleKind
+from hub.recovery.facts import ClaimKind, Evidence, InsolvencyKind, OutcomeCode, Title, TitleKind
 from tests.hub.recovery.cases import ON, act, case
 
 D = date.fromisoformat
@@ -84,6 +84,103 @@ ROWS: list[tuple[str, Any, str, date, str, bool | None]] = [
         D("2026-02-28"),
         "TITLE_EXPIRED",
         None,
+    ),
+    # Each enforcement act reported restarts the 10 years (art. 2244 Code civil): ON is 2026-03-02.
+    (
+        "title 12 years old, empty garnishment 3 years ago",
+        case(
+            title=judgment("2014-03-02", "2014-04-01"),
+            acts=(act("BANK_GARNISHMENT", D("2023-03-02"), OutcomeCode.GARNISHMENT_EMPTY),),
+        ),
+        "BANK_GARNISHMENT",
+        ON,
+        "TITLE_EXPIRED",
+        None,
+    ),
+    (
+        "title 12 years old, no enforcement act on file",
+        case(title=judgment("2014-03-02", "2014-04-01")),
+        "BANK_GARNISHMENT",
+        ON,
+        "TITLE_EXPIRED",
+        False,
+    ),
+    (
+        "restarted period: 10 years after the act to the day",
+        case(
+            title=judgment("2014-03-02", "2014-04-01"),
+            acts=(act("SEIZURE_SALE", D("2016-03-02"), OutcomeCode.GOODS_SEIZED),),
+        ),
+        "BANK_GARNISHMENT",
+        ON,
+        "TITLE_EXPIRED",
+        None,
+    ),
+    (
+        "restarted period: 10 years and a day after the act",
+        case(
+            title=judgment("2014-03-02", "2014-04-01"),
+            acts=(act("SEIZURE_SALE", D("2016-03-01"), OutcomeCode.GOODS_SEIZED),),
+        ),
+        "BANK_GARNISHMENT",
+        ON,
+        "TITLE_EXPIRED",
+        False,
+    ),
+    (
+        "restarts chain: 2005 title, acts in 2014 and 2023",
+        case(
+            title=judgment("2005-06-01", "2005-07-01"),
+            acts=(
+                act("PAYMENT_ORDER", D("2014-05-20"), OutcomeCode.SERVED_AT_HOME),
+                act("BANK_GARNISHMENT", D("2023-01-09"), OutcomeCode.GARNISHMENT_PARTIAL),
+            ),
+        ),
+        "BANK_GARNISHMENT",
+        ON,
+        "TITLE_EXPIRED",
+        None,
+    ),
+    (
+        "an act after the period ran out does not revive the title",
+        case(
+            title=judgment("2010-01-04", "2010-02-01"),
+            acts=(act("BANK_GARNISHMENT", D("2021-01-04"), OutcomeCode.GARNISHMENT_EMPTY),),
+        ),
+        "BANK_GARNISHMENT",
+        ON,
+        "TITLE_EXPIRED",
+        False,
+    ),
+    (
+        "an act ordered but not reported restarts nothing",
+        case(title=judgment("2014-03-02", "2014-04-01"), acts=(act("BANK_GARNISHMENT", D("2023-03-02")),)),
+        "BANK_GARNISHMENT",
+        ON,
+        "TITLE_EXPIRED",
+        False,
+    ),
+    (
+        "an act reported as not carried out restarts nothing",
+        case(
+            title=judgment("2014-03-02", "2014-04-01"),
+            acts=(act("SEIZURE_SALE", D("2023-03-02"), OutcomeCode.REFUSED_OTHER),),
+        ),
+        "BANK_GARNISHMENT",
+        ON,
+        "TITLE_EXPIRED",
+        False,
+    ),
+    (
+        "serving the title again is not an enforcement act",
+        case(
+            title=judgment("2014-03-02", "2014-04-01"),
+            acts=(act("SERVE_TITLE", D("2023-03-02"), OutcomeCode.SERVED_IN_PERSON),),
+        ),
+        "BANK_GARNISHMENT",
+        ON,
+        "TITLE_EXPIRED",
+        False,
     ),
     # Claims without title lapse: 2 years consumer, 5 years commercial.
     (
@@ -210,6 +307,75 @@ ROWS: list[tuple[str, Any, str, date, str, bool | None]] = [
         "INJUNCTION_OPPOSITION_OPEN",
         None,
     ),
+    # Deadlines move with French public holidays (holidays.France, art. 642 CPC).
+    # Garnishment 2026-12-17 + 8 days = Friday 25 December: the notice is due Monday 28 December.
+    (
+        "notice due on Christmas: Monday 28 December still in time",
+        case(acts=(act("BANK_GARNISHMENT", D("2026-12-17")),)),
+        "GARNISHMENT_NOTICE",
+        D("2026-12-28"),
+        "GARNISHMENT_NOTICE_LATE",
+        None,
+    ),
+    (
+        "notice due on Christmas: Tuesday 29 December too late",
+        case(acts=(act("BANK_GARNISHMENT", D("2026-12-17")),)),
+        "GARNISHMENT_NOTICE",
+        D("2026-12-29"),
+        "GARNISHMENT_NOTICE_LATE",
+        False,
+    ),
+    # Served 2027-04-08: opposition until 8 May 2027, a Saturday and Victory Day: it closes Monday 10 May.
+    (
+        "opposition closing on 8 May: still open on Monday 10 May",
+        case(title=injunction("2027-03-01", "2027-04-08")),
+        "BANK_GARNISHMENT",
+        D("2027-05-10"),
+        "INJUNCTION_OPPOSITION_OPEN",
+        False,
+    ),
+    (
+        "opposition closing on 8 May: closed on Tuesday 11 May",
+        case(title=injunction("2027-03-01", "2027-04-08")),
+        "BANK_GARNISHMENT",
+        D("2027-05-11"),
+        "INJUNCTION_OPPOSITION_OPEN",
+        None,
+    ),
+    # Issued 2026-09-29: 6 months end on Easter Monday 2027-03-29, so service is due Tuesday 30 March.
+    (
+        "injunction served the day after Easter Monday",
+        case(title=injunction("2026-09-29", "2027-03-30")),
+        "SERVE_TITLE",
+        D("2027-04-15"),
+        "INJUNCTION_NOT_SERVED_IN_TIME",
+        None,
+    ),
+    (
+        "injunction served two days after Easter Monday",
+        case(title=injunction("2026-09-29", "2027-03-31")),
+        "SERVE_TITLE",
+        D("2027-04-15"),
+        "INJUNCTION_NOT_SERVED_IN_TIME",
+        False,
+    ),
+    # Payment order on Monday 2026-07-06: 8 days end on 14 July, so the seizure may take place from the 16th.
+    (
+        "seizure the day after 14 July",
+        case(acts=(act("PAYMENT_ORDER", D("2026-07-06"), OutcomeCode.SERVED_IN_PERSON),)),
+        "SEIZURE_SALE",
+        D("2026-07-15"),
+        "PAYMENT_ORDER_TOO_RECENT",
+        False,
+    ),
+    (
+        "seizure two days after 14 July",
+        case(acts=(act("PAYMENT_ORDER", D("2026-07-06"), OutcomeCode.SERVED_IN_PERSON),)),
+        "SEIZURE_SALE",
+        D("2026-07-16"),
+        "PAYMENT_ORDER_TOO_RECENT",
+        None,
+    ),
     # A judgment is enforced once served.
     (
         "judgment with no service date",
@@ -225,6 +391,39 @@ ROWS: list[tuple[str, Any, str, date, str, bool | None]] = [
         "SERVE_TITLE",
         ON,
         "TITLE_NOT_SERVED",
+        None,
+    ),
+    # Under 535 EUR of principal (not maintenance), a home seizure needs the judge's leave (R221-2).
+    (
+        "seizure on a 534.99 EUR claim",
+        case(owed_cents=53_499, acts=SERVED_ORDER),
+        "SEIZURE_SALE",
+        ON,
+        "SMALL_CLAIM_HOME_SEIZURE",
+        True,
+    ),
+    (
+        "seizure on a 535 EUR claim",
+        case(owed_cents=53_500, acts=SERVED_ORDER),
+        "SEIZURE_SALE",
+        ON,
+        "SMALL_CLAIM_HOME_SEIZURE",
+        None,
+    ),
+    (
+        "seizure on a small maintenance claim",
+        case(owed_cents=10_000, acts=SERVED_ORDER, claim_kind=ClaimKind.MAINTENANCE),
+        "SEIZURE_SALE",
+        ON,
+        "SMALL_CLAIM_HOME_SEIZURE",
+        None,
+    ),
+    (
+        "bank garnishment on a small claim",
+        case(owed_cents=10_000),
+        "BANK_GARNISHMENT",
+        ON,
+        "SMALL_CLAIM_HOME_SEIZURE",
         None,
     ),
     # A seizure-and-sale needs a prior payment order, 8 full days old, under 2 years old.
@@ -361,7 +560,7 @@ ROWS: list[tuple[str, Any, str, date, str, bool | None]] = [
         "PACING_EXCEEDED",
         None,
     ),
-    # Vulnerability, payment plan, dispute, insolvency: coercive acts need a person's review.
+    # Vulnerability, payment plan, dispute: coercive acts need a person's review.
     (
         "vulnerable debtor",
         case(evidence=Evidence(vulnerable=True)),
@@ -422,13 +621,14 @@ ROWS: list[tuple[str, Any, str, date, str, bool | None]] = [
         "CLAIM_DISPUTED",
         None,
     ),
+    # Admissible over-indebtedness and opened collective proceedings bar enforcement (hard blocks).
     (
         "insolvency proceedings",
         case(evidence=Evidence(insolvency_proceedings=True)),
         "BANK_GARNISHMENT",
         ON,
         "INSOLVENCY_PROCEEDINGS",
-        True,
+        False,
     ),
     (
         "insolvency reported by an office",
@@ -436,7 +636,39 @@ ROWS: list[tuple[str, Any, str, date, str, bool | None]] = [
         "SEIZURE_SALE",
         ON,
         "INSOLVENCY_PROCEEDINGS",
+        False,
+    ),
+    (
+        "an over-indebtedness file lodged, not admissible yet",
+        case(
+            evidence=Evidence(
+                insolvency_proceedings=True, insolvency_kind=InsolvencyKind.OVER_INDEBTEDNESS_FILED
+            )
+        ),
+        "BANK_GARNISHMENT",
+        ON,
+        "INSOLVENCY_FILING",
         True,
+    ),
+    (
+        "a lodged file is no bar",
+        case(
+            evidence=Evidence(
+                insolvency_proceedings=True, insolvency_kind=InsolvencyKind.OVER_INDEBTEDNESS_FILED
+            )
+        ),
+        "BANK_GARNISHMENT",
+        ON,
+        "INSOLVENCY_PROCEEDINGS",
+        None,
+    ),
+    (
+        "insolvency proceedings, non-coercive act",
+        case(evidence=Evidence(insolvency_proceedings=True)),
+        "SERVE_TITLE",
+        ON,
+        "INSOLVENCY_PROCEEDINGS",
+        None,
     ),
     (
         "insolvency reported, proceedings known to be closed",

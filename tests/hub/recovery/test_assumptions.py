@@ -37,7 +37,7 @@ def test_packaged_assumptions_load() -> None:
 def test_every_act_named_in_the_assumptions_is_in_the_catalogue() -> None:
     terms = load_assumptions()
     catalogue = load_catalogue()
-    named = set(terms.acts) | set(terms.success.prior_bp)
+    named = set(terms.acts) | set(terms.recovery.prior_bp)
     for role in terms.acts.values():
         named |= {*role.implies, *role.requires, *role.opens, *role.via}
     assert named <= set(catalogue.acts)

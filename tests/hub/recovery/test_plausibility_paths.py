@@ -1,4 +1,4 @@
-"""Plausible recovery of acts that collect nothing themselves, success rates and the explanation."""
+"""Acts that collect nothing themselves, learned expected recovery and the explanation."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from hub.recovery.facts import DebtorKind, Evidence, InvalidFacts, OutcomeCode
 from hub.recovery.plausibility import Assessment, assess
-from hub.recovery.success_rates import learn_success_rates
+from hub.recovery.recovery_rates import learn_recovery_rates
 from hub.tariff.catalogue import UnknownAct
 from tests.hub.recovery.cases import ON, act, case
 
@@ -26,15 +26,25 @@ def codes(assessment: Assessment) -> list[str]:
 
 
 def test_serving_a_title_is_judged_with_the_best_path_it_opens() -> None:
-    facts = case(evidence=Evidence(bank_balance_cents=300_000, last_no_goods_report_on=date(2026, 1, 5)))
+    facts = case(
+        evidence=Evidence(
+            bank_balance_cents=300_000,
+            bank_balance_seen_on=date(2026, 2, 2),
+            last_no_goods_report_on=date(2026, 1, 5),
+        )
+    )
     result = assess(facts, "SERVE_TITLE", ON)
-    assert result.explanation.recovery_act == "WAGE_GARNISHMENT_REQUEST"  # pay unknown: 50 % of 5,000
-    assert result.explanation.path == ("SERVE_TITLE", "WAGE_GARNISHMENT_REQUEST")
+    # A fresh known balance of 3,000 beats the 25 % of 5,000 a wage garnishment is expected to bring.
+    assert result.explanation.recovery_act == "BANK_GARNISHMENT"
+    assert result.explanation.path == ("SERVE_TITLE", "BANK_GARNISHMENT", "GARNISHMENT_NOTICE")
     assert result.cost_cents == sum(c.total_cents for c in result.explanation.costs)
     assert "JUDGED_WITH_PATH" in codes(result)
     alternatives = {o.target_act: o for o in result.explanation.alternatives}
-    assert alternatives["SEIZURE_SALE"].plausible_recovery_cents == 0
-    assert alternatives["BANK_GARNISHMENT"].path == ("SERVE_TITLE", "BANK_GARNISHMENT", "GARNISHMENT_NOTICE")
+    # A two-month-old PV de carence leaves almost nothing to expect from the goods: 7.7 % of the
+    # 250 EUR (5 % of the balance) a seizure-and-sale is otherwise expected to bring.
+    assert alternatives["SEIZURE_SALE"].expected_recovery_cents == 1_917
+    assert alternatives["WAGE_GARNISHMENT_REQUEST"].expected_recovery_cents == 125_000
+    assert all(o.expected_net_cents <= result.expected_net_cents for o in alternatives.values())
 
 
 def test_a_payment_order_opens_the_seizure_and_is_not_priced_twice() -> None:
@@ -72,57 +82,53 @@ def test_an_information_search_on_a_company_with_nothing_known() -> None:
             0,
             "SECURES_SEIZED_MONEY",
         ),
-        ((act("BANK_GARNISHMENT", date(2026, 2, 27)),), False, 200_000, "SECURES_PENDING_ACT"),
+        ((act("BANK_GARNISHMENT", date(2026, 2, 27)),), False, 75_000, "SECURES_PENDING_ACT"),
     ],
 )
 def test_the_garnishment_notice_is_worth_what_the_garnishment_caught(
     acts: Any, flagged: bool, recovery: int, reason: str
 ) -> None:
     result = assess(case(acts=acts), "GARNISHMENT_NOTICE", ON)
-    assert (result.flagged, result.plausible_recovery_cents) == (flagged, recovery)
+    assert (result.flagged, result.expected_recovery_cents) == (flagged, recovery)
     assert reason in codes(result)
     assert result.explanation.path == ("GARNISHMENT_NOTICE",)
 
 
 def test_a_release_is_a_duty_never_flagged() -> None:
     result = assess(case(), "RELEASE", ON)
-    assert not result.flagged and result.cost_cents > 0 == result.plausible_recovery_cents
+    assert not result.flagged and result.cost_cents > 0 == result.expected_recovery_cents
     assert "LEGAL_DUTY" in codes(result)
 
 
-def test_an_attempted_execution_collects_nothing_and_is_flagged() -> None:
-    result = assess(case(), "ATTEMPTED_EXECUTION", ON)
-    assert result.flagged and "COLLECTS_NOTHING" in codes(result)
-
-
-# --- success rates, explanation, errors ------------------------------------------------------------
+# --- learned expected recovery, explanation, errors -----------------------------------------------
 
 
 def test_an_office_record_moves_the_rate_and_the_explanation_names_its_sample() -> None:
     history = [
-        act("BANK_GARNISHMENT", date(2025, 6, 2), OutcomeCode.GARNISHMENT_EMPTY, office="ETUDE-13")
+        (act("BANK_GARNISHMENT", date(2025, 6, 2), OutcomeCode.GARNISHMENT_EMPTY, office="ETUDE-13"), SMALL)
     ] * 40
-    rates = learn_success_rates(history)
+    rates = learn_recovery_rates(history)
     facts = case(owed_cents=SMALL)
     by_network = assess(facts, "BANK_GARNISHMENT", ON, office="ETUDE-75", rates=rates)
     by_office = assess(facts, "BANK_GARNISHMENT", ON, office="ETUDE-13", rates=rates)
-    assert by_office.plausible_recovery_cents < by_network.plausible_recovery_cents
-    rate = by_office.explanation.success_rate
+    assert by_office.expected_recovery_cents < by_network.expected_recovery_cents
+    rate = by_office.explanation.recovery_rate
     assert rate is not None and rate.basis == "office" and rate.sample_size == 40
-    assert "ETUDE-13: 0 of 40" in "\n".join(by_office.explanation.lines())
+    assert "office ETUDE-13: 40 of its reports brought back 0.0 %" in "\n".join(by_office.explanation.lines())
 
 
-def test_the_explanation_carries_costs_bound_rate_and_rule_version() -> None:
+def test_the_explanation_carries_costs_asset_share_terms_and_rule_version() -> None:
     result = assess(case(evidence=Evidence(bank_balance_cents=2_000_000)), "BANK_GARNISHMENT", ON)
     explanation = result.explanation
     assert "assumptions 2026.1" in explanation.rule_version
     assert "tariff 2025-07" in explanation.rule_version
-    assert "pay scale 2026" in explanation.rule_version
     assert explanation.costs[0].lines
     text = "\n".join(explanation.lines())
     assert "Emolument for Bank account garnishment" in text
     assert "solde bancaire insaisissable" in text
-    assert "Success rate 40.0 %" in text
+    assert "Expected recovery 15.0 % of the balance" in text  # undated balance: half its weight
+    assert "Money expected to reach the creditor" in text
+    assert "Figure used: unseizable bank minimum" in text
     assert result.provisional  # the garnishment's emolument is an unconfirmed placeholder
 
 
@@ -130,7 +136,7 @@ def test_as_dict_is_json_without_floats() -> None:
     result = assess(case(evidence=Evidence(last_no_goods_report_on=date(2026, 2, 14))), "SERVE_TITLE", ON)
     data = result.as_dict()
     json.dumps(data)
-    assert data["explanation"]["success_rate"]["value"] == "1/2"
+    assert data["explanation"]["recovery_rate"]["value"] == "1/4"
     assert not any(isinstance(v, float) for v in _leaves(data))
 
 

@@ -1,4 +1,4 @@
-"""Invariants of the cost flag, for any case: monotone in cost and in the recovery bound, never a float."""
+"""Invariants of the cost flag, for any case: monotone in cost and in a known asset, never a float."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.recovery.facts import ActRecord, DebtorKind, Evidence, OutcomeCode
+from hub.recovery.facts import ActRecord, ClaimKind, DebtorKind, Evidence, OutcomeCode
 from hub.recovery.plausibility import assess
 from hub.tariff.catalogue import Catalogue, load_catalogue
 from tests.hub.recovery.cases import ON, case
@@ -47,6 +47,10 @@ evidence = st.builds(
     seizable_goods_value_cents=maybe_cents,
     address_known=st.none() | st.booleans(),
     last_no_goods_report_on=st.none() | recent_day,
+    bank_balance_seen_on=st.none() | recent_day,
+    pending_debits_cents=st.none() | st.integers(0, 100_000),
+    income_seen_on=st.none() | recent_day,
+    vehicle_value_cents=maybe_cents,
 )
 cases = st.builds(
     case,
@@ -54,6 +58,8 @@ cases = st.builds(
     evidence=evidence,
     acts=history,
     debtor_kind=st.sampled_from(list(DebtorKind)),
+    claim_kind=st.sampled_from(list(ClaimKind)),
+    creditor_reclaims_vat=st.booleans(),
 )
 
 
@@ -81,6 +87,7 @@ def test_raising_an_acts_cost_never_unflags_it(facts: Any, act_code: str, extra:
     base = assess(facts, act_code, ON)
     dearer = assess(facts, act_code, ON, catalogue=with_dearer_act(act_code, extra))
     assert dearer.cost_cents >= base.cost_cents
+    assert dearer.expected_net_cents <= base.expected_net_cents
     if base.flagged:
         assert dearer.flagged
 
@@ -89,12 +96,13 @@ ASSETS = {
     "BANK_GARNISHMENT": "bank_balance_cents",
     "WAGE_GARNISHMENT_REQUEST": "monthly_net_income_cents",
     "SEIZURE_SALE": "seizable_goods_value_cents",
+    "VEHICLE_IMMOBILISATION": "vehicle_value_cents",
 }
 
 
 @settings(max_examples=150, deadline=None)
 @given(cases, st.sampled_from(sorted(ASSETS)), cents, st.integers(min_value=1, max_value=5_000_000))
-def test_raising_the_recovery_bound_never_flags_it(facts: Any, act_code: str, low: int, more: int) -> None:
+def test_a_larger_known_asset_never_flags_an_act(facts: Any, act_code: str, low: int, more: int) -> None:
     field = ASSETS[act_code]
 
     def with_asset(value: int) -> Any:
@@ -102,21 +110,23 @@ def test_raising_the_recovery_bound_never_flags_it(facts: Any, act_code: str, lo
 
     poorer = assess(with_asset(low), act_code, ON)
     richer = assess(with_asset(low + more), act_code, ON)
-    assert richer.plausible_recovery_cents >= poorer.plausible_recovery_cents
+    assert richer.expected_recovery_cents >= poorer.expected_recovery_cents
+    assert richer.expected_net_cents >= poorer.expected_net_cents
     if not poorer.flagged:
         assert not richer.flagged
 
 
 @settings(max_examples=150, deadline=None)
 @given(cases, st.sampled_from(ACTS))
-def test_never_a_float_and_recovery_within_the_balance(facts: Any, act_code: str) -> None:
+def test_never_a_float_and_the_net_never_above_the_balance(facts: Any, act_code: str) -> None:
     result = assess(facts, act_code, ON)
     assert_no_float(result)
-    assert 0 <= result.plausible_recovery_cents <= max(facts.outstanding_cents, 0)
-    assert type(result.cost_cents) is int and type(result.plausible_recovery_cents) is int
-    assert result.flagged == (result.cost_cents > result.plausible_recovery_cents) or "LEGAL_DUTY" in {
-        r.code for r in result.reasons
-    }
+    # What is caught covers the costs first, then at most the balance owed.
+    assert 0 <= result.expected_recovery_cents <= facts.outstanding_cents + result.cost_cents
+    assert result.expected_net_cents <= facts.outstanding_cents
+    assert type(result.cost_cents) is int and type(result.expected_net_cents) is int
+    never = {"LEGAL_DUTY", "OUTCOME_OF_A_VISIT"} & {r.code for r in result.reasons}
+    assert result.flagged == (result.expected_net_cents < 0 and not never)
 
 
 def assert_no_float(value: Any, path: str = "assessment") -> None:
