@@ -29,9 +29,23 @@ def signature(statement: str) -> str:
         return " ".join(words[:2])
     if "pg_advisory_xact_lock" in statement:
         return "SELECT pg_advisory_xact_lock"
-    found = re.search(r"\bFROM (\w+)", statement)
-    assert found is not None, statement
-    return f"SELECT {found.group(1)}"
+    return f"SELECT {main_table(statement)}"
+
+
+def main_table(select: str) -> str:
+    """The table of the SELECT's own FROM: not one of a subquery in its column list; the derived
+    table's own when it reads from one (``FROM (SELECT ... FROM act_reports) AS anon_1``)."""
+    depth = 0
+    for at, char in enumerate(select):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and re.match(r"\bFROM\b", select[at:]) and (at == 0 or not select[at - 1].isalnum()):
+            rest = select[at + 4 :].lstrip()
+            if rest.startswith("("):
+                return main_table(rest[1:])
+            found = re.match(r"(\w+)", rest)
+            assert found is not None, select
+            return found.group(1)
+    raise AssertionError(f"no FROM in {select}")
 
 
 def readme_rows(engine: str) -> Iterator[tuple[str, int]]:
