@@ -31,7 +31,6 @@ from enum import Enum
 from fractions import Fraction
 from typing import Any
 
-from hub.acts.tariff import ActCost, Catalogue, act_cost, engagement_fee_cents, load_catalogue
 from hub.recovery import economics
 from hub.recovery.assumptions import Asset, Assumptions, load_assumptions, percent
 from hub.recovery.dates import add_months
@@ -39,7 +38,11 @@ from hub.recovery.economics import CreditorNet
 from hub.recovery.evidence import EvidenceEffect, KnownAsset, Reason, eur, evidence_effects, known_asset
 from hub.recovery.facts import CaseFacts, InvalidFacts
 from hub.recovery.recovery_rates import RecoveryRate, RecoveryRates, prior_rates
-from hub.recovery.seizable_pay import load_pay_scale
+from hub.tariff.catalogue import ActCost, Catalogue, act_cost, engagement_fee_cents, load_catalogue
+from hub.tariff.data import NoFigureInForce
+from hub.tariff.fees import collection_fee as tariff_collection_fee
+from hub.tariff.pay_scale import pay_scale_on
+from hub.tariff.rsa import unseizable_bank_minimum
 
 RULE_VERSION = "creditor-net/2"
 
@@ -233,7 +236,7 @@ class _Context:
         return tuple(costs)
 
     def unseizable_cents(self) -> int:
-        return self.assumptions.bank_protected_person_cents
+        return unseizable_bank_minimum(self.on).cents
 
     def collection_fee(self, collected_cents: int, costs: tuple[ActCost, ...]) -> economics.CollectionFee:
         """The A444-32 fee the creditor owes on ``collected_cents``, less the engagement fee paid."""
@@ -247,7 +250,9 @@ class _Context:
             return economics.CollectionFee(
                 0, 0, f"Collection fee: none, not due on a {self.case.claim_kind.value} claim (R444-53)."
             )
-        fee = collection_fee_cents(terms, collected_cents)
+        fee = tariff_collection_fee(
+            collected_cents, self.on, claim_kind=self.case.claim_kind.value, catalogue=self.catalogue
+        ).cents
         dep = sum(c.engagement_fee_cents for c in costs)
         if dep == 0 and self.engagement_charged_before():
             dep = engagement_fee_cents(self.case.outstanding_cents, self.on, catalogue=self.catalogue)
@@ -319,22 +324,6 @@ class _Context:
 
 def _vat(base_cents: int, rate_bp: int) -> int:
     return int(Fraction(base_cents * rate_bp, 10_000) + Fraction(1, 2))
-
-
-def collection_fee_cents(terms: Any, collected_cents: int) -> int:
-    """A444-32 on ``collected_cents`` (placeholder until the dated tariff module computes it)."""
-    if collected_cents <= terms.minimum_up_to_cents:
-        return int(terms.minimum_cents)
-    amount = Fraction(0)
-    lower = 0
-    for bracket in terms.brackets:
-        top = collected_cents if bracket.up_to_cents is None else min(collected_cents, bracket.up_to_cents)
-        if top > lower:
-            amount += Fraction((top - lower) * bracket.rate_bp, 10_000)
-        if bracket.up_to_cents is None or collected_cents <= bracket.up_to_cents:
-            break
-        lower = bracket.up_to_cents
-    return min(int(amount + Fraction(1, 2)), int(terms.cap_cents))
 
 
 def _brought_along(ctx: _Context, act_code: str, path: tuple[str, ...]) -> tuple[Reason, ...]:
@@ -428,10 +417,17 @@ def _verdict(option: _Option, flagged: bool, currency: str) -> Reason:
     )
 
 
+def _pay_scale_name(on: date) -> str:
+    try:
+        return pay_scale_on(on).name
+    except NoFigureInForce:
+        return f"none in force on {on.isoformat()}"
+
+
 def rule_version(assumptions: Assumptions, catalogue: Catalogue, on: date) -> str:
     return (
         f"{RULE_VERSION}; assumptions {assumptions.version}; tariff {catalogue.period_on(on).name} "
-        f"(catalogue {catalogue.version}); pay scale {load_pay_scale().year}"
+        f"(catalogue {catalogue.version}); pay scale {_pay_scale_name(on)}"
     )
 
 
@@ -439,12 +435,15 @@ def _figures(ctx: _Context, option: _Option) -> tuple[str, ...]:
     period = ctx.catalogue.period_on(ctx.on)
     used = [f"tariff {period.name} ({period.span()}): {period.source}"]
     if option.known is not None and option.known.asset is Asset.BANK_BALANCE:
+        minimum = unseizable_bank_minimum(ctx.on)
+        origin = minimum.provenance
         used.append(
-            f"unseizable bank minimum {eur(ctx.unseizable_cents())} (assumptions {ctx.assumptions.version})"
+            f"unseizable bank minimum {eur(minimum.cents)} (the single-person RSA), period {origin.period} "
+            f"({origin.span()}): {origin.source}"
         )
     if option.known is not None and option.known.asset is Asset.PAY:
-        scale = load_pay_scale()
-        used.append(f"pay scale {scale.year}: {scale.source}")
+        scale = pay_scale_on(ctx.on)
+        used.append(scale.provenance().describe())
     if option.net.collection_fee_cents:
         fee = period.collection_fee
         used.append(f"collection fee (A444-32), tariff {period.name}: {fee.source}")

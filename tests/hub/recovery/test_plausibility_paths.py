@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from hub.acts.tariff import UnknownAct
 from hub.recovery.facts import DebtorKind, Evidence, InvalidFacts, OutcomeCode
 from hub.recovery.plausibility import Assessment, assess
 from hub.recovery.recovery_rates import learn_recovery_rates
+from hub.tariff.catalogue import UnknownAct
 from tests.hub.recovery.cases import ON, act, case
 
 EUR = 100
@@ -121,7 +121,7 @@ def test_the_explanation_carries_costs_asset_share_terms_and_rule_version() -> N
     result = assess(case(evidence=Evidence(bank_balance_cents=2_000_000)), "BANK_GARNISHMENT", ON)
     explanation = result.explanation
     assert "assumptions 2026.1" in explanation.rule_version
-    assert "tariff 2024-03" in explanation.rule_version
+    assert "tariff 2025-07" in explanation.rule_version
     assert explanation.costs[0].lines
     text = "\n".join(explanation.lines())
     assert "Emolument for Bank account garnishment" in text
