@@ -245,34 +245,26 @@ class _Context:
             return economics.CollectionFee(
                 0, 0, "Collection fee: none, no money is expected to be collected."
             )
-        terms = self.catalogue.period_on(self.on).collection_fee
-        if self.case.claim_kind.value in terms.not_for_claims:
-            return economics.CollectionFee(
-                0, 0, f"Collection fee: none, not due on a {self.case.claim_kind.value} claim (R444-53)."
-            )
-        fee = tariff_collection_fee(
-            collected_cents, self.on, claim_kind=self.case.claim_kind.value, catalogue=self.catalogue
-        ).cents
         dep = sum(c.engagement_fee_cents for c in costs)
         if dep == 0 and self.engagement_charged_before():
             dep = engagement_fee_cents(self.case.outstanding_cents, self.on, catalogue=self.catalogue)
+        fee = tariff_collection_fee(
+            collected_cents,
+            self.on,
+            claim_kind=self.case.claim_kind.value,
+            engagement_fee_deducted_cents=dep,
+            catalogue=self.catalogue,
+        )
         rate_bp = self.catalogue.period_on(self.on).vat_rate_bp
-        due = max(fee - dep, 0)
-        vat = _vat(due, rate_bp)
-        deducted = f", less the engagement fee of {eur(dep, cur)} already paid on the claim" if dep else ""
-        capped = ""
+        due, vat = fee.cents, _vat(fee.cents, rate_bp)
+        text = fee.explanation
         if due + vat > collected_cents:
             # Assumed: the fee never takes more than the money it is charged on (the minimum fee
             # would otherwise make a few cents collected worse than none).
             due = collected_cents * 10_000 // (10_000 + rate_bp)
             vat = collected_cents - due
-            capped = ", counted at most at the money collected"
-        return economics.CollectionFee(
-            due,
-            vat,
-            "Collection fee borne by the creditor (droit d'encaissement, A444-32) on "
-            f"{eur(collected_cents, cur)}: {eur(fee, cur)}{deducted}{capped}: {eur(due, cur)} excl. VAT.",
-        )
+            text += f" Counted at most at the money collected: {eur(due, cur)} excl. VAT."
+        return economics.CollectionFee(due, vat, text, fee.provenance.describe())
 
     def net(self, expected: int, costs: tuple[ActCost, ...]) -> CreditorNet:
         owed = self.case.outstanding_cents
@@ -444,9 +436,8 @@ def _figures(ctx: _Context, option: _Option) -> tuple[str, ...]:
     if option.known is not None and option.known.asset is Asset.PAY:
         scale = pay_scale_on(ctx.on)
         used.append(scale.provenance().describe())
-    if option.net.collection_fee_cents:
-        fee = period.collection_fee
-        used.append(f"collection fee (A444-32), tariff {period.name}: {fee.source}")
+    if option.net.collection_fee_provenance is not None:
+        used.append(option.net.collection_fee_provenance)
     return tuple(used)
 
 

@@ -141,7 +141,12 @@ def test_the_engagement_fee_is_deducted_from_the_collection_fee() -> None:
     fee_line = result.explanation.economics.terms[2].explanation
     dep = result.explanation.costs[0].engagement_fee_cents
     assert dep > 0
-    assert "less the engagement fee" in fee_line
+    assert (
+        f"engagement fee (DEP) of {dep // 100}.{dep % 100:02d} EUR already charged on this claim" in fee_line
+    )
+    # The figure is named with its period and source.
+    used = [line for line in result.explanation.lines() if line.startswith("Figure used: Collection fee")]
+    assert len(used) == 1 and "period 2025-07 (2025-07-01 to open end), source: " in used[0]
 
 
 # --- known assets, and how their evidence ages ----------------------------------------------------
