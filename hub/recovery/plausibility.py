@@ -334,14 +334,27 @@ def _options(ctx: _Context, act_code: str) -> list[_Option]:
         return [ctx.collecting(act_code, path, _brought_along(ctx, act_code, path))]
     if role.opens:
         options = []
+        own = ctx.rates.rate(act_code, ctx.office)
+        if own.value > 0:
+            # Success is money: a debtor may pay once served or ordered to, and reports teach how much.
+            costs = ctx.price((act_code,))
+            expected = math.floor(ctx.case.outstanding_cents * own.value)
+            reason = Reason(
+                "BRINGS_MONEY_ITSELF",
+                f"{label} is judged on its own too: past reports show debtors paying after it.",
+            )
+            options.append(
+                _Option((act_code,), costs, act_code, expected, ctx.net(expected, costs), (reason,), rate=own)
+            )
+        itself = "" if own.value > 0 else " brings nothing back by itself: it"
         for target in role.opens:
             head = (act_code, *role.via)
             path = head + ctx.expand(target, planned=head)
             cost = sum(c.total_cents for c in ctx.price(path))
             reason = Reason(
                 "JUDGED_WITH_PATH",
-                f"{label} brings nothing back by itself: it is judged with the enforcement it opens, "
-                f"{ctx.label(target)}, against the cost of that whole path ({len(path)} acts, {eur(cost)}).",
+                f"{label}{itself} is judged with the enforcement it opens, {ctx.label(target)}, against "
+                f"the cost of that whole path ({len(path)} acts, {eur(cost)}).",
             )
             options.append(ctx.collecting(target, path, (reason,)))
         return options
