@@ -52,6 +52,7 @@ from hub.tariff.data import (
     load_packaged,
     percent,
     read,
+    require_sequence,
     round_half_up,
     sequence_problems,
 )
@@ -386,10 +387,7 @@ class TariffFile(Data):
 
     @model_validator(mode="after")
     def _in_sequence(self) -> TariffFile:
-        if not self.periods:
-            raise ValueError("the file holds no [[periods]]")
-        if problems := sequence_problems(self.periods, "tariff"):
-            raise ValueError("; ".join(problems))
+        require_sequence(self.periods, "tariff")
         return self
 
 

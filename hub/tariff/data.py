@@ -135,6 +135,14 @@ def sequence_problems(periods: Sequence[Period], figure: str) -> list[str]:
     return problems
 
 
+def require_sequence(periods: Sequence[Period], figure: str) -> None:
+    """A file's periods, as its validator checks them: at least one, and in sequence (ValueError)."""
+    if not periods:
+        raise ValueError("the file holds no [[periods]]")
+    if problems := sequence_problems(periods, figure):
+        raise ValueError("; ".join(problems))
+
+
 def follow_problems(packaged: Sequence[Period], new: Sequence[Period], figure: str) -> list[str]:
     """What is wrong with loading ``new`` after ``packaged``: the first new period must start the day
     after the last packaged one ends (an open last period is closed on the eve of the new one)."""

@@ -34,7 +34,7 @@ from hub.tariff.data import (
     eur,
     in_force,
     load_packaged,
-    sequence_problems,
+    require_sequence,
 )
 from hub.tariff.rsa import RsaFile, pay_floor
 
@@ -114,10 +114,7 @@ class PayScaleFile(Data):
 
     @model_validator(mode="after")
     def _in_sequence(self) -> PayScaleFile:
-        if not self.periods:
-            raise ValueError("the file holds no [[periods]]")
-        if problems := sequence_problems(self.periods, FIGURE):
-            raise ValueError("; ".join(problems))
+        require_sequence(self.periods, FIGURE)
         return self
 
     def scale_on(self, on: date) -> PayScale:

@@ -24,7 +24,7 @@ from hub.tariff.data import (
     Text,
     in_force,
     load_packaged,
-    sequence_problems,
+    require_sequence,
 )
 
 RSA_FILE = "rsa.toml"
@@ -48,10 +48,7 @@ class RsaFile(Data):
 
     @model_validator(mode="after")
     def _in_sequence(self) -> RsaFile:
-        if not self.periods:
-            raise ValueError("the file holds no [[periods]]")
-        if problems := sequence_problems(self.periods, "RSA"):
-            raise ValueError("; ".join(problems))
+        require_sequence(self.periods, "RSA")
         return self
 
     def period_on(self, on: date) -> RsaPeriod:
