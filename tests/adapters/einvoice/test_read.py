@@ -392,12 +392,19 @@ UBL_LINE_2_NET = '<cbc:LineExtensionAmount currencyID="EUR">20.42</cbc:LineExten
             "cii: a line changed, the sum not",
             _cii(("<ram:LineTotalAmount>25.79", "<ram:LineTotalAmount>25.69")),
             [
+                # CII's BR-S-08 is exact (the official stylesheet's, unlike UBL's).
+                (
+                    "BR-S-08",
+                    "/CrossIndustryInvoice/SupplyChainTradeTransaction/ApplicableHeaderTradeSettlement/"
+                    "ApplicableTradeTax/BasisAmount",
+                    "<ram:BasisAmount>",
+                ),
                 (
                     "BR-CO-10",
                     "/CrossIndustryInvoice/SupplyChainTradeTransaction/ApplicableHeaderTradeSettlement/"
                     "SpecifiedTradeSettlementHeaderMonetarySummation/LineTotalAmount",
                     "<ram:LineTotalAmount>47.29",
-                )
+                ),
             ],
         ),
         (
