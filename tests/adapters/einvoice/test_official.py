@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (SVRL and XML samples read best one element per line)
 """Conformance: the hub's verdict on an e-invoice (accepted, or refused with which rule ids) is the
 official CEN stylesheets' verdict, on every public CEN example and on mutations of valid invoices
 that each break one rule of a family the hub used to let through.
