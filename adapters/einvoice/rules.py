@@ -247,7 +247,10 @@ def check_vat_breakdown(invoice: ParsedInvoice, *, tolerance_cents: int | None =
     category used by a line, allowance or charge has a breakdown), with the official tolerances
     unless ``tolerance_cents`` is given."""
     errors: list[XmlError] = []
+    cii = invoice.syntax in (Syntax.CII, Syntax.FACTURX_PDF)
     for breakdown in invoice.vat_breakdown:
+        if cii and breakdown.rate_bp is None:
+            continue  # the CII stylesheet checks a breakdown without a rate (O) by BR-O-09 only
         errors.extend(
             _vat_amount_errors(
                 breakdown, EN16931_TOLERANCE_CENTS if tolerance_cents is None else tolerance_cents

