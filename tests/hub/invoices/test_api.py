@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -15,8 +16,11 @@ from sqlalchemy import select
 
 from adapters.xml import codec
 from hub.database import unit_of_work
+from hub.invoices import intake
 from hub.ledger import service as ledger
 from hub.ledger.models import LedgerTransaction
+from hub.messaging.inbound import Reading
+from hub.offices.models import Office
 from schemas import v1
 from tests.hub.acts.factories import bearer
 from tests.hub.invoices.einvoices import OTHER_SIRET, SIRET, Line, cii, facturx_pdf, ubl, vat_id
@@ -218,6 +222,23 @@ async def test_every_official_rule_broken_is_listed_and_nothing_stored(
     listed = await client.get(f"/v1/invoices?office={w.code}", headers=bearer(w.finance))
     assert listed.json()["items"] == []
     assert await count_messages(app, "error_report", w.code) == 1
+
+
+async def test_an_einvoice_is_read_off_the_event_loop(
+    client: httpx.AsyncClient, w: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The official stylesheets are CPU work: the e-invoice is read in a worker thread."""
+    threads: list[int] = []
+    read = intake.read_einvoice_message
+
+    def recording(raw: bytes, office: Office) -> Reading:
+        threads.append(threading.get_ident())
+        return read(raw, office)
+
+    monkeypatch.setattr(intake, "read_einvoice_message", recording)
+    accepted = await send(client, w, ubl("F-T", [Line(5158, ref="A/1")]), "application/xml")
+    assert accepted.status_code == 202, accepted.text
+    assert threads and threading.get_ident() not in threads
 
 
 def _envelope(w: World, message_id: str) -> dict[str, str]:
