@@ -48,6 +48,7 @@ _UBL_ORDER_ROOTS = ("Order", "OrderChange", "OrderResponse", "OrderResponseSimpl
 
 # pypdf reports malformed PDFs on its logger as well as by raising; the raised error is what counts.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
+_log = logging.getLogger(__name__)
 
 
 class EInvoiceRejected(XmlRejected):
@@ -120,10 +121,15 @@ def _code_list_source(official: OfficialRules | None) -> str:
 
 def _check_official(root: etree._Element, syntax: str, official: OfficialRules | None) -> bool:
     """Runs the official rules when there are some for ``syntax``: refused with every fatal error
-    they find. False when there are none (the project's own rules then apply)."""
+    they find. False when there are none, or when Saxon fails (logged): the project's own rules
+    then apply, so that an invoice is never left unchecked nor refused for the checker's fault."""
     if official is None or not official.covers(syntax):
         return False
-    verdict = official.check(root, syntax)
+    try:
+        verdict = official.check(root, syntax)
+    except Exception:  # saxonche raises its own error types (PySaxonApiError) on a failed run
+        _log.exception("the official EN 16931 %s stylesheet failed; the project's rules apply", syntax)
+        return False
     if verdict.errors:
         raise EInvoiceRejected(verdict.errors)
     return True

