@@ -3,6 +3,14 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
+# The official EN 16931 validation artefacts beside the project (read in place, never copied):
+# `make run` and `make test` use them unless HUB_EN16931_DIR says otherwise.
+ifeq ($(origin HUB_EN16931_DIR),undefined)
+  ifneq ($(wildcard ../shared/en16931/EN16931-UBL-validation.xslt),)
+    export HUB_EN16931_DIR := $(abspath ../shared/en16931)
+  endif
+endif
+
 .PHONY: run test install install-dev lint typecheck format bench clean
 
 $(BIN)/python:

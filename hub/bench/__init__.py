@@ -274,7 +274,7 @@ class Group:
 def groups() -> dict[str, Group]:
     """Every group, in the order they run. A group added here with ``only_when_named=True`` runs
     only when ``--only`` names it (hostile-xml; the scale rig)."""
-    from hub.bench import batch, fanout, growth, hostile_xml, http, matching, raw, relay, scale
+    from hub.bench import batch, en16931, fanout, growth, hostile_xml, http, matching, raw, relay, scale
 
     table = [
         Group("raw", raw.group),
@@ -283,6 +283,7 @@ def groups() -> dict[str, Group]:
         Group("relay", relay.group, raw=("relay", "amqp-publish")),
         Group("fanout", fanout.group, raw=("pg-transactions",)),
         Group("matching", matching.group, raw=("matching",)),
+        Group("en16931", en16931.group),
         Group("growth", growth.group, raw=("http", "batch", "relay", "amqp-publish")),
         Group("hostile-xml", hostile_xml.group, only_when_named=True),
         Group("scale", scale.group, only_when_named=True),

@@ -19,6 +19,12 @@ async def fee_invoice_received(session: AsyncSession, delivery: Delivery) -> Non
     await service.record_invoice(session, delivery.message, delivery.stored, delivery.office, delivery.found)
 
 
+def is_einvoice_body(raw: bytes, content_type: str) -> bool:
+    """Whether ``raw`` is an e-invoice: its reading (the official EN 16931 stylesheets) is CPU work,
+    done in a worker thread rather than on the event loop."""
+    return intake.is_einvoice(raw, media_type(content_type))
+
+
 def read_einvoice(raw: bytes, content_type: str, office: Office) -> Reading | None:
     """A UBL, CII or Factur-X invoice as a ``fee_invoice`` of ``office``, with what our rules found
     wrong in it; None for anything else."""

@@ -2,15 +2,16 @@
 
 An e-invoice (UBL 2.1, CII, Factur-X PDF) has no v1 envelope. ``read_einvoice_message`` recognises
 one by its bytes (``%PDF-``, or an XML root in the UBL or CII namespace), reads it with
-``adapters.einvoice`` (XSD, fields, EN 16931 arithmetic: their errors are passed through with their
-codes), checks our rules on what only the e-invoice carries (the seller is the sending office; no
-document level allowance or charge), and gives the canonical ``v1.FeeInvoice`` with an envelope
-synthesised for the credential's office and what those rules found, in a ``Reading``: the handler
-receives them (``Delivery.found``) and refuses it with those errors and its own (currency, number
-reuse) together, so every error is listed at once. Its message id is derived from the office and
-the invoice number, so the same invoice sent twice is a duplicate. Everything else (storing the raw
-bytes, the receipt, the negative acknowledgement, the duplicate check, the handler) is the inbound
-path's.
+``adapters.einvoice`` (XSD, then the EN 16931 rules: the official CEN stylesheets of
+``HUB_EN16931_DIR`` where there is one for the syntax, else the project's own; their errors are
+passed through with their rule ids as codes), checks our rules on what only the e-invoice carries
+(the seller is the sending office; no document level allowance or charge), and gives the canonical
+``v1.FeeInvoice`` with an envelope synthesised for the credential's office and what those rules
+found, in a ``Reading``: the handler receives them (``Delivery.found``) and refuses it with those
+errors and its own (currency, number reuse) together, so every error is listed at once. Its message
+id is derived from the office and the invoice number, so the same invoice sent twice is a duplicate.
+Everything else (storing the raw bytes, the receipt, the negative acknowledgement, the duplicate
+check, the handler) is the inbound path's.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from stdnum.fr import siret as siret_number
 from stdnum.fr import tva as vat_number
 
 from adapters.einvoice import EInvoiceRejected, ParsedInvoice, read_einvoice
+from adapters.einvoice.official import official_rules
 from adapters.xml.hardened import XmlError
 from hub.kit.clock import utcnow
 from hub.kit.errors import ErrorItem
 from hub.messaging.inbound import Reading
 from hub.offices.models import Office
+from hub.settings import get_settings
 from schemas import v1
 
 PDF_MAGIC = b"%PDF-"
@@ -195,10 +198,11 @@ def to_fee_invoice(invoice: ParsedInvoice, office: Office) -> Reading:
 def read_einvoice_message(raw: bytes, office: Office) -> Reading:
     """Reads an e-invoice sent by ``office`` into the canonical form, with our rules' errors;
     ``EInvoiceRefused`` lists every error when it cannot be read (the reader's, with their EN 16931
-    codes; or ours with the canonical form's)."""
+    codes; or ours with the canonical form's). The official stylesheets are compiled on the first
+    e-invoice of the process; this is CPU work, run off the event loop (``handlers.is_einvoice_body``)."""
     try:
         # Offices bill quantity x tariff price: the line net is checked too (ADR 0003).
-        parsed = read_einvoice(raw, line_net=True)
+        parsed = read_einvoice(raw, line_net=True, official=official_rules(get_settings().en16931_dir))
     except EInvoiceRejected as exc:
         raise EInvoiceRefused([_item(e) for e in exc.errors]) from exc
     return to_fee_invoice(parsed, office)

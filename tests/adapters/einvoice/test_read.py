@@ -324,7 +324,11 @@ UBL_LINE_2_NET = '<cbc:LineExtensionAmount currencyID="EUR">20.42</cbc:LineExten
         (
             "ubl: VAT 2.00 too high throughout",
             _ubl(("15.84", "17.84"), ("95.03", "97.03")),
-            [("BR-CO-17", "/Invoice/TaxTotal/TaxSubtotal/TaxAmount", "17.84</cbc:TaxAmount>", 2)],
+            [
+                ("BR-CO-17", "/Invoice/TaxTotal/TaxSubtotal/TaxAmount", "17.84</cbc:TaxAmount>", 2),
+                # BR-S-09 says the same of a standard rated breakdown (the official stylesheet too).
+                ("BR-S-09", "/Invoice/TaxTotal/TaxSubtotal/TaxAmount", "17.84</cbc:TaxAmount>", 2),
+            ],
         ),
         (
             "ubl: a line net amount with 3 decimals",
@@ -392,12 +396,19 @@ UBL_LINE_2_NET = '<cbc:LineExtensionAmount currencyID="EUR">20.42</cbc:LineExten
             "cii: a line changed, the sum not",
             _cii(("<ram:LineTotalAmount>25.79", "<ram:LineTotalAmount>25.69")),
             [
+                # CII's BR-S-08 is exact (the official stylesheet's, unlike UBL's).
+                (
+                    "BR-S-08",
+                    "/CrossIndustryInvoice/SupplyChainTradeTransaction/ApplicableHeaderTradeSettlement/"
+                    "ApplicableTradeTax/BasisAmount",
+                    "<ram:BasisAmount>",
+                ),
                 (
                     "BR-CO-10",
                     "/CrossIndustryInvoice/SupplyChainTradeTransaction/ApplicableHeaderTradeSettlement/"
                     "SpecifiedTradeSettlementHeaderMonetarySummation/LineTotalAmount",
                     "<ram:LineTotalAmount>47.29",
-                )
+                ),
             ],
         ),
         (

@@ -28,6 +28,13 @@ class Line:
     name: str = "Signification d'un titre exécutoire"
 
 
+def vat_id(siret: str) -> str:
+    """The French VAT id of the office with ``siret``: FR, the 2-digit key, the SIREN (BT-31; the
+    standard wants it with any VAT category but O, BR-S-02 ...)."""
+    siren = siret[:9]
+    return f"FR{(12 + 3 * (int(siren) % 97)) % 97:02d}{siren}"
+
+
 def _amount(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
@@ -117,6 +124,7 @@ def ubl(
   <cac:AccountingSupplierParty><cac:Party>
     <cac:PostalAddress><cbc:CityName>Paris</cbc:CityName><cbc:PostalZone>75002</cbc:PostalZone>
       <cac:Country><cbc:IdentificationCode>FR</cbc:IdentificationCode></cac:Country></cac:PostalAddress>
+    <cac:PartyTaxScheme><cbc:CompanyID>{vat_id(siret)}</cbc:CompanyID><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:PartyTaxScheme>
     <cac:PartyLegalEntity><cbc:RegistrationName>SCP Martin &amp; Associés</cbc:RegistrationName>
       <cbc:CompanyID schemeID="0009">{siret}</cbc:CompanyID></cac:PartyLegalEntity>
   </cac:Party></cac:AccountingSupplierParty>
@@ -184,6 +192,7 @@ def cii(
       <ram:SellerTradeParty><ram:Name>SELARL Durand</ram:Name>
         <ram:SpecifiedLegalOrganization><ram:ID schemeID="0009">{siret}</ram:ID></ram:SpecifiedLegalOrganization>
         <ram:PostalTradeAddress><ram:PostcodeCode>69003</ram:PostcodeCode><ram:CityName>Lyon</ram:CityName><ram:CountryID>FR</ram:CountryID></ram:PostalTradeAddress>
+        <ram:SpecifiedTaxRegistration><ram:ID schemeID="VA">{vat_id(siret)}</ram:ID></ram:SpecifiedTaxRegistration>
       </ram:SellerTradeParty>
       <ram:BuyerTradeParty><ram:Name>Agence de Recouvrement Exemple SAS</ram:Name>
         <ram:PostalTradeAddress><ram:PostcodeCode>69003</ram:PostcodeCode><ram:CityName>Lyon</ram:CityName><ram:CountryID>FR</ram:CountryID></ram:PostalTradeAddress>

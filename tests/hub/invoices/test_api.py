@@ -4,6 +4,8 @@ on the right line with the right code, refusals, duplicates, credits, finance's 
 from __future__ import annotations
 
 import hashlib
+import re
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -14,11 +16,14 @@ from sqlalchemy import select
 
 from adapters.xml import codec
 from hub.database import unit_of_work
+from hub.invoices import intake
 from hub.ledger import service as ledger
 from hub.ledger.models import LedgerTransaction
+from hub.messaging.inbound import Reading
+from hub.offices.models import Office
 from schemas import v1
 from tests.hub.acts.factories import bearer
-from tests.hub.invoices.einvoices import OTHER_SIRET, Line, cii, facturx_pdf, ubl
+from tests.hub.invoices.einvoices import OTHER_SIRET, SIRET, Line, cii, facturx_pdf, ubl, vat_id
 from tests.hub.invoices.factories import World, count_messages, v1_invoice, world
 
 XML = {"Content-Type": "application/xml"}
@@ -188,6 +193,52 @@ async def test_every_error_of_an_einvoice_is_listed_and_nothing_stored(
     listed = await client.get(f"/v1/invoices?office={w.code}", headers=bearer(w.finance))
     assert len(listed.json()["items"]) == 1  # the first F-R only
     assert await count_messages(app, "error_report", w.code) == 1
+
+
+@pytest.mark.parametrize("form", ["ubl", "cii"])
+async def test_every_official_rule_broken_is_listed_and_nothing_stored(
+    app: FastAPI, client: httpx.AsyncClient, w: World, form: str
+) -> None:
+    """The official EN 16931 stylesheets (HUB_EN16931_DIR, tests/conftest.py): an e-invoice without
+    the seller's address, with a VAT id without its country and an unknown unit is refused with
+    the three rule ids, in the wire form of codes, and nothing of it is stored but its message."""
+    body = (ubl if form == "ubl" else cii)("F-O", [Line(5158, ref="A/1")]).decode()
+    address = (
+        r"(<cac:AccountingSupplierParty><cac:Party>)\s*<cac:PostalAddress>.*?</cac:PostalAddress>"
+        if form == "ubl"
+        else r"(<ram:SellerTradeParty>.*?)<ram:PostalTradeAddress>.*?</ram:PostalTradeAddress>"
+    )
+    wrong = re.sub(address, r"\1", body, count=1, flags=re.S)
+    assert wrong != body
+    wrong = wrong.replace(f">{vat_id(SIRET)}<", f">{vat_id(SIRET)[2:]}<").replace(
+        'unitCode="C62"', 'unitCode="XXQ"'
+    )
+    refused = await send(client, w, wrong.encode(), "application/xml")
+    assert refused.status_code == 422, refused.text
+    codes = {e["code"] for e in refused.json()["errors"]}
+    assert {"en16931.br_08", "en16931.br_co_09", "en16931.br_cl_23"} <= codes, codes
+    [address_error] = [e for e in refused.json()["errors"] if e["code"] == "en16931.br_08"]
+    assert address_error["message"].startswith("BR-08: ")
+    listed = await client.get(f"/v1/invoices?office={w.code}", headers=bearer(w.finance))
+    assert listed.json()["items"] == []
+    assert await count_messages(app, "error_report", w.code) == 1
+
+
+async def test_an_einvoice_is_read_off_the_event_loop(
+    client: httpx.AsyncClient, w: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The official stylesheets are CPU work: the e-invoice is read in a worker thread."""
+    threads: list[int] = []
+    read = intake.read_einvoice_message
+
+    def recording(raw: bytes, office: Office) -> Reading:
+        threads.append(threading.get_ident())
+        return read(raw, office)
+
+    monkeypatch.setattr(intake, "read_einvoice_message", recording)
+    accepted = await send(client, w, ubl("F-T", [Line(5158, ref="A/1")]), "application/xml")
+    assert accepted.status_code == 202, accepted.text
+    assert threads and threading.get_ident() not in threads
 
 
 def _envelope(w: World, message_id: str) -> dict[str, str]:
