@@ -65,7 +65,7 @@ def rule_errors(invoice: v1.FeeInvoice, office: Office) -> list[ErrorItem]:
                 "/seller/siret",
                 "invoice.office_siret_unregistered",
                 f"office {office.code} has no SIRET registered with the agency; ask the agency to "
-                "register it (hub offices add --siret)",
+                f"register it (hub offices update {office.code} --siret or PATCH /v1/offices/{office.code})",
             )
         )
     elif invoice.seller.siret != office.siret:
@@ -413,10 +413,27 @@ async def events_of(session: AsyncSession, invoice: Invoice) -> list[InvoiceEven
 
 
 async def list_invoices(
-    session: AsyncSession, *, state: str | None, office_code: str | None, after: uuid.UUID | None, limit: int
+    session: AsyncSession,
+    *,
+    state: str | None,
+    office_code: str | None,
+    after: uuid.UUID | None,
+    limit: int,
+    office: Office | None = None,
+    issued_from: date | None = None,
+    issued_to: date | None = None,
 ) -> list[tuple[Invoice, str]]:
+    """Invoices by id, ``limit`` after ``after``, with their office's code. ``office``: the caller is
+    that office, which sees its own invoices only (``office_code`` then narrows nothing more);
+    ``issued_from`` included, ``issued_to`` excluded, on the invoice's issue date."""
     return await InvoiceRepository(session).page(
-        state=state, office_code=office_code, after=after, limit=limit
+        state=state,
+        office_code=office_code,
+        after=after,
+        limit=limit,
+        office_id=office.id if office is not None else None,
+        issued_from=issued_from,
+        issued_to=issued_to,
     )
 
 
