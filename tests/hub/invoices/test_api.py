@@ -357,7 +357,6 @@ async def test_authorisation(client: httpx.AsyncClient, w: World) -> None:
     )
     assert as_staff.status_code == 401 and as_staff.json()["code"] == "auth.not_office_key"
     for method, path in [
-        ("GET", "/v1/invoices"),
         ("POST", "/v1/invoices/decisions"),
         ("POST", "/v1/invoices/00000000-0000-0000-0000-000000000000/paid"),
     ]:
@@ -380,3 +379,49 @@ async def test_an_office_reads_only_its_own(app: FastAPI, client: httpx.AsyncCli
     assert (await client.get(f"/v1/invoices/{mine['id']}", headers=bearer(other.key))).status_code == 404
     page = await client.get("/v1/invoices?limit=1", headers=bearer(w.finance))
     assert page.status_code == 200 and len(page.json()["items"]) == 1 and page.json()["next_after"]
+
+
+async def test_an_office_lists_only_its_own_invoices_page_by_page(
+    app: FastAPI, client: httpx.AsyncClient, w: World
+) -> None:
+    other = await world(app)
+    line = {"office_act_reference": "A/1", "description": "x", "net_cents": 5158, "vat_rate_bp": 2000}
+    for number, issued in (("L-1", "2026-03-01"), ("L-2", "2026-03-15"), ("L-3", "2026-04-02")):
+        body = v1_invoice(w, number, [line], issue_date=issued)
+        assert (await send(client, w, body, "application/json")).status_code == 202
+    assert (
+        await send(client, other, v1_invoice(other, "L-9", [line]), "application/json")
+    ).status_code == 202
+
+    def numbers(answer: httpx.Response) -> list[str]:
+        assert answer.status_code == 200, answer.text
+        return sorted(item["number"] for item in answer.json()["items"])
+
+    assert numbers(await client.get("/v1/invoices", headers=bearer(w.key))) == ["L-1", "L-2", "L-3"]
+    assert numbers(await client.get("/v1/invoices", headers=bearer(other.key))) == ["L-9"]
+    # Naming another office narrows nothing more: still only its own, here none.
+    assert numbers(await client.get(f"/v1/invoices?office={other.code}", headers=bearer(w.key))) == []
+    both = await client.get(f"/v1/invoices?office={other.code}", headers=bearer(w.finance))
+    assert numbers(both) == ["L-9"]  # finance sees every office's
+
+    first = await client.get("/v1/invoices?limit=2", headers=bearer(w.key))
+    assert len(first.json()["items"]) == 2 and first.json()["next_after"]
+    rest = await client.get(f"/v1/invoices?limit=2&after={first.json()['next_after']}", headers=bearer(w.key))
+    assert sorted(numbers(first) + numbers(rest)) == [
+        "L-1",
+        "L-2",
+        "L-3",
+    ]
+    assert rest.json()["next_after"] is None
+
+    march = await client.get("/v1/invoices?from=2026-03-01&to=2026-04-01", headers=bearer(w.key))
+    assert numbers(march) == ["L-1", "L-2"]
+    # The first invoice bills act A/1; the next two bill it again (billed_twice): disputed.
+    assert numbers(await client.get("/v1/invoices?state=matched", headers=bearer(w.key))) == ["L-1"]
+    assert numbers(await client.get("/v1/invoices?state=disputed", headers=bearer(w.key))) == ["L-2", "L-3"]
+    assert numbers(await client.get("/v1/invoices?state=paid", headers=bearer(w.key))) == []
+
+    theirs = (await client.get("/v1/invoices", headers=bearer(other.key))).json()["items"][0]["id"]
+    assert (await client.get(f"/v1/invoices/{theirs}", headers=bearer(w.key))).status_code == 404
+    assert (await client.get("/v1/invoices?from=March", headers=bearer(w.key))).status_code == 422
+    assert (await client.get("/v1/invoices")).status_code == 401
