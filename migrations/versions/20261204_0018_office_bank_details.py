@@ -6,7 +6,8 @@ Create Date: 2026-12-04 17:45:00
 
 ``offices.iban`` and ``offices.bic``: where the agency pays the office's fees. ``office_events``:
 every change staff made to an office (``hub offices update``, ``PATCH /v1/offices/{code}``), who,
-when, and each field's value before and after.
+when, and each field's value before and after. ``receipts.invoice_id``: the invoice an accepted
+fee invoice recorded, named on its receipt.
 """
 
 from collections.abc import Sequence
@@ -39,9 +40,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_office_events")),
     )
     op.create_index(op.f("ix_office_events_office_id"), "office_events", ["office_id"], unique=False)
+    with op.batch_alter_table("receipts") as batch_op:
+        batch_op.add_column(sa.Column("invoice_id", sa.Uuid(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("receipts") as batch_op:
+        batch_op.drop_column("invoice_id")
     op.drop_index(op.f("ix_office_events_office_id"), table_name="office_events")
     op.drop_table("office_events")
     with op.batch_alter_table("offices") as batch_op:

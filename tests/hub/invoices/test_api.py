@@ -4,6 +4,7 @@ on the right line with the right code, refusals, duplicates, credits, finance's 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import replace
 from typing import Any
 
@@ -18,6 +19,7 @@ from hub.ledger import service as ledger
 from hub.ledger.models import LedgerTransaction
 from schemas import v1
 from tests.hub.acts.factories import bearer
+from tests.hub.acts.test_office_receipts import office_verifies
 from tests.hub.invoices.einvoices import OTHER_SIRET, Line, cii, facturx_pdf, ubl
 from tests.hub.invoices.factories import World, count_messages, v1_invoice, world
 
@@ -104,6 +106,11 @@ async def test_a_v1_invoice_matched_line_by_line(
     sent = await send(client, w, body, content_type)
     assert sent.status_code == 202, sent.text
     invoice = await invoice_of(client, w, f"FAC-{w.code}-F-1")
+    # The receipt names the invoice recorded, signed with the rest: an office can check it and read it.
+    assert sent.json()["invoice_id"] == invoice["id"]
+    public_key = (await client.get("/v1/receipts/public-key")).json()["public_key_base64"]
+    assert office_verifies(public_key, sent.json(), w.code)
+    assert not office_verifies(public_key, {**sent.json(), "invoice_id": str(uuid.uuid4())}, w.code)
     message = await client.get(f"/v1/messages/{invoice['message_pk']}", headers=bearer(w.key))
     assert message.json()["sha256"] == hashlib.sha256(body).hexdigest()  # the bytes as sent
     assert invoice["state"] == "matched" and invoice["syntax"] == "v1" and invoice["kind"] == "invoice"
