@@ -239,8 +239,10 @@ async def get_invoice(invoice_id: uuid.UUID, session: SessionDep, caller: Curren
     description=(
         "`approve` (from matched or disputed: posted to the ledger as fees invoiced), `dispute` (from "
         "matched or disputed, with a comment: the office gets an `invoice_dispute` listing the lines "
-        "with findings, once), `paid` (from approved: posted as fees paid). Any invoice that cannot "
-        "take the decision refuses the request with every reason (404, 409); nothing changes."
+        "with findings and the comment, once; an invoice with findings already sent the office one on "
+        "receipt, without a person's comment), `paid` (from approved: posted as fees paid). Any "
+        "invoice that cannot take the decision refuses the request with every reason (404, 409); "
+        "nothing changes."
     ),
     responses=STAFF_PROBLEMS,
 )

@@ -17,6 +17,7 @@ from adapters.xml import codec
 from hub.database import unit_of_work
 from hub.ledger import service as ledger
 from hub.ledger.models import LedgerTransaction
+from hub.messaging.models import StoredMessage
 from schemas import v1
 from tests.hub.acts.factories import bearer
 from tests.hub.acts.test_office_receipts import office_verifies
@@ -47,6 +48,17 @@ async def invoice_of(client: httpx.AsyncClient, w: World, message_id: str) -> di
         if message.status_code == 200 and message.json().get("message_id") == message_id:
             return detail
     raise AssertionError(f"no invoice for message {message_id}")
+
+
+async def disputes_to(app: FastAPI, office_code: str) -> list[dict[str, Any]]:
+    """The ``invoice_dispute`` messages queued for the office, as it will read them (JSON)."""
+    async with unit_of_work(app.state.sessions) as session:
+        found = await session.scalars(
+            select(StoredMessage)
+            .where(StoredMessage.kind == "invoice_dispute", StoredMessage.recipient == office_code)
+            .order_by(StoredMessage.created_at)
+        )
+        return [codec.decode(m.body).model_dump(mode="json") for m in found]  # the office's codec: XML
 
 
 def results(invoice: dict[str, Any]) -> list[list[str]]:
@@ -82,7 +94,7 @@ EXPECTED = [
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/xml"])
 async def test_a_v1_invoice_matched_line_by_line(
-    client: httpx.AsyncClient, w: World, content_type: str
+    app: FastAPI, client: httpx.AsyncClient, w: World, content_type: str
 ) -> None:
     lines = [
         {
@@ -115,6 +127,7 @@ async def test_a_v1_invoice_matched_line_by_line(
     assert message.json()["sha256"] == hashlib.sha256(body).hexdigest()  # the bytes as sent
     assert invoice["state"] == "matched" and invoice["syntax"] == "v1" and invoice["kind"] == "invoice"
     assert [line["result"] for line in invoice["lines"]] == ["matched"] * 3
+    assert await disputes_to(app, w.code) == []  # nothing to dispute, nothing sent
     assert invoice["lines"][2]["act_report_id"] == str(w.acts["A/2"].id)
     assert "events" not in invoice or invoice["events"] is None  # an office does not see the log
 
@@ -131,6 +144,14 @@ async def test_each_discrepancy_on_its_line_with_its_code(
     invoice = await invoice_of(client, w, f"EINV-{w.code}-F-2026-7")
     assert results(invoice) == EXPECTED
     assert invoice["state"] == "disputed" and invoice["syntax"] == form
+    # The office is told at once, each line with findings and its codes, from the receipt on.
+    [dispute] = await disputes_to(app, w.code)
+    assert dispute["envelope"]["correlation_id"] == f"EINV-{w.code}-F-2026-7"
+    assert dispute["invoice_id"] == invoice["id"] and dispute["invoice_number"] == "F-2026-7"
+    assert [(line["line_id"], line["codes"]) for line in dispute["lines"]] == [
+        (str(n), codes) for n, codes in enumerate(EXPECTED, start=1) if codes
+    ]
+    assert "Disputed on receipt: 7 line(s) with findings" in dispute["comment"]
     assert [line["line_id"] for line in invoice["lines"]] == [str(n) for n in range(1, 9)]
     assert invoice["lines"][7]["act_report_id"] is None  # their act is named, never shown
     assert str(other.acts["A/4"].id) not in str(invoice) and str(other.seeded.case.id) not in str(invoice)
@@ -322,7 +343,8 @@ async def test_finance_approves_disputes_and_pays_in_bulk(
         headers=finance,
     )
     assert again.status_code == 409 and again.json()["code"] == "invoice.transition_not_allowed"
-    assert await count_messages(app, "invoice_dispute", w.code) == 1
+    # One sent on receipt (its findings), one by finance (its comment).
+    assert await count_messages(app, "invoice_dispute", w.code) == 2
     inbox = await client.get("/v1/invoices/" + ko["id"], headers=bearer(w.staff))
     assert [e["to_state"] for e in inbox.json()["events"]] == ["received", "disputed", "disputed"]
     assert inbox.json()["events"][-1]["actor"] == f"finance-{w.code.lower()}@agence.example"
