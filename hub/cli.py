@@ -41,6 +41,7 @@ from hub.offices.models import DeliveryChannel
 from hub.settings import get_settings
 from hub.staff import service as staff
 from hub.staff.models import Role
+from hub.tariff.commands import tariff_app
 
 
 class _Commands(TyperGroup):
@@ -85,6 +86,7 @@ app.add_typer(mandates_app, name="mandates")
 app.add_typer(reports_app, name="reports")
 app.add_typer(finance_app, name="finance")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(tariff_app, name="tariff")
 app.command("backtest")(backtest)
 
 T = TypeVar("T")

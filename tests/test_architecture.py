@@ -1,12 +1,14 @@
 """The shape docs/pipeline.md describes, held against the code (read as text, nothing imported):
 the inbound path is wired explicitly in ``hub/bootstrap.py``; no module registers anything with
 another by being imported, and no step hands another a value through a context variable or a
-private attribute; ``hub/messaging`` knows no domain module; only ``hub/mandates`` writes a
-mandate's status or its log. Each rule is also run against a small tree that breaks it."""
+private attribute; ``hub/messaging`` knows no domain module; ``hub/tariff`` (the legal figures)
+imports no other hub module than ``hub.kit``; only ``hub/mandates`` writes a mandate's status or its
+log. Each rule is also run against a small tree that breaks it."""
 
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -141,6 +143,31 @@ def messaging_imports_of_domain_modules(root: Path) -> list[str]:
     return found
 
 
+# What the legal figures may import besides the standard library: they sit below every domain module.
+TARIFF_MAY_IMPORT = ("hub.kit", "hub.tariff", "pydantic", "typer", "schemas")
+
+
+def tariff_imports_beyond_kit(root: Path) -> list[str]:
+    """``hub/tariff`` is low and pure: recovery, policy, invoices and finance import it, so it may
+    import none of them (nor acts, nor any other hub module but ``hub.kit``)."""
+    found = []
+    for name, tree in modules(root):
+        if not name.startswith("hub/tariff/"):
+            continue
+        for node in ast.walk(tree):
+            imported = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                imported = [node.module]
+            elif isinstance(node, ast.Import):
+                imported = [alias.name for alias in node.names]
+            for module in imported:
+                top = module.split(".")[0]
+                allowed = any(module == ok or module.startswith(f"{ok}.") for ok in TARIFF_MAY_IMPORT)
+                if not allowed and top not in sys.stdlib_module_names:
+                    found.append(f"{name}:{node.lineno} {module}")
+    return found
+
+
 def mandate_status_writes_outside_mandates(root: Path) -> list[str]:
     """A mandate's status set (``<...mandate...>.status = ``, ``update(Mandate)``) or its log
     written (``MandateEvent(...)``) by a module that is not the mandates module."""
@@ -173,6 +200,7 @@ RULES = [
     side_channels,
     processors_built_outside_bootstrap,
     messaging_imports_of_domain_modules,
+    tariff_imports_beyond_kit,
     mandate_status_writes_outside_mandates,
 ]
 
@@ -199,6 +227,10 @@ BROKEN = {
     ),
     processors_built_outside_bootstrap: ("hub/cli.py", "p = InboundProcessor(signer)\n"),
     messaging_imports_of_domain_modules: ("hub/messaging/inbound.py", "import hub.acts.handlers\n"),
+    tariff_imports_beyond_kit: (
+        "hub/tariff/fees.py",
+        "from hub.kit.money import Money\nfrom hub.recovery.facts import ClaimKind\n",
+    ),
     mandate_status_writes_outside_mandates: (
         "hub/acts/repository.py",
         "def f(mandate, s):\n    mandate.status = s\n",

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from hub.acts.tariff import Catalogue
 from hub.kit.errors import InvalidInput
 from hub.kit.money import Money
 from hub.mandates.models import Approval, Mandate, MandateKind
 from hub.recovery import plausibility
 from hub.recovery.facts import CaseFacts
 from hub.recovery.recovery_rates import RecoveryRates
+from hub.tariff.catalogue import Catalogue
 
 APPROVED = "approved"
 PENDING = "pending"

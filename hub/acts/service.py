@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.acts.assessment import ApprovalStanding, BudgetUse, after_the_fact, approval_standing
 from hub.acts.models import ActReport
 from hub.acts.repository import ActReportRepository
-from hub.acts.tariff import Catalogue, UnknownAct, load_catalogue
 from hub.cases.service import case_facts
 from hub.kit.clock import utcnow
 from hub.kit.errors import ErrorItem, InvalidInput, NotFound
@@ -29,6 +28,7 @@ from hub.messaging.repository import message_lock_keys
 from hub.offices.models import Office
 from hub.recovery.facts import ActRecord, CaseFacts
 from hub.recovery.recovery_rates import RecoveryRates
+from hub.tariff.catalogue import Catalogue, UnknownAct, load_catalogue
 from schemas import v1
 from schemas.v1.outcomes import OutcomeCode
 

@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
 
-from hub.acts.tariff import ActCost, act_cost, load_catalogue
 from hub.ledger.postings import Posting, act_fee_postings, add_up, collection_postings, write_off_postings
 from hub.policy.guardrails import check, hard_blocks
-from hub.recovery.assumptions import load_assumptions
 from hub.recovery.facts import (
     ActRecord,
     CaseFacts,
@@ -29,7 +27,9 @@ from hub.recovery.facts import (
 )
 from hub.recovery.plausibility import assess
 from hub.recovery.recovery_rates import RecoveryRates, learn_recovery_rates
-from hub.recovery.seizable_pay import seizable_monthly_cents
+from hub.tariff import collection_fee as tariff_collection_fee
+from hub.tariff import seizable_monthly_cents, unseizable_bank_minimum
+from hub.tariff.catalogue import ActCost, act_cost, load_catalogue
 
 __all__ = [
     "ActCost",
@@ -83,21 +83,15 @@ def learn_rates(reports: Iterable[tuple[ActRecord, int]]) -> Rates:
 
 
 def seizable_pay_cents(monthly_net_income_cents: int, dependents: int, on: date) -> int:
-    """The share of a month's net pay a wage garnishment may take on ``on``.
-
-    Today the hub's one pay scale; ``hub.tariff.seizable_monthly_cents(pay, dependents, on)`` (the
-    scale and RSA in force on the date) replaces it."""
-    del on  # the dated scale will need it
-    return seizable_monthly_cents(monthly_net_income_cents, dependents)
+    """The share of a month's net pay a wage garnishment may take on ``on`` (the scale and the RSA
+    floor in force on the date)."""
+    return seizable_monthly_cents(monthly_net_income_cents, dependents, on)
 
 
 def bank_minimum_cents(on: date) -> int:
-    """What a bank must leave on a person's account ("solde bancaire insaisissable", the RSA).
-
-    Today the recovery assumptions' single figure; ``hub.tariff.unseizable_bank_minimum(on).cents``
-    (the RSA in force on the date) replaces it."""
-    del on  # the dated figure will need it
-    return load_assumptions().bank_protected_person_cents
+    """What a bank must leave on a person's account on ``on`` ("solde bancaire insaisissable", the
+    single-person RSA in force on the date)."""
+    return unseizable_bank_minimum(on).cents
 
 
 @dataclass(frozen=True)
@@ -123,26 +117,15 @@ def collection_fee(
     already charged on the claim (never below zero), with its VAT (the creditor, a bank, cannot
     reclaim it). Not due on wage and maintenance claims (R444-53 3°).
 
-    Read from the tariff period in force; ``hub.tariff.collection_fee(collected, on, claim_kind=...,
-    engagement_fee_deducted_cents=...).cents`` replaces the computation (VAT stays here)."""
+    Read from the tariff period in force (``hub.tariff.collection_fee``); the VAT is added here."""
     period = load_catalogue().period_on(on)
-    terms = period.collection_fee
-    if collected_cents <= 0 or claim_kind.value in terms.not_for_claims:
+    if collected_cents <= 0:
         return CollectionFee(0, 0)
-    if collected_cents <= terms.minimum_up_to_cents:
-        fee = terms.minimum_cents
-    else:
-        amount, lower = Fraction(0), 0
-        for bracket in terms.brackets:
-            top = (
-                collected_cents if bracket.up_to_cents is None else min(collected_cents, bracket.up_to_cents)
-            )
-            if top > lower:
-                amount += Fraction((top - lower) * bracket.rate_bp, 10_000)
-            if bracket.up_to_cents is None or collected_cents <= bracket.up_to_cents:
-                break
-            lower = bracket.up_to_cents
-        fee = min(max(_half_up(amount), terms.minimum_cents), terms.cap_cents)
-    fee = max(fee - engagement_fee_deducted_cents, 0)
+    fee = tariff_collection_fee(
+        collected_cents,
+        on,
+        claim_kind=claim_kind.value,
+        engagement_fee_deducted_cents=engagement_fee_deducted_cents,
+    ).cents
     vat = _half_up(Fraction(fee * period.vat_rate_bp, 10_000))
     return CollectionFee(fee, vat)

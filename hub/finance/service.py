@@ -11,13 +11,20 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.acts.tariff import Catalogue, InvalidClaim, NoTariffInForce, UnknownAct, act_cost, load_catalogue
 from hub.finance import reports
 from hub.finance.repository import FinanceRepository
 from hub.kit.errors import ErrorItem, InvalidInput, NotFound
 from hub.ledger.repository import LedgerRepository
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
+from hub.tariff.catalogue import (
+    Catalogue,
+    InvalidClaim,
+    NoTariffInForce,
+    UnknownAct,
+    act_cost,
+    load_catalogue,
+)
 
 DEFAULT_CURRENCY = "EUR"
 

@@ -68,7 +68,7 @@ class LineToMatch:
 
 @dataclass(frozen=True)
 class Tariff:
-    """What the tariff in force on the act's date allows for the act (``hub.acts.tariff.act_cost``)."""
+    """What the tariff in force on the act's date allows for the act (``hub.tariff.catalogue.act_cost``)."""
 
     period: str
     emolument_cents: int

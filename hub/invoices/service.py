@@ -14,7 +14,6 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
-from hub.acts.tariff import Catalogue, InvalidClaim, NoTariffInForce, UnknownAct, act_cost, load_catalogue
 from hub.cases.models import Case
 from hub.invoices import matching
 from hub.invoices.intake import syntax_of
@@ -28,6 +27,14 @@ from hub.mandates.models import Mandate, MandateKind
 from hub.messaging.models import StoredMessage
 from hub.messaging.outbound import send_to_office
 from hub.offices.models import Office
+from hub.tariff.catalogue import (
+    Catalogue,
+    InvalidClaim,
+    NoTariffInForce,
+    UnknownAct,
+    act_cost,
+    load_catalogue,
+)
 from schemas import v1
 
 # "EUR unless agreed": no office has another currency agreed (there is no such setting yet).

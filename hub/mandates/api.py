@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field, StringConstraints
 
-from hub.acts.tariff import load_catalogue
 from hub.cases.repository import CaseRepository
 from hub.deps import CurrentCaller, SessionDep, staff_with
 from hub.kit.clock import utcnow
@@ -31,6 +30,7 @@ from hub.offices.repository import OfficeRepository
 from hub.policy import guardrails
 from hub.recovery import plausibility
 from hub.staff.models import Role, StaffUser
+from hub.tariff.catalogue import load_catalogue
 
 router = APIRouter(prefix="/v1", tags=["mandates"])
 Staff = Annotated[StaffUser, staff_with(Role.STAFF)]

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.acts.tariff import load_catalogue
 from hub.kit.errors import ErrorItem, InvalidInput, NotFound
 from hub.mandates import service
 from hub.mandates.models import Approval, Mandate, MandateStatus
 from hub.mandates.repository import MandateRepository
 from hub.messaging.inbound import Delivery
 from hub.offices.models import Office
+from hub.tariff.catalogue import load_catalogue
 from schemas import v1
 
 # A cost request is about a mandate the office holds and works on.

@@ -31,11 +31,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from hub.acts.tariff import ActDefinition, Catalogue, load_catalogue
 from hub.kit.money import Money
 from hub.policy.settings import DEFAULT_SETTINGS, PolicySettings
 from hub.recovery.dates import add_months, add_years
 from hub.recovery.facts import ActRecord, CaseFacts, ClaimKind, DebtorKind, InsolvencyKind, OutcomeCode
+from hub.tariff.catalogue import ActDefinition, Catalogue, load_catalogue
 
 __all__ = [
     "DEFAULT_SETTINGS",

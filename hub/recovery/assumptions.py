@@ -146,7 +146,6 @@ class Assumptions(_Data):
     version: Text
     horizon_months: Count
     auction_share_bp: Share
-    bank_protected_person_cents: Cents
     prior_act_valid_months: Count
     sale_costs_bp: Share
     recovery: RecoveryTerms

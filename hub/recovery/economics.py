@@ -43,6 +43,8 @@ class CollectionFee:
     """Excluding VAT, after the deduction of the engagement fee already paid."""
     vat_cents: int
     explanation: str
+    provenance: str | None = None
+    """The tariff figure used, with its period and source (``None``: no fee was computed)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class CreditorNet:
     uncovered_cost_cents: int
     """Excluding VAT."""
     collection_fee_cents: int
+    collection_fee_provenance: str | None
     unreclaimable_vat_cents: int
     net_cents: int
     terms: tuple[Term, ...]
@@ -136,6 +139,7 @@ def creditor_net(
         to_creditor_cents=to_creditor,
         uncovered_cost_cents=uncovered_excl,
         collection_fee_cents=collection_fee.cents,
+        collection_fee_provenance=collection_fee.provenance,
         unreclaimable_vat_cents=vat_borne,
         net_cents=net,
         terms=tuple(terms),

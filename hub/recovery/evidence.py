@@ -25,7 +25,7 @@ from hub.kit.money import Money
 from hub.recovery.assumptions import Asset, Assumptions, EvidenceFactor, percent
 from hub.recovery.dates import add_months
 from hub.recovery.facts import ActRecord, CaseFacts, DebtorKind, OutcomeCode
-from hub.recovery.seizable_pay import load_pay_scale, seizable_monthly_cents
+from hub.tariff.pay_scale import pay_scale_on, seizable_monthly_cents
 
 
 @dataclass(frozen=True)
@@ -126,12 +126,12 @@ def known_asset(
         if dependents is None:
             dependents = 0
             notes.append("Dependents unknown: none assumed, which gives the largest seizable share.")
-        monthly = seizable_monthly_cents(ev.monthly_net_income_cents, dependents)
+        monthly = seizable_monthly_cents(ev.monthly_net_income_cents, dependents, on)
         reachable = monthly * a.horizon_months
         how = (
             f"{eur(monthly, cur)} a month is seizable from a net pay of "
             f"{eur(ev.monthly_net_income_cents, cur)} with {dependents} dependent(s) "
-            f"({load_pay_scale().year} scale), over {a.horizon_months} months: {eur(reachable, cur)}"
+            f"({pay_scale_on(on).name} scale), over {a.horizon_months} months: {eur(reachable, cur)}"
         )
         weight, age = _age_weight(ev.income_seen_on, on, "The pay", a)
         code = "KNOWN_PAY"

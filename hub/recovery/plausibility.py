@@ -31,7 +31,6 @@ from enum import Enum
 from fractions import Fraction
 from typing import Any
 
-from hub.acts.tariff import ActCost, Catalogue, act_cost, engagement_fee_cents, load_catalogue
 from hub.recovery import economics
 from hub.recovery.assumptions import Asset, Assumptions, load_assumptions, percent
 from hub.recovery.dates import add_months
@@ -39,7 +38,11 @@ from hub.recovery.economics import CreditorNet
 from hub.recovery.evidence import EvidenceEffect, KnownAsset, Reason, eur, evidence_effects, known_asset
 from hub.recovery.facts import CaseFacts, InvalidFacts
 from hub.recovery.recovery_rates import RecoveryRate, RecoveryRates, prior_rates
-from hub.recovery.seizable_pay import load_pay_scale
+from hub.tariff.catalogue import ActCost, Catalogue, act_cost, engagement_fee_cents, load_catalogue
+from hub.tariff.data import NoFigureInForce
+from hub.tariff.fees import collection_fee as tariff_collection_fee
+from hub.tariff.pay_scale import pay_scale_on
+from hub.tariff.rsa import unseizable_bank_minimum
 
 RULE_VERSION = "creditor-net/2"
 
@@ -233,7 +236,7 @@ class _Context:
         return tuple(costs)
 
     def unseizable_cents(self) -> int:
-        return self.assumptions.bank_protected_person_cents
+        return unseizable_bank_minimum(self.on).cents
 
     def collection_fee(self, collected_cents: int, costs: tuple[ActCost, ...]) -> economics.CollectionFee:
         """The A444-32 fee the creditor owes on ``collected_cents``, less the engagement fee paid."""
@@ -242,32 +245,26 @@ class _Context:
             return economics.CollectionFee(
                 0, 0, "Collection fee: none, no money is expected to be collected."
             )
-        terms = self.catalogue.period_on(self.on).collection_fee
-        if self.case.claim_kind.value in terms.not_for_claims:
-            return economics.CollectionFee(
-                0, 0, f"Collection fee: none, not due on a {self.case.claim_kind.value} claim (R444-53)."
-            )
-        fee = collection_fee_cents(terms, collected_cents)
         dep = sum(c.engagement_fee_cents for c in costs)
         if dep == 0 and self.engagement_charged_before():
             dep = engagement_fee_cents(self.case.outstanding_cents, self.on, catalogue=self.catalogue)
+        fee = tariff_collection_fee(
+            collected_cents,
+            self.on,
+            claim_kind=self.case.claim_kind.value,
+            engagement_fee_deducted_cents=dep,
+            catalogue=self.catalogue,
+        )
         rate_bp = self.catalogue.period_on(self.on).vat_rate_bp
-        due = max(fee - dep, 0)
-        vat = _vat(due, rate_bp)
-        deducted = f", less the engagement fee of {eur(dep, cur)} already paid on the claim" if dep else ""
-        capped = ""
+        due, vat = fee.cents, _vat(fee.cents, rate_bp)
+        text = fee.explanation
         if due + vat > collected_cents:
             # Assumed: the fee never takes more than the money it is charged on (the minimum fee
             # would otherwise make a few cents collected worse than none).
             due = collected_cents * 10_000 // (10_000 + rate_bp)
             vat = collected_cents - due
-            capped = ", counted at most at the money collected"
-        return economics.CollectionFee(
-            due,
-            vat,
-            "Collection fee borne by the creditor (droit d'encaissement, A444-32) on "
-            f"{eur(collected_cents, cur)}: {eur(fee, cur)}{deducted}{capped}: {eur(due, cur)} excl. VAT.",
-        )
+            text += f" Counted at most at the money collected: {eur(due, cur)} excl. VAT."
+        return economics.CollectionFee(due, vat, text, fee.provenance.describe())
 
     def net(self, expected: int, costs: tuple[ActCost, ...]) -> CreditorNet:
         owed = self.case.outstanding_cents
@@ -321,22 +318,6 @@ def _vat(base_cents: int, rate_bp: int) -> int:
     return int(Fraction(base_cents * rate_bp, 10_000) + Fraction(1, 2))
 
 
-def collection_fee_cents(terms: Any, collected_cents: int) -> int:
-    """A444-32 on ``collected_cents`` (placeholder until the dated tariff module computes it)."""
-    if collected_cents <= terms.minimum_up_to_cents:
-        return int(terms.minimum_cents)
-    amount = Fraction(0)
-    lower = 0
-    for bracket in terms.brackets:
-        top = collected_cents if bracket.up_to_cents is None else min(collected_cents, bracket.up_to_cents)
-        if top > lower:
-            amount += Fraction((top - lower) * bracket.rate_bp, 10_000)
-        if bracket.up_to_cents is None or collected_cents <= bracket.up_to_cents:
-            break
-        lower = bracket.up_to_cents
-    return min(int(amount + Fraction(1, 2)), int(terms.cap_cents))
-
-
 def _brought_along(ctx: _Context, act_code: str, path: tuple[str, ...]) -> tuple[Reason, ...]:
     extra = [code for code in path if code != act_code]
     if not extra:
@@ -353,14 +334,27 @@ def _options(ctx: _Context, act_code: str) -> list[_Option]:
         return [ctx.collecting(act_code, path, _brought_along(ctx, act_code, path))]
     if role.opens:
         options = []
+        own = ctx.rates.rate(act_code, ctx.office)
+        if own.value > 0:
+            # Success is money: a debtor may pay once served or ordered to, and reports teach how much.
+            costs = ctx.price((act_code,))
+            expected = math.floor(ctx.case.outstanding_cents * own.value)
+            reason = Reason(
+                "BRINGS_MONEY_ITSELF",
+                f"{label} is judged on its own too: past reports show debtors paying after it.",
+            )
+            options.append(
+                _Option((act_code,), costs, act_code, expected, ctx.net(expected, costs), (reason,), rate=own)
+            )
+        itself = "" if own.value > 0 else " brings nothing back by itself: it"
         for target in role.opens:
             head = (act_code, *role.via)
             path = head + ctx.expand(target, planned=head)
             cost = sum(c.total_cents for c in ctx.price(path))
             reason = Reason(
                 "JUDGED_WITH_PATH",
-                f"{label} brings nothing back by itself: it is judged with the enforcement it opens, "
-                f"{ctx.label(target)}, against the cost of that whole path ({len(path)} acts, {eur(cost)}).",
+                f"{label}{itself} is judged with the enforcement it opens, {ctx.label(target)}, against "
+                f"the cost of that whole path ({len(path)} acts, {eur(cost)}).",
             )
             options.append(ctx.collecting(target, path, (reason,)))
         return options
@@ -428,10 +422,17 @@ def _verdict(option: _Option, flagged: bool, currency: str) -> Reason:
     )
 
 
+def _pay_scale_name(on: date) -> str:
+    try:
+        return pay_scale_on(on).name
+    except NoFigureInForce:
+        return f"none in force on {on.isoformat()}"
+
+
 def rule_version(assumptions: Assumptions, catalogue: Catalogue, on: date) -> str:
     return (
         f"{RULE_VERSION}; assumptions {assumptions.version}; tariff {catalogue.period_on(on).name} "
-        f"(catalogue {catalogue.version}); pay scale {load_pay_scale().year}"
+        f"(catalogue {catalogue.version}); pay scale {_pay_scale_name(on)}"
     )
 
 
@@ -439,15 +440,17 @@ def _figures(ctx: _Context, option: _Option) -> tuple[str, ...]:
     period = ctx.catalogue.period_on(ctx.on)
     used = [f"tariff {period.name} ({period.span()}): {period.source}"]
     if option.known is not None and option.known.asset is Asset.BANK_BALANCE:
+        minimum = unseizable_bank_minimum(ctx.on)
+        origin = minimum.provenance
         used.append(
-            f"unseizable bank minimum {eur(ctx.unseizable_cents())} (assumptions {ctx.assumptions.version})"
+            f"unseizable bank minimum {eur(minimum.cents)} (the single-person RSA), period {origin.period} "
+            f"({origin.span()}): {origin.source}"
         )
     if option.known is not None and option.known.asset is Asset.PAY:
-        scale = load_pay_scale()
-        used.append(f"pay scale {scale.year}: {scale.source}")
-    if option.net.collection_fee_cents:
-        fee = period.collection_fee
-        used.append(f"collection fee (A444-32), tariff {period.name}: {fee.source}")
+        scale = pay_scale_on(ctx.on)
+        used.append(scale.provenance().describe())
+    if option.net.collection_fee_provenance is not None:
+        used.append(option.net.collection_fee_provenance)
     return tuple(used)
 
 

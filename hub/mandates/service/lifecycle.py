@@ -19,7 +19,6 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.acts.tariff import load_catalogue
 from hub.cases.models import Case
 from hub.cases.repository import CaseRepository
 from hub.cases.service import case_facts, ordered_act, reported_act
@@ -36,6 +35,7 @@ from hub.policy.settings import DEFAULT_SETTINGS, PolicySettings
 from hub.recovery.facts import ActRecord, CaseFacts
 from hub.recovery.recovery_rates import RecoveryRates, tallied_rates
 from hub.settings import get_settings
+from hub.tariff.catalogue import load_catalogue
 from schemas.v1.mandate import Priority
 
 S = MandateStatus

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import Uuid, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.acts.tariff import act_cost
 from hub.finance import service
 from hub.finance.reports import ALL_ACTS
 from hub.kit.errors import InvalidInput, NotFound
 from hub.ledger.postings import FEE_ACCOUNTS
 from hub.mandates.models import Mandate
+from hub.tariff.catalogue import act_cost
 from tests.hub.acts.factories import seed
 from tests.hub.finance.factories import LineSpec, act, invoice, network
 

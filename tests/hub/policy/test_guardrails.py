@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.acts.tariff import UnknownAct
 from hub.policy.guardrails import Violation, check, hard_blocks, reviewable, title_period
 from hub.recovery.dates import add_years
 from hub.recovery.facts import (
@@ -22,6 +21,7 @@ from hub.recovery.facts import (
     Title,
     TitleKind,
 )
+from hub.tariff.catalogue import UnknownAct
 from tests.hub.policy.guardrail_cases import ROWS, SERVED_ORDER, D
 from tests.hub.recovery.cases import ON, act, case
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from hub.acts.tariff import load_catalogue
 from hub.recovery.assumptions import (
     ASSUMPTIONS_FILE,
     Asset,
@@ -17,6 +16,7 @@ from hub.recovery.assumptions import (
     load_assumptions,
     parse_assumptions,
 )
+from hub.tariff.catalogue import load_catalogue
 
 PACKAGED = Path(__file__).parents[3] / "hub" / "recovery" / ASSUMPTIONS_FILE
 

@@ -9,10 +9,10 @@ from fractions import Fraction
 
 import pytest
 
-from hub.acts.tariff import act_cost
 from hub.recovery.facts import ClaimKind, DebtorKind, Evidence, OutcomeCode
 from hub.recovery.plausibility import Assessment, assess
 from hub.recovery.recovery_rates import prior_rates
+from hub.tariff.catalogue import act_cost
 from tests.hub.recovery.cases import ON, act, case
 
 EUR = 100
@@ -89,21 +89,28 @@ def test_the_terms_add_up_to_the_net_and_each_is_explained() -> None:
     ]
     lines = result.explanation.lines()
     assert any("expected net to the creditor" in line for line in lines)
-    assert any(line.startswith("Figure used: tariff 2024-03 (2024-03-01") for line in lines)
+    assert any(line.startswith("Figure used: tariff 2025-07 (2025-07-01") for line in lines)
+    assert any(
+        line.startswith(
+            "Figure used: unseizable bank minimum 646.52 EUR (the single-person RSA), period 2025-04"
+        )
+        for line in lines
+    )
 
 
 def test_when_too_little_is_recovered_the_creditor_bears_the_rest_of_the_costs() -> None:
-    # 700 EUR on the account, 635.71 left to the debtor: 64.29 caught, less than the costs.
+    # 700 EUR on the account, 646.52 left to the debtor (the RSA since 1 Apr 2025, DOMAIN.md):
+    # 53.48 caught, less than the costs.
     facts = case(
         owed_cents=2_000 * EUR, evidence=Evidence(bank_balance_cents=700 * EUR, bank_balance_seen_on=SEEN)
     )
     result = assess(facts, "BANK_GARNISHMENT", ON)
     net = result.explanation.economics
-    assert result.expected_recovery_cents == 6_429
+    assert result.expected_recovery_cents == 5_348
     assert net.to_creditor_cents == 0
     assert net.collection_fee_cents == 0
-    assert net.covered_cost_cents == 6_429
-    assert net.uncovered_cost_cents + net.unreclaimable_vat_cents == result.cost_cents - 6_429
+    assert net.covered_cost_cents == 5_348
+    assert net.uncovered_cost_cents + net.unreclaimable_vat_cents == result.cost_cents - 5_348
     assert result.flagged
 
 
@@ -134,7 +141,12 @@ def test_the_engagement_fee_is_deducted_from_the_collection_fee() -> None:
     fee_line = result.explanation.economics.terms[2].explanation
     dep = result.explanation.costs[0].engagement_fee_cents
     assert dep > 0
-    assert "less the engagement fee" in fee_line
+    assert (
+        f"engagement fee (DEP) of {dep // 100}.{dep % 100:02d} EUR already charged on this claim" in fee_line
+    )
+    # The figure is named with its period and source.
+    used = [line for line in result.explanation.lines() if line.startswith("Figure used: Collection fee")]
+    assert len(used) == 1 and "period 2025-07 (2025-07-01 to open end), source: " in used[0]
 
 
 # --- known assets, and how their evidence ages ----------------------------------------------------
@@ -147,13 +159,13 @@ def test_the_engagement_fee_is_deducted_from_the_collection_fee() -> None:
             "a person keeps the unseizable minimum",
             Evidence(bank_balance_cents=100_000),
             DebtorKind.PERSON,
-            36_429,
+            35_348,  # 1,000 less the RSA of 646.52 in force since 1 Apr 2025 (DOMAIN.md)
         ),
         (
             "pending debits are taken off",
             Evidence(bank_balance_cents=100_000, pending_debits_cents=20_000),
             DebtorKind.PERSON,
-            16_429,
+            15_348,
         ),
         ("a company keeps nothing", Evidence(bank_balance_cents=100_000), DebtorKind.COMPANY, 100_000),
         ("under the minimum nothing is caught", Evidence(bank_balance_cents=60_000), DebtorKind.PERSON, 0),

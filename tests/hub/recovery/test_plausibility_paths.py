@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from hub.acts.tariff import UnknownAct
 from hub.recovery.facts import DebtorKind, Evidence, InvalidFacts, OutcomeCode
 from hub.recovery.plausibility import Assessment, assess
 from hub.recovery.recovery_rates import learn_recovery_rates
+from hub.tariff.catalogue import UnknownAct
 from tests.hub.recovery.cases import ON, act, case
 
 EUR = 100
@@ -121,7 +121,7 @@ def test_the_explanation_carries_costs_asset_share_terms_and_rule_version() -> N
     result = assess(case(evidence=Evidence(bank_balance_cents=2_000_000)), "BANK_GARNISHMENT", ON)
     explanation = result.explanation
     assert "assumptions 2026.1" in explanation.rule_version
-    assert "tariff 2024-03" in explanation.rule_version
+    assert "tariff 2025-07" in explanation.rule_version
     assert explanation.costs[0].lines
     text = "\n".join(explanation.lines())
     assert "Emolument for Bank account garnishment" in text
@@ -153,3 +153,19 @@ def test_unknown_act_and_foreign_currency_are_refused() -> None:
         assess(case(), "TELEPATHY", ON)
     with pytest.raises(InvalidFacts):
         assess(case(currency="USD"), "BANK_GARNISHMENT", ON)
+
+
+def test_a_payment_order_that_debtors_pay_after_is_judged_on_its_own_too() -> None:
+    paid = act("PAYMENT_ORDER", date(2025, 6, 2), OutcomeCode.PAID_IN_FULL, collected_cents=SMALL)
+    nothing = act("PAYMENT_ORDER", date(2025, 6, 2), OutcomeCode.SERVED_IN_PERSON)
+    rates = learn_recovery_rates([(paid, SMALL)] * 30 + [(nothing, SMALL)] * 70)
+    facts = case(owed_cents=SMALL, evidence=Evidence(last_no_goods_report_on=date(2026, 2, 14)))
+    without = assess(facts, "PAYMENT_ORDER", ON)
+    learned = assess(facts, "PAYMENT_ORDER", ON, rates=rates)
+    assert without.flagged and "brings nothing back by itself: it is judged" in " ".join(
+        r.message for r in without.reasons
+    )
+    # 30 of 100 past payment orders were paid in full: about 25 % expected (the prior weighs 20 reports).
+    assert learned.explanation.path == ("PAYMENT_ORDER",)
+    assert learned.expected_recovery_cents == SMALL * 30 // 120
+    assert not learned.flagged and "BRINGS_MONEY_ITSELF" in codes(learned)

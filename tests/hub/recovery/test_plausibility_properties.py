@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.acts.tariff import Catalogue, load_catalogue
 from hub.recovery.facts import ActRecord, ClaimKind, DebtorKind, Evidence, OutcomeCode
 from hub.recovery.plausibility import assess
+from hub.tariff.catalogue import Catalogue, load_catalogue
 from tests.hub.recovery.cases import ON, case
 
 ACTS = [
@@ -69,10 +69,14 @@ def with_dearer_act(act_code: str, extra_cents: int) -> Catalogue:
     periods = []
     for period in catalogue.periods:
         fee = period.fees[act_code]
-        fees = {
-            **period.fees,
-            act_code: fee.model_copy(update={"emolument_cents": fee.emolument_cents + extra_cents}),
-        }
+        if fee.items:  # a chain of items (wage garnishment since 1 Jul 2025): raise the first one
+            first = fee.items[0]
+            raised = first.model_copy(update={"emolument_cents": first.emolument_cents + extra_cents})
+            dearer = fee.model_copy(update={"items": (raised, *fee.items[1:])})
+        else:
+            assert fee.emolument_cents is not None
+            dearer = fee.model_copy(update={"emolument_cents": fee.emolument_cents + extra_cents})
+        fees = {**period.fees, act_code: dearer}
         periods.append(period.model_copy(update={"fees": fees}))
     return catalogue.model_copy(update={"periods": tuple(periods)})
 

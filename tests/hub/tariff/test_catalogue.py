@@ -1,4 +1,5 @@
-"""The regulated tariff: figures from DOMAIN.md, bracket edges, rounding, and the data file's checks."""
+"""The regulated tariff: figures from DOMAIN.md per period, bracket edges, rounding, VAT base, and the
+data file's checks."""
 
 from __future__ import annotations
 
@@ -11,11 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.acts.tariff import (
+from hub.tariff.catalogue import (
     CATALOGUE_FILE,
     ActCost,
     InvalidClaim,
-    MalformedCatalogue,
     NoTariffInForce,
     UnknownAct,
     act_cost,
@@ -24,9 +24,10 @@ from hub.acts.tariff import (
     load_catalogue,
     read_catalogue,
 )
+from hub.tariff.data import MalformedTariffData
 
-PACKAGED = Path(__file__).parents[3] / "hub" / "acts" / CATALOGUE_FILE
-IN_FORCE = date(2025, 6, 2)
+PACKAGED = Path(__file__).parents[3] / "hub" / "tariff" / CATALOGUE_FILE
+IN_FORCE = date(2025, 6, 2)  # the 2024-03 period, before the wage-garnishment reform
 REQUIRED_ACTS = {
     "SERVE_TITLE",
     "SUMMONS",
@@ -42,13 +43,16 @@ REQUIRED_ACTS = {
     "ATTEMPTED_EXECUTION",
     "RELEASE",
 }
-# DOMAIN.md: no published figure for these, so the data must flag them as placeholders.
+# DOMAIN.md: no published figure for these, or a 2020-22 figure carried unconfirmed for 2024, so
+# the data must flag them.
 UNCONFIRMED_ACTS = {
     "BANK_GARNISHMENT",
     "SEIZURE_SALE",
     "NO_GOODS_REPORT",
     "VEHICLE_IMMOBILISATION",
-    "WAGE_GARNISHMENT_REQUEST",
+    "GARNISHMENT_NOTICE",
+    "ADDRESS_UNKNOWN_REPORT",
+    "ATTEMPTED_EXECUTION",
 }
 
 
@@ -133,27 +137,32 @@ def test_engagement_fee_is_not_charged_twice() -> None:
 
 
 @pytest.mark.parametrize(
-    ("act_code", "emolument_cents"),
+    ("act_code", "emolument_cents", "confirmed"),
     [
-        ("SERVE_TITLE", 2579),
-        ("PAYMENT_ORDER", 2042),
-        ("SUMMONS", 1828),
-        ("INFO_SEARCH", 2150),
-        ("RELEASE", 2043),
-        ("GARNISHMENT_NOTICE", 3298),
-        ("ADDRESS_UNKNOWN_REPORT", 1490),
-        ("ATTEMPTED_EXECUTION", 2022),
+        ("SERVE_TITLE", 2579, True),
+        ("PAYMENT_ORDER", 2042, True),
+        ("SUMMONS", 1828, True),
+        ("INFO_SEARCH", 2150, True),
+        ("RELEASE", 2043, True),
+        ("WAGE_GARNISHMENT_REQUEST", 3009, True),  # no. 153, the court request before 1 Jul 2025
+        # 2020-22 figures carried into 2024, unconfirmed (DOMAIN.md): PV 659 is 14.89, not 14.90.
+        ("GARNISHMENT_NOTICE", 3298, False),
+        ("ADDRESS_UNKNOWN_REPORT", 1489, False),
+        ("ATTEMPTED_EXECUTION", 2022, False),
     ],
 )
-def test_confirmed_emoluments_from_domain_at_coefficient_one(act_code: str, emolument_cents: int) -> None:
+def test_emoluments_from_domain_at_coefficient_one(
+    act_code: str, emolument_cents: int, confirmed: bool
+) -> None:
     cost = act_cost(act_code, 50000, IN_FORCE)
     assert cost.emolument_cents == emolument_cents
-    assert not cost.provisional
+    [emolument] = [line for line in cost.lines if line.kind == "emolument"]
+    assert emolument.confirmed is confirmed
 
 
 @pytest.mark.parametrize("claim_cents", [100, 50000, 500000, 10**9])
 def test_pv_659_is_not_multiplied_by_the_coefficient(claim_cents: int) -> None:
-    assert act_cost("ADDRESS_UNKNOWN_REPORT", claim_cents, IN_FORCE).emolument_cents == 1490
+    assert act_cost("ADDRESS_UNKNOWN_REPORT", claim_cents, IN_FORCE).emolument_cents == 1489
 
 
 @pytest.mark.parametrize(
@@ -164,16 +173,49 @@ def test_coefficient_scales_the_emolument_rounding_half_up(claim_cents: int, emo
     assert act_cost("SERVE_TITLE", claim_cents, IN_FORCE).emolument_cents == emolument_cents
 
 
-def test_vat_is_20_percent_of_emoluments_and_proportional_fees_not_disbursements() -> None:
-    # Emolument 20.42 x 2 = 40.84; DEP on 1,500 = 42.70; VAT 20 % of 83.54 = 16.708 -> 16.71.
+def test_vat_is_20_percent_of_emoluments_proportional_fees_and_flat_disbursements() -> None:
+    # Emolument 20.42 x 2 = 40.84; DEP on 1,500 = 42.70; travel 7.67 (flat, in the VAT base);
+    # VAT 20 % of 91.21 = 18.242 -> 18.24.
     payment_order = act_cost("PAYMENT_ORDER", 150000, IN_FORCE)
     assert (payment_order.emolument_cents, payment_order.engagement_fee_cents) == (4084, 4270)
-    assert payment_order.vat_cents == 1671
-    assert payment_order.total_cents == 10025
-    # Release at coefficient 1: 20.43 + VAT 4.09 (4.086) + electronic service 8.80 outside VAT.
+    assert (payment_order.disbursements_cents, payment_order.vat_cents) == (767, 1824)
+    assert payment_order.total_cents == 4084 + 4270 + 767 + 1824
+    # Release at coefficient 1: 20.43 + electronic service 8.80, VAT 20 % of 29.23 = 5.846 -> 5.85.
     release = act_cost("RELEASE", 50000, IN_FORCE)
-    assert (release.emolument_cents, release.disbursements_cents, release.vat_cents) == (2043, 880, 409)
-    assert release.total_cents == 2043 + 409 + 880
+    assert (release.emolument_cents, release.disbursements_cents, release.vat_cents) == (2043, 880, 585)
+    assert release.total_cents == 2043 + 880 + 585
+    assert "in the VAT base" in release.explain()
+
+
+def test_a_pass_through_disbursement_stays_outside_the_vat_base(tmp_path: Path) -> None:
+    text = packaged_text().replace("cents = 880\nvat_base = true", "cents = 880\nvat_base = false")
+    release = act_cost("RELEASE", 50000, IN_FORCE, catalogue=read_catalogue(write(tmp_path, text)))
+    # VAT 20 % of 20.43 only = 4.086 -> 4.09; the 8.80 passes through.
+    assert (release.disbursements_cents, release.vat_cents, release.total_cents) == (
+        880,
+        409,
+        2043 + 880 + 409,
+    )
+    assert "outside the VAT base" in release.explain()
+
+
+@pytest.mark.parametrize(
+    "act_code",
+    [
+        "SERVE_TITLE",
+        "SUMMONS",
+        "PAYMENT_ORDER",
+        "GARNISHMENT_NOTICE",
+        "SEIZURE_SALE",
+        "NO_GOODS_REPORT",
+        "ATTEMPTED_EXECUTION",
+    ],
+)
+def test_acts_served_or_drawn_carry_the_travel_flat_fee(act_code: str) -> None:
+    cost = act_cost(act_code, 50000, IN_FORCE)
+    [travel] = [line for line in cost.lines if line.kind == "disbursement"]
+    assert (travel.amount_cents, travel.confirmed) == (767, False)  # 2017 figure, unconfirmed
+    assert "Travel flat fee" in travel.explanation
 
 
 def test_unconfirmed_figures_make_the_cost_provisional() -> None:
@@ -188,14 +230,15 @@ def test_explanation_uses_plain_words_and_the_french_term() -> None:
     assert "× 0.5 (claim up to 128.00 EUR)" in text
     assert "droit d'engagement des poursuites" in text
     assert "flat amount for a claim up to 76.00 EUR" in text
-    assert text.endswith("Total: 17.40 EUR (tariff 2024-03).")
+    # 10.21 + DEP 4.29 + travel 7.67 = 22.17, VAT 4.43: 26.60.
+    assert "Total: 26.60 EUR (tariff 2024-03, 2024-03-01 to 2025-06-30)." in text
 
 
 # --- errors --------------------------------------------------------------------------------------
 
 
 def test_a_date_before_any_tariff_period_has_no_tariff_in_force() -> None:
-    with pytest.raises(NoTariffInForce, match=r"2024-02-29.*2024-03-01 to open end") as caught:
+    with pytest.raises(NoTariffInForce, match=r"2024-02-29.*2024-03-01 to 2025-06-30") as caught:
         act_cost("SERVE_TITLE", 50000, date(2024, 2, 29))
     assert (caught.value.status, caught.value.code) == (422, "no_tariff_in_force")
 
@@ -221,32 +264,33 @@ def test_a_claim_must_be_non_negative_integer_cents() -> None:
 
 
 def two_period_text() -> str:
-    """The packaged catalogue, its 2024-03 period closed, and a successor with a new SERVE_TITLE."""
+    """The packaged catalogue, its open 2025-07 period closed, and a successor with a new SERVE_TITLE."""
     text = packaged_text()
-    head, first = text.split("\n[[periods]]\n", 1)
-    closed = first.replace("valid_from = 2024-03-01", "valid_from = 2024-03-01\nvalid_to = 2026-02-28", 1)
+    head, first, last = text.split("\n[[periods]]\n")
+    closed = last.replace("valid_from = 2025-07-01", "valid_from = 2025-07-01\nvalid_to = 2026-02-28", 1)
     successor = (
-        first.replace('name = "2024-03"', 'name = "2026-03"', 1)
-        .replace("valid_from = 2024-03-01", "valid_from = 2026-03-01", 1)
+        last.replace('name = "2025-07"', 'name = "2026-03"', 1)
+        .replace("valid_from = 2025-07-01", "valid_from = 2026-03-01", 1)
         .replace("emolument_cents = 2579", "emolument_cents = 2700", 1)
     )
-    return f"{head}\n[[periods]]\n{closed}\n[[periods]]\n{successor}"
+    return f"{head}\n[[periods]]\n{first}\n[[periods]]\n{closed}\n[[periods]]\n{successor}"
 
 
 def test_each_act_is_priced_under_the_period_in_force_on_its_date(tmp_path: Path) -> None:
     catalogue = read_catalogue(write(tmp_path, two_period_text()))
     last_day = act_cost("SERVE_TITLE", 50000, date(2026, 2, 28), catalogue=catalogue)
     first_day = act_cost("SERVE_TITLE", 50000, date(2026, 3, 1), catalogue=catalogue)
-    assert (last_day.tariff_version, last_day.emolument_cents) == ("2024-03", 2579)
+    assert (last_day.tariff_version, last_day.emolument_cents) == ("2025-07", 2579)
     assert (first_day.tariff_version, first_day.emolument_cents) == ("2026-03", 2700)
     assert catalogue.latest_period().name == "2026-03"
 
 
-def test_a_gap_between_periods_has_no_tariff_in_force(tmp_path: Path) -> None:
+def test_a_gap_between_periods_is_refused_at_load(tmp_path: Path) -> None:
     text = two_period_text().replace("valid_from = 2026-03-01", "valid_from = 2026-04-01")
-    catalogue = read_catalogue(write(tmp_path, text))
-    with pytest.raises(NoTariffInForce):
-        catalogue.period_on(date(2026, 3, 15))
+    with pytest.raises(
+        MalformedTariffData, match=r"gap: 2025-07 ends on 2026-02-28, 2026-03 starts on 2026-04-01"
+    ):
+        read_catalogue(write(tmp_path, text))
 
 
 # --- the packaged data file ----------------------------------------------------------------------
@@ -257,7 +301,13 @@ def test_the_packaged_catalogue_is_well_formed_and_complete() -> None:
     assert load_catalogue() is catalogue  # read once
     assert set(catalogue.acts) >= REQUIRED_ACTS
     current = catalogue.period_on(IN_FORCE)
-    assert (current.name, current.valid_from, current.valid_to) == ("2024-03", date(2024, 3, 1), None)
+    assert (current.name, current.valid_from, current.valid_to) == (
+        "2024-03",
+        date(2024, 3, 1),
+        date(2025, 6, 30),
+    )
+    latest = catalogue.latest_period()
+    assert (latest.name, latest.valid_from, latest.valid_to) == ("2025-07", date(2025, 7, 1), None)
     assert current.vat_rate_bp == 2000
     for code in REQUIRED_ACTS:
         act = catalogue.act(code)
@@ -267,15 +317,16 @@ def test_the_packaged_catalogue_is_well_formed_and_complete() -> None:
 
 def test_unconfirmed_figures_are_flagged_in_the_data() -> None:
     current = load_catalogue().period_on(IN_FORCE)
-    unconfirmed = {code for code, fee in current.fees.items() if not fee.confirmed}
+    unconfirmed = {code for code, fee in current.fees.items() if not fee.all_confirmed}
     assert unconfirmed == UNCONFIRMED_ACTS
     for code in unconfirmed:
-        assert "UNCONFIRMED" in current.fees[code].source
-    # A444-32 bracket tops are not given by DOMAIN.md.
-    assert not current.collection_fee.confirmed
+        assert all("UNCONFIRMED" in item.source for item in current.fees[code].priced_items())
+    assert current.collection_fee.confirmed and current.recovery_fee.confirmed
     assert current.collection_fee.cap_cents == 554000
     assert current.recovery_fee.cap_cents == 55000
-    assert "2024-03.fees.SEIZURE_SALE" in load_catalogue().unconfirmed_figures()
+    assert {"2024-03.fees.SEIZURE_SALE", "2024-03.disbursements.TRAVEL"} <= set(
+        load_catalogue().unconfirmed_figures()
+    )
 
 
 def test_the_nature_of_acts_is_data() -> None:
@@ -301,13 +352,19 @@ def test_the_nature_of_acts_is_data() -> None:
             r"periods\.0\.fees\.SERVE_TITLE\.emolument_cents: write amounts as integer cents",
         ),
         ('label_en = "Summons to appear in court"\n', "", r"acts\.SUMMONS\.label_en: Field required"),
-        ("emolument_cents = 1828\n", "", r"periods\.0\.fees\.SUMMONS\.emolument_cents: Field required"),
+        ("emolument_cents = 1828\n", "", r"periods\.0\.fees\.SUMMONS: missing emolument_cents"),
+        ("vat_base = true\n", "", r"periods\.0\.disbursements\.TRAVEL\.vat_base: Field required"),
         ("cap_cents = 26813", 'cap_cents = "26813"', r"engagement_fee\.cap_cents"),
         ("coercive = false", "coercive = 0", r"acts\.SERVE_TITLE\.coercive"),
         ("[periods.fees.RELEASE]", "[periods.fees.RELEAS]", r"no fee for acts \['RELEASE'\]"),
         ('disbursements = ["ELECTRONIC_SERVICE"]', 'disbursements = ["COURIER"]', r"undefined.*COURIER"),
         ("{ rate_bp = 28 },", "{ up_to_cents = 900000, rate_bp = 28 },", r"last bracket must have no up_to"),
         ("flat_cents = 429", "flat_cents = 500", r"flat_cents exceeds the proportional fee"),
+        (
+            "maintenance_rate_factor = 2",
+            "maintenance_rate_factor = 0",
+            r"recovery_fee\.maintenance_rate_factor",
+        ),
         ("valid_from = 2024-03-01", 'valid_from = "2024-03-01"', r"periods\.0\.valid_from"),
         ("confirmed = false\n", "", r"confirmed: Field required"),
     ],
@@ -317,7 +374,7 @@ def test_a_malformed_file_is_refused_with_the_path_of_the_fault(
 ) -> None:
     text = packaged_text()
     assert before in text
-    with pytest.raises(MalformedCatalogue, match=expected) as caught:
+    with pytest.raises(MalformedTariffData, match=expected) as caught:
         read_catalogue(write(tmp_path, text.replace(before, after, 1)))
     assert caught.value.status == 500
     assert caught.value.detail.startswith(str(tmp_path))
@@ -325,14 +382,14 @@ def test_a_malformed_file_is_refused_with_the_path_of_the_fault(
 
 def test_overlapping_periods_are_refused(tmp_path: Path) -> None:
     text = two_period_text().replace("valid_to = 2026-02-28", "valid_to = 2026-03-01")
-    with pytest.raises(MalformedCatalogue, match=r"2024-03 .* must end before 2026-03"):
+    with pytest.raises(MalformedTariffData, match=r"2025-07 .* must end before 2026-03"):
         read_catalogue(write(tmp_path, text))
 
 
 def test_unreadable_or_invalid_toml_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(MalformedCatalogue, match="not valid TOML"):
+    with pytest.raises(MalformedTariffData, match="not valid TOML"):
         read_catalogue(write(tmp_path, "version = \n"))
-    with pytest.raises(MalformedCatalogue, match="cannot be read"):
+    with pytest.raises(MalformedTariffData, match="cannot be read"):
         read_catalogue(tmp_path / "absent.toml")
 
 
@@ -364,5 +421,6 @@ def test_total_is_the_sum_of_its_parts_in_integer_cents(
     parts = cost.emolument_cents + cost.engagement_fee_cents + cost.disbursements_cents + cost.vat_cents
     assert cost.total_cents == parts == sum(line.amount_cents for line in cost.lines)
     assert cost.excl_vat_cents + cost.vat_cents == cost.total_cents
-    # VAT is 20 % of emoluments and proportional fees, to the nearest cent.
-    assert abs(5 * cost.vat_cents - (cost.emolument_cents + cost.engagement_fee_cents)) <= 2
+    # VAT is 20 % of emoluments, proportional fees and flat disbursements, to the nearest cent.
+    vat_base = cost.emolument_cents + cost.engagement_fee_cents + cost.disbursements_cents
+    assert abs(5 * cost.vat_cents - vat_base) <= 2

@@ -1,59 +1,66 @@
 """The act catalogue and the regulated tariff of the commissaires de justice, as pure functions.
 
 The figures live in ``catalogue.toml`` beside this module: data, versioned and reviewed like code,
-because the tariff is revised every two years and several figures are still unconfirmed. This
-module validates that file once and computes; it never holds an amount of its own.
+read through the one loader of ``hub.tariff.data``. A tariff period is the unit of an arrêté, split
+where a figure changes (the wage-garnishment reform of 1 Jul 2025); each figure in it has its
+``source`` and ``confirmed``. This module validates that file once and computes; it never holds an
+amount of its own.
+
+An act's fee is one or more priced items (the wage-garnishment chain since 1 Jul 2025 is several
+acts, some with a surcharge until 29 Feb 2028), so ``act_cost`` returns one line per item.
 
 Money is integer cents. Exact fractions of a cent only exist inside a computation and become cents
-in one place, ``_round_half_up`` (``Decimal``, ROUND_HALF_UP). The rounding points are:
+in one place, ``round_half_up``. The rounding points are:
 
-1. the emolument times the claim coefficient, rounded to the cent;
+1. each item's emolument times the claim coefficient, rounded to the cent;
 2. the "droit d'engagement des poursuites" (DEP), summed exactly over its brackets, rounded once,
    then capped;
-3. VAT on (rounded emolument + rounded DEP), rounded once.
+3. VAT on (rounded emoluments + rounded DEP + flat disbursements), rounded once.
 
-Disbursements ("débours") are whole cents, passed through outside the VAT base.
+Flat disbursements ("débours": travel, electronic service, witness, police) are in the VAT base;
+only a true pass-through cost (``vat_base = false``) is outside it.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import itertools
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, Inexact, localcontext
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    Strict,
-    StringConstraints,
-    ValidationError,
-    model_validator,
+from pydantic import Field, PrivateAttr, Strict, model_validator
+
+from hub.kit.errors import InvalidInput
+from hub.tariff.data import (
+    BASIS_POINTS,
+    BasisPoints,
+    Cents,
+    Code,
+    Data,
+    Day,
+    Flag,
+    NoFigureInForce,
+    Period,
+    Provenance,
+    Text,
+    eur,
+    in_force,
+    load_packaged,
+    percent,
+    read,
+    require_sequence,
+    round_half_up,
+    sequence_problems,
 )
 
-from hub.kit.errors import ErrorItem, HubError, InvalidInput
-from hub.kit.money import Money
-
 CATALOGUE_FILE = "catalogue.toml"
-_BASIS_POINTS = 10_000  # a rate of 566 basis points is 5.66 %
 _TENTHS = 10
 
-Cents = Annotated[int, Strict(), Field(ge=0)]
-BasisPoints = Annotated[int, Strict(), Field(ge=0, le=_BASIS_POINTS)]
 Tenths = Annotated[int, Strict(), Field(gt=0)]
-Flag = Annotated[bool, Strict()]
-Text = Annotated[str, Strict(), StringConstraints(min_length=1)]
-Code = Annotated[str, Strict(), StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")]
-Day = Annotated[date, Strict()]
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -69,26 +76,13 @@ class UnknownAct(InvalidInput):
         self.act_code = act_code
 
 
-class NoTariffInForce(InvalidInput):
+class NoTariffInForce(NoFigureInForce):
     """No tariff period covers the act date: the date is wrong, or a period must be loaded."""
 
     code = "no_tariff_in_force"
 
-    def __init__(self, on: date, periods: Sequence[TariffPeriod]) -> None:
-        spans = ", ".join(f"{p.name} ({p.span()})" for p in periods)
-        super().__init__(
-            f"no tariff in force on {on.isoformat()}; the catalogue covers: {spans}. "
-            "Check the act date, or load the tariff period that covers it into the catalogue."
-        )
-        self.on = on
-
-
-class MalformedCatalogue(HubError):
-    """The catalogue data file is unreadable or inconsistent: a deployment fault, not the sender's."""
-
-    status = 500
-    code = "malformed_catalogue"
-    title = "The act catalogue is malformed"
+    def __init__(self, on: date, periods: Sequence[Period]) -> None:
+        super().__init__("tariff", on, periods)
 
 
 class InvalidClaim(InvalidInput):
@@ -98,10 +92,6 @@ class InvalidClaim(InvalidInput):
 
 
 # --- the catalogue, as validated from the data file --------------------------------------------
-
-
-class _Data(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 def _bracket_tops_ascend(tops: Sequence[int | None], what: str) -> None:
@@ -117,13 +107,13 @@ def _bracket_tops_ascend(tops: Sequence[int | None], what: str) -> None:
         raise ValueError(f"{what}: up_to_cents must rise strictly from one bracket to the next")
 
 
-class CoefficientBracket(_Data):
+class CoefficientBracket(Data):
     up_to_cents: Cents | None = None
     factor_tenths: Tenths
 
 
-class CoefficientTerms(_Data):
-    """The multiplier of the fixed emolument by claim size (0.5 / 1 / 2)."""
+class CoefficientTerms(Data):
+    """The multiplier of the fixed emolument by claim size (0.5 / 1 / 2, A444-46)."""
 
     upper_bound: Literal["inclusive", "exclusive"]
     brackets: tuple[CoefficientBracket, ...]
@@ -151,12 +141,12 @@ class CoefficientTerms(_Data):
         return Fraction(self.bracket_for(claim_cents).factor_tenths, _TENTHS)
 
 
-class RateBracket(_Data):
+class RateBracket(Data):
     up_to_cents: Cents | None = None
     rate_bp: BasisPoints
 
 
-def _bracket_slices(brackets: Sequence[RateBracket], base_cents: int) -> list[tuple[int, int]]:
+def bracket_slices(brackets: Sequence[RateBracket], base_cents: int) -> list[tuple[int, int]]:
     """(rate, slice of the base inside the bracket): each rate applies to its slice only, like a tax."""
     slices: list[tuple[int, int]] = []
     lower = 0
@@ -170,15 +160,15 @@ def _bracket_slices(brackets: Sequence[RateBracket], base_cents: int) -> list[tu
     return slices
 
 
-def _marginal_amount(brackets: Sequence[RateBracket], base_cents: int) -> Fraction:
+def marginal_amount(brackets: Sequence[RateBracket], base_cents: int, factor: int = 1) -> Fraction:
     return sum(
-        (Fraction(part * rate, _BASIS_POINTS) for rate, part in _bracket_slices(brackets, base_cents)),
+        (Fraction(part * rate * factor, BASIS_POINTS) for rate, part in bracket_slices(brackets, base_cents)),
         Fraction(0),
     )
 
 
-class EngagementFeeTerms(_Data):
-    """ "Droit d'engagement des poursuites": proportional fee charged when enforcement starts."""
+class ProportionalTerms(Data):
+    """A fee proportional to an amount: a flat sum up to a limit, marginal brackets above, a cap."""
 
     flat_up_to_cents: Cents
     flat_cents: Cents
@@ -188,73 +178,118 @@ class EngagementFeeTerms(_Data):
     source: Text
 
     @model_validator(mode="after")
-    def _consistent(self) -> EngagementFeeTerms:
-        _bracket_tops_ascend([b.up_to_cents for b in self.brackets], "engagement_fee")
+    def _brackets(self) -> ProportionalTerms:
+        _bracket_tops_ascend([b.up_to_cents for b in self.brackets], "brackets")
         if self.cap_cents < self.flat_cents:
-            raise ValueError("engagement_fee: cap_cents is below flat_cents")
-        # Otherwise the fee would drop just above the flat limit and a bigger claim cost less.
-        just_above = _round_half_up(_marginal_amount(self.brackets, self.flat_up_to_cents + 1))
-        if just_above < self.flat_cents:
-            raise ValueError(
-                "engagement_fee: flat_cents exceeds the proportional fee just above flat_up_to_cents"
-            )
+            raise ValueError("cap_cents is below flat_cents")
         return self
 
-    def amount_cents(self, claim_cents: int) -> int:
-        if claim_cents <= self.flat_up_to_cents:
+    def amount_cents(self, base_cents: int, rate_factor: int = 1) -> int:
+        if base_cents <= self.flat_up_to_cents:
             return self.flat_cents
-        return min(_round_half_up(_marginal_amount(self.brackets, claim_cents)), self.cap_cents)
+        return min(round_half_up(marginal_amount(self.brackets, base_cents, rate_factor)), self.cap_cents)
 
 
-class RecoveryFeeTerms(_Data):
-    """Art. A444-31 recovery fee borne by the debtor; only the cap is known so far."""
-
-    cap_cents: Cents
-    confirmed: Flag
-    source: Text
-
-
-class CollectionFeeTerms(_Data):
-    """Art. A444-32 "droit d'encaissement", borne by the creditor on money collected."""
-
-    minimum_up_to_cents: Cents
-    minimum_cents: Cents
-    cap_cents: Cents
-    brackets: tuple[RateBracket, ...]
-    not_for_claims: tuple[Text, ...]
-    confirmed: Flag
-    source: Text
+class EngagementFeeTerms(ProportionalTerms):
+    """ "Droit d'engagement des poursuites" (DEP, A444-15): charged once when enforcement starts."""
 
     @model_validator(mode="after")
-    def _consistent(self) -> CollectionFeeTerms:
-        _bracket_tops_ascend([b.up_to_cents for b in self.brackets], "collection_fee")
+    def _no_drop_above_the_flat_limit(self) -> EngagementFeeTerms:
+        # Otherwise the fee would drop just above the flat limit and a bigger claim cost less.
+        just_above = round_half_up(marginal_amount(self.brackets, self.flat_up_to_cents + 1))
+        if just_above < self.flat_cents:
+            raise ValueError("flat_cents exceeds the proportional fee just above flat_up_to_cents")
         return self
 
 
-class Disbursement(_Data):
-    """A typical "débours": passed through at cost, outside the VAT base."""
+class RecoveryFeeTerms(ProportionalTerms):
+    """A444-31 recovery fee (no. 128) borne by the debtor on what the office recovers."""
+
+    maintenance_rate_factor: Annotated[int, Strict(), Field(ge=1)]
+
+
+class CollectionFeeTerms(ProportionalTerms):
+    """A444-32 "droit d'encaissement" (no. 129) borne by the creditor on money collected."""
+
+    not_for_claims: tuple[Text, ...]
+
+
+class Disbursement(Data):
+    """A typical "débours". Flat reimbursements are in the VAT base; a true pass-through is not."""
 
     code: Code
     name_fr: Text
     label_en: Text
     cents: Cents
+    vat_base: Flag
     confirmed: Flag
     source: Text
 
 
-class ActFee(_Data):
-    """What one act is billed under one tariff period."""
+class FeeItem(Data):
+    """One priced item of an act's fee; it may hold for part of the period only (a surcharge)."""
 
-    code: Code
+    name_fr: Text | None = None
+    label_en: Text | None = None
     emolument_cents: Cents
     coefficient_applies: Flag
-    bears_engagement_fee: Flag
-    disbursements: tuple[Code, ...]
+    valid_from: Day | None = None
+    valid_to: Day | None = None
     confirmed: Flag
     source: Text
 
+    def in_force(self, on: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= on) and (
+            self.valid_to is None or on <= self.valid_to
+        )
 
-class ActDefinition(_Data):
+
+_SINGLE_ITEM = ("emolument_cents", "coefficient_applies", "confirmed", "source")
+
+
+class ActFee(Data):
+    """What one act is billed under one tariff period: either a single emolument written in the fee
+    itself (``emolument_cents``, ``coefficient_applies``, ``confirmed``, ``source``) or ``items``."""
+
+    code: Code
+    bears_engagement_fee: Flag
+    disbursements: tuple[Code, ...]
+    emolument_cents: Cents | None = None
+    coefficient_applies: Flag | None = None
+    confirmed: Flag | None = None
+    source: Text | None = None
+    items: tuple[FeeItem, ...] = ()
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ActFee:
+        written = [name for name in _SINGLE_ITEM if getattr(self, name) is not None]
+        if self.items and written:
+            raise ValueError(f"give either items or {', '.join(written)}, not both")
+        if not self.items and len(written) < len(_SINGLE_ITEM):
+            missing = [name for name in _SINGLE_ITEM if name not in written]
+            raise ValueError(f"missing {', '.join(missing)} (or give items)")
+        return self
+
+    def priced_items(self) -> tuple[FeeItem, ...]:
+        if self.items:
+            return self.items
+        assert self.emolument_cents is not None and self.coefficient_applies is not None
+        assert self.confirmed is not None and self.source is not None
+        return (
+            FeeItem(
+                emolument_cents=self.emolument_cents,
+                coefficient_applies=self.coefficient_applies,
+                confirmed=self.confirmed,
+                source=self.source,
+            ),
+        )
+
+    @property
+    def all_confirmed(self) -> bool:
+        return all(item.confirmed for item in self.priced_items())
+
+
+class ActDefinition(Data):
     """What an act is, independent of any tariff period."""
 
     code: Code
@@ -278,12 +313,9 @@ def _with_codes(table: Any) -> Any:
     return keyed
 
 
-class TariffPeriod(_Data):
+class TariffPeriod(Period):
     """One tariff in force from ``valid_from`` to ``valid_to``, both inclusive; no end means open."""
 
-    name: Text
-    valid_from: Day
-    valid_to: Day | None = None
     vat_rate_bp: BasisPoints
     source: Text
     coefficient: CoefficientTerms
@@ -305,21 +337,24 @@ class TariffPeriod(_Data):
 
     @model_validator(mode="after")
     def _consistent(self) -> TariffPeriod:
-        if self.valid_to is not None and self.valid_to < self.valid_from:
-            raise ValueError(f"period {self.name}: valid_to is before valid_from")
         unknown = sorted(
             {code for fee in self.fees.values() for code in fee.disbursements} - set(self.disbursements)
         )
         if unknown:
             raise ValueError(f"period {self.name}: fees refer to undefined disbursements {unknown}")
+        outside = [
+            f"{code}.items.{index}"
+            for code, fee in self.fees.items()
+            for index, item in enumerate(fee.items)
+            if (item.valid_from is not None and item.valid_from < self.valid_from)
+            or (item.valid_to is not None and item.valid_to < self.valid_from)
+            or (item.valid_from is not None and item.valid_to is not None and item.valid_to < item.valid_from)
+        ]
+        if outside:
+            # An item may end after its period (a surcharge outliving a tariff closed early): the
+            # period's end bounds it anyway. It may not start before the period nor end before it starts.
+            raise ValueError(f"period {self.name}: items dated outside the period: {outside}")
         return self
-
-    def span(self) -> str:
-        end = self.valid_to.isoformat() if self.valid_to else "open end"
-        return f"{self.valid_from.isoformat()} to {end}"
-
-    def covers(self, on: date) -> bool:
-        return self.valid_from <= on and (self.valid_to is None or on <= self.valid_to)
 
     def fee(self, act_code: str) -> ActFee:
         try:
@@ -327,10 +362,39 @@ class TariffPeriod(_Data):
         except KeyError:
             raise UnknownAct(act_code, list(self.fees)) from None
 
+    def provenance(self, figure: str, source: str, confirmed: bool) -> Provenance:
+        return Provenance(figure, self.name, self.valid_from, self.valid_to, source, confirmed)
 
-class Catalogue(_Data):
+
+def pricing_problems(acts: Mapping[str, ActDefinition], periods: Sequence[TariffPeriod]) -> list[str]:
+    """Every period must price every act of [acts], and no other."""
+    problems = []
+    for period in periods:
+        missing = sorted(set(acts) - set(period.fees))
+        extra = sorted(set(period.fees) - set(acts))
+        if missing:
+            problems.append(f"period {period.name} has no fee for acts {missing}")
+        if extra:
+            problems.append(f"period {period.name} prices acts not in [acts]: {extra}")
+    return problems
+
+
+class TariffFile(Data):
+    """New tariff periods on their own, as ``hub tariff check`` reads them before they are loaded."""
+
+    kind: Literal["tariff"]
+    periods: tuple[TariffPeriod, ...]
+
+    @model_validator(mode="after")
+    def _in_sequence(self) -> TariffFile:
+        require_sequence(self.periods, "tariff")
+        return self
+
+
+class Catalogue(Data):
     """The act catalogue and its tariff periods, in chronological order."""
 
+    kind: Literal["tariff"]
     version: Text
     currency: Literal["EUR"]
     acts: dict[Code, ActDefinition]
@@ -353,19 +417,8 @@ class Catalogue(_Data):
             problems.append("the catalogue defines no act")
         if not self.periods:
             problems.append("the catalogue defines no tariff period")
-        for period in self.periods:
-            missing = sorted(set(self.acts) - set(period.fees))
-            extra = sorted(set(period.fees) - set(self.acts))
-            if missing:
-                problems.append(f"period {period.name} has no fee for acts {missing}")
-            if extra:
-                problems.append(f"period {period.name} prices acts not in [acts]: {extra}")
-        for earlier, later in itertools.pairwise(self.periods):
-            if earlier.valid_to is None or earlier.valid_to >= later.valid_from:
-                problems.append(
-                    f"period {earlier.name} ({earlier.span()}) must end before {later.name} "
-                    f"starts on {later.valid_from.isoformat()}: list periods in order, without overlap"
-                )
+        problems += pricing_problems(self.acts, self.periods)
+        problems += sequence_problems(self.periods, "tariff")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -377,99 +430,64 @@ class Catalogue(_Data):
             raise UnknownAct(act_code, list(self.acts)) from None
 
     def period_on(self, on: date) -> TariffPeriod:
-        for period in self.periods:
-            if period.covers(on):
-                return period
-        raise NoTariffInForce(on, self.periods)
+        try:
+            return in_force("tariff", self.periods, on)
+        except NoFigureInForce:
+            raise NoTariffInForce(on, self.periods) from None
 
     def latest_period(self) -> TariffPeriod:
         return self.periods[-1]
 
     def unconfirmed_figures(self) -> list[str]:
         """Where the data still holds placeholders, for review screens and release checklists."""
-        found: list[str] = []
-        for period in self.periods:
-            terms: dict[str, CoefficientTerms | EngagementFeeTerms | RecoveryFeeTerms | CollectionFeeTerms]
-            terms = {
-                "coefficient": period.coefficient,
-                "engagement_fee": period.engagement_fee,
-                "recovery_fee": period.recovery_fee,
-                "collection_fee": period.collection_fee,
-            }
-            found += [f"{period.name}.{name}" for name, t in terms.items() if not t.confirmed]
+        return [name for period in self.periods for name in period_unconfirmed(period)]
+
+
+def period_unconfirmed(period: TariffPeriod) -> list[str]:
+    terms: dict[str, CoefficientTerms | ProportionalTerms] = {
+        "coefficient": period.coefficient,
+        "engagement_fee": period.engagement_fee,
+        "recovery_fee": period.recovery_fee,
+        "collection_fee": period.collection_fee,
+    }
+    found = [f"{period.name}.{name}" for name, t in terms.items() if not t.confirmed]
+    found += [
+        f"{period.name}.disbursements.{d.code}" for d in period.disbursements.values() if not d.confirmed
+    ]
+    for fee in period.fees.values():
+        if fee.items:
             found += [
-                f"{period.name}.disbursements.{d.code}"
-                for d in period.disbursements.values()
-                if not d.confirmed
+                f"{period.name}.fees.{fee.code}.items.{i}"
+                for i, it in enumerate(fee.items)
+                if not it.confirmed
             ]
-            found += [f"{period.name}.fees.{f.code}" for f in period.fees.values() if not f.confirmed]
-        return found
+        elif not fee.confirmed:
+            found.append(f"{period.name}.fees.{fee.code}")
+    return found
 
 
 # --- loading -----------------------------------------------------------------------------------
 
 
-def _problem(error: Mapping[str, Any]) -> ErrorItem:
-    path = ".".join(str(part) for part in error["loc"]) or "(file)"
-    message = str(error["msg"])
-    if error["type"] == "int_type" and isinstance(error.get("input"), float):
-        message = "write amounts as integer cents (2579 for EUR 25.79), never as a decimal number"
-    return ErrorItem(path=path, code=str(error["type"]), message=message)
-
-
-def parse_catalogue(raw: Mapping[str, Any], origin: str = "<catalogue>") -> Catalogue:
-    """Validate decoded catalogue data; every fault is reported with its path in the file."""
-    try:
-        return Catalogue.model_validate(raw)
-    except ValidationError as exc:
-        problems = [_problem(e) for e in exc.errors()]
-        listing = "; ".join(f"{p.path}: {p.message}" for p in problems)
-        raise MalformedCatalogue(f"{origin}: {len(problems)} problem(s): {listing}", errors=problems) from exc
-
-
-def _parse_text(text: str, origin: str) -> Catalogue:
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise MalformedCatalogue(f"{origin}: not valid TOML: {exc}") from exc
-    return parse_catalogue(raw, origin)
-
-
 def read_catalogue(path: Path) -> Catalogue:
     """Read and validate a catalogue file; for tests, tools and reviewing a new tariff before release."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MalformedCatalogue(f"{path}: cannot be read: {exc}") from exc
-    return _parse_text(text, str(path))
+    return read(Catalogue, path)
 
 
 @functools.cache
 def load_catalogue() -> Catalogue:
     """The catalogue packaged with the hub, read once per process."""
-    resource = importlib.resources.files(__package__ or "hub.acts").joinpath(CATALOGUE_FILE)
-    return _parse_text(resource.read_text(encoding="utf-8"), f"hub/acts/{CATALOGUE_FILE}")
+    return load_packaged(Catalogue, CATALOGUE_FILE)
 
 
 # --- computation -------------------------------------------------------------------------------
 
 
-def _round_half_up(amount: Fraction) -> int:
-    """Exact cents-and-fractions -> whole cents, halves up; the only place a fraction of a cent ends."""
-    with localcontext() as ctx:
-        # Rates are basis points and coefficients tenths, so the quotient is a finite decimal;
-        # trapping Inexact turns any other case into an error instead of a silent misrounding.
-        ctx.prec = 50
-        ctx.traps[Inexact] = True
-        exact = Decimal(amount.numerator) / Decimal(amount.denominator)
-    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def _require_claim(claim_cents: int) -> None:
-    if type(claim_cents) is not int:
-        raise TypeError(f"a claim is integer cents, got {type(claim_cents).__name__}")
-    if claim_cents < 0:
-        raise InvalidClaim(f"a claim cannot be negative, got {claim_cents} cents")
+def require_amount(cents: int, what: str = "a claim") -> None:
+    if type(cents) is not int:
+        raise TypeError(f"{what} is integer cents, got {type(cents).__name__}")
+    if cents < 0:
+        raise InvalidClaim(f"{what} cannot be negative, got {cents} cents")
 
 
 def _period(on: date | None, catalogue: Catalogue | None) -> TariffPeriod:
@@ -481,7 +499,7 @@ def claim_coefficient(
     claim_cents: int, on: date | None = None, *, catalogue: Catalogue | None = None
 ) -> Fraction:
     """The multiplier of fixed emoluments for this claim (``on=None``: the latest tariff period)."""
-    _require_claim(claim_cents)
+    require_amount(claim_cents)
     return _period(on, catalogue).coefficient.factor(claim_cents)
 
 
@@ -489,7 +507,7 @@ def engagement_fee_cents(
     claim_cents: int, on: date | None = None, *, catalogue: Catalogue | None = None
 ) -> int:
     """The "droit d'engagement des poursuites" on this claim, excl. VAT (``on=None``: latest period)."""
-    _require_claim(claim_cents)
+    require_amount(claim_cents)
     return _period(on, catalogue).engagement_fee.amount_cents(claim_cents)
 
 
@@ -521,6 +539,8 @@ class ActCost:
     vat_cents: int
     total_cents: int
     lines: tuple[CostLine, ...]
+    provenance: Provenance | None = None
+    """The tariff period priced under: its name, span and source (``confirmed``: every line is)."""
 
     @property
     def excl_vat_cents(self) -> int:
@@ -534,19 +554,13 @@ class ActCost:
     def explain(self) -> str:
         """Plain words for a case handler: each part, then the total."""
         text = [f"- {line.explanation}" for line in self.lines]
-        text.append(f"Total: {_eur(self.total_cents)} (tariff {self.tariff_version}).")
+        period = f"tariff {self.tariff_version}"
+        if self.provenance is not None:
+            period += f", {self.provenance.span()}"
+        text.append(f"Total: {eur(self.total_cents)} ({period}).")
         if self.provisional:
             text.append("Provisional: some figures are placeholders not yet confirmed against the tariff.")
         return "\n".join(text)
-
-
-def _eur(cents: int) -> str:
-    return Money(cents).display()
-
-
-def _percent(basis_points: int) -> str:
-    whole, hundredths = divmod(basis_points, 100)
-    return f"{whole} %" if hundredths == 0 else f"{whole}.{hundredths:02d} %"
 
 
 def _factor_words(tenths: int) -> str:
@@ -560,30 +574,39 @@ def _coefficient_reason(terms: CoefficientTerms, bracket: CoefficientBracket) ->
     floor = terms.brackets[index - 1].up_to_cents if index > 0 else None
     parts = []
     if floor is not None:
-        parts.append(f"{'above' if inclusive else 'from'} {_eur(floor)}")
+        parts.append(f"{'above' if inclusive else 'from'} {eur(floor)}")
     if bracket.up_to_cents is not None:
-        parts.append(f"{'up to' if inclusive else 'under'} {_eur(bracket.up_to_cents)}")
+        parts.append(f"{'up to' if inclusive else 'under'} {eur(bracket.up_to_cents)}")
     return "claim " + " and ".join(parts)
 
 
-def _emolument_line(act: ActDefinition, fee: ActFee, period: TariffPeriod, claim_cents: int) -> CostLine:
-    name = f"{act.label_en} ({act.name_fr})"
-    base = _eur(fee.emolument_cents)
-    if not fee.coefficient_applies:
+def _item_name(act: ActDefinition, item: FeeItem) -> str:
+    return f"{item.label_en or act.label_en} ({item.name_fr or act.name_fr})"
+
+
+def _until(item: FeeItem) -> str:
+    return f" until {item.valid_to.isoformat()}" if item.valid_to is not None else ""
+
+
+def _emolument_line(act: ActDefinition, item: FeeItem, period: TariffPeriod, claim_cents: int) -> CostLine:
+    name = _item_name(act, item)
+    base = eur(item.emolument_cents)
+    if not item.coefficient_applies:
         return CostLine(
             "emolument",
-            fee.emolument_cents,
-            f"Emolument for {name}: {base}; the tariff applies no claim coefficient to this act.",
-            fee.confirmed,
+            item.emolument_cents,
+            f"Emolument for {name}{_until(item)}: {base}; the tariff applies no claim coefficient to it.",
+            item.confirmed,
         )
     bracket = period.coefficient.bracket_for(claim_cents)
-    amount = _round_half_up(fee.emolument_cents * Fraction(bracket.factor_tenths, _TENTHS))
+    amount = round_half_up(item.emolument_cents * Fraction(bracket.factor_tenths, _TENTHS))
     reason = _coefficient_reason(period.coefficient, bracket)
     return CostLine(
         "emolument",
         amount,
-        f"Emolument for {name}: {base} × {_factor_words(bracket.factor_tenths)} ({reason}) = {_eur(amount)}.",
-        fee.confirmed and period.coefficient.confirmed,
+        f"Emolument for {name}{_until(item)}: {base} × {_factor_words(bracket.factor_tenths)} ({reason}) "
+        f"= {eur(amount)}.",
+        item.confirmed and period.coefficient.confirmed,
     )
 
 
@@ -600,14 +623,27 @@ def _engagement_line(
         )
     amount = terms.amount_cents(claim_cents)
     if claim_cents <= terms.flat_up_to_cents:
-        how = f"flat amount for a claim up to {_eur(terms.flat_up_to_cents)}"
+        how = f"flat amount for a claim up to {eur(terms.flat_up_to_cents)}"
     elif amount == terms.cap_cents:
-        how = f"the cap: the brackets reach it on a claim of {_eur(claim_cents)}"
+        how = f"the cap: the brackets reach it on a claim of {eur(claim_cents)}"
     else:
-        how = f"by brackets of the claim of {_eur(claim_cents)}: " + " + ".join(
-            f"{_percent(rate)} of {_eur(part)}" for rate, part in _bracket_slices(terms.brackets, claim_cents)
+        how = f"by brackets of the claim of {eur(claim_cents)}: " + " + ".join(
+            f"{percent(rate)} of {eur(part)}" for rate, part in bracket_slices(terms.brackets, claim_cents)
         )
-    return CostLine("engagement_fee", amount, f"{label}: {_eur(amount)}, {how}.", terms.confirmed)
+    return CostLine("engagement_fee", amount, f"{label}: {eur(amount)}, {how}.", terms.confirmed)
+
+
+def _disbursement_line(item: Disbursement) -> CostLine:
+    if item.vat_base:
+        how = "a flat reimbursement, in the VAT base"
+    else:
+        how = "passed on at cost, outside the VAT base"
+    return CostLine(
+        "disbursement",
+        item.cents,
+        f"{item.label_en} ({item.name_fr}), typical disbursement, {how}: {eur(item.cents)}.",
+        item.confirmed,
+    )
 
 
 def act_cost(
@@ -624,7 +660,7 @@ def act_cost(
     when an earlier act of the case bore it. Disbursements are the act's typical ones; the real
     ones come from the office's act report.
     """
-    _require_claim(claim_cents)
+    require_amount(claim_cents)
     cat = catalogue or load_catalogue()
     key = (act_code, claim_cents, on, engagement_fee_already_charged)
     if (known := cat._costs.get(key)) is not None:
@@ -645,35 +681,28 @@ def _act_cost(
     period = cat.period_on(on)
     fee = period.fee(act_code)
 
-    lines = [_emolument_line(act, fee, period, claim_cents)]
+    lines = [
+        _emolument_line(act, item, period, claim_cents) for item in fee.priced_items() if item.in_force(on)
+    ]
     engagement = _engagement_line(fee, period, claim_cents, engagement_fee_already_charged)
     if engagement is not None:
         lines.append(engagement)
-    for code in fee.disbursements:
-        item = period.disbursements[code]
-        lines.append(
-            CostLine(
-                "disbursement",
-                item.cents,
-                f"{item.label_en} ({item.name_fr}), typical disbursement passed on at cost, "
-                f"without VAT: {_eur(item.cents)}.",
-                item.confirmed,
-            )
-        )
+    disbursements = [period.disbursements[code] for code in fee.disbursements]
+    lines += [_disbursement_line(item) for item in disbursements]
 
     emolument = sum(line.amount_cents for line in lines if line.kind == "emolument")
     engagement_fee = sum(line.amount_cents for line in lines if line.kind == "engagement_fee")
-    disbursements = sum(line.amount_cents for line in lines if line.kind == "disbursement")
-    vat_base = emolument + engagement_fee
-    vat = _round_half_up(Fraction(vat_base * period.vat_rate_bp, _BASIS_POINTS))
-    lines.append(
-        CostLine(
-            "vat",
-            vat,
-            f"VAT {_percent(period.vat_rate_bp)} on emoluments and proportional fees "
-            f"({_eur(vat_base)}): {_eur(vat)}.",
-        )
+    disbursed = sum(item.cents for item in disbursements)
+    flat = sum(item.cents for item in disbursements if item.vat_base)
+    vat_base = emolument + engagement_fee + flat
+    vat = round_half_up(Fraction(vat_base * period.vat_rate_bp, BASIS_POINTS))
+    words = (
+        "emoluments, proportional fees and flat disbursements" if flat else "emoluments and proportional fees"
     )
+    lines.append(
+        CostLine("vat", vat, f"VAT {percent(period.vat_rate_bp)} on {words} ({eur(vat_base)}): {eur(vat)}.")
+    )
+    confirmed = all(line.confirmed for line in lines)
     return ActCost(
         act_code=act.code,
         claim_cents=claim_cents,
@@ -682,8 +711,9 @@ def _act_cost(
         catalogue_version=cat.version,
         emolument_cents=emolument,
         engagement_fee_cents=engagement_fee,
-        disbursements_cents=disbursements,
+        disbursements_cents=disbursed,
         vat_cents=vat,
-        total_cents=vat_base + disbursements + vat,
+        total_cents=emolument + engagement_fee + disbursed + vat,
         lines=tuple(lines),
+        provenance=period.provenance(f"tariff of {act.label_en}", period.source, confirmed),
     )
