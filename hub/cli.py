@@ -196,8 +196,10 @@ def offices_add(
         DeliveryChannel, typer.Option(help="How messages reach the office")
     ] = DeliveryChannel.PULL,
     siret: Annotated[str | None, typer.Option(help="The office's SIRET (14 digits), for invoices")] = None,
+    iban: Annotated[str | None, typer.Option(help="The IBAN the agency pays the office's fees to")] = None,
+    bic: Annotated[str | None, typer.Option(help="The BIC of the office's bank (8 or 11 characters)")] = None,
 ) -> None:
-    """Register a bailiff office."""
+    """Register a bailiff office (its details can be changed later with `hub offices update`)."""
 
     async def work(session: AsyncSession) -> str:
         office = await offices.add_office(
@@ -207,6 +209,8 @@ def offices_add(
             departements=departements.split(",") if departements else [],
             delivery_channel=channel,
             siret=siret,
+            iban=iban,
+            bic=bic,
         )
         return office.code
 
@@ -243,6 +247,57 @@ def offices_list() -> None:
     typer.echo("code\tname\tdépartements\tchannel")
     for row in rows:
         typer.echo(row)
+
+
+@offices_app.command("update")
+def offices_update(
+    code: Annotated[str, typer.Argument(help="The office's code")],
+    name: Annotated[str | None, typer.Option(help="The office's name")] = None,
+    departements: Annotated[
+        str | None, typer.Option(help="Départements covered, comma-separated: 75,92,93 (replaces them)")
+    ] = None,
+    channel: Annotated[DeliveryChannel | None, typer.Option(help="How messages reach the office")] = None,
+    siret: Annotated[str | None, typer.Option(help="The office's SIRET (14 digits), for invoices")] = None,
+    iban: Annotated[str | None, typer.Option(help="The IBAN the agency pays the office's fees to")] = None,
+    bic: Annotated[str | None, typer.Option(help="The BIC of the office's bank (8 or 11 characters)")] = None,
+    webhook_url: Annotated[
+        str | None, typer.Option(help="The https:// endpoint the hub POSTs messages to")
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option(help="The staff member making the change (default: cli:<OS user>)")
+    ] = None,
+) -> None:
+    """Change an office's details; what changed, by whom and when is recorded. Options not given
+    stay as they are. A new webhook signing secret, if one is made, is printed alone on the last line."""
+    import getpass
+
+    async def work(session: AsyncSession) -> offices.OfficeUpdate:
+        actor = f"cli:{getpass.getuser()}"
+        if by is not None:
+            actor = await staff.active_email(session, by)
+        changes = offices.OfficeChanges(
+            name=name,
+            departements=[d for d in departements.split(",") if d.strip()]
+            if departements is not None
+            else None,
+            delivery_channel=channel,
+            siret=siret,
+            iban=iban,
+            bic=bic,
+            webhook_url=webhook_url,
+        )
+        return await offices.update_office(
+            session, SecretBox(get_settings().secret_key), code, changes, actor=actor
+        )
+
+    update = _in_transaction(work)
+    if not update.changed:
+        typer.echo(f"office {code}: nothing changed")
+        return
+    typer.echo(f"office {code} updated: {', '.join(sorted(update.changed))}")
+    if update.webhook_secret is not None:
+        typer.echo("webhook signing secret, shown only now:", err=True)
+        typer.echo(update.webhook_secret)
 
 
 @offices_app.command("webhook")

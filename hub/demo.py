@@ -20,15 +20,47 @@ from hub.offices import service as offices
 from hub.offices.models import DeliveryChannel
 from hub.offices.repository import OfficeRepository
 
+
+@dataclass(frozen=True)
+class DemoOffice:
+    code: str
+    name: str
+    departements: list[str]
+    channel: DeliveryChannel
+    # Made up, but valid (Luhn, IBAN check digits and RIB key): the demo offices can invoice.
+    siret: str
+    iban: str
+    bic: str
+
+
 DEMO_OFFICES = [
-    (
+    DemoOffice(
         "CJ75001",
         "SCP Martin & Associés, Commissaires de justice",
         ["75", "92", "93", "94"],
         DeliveryChannel.PULL,
+        siret="75200190900015",
+        iban="FR7630004008200001012340185",
+        bic="BNPAFRPP",
     ),
-    ("CJ69001", "Étude Girard Commissaires de justice", ["69", "01", "42"], DeliveryChannel.WEBHOOK),
-    ("CJ13001", "SELARL Provence Exécution", ["13", "83", "84"], DeliveryChannel.PULL),
+    DemoOffice(
+        "CJ69001",
+        "Étude Girard Commissaires de justice",
+        ["69", "01", "42"],
+        DeliveryChannel.WEBHOOK,
+        siret="69200345200012",
+        iban="FR7610278073000002034560140",
+        bic="CMCIFR2A",
+    ),
+    DemoOffice(
+        "CJ13001",
+        "SELARL Provence Exécution",
+        ["13", "83", "84"],
+        DeliveryChannel.PULL,
+        siret="13200567900015",
+        iban="FR7613807000100802123456756",
+        bic="CCBPFRPPMAR",
+    ),
 ]
 DEMO_CREDITORS = ["Banque Exemple SA", "Télécom Démo SAS"]
 # What staff would send to POST /v1/cases, opened through the same use case and its checks.
@@ -103,10 +135,17 @@ async def load_demo(session: AsyncSession) -> DemoSummary:
     (``hub offices add``, ``POST /v1/cases``), with their checks: invalid demo data cannot load."""
     added = DemoSummary()
     office_repo = OfficeRepository(session)
-    for code, name, departements, channel in DEMO_OFFICES:
-        if await office_repo.get_by_code(code) is None:
+    for demo in DEMO_OFFICES:
+        if await office_repo.get_by_code(demo.code) is None:
             await offices.add_office(
-                session, code=code, name=name, departements=departements, delivery_channel=channel
+                session,
+                code=demo.code,
+                name=demo.name,
+                departements=demo.departements,
+                delivery_channel=demo.channel,
+                siret=demo.siret,
+                iban=demo.iban,
+                bic=demo.bic,
             )
             added.offices += 1
 

@@ -8,7 +8,7 @@ from hub.kit.idempotency import IdempotencyRecord
 from hub.ledger.models import LedgerEntry, LedgerTransaction
 from hub.mandates.models import Approval, HoldNotice, Mandate, MandateEvent
 from hub.messaging.models import InboxEntry, MailboxItem, MessageEvent, OutboxEntry, Receipt, StoredMessage
-from hub.offices.models import Office, OfficeApiKey
+from hub.offices.models import Office, OfficeApiKey, OfficeEvent
 from hub.staff.models import StaffUser
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "MessageEvent",
     "Office",
     "OfficeApiKey",
+    "OfficeEvent",
     "OutboxEntry",
     "Receipt",
     "StaffUser",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -12,8 +13,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import hub.models  # noqa: F401
-from hub.database import MIGRATIONS_DIR, alembic_config
+from hub.database import MIGRATIONS_DIR, alembic_config, create_engine, migrate
 from hub.kit.db import Base
+from tests.conftest import database_like
 
 
 def _diff(connection: Connection) -> list[Any]:
@@ -41,3 +43,38 @@ def test_revisions_are_date_prefixed_and_linear() -> None:
         assert revision.revision[:8].isdigit(), f"{revision.revision} is not date-prefixed (YYYYMMDD_NNNN)"
     for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
         assert path.name[:8].isdigit(), f"{path.name} is not date-prefixed"
+
+
+def _downgrade(connection: Connection, revision: str) -> None:
+    from alembic import command
+
+    cfg = alembic_config()
+    cfg.attributes["connection"] = connection
+    command.downgrade(cfg, revision)
+
+
+def _office_columns(connection: Connection) -> tuple[set[str], set[str], set[str]]:
+    found = inspect(connection)
+    return (
+        {c["name"] for c in found.get_columns("offices")},
+        {c["name"] for c in found.get_columns("receipts")},
+        set(found.get_table_names()),
+    )
+
+
+async def test_office_bank_details_go_down_and_up_again(database_url: str, tmp_path: Path) -> None:
+    """20261204_0018 on a database of its own: down to 0017 removes what it added, up puts it back."""
+    async with database_like(database_url, tmp_path) as url:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(_downgrade, "20261204_0017")
+                offices, receipts, tables = await conn.run_sync(_office_columns)
+            assert not {"iban", "bic"} & offices and "invoice_id" not in receipts
+            assert "office_events" not in tables
+            await migrate(engine)
+            async with engine.connect() as conn:
+                offices, receipts, tables = await conn.run_sync(_office_columns)
+            assert {"iban", "bic"} <= offices and "invoice_id" in receipts and "office_events" in tables
+        finally:
+            await engine.dispose()

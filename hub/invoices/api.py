@@ -28,7 +28,6 @@ from hub.staff.models import Role, StaffUser
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
 Finance = Annotated[StaffUser, staff_with(Role.FINANCE)]
-Reading = Annotated[StaffUser, staff_with(Role.FINANCE, Role.STAFF)]
 Comment = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 NO_CREDENTIAL = "No staff token (or API key), or one unknown or revoked; an office key on a staff route"
 STAFF_PROBLEMS = problems(
@@ -177,21 +176,39 @@ async def post_invoice(
 
 
 @router.get(
-    "/invoices", summary="Fee invoices by state and office (finance and staff)", responses=STAFF_PROBLEMS
+    "/invoices",
+    summary="Fee invoices: an office sees its own, finance and staff see all",
+    responses=problems({401: NO_CREDENTIAL, 422: "Invalid query, every error listed"}),
 )
 async def list_invoices(
     session: SessionDep,
-    _user: Reading,
-    state: Annotated[InvoiceState | None, Query()] = None,
-    office: Annotated[str | None, Query(max_length=16, description="An office code")] = None,
+    caller: CurrentCaller,
+    state: Annotated[InvoiceState | None, Query(description="Only the invoices in this state")] = None,
+    office: Annotated[str | None, Query(max_length=16, description="An office code (staff)")] = None,
+    issued_from: Annotated[
+        date | None, Query(alias="from", description="Issued on or after this day (YYYY-MM-DD)")
+    ] = None,
+    issued_to: Annotated[
+        date | None, Query(alias="to", description="Issued before this day (YYYY-MM-DD), excluded")
+    ] = None,
     after: Annotated[uuid.UUID | None, Query(description="The last id already read")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> InvoicePage:
-    """Fee invoices received from offices, by state (matched, disputed, approved, paid) and office, `limit`
-    at a time after the id `after`. Finance and staff.
+    """Fee invoices, `limit` at a time after the id `after`, by state (received, matched, disputed,
+    approved, paid), issue date (`from` included, `to` excluded) and, for staff, office. An office API
+    key sees only the invoices that office sent, with their state (not each line: read one invoice for
+    that); a finance or staff token sees all.
     """
+    own = caller if isinstance(caller, Office) else None
     rows = await service.list_invoices(
-        session, state=state.value if state else None, office_code=office, after=after, limit=limit
+        session,
+        state=state.value if state else None,
+        office_code=office,
+        after=after,
+        limit=limit,
+        office=own,
+        issued_from=issued_from,
+        issued_to=issued_to,
     )
     items = [invoice_out(invoice, code) for invoice, code in rows]
     return InvoicePage(items=items, next_after=items[-1].id if len(items) == limit else None)
@@ -222,8 +239,10 @@ async def get_invoice(invoice_id: uuid.UUID, session: SessionDep, caller: Curren
     description=(
         "`approve` (from matched or disputed: posted to the ledger as fees invoiced), `dispute` (from "
         "matched or disputed, with a comment: the office gets an `invoice_dispute` listing the lines "
-        "with findings, once), `paid` (from approved: posted as fees paid). Any invoice that cannot "
-        "take the decision refuses the request with every reason (404, 409); nothing changes."
+        "with findings and the comment, once; an invoice with findings already sent the office one on "
+        "receipt, without a person's comment), `paid` (from approved: posted as fees paid). Any "
+        "invoice that cannot take the decision refuses the request with every reason (404, 409); "
+        "nothing changes."
     ),
     responses=STAFF_PROBLEMS,
 )

@@ -4,6 +4,8 @@ carry no v1 envelope, into it."""
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.invoices import intake, service
@@ -12,11 +14,14 @@ from hub.offices.models import Office
 from schemas import v1
 
 
-async def fee_invoice_received(session: AsyncSession, delivery: Delivery) -> None:
+async def fee_invoice_received(session: AsyncSession, delivery: Delivery) -> uuid.UUID:
     """Records the invoice; refused with what reading it found (``delivery.found``) and every error
-    of its own checks together."""
+    of its own checks together. Its id goes on the receipt."""
     assert isinstance(delivery.message, v1.FeeInvoice)
-    await service.record_invoice(session, delivery.message, delivery.stored, delivery.office, delivery.found)
+    invoice = await service.record_invoice(
+        session, delivery.message, delivery.stored, delivery.office, delivery.found
+    )
+    return invoice.id
 
 
 def is_einvoice_body(raw: bytes, content_type: str) -> bool:

@@ -101,7 +101,8 @@ def seller_errors(invoice: ParsedInvoice, office: Office) -> list[ErrorItem]:
                 path,
                 "invoice.office_siret_unregistered",
                 f"office {office.code} has no SIRET registered with the agency, so its e-invoices "
-                "cannot be checked; ask the agency to register it (hub offices add --siret)",
+                "cannot be checked; ask the agency to register it "
+                f"(hub offices update {office.code} --siret)",
             )
         ]
     seller = invoice.seller

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
+from datetime import date
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -128,9 +129,17 @@ class InvoiceRepository:
         return await self.session.get(Office, office_id)
 
     async def page(
-        self, *, state: str | None, office_code: str | None, after: uuid.UUID | None, limit: int
+        self,
+        *,
+        state: str | None,
+        office_code: str | None,
+        after: uuid.UUID | None,
+        limit: int,
+        office_id: uuid.UUID | None = None,
+        issued_from: date | None = None,
+        issued_to: date | None = None,
     ) -> list[tuple[Invoice, str]]:
-        """Invoices by id (the cursor), with their office's code."""
+        """Invoices by id (the cursor), with their office's code; ``issued_to`` excluded."""
         query = (
             select(Invoice, Office.code)
             .join(Office, Office.id == Invoice.office_id)
@@ -141,6 +150,12 @@ class InvoiceRepository:
             query = query.where(Invoice.state == state)
         if office_code is not None:
             query = query.where(Office.code == office_code)
+        if office_id is not None:
+            query = query.where(Invoice.office_id == office_id)
+        if issued_from is not None:
+            query = query.where(Invoice.issue_date >= issued_from)
+        if issued_to is not None:
+            query = query.where(Invoice.issue_date < issued_to)
         if after is not None:
             query = query.where(Invoice.id > after)
         return [(i, code) for i, code in (await self.session.execute(query)).all()]

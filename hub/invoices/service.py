@@ -72,7 +72,7 @@ def rule_errors(invoice: v1.FeeInvoice, office: Office) -> list[ErrorItem]:
                 "/seller/siret",
                 "invoice.office_siret_unregistered",
                 f"office {office.code} has no SIRET registered with the agency; ask the agency to "
-                "register it (hub offices add --siret)",
+                f"register it (hub offices update {office.code} --siret or PATCH /v1/offices/{office.code})",
             )
         )
     elif invoice.seller.siret != office.siret:
@@ -263,6 +263,14 @@ async def record_invoice(
     disputed = sum(1 for r in results if not r.matched)
     reason = "every line matched" if not disputed else f"{disputed} line(s) with findings"
     await transition(session, stored, InvoiceState(state), actor=HUB_ACTOR, reason=reason)
+    if stored.state == InvoiceState.DISPUTED:
+        await _send_dispute(
+            session,
+            stored,
+            f"Disputed on receipt: {reason}. Each line says what was found; send a credit note for "
+            "what was billed wrongly, and a new invoice if something is still due.",
+            correlation_id=message.message_id,
+        )
     return stored
 
 
@@ -369,20 +377,27 @@ async def _post(session: AsyncSession, invoice: Invoice, on: date, *, paid: bool
         )
 
 
-async def _send_dispute(session: AsyncSession, invoice: Invoice, comment: str) -> None:
+async def _send_dispute(
+    session: AsyncSession, invoice: Invoice, comment: str, *, correlation_id: str | None = None
+) -> None:
+    """Sends the office an ``invoice_dispute`` listing each line with findings and their codes,
+    through the outbox. ``correlation_id`` (the invoice's own message id): the dispute the hub
+    sends when the invoice is matched with findings, before any person looked at it; finance may
+    still dispute it once more, with its own comment (``dispute_sent_at``)."""
     repo = InvoiceRepository(session)
     office = await repo.office(invoice.office_id)
     assert office is not None
     lines = [line for line in await repo.lines(invoice.id) if line.findings]
     message = v1.InvoiceDispute(
         envelope=v1.Envelope(
-            message_id=f"DSP-{invoice.id.hex}",
+            # The automatic dispute and finance's are two messages: two ids.
+            message_id=f"DSP-{invoice.id.hex}" + ("-R" if correlation_id is not None else ""),
             kind="invoice_dispute",
             version="1",
             sender=v1.AGENCY,
             recipient=office.code,
             sent_at=utcnow(),
-            correlation_id=None,
+            correlation_id=correlation_id,
         ),
         invoice_number=invoice.number[:500],
         invoice_id=str(invoice.id),
@@ -397,7 +412,8 @@ async def _send_dispute(session: AsyncSession, invoice: Invoice, comment: str) -
         comment=comment[:4000],
     )
     await send_to_office(session, office, message, parent_id=invoice.message_pk)
-    invoice.dispute_sent_at = utcnow()
+    if correlation_id is None:
+        invoice.dispute_sent_at = utcnow()
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -420,10 +436,27 @@ async def events_of(session: AsyncSession, invoice: Invoice) -> list[InvoiceEven
 
 
 async def list_invoices(
-    session: AsyncSession, *, state: str | None, office_code: str | None, after: uuid.UUID | None, limit: int
+    session: AsyncSession,
+    *,
+    state: str | None,
+    office_code: str | None,
+    after: uuid.UUID | None,
+    limit: int,
+    office: Office | None = None,
+    issued_from: date | None = None,
+    issued_to: date | None = None,
 ) -> list[tuple[Invoice, str]]:
+    """Invoices by id, ``limit`` after ``after``, with their office's code. ``office``: the caller is
+    that office, which sees its own invoices only (``office_code`` then narrows nothing more);
+    ``issued_from`` included, ``issued_to`` excluded, on the invoice's issue date."""
     return await InvoiceRepository(session).page(
-        state=state, office_code=office_code, after=after, limit=limit
+        state=state,
+        office_code=office_code,
+        after=after,
+        limit=limit,
+        office_id=office.id if office is not None else None,
+        issued_from=issued_from,
+        issued_to=issued_to,
     )
 
 

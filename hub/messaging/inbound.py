@@ -77,8 +77,9 @@ class Delivery:
 
 
 # Checks the meaning of a message and applies its effects; raises a HubError listing every error
-# found to refuse it.
-Handler = Callable[[AsyncSession, Delivery], Awaitable[None]]
+# found to refuse it. Returns the id of the invoice a fee invoice recorded, which its receipt names
+# (``invoice_id``); None for every other kind.
+Handler = Callable[[AsyncSession, Delivery], Awaitable[uuid.UUID | None]]
 # Reads, in a few queries, what the handler of a kind reads for many messages of that kind (a
 # batch chunk, or a set of one); its result is each delivery's ``preloaded``.
 Preloader = Callable[[AsyncSession, Office, Sequence[v1.MessageModel]], Awaitable[object]]
@@ -365,20 +366,22 @@ class InboundProcessor:
             if handling is not None and not handling.savepoint:
                 if delivery.found:  # refused before the handler writes anything
                     raise _refusal(delivery.found)
-                await _apply_effects(session, handling, delivery)
+                invoice_id = await _apply_effects(session, handling, delivery)
             elif (rows := RowBuffer.of(session)) is not None:
                 async with rows.paused(), session.begin_nested():
-                    await _apply_effects(session, handling, delivery)
+                    invoice_id = await _apply_effects(session, handling, delivery)
             else:
                 async with session.begin_nested():
-                    await _apply_effects(session, handling, delivery)
+                    invoice_id = await _apply_effects(session, handling, delivery)
         except HubError as exc:
             errors = exc.errors or [ErrorItem("/", exc.code, exc.detail)]
             return await self._refuse(
                 session, office, received, envelope, errors, stored=stored, status=exc.status
             )
         applied[env.message_id] = stored.id
-        receipt = await service.issue_receipt(session, self.signer, stored, accepted=True)
+        receipt = await service.issue_receipt(
+            session, self.signer, stored, accepted=True, invoice_id=invoice_id
+        )
         return Outcome(stored, receipt, duplicate=False)
 
     async def _refuse(
@@ -406,16 +409,18 @@ def _refusal(errors: list[ErrorItem]) -> InvalidInput:
     return InvalidInput(f"{len(errors)} error(s) in the message", code=errors[0].code, errors=errors)
 
 
-async def _apply_effects(session: AsyncSession, handling: KindHandling | None, delivery: Delivery) -> None:
+async def _apply_effects(
+    session: AsyncSession, handling: KindHandling | None, delivery: Delivery
+) -> uuid.UUID | None:
     """The kind's effects (none for a kind without handling: it is only routed), the message marked
     applied, and forwarded to the agency. A message read with errors is never accepted, even by a
-    handler that did not refuse it."""
-    if handling is not None:
-        await handling.handle(session, delivery)
+    handler that did not refuse it. Returns what the handler did (an invoice's id, or None)."""
+    invoice_id = await handling.handle(session, delivery) if handling is not None else None
     if delivery.found:
         raise _refusal(delivery.found)
     await service.mark_applied(session, delivery.stored)
     await outbound.forward_to_agency(session, delivery.stored)
+    return invoice_id
 
 
 async def replay(

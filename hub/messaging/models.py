@@ -195,6 +195,8 @@ class Receipt(Timestamped, Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     signature: Mapped[str] = mapped_column(String(200))
     signature_alg: Mapped[str] = mapped_column(String(16))
+    # The invoice an accepted fee invoice recorded, named on its receipt (and signed with it).
+    invoice_id: Mapped[uuid.UUID | None] = mapped_column(Uuid())
     # A batch record's receipt is signed with its chunk (``BatchReceipt``): ``signature`` is the
     # signature of the chunk's Merkle root, and this the record's inclusion proof ({"root",
     # "leaves", "index", "path": [[side, sibling hash], ...]}); None for a receipt signed alone.

@@ -78,6 +78,7 @@ def receipt_message(receipt: Receipt, recipient: str) -> v1.Receipt:
         received_at=receipt.received_at,
         accepted=receipt.accepted,
         errors=[v1.ErrorItem(**e) for e in receipt.errors],
+        invoice_id=str(receipt.invoice_id) if receipt.invoice_id is not None else None,
         signature=receipt.signature,
         # A batch record's receipt is signed with its chunk: its algorithm and proof say so, or no
         # office could verify its signature (docs/adr/0006-batch-receipts.md).

@@ -273,7 +273,7 @@ class ChunkReceipts:
 
 def stored_receipt_payload(receipt: Receipt) -> dict[str, object]:
     """What a stored receipt signs (``receipt_payload``), from its columns."""
-    return {
+    payload: dict[str, object] = {
         "message_id": receipt.message_id,
         "sender": receipt.sender,
         "sha256": receipt.sha256,
@@ -281,6 +281,9 @@ def stored_receipt_payload(receipt: Receipt) -> dict[str, object]:
         "accepted": receipt.accepted,
         "errors": list(receipt.errors),
     }
+    if receipt.invoice_id is not None:
+        payload["invoice_id"] = str(receipt.invoice_id)
+    return payload
 
 
 def signed_alone(signer: ReceiptSigner, receipt: Receipt) -> Receipt:
@@ -289,7 +292,16 @@ def signed_alone(signer: ReceiptSigner, receipt: Receipt) -> Receipt:
     signature is the one a receipt signed alone always had. Not added to the session."""
     if receipt.proof is None:
         return receipt
-    columns = ("message_pk", "message_id", "sender", "sha256", "accepted", "errors", "received_at")
+    columns = (
+        "message_pk",
+        "message_id",
+        "sender",
+        "sha256",
+        "accepted",
+        "errors",
+        "received_at",
+        "invoice_id",
+    )
     alone = Receipt(**{c: getattr(receipt, c) for c in columns}, created_at=receipt.created_at)
     alone.signature = signer.sign(stored_receipt_payload(receipt))
     alone.signature_alg = ALGORITHM
@@ -303,10 +315,17 @@ def receipt_verifies(public_key_b64: str, receipt: Receipt) -> bool:
 
 
 def receipt_payload(
-    message_id: str, sender: str, sha256: str, received_at: datetime, accepted: bool, errors: list[ErrorItem]
+    message_id: str,
+    sender: str,
+    sha256: str,
+    received_at: datetime,
+    accepted: bool,
+    errors: list[ErrorItem],
+    invoice_id: uuid.UUID | None = None,
 ) -> dict[str, object]:
-    """The signed fields of a receipt (see ``signing.canonical_json``)."""
-    return {
+    """The signed fields of a receipt (see ``signing.canonical_json``); ``invoice_id`` only when the
+    receipt names one, so every other receipt signs what it always did."""
+    payload: dict[str, object] = {
         "message_id": message_id,
         "sender": sender,
         "sha256": sha256,
@@ -314,6 +333,9 @@ def receipt_payload(
         "accepted": accepted,
         "errors": [e.as_dict() for e in errors],
     }
+    if invoice_id is not None:
+        payload["invoice_id"] = str(invoice_id)
+    return payload
 
 
 async def issue_receipt(
@@ -323,11 +345,14 @@ async def issue_receipt(
     *,
     accepted: bool,
     errors: list[ErrorItem] | None = None,
+    invoice_id: uuid.UUID | None = None,
 ) -> Receipt:
+    """The signed receipt of ``message``; ``invoice_id``: the invoice an accepted fee invoice
+    recorded, which the receipt names."""
     errors = errors or []
     received_at = message.created_at or utcnow()
     payload = receipt_payload(
-        message.message_id, message.sender, message.sha256, received_at, accepted, errors
+        message.message_id, message.sender, message.sha256, received_at, accepted, errors, invoice_id
     )
     row = {
         "message_pk": message.id,
@@ -338,6 +363,7 @@ async def issue_receipt(
         "errors": [e.as_dict() for e in errors],
         "received_at": received_at,
         "signature_alg": ALGORITHM,
+        "invoice_id": invoice_id,
         "proof": None,  # every staged row names the same columns (one statement per table)
     }
     chunk = ChunkReceipts.of(session)

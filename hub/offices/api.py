@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from hub.deps import CurrentOffice, KeyCacheDep, SessionDep, staff_with
+from hub.deps import CurrentOffice, KeyCacheDep, SessionDep, SettingsDep, staff_with
+from hub.kit.crypto import SecretBox
 from hub.kit.openapi import problems
 from hub.offices import service
-from hub.offices.models import Office
+from hub.offices.models import DeliveryChannel, Office
 from hub.staff.models import Role, StaffUser
 
 router = APIRouter(prefix="/v1", tags=["offices"])
@@ -101,3 +102,134 @@ async def revoke_key(
     await session.commit()  # evicted once stored: a request checking the key meanwhile cannot keep it
     cache.evict(key_id)
     return revoked
+
+
+class OfficeChangesIn(BaseModel):
+    """The details to change; a field left out stays as it is."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "siret": "75200190900015",
+                    "iban": "FR76 3000 4008 2000 0101 2340 185",
+                    "bic": "BNPAFRPP",
+                    "webhook_url": "https://martin-cj.example/hub/webhooks",
+                }
+            ]
+        },
+    )
+
+    name: str | None = Field(default=None, max_length=200, description="The office's name")
+    departements: list[str] | None = Field(
+        default=None,
+        max_length=120,
+        description='The départements covered (replaces them), e.g. ["75", "92"]',
+    )
+    delivery_channel: DeliveryChannel | None = Field(
+        default=None, description="How messages reach the office"
+    )
+    siret: str | None = Field(default=None, max_length=20, description="The office's SIRET, 14 digits (Luhn)")
+    iban: str | None = Field(
+        default=None,
+        max_length=50,
+        description="The IBAN the agency pays the office's fees to; spaces allowed",
+    )
+    bic: str | None = Field(default=None, max_length=20, description="The BIC of the office's bank, 8 or 11")
+    webhook_url: str | None = Field(
+        default=None, max_length=500, description="The https:// endpoint the hub POSTs messages to"
+    )
+
+
+class OfficeDetails(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "CJ75001",
+                    "name": "SCP Martin & Associés, Commissaires de justice",
+                    "departements": ["75", "92", "93", "94"],
+                    "delivery_channel": "pull",
+                    "siret": "75200190900015",
+                    "iban": "FR7630004008200001012340185",
+                    "bic": "BNPAFRPP",
+                    "webhook_url": "https://martin-cj.example/hub/webhooks",
+                    "active": True,
+                    "changed": {
+                        "siret": [None, "75200190900015"],
+                        "webhook_url": [None, "https://martin-cj.example/hub/webhooks"],
+                    },
+                    "webhook_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw3BNuLrFIZVM=",
+                }
+            ]
+        }
+    )
+
+    code: str
+    name: str
+    departements: list[str]
+    delivery_channel: str
+    siret: str | None
+    iban: str | None
+    bic: str | None
+    webhook_url: str | None
+    active: bool
+    changed: dict[str, list[Any]] = Field(
+        description="Each field this request changed, with its value before and after (as recorded)"
+    )
+    webhook_secret: str | None = Field(
+        description="A new webhook signing secret, shown only now (the office's first webhook URL)"
+    )
+
+
+@router.patch(
+    "/offices/{code}",
+    response_model=OfficeDetails,
+    summary="Change an office's details (admin)",
+    description=(
+        "Changes the office's name, départements, delivery channel, SIRET, bank details (IBAN, BIC) or "
+        "webhook URL; a field left out stays as it is. SIRET, IBAN and BIC are checked (check digits, "
+        "format) and stored without spaces. Every error is listed and nothing is written when any field "
+        "is wrong. Who changed what, and when, is recorded with each field's value before and after. "
+        "The office's keys see the new details at once in this process, and within "
+        "`HUB_KEY_CACHE_SECONDS` in the others."
+    ),
+    responses=problems(
+        {
+            401: "No staff token, or one unknown or revoked; an office key",
+            403: "Not an admin",
+            404: "No office with this code",
+            422: "Invalid details, every error listed with its field and code",
+        }
+    ),
+)
+async def update_office(
+    code: Annotated[str, Path(description="The office's code", examples=["CJ75001"], max_length=16)],
+    body: OfficeChangesIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    cache: KeyCacheDep,
+    user: Annotated[StaffUser, staff_with(Role.ADMIN)],
+) -> OfficeDetails:
+    changes = service.OfficeChanges(**body.model_dump())
+    update = await service.update_office(
+        session, SecretBox(settings.secret_key), code, changes, actor=user.email
+    )
+    office = update.office
+    details = OfficeDetails(
+        code=office.code,
+        name=office.name,
+        departements=list(office.departements),
+        delivery_channel=office.delivery_channel,
+        siret=office.siret,
+        iban=office.iban,
+        bic=office.bic,
+        webhook_url=office.webhook_url,
+        active=office.active,
+        changed=update.changed,
+        webhook_secret=update.webhook_secret,
+    )
+    await session.commit()  # forgotten once stored: a request reading the office meanwhile cannot keep it
+    cache.forget_office(office.id)
+    return details

@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hub.kit.db import Base, Timestamped, UtcDateTime, UuidPk
+from hub.kit.clock import utcnow
+from hub.kit.db import Base, BigIntId, Timestamped, UtcDateTime, UuidPk
 
 
 class DeliveryChannel(enum.StrEnum):
@@ -30,6 +31,9 @@ class Office(UuidPk, Timestamped, Base):
     delivery_channel: Mapped[str] = mapped_column(String(16), default=DeliveryChannel.PULL.value)
     codec: Mapped[str] = mapped_column(String(32), default="canonical-xml-v1")
     siret: Mapped[str | None] = mapped_column(String(14))
+    # Where the agency pays the office's fees (a SEPA credit transfer needs both).
+    iban: Mapped[str | None] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
     webhook_url: Mapped[str | None] = mapped_column(String(500))
     # Signing secrets, sealed with hub.kit.crypto.SecretBox; newest first. Two while rotating.
     webhook_secrets: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
@@ -51,3 +55,19 @@ class OfficeApiKey(UuidPk, Timestamped, Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     office: Mapped[Office] = relationship(back_populates="keys")
+
+
+class OfficeEvent(Base):
+    """Every change staff made to an office's details, with who and when: each field changed with
+    its value before and after (``{"iban": [old, new]}``). Append-only."""
+
+    __tablename__ = "office_events"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    office_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("offices.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(254))
+    changes: Mapped[dict[str, list[object]]] = mapped_column(JSON)
+
+    # Declared so the unit of work inserts rows in foreign-key order.
+    office: Mapped[Office] = relationship(lazy="raise")

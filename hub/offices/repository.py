@@ -8,7 +8,7 @@ from collections.abc import Collection
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.offices.models import Office, OfficeApiKey
+from hub.offices.models import Office, OfficeApiKey, OfficeEvent
 
 
 class OfficeRepository:
@@ -43,3 +43,13 @@ class OfficeRepository:
         self.session.add(key)
         await self.session.flush()
         return key
+
+    async def log(self, event: OfficeEvent) -> None:
+        self.session.add(event)
+        await self.session.flush()
+
+    async def events(self, office_id: uuid.UUID) -> list[OfficeEvent]:
+        rows = await self.session.scalars(
+            select(OfficeEvent).where(OfficeEvent.office_id == office_id).order_by(OfficeEvent.id)
+        )
+        return list(rows)

@@ -12,20 +12,26 @@ import hmac
 import re
 import secrets
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
+from stdnum import bic as bic_number
+from stdnum import iban as iban_number
 from stdnum.fr import siret as siret_number
 
 from adapters.webhooks import new_secret
 from hub.kit.clock import utcnow
 from hub.kit.crypto import SecretBox
 from hub.kit.errors import Conflict, ErrorItem, InvalidInput, NotFound, Unauthorized
-from hub.offices.models import DeliveryChannel, Office, OfficeApiKey
+from hub.offices.models import DeliveryChannel, Office, OfficeApiKey, OfficeEvent
 from hub.offices.repository import OfficeRepository
+
+log = structlog.get_logger()
 
 KEY_PREFIX = "hub"
 OFFICE_CODE = re.compile(r"^[A-Z0-9]{2,16}$")
@@ -44,15 +50,25 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _check_office_fields(code: str, name: str, departements: list[str], siret: str | None) -> None:
+def _field_errors(
+    *,
+    code: str | None = None,
+    name: str | None = None,
+    departements: list[str] | None = None,
+    siret: str | None = None,
+    iban: str | None = None,
+    bic: str | None = None,
+    webhook_url: str | None = None,
+) -> list[ErrorItem]:
+    """Every error in the office's details given (``None``: not given, not checked)."""
     errors: list[ErrorItem] = []
-    if not OFFICE_CODE.match(code):
+    if code is not None and not OFFICE_CODE.match(code):
         errors.append(
             ErrorItem("code", "office.code_invalid", "use 2-16 capital letters or digits, e.g. CJ75001")
         )
-    if not name.strip():
+    if name is not None and not name.strip():
         errors.append(ErrorItem("name", "office.name_missing", "give the office's name"))
-    for index, dep in enumerate(departements):
+    for index, dep in enumerate(departements or []):
         if not DEPARTEMENT.match(dep):
             errors.append(
                 ErrorItem(
@@ -65,8 +81,34 @@ def _check_office_fields(code: str, name: str, departements: list[str], siret: s
         errors.append(
             ErrorItem("siret", "office.siret_invalid", f"{siret!r} is not a valid SIRET (14 digits, Luhn)")
         )
-    if errors:
-        raise InvalidInput("the office cannot be registered as given", errors=errors)
+    if iban is not None and not iban_number.is_valid(iban):
+        errors.append(
+            ErrorItem(
+                "iban",
+                "office.iban_invalid",
+                f"{iban!r} is not a valid IBAN (country, check digits and account number, e.g. FR76...)",
+            )
+        )
+    if bic is not None and not bic_number.is_valid(bic):
+        errors.append(
+            ErrorItem("bic", "office.bic_invalid", f"{bic!r} is not a valid BIC (8 or 11 letters and digits)")
+        )
+    if webhook_url is not None and not webhook_url.startswith(("https://", "http://")):
+        errors.append(
+            ErrorItem("webhook_url", "webhook.url_invalid", "give an https:// URL the hub can POST to")
+        )
+    return errors
+
+
+def _compact(value: str | None, compact: Callable[[str], str]) -> str | None:
+    """A SIRET, IBAN or BIC as stored: no spaces, capitals (what is not one is kept as given, to
+    be named in the error)."""
+    if value is None:
+        return None
+    try:
+        return compact(value)
+    except Exception:  # stdnum refuses some inputs outright: the check then says why
+        return value.strip()
 
 
 async def add_office(
@@ -78,22 +120,119 @@ async def add_office(
     delivery_channel: DeliveryChannel = DeliveryChannel.PULL,
     siret: str | None = None,
     webhook_url: str | None = None,
+    iban: str | None = None,
+    bic: str | None = None,
 ) -> Office:
     cleaned = [d.strip().upper() for d in departements or []]
-    siret = siret.replace(" ", "") if siret else None
-    _check_office_fields(code, name, cleaned, siret)
+    siret = _compact(siret, siret_number.compact) if siret else None
+    iban = _compact(iban, iban_number.compact) if iban else None
+    bic = _compact(bic, bic_number.compact) if bic else None
+    errors = _field_errors(code=code, name=name, departements=cleaned, siret=siret, iban=iban, bic=bic)
+    if errors:
+        raise InvalidInput("the office cannot be registered as given", errors=errors)
     repo = OfficeRepository(session)
     if await repo.get_by_code(code) is not None:
-        raise Conflict(f"an office with code {code} already exists", code="office.exists")
+        raise Conflict(
+            f"an office with code {code} already exists; change it with hub offices update {code}",
+            code="office.exists",
+        )
     office = Office(
         code=code,
         name=name.strip(),
         departements=sorted(set(cleaned)),
         delivery_channel=delivery_channel.value,
         siret=siret,
+        iban=iban,
+        bic=bic,
         webhook_url=webhook_url,
     )
     return await repo.add(office)
+
+
+@dataclass(frozen=True)
+class OfficeChanges:
+    """What staff asked to change on an office; ``None`` leaves a detail as it is."""
+
+    name: str | None = None
+    departements: list[str] | None = None
+    delivery_channel: DeliveryChannel | None = None
+    siret: str | None = None
+    iban: str | None = None
+    bic: str | None = None
+    webhook_url: str | None = None
+
+
+@dataclass(frozen=True)
+class OfficeUpdate:
+    office: Office
+    # Each field changed, with its value before and after (what ``office_events`` records).
+    changed: dict[str, list[Any]]
+    # A new webhook signing secret, shown once: made when the office had none and got a webhook URL.
+    webhook_secret: str | None = None
+
+
+async def update_office(
+    session: AsyncSession, box: SecretBox, code: str, changes: OfficeChanges, *, actor: str
+) -> OfficeUpdate:
+    """Changes an office's details (its name, territory, delivery channel, SIRET, bank details,
+    webhook URL) and records who changed what, and when, in ``office_events``. Every error is
+    listed and nothing is written when any detail is wrong. A channel ``webhook`` needs a webhook
+    URL (given now or already set); an office getting its first webhook URL gets a signing secret,
+    returned once. Its API keys, and its webhook secrets otherwise, are left as they are."""
+    office = await _office(session, code)
+    departements = None if changes.departements is None else [d.strip().upper() for d in changes.departements]
+    siret = _compact(changes.siret, siret_number.compact)
+    iban = _compact(changes.iban, iban_number.compact)
+    bic = _compact(changes.bic, bic_number.compact)
+    webhook_url = changes.webhook_url.strip() if changes.webhook_url is not None else None
+    errors = _field_errors(
+        name=changes.name,
+        departements=departements,
+        siret=siret,
+        iban=iban,
+        bic=bic,
+        webhook_url=webhook_url,
+    )
+    if (
+        changes.delivery_channel is DeliveryChannel.WEBHOOK
+        and webhook_url is None
+        and office.webhook_url is None
+    ):
+        errors.append(
+            ErrorItem(
+                "delivery_channel",
+                "office.webhook_missing",
+                f"office {code} has no webhook URL; give one with the channel webhook",
+            )
+        )
+    if errors:
+        raise InvalidInput(f"office {code} cannot be changed as given", errors=errors)
+
+    wanted: dict[str, Any] = {
+        "name": changes.name.strip() if changes.name is not None else None,
+        "departements": None if departements is None else sorted(set(departements)),
+        "delivery_channel": changes.delivery_channel.value if changes.delivery_channel else None,
+        "siret": siret,
+        "iban": iban,
+        "bic": bic,
+        "webhook_url": webhook_url,
+    }
+    changed: dict[str, list[Any]] = {}
+    for field, value in wanted.items():
+        before = getattr(office, field)
+        if value is not None and value != before:
+            changed[field] = [list(before) if isinstance(before, list) else before, value]
+            setattr(office, field, value)
+    secret = None
+    if "webhook_url" in changed:
+        office.webhook_disabled_at = None  # a new endpoint: pushes may start again
+        if not office.webhook_secrets:
+            secret = new_secret()
+            office.webhook_secrets = [box.seal(secret)]
+    if changed:
+        await OfficeRepository(session).log(OfficeEvent(office_id=office.id, actor=actor, changes=changed))
+        log.info("office_updated", office=office.code, actor=actor, fields=sorted(changed))
+    return OfficeUpdate(office=office, changed=changed, webhook_secret=secret)
 
 
 async def list_offices(session: AsyncSession) -> list[Office]:
@@ -154,6 +293,11 @@ class KeyCache:
 
     def evict(self, key_id: str) -> None:
         for key_hash in [h for h, (_, kid, _) in self._entries.items() if kid == key_id]:
+            del self._entries[key_hash]
+
+    def forget_office(self, office_id: uuid.UUID) -> None:
+        """Drops every key of an office whose details changed: its next request reads them anew."""
+        for key_hash in [h for h, (_, _, v) in self._entries.items() if v["id"] == office_id]:
             del self._entries[key_hash]
 
 

@@ -63,3 +63,12 @@ def require_role(user: StaffUser, *allowed: Role) -> None:
             f"the {user.role} role cannot do this; it needs {' or '.join(r.value for r in allowed)}",
             code="auth.role_forbidden",
         )
+
+
+async def active_email(session: AsyncSession, email: str) -> str:
+    """The email of an active staff member, as stored, to name who did something from the command
+    line (``--by``); an unknown or disabled account is refused."""
+    user = await StaffRepository(session).by_email(email.strip().lower())
+    if user is None or user.disabled_at is not None:
+        raise InvalidInput(f"no active staff member {email}", code="staff.unknown")
+    return user.email

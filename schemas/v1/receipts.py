@@ -6,7 +6,7 @@ from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
-from schemas.v1.common import MessageId, Sha256Hex, Timestamp, WireModel, rule_error
+from schemas.v1.common import MessageId, Reference, Sha256Hex, Timestamp, WireModel, rule_error
 from schemas.v1.envelope import MessageModel
 from schemas.v1.errors import MAX_ERRORS, ErrorItem
 
@@ -58,8 +58,9 @@ class Receipt(MessageModel):
 
     Its signed payload is the canonical JSON (sorted keys, no spaces, UTF-8) of ``{"message_id",
     "sender" (the original sender: this receipt's recipient), "sha256", "received_at", "accepted",
-    "errors"}``. ``signature_alg`` ``Ed25519``: ``signature`` is an Ed25519 signature (base64) by the
-    hub's key (``GET /v1/receipts/public-key``) of that payload, and there is no ``proof``.
+    "errors"}``, and ``"invoice_id"`` when the receipt carries one. ``signature_alg`` ``Ed25519``:
+    ``signature`` is an Ed25519 signature (base64) by the hub's key (``GET
+    /v1/receipts/public-key``) of that payload, and there is no ``proof``.
     ``Ed25519-Merkle`` (a record of a batch file, signed with its chunk): the leaf SHA-256(0x00 ||
     payload) climbs ``proof.path`` to ``proof.root``, and ``signature`` is the hub's Ed25519
     signature of the canonical JSON of ``{"kind": "receipt_batch", "merkle_root": root, "leaves":
@@ -76,6 +77,9 @@ class Receipt(MessageModel):
     accepted: bool
     errors: list[ErrorItem] = Field(default_factory=list, max_length=MAX_ERRORS)
     """Every error found (at most 100) when refused; empty when accepted."""
+    invoice_id: Reference | None = None
+    """A fee invoice accepted: the hub's id of the invoice it recorded, to read it at ``GET
+    /v1/invoices/{invoice_id}``; absent otherwise. Signed with the rest when present."""
     signature: Base64Signature
     signature_alg: Literal["Ed25519", "Ed25519-Merkle"]
     """``Ed25519``: signed alone; ``Ed25519-Merkle``: signed with its batch chunk, ``proof`` given."""

@@ -163,3 +163,39 @@ def test_webhook_secret_is_printed_once_and_rotation_can_finish(hub_env: dict[st
         in hub(hub_env, "offices", "webhook-rotate", "CJ33002", "--finish").stdout
     )
     assert "webhook" in hub(hub_env, "offices", "list").stdout
+
+
+def test_offices_update_gives_the_demo_office_what_it_lacks_and_refuses_what_is_wrong(
+    hub_env: dict[str, str],
+) -> None:
+    hub(hub_env, "migrate")
+    hub(hub_env, "offices", "add", "CJ33001", "--name", "Étude Bordeaux", "--departements", "33")
+    updated = hub(
+        hub_env,
+        "offices",
+        "update",
+        "CJ33001",
+        "--siret",
+        "752 001 909 00015",
+        "--iban",
+        "FR76 3000 4008 2000 0101 2340 185",
+        "--bic",
+        "BNPAFRPP",
+        "--departements",
+        "33,24",
+    )
+    assert "office CJ33001 updated: bic, departements, iban, siret" in updated.stdout
+    assert "CJ33001\tÉtude Bordeaux\t24,33\tpull" in hub(hub_env, "offices", "list").stdout
+    same = hub(hub_env, "offices", "update", "CJ33001", "--bic", "BNPAFRPP")
+    assert "office CJ33001: nothing changed" in same.stdout
+
+    wrong = hub(hub_env, "offices", "update", "CJ33001", "--siret", "12345678901234", "--bic", "XX", ok=False)
+    assert wrong.returncode == 1
+    assert "siret:" in wrong.stderr and "[office.siret_invalid]" in wrong.stderr
+    assert "bic:" in wrong.stderr and "[office.bic_invalid]" in wrong.stderr
+    unknown = hub(hub_env, "offices", "update", "CJ00000", "--name", "X", ok=False)
+    assert unknown.returncode == 1 and "no office with code CJ00000" in unknown.stderr
+    nobody = hub(hub_env, "offices", "update", "CJ33001", "--name", "Y", "--by", "nobody@x.example", ok=False)
+    assert nobody.returncode == 1 and "no active staff member" in nobody.stderr
+    added = hub(hub_env, "offices", "add", "CJ33001", "--name", "Again", ok=False)
+    assert "already exists" in added.stderr and "hub offices update" in added.stderr

@@ -14,12 +14,15 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
+from stdnum import bic, iban
+from stdnum.fr import siret
 
 from hub import demo
 from hub.app import create_app
 from hub.cases.models import Case
 from hub.database import unit_of_work
 from hub.kit.errors import InvalidInput
+from hub.offices import service as offices
 from hub.settings import Settings
 from hub.staff import service as staff
 from hub.staff.models import Role
@@ -104,3 +107,14 @@ async def test_invalid_demo_data_cannot_load(demo_hub: DemoHub, monkeypatch: pyt
         async with unit_of_work(demo_hub.app.state.sessions) as session:
             await demo.load_demo(session)
     assert [e.path for e in refused.value.errors] == ["title.kind"]
+
+
+async def test_the_demo_offices_can_invoice_and_be_paid(demo_hub: DemoHub) -> None:
+    """Each demo office carries a valid SIRET (without one its invoices are refused) and bank details."""
+    async with unit_of_work(demo_hub.app.state.sessions) as session:
+        stored = {o.code: o for o in await offices.list_offices(session)}
+    for office in demo.DEMO_OFFICES:
+        found = stored[office.code]
+        assert found.siret == office.siret and siret.is_valid(found.siret)
+        assert found.iban == office.iban and iban.is_valid(found.iban)
+        assert found.bic == office.bic and bic.is_valid(found.bic)

@@ -271,6 +271,10 @@ def matrix(a: World, b: OfficeB) -> dict[tuple[str, str], list[Probe]]:
         ("POST", "/v1/messages/{message_pk}/resend"): _staff(f"/v1/messages/{b.message_pk}/resend"),
         # B's own API key, which A would revoke: staff only (admin).
         ("POST", "/v1/keys/{key_id}/revoke"): _staff(f"/v1/keys/{b.world.key.split('_')[1]}/revoke"),
+        # B's details (its IBAN: where its fees are paid), which A would change: staff only (admin).
+        ("PATCH", "/v1/offices/{code}"): _staff(
+            f"/v1/offices/{b.code}", b'{"iban": "FR7630004008200001012340185"}'
+        ),
         ("POST", "/v1/messages/{message_pk}/replay"): _staff(f"/v1/messages/{b.message_pk}/replay"),
         ("GET", "/v1/receipts/public-key"): Probe("/v1/receipts/public-key", 200),
         ("POST", "/v1/cases"): _staff("/v1/cases", b"{}"),
@@ -309,7 +313,11 @@ def matrix(a: World, b: OfficeB) -> dict[tuple[str, str], list[Probe]]:
             Probe("/v1/invoices", 202, body=v1_invoice(a, "F-ON-B", lines_on_b)),
             Probe("/v1/invoices", 403, "envelope.sender_mismatch", as_b),
         ],
-        ("GET", "/v1/invoices"): _staff(f"/v1/invoices?office={b.code}"),
+        # An office lists its own invoices only: naming B narrows them to none, and B's never show.
+        ("GET", "/v1/invoices"): [
+            Probe(f"/v1/invoices?office={b.code}&limit=500", 200, check=lambda page: _empty(page["items"])),
+            Probe("/v1/invoices?limit=500", 200),
+        ],
         ("GET", "/v1/invoices/{invoice_id}"): Probe(f"/v1/invoices/{b.invoice_id}", 404, "invoice.not_found"),
         ("POST", "/v1/invoices/decisions"): _staff(
             "/v1/invoices/decisions",

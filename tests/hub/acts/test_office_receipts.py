@@ -49,6 +49,8 @@ def office_verifies(public_key_b64: str, receipt: dict[str, Any], sender: str) -
         "accepted": receipt["accepted"],
         "errors": receipt.get("errors", []),
     }
+    if "invoice_id" in receipt:  # a fee invoice's receipt names the invoice recorded, and signs it
+        payload["invoice_id"] = receipt["invoice_id"]
     key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
     if receipt["signature_alg"] == "Ed25519":
         signed = canonical(payload)
@@ -87,6 +89,9 @@ def receipt_from_xml(document: etree._Element) -> dict[str, Any]:
         "signature": text("h:signature"),
         "signature_alg": text("h:signatureAlg"),
     }
+    invoice_id = document.findtext("h:invoiceId", namespaces=NS)
+    if invoice_id is not None:
+        receipt["invoice_id"] = invoice_id
     proof = document.find("h:proof", NS)
     if proof is not None:
         receipt["proof"] = {
@@ -226,3 +231,16 @@ def test_the_batch_record_receipt_sample_verifies_and_its_xml_says_the_same() ->
     other_leaf = {**sample, "proof": {**sample["proof"], "index": 0, "path": sample["proof"]["path"][1:]}}
     for changed in [*tampered(sample, other_leaf), other_leaf]:
         assert not office_verifies(public_key, changed, recipient)
+
+
+def test_the_invoice_receipt_sample_verifies_with_its_invoice_id_and_not_without() -> None:
+    public_key = ReceiptSigner("sample").public_key_b64()
+    sample = json.loads((SAMPLES_DIR / "valid" / "receipt_invoice.json").read_text(encoding="utf-8"))
+    document = etree.parse(str(SAMPLES_DIR / "valid" / "receipt_invoice.xml")).getroot()
+    XSD.assertValid(document)
+    from_xml = receipt_from_xml(document)
+    assert {k: sample[k] for k in from_xml} == from_xml
+    recipient = sample["envelope"]["recipient"]
+    assert office_verifies(public_key, sample, recipient)
+    without = {k: v for k, v in sample.items() if k != "invoice_id"}
+    assert not office_verifies(public_key, without, recipient)

@@ -72,10 +72,13 @@ async def test_einvoices_over_amqp_are_matched_and_the_dispute_reaches_the_offic
     )
     assert decided.status_code == 200, decided.text
     await hub.drain()
-    await eventually(lambda: len(to_office) == 3)
+    await eventually(lambda: len(to_office) == 4)
     kinds = sorted(str(m.headers["x-hub-kind"]) for m in to_office)
-    assert kinds == ["invoice_dispute", "receipt", "receipt"]
+    assert kinds == ["invoice_dispute", "invoice_dispute", "receipt", "receipt"]
     assert all(m.delivery_mode == aio_pika.DeliveryMode.PERSISTENT for m in to_office)
-    [dispute] = [m for m in to_office if m.headers["x-hub-kind"] == "invoice_dispute"]
-    assert b"F-AMQP-1" in dispute.body and b"act_unknown" in dispute.body
+    # One on receipt (its findings), one from finance (its comment); each lists the line found wrong.
+    disputes = [m for m in to_office if m.headers["x-hub-kind"] == "invoice_dispute"]
+    for dispute in disputes:
+        assert b"F-AMQP-1" in dispute.body and b"act_unknown" in dispute.body
+    assert sum(b"A/404: no such act" in d.body for d in disputes) == 1
     await listener.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import uuid
 from dataclasses import replace
 from typing import Any
 
@@ -20,9 +21,11 @@ from hub.invoices import intake
 from hub.ledger import service as ledger
 from hub.ledger.models import LedgerTransaction
 from hub.messaging.inbound import Reading
+from hub.messaging.models import StoredMessage
 from hub.offices.models import Office
 from schemas import v1
 from tests.hub.acts.factories import bearer
+from tests.hub.acts.test_office_receipts import office_verifies
 from tests.hub.invoices.einvoices import OTHER_SIRET, SIRET, Line, cii, facturx_pdf, ubl, vat_id
 from tests.hub.invoices.factories import World, count_messages, v1_invoice, world
 
@@ -50,6 +53,17 @@ async def invoice_of(client: httpx.AsyncClient, w: World, message_id: str) -> di
         if message.status_code == 200 and message.json().get("message_id") == message_id:
             return detail
     raise AssertionError(f"no invoice for message {message_id}")
+
+
+async def disputes_to(app: FastAPI, office_code: str) -> list[dict[str, Any]]:
+    """The ``invoice_dispute`` messages queued for the office, as it will read them (JSON)."""
+    async with unit_of_work(app.state.sessions) as session:
+        found = await session.scalars(
+            select(StoredMessage)
+            .where(StoredMessage.kind == "invoice_dispute", StoredMessage.recipient == office_code)
+            .order_by(StoredMessage.created_at)
+        )
+        return [codec.decode(m.body).model_dump(mode="json") for m in found]  # the office's codec: XML
 
 
 def results(invoice: dict[str, Any]) -> list[list[str]]:
@@ -85,7 +99,7 @@ EXPECTED = [
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/xml"])
 async def test_a_v1_invoice_matched_line_by_line(
-    client: httpx.AsyncClient, w: World, content_type: str
+    app: FastAPI, client: httpx.AsyncClient, w: World, content_type: str
 ) -> None:
     lines = [
         {
@@ -109,10 +123,16 @@ async def test_a_v1_invoice_matched_line_by_line(
     sent = await send(client, w, body, content_type)
     assert sent.status_code == 202, sent.text
     invoice = await invoice_of(client, w, f"FAC-{w.code}-F-1")
+    # The receipt names the invoice recorded, signed with the rest: an office can check it and read it.
+    assert sent.json()["invoice_id"] == invoice["id"]
+    public_key = (await client.get("/v1/receipts/public-key")).json()["public_key_base64"]
+    assert office_verifies(public_key, sent.json(), w.code)
+    assert not office_verifies(public_key, {**sent.json(), "invoice_id": str(uuid.uuid4())}, w.code)
     message = await client.get(f"/v1/messages/{invoice['message_pk']}", headers=bearer(w.key))
     assert message.json()["sha256"] == hashlib.sha256(body).hexdigest()  # the bytes as sent
     assert invoice["state"] == "matched" and invoice["syntax"] == "v1" and invoice["kind"] == "invoice"
     assert [line["result"] for line in invoice["lines"]] == ["matched"] * 3
+    assert await disputes_to(app, w.code) == []  # nothing to dispute, nothing sent
     assert invoice["lines"][2]["act_report_id"] == str(w.acts["A/2"].id)
     assert "events" not in invoice or invoice["events"] is None  # an office does not see the log
 
@@ -129,6 +149,14 @@ async def test_each_discrepancy_on_its_line_with_its_code(
     invoice = await invoice_of(client, w, f"EINV-{w.code}-F-2026-7")
     assert results(invoice) == EXPECTED
     assert invoice["state"] == "disputed" and invoice["syntax"] == form
+    # The office is told at once, each line with findings and its codes, from the receipt on.
+    [dispute] = await disputes_to(app, w.code)
+    assert dispute["envelope"]["correlation_id"] == f"EINV-{w.code}-F-2026-7"
+    assert dispute["invoice_id"] == invoice["id"] and dispute["invoice_number"] == "F-2026-7"
+    assert [(line["line_id"], line["codes"]) for line in dispute["lines"]] == [
+        (str(n), codes) for n, codes in enumerate(EXPECTED, start=1) if codes
+    ]
+    assert "Disputed on receipt: 7 line(s) with findings" in dispute["comment"]
     assert [line["line_id"] for line in invoice["lines"]] == [str(n) for n in range(1, 9)]
     assert invoice["lines"][7]["act_report_id"] is None  # their act is named, never shown
     assert str(other.acts["A/4"].id) not in str(invoice) and str(other.seeded.case.id) not in str(invoice)
@@ -366,7 +394,8 @@ async def test_finance_approves_disputes_and_pays_in_bulk(
         headers=finance,
     )
     assert again.status_code == 409 and again.json()["code"] == "invoice.transition_not_allowed"
-    assert await count_messages(app, "invoice_dispute", w.code) == 1
+    # One sent on receipt (its findings), one by finance (its comment).
+    assert await count_messages(app, "invoice_dispute", w.code) == 2
     inbox = await client.get("/v1/invoices/" + ko["id"], headers=bearer(w.staff))
     assert [e["to_state"] for e in inbox.json()["events"]] == ["received", "disputed", "disputed"]
     assert inbox.json()["events"][-1]["actor"] == f"finance-{w.code.lower()}@agence.example"
@@ -408,7 +437,6 @@ async def test_authorisation(client: httpx.AsyncClient, w: World) -> None:
     )
     assert as_staff.status_code == 401 and as_staff.json()["code"] == "auth.not_office_key"
     for method, path in [
-        ("GET", "/v1/invoices"),
         ("POST", "/v1/invoices/decisions"),
         ("POST", "/v1/invoices/00000000-0000-0000-0000-000000000000/paid"),
     ]:
@@ -431,3 +459,49 @@ async def test_an_office_reads_only_its_own(app: FastAPI, client: httpx.AsyncCli
     assert (await client.get(f"/v1/invoices/{mine['id']}", headers=bearer(other.key))).status_code == 404
     page = await client.get("/v1/invoices?limit=1", headers=bearer(w.finance))
     assert page.status_code == 200 and len(page.json()["items"]) == 1 and page.json()["next_after"]
+
+
+async def test_an_office_lists_only_its_own_invoices_page_by_page(
+    app: FastAPI, client: httpx.AsyncClient, w: World
+) -> None:
+    other = await world(app)
+    line = {"office_act_reference": "A/1", "description": "x", "net_cents": 5158, "vat_rate_bp": 2000}
+    for number, issued in (("L-1", "2026-03-01"), ("L-2", "2026-03-15"), ("L-3", "2026-04-02")):
+        body = v1_invoice(w, number, [line], issue_date=issued)
+        assert (await send(client, w, body, "application/json")).status_code == 202
+    assert (
+        await send(client, other, v1_invoice(other, "L-9", [line]), "application/json")
+    ).status_code == 202
+
+    def numbers(answer: httpx.Response) -> list[str]:
+        assert answer.status_code == 200, answer.text
+        return sorted(item["number"] for item in answer.json()["items"])
+
+    assert numbers(await client.get("/v1/invoices", headers=bearer(w.key))) == ["L-1", "L-2", "L-3"]
+    assert numbers(await client.get("/v1/invoices", headers=bearer(other.key))) == ["L-9"]
+    # Naming another office narrows nothing more: still only its own, here none.
+    assert numbers(await client.get(f"/v1/invoices?office={other.code}", headers=bearer(w.key))) == []
+    both = await client.get(f"/v1/invoices?office={other.code}", headers=bearer(w.finance))
+    assert numbers(both) == ["L-9"]  # finance sees every office's
+
+    first = await client.get("/v1/invoices?limit=2", headers=bearer(w.key))
+    assert len(first.json()["items"]) == 2 and first.json()["next_after"]
+    rest = await client.get(f"/v1/invoices?limit=2&after={first.json()['next_after']}", headers=bearer(w.key))
+    assert sorted(numbers(first) + numbers(rest)) == [
+        "L-1",
+        "L-2",
+        "L-3",
+    ]
+    assert rest.json()["next_after"] is None
+
+    march = await client.get("/v1/invoices?from=2026-03-01&to=2026-04-01", headers=bearer(w.key))
+    assert numbers(march) == ["L-1", "L-2"]
+    # The first invoice bills act A/1; the next two bill it again (billed_twice): disputed.
+    assert numbers(await client.get("/v1/invoices?state=matched", headers=bearer(w.key))) == ["L-1"]
+    assert numbers(await client.get("/v1/invoices?state=disputed", headers=bearer(w.key))) == ["L-2", "L-3"]
+    assert numbers(await client.get("/v1/invoices?state=paid", headers=bearer(w.key))) == []
+
+    theirs = (await client.get("/v1/invoices", headers=bearer(other.key))).json()["items"][0]["id"]
+    assert (await client.get(f"/v1/invoices/{theirs}", headers=bearer(w.key))).status_code == 404
+    assert (await client.get("/v1/invoices?from=March", headers=bearer(w.key))).status_code == 422
+    assert (await client.get("/v1/invoices")).status_code == 401

@@ -137,6 +137,7 @@ async def signed_receipt_of(app: FastAPI, message: StoredMessage) -> Receipt:
         receipt.received_at,
         receipt.accepted,
         [],
+        receipt.invoice_id,  # an accepted fee invoice's receipt names the invoice, signed
     )
     assert verify(ReceiptSigner(SECRET).public_key_b64(), payload, receipt.signature)
     return receipt

@@ -10,6 +10,7 @@ from sqlalchemy import event
 
 from hub.database import unit_of_work
 from hub.offices import service as offices
+from hub.offices.repository import OfficeRepository
 from hub.staff import service as staff
 from hub.staff.models import Role
 from tests.hub.acts.factories import bearer, office_code
@@ -78,3 +79,60 @@ async def test_no_cache_with_zero_seconds(app: FastAPI, client: httpx.AsyncClien
     async with unit_of_work(app.state.sessions) as session:
         await offices.revoke_key(session, issued.key_id)
     assert (await client.get("/v1/me", headers=bearer(issued.secret))).status_code == 401
+
+
+async def test_an_admin_changes_an_office_and_its_keys_see_it_at_once(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    admin, issued = await _office_key(app)
+    code = issued.office_code
+    assert (await client.get("/v1/me", headers=bearer(issued.secret))).status_code == 200  # now kept
+    async with unit_of_work(app.state.sessions) as session:
+        _, finance = await staff.add_staff(
+            session, f"fin-{secrets.token_hex(3)}@agence.example", Role.FINANCE
+        )
+    body = {"siret": "752 001 909 00015", "iban": "FR76 3000 4008 2000 0101 2340 185", "name": "Étude Neuve"}
+    office_key = await client.patch(f"/v1/offices/{code}", json=body, headers=bearer(issued.secret))
+    assert office_key.status_code == 401
+    not_admin = await client.patch(f"/v1/offices/{code}", json=body, headers=bearer(finance))
+    assert not_admin.status_code == 403
+    changed = await client.patch(f"/v1/offices/{code}", json=body, headers=bearer(admin))
+    assert changed.status_code == 200, changed.text
+    answer = changed.json()
+    assert (answer["siret"], answer["iban"], answer["name"]) == (
+        "75200190900015",
+        "FR7630004008200001012340185",
+        "Étude Neuve",
+    )
+    assert answer["changed"]["iban"] == [None, "FR7630004008200001012340185"]
+    me = await client.get("/v1/me", headers=bearer(issued.secret))
+    assert me.json()["name"] == "Étude Neuve"  # the cached office was forgotten
+    async with unit_of_work(app.state.sessions) as session:
+        office = await OfficeRepository(session).get_by_code(code)
+        assert office is not None
+        events = await OfficeRepository(session).events(office.id)
+    assert [(e.actor.startswith("ops-"), sorted(e.changes)) for e in events] == [
+        (True, ["iban", "name", "siret"])
+    ]
+
+
+async def test_a_wrong_change_lists_every_error_and_changes_nothing(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    admin, issued = await _office_key(app)
+    code = issued.office_code
+    body = {"name": "Autre", "siret": "12345678901234", "iban": "FR00", "bic": "??", "departements": ["99"]}
+    refused = await client.patch(f"/v1/offices/{code}", json=body, headers=bearer(admin))
+    assert refused.status_code == 422
+    assert [(e["path"], e["code"]) for e in refused.json()["errors"]] == [
+        ("departements[0]", "office.departement_invalid"),
+        ("siret", "office.siret_invalid"),
+        ("iban", "office.iban_invalid"),
+        ("bic", "office.bic_invalid"),
+    ]
+    me = await client.get("/v1/me", headers=bearer(issued.secret))
+    assert me.json()["name"] == f"Étude {code}"
+    unknown_field = await client.patch(f"/v1/offices/{code}", json={"colour": "red"}, headers=bearer(admin))
+    assert unknown_field.status_code == 422
+    unknown = await client.patch("/v1/offices/CJ00000", json={"name": "X"}, headers=bearer(admin))
+    assert unknown.status_code == 404 and unknown.json()["code"] == "office.not_found"

@@ -4,9 +4,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.kit.crypto import SecretBox
 from hub.kit.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from hub.offices import service
 from hub.offices.models import DeliveryChannel, OfficeApiKey
+from hub.offices.repository import OfficeRepository
 
 
 async def test_add_office_normalises_the_territory(session: AsyncSession) -> None:
@@ -75,3 +77,104 @@ async def test_a_revoked_key_is_refused_and_revoking_twice_is_harmless(session: 
 async def test_key_for_unknown_office_is_not_found(session: AsyncSession) -> None:
     with pytest.raises(NotFound):
         await service.create_key(session, "NOPE")
+
+
+BOX = SecretBox("a-test-secret-key-of-some-length-0123456789")
+
+
+async def test_update_office_changes_what_is_given_and_records_who_and_what(session: AsyncSession) -> None:
+    await service.add_office(session, code="CJ75010", name="Étude", departements=["75"])
+    update = await service.update_office(
+        session,
+        BOX,
+        "CJ75010",
+        service.OfficeChanges(
+            siret="752 001 909 00015", iban="fr76 3000 4008 2000 0101 2340 185", bic="bnpafrpp"
+        ),
+        actor="ops@agence.example",
+    )
+    office = update.office
+    assert (office.siret, office.iban, office.bic) == (
+        "75200190900015",
+        "FR7630004008200001012340185",
+        "BNPAFRPP",
+    )
+    assert office.name == "Étude" and office.departements == ["75"]  # not given: as it was
+    assert update.changed == {
+        "siret": [None, "75200190900015"],
+        "iban": [None, "FR7630004008200001012340185"],
+        "bic": [None, "BNPAFRPP"],
+    }
+    again = await service.update_office(
+        session,
+        BOX,
+        "CJ75010",
+        service.OfficeChanges(departements=["92", "75"], bic="BNPAFRPP"),
+        actor="cli:ops",
+    )
+    assert again.changed == {"departements": [["75"], ["75", "92"]]}  # the BIC is the same: no change
+    events = await OfficeRepository(session).events(office.id)
+    assert [(e.actor, sorted(e.changes)) for e in events] == [
+        ("ops@agence.example", ["bic", "iban", "siret"]),
+        ("cli:ops", ["departements"]),
+    ]
+    nothing = await service.update_office(session, BOX, "CJ75010", service.OfficeChanges(), actor="cli:ops")
+    assert nothing.changed == {} and len(await OfficeRepository(session).events(office.id)) == 2
+
+
+async def test_update_office_lists_every_error_and_writes_nothing(session: AsyncSession) -> None:
+    await service.add_office(session, code="CJ75011", name="Étude", departements=["75"])
+    with pytest.raises(InvalidInput) as raised:
+        await service.update_office(
+            session,
+            BOX,
+            "CJ75011",
+            service.OfficeChanges(
+                name="Nouvelle étude",
+                departements=["75", "99"],
+                siret="75200190900016",
+                iban="FR7630004008200001012340186",
+                bic="BNPA",
+                delivery_channel=DeliveryChannel.WEBHOOK,
+            ),
+            actor="cli:ops",
+        )
+    assert [(e.path, e.code) for e in raised.value.errors] == [
+        ("departements[1]", "office.departement_invalid"),
+        ("siret", "office.siret_invalid"),
+        ("iban", "office.iban_invalid"),
+        ("bic", "office.bic_invalid"),
+        ("delivery_channel", "office.webhook_missing"),
+    ]
+    office = await OfficeRepository(session).get_by_code("CJ75011")
+    assert office is not None and (office.name, office.siret, office.iban) == ("Étude", None, None)
+    assert await OfficeRepository(session).events(office.id) == []
+
+
+async def test_update_an_unknown_office_is_not_found(session: AsyncSession) -> None:
+    with pytest.raises(NotFound) as raised:
+        await service.update_office(session, BOX, "CJ00000", service.OfficeChanges(name="X"), actor="cli:ops")
+    assert raised.value.code == "office.not_found"
+
+
+async def test_a_first_webhook_url_brings_a_secret_and_the_channel_may_follow(session: AsyncSession) -> None:
+    await service.add_office(session, code="CJ75012", name="Étude")
+    update = await service.update_office(
+        session,
+        BOX,
+        "CJ75012",
+        service.OfficeChanges(
+            webhook_url="https://etude.example/hub", delivery_channel=DeliveryChannel.WEBHOOK
+        ),
+        actor="cli:ops",
+    )
+    assert update.webhook_secret is not None
+    assert BOX.open(update.office.webhook_secrets[0]) == update.webhook_secret
+    moved = await service.update_office(
+        session,
+        BOX,
+        "CJ75012",
+        service.OfficeChanges(webhook_url="https://etude.example/v2"),
+        actor="cli:ops",
+    )
+    assert moved.webhook_secret is None and len(moved.office.webhook_secrets) == 1  # the secret stays
