@@ -1,5 +1,5 @@
-"""The after-the-fact check of an accepted act report, pure (no I/O): was its cost above what it
-could plausibly recover at the time, did its fees take a whole-file mandate over its budget, and
+"""The after-the-fact check of an accepted act report, pure (no I/O): would it have left the creditor
+worse off at the time (its expected net negative), did its fees take a whole-file mandate over its budget, and
 does the approval it quotes cover it. The service reads the facts; nothing here reads a database.
 
 An approval counts for a report only when it was decided ``approved``, for the report's mandate, and

@@ -53,7 +53,7 @@ class ActReport(UuidPk, Timestamped, Base):
     emoluments_cents: Mapped[int] = Cents(default=0)
     disbursements_cents: Mapped[int] = Cents(default=0)
     vat_cents: Mapped[int] = Cents(default=0)
-    # After the fact: was the cost above plausible recovery at the time, was it approved.
+    # After the fact: was the creditor's expected net negative at the time, was it approved.
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     assessment: Mapped[dict[str, object] | None] = mapped_column(JSON)
 

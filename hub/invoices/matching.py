@@ -19,7 +19,7 @@ Every finding of a line is kept, in the order below; the first is the line's res
    it is said, not even its reference;
 2. ``act_unknown``: no act report of this office has the line's references (then nothing else is
    checked);
-3. ``act_not_mandated``: the act was reported as flagged (cost above plausible recovery or over its
+3. ``act_not_mandated``: the act was reported as flagged (a negative expected net to the creditor or over its
    whole-file budget, and the approval it quoted, if any, did not count: ``hub.acts.assessment``),
    or is not among the acts of its per-act mandate, and no approval covers it (an approved approval
    for its mandate and act code, quoted on the act report or on the line);
