@@ -51,6 +51,8 @@ def test_golden_round_trip(path: Path) -> None:
     golden = GOLDEN / path.name
     if os.environ.get("UPDATE_GOLDEN") == "1":
         golden.write_bytes(encoded)
+    if not golden.exists():
+        pytest.fail(f"no golden file for {path.name}: run with UPDATE_GOLDEN=1 and commit {golden}")
     assert encoded == golden.read_bytes(), (
         f"encoding changed; if intended, rerun with UPDATE_GOLDEN=1 ({golden})"
     )
