@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from fractions import Fraction
 
 from hub.ledger.postings import Posting, act_fee_postings, add_up, collection_postings, write_off_postings
 from hub.policy.guardrails import check, hard_blocks
@@ -106,10 +105,6 @@ class CollectionFee:
         return self.emolument_cents + self.vat_cents
 
 
-def _half_up(amount: Fraction) -> int:
-    return int(amount + Fraction(1, 2)) if amount >= 0 else -int(-amount + Fraction(1, 2))
-
-
 def collection_fee(
     collected_cents: int, on: date, claim_kind: ClaimKind, *, engagement_fee_deducted_cents: int = 0
 ) -> CollectionFee:
@@ -127,5 +122,5 @@ def collection_fee(
         claim_kind=claim_kind.value,
         engagement_fee_deducted_cents=engagement_fee_deducted_cents,
     ).cents
-    vat = _half_up(Fraction(fee * period.vat_rate_bp, 10_000))
+    vat = period.vat_cents(fee)
     return CollectionFee(fee, vat)

@@ -255,8 +255,9 @@ class _Context:
             engagement_fee_deducted_cents=dep,
             catalogue=self.catalogue,
         )
-        rate_bp = self.catalogue.period_on(self.on).vat_rate_bp
-        due, vat = fee.cents, _vat(fee.cents, rate_bp)
+        period = self.catalogue.period_on(self.on)
+        rate_bp = period.vat_rate_bp
+        due, vat = fee.cents, period.vat_cents(fee.cents)
         text = fee.explanation
         if due + vat > collected_cents:
             # Assumed: the fee never takes more than the money it is charged on (the minimum fee
@@ -312,10 +313,6 @@ class _Context:
     ) -> _Option:
         costs = self.price(path)
         return _Option(path, costs, None, 0, self.net(0, costs), reasons, never_flag=never_flag)
-
-
-def _vat(base_cents: int, rate_bp: int) -> int:
-    return int(Fraction(base_cents * rate_bp, 10_000) + Fraction(1, 2))
 
 
 def _brought_along(ctx: _Context, act_code: str, path: tuple[str, ...]) -> tuple[Reason, ...]:

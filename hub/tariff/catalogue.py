@@ -356,6 +356,10 @@ class TariffPeriod(Period):
             raise ValueError(f"period {self.name}: items dated outside the period: {outside}")
         return self
 
+    def vat_cents(self, base_cents: int) -> int:
+        """VAT at this period's rate on ``base_cents``, rounded once, halves up."""
+        return round_half_up(Fraction(base_cents * self.vat_rate_bp, BASIS_POINTS))
+
     def fee(self, act_code: str) -> ActFee:
         try:
             return self.fees[act_code]
@@ -695,7 +699,7 @@ def _act_cost(
     disbursed = sum(item.cents for item in disbursements)
     flat = sum(item.cents for item in disbursements if item.vat_base)
     vat_base = emolument + engagement_fee + flat
-    vat = round_half_up(Fraction(vat_base * period.vat_rate_bp, BASIS_POINTS))
+    vat = period.vat_cents(vat_base)
     words = (
         "emoluments, proportional fees and flat disbursements" if flat else "emoluments and proportional fees"
     )
