@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # Whose public holidays move procedural deadlines (art. 642 CPC): empty = metropolitan France;
     # "57" (Moselle) or "6AE" (Bas-Rhin, Haut-Rhin) add Alsace-Moselle's Good Friday and 26 December.
     holiday_subdivision: str = ""
+    # Stop-loss: once the fees borne on a case exceed this share (percent) of its balance with
+    # nothing recovered, every further act on it is held for review (hub.recovery.stop_loss); 0 = off.
+    stop_loss_share_percent: int = Field(default=20, ge=0, le=1000)
     # EN 16931 e-invoices: the directory of the official CEN validation artefacts
     # (EN16931-UBL-validation.xslt, EN16931-CII-validation.xslt), read in place, never copied;
     # `make run` and the tests use ../shared/en16931. Empty: UBL is checked with the copy the

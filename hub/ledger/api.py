@@ -19,6 +19,8 @@ from hub.deps import SessionDep, staff_with
 from hub.ledger import service
 from hub.ledger.models import LedgerTransaction
 from hub.ledger.postings import Balances
+from hub.recovery import stop_loss
+from hub.settings import get_settings
 from hub.staff.models import Role, StaffUser
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
@@ -97,8 +99,20 @@ class CaseEntryOut(BaseModel):
     currency: str
 
 
+class CaseNetOut(BaseModel):
+    recovered_cents: int = Field(description="Money the offices collected on the case")
+    fees_borne_cents: int = Field(description="Fees charged on the case, whoever bears them")
+    net_cents: int = Field(description="recovered_cents - fees_borne_cents")
+    currency: str
+    stop_loss: str | None = Field(
+        description="Why further acts on the case are held for review (`HUB_STOP_LOSS_SHARE_PERCENT`), "
+        "or null when the stop-loss is not reached"
+    )
+
+
 class CaseLedgerOut(BaseModel):
     case_ref: str
+    net: CaseNetOut = Field(description="What the case has brought in and cost so far")
     balances: Balances = Field(description="account -> currency -> cents, summed from the entries")
     offices: dict[str, Balances] = Field(description="The same per office code")
     entries: list[CaseEntryOut]
@@ -207,12 +221,16 @@ async def post_reversal(
 )
 async def get_case_ledger(ref: str, session: SessionDep, _user: Finance) -> CaseLedgerOut:
     """Every ledger entry of a case, oldest first, with the balances summed from them (integer cents): what
-    offices collected and remitted, fees invoiced, paid and written off. Finance only; 404
-    `case.not_found`.
+    offices collected and remitted, fees invoiced, paid and written off; and the case's net so far
+    (money recovered less fees borne) with the stop-loss when it holds further acts. Finance only;
+    404 `case.not_found`.
     """
     ledger = await service.case_ledger(session, ref)
+    net = ledger.net
+    stopped = stop_loss.check_net(net, ledger.case.outstanding_cents, get_settings().stop_loss_share_percent)
     return CaseLedgerOut(
         case_ref=ledger.case.ref,
+        net=CaseNetOut(**net.as_dict(), stop_loss=None if stopped is None else stopped.message),
         balances=ledger.balances,
         offices=ledger.balances_per_office(),
         entries=[

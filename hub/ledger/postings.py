@@ -366,3 +366,14 @@ class Statement:
             for name, lines in sorted(groups.items())
         }
         return {name: balances for name, balances in split.items() if balances}
+
+
+def fees_charged(balances: Mapping[str, Mapping[str, int]], currency: str = "EUR") -> int:
+    """The fees charged so far (net of corrections), whoever bears them: the fee accounts, and what
+    was written off from them."""
+    return sum(balance_of(balances, account, currency) for account in (*FEE_ACCOUNTS, WRITTEN_OFF))
+
+
+def money_collected(balances: Mapping[str, Mapping[str, int]], currency: str = "EUR") -> int:
+    """The money the offices collected (net of corrections), owed to the creditors."""
+    return -balance_of(balances, CASE_COLLECTIONS, currency)

@@ -51,8 +51,10 @@ from hub.ledger.postings import (
     check_reversal,
     check_write_off,
     collection_postings,
+    fees_charged,
     invoice_payment_postings,
     invoice_postings,
+    money_collected,
     remittance_postings,
     reversing,
     write_off_postings,
@@ -60,6 +62,7 @@ from hub.ledger.postings import (
 from hub.ledger.repository import LedgerRepository
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
+from hub.recovery.stop_loss import CaseNet
 
 __all__ = [
     "ACCOUNTS",
@@ -357,6 +360,11 @@ class CaseLedger:
     def balances(self) -> Balances:
         return add_up((e.account, e.currency, e.amount_cents) for e, _, _ in self.entries)
 
+    @property
+    def net(self) -> CaseNet:
+        """What the case has brought in and cost so far (``hub.recovery.stop_loss``)."""
+        return net_of(self.balances, self.case.currency)
+
     def balances_per_office(self) -> dict[str, Balances]:
         codes = sorted({code for _, _, code in self.entries if code is not None})
         return {
@@ -371,3 +379,21 @@ async def case_ledger(session: AsyncSession, case_ref: str) -> CaseLedger:
     if case is None:
         raise NotFound(f"no case with ref {case_ref}", code="case.not_found")
     return CaseLedger(case, list(await LedgerRepository(session).case_entries(case.id)))
+
+
+NET_ACCOUNTS = (*FEE_ACCOUNTS, WRITTEN_OFF, CASE_COLLECTIONS)
+
+
+def net_of(balances: Balances, currency: str) -> CaseNet:
+    return CaseNet(
+        recovered_cents=money_collected(balances, currency),
+        fees_borne_cents=fees_charged(balances, currency),
+        currency=currency,
+    )
+
+
+async def case_net(session: AsyncSession, case: Case) -> CaseNet:
+    """What the case has brought in and cost so far, from its ledger (one grouped query): the money
+    the offices collected on it, the fees charged on it whoever bears them."""
+    balances = await LedgerRepository(session).balances(case_id=case.id, accounts=NET_ACCOUNTS)
+    return net_of(balances, case.currency)

@@ -28,7 +28,7 @@ from hub.messaging.receiving import (
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
 from hub.policy import guardrails
-from hub.recovery import plausibility
+from hub.recovery import plausibility, stop_loss
 from hub.staff.models import Role, StaffUser
 from hub.tariff.catalogue import load_catalogue
 
@@ -231,6 +231,11 @@ class AssessOut(BaseModel):
     reasons: list[dict[str, str]]
     guardrails: list[dict[str, Any]]
     explanation: dict[str, Any]
+    stop_loss: str | None = Field(
+        default=None,
+        description="Why every further act on the case is held for review (fees borne with nothing "
+        "recovered, `HUB_STOP_LOSS_SHARE_PERCENT`), or null",
+    )
 
 
 @router.post(
@@ -258,7 +263,9 @@ async def assess(body: AssessIn, session: SessionDep, _user: Staff) -> AssessOut
     today = utcnow().date()
     rates = await service.learned_rates(session)
     assessment = plausibility.assess(facts, body.act_code, today, office=body.office_code, rates=rates)
-    violations = guardrails.check(facts, body.act_code, today, settings=service.policy_settings())
+    settings = service.policy_settings()
+    violations = guardrails.check(facts, body.act_code, today, settings=settings)
+    stopped = stop_loss.check(facts, settings.stop_loss_share_percent)
     as_dict = assessment.as_dict()
     return AssessOut(
         cost_cents=assessment.cost_cents,
@@ -271,6 +278,7 @@ async def assess(body: AssessIn, session: SessionDep, _user: Staff) -> AssessOut
             for v in violations
         ],
         explanation={**as_dict["explanation"], "lines": assessment.explanation.lines(facts.currency)},
+        stop_loss=None if stopped is None else stopped.message,
     )
 
 

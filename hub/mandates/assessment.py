@@ -13,7 +13,7 @@ from typing import Any
 
 from hub.policy import guardrails
 from hub.policy.settings import DEFAULT_SETTINGS, PolicySettings
-from hub.recovery import plausibility
+from hub.recovery import plausibility, stop_loss
 from hub.recovery.evidence import eur
 from hub.recovery.facts import ActRecord, CaseFacts
 from hub.recovery.recovery_rates import RecoveryRates
@@ -77,6 +77,7 @@ def assess_per_act(
     """Each act is judged as if the acts listed before it were already ordered (not those after)."""
     verdict = Verdict()
     planned: list[ActRecord] = []
+    stopped = stop_loss.check(case, settings.stop_loss_share_percent)
     for act_code in act_codes:
         facts = _with(case, planned)
         violations = guardrails.check(facts, act_code, on, settings=settings)
@@ -86,6 +87,8 @@ def assess_per_act(
             (verdict.holds if v.needs_review else verdict.blocks).append(finding)
         if assessment.flagged:
             verdict.holds.extend(Finding(act_code, "cost", r.code, r.message) for r in assessment.reasons)
+        if stopped is not None and _weighed(assessment):
+            verdict.holds.append(Finding(act_code, "cost", stopped.code, stopped.message))
         verdict.acts.append(
             {
                 "act_code": act_code,
@@ -93,6 +96,7 @@ def assess_per_act(
                 "expected_recovery_cents": assessment.expected_recovery_cents,
                 "expected_net_cents": assessment.expected_net_cents,
                 "flagged": assessment.flagged,
+                "stop_loss": stopped is not None and _weighed(assessment),
                 "guardrails": [
                     {"code": v.code, "message": v.message, "needs_review": v.needs_review, "source": v.source}
                     for v in violations
@@ -105,6 +109,11 @@ def assess_per_act(
             verdict.acts[-1]["title_period"] = period.explanation
         planned.append(ActRecord(act_code=act_code, on=on, office=office))
     return verdict
+
+
+def _weighed(assessment: plausibility.Assessment) -> bool:
+    """The stop-loss holds acts spent on recovery, not a legal duty or a visit's outcome."""
+    return all(reason.code != plausibility.NOT_WEIGHED for reason in assessment.reasons)
 
 
 # Situations where the office must not start coercive acts on its own (guardrails, "situation").
@@ -126,12 +135,18 @@ SITUATIONS = {
 }
 
 
-def assess_whole_file(case: CaseFacts, fee_budget_cents: int, on: date) -> Verdict:
+def assess_whole_file(
+    case: CaseFacts, fee_budget_cents: int, on: date, *, settings: PolicySettings = DEFAULT_SETTINGS
+) -> Verdict:
     """A whole-file mandate lets the office choose its acts: it is refused when insolvency
     proceedings bar enforcement (``guardrails.insolvency_bars``), held when the debtor's situation
-    needs a person's review, or when the fee budget exceeds what is owed (fees that cannot be
-    recovered from the balance fall on the creditor)."""
+    needs a person's review, when the case is past its stop-loss (``hub.recovery.stop_loss``), or
+    when the fee budget exceeds what is owed (fees that cannot be recovered from the balance fall on
+    the creditor)."""
     verdict = Verdict()
+    stopped = stop_loss.check(case, settings.stop_loss_share_percent)
+    if stopped is not None:
+        verdict.holds.append(Finding("*", "cost", stopped.code, stopped.message))
     for v in guardrails.insolvency_bars(case, on):
         (verdict.holds if v.needs_review else verdict.blocks).append(
             Finding("*", "guardrail", v.code, v.message)

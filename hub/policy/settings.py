@@ -77,6 +77,10 @@ class PolicySettings:
     """Whose public holidays count (``holidays.France`` subdivision): ``None`` is metropolitan
     France; ``"57"`` (Moselle) or ``"6AE"`` (Bas-Rhin, Haut-Rhin) add Alsace-Moselle's Good Friday
     and 26 December, for an agency whose cases are heard there."""
+    stop_loss_share_percent: int = 20
+    """Agency's rule, not the law: once the fees borne on a case exceed this share of its balance
+    (percent) with nothing recovered, every further act is held for review (``hub.recovery.stop_loss``);
+    0 switches it off."""
 
     def __post_init__(self) -> None:
         for name in (

@@ -232,9 +232,20 @@ class CaseFacts:
     """Acts against the same debtor on the debtor's other cases: they count for pacing only."""
     creditor_reclaims_vat: bool = False
     """The creditor deducts the VAT it pays (most banks cannot): VAT on costs it bears is then no cost."""
+    fees_borne_cents: int = 0
+    """Fees charged on the case so far, from the ledger (``hub.recovery.stop_loss``)."""
+    recovered_cents: int = 0
+    """Money recovered on the case so far, from the ledger and the agency's direct payments."""
 
     def __post_init__(self) -> None:
-        for name in ("principal_cents", "interest_cents", "costs_cents", "paid_cents"):
+        for name in (
+            "principal_cents",
+            "interest_cents",
+            "costs_cents",
+            "paid_cents",
+            "fees_borne_cents",
+            "recovered_cents",
+        ):
             _cents(name, getattr(self, name))
         if not _CURRENCY.match(self.currency):
             raise InvalidFacts(f"currency must be an ISO 4217 code such as EUR, got {self.currency!r}")

@@ -45,6 +45,8 @@ from hub.tariff.pay_scale import pay_scale_on
 from hub.tariff.rsa import unseizable_bank_minimum
 
 RULE_VERSION = "creditor-net/2"
+NOT_WEIGHED = "NOT_A_RECOVERY_DECISION"
+"""The reason code of an act assessed but never weighed against recovery (a duty, a visit's outcome)."""
 
 
 @dataclass(frozen=True)
@@ -408,7 +410,7 @@ def _verdict(option: _Option, flagged: bool, currency: str) -> Reason:
         )
     if option.never_flag:
         return Reason(
-            "NOT_A_RECOVERY_DECISION",
+            NOT_WEIGHED,
             f"This act should cost {eur(option.cost_cents, currency)}; it is not weighed against recovery.",
         )
     return Reason(

@@ -24,6 +24,7 @@ from hub.cases.repository import CaseRepository
 from hub.cases.service import case_facts, ordered_act, reported_act
 from hub.kit.clock import utcnow
 from hub.kit.errors import Conflict, ErrorItem, InvalidInput, NotFound
+from hub.ledger import service as ledger
 from hub.mandates import messages
 from hub.mandates.assessment import Verdict, assess_per_act, assess_whole_file
 from hub.mandates.models import Approval, Mandate, MandateEvent, MandateKind, MandateStatus
@@ -138,8 +139,13 @@ async def _case_acts(
 
 async def facts_of(session: AsyncSession, case: Case) -> CaseFacts:
     """The case's facts as the rules read them (``hub.cases.service.case_facts``), from what really
-    happened on it (two queries: the debtor's act reports, the debtor's mandates)."""
-    return case_facts(case, *await _case_acts(session, case))
+    happened on it (three queries: the debtor's act reports, the debtor's mandates, the case's
+    ledger balances for the stop-loss)."""
+    facts = case_facts(case, *await _case_acts(session, case))
+    net = await ledger.case_net(session, case)
+    return replace(
+        facts, fees_borne_cents=max(net.fees_borne_cents, 0), recovered_cents=max(net.recovered_cents, 0)
+    )
 
 
 def policy_settings() -> PolicySettings:
@@ -152,6 +158,7 @@ def policy_settings() -> PolicySettings:
         pacing_max_coercive_acts=hub.pacing_max_coercive_acts,
         pacing_window_days=hub.pacing_window_days,
         holiday_subdivision=hub.holiday_subdivision or None,
+        stop_loss_share_percent=hub.stop_loss_share_percent,
     )
 
 
@@ -230,7 +237,7 @@ def judge(
             facts, data.acts, on, office=office_code, rates=rates, settings=policy_settings()
         )
     assert data.fee_budget_cents is not None
-    return assess_whole_file(facts, data.fee_budget_cents, on)
+    return assess_whole_file(facts, data.fee_budget_cents, on, settings=policy_settings())
 
 
 def _refuse_blocks(verdict: Verdict, data: MandateIn, case: Case) -> None:

@@ -209,6 +209,13 @@ async def test_a_write_off_gives_up_fees_the_case_owes_and_no_more(
     case = (await client.get(f"/v1/ledger/cases/{s.case.ref}", headers=world["finance"])).json()
     assert case["balances"]["written_off"] == {"EUR": 6190}
     assert not {"fees_emoluments", "fees_vat"} & set(case["balances"])
+    # A write-off changes who bears a fee, not what the case cost: the net counts it all the same.
+    balances = case["balances"]
+    fees = sum(balances.get(a, {}).get("EUR", 0) for a in ("fees_disbursements", "written_off"))
+    recovered = -balances.get("case_collections", {}).get("EUR", 0)
+    assert case["net"]["fees_borne_cents"] == fees >= 6190
+    assert case["net"]["recovered_cents"] == recovered > 0
+    assert case["net"]["net_cents"] == recovered - fees and case["net"]["stop_loss"] is None
     card_answer = await client.get(
         f"/v1/finance/scorecard?office={s.office.code}&{FEB}", headers=world["finance"]
     )

@@ -70,6 +70,7 @@ async def test_the_clear_cut_cases_give_clear_answers(agency: Agency, client: ht
     garnishment = await assess(rich, "BANK_GARNISHMENT")
     assert garnishment["flagged"] is False and garnishment["expected_recovery_cents"] > 0
     assert garnishment["explanation"]["rule_version"].startswith("creditor-net/")
+    assert garnishment["stop_loss"] is None  # nothing spent on the case yet
     after_no_goods = await assess(searched, "SEIZURE_SALE")
     assert after_no_goods["flagged"] is True
     assert "NO_GOODS_REPORT" in [r["code"] for r in after_no_goods["reasons"]]

@@ -332,3 +332,45 @@ async def test_expected_recovery_is_learned_from_the_act_reports(session: AsyncS
     mine = rates.by_office[("BANK_GARNISHMENT", office.code)]
     assert (mine.recovered_bp, mine.reports) == (share, 4)
     assert rates.rate("BANK_GARNISHMENT", office.code).sample_size > before.sample_size
+
+
+async def test_fees_past_the_stop_loss_with_nothing_recovered_hold_the_next_mandate(
+    session: AsyncSession,
+) -> None:
+    office = await an_office(session)
+    case = await a_case(session, **RICH)  # 5,000 EUR owed: the stop-loss line is 1,000 EUR of fees
+    whole = MandateIn(
+        case_ref=case.ref, office_code=office.code, kind=MandateKind.WHOLE_FILE, fee_budget_cents=200_000
+    )
+    first = await service.create_mandate(session, whole, actor=STAFF)
+    assert first.status == MandateStatus.ISSUED
+    await reported(session, first, "served_at_home", act_code="SERVE_TITLE", emoluments_cents=60_000)
+    empty = await reported(session, first, "served_at_home", act_code="SERVE_TITLE", emoluments_cents=45_000)
+    net = await ledger.case_net(session, case)
+    assert (net.recovered_cents, net.fees_borne_cents, net.net_cents) == (0, 105_000, -105_000)
+
+    per_act = MandateIn(
+        case_ref=case.ref, office_code=office.code, kind=MandateKind.PER_ACT, acts=["BANK_GARNISHMENT"]
+    )
+    held = await service.create_mandate(session, per_act, actor=STAFF)
+    assert held.status == MandateStatus.HELD and held.assessment is not None
+    [reason] = [r for r in held.assessment["reasons"] if r["code"] == "cost.stop_loss"]
+    assert "1050.00 EUR of fees" in reason["message"] and "(1000.00 EUR)" in reason["message"]
+
+    # The office waives a fee: back under the line, the next act is judged on its own again.
+    [fees] = await session.scalars(
+        select(LedgerTransaction).where(
+            LedgerTransaction.source == f"act_report:{empty.id}", LedgerTransaction.kind == "act_fees"
+        )
+    )
+    await ledger.reverse(session, fees.id, reason="fees waived", effective_on=date.today())
+    await session.flush()
+    again = await service.create_mandate(session, per_act, actor=STAFF)
+    assert again.status == MandateStatus.ISSUED, again.assessment
+
+    # Money recovered lifts it whatever the fees.
+    await reported(session, first, "served_at_home", act_code="SERVE_TITLE", emoluments_cents=90_000)
+    assert (await service.create_mandate(session, per_act, actor=STAFF)).status == MandateStatus.HELD
+    await reported(session, first, "partial_payment", act_code="SERVE_TITLE", collected_cents=1_000)
+    assert (await ledger.case_net(session, case)).recovered_cents == 1_000
+    assert (await service.create_mandate(session, per_act, actor=STAFF)).status == MandateStatus.ISSUED
