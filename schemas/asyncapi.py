@@ -46,7 +46,7 @@ TITLES = {
     "hold_notice_ack": "Hold notice acknowledgement (office -> agency)",
     "mandate_cancel": "Mandate cancelled or expired (agency -> office)",
     "invoice_dispute": "Fee invoice disputed, with the disputed lines (agency -> office)",
-    "case_update": "Case update: payment, address, dispute, plan, death, insolvency, limitation (agency -> office)",
+    "case_update": "Case update: a payment, address, dispute, plan, death, insolvency (agency -> office)",
     "case_update_ack": "Case update acknowledgement (office -> agency)",
 }
 

@@ -128,11 +128,12 @@ SITUATIONS = {
 
 def assess_whole_file(case: CaseFacts, fee_budget_cents: int, on: date) -> Verdict:
     """A whole-file mandate lets the office choose its acts: it is refused when insolvency
-    proceedings bar enforcement (``guardrails.insolvency_bars``), held when the debtor's situation
+    proceedings bar enforcement (``guardrails.insolvency_bars``) or the case has ended for every act
+    (the debtor deceased, the limitation reached: ``guardrails.case_ended``), held when the debtor's situation
     needs a person's review, or when the fee budget exceeds what is owed (fees that cannot be
     recovered from the balance fall on the creditor)."""
     verdict = Verdict()
-    for v in guardrails.insolvency_bars(case, on):
+    for v in guardrails.case_ended(case, on) + guardrails.insolvency_bars(case, on):
         (verdict.holds if v.needs_review else verdict.blocks).append(
             Finding("*", "guardrail", v.code, v.message)
         )
