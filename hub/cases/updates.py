@@ -70,11 +70,11 @@ class CaseUpdateIn(_In):
 def _only_with(data: CaseUpdateIn, kind: Kind, field: str) -> list[ErrorItem]:
     given = getattr(data, field) is not None
     if data.kind is kind and not given and field != "insolvency_kind":
-        return [ErrorItem(f"/{field}", "case_update.details_missing", f"a {kind.value} update needs {field}")]
+        return [ErrorItem(field, "case_update.details_missing", f"a {kind.value} update needs {field}")]
     if data.kind is not kind and given:
         return [
             ErrorItem(
-                f"/{field}", "case_update.details_unexpected", f"{field} goes only with a {kind.value} update"
+                field, "case_update.details_unexpected", f"{field} goes only with a {kind.value} update"
             )
         ]
     return []
@@ -90,17 +90,17 @@ def update_errors(case: Case, data: CaseUpdateIn, *, today: date) -> list[ErrorI
         *_only_with(data, Kind.INSOLVENCY_DECLARED, "insolvency_kind"),
     ]
     if data.effective_on > today:
-        errors.append(ErrorItem("/effective_on", "case_update.in_future", "effective_on is in the future"))
+        errors.append(ErrorItem("effective_on", "case_update.in_future", "effective_on is in the future"))
     payment = data.payment
     if payment is not None:
         if payment.received_on > today:
             errors.append(
-                ErrorItem("/payment/received_on", "case_update.in_future", "received_on is in the future")
+                ErrorItem("payment.received_on", "case_update.in_future", "received_on is in the future")
             )
         if payment.currency != case.currency:
             errors.append(
                 ErrorItem(
-                    "/payment/currency",
+                    "payment.currency",
                     "case_update.currency_mismatch",
                     f"case {case.ref} is in {case.currency}, not {payment.currency}",
                 )
@@ -108,7 +108,7 @@ def update_errors(case: Case, data: CaseUpdateIn, *, today: date) -> list[ErrorI
         elif payment.amount_cents > case.outstanding_cents:
             errors.append(
                 ErrorItem(
-                    "/payment/amount_cents",
+                    "payment.amount_cents",
                     "case_update.payment_exceeds_balance",
                     f"{payment.amount_cents} cents is above the balance of case {case.ref} "
                     f"({case.outstanding_cents} cents); record what the balance takes, and refund the rest",
@@ -119,14 +119,14 @@ def update_errors(case: Case, data: CaseUpdateIn, *, today: date) -> list[ErrorI
         if not DEPARTEMENT.match(address.departement.strip().upper()):
             errors.append(
                 ErrorItem(
-                    "/address/departement",
+                    "address.departement",
                     "case_update.departement_invalid",
                     f"{address.departement!r} is not a French département",
                 )
             )
     if data.kind is Kind.DISPUTE_CLOSED and case.disputed is not True:
         errors.append(
-            ErrorItem("/kind", "case_update.no_open_dispute", f"case {case.ref} records no open dispute")
+            ErrorItem("kind", "case_update.no_open_dispute", f"case {case.ref} records no open dispute")
         )
     return errors
 

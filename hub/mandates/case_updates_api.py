@@ -43,8 +43,6 @@ _UPDATE: dict[str, Any] = {
     "reference": "CRM-2026-88412",
     "effective_on": "2026-03-11",
     "payment": {"amount_cents": 25000, "currency": "EUR", "received_on": "2026-03-11"},
-    "address": None,
-    "insolvency_kind": None,
     "comment": "Virement du débiteur reçu par l'agence.",
     "outstanding_cents": 98450,
     "currency": "EUR",
@@ -60,7 +58,7 @@ class NoticeOut(BaseModel):
     message_id: str  # the case_update's message id, quoted by the office's acknowledgement
     sent_at: datetime
     ack_due_by: datetime
-    acknowledged_at: datetime | None
+    acknowledged_at: datetime | None = None
     overdue: bool  # not acknowledged, and its deadline has passed
 
 
@@ -73,10 +71,10 @@ class CaseUpdateOut(BaseModel):
     kind: str
     reference: str
     effective_on: date
-    payment: dict[str, Any] | None
-    address: dict[str, Any] | None
-    insolvency_kind: str | None
-    comment: str | None
+    payment: dict[str, Any] | None = None
+    address: dict[str, Any] | None = None
+    insolvency_kind: str | None = None
+    comment: str | None = None
     outstanding_cents: int  # the balance once the update was applied
     currency: str
     recorded_by: str
@@ -86,10 +84,10 @@ class CaseUpdateOut(BaseModel):
 
 
 class CaseUpdatePage(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_UPDATE], "next_after": None}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_UPDATE]}]})
 
     items: list[CaseUpdateOut]
-    next_after: int | None  # pass as ?after= to read the next page
+    next_after: int | None = None  # pass as ?after= to read the next page
 
 
 def update_out(view: service.UpdateView) -> CaseUpdateOut:

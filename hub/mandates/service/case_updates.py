@@ -75,7 +75,7 @@ async def record_update(
         raise Conflict(
             message,
             code="case_update.duplicate",
-            errors=[ErrorItem("/reference", "case_update.duplicate", message)],
+            errors=[ErrorItem("reference", "case_update.duplicate", message)],
         )
     errors = update_errors(case, data, today=now.date())
     if errors:
