@@ -196,7 +196,7 @@ async def violations(
 
 
 async def test_each_update_changes_the_facts_the_guardrails_read(session: AsyncSession) -> None:
-    case, _, _ = await worked_on(session)
+    case, offices, _ = await worked_on(session)
     record = service.record_update
     assert await violations(session, case) == {}
 
@@ -231,6 +231,14 @@ async def test_each_update_changes_the_facts_the_guardrails_read(session: AsyncS
 
     await record(session, case.ref, update("debtor_deceased", "X-1"), actor=STAFF)
     assert (await violations(session, case)) == {"DEBTOR_DECEASED": False, "LIMITATION_REACHED": False}
+    whole = MandateIn(
+        case_ref=case.ref, office_code=offices[0].code, kind=MandateKind.WHOLE_FILE, fee_budget_cents=10_000
+    )
+    with pytest.raises(InvalidInput) as refused:  # a whole-file mandate too: the office would choose acts
+        await service.create_mandate(session, whole, actor=STAFF)
+    assert {"DEBTOR_DECEASED", "LIMITATION_REACHED"} <= {
+        e.code.rsplit(".", 1)[-1].upper() for e in refused.value.errors
+    }
 
     listed = await service.list_updates(session, case.ref, after=None, limit=100)
     assert [v.update.reference for v in listed] == [
