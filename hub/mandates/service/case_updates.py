@@ -5,7 +5,8 @@ update is kept with who recorded it and when, applied to the case facts the rule
 case, one per office, to acknowledge (``case_update_ack``) by ``HUB_CASE_UPDATE_ACK_HOURS``.
 
 A payment that clears the balance stops the work: each live mandate on the case is cancelled and
-its office told with a ``mandate_cancel`` of cause ``balance_cleared``, after the update itself."""
+its office told with a ``mandate_cancel`` of cause ``balance_cleared``, after the update itself; a
+mandate still held for approval (or a draft) is cancelled too, never to be issued."""
 
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
 from hub.settings import get_settings
 from schemas import v1
+
+# Mandates that never reached an office: a cleared balance cancels them too, with no message.
+NOT_SENT = frozenset({S.DRAFT.value, S.HELD.value})
 
 
 def ack_window() -> timedelta:
@@ -105,9 +109,12 @@ async def record_update(
 
     repo = MandateRepository(session)
     live: dict[uuid.UUID, list[Mandate]] = defaultdict(list)
+    waiting: list[Mandate] = []  # drafts and held mandates: they never left
     for mandate in await repo.of_case(case.id):
         if mandate.status in AT_OFFICE:
             live[mandate.office_id].append(mandate)
+        elif mandate.status in NOT_SENT:
+            waiting.append(mandate)
     cleared = data.kind is v1.CaseUpdateKind.PAYMENT_RECEIVED and case.outstanding_cents == 0
     offices = OfficeRepository(session)
     notices: list[NoticeView] = []
@@ -134,7 +141,7 @@ async def record_update(
             f"balance cleared by a payment of {data.payment.amount_cents} cents received on "
             f"{data.payment.received_on.isoformat()} (case update {update.update_id})"
         )
-        for mandates in live.values():
+        for mandates in [*live.values(), waiting]:
             for mandate in mandates:
                 await end_at_office(
                     session,

@@ -100,12 +100,17 @@ async def test_a_payment_lowers_the_balance_and_each_office_is_told_once(session
 
 async def test_a_payment_that_clears_the_balance_stops_the_work(session: AsyncSession) -> None:
     case, [first, second], mandates = await worked_on(session)
+    third = MandateIn(
+        case_ref=case.ref, office_code=first.code, kind=MandateKind.PER_ACT, acts=["BANK_GARNISHMENT"]
+    )
+    held = await service.create_mandate(session, third, actor=STAFF)
+    assert held.status == MandateStatus.HELD  # a third coercive act: pacing
     await service.record_update(session, case.ref, payment(100_000, "R-1"), actor=STAFF)
     view = await service.record_update(session, case.ref, payment(OWED - 100_000, "R-2"), actor=STAFF)
 
     assert case.outstanding_cents == 0
-    assert view.ended_mandates == sorted(m.ref for m in mandates)
-    assert all(m.status == MandateStatus.CANCELLED for m in mandates)
+    assert view.ended_mandates == sorted(m.ref for m in [*mandates, held])
+    assert all(m.status == MandateStatus.CANCELLED for m in [*mandates, held])  # the held one never leaves
     for office, theirs in ((first, mandates[:2]), (second, mandates[2:])):
         updates = await sent(session, "case_update", office.code)
         assert [u.work_stops for u in updates if isinstance(u, v1.CaseUpdate)] == [False, True]
