@@ -26,6 +26,7 @@ from hub.kit.ratelimit import RateLimiter
 from hub.ledger import api as ledger_api
 from hub.logging import configure_logging
 from hub.mandates import api as mandates_api
+from hub.mandates import case_updates_api
 from hub.messaging import api as messaging_api
 from hub.messaging.signing import ReceiptSigner
 from hub.offices import api as offices_api
@@ -55,7 +56,10 @@ TAGS = [
         "description": "Every office's inbox, the message store and the receipts' public key",
     },
     {"name": "invoices", "description": "Fee invoices from offices and finance's decisions on them"},
-    {"name": "cases", "description": "The agency's cases and the holds raised on them (staff)"},
+    {
+        "name": "cases",
+        "description": "The agency's cases, their updates and the holds raised on them (staff)",
+    },
     {"name": "mandates", "description": "Mandates issued to offices, held for approval, cancelled (staff)"},
     {"name": "acts", "description": "What an act would cost and which guardrails it meets (staff)"},
     {"name": "approvals", "description": "Offices' cost requests waiting for staff or finance"},
@@ -123,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(messaging_api.router)
     app.include_router(cases_api.router)
     app.include_router(mandates_api.router)
+    app.include_router(case_updates_api.router)
     app.include_router(acts_api.router)
     app.include_router(invoices_api.router)
     app.include_router(finance_api.router)

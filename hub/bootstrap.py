@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from hub.acts.handlers import act_report_received, preload_act_reports
 from hub.invoices.handlers import fee_invoice_received, is_einvoice_body, read_einvoice
-from hub.mandates.handlers import cost_requested, hold_notice_acknowledged, mandate_acknowledged
+from hub.mandates.handlers import (
+    case_update_acknowledged,
+    cost_requested,
+    hold_notice_acknowledged,
+    mandate_acknowledged,
+)
 from hub.messaging.inbound import InboundProcessor, KindHandling
 from hub.messaging.signing import ReceiptSigner
 
@@ -21,6 +26,7 @@ KINDS: dict[str, KindHandling] = {
     "mandate_ack": KindHandling(mandate_acknowledged),
     "cost_request": KindHandling(cost_requested),
     "hold_notice_ack": KindHandling(hold_notice_acknowledged),
+    "case_update_ack": KindHandling(case_update_acknowledged),
     "fee_invoice": KindHandling(fee_invoice_received),
 }
 TRANSLATORS = (read_einvoice,)  # UBL 2.1, UN/CEFACT CII and Factur-X invoices, as fee_invoice

@@ -1,12 +1,12 @@
 """Every table of the hub, imported once so the metadata is complete (Alembic, tests)."""
 
 from hub.acts.models import ActReport, ActReportTally, MandateActTally
-from hub.cases.models import Case, Creditor, Debtor
+from hub.cases.models import Case, CaseUpdate, Creditor, Debtor
 from hub.inventory.models import InventoryResult
 from hub.invoices.models import Invoice, InvoiceEvent, InvoiceLine
 from hub.kit.idempotency import IdempotencyRecord
 from hub.ledger.models import LedgerEntry, LedgerTransaction
-from hub.mandates.models import Approval, HoldNotice, Mandate, MandateEvent
+from hub.mandates.models import Approval, CaseUpdateNotice, HoldNotice, Mandate, MandateEvent
 from hub.messaging.models import InboxEntry, MailboxItem, MessageEvent, OutboxEntry, Receipt, StoredMessage
 from hub.offices.models import Office, OfficeApiKey, OfficeEvent
 from hub.staff.models import StaffUser
@@ -16,6 +16,8 @@ __all__ = [
     "ActReportTally",
     "Approval",
     "Case",
+    "CaseUpdate",
+    "CaseUpdateNotice",
     "Creditor",
     "Debtor",
     "HoldNotice",

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # working days: no holiday calendar to keep; a notice sent on a Friday is then overdue on Sunday
     # and staff see it on the overdue list on Monday, which is when they would follow it up anyway.
     hold_notice_ack_hours: int = Field(default=48, ge=1, le=24 * 30)
+    # A case update (payment, address, dispute...) must be acknowledged within this many clock hours.
+    case_update_ack_hours: int = Field(default=48, ge=1, le=24 * 30)
     # An issued or acknowledged mandate with no act reported lapses this many days after issue.
     mandate_validity_days: int = Field(default=183, ge=1, le=3660)
     # How often the worker ("all" and "relay" roles) expires lapsed mandates; 0 = never (run

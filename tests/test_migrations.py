@@ -78,3 +78,26 @@ async def test_office_bank_details_go_down_and_up_again(database_url: str, tmp_p
             assert {"iban", "bic"} <= offices and "invoice_id" in receipts and "office_events" in tables
         finally:
             await engine.dispose()
+
+
+def _case_update_columns(connection: Connection) -> tuple[set[str], set[str]]:
+    found = inspect(connection)
+    return {c["name"] for c in found.get_columns("cases")}, set(found.get_table_names())
+
+
+async def test_case_updates_go_down_and_up_again(database_url: str, tmp_path: Path) -> None:
+    """20261204_0019 on a database of its own: down to 0018 removes what it added, up puts it back."""
+    added = {"debtor_deceased", "limitation_reached_on"}
+    async with database_like(database_url, tmp_path) as url:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(_downgrade, "20261204_0018")
+                cases, tables = await conn.run_sync(_case_update_columns)
+            assert not added & cases and not {"case_updates", "case_update_notices"} & tables
+            await migrate(engine)
+            async with engine.connect() as conn:
+                cases, tables = await conn.run_sync(_case_update_columns)
+            assert added <= cases and {"case_updates", "case_update_notices"} <= tables
+        finally:
+            await engine.dispose()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Protocol
 
 import typer
+from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +21,7 @@ from hub.database import (
     session_factory,
     unit_of_work,
 )
-from hub.kit.errors import ErrorItem, HubError
+from hub.kit.errors import ErrorItem, HubError, InvalidInput
 from hub.settings import get_settings
 
 cases_app = typer.Typer(help="Cases (dossiers).", no_args_is_help=True)
@@ -112,3 +113,96 @@ def cases_import(
     from hub.cases import service
 
     import_file(file, "case(s)", service.import_rows)
+
+
+@cases_app.command("update")
+def cases_update(
+    ref: Annotated[str, typer.Argument(help="The case's ref")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="payment_received, address_changed, dispute_opened, dispute_closed, payment_plan_agreed, "
+            "payment_plan_broken, debtor_deceased, insolvency_declared, insolvency_ended, limitation_reached"
+        ),
+    ],
+    reference: Annotated[str, typer.Option(help="Your own id of this update: a retry with it is refused")],
+    on: Annotated[str, typer.Option("--on", help="When it happened, YYYY-MM-DD")],
+    by: Annotated[str, typer.Option("--by", help="Email of the staff member recording it")],
+    amount_cents: Annotated[int | None, typer.Option(help="payment_received: integer cents")] = None,
+    currency: Annotated[str, typer.Option(help="payment_received: ISO 4217 code")] = "EUR",
+    received_on: Annotated[
+        str | None, typer.Option(help="payment_received: YYYY-MM-DD (default: --on)")
+    ] = None,
+    line1: Annotated[str | None, typer.Option(help="address_changed: number and street")] = None,
+    postcode: Annotated[str | None, typer.Option(help="address_changed")] = None,
+    city: Annotated[str | None, typer.Option(help="address_changed")] = None,
+    departement: Annotated[str | None, typer.Option(help="address_changed, e.g. 75")] = None,
+    insolvency_kind: Annotated[
+        str | None,
+        typer.Option(
+            help="insolvency_declared: over_indebtedness, over_indebtedness_filed, collective_proceedings"
+        ),
+    ] = None,
+    comment: Annotated[str | None, typer.Option(help="Anything the offices should know")] = None,
+) -> None:
+    """Record a case update as ``POST /v1/cases/{ref}/updates`` does: applied to the case, sent to every
+    office holding a live mandate on it (``case_update``); a payment that clears the balance ends
+    their mandates. Every error is listed and nothing is written on a refusal (exit 1)."""
+    from hub.cases.updates import CaseUpdateIn
+    from hub.database import engine_from_settings, session_factory, unit_of_work
+    from hub.kit.http import validation_errors
+    from hub.mandates import service
+    from hub.staff import service as staff
+    from hub.staff.models import Role
+    from hub.staff.repository import StaffRepository
+
+    body: dict[str, object] = {"kind": kind, "reference": reference, "effective_on": on, "comment": comment}
+    if amount_cents is not None:
+        body["payment"] = {
+            "amount_cents": amount_cents,
+            "currency": currency,
+            "received_on": received_on or on,
+        }
+    if line1 is not None or postcode is not None or city is not None:
+        body["address"] = {"line1": line1, "postcode": postcode, "city": city, "departement": departement}
+    if insolvency_kind is not None:
+        body["insolvency_kind"] = insolvency_kind
+    try:
+        data = CaseUpdateIn.model_validate({k: v for k, v in body.items() if v is not None})
+    except ValidationError as exc:
+        _print_errors("the update is refused", validation_errors(list(exc.errors())))
+        raise typer.Exit(code=1) from None
+
+    async def run() -> service.UpdateView:
+        engine = engine_from_settings(get_settings())
+        try:
+            async with unit_of_work(session_factory(engine)) as session:
+                user = await StaffRepository(session).by_email(by.strip().lower())
+                if user is None or user.disabled_at is not None:
+                    raise InvalidInput(f"no active staff member {by}", code="staff.unknown")
+                staff.require_role(user, Role.STAFF)
+                return await service.record_update(session, ref, data, actor=user.email)
+        finally:
+            await engine.dispose()
+
+    try:
+        view = asyncio.run(run())
+    except HubError as exc:
+        _print_errors(f"{exc.detail} [{exc.code}]", exc.errors)
+        raise typer.Exit(code=1) from None
+    update = view.update
+    typer.echo(
+        f"{update.update_id} {update.kind} on case {view.case_ref} by {update.recorded_by}: "
+        f"balance {update.outstanding_cents} {update.currency}"
+    )
+    for notice in view.notices:
+        due = f"{notice.notice.ack_due_by:%Y-%m-%d %H:%M} UTC"
+        typer.echo(f"  sent to {notice.office_code} ({notice.notice.message_id}), acknowledge by {due}")
+    for mandate_ref in view.ended_mandates:
+        typer.echo(f"  mandate {mandate_ref} ended: balance cleared")
+
+
+def _print_errors(headline: str, errors: list[ErrorItem]) -> None:
+    typer.secho(f"error: {headline}", fg=typer.colors.RED, err=True)
+    for item in errors:
+        typer.secho(f"  {item.path}: {item.message} [{item.code}]", fg=typer.colors.RED, err=True)

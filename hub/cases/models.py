@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Uuid, false, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    false,
+    select,
+)
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from hub.kit.db import Base, Cents, Currency, Timestamped, UuidPk
+from hub.kit.clock import utcnow
+from hub.kit.db import Base, BigIntId, Cents, Currency, Timestamped, UtcDateTime, UuidPk
 
 
 class DebtorKind(enum.StrEnum):
@@ -84,6 +98,9 @@ class Case(UuidPk, Timestamped, Base):
     goods_valued_on: Mapped[date | None] = mapped_column(Date)
     vehicle_value_cents: Mapped[int | None] = mapped_column(BigInteger)
     vehicle_valued_on: Mapped[date | None] = mapped_column(Date)
+    # Recorded by case updates (``debtor_deceased``, ``limitation_reached``): both end the case's acts.
+    debtor_deceased: Mapped[bool | None] = mapped_column(Boolean)
+    limitation_reached_on: Mapped[date | None] = mapped_column(Date)
 
     # Read with the case in the same SELECT (a correlated subquery), so the rules know it without a
     # query more on the act report's path.
@@ -101,3 +118,32 @@ class Case(UuidPk, Timestamped, Base):
     def outstanding_cents(self) -> int:
         """Principal + interest + recoverable costs - payments received."""
         return self.principal_cents + self.interest_cents + self.costs_cents - self.paid_cents
+
+
+class CaseUpdate(Base):
+    """What the agency learned about a case after it was opened (a payment, an address, a dispute...),
+    who recorded it and when, and the balance once it was applied. Append-only: a later update
+    corrects an earlier one (``dispute_closed`` after ``dispute_opened``)."""
+
+    __tablename__ = "case_updates"
+    # A retry of the same update (the staff system's ``reference``) is refused, never applied twice.
+    __table_args__ = (UniqueConstraint("case_id", "reference"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)  # the list's cursor
+    update_id: Mapped[str] = mapped_column(String(64), unique=True)  # its public id, "UPD-..."
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("cases.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(32))  # schemas.v1.CaseUpdateKind
+    effective_on: Mapped[date] = mapped_column(Date)
+    amount_cents: Mapped[int | None] = Cents(nullable=True)  # payment_received
+    currency: Mapped[str] = Currency()
+    received_on: Mapped[date | None] = mapped_column(Date)  # payment_received
+    address: Mapped[dict[str, str | None] | None] = mapped_column(JSON)  # address_changed
+    insolvency_kind: Mapped[str | None] = mapped_column(String(32))  # insolvency_declared, when known
+    comment: Mapped[str | None] = mapped_column(Text)
+    outstanding_cents: Mapped[int] = Cents()  # the balance once applied
+    recorded_by: Mapped[str] = mapped_column(String(254))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    # Declared so the unit of work inserts rows in foreign-key order.
+    case: Mapped[Case] = relationship(lazy="raise")

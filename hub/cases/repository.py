@@ -6,11 +6,12 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from hub.cases.models import Case, Creditor, Debtor
+from hub.cases.models import Case, CaseUpdate, Creditor, Debtor
+from schemas.v1.case_updates import CaseUpdateKind
 
 
 class CaseRepository:
@@ -27,13 +28,18 @@ class CaseRepository:
             select(Debtor.id).where(Debtor.id == debtor_id).with_for_update(key_share=True)
         )
 
-    async def get_with_parties(self, ref: str) -> Case | None:
-        """The case with its creditor and debtor loaded (for the API and outgoing mandates)."""
-        return await self.session.scalar(
+    async def get_with_parties(self, ref: str, *, for_update: bool = False) -> Case | None:
+        """The case with its creditor and debtor loaded (for the API and outgoing mandates);
+        ``for_update``: the case locked until commit and read fresh, so that what is checked against
+        its facts (a payment against the balance) is checked after any other change in flight."""
+        query = (
             select(Case)
             .where(Case.ref == ref)
             .options(selectinload(Case.creditor), selectinload(Case.debtor))
         )
+        if for_update:
+            query = query.with_for_update(of=Case, key_share=True).execution_options(populate_existing=True)
+        return await self.session.scalar(query)
 
     async def get_with_parties_by_id(self, case_id: uuid.UUID) -> Case | None:
         return await self.session.scalar(
@@ -51,7 +57,30 @@ class CaseRepository:
     async def creditor_by_name(self, name: str) -> Creditor | None:
         return await self.session.scalar(select(Creditor).where(Creditor.name == name))
 
-    async def add(self, *objects: Case | Creditor | Debtor) -> None:
+    async def update_by_reference(self, case_id: uuid.UUID, reference: str) -> CaseUpdate | None:
+        return await self.session.scalar(
+            select(CaseUpdate).where(CaseUpdate.case_id == case_id, CaseUpdate.reference == reference)
+        )
+
+    async def updates(self, case_id: uuid.UUID, *, after: int | None, limit: int) -> list[CaseUpdate]:
+        """The case's updates in the order they were recorded, ``limit`` after the cursor ``after``."""
+        query = select(CaseUpdate).where(CaseUpdate.case_id == case_id).order_by(CaseUpdate.id).limit(limit)
+        if after is not None:
+            query = query.where(CaseUpdate.id > after)
+        return list(await self.session.scalars(query))
+
+    async def payments_received(self, case_id: uuid.UUID, currency: str) -> int:
+        """What the debtor paid the agency directly on the case since it was opened (case updates)."""
+        total = await self.session.scalar(
+            select(func.coalesce(func.sum(CaseUpdate.amount_cents), 0)).where(
+                CaseUpdate.case_id == case_id,
+                CaseUpdate.kind == CaseUpdateKind.PAYMENT_RECEIVED.value,
+                CaseUpdate.currency == currency,
+            )
+        )
+        return int(total or 0)
+
+    async def add(self, *objects: Case | Creditor | Debtor | CaseUpdate) -> None:
         self.session.add_all(objects)
         await self.session.flush()
 

@@ -89,6 +89,8 @@ class EvidenceIn(_In):
     goods_valued_on: date | None = None
     vehicle_value_cents: Cents | None = None
     vehicle_valued_on: date | None = None
+    debtor_deceased: bool | None = None
+    limitation_reached_on: date | None = None  # recorded by a ``limitation_reached`` case update
 
 
 class CaseIn(_In):
@@ -308,6 +310,8 @@ def case_facts(
             goods_valued_on=case.goods_valued_on,
             vehicle_value_cents=case.vehicle_value_cents,
             vehicle_valued_on=case.vehicle_valued_on,
+            debtor_deceased=case.debtor_deceased,
+            limitation_reached_on=case.limitation_reached_on,
         ),
         claim_started_on=case.claim_started_on,
         acts=acts,

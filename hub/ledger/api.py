@@ -226,7 +226,7 @@ async def get_case_ledger(ref: str, session: SessionDep, _user: Finance) -> Case
     404 `case.not_found`.
     """
     ledger = await service.case_ledger(session, ref)
-    net = ledger.net
+    net = await service.case_net(session, ledger.case)
     stopped = stop_loss.check_net(net, ledger.case.outstanding_cents, get_settings().stop_loss_share_percent)
     return CaseLedgerOut(
         case_ref=ledger.case.ref,

@@ -360,11 +360,6 @@ class CaseLedger:
     def balances(self) -> Balances:
         return add_up((e.account, e.currency, e.amount_cents) for e, _, _ in self.entries)
 
-    @property
-    def net(self) -> CaseNet:
-        """What the case has brought in and cost so far (``hub.recovery.stop_loss``)."""
-        return net_of(self.balances, self.case.currency)
-
     def balances_per_office(self) -> dict[str, Balances]:
         codes = sorted({code for _, _, code in self.entries if code is not None})
         return {
@@ -384,16 +379,14 @@ async def case_ledger(session: AsyncSession, case_ref: str) -> CaseLedger:
 NET_ACCOUNTS = (*FEE_ACCOUNTS, WRITTEN_OFF, CASE_COLLECTIONS)
 
 
-def net_of(balances: Balances, currency: str) -> CaseNet:
-    return CaseNet(
-        recovered_cents=money_collected(balances, currency),
-        fees_borne_cents=fees_charged(balances, currency),
-        currency=currency,
-    )
-
-
 async def case_net(session: AsyncSession, case: Case) -> CaseNet:
-    """What the case has brought in and cost so far, from its ledger (one grouped query): the money
-    the offices collected on it, the fees charged on it whoever bears them."""
+    """What the case has brought in and cost so far (``hub.recovery.stop_loss``), in its currency:
+    the money the offices collected on it (ledger) and the debtor paid the agency directly (case
+    updates); the fees charged on it, net of corrections, whoever bears them (ledger)."""
     balances = await LedgerRepository(session).balances(case_id=case.id, accounts=NET_ACCOUNTS)
-    return net_of(balances, case.currency)
+    paid = await CaseRepository(session).payments_received(case.id, case.currency)
+    return CaseNet(
+        recovered_cents=money_collected(balances, case.currency) + paid,
+        fees_borne_cents=fees_charged(balances, case.currency),
+        currency=case.currency,
+    )

@@ -139,15 +139,16 @@ def assess_whole_file(
     case: CaseFacts, fee_budget_cents: int, on: date, *, settings: PolicySettings = DEFAULT_SETTINGS
 ) -> Verdict:
     """A whole-file mandate lets the office choose its acts: it is refused when insolvency
-    proceedings bar enforcement (``guardrails.insolvency_bars``), held when the debtor's situation
-    needs a person's review, when the case is past its stop-loss (``hub.recovery.stop_loss``), or
-    when the fee budget exceeds what is owed (fees that cannot be recovered from the balance fall on
-    the creditor)."""
+    proceedings bar enforcement (``guardrails.insolvency_bars``) or the case has ended for every act
+    (the debtor deceased, the limitation reached: ``guardrails.case_ended``), held when the debtor's
+    situation needs a person's review, when the case is past its stop-loss
+    (``hub.recovery.stop_loss``), or when the fee budget exceeds what is owed (fees that cannot be
+    recovered from the balance fall on the creditor)."""
     verdict = Verdict()
     stopped = stop_loss.check(case, settings.stop_loss_share_percent)
     if stopped is not None:
         verdict.holds.append(Finding("*", "cost", stopped.code, stopped.message))
-    for v in guardrails.insolvency_bars(case, on):
+    for v in guardrails.case_ended(case, on) + guardrails.insolvency_bars(case, on):
         (verdict.holds if v.needs_review else verdict.blocks).append(
             Finding("*", "guardrail", v.code, v.message)
         )

@@ -1,7 +1,7 @@
 """Office messages about mandates, on the one inbound path (``hub.messaging.inbound``, wired by
-``hub.bootstrap``): the acknowledgement (accepted or refused, with its reason), the cost request
-and the acknowledgement of a hold notice. Each raises a typed error listing every problem to refuse
-the message; the inbound path then keeps nothing it wrote."""
+``hub.bootstrap``): the acknowledgement (accepted or refused, with its reason), the cost request,
+and the acknowledgements of a hold notice and of a case update. Each raises a typed error listing
+every problem to refuse the message; the inbound path then keeps nothing it wrote."""
 
 from __future__ import annotations
 
@@ -100,3 +100,10 @@ async def hold_notice_acknowledged(session: AsyncSession, delivery: Delivery) ->
     message, office = delivery.message, delivery.office
     assert isinstance(message, v1.HoldNoticeAck)
     await service.acknowledge_hold_notice(session, office, message)
+
+
+async def case_update_acknowledged(session: AsyncSession, delivery: Delivery) -> None:
+    """Records when the office acknowledged a case update sent to it (once; late ones too)."""
+    message, office = delivery.message, delivery.office
+    assert isinstance(message, v1.CaseUpdateAck)
+    await service.acknowledge_case_update(session, office, message)

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from hub.cases.models import Case
+from hub.cases.models import Case, CaseUpdate
 from hub.kit.clock import utcnow
 from hub.mandates.models import Approval, Mandate, MandateKind
 from hub.offices.models import Office
@@ -121,4 +121,45 @@ def mandate_cancel(
         cause=cause,
         reason=reason[:500],
         effective_at=at,
+    )
+
+
+def case_update(
+    update: CaseUpdate,
+    case: Case,
+    office: Office,
+    mandate_refs: list[str],
+    *,
+    ack_due_by: datetime,
+    work_stops: bool,
+) -> v1.CaseUpdate:
+    """Tells an office what changed on a case it holds live mandates on (``mandate_refs``), to
+    acknowledge by ``ack_due_by``; ``work_stops``: the balance is cleared, a ``mandate_cancel``
+    follows for each of them."""
+    payment = None
+    if update.amount_cents is not None and update.received_on is not None:
+        payment = v1.PaymentReceived(
+            amount_cents=update.amount_cents, currency=update.currency, received_on=update.received_on
+        )
+    address = None
+    if update.address is not None:
+        address = v1.Address(
+            street=str(update.address["line1"]),
+            postal_code=str(update.address["postcode"]),
+            city=str(update.address["city"]),
+        )
+    return v1.CaseUpdate(
+        envelope=envelope("case_update", office, prefix="CUPD", correlation_id=case.ref),
+        case_ref=case.ref,
+        mandate_refs=mandate_refs,
+        update=v1.CaseUpdateKind(update.kind),
+        effective_on=update.effective_on,
+        payment=payment,
+        address=address,
+        insolvency=v1.InsolvencyProceedings(update.insolvency_kind) if update.insolvency_kind else None,
+        currency=case.currency,
+        outstanding_cents=update.outstanding_cents,
+        work_stops=work_stops,
+        comment=update.comment,
+        ack_due_by=ack_due_by,
     )

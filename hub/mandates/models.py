@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hub.cases.models import Case
+from hub.cases.models import Case, CaseUpdate
 from hub.kit.clock import utcnow
 from hub.kit.db import Base, BigIntId, Cents, Currency, Timestamped, UtcDateTime, UuidPk
 from hub.offices.models import Office
@@ -119,4 +119,24 @@ class HoldNotice(UuidPk, Timestamped, Base):
 
     # Declared so the unit of work inserts rows in foreign-key order.
     mandate: Mapped[Mandate] = relationship(lazy="raise")
+    office: Mapped[Office] = relationship(lazy="raise")
+
+
+class CaseUpdateNotice(UuidPk, Timestamped, Base):
+    """A case update sent to an office holding a live mandate on the case, one per office, which the
+    office must acknowledge (``case_update_ack``) by ``ack_due_by``; ``acknowledged_at`` is set once,
+    by the first acknowledgement."""
+
+    __tablename__ = "case_update_notices"
+
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)  # the case_update's envelope id
+    update_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("case_updates.id"), index=True)
+    office_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("offices.id"), index=True)
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ack_due_by: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ack_message_id: Mapped[str | None] = mapped_column(String(64))  # the office's case_update_ack
+
+    # Declared so the unit of work inserts rows in foreign-key order.
+    update: Mapped[CaseUpdate] = relationship(lazy="raise")
     office: Mapped[Office] = relationship(lazy="raise")

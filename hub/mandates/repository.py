@@ -12,9 +12,9 @@ from sqlalchemy import Row, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport, ActReportTally, MandateActTally
-from hub.cases.models import Case
+from hub.cases.models import Case, CaseUpdate
 from hub.ledger.repository import LedgerRepository
-from hub.mandates.models import Approval, HoldNotice, Mandate, MandateEvent
+from hub.mandates.models import Approval, CaseUpdateNotice, HoldNotice, Mandate, MandateEvent
 from hub.offices.models import Office
 
 
@@ -220,7 +220,37 @@ class MandateRepository:
         rows = (await self.session.execute(query)).all()
         return [(notice, mandate, case, office) for notice, mandate, case, office in rows]
 
-    async def add(self, *objects: Mandate | MandateEvent | Approval | HoldNotice) -> None:
+    async def case_update_notice(
+        self, message_id: str, *, for_update: bool = False
+    ) -> tuple[CaseUpdateNotice, str] | None:
+        """The case update sent with this message id, with its case's ref; ``for_update``: the notice
+        locked and read fresh, so that two acknowledgements are recorded one after the other."""
+        query = (
+            select(CaseUpdateNotice, Case.ref)
+            .join(CaseUpdate, CaseUpdate.id == CaseUpdateNotice.update_id)
+            .join(Case, Case.id == CaseUpdate.case_id)
+            .where(CaseUpdateNotice.message_id == message_id)
+        )
+        if for_update:
+            query = query.with_for_update(of=CaseUpdateNotice, key_share=True).execution_options(
+                populate_existing=True
+            )
+        row = (await self.session.execute(query)).first()
+        return (row[0], row[1]) if row is not None else None
+
+    async def case_update_notices(self, update_ids: Collection[int]) -> list[tuple[CaseUpdateNotice, str]]:
+        """The notices of these case updates, with their office's code, by office code."""
+        if not update_ids:
+            return []
+        rows = await self.session.execute(
+            select(CaseUpdateNotice, Office.code)
+            .join(Office, Office.id == CaseUpdateNotice.office_id)
+            .where(CaseUpdateNotice.update_id.in_(list(update_ids)))
+            .order_by(Office.code)
+        )
+        return [(notice, code) for notice, code in rows.all()]
+
+    async def add(self, *objects: Mandate | MandateEvent | Approval | HoldNotice | CaseUpdateNotice) -> None:
         self.session.add_all(objects)
         await self.session.flush()
 

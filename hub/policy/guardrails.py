@@ -22,7 +22,15 @@ on file restarts it, since no enforcement act may be done without a title.
 
 Insolvency bars enforcement as a hard block: an over-indebtedness file declared admissible (art.
 L722-2 Code de la consommation) or collective proceedings opened (art. L622-21 Code de commerce),
-named after what the case records or, failing that, after the debtor's kind.
+named after what the case records or, failing that, after the debtor's kind. It is lifted when the
+case records the proceedings ended (an ``insolvency_ended`` case update sets
+``insolvency_proceedings`` to false), an office's earlier report of them included.
+
+Two facts recorded by case updates end every act on the case, as hard blocks: the debtor's death
+(``DEBTOR_DECEASED``: the title must first be served on the heirs, art. 877 Code civil) and the
+limitation period reached (``LIMITATION_REACHED``, from the day the agency recorded). A dispute
+opened by a case update is the ``disputed`` fact: coercive acts wait for a person's review
+(``CLAIM_DISPUTED``) until a ``dispute_closed`` update clears it.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ __all__ = [
     "PolicySettings",
     "TitlePeriod",
     "Violation",
+    "case_ended",
     "check",
     "hard_blocks",
     "insolvency_bars",
@@ -520,6 +529,39 @@ def insolvency_bars(case: CaseFacts, on: date) -> list[Violation]:
     ]
 
 
+def case_ended(case: CaseFacts, on: date) -> list[Violation]:
+    """The debtor's death and the limitation reached, as case updates record them: hard blocks on
+    every act dated ``on`` (whole-file mandates included)."""
+    ev = case.evidence
+    found: list[Violation] = []
+    if ev.debtor_deceased:
+        found.append(
+            Violation(
+                "DEBTOR_DECEASED",
+                "The debtor is recorded deceased: no act may be directed at them. Enforcement against "
+                "the heirs needs the title served on them first, and eight days' wait.",
+                False,
+                "Art. 877 Code civil",
+            )
+        )
+    reached = ev.limitation_reached_on
+    if reached is not None and on >= reached:
+        found.append(
+            Violation(
+                "LIMITATION_REACHED",
+                f"The agency recorded that the claim's limitation period ran out on {reached.isoformat()}: "
+                "it can no longer be pursued.",
+                False,
+                "Art. 2219 Code civil; art. L218-2 Code de la consommation; art. L111-4 CPCE",
+            )
+        )
+    return found
+
+
+def _case_ended(ask: _Ask) -> list[Violation]:
+    return case_ended(ask.case, ask.on)
+
+
 def _insolvency(ask: _Ask) -> list[Violation]:
     if not ask.act.coercive:
         return []
@@ -535,6 +577,7 @@ _RULES: tuple[Rule, ...] = (
     _payment_order_first,
     _small_claim_home_seizure,
     _garnishment_notice,
+    _case_ended,
     _insolvency,
     _situation,
     _pacing,

@@ -152,6 +152,11 @@ class Evidence:
     vehicle_value_cents: int | None = None
     """Estimated value of the debtor's vehicle, for an immobilisation (the seizure of the vehicle)."""
     vehicle_valued_on: date | None = None
+    debtor_deceased: bool | None = None
+    """The debtor died (a ``debtor_deceased`` case update): no act is directed at them any more."""
+    limitation_reached_on: date | None = None
+    """The agency recorded that the claim's limitation period ran out on this day (a
+    ``limitation_reached`` case update): nothing may be pursued from then on."""
 
     def __post_init__(self) -> None:
         _cents("bank_balance_cents", self.bank_balance_cents, optional=True)
@@ -170,6 +175,7 @@ class Evidence:
             "payment_plan_active",
             "disputed",
             "insolvency_proceedings",
+            "debtor_deceased",
         ):
             _flag(name, getattr(self, name))
         if self.insolvency_kind is not None:

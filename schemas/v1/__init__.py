@@ -18,6 +18,13 @@ from schemas.v1.approvals import (
     HoldNoticeAck,
     HoldReason,
 )
+from schemas.v1.case_updates import (
+    CaseUpdate,
+    CaseUpdateAck,
+    CaseUpdateKind,
+    InsolvencyProceedings,
+    PaymentReceived,
+)
 from schemas.v1.common import (
     MAX_CENTS,
     ActCode,
@@ -87,6 +94,9 @@ __all__ = [
     "ActReport",
     "Address",
     "CancelCause",
+    "CaseUpdate",
+    "CaseUpdateAck",
+    "CaseUpdateKind",
     "Cents",
     "Claim",
     "CostDecision",
@@ -104,6 +114,7 @@ __all__ = [
     "HoldNotice",
     "HoldNoticeAck",
     "HoldReason",
+    "InsolvencyProceedings",
     "InvoiceDispute",
     "InvoiceLine",
     "LineFinding",
@@ -118,6 +129,7 @@ __all__ = [
     "MessageModel",
     "OutcomeCode",
     "PartyCode",
+    "PaymentReceived",
     "PerActTerms",
     "PositiveCents",
     "Priority",

@@ -21,6 +21,8 @@ MessageKind = Literal[
     "hold_notice_ack",
     "mandate_cancel",
     "invoice_dispute",
+    "case_update",
+    "case_update_ack",
 ]
 """Every kind of message of version 1."""
 

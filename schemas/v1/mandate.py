@@ -241,10 +241,13 @@ class CancelCause(StrEnum):
 
     - ``cancelled``: the agency withdrew it (mandat révoqué), with its reason.
     - ``expired``: its validity ran out before any act was reported (mandat caduc).
+    - ``balance_cleared``: the debtor paid the balance to the agency (a ``case_update``
+      ``payment_received`` came first): nothing is left to collect.
     """
 
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    BALANCE_CLEARED = "balance_cleared"
 
 
 class MandateCancel(MessageModel):

@@ -10,6 +10,7 @@ from pydantic_core import PydanticCustomError
 
 from schemas.v1.act_report import ActReport
 from schemas.v1.approvals import CostDecision, CostRequest, HoldNotice, HoldNoticeAck
+from schemas.v1.case_updates import CaseUpdate, CaseUpdateAck
 from schemas.v1.envelope import KINDS, MessageKind, MessageModel
 from schemas.v1.errors import MAX_ERRORS, ErrorItem, error_code, error_location, json_pointer
 from schemas.v1.invoice import FeeInvoice, InvoiceDispute
@@ -31,6 +32,8 @@ MESSAGE_TYPES: dict[MessageKind, type[MessageModel]] = {
         HoldNoticeAck,
         MandateCancel,
         InvoiceDispute,
+        CaseUpdate,
+        CaseUpdateAck,
     )
 }
 """The model of each message kind."""
@@ -56,7 +59,9 @@ Message = Annotated[
     | Annotated[CostDecision, Tag("cost_decision")]
     | Annotated[HoldNoticeAck, Tag("hold_notice_ack")]
     | Annotated[MandateCancel, Tag("mandate_cancel")]
-    | Annotated[InvoiceDispute, Tag("invoice_dispute")],
+    | Annotated[InvoiceDispute, Tag("invoice_dispute")]
+    | Annotated[CaseUpdate, Tag("case_update")]
+    | Annotated[CaseUpdateAck, Tag("case_update_ack")],
     Discriminator(
         _kind_of,
         custom_error_type="envelope.kind_unknown",

@@ -168,6 +168,15 @@ def hold_notice_ack(code: str, mandate_ref: str) -> bytes:
     return json.dumps({"envelope": envelope, "notice_id": "HUB-HLD-1", "mandate_ref": mandate_ref}).encode()
 
 
+def case_update_ack(code: str, case_ref: str) -> bytes:
+    envelope = {
+        **report(code, case_ref)["envelope"],
+        "message_id": f"CUA-{code}",
+        "kind": "case_update_ack",
+    }
+    return json.dumps({"envelope": envelope, "update_id": "HUB-CUPD-1", "case_ref": case_ref}).encode()
+
+
 def invoice(w: World, number: str) -> bytes:
     line = {
         "office_act_reference": "A/1",
@@ -197,6 +206,7 @@ async def test_every_office_route_refuses_a_body_over_its_limit_and_stores_nothi
         "/v1/messages": (padded(report_json(code, reported, 2), BODY_LIMIT + 1), JSON),
         "/v1/mandate-acks": (padded(mandate_ack(code, mandate), BODY_LIMIT + 1), JSON),
         "/v1/hold-notice-acks": (padded(hold_notice_ack(code, mandate), BODY_LIMIT + 1), JSON),
+        "/v1/case-update-acks": (padded(case_update_ack(code, mandate), BODY_LIMIT + 1), JSON),
         "/v1/inventory": (
             padded(json.dumps({"mandates": [{"ref": mandate}]}).encode(), BODY_LIMIT + 1),
             JSON,

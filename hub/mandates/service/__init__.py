@@ -6,9 +6,17 @@
 - ``cost_requests``: staff decide offices' cost requests;
 - ``holds``: a hold raised on a case after issue, sent to the offices as hold notices;
 - ``hold_notices``: the offices' acknowledgements of hold notices, by a deadline; the overdue ones;
+- ``case_updates``: what changed on a case, sent to the offices working on it; their acknowledgements;
+  a payment that clears the balance ends their mandates;
 - ``importing``: mandates from a CSV file.
 """
 
+from hub.mandates.service.case_updates import (
+    UpdateView,
+    acknowledge_case_update,
+    list_updates,
+    record_update,
+)
 from hub.mandates.service.cost_requests import decide_cost_request, pending_cost_requests
 from hub.mandates.service.endings import cancel, expire_lapsed
 from hub.mandates.service.hold_notices import NoticeView, acknowledge_hold_notice, list_hold_notices
@@ -41,6 +49,8 @@ __all__ = [
     "ImportSummary",
     "MandateIn",
     "NoticeView",
+    "UpdateView",
+    "acknowledge_case_update",
     "acknowledge_hold_notice",
     "approve",
     "budget_of",
@@ -56,10 +66,12 @@ __all__ = [
     "learned_rates",
     "list_hold_notices",
     "list_mandates",
+    "list_updates",
     "new_ref",
     "pending_cost_requests",
     "policy_settings",
     "raise_hold",
+    "record_update",
     "refuse",
     "transition",
 ]

@@ -25,16 +25,24 @@ SWEEPER = "expiry-sweep"  # the actor of an expiry in the mandates' log
 
 
 async def end_at_office(
-    session: AsyncSession, mandate: Mandate, to: MandateStatus, *, actor: str, reason: str
+    session: AsyncSession,
+    mandate: Mandate,
+    to: MandateStatus,
+    *,
+    actor: str,
+    reason: str,
+    cause: v1.CancelCause | None = None,
 ) -> None:
-    """Moves a mandate to a final status (cancelled, expired), telling its office when it held it."""
+    """Moves a mandate to a final status (cancelled, expired), telling its office when it held it;
+    ``cause``: what the office is told ended it (default: as the status says)."""
     at_office = mandate.status in AT_OFFICE
     await transition(session, mandate, to, actor=actor, reason=reason)
     if not at_office:
         return  # a draft or held mandate never left: nothing to withdraw
     office = await OfficeRepository(session).get(mandate.office_id)
     assert office is not None  # foreign key
-    cause = v1.CancelCause.EXPIRED if to is S.EXPIRED else v1.CancelCause.CANCELLED
+    if cause is None:
+        cause = v1.CancelCause.EXPIRED if to is S.EXPIRED else v1.CancelCause.CANCELLED
     await send_to_office(session, office, messages.mandate_cancel(mandate, office, cause, reason, utcnow()))
 
 

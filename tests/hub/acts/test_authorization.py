@@ -11,6 +11,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from hub.acts.models import ActReport
+from hub.cases.updates import CaseUpdateIn
 from hub.database import unit_of_work
 from hub.mandates import service as mandates
 from hub.mandates.models import HoldNotice, MandateEvent
@@ -71,6 +73,7 @@ class OfficeB:
     batch_id: str
     invoice_id: str
     notice_id: str
+    update_id: str  # a case update sent to B (its message id)
     inbox_item: int  # an item of B's mailbox, not acknowledged
     identifiers: list[str] = field(default_factory=list)
 
@@ -97,6 +100,8 @@ async def office_b(app: FastAPI, client: httpx.AsyncClient) -> OfficeB:
         await mandates.raise_hold(
             session, held.case.ref, "payment_plan_active", actor="staff@agence.example", comment="plan"
         )
+        moved = CaseUpdateIn(kind="dispute_opened", reference="B-1", effective_on=date.today())
+        await mandates.record_update(session, held.case.ref, moved, actor="staff@agence.example")
     report_b = json.dumps(report(w.code, live.mandate.ref, 1)).encode()
     sent = await client.post("/v1/act-reports", content=report_b, headers={**key, "Content-Type": JSON})
     assert sent.status_code == 202, sent.text
@@ -124,6 +129,7 @@ async def office_b(app: FastAPI, client: httpx.AsyncClient) -> OfficeB:
         pass
     inbox = (await client.get("/v1/inbox?limit=500", headers=key)).json()["items"]
     [notice] = [item for item in inbox if item["kind"] == "hold_notice"]
+    [update] = [item for item in inbox if item["kind"] == "case_update"]
     b = OfficeB(
         world=w,
         held=held,
@@ -132,6 +138,7 @@ async def office_b(app: FastAPI, client: httpx.AsyncClient) -> OfficeB:
         batch_id=batch.json()["batch_id"],
         invoice_id=invoice["id"],
         notice_id=notice["message_id"],
+        update_id=update["message_id"],
         inbox_item=notice["id"],
     )
     b.identifiers = [
@@ -217,6 +224,11 @@ def matrix(a: World, b: OfficeB) -> dict[tuple[str, str], list[Probe]]:
         "notice_id": b.notice_id,
         "mandate_ref": b.held.mandate.ref,
     }
+    update_ack = {
+        "envelope": _envelope(a.code, f"CUA-{a.code}-B", "case_update_ack"),
+        "update_id": b.update_id,
+        "case_ref": b.held.case.ref,
+    }
     lines_on_b = [
         {
             "hub_act_id": str(b.world.acts["A/1"].id),
@@ -295,6 +307,11 @@ def matrix(a: World, b: OfficeB) -> dict[tuple[str, str], list[Probe]]:
             "/v1/hold-notice-acks", 404, "hold_notice.not_found", _json(notice_ack)
         ),
         ("GET", "/v1/hold-notices"): _staff("/v1/hold-notices"),
+        ("POST", "/v1/cases/{ref}/updates"): _staff(f"/v1/cases/{b.held.case.ref}/updates", b"{}"),
+        ("GET", "/v1/cases/{ref}/updates"): _staff(f"/v1/cases/{b.held.case.ref}/updates"),
+        ("POST", "/v1/case-update-acks"): Probe(
+            "/v1/case-update-acks", 404, "case_update.not_found", _json(update_ack)
+        ),
         ("POST", "/v1/act-reports"): Probe("/v1/act-reports", 404, "mandate.not_found", _json(act_of_b)),
         ("POST", "/v1/mandate-acks"): Probe("/v1/mandate-acks", 404, "mandate.not_found", _json(ack_of_b)),
         ("POST", "/v1/cost-requests"): Probe("/v1/cost-requests", 404, "mandate.not_found", _json(ask_on_b)),

@@ -32,3 +32,27 @@ def test_import_lists_bad_rows_and_imports_good_ones(hub_env: dict[str, str], tm
     again = hub(hub_env, "cases", "import", str(path), ok=False)
     assert "0 case(s) imported, 4 row(s) rejected" in again.stdout
     assert "line 2: ref:" in again.stderr and "case.exists" in again.stderr
+
+
+def test_update_records_a_payment_and_lists_every_refusal(hub_env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    path = tmp_path / "cases.csv"
+    path.write_text(
+        HEADER + "C-9,Banque,person,Jean,75,50000,consumer,judgment,2025-01-02,\n", encoding="utf-8"
+    )
+    hub(hub_env, "migrate")
+    hub(hub_env, "cases", "import", str(path))
+    hub(hub_env, "staff", "add", "paul@agence.example", "--role", "staff")
+    base = ["cases", "update", "C-9", "--kind", "payment_received", "--on", "2026-01-05"]
+    by = ["--by", "paul@agence.example"]
+
+    paid = hub(hub_env, *base, "--reference", "R-1", "--amount-cents", "20000", *by)
+    assert "payment_received on case C-9 by paul@agence.example: balance 30000 EUR" in paid.stdout
+    again = hub(hub_env, *base, "--reference", "R-1", "--amount-cents", "20000", *by, ok=False)
+    assert again.returncode == 1 and "case_update.duplicate" in again.stderr
+    above = hub(hub_env, *base, "--reference", "R-2", "--amount-cents", "30001", *by, ok=False)
+    assert above.returncode == 1 and "payment.amount_cents" in above.stderr
+    assert "case_update.payment_exceeds_balance" in above.stderr
+    bad = hub(
+        hub_env, *base, "--reference", "R-3", "--amount-cents", "0", "--currency", "euro", *by, ok=False
+    )
+    assert bad.returncode == 1 and "payment.amount_cents" in bad.stderr and "payment.currency" in bad.stderr

@@ -24,9 +24,17 @@ MESSAGE_ROUTES = {
     "/v1/act-reports": ["act_report"],
     "/v1/mandate-acks": ["mandate_ack"],
     "/v1/hold-notice-acks": ["hold_notice_ack"],
+    "/v1/case-update-acks": ["case_update_ack"],
     "/v1/cost-requests": ["cost_request"],
     "/v1/invoices": ["fee_invoice"],
-    "/v1/messages": ["act_report", "cost_request", "fee_invoice", "hold_notice_ack", "mandate_ack"],
+    "/v1/messages": [
+        "act_report",
+        "case_update_ack",
+        "cost_request",
+        "fee_invoice",
+        "hold_notice_ack",
+        "mandate_ack",
+    ],
 }
 SAMPLE = json.loads((SAMPLES_DIR / "valid" / "act_report.json").read_text(encoding="utf-8"))
 
@@ -89,6 +97,7 @@ def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]
         "/v1/act-reports",
         "/v1/mandate-acks",
         "/v1/hold-notice-acks",
+        "/v1/case-update-acks",
         "/v1/cost-requests",
         "/v1/batches",
         "/v1/messages",

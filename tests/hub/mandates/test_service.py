@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
 from hub.acts.service import post_act
+from hub.cases.updates import CaseUpdateIn
 from hub.kit.errors import Conflict, InvalidInput, NotFound
 from hub.ledger import service as ledger
 from hub.ledger.models import LedgerTransaction
@@ -368,9 +369,16 @@ async def test_fees_past_the_stop_loss_with_nothing_recovered_hold_the_next_mand
     again = await service.create_mandate(session, per_act, actor=STAFF)
     assert again.status == MandateStatus.ISSUED, again.assessment
 
-    # Money recovered lifts it whatever the fees.
+    # Money recovered lifts it whatever the fees: collected by an office, or paid to the agency.
     await reported(session, first, "served_at_home", act_code="SERVE_TITLE", emoluments_cents=90_000)
     assert (await service.create_mandate(session, per_act, actor=STAFF)).status == MandateStatus.HELD
-    await reported(session, first, "partial_payment", act_code="SERVE_TITLE", collected_cents=1_000)
-    assert (await ledger.case_net(session, case)).recovered_cents == 1_000
+    paid = {"amount_cents": 2_500, "currency": "EUR", "received_on": date.today().isoformat()}
+    direct = CaseUpdateIn.model_validate(
+        {"kind": "payment_received", "reference": "R-1", "effective_on": paid["received_on"], "payment": paid}
+    )
+    await service.record_update(session, case.ref, direct, actor=STAFF)
+    assert (await ledger.case_net(session, case)).recovered_cents == 2_500
     assert (await service.create_mandate(session, per_act, actor=STAFF)).status == MandateStatus.ISSUED
+    await reported(session, first, "partial_payment", act_code="SERVE_TITLE", collected_cents=1_000)
+    net = await ledger.case_net(session, case)
+    assert (net.recovered_cents, net.fees_borne_cents) == (3_500, 150_000)

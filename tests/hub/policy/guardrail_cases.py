@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from hub.recovery.facts import ClaimKind, Evidence, InsolvencyKind, OutcomeCode, Title, TitleKind
@@ -679,6 +679,39 @@ ROWS: list[tuple[str, Any, str, date, str, bool | None]] = [
         "SEIZURE_SALE",
         ON,
         "INSOLVENCY_PROCEEDINGS",
+        None,
+    ),
+    # Recorded by case updates: the debtor's death and the limitation reached end every act.
+    (
+        "debtor deceased",
+        case(evidence=Evidence(debtor_deceased=True)),
+        "SERVE_TITLE",
+        ON,
+        "DEBTOR_DECEASED",
+        False,
+    ),
+    (
+        "debtor alive",
+        case(evidence=Evidence(debtor_deceased=False)),
+        "SERVE_TITLE",
+        ON,
+        "DEBTOR_DECEASED",
+        None,
+    ),
+    (
+        "limitation reached on the day",
+        case(evidence=Evidence(limitation_reached_on=ON)),
+        "SERVE_TITLE",
+        ON,
+        "LIMITATION_REACHED",
+        False,
+    ),
+    (
+        "limitation reached after the act's day",
+        case(evidence=Evidence(limitation_reached_on=ON + timedelta(days=1))),
+        "BANK_GARNISHMENT",
+        ON,
+        "LIMITATION_REACHED",
         None,
     ),
 ]
