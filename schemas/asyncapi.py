@@ -21,7 +21,7 @@ from schemas.v1.xml_form import camel
 ASYNCAPI_VERSION = "3.0.0"
 AMQP_BINDING = "0.3.0"
 
-OFFICE_KINDS = ("mandate_ack", "act_report", "fee_invoice", "cost_request", "hold_notice_ack")
+OFFICE_KINDS = ("mandate_ack", "act_report", "fee_invoice", "cost_request", "hold_notice_ack", "remittance")
 """What an office sends to the hub (``hub.inbound``); the hub forwards each one it accepts to the
 agency's systems (``hub.agency``). Every other kind is the hub's, sent to an office (``hub.outbound``)."""
 HUB_KINDS = tuple(kind for kind in KINDS if kind not in OFFICE_KINDS)
@@ -39,6 +39,7 @@ TITLES = {
     "hold_notice_ack": "Hold notice acknowledgement (office -> agency)",
     "mandate_cancel": "Mandate cancelled or expired (agency -> office)",
     "invoice_dispute": "Fee invoice disputed, with the disputed lines (agency -> office)",
+    "remittance": "Remittance of money collected, one bank transfer split per case (office -> agency)",
 }
 
 DESCRIPTION = """\

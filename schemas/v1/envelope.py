@@ -21,6 +21,7 @@ MessageKind = Literal[
     "hold_notice_ack",
     "mandate_cancel",
     "invoice_dispute",
+    "remittance",
 ]
 """Every kind of message of version 1."""
 

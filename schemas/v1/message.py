@@ -15,6 +15,7 @@ from schemas.v1.errors import MAX_ERRORS, ErrorItem, error_code, error_location,
 from schemas.v1.invoice import FeeInvoice, InvoiceDispute
 from schemas.v1.mandate import Mandate, MandateAck, MandateCancel
 from schemas.v1.receipts import ErrorReport, Receipt
+from schemas.v1.remittance import Remittance
 
 MESSAGE_TYPES: dict[MessageKind, type[MessageModel]] = {
     cls.KIND: cls
@@ -31,6 +32,7 @@ MESSAGE_TYPES: dict[MessageKind, type[MessageModel]] = {
         HoldNoticeAck,
         MandateCancel,
         InvoiceDispute,
+        Remittance,
     )
 }
 """The model of each message kind."""
@@ -56,7 +58,8 @@ Message = Annotated[
     | Annotated[CostDecision, Tag("cost_decision")]
     | Annotated[HoldNoticeAck, Tag("hold_notice_ack")]
     | Annotated[MandateCancel, Tag("mandate_cancel")]
-    | Annotated[InvoiceDispute, Tag("invoice_dispute")],
+    | Annotated[InvoiceDispute, Tag("invoice_dispute")]
+    | Annotated[Remittance, Tag("remittance")],
     Discriminator(
         _kind_of,
         custom_error_type="envelope.kind_unknown",

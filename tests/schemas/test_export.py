@@ -44,6 +44,7 @@ def test_the_xsd_compiles_and_declares_every_root() -> None:
         "holdNoticeAck",
         "mandateCancel",
         "invoiceDispute",
+        "remittance",
         "actReportBatch",
     }
 
