@@ -12,6 +12,7 @@ from hub.invoices.handlers import fee_invoice_received, is_einvoice_body, read_e
 from hub.mandates.handlers import cost_requested, hold_notice_acknowledged, mandate_acknowledged
 from hub.messaging.inbound import InboundProcessor, KindHandling
 from hub.messaging.signing import ReceiptSigner
+from hub.remittances.handlers import remittance_received
 
 KINDS: dict[str, KindHandling] = {
     # Checked from its preload before it writes: no savepoint, a batch chunk's rows written together.
@@ -22,6 +23,8 @@ KINDS: dict[str, KindHandling] = {
     "cost_request": KindHandling(cost_requested),
     "hold_notice_ack": KindHandling(hold_notice_acknowledged),
     "fee_invoice": KindHandling(fee_invoice_received),
+    # Checked whole before it writes; posted in a savepoint all the same, so nothing of a refusal stays.
+    "remittance": KindHandling(remittance_received),
 }
 TRANSLATORS = (read_einvoice,)  # UBL 2.1, UN/CEFACT CII and Factur-X invoices, as fee_invoice
 

@@ -39,7 +39,9 @@ from schemas import v1
 __all__ = ["JSON", "OFFICE_KINDS", "XML", "Delivery", "InboundProcessor", "KindHandling", "Reading"]
 
 # What an office may send the agency; the agency's own kinds (mandate, receipt...) are refused.
-OFFICE_KINDS = frozenset({"mandate_ack", "act_report", "fee_invoice", "cost_request", "hold_notice_ack"})
+OFFICE_KINDS = frozenset(
+    {"mandate_ack", "act_report", "fee_invoice", "cost_request", "hold_notice_ack", "remittance"}
+)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,15 @@ MESSAGE_ROUTES = {
     "/v1/hold-notice-acks": ["hold_notice_ack"],
     "/v1/cost-requests": ["cost_request"],
     "/v1/invoices": ["fee_invoice"],
-    "/v1/messages": ["act_report", "cost_request", "fee_invoice", "hold_notice_ack", "mandate_ack"],
+    "/v1/remittances": ["remittance"],
+    "/v1/messages": [
+        "act_report",
+        "cost_request",
+        "fee_invoice",
+        "hold_notice_ack",
+        "mandate_ack",
+        "remittance",
+    ],
 }
 SAMPLE = json.loads((SAMPLES_DIR / "valid" / "act_report.json").read_text(encoding="utf-8"))
 
