@@ -1,7 +1,7 @@
 """Every refusal path of every kind an office sends, over HTTP and over AMQP: bad input is a 4xx
 with a signed receipt (HTTP) or a signed negative receipt on the office's queue (AMQP), each error
 code in the wire form, never a 500. The table: per kind (mandate_ack, act_report, fee_invoice,
-cost_request, hold_notice_ack) its schema, a duplicate JSON key, its meaning (unknown mandate,
+cost_request, hold_notice_ack, remittance) its schema, a duplicate JSON key, its meaning (unknown mandate,
 notice, currency), a forged sender, the wrong route; then an unreadable body in each syntax, a
 DOCTYPE, a content type the hub does not read, a kind offices may not send, an EN 16931 rule breach,
 and a duplicate."""
@@ -48,6 +48,7 @@ ROUTES = {
     "fee_invoice": "/v1/invoices",
     "cost_request": "/v1/cost-requests",
     "hold_notice_ack": "/v1/hold-notice-acks",
+    "remittance": "/v1/remittances",
 }
 SAMPLES = {
     "mandate_ack": "mandate_ack_accepted.json",
@@ -55,6 +56,7 @@ SAMPLES = {
     "fee_invoice": "fee_invoice.json",
     "cost_request": "cost_request.json",
     "hold_notice_ack": "hold_notice_ack.json",
+    "remittance": "remittance.json",
 }
 
 
@@ -96,6 +98,7 @@ def table(w: World) -> list[Bad]:
         ),
         "cost_request": (404, "mandate.not_found", {}),
         "hold_notice_ack": (404, "hold_notice.not_found", {}),
+        "remittance": (422, "remittance.case_unknown", {}),
     }
     for kind, route in ROUTES.items():
         schema = message(kind, code, f"{kind}-schema")
