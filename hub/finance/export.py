@@ -220,13 +220,22 @@ def scorecard_rows(cards: Sequence[Scorecard]) -> list[dict[str, Any]]:
     return rows
 
 
+def _cell(value: Any) -> Any:
+    """``None`` as an empty cell, a flag as in JSON (``true``, ``false``)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
 def to_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
-    """RFC 4180 CSV (CRLF line ends), a header row, ``None`` as an empty cell."""
+    """RFC 4180 CSV (CRLF line ends), a header row, ``None`` as an empty cell, flags as in JSON."""
     sink = io.StringIO()
     writer = csv.DictWriter(sink, fieldnames=list(columns), extrasaction="raise")
     writer.writeheader()
     for row in rows:
-        writer.writerow({column: "" if row.get(column) is None else row.get(column) for column in columns})
+        writer.writerow({column: _cell(row.get(column)) for column in columns})
     return sink.getvalue()
 
 

@@ -107,7 +107,7 @@ async def test_the_scorecard_shows_the_money_not_remitted(app: FastAPI, client: 
         f"/v1/finance/scorecard?from=2026-01-01&to=2026-12-01&office={w.a.code}&format=csv",
         headers=bearer(w.finance),
     )
-    assert "unremitted_cents" in as_csv.text.splitlines()[0] and ",30000,2026-03-02,True" in as_csv.text
+    assert "unremitted_cents" in as_csv.text.splitlines()[0] and ",30000,2026-03-02,true" in as_csv.text
 
 
 async def test_every_refusal_lists_every_failing_line_and_stores_nothing(
