@@ -32,6 +32,7 @@ from hub.messaging.signing import ReceiptSigner
 from hub.offices import api as offices_api
 from hub.offices.repository import OfficeRepository
 from hub.offices.service import KeyCache
+from hub.remittances import api as remittances_api
 from hub.runtime import Workers
 from hub.settings import Settings, get_settings
 
@@ -67,6 +68,10 @@ TAGS = [
     {
         "name": "ledger",
         "description": "The double-entry ledger of money collected, remitted and fees (finance)",
+    },
+    {
+        "name": "remittances",
+        "description": "Money offices collected and handed over to the agency, per bank transfer",
     },
     {"name": "inventory", "description": "An office's open mandates compared with the hub's view"},
     {"name": "health", "description": "Liveness and readiness, without credentials"},
@@ -132,5 +137,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(invoices_api.router)
     app.include_router(finance_api.router)
     app.include_router(ledger_api.router)
+    app.include_router(remittances_api.router)
     app.include_router(inventory_api.router)
     return app

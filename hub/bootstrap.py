@@ -17,6 +17,7 @@ from hub.mandates.handlers import (
 )
 from hub.messaging.inbound import InboundProcessor, KindHandling
 from hub.messaging.signing import ReceiptSigner
+from hub.remittances.handlers import remittance_received
 
 KINDS: dict[str, KindHandling] = {
     # Checked from its preload before it writes: no savepoint, a batch chunk's rows written together.
@@ -28,6 +29,8 @@ KINDS: dict[str, KindHandling] = {
     "hold_notice_ack": KindHandling(hold_notice_acknowledged),
     "case_update_ack": KindHandling(case_update_acknowledged),
     "fee_invoice": KindHandling(fee_invoice_received),
+    # Checked whole before it writes; posted in a savepoint all the same, so nothing of a refusal stays.
+    "remittance": KindHandling(remittance_received),
 }
 TRANSLATORS = (read_einvoice,)  # UBL 2.1, UN/CEFACT CII and Factur-X invoices, as fee_invoice
 

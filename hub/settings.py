@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     # How often the worker ("all" and "relay" roles) expires lapsed mandates; 0 = never (run
     # `hub mandates expire` from cron instead).
     mandate_expiry_sweep_seconds: float = Field(default=3600.0, ge=0)
+    # Remittances: money an office collected is to be remitted to the agency within this many days
+    # of its collection (the act's date); older money shows as overdue (GET /v1/finance/unremitted,
+    # `hub finance unremitted`, the scorecard).
+    remittance_deadline_days: int = Field(default=30, ge=1, le=3660)
     # Pacing (the agency's charter, not the law): a coercive act is held for review when this many
     # coercive acts against the debtor already fall in the window of this many days ending on its
     # day. Defaults: those of hub.policy.settings.PolicySettings.

@@ -28,6 +28,7 @@ OFFICE_KINDS = (
     "cost_request",
     "hold_notice_ack",
     "case_update_ack",
+    "remittance",
 )
 """What an office sends to the hub (``hub.inbound``); the hub forwards each one it accepts to the
 agency's systems (``hub.agency``). Every other kind is the hub's, sent to an office (``hub.outbound``)."""
@@ -48,6 +49,7 @@ TITLES = {
     "invoice_dispute": "Fee invoice disputed, with the disputed lines (agency -> office)",
     "case_update": "Case update: a payment, address, dispute, plan, death, insolvency (agency -> office)",
     "case_update_ack": "Case update acknowledgement (office -> agency)",
+    "remittance": "Remittance of money collected, one bank transfer split per case (office -> agency)",
 }
 
 DESCRIPTION = """\

@@ -27,6 +27,7 @@ DOMAIN = (
     "hub.cases",
     "hub.ledger",
     "hub.finance",
+    "hub.remittances",
     "hub.bootstrap",
 )
 

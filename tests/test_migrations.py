@@ -101,3 +101,20 @@ async def test_case_updates_go_down_and_up_again(database_url: str, tmp_path: Pa
             assert added <= cases and {"case_updates", "case_update_notices"} <= tables
         finally:
             await engine.dispose()
+
+
+async def test_remittances_go_down_and_up_again(database_url: str, tmp_path: Path) -> None:
+    """20261204_0020 on a database of its own: down to 0019 removes its tables, up puts them back."""
+    async with database_like(database_url, tmp_path) as url:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(_downgrade, "20261204_0019")
+                tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+            assert not {"remittances", "remittance_lines"} & tables and "ledger_entries" in tables
+            await migrate(engine)
+            async with engine.connect() as conn:
+                tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+            assert {"remittances", "remittance_lines"} <= tables
+        finally:
+            await engine.dispose()

@@ -10,8 +10,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from hub.deps import SessionDep, staff_with
+from hub.deps import SessionDep, SettingsDep, staff_with
 from hub.finance import export, service
+from hub.kit.clock import utcnow
 from hub.staff.models import Role, StaffUser
 
 router = APIRouter(prefix="/v1/finance", tags=["finance"])
@@ -83,13 +84,16 @@ async def get_reconciliation(
     description=(
         "Per office (all, or `office`) and act type: acts, flagged acts executed, collected and fees "
         "(ledger) and their difference; per office: cases worked, cost and recovery per case, "
-        "mandates sent and refused, days from issue to the first act (median, mean)."
+        "mandates sent and refused, days from issue to the first act (median, mean); and the money it "
+        "holds today, collected and not remitted (`unremitted_cents`, its oldest collection's day, "
+        "overdue past `HUB_REMITTANCE_DEADLINE_DAYS`)."
     ),
     responses=ANSWERS,
 )
 async def get_scorecard(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     _user: Finance,
     start: From,
     end: To,
@@ -97,7 +101,14 @@ async def get_scorecard(
     format_: Format = None,
     currency: Currency = service.DEFAULT_CURRENCY,
 ) -> Response:
-    cards = await service.scorecards(session, start, end, office_code=office, currency=currency)
+    cards = await service.scorecards(
+        session,
+        start,
+        end,
+        office_code=office,
+        currency=currency,
+        remittance_deadline_days=settings.remittance_deadline_days,
+    )
     if _wants_csv(request, format_):
         body = export.to_csv(export.SCORECARD_COLUMNS, export.scorecard_rows(cards))
         return _download(body, f"scorecard-{office or 'all'}-{start}-{end}.csv")
@@ -109,3 +120,59 @@ async def get_scorecard(
             "offices": export.scorecard_json(cards),
         }
     )
+
+
+@router.get(
+    "/unremitted",
+    summary="Money offices collected and have not remitted, per office and case, with its age",
+    description=(
+        "Per office and currency, then per case: what the office collected (its act reports' "
+        "collected amounts) and has not remitted yet, in integer cents; the day of the oldest "
+        "collection not remitted (an office remits what it collected first, first); its age in days; "
+        "and `overdue` when older than `HUB_REMITTANCE_DEADLINE_DAYS` (the answer's `deadline_days`). "
+        "Offices and cases that hold nothing are left out. Finance and admin only."
+    ),
+    responses={
+        200: {
+            "description": "The offices holding money, with their cases",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "as_of": "2026-05-04",
+                        "deadline_days": 30,
+                        "offices": [
+                            {
+                                "office_code": "CJ75001",
+                                "currency": "EUR",
+                                "amount_cents": 45000,
+                                "oldest_collected_on": "2026-03-20",
+                                "age_days": 45,
+                                "overdue": True,
+                                "cases": [
+                                    {
+                                        "case_ref": "C-2026-000117",
+                                        "amount_cents": 45000,
+                                        "oldest_collected_on": "2026-03-20",
+                                        "age_days": 45,
+                                        "overdue": True,
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                }
+            },
+        },
+        **{code: ANSWERS[code] for code in (401, 403, 404)},
+        422: {"description": "A bad parameter"},
+    },
+)
+async def get_unremitted(
+    session: SessionDep,
+    settings: SettingsDep,
+    _user: Finance,
+    office: Annotated[str | None, Query(max_length=16, description="One office's code")] = None,
+) -> JSONResponse:
+    deadline = settings.remittance_deadline_days
+    held = await service.unremitted(session, deadline_days=deadline, office_code=office)
+    return JSONResponse(export.unremitted_json(held, today=utcnow().date(), deadline_days=deadline))

@@ -14,8 +14,11 @@ from rich.table import Table
 from hub.finance import export, reports
 from hub.kit.errors import HubError
 from hub.kit.money import Money
+from hub.remittances.ageing import OfficeUnremitted
 
-finance_app = typer.Typer(help="Finance reports: reconciliation and scorecards.", no_args_is_help=True)
+finance_app = typer.Typer(
+    help="Finance reports: reconciliation, scorecards, money not remitted.", no_args_is_help=True
+)
 
 
 def _day(text: str) -> date:
@@ -23,6 +26,21 @@ def _day(text: str) -> date:
         return datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError as exc:
         raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD") from exc
+
+
+async def _load_unremitted(office: str | None) -> tuple[list[OfficeUnremitted], int]:
+    from hub.database import engine_from_settings, session_factory, unit_of_work
+    from hub.finance import service
+    from hub.settings import get_settings
+
+    settings = get_settings()
+    engine = engine_from_settings(settings)
+    try:
+        async with unit_of_work(session_factory(engine, read_only=True)) as session:
+            deadline = settings.remittance_deadline_days
+            return await service.unremitted(session, deadline_days=deadline, office_code=office), deadline
+    finally:
+        await engine.dispose()
 
 
 async def _load(office: str, start: date, end: date) -> tuple[reports.Reconciliation, reports.Scorecard]:
@@ -34,7 +52,10 @@ async def _load(office: str, start: date, end: date) -> tuple[reports.Reconcilia
     try:
         async with unit_of_work(session_factory(engine, read_only=True)) as session:
             rec = await service.reconciliation(session, office, start, end)
-            (card,) = await service.scorecards(session, start, end, office_code=office)
+            deadline = get_settings().remittance_deadline_days
+            (card,) = await service.scorecards(
+                session, start, end, office_code=office, remittance_deadline_days=deadline
+            )
             return rec, card
     finally:
         await engine.dispose()
@@ -106,6 +127,12 @@ def render(rec: reports.Reconciliation, card: reports.Scorecard, console: Consol
         f"{_or_dash(card.first_act_median_days)}, mean {_or_dash(card.first_act_mean_days)} over "
         f"{card.first_act_mandates} mandate(s)"
     )
+    if card.unremitted_cents:
+        late = ", OVERDUE" if card.unremitted_overdue else ""
+        console.print(
+            f"collected, not remitted today: {_eur(card.unremitted_cents, cur)}, the oldest collected on "
+            f"{card.unremitted_oldest_on}{late}"
+        )
 
 
 @finance_app.command("report")
@@ -138,3 +165,47 @@ def finance_report(
         text = export.to_csv(export.SCORECARD_COLUMNS, export.scorecard_rows([card]))
         scorecard_csv.write_text(text, encoding="utf-8", newline="")
         typer.echo(f"scorecard CSV written to {scorecard_csv}")
+
+
+def _fail(exc: HubError) -> typer.Exit:
+    typer.secho(f"error: {exc.detail}", fg=typer.colors.RED, err=True)
+    for item in exc.errors:
+        typer.secho(f"  {item.path}: {item.message} [{item.code}]", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=1)
+
+
+@finance_app.command("unremitted")
+def finance_unremitted(
+    office: Annotated[str | None, typer.Option(help="One office's code, e.g. CJ75001")] = None,
+) -> None:
+    """Money offices collected and have not remitted, per office and case: amount, the day of the
+    oldest collection not remitted, its age and whether it is past HUB_REMITTANCE_DEADLINE_DAYS."""
+    try:
+        held, deadline = asyncio.run(_load_unremitted(office))
+    except HubError as exc:
+        raise _fail(exc) from exc
+    console = Console(width=120)
+    if not held:
+        console.print("No office holds money collected and not remitted.")
+        return
+    table = Table(title=f"Collected, not remitted (deadline {deadline} days)")
+    for column in ("office", "case", "amount", "oldest collection", "age (days)", "overdue"):
+        table.add_column(column, justify="right" if column in ("amount", "age (days)") else "left")
+    for o in held:
+        table.add_row(
+            o.office_code,
+            "all",
+            _eur(o.cents, o.currency),
+            str(o.oldest_on),
+            str(o.age_days),
+            _yes(o.overdue),
+        )
+        for c in o.cases:
+            table.add_row(
+                "", c.case_ref, _eur(c.cents, c.currency), str(c.oldest_on), str(c.age_days), _yes(c.overdue)
+            )
+    console.print(table)
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"

@@ -28,10 +28,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from hub.finance.reports import Reconciliation, Scorecard, ScoreLine
+from hub.remittances.ageing import OfficeUnremitted
 
 RECONCILIATION_COLUMNS = (
     "office_code",
@@ -72,6 +74,9 @@ SCORECARD_COLUMNS = (
     "first_act_mandates",
     "first_act_median_days",
     "first_act_mean_days",
+    "unremitted_cents",
+    "unremitted_oldest_on",
+    "unremitted_overdue",
 )
 
 
@@ -178,6 +183,12 @@ def _office_level(card: Scorecard) -> dict[str, Any]:
         "first_act_mandates": card.first_act_mandates,
         "first_act_median_days": _text(card.first_act_median_days),
         "first_act_mean_days": _text(card.first_act_mean_days),
+        # Held by the office today, whatever the period: collected and not remitted yet.
+        "unremitted_cents": card.unremitted_cents,
+        "unremitted_oldest_on": None
+        if card.unremitted_oldest_on is None
+        else card.unremitted_oldest_on.isoformat(),
+        "unremitted_overdue": card.unremitted_overdue,
     }
 
 
@@ -209,11 +220,49 @@ def scorecard_rows(cards: Sequence[Scorecard]) -> list[dict[str, Any]]:
     return rows
 
 
+def _cell(value: Any) -> Any:
+    """``None`` as an empty cell, a flag as in JSON (``true``, ``false``)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
 def to_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
-    """RFC 4180 CSV (CRLF line ends), a header row, ``None`` as an empty cell."""
+    """RFC 4180 CSV (CRLF line ends), a header row, ``None`` as an empty cell, flags as in JSON."""
     sink = io.StringIO()
     writer = csv.DictWriter(sink, fieldnames=list(columns), extrasaction="raise")
     writer.writeheader()
     for row in rows:
-        writer.writerow({column: "" if row.get(column) is None else row.get(column) for column in columns})
+        writer.writerow({column: _cell(row.get(column)) for column in columns})
     return sink.getvalue()
+
+
+def unremitted_json(held: Sequence[OfficeUnremitted], *, today: date, deadline_days: int) -> dict[str, Any]:
+    """``GET /v1/finance/unremitted``'s answer."""
+    return {
+        "as_of": today.isoformat(),
+        "deadline_days": deadline_days,
+        "offices": [
+            {
+                "office_code": o.office_code,
+                "currency": o.currency,
+                "amount_cents": o.cents,
+                "oldest_collected_on": o.oldest_on.isoformat(),
+                "age_days": o.age_days,
+                "overdue": o.overdue,
+                "cases": [
+                    {
+                        "case_ref": c.case_ref,
+                        "amount_cents": c.cents,
+                        "oldest_collected_on": c.oldest_on.isoformat(),
+                        "age_days": c.age_days,
+                        "overdue": c.overdue,
+                    }
+                    for c in o.cases
+                ],
+            }
+            for o in held
+        ],
+    }

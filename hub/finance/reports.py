@@ -294,6 +294,12 @@ class Scorecard:
     first_act_mandates: int  # mandates sent in the period with an act reported
     first_act_median_days: Decimal | None
     first_act_mean_days: Decimal | None
+    # Money the office holds today (whatever the period), collected and not remitted, in
+    # ``currency``: the day of its oldest unremitted collection, and whether that is past the
+    # agency's remittance deadline (hub.remittances.ageing).
+    unremitted_cents: int = 0
+    unremitted_oldest_on: date | None = None
+    unremitted_overdue: bool = False
 
     @property
     def refusal_rate(self) -> Decimal | None:

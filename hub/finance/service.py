@@ -6,6 +6,7 @@ dates, and mandates' issue time in UTC."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date
 
@@ -17,6 +18,8 @@ from hub.kit.errors import ErrorItem, InvalidInput, NotFound
 from hub.ledger.repository import LedgerRepository
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
+from hub.remittances import ageing
+from hub.remittances import service as remittances
 from hub.tariff.catalogue import (
     Catalogue,
     InvalidClaim,
@@ -27,6 +30,7 @@ from hub.tariff.catalogue import (
 )
 
 DEFAULT_CURRENCY = "EUR"
+DEFAULT_REMITTANCE_DEADLINE_DAYS = 30  # HUB_REMITTANCE_DEADLINE_DAYS's default
 
 
 def check_period(start: date, end: date) -> None:
@@ -109,8 +113,10 @@ async def scorecards(
     *,
     office_code: str | None = None,
     currency: str = DEFAULT_CURRENCY,
+    remittance_deadline_days: int = DEFAULT_REMITTANCE_DEADLINE_DAYS,
 ) -> list[reports.Scorecard]:
-    """The scorecard of one office, or of every office, over ``[start, end)``, by office code."""
+    """The scorecard of one office, or of every office, over ``[start, end)``, by office code, with
+    the money each holds today collected and not remitted (overdue past ``remittance_deadline_days``)."""
     check_period(start, end)
     if office_code is not None:
         offices = [await office_by_code(session, office_code)]
@@ -124,6 +130,12 @@ async def scorecards(
     cases = await repo.cases_worked(ids, start, end)
     mandates = await repo.mandates_sent(ids, start, end)
     ledger = LedgerRepository(session)
+    held = await remittances.unremitted(
+        session,
+        deadline_days=remittance_deadline_days,
+        office=offices[0] if office_code is not None else None,
+    )
+    unremitted = {u.office_code: u for u in held if u.currency == currency}
     cards = []
     for office in offices:
         statement = await ledger.statement(office.id, start, end)
@@ -139,4 +151,20 @@ async def scorecards(
                 mandates=mandates.get(office.id, []),
             )
         )
+        if (owed := unremitted.get(office.code)) is not None:
+            cards[-1] = dataclasses.replace(
+                cards[-1],
+                unremitted_cents=owed.cents,
+                unremitted_oldest_on=owed.oldest_on,
+                unremitted_overdue=owed.overdue,
+            )
     return cards
+
+
+async def unremitted(
+    session: AsyncSession, *, deadline_days: int, office_code: str | None = None
+) -> list[ageing.OfficeUnremitted]:
+    """Per office (all, or ``office_code``'s: 404 for an unknown one) and currency, the money
+    collected and not remitted per case, its oldest collection and whether it is overdue."""
+    office = None if office_code is None else await office_by_code(session, office_code)
+    return await remittances.unremitted(session, deadline_days=deadline_days, office=office)

@@ -38,6 +38,10 @@ kind                debit                                      credit
                                                                fees_vat
 ==================  =========================================  =====================================
 
+Remittances come from the offices' ``remittance`` messages (``hub.remittances``: one transaction per
+line, all of a transfer's lines or none) or are posted by finance by hand (``remit``); both refuse
+more than the case's ``collected_by_office`` balance for the office and a bank reference twice.
+
 So a fee goes reported -> invoiced -> paid (``payable_to_office``, then ``fees_invoiced``, then
 ``fees_paid``) and money goes collected -> remitted. A correction is never an edit: it is a
 reversing transaction of the same kind and source, every entry negated, so totals per kind and per

@@ -40,7 +40,15 @@ __all__ = ["JSON", "OFFICE_KINDS", "XML", "Delivery", "InboundProcessor", "KindH
 
 # What an office may send the agency; the agency's own kinds (mandate, receipt...) are refused.
 OFFICE_KINDS = frozenset(
-    {"mandate_ack", "act_report", "fee_invoice", "cost_request", "hold_notice_ack", "case_update_ack"}
+    {
+        "mandate_ack",
+        "act_report",
+        "fee_invoice",
+        "cost_request",
+        "hold_notice_ack",
+        "case_update_ack",
+        "remittance",
+    }
 )
 
 

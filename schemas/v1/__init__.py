@@ -66,6 +66,7 @@ from schemas.v1.mandate import (
 from schemas.v1.message import MESSAGE_ADAPTER, MESSAGE_TYPES, Message, dump_json, message_errors, parse_json
 from schemas.v1.outcomes import OutcomeCode
 from schemas.v1.receipts import SIGNED_ALONE, SIGNED_BY_CHUNK, ErrorReport, ProofStep, Receipt, ReceiptProof
+from schemas.v1.remittance import BankReference, Remittance, RemittanceLine
 
 VERSION = "1"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -93,6 +94,7 @@ __all__ = [
     "ActCode",
     "ActReport",
     "Address",
+    "BankReference",
     "CancelCause",
     "CaseUpdate",
     "CaseUpdateAck",
@@ -139,6 +141,8 @@ __all__ = [
     "ReceiptProof",
     "Reference",
     "RefusalReason",
+    "Remittance",
+    "RemittanceLine",
     "Seller",
     "Sha256Hex",
     "SignedCents",

@@ -16,6 +16,7 @@ from schemas.v1.errors import MAX_ERRORS, ErrorItem, error_code, error_location,
 from schemas.v1.invoice import FeeInvoice, InvoiceDispute
 from schemas.v1.mandate import Mandate, MandateAck, MandateCancel
 from schemas.v1.receipts import ErrorReport, Receipt
+from schemas.v1.remittance import Remittance
 
 MESSAGE_TYPES: dict[MessageKind, type[MessageModel]] = {
     cls.KIND: cls
@@ -34,6 +35,7 @@ MESSAGE_TYPES: dict[MessageKind, type[MessageModel]] = {
         InvoiceDispute,
         CaseUpdate,
         CaseUpdateAck,
+        Remittance,
     )
 }
 """The model of each message kind."""
@@ -61,7 +63,8 @@ Message = Annotated[
     | Annotated[MandateCancel, Tag("mandate_cancel")]
     | Annotated[InvoiceDispute, Tag("invoice_dispute")]
     | Annotated[CaseUpdate, Tag("case_update")]
-    | Annotated[CaseUpdateAck, Tag("case_update_ack")],
+    | Annotated[CaseUpdateAck, Tag("case_update_ack")]
+    | Annotated[Remittance, Tag("remittance")],
     Discriminator(
         _kind_of,
         custom_error_type="envelope.kind_unknown",

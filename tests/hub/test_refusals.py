@@ -1,10 +1,10 @@
 """Every refusal path of every kind an office sends, over HTTP and over AMQP: bad input is a 4xx
 with a signed receipt (HTTP) or a signed negative receipt on the office's queue (AMQP), each error
 code in the wire form, never a 500. The table: per kind (mandate_ack, act_report, fee_invoice,
-cost_request, hold_notice_ack, case_update_ack) its schema, a duplicate JSON key, its meaning
-(unknown mandate, notice, update, currency), a forged sender, the wrong route; then an unreadable
-body in each syntax, a DOCTYPE, a content type the hub does not read, a kind offices may not send,
-an EN 16931 rule breach, and a duplicate."""
+cost_request, hold_notice_ack, case_update_ack, remittance) its schema, a duplicate JSON key, its
+meaning (unknown mandate, notice, update, case, currency), a forged sender, the wrong route; then an
+unreadable body in each syntax, a DOCTYPE, a content type the hub does not read, a kind offices may
+not send, an EN 16931 rule breach, and a duplicate."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ ROUTES = {
     "cost_request": "/v1/cost-requests",
     "hold_notice_ack": "/v1/hold-notice-acks",
     "case_update_ack": "/v1/case-update-acks",
+    "remittance": "/v1/remittances",
 }
 SAMPLES = {
     "mandate_ack": "mandate_ack_accepted.json",
@@ -57,6 +58,7 @@ SAMPLES = {
     "cost_request": "cost_request.json",
     "hold_notice_ack": "hold_notice_ack.json",
     "case_update_ack": "case_update_ack.json",
+    "remittance": "remittance.json",
 }
 
 
@@ -99,6 +101,7 @@ def table(w: World) -> list[Bad]:
         "cost_request": (404, "mandate.not_found", {}),
         "hold_notice_ack": (404, "hold_notice.not_found", {}),
         "case_update_ack": (404, "case_update.not_found", {}),
+        "remittance": (422, "remittance.case_unknown", {}),
     }
     for kind, route in ROUTES.items():
         schema = message(kind, code, f"{kind}-schema")

@@ -47,3 +47,13 @@ def test_the_en16931_directory_must_hold_the_official_stylesheets(tmp_path: Path
         Settings(en16931_dir=str(tmp_path))
     (tmp_path / "EN16931-CII-validation.xslt").write_text("<xsl:stylesheet/>")
     assert Settings(en16931_dir=str(tmp_path)).en16931_dir == str(tmp_path)
+
+
+def test_the_remittance_deadline_is_read_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HUB_REMITTANCE_DEADLINE_DAYS", raising=False)
+    assert Settings(_env_file=None).remittance_deadline_days == 30  # type: ignore[call-arg]
+    monkeypatch.setenv("HUB_REMITTANCE_DEADLINE_DAYS", "45")
+    assert Settings(_env_file=None).remittance_deadline_days == 45  # type: ignore[call-arg]
+    monkeypatch.setenv("HUB_REMITTANCE_DEADLINE_DAYS", "0")
+    with pytest.raises(ValidationError, match="remittance_deadline_days"):
+        Settings(_env_file=None)  # type: ignore[call-arg]

@@ -106,5 +106,6 @@ def test_csv_columns_and_cells() -> None:
     text = export.to_csv(export.SCORECARD_COLUMNS, export.scorecard_rows([card]))
     header, total, serve = text.split("\r\n")[:3]
     assert header == ",".join(export.SCORECARD_COLUMNS)
-    assert total == "CJ1,2026-03-01,2026-04-01,EUR,ALL,1,0,101,0,101,1,0,101,0,0,,0,,"
+    # Nothing held (unremitted): 0 cents, no day, not overdue.
+    assert total == "CJ1,2026-03-01,2026-04-01,EUR,ALL,1,0,101,0,101,1,0,101,0,0,,0,,,0,,false"
     assert serve.startswith("CJ1,2026-03-01,2026-04-01,EUR,SERVE_TITLE,1,0,101,0,101,")

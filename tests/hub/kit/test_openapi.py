@@ -27,6 +27,7 @@ MESSAGE_ROUTES = {
     "/v1/case-update-acks": ["case_update_ack"],
     "/v1/cost-requests": ["cost_request"],
     "/v1/invoices": ["fee_invoice"],
+    "/v1/remittances": ["remittance"],
     "/v1/messages": [
         "act_report",
         "case_update_ack",
@@ -34,6 +35,7 @@ MESSAGE_ROUTES = {
         "fee_invoice",
         "hold_notice_ack",
         "mandate_ack",
+        "remittance",
     ],
 }
 SAMPLE = json.loads((SAMPLES_DIR / "valid" / "act_report.json").read_text(encoding="utf-8"))

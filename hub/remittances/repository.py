@@ -1,0 +1,155 @@
+"""Every query of the remittances module: the cases an office may remit on, the money it holds per
+case (its ``collected_by_office`` balances in the ledger), locks, and the remittances themselves."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.cases.models import Case
+from hub.ledger.models import LedgerEntry, LedgerTransaction
+from hub.ledger.postings import COLLECTED_BY_OFFICE, exact_cents
+from hub.mandates.models import Mandate
+from hub.offices.models import Office
+from hub.remittances.models import Remittance, RemittanceLine
+
+
+class RemittanceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def mandated_cases(self, office_id: uuid.UUID, refs: Collection[str]) -> dict[str, uuid.UUID]:
+        """Case ref -> case id, for the cases among ``refs`` the office holds (or held) a mandate on,
+        whatever the mandate's state: money collected before a mandate ended is still remitted."""
+        if not refs:
+            return {}
+        rows = await self.session.execute(
+            select(Case.ref, Case.id)
+            .join(Mandate, Mandate.case_id == Case.id)
+            .where(Case.ref.in_(list(refs)), Mandate.office_id == office_id)
+            .distinct()
+        )
+        return {ref: case_id for ref, case_id in rows.all()}
+
+    async def lock_cases(self, case_ids: Collection[uuid.UUID]) -> None:
+        """Holds the cases' rows until commit, in one order (no deadlock between two remittances
+        naming the same cases), so what is left to remit is read after any concurrent remittance on
+        them committed (PostgreSQL; SQLite has one writer at a time)."""
+        if case_ids:
+            await self.session.execute(
+                select(Case.id).where(Case.id.in_(list(case_ids))).order_by(Case.id).with_for_update()
+            )
+
+    async def held(
+        self, office_id: uuid.UUID, case_ids: Collection[uuid.UUID], currency: str
+    ) -> dict[uuid.UUID, int]:
+        """Per case, what the office collected there and has not remitted (its ``collected_by_office``
+        balance, net of reversals): one grouped query on the ledger's case index."""
+        if not case_ids:
+            return {}
+        rows = await self.session.execute(
+            select(LedgerEntry.case_id, func.sum(LedgerEntry.amount_cents))
+            .where(
+                LedgerEntry.case_id.in_(list(case_ids)),
+                LedgerEntry.account == COLLECTED_BY_OFFICE,
+                LedgerEntry.currency == currency,
+                LedgerEntry.office_id == office_id,
+            )
+            .group_by(LedgerEntry.case_id)
+        )
+        return {case_id: exact_cents(total) for case_id, total in rows.all() if case_id is not None}
+
+    async def by_bank_reference(self, office_id: uuid.UUID, bank_reference: str) -> Remittance | None:
+        return (
+            await self.session.execute(
+                select(Remittance).where(
+                    Remittance.office_id == office_id, Remittance.bank_reference == bank_reference
+                )
+            )
+        ).scalar_one_or_none()
+
+    def add(self, remittance: Remittance, lines: Sequence[RemittanceLine]) -> None:
+        self.session.add(remittance)
+        self.session.add_all(lines)
+
+    async def get(self, remittance_id: uuid.UUID) -> tuple[Remittance, str] | None:
+        """The remittance and its office's code."""
+        row = (
+            await self.session.execute(
+                select(Remittance, Office.code)
+                .join(Office, Office.id == Remittance.office_id)
+                .where(Remittance.id == remittance_id)
+            )
+        ).first()
+        return None if row is None else (row[0], row[1])
+
+    async def lines_of(self, remittance_id: uuid.UUID) -> list[tuple[RemittanceLine, str]]:
+        """The remittance's lines in order, each with its case's ref."""
+        rows = await self.session.execute(
+            select(RemittanceLine, Case.ref)
+            .join(Case, Case.id == RemittanceLine.case_id)
+            .where(RemittanceLine.remittance_id == remittance_id)
+            .order_by(RemittanceLine.position)
+        )
+        return [(line, ref) for line, ref in rows.all()]
+
+    async def list(
+        self,
+        *,
+        office_id: uuid.UUID | None,
+        office_code: str | None,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> list[tuple[Remittance, str]]:
+        """Remittances with their office's code, by id after ``after`` (keyset pagination)."""
+        query = (
+            select(Remittance, Office.code)
+            .join(Office, Office.id == Remittance.office_id)
+            .order_by(Remittance.id)
+            .limit(limit)
+        )
+        if office_id is not None:
+            query = query.where(Remittance.office_id == office_id)
+        if office_code is not None:
+            query = query.where(Office.code == office_code)
+        if after is not None:
+            query = query.where(Remittance.id > after)
+        return [(remittance, code) for remittance, code in (await self.session.execute(query)).all()]
+
+    async def held_movements(self, office_id: uuid.UUID | None) -> list[tuple[str, str, str, str, date, int]]:
+        """Every movement of money offices hold (``collected_by_office``), summed per office, case,
+        currency, kind of transaction and effective day: (office code, case ref, currency, kind, day,
+        cents). What ``hub.remittances.ageing`` ages; all offices, or one."""
+        total = func.sum(LedgerEntry.amount_cents)
+        query = (
+            select(
+                Office.code,
+                Case.ref,
+                LedgerEntry.currency,
+                LedgerTransaction.kind,
+                LedgerTransaction.effective_on,
+                total,
+            )
+            .select_from(LedgerEntry)
+            .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+            .join(Office, Office.id == LedgerEntry.office_id)
+            .join(Case, Case.id == LedgerEntry.case_id)
+            .where(LedgerEntry.account == COLLECTED_BY_OFFICE)
+            .group_by(
+                Office.code,
+                Case.ref,
+                LedgerEntry.currency,
+                LedgerTransaction.kind,
+                LedgerTransaction.effective_on,
+            )
+        )
+        if office_id is not None:
+            query = query.where(LedgerEntry.office_id == office_id)
+        rows = await self.session.execute(query)
+        return [
+            (code, ref, cur, kind, day, exact_cents(cents)) for code, ref, cur, kind, day, cents in rows.all()
+        ]
