@@ -2,7 +2,7 @@
 PostgreSQL database (the production store) migrated with the real revisions: every good record
 stored once, every bad one listed with its errors, and peak memory (VmHWM) flat in file size.
 
-Sizes from HUB_BATCH_SIZES: CI's default "2000,20000" (ten times the file, about a minute); the full
+Sizes from HUB_BATCH_SIZES: CI's default "1000,10000" (ten times the file, about 30 s); the full
 size of issue 4 is `HUB_BATCH_SIZES=10000,100000 .venv/bin/python -m pytest -s
 tests/hub/acts/test_batch_scale.py` (about 6 minutes here). `hub bench` has the throughput; this
 test measures memory, not time."""
@@ -21,7 +21,7 @@ import pytest
 from tests.conftest import postgres_database
 from tests.hub.test_cli import hub_env  # noqa: F401 - the CLI fixture
 
-SIZES = [int(n) for n in os.environ.get("HUB_BATCH_SIZES", "2000,20000").split(",")]
+SIZES = [int(n) for n in os.environ.get("HUB_BATCH_SIZES", "1000,10000").split(",")]
 
 
 async def run(env: dict[str, str], count: int) -> dict[str, Any]:
