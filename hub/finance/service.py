@@ -11,6 +11,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.finance import journal as journals
 from hub.finance import reports
 from hub.finance.repository import FinanceRepository
 from hub.kit.errors import ErrorItem, InvalidInput, NotFound
@@ -140,3 +141,11 @@ async def scorecards(
             )
         )
     return cards
+
+
+async def journal(
+    session: AsyncSession, start: date, end: date, *, currency: str = DEFAULT_CURRENCY
+) -> list[journals.JournalLine]:
+    """The ledger's transactions effective in ``[start, end)`` as balanced journal entries."""
+    check_period(start, end)
+    return journals.lines(await LedgerRepository(session).journal_rows(start, end, currency))

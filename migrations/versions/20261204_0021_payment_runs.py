@@ -1,4 +1,4 @@
-"""payment runs: approved invoices grouped into one SEPA credit transfer file, and how each was paid
+"""payment runs: approved invoices grouped into one SEPA credit transfer file, how each was paid
 
 Revision ID: 20261204_0021
 Revises: 20261204_0018
@@ -8,6 +8,8 @@ Create Date: 2026-12-04 20:00:00
 it is downloaded) and the invoices it left out with their reason. ``invoices.payment_run_id``: the
 one run an invoice is paid by (set once, under a row lock); ``invoices.paid_on`` and
 ``invoices.bank_reference``: the payment as the bank statement shows it.
+``ix_ledger_transactions_effective_on``: the accounting journal of a period reads every office's
+transactions by date (``hub finance journal``).
 """
 
 from collections.abc import Sequence
@@ -47,9 +49,13 @@ def upgrade() -> None:
             batch_op.f("fk_invoices_payment_run_id_payment_runs"), "payment_runs", ["payment_run_id"], ["id"]
         )
         batch_op.create_index(batch_op.f("ix_invoices_payment_run_id"), ["payment_run_id"], unique=False)
+    op.create_index(
+        "ix_ledger_transactions_effective_on", "ledger_transactions", ["effective_on"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ledger_transactions_effective_on", table_name="ledger_transactions")
     with op.batch_alter_table("invoices") as batch_op:
         batch_op.drop_index(batch_op.f("ix_invoices_payment_run_id"))
         batch_op.drop_constraint(batch_op.f("fk_invoices_payment_run_id_payment_runs"), type_="foreignkey")
