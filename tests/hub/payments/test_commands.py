@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from decimal import Decimal
 from pathlib import Path
 
 from hub.database import create_engine, session_factory, unit_of_work
@@ -54,10 +55,23 @@ def test_a_run_is_created_written_shown_and_marked_paid(hub_env: dict[str, str],
     shown = hub(hub_env, "finance", "payment-run", "show", run_id, "--output", str(again)).stdout
     assert "CJ75001" in shown and "(approved)" in shown and again.read_bytes() == out.read_bytes()
 
-    missing = hub(hub_env, "finance", "payment-run", "paid", run_id, "--paid-on", "2026-03-03", ok=False)
-    assert missing.returncode == 2 and "--bank-reference" in missing.stderr
     paid = hub(
         hub_env,
         *("finance", "payment-run", "paid", run_id, "--paid-on", "2026-03-03", "--bank-reference", "VIR-7"),
     ).stdout
     assert "paid on 2026-03-03 (VIR-7)" in paid and "(paid)" in paid and "(approved)" not in paid
+
+    # The accounting journal of March as the FEC: the approvals (OD) and the payment (BQ), balanced.
+    fec = tmp_path / "fec.txt"
+    written = hub(
+        hub_env,
+        *("finance", "journal", "--from", "2026-03-01", "--to", "2026-04-01", "--format", "fec"),
+        *("--output", str(fec)),
+    )
+    assert f"written to {fec}" in written.stderr
+    records = [line.split("|") for line in fec.read_text(encoding="utf-8").splitlines()[1:]]
+    bank = [r for r in records if r[0] == "BQ" and r[4] == "512100"]
+    assert sum(Decimal(r[12].replace(",", ".")) for r in bank) == Decimal("110.91")  # paid out
+    assert sum(Decimal(r[11].replace(",", ".")) for r in records) == sum(
+        Decimal(r[12].replace(",", ".")) for r in records
+    )
