@@ -38,7 +38,6 @@ from hub.messaging import service as messaging
 from hub.messaging.signing import ReceiptSigner
 from hub.offices import service as offices
 from hub.offices.models import DeliveryChannel
-from hub.payments.commands import payment_run_app
 from hub.settings import get_settings
 from hub.staff import service as staff
 from hub.staff.models import Role
@@ -86,7 +85,6 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(mandates_app, name="mandates")
 app.add_typer(reports_app, name="reports")
 app.add_typer(finance_app, name="finance")
-finance_app.add_typer(payment_run_app, name="payment-run")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(tariff_app, name="tariff")
 app.command("backtest")(backtest)

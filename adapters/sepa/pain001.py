@@ -75,12 +75,12 @@ def check_account(iban: str | None, bic: str | None) -> list[tuple[str, str]]:
         try:
             stdnum_iban.validate(iban)
         except ValidationError as exc:
-            problems.append(("payment.iban_invalid", f"the IBAN {iban!r} is not valid: {exc.message}"))
+            problems.append(("payment.iban_invalid", f"the IBAN {iban!r} is not valid: {exc}"))
     if bic:
         try:
             stdnum_bic.validate(bic)
         except ValidationError as exc:
-            problems.append(("payment.bic_invalid", f"the BIC {bic!r} is not valid: {exc.message}"))
+            problems.append(("payment.bic_invalid", f"the BIC {bic!r} is not valid: {exc}"))
     return problems
 
 

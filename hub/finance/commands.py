@@ -15,10 +15,13 @@ from hub.finance import export, reports
 from hub.finance import journal as journals
 from hub.kit.errors import HubError
 from hub.kit.money import Money
+from hub.payments.commands import payment_run_app
 
 finance_app = typer.Typer(
     help="Finance: reconciliation and scorecards, the accounting journal, payment runs.", no_args_is_help=True
 )
+
+finance_app.add_typer(payment_run_app, name="payment-run")
 
 
 def _day(text: str) -> date:

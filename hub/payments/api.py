@@ -71,8 +71,8 @@ class RunOut(BaseModel):
     currency: str
     transactions: int
     total_cents: int
-    paid_on: date | None
-    bank_reference: str | None
+    paid_on: date | None = None  # set once the run is marked paid
+    bank_reference: str | None = None
     skipped: list[SkippedOut]
     invoices: list[RunInvoiceOut] | None = None  # one run read alone
 
