@@ -21,7 +21,7 @@ class PaymentRun(UuidPk, Timestamped, Base):
     currency: Mapped[str] = Currency()
     transactions: Mapped[int] = mapped_column(Integer)  # NbOfTxs
     total_cents: Mapped[int] = Cents()  # CtrlSum
-    # The approved invoices left out and why (an office without a valid IBAN...): a list of
+    # The approved invoices left out, once per reason (an office without a valid IBAN...): a list of
     # {"invoice_id", "number", "office_code", "code", "reason"}. They wait for the next run.
     skipped: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     pain001: Mapped[bytes] = mapped_column(LargeBinary)

@@ -106,7 +106,7 @@ async def create_run(
     for invoice, office in await repo.payable_for_update():
         problems = why_not_payable(invoice, office)
         if problems:
-            skipped.extend(_skip(invoice, office, code, reason) for code, reason in problems[:1])
+            skipped.extend(_skip(invoice, office, code, reason) for code, reason in problems)
         else:
             paying.append((invoice, office))
     if not paying:

@@ -64,8 +64,9 @@ async def office_with_account(session: AsyncSession, iban: str | None, bic: str 
 async def approved_invoice(
     session: AsyncSession, s: Seeded, net: int, vat: int, on: date = date(2026, 3, 2)
 ) -> Invoice:
-    """An invoice of one act of ``s``'s office, matched, then approved by the real decision."""
-    done = await act(session, s, date(2026, 3, 1), emoluments=net, vat=vat)
+    """An invoice of one act of ``s``'s office, matched, then approved by the real decision; a credit
+    note (negative amounts) names no act."""
+    done = await act(session, s, date(2026, 3, 1), emoluments=net, vat=vat) if net > 0 else None
     inv = await invoice(session, s, date(2026, 3, 1), [LineSpec(net, vat, act=done)])
     await approve(session, inv, on)
     return inv

@@ -73,6 +73,7 @@ async def test_invoices_that_cannot_be_paid_by_transfer_are_left_out_with_why(se
         "payment.iban_missing": await approved_invoice(session, none, 5158, 1032),
         "payment.iban_invalid": await approved_invoice(session, bad_iban, 5158, 1032),
         "payment.bic_invalid": await approved_invoice(session, bad_bic, 5158, 1032),
+        "payment.nothing_to_pay": await approved_invoice(session, good, -5158, -1032),  # a credit note
     }
     detail = await create(session)
     assert [i.id for i, _ in detail.invoices] == [paid.id] and detail.run.total_cents == 6190
@@ -86,7 +87,22 @@ async def test_invoices_that_cannot_be_paid_by_transfer_are_left_out_with_why(se
     assert [i.id for i, _ in (await create(session)).invoices] == [left["payment.iban_missing"].id]
     with pytest.raises(Conflict) as nothing:
         await create(session)
-    assert sorted(e.code for e in nothing.value.errors) == ["payment.bic_invalid", "payment.iban_invalid"]
+    assert sorted(e.code for e in nothing.value.errors) == [
+        "payment.bic_invalid",
+        "payment.iban_invalid",
+        "payment.nothing_to_pay",
+    ]
+
+
+async def test_every_reason_an_invoice_is_left_out_is_listed(session: AsyncSession) -> None:
+    s = await office_with_account(session, "FR00", "COBADE")
+    left = await approved_invoice(session, s, 100, 20)
+    with pytest.raises(Conflict) as nothing:
+        await create(session)
+    assert [(e.path, e.code) for e in nothing.value.errors] == [
+        (f"/invoices/{left.id}", "payment.iban_invalid"),
+        (f"/invoices/{left.id}", "payment.bic_invalid"),
+    ]
 
 
 async def test_an_execution_date_in_the_past_is_refused(session: AsyncSession) -> None:
