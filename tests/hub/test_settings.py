@@ -47,3 +47,14 @@ def test_the_en16931_directory_must_hold_the_official_stylesheets(tmp_path: Path
         Settings(en16931_dir=str(tmp_path))
     (tmp_path / "EN16931-CII-validation.xslt").write_text("<xsl:stylesheet/>")
     assert Settings(en16931_dir=str(tmp_path)).en16931_dir == str(tmp_path)
+
+
+def test_the_agency_account_is_a_valid_iban_and_bic(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUB_AGENCY_IBAN", "DE89 3704 0044 0532 0130 00")
+    monkeypatch.setenv("HUB_AGENCY_BIC", "cobadeffxxx")
+    settings = Settings()
+    assert (settings.agency_iban, settings.agency_bic) == ("DE89370400440532013000", "COBADEFFXXX")
+    with pytest.raises(ValidationError, match="HUB_AGENCY_IBAN is not a valid IBAN"):
+        Settings(agency_iban="DE89370400440532013001")
+    with pytest.raises(ValidationError, match="HUB_AGENCY_BIC is not a valid BIC"):
+        Settings(agency_bic="COBA")
