@@ -32,6 +32,7 @@ from hub.messaging.signing import ReceiptSigner
 from hub.offices import api as offices_api
 from hub.offices.repository import OfficeRepository
 from hub.offices.service import KeyCache
+from hub.payments import api as payments_api
 from hub.remittances import api as remittances_api
 from hub.runtime import Workers
 from hub.settings import Settings, get_settings
@@ -65,6 +66,10 @@ TAGS = [
     {"name": "acts", "description": "What an act would cost and which guardrails it meets (staff)"},
     {"name": "approvals", "description": "Offices' cost requests waiting for staff or finance"},
     {"name": "finance", "description": "Fees per office and offices' net efficiency over a period (finance)"},
+    {
+        "name": "payments",
+        "description": "Payment runs: SEPA credit transfer files paying approved invoices (finance)",
+    },
     {
         "name": "ledger",
         "description": "The double-entry ledger of money collected, remitted and fees (finance)",
@@ -136,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(acts_api.router)
     app.include_router(invoices_api.router)
     app.include_router(finance_api.router)
+    app.include_router(payments_api.router)
     app.include_router(ledger_api.router)
     app.include_router(remittances_api.router)
     app.include_router(inventory_api.router)

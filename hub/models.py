@@ -9,6 +9,7 @@ from hub.ledger.models import LedgerEntry, LedgerTransaction
 from hub.mandates.models import Approval, CaseUpdateNotice, HoldNotice, Mandate, MandateEvent
 from hub.messaging.models import InboxEntry, MailboxItem, MessageEvent, OutboxEntry, Receipt, StoredMessage
 from hub.offices.models import Office, OfficeApiKey, OfficeEvent
+from hub.payments.models import PaymentRun
 from hub.remittances.models import Remittance, RemittanceLine
 from hub.staff.models import StaffUser
 
@@ -39,6 +40,7 @@ __all__ = [
     "OfficeApiKey",
     "OfficeEvent",
     "OutboxEntry",
+    "PaymentRun",
     "Receipt",
     "Remittance",
     "RemittanceLine",

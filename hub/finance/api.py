@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from hub.deps import SessionDep, SettingsDep, staff_with
 from hub.finance import export, service
+from hub.finance import journal as journals
 from hub.kit.clock import utcnow
 from hub.staff.models import Role, StaffUser
 
@@ -176,3 +177,44 @@ async def get_unremitted(
     deadline = settings.remittance_deadline_days
     held = await service.unremitted(session, deadline_days=deadline, office_code=office)
     return JSONResponse(export.unremitted_json(held, today=utcnow().date(), deadline_days=deadline))
+
+
+@router.get(
+    "/journal",
+    summary="The ledger of [from, to) as an accounting journal: journal CSV or French FEC",
+    description=(
+        "Every ledger transaction effective in the period (all offices) as one balanced journal entry "
+        "of debit and credit lines on the chart of accounts of docs/finance.md (622600 emoluments, "
+        "445660 VAT, 408100/401100 offices, 512100 bank...), the office as auxiliary account. "
+        "`format=csv` (default): a journal CSV with amounts in integer cents; `format=fec`: the "
+        "French FEC layout, 18 columns separated by `|`, dates YYYYMMDD, amounts with a decimal "
+        "comma. Totals per account equal the ledger's for the period. Finance and admin only."
+    ),
+    responses={
+        200: {
+            "content": {CSV: {}, "text/plain": {}},
+            "description": "The journal as an attachment: CSV, or the FEC text file",
+        },
+        401: {"description": "No staff token (an office key is refused)"},
+        403: {"description": "A staff role other than finance or admin"},
+        422: {"description": "A bad period (`to` not after `from`) or format"},
+    },
+)
+async def get_journal(
+    session: SessionDep,
+    _user: Finance,
+    start: From,
+    end: To,
+    format_: Annotated[
+        Literal["csv", "fec"],
+        Query(alias="format", description="`csv` (journal CSV) or `fec` (Fichier des Écritures Comptables)"),
+    ] = "csv",
+) -> Response:
+    lines = await service.journal(session, start, end)
+    if format_ == "fec":
+        return Response(
+            journals.to_fec(lines).encode(),
+            media_type="text/plain; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="FEC-{start}-{end}.txt"'},
+        )
+    return _download(journals.to_journal_csv(lines), f"journal-{start}-{end}.csv")

@@ -12,13 +12,18 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.finance import export, reports
+from hub.finance import journal as journals
 from hub.kit.errors import HubError
 from hub.kit.money import Money
+from hub.payments.commands import payment_run_app
 from hub.remittances.ageing import OfficeUnremitted
 
 finance_app = typer.Typer(
-    help="Finance reports: reconciliation, scorecards, money not remitted.", no_args_is_help=True
+    help="Finance: reconciliation and scorecards, money not remitted, the accounting journal, payment runs.",
+    no_args_is_help=True,
 )
+
+finance_app.add_typer(payment_run_app, name="payment-run")
 
 
 def _day(text: str) -> date:
@@ -209,3 +214,45 @@ def finance_unremitted(
 
 def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
+
+
+async def _journal(start: date, end: date) -> list[journals.JournalLine]:
+    from hub.database import engine_from_settings, session_factory, unit_of_work
+    from hub.finance import service
+    from hub.settings import get_settings
+
+    engine = engine_from_settings(get_settings())
+    try:
+        async with unit_of_work(session_factory(engine, read_only=True)) as session:
+            return await service.journal(session, start, end)
+    finally:
+        await engine.dispose()
+
+
+@finance_app.command("journal")
+def finance_journal(
+    from_: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (included)")],
+    to: Annotated[str, typer.Option("--to", help="Day after the period, YYYY-MM-DD (excluded)")],
+    format_: Annotated[
+        str, typer.Option("--format", help="csv (journal CSV, cents) or fec (French FEC, | separated)")
+    ] = "csv",
+    output: Annotated[Path | None, typer.Option(help="Write to this file (default: standard output)")] = None,
+) -> None:
+    """The ledger's transactions of [from, to) as balanced journal entries: a journal CSV or the FEC."""
+    if format_ not in ("csv", "fec"):
+        raise typer.BadParameter(f"{format_!r}: the format is csv or fec", param_hint="--format")
+    start, end = _day(from_), _day(to)
+    try:
+        lines = asyncio.run(_journal(start, end))
+    except HubError as exc:
+        typer.secho(f"error: {exc.detail}", fg=typer.colors.RED, err=True)
+        for item in exc.errors:
+            typer.secho(f"  {item.path}: {item.message} [{item.code}]", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1) from exc
+    text = journals.to_fec(lines) if format_ == "fec" else journals.to_journal_csv(lines)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8", newline="")
+    entries = len({line.entry_number for line in lines})
+    typer.echo(f"{entries} entries, {len(lines)} lines written to {output}", err=True)

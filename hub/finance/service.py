@@ -12,6 +12,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.finance import journal as journals
 from hub.finance import reports
 from hub.finance.repository import FinanceRepository
 from hub.kit.errors import ErrorItem, InvalidInput, NotFound
@@ -168,3 +169,11 @@ async def unremitted(
     collected and not remitted per case, its oldest collection and whether it is overdue."""
     office = None if office_code is None else await office_by_code(session, office_code)
     return await remittances.unremitted(session, deadline_days=deadline_days, office=office)
+
+
+async def journal(
+    session: AsyncSession, start: date, end: date, *, currency: str = DEFAULT_CURRENCY
+) -> list[journals.JournalLine]:
+    """The ledger's transactions effective in ``[start, end)`` as balanced journal entries."""
+    check_period(start, end)
+    return journals.lines(await LedgerRepository(session).journal_rows(start, end, currency))

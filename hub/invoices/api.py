@@ -86,6 +86,9 @@ class InvoiceOut(BaseModel):
     state: str
     received_at: datetime
     message_pk: uuid.UUID
+    paid_on: date | None = None
+    bank_reference: str | None = None
+    payment_run_id: uuid.UUID | None = None
     lines: list[LineOut] | None = None
     events: list[EventOut] | None = None  # staff only: every transition, who and why
 
@@ -95,14 +98,28 @@ class InvoicePage(BaseModel):
     next_after: uuid.UUID | None  # pass as ?after= to read the next page
 
 
+BankReference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
 class DecisionsIn(BaseModel):
     invoice_ids: list[uuid.UUID] = Field(min_length=1, max_length=500)
     decision: Literal["approve", "dispute", "paid"]
     comment: Comment | None = None
+    # `paid` only, and then both required: the payment as the bank statement shows it.
+    paid_on: date | None = Field(default=None, description="`paid`: the day the bank paid")
+    bank_reference: BankReference | None = Field(
+        default=None, description="`paid`: the bank's reference of the payment"
+    )
 
 
 class PaidIn(BaseModel):
+    paid_on: date = Field(description="The day the bank paid (not in the future)")
+    bank_reference: BankReference = Field(description="The bank's reference of the payment")
     comment: Comment | None = None
+
+    model_config = {
+        "json_schema_extra": {"examples": [{"paid_on": "2026-12-04", "bank_reference": "VIR-2026-000123"}]}
+    }
 
 
 class DecisionsOut(BaseModel):
@@ -131,6 +148,9 @@ def invoice_out(
         state=invoice.state,
         received_at=invoice.received_at,
         message_pk=invoice.message_pk,
+        paid_on=invoice.paid_on,
+        bank_reference=invoice.bank_reference,
+        payment_run_id=invoice.payment_run_id,
         lines=None
         if lines is None
         else [
@@ -240,7 +260,8 @@ async def get_invoice(invoice_id: uuid.UUID, session: SessionDep, caller: Curren
         "`approve` (from matched or disputed: posted to the ledger as fees invoiced), `dispute` (from "
         "matched or disputed, with a comment: the office gets an `invoice_dispute` listing the lines "
         "with findings and the comment, once; an invoice with findings already sent the office one on "
-        "receipt, without a person's comment), `paid` (from approved: posted as fees paid). Any "
+        "receipt, without a person's comment), `paid` (from approved, with `paid_on` and `bank_reference`: "
+        "posted as fees paid on `paid_on`). Any "
         "invoice that cannot take the decision refuses the request with every reason (404, 409); "
         "nothing changes."
     ),
@@ -248,7 +269,13 @@ async def get_invoice(invoice_id: uuid.UUID, session: SessionDep, caller: Curren
 )
 async def decide(body: DecisionsIn, session: SessionDep, user: Finance) -> DecisionsOut:
     outcomes = await service.decide(
-        session, body.invoice_ids, body.decision, actor=user.email, comment=body.comment
+        session,
+        body.invoice_ids,
+        body.decision,
+        actor=user.email,
+        comment=body.comment,
+        paid_on=body.paid_on,
+        bank_reference=body.bank_reference,
     )
     return DecisionsOut(items=[{"id": str(o.invoice_id), "state": o.state} for o in outcomes])
 
@@ -257,10 +284,19 @@ async def decide(body: DecisionsIn, session: SessionDep, user: Finance) -> Decis
     "/invoices/{invoice_id}/paid", summary="Mark an approved invoice paid (finance)", responses=STAFF_PROBLEMS
 )
 async def mark_paid(invoice_id: uuid.UUID, body: PaidIn, session: SessionDep, user: Finance) -> InvoiceOut:
-    """Records that an approved invoice was paid: it is posted to the ledger as fees paid. The same as a
+    """Records that an approved invoice was paid, on `paid_on` (the ledger's payment is dated on it) with
+    the bank's reference `bank_reference`: it is posted to the ledger as fees paid. The same as a
     `paid` decision of `POST /v1/invoices/decisions` for one invoice. Finance only.
     """
-    await service.decide(session, [invoice_id], "paid", actor=user.email, comment=body.comment)
+    await service.decide(
+        session,
+        [invoice_id],
+        "paid",
+        actor=user.email,
+        comment=body.comment,
+        paid_on=body.paid_on,
+        bank_reference=body.bank_reference,
+    )
     invoice = await service.invoice_for(session, invoice_id, None)
     owner = await service.office_code_of(session, invoice)
     return invoice_out(

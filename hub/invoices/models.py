@@ -16,6 +16,7 @@ from hub.kit.clock import utcnow
 from hub.kit.db import Base, BigIntId, Cents, Currency, Timestamped, UtcDateTime, UuidPk
 from hub.messaging.models import StoredMessage
 from hub.offices.models import Office
+from hub.payments.models import PaymentRun
 
 
 class InvoiceState(enum.StrEnum):
@@ -52,10 +53,18 @@ class Invoice(UuidPk, Timestamped, Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     dispute_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The payment as the bank statement shows it (required to mark an invoice paid).
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    bank_reference: Mapped[str | None] = mapped_column(String(100))
+    # The one payment run that pays it (hub.payments), set once under the invoice's row lock.
+    payment_run_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid(), ForeignKey("payment_runs.id"), index=True
+    )
 
     # Declared so the unit of work inserts rows in foreign-key order.
     office: Mapped[Office] = relationship(lazy="raise")
     message: Mapped[StoredMessage] = relationship(lazy="raise")
+    payment_run: Mapped[PaymentRun | None] = relationship(lazy="raise")
 
 
 class InvoiceLine(Base):

@@ -299,15 +299,22 @@ async def decide(
     actor: str,
     comment: str | None,
     today: date | None = None,
+    paid_on: date | None = None,
+    bank_reference: str | None = None,
 ) -> list[DecisionOutcome]:
     """Applies one decision to many invoices, all or none: any invoice that cannot take it refuses
-    the whole request with every reason (404 unknown, 409 not allowed in its state)."""
+    the whole request with every reason (404 unknown, 409 not allowed in its state). ``paid`` needs
+    the day the bank paid (``paid_on``, not after today: the ledger's payment is dated on it) and the
+    bank's reference of the payment."""
     if decision == "dispute" and not comment:
         raise InvalidInput(
             "say why the invoices are disputed",
             code="invoice.comment_required",
             errors=[ErrorItem("/comment", "invoice.comment_required", "a dispute needs a comment")],
         )
+    on = today or utcnow().date()
+    if decision == "paid":
+        check_payment(paid_on, bank_reference, today=on)
     wanted = list(dict.fromkeys(invoice_ids))[: MAX_ERRORS * 10]
     found = {i.id: i for i in await InvoiceRepository(session).many_for_update(wanted)}
     allowed, target = TRANSITIONS[decision]
@@ -333,20 +340,54 @@ async def decide(
         raise Conflict(
             f"{len(refused)} invoice(s) cannot take this decision", code=refused[0].code, errors=refused
         )
-    on = today or utcnow().date()
     outcomes = []
     for invoice_id in wanted:
         invoice = found[invoice_id]
         if decision == "approve":
             await _post(session, invoice, on, paid=False)
         elif decision == "paid":
-            await _post(session, invoice, on, paid=True)
+            assert paid_on is not None and bank_reference is not None  # check_payment
+            await _post(session, invoice, paid_on, paid=True)
             invoice.paid_at = utcnow()
+            invoice.paid_on = paid_on
+            invoice.bank_reference = bank_reference.strip()
         else:
             await _send_dispute(session, invoice, comment or "")
         await transition(session, invoice, target, actor=actor, reason=comment)
         outcomes.append(DecisionOutcome(invoice.id, invoice.state))
     return outcomes
+
+
+def check_payment(paid_on: date | None, bank_reference: str | None, *, today: date) -> None:
+    """A payment is recorded as the bank statement shows it: its day (not in the future) and the
+    bank's reference. Every missing or wrong field is listed."""
+    errors = []
+    if paid_on is None:
+        errors.append(
+            ErrorItem("/paid_on", "invoice.paid_on_required", "give the day the bank paid (YYYY-MM-DD)")
+        )
+    elif paid_on > today:
+        errors.append(
+            ErrorItem(
+                "/paid_on",
+                "invoice.paid_on_future",
+                f"{paid_on.isoformat()} is after today ({today.isoformat()}): record a payment once made",
+            )
+        )
+    if bank_reference is None or not bank_reference.strip():
+        errors.append(
+            ErrorItem(
+                "/bank_reference",
+                "invoice.bank_reference_required",
+                "give the bank's reference of the payment, as on the statement",
+            )
+        )
+    elif len(bank_reference.strip()) > 100:
+        errors.append(
+            ErrorItem("/bank_reference", "invoice.bank_reference_too_long", "at most 100 characters")
+        )
+    if errors:
+        raise InvalidInput("the payment is incomplete", code=errors[0].code, errors=errors)
 
 
 async def _post(session: AsyncSession, invoice: Invoice, on: date, *, paid: bool) -> None:

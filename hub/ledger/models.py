@@ -18,7 +18,11 @@ from hub.offices.models import Office
 class LedgerTransaction(UuidPk, Base):
     __tablename__ = "ledger_transactions"
     # An office's transactions over a period (statements, scorecards): a range scan.
-    __table_args__ = (Index("ix_ledger_transactions_office_date", "office_id", "effective_on"),)
+    __table_args__ = (
+        Index("ix_ledger_transactions_office_date", "office_id", "effective_on"),
+        # Every office's transactions over a period: the accounting journal (hub finance journal).
+        Index("ix_ledger_transactions_effective_on", "effective_on"),
+    )
 
     kind: Mapped[str] = mapped_column(String(32))  # hub.ledger.postings.KINDS; a reversal keeps it
     case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("cases.id"), index=True)

@@ -55,7 +55,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from hub.kit.errors import Conflict, ErrorItem, InvalidInput
@@ -381,3 +381,22 @@ def fees_charged(balances: Mapping[str, Mapping[str, int]], currency: str = "EUR
 def money_collected(balances: Mapping[str, Mapping[str, int]], currency: str = "EUR") -> int:
     """The money the offices collected (net of corrections), owed to the creditors."""
     return -balance_of(balances, CASE_COLLECTIONS, currency)
+
+
+@dataclass(frozen=True)
+class JournalRow:
+    """One entry with its transaction, office and case, as the accounting journal reads it
+    (``LedgerRepository.journal_rows``), in journal order."""
+
+    transaction_id: uuid.UUID
+    kind: str
+    effective_on: date
+    recorded_at: datetime
+    source: str
+    reason: str | None
+    account: str
+    amount_cents: int
+    currency: str
+    office_code: str | None
+    office_name: str | None
+    case_ref: str | None

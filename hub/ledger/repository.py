@@ -21,6 +21,7 @@ from hub.ledger.postings import (
     FEES_DISBURSEMENTS,
     FEES_EMOLUMENTS,
     Balances,
+    JournalRow,
     Statement,
     StatementLine,
     add_up,
@@ -174,6 +175,45 @@ class LedgerRepository:
                 lines.append(StatementLine(account, currency, kind, code, cents))
         lines.sort(key=lambda line: (line.account, line.currency, line.kind, line.act_code or ""))
         return Statement(office_id=office_id, start=start, end=end, opening=opening, lines=tuple(lines))
+
+    async def journal_rows(self, start: date, end: date, currency: str) -> list[JournalRow]:
+        """Every entry of the transactions effective in ``[start, end)`` in ``currency``, with its
+        transaction (id, kind, date, recording time, source, reason) and the office's code and name
+        and the case's reference, in journal order: date, recording time, transaction, entry."""
+        rows = await self.session.execute(
+            select(
+                LedgerTransaction.id,
+                LedgerTransaction.kind,
+                LedgerTransaction.effective_on,
+                LedgerTransaction.recorded_at,
+                LedgerTransaction.source,
+                LedgerTransaction.reason,
+                LedgerEntry.account,
+                LedgerEntry.amount_cents,
+                LedgerEntry.currency,
+                Office.code,
+                Office.name,
+                Case.ref,
+            )
+            .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+            .outerjoin(Office, Office.id == LedgerEntry.office_id)
+            .outerjoin(Case, Case.id == LedgerEntry.case_id)
+            .where(
+                LedgerTransaction.effective_on >= start,
+                LedgerTransaction.effective_on < end,
+                LedgerEntry.currency == currency,
+            )
+            .order_by(
+                LedgerTransaction.effective_on,
+                LedgerTransaction.recorded_at,
+                LedgerTransaction.id,
+                LedgerEntry.id,
+            )
+        )
+        return [
+            JournalRow(t, kind, on, at, source, reason, account, exact_cents(cents), cur, code, name, ref)
+            for t, kind, on, at, source, reason, account, cents, cur, code, name, ref in rows.all()
+        ]
 
     async def act_fees_by_mandate(
         self, mandate_ids: Collection[uuid.UUID], case_ids: Collection[uuid.UUID]

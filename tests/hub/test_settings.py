@@ -57,3 +57,14 @@ def test_the_remittance_deadline_is_read_and_checked(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("HUB_REMITTANCE_DEADLINE_DAYS", "0")
     with pytest.raises(ValidationError, match="remittance_deadline_days"):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_the_agency_account_is_a_valid_iban_and_bic(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUB_AGENCY_IBAN", "DE89 3704 0044 0532 0130 00")
+    monkeypatch.setenv("HUB_AGENCY_BIC", "cobadeffxxx")
+    settings = Settings()
+    assert (settings.agency_iban, settings.agency_bic) == ("DE89370400440532013000", "COBADEFFXXX")
+    with pytest.raises(ValidationError, match="HUB_AGENCY_IBAN is not a valid IBAN"):
+        Settings(agency_iban="DE89370400440532013001")
+    with pytest.raises(ValidationError, match="HUB_AGENCY_BIC is not a valid BIC"):
+        Settings(agency_bic="COBA")

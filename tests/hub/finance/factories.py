@@ -137,7 +137,16 @@ async def approve(session: AsyncSession, inv: Invoice, on: date) -> None:
 
 
 async def pay(session: AsyncSession, inv: Invoice, on: date) -> None:
-    await invoices.decide(session, [inv.id], "paid", actor="finance@test", comment=None, today=on)
+    await invoices.decide(
+        session,
+        [inv.id],
+        "paid",
+        actor="finance@test",
+        comment=None,
+        today=on,
+        paid_on=on,
+        bank_reference=f"VIR-{inv.number}",
+    )
     await session.flush()
 
 

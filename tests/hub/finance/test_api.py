@@ -6,18 +6,20 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from decimal import Decimal
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from hub.database import unit_of_work
-from hub.finance import export
+from hub.finance import export, journal
 from hub.offices import service as offices
 from hub.staff import service as staff
 from hub.staff.models import Role
 from tests.hub.acts.factories import Seeded, bearer, seed
 from tests.hub.finance.factories import LineSpec, act, invoice
+from tests.hub.finance.test_journal import ledger_debits
 
 FEB = "from=2026-02-01&to=2026-03-01"
 
@@ -154,3 +156,32 @@ async def test_bad_requests_are_refused_with_a_problem(
     assert answer.headers["content-type"].startswith("application/problem+json")
     if code is not None:
         assert answer.json()["code"] == code
+
+
+async def test_the_journal_downloads_as_csv_and_fec_and_equals_the_ledger(
+    app: FastAPI, client: httpx.AsyncClient, world: dict[str, object]
+) -> None:
+    path = f"/v1/finance/journal?{FEB}"
+    assert (await client.get(path)).status_code == 401
+    assert (await client.get(path, headers=bearer(str(world["key"])))).status_code == 401
+    assert (await client.get(path, headers=bearer(str(world["staff"])))).status_code == 403
+    finance = bearer(str(world["finance"]))
+    backwards = await client.get("/v1/finance/journal?from=2026-03-01&to=2026-02-01", headers=finance)
+    assert backwards.status_code == 422 and backwards.json()["code"] == "finance.bad_period"
+    assert (await client.get(f"{path}&format=xlsx", headers=finance)).status_code == 422
+
+    async with unit_of_work(app.state.sessions) as session:
+        debits = await ledger_debits(session, date(2026, 2, 1), date(2026, 3, 1))
+    as_csv = await client.get(path, headers=finance)
+    assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
+    lines = rows(as_csv.text)
+    assert sum(int(r["debit_cents"]) for r in lines) == sum(int(r["credit_cents"]) for r in lines) == debits
+    fec = await client.get(f"{path}&format=fec", headers=finance)
+    assert (
+        fec.status_code == 200
+        and 'filename="FEC-2026-02-01-2026-03-01.txt"' in fec.headers["content-disposition"]
+    )
+    records = [line.split("|") for line in fec.text.split("\r\n") if line]
+    assert tuple(records[0]) == journal.FEC_COLUMNS and len(records) == len(lines) + 1
+    debit = sum(Decimal(r[11].replace(",", ".")) for r in records[1:])
+    assert debit == sum(Decimal(r[12].replace(",", ".")) for r in records[1:]) == Decimal(debits) / 100

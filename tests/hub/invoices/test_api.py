@@ -403,7 +403,12 @@ async def test_finance_approves_disputes_and_pays_in_bulk(
     # All or none: the paid decision on an invoice not approved refuses the whole request.
     mixed = await client.post(
         "/v1/invoices/decisions",
-        json={"invoice_ids": [ok["id"], ko["id"]], "decision": "paid"},
+        json={
+            "invoice_ids": [ok["id"], ko["id"]],
+            "decision": "paid",
+            "paid_on": "2026-03-02",
+            "bank_reference": "VIR-1",
+        },
         headers=finance,
     )
     assert mixed.status_code == 409 and len(mixed.json()["errors"]) == 2
@@ -411,8 +416,24 @@ async def test_finance_approves_disputes_and_pays_in_bulk(
         "/v1/invoices/decisions", json={"invoice_ids": [ok["id"]], "decision": "approve"}, headers=finance
     )
     assert approved.status_code == 200 and approved.json()["items"][0]["state"] == "approved"
-    paid = await client.post(f"/v1/invoices/{ok['id']}/paid", json={}, headers=finance)
+    # Paid needs the payment as the bank shows it: its day and reference, each error listed.
+    incomplete = await client.post(
+        "/v1/invoices/decisions", json={"invoice_ids": [ok["id"]], "decision": "paid"}, headers=finance
+    )
+    assert incomplete.status_code == 422
+    assert [e["code"] for e in incomplete.json()["errors"]] == [
+        "invoice.paid_on_required",
+        "invoice.bank_reference_required",
+    ]
+    refused = await client.post(f"/v1/invoices/{ok['id']}/paid", json={}, headers=finance)
+    assert refused.status_code == 422
+    paid = await client.post(
+        f"/v1/invoices/{ok['id']}/paid",
+        json={"paid_on": "2026-03-02", "bank_reference": "VIR-2026-42"},
+        headers=finance,
+    )
     assert paid.status_code == 200 and paid.json()["state"] == "paid"
+    assert paid.json()["paid_on"] == "2026-03-02" and paid.json()["bank_reference"] == "VIR-2026-42"
 
     async with unit_of_work(app.state.sessions) as session:
         balances = await ledger.balances(session, office_id=w.seeded.office.id)

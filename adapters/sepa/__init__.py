@@ -1,0 +1,5 @@
+"""SEPA files for the bank: the ISO 20022 credit transfer initiation (pain.001.001.09)."""
+
+from adapters.sepa.pain001 import Account, CreditTransfer, PaymentFile, amount_text, check_account, pain001
+
+__all__ = ["Account", "CreditTransfer", "PaymentFile", "amount_text", "check_account", "pain001"]
