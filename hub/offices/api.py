@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.deps import CurrentOffice, KeyCacheDep, SessionDep, SettingsDep, staff_with
@@ -233,3 +233,62 @@ async def update_office(
     await session.commit()  # forgotten once stored: a request reading the office meanwhile cannot keep it
     cache.forget_office(office.id)
     return details
+
+
+class OfficeEventOut(BaseModel):
+    id: int = Field(description="The event's id: pass the last one read as `after` for the next page")
+    at: datetime
+    actor: str = Field(description="The staff member who made the change")
+    changes: dict[str, list[Any]] = Field(description="Each field changed, with its value before and after")
+
+
+class OfficeEventPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": 7,
+                            "at": "2026-12-04T17:45:00Z",
+                            "actor": "admin@agence.example",
+                            "changes": {"iban": [None, "FR7630004008200001012340185"]},
+                        }
+                    ],
+                    "next_after": None,
+                }
+            ]
+        }
+    )
+
+    items: list[OfficeEventOut]
+    next_after: int | None = Field(description="Pass as `after` to read the next page; null on the last")
+
+
+@router.get(
+    "/offices/{code}/events",
+    response_model=OfficeEventPage,
+    summary="Who changed an office's details, and when (staff)",
+    description=(
+        "Every change staff made to the office (`PATCH /v1/offices/{code}`, `hub offices update`), "
+        "oldest first, `limit` at a time after the id `after` (the answer's `next_after`): who, when, "
+        "and each field's value before and after. Staff, finance and admin; 404 `office.not_found`."
+    ),
+    responses=problems(
+        {
+            401: "No staff token, or one unknown or revoked; an office key",
+            404: "No office with this code",
+            422: "Invalid query, every error listed",
+        }
+    ),
+)
+async def list_office_events(
+    code: Annotated[str, Path(description="The office's code", examples=["CJ75001"], max_length=16)],
+    session: SessionDep,
+    _user: Annotated[StaffUser, staff_with(Role.STAFF, Role.FINANCE)],
+    after: Annotated[int | None, Query(ge=0, description="The last event id already read")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Events per page")] = 100,
+) -> OfficeEventPage:
+    events = await service.office_events(session, code, after=after, limit=limit)
+    items = [OfficeEventOut(id=e.id, at=e.at, actor=e.actor, changes=e.changes) for e in events]
+    return OfficeEventPage(items=items, next_after=items[-1].id if len(items) == limit else None)

@@ -48,8 +48,13 @@ class OfficeRepository:
         self.session.add(event)
         await self.session.flush()
 
-    async def events(self, office_id: uuid.UUID) -> list[OfficeEvent]:
-        rows = await self.session.scalars(
-            select(OfficeEvent).where(OfficeEvent.office_id == office_id).order_by(OfficeEvent.id)
-        )
-        return list(rows)
+    async def events(
+        self, office_id: uuid.UUID, *, after: int | None = None, limit: int | None = None
+    ) -> list[OfficeEvent]:
+        """The office's changes, oldest first; ``limit`` of them after the id ``after`` when given."""
+        query = select(OfficeEvent).where(OfficeEvent.office_id == office_id).order_by(OfficeEvent.id)
+        if after is not None:
+            query = query.where(OfficeEvent.id > after)
+        if limit is not None:
+            query = query.limit(limit)
+        return list(await self.session.scalars(query))

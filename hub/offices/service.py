@@ -364,3 +364,15 @@ async def finish_webhook_rotation(session: AsyncSession, code: str) -> None:
     office = await _office(session, code)
     office.webhook_secrets = office.webhook_secrets[:1]
     await session.flush()
+
+
+async def office_events(
+    session: AsyncSession, code: str, *, after: int | None, limit: int
+) -> list[OfficeEvent]:
+    """Who changed what on the office, and when, oldest first (``office_events``); 404
+    ``office.not_found`` for an unknown code."""
+    repo = OfficeRepository(session)
+    office = await repo.get_by_code(code)
+    if office is None:
+        raise NotFound(f"no office with code {code}", code="office.not_found")
+    return await repo.events(office.id, after=after, limit=limit)

@@ -28,6 +28,7 @@ from hub.messaging.models import MailboxItem
 from hub.messaging.relay import Relay
 from tests.hub.acts.factories import Seeded, bearer, renumbered_batch, report, seed
 from tests.hub.invoices.factories import World, v1_invoice, world
+from tests.hub.remittances.factories import collecting, encoded, remittance
 
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/v1/receipts/public-key")}
 DOCS = ["/openapi.json", "/docs", "/redoc"]
@@ -74,6 +75,8 @@ class OfficeB:
     invoice_id: str
     notice_id: str
     update_id: str  # a case update sent to B (its message id)
+    remittance_id: str  # a remittance B sent, of money it collected on a case of its own
+    bank_reference: str
     inbox_item: int  # an item of B's mailbox, not acknowledged
     identifiers: list[str] = field(default_factory=list)
 
@@ -102,6 +105,7 @@ async def office_b(app: FastAPI, client: httpx.AsyncClient) -> OfficeB:
         )
         moved = CaseUpdateIn(kind="dispute_opened", reference="B-1", effective_on=date.today())
         await mandates.record_update(session, held.case.ref, moved, actor="staff@agence.example")
+        collected = await collecting(session, [1000], office=w.seeded.office)
     report_b = json.dumps(report(w.code, live.mandate.ref, 1)).encode()
     sent = await client.post("/v1/act-reports", content=report_b, headers={**key, "Content-Type": JSON})
     assert sent.status_code == 202, sent.text
@@ -123,6 +127,12 @@ async def office_b(app: FastAPI, client: httpx.AsyncClient) -> OfficeB:
     )
     assert invoiced.status_code == 202, invoiced.text
     [invoice] = (await client.get(f"/v1/invoices?office={w.code}", headers=bearer(w.finance))).json()["items"]
+    remitted = remittance(w.code, [(collected.ref(0), 1000)], n="B1")
+    answer = await client.post(
+        "/v1/remittances", content=encoded(remitted), headers={**key, "Content-Type": JSON}
+    )
+    assert answer.status_code == 202, answer.text
+    [remitted_row] = (await client.get("/v1/remittances", headers=key)).json()["items"]
 
     relay = Relay(app.state.sessions)  # the embedded relay fills the offices' mailboxes
     while await relay.run_once():
@@ -139,6 +149,8 @@ async def office_b(app: FastAPI, client: httpx.AsyncClient) -> OfficeB:
         invoice_id=invoice["id"],
         notice_id=notice["message_id"],
         update_id=update["message_id"],
+        remittance_id=remitted_row["id"],
+        bank_reference=remitted["bank_reference"],
         inbox_item=notice["id"],
     )
     b.identifiers = [
@@ -154,6 +166,9 @@ async def office_b(app: FastAPI, client: httpx.AsyncClient) -> OfficeB:
         b.batch_id,
         b.invoice_id,
         b.notice_id,
+        b.remittance_id,
+        b.bank_reference,
+        collected.ref(0),
         f"APR-{w.code}",
         *(str(act.id) for act in w.acts.values()),
     ]
@@ -375,6 +390,26 @@ def matrix(a: World, b: OfficeB) -> dict[tuple[str, str], list[Probe]]:
         ),
         ("GET", "/v1/inventory/last"): Probe("/v1/inventory/last", 200, echoes=_json(inventory)),
         ("GET", "/v1/inventory/{office_code}"): _staff(f"/v1/inventory/{b.code}"),
+        # B's money: A cannot remit on B's case, list or read B's remittance, nor see what B holds.
+        ("POST", "/v1/remittances"): Probe(
+            "/v1/remittances",
+            422,
+            "remittance.case_unknown",
+            encoded(remittance(a.code, [(b.world.seeded.case.ref, 1)], n="A-on-B")),
+        ),
+        ("GET", "/v1/remittances"): Probe("/v1/remittances", 200),
+        ("GET", "/v1/remittances/{remittance_id}"): Probe(
+            f"/v1/remittances/{b.remittance_id}", 404, "remittance.not_found"
+        ),
+        ("GET", "/v1/finance/unremitted"): _staff(f"/v1/finance/unremitted?office={b.code}"),
+        ("GET", "/v1/finance/journal"): _staff("/v1/finance/journal?from=2026-01-01&to=2027-01-01"),
+        ("GET", "/v1/offices/{code}/events"): _staff(f"/v1/offices/{b.code}/events"),
+        # Paying B: staff only (finance), whatever run or invoice.
+        ("POST", "/v1/payment-runs"): _staff("/v1/payment-runs", b"{}"),
+        ("GET", "/v1/payment-runs"): _staff("/v1/payment-runs"),
+        ("GET", "/v1/payment-runs/{run_id}"): _staff(f"/v1/payment-runs/{uuid.uuid4()}"),
+        ("GET", "/v1/payment-runs/{run_id}/pain001"): _staff(f"/v1/payment-runs/{uuid.uuid4()}/pain001"),
+        ("POST", "/v1/payment-runs/{run_id}/paid"): _staff(f"/v1/payment-runs/{uuid.uuid4()}/paid", b"{}"),
     }
     return {route: probes if isinstance(probes, list) else [probes] for route, probes in table.items()}
 

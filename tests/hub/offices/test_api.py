@@ -115,6 +115,26 @@ async def test_an_admin_changes_an_office_and_its_keys_see_it_at_once(
         (True, ["iban", "name", "siret"])
     ]
 
+    # Staff read who changed what, a page at a time; an office key reads nothing of it.
+    again = await client.patch(f"/v1/offices/{code}", json={"bic": "BNPAFRPP"}, headers=bearer(admin))
+    assert again.status_code == 200
+    first = await client.get(f"/v1/offices/{code}/events?limit=1", headers=bearer(finance))
+    assert first.status_code == 200, first.text
+    [change] = first.json()["items"]
+    assert change["changes"]["iban"] == [None, "FR7630004008200001012340185"] and change["actor"].startswith(
+        "ops-"
+    )
+    cursor = first.json()["next_after"]
+    rest = await client.get(f"/v1/offices/{code}/events?limit=1&after={cursor}", headers=bearer(finance))
+    assert [e["changes"] for e in rest.json()["items"]] == [{"bic": [None, "BNPAFRPP"]}]
+    last = await client.get(
+        f"/v1/offices/{code}/events?after={rest.json()['items'][0]['id']}", headers=bearer(admin)
+    )
+    assert last.json() == {"items": [], "next_after": None}
+    assert (await client.get(f"/v1/offices/{code}/events", headers=bearer(issued.secret))).status_code == 401
+    unknown = await client.get("/v1/offices/CJ00000/events", headers=bearer(admin))
+    assert unknown.status_code == 404 and unknown.json()["code"] == "office.not_found"
+
 
 async def test_a_wrong_change_lists_every_error_and_changes_nothing(
     app: FastAPI, client: httpx.AsyncClient
