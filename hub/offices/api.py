@@ -255,7 +255,7 @@ class OfficeEventPage(BaseModel):
                             "changes": {"iban": [None, "FR7630004008200001012340185"]},
                         }
                     ],
-                    "next_after": None,
+                    "next_after": 7,
                 }
             ]
         }
