@@ -48,6 +48,7 @@ TITLES = {
     "invoice_dispute": "Fee invoice disputed, with the disputed lines (agency -> office)",
     "case_update": "Case update: a payment, address, dispute, plan, death, insolvency (agency -> office)",
     "case_update_ack": "Case update acknowledgement (office -> agency)",
+    "hold_lift": "Hold lifted: the acts it held may go ahead (agency -> office)",
 }
 
 DESCRIPTION = """\

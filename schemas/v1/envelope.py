@@ -23,6 +23,7 @@ MessageKind = Literal[
     "invoice_dispute",
     "case_update",
     "case_update_ack",
+    "hold_lift",
 ]
 """Every kind of message of version 1."""
 

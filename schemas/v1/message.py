@@ -9,7 +9,7 @@ from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 
 from schemas.v1.act_report import ActReport
-from schemas.v1.approvals import CostDecision, CostRequest, HoldNotice, HoldNoticeAck
+from schemas.v1.approvals import CostDecision, CostRequest, HoldLift, HoldNotice, HoldNoticeAck
 from schemas.v1.case_updates import CaseUpdate, CaseUpdateAck
 from schemas.v1.envelope import KINDS, MessageKind, MessageModel
 from schemas.v1.errors import MAX_ERRORS, ErrorItem, error_code, error_location, json_pointer
@@ -34,6 +34,7 @@ MESSAGE_TYPES: dict[MessageKind, type[MessageModel]] = {
         InvoiceDispute,
         CaseUpdate,
         CaseUpdateAck,
+        HoldLift,
     )
 }
 """The model of each message kind."""
@@ -61,7 +62,8 @@ Message = Annotated[
     | Annotated[MandateCancel, Tag("mandate_cancel")]
     | Annotated[InvoiceDispute, Tag("invoice_dispute")]
     | Annotated[CaseUpdate, Tag("case_update")]
-    | Annotated[CaseUpdateAck, Tag("case_update_ack")],
+    | Annotated[CaseUpdateAck, Tag("case_update_ack")]
+    | Annotated[HoldLift, Tag("hold_lift")],
     Discriminator(
         _kind_of,
         custom_error_type="envelope.kind_unknown",

@@ -46,6 +46,7 @@ def test_the_xsd_compiles_and_declares_every_root() -> None:
         "invoiceDispute",
         "caseUpdate",
         "caseUpdateAck",
+        "holdLift",
         "actReportBatch",
     }
 
