@@ -67,7 +67,7 @@ def ack(office: Office, notice: HoldNotice, mandate_ref: str, comment: str | Non
 
 async def test_each_notice_has_a_deadline_stored_and_sent(session: AsyncSession) -> None:
     _, mandate, notices = await on_hold(session)
-    assert [n.mandate_refs for n in notices][0] == [mandate.ref]
+    assert notices[0].mandate_refs == [mandate.ref]
     window = timedelta(hours=get_settings().hold_notice_ack_hours)
     assert window == timedelta(hours=48)  # the documented default
     rows = await session.scalars(select(StoredMessage).where(StoredMessage.kind == "hold_notice"))
