@@ -4,11 +4,14 @@ with a hold_lift, the fact cleared unless another active hold of the same situat
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.cases.models import Case
+from hub.cases.updates import CaseUpdateIn
 from hub.kit.errors import Conflict, InvalidInput, NotFound
 from hub.mandates import service
 from hub.mandates.models import Hold, HoldNotice, MandateKind, MandateStatus
@@ -72,10 +75,10 @@ async def test_a_hold_sends_one_notice_per_office_listing_its_mandates_and_acts(
     to_a = wires[a.code]
     assert isinstance(to_a, v1.HoldNotice)
     assert (to_a.hold_id, to_a.case_ref, to_a.situation) == (hold.hold_id, case.ref, "payment_plan_active")
-    assert [(m.mandate_ref, m.act_codes) for m in to_a.mandates] == [
-        (per_act, ["BANK_GARNISHMENT", "GARNISHMENT_NOTICE"]),
-        (whole, []),
-    ]
+    assert {m.mandate_ref: m.act_codes for m in to_a.mandates} == {
+        per_act: ["BANK_GARNISHMENT", "GARNISHMENT_NOTICE"],
+        whole: [],
+    }
     assert to_a.reasons[0].code == "guardrail.payment_plan_active"
     assert to_a.envelope.correlation_id == hold.hold_id
     to_b = wires[b.code]
@@ -174,3 +177,17 @@ async def test_a_limitation_hold_sets_the_date_the_guardrail_reads(session: Asyn
     assert isinstance(wire, v1.HoldNotice) and wire.reasons[0].code == "guardrail.limitation_reached"
     await service.lift_hold(session, view.hold.hold_id, actor=STAFF, comment="interrupted by an act")
     assert case.limitation_reached_on is None
+
+
+async def test_the_limitation_reached_by_a_case_update_raises_a_hold(session: AsyncSession) -> None:
+    case, a, b, _ = await two_offices_on_a_case(session)
+    on = date(2026, 11, 30)
+    data = CaseUpdateIn(kind="limitation_reached", reference="L-1", effective_on=on, comment="5 years")
+    recorded = await service.record_update(session, case.ref, data, actor=STAFF)
+
+    [view] = await service.list_holds(session, case.ref)
+    assert (view.hold.situation, view.hold.raised_by) == ("limitation_reached", STAFF)
+    assert recorded.update.update_id in view.hold.comment and "5 years" in view.hold.comment
+    assert sorted(n.office_code for n in view.notices) == sorted([a.code, b.code])
+    assert len(await sent(session, "hold_notice")) == 2 and len(await sent(session, "case_update")) == 2
+    assert case.limitation_reached_on == on  # the update's date, not the hold's
