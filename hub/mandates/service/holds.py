@@ -1,7 +1,7 @@
 """Holds raised on a case after its mandates were issued, as records with a life: raised by staff
 for a debtor's situation (or by a case update of kind ``limitation_reached``), sent as ONE
 ``hold_notice`` to each office working on the case listing its mandates and acts there, to
-acknowledge (``hold_notices``) by a deadline; lifted by staff, each office notified told with a
+acknowledge (``hold_notices``) by a deadline; lifted by staff, each office notified being sent a
 ``hold_lift``. While active, the case's fact of that situation is set (the guardrails hold new
 mandates); an act report of a coercive act dated on or after the day its office acknowledged the
 hold, before the hold was lifted, is accepted but flagged ``hold_breached`` (``hub.acts.service``)."""
