@@ -6,7 +6,7 @@ from hub.inventory.models import InventoryResult
 from hub.invoices.models import Invoice, InvoiceEvent, InvoiceLine
 from hub.kit.idempotency import IdempotencyRecord
 from hub.ledger.models import LedgerEntry, LedgerTransaction
-from hub.mandates.models import Approval, CaseUpdateNotice, HoldNotice, Mandate, MandateEvent
+from hub.mandates.models import Approval, CaseUpdateNotice, Hold, HoldNotice, Mandate, MandateEvent
 from hub.messaging.models import InboxEntry, MailboxItem, MessageEvent, OutboxEntry, Receipt, StoredMessage
 from hub.offices.models import Office, OfficeApiKey, OfficeEvent
 from hub.payments.models import PaymentRun
@@ -22,6 +22,7 @@ __all__ = [
     "CaseUpdateNotice",
     "Creditor",
     "Debtor",
+    "Hold",
     "HoldNotice",
     "IdempotencyRecord",
     "InboxEntry",

@@ -50,6 +50,7 @@ TITLES = {
     "case_update": "Case update: a payment, address, dispute, plan, death, insolvency (agency -> office)",
     "case_update_ack": "Case update acknowledgement (office -> agency)",
     "remittance": "Remittance of money collected, one bank transfer split per case (office -> agency)",
+    "hold_lift": "Hold lifted: the acts it held may go ahead (agency -> office)",
 }
 
 DESCRIPTION = """\

@@ -1,6 +1,7 @@
 """The after-the-fact check of an accepted act report, pure (no I/O): would it have left the creditor
 worse off at the time (its expected net negative), did its fees take a whole-file mandate over its budget, and
-does the approval it quotes cover it. The service reads the facts; nothing here reads a database.
+does the approval it quotes cover it, did it break a hold its office had acknowledged. The service
+reads the facts; nothing here reads a database.
 
 An approval counts for a report only when it was decided ``approved``, for the report's mandate, and
 for the reported act: a cost request's approval covers the act it was asked for; the approval a
@@ -10,6 +11,7 @@ refused one or one for another act does not count (see ``docs/rules.md``, sectio
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -30,6 +32,7 @@ OTHER_ACT = "other_act"
 # Reason codes of a flagged report (``assessment["flags"]``).
 COST_ABOVE_RECOVERY = "cost_above_recovery"
 BUDGET_OVERRUN = "budget_overrun"
+HOLD_BREACHED = "hold_breached"
 
 
 def _eur(cents: int, currency: str) -> str:
@@ -164,3 +167,39 @@ def after_the_fact(
     result["needs_approval"] = [need["code"] for need in needs]
     result["flags"] = flags
     return bool(flags), result
+
+
+@dataclass(frozen=True)
+class AcknowledgedHold:
+    """A hold on a case whose notice the reporting office acknowledged on ``acknowledged_on``."""
+
+    id: uuid.UUID
+    hold_id: str
+    situation: str
+    acknowledged_on: date
+    lifted_on: date | None  # None: still active
+
+
+def breached_hold(
+    act_code: str, on: date, holds: list[AcknowledgedHold], catalogue: Catalogue
+) -> AcknowledgedHold | None:
+    """The hold a coercive act dated ``on`` broke: one its office had acknowledged on or before that
+    day and that was not lifted by then (lifted on a later day, or still active); the first
+    acknowledged when several. Every hold situation (vulnerable, payment plan, dispute, insolvency,
+    limitation) forbids the coercive acts; a non-coercive act (serving the title, an inquiry) breaks
+    none."""
+    if not holds or not catalogue.act(act_code).coercive:
+        return None
+    for hold in sorted(holds, key=lambda h: (h.acknowledged_on, h.hold_id)):
+        if hold.acknowledged_on <= on and (hold.lifted_on is None or on < hold.lifted_on):
+            return hold
+    return None
+
+
+def hold_breach_flag(hold: AcknowledgedHold, act_code: str, on: date) -> dict[str, str]:
+    return {
+        "code": HOLD_BREACHED,
+        "message": f"{act_code} on {on.isoformat()} is coercive, and the office had acknowledged on "
+        f"{hold.acknowledged_on.isoformat()} the hold {hold.hold_id} ({hold.situation}) on the case, "
+        "not lifted by that day",
+    }

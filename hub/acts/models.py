@@ -56,6 +56,10 @@ class ActReport(UuidPk, Timestamped, Base):
     # After the fact: was the creditor's expected net negative at the time, was it approved.
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     assessment: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    # The hold this act broke: the office had acknowledged it, the act is coercive, and it was dated
+    # before the hold was lifted (flagged ``hold_breached``, listed for staff). ``holds.id``, with no
+    # foreign key: the column is added and dropped in place on SQLite (the table has triggers).
+    breached_hold_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), index=True)
 
     # Declared so the unit of work inserts rows in foreign-key order.
     mandate: Mapped[Mandate] = relationship(lazy="raise")

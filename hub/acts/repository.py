@@ -13,7 +13,7 @@ from sqlalchemy.orm import contains_eager
 from hub.acts.models import ActReport
 from hub.cases.models import Case
 from hub.kit.db import RowBuffer, advisory_locks
-from hub.mandates.models import Approval, Mandate
+from hub.mandates.models import Approval, Hold, HoldNotice, Mandate
 from hub.messaging.models import Receipt, StoredMessage
 
 
@@ -73,6 +73,29 @@ class ActReportRepository:
             )
         )
         return set(found.scalars())
+
+    async def acknowledged_holds(
+        self, office_id: uuid.UUID, case_ids: Collection[uuid.UUID]
+    ) -> Sequence[Row[Any]]:
+        """The holds on these cases whose notice this office acknowledged, active or lifted (a report
+        may come after the lift for an act done before it): the columns only, in one query."""
+        query = (
+            select(
+                Hold.id,
+                Hold.hold_id,
+                Hold.case_id,
+                Hold.situation,
+                Hold.lifted_at,
+                HoldNotice.acknowledged_at,
+            )
+            .join(HoldNotice, HoldNotice.hold_id == Hold.id)
+            .where(
+                Hold.case_id.in_(list(case_ids)),
+                HoldNotice.office_id == office_id,
+                HoldNotice.acknowledged_at.is_not(None),
+            )
+        )
+        return (await self.session.execute(query)).all()
 
     async def recent_acts_on_cases(
         self, case_ids: Collection[uuid.UUID], *, limit: int = 50

@@ -1,5 +1,6 @@
 """Act reports: check what an office reports against its mandate (meaning), then record it with its
-ledger postings and the after-the-fact check (``hub.acts.assessment``: cost, budget, approval).
+ledger postings and the after-the-fact check (``hub.acts.assessment``: cost, budget, approval, a
+hold the office acknowledged and broke).
 Takes a session, never commits."""
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.acts.assessment import ApprovalStanding, BudgetUse, after_the_fact, approval_standing
+from hub.acts.assessment import (
+    AcknowledgedHold,
+    ApprovalStanding,
+    BudgetUse,
+    after_the_fact,
+    approval_standing,
+    breached_hold,
+    hold_breach_flag,
+)
 from hub.acts.models import ActReport
 from hub.acts.repository import ActReportRepository
 from hub.cases.service import case_facts
@@ -135,6 +144,8 @@ class ReportReads:
         self.rates: RecoveryRates | None = None
         self.references: set[tuple[uuid.UUID, str]] = set()
         self.acts: dict[uuid.UUID, list[ActRecord]] = defaultdict(list)  # newest first
+        # Per case, the holds on it the reporting office acknowledged (``hold_breached``).
+        self.holds: dict[uuid.UUID, list[AcknowledgedHold]] = defaultdict(list)
 
     @classmethod
     async def load(
@@ -176,6 +187,16 @@ class ReportReads:
                     reads.cases[case.id] = None
             for row in await repo.recent_acts_on_cases(case_ids, limit=cls.RECENT_ACTS):
                 reads.acts[row.case_id].append(_act_record(row))
+            for row in await repo.acknowledged_holds(office.id, case_ids):
+                reads.holds[row.case_id].append(
+                    AcknowledgedHold(
+                        id=row.id,
+                        hold_id=row.hold_id,
+                        situation=row.situation,
+                        acknowledged_on=row.acknowledged_at.date(),
+                        lifted_on=row.lifted_at.date() if row.lifted_at is not None else None,
+                    )
+                )
             reads.rates = await learned_rates(session)
         return reads
 
@@ -262,6 +283,14 @@ async def record_act_report(
         budget=reads.budget_use(mandate, report),
         approval=standing,
     )
+    breach = breached_hold(report.act_code, report.act_date, reads.holds.get(mandate.case_id, []), cat)
+    if breach is not None:  # accepted, and flagged for staff (GET /v1/holds/breaches)
+        flagged = True
+        assessment["flags"] = [
+            *assessment["flags"],
+            hold_breach_flag(breach, report.act_code, report.act_date),
+        ]
+        assessment["hold_breached"] = breach.hold_id
     act = ActReport(
         id=uuid.uuid4(),
         mandate_id=mandate.id,
@@ -281,6 +310,7 @@ async def record_act_report(
         vat_cents=report.fees.vat_cents,
         flagged=flagged,
         assessment=assessment,
+        breached_hold_id=breach.id if breach is not None else None,
     )
     repo = ActReportRepository(session)
     repo.add(act)

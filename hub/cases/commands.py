@@ -202,6 +202,95 @@ def cases_update(
         typer.echo(f"  mandate {mandate_ref} ended: balance cleared")
 
 
+async def _as_staff(by: str, work: Callable[[AsyncSession, str], Awaitable[object]]) -> object:
+    """Runs ``work`` in one transaction as the active staff member ``by`` (role staff)."""
+    from hub.staff import service as staff
+    from hub.staff.models import Role
+    from hub.staff.repository import StaffRepository
+
+    engine = engine_from_settings(get_settings())
+    try:
+        async with unit_of_work(session_factory(engine)) as session:
+            user = await StaffRepository(session).by_email(by.strip().lower())
+            if user is None or user.disabled_at is not None:
+                raise InvalidInput(f"no active staff member {by}", code="staff.unknown")
+            staff.require_role(user, Role.STAFF)
+            return await work(session, user.email)
+    finally:
+        await engine.dispose()
+
+
+def _print_hold(view: object, verb: str) -> None:
+    from hub.mandates import service
+
+    assert isinstance(view, service.HoldView)
+    hold = view.hold
+    typer.echo(f"{hold.hold_id} {hold.situation} on case {view.case_ref} {verb}")
+    for notice in view.notices:
+        if notice.notice.lift_message_id and hold.lifted_at is not None:
+            typer.echo(f"  {notice.office_code} told ({notice.notice.lift_message_id})")
+        else:
+            due = f"{notice.notice.ack_due_by:%Y-%m-%d %H:%M} UTC"
+            refs = ", ".join(notice.notice.mandate_refs)
+            typer.echo(
+                f"  sent to {notice.office_code} ({notice.notice.message_id}: {refs}), acknowledge by {due}"
+            )
+
+
+@cases_app.command("hold")
+def cases_hold(
+    ref: Annotated[str, typer.Argument(help="The case's ref")],
+    situation: Annotated[
+        str,
+        typer.Option(
+            help="vulnerable, payment_plan_active, disputed, insolvency_proceedings, limitation_reached"
+        ),
+    ],
+    comment: Annotated[str, typer.Option(help="Why: what the offices are told")],
+    by: Annotated[str, typer.Option("--by", help="Email of the staff member raising it")],
+) -> None:
+    """Raise a hold on a case as ``POST /v1/cases/{ref}/holds`` does: one ``hold_notice`` to each office
+    working on it. Every error is listed and nothing is written on a refusal (exit 1)."""
+    from hub.mandates import service
+
+    async def work(session: AsyncSession, actor: str) -> object:
+        return await service.raise_hold(session, ref, situation, actor=actor, comment=comment.strip())
+
+    try:
+        view = asyncio.run(_as_staff(by, work))
+    except HubError as exc:
+        _print_errors(f"{exc.detail} [{exc.code}]", exc.errors)
+        raise typer.Exit(code=1) from None
+    _print_hold(view, "raised")
+
+
+@cases_app.command("hold-lift")
+def cases_hold_lift(
+    hold_id: Annotated[str, typer.Argument(help="The hold's id (HLD-...)")],
+    comment: Annotated[str, typer.Option(help="Why the hold is lifted: what the offices are told")],
+    by: Annotated[str, typer.Option("--by", help="Email of the staff member lifting it")],
+) -> None:
+    """Lift a hold as ``POST /v1/holds/{id}/lift`` does: each office notified of it gets a ``hold_lift``.
+    Lifting twice is refused (exit 1), and nothing is sent."""
+    from hub.mandates import service
+
+    if not comment.strip():
+        _print_errors(
+            "the lift is refused", [ErrorItem("comment", "value.missing", "say why the hold is lifted")]
+        )
+        raise typer.Exit(code=1)
+
+    async def work(session: AsyncSession, actor: str) -> object:
+        return await service.lift_hold(session, hold_id, actor=actor, comment=comment.strip())
+
+    try:
+        view = asyncio.run(_as_staff(by, work))
+    except HubError as exc:
+        _print_errors(f"{exc.detail} [{exc.code}]", exc.errors)
+        raise typer.Exit(code=1) from None
+    _print_hold(view, "lifted")
+
+
 def _print_errors(headline: str, errors: list[ErrorItem]) -> None:
     typer.secho(f"error: {headline}", fg=typer.colors.RED, err=True)
     for item in errors:

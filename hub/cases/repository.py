@@ -41,6 +41,13 @@ class CaseRepository:
             query = query.with_for_update(of=Case, key_share=True).execution_options(populate_existing=True)
         return await self.session.scalar(query)
 
+    async def get_by_id(self, case_id: uuid.UUID, *, for_update: bool = False) -> Case | None:
+        """``for_update``: the case locked until commit and read fresh (see ``get_with_parties``)."""
+        query = select(Case).where(Case.id == case_id)
+        if for_update:
+            query = query.with_for_update(of=Case, key_share=True).execution_options(populate_existing=True)
+        return await self.session.scalar(query)
+
     async def get_with_parties_by_id(self, case_id: uuid.UUID) -> Case | None:
         return await self.session.scalar(
             select(Case)

@@ -249,7 +249,8 @@ def _findings(
             Finding(
                 LineFinding.ACT_NOT_MANDATED,
                 f"act {act.office_reference} ({act.act_code}) was flagged when reported (costing more than "
-                "it could recover, or over its mandate's budget) and no approval was given for it",
+                "it could recover, over its mandate's budget, or breaking a hold the office had "
+                "acknowledged) and no approval was given for it",
             )
         )
     elif not act.in_mandate and not approved:

@@ -1,5 +1,5 @@
-"""Routes of the mandates module: staff issue and decide mandates and follow hold notices; an office
-reads its own mandates, asks before costly acts (cost requests) and acknowledges hold notices."""
+"""Routes of the mandates module: staff issue and decide mandates; an office reads its own mandates
+and asks before costly acts (cost requests). Holds and their notices: ``holds_api``."""
 
 from __future__ import annotations
 
@@ -338,52 +338,6 @@ async def decide_cost(
     return approval_out(approval)
 
 
-class HoldIn(BaseModel):
-    situation: Literal["vulnerable", "payment_plan_active", "disputed", "insolvency_proceedings"]
-    comment: Comment
-
-
-class HoldOut(BaseModel):
-    case_ref: str
-    situation: str
-    notified_mandates: list[str]
-
-
-@router.post(
-    "/cases/{ref}/holds",
-    tags=["cases"],
-    summary="Record a debtor's situation after issue: hold notices go to the offices working on the case",
-)
-async def raise_hold(ref: str, body: HoldIn, session: SessionDep, user: Staff) -> HoldOut:
-    """Records a change in the debtor's situation after mandates were issued on the case: every office
-    working on it is sent a hold notice, to acknowledge (`POST /v1/hold-notice-acks`) by its deadline.
-    Staff only.
-    """
-    notified = await service.raise_hold(session, ref, body.situation, actor=user.email, comment=body.comment)
-    return HoldOut(case_ref=ref, situation=body.situation, notified_mandates=notified)
-
-
-HOLD_NOTICE_ACK_DOC = (
-    f"{BODY_DOC} A hold notice is acknowledged once: a second acknowledgement answers 409 "
-    "`hold_notice.already_acknowledged`; another office's notice answers 404 `hold_notice.not_found`."
-)
-
-
-@router.post(
-    "/hold-notice-acks",
-    tags=["offices"],
-    status_code=202,
-    summary="Acknowledge a hold notice (hold_notice_ack), by its deadline ack_due_by",
-    description=HOLD_NOTICE_ACK_DOC,
-    responses=RECEIPT_RESPONSES,
-    openapi_extra=message_body("hold_notice_ack"),
-)
-async def post_hold_notice_ack(
-    request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
-) -> Response:
-    return await receive_office_message(request, office, session, key, kind="hold_notice_ack")
-
-
 COST_REQUEST_DOC = (
     f"{BODY_DOC} The request (`cost_request`: mandate, act, estimated fees excl. VAT, justification) "
     "waits for staff (`GET /v1/approvals`); their decision comes back as a `cost_decision` with its "
@@ -406,50 +360,3 @@ async def post_cost_request(
     request: Request, office: LimitedOffice, session: SessionDep, key: IdempotencyKey = None
 ) -> Response:
     return await receive_office_message(request, office, session, key, kind="cost_request")
-
-
-class HoldNoticeOut(BaseModel):
-    notice_id: str  # the hold notice's message id, quoted by the office's acknowledgement
-    office_code: str
-    mandate_ref: str
-    case_ref: str
-    act_code: str
-    situation: str
-    sent_at: datetime
-    ack_due_by: datetime
-    acknowledged_at: datetime | None
-    overdue: bool  # not acknowledged, and its deadline has passed
-    late: bool  # acknowledged after its deadline
-
-
-@router.get(
-    "/hold-notices",
-    tags=["cases"],
-    summary="Hold notices sent to offices: ?overdue=true lists those not acknowledged by their deadline",
-)
-async def hold_notices(
-    session: SessionDep,
-    _user: Staff,
-    overdue: Annotated[bool, Query(description="Only those not acknowledged by their deadline")] = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[HoldNoticeOut]:
-    """The hold notices sent to offices, with their acknowledgement deadline; `overdue=true` keeps those
-    not acknowledged by it, for follow-up. Staff only.
-    """
-    views = await service.list_hold_notices(session, overdue=overdue, limit=limit)
-    return [
-        HoldNoticeOut(
-            notice_id=v.notice.message_id,
-            office_code=v.office_code,
-            mandate_ref=v.mandate_ref,
-            case_ref=v.case_ref,
-            act_code=v.notice.act_code,
-            situation=v.notice.situation,
-            sent_at=v.notice.sent_at,
-            ack_due_by=v.notice.ack_due_by,
-            acknowledged_at=v.notice.acknowledged_at,
-            overdue=v.overdue,
-            late=v.late,
-        )
-        for v in views
-    ]

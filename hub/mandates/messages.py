@@ -8,7 +8,7 @@ from typing import Any
 
 from hub.cases.models import Case, CaseUpdate
 from hub.kit.clock import utcnow
-from hub.mandates.models import Approval, Mandate, MandateKind
+from hub.mandates.models import Approval, Hold, HoldNotice, Mandate, MandateKind
 from hub.offices.models import Office
 from schemas import v1
 
@@ -93,21 +93,47 @@ def cost_decision(approval: Approval, mandate: Mandate, office: Office) -> v1.Co
 
 
 def hold_notice(
-    mandate: Mandate,
-    act_code: str,
+    hold: Hold,
+    case: Case,
+    mandates: list[Mandate],
     office: Office,
     reasons: list[tuple[str, str]],
     *,
     ack_due_by: datetime | None = None,
 ) -> v1.HoldNotice:
-    """Tells the office to stop an act of a mandate until the agency says otherwise, and to
-    acknowledge the notice by ``ack_due_by``."""
+    """Tells the office a hold was raised on a case it works on (its ``mandates`` there, with their
+    acts): perform no coercive act on it until the hold is lifted, and acknowledge the notice by
+    ``ack_due_by``."""
     return v1.HoldNotice(
-        envelope=envelope("hold_notice", office, prefix="HOLD", correlation_id=mandate.ref),
-        mandate_ref=mandate.ref,
-        act_code=act_code,
+        envelope=envelope("hold_notice", office, prefix="HOLD", correlation_id=hold.hold_id),
+        hold_id=hold.hold_id,
+        case_ref=case.ref,
+        situation=v1.HoldSituation(hold.situation),
+        mandates=[
+            v1.HeldMandate(
+                mandate_ref=m.ref, act_codes=list(m.acts) if m.kind == MandateKind.PER_ACT.value else []
+            )
+            for m in mandates
+        ],
         reasons=[v1.HoldReason(code=code, message=message) for code, message in reasons],
         ack_due_by=ack_due_by,
+    )
+
+
+def hold_lift(hold: Hold, case: Case, notice: HoldNotice, office: Office, *, still_held: bool) -> v1.HoldLift:
+    """Tells the office the hold of the notice it was sent is lifted (``still_held``: another hold
+    of the same situation remains on the case)."""
+    assert hold.lifted_at is not None and hold.lift_comment is not None
+    return v1.HoldLift(
+        envelope=envelope("hold_lift", office, prefix="HLIFT", correlation_id=notice.message_id),
+        hold_id=hold.hold_id,
+        notice_id=notice.message_id,
+        case_ref=case.ref,
+        situation=v1.HoldSituation(hold.situation),
+        mandate_refs=notice.mandate_refs,
+        lifted_at=hold.lifted_at,
+        comment=hold.lift_comment[:500],
+        still_held=still_held,
     )
 
 

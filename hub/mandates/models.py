@@ -100,26 +100,59 @@ class Approval(UuidPk, Timestamped, Base):
     mandate: Mapped[Mandate] = relationship(lazy="raise")
 
 
+class Hold(UuidPk, Timestamped, Base):
+    """A hold raised on a case for a debtor's situation (vulnerable, payment plan, dispute,
+    insolvency, limitation) after mandates were issued on it: the offices working on the case are
+    sent one ``hold_notice`` each, and a ``hold_lift`` once staff lift it. Active while
+    ``lifted_at`` is NULL."""
+
+    __tablename__ = "holds"
+
+    hold_id: Mapped[str] = mapped_column(String(64), unique=True)  # HLD-..., on the wire
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("cases.id"), index=True)
+    situation: Mapped[str] = mapped_column(String(32))  # vulnerable, payment_plan_active...
+    comment: Mapped[str] = mapped_column(Text)
+    raised_by: Mapped[str] = mapped_column(String(254))  # a staff email, or "case_update:<id>"
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    lifted_by: Mapped[str | None] = mapped_column(String(254))
+    lift_comment: Mapped[str | None] = mapped_column(Text)
+
+    # Declared so the unit of work inserts rows in foreign-key order.
+    case: Mapped[Case] = relationship(lazy="raise")
+
+
 class HoldNotice(UuidPk, Timestamped, Base):
-    """A hold notice sent to an office about an act of a mandate it holds, which the office must
-    acknowledge (``hold_notice_ack``) by ``ack_due_by``; ``acknowledged_at`` is set once, by the
-    first acknowledgement."""
+    """A hold notice sent to an office working on a held case, one per office and hold, listing its
+    mandates on the case with their acts (``mandates``); the office must acknowledge it
+    (``hold_notice_ack``) by ``ack_due_by``; ``acknowledged_at`` is set once, by the first
+    acknowledgement. ``lift_message_id``: the ``hold_lift`` that told the office the hold ended.
+    Notices sent before holds were records (one per act) have no hold, one mandate and one act."""
 
     __tablename__ = "hold_notices"
 
     message_id: Mapped[str] = mapped_column(String(64), unique=True)  # the notice's envelope id
-    mandate_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("mandates.id"), index=True)
+    hold_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("holds.id"), index=True)
+    # [{"mandate_ref": ..., "act_codes": [...]}]; NULL on the notices of before (one per act)
+    mandates: Mapped[list[dict[str, object]] | None] = mapped_column(JSON)
+    mandate_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("mandates.id"), index=True)
     office_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("offices.id"), index=True)
-    act_code: Mapped[str] = mapped_column(String(40))
+    act_code: Mapped[str | None] = mapped_column(String(40))
     situation: Mapped[str] = mapped_column(String(32))  # payment_plan_active, disputed...
     sent_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ack_due_by: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     ack_message_id: Mapped[str | None] = mapped_column(String(64))  # the office's hold_notice_ack
+    lift_message_id: Mapped[str | None] = mapped_column(String(64))  # the hold_lift sent to it
 
     # Declared so the unit of work inserts rows in foreign-key order.
-    mandate: Mapped[Mandate] = relationship(lazy="raise")
+    hold: Mapped[Hold | None] = relationship(lazy="raise")
+    mandate: Mapped[Mandate | None] = relationship(lazy="raise")
     office: Mapped[Office] = relationship(lazy="raise")
+
+    @property
+    def mandate_refs(self) -> list[str]:
+        return [str(m["mandate_ref"]) for m in self.mandates or []]
 
 
 class CaseUpdateNotice(UuidPk, Timestamped, Base):

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.acts.models import ActReport, ActReportTally, MandateActTally
 from hub.cases.models import Case, CaseUpdate
 from hub.ledger.repository import LedgerRepository
-from hub.mandates.models import Approval, CaseUpdateNotice, HoldNotice, Mandate, MandateEvent
+from hub.mandates.models import Approval, CaseUpdateNotice, Hold, HoldNotice, Mandate, MandateEvent
 from hub.offices.models import Office
 
 
@@ -183,12 +183,13 @@ class MandateRepository:
 
     async def hold_notice(
         self, message_id: str, *, for_update: bool = False
-    ) -> tuple[HoldNotice, str] | None:
-        """The hold notice sent with this message id, with its mandate's ref; ``for_update``: the
-        notice locked and read fresh, so that two acknowledgements are recorded one after the other."""
+    ) -> tuple[HoldNotice, list[str]] | None:
+        """The hold notice sent with this message id, with the refs of the mandates it listed;
+        ``for_update``: the notice locked and read fresh, so that two acknowledgements are recorded
+        one after the other."""
         query = (
             select(HoldNotice, Mandate.ref)
-            .join(Mandate, Mandate.id == HoldNotice.mandate_id)
+            .outerjoin(Mandate, Mandate.id == HoldNotice.mandate_id)  # the notices of before: one mandate
             .where(HoldNotice.message_id == message_id)
         )
         if for_update:
@@ -196,18 +197,23 @@ class MandateRepository:
                 populate_existing=True
             )
         row = (await self.session.execute(query)).first()
-        return (row[0], row[1]) if row is not None else None
+        if row is None:
+            return None
+        notice, legacy_ref = row
+        return notice, notice.mandate_refs if legacy_ref is None else [legacy_ref]
 
     async def hold_notices(
         self, *, unacknowledged_due_by: datetime | None, limit: int
-    ) -> list[tuple[HoldNotice, str, str, str]]:
-        """Hold notices with their mandate ref, case ref and office code: the latest sent first, or
-        with ``unacknowledged_due_by``, those still unacknowledged whose deadline passed by then,
-        the most overdue first."""
+    ) -> list[tuple[HoldNotice, list[str], str, str, str | None]]:
+        """Hold notices with their mandate refs, case ref, office code and hold id (None on the
+        notices of before holds were records): the latest sent first, or with
+        ``unacknowledged_due_by``, those still unacknowledged whose deadline passed by then, the
+        most overdue first."""
         query = (
-            select(HoldNotice, Mandate.ref, Case.ref, Office.code)
-            .join(Mandate, Mandate.id == HoldNotice.mandate_id)
-            .join(Case, Case.id == Mandate.case_id)
+            select(HoldNotice, Mandate.ref, Case.ref, Office.code, Hold.hold_id)
+            .outerjoin(Hold, Hold.id == HoldNotice.hold_id)
+            .outerjoin(Mandate, Mandate.id == HoldNotice.mandate_id)
+            .join(Case, Case.id == func.coalesce(Hold.case_id, Mandate.case_id))
             .join(Office, Office.id == HoldNotice.office_id)
             .limit(limit)
         )
@@ -218,7 +224,57 @@ class MandateRepository:
                 HoldNotice.acknowledged_at.is_(None), HoldNotice.ack_due_by < unacknowledged_due_by
             ).order_by(HoldNotice.ack_due_by, HoldNotice.id)
         rows = (await self.session.execute(query)).all()
-        return [(notice, mandate, case, office) for notice, mandate, case, office in rows]
+        return [
+            (notice, notice.mandate_refs if mandate is None else [mandate], case, office, hold_id)
+            for notice, mandate, case, office, hold_id in rows
+        ]
+
+    async def hold(self, hold_id: str, *, for_update: bool = False) -> Hold | None:
+        """``for_update``: the hold locked and read fresh, so that two lifts are one after the other."""
+        query = select(Hold).where(Hold.hold_id == hold_id)
+        if for_update:
+            query = query.with_for_update(of=Hold, key_share=True).execution_options(populate_existing=True)
+        return await self.session.scalar(query)
+
+    async def holds_of_case(self, case_id: uuid.UUID) -> list[Hold]:
+        """The case's holds, active and lifted, in the order raised."""
+        return list(
+            await self.session.scalars(
+                select(Hold).where(Hold.case_id == case_id).order_by(Hold.raised_at, Hold.hold_id)
+            )
+        )
+
+    async def breaches(
+        self, *, after: uuid.UUID | None, limit: int
+    ) -> list[tuple[ActReport, Hold, str, str, str]]:
+        """Act reports that broke a hold, by id (the cursor), with the hold, their case ref, office
+        code and mandate ref."""
+        query = (
+            select(ActReport, Hold, Case.ref, Office.code, Mandate.ref)
+            .join(Hold, Hold.id == ActReport.breached_hold_id)
+            .join(Case, Case.id == ActReport.case_id)
+            .join(Office, Office.id == ActReport.office_id)
+            .join(Mandate, Mandate.id == ActReport.mandate_id)
+            .where(ActReport.breached_hold_id.is_not(None))
+            .order_by(ActReport.id)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(ActReport.id > after)
+        rows = (await self.session.execute(query)).all()
+        return [(act, hold, case, office, mandate) for act, hold, case, office, mandate in rows]
+
+    async def notices_of_holds(self, hold_ids: Collection[uuid.UUID]) -> list[tuple[HoldNotice, str]]:
+        """The notices of these holds, with their office's code, by office code."""
+        if not hold_ids:
+            return []
+        rows = await self.session.execute(
+            select(HoldNotice, Office.code)
+            .join(Office, Office.id == HoldNotice.office_id)
+            .where(HoldNotice.hold_id.in_(list(hold_ids)))
+            .order_by(Office.code)
+        )
+        return [(notice, code) for notice, code in rows.all()]
 
     async def case_update_notice(
         self, message_id: str, *, for_update: bool = False
@@ -250,7 +306,9 @@ class MandateRepository:
         )
         return [(notice, code) for notice, code in rows.all()]
 
-    async def add(self, *objects: Mandate | MandateEvent | Approval | HoldNotice | CaseUpdateNotice) -> None:
+    async def add(
+        self, *objects: Mandate | MandateEvent | Approval | Hold | HoldNotice | CaseUpdateNotice
+    ) -> None:
         self.session.add_all(objects)
         await self.session.flush()
 

@@ -41,17 +41,66 @@ class HoldReason(WireModel):
     message: Text
 
 
+class HoldSituation(StrEnum):
+    """The debtor's situation a hold was raised for, which forbids the coercive acts on the case:
+    - ``vulnerable``: the debtor is vulnerable (illness, disability, hardship);
+    - ``payment_plan_active``: an instalment plan ("échéancier") is being paid;
+    - ``disputed``: the debtor disputes the claim ("contestation");
+    - ``insolvency_proceedings``: over-indebtedness or collective proceedings;
+    - ``limitation_reached``: the claim's limitation period ran out ("prescription")."""
+
+    VULNERABLE = "vulnerable"
+    PAYMENT_PLAN_ACTIVE = "payment_plan_active"
+    DISPUTED = "disputed"
+    INSOLVENCY_PROCEEDINGS = "insolvency_proceedings"
+    LIMITATION_REACHED = "limitation_reached"
+
+
+class HeldMandate(WireModel):
+    """One of your mandates on the held case, with its acts."""
+
+    mandate_ref: Reference
+    act_codes: list[ActCode] = Field(default_factory=list, max_length=50)
+    """The acts the mandate orders; empty for a whole-file mandate (every act of it is held)."""
+
+
 class HoldNotice(MessageModel):
-    """An act of a mandate is held for a person's review: do not perform it until told."""
+    """Agency -> office: a hold was raised on a case you work on; perform none of the coercive acts
+    of your mandates on it until the hold is lifted (``hold_lift``). One notice per office and hold,
+    listing your mandates on the case; acknowledge it (``hold_notice_ack``) by ``ack_due_by``."""
 
     KIND = "hold_notice"
 
-    mandate_ref: Reference
-    act_code: ActCode
+    hold_id: Reference
+    """The hold, quoted again by the ``hold_lift`` that ends it."""
+    case_ref: Reference
+    situation: HoldSituation
+    mandates: list[HeldMandate] = Field(min_length=1, max_length=100)
+    """Your mandates on the case, each with its acts."""
     reasons: list[HoldReason] = Field(min_length=1, max_length=20)
     ack_due_by: Timestamp | None = None
     """Acknowledge this notice (``hold_notice_ack`` quoting its ``message_id``) by then; the agency
     follows up on notices left unacknowledged."""
+
+
+class HoldLift(MessageModel):
+    """Agency -> office: a hold you were notified of is lifted; the acts it held may go ahead again
+    (unless ``still_held``: another hold of the same situation remains on the case)."""
+
+    KIND = "hold_lift"
+
+    hold_id: Reference
+    notice_id: MessageId
+    """The ``message_id`` of the hold notice you were sent (also the envelope's ``correlation_id``)."""
+    case_ref: Reference
+    situation: HoldSituation
+    mandate_refs: list[Reference] = Field(min_length=1, max_length=100)
+    """The mandates the notice listed."""
+    lifted_at: Timestamp
+    comment: Text
+    """Why the agency lifted the hold."""
+    still_held: bool = False
+    """True: another hold of the same situation is still active on the case; keep holding."""
 
 
 class HoldNoticeAck(MessageModel):
@@ -62,7 +111,7 @@ class HoldNoticeAck(MessageModel):
     notice_id: MessageId
     """The ``message_id`` of the hold notice acknowledged (also the envelope's ``correlation_id``)."""
     mandate_ref: Reference
-    """The mandate of that hold notice."""
+    """One of the mandates the hold notice listed."""
     comment: Text | None = None
     """Anything the agency should know (e.g. the act was already under way)."""
 

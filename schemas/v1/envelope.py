@@ -24,6 +24,7 @@ MessageKind = Literal[
     "case_update",
     "case_update_ack",
     "remittance",
+    "hold_lift",
 ]
 """Every kind of message of version 1."""
 

@@ -9,7 +9,7 @@ from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 
 from schemas.v1.act_report import ActReport
-from schemas.v1.approvals import CostDecision, CostRequest, HoldNotice, HoldNoticeAck
+from schemas.v1.approvals import CostDecision, CostRequest, HoldLift, HoldNotice, HoldNoticeAck
 from schemas.v1.case_updates import CaseUpdate, CaseUpdateAck
 from schemas.v1.envelope import KINDS, MessageKind, MessageModel
 from schemas.v1.errors import MAX_ERRORS, ErrorItem, error_code, error_location, json_pointer
@@ -36,6 +36,7 @@ MESSAGE_TYPES: dict[MessageKind, type[MessageModel]] = {
         CaseUpdate,
         CaseUpdateAck,
         Remittance,
+        HoldLift,
     )
 }
 """The model of each message kind."""
@@ -64,7 +65,8 @@ Message = Annotated[
     | Annotated[InvoiceDispute, Tag("invoice_dispute")]
     | Annotated[CaseUpdate, Tag("case_update")]
     | Annotated[CaseUpdateAck, Tag("case_update_ack")]
-    | Annotated[Remittance, Tag("remittance")],
+    | Annotated[Remittance, Tag("remittance")]
+    | Annotated[HoldLift, Tag("hold_lift")],
     Discriminator(
         _kind_of,
         custom_error_type="envelope.kind_unknown",

@@ -4,7 +4,8 @@
 - ``endings``: cancel a mandate, expire lapsed ones, telling the office (``mandate_cancel``);
 - ``completion``: complete a mandate whose work the office's act reports show done;
 - ``cost_requests``: staff decide offices' cost requests;
-- ``holds``: a hold raised on a case after issue, sent to the offices as hold notices;
+- ``holds``: a hold raised on a case after issue, one notice per office working on it; lifted by
+  staff (``hold_lift``); a case's holds;
 - ``hold_notices``: the offices' acknowledgements of hold notices, by a deadline; the overdue ones;
 - ``case_updates``: what changed on a case, sent to the offices working on it; their acknowledgements;
   a payment that clears the balance ends their mandates;
@@ -20,7 +21,16 @@ from hub.mandates.service.case_updates import (
 from hub.mandates.service.cost_requests import decide_cost_request, pending_cost_requests
 from hub.mandates.service.endings import cancel, expire_lapsed
 from hub.mandates.service.hold_notices import NoticeView, acknowledge_hold_notice, list_hold_notices
-from hub.mandates.service.holds import WHOLE_FILE_ACT, WORKING, raise_hold
+from hub.mandates.service.holds import (
+    WORKING,
+    BreachView,
+    HoldNoticeView,
+    HoldView,
+    lift_hold,
+    list_breaches,
+    list_holds,
+    raise_hold,
+)
 from hub.mandates.service.importing import ImportSummary, import_rows
 from hub.mandates.service.lifecycle import (
     ORDERED,
@@ -44,8 +54,10 @@ from hub.mandates.service.lifecycle import (
 __all__ = [
     "ORDERED",
     "TRANSITIONS",
-    "WHOLE_FILE_ACT",
     "WORKING",
+    "BreachView",
+    "HoldNoticeView",
+    "HoldView",
     "ImportSummary",
     "MandateIn",
     "NoticeView",
@@ -64,7 +76,10 @@ __all__ = [
     "import_rows",
     "judge",
     "learned_rates",
+    "lift_hold",
+    "list_breaches",
     "list_hold_notices",
+    "list_holds",
     "list_mandates",
     "list_updates",
     "new_ref",

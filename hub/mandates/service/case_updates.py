@@ -6,7 +6,8 @@ case, one per office, to acknowledge (``case_update_ack``) by ``HUB_CASE_UPDATE_
 
 A payment that clears the balance stops the work: each live mandate on the case is cancelled and
 its office told with a ``mandate_cancel`` of cause ``balance_cleared``, after the update itself; a
-mandate still held for approval (or a draft) is cancelled too, never to be issued."""
+mandate still held for approval (or a draft) is cancelled too, never to be issued. The limitation
+reached also raises a ``limitation_reached`` hold (``holds``): one ``hold_notice`` per office."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from hub.mandates import messages
 from hub.mandates.models import CaseUpdateNotice, Mandate
 from hub.mandates.repository import MandateRepository
 from hub.mandates.service.endings import AT_OFFICE, end_at_office
+from hub.mandates.service.holds import LIMITATION, raise_hold
 from hub.mandates.service.lifecycle import S
 from hub.messaging.outbound import send_to_office
 from hub.offices.models import Office
@@ -134,6 +136,19 @@ async def record_update(
         )
         await repo.add(notice)
         notices.append(NoticeView(notice, office.code, overdue=False))
+    if data.kind is v1.CaseUpdateKind.LIMITATION_REACHED:
+        # A hold too: the offices are told to stop (hold_notice) and their coercive acts from the
+        # day they acknowledge are flagged hold_breached.
+        comment = f"limitation reached on {data.effective_on.isoformat()} (case update {update.update_id})"
+        await raise_hold(
+            session,
+            case.ref,
+            LIMITATION,
+            actor=actor,
+            comment=f"{comment}: {data.comment}" if data.comment else comment,
+            now=now,
+            case=case,
+        )
     ended: list[str] = []
     if cleared:
         assert data.payment is not None

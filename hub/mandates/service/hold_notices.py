@@ -1,5 +1,5 @@
-"""Hold notices and their acknowledgement: an office told to hold an act (``holds``) acknowledges
-the notice with a ``hold_notice_ack`` by a deadline (``HUB_HOLD_NOTICE_ACK_HOURS`` after it was
+"""Hold notices and their acknowledgement: an office told of a hold on a case (``holds``)
+acknowledges the notice with a ``hold_notice_ack`` by a deadline (``HUB_HOLD_NOTICE_ACK_HOURS`` after it was
 sent); staff follow up the notices left unacknowledged past it."""
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ def ack_window() -> timedelta:
 @dataclass(frozen=True)
 class NoticeView:
     notice: HoldNotice
-    mandate_ref: str
+    mandate_refs: list[str]
     case_ref: str
     office_code: str
+    hold_id: str | None  # None: a notice of before holds were records (one per act)
     overdue: bool  # not acknowledged, and its deadline has passed
     late: bool  # acknowledged, but after its deadline
 
@@ -42,14 +43,14 @@ async def acknowledge_hold_notice(
     now = now or utcnow()
     repo = MandateRepository(session)
     found = await repo.hold_notice(ack.notice_id, for_update=True)  # before "acknowledged yet?"
-    if found is None or found[0].office_id != office.id or found[1] != ack.mandate_ref:
+    if found is None or found[0].office_id != office.id or ack.mandate_ref not in found[1]:
         message = f"no hold notice {ack.notice_id} about mandate {ack.mandate_ref} was sent to this office"
         raise NotFound(
             message,
             code="hold_notice.not_found",
             errors=[ErrorItem("/notice_id", "hold_notice.not_found", message)],
         )
-    notice, _ = found
+    notice, mandate_refs = found
     if notice.acknowledged_at is not None:
         message = (
             f"hold notice {notice.message_id} was acknowledged at "
@@ -62,23 +63,25 @@ async def acknowledge_hold_notice(
         )
     notice.acknowledged_at = now
     notice.ack_message_id = ack.envelope.message_id
-    reason = f"hold notice {notice.message_id} ({notice.act_code}) acknowledged"
+    reason = f"hold notice {notice.message_id} ({notice.situation}) acknowledged"
     if now > notice.ack_due_by:
         reason += f", {_hours(now - notice.ack_due_by)} after its deadline"
     if ack.comment:
         reason += f": {ack.comment}"
-    mandate = await repo.get_by_id(notice.mandate_id)
-    assert mandate is not None  # foreign key
-    # Not a transition: the status stays, the log says the office acknowledged the hold.
-    await repo.add(
-        MandateEvent(
-            mandate_id=mandate.id,
-            from_status=mandate.status,
-            to_status=mandate.status,
-            actor=office.code,
-            reason=reason,
+    for ref in mandate_refs:
+        mandate = await repo.get_by_ref(ref)
+        assert mandate is not None  # listed when the notice was sent
+        # Not a transition: the status stays, the log says the office acknowledged the hold.
+        repo.stage(
+            MandateEvent(
+                mandate_id=mandate.id,
+                from_status=mandate.status,
+                to_status=mandate.status,
+                actor=office.code,
+                reason=reason,
+            )
         )
-    )
+    await session.flush()
     return notice
 
 
@@ -99,11 +102,12 @@ async def list_hold_notices(
     return [
         NoticeView(
             notice=notice,
-            mandate_ref=mandate_ref,
+            mandate_refs=mandate_refs,
             case_ref=case_ref,
             office_code=office_code,
+            hold_id=hold_id,
             overdue=notice.acknowledged_at is None and notice.ack_due_by < now,
             late=notice.acknowledged_at is not None and notice.acknowledged_at > notice.ack_due_by,
         )
-        for notice, mandate_ref, case_ref, office_code in rows
+        for notice, mandate_refs, case_ref, office_code, hold_id in rows
     ]

@@ -1,77 +1,229 @@
-"""Holds raised on a case after its mandates were issued: hold notices to the offices working on it."""
+"""Holds raised on a case after its mandates were issued, as records with a life: raised by staff
+for a debtor's situation (or by a case update of kind ``limitation_reached``), sent as ONE
+``hold_notice`` to each office working on the case listing its mandates and acts there, to
+acknowledge (``hold_notices``) by a deadline; lifted by staff, each office notified being sent a
+``hold_lift``. While active, the case's fact of that situation is set (the guardrails hold new
+mandates); an act report of a coercive act dated on or after the day its office acknowledged the
+hold, before the hold was lifted, is accepted but flagged ``hold_breached`` (``hub.acts.service``)."""
 
 from __future__ import annotations
 
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.acts.models import ActReport
+from hub.cases.models import Case
 from hub.cases.repository import CaseRepository
 from hub.kit.clock import utcnow
-from hub.kit.errors import ErrorItem, InvalidInput, NotFound
+from hub.kit.errors import Conflict, ErrorItem, InvalidInput, NotFound
 from hub.mandates import messages
 from hub.mandates.assessment import SITUATIONS
-from hub.mandates.models import HoldNotice, MandateEvent
+from hub.mandates.models import Hold, HoldNotice, Mandate, MandateEvent
 from hub.mandates.repository import MandateRepository
 from hub.mandates.service.hold_notices import ack_window
 from hub.mandates.service.lifecycle import S
 from hub.messaging.outbound import send_to_office
 from hub.offices.repository import OfficeRepository
+from schemas import v1
 
 # Mandates an office may be working on: a hold raised on their case must reach it.
 WORKING = frozenset({S.ISSUED.value, S.ACKNOWLEDGED.value, S.IN_PROGRESS.value})
-WHOLE_FILE_ACT = "WHOLE_FILE"  # the act code of a hold notice about a whole-file mandate
+LIMITATION = v1.HoldSituation.LIMITATION_REACHED.value
+# What each situation tells the office (the guardrail's code and words).
+REASONS: dict[str, tuple[str, str]] = {
+    **SITUATIONS,
+    LIMITATION: (
+        "LIMITATION_REACHED",
+        "The claim's limitation period ran out: no act may be performed on the case any more.",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class HoldNoticeView:
+    notice: HoldNotice
+    office_code: str
+    overdue: bool  # not acknowledged, and its deadline has passed
+
+
+@dataclass(frozen=True)
+class HoldView:
+    hold: Hold
+    case_ref: str
+    notices: list[HoldNoticeView]
+
+
+def _situation_error(situation: str) -> InvalidInput:
+    return InvalidInput(
+        f"{situation!r} is not a situation that holds a case",
+        errors=[ErrorItem("situation", "hold.situation_unknown", f"use one of {', '.join(REASONS)}")],
+    )
+
+
+def _set_fact(case: Case, situation: str, on: date) -> None:
+    if situation == LIMITATION:
+        case.limitation_reached_on = case.limitation_reached_on or on
+    else:
+        setattr(case, situation, True)
+
+
+def _clear_fact(case: Case, situation: str) -> None:
+    if situation == LIMITATION:
+        case.limitation_reached_on = None
+    else:
+        setattr(case, situation, False)
 
 
 async def raise_hold(
-    session: AsyncSession, case_ref: str, situation: str, *, actor: str, comment: str
-) -> list[str]:
-    """Records the debtor's situation on the case (payment plan, dispute, vulnerability, insolvency)
-    and sends a hold notice for every act of every mandate an office is working on, to acknowledge by
-    a deadline (``hold_notices``); returns the mandates' refs. New mandates on the case are then held
-    by the guardrails."""
-    if situation not in SITUATIONS:
-        raise InvalidInput(
-            f"{situation!r} is not a situation that holds a case",
-            errors=[ErrorItem("situation", "hold.situation_unknown", f"use one of {', '.join(SITUATIONS)}")],
+    session: AsyncSession,
+    case_ref: str,
+    situation: str,
+    *,
+    actor: str,
+    comment: str,
+    now: datetime | None = None,
+    case: Case | None = None,
+) -> HoldView:
+    """Records a hold on the case for the debtor's ``situation``, sets the case's fact of it (new
+    mandates on the case are then held by the guardrails), and sends ONE hold notice to each office
+    working on the case, listing its mandates there with their acts, to acknowledge by a deadline.
+    Refused with nothing written: 422 ``hold.situation_unknown``, 404 ``case.not_found``. ``case``:
+    the case already read (and locked) by the caller, e.g. a case update."""
+    if situation not in REASONS:
+        raise _situation_error(situation)
+    now = now or utcnow()
+    if case is None:
+        case = await CaseRepository(session).get_with_parties(case_ref, for_update=True)
+        if case is None:
+            raise NotFound(f"no case with ref {case_ref}", code="case.not_found")
+    _set_fact(case, situation, now.date())
+    repo = MandateRepository(session)
+    hold = Hold(
+        id=uuid.uuid4(),
+        hold_id=f"HLD-{uuid.uuid4().hex}",
+        case_id=case.id,
+        situation=situation,
+        comment=comment,
+        raised_by=actor,
+        raised_at=now,
+    )
+    await repo.add(hold)
+    code, message = REASONS[situation]
+    reasons = [(f"guardrail.{code.lower()}", f"{message} {comment}"[:500])]
+    working: dict[uuid.UUID, list[Mandate]] = defaultdict(list)
+    for mandate in await repo.of_case(case.id):
+        if mandate.status in WORKING:
+            working[mandate.office_id].append(mandate)
+    offices = OfficeRepository(session)
+    notices: list[HoldNoticeView] = []
+    for office_id, mandates in working.items():
+        office = await offices.get(office_id)
+        assert office is not None  # foreign key
+        due = now + ack_window()
+        wire = messages.hold_notice(hold, case, mandates, office, reasons, ack_due_by=due)
+        await send_to_office(session, office, wire)
+        notice = HoldNotice(
+            message_id=wire.envelope.message_id,
+            hold_id=hold.id,
+            mandates=[m.model_dump() for m in wire.mandates],
+            office_id=office.id,
+            situation=situation,
+            sent_at=now,
+            ack_due_by=due,
         )
-    case = await CaseRepository(session).get_with_parties(case_ref)
+        await repo.add(notice)
+        # Not a transition: the status stays, the log says a hold notice left, who raised it and why.
+        repo.stage(
+            *(
+                MandateEvent(
+                    mandate_id=m.id,
+                    from_status=m.status,
+                    to_status=m.status,
+                    actor=actor,
+                    reason=f"hold {hold.hold_id} ({situation}) notified: {comment}"[:2000],
+                )
+                for m in mandates
+            )
+        )
+        notices.append(HoldNoticeView(notice, office.code, overdue=False))
+    await session.flush()
+    return HoldView(hold, case.ref, sorted(notices, key=lambda n: n.office_code))
+
+
+async def lift_hold(
+    session: AsyncSession, hold_id: str, *, actor: str, comment: str, now: datetime | None = None
+) -> HoldView:
+    """Lifts an active hold: the case's fact of its situation is cleared unless another active hold
+    of the same situation remains on the case, and each office that was sent a notice of it gets a
+    ``hold_lift`` (saying ``still_held`` when such a hold remains). Refused with nothing written:
+    404 ``hold.not_found``, 409 ``hold.already_lifted``."""
+    now = now or utcnow()
+    repo = MandateRepository(session)
+    hold = await repo.hold(hold_id, for_update=True)
+    if hold is None:
+        raise NotFound(f"no hold {hold_id}", code="hold.not_found")
+    if hold.lifted_at is not None:
+        message = (
+            f"hold {hold.hold_id} was lifted at {hold.lifted_at:%Y-%m-%d %H:%M} UTC by {hold.lifted_by}; "
+            "nothing to do"
+        )
+        raise Conflict(
+            message, code="hold.already_lifted", errors=[ErrorItem("hold_id", "hold.already_lifted", message)]
+        )
+    case = await CaseRepository(session).get_by_id(hold.case_id, for_update=True)
+    assert case is not None  # foreign key
+    hold.lifted_at = now
+    hold.lifted_by = actor
+    hold.lift_comment = comment
+    others = [h for h in await repo.holds_of_case(case.id) if h.id != hold.id and h.lifted_at is None]
+    still_held = any(h.situation == hold.situation for h in others)
+    if not still_held:
+        _clear_fact(case, hold.situation)
+    offices = OfficeRepository(session)
+    views: list[HoldNoticeView] = []
+    for notice, office_code in await repo.notices_of_holds([hold.id]):
+        office = await offices.get(notice.office_id)
+        assert office is not None  # foreign key
+        wire = messages.hold_lift(hold, case, notice, office, still_held=still_held)
+        await send_to_office(session, office, wire)
+        notice.lift_message_id = wire.envelope.message_id
+        views.append(HoldNoticeView(notice, office_code, overdue=False))
+    await session.flush()
+    return HoldView(hold, case.ref, views)
+
+
+async def list_holds(session: AsyncSession, case_ref: str, *, now: datetime | None = None) -> list[HoldView]:
+    """A case's holds, active and lifted, in the order raised, each with the notices sent to the
+    offices and their acknowledgements. 404 ``case.not_found``."""
+    now = now or utcnow()
+    case = await CaseRepository(session).get_by_ref(case_ref)
     if case is None:
         raise NotFound(f"no case with ref {case_ref}", code="case.not_found")
-    setattr(case, situation, True)
-    code, message = SITUATIONS[situation]
-    reasons = [(f"guardrail.{code.lower()}", f"{message} {comment}"[:500])]
     repo = MandateRepository(session)
-    notified: list[str] = []
-    for mandate in await repo.of_case(case.id):
-        if mandate.status not in WORKING:
-            continue
-        office = await OfficeRepository(session).get(mandate.office_id)
-        assert office is not None  # foreign key
-        sent_at = utcnow()
-        due = sent_at + ack_window()
-        for act_code in mandate.acts or [WHOLE_FILE_ACT]:
-            notice = messages.hold_notice(mandate, act_code, office, reasons, ack_due_by=due)
-            await send_to_office(session, office, notice)
-            await repo.add(
-                HoldNotice(
-                    message_id=notice.envelope.message_id,
-                    mandate_id=mandate.id,
-                    office_id=office.id,
-                    act_code=act_code,
-                    situation=situation,
-                    sent_at=sent_at,
-                    ack_due_by=due,
-                )
-            )
-        # Not a transition: the status stays, the log says a hold notice left, who raised it and why.
-        await repo.add(
-            MandateEvent(
-                mandate_id=mandate.id,
-                from_status=mandate.status,
-                to_status=mandate.status,
-                actor=actor,
-                reason=f"hold notice sent ({situation}): {comment}",
-            )
-        )
-        notified.append(mandate.ref)
-    await session.flush()
-    return notified
+    holds = await repo.holds_of_case(case.id)
+    by_hold: dict[uuid.UUID, list[HoldNoticeView]] = defaultdict(list)
+    for notice, code in await repo.notices_of_holds([h.id for h in holds]):
+        overdue = notice.acknowledged_at is None and notice.ack_due_by < now
+        assert notice.hold_id is not None  # asked by hold
+        by_hold[notice.hold_id].append(HoldNoticeView(notice, code, overdue))
+    return [HoldView(h, case.ref, by_hold[h.id]) for h in holds]
+
+
+@dataclass(frozen=True)
+class BreachView:
+    act: ActReport
+    hold: Hold
+    case_ref: str
+    office_code: str
+    mandate_ref: str
+
+
+async def list_breaches(session: AsyncSession, *, after: uuid.UUID | None, limit: int) -> list[BreachView]:
+    """The act reports flagged ``hold_breached``, ``limit`` after the cursor ``after`` (an act
+    report's id), each with the hold it broke."""
+    rows = await MandateRepository(session).breaches(after=after, limit=limit)
+    return [BreachView(*row) for row in rows]

@@ -77,6 +77,7 @@ class OfficeB:
     update_id: str  # a case update sent to B (its message id)
     remittance_id: str  # a remittance B sent, of money it collected on a case of its own
     bank_reference: str
+    hold_id: str  # the hold raised on B's held case
     inbox_item: int  # an item of B's mailbox, not acknowledged
     identifiers: list[str] = field(default_factory=list)
 
@@ -100,7 +101,7 @@ async def office_b(app: FastAPI, client: httpx.AsyncClient) -> OfficeB:
         summons = await session.get(ActReport, w.acts["A/4"].id)
         assert summons is not None
         summons.approval_id = f"APR-{w.code}"  # B's act reported under B's approval
-        await mandates.raise_hold(
+        hold = await mandates.raise_hold(
             session, held.case.ref, "payment_plan_active", actor="staff@agence.example", comment="plan"
         )
         moved = CaseUpdateIn(kind="dispute_opened", reference="B-1", effective_on=date.today())
@@ -151,6 +152,7 @@ async def office_b(app: FastAPI, client: httpx.AsyncClient) -> OfficeB:
         update_id=update["message_id"],
         remittance_id=remitted_row["id"],
         bank_reference=remitted["bank_reference"],
+        hold_id=hold.hold.hold_id,
         inbox_item=notice["id"],
     )
     b.identifiers = [
@@ -169,6 +171,7 @@ async def office_b(app: FastAPI, client: httpx.AsyncClient) -> OfficeB:
         b.remittance_id,
         b.bank_reference,
         collected.ref(0),
+        b.hold_id,
         f"APR-{w.code}",
         *(str(act.id) for act in w.acts.values()),
     ]
@@ -322,6 +325,9 @@ def matrix(a: World, b: OfficeB) -> dict[tuple[str, str], list[Probe]]:
             "/v1/hold-notice-acks", 404, "hold_notice.not_found", _json(notice_ack)
         ),
         ("GET", "/v1/hold-notices"): _staff("/v1/hold-notices"),
+        ("GET", "/v1/cases/{ref}/holds"): _staff(f"/v1/cases/{b.held.case.ref}/holds"),
+        ("POST", "/v1/holds/{hold_id}/lift"): _staff(f"/v1/holds/{b.hold_id}/lift", b"{}"),
+        ("GET", "/v1/holds/breaches"): _staff("/v1/holds/breaches"),
         ("POST", "/v1/cases/{ref}/updates"): _staff(f"/v1/cases/{b.held.case.ref}/updates", b"{}"),
         ("GET", "/v1/cases/{ref}/updates"): _staff(f"/v1/cases/{b.held.case.ref}/updates"),
         ("POST", "/v1/case-update-acks"): Probe(

@@ -1,4 +1,4 @@
-"""``hub cases import FILE.csv`` as users run it: good rows imported, every bad row listed by line."""
+"""``hub cases ...`` as users run it: imports with every bad row listed by line, updates, holds."""
 
 from __future__ import annotations
 
@@ -56,3 +56,28 @@ def test_update_records_a_payment_and_lists_every_refusal(hub_env: dict[str, str
         hub_env, *base, "--reference", "R-3", "--amount-cents", "0", "--currency", "euro", *by, ok=False
     )
     assert bad.returncode == 1 and "payment.amount_cents" in bad.stderr and "payment.currency" in bad.stderr
+
+
+def test_hold_and_lift_as_operators_run_them(hub_env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    path = tmp_path / "cases.csv"
+    path.write_text(
+        HEADER + "C-8,Banque,person,Jean,75,50000,consumer,judgment,2025-01-02,\n", encoding="utf-8"
+    )
+    hub(hub_env, "migrate")
+    hub(hub_env, "cases", "import", str(path))
+    hub(hub_env, "staff", "add", "paul@agence.example", "--role", "staff")
+    by = ["--by", "paul@agence.example"]
+
+    raised = hub(hub_env, "cases", "hold", "C-8", "--situation", "disputed", "--comment", "letter", *by)
+    [line] = [row for row in raised.stdout.splitlines() if row.startswith("HLD-")]
+    assert line.endswith("disputed on case C-8 raised")
+    hold_id = line.split()[0]
+    unknown = hub(hub_env, "cases", "hold", "C-8", "--situation", "bored", "--comment", "x", *by, ok=False)
+    assert unknown.returncode == 1 and "hold.situation_unknown" in unknown.stderr
+
+    lifted = hub(hub_env, "cases", "hold-lift", hold_id, "--comment", "settled", *by)
+    assert f"{hold_id} disputed on case C-8 lifted" in lifted.stdout
+    twice = hub(hub_env, "cases", "hold-lift", hold_id, "--comment", "settled", *by, ok=False)
+    assert twice.returncode == 1 and "hold.already_lifted" in twice.stderr
+    missing = hub(hub_env, "cases", "hold-lift", "HLD-NOPE", "--comment", "x", *by, ok=False)
+    assert missing.returncode == 1 and "hold.not_found" in missing.stderr

@@ -272,7 +272,9 @@ async def test_a_hold_on_a_case_reaches_the_office_working_on_it(agency: Agency,
         json={"situation": "disputed", "comment": "letter of 12 Nov"},
         headers=agency.auth,
     )
-    assert answer.status_code == 200 and answer.json()["notified_mandates"] == [ref]
+    assert answer.status_code == 201, answer.text
+    [notice] = answer.json()["notices"]
+    assert notice["office_code"] == code and notice["mandate_refs"] == [ref]
     case = (await agency.client.get(f"/v1/cases/{case_ref}", headers=agency.auth)).json()
     assert case["evidence"]["disputed"] is True
     refused = await agency.client.post(

@@ -33,17 +33,21 @@ ACTS = ["BANK_GARNISHMENT", "GARNISHMENT_NOTICE"]
 
 
 async def on_hold(session: AsyncSession) -> tuple[Office, Mandate, list[HoldNotice]]:
-    """An office working on a two-act mandate whose case got a payment plan: two hold notices."""
+    """An office working on a two-act mandate whose case got a payment plan, and a second office on
+    the same case: one hold notice each, the first office's first."""
     office = await an_office(session)
+    other = await an_office(session)
     case = await a_case(session, **RICH)
     data = MandateIn(case_ref=case.ref, office_code=office.code, kind=MandateKind.PER_ACT, acts=ACTS)
     mandate = await service.create_mandate(session, data, actor=STAFF)
-    await service.raise_hold(session, case.ref, "payment_plan_active", actor=STAFF, comment="plan agreed")
-    notices = list(
-        await session.scalars(
-            select(HoldNotice).where(HoldNotice.mandate_id == mandate.id).order_by(HoldNotice.act_code)
-        )
+    data = MandateIn(
+        case_ref=case.ref, office_code=other.code, kind=MandateKind.PER_ACT, acts=["SERVE_TITLE"]
     )
+    await service.create_mandate(session, data, actor=STAFF)
+    view = await service.raise_hold(
+        session, case.ref, "payment_plan_active", actor=STAFF, comment="plan agreed"
+    )
+    notices = [n.notice for n in sorted(view.notices, key=lambda n: n.office_code != office.code)]
     return office, mandate, notices
 
 
@@ -63,14 +67,10 @@ def ack(office: Office, notice: HoldNotice, mandate_ref: str, comment: str | Non
 
 async def test_each_notice_has_a_deadline_stored_and_sent(session: AsyncSession) -> None:
     _, mandate, notices = await on_hold(session)
-    assert [n.act_code for n in notices] == ACTS
+    assert notices[0].mandate_refs == [mandate.ref]
     window = timedelta(hours=get_settings().hold_notice_ack_hours)
     assert window == timedelta(hours=48)  # the documented default
-    rows = await session.scalars(
-        select(StoredMessage).where(
-            StoredMessage.kind == "hold_notice", StoredMessage.correlation_id == mandate.ref
-        )
-    )
+    rows = await session.scalars(select(StoredMessage).where(StoredMessage.kind == "hold_notice"))
     sent = {m.envelope.message_id: m for m in (decode(r.body, r.content_type) for r in rows)}
     for notice in notices:
         assert notice.ack_due_by - notice.sent_at == window and notice.acknowledged_at is None
@@ -87,7 +87,7 @@ async def test_an_acknowledgement_in_time_is_recorded_once(session: AsyncSession
     assert done is first and first.acknowledged_at == at and first.ack_message_id is not None
     last = (await service.events(session, mandate))[-1]
     assert (last.from_status, last.to_status, last.actor) == ("issued", "issued", office.code)
-    assert last.reason == f"hold notice {first.message_id} (BANK_GARNISHMENT) acknowledged: stopped"
+    assert last.reason == f"hold notice {first.message_id} (payment_plan_active) acknowledged: stopped"
 
     with pytest.raises(Conflict) as twice:
         await service.acknowledge_hold_notice(session, office, ack(office, first, mandate.ref), now=at)
@@ -102,20 +102,20 @@ async def test_an_acknowledgement_in_time_is_recorded_once(session: AsyncSession
 
 
 async def test_a_late_acknowledgement_is_recorded_and_said_late(session: AsyncSession) -> None:
-    office, mandate, [_, second] = await on_hold(session)
-    at = second.ack_due_by + timedelta(hours=3)
-    await service.acknowledge_hold_notice(session, office, ack(office, second, mandate.ref), now=at)
-    assert second.acknowledged_at == at
+    office, mandate, [notice, other] = await on_hold(session)
+    at = notice.ack_due_by + timedelta(hours=3)
+    await service.acknowledge_hold_notice(session, office, ack(office, notice, mandate.ref), now=at)
+    assert notice.acknowledged_at == at
     last = (await service.events(session, mandate))[-1]
     assert last.reason is not None and last.reason.endswith("acknowledged, 3.0 h after its deadline")
     [view] = [
         v
         for v in await service.list_hold_notices(session, overdue=False, limit=10, now=at)
-        if v.notice is second
+        if v.notice is notice
     ]
     assert view.late and not view.overdue
     overdue = await service.list_hold_notices(session, overdue=True, limit=10, now=at)
-    assert [v.notice.act_code for v in overdue] == ["BANK_GARNISHMENT"]  # the other one, never acknowledged
+    assert [v.notice for v in overdue] == [other]  # the other office's, never acknowledged
 
 
 async def test_another_offices_notice_or_mandate_is_not_found(session: AsyncSession) -> None:
@@ -144,7 +144,8 @@ async def test_overdue_notices_are_listed_only_past_their_deadline(session: Asyn
     assert view.notice is waiting and view.overdue and not view.late
     case = await session.get(Case, mandate.case_id)
     assert case is not None
-    assert (view.office_code, view.mandate_ref, view.case_ref) == (office.code, mandate.ref, case.ref)
+    assert view.office_code != office.code and view.case_ref == case.ref and len(view.mandate_refs) == 1
+    assert view.hold_id is not None and view.hold_id.startswith("HLD-")
     assert view.notice.sent_at < view.notice.ack_due_by
 
 
@@ -164,12 +165,14 @@ async def test_offices_acknowledge_over_http_and_staff_see_the_overdue(
         json={"situation": "disputed", "comment": "letter"},
         headers=agency.auth,
     )
-    assert held.status_code == 200 and held.json()["notified_mandates"] == [ref]
+    assert held.status_code == 201, held.text
+    [sent] = held.json()["notices"]
+    assert sent["office_code"] == code and sent["mandate_refs"] == [ref]
     listed = (await client.get("/v1/hold-notices", headers=agency.auth)).json()
-    mine = sorted((n for n in listed if n["mandate_ref"] == ref), key=lambda n: n["act_code"])
-    assert [n["act_code"] for n in mine] == ACTS
-    assert all(n["office_code"] == code and n["case_ref"] == case_ref and not n["overdue"] for n in mine)
-    first, second = mine[0]["notice_id"], mine[1]["notice_id"]
+    [mine] = [n for n in listed if n["mandate_refs"] == [ref]]
+    assert mine["office_code"] == code and mine["case_ref"] == case_ref and not mine["overdue"]
+    assert mine["hold_id"] == held.json()["hold_id"] and mine["act_code"] is None
+    first = mine["notice_id"]
 
     def body(sender: str, notice_id: str) -> dict[str, object]:
         return office_message("hold_notice_ack", sender, notice_id=notice_id, mandate_ref=ref)
@@ -180,23 +183,29 @@ async def test_offices_acknowledge_over_http_and_staff_see_the_overdue(
     assert (
         again.status_code == 409 and again.json()["errors"][0]["code"] == "hold_notice.already_acknowledged"
     )
-    foreign = await client.post("/v1/hold-notice-acks", json=body(other, second), headers=other_key)
+    foreign = await client.post("/v1/hold-notice-acks", json=body(other, first), headers=other_key)
     assert foreign.status_code == 404 and foreign.json()["errors"][0]["code"] == "hold_notice.not_found"
     assert (await client.get("/v1/hold-notices", headers=key)).status_code == 401
+    again_held = await client.post(
+        f"/v1/cases/{case_ref}/holds",
+        json={"situation": "vulnerable", "comment": "doctor's letter"},
+        headers=agency.auth,
+    )
+    second = again_held.json()["notices"][0]["message_id"]
 
     async def overdue() -> list[dict[str, object]]:
         answer = await client.get(
             "/v1/hold-notices", params={"overdue": "true", "limit": 500}, headers=agency.auth
         )
         assert answer.status_code == 200
-        return [n for n in answer.json() if n["mandate_ref"] == ref]
+        return [n for n in answer.json() if n["mandate_refs"] == [ref]]
 
     assert await overdue() == []
     later = utcnow() + timedelta(hours=get_settings().hold_notice_ack_hours, minutes=1)
     monkeypatch.setattr(hold_notices_module, "utcnow", lambda: later)
     [late] = await overdue()
     assert late["notice_id"] == second and late["overdue"] is True and late["acknowledged_at"] is None
-    assert {"office_code", "mandate_ref", "case_ref", "sent_at", "ack_due_by"} <= late.keys()
+    assert {"office_code", "mandate_refs", "case_ref", "sent_at", "ack_due_by"} <= late.keys()
 
     # Acknowledged after the deadline: accepted, no longer overdue, said late.
     answer = await client.post(

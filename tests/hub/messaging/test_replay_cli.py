@@ -236,7 +236,7 @@ async def test_replay_records_a_hold_notice_ack_sent_to_the_wrong_route(
         await mandates.raise_hold(
             session, case.ref, "payment_plan_active", actor=STAFF, comment="plan agreed"
         )
-    [notice] = await rows(app, select(HoldNotice).where(HoldNotice.mandate_id == mandate.id))
+    [notice] = await rows(app, select(HoldNotice).where(HoldNotice.office_id == mandate.office_id))
     ack = office_message("hold_notice_ack", office.code, notice_id=notice.message_id, mandate_ref=mandate.ref)
     answer = await client.post("/v1/act-reports", json=ack, headers=office.key)  # not its route
     pk = refused_pk(answer, "envelope.kind_not_for_route")
