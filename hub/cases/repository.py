@@ -76,6 +76,13 @@ class CaseRepository:
             query = query.where(CaseUpdate.id > after)
         return list(await self.session.scalars(query))
 
+    async def has_update(self, case_id: uuid.UUID, kind: str) -> bool:
+        """Whether an update of ``kind`` was recorded on the case."""
+        found = await self.session.scalar(
+            select(CaseUpdate.id).where(CaseUpdate.case_id == case_id, CaseUpdate.kind == kind).limit(1)
+        )
+        return found is not None
+
     async def payments_received(self, case_id: uuid.UUID, currency: str) -> int:
         """What the debtor paid the agency directly on the case since it was opened (case updates)."""
         total = await self.session.scalar(

@@ -245,7 +245,9 @@ async def list_holds(ref: CaseRef, session: SessionDep, _user: Staff) -> HoldLis
         {
             **STAFF_ANSWERS,
             404: "No hold with this id (`hold.not_found`)",
-            409: "The hold is already lifted (`hold.already_lifted`)",
+            409: "The hold is already lifted (`hold.already_lifted`), or holds a legal fact that still "
+            "stands (`hold.legal_block`: a limitation a case update recorded; insolvency proceedings "
+            "not yet ended by an `insolvency_ended` case update)",
             422: "Invalid body, every error listed (the `comment` is required)",
         }
     ),
@@ -254,8 +256,10 @@ async def lift_hold(hold_id: HoldId, body: LiftIn, session: SessionDep, user: St
     """Lifts an active hold, with who and why: the case's fact of its situation is cleared unless
     another active hold of the same situation remains on the case, and each office that was sent a
     notice of the hold gets a `hold_lift` (with `still_held` when such a hold remains). Act reports
-    dated from the day it is lifted are no longer flagged for it. Staff only; lifting twice answers
-    409 and sends nothing.
+    dated from the day it is lifted are no longer flagged for it. A limitation that a
+    `limitation_reached` case update recorded is never lifted, an insolvency hold only once an
+    `insolvency_ended` case update has ended the proceedings: a lift never clears a legal fact a case
+    update recorded. Staff only; lifting twice answers 409 and sends nothing.
     """
     return hold_out(await service.lift_hold(session, hold_id, actor=user.email, comment=body.comment))
 

@@ -29,6 +29,7 @@ from hub.mandates.service.lifecycle import S
 from hub.messaging.outbound import send_to_office
 from hub.offices.repository import OfficeRepository
 from schemas import v1
+from schemas.v1.case_updates import CaseUpdateKind
 
 # Mandates an office may be working on: a hold raised on their case must reach it.
 WORKING = frozenset({S.ISSUED.value, S.ACKNOWLEDGED.value, S.IN_PROGRESS.value})
@@ -71,10 +72,32 @@ def _set_fact(case: Case, situation: str, on: date) -> None:
         setattr(case, situation, True)
 
 
+# Legal facts recorded by a case update are the case's, not the hold's: insolvency proceedings end
+# with an `insolvency_ended` case update, a limitation recorded by a `limitation_reached` update never
+# ends. Such a hold is lifted only once the fact is gone, and a lift never clears it. A limitation
+# hold staff raised on its own (no update recorded it) may be lifted, which withdraws its date.
+INSOLVENCY = "insolvency_proceedings"
+
+
+def _legal_block(case: Case, situation: str, *, limitation_recorded: bool) -> str | None:
+    """Why a hold of ``situation`` cannot be lifted while the case's facts stand, or ``None``."""
+    if situation == LIMITATION and limitation_recorded and case.limitation_reached_on is not None:
+        return (
+            f"a limitation_reached case update records the claim time-barred since "
+            f"{case.limitation_reached_on.isoformat()}: a limitation reached does not end, so its hold stays"
+        )
+    if situation == INSOLVENCY and case.insolvency_proceedings:
+        return (
+            "insolvency proceedings are still recorded on the case: record their end first (case "
+            "update insolvency_ended), then lift the hold"
+        )
+    return None
+
+
 def _clear_fact(case: Case, situation: str) -> None:
     if situation == LIMITATION:
         case.limitation_reached_on = None
-    else:
+    elif situation != INSOLVENCY:  # already ended by its case update (_legal_block)
         setattr(case, situation, False)
 
 
@@ -160,7 +183,8 @@ async def lift_hold(
     """Lifts an active hold: the case's fact of its situation is cleared unless another active hold
     of the same situation remains on the case, and each office that was sent a notice of it gets a
     ``hold_lift`` (saying ``still_held`` when such a hold remains). Refused with nothing written:
-    404 ``hold.not_found``, 409 ``hold.already_lifted``."""
+    404 ``hold.not_found``, 409 ``hold.already_lifted``, 409 ``hold.legal_block`` for a limitation
+    a case update recorded, or an insolvency hold while the proceedings are recorded (``_legal_block``)."""
     now = now or utcnow()
     repo = MandateRepository(session)
     hold = await repo.hold(hold_id, for_update=True)
@@ -176,6 +200,16 @@ async def lift_hold(
         )
     case = await CaseRepository(session).get_by_id(hold.case_id, for_update=True)
     assert case is not None  # foreign key
+    recorded = hold.situation == LIMITATION and await CaseRepository(session).has_update(
+        case.id, CaseUpdateKind.LIMITATION_REACHED.value
+    )
+    blocked = _legal_block(case, hold.situation, limitation_recorded=recorded)
+    if blocked is not None:
+        raise Conflict(
+            f"hold {hold.hold_id} cannot be lifted: {blocked}",
+            code="hold.legal_block",
+            errors=[ErrorItem("hold_id", "hold.legal_block", blocked)],
+        )
     hold.lifted_at = now
     hold.lifted_by = actor
     hold.lift_comment = comment

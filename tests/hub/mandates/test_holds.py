@@ -191,3 +191,29 @@ async def test_the_limitation_reached_by_a_case_update_raises_a_hold(session: As
     assert sorted(n.office_code for n in view.notices) == sorted([a.code, b.code])
     assert len(await sent(session, "hold_notice")) == 2 and len(await sent(session, "case_update")) == 2
     assert case.limitation_reached_on == on  # the update's date, not the hold's
+
+
+async def test_a_legal_hold_is_lifted_only_once_its_fact_is_gone_and_the_lift_never_clears_it(
+    session: AsyncSession,
+) -> None:
+    case, _, _, _ = await two_offices_on_a_case(session)
+    on = date(2026, 11, 30)
+    data = CaseUpdateIn(kind="limitation_reached", reference="L-1", effective_on=on, comment="5 years")
+    await service.record_update(session, case.ref, data, actor=STAFF)
+    [barred] = await service.list_holds(session, case.ref)
+    insolvent = await service.raise_hold(
+        session, case.ref, "insolvency_proceedings", actor=STAFF, comment="commission"
+    )
+    for view in (barred, insolvent):
+        with pytest.raises(Conflict) as refused:
+            await service.lift_hold(session, view.hold.hold_id, actor=STAFF, comment="mistake?")
+        assert refused.value.code == "hold.legal_block" and view.hold.lifted_at is None
+    assert case.limitation_reached_on is not None and case.insolvency_proceedings is True
+    assert await sent(session, "hold_lift") == []
+
+    # The proceedings end by a case update, which tells the offices; the hold can then be lifted.
+    ended = CaseUpdateIn(kind="insolvency_ended", reference="END-1", effective_on=date.today())
+    await service.record_update(session, case.ref, ended, actor=STAFF)
+    await service.lift_hold(session, insolvent.hold.hold_id, actor=STAFF, comment="plan closed")
+    assert case.insolvency_proceedings is False and case.limitation_reached_on == on
+    assert len(await sent(session, "hold_lift")) == 2
