@@ -80,10 +80,14 @@ def _only_with(data: CaseUpdateIn, kind: Kind, field: str) -> list[ErrorItem]:
     return []
 
 
-def update_errors(case: Case, data: CaseUpdateIn, *, today: date) -> list[ErrorItem]:
+def update_errors(
+    case: Case, data: CaseUpdateIn, *, today: date, collected_cents: int = 0
+) -> list[ErrorItem]:
     """What makes ``data`` meaningless on ``case`` as it stands (every error found): details of
-    another kind, a date in the future, a payment in another currency or above the balance, a
-    département that is none, a dispute closed that the case does not record."""
+    another kind, a date in the future, a payment in another currency or above the balance (what is
+    owed less the direct payments and the ``collected_cents`` the offices collected), a département
+    that is none, a dispute closed that the case does not record."""
+    balance = max(case.outstanding_cents - collected_cents, 0)
     errors = [
         *_only_with(data, Kind.PAYMENT_RECEIVED, "payment"),
         *_only_with(data, Kind.ADDRESS_CHANGED, "address"),
@@ -105,13 +109,14 @@ def update_errors(case: Case, data: CaseUpdateIn, *, today: date) -> list[ErrorI
                     f"case {case.ref} is in {case.currency}, not {payment.currency}",
                 )
             )
-        elif payment.amount_cents > case.outstanding_cents:
+        elif payment.amount_cents > balance:
             errors.append(
                 ErrorItem(
                     "payment.amount_cents",
                     "case_update.payment_exceeds_balance",
                     f"{payment.amount_cents} cents is above the balance of case {case.ref} "
-                    f"({case.outstanding_cents} cents); record what the balance takes, and refund the rest",
+                    f"({balance} cents, after {collected_cents} cents the offices collected); "
+                    "record what the balance takes, and refund the rest",
                 )
             )
     address = data.address

@@ -379,6 +379,12 @@ async def case_ledger(session: AsyncSession, case_ref: str) -> CaseLedger:
 NET_ACCOUNTS = (*FEE_ACCOUNTS, WRITTEN_OFF, CASE_COLLECTIONS)
 
 
+async def collected_on_case(session: AsyncSession, case: Case) -> int:
+    """The money the offices collected on the case (net of corrections), in its currency."""
+    balances = await LedgerRepository(session).balances(case_id=case.id, accounts=[CASE_COLLECTIONS])
+    return money_collected(balances, case.currency)
+
+
 async def case_net(session: AsyncSession, case: Case) -> CaseNet:
     """What the case has brought in and cost so far (``hub.recovery.stop_loss``), in its currency:
     the money the offices collected on it (ledger) and the debtor paid the agency directly (case

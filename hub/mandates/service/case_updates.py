@@ -23,6 +23,7 @@ from hub.cases.repository import CaseRepository
 from hub.cases.updates import CaseUpdateIn, apply_update, update_errors
 from hub.kit.clock import utcnow
 from hub.kit.errors import Conflict, ErrorItem, InvalidInput, NotFound
+from hub.ledger import service as ledger
 from hub.mandates import messages
 from hub.mandates.models import CaseUpdateNotice, Mandate
 from hub.mandates.repository import MandateRepository
@@ -83,7 +84,9 @@ async def record_update(
             code="case_update.duplicate",
             errors=[ErrorItem("reference", "case_update.duplicate", message)],
         )
-    errors = update_errors(case, data, today=now.date())
+    # What the debtor still owes: the case's balance less what the offices collected on it.
+    collected = await ledger.collected_on_case(session, case)
+    errors = update_errors(case, data, today=now.date(), collected_cents=collected)
     if errors:
         raise InvalidInput(f"the update of case {case.ref} is refused", errors=errors)
 
@@ -103,7 +106,7 @@ async def record_update(
         address=address,
         insolvency_kind=data.insolvency_kind.value if data.insolvency_kind else None,
         comment=data.comment,
-        outstanding_cents=case.outstanding_cents,
+        outstanding_cents=max(case.outstanding_cents - collected, 0),
         recorded_by=actor,
         recorded_at=now,
     )
@@ -117,7 +120,7 @@ async def record_update(
             live[mandate.office_id].append(mandate)
         elif mandate.status in NOT_SENT:
             waiting.append(mandate)
-    cleared = data.kind is v1.CaseUpdateKind.PAYMENT_RECEIVED and case.outstanding_cents == 0
+    cleared = data.kind is v1.CaseUpdateKind.PAYMENT_RECEIVED and update.outstanding_cents == 0
     offices = OfficeRepository(session)
     notices: list[NoticeView] = []
     for office_id, mandates in live.items():

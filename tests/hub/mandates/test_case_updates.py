@@ -27,6 +27,7 @@ from hub.settings import get_settings
 from schemas import v1
 from tests.hub.mandates.factories import RICH, a_case, an_office
 from tests.hub.mandates.test_handlers import office_message
+from tests.hub.mandates.test_service import reported
 
 STAFF = "handler@agence.example"
 TODAY = date.today()
@@ -284,3 +285,26 @@ async def test_an_office_acknowledges_its_own_update_once(session: AsyncSession)
     [listed] = await service.list_updates(session, case.ref, after=None, limit=10, now=late)
     overdue = {n.office_code: n.overdue for n in listed.notices}
     assert overdue == {first.code: False, second.code: True}
+
+
+async def test_the_balance_a_payment_is_checked_against_counts_what_the_offices_collected(
+    session: AsyncSession,
+) -> None:
+    case, [first, _], mandates = await worked_on(session)
+    # The first office collected 4,000 EUR on its garnishment (posted to the ledger as the hub does).
+    await reported(
+        session, mandates[0], "garnishment_partial", act_code="BANK_GARNISHMENT", collected_cents=400_000
+    )
+    left = OWED - 400_000
+    with pytest.raises(InvalidInput) as above:
+        await service.record_update(session, case.ref, payment(left + 1, "R-1"), actor=STAFF)
+    [error] = above.value.errors
+    assert error.code == "case_update.payment_exceeds_balance" and "400000 cents the offices collected" in (
+        error.message
+    )
+    view = await service.record_update(session, case.ref, payment(left, "R-2"), actor=STAFF)
+    assert view.update.outstanding_cents == 0
+    assert sorted(view.ended_mandates) == sorted(m.ref for m in mandates)  # the balance is cleared
+    assert [
+        u.work_stops for u in await sent(session, "case_update", first.code) if isinstance(u, v1.CaseUpdate)
+    ] == [True]
