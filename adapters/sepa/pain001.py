@@ -5,11 +5,15 @@ execution date, service level SEPA, charges shared ``SLEV``) and one credit tran
 Amounts are integer cents written exactly (``12345`` -> ``123.45``); ``NbOfTxs`` and ``CtrlSum`` are
 counted from the transfers themselves. IBAN and BIC are checked with python-stdnum: a file is never
 written with an account a bank would refuse (``check_account`` says why, for the caller to leave the
-payment out). Free texts are cut to the standard's lengths (names 70, remittance 140, ids 35).
+payment out). Free texts are written in the EPC's basic Latin character set (``sepa_text``: accents
+dropped, anything else a space, as banks expect even where the XSD would take more) and cut to the
+standard's lengths (names 70, remittance 140, ids 35).
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,6 +27,38 @@ NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"
 MAX_ID = 35
 MAX_NAME = 70
 MAX_REMITTANCE = 140
+# The EPC's SEPA character set (EPC217-08, "Latin character set"): what every bank accepts.
+OUTSIDE_SEPA = re.compile(r"[^A-Za-z0-9/?:().,'+ -]+")
+# Letters Unicode does not decompose into a base letter and an accent.
+LETTERS = str.maketrans(
+    {
+        "œ": "oe",
+        "Œ": "OE",
+        "æ": "ae",
+        "Æ": "AE",
+        "ß": "ss",
+        "ø": "o",
+        "Ø": "O",
+        "ł": "l",
+        "Ł": "L",
+        "đ": "d",
+        "Đ": "D",
+        "&": "+",
+    }
+)
+
+
+def sepa_text(text: str, limit: int) -> str:
+    """``text`` in the SEPA character set, at most ``limit`` characters: accents and ligatures are
+    decomposed to their letters (``Étude`` -> ``Etude``, ``œ`` -> ``oe``, ``Ø`` -> ``O``), ``&``
+    becomes ``+``, any other character a space; spaces are collapsed. Raises ``ValueError`` when
+    nothing is left."""
+    plain = unicodedata.normalize("NFKD", text.translate(LETTERS))
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    cleaned = " ".join(OUTSIDE_SEPA.sub(" ", plain).split())[:limit].rstrip()
+    if not cleaned:
+        raise ValueError(f"{text!r} has nothing a SEPA file can carry")
+    return cleaned
 
 
 @dataclass(frozen=True)
@@ -108,6 +144,8 @@ def pain001(payment: PaymentFile) -> bytes:
     ``check_account`` refuses, an empty file or an id too long: the caller filters first."""
     if not payment.transfers:
         raise ValueError("a payment file needs at least one transfer")
+    if any(t.amount_cents <= 0 for t in payment.transfers):
+        raise ValueError("every transfer pays a positive amount")
     for account in (payment.debtor, *(t.creditor for t in payment.transfers)):
         if problems := check_account(account.iban, account.bic):
             raise ValueError(f"{account.name}: {problems[0][1]}")
@@ -126,7 +164,7 @@ def pain001(payment: PaymentFile) -> bytes:
     _sub(header, "CreDtTm", payment.created_at.replace(microsecond=0).isoformat())
     _sub(header, "NbOfTxs", count)
     _sub(header, "CtrlSum", total)
-    _path(header, "InitgPty/Nm", payment.debtor.name[:MAX_NAME])
+    _path(header, "InitgPty/Nm", sepa_text(payment.debtor.name, MAX_NAME))
 
     block = _sub(initiation, "PmtInf")
     _sub(block, "PmtInfId", payment.message_id)
@@ -135,7 +173,7 @@ def pain001(payment: PaymentFile) -> bytes:
     _sub(block, "CtrlSum", total)
     _path(block, "PmtTpInf/SvcLvl/Cd", "SEPA")
     _path(block, "ReqdExctnDt/Dt", payment.execution_date.isoformat())
-    _path(block, "Dbtr/Nm", payment.debtor.name[:MAX_NAME])
+    _path(block, "Dbtr/Nm", sepa_text(payment.debtor.name, MAX_NAME))
     _path(block, "DbtrAcct/Id/IBAN", normal_iban(payment.debtor.iban))
     _agent(block, "DbtrAgt", payment.debtor.bic)
     _sub(block, "ChrgBr", "SLEV")
@@ -145,7 +183,7 @@ def pain001(payment: PaymentFile) -> bytes:
         _sub(_sub(tx, "Amt"), "InstdAmt", amount_text(transfer.amount_cents), Ccy=payment.currency)
         if transfer.creditor.bic:
             _agent(tx, "CdtrAgt", transfer.creditor.bic)
-        _path(tx, "Cdtr/Nm", transfer.creditor.name[:MAX_NAME])
+        _path(tx, "Cdtr/Nm", sepa_text(transfer.creditor.name, MAX_NAME))
         _path(tx, "CdtrAcct/Id/IBAN", normal_iban(transfer.creditor.iban))
-        _path(tx, "RmtInf/Ustrd", transfer.remittance[:MAX_REMITTANCE])
+        _path(tx, "RmtInf/Ustrd", sepa_text(transfer.remittance, MAX_REMITTANCE))
     return bytes(etree.tostring(document, xml_declaration=True, encoding="UTF-8", pretty_print=True))

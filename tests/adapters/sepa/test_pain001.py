@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from adapters.sepa import Account, CreditTransfer, PaymentFile, amount_text, check_account, pain001
+from adapters.sepa.pain001 import sepa_text
 
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
 SCHEMA = etree.XMLSchema(
@@ -83,7 +84,10 @@ def test_the_file_names_debtor_creditors_and_remittance() -> None:
     assert root.findtext(".//p:DbtrAcct/p:Id/p:IBAN", namespaces=NS) == AGENCY.iban
     assert root.findtext(".//p:CdtrAcct/p:Id/p:IBAN", namespaces=NS) == "DE89370400440532013000"
     assert root.findtext(".//p:CdtrAgt/p:FinInstnId/p:BICFI", namespaces=NS) == "COBADEFFXXX"
-    assert root.findtext(".//p:Cdtr/p:Nm", namespaces=NS) == OFFICE.name
+    # In the EPC's Latin character set, as every bank reads it.
+    assert (
+        root.findtext(".//p:Cdtr/p:Nm", namespaces=NS) == "Etude Dupont + Associes, commissaires de justice"
+    )
     assert root.findtext(".//p:RmtInf/p:Ustrd", namespaces=NS) == "FACTURE-0"
     assert root.findtext(".//p:EndToEndId", namespaces=NS) == "E2E-0"
     assert root.findtext(".//p:ReqdExctnDt/p:Dt", namespaces=NS) == "2026-12-07"
@@ -130,3 +134,23 @@ def test_a_file_is_never_written_with_a_bad_account_or_no_transfer() -> None:
         pain001(payment([100], Account("Étude", "FR1420041010050500013M02607")))
     with pytest.raises(ValueError, match="at least one transfer"):
         pain001(payment([]))
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("Étude Lœvenbruck & Fils", "Etude Loevenbruck + Fils"),
+        ("FAC_2026#17 «urgent»", "FAC 2026 17 urgent"),
+        ("  SCP  Müller—Ørsted ", "SCP Muller Orsted"),
+    ],
+)
+def test_free_texts_are_written_in_the_sepa_character_set(text: str, written: str) -> None:
+    assert sepa_text(text, 70) == written
+    assert set(written) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/?:().,'+ -")
+
+
+def test_a_text_with_nothing_a_bank_reads_or_a_zero_amount_is_refused() -> None:
+    with pytest.raises(ValueError, match="nothing a SEPA file can carry"):
+        sepa_text("«»", 70)
+    with pytest.raises(ValueError, match="positive amount"):
+        pain001(payment([0]))
