@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -80,11 +80,12 @@ async def create_run(
     debtor: Account,
     actor: str,
     execution_date: date | None = None,
-    today: date | None = None,
+    now: datetime | None = None,
 ) -> RunDetail:
     """A run of every payable invoice approved and in no run yet, with its pain.001 file. Nothing to
     pay (none approved, or every one left out) refuses with 409 and, for each invoice left out, why."""
-    on = today or utcnow().date()
+    created_at = now or utcnow()
+    on = created_at.date()
     execute_on = execution_date or on
     if execute_on < on:
         raise InvalidInput(
@@ -121,7 +122,6 @@ async def create_run(
             ],
         )
     paying.sort(key=lambda pair: (pair[1].code, pair[0].number))
-    created_at = utcnow()
     message_id = f"PR-{run_id.hex}"  # 35 characters, the most GrpHdr/MsgId takes
     document = pain001(
         PaymentFile(
@@ -179,12 +179,13 @@ async def mark_run_paid(
     paid_on: date | None,
     bank_reference: str | None,
     actor: str,
-    today: date | None = None,
+    now: datetime | None = None,
 ) -> RunDetail:
     """The bank paid the run's file: every invoice of the run still approved is marked paid on
     ``paid_on`` with ``bank_reference`` (posted to the ledger as fees paid); one already marked paid
-    on its own is left as it is. A run is marked paid once (409 after)."""
-    on = today or utcnow().date()
+    on its own is left as it is. A run is marked paid once (409 after), never on a day before its
+    file was written (422 ``payment_run.paid_before_written``)."""
+    on = (now or utcnow()).date()
     invoices.check_payment(paid_on, bank_reference, today=on)
     assert paid_on is not None and bank_reference is not None
     repo = PaymentRepository(session)
@@ -196,6 +197,16 @@ async def mark_run_paid(
             f"payment run {run_id} was already marked paid on {run.paid_on.isoformat()} "
             f"({run.bank_reference})",
             code="payment_run.already_paid",
+        )
+    written_on = run.created_at.date()
+    if paid_on < written_on:
+        message = (
+            f"{paid_on.isoformat()} is before the run's file was written ({written_on.isoformat()}): "
+            "give the day on the bank statement"
+        )
+        raise InvalidInput(
+            f"payment run {run_id} cannot have been paid on {paid_on.isoformat()}",
+            errors=[ErrorItem("/paid_on", "payment_run.paid_before_written", message)],
         )
     unpaid = [i.id for i, _ in await repo.invoices_of(run.id) if i.state == InvoiceState.APPROVED.value]
     for start in range(0, len(unpaid), DECISION_CHUNK):

@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from hub.database import unit_of_work
+from hub.kit.clock import utcnow
 from hub.offices import service as offices
 from hub.staff import service as staff
 from hub.staff.models import Role
@@ -24,6 +25,9 @@ from tests.hub.payments.factories import (
     office_with_account,
     transfers,
 )
+
+# The bank pays a run on or after the day its file is written: today, in these tests.
+PAID_ON = utcnow().date().isoformat()
 
 
 @pytest.fixture
@@ -90,7 +94,7 @@ async def test_finance_creates_a_run_downloads_its_file_and_marks_it_paid(
     assert {e["path"] for e in incomplete.json()["errors"]} == {"paid_on", "bank_reference"}
     paid = await client.post(
         f"/v1/payment-runs/{run['id']}/paid",
-        json={"paid_on": "2026-03-03", "bank_reference": "VIR-LOT-42"},
+        json={"paid_on": PAID_ON, "bank_reference": "VIR-LOT-42"},
         headers=finance,
     )
     assert paid.status_code == 200, paid.text
@@ -99,13 +103,13 @@ async def test_finance_creates_a_run_downloads_its_file_and_marks_it_paid(
         read = (await client.get(f"/v1/invoices/{invoice_id}", headers=finance)).json()
         assert (read["state"], read["paid_on"], read["bank_reference"]) == (
             "paid",
-            "2026-03-03",
+            PAID_ON,
             "VIR-LOT-42",
         )
         assert read["payment_run_id"] == run["id"]
     twice = await client.post(
         f"/v1/payment-runs/{run['id']}/paid",
-        json={"paid_on": "2026-03-03", "bank_reference": "VIR-LOT-42"},
+        json={"paid_on": PAID_ON, "bank_reference": "VIR-LOT-42"},
         headers=finance,
     )
     assert twice.status_code == 409 and twice.json()["code"] == "payment_run.already_paid"

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from hub.database import create_engine, session_factory, unit_of_work
+from hub.kit.clock import utcnow
 from hub.offices.repository import OfficeRepository
 from tests.hub.acts.factories import seed
 from tests.hub.payments.factories import IBAN_FR, approved_invoice, check_pain001, control_sum_cents
@@ -51,21 +53,43 @@ def test_a_run_is_created_written_shown_and_marked_paid(hub_env: dict[str, str],
     assert match is not None
     run_id = match.group(1)
 
+    # The bank pays a run on or after the day its file was written: today.
+    today = utcnow().date()
+    month = today.replace(day=1)
+    next_month = (month + timedelta(days=32)).replace(day=1)
     again = tmp_path / "again.xml"
     shown = hub(hub_env, "finance", "payment-run", "show", run_id, "--output", str(again)).stdout
     assert "CJ75001" in shown and "(approved)" in shown and again.read_bytes() == out.read_bytes()
 
     paid = hub(
         hub_env,
-        *("finance", "payment-run", "paid", run_id, "--paid-on", "2026-03-03", "--bank-reference", "VIR-7"),
+        *(
+            "finance",
+            "payment-run",
+            "paid",
+            run_id,
+            "--paid-on",
+            today.isoformat(),
+            "--bank-reference",
+            "VIR-7",
+        ),
     ).stdout
-    assert "paid on 2026-03-03 (VIR-7)" in paid and "(paid)" in paid and "(approved)" not in paid
+    assert f"paid on {today.isoformat()} (VIR-7)" in paid and "(paid)" in paid and "(approved)" not in paid
 
-    # The accounting journal of March as the FEC: the approvals (OD) and the payment (BQ), balanced.
+    # The accounting journal of this month as the FEC: the payment (BQ), every entry balanced.
     fec = tmp_path / "fec.txt"
     written = hub(
         hub_env,
-        *("finance", "journal", "--from", "2026-03-01", "--to", "2026-04-01", "--format", "fec"),
+        *(
+            "finance",
+            "journal",
+            "--from",
+            month.isoformat(),
+            "--to",
+            next_month.isoformat(),
+            "--format",
+            "fec",
+        ),
         *("--output", str(fec)),
     )
     assert f"written to {fec}" in written.stderr

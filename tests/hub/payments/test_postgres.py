@@ -16,6 +16,7 @@ from adapters.sepa import Account
 from hub.app import create_app
 from hub.database import create_engine, session_factory, unit_of_work
 from hub.invoices.models import Invoice
+from hub.kit.clock import utcnow
 from hub.kit.errors import Conflict
 from hub.ledger import service as ledger
 from hub.ledger.postings import FEES_PAID, balance_of
@@ -39,6 +40,9 @@ from tests.hub.payments.factories import (
 pytestmark = pytest.mark.postgres
 AGENCY = Account("Agence de recouvrement", "FR7630006000011234567890189", "BNPAFRPPXXX")
 ROUNDS = 12
+
+# The bank pays a run on or after the day its file is written: today, in these tests.
+PAID_ON = utcnow().date().isoformat()
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +120,7 @@ async def test_approved_invoices_to_a_paid_run_end_to_end_over_the_api(own_datab
             assert sorted(transfers(root).values()) == sorted(amounts)
             paid = await client.post(
                 f"/v1/payment-runs/{run['id']}/paid",
-                json={"paid_on": "2026-03-03", "bank_reference": "VIR-E2E"},
+                json={"paid_on": PAID_ON, "bank_reference": "VIR-E2E"},
                 headers=finance,
             )
             assert paid.status_code == 200, paid.text

@@ -5,7 +5,7 @@ left out with their reason and wait; marking a run paid pays its invoices on the
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,10 +30,11 @@ from tests.hub.payments.factories import (
 
 AGENCY = Account("Agence de recouvrement", "FR7630006000011234567890189", "BNPAFRPPXXX")
 TODAY = date(2026, 12, 4)
+NOW = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
 
 
 async def create(session: AsyncSession, **kwargs: object) -> service.RunDetail:
-    return await service.create_run(session, debtor=AGENCY, actor="finance@test", today=TODAY, **kwargs)  # type: ignore[arg-type]
+    return await service.create_run(session, debtor=AGENCY, actor="finance@test", now=NOW, **kwargs)  # type: ignore[arg-type]
 
 
 async def test_a_run_pays_every_approved_invoice_once_to_its_office(session: AsyncSession) -> None:
@@ -123,7 +124,7 @@ async def test_marking_a_run_paid_pays_its_invoices_on_the_ledger(session: Async
     )
     with pytest.raises(InvalidInput) as incomplete:
         await service.mark_run_paid(
-            session, run.id, paid_on=None, bank_reference=" ", actor="f@test", today=TODAY
+            session, run.id, paid_on=None, bank_reference=" ", actor="f@test", now=NOW
         )
     assert [e.code for e in incomplete.value.errors] == [
         "invoice.paid_on_required",
@@ -131,23 +132,29 @@ async def test_marking_a_run_paid_pays_its_invoices_on_the_ledger(session: Async
     ]
     with pytest.raises(InvalidInput) as future:
         await service.mark_run_paid(
-            session, run.id, paid_on=date(2026, 12, 5), bank_reference="VIR", actor="f@test", today=TODAY
+            session, run.id, paid_on=date(2026, 12, 5), bank_reference="VIR", actor="f@test", now=NOW
         )
     assert future.value.code == "invoice.paid_on_future"
+    with pytest.raises(InvalidInput) as before:
+        await service.mark_run_paid(
+            session, run.id, paid_on=date(2026, 12, 3), bank_reference="VIR", actor="f@test", now=NOW
+        )
+    assert [e.code for e in before.value.errors] == ["payment_run.paid_before_written"]
 
+    later = NOW + timedelta(days=3)
     detail = await service.mark_run_paid(
-        session, run.id, paid_on=date(2026, 12, 3), bank_reference="VIR-LOT-1", actor="f@test", today=TODAY
+        session, run.id, paid_on=date(2026, 12, 7), bank_reference="VIR-LOT-1", actor="f@test", now=later
     )
-    assert detail.run.paid_on == date(2026, 12, 3) and detail.run.bank_reference == "VIR-LOT-1"
+    assert detail.run.paid_on == date(2026, 12, 7) and detail.run.bank_reference == "VIR-LOT-1"
     assert {i.id: (i.state, i.paid_on, i.bank_reference) for i, _ in detail.invoices} == {
-        first.id: ("paid", date(2026, 12, 3), "VIR-LOT-1"),
+        first.id: ("paid", date(2026, 12, 7), "VIR-LOT-1"),
         second.id: ("paid", TODAY, "VIR-OWN"),
     }
     balances = await ledger.balances(session, office_id=s.office.id)
     assert balance_of(balances, FEES_INVOICED) == 0 and balance_of(balances, FEES_PAID) == -(6190 + 4901)
     with pytest.raises(Conflict) as twice:
         await service.mark_run_paid(
-            session, run.id, paid_on=TODAY, bank_reference="VIR-LOT-2", actor="f@test", today=TODAY
+            session, run.id, paid_on=TODAY, bank_reference="VIR-LOT-2", actor="f@test", now=NOW
         )
     assert twice.value.code == "payment_run.already_paid"
 
@@ -157,5 +164,5 @@ async def test_an_unknown_run_is_not_found(session: AsyncSession) -> None:
         await service.run_detail(session, uuid.uuid4())
     with pytest.raises(NotFound):
         await service.mark_run_paid(
-            session, uuid.uuid4(), paid_on=TODAY, bank_reference="X", actor="f", today=TODAY
+            session, uuid.uuid4(), paid_on=TODAY, bank_reference="X", actor="f", now=NOW
         )
