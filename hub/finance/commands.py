@@ -254,5 +254,5 @@ def finance_journal(
         typer.echo(text, nl=False)
         return
     output.write_text(text, encoding="utf-8", newline="")
-    entries = len({line.entry_number for line in lines})
+    entries = len({(line.journal_code, line.entry_number) for line in lines})
     typer.echo(f"{entries} entries, {len(lines)} lines written to {output}", err=True)

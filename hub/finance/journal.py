@@ -81,7 +81,7 @@ FEC_SEPARATOR = "|"
 
 @dataclass(frozen=True)
 class JournalLine:
-    entry_number: int  # EcritureNum: one per ledger transaction, from 1, without gaps
+    entry_number: int  # EcritureNum: one per ledger transaction, from 1 in each journal, without gaps
     journal_code: str
     journal_name: str
     on: date
@@ -108,11 +108,12 @@ class UnbalancedEntry(ValueError):
 def lines(rows: Iterable[ledger.JournalRow]) -> list[JournalLine]:
     """The journal lines of ``rows``: one entry per transaction, one line per ledger entry."""
     out: list[JournalLine] = []
-    numbers: dict[uuid.UUID, int] = {}
+    numbers: dict[str, dict[uuid.UUID, int]] = {}  # per journal code: a continuous sequence in each
     for row in rows:
-        number = numbers.setdefault(row.transaction_id, len(numbers) + 1)
         account_number, account_name, per_office = CHART[row.account]
         journal_code, journal_name, what = JOURNALS[row.kind]
+        journal = numbers.setdefault(journal_code, {})
+        number = journal.setdefault(row.transaction_id, len(journal) + 1)
         label = " - ".join(part for part in (what, row.case_ref, row.reason) if part)
         out.append(
             JournalLine(
@@ -141,9 +142,9 @@ def lines(rows: Iterable[ledger.JournalRow]) -> list[JournalLine]:
 
 
 def check_balanced(journal: Sequence[JournalLine]) -> None:
-    totals: dict[tuple[int, str], int] = {}
+    totals: dict[tuple[str, int, str], int] = {}
     for line in journal:
-        key = (line.entry_number, line.currency)
+        key = (line.journal_code, line.entry_number, line.currency)
         totals[key] = totals.get(key, 0) + line.debit_cents - line.credit_cents
     off = {key: cents for key, cents in totals.items() if cents}
     if off:

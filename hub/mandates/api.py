@@ -15,6 +15,7 @@ from hub.kit.clock import utcnow
 from hub.kit.errors import ErrorItem, InvalidInput, NotFound
 from hub.kit.openapi import problems
 from hub.mandates import service
+from hub.mandates.assessment import weighed
 from hub.mandates.models import Approval, Mandate, MandateStatus
 from hub.mandates.service import MandateIn
 from hub.messaging.receiving import (
@@ -265,7 +266,7 @@ async def assess(body: AssessIn, session: SessionDep, _user: Staff) -> AssessOut
     assessment = plausibility.assess(facts, body.act_code, today, office=body.office_code, rates=rates)
     settings = service.policy_settings()
     violations = guardrails.check(facts, body.act_code, today, settings=settings)
-    stopped = stop_loss.check(facts, settings.stop_loss_share_percent)
+    stopped = stop_loss.check(facts, settings.stop_loss_share_percent) if weighed(assessment) else None
     as_dict = assessment.as_dict()
     return AssessOut(
         cost_cents=assessment.cost_cents,

@@ -139,8 +139,8 @@ async def _case_acts(
 
 async def facts_of(session: AsyncSession, case: Case) -> CaseFacts:
     """The case's facts as the rules read them (``hub.cases.service.case_facts``), from what really
-    happened on it (three queries: the debtor's act reports, the debtor's mandates, the case's
-    ledger balances for the stop-loss)."""
+    happened on it (four queries: the debtor's act reports, the debtor's mandates, and for the
+    stop-loss the case's ledger balances and the debtor's direct payments)."""
     facts = case_facts(case, *await _case_acts(session, case))
     net = await ledger.case_net(session, case)
     return replace(

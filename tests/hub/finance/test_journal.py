@@ -74,12 +74,17 @@ async def test_the_journal_balances_and_equals_the_ledger(session: AsyncSession)
         expected = await ledger_totals(session, start, end)
         assert lines and expected
 
-        # Each entry (one ledger transaction) balances; entries are numbered 1..n without gaps.
-        per_entry: dict[int, int] = defaultdict(int)
+        # Each entry (one ledger transaction) balances; each journal numbers its entries 1..n without
+        # gaps (FEC: a continuous sequence per journal).
+        per_entry: dict[tuple[str, int], int] = defaultdict(int)
         for line in lines:
             assert (line.debit_cents == 0) != (line.credit_cents == 0) and start <= line.on < end
-            per_entry[line.entry_number] += line.debit_cents - line.credit_cents
-        assert set(per_entry.values()) == {0} and sorted(per_entry) == list(range(1, len(per_entry) + 1))
+            per_entry[(line.journal_code, line.entry_number)] += line.debit_cents - line.credit_cents
+        assert set(per_entry.values()) == {0}
+        for code in {code for code, _ in per_entry}:
+            numbers = sorted(n for c, n in per_entry if c == code)
+            assert numbers == list(range(1, len(numbers) + 1)), code
+        assert {code for code, _ in per_entry} <= {"OD", "BQ"}
 
         # The journal CSV: net per account and total debits equal the ledger's.
         rows = list(csv.DictReader(io.StringIO(journal.to_journal_csv(lines))))
