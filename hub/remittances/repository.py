@@ -23,14 +23,16 @@ class RemittanceRepository:
         self.session = session
 
     async def mandated_cases(self, office_id: uuid.UUID, refs: Collection[str]) -> dict[str, uuid.UUID]:
-        """Case ref -> case id, for the cases among ``refs`` the office holds (or held) a mandate on,
-        whatever the mandate's state: money collected before a mandate ended is still remitted."""
+        """Case ref -> case id, for the cases among ``refs`` the office holds (or held) a mandate on
+        that reached it (issued), whatever its state since: money collected before a mandate ended is
+        still remitted. A mandate never sent (draft, held, refused) tells the office nothing: its
+        case answers like an unknown one."""
         if not refs:
             return {}
         rows = await self.session.execute(
             select(Case.ref, Case.id)
             .join(Mandate, Mandate.case_id == Case.id)
-            .where(Case.ref.in_(list(refs)), Mandate.office_id == office_id)
+            .where(Case.ref.in_(list(refs)), Mandate.office_id == office_id, Mandate.issued_at.is_not(None))
             .distinct()
         )
         return {ref: case_id for ref, case_id in rows.all()}

@@ -149,3 +149,16 @@ async def test_unremitted_per_office_and_case_with_its_age(session: AsyncSession
     assert not lenient.overdue
     await send(session, a, [(a.ref(0), 6_000)])
     assert await service.unremitted(session, deadline_days=30, office=a.office) == []
+
+
+async def test_a_case_whose_mandate_never_reached_the_office_answers_like_an_unknown_one(
+    session: AsyncSession,
+) -> None:
+    a = await collecting(session, [1_000])
+    mandate = a.cases[0].mandate
+    mandate.issued_at = None  # as a draft or a held mandate: never sent to the office
+    await session.flush()
+    with pytest.raises(InvalidInput) as refused:
+        await send(session, a, [(a.ref(0), 1_000)])
+    assert [e.code for e in refused.value.errors] == ["remittance.case_unknown"]
+    assert await count(session, Remittance) == 0
