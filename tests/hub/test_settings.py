@@ -34,7 +34,14 @@ def test_production_refuses_a_default_or_short_secret(secret: str) -> None:
 
 
 def test_production_accepts_a_long_random_secret() -> None:
-    assert Settings(env="production", secret_key="x" * 48).env == "production"
+    settings = Settings(env="production", secret_key="x" * 48, agency_iban="DE89370400440532013000")
+    assert settings.env == "production"
+
+
+def test_production_refuses_the_demonstration_account() -> None:
+    with pytest.raises(ValidationError, match=r"HUB_AGENCY_IBAN .* must be set to the agency's own account"):
+        Settings(env="production", secret_key="x" * 48)
+    assert Settings(env="development").agency_iban == "FR7630006000011234567890189"
 
 
 def test_development_tolerates_the_default_secret() -> None:
