@@ -80,6 +80,15 @@ class LedgerRepository:
         two postings checked against the case's balances are checked one after the other."""
         await self.session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
 
+    async def lock_office(self, office_id: uuid.UUID) -> None:
+        """Holds the office row until commit, after its cases' rows (always in that order): a bank
+        reference checked for a duplicate is then checked after any remittance of the office under
+        way, whether staff post it or the office sends it (``FOR NO KEY UPDATE``: the office's act
+        reports, which only reference the row, are not held up)."""
+        await self.session.execute(
+            select(Office.id).where(Office.id == office_id).with_for_update(key_share=True)
+        )
+
     async def case_entries(
         self, case_id: uuid.UUID
     ) -> Sequence[tuple[LedgerEntry, LedgerTransaction, str | None]]:

@@ -272,6 +272,7 @@ async def remit(
     case, office = await _case_and_office(session, case_ref, office_code)
     repo = LedgerRepository(session)
     await repo.lock_case(case.id)
+    await repo.lock_office(office.id)  # the bank reference, across staff and message remittances
     source = f"{REMITTANCE_SOURCE}{reference}"
     earlier = await repo.standing(REMITTANCE, office.id, source)
     if earlier is not None:

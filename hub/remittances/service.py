@@ -80,6 +80,7 @@ async def receive(
     repo = RemittanceRepository(session)
     cases = await repo.mandated_cases(office.id, {line.case_ref for line in message.lines})
     await repo.lock_cases(set(cases.values()))
+    await LedgerRepository(session).lock_office(office.id)  # the bank reference, as staff postings do
     source = f"{SOURCE}{message.bank_reference}"
     earlier = await repo.by_bank_reference(office.id, message.bank_reference)
     if earlier is not None or await LedgerRepository(session).standing(ledger.REMITTANCE, office.id, source):

@@ -5,6 +5,7 @@ before what is left is read); two at once quoting one bank reference: one posted
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,7 +21,16 @@ from hub.staff import service as staff
 from hub.staff.models import Role
 from tests.hub.acts.factories import Seeded, bearer, report, seed
 from tests.hub.remittances.factories import remittance
-from tests.hub.test_concurrency import Hub, count, database, hub, post, same_as_sequential, seeded  # noqa: F401
+from tests.hub.test_concurrency import (  # noqa: F401
+    ROUNDS,
+    Hub,
+    count,
+    database,
+    hub,
+    post,
+    same_as_sequential,
+    seeded,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -122,3 +132,42 @@ async def test_two_remittances_at_once_with_one_bank_reference_post_once(hub: Hu
         [(202, None), (409, "remittance.duplicate_reference")],
         (1, 1),
     )
+
+
+async def test_one_bank_reference_sent_by_the_office_and_posted_by_staff_at_once_posts_once(
+    hub: Hub,  # noqa: F811
+) -> None:
+    """The office's message on one case, finance's hand posting on another, one transfer reference:
+    no case in common, the office row's lock decides. Whichever comes first posts it; the other is
+    refused as a duplicate, in every round."""
+    for round_ in range(ROUNDS):
+        (a, b), key = await collected(hub, 10_000, cases=2)
+        code = a.office.code
+        async with unit_of_work(hub.sessions) as session:
+            _, finance = await staff.add_staff(session, f"finance-{code}@agence.example", Role.FINANCE)
+        reference = f"VIR-{code}"
+        by_office = post(
+            hub, "/v1/remittances", remittance(code, [(a.case.ref, 1_000)], bank_reference=reference), key
+        )
+        by_staff = hub.client.post(
+            "/v1/ledger/remittances",
+            json={
+                "office_code": code,
+                "case_ref": b.case.ref,
+                "amount_cents": 1_000,
+                "effective_on": "2026-03-02",
+                "reference": reference,
+            },
+            headers=bearer(finance),
+        )
+        answers = await asyncio.gather(by_office(), by_staff)
+        statuses = sorted(answer.status_code for answer in answers)
+        assert statuses in ([201, 409], [202, 409]), (round_, [a.text for a in answers])
+        refused = next(answer for answer in answers if answer.status_code == 409)
+        assert refused.json()["code"] in {"remittance.duplicate_reference", "ledger.remittance_duplicate"}
+        transactions = (
+            select(func.count())
+            .select_from(LedgerTransaction)
+            .where(LedgerTransaction.office_id == a.office.id, LedgerTransaction.kind == ledger.REMITTANCE)
+        )
+        assert await count(hub.sessions, transactions) == 1, round_
