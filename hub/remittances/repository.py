@@ -9,6 +9,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from hub.cases.models import Case
 from hub.ledger.models import LedgerEntry, LedgerTransaction
@@ -125,19 +126,24 @@ class RemittanceRepository:
     async def held_movements(self, office_id: uuid.UUID | None) -> list[tuple[str, str, str, str, date, int]]:
         """Every movement of money offices hold (``collected_by_office``), summed per office, case,
         currency, kind of transaction and effective day: (office code, case ref, currency, kind, day,
-        cents). What ``hub.remittances.ageing`` ages; all offices, or one."""
+        cents). A reversal counts on the day of the transaction it reverses, so a collection reversed
+        later nets out on its own day instead of leaving it looking newer. What
+        ``hub.remittances.ageing`` ages; all offices, or one."""
         total = func.sum(LedgerEntry.amount_cents)
+        reversed_ = aliased(LedgerTransaction)
+        day = func.coalesce(reversed_.effective_on, LedgerTransaction.effective_on)
         query = (
             select(
                 Office.code,
                 Case.ref,
                 LedgerEntry.currency,
                 LedgerTransaction.kind,
-                LedgerTransaction.effective_on,
+                day,
                 total,
             )
             .select_from(LedgerEntry)
             .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+            .outerjoin(reversed_, reversed_.id == LedgerTransaction.reverses_id)
             .join(Office, Office.id == LedgerEntry.office_id)
             .join(Case, Case.id == LedgerEntry.case_id)
             .where(LedgerEntry.account == COLLECTED_BY_OFFICE)
@@ -146,7 +152,7 @@ class RemittanceRepository:
                 Case.ref,
                 LedgerEntry.currency,
                 LedgerTransaction.kind,
-                LedgerTransaction.effective_on,
+                day,
             )
         )
         if office_id is not None:

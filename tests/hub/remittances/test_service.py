@@ -18,6 +18,7 @@ from hub.messaging import service as messaging
 from hub.remittances import service
 from hub.remittances.models import Remittance, RemittanceLine
 from schemas import v1
+from tests.hub.finance.factories import act
 from tests.hub.remittances.factories import Collecting, collecting, remittance
 
 
@@ -162,3 +163,19 @@ async def test_a_case_whose_mandate_never_reached_the_office_answers_like_an_unk
         await send(session, a, [(a.ref(0), 1_000)])
     assert [e.code for e in refused.value.errors] == ["remittance.case_unknown"]
     assert await count(session, Remittance) == 0
+
+
+async def test_a_collection_reversed_later_does_not_make_the_money_held_look_newer(
+    session: AsyncSession,
+) -> None:
+    a = await collecting(session, [10_000], on=date(2026, 3, 2))  # held since 2 March
+    wrong = await act(session, a.cases[0], date(2026, 4, 1), collected=20_000)
+    [collection] = await session.scalars(
+        select(LedgerTransaction).where(
+            LedgerTransaction.source == f"act_report:{wrong.id}", LedgerTransaction.kind == ledger.COLLECTION
+        )
+    )
+    await ledger.reverse(session, collection.id, reason="typed twice", effective_on=date(2026, 4, 10))
+    await session.flush()
+    (office,) = await service.unremitted(session, deadline_days=30, office=a.office, today=date(2026, 4, 15))
+    assert (office.cents, office.oldest_on, office.overdue) == (10_000, date(2026, 3, 2), True)
