@@ -208,7 +208,7 @@ def _seed(url: str, keys: list[str], staff_token: str, database_url: str) -> See
         post(
             f"/v1/cases/{held['ref']}/holds",
             staff,
-            200,
+            201,
             json={"situation": "disputed", "comment": "contested"},
         )
         (notice,) = client.get("/v1/hold-notices", headers=staff).json()
