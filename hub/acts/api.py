@@ -8,7 +8,7 @@ import hashlib
 import tempfile
 import uuid
 from contextlib import nullcontext
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -16,7 +16,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.acts import batch as batches
-from hub.deps import CurrentOffice, SessionDep
+from hub.acts import service
+from hub.deps import CurrentOffice, SessionDep, staff_with
 from hub.kit import idempotency
 from hub.kit.errors import ErrorItem, HubError, NotFound, problem_body
 from hub.kit.http import PROBLEM_JSON
@@ -32,6 +33,7 @@ from hub.messaging.receiving import (
     stored_response,
 )
 from hub.messaging.repository import MessageRepository
+from hub.staff.models import Role, StaffUser
 
 router = APIRouter(prefix="/v1", tags=["offices"])
 
@@ -276,3 +278,121 @@ async def get_batch(
         raise NotFound(f"no batch {batch_id}", code="batch.not_found")
     result = await batches.stored_result(session, batch, after=after, limit=limit)
     return JSONResponse(result.as_dict())
+
+
+class FlagOut(BaseModel):
+    code: str = Field(description="cost_above_recovery, budget_overrun, hold_breached, approval_refused...")
+    message: str
+
+
+class FlaggedActOut(BaseModel):
+    id: uuid.UUID
+    office_code: str
+    mandate_ref: str
+    case_ref: str
+    act_code: str
+    act_date: date
+    outcome_code: str
+    office_reference: str = Field(description="The office's act number")
+    approval_id: str | None
+    fees_cents: int = Field(description="Emoluments, disbursements and VAT claimed, integer cents")
+    collected_cents: int
+    currency: str
+    received_at: datetime
+    flags: list[FlagOut] = Field(description="Why the act was flagged, each with its reason")
+
+
+class FlaggedPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": "5f0c7a52-3c1e-4a8e-9d7b-2b1f0e6c9a10",
+                            "office_code": "CJ75001",
+                            "mandate_ref": "M-20261204-FC56DCD94D",
+                            "case_ref": "C-2026-000117",
+                            "act_code": "SEIZURE_SALE",
+                            "act_date": "2026-11-30",
+                            "outcome_code": "no_seizable_goods",
+                            "office_reference": "A26/0815",
+                            "approval_id": "APR-2026-0042",
+                            "fees_cents": 18940,
+                            "collected_cents": 0,
+                            "currency": "EUR",
+                            "received_at": "2026-12-01T09:12:44Z",
+                            "flags": [
+                                {
+                                    "code": "cost_above_recovery",
+                                    "message": "the act cost 189.40 EUR and could be expected to bring in "
+                                    "20.00 EUR on 2026-11-30: the creditor could expect to lose 169.40 EUR",
+                                }
+                            ],
+                        }
+                    ],
+                    "next_after": "5f0c7a52-3c1e-4a8e-9d7b-2b1f0e6c9a10",
+                }
+            ]
+        }
+    )
+
+    items: list[FlaggedActOut]
+    next_after: uuid.UUID | None = Field(description="Pass as `after` for the next page; null on the last")
+
+
+@router.get(
+    "/act-reports/flagged",
+    tags=["acts"],
+    response_model=FlaggedPage,
+    summary="Flagged act reports, with their reasons (staff)",
+    description=(
+        "Act reports accepted but flagged for a person (an act whose cost the creditor could expect to "
+        "lose, a budget overrun, a broken hold, an approval refused or not counting), oldest id first, "
+        "`limit` at a time after the id `after` (the answer's `next_after`). Filters: `office` (its "
+        "code), `reason` (one flag code), and the act date between `since` and `until` (included). Staff "
+        "and finance; an office key answers 401, an unknown office 404 `office.not_found`."
+    ),
+    responses=problems(
+        {
+            401: "No staff token, or one unknown or revoked; an office key (`auth.not_staff_token`)",
+            404: "No office with this code (`office.not_found`)",
+            422: "Invalid query, every error listed",
+        }
+    ),
+)
+async def list_flagged_act_reports(
+    session: SessionDep,
+    _user: Annotated[StaffUser, staff_with(Role.STAFF, Role.FINANCE)],
+    office: Annotated[str | None, Query(max_length=16, description="An office code")] = None,
+    reason: Annotated[
+        str | None, Query(max_length=64, description="One flag code, e.g. hold_breached")
+    ] = None,
+    since: Annotated[date | None, Query(description="First act date, YYYY-MM-DD")] = None,
+    until: Annotated[date | None, Query(description="Last act date, YYYY-MM-DD (included)")] = None,
+    after: Annotated[uuid.UUID | None, Query(description="The last id already read")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Act reports per page")] = 100,
+) -> FlaggedPage:
+    views, cursor = await service.list_flagged(
+        session, office_code=office, reason=reason, since=since, until=until, after=after, limit=limit
+    )
+    items = [
+        FlaggedActOut(
+            id=v.act.id,
+            office_code=v.office_code,
+            mandate_ref=v.mandate_ref,
+            case_ref=v.case_ref,
+            act_code=v.act.act_code,
+            act_date=v.act.act_date,
+            outcome_code=v.act.outcome_code,
+            office_reference=v.act.office_reference,
+            approval_id=v.act.approval_id,
+            fees_cents=v.act.emoluments_cents + v.act.disbursements_cents + v.act.vat_cents,
+            collected_cents=v.act.collected_cents,
+            currency=v.act.currency,
+            received_at=v.act.created_at,
+            flags=[FlagOut(**flag) for flag in v.flags],
+        )
+        for v in views
+    ]
+    return FlaggedPage(items=items, next_after=cursor)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -35,6 +36,13 @@ class ActReport(UuidPk, Timestamped, Base):
         Index("ix_act_reports_case_latest", "case_id", "act_date", "created_at"),
         # An office's acts over a period (the monthly scorecard and reconciliation): a range scan.
         Index("ix_act_reports_office_date", "office_id", "act_date"),
+        # The flagged ones, listed for staff (GET /v1/act-reports/flagged): a walk of those alone.
+        Index(
+            "ix_act_reports_flagged_id",
+            "id",
+            postgresql_where=text("flagged"),
+            sqlite_where=text("flagged"),
+        ),
     )
 
     mandate_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("mandates.id"), index=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Row, Uuid, column, func, select, true, tuple_, values
@@ -15,6 +16,7 @@ from hub.cases.models import Case
 from hub.kit.db import RowBuffer, advisory_locks
 from hub.mandates.models import Approval, Hold, HoldNotice, Mandate
 from hub.messaging.models import Receipt, StoredMessage
+from hub.offices.models import Office
 
 
 class ActReportRepository:
@@ -144,6 +146,37 @@ class ActReportRepository:
             self.session.add(report)
         else:
             RowBuffer.stage(self.session, ActReport, RowBuffer.row_of(report))
+
+    async def flagged(
+        self,
+        *,
+        office_id: uuid.UUID | None,
+        since: date | None,
+        until: date | None,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> list[tuple[ActReport, str, str, str]]:
+        """Flagged act reports by id (the cursor), ``limit`` after ``after``, of one office or all, with
+        an act date in ``[since, until]``: each with its office code, mandate ref and case ref."""
+        query = (
+            select(ActReport, Office.code, Mandate.ref, Case.ref)
+            .join(Office, Office.id == ActReport.office_id)
+            .join(Mandate, Mandate.id == ActReport.mandate_id)
+            .join(Case, Case.id == ActReport.case_id)
+            .where(ActReport.flagged.is_(True))
+            .order_by(ActReport.id)
+            .limit(limit)
+        )
+        if office_id is not None:
+            query = query.where(ActReport.office_id == office_id)
+        if since is not None:
+            query = query.where(ActReport.act_date >= since)
+        if until is not None:
+            query = query.where(ActReport.act_date <= until)
+        if after is not None:
+            query = query.where(ActReport.id > after)
+        rows = (await self.session.execute(query)).all()
+        return [(act, office, mandate, case) for act, office, mandate, case in rows]
 
     async def by_message(self, message_pk: uuid.UUID) -> ActReport | None:
         found = await self.session.execute(select(ActReport).where(ActReport.message_pk == message_pk))

@@ -9,6 +9,7 @@ import dataclasses
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -35,6 +36,7 @@ from hub.mandates.service import learned_rates
 from hub.messaging.models import StoredMessage
 from hub.messaging.repository import message_lock_keys
 from hub.offices.models import Office
+from hub.offices.repository import OfficeRepository
 from hub.recovery.facts import ActRecord, CaseFacts
 from hub.recovery.recovery_rates import RecoveryRates
 from hub.tariff.catalogue import Catalogue, UnknownAct, load_catalogue
@@ -349,3 +351,59 @@ async def post_act(session: AsyncSession, act: ActReport) -> None:
             case_id=act.case_id,
             office_id=act.office_id,
         )
+
+
+@dataclass(frozen=True)
+class FlaggedView:
+    act: ActReport
+    office_code: str
+    mandate_ref: str
+    case_ref: str
+
+    @property
+    def flags(self) -> list[dict[str, str]]:
+        """Each reason the act was flagged: its code and the sentence a person reads."""
+        found = (self.act.assessment or {}).get("flags") or []
+        return [{"code": str(f["code"]), "message": str(f["message"])} for f in found if isinstance(f, dict)]
+
+
+# How many flagged rows one page may read to find ``limit`` of one reason: the page ends there, with
+# its cursor, so a rare reason is found over several pages rather than by one long scan.
+FLAGGED_SCAN_PAGES = 10
+
+
+async def list_flagged(
+    session: AsyncSession,
+    *,
+    office_code: str | None,
+    reason: str | None,
+    since: date | None,
+    until: date | None,
+    after: uuid.UUID | None,
+    limit: int,
+) -> tuple[list[FlaggedView], uuid.UUID | None]:
+    """Flagged act reports for staff, by id, ``limit`` at a time after ``after``: of one office or
+    all, with one reason among their flags (``cost_above_recovery``, ``budget_overrun``,
+    ``hold_breached``, ``approval_refused``...) or any, dated in ``[since, until]``; and the cursor of
+    the next page (``None`` on the last). 404 ``office.not_found`` for an unknown office."""
+    office_id = None
+    if office_code is not None:
+        office = await OfficeRepository(session).get_by_code(office_code)
+        if office is None:
+            raise NotFound(f"no office with code {office_code}", code="office.not_found")
+        office_id = office.id
+    repo = ActReportRepository(session)
+    found: list[FlaggedView] = []
+    cursor = after
+    for _ in range(FLAGGED_SCAN_PAGES):
+        rows = await repo.flagged(office_id=office_id, since=since, until=until, after=cursor, limit=limit)
+        for act, office, mandate, case in rows:
+            cursor = act.id
+            view = FlaggedView(act, office, mandate, case)
+            if reason is None or any(flag["code"] == reason for flag in view.flags):
+                found.append(view)
+                if len(found) == limit:
+                    return found, cursor
+        if len(rows) < limit:
+            return found, None
+    return found, cursor

@@ -410,6 +410,7 @@ def matrix(a: World, b: OfficeB) -> dict[tuple[str, str], list[Probe]]:
         ("GET", "/v1/finance/unremitted"): _staff(f"/v1/finance/unremitted?office={b.code}"),
         ("GET", "/v1/finance/journal"): _staff("/v1/finance/journal?from=2026-01-01&to=2027-01-01"),
         ("GET", "/v1/offices/{code}/events"): _staff(f"/v1/offices/{b.code}/events"),
+        ("GET", "/v1/act-reports/flagged"): _staff(f"/v1/act-reports/flagged?office={b.code}"),
         # Paying B: staff only (finance), whatever run or invoice.
         ("POST", "/v1/payment-runs"): _staff("/v1/payment-runs", b"{}"),
         ("GET", "/v1/payment-runs"): _staff("/v1/payment-runs"),
