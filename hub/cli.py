@@ -27,9 +27,9 @@ from hub.database import (
     migrate,
     refresh_statistics,
     session_factory,
-    unit_of_work,
 )
 from hub.finance.commands import finance_app
+from hub.kit.commands import in_transaction
 from hub.kit.crypto import SecretBox
 from hub.kit.errors import HubError
 from hub.ledger.commands import ledger_app
@@ -99,27 +99,6 @@ class ServeRole(enum.StrEnum):
     WORKER = "worker"
 
 
-def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]], *, read_only: bool = False) -> T:
-    """Runs ``work`` in one committed transaction; a typed hub error becomes a clear message.
-    ``read_only``: work that only reads, which then takes no write lock (SQLite)."""
-
-    async def run() -> T:
-        engine = engine_from_settings(get_settings())
-        try:
-            async with unit_of_work(session_factory(engine, read_only=read_only)) as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(run())
-    except HubError as exc:
-        typer.secho(f"error: {exc.detail}", fg=typer.colors.RED, err=True)
-        for item in exc.errors:
-            typer.secho(f"  {item.path}: {item.message} [{item.code}]", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=1) from exc
-
-
 @app.command("migrate")
 def migrate_command() -> None:
     """Apply the database migrations (Alembic) up to the latest revision."""
@@ -141,7 +120,7 @@ def demo() -> None:
     """Load demo offices, creditors and cases (a second run adds nothing)."""
     from hub.demo import load_demo
 
-    added = _in_transaction(load_demo)
+    added = in_transaction(load_demo)
     typer.echo(
         f"demo data: {added.offices} office(s), {added.creditors} creditor(s), {added.cases} case(s) added"
     )
@@ -214,7 +193,7 @@ def offices_add(
         )
         return office.code
 
-    added = _in_transaction(work)
+    added = in_transaction(work)
     typer.echo(f"office {added} added")
     url = get_settings().amqp_url
     if url:
@@ -243,7 +222,7 @@ def offices_list() -> None:
             for o in await offices.list_offices(session)
         ]
 
-    rows = _in_transaction(work, read_only=True)
+    rows = in_transaction(work, read_only=True)
     typer.echo("code\tname\tdépartements\tchannel")
     for row in rows:
         typer.echo(row)
@@ -290,7 +269,7 @@ def offices_update(
             session, SecretBox(get_settings().secret_key), code, changes, actor=actor
         )
 
-    update = _in_transaction(work)
+    update = in_transaction(work)
     if not update.changed:
         typer.echo(f"office {code}: nothing changed")
         return
@@ -310,7 +289,7 @@ def offices_webhook(
     async def work(session: AsyncSession) -> str:
         return await offices.set_webhook(session, SecretBox(get_settings().secret_key), code, url)
 
-    secret = _in_transaction(work)
+    secret = in_transaction(work)
     typer.echo(f"office {code} now receives webhooks at {url}; signing secret, shown only now:", err=True)
     typer.echo(secret)
 
@@ -330,7 +309,7 @@ def offices_webhook_rotate(
             return None
         return await offices.rotate_webhook_secret(session, SecretBox(get_settings().secret_key), code)
 
-    secret = _in_transaction(work)
+    secret = in_transaction(work)
     if secret is None:
         typer.echo(f"office {code}: previous webhook secret dropped")
     else:
@@ -345,7 +324,7 @@ def keys_create(code: Annotated[str, typer.Argument(help="The office's code")]) 
     async def work(session: AsyncSession) -> offices.IssuedKey:
         return await offices.create_key(session, code)
 
-    issued = _in_transaction(work)
+    issued = in_transaction(work)
     typer.echo(
         f"API key {issued.key_id} created for office {issued.office_code}; it is shown only now:", err=True
     )
@@ -360,7 +339,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (second
         key = await offices.revoke_key(session, key_id)
         return key.key_id
 
-    typer.echo(f"API key {_in_transaction(work)} revoked")
+    typer.echo(f"API key {in_transaction(work)} revoked")
 
 
 @staff_app.command("add")
@@ -374,7 +353,7 @@ def staff_add(
         _, token = await staff.add_staff(session, email, role)
         return token
 
-    token = _in_transaction(work)
+    token = in_transaction(work)
     typer.echo(
         f"staff account {email.strip().lower()} ({role.value}) created; token, shown only now:", err=True
     )
@@ -388,7 +367,7 @@ def staff_disable(email: Annotated[str, typer.Argument(help="The person's email"
     async def work(session: AsyncSession) -> None:
         await staff.disable_staff(session, email)
 
-    _in_transaction(work)
+    in_transaction(work)
     typer.echo(f"staff account {email} disabled")
 
 
@@ -416,7 +395,7 @@ def resend(
         entry = await messaging.resend(session, pk, actor="cli")
         return entry.id
 
-    typer.echo(f"message {pk} queued again (outbox {_in_transaction(work)})")
+    typer.echo(f"message {pk} queued again (outbox {in_transaction(work)})")
 
 
 @app.command()
@@ -504,7 +483,7 @@ def replay(
             return "accepted"
         return "refused: " + "; ".join(f"{e['path']}: {e['message']} [{e['code']}]" for e in receipt.errors)
 
-    typer.echo(f"message {pk}: {_in_transaction(work)}")
+    typer.echo(f"message {pk}: {in_transaction(work)}")
 
 
 def _amqp_url() -> str:

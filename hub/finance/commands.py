@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +13,7 @@ from rich.table import Table
 
 from hub.finance import export, reports
 from hub.finance import journal as journals
+from hub.kit.commands import parse_day, refusal
 from hub.kit.errors import HubError
 from hub.kit.money import Money
 from hub.payments.commands import payment_run_app
@@ -24,13 +25,6 @@ finance_app = typer.Typer(
 )
 
 finance_app.add_typer(payment_run_app, name="payment-run")
-
-
-def _day(text: str) -> date:
-    try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError as exc:
-        raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD") from exc
 
 
 async def _load_unremitted(office: str | None) -> tuple[list[OfficeUnremitted], int]:
@@ -153,14 +147,11 @@ def finance_report(
     ] = None,
 ) -> None:
     """Reconciliation and scorecard of one office over [from, to): a table, and a CSV if asked."""
-    start, end = _day(from_), _day(to)
+    start, end = parse_day(from_), parse_day(to)
     try:
         rec, card = asyncio.run(_load(office, start, end))
     except HubError as exc:
-        typer.secho(f"error: {exc.detail}", fg=typer.colors.RED, err=True)
-        for item in exc.errors:
-            typer.secho(f"  {item.path}: {item.message} [{item.code}]", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=1) from exc
+        raise refusal(exc) from exc
     render(rec, card, Console(width=120))
     if csv is not None:
         text = export.to_csv(export.RECONCILIATION_COLUMNS, export.reconciliation_rows(rec))
@@ -172,13 +163,6 @@ def finance_report(
         typer.echo(f"scorecard CSV written to {scorecard_csv}")
 
 
-def _fail(exc: HubError) -> typer.Exit:
-    typer.secho(f"error: {exc.detail}", fg=typer.colors.RED, err=True)
-    for item in exc.errors:
-        typer.secho(f"  {item.path}: {item.message} [{item.code}]", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=1)
-
-
 @finance_app.command("unremitted")
 def finance_unremitted(
     office: Annotated[str | None, typer.Option(help="One office's code, e.g. CJ75001")] = None,
@@ -188,7 +172,7 @@ def finance_unremitted(
     try:
         held, deadline = asyncio.run(_load_unremitted(office))
     except HubError as exc:
-        raise _fail(exc) from exc
+        raise refusal(exc) from exc
     console = Console(width=120)
     if not held:
         console.print("No office holds money collected and not remitted.")
@@ -241,14 +225,11 @@ def finance_journal(
     """The ledger's transactions of [from, to) as balanced journal entries: a journal CSV or the FEC."""
     if format_ not in ("csv", "fec"):
         raise typer.BadParameter(f"{format_!r}: the format is csv or fec", param_hint="--format")
-    start, end = _day(from_), _day(to)
+    start, end = parse_day(from_), parse_day(to)
     try:
         lines = asyncio.run(_journal(start, end))
     except HubError as exc:
-        typer.secho(f"error: {exc.detail}", fg=typer.colors.RED, err=True)
-        for item in exc.errors:
-            typer.secho(f"  {item.path}: {item.message} [{item.code}]", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=1) from exc
+        raise refusal(exc) from exc
     text = journals.to_fec(lines) if format_ == "fec" else journals.to_journal_csv(lines)
     if output is None:
         typer.echo(text, nl=False)

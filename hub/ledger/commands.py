@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
 from typing import Annotated
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.kit.commands import parse_day
 from hub.kit.errors import HubError, InvalidInput
 from hub.ledger import service
 from hub.ledger.models import LedgerTransaction
@@ -26,13 +26,6 @@ ledger_app = typer.Typer(
 By = Annotated[str, typer.Option("--by", help="Email of the finance or admin staff member recording it")]
 On = Annotated[str, typer.Option("--on", help="Effective date, YYYY-MM-DD")]
 Currency = Annotated[str, typer.Option(help="ISO 4217 code")]
-
-
-def _day(text: str) -> date:
-    try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError as exc:
-        raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD") from exc
 
 
 def _cents(name: str, value: int, *, positive: bool) -> int:
@@ -91,7 +84,7 @@ def remit(
     currency: Currency = "EUR",
 ) -> None:
     """Money the office collected on the case and handed over to the agency (reversement)."""
-    amount, day = _cents("--cents", cents, positive=True), _day(on)
+    amount, day = _cents("--cents", cents, positive=True), parse_day(on)
 
     async def work(session: AsyncSession) -> LedgerTransaction:
         return await service.remit(
@@ -125,7 +118,7 @@ def write_off(
         _cents(f"--{n}", v, positive=False)
         for n, v in (("emoluments", emoluments), ("disbursements", disbursements), ("vat", vat))
     ]
-    day = _day(on)
+    day = parse_day(on)
 
     async def work(session: AsyncSession) -> LedgerTransaction:
         return await service.write_off(
@@ -152,7 +145,7 @@ def reverse(
     by: By,
 ) -> None:
     """Cancels a wrong transaction with its reversal (every entry negated), once."""
-    day = _day(on)
+    day = parse_day(on)
 
     async def work(session: AsyncSession) -> LedgerTransaction:
         return await service.reverse(

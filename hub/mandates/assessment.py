@@ -87,7 +87,8 @@ def assess_per_act(
             (verdict.holds if v.needs_review else verdict.blocks).append(finding)
         if assessment.flagged:
             verdict.holds.extend(Finding(act_code, "cost", r.code, r.message) for r in assessment.reasons)
-        if stopped is not None and weighed(assessment):
+        stops = stopped is not None and weighed(assessment)
+        if stopped is not None and stops:
             verdict.holds.append(Finding(act_code, "cost", stopped.code, stopped.message))
         verdict.acts.append(
             {
@@ -96,7 +97,7 @@ def assess_per_act(
                 "expected_recovery_cents": assessment.expected_recovery_cents,
                 "expected_net_cents": assessment.expected_net_cents,
                 "flagged": assessment.flagged,
-                "stop_loss": stopped is not None and weighed(assessment),
+                "stop_loss": stops,
                 "guardrails": [
                     {"code": v.code, "message": v.message, "needs_review": v.needs_review, "source": v.source}
                     for v in violations

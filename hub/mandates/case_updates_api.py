@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict
 
 from hub.cases.updates import CaseUpdateIn
-from hub.deps import SessionDep, staff_with
+from hub.deps import SessionDep
 from hub.kit.openapi import problems
 from hub.mandates import service
+from hub.mandates.holds_api import STAFF_ANSWERS, CaseRef, Staff
 from hub.messaging.receiving import (
     BODY_DOC,
     RECEIPT_RESPONSES,
@@ -21,11 +22,8 @@ from hub.messaging.receiving import (
     message_body,
     receive_office_message,
 )
-from hub.staff.models import Role, StaffUser
 
 router = APIRouter(prefix="/v1", tags=["cases"])
-Staff = Annotated[StaffUser, staff_with(Role.STAFF)]
-CaseRef = Annotated[str, Path(description="The case's reference", examples=["D-2026-000317"], max_length=64)]
 
 _NOTICE: dict[str, Any] = {
     "office_code": "CJ75001",
@@ -125,11 +123,7 @@ def update_out(view: service.UpdateView) -> CaseUpdateOut:
     )
 
 
-STAFF_ANSWERS = {
-    401: "No staff token, or one unknown or revoked; an office API key (`auth.not_staff_token`)",
-    403: "A staff role without access to cases (`auth.role_forbidden`)",
-    404: "No case with this reference (`case.not_found`)",
-}
+CASE_ANSWERS = {**STAFF_ANSWERS, 404: "No case with this reference (`case.not_found`)"}
 
 
 @router.post(
@@ -138,7 +132,7 @@ STAFF_ANSWERS = {
     summary="Record a case update: payment, address, dispute, plan, death, insolvency, limitation",
     responses=problems(
         {
-            **STAFF_ANSWERS,
+            **CASE_ANSWERS,
             409: "This `reference` is already recorded on the case (`case_update.duplicate`): a retry",
             422: "Invalid update, every error listed (e.g. `case_update.payment_exceeds_balance`)",
         }
@@ -162,7 +156,7 @@ async def record_update(ref: CaseRef, body: CaseUpdateIn, session: SessionDep, u
 @router.get(
     "/cases/{ref}/updates",
     summary="A case's updates, in the order recorded, with each office's acknowledgement",
-    responses=problems(STAFF_ANSWERS),
+    responses=problems(CASE_ANSWERS),
 )
 async def list_updates(
     ref: CaseRef,

@@ -9,9 +9,10 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 
 from hub.deps import SessionDep, SettingsDep, staff_with
+from hub.invoices.api import BankReference
 from hub.invoices.models import Invoice
 from hub.kit.openapi import problems
 from hub.payments import service
@@ -20,7 +21,6 @@ from hub.staff.models import Role, StaffUser
 
 router = APIRouter(prefix="/v1/payment-runs", tags=["payments"])
 Finance = Annotated[StaffUser, staff_with(Role.FINANCE)]
-BankReference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 PAIN001 = "application/xml"
 NO_CREDENTIAL = "No staff token (an office key is refused)"
 ROLE = "A staff role other than finance or admin"

@@ -3,18 +3,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import uuid
-from collections.abc import Awaitable, Callable
-from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.kit.errors import HubError
+from hub.kit.commands import in_transaction, parse_day
 from hub.kit.money import Money
 from hub.payments import service
 from hub.staff import service as staff
@@ -30,39 +27,11 @@ By = Annotated[
 ]
 
 
-def _day(text: str) -> date:
-    try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError as exc:
-        raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD") from exc
-
-
 def _run_id(text: str) -> uuid.UUID:
     try:
         return uuid.UUID(text)
     except ValueError as exc:
         raise typer.BadParameter(f"{text!r} is not a payment run id") from exc
-
-
-def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]], *, read_only: bool = False) -> T:
-    from hub.database import engine_from_settings, session_factory, unit_of_work
-    from hub.settings import get_settings
-
-    async def run() -> T:
-        engine = engine_from_settings(get_settings())
-        try:
-            async with unit_of_work(session_factory(engine, read_only=read_only)) as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(run())
-    except HubError as exc:
-        typer.secho(f"error: {exc.detail}", fg=typer.colors.RED, err=True)
-        for item in exc.errors:
-            typer.secho(f"  {item.path}: {item.message} [{item.code}]", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=1) from exc
 
 
 async def _actor(session: AsyncSession, by: str | None) -> str:
@@ -99,7 +68,7 @@ def create(
     credit transfer file; invoices that cannot be paid by transfer are listed with their reason."""
     from hub.settings import get_settings
 
-    on = _day(execution_date) if execution_date else None
+    on = parse_day(execution_date) if execution_date else None
 
     async def work(session: AsyncSession) -> service.RunDetail:
         return await service.create_run(
@@ -109,7 +78,7 @@ def create(
             execution_date=on,
         )
 
-    detail = _in_transaction(work)
+    detail = in_transaction(work)
     _print(detail)
     if output is not None:
         output.write_bytes(detail.run.pain001)
@@ -127,7 +96,7 @@ def show(
     async def work(session: AsyncSession) -> service.RunDetail:
         return await service.run_detail(session, wanted)
 
-    detail = _in_transaction(work, read_only=True)
+    detail = in_transaction(work, read_only=True)
     _print(detail)
     if output is not None:
         output.write_bytes(detail.run.pain001)
@@ -145,11 +114,11 @@ def paid(
 ) -> None:
     """Mark a whole run paid: each of its invoices still approved is marked paid on that day with that
     reference and posted to the ledger as fees paid."""
-    wanted, on = _run_id(run_id), _day(paid_on)
+    wanted, on = _run_id(run_id), parse_day(paid_on)
 
     async def work(session: AsyncSession) -> service.RunDetail:
         return await service.mark_run_paid(
             session, wanted, paid_on=on, bank_reference=bank_reference, actor=await _actor(session, by)
         )
 
-    _print(_in_transaction(work))
+    _print(in_transaction(work))

@@ -4,12 +4,13 @@ whether a new data file (a tariff period, an RSA year or a pay scale) may be loa
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from hub.kit.commands import parse_day
 from hub.kit.errors import ErrorItem
 from hub.tariff.catalogue import (
     Catalogue,
@@ -45,10 +46,7 @@ UNCONFIRMED = "  [UNCONFIRMED]"
 def _day(text: str | None) -> date:
     if text is None:
         return date.today()
-    try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError as exc:
-        raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD") from exc
+    return parse_day(text)
 
 
 def _mark(confirmed: bool) -> str:

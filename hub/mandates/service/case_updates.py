@@ -28,6 +28,7 @@ from hub.mandates import messages
 from hub.mandates.models import CaseUpdateNotice, Mandate
 from hub.mandates.repository import MandateRepository
 from hub.mandates.service.endings import AT_OFFICE, end_at_office
+from hub.mandates.service.hold_notices import acknowledge_once, not_sent
 from hub.mandates.service.holds import LIMITATION, raise_hold
 from hub.mandates.service.lifecycle import S
 from hub.messaging.outbound import send_to_office
@@ -201,24 +202,14 @@ async def acknowledge_case_update(
     now = now or utcnow()
     found = await MandateRepository(session).case_update_notice(ack.update_id, for_update=True)
     if found is None or found[0].office_id != office.id or found[1] != ack.case_ref:
-        message = f"no case update {ack.update_id} about case {ack.case_ref} was sent to this office"
-        raise NotFound(
-            message,
-            code="case_update.not_found",
-            errors=[ErrorItem("/update_id", "case_update.not_found", message)],
+        raise not_sent(
+            f"no case update {ack.update_id} about case {ack.case_ref} was sent to this office",
+            code="case_update",
+            path="/update_id",
         )
     notice, _ = found
-    if notice.acknowledged_at is not None:
-        message = (
-            f"case update {notice.message_id} was acknowledged at "
-            f"{notice.acknowledged_at:%Y-%m-%d %H:%M} UTC (message {notice.ack_message_id}); nothing to do"
-        )
-        raise Conflict(
-            message,
-            code="case_update.already_acknowledged",
-            errors=[ErrorItem("/update_id", "case_update.already_acknowledged", message)],
-        )
-    notice.acknowledged_at = now
-    notice.ack_message_id = ack.envelope.message_id
+    acknowledge_once(
+        notice, ack.envelope.message_id, now, what="case update", code="case_update", path="/update_id"
+    )
     await session.flush()
     return notice

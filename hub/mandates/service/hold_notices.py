@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.kit.clock import utcnow
 from hub.kit.errors import Conflict, ErrorItem, NotFound
-from hub.mandates.models import HoldNotice, MandateEvent
+from hub.mandates.models import CaseUpdateNotice, HoldNotice, MandateEvent
 from hub.mandates.repository import MandateRepository
 from hub.offices.models import Office
 from hub.settings import get_settings
@@ -44,25 +44,15 @@ async def acknowledge_hold_notice(
     repo = MandateRepository(session)
     found = await repo.hold_notice(ack.notice_id, for_update=True)  # before "acknowledged yet?"
     if found is None or found[0].office_id != office.id or ack.mandate_ref not in found[1]:
-        message = f"no hold notice {ack.notice_id} about mandate {ack.mandate_ref} was sent to this office"
-        raise NotFound(
-            message,
-            code="hold_notice.not_found",
-            errors=[ErrorItem("/notice_id", "hold_notice.not_found", message)],
+        raise not_sent(
+            f"no hold notice {ack.notice_id} about mandate {ack.mandate_ref} was sent to this office",
+            code="hold_notice",
+            path="/notice_id",
         )
     notice, mandate_refs = found
-    if notice.acknowledged_at is not None:
-        message = (
-            f"hold notice {notice.message_id} was acknowledged at "
-            f"{notice.acknowledged_at:%Y-%m-%d %H:%M} UTC (message {notice.ack_message_id}); nothing to do"
-        )
-        raise Conflict(
-            message,
-            code="hold_notice.already_acknowledged",
-            errors=[ErrorItem("/notice_id", "hold_notice.already_acknowledged", message)],
-        )
-    notice.acknowledged_at = now
-    notice.ack_message_id = ack.envelope.message_id
+    acknowledge_once(
+        notice, ack.envelope.message_id, now, what="hold notice", code="hold_notice", path="/notice_id"
+    )
     reason = f"hold notice {notice.message_id} ({notice.situation}) acknowledged"
     if now > notice.ack_due_by:
         reason += f", {_hours(now - notice.ack_due_by)} after its deadline"
@@ -83,6 +73,36 @@ async def acknowledge_hold_notice(
         )
     await session.flush()
     return notice
+
+
+def not_sent(message: str, *, code: str, path: str) -> NotFound:
+    """404 ``<code>.not_found``: the notice is unknown, or was sent to another office."""
+    return NotFound(message, code=f"{code}.not_found", errors=[ErrorItem(path, f"{code}.not_found", message)])
+
+
+def acknowledge_once(
+    notice: HoldNotice | CaseUpdateNotice,
+    ack_message_id: str,
+    now: datetime,
+    *,
+    what: str,
+    code: str,
+    path: str,
+) -> None:
+    """Records the first acknowledgement of ``notice`` (a hold notice or a case update sent to an
+    office); a second one is refused as a duplicate, 409 ``<code>.already_acknowledged``."""
+    if notice.acknowledged_at is not None:
+        message = (
+            f"{what} {notice.message_id} was acknowledged at "
+            f"{notice.acknowledged_at:%Y-%m-%d %H:%M} UTC (message {notice.ack_message_id}); nothing to do"
+        )
+        raise Conflict(
+            message,
+            code=f"{code}.already_acknowledged",
+            errors=[ErrorItem(path, f"{code}.already_acknowledged", message)],
+        )
+    notice.acknowledged_at = now
+    notice.ack_message_id = ack_message_id
 
 
 def _hours(delta: timedelta) -> str:

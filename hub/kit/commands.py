@@ -1,0 +1,55 @@
+"""What the command modules share: a day given on the command line, a refusal printed, and one
+committed transaction per command."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from typing import TYPE_CHECKING, TypeVar
+
+import typer
+
+from hub.kit.errors import HubError
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
+
+
+def parse_day(text: str) -> date:
+    """A ``YYYY-MM-DD`` option, or a usage error naming it."""
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD") from exc
+
+
+def refusal(exc: HubError) -> typer.Exit:
+    """Prints a typed hub error and every error item it lists, on stderr; the exit (1) to raise."""
+    typer.secho(f"error: {exc.detail}", fg=typer.colors.RED, err=True)
+    for item in exc.errors:
+        typer.secho(f"  {item.path}: {item.message} [{item.code}]", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=1)
+
+
+def in_transaction(work: Callable[[AsyncSession], Awaitable[T]], *, read_only: bool = False) -> T:
+    """Runs ``work`` in one committed transaction; a typed hub error becomes a clear message.
+    ``read_only``: work that only reads, which then takes no write lock (SQLite)."""
+    # Imported here: the database is the command's, not the kit's (hub.tariff imports this module).
+    from hub.database import engine_from_settings, session_factory, unit_of_work
+    from hub.settings import get_settings
+
+    async def run() -> T:
+        engine = engine_from_settings(get_settings())
+        try:
+            async with unit_of_work(session_factory(engine, read_only=read_only)) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except HubError as exc:
+        raise refusal(exc) from exc
