@@ -317,6 +317,40 @@ def offices_webhook_rotate(
         typer.echo(secret)
 
 
+@offices_app.command("amqp-user")
+def offices_amqp_user(
+    code: Annotated[str, typer.Argument(help="The office's code (its channel must be amqp)")],
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="Delete the broker user and close its connections")
+    ] = False,
+    by: Annotated[
+        str | None, typer.Option(help="The staff member making the change (default: cli:<OS user>)")
+    ] = None,
+) -> None:
+    """Create the office's own RabbitMQ user (run again: rotate its password), or revoke it. It may
+    consume only office.<code> and publish only to hub.inbound, as itself. The AMQP URL to give the
+    office is printed alone on the last line, once: the password is kept nowhere."""
+    import getpass
+
+    from hub.offices import broker_users
+
+    async def work(session: AsyncSession) -> broker_users.AmqpCredentials | bool:
+        actor = f"cli:{getpass.getuser()}"
+        if by is not None:
+            actor = await staff.active_email(session, by)
+        if revoke:
+            return await broker_users.revoke_amqp_user(session, get_settings(), code, actor=actor)
+        return await broker_users.issue_amqp_user(session, get_settings(), code, actor=actor)
+
+    done = in_transaction(work)
+    if isinstance(done, bool):
+        typer.echo(f"broker user {code} revoked" if done else f"office {code} had no broker user")
+        return
+    what = "password rotated, its open connections closed" if done.rotated else "created"
+    typer.echo(f"broker user {done.username} {what}; the AMQP URL, shown only now:", err=True)
+    typer.echo(done.url)
+
+
 @keys_app.command("create")
 def keys_create(code: Annotated[str, typer.Argument(help="The office's code")]) -> None:
     """Create an API key for an office. The key is printed once, alone on the last line."""

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     # Empty = embedded mode: no broker, the relay delivers to each office's mailbox.
     amqp_url: str = ""
+    # RabbitMQ's management API, with an administrator login, for `hub offices amqp-user` (each AMQP
+    # office's own broker user). Empty: http://<the AMQP URL's user:pass@host>:15672.
+    rabbitmq_management_url: str = ""
     secret_key: str = DEFAULT_SECRET_KEY
     # SQLite: how long a writer waits for another one (an API request, the relay, a command line
     # import in another process) to finish before giving up with "the database is busy" (503).

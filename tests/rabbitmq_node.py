@@ -61,8 +61,9 @@ def _chown_to_rabbitmq(path: Path) -> None:
 class RabbitNode:
     """One private RabbitMQ node; ``stop()`` + ``start()`` reuse the same data directory."""
 
-    def __init__(self, base_dir: Path) -> None:
+    def __init__(self, base_dir: Path, *, management: bool = False) -> None:
         self.base_dir = base_dir
+        self.management = management
         host = socket.gethostname().split(".")[0]
         self.name = f"hubt{secrets.token_hex(4)}@{host}"
         self.port = free_port()
@@ -71,6 +72,9 @@ class RabbitNode:
             raise NodeError("refusing to run a private node that looks like the shared broker")
         self.pid_file = base_dir / "pid"
         self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/"
+        # With the management plugin (``management=True``): its HTTP API on a port of its own.
+        self.management_port = free_port() if management else None
+        self.management_url = f"http://guest:guest@127.0.0.1:{self.management_port}" if management else None
         self.running = False
 
     @property
@@ -95,8 +99,11 @@ class RabbitNode:
         d = self.base_dir
         (d / "log").mkdir(parents=True, exist_ok=True)
         (d / "mnesia").mkdir(parents=True, exist_ok=True)
-        (d / "enabled_plugins").write_text("[].\n")
-        (d / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
+        conf = f"listeners.tcp.local = 127.0.0.1:{self.port}\n"
+        if self.management:
+            conf += f"management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {self.management_port}\n"
+        (d / "enabled_plugins").write_text("[rabbitmq_management].\n" if self.management else "[].\n")
+        (d / "rabbitmq.conf").write_text(conf)
         (d / "rabbitmq-env.conf").write_text("")
         _chown_to_rabbitmq(d)
 
@@ -200,14 +207,14 @@ class RabbitNode:
 
 
 @contextlib.contextmanager
-def private_rabbitmq_node() -> Iterator[RabbitNode]:
+def private_rabbitmq_node(*, management: bool = False) -> Iterator[RabbitNode]:
     """A started private node, always stopped and deleted on exit (even when the body failed).
 
     Skips (locally) or fails (``CI=true``) when the node cannot start.
     """
     if shutil.which("rabbitmq-server") is None or shutil.which("rabbitmqctl") is None:
         require("a private RabbitMQ node (rabbitmq-server not installed)", False)
-    node = RabbitNode(Path(tempfile.mkdtemp(prefix="hub-rabbit-")))
+    node = RabbitNode(Path(tempfile.mkdtemp(prefix="hub-rabbit-")), management=management)
     try:
         try:
             node.start()
@@ -218,12 +225,15 @@ def private_rabbitmq_node() -> Iterator[RabbitNode]:
         node.close()
 
 
-def private_node_fixture(scope: Any = "module") -> Callable[[], Iterator[RabbitNode]]:
-    """A pytest fixture giving one private node per ``scope``: ``node = private_node_fixture()``."""
+def private_node_fixture(
+    scope: Any = "module", *, management: bool = False
+) -> Callable[[], Iterator[RabbitNode]]:
+    """A pytest fixture giving one private node per ``scope``: ``node = private_node_fixture()``;
+    ``management=True`` enables the management plugin (``node.management_url``)."""
 
     @pytest.fixture(scope=scope)
     def _node() -> Iterator[RabbitNode]:
-        with private_rabbitmq_node() as node:
+        with private_rabbitmq_node(management=management) as node:
             yield node
 
     return _node
