@@ -85,7 +85,8 @@ class Broker:
             channel = await self.connection.channel()
             try:
                 queue = await channel.declare_queue(name, passive=True)
-                return int(queue.declaration_result.message_count)
+                count = queue.declaration_result.message_count
+                return None if count is None else int(count)
             finally:
                 if not channel.is_closed:
                     await channel.close()
