@@ -76,6 +76,24 @@ class Broker:
         assert self.connection is not None
         return await self.connection.channel()
 
+    async def queue_depth(self, name: str) -> int | None:
+        """Messages ready in queue ``name`` (a passive declare on a channel of its own, closed
+        after); None when not connected or the queue does not answer (e.g. it does not exist)."""
+        if self.connection is None or await self.health() is not None:
+            return None
+        try:
+            channel = await self.connection.channel()
+            try:
+                queue = await channel.declare_queue(name, passive=True)
+                count = queue.declaration_result.message_count
+                return None if count is None else int(count)
+            finally:
+                if not channel.is_closed:
+                    await channel.close()
+        except Exception as exc:
+            log.warning("broker_queue_unreadable", queue=name, error=str(exc))
+            return None
+
     async def health(self) -> str | None:
         if self.connection is None:
             return "broker unreachable: not connected yet"

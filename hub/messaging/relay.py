@@ -19,6 +19,7 @@ from hub.kit.clock import utcnow
 from hub.messaging.models import Direction, MailboxItem, OutboxEntry, Status, StoredMessage
 from hub.messaging.repository import MessageRepository
 from hub.messaging.service import record_many
+from hub.observability import metrics
 from hub.offices.models import DeliveryChannel
 from hub.offices.repository import OfficeRepository
 
@@ -120,19 +121,27 @@ class Relay:
             sent = 0
             if by_mailbox:
                 results = await self.mailbox.send(session, by_mailbox)
-                sent += await self._settle(session, by_mailbox, results, Status.DELIVERED)
+                sent += await self._settle(session, by_mailbox, results, Status.DELIVERED, "mailbox")
             if by_broker and self.broker is not None:
                 results = await self.broker.send(session, by_broker)
-                sent += await self._settle(session, by_broker, results, Status.CONFIRMED)
+                sent += await self._settle(session, by_broker, results, Status.CONFIRMED, "amqp")
             return sent
 
     async def _settle(
-        self, session: AsyncSession, batch: Sequence[Outgoing], results: list[str | None], done: Status
+        self,
+        session: AsyncSession,
+        batch: Sequence[Outgoing],
+        results: list[str | None],
+        done: Status,
+        transport: str,
     ) -> int:
         """Marks confirmed rows sent (``done`` in the message's lifecycle), set-based; schedules the
         others again, row by row (rare)."""
         now = utcnow()
         sent = [out for out, error in zip(batch, results, strict=True) if error is None]
+        # Counted when decided; a pass rolled back after this (rare) is counted as tried.
+        metrics.RELAY_SENT.labels(transport).inc(len(sent))
+        metrics.RELAY_PUBLISH_FAILURES.labels(transport).inc(len(batch) - len(sent))
         await MessageRepository(session).mark_sent([out.entry.id for out in sent], now)
         # An inbound message forwarded to the agency keeps its own status (validated), and the
         # outbox row says when it was sent.
@@ -160,6 +169,7 @@ class Relay:
                 sent = await self.run_once()
             except Exception:
                 log.exception("relay_iteration_failed")
+                metrics.RELAY_ERRORS.inc()
                 sent = 0
             if sent == 0:
                 try:

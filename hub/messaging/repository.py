@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, Table, false, insert, select, update
+from sqlalchemy import Select, Table, false, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.kit.db import Base, RowBuffer, advisory_locks
@@ -214,6 +214,16 @@ class MessageRepository:
             )
             .execution_options(synchronize_session=False)
         )
+
+    async def outbox_backlog(self) -> tuple[int, datetime | None]:
+        """How many outbox rows are pending, and when the oldest of them (the lowest id) was
+        written: two walks of the pending rows' partial index, for the metrics scrape."""
+        pending = OutboxEntry.status == OutboxStatus.PENDING.value
+        count = await self.session.scalar(select(func.count()).select_from(OutboxEntry).where(pending))
+        oldest = await self.session.scalar(
+            select(OutboxEntry.created_at).where(pending).order_by(OutboxEntry.id).limit(1)
+        )
+        return int(count or 0), oldest
 
     async def mark_sent(self, outbox_ids: Sequence[int], now: datetime) -> None:
         """Outbox rows the transport confirmed, in one UPDATE."""

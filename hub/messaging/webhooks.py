@@ -18,6 +18,7 @@ from hub.kit.crypto import SecretBox
 from hub.messaging.models import Status
 from hub.messaging.repository import MessageRepository
 from hub.messaging.service import record
+from hub.observability import metrics
 from hub.offices.repository import OfficeRepository
 
 log = structlog.get_logger()
@@ -114,7 +115,9 @@ class WebhookPusher:
                     continue
                 item.push_attempts += 1
                 item.last_push_error = result.error
+                outcome = "failed"
                 if result.delivered:
+                    outcome = "delivered"
                     item.push_state = "delivered"
                     message = await repo.get(item.message_pk)
                     if message is not None:
@@ -122,15 +125,18 @@ class WebhookPusher:
                             session, message, Status.DELIVERED, detail="webhook 2xx", actor="webhook"
                         )
                 elif result.gone:
+                    outcome = "gone"
                     office = await offices.get_by_code(push.office)
                     if office is not None:
                         office.webhook_disabled_at = now
                     await repo.stop_pushes(push.office)
                     log.warning("webhook_gone", office=push.office, url=push.url)
                 elif item.push_attempts > len(RETRY_DELAYS):
+                    outcome = "given_up"
                     item.push_state = "given_up"
                 else:
                     item.next_push_at = now + RETRY_DELAYS[item.push_attempts - 1]
+                metrics.WEBHOOK_DELIVERIES.labels(outcome).inc()
 
     async def run_forever(self, stop: asyncio.Event, idle_sleep_s: float = 1.0) -> None:
         while not stop.is_set():
