@@ -12,7 +12,8 @@ from sqlalchemy import Row, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport, ActReportTally, MandateActTally
-from hub.cases.models import Case, CaseUpdate
+from hub.cases.models import Case, CaseUpdate, Debtor
+from hub.kit.pagination import fetch
 from hub.ledger.repository import LedgerRepository
 from hub.mandates.models import Approval, CaseUpdateNotice, Hold, HoldNotice, Mandate, MandateEvent
 from hub.offices.models import Office
@@ -61,6 +62,82 @@ class MandateRepository:
         if after is not None:
             query = query.where(Mandate.ref > after)
         return [(m, case_ref, code) for m, case_ref, code in (await self.session.execute(query)).all()]
+
+    async def waiting_page(
+        self,
+        *,
+        office_id: uuid.UUID | None,
+        case_id: uuid.UUID | None,
+        after: str | None,
+        limit: int,
+    ) -> Sequence[Row[Any]]:
+        """Held mandates by ref (the cursor), ``fetch(limit)`` of them, of one office or case or all,
+        each with what a person needs to decide it: case ref, office code, debtor, balance. Walks
+        ``ix_mandates_status_ref``."""
+        query = (
+            select(
+                Mandate,
+                Case.ref.label("case_ref"),
+                Office.code.label("office_code"),
+                Debtor.name.label("debtor_name"),
+                (Case.principal_cents + Case.interest_cents + Case.costs_cents - Case.paid_cents).label(
+                    "outstanding_cents"
+                ),
+            )
+            .join(Case, Case.id == Mandate.case_id)
+            .join(Debtor, Debtor.id == Case.debtor_id)
+            .join(Office, Office.id == Mandate.office_id)
+            .where(Mandate.status == "held")
+            .order_by(Mandate.ref)
+            .limit(fetch(limit))
+        )
+        if office_id is not None:
+            query = query.where(Mandate.office_id == office_id)
+        if case_id is not None:
+            query = query.where(Mandate.case_id == case_id)
+        if after is not None:
+            query = query.where(Mandate.ref > after)
+        return (await self.session.execute(query)).all()
+
+    async def cost_requests_page(
+        self,
+        *,
+        office_code: str | None,
+        approval_id: str | None = None,
+        after: str | None,
+        limit: int,
+    ) -> Sequence[Row[Any]]:
+        """Offices' cost requests waiting for a decision by approval id (the cursor), ``fetch(limit)``
+        of them, of one office or all (or the one ``approval_id``, pending or decided), each with its
+        mandate, case ref, debtor and balance. Walks ``ix_approvals_pending_id``."""
+        query = (
+            select(
+                Approval,
+                Mandate.ref.label("mandate_ref"),
+                Mandate.kind.label("mandate_kind"),
+                Mandate.currency.label("currency"),
+                Case.ref.label("case_ref"),
+                Debtor.name.label("debtor_name"),
+                (Case.principal_cents + Case.interest_cents + Case.costs_cents - Case.paid_cents).label(
+                    "outstanding_cents"
+                ),
+            )
+            .join(Mandate, Mandate.id == Approval.mandate_id)
+            .join(Case, Case.id == Mandate.case_id)
+            .join(Debtor, Debtor.id == Case.debtor_id)
+            .where(Approval.request_message_id.is_not(None))
+            .order_by(Approval.approval_id)
+            .limit(fetch(limit))
+        )
+        if approval_id is not None:
+            query = query.where(Approval.approval_id == approval_id)
+        else:
+            query = query.where(Approval.decision.is_(None))
+        if office_code is not None:
+            query = query.where(Approval.requested_by == office_code)
+        if after is not None:
+            query = query.where(Approval.approval_id > after)
+        return (await self.session.execute(query)).all()
 
     async def on_debtor(self, debtor_id: uuid.UUID) -> list[tuple[Mandate, uuid.UUID]]:
         """Every mandate on the debtor's cases, with its case id (for prerequisites and pacing)."""
@@ -171,15 +248,6 @@ class MandateRepository:
         if for_update:
             query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
         return await self.session.scalar(query)
-
-    async def pending_cost_requests(self) -> list[Approval]:
-        return list(
-            await self.session.scalars(
-                select(Approval)
-                .where(Approval.decision.is_(None), Approval.request_message_id.is_not(None))
-                .order_by(Approval.created_at)
-            )
-        )
 
     async def hold_notice(
         self, message_id: str, *, for_update: bool = False
