@@ -274,7 +274,9 @@ def matrix(a: World, b: OfficeB) -> dict[tuple[str, str], list[Probe]]:
         ("GET", "/v1/inbox"): Probe("/v1/inbox?limit=500", 200),
         ("POST", "/v1/inbox/{item_id}/ack"): Probe(f"/v1/inbox/{b.inbox_item}/ack", 404, "inbox.not_found"),
         ("GET", "/v1/messages"): Probe(
-            f"/v1/messages?message_id={b.message_id}&office={b.code}", 200, check=_empty
+            f"/v1/messages?message_id={b.message_id}&office={b.code}",
+            200,
+            check=lambda page: _empty(page["items"]),
         ),
         ("POST", "/v1/messages"): [
             Probe("/v1/messages", 404, "mandate.not_found", _json(act_of_b)),

@@ -186,7 +186,7 @@ def _seed(url: str, keys: list[str], staff_token: str, database_url: str) -> See
         found = client.get(
             "/v1/messages", params={"message_id": report["envelope"]["message_id"]}, headers=office
         )
-        (stored,) = [m for m in found.json() if m["direction"] == "inbound"]
+        (stored,) = [m for m in found.json()["items"] if m["direction"] == "inbound"]
         batch = v1.ActReport.model_validate_json(json.dumps(act_report(ref, 2)))
         batch_file = codec.encode_batch([batch])
         batch_id = post("/v1/act-reports/batch", {**office, "Content-Type": XML}, 200, content=batch_file)
