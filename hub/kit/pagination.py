@@ -50,8 +50,11 @@ def page_of(rows: Sequence[RowT], limit: int, key: Callable[[RowT], Any]) -> tup
     return kept, key(kept[-1]) if len(rows) > limit else None
 
 
-def after_row(order: Sequence[ColumnElement[Any]], anchor: Sequence[Any]) -> ColumnElement[bool]:
-    """The rows after ``anchor`` in the order ``order`` (ascending, its last column unique): a row
-    comparison, so an index on ``order`` is walked from the anchor on. ``anchor`` may be scalar
-    subqueries reading the last row's values by its id: the client then passes only the id."""
-    return tuple_(*order) > tuple_(*anchor)
+def after_row(
+    order: Sequence[ColumnElement[Any]], anchor: Sequence[Any], *, descending: bool = False
+) -> ColumnElement[bool]:
+    """The rows after ``anchor`` in the order ``order`` (every column ascending, or every one
+    ``descending``; its last column unique): a row comparison, so an index on ``order`` is walked
+    from the anchor on. ``anchor`` may be scalar subqueries reading the last row's values by its
+    key: the client then passes only the key."""
+    return tuple_(*order) < tuple_(*anchor) if descending else tuple_(*order) > tuple_(*anchor)

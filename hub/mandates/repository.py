@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy import Row, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from hub.acts.models import ActReport, ActReportTally, MandateActTally
 from hub.cases.models import Case, CaseUpdate, Debtor
-from hub.kit.pagination import fetch
+from hub.kit.pagination import after_row, fetch
 from hub.ledger.repository import LedgerRepository
 from hub.mandates.models import Approval, CaseUpdateNotice, Hold, HoldNotice, Mandate, MandateEvent
 from hub.offices.models import Office
@@ -271,10 +272,16 @@ class MandateRepository:
         return notice, notice.mandate_refs if legacy_ref is None else [legacy_ref]
 
     async def hold_notices(
-        self, *, unacknowledged_due_by: datetime | None, limit: int
+        self,
+        *,
+        unacknowledged_due_by: datetime | None,
+        office_id: uuid.UUID | None = None,
+        after: str | None = None,
+        limit: int,
     ) -> list[tuple[HoldNotice, list[str], str, str, str | None]]:
         """Hold notices with their mandate refs, case ref, office code and hold id (None on the
-        notices of before holds were records): the latest sent first, or with
+        notices of before holds were records), ``fetch(limit)`` of them after the notice ``after``
+        (its message id), of one office or all: the latest sent first, or with
         ``unacknowledged_due_by``, those still unacknowledged whose deadline passed by then, the
         most overdue first."""
         query = (
@@ -283,14 +290,24 @@ class MandateRepository:
             .outerjoin(Mandate, Mandate.id == HoldNotice.mandate_id)
             .join(Case, Case.id == func.coalesce(Hold.case_id, Mandate.case_id))
             .join(Office, Office.id == HoldNotice.office_id)
-            .limit(limit)
+            .limit(fetch(limit))
         )
+        if office_id is not None:
+            query = query.where(HoldNotice.office_id == office_id)
         if unacknowledged_due_by is None:
-            query = query.order_by(HoldNotice.sent_at.desc(), HoldNotice.id)
+            order = [HoldNotice.sent_at, HoldNotice.id]
+            query = query.order_by(HoldNotice.sent_at.desc(), HoldNotice.id.desc())
         else:
+            order = [HoldNotice.ack_due_by, HoldNotice.id]
             query = query.where(
                 HoldNotice.acknowledged_at.is_(None), HoldNotice.ack_due_by < unacknowledged_due_by
             ).order_by(HoldNotice.ack_due_by, HoldNotice.id)
+        if after is not None:
+            last = aliased(HoldNotice)
+            anchor = [
+                select(getattr(last, c.key)).where(last.message_id == after).scalar_subquery() for c in order
+            ]
+            query = query.where(after_row(order, anchor, descending=unacknowledged_due_by is None))
         rows = (await self.session.execute(query)).all()
         return [
             (notice, notice.mandate_refs if mandate is None else [mandate], case, office, hold_id)

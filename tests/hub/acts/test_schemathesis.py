@@ -211,7 +211,7 @@ def _seed(url: str, keys: list[str], staff_token: str, database_url: str) -> See
             201,
             json={"situation": "disputed", "comment": "contested"},
         )
-        (notice,) = client.get("/v1/hold-notices", headers=staff).json()
+        (notice,) = client.get("/v1/hold-notices", headers=staff).json()["items"]
         hold_ack = _sample("hold_notice_ack.json")
         hold_ack["envelope"].update(message_id=f"ST-HNA-{held_ref}", correlation_id=notice["notice_id"])
         hold_ack.update(notice_id=notice["notice_id"], mandate_ref=held_ref)
