@@ -233,9 +233,9 @@ class ApprovalOut(BaseModel):
     amount_cents: int | None
     requested_by: str
     request_message_id: str | None
-    decision: str | None
-    decided_by: str | None
-    reason: str | None
+    decision: str | None = Field(default=None, description="approved or refused; null while pending")
+    decided_by: str | None = None
+    reason: str | None = None
 
 
 def approval_out(approval: Approval) -> ApprovalOut:
@@ -249,24 +249,6 @@ def approval_out(approval: Approval) -> ApprovalOut:
         decided_by=approval.decided_by,
         reason=approval.reason,
     )
-
-
-class CostRequestOut(ApprovalOut):
-    requested_at: datetime
-    office_code: str
-    mandate_ref: str
-    mandate_kind: str
-    kind_fr: str = Field(description="mandat à l'acte, mandat au dossier")
-    case_ref: str
-    debtor_name: str
-    outstanding_cents: int = Field(description="The balance: principal + interest + costs - payments, cents")
-    currency: str
-    act: ActOut = Field(description="The act asked for; `fees_cents`: the office's estimate excl. VAT")
-    office_expected_recovery_cents: int | None = Field(description="What the office expects it to bring back")
-    justification: str | None = Field(
-        description="Why the office asks (null on requests recorded before it was kept)"
-    )
-    reasons: list[ReasonOut] = Field(description="The hub's assessment of the act when asked, in words")
 
 
 COST_REQUEST_EXAMPLE = {
@@ -298,6 +280,26 @@ COST_REQUEST_EXAMPLE = {
     "justification": "Employer known since the last visit; the debtor refuses any payment plan.",
     "reasons": [],
 }
+
+
+class CostRequestOut(ApprovalOut):
+    model_config = ConfigDict(json_schema_extra={"examples": [COST_REQUEST_EXAMPLE]})
+
+    requested_at: datetime
+    office_code: str
+    mandate_ref: str
+    mandate_kind: str
+    kind_fr: str = Field(description="mandat à l'acte, mandat au dossier")
+    case_ref: str
+    debtor_name: str
+    outstanding_cents: int = Field(description="The balance: principal + interest + costs - payments, cents")
+    currency: str
+    act: ActOut = Field(description="The act asked for; `fees_cents`: the office's estimate excl. VAT")
+    office_expected_recovery_cents: int | None = Field(description="What the office expects it to bring back")
+    justification: str | None = Field(
+        description="Why the office asks (null on requests recorded before it was kept)"
+    )
+    reasons: list[ReasonOut] = Field(description="The hub's assessment of the act when asked, in words")
 
 
 class CostRequestPage(Page[CostRequestOut, str]):

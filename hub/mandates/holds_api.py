@@ -120,10 +120,10 @@ class HoldOut(BaseModel):
     notices: list[HoldNoticeOut]  # one per office working on the case when it was raised
 
 
-class HoldList(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_HOLD]}]})
-
-    items: list[HoldOut]
+class HoldList(Page[HoldOut, str]):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [_HOLD], "next_after": _HOLD["hold_id"]}]}
+    )
 
 
 class BreachOut(BaseModel):
@@ -231,12 +231,20 @@ async def raise_hold(ref: CaseRef, body: HoldIn, session: SessionDep, user: Staf
     summary="A case's holds, active and lifted, with each office's notice and acknowledgement",
     responses=problems({**STAFF_ANSWERS, 404: "No case with this reference (`case.not_found`)"}),
 )
-async def list_holds(ref: CaseRef, session: SessionDep, _user: Staff) -> HoldList:
-    """The holds raised on a case, oldest first: the situation, who raised it, when and why, whether it
-    is still active or who lifted it, when and why; for each office notified, the notice's deadline,
-    when it acknowledged (`overdue` when not by then) and the `hold_lift` it was sent. Staff only.
+async def list_holds(
+    ref: CaseRef,
+    session: SessionDep,
+    _user: Staff,
+    after: Annotated[str | None, Query(max_length=64, description="The last `hold_id` already read")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> HoldList:
+    """The holds raised on a case, oldest first, `limit` at a time after the hold `after` (the answer's
+    `next_after`; null on the last page): the situation, who raised it, when and why, whether it is
+    still active or who lifted it, when and why; for each office notified, the notice's deadline, when
+    it acknowledged (`overdue` when not by then) and the `hold_lift` it was sent. Staff only.
     """
-    return HoldList(items=[hold_out(v) for v in await service.list_holds(session, ref)])
+    views, cursor = await service.list_holds(session, ref, after=after, limit=limit)
+    return HoldList(items=[hold_out(v) for v in views], next_after=cursor)
 
 
 @router.post(

@@ -321,13 +321,19 @@ class MandateRepository:
             query = query.with_for_update(of=Hold, key_share=True).execution_options(populate_existing=True)
         return await self.session.scalar(query)
 
-    async def holds_of_case(self, case_id: uuid.UUID) -> list[Hold]:
-        """The case's holds, active and lifted, in the order raised."""
-        return list(
-            await self.session.scalars(
-                select(Hold).where(Hold.case_id == case_id).order_by(Hold.raised_at, Hold.hold_id)
-            )
-        )
+    async def holds_of_case(
+        self, case_id: uuid.UUID, *, after: str | None = None, limit: int | None = None
+    ) -> list[Hold]:
+        """The case's holds, active and lifted, in the order raised; ``fetch(limit)`` of them after
+        the hold ``after`` (its hold id), or every one."""
+        query = select(Hold).where(Hold.case_id == case_id).order_by(Hold.raised_at, Hold.hold_id)
+        if after is not None:
+            last = aliased(Hold)
+            anchor = select(last.raised_at).where(last.hold_id == after).scalar_subquery()
+            query = query.where(after_row([Hold.raised_at, Hold.hold_id], [anchor, after]))
+        if limit is not None:
+            query = query.limit(fetch(limit))
+        return list(await self.session.scalars(query))
 
     async def breaches(
         self, *, after: uuid.UUID | None, limit: int
