@@ -26,7 +26,7 @@ from hub.kit.ratelimit import RateLimiter
 from hub.ledger import api as ledger_api
 from hub.logging import configure_logging
 from hub.mandates import api as mandates_api
-from hub.mandates import case_updates_api, holds_api
+from hub.mandates import case_updates_api, decisions_api, holds_api
 from hub.messaging import api as messaging_api
 from hub.messaging.signing import ReceiptSigner
 from hub.offices import api as offices_api
@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(offices_api.router)
     app.include_router(messaging_api.router)
     app.include_router(cases_api.router)
+    app.include_router(decisions_api.router)  # /mandates/held before /mandates/{ref}
     app.include_router(mandates_api.router)
     app.include_router(case_updates_api.router)
     app.include_router(holds_api.router)

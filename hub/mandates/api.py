@@ -16,7 +16,8 @@ from hub.kit.errors import ErrorItem, InvalidInput, NotFound
 from hub.kit.openapi import problems
 from hub.mandates import service
 from hub.mandates.assessment import weighed
-from hub.mandates.models import Approval, Mandate, MandateStatus
+from hub.mandates.decisions_api import DecisionContext, decision_context
+from hub.mandates.models import Mandate, MandateStatus
 from hub.mandates.service import MandateIn
 from hub.messaging.receiving import (
     BODY_DOC,
@@ -35,7 +36,6 @@ from hub.tariff.catalogue import load_catalogue
 
 router = APIRouter(prefix="/v1", tags=["mandates"])
 Staff = Annotated[StaffUser, staff_with(Role.STAFF)]
-Deciding = Annotated[StaffUser, staff_with(Role.STAFF, Role.FINANCE)]
 Comment = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 NO_CREDENTIAL = "No API key or staff token, or one unknown or revoked"
 
@@ -59,6 +59,11 @@ class MandateOut(BaseModel):
     assessment: dict[str, Any] | None = None
     events: list[dict[str, Any]] | None = None
     budget: dict[str, Any] | None = None  # whole file: budget, fees reported so far, overrun
+    context: DecisionContext | None = Field(
+        default=None,
+        description="Staff: what a person needs to decide it (debtor, balance, the acts with their "
+        "French names and fees, the reasons in words), as in `GET /v1/mandates/held`",
+    )
 
 
 class MandatePage(BaseModel):
@@ -105,6 +110,7 @@ async def _detail(session: SessionDep, mandate: Mandate, *, for_staff: bool) -> 
             for e in await service.events(session, mandate)
         ]
         out.budget = await service.budget_of(session, mandate)
+        out.context = decision_context(await service.held_context(session, mandate))
     return out
 
 
@@ -140,15 +146,6 @@ async def list_mandates(
     rows = await service.list_mandates(session, office=office, status=status_, after=after, limit=limit)
     items = [mandate_out(m, case_ref, code, for_staff=office is None) for m, case_ref, code in rows]
     return MandatePage(items=items, next_after=items[-1].ref if len(items) == limit else None)
-
-
-@router.get("/mandates/held", summary="Mandates held for a person's approval, with their reasons")
-async def held_mandates(session: SessionDep, _user: Staff) -> list[MandateOut]:
-    """The mandates waiting for a person's approval, each with the reasons it was held, for the staff who
-    approve or refuse them. Staff only.
-    """
-    rows = await service.list_mandates(session, office=None, status=MandateStatus.HELD, after=None, limit=500)
-    return [mandate_out(m, case_ref, code, for_staff=True) for m, case_ref, code in rows]
 
 
 @router.get(
@@ -281,62 +278,6 @@ async def assess(body: AssessIn, session: SessionDep, _user: Staff) -> AssessOut
         explanation={**as_dict["explanation"], "lines": assessment.explanation.lines(facts.currency)},
         stop_loss=None if stopped is None else stopped.message,
     )
-
-
-class ApprovalOut(BaseModel):
-    approval_id: str
-    act_code: str
-    amount_cents: int | None
-    requested_by: str
-    request_message_id: str | None
-    decision: str | None
-    decided_by: str | None
-    reason: str | None
-
-
-def approval_out(approval: Approval) -> ApprovalOut:
-    return ApprovalOut(
-        approval_id=approval.approval_id,
-        act_code=approval.act_code,
-        amount_cents=approval.amount_cents,
-        requested_by=approval.requested_by,
-        request_message_id=approval.request_message_id,
-        decision=approval.decision,
-        decided_by=approval.decided_by,
-        reason=approval.reason,
-    )
-
-
-class CostDecisionIn(BaseModel):
-    decision: Literal["approved", "refused"]
-    reason: Comment | None = None
-    approved_fees_cents: Annotated[int, Field(gt=0)] | None = None
-
-
-@router.get("/approvals", tags=["approvals"], summary="Offices' cost requests waiting for a decision")
-async def pending(session: SessionDep, _user: Deciding) -> list[ApprovalOut]:
-    """Offices' cost requests (asking before an act beyond the mandate or its budget) waiting for a
-    decision, oldest first. Staff and finance.
-    """
-    return [approval_out(a) for a in await service.pending_cost_requests(session)]
-
-
-@router.post("/approvals/{approval_id}/decide", tags=["approvals"], summary="Decide an office's cost request")
-async def decide_cost(
-    approval_id: str, body: CostDecisionIn, session: SessionDep, user: Deciding
-) -> ApprovalOut:
-    """Approves or refuses an office's cost request with a comment; the office receives the decision as a
-    `cost_decision` message correlated with its request. Staff and finance.
-    """
-    approval = await service.decide_cost_request(
-        session,
-        approval_id,
-        approve=body.decision == "approved",
-        actor=user.email,
-        reason=body.reason,
-        approved_fees_cents=body.approved_fees_cents,
-    )
-    return approval_out(approval)
 
 
 COST_REQUEST_DOC = (

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.cases.repository import CaseRepository
+from hub.kit.clock import utcnow
 from hub.kit.errors import ErrorItem, InvalidInput, NotFound
 from hub.mandates import service
 from hub.mandates.models import Approval, Mandate, MandateStatus
 from hub.mandates.repository import MandateRepository
 from hub.messaging.inbound import Delivery
 from hub.offices.models import Office
+from hub.recovery import plausibility
 from hub.tariff.catalogue import load_catalogue
 from schemas import v1
 
@@ -91,8 +94,31 @@ async def cost_requested(session: AsyncSession, delivery: Delivery) -> None:
             amount_cents=message.estimated_fees_cents,
             requested_by=office.code,
             request_message_id=message.envelope.message_id,
+            justification=message.justification,
+            expected_recovery_cents=message.expected_recovery_cents,
+            assessment=await _assessed(session, mandate, message.act_code, office),
         )
     )
+
+
+async def _assessed(
+    session: AsyncSession, mandate: Mandate, act_code: str, office: Office
+) -> dict[str, object]:
+    """The hub's own view of the act asked for, on the case as it stands, for the staff who decide:
+    its cost, what it can be expected to bring in, the creditor's net and the reasons, in words."""
+    case = await CaseRepository(session).get_with_parties_by_id(mandate.case_id)
+    assert case is not None  # foreign key
+    facts = await service.facts_of(session, case)
+    rates = await service.learned_rates(session)
+    found = plausibility.assess(facts, act_code, utcnow().date(), office=office.code, rates=rates)
+    return {
+        "cost_cents": found.cost_cents,
+        "expected_recovery_cents": found.expected_recovery_cents,
+        "expected_net_cents": found.expected_net_cents,
+        "flagged": found.flagged,
+        "reasons": [{"code": r.code, "message": r.message} for r in found.reasons],
+        "rule_version": found.explanation.rule_version,
+    }
 
 
 async def hold_notice_acknowledged(session: AsyncSession, delivery: Delivery) -> None:

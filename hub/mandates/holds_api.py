@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from hub.deps import SessionDep, staff_with
 from hub.kit.openapi import problems
+from hub.kit.pagination import DEFAULT_LIMIT, Limit, Page
 from hub.mandates import service
 from hub.messaging.receiving import (
     BODY_DOC,
@@ -119,10 +120,10 @@ class HoldOut(BaseModel):
     notices: list[HoldNoticeOut]  # one per office working on the case when it was raised
 
 
-class HoldList(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_HOLD]}]})
-
-    items: list[HoldOut]
+class HoldList(Page[HoldOut, str]):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [_HOLD], "next_after": _HOLD["hold_id"]}]}
+    )
 
 
 class BreachOut(BaseModel):
@@ -153,11 +154,11 @@ class OverdueNoticeOut(BaseModel):
     office_code: str
     mandate_refs: list[str]
     case_ref: str
-    act_code: str | None  # only on the notices of before (one per act)
+    act_code: str | None = None  # only on the notices of before (one per act)
     situation: str
     sent_at: datetime
     ack_due_by: datetime
-    acknowledged_at: datetime | None
+    acknowledged_at: datetime | None = None
     overdue: bool  # not acknowledged, and its deadline has passed
     late: bool  # acknowledged after its deadline
 
@@ -230,12 +231,20 @@ async def raise_hold(ref: CaseRef, body: HoldIn, session: SessionDep, user: Staf
     summary="A case's holds, active and lifted, with each office's notice and acknowledgement",
     responses=problems({**STAFF_ANSWERS, 404: "No case with this reference (`case.not_found`)"}),
 )
-async def list_holds(ref: CaseRef, session: SessionDep, _user: Staff) -> HoldList:
-    """The holds raised on a case, oldest first: the situation, who raised it, when and why, whether it
-    is still active or who lifted it, when and why; for each office notified, the notice's deadline,
-    when it acknowledged (`overdue` when not by then) and the `hold_lift` it was sent. Staff only.
+async def list_holds(
+    ref: CaseRef,
+    session: SessionDep,
+    _user: Staff,
+    after: Annotated[str | None, Query(max_length=64, description="The last `hold_id` already read")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> HoldList:
+    """The holds raised on a case, oldest first, `limit` at a time after the hold `after` (the answer's
+    `next_after`; null on the last page): the situation, who raised it, when and why, whether it is
+    still active or who lifted it, when and why; for each office notified, the notice's deadline, when
+    it acknowledged (`overdue` when not by then) and the `hold_lift` it was sent. Staff only.
     """
-    return HoldList(items=[hold_out(v) for v in await service.list_holds(session, ref)])
+    views, cursor = await service.list_holds(session, ref, after=after, limit=limit)
+    return HoldList(items=[hold_out(v) for v in views], next_after=cursor)
 
 
 @router.post(
@@ -305,22 +314,57 @@ def _breach_message(assessment: dict[str, object] | None) -> str:
     return ""
 
 
+class HoldNoticePage(Page[OverdueNoticeOut, str]):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "notice_id": "HUB-HN-7F3A9C1E2B4D",
+                            "hold_id": "HLD-20261204-9C1E2B4D7F",
+                            "office_code": "CJ75001",
+                            "mandate_refs": ["M-20261201-0A1B2C3D4E"],
+                            "case_ref": "C-2026-000117",
+                            "situation": "payment_plan_active",
+                            "sent_at": "2026-12-04T09:00:00Z",
+                            "ack_due_by": "2026-12-06T09:00:00Z",
+                            "overdue": False,
+                            "late": False,
+                        }
+                    ],
+                    "next_after": "HUB-HN-7F3A9C1E2B4D",
+                }
+            ]
+        }
+    )
+
+
 @router.get(
     "/hold-notices",
+    response_model=HoldNoticePage,
     summary="Hold notices sent to offices: ?overdue=true lists those not acknowledged by their deadline",
-    responses=problems(STAFF_ANSWERS),
+    responses=problems({**STAFF_ANSWERS, 404: "No office with this code (`office.not_found`)"}),
 )
 async def hold_notices(
     session: SessionDep,
     _user: Staff,
     overdue: Annotated[bool, Query(description="Only those not acknowledged by their deadline")] = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[OverdueNoticeOut]:
-    """The hold notices sent to offices, with their acknowledgement deadline; `overdue=true` keeps those
-    not acknowledged by it, for follow-up. Staff only.
+    office: Annotated[str | None, Query(max_length=16, description="An office code")] = None,
+    after: Annotated[
+        str | None, Query(max_length=64, description="The last `notice_id` already read")
+    ] = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> HoldNoticePage:
+    """The hold notices sent to offices, with their acknowledgement deadline, the latest sent first;
+    `overdue=true` keeps those not acknowledged by it, the most overdue first, for follow-up; `office`
+    one office's. `limit` at a time after the notice `after` (the answer's `next_after`; null on the
+    last page). Staff only.
     """
-    views = await service.list_hold_notices(session, overdue=overdue, limit=limit)
-    return [
+    views, cursor = await service.list_hold_notices(
+        session, overdue=overdue, office_code=office, after=after, limit=limit
+    )
+    items = [
         OverdueNoticeOut(
             notice_id=v.notice.message_id,
             hold_id=v.hold_id,
@@ -337,6 +381,7 @@ async def hold_notices(
         )
         for v in views
     ]
+    return HoldNoticePage(items=items, next_after=cursor)
 
 
 HOLD_NOTICE_ACK_DOC = (

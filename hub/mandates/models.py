@@ -7,7 +7,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.cases.models import Case, CaseUpdate
@@ -36,7 +36,14 @@ class MandateStatus(enum.StrEnum):
 class Mandate(UuidPk, Timestamped, Base):
     __tablename__ = "mandates"
     # An office's mandates issued over a period (the scorecard): a range scan.
-    __table_args__ = (Index("ix_mandates_office_issued", "office_id", "issued_at"),)
+    __table_args__ = (
+        Index("ix_mandates_office_issued", "office_id", "issued_at"),
+        # A status's mandates by ref (the held ones waiting for a person, a list by status): a walk
+        # from the page's cursor. Also serves every query on the status alone.
+        Index("ix_mandates_status_ref", "status", "ref"),
+        # An office's mandates by ref (GET /v1/mandates with an office key): a walk, not a scan.
+        Index("ix_mandates_office_ref", "office_id", "ref"),
+    )
 
     ref: Mapped[str] = mapped_column(String(64), unique=True)
     case_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("cases.id"), index=True)
@@ -45,7 +52,7 @@ class Mandate(UuidPk, Timestamped, Base):
     acts: Mapped[list[str]] = mapped_column(JSON, default=list)  # per act: the act codes ordered
     fee_budget_cents: Mapped[int | None] = Cents(nullable=True)  # whole file: the fee budget
     currency: Mapped[str] = Currency()
-    status: Mapped[str] = mapped_column(String(16), default=MandateStatus.DRAFT.value, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=MandateStatus.DRAFT.value)
     approval_id: Mapped[str | None] = mapped_column(String(64))
     instructions: Mapped[str | None] = mapped_column(Text)
     priority: Mapped[str] = mapped_column(String(16), default="normal")
@@ -83,6 +90,15 @@ class Approval(UuidPk, Timestamped, Base):
     requested by staff or by an office's cost request. ``approval_id`` travels with the act."""
 
     __tablename__ = "approvals"
+    __table_args__ = (
+        # The cost requests waiting for staff (GET /v1/approvals), by approval id: those alone.
+        Index(
+            "ix_approvals_pending_id",
+            "approval_id",
+            postgresql_where=text("decision IS NULL AND request_message_id IS NOT NULL"),
+            sqlite_where=text("decision IS NULL AND request_message_id IS NOT NULL"),
+        ),
+    )
 
     approval_id: Mapped[str] = mapped_column(String(64), unique=True)
     mandate_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("mandates.id"), index=True)
@@ -95,6 +111,12 @@ class Approval(UuidPk, Timestamped, Base):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # An office's cost request: why it asks, what it expects the act to bring back, and the hub's own
+    # assessment of the act then (cost, expected recovery, the creditor's net, the reasons), as staff
+    # read them to decide. NULL on staff approvals and on requests recorded before they were kept.
+    justification: Mapped[str | None] = mapped_column(Text)
+    expected_recovery_cents: Mapped[int | None] = mapped_column(BigInteger)
+    assessment: Mapped[dict[str, object] | None] = mapped_column(JSON)
 
     # Declared so the unit of work inserts rows in foreign-key order.
     mandate: Mapped[Mandate] = relationship(lazy="raise")

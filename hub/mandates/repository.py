@@ -10,9 +10,11 @@ from typing import Any
 
 from sqlalchemy import Row, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from hub.acts.models import ActReport, ActReportTally, MandateActTally
-from hub.cases.models import Case, CaseUpdate
+from hub.cases.models import Case, CaseUpdate, Debtor
+from hub.kit.pagination import after_row, fetch
 from hub.ledger.repository import LedgerRepository
 from hub.mandates.models import Approval, CaseUpdateNotice, Hold, HoldNotice, Mandate, MandateEvent
 from hub.offices.models import Office
@@ -61,6 +63,82 @@ class MandateRepository:
         if after is not None:
             query = query.where(Mandate.ref > after)
         return [(m, case_ref, code) for m, case_ref, code in (await self.session.execute(query)).all()]
+
+    async def waiting_page(
+        self,
+        *,
+        office_id: uuid.UUID | None,
+        case_id: uuid.UUID | None,
+        after: str | None,
+        limit: int,
+    ) -> Sequence[Row[Any]]:
+        """Held mandates by ref (the cursor), ``fetch(limit)`` of them, of one office or case or all,
+        each with what a person needs to decide it: case ref, office code, debtor, balance. Walks
+        ``ix_mandates_status_ref``."""
+        query = (
+            select(
+                Mandate,
+                Case.ref.label("case_ref"),
+                Office.code.label("office_code"),
+                Debtor.name.label("debtor_name"),
+                (Case.principal_cents + Case.interest_cents + Case.costs_cents - Case.paid_cents).label(
+                    "outstanding_cents"
+                ),
+            )
+            .join(Case, Case.id == Mandate.case_id)
+            .join(Debtor, Debtor.id == Case.debtor_id)
+            .join(Office, Office.id == Mandate.office_id)
+            .where(Mandate.status == "held")
+            .order_by(Mandate.ref)
+            .limit(fetch(limit))
+        )
+        if office_id is not None:
+            query = query.where(Mandate.office_id == office_id)
+        if case_id is not None:
+            query = query.where(Mandate.case_id == case_id)
+        if after is not None:
+            query = query.where(Mandate.ref > after)
+        return (await self.session.execute(query)).all()
+
+    async def cost_requests_page(
+        self,
+        *,
+        office_code: str | None,
+        approval_id: str | None = None,
+        after: str | None,
+        limit: int,
+    ) -> Sequence[Row[Any]]:
+        """Offices' cost requests waiting for a decision by approval id (the cursor), ``fetch(limit)``
+        of them, of one office or all (or the one ``approval_id``, pending or decided), each with its
+        mandate, case ref, debtor and balance. Walks ``ix_approvals_pending_id``."""
+        query = (
+            select(
+                Approval,
+                Mandate.ref.label("mandate_ref"),
+                Mandate.kind.label("mandate_kind"),
+                Mandate.currency.label("currency"),
+                Case.ref.label("case_ref"),
+                Debtor.name.label("debtor_name"),
+                (Case.principal_cents + Case.interest_cents + Case.costs_cents - Case.paid_cents).label(
+                    "outstanding_cents"
+                ),
+            )
+            .join(Mandate, Mandate.id == Approval.mandate_id)
+            .join(Case, Case.id == Mandate.case_id)
+            .join(Debtor, Debtor.id == Case.debtor_id)
+            .where(Approval.request_message_id.is_not(None))
+            .order_by(Approval.approval_id)
+            .limit(fetch(limit))
+        )
+        if approval_id is not None:
+            query = query.where(Approval.approval_id == approval_id)
+        else:
+            query = query.where(Approval.decision.is_(None))
+        if office_code is not None:
+            query = query.where(Approval.requested_by == office_code)
+        if after is not None:
+            query = query.where(Approval.approval_id > after)
+        return (await self.session.execute(query)).all()
 
     async def on_debtor(self, debtor_id: uuid.UUID) -> list[tuple[Mandate, uuid.UUID]]:
         """Every mandate on the debtor's cases, with its case id (for prerequisites and pacing)."""
@@ -172,15 +250,6 @@ class MandateRepository:
             query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
         return await self.session.scalar(query)
 
-    async def pending_cost_requests(self) -> list[Approval]:
-        return list(
-            await self.session.scalars(
-                select(Approval)
-                .where(Approval.decision.is_(None), Approval.request_message_id.is_not(None))
-                .order_by(Approval.created_at)
-            )
-        )
-
     async def hold_notice(
         self, message_id: str, *, for_update: bool = False
     ) -> tuple[HoldNotice, list[str]] | None:
@@ -203,10 +272,16 @@ class MandateRepository:
         return notice, notice.mandate_refs if legacy_ref is None else [legacy_ref]
 
     async def hold_notices(
-        self, *, unacknowledged_due_by: datetime | None, limit: int
+        self,
+        *,
+        unacknowledged_due_by: datetime | None,
+        office_id: uuid.UUID | None = None,
+        after: str | None = None,
+        limit: int,
     ) -> list[tuple[HoldNotice, list[str], str, str, str | None]]:
         """Hold notices with their mandate refs, case ref, office code and hold id (None on the
-        notices of before holds were records): the latest sent first, or with
+        notices of before holds were records), ``fetch(limit)`` of them after the notice ``after``
+        (its message id), of one office or all: the latest sent first, or with
         ``unacknowledged_due_by``, those still unacknowledged whose deadline passed by then, the
         most overdue first."""
         query = (
@@ -215,14 +290,24 @@ class MandateRepository:
             .outerjoin(Mandate, Mandate.id == HoldNotice.mandate_id)
             .join(Case, Case.id == func.coalesce(Hold.case_id, Mandate.case_id))
             .join(Office, Office.id == HoldNotice.office_id)
-            .limit(limit)
+            .limit(fetch(limit))
         )
+        if office_id is not None:
+            query = query.where(HoldNotice.office_id == office_id)
         if unacknowledged_due_by is None:
-            query = query.order_by(HoldNotice.sent_at.desc(), HoldNotice.id)
+            order = [HoldNotice.sent_at, HoldNotice.id]
+            query = query.order_by(HoldNotice.sent_at.desc(), HoldNotice.id.desc())
         else:
+            order = [HoldNotice.ack_due_by, HoldNotice.id]
             query = query.where(
                 HoldNotice.acknowledged_at.is_(None), HoldNotice.ack_due_by < unacknowledged_due_by
             ).order_by(HoldNotice.ack_due_by, HoldNotice.id)
+        if after is not None:
+            last = aliased(HoldNotice)
+            anchor = [
+                select(getattr(last, c.key)).where(last.message_id == after).scalar_subquery() for c in order
+            ]
+            query = query.where(after_row(order, anchor, descending=unacknowledged_due_by is None))
         rows = (await self.session.execute(query)).all()
         return [
             (notice, notice.mandate_refs if mandate is None else [mandate], case, office, hold_id)
@@ -236,13 +321,19 @@ class MandateRepository:
             query = query.with_for_update(of=Hold, key_share=True).execution_options(populate_existing=True)
         return await self.session.scalar(query)
 
-    async def holds_of_case(self, case_id: uuid.UUID) -> list[Hold]:
-        """The case's holds, active and lifted, in the order raised."""
-        return list(
-            await self.session.scalars(
-                select(Hold).where(Hold.case_id == case_id).order_by(Hold.raised_at, Hold.hold_id)
-            )
-        )
+    async def holds_of_case(
+        self, case_id: uuid.UUID, *, after: str | None = None, limit: int | None = None
+    ) -> list[Hold]:
+        """The case's holds, active and lifted, in the order raised; ``fetch(limit)`` of them after
+        the hold ``after`` (its hold id), or every one."""
+        query = select(Hold).where(Hold.case_id == case_id).order_by(Hold.raised_at, Hold.hold_id)
+        if after is not None:
+            last = aliased(Hold)
+            anchor = select(last.raised_at).where(last.hold_id == after).scalar_subquery()
+            query = query.where(after_row([Hold.raised_at, Hold.hold_id], [anchor, after]))
+        if limit is not None:
+            query = query.limit(fetch(limit))
+        return list(await self.session.scalars(query))
 
     async def breaches(
         self, *, after: uuid.UUID | None, limit: int

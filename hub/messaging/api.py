@@ -18,6 +18,7 @@ from hub.deps import CurrentCaller, CurrentOffice, SessionDep, staff_with
 from hub.kit.clock import utcnow
 from hub.kit.errors import NotFound
 from hub.kit.openapi import problems
+from hub.kit.pagination import DEFAULT_LIMIT, Limit, Page, fetch, page_of
 from hub.messaging import inbound, service
 from hub.messaging.models import Status, StoredMessage
 from hub.messaging.receiving import (
@@ -113,6 +114,33 @@ class MessageSummary(BaseModel):
     status: str
     sha256: str
     created_at: datetime
+
+
+class MessagePage(Page[MessageSummary, uuid.UUID]):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": "7a1c2e9b-4d3f-4b8a-9e6d-1f2a3b4c5d6e",
+                            "direction": "inbound",
+                            "message_id": "CJ75001-AR-2026-0000117",
+                            "kind": "act_report",
+                            "sender": "CJ75001",
+                            "recipient": "AGENCY",
+                            "correlation_id": "M-20261204-FC56DCD94D",
+                            "parent_id": "0c9b8a7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+                            "status": "acknowledged",
+                            "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                            "created_at": "2026-12-04T09:12:44Z",
+                        }
+                    ],
+                    "next_after": "7a1c2e9b-4d3f-4b8a-9e6d-1f2a3b4c5d6e",
+                }
+            ]
+        }
+    )
 
 
 class LifecycleStep(BaseModel):
@@ -211,8 +239,8 @@ async def ack_inbox_item(
 
 @router.get(
     "/messages",
-    response_model=list[MessageSummary],
-    summary="Search the message store",
+    response_model=MessagePage,
+    summary="Search the message store, a page at a time",
     responses=problems({401: NO_KEY, 422: "Invalid query, every error listed"}),
 )
 async def list_messages(
@@ -225,11 +253,13 @@ async def list_messages(
     status: Status | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[MessageSummary]:
+    after: Annotated[uuid.UUID | None, Query(description="The id of the last message already read")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> MessagePage:
     """Searches inbound and outbound messages by message id, correlation id, kind, status and time window,
-    oldest first, at most `limit`. An office sees only the messages it sent or received; staff see all
-    and may filter by `office`.
+    oldest first, `limit` at a time after the message `after` (the answer's `next_after`; null on the
+    last page). An office sees only the messages it sent or received; staff see all and may filter by
+    `office`.
     """
     party = caller.code if isinstance(caller, Office) else office
     found = await MessageRepository(session).find(
@@ -240,9 +270,11 @@ async def list_messages(
         status=status.value if status else None,
         since=since,
         until=until,
-        limit=limit,
+        after=after,
+        limit=fetch(limit),
     )
-    return [_summary(m) for m in found]
+    page, cursor = page_of(found, limit, lambda m: m.id)
+    return MessagePage(items=[_summary(m) for m in page], next_after=cursor)
 
 
 async def _visible_message(session: SessionDep, caller: Office | StaffUser, ref: str) -> StoredMessage:

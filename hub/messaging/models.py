@@ -65,6 +65,9 @@ class StoredMessage(UuidPk, Timestamped, Base):
         Index("ix_messages_recipient_kind_created_at", "recipient", "kind", "created_at"),
         Index("ix_messages_correlation_id", "correlation_id"),
         Index("ix_messages_kind_created_at", "kind", "created_at"),
+        # The message log read a page at a time in the order stored (GET /v1/messages): a walk from
+        # the page's cursor, not a sort of the whole store.
+        Index("ix_messages_created_at_id", "created_at", "id"),
     )
 
     direction: Mapped[str] = mapped_column(String(8))

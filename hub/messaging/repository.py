@@ -11,6 +11,7 @@ from sqlalchemy import Select, Table, false, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.kit.db import Base, RowBuffer, advisory_locks
+from hub.kit.pagination import after_row
 from hub.messaging.models import (
     InboxEntry,
     MailboxItem,
@@ -73,9 +74,15 @@ class MessageRepository:
         status: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        after: uuid.UUID | None = None,
         limit: int = 100,
     ) -> Sequence[StoredMessage]:
+        """Messages in the order stored (time, then id), ``limit`` of them after the message
+        ``after`` (its id; the walk goes on from its place: ``ix_messages_created_at_id``)."""
         query: Select[tuple[StoredMessage]] = select(StoredMessage)
+        if after is not None:
+            anchor = select(StoredMessage.created_at).where(StoredMessage.id == after).scalar_subquery()
+            query = query.where(after_row([StoredMessage.created_at, StoredMessage.id], [anchor, after]))
         if message_id is not None:
             query = query.where(StoredMessage.message_id == message_id)
         if correlation_id is not None:
@@ -90,7 +97,8 @@ class MessageRepository:
             query = query.where(StoredMessage.created_at >= since)
         if until is not None:
             query = query.where(StoredMessage.created_at < until)
-        return list(await self.session.scalars(query.order_by(StoredMessage.created_at).limit(limit)))
+        ordered = query.order_by(StoredMessage.created_at, StoredMessage.id).limit(limit)
+        return list(await self.session.scalars(ordered))
 
     async def children(self, parent_pk: uuid.UUID) -> Sequence[StoredMessage]:
         query = (

@@ -15,6 +15,7 @@ from hub.deps import SessionDep, SettingsDep, staff_with
 from hub.invoices.api import BankReference
 from hub.invoices.models import Invoice
 from hub.kit.openapi import problems
+from hub.kit.pagination import DEFAULT_LIMIT, Limit
 from hub.payments import service
 from hub.payments.models import PaymentRun
 from hub.staff.models import Role, StaffUser
@@ -197,7 +198,7 @@ async def list_runs(
     session: SessionDep,
     _user: Finance,
     after: Annotated[uuid.UUID | None, Query(description="The last run already read")] = None,
-    limit: Annotated[int, Query(ge=1, le=200, description="Runs per page")] = 50,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> RunPage:
     runs = await service.list_runs(session, after=after, limit=limit)
     items = [run_out(run) for run in runs]

@@ -4,6 +4,7 @@
 - ``endings``: cancel a mandate, expire lapsed ones, telling the office (``mandate_cancel``);
 - ``completion``: complete a mandate whose work the office's act reports show done;
 - ``cost_requests``: staff decide offices' cost requests;
+- ``waiting``: held mandates and cost requests waiting for a person, with what they need to decide;
 - ``holds``: a hold raised on a case after issue, one notice per office working on it; lifted by
   staff (``hold_lift``); a case's holds;
 - ``hold_notices``: the offices' acknowledgements of hold notices, by a deadline; the overdue ones;
@@ -18,7 +19,7 @@ from hub.mandates.service.case_updates import (
     list_updates,
     record_update,
 )
-from hub.mandates.service.cost_requests import decide_cost_request, pending_cost_requests
+from hub.mandates.service.cost_requests import decide_cost_request
 from hub.mandates.service.endings import cancel, expire_lapsed
 from hub.mandates.service.hold_notices import NoticeView, acknowledge_hold_notice, list_hold_notices
 from hub.mandates.service.holds import (
@@ -50,12 +51,22 @@ from hub.mandates.service.lifecycle import (
     refuse,
     transition,
 )
+from hub.mandates.service.waiting import (
+    CostRequestView,
+    HeldView,
+    cost_request,
+    held_context,
+    list_cost_requests,
+    list_held,
+)
 
 __all__ = [
     "ORDERED",
     "TRANSITIONS",
     "WORKING",
     "BreachView",
+    "CostRequestView",
+    "HeldView",
     "HoldNoticeView",
     "HoldView",
     "ImportSummary",
@@ -67,23 +78,26 @@ __all__ = [
     "approve",
     "budget_of",
     "cancel",
+    "cost_request",
     "create_mandate",
     "decide_cost_request",
     "events",
     "expire_lapsed",
     "facts_of",
     "get_mandate",
+    "held_context",
     "import_rows",
     "judge",
     "learned_rates",
     "lift_hold",
     "list_breaches",
+    "list_cost_requests",
+    "list_held",
     "list_hold_notices",
     "list_holds",
     "list_mandates",
     "list_updates",
     "new_ref",
-    "pending_cost_requests",
     "policy_settings",
     "raise_hold",
     "record_update",

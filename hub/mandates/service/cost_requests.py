@@ -51,7 +51,3 @@ async def decide_cost_request(
     assert mandate is not None and office is not None  # foreign keys
     await send_to_office(session, office, messages.cost_decision(approval, mandate, office))
     return approval
-
-
-async def pending_cost_requests(session: AsyncSession) -> list[Approval]:
-    return await MandateRepository(session).pending_cost_requests()

@@ -11,9 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.kit.clock import utcnow
 from hub.kit.errors import Conflict, ErrorItem, NotFound
+from hub.kit.pagination import page_of
 from hub.mandates.models import CaseUpdateNotice, HoldNotice, MandateEvent
 from hub.mandates.repository import MandateRepository
 from hub.offices.models import Office
+from hub.offices.repository import OfficeRepository
 from hub.settings import get_settings
 from schemas import v1
 
@@ -111,14 +113,29 @@ def _hours(delta: timedelta) -> str:
 
 
 async def list_hold_notices(
-    session: AsyncSession, *, overdue: bool, limit: int, now: datetime | None = None
-) -> list[NoticeView]:
-    """Hold notices for staff: every one, the latest first; or with ``overdue``, those not
-    acknowledged by their deadline, the most overdue first."""
+    session: AsyncSession,
+    *,
+    overdue: bool,
+    office_code: str | None = None,
+    after: str | None = None,
+    limit: int,
+    now: datetime | None = None,
+) -> tuple[list[NoticeView], str | None]:
+    """Hold notices for staff, ``limit`` after the notice ``after`` (its message id), of one office or
+    all: every one, the latest first; or with ``overdue``, those not acknowledged by their deadline,
+    the most overdue first; and the notice to read on from (None on the last page). 404
+    ``office.not_found`` for an unknown office."""
     now = now or utcnow()
+    office_id = None
+    if office_code is not None:
+        office = await OfficeRepository(session).get_by_code(office_code)
+        if office is None:
+            raise NotFound(f"no office with code {office_code}", code="office.not_found")
+        office_id = office.id
     rows = await MandateRepository(session).hold_notices(
-        unacknowledged_due_by=now if overdue else None, limit=limit
+        unacknowledged_due_by=now if overdue else None, office_id=office_id, after=after, limit=limit
     )
+    page, cursor = page_of(rows, limit, lambda row: row[0].message_id)
     return [
         NoticeView(
             notice=notice,
@@ -129,5 +146,5 @@ async def list_hold_notices(
             overdue=notice.acknowledged_at is None and notice.ack_due_by < now,
             late=notice.acknowledged_at is not None and notice.acknowledged_at > notice.ack_due_by,
         )
-        for notice, mandate_refs, case_ref, office_code, hold_id in rows
-    ]
+        for notice, mandate_refs, case_ref, office_code, hold_id in page
+    ], cursor

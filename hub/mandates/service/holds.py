@@ -20,6 +20,7 @@ from hub.cases.models import Case
 from hub.cases.repository import CaseRepository
 from hub.kit.clock import utcnow
 from hub.kit.errors import Conflict, ErrorItem, InvalidInput, NotFound
+from hub.kit.pagination import DEFAULT_LIMIT, page_of
 from hub.mandates import messages
 from hub.mandates.assessment import SITUATIONS
 from hub.mandates.models import Hold, HoldNotice, Mandate, MandateEvent
@@ -230,21 +231,31 @@ async def lift_hold(
     return HoldView(hold, case.ref, views)
 
 
-async def list_holds(session: AsyncSession, case_ref: str, *, now: datetime | None = None) -> list[HoldView]:
-    """A case's holds, active and lifted, in the order raised, each with the notices sent to the
-    offices and their acknowledgements. 404 ``case.not_found``."""
+async def list_holds(
+    session: AsyncSession,
+    case_ref: str,
+    *,
+    after: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    now: datetime | None = None,
+) -> tuple[list[HoldView], str | None]:
+    """A case's holds, active and lifted, in the order raised, ``limit`` after the hold ``after`` (its
+    hold id), each with the notices sent to the offices and their acknowledgements; and the hold to
+    read on from (None on the last page). 404 ``case.not_found``."""
     now = now or utcnow()
     case = await CaseRepository(session).get_by_ref(case_ref)
     if case is None:
         raise NotFound(f"no case with ref {case_ref}", code="case.not_found")
     repo = MandateRepository(session)
-    holds = await repo.holds_of_case(case.id)
+    holds, cursor = page_of(
+        await repo.holds_of_case(case.id, after=after, limit=limit), limit, lambda h: h.hold_id
+    )
     by_hold: dict[uuid.UUID, list[HoldNoticeView]] = defaultdict(list)
     for notice, code in await repo.notices_of_holds([h.id for h in holds]):
         overdue = notice.acknowledged_at is None and notice.ack_due_by < now
         assert notice.hold_id is not None  # asked by hold
         by_hold[notice.hold_id].append(HoldNoticeView(notice, code, overdue))
-    return [HoldView(h, case.ref, by_hold[h.id]) for h in holds]
+    return [HoldView(h, case.ref, by_hold[h.id]) for h in holds], cursor
 
 
 @dataclass(frozen=True)

@@ -274,7 +274,9 @@ def matrix(a: World, b: OfficeB) -> dict[tuple[str, str], list[Probe]]:
         ("GET", "/v1/inbox"): Probe("/v1/inbox?limit=500", 200),
         ("POST", "/v1/inbox/{item_id}/ack"): Probe(f"/v1/inbox/{b.inbox_item}/ack", 404, "inbox.not_found"),
         ("GET", "/v1/messages"): Probe(
-            f"/v1/messages?message_id={b.message_id}&office={b.code}", 200, check=_empty
+            f"/v1/messages?message_id={b.message_id}&office={b.code}",
+            200,
+            check=lambda page: _empty(page["items"]),
         ),
         ("POST", "/v1/messages"): [
             Probe("/v1/messages", 404, "mandate.not_found", _json(act_of_b)),
@@ -311,14 +313,15 @@ def matrix(a: World, b: OfficeB) -> dict[tuple[str, str], list[Probe]]:
         ("GET", "/v1/cases/{ref}"): _staff(f"/v1/cases/{b.world.seeded.case.ref}"),
         ("POST", "/v1/mandates"): _staff("/v1/mandates", b"{}"),
         ("GET", "/v1/mandates"): Probe("/v1/mandates?limit=500", 200),
-        ("GET", "/v1/mandates/held"): _staff("/v1/mandates/held"),
+        ("GET", "/v1/mandates/held"): _staff(f"/v1/mandates/held?office={b.code}"),
         ("GET", "/v1/mandates/{ref}"): Probe(f"/v1/mandates/{b.mandate_ref}", 404, "mandate.not_found"),
         **{
             ("POST", f"/v1/mandates/{{ref}}/{verb}"): _staff(f"/v1/mandates/{b.mandate_ref}/{verb}", b"{}")
             for verb in ("approve", "refuse", "decision", "cancel")
         },
         ("POST", "/v1/acts/assess"): _staff("/v1/acts/assess", b"{}"),
-        ("GET", "/v1/approvals"): _staff("/v1/approvals"),
+        ("GET", "/v1/approvals"): _staff(f"/v1/approvals?office={b.code}"),
+        ("GET", "/v1/approvals/{approval_id}"): _staff(f"/v1/approvals/APR-{b.code}"),
         ("POST", "/v1/approvals/{approval_id}/decide"): _staff(f"/v1/approvals/APR-{b.code}/decide", b"{}"),
         ("POST", "/v1/cases/{ref}/holds"): _staff(f"/v1/cases/{b.held.case.ref}/holds", b"{}"),
         ("POST", "/v1/hold-notice-acks"): Probe(

@@ -186,7 +186,7 @@ def _seed(url: str, keys: list[str], staff_token: str, database_url: str) -> See
         found = client.get(
             "/v1/messages", params={"message_id": report["envelope"]["message_id"]}, headers=office
         )
-        (stored,) = [m for m in found.json() if m["direction"] == "inbound"]
+        (stored,) = [m for m in found.json()["items"] if m["direction"] == "inbound"]
         batch = v1.ActReport.model_validate_json(json.dumps(act_report(ref, 2)))
         batch_file = codec.encode_batch([batch])
         batch_id = post("/v1/act-reports/batch", {**office, "Content-Type": XML}, 200, content=batch_file)
@@ -211,7 +211,7 @@ def _seed(url: str, keys: list[str], staff_token: str, database_url: str) -> See
             201,
             json={"situation": "disputed", "comment": "contested"},
         )
-        (notice,) = client.get("/v1/hold-notices", headers=staff).json()
+        (notice,) = client.get("/v1/hold-notices", headers=staff).json()["items"]
         hold_ack = _sample("hold_notice_ack.json")
         hold_ack["envelope"].update(message_id=f"ST-HNA-{held_ref}", correlation_id=notice["notice_id"])
         hold_ack.update(notice_id=notice["notice_id"], mandate_ref=held_ref)

@@ -154,8 +154,8 @@ async def test_held_then_approved_refused_and_hard_blocks(agency: Agency, app: F
     assert held.status_code == 201 and held.json()["status"] == "held"
     assert "cost.creditor_loses" in [r["code"] for r in held.json()["assessment"]["reasons"]]
     ref = held.json()["ref"]
-    listed = await agency.client.get("/v1/mandates/held", headers=agency.auth)
-    assert ref in [m["ref"] for m in listed.json()]
+    listed = await agency.client.get("/v1/mandates/held", params={"office": code}, headers=agency.auth)
+    assert [m["ref"] for m in listed.json()["items"]] == [ref] and listed.json()["next_after"] is None
 
     approved = await agency.client.post(
         f"/v1/mandates/{ref}/decision", json={"decision": "approve", "comment": "ok"}, headers=agency.auth

@@ -109,9 +109,17 @@ async def test_a_cost_request_is_decided_by_staff_and_answered_to_the_office(
     refused = await client.post("/v1/messages", json=bad, headers=key)
     assert {e["code"] for e in refused.json()["errors"]} == {"act.unknown", "currency.mismatch"}
 
-    pending = (await client.get("/v1/approvals", headers=finance.auth)).json()
-    [asked] = [p for p in pending if p["request_message_id"] == request["envelope"]["message_id"]]
+    pending = (await client.get("/v1/approvals", params={"office": code}, headers=finance.auth)).json()
+    [asked] = [p for p in pending["items"] if p["request_message_id"] == request["envelope"]["message_id"]]
     assert asked["decision"] is None and asked["amount_cents"] == 12_876 and asked["requested_by"] == code
+    # What staff need to decide it: the case, debtor and balance, the act and its cost, the reasons.
+    assert asked["justification"] == "Compte identifié (FICOBA)" and asked["mandate_ref"] == ref
+    assert asked["case_ref"] == case_ref and asked["kind_fr"] == "mandat au dossier"
+    assert asked["debtor_name"] and asked["outstanding_cents"] == 500_000 and asked["currency"] == "EUR"
+    assert asked["act"]["fees_cents"] == 12_876 and "saisie-attribution" in asked["act"]["name_fr"]
+    assert asked["act"]["cost_cents"] > 0 and asked["act"]["flagged"] is False
+    one = await client.get(f"/v1/approvals/{asked['approval_id']}", headers=finance.auth)
+    assert one.status_code == 200 and one.json() == asked
     assert (await client.get("/v1/approvals", headers=key)).status_code == 401
 
     no_reason = await client.post(
@@ -130,6 +138,10 @@ async def test_a_cost_request_is_decided_by_staff_and_answered_to_the_office(
         f"/v1/approvals/{asked['approval_id']}/decide", json={"decision": "approved"}, headers=finance.auth
     )
     assert again.status_code == 409
+    still = await client.get(f"/v1/approvals/{asked['approval_id']}", headers=finance.auth)
+    assert still.json()["decision"] == "approved" and still.json()["amount_cents"] == 13_000
+    waiting = await client.get("/v1/approvals", params={"office": code}, headers=finance.auth)
+    assert asked["approval_id"] not in [p["approval_id"] for p in waiting.json()["items"]]
 
     async with app.state.sessions() as session:
         rows = list(
@@ -187,7 +199,9 @@ async def test_an_office_asks_on_post_cost_requests_and_the_approval_covers_the_
     finance = await agency_for(app, client, Role.FINANCE)
     [pending] = [
         p
-        for p in (await client.get("/v1/approvals", headers=finance.auth)).json()
+        for p in (await client.get("/v1/approvals", params={"office": code}, headers=finance.auth)).json()[
+            "items"
+        ]
         if p["request_message_id"] == request.envelope.message_id
     ]
     decided = await client.post(

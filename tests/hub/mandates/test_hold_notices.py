@@ -4,7 +4,7 @@ another office; and the overdue ones are listed for staff, on either side of the
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -95,7 +95,7 @@ async def test_an_acknowledgement_in_time_is_recorded_once(session: AsyncSession
     assert first.acknowledged_at == at  # never applied twice
     [view] = [
         v
-        for v in await service.list_hold_notices(session, overdue=False, limit=10, now=at)
+        for v in (await service.list_hold_notices(session, overdue=False, limit=10, now=at))[0]
         if v.notice is first
     ]
     assert not view.overdue and not view.late
@@ -110,11 +110,11 @@ async def test_a_late_acknowledgement_is_recorded_and_said_late(session: AsyncSe
     assert last.reason is not None and last.reason.endswith("acknowledged, 3.0 h after its deadline")
     [view] = [
         v
-        for v in await service.list_hold_notices(session, overdue=False, limit=10, now=at)
+        for v in (await service.list_hold_notices(session, overdue=False, limit=10, now=at))[0]
         if v.notice is notice
     ]
     assert view.late and not view.overdue
-    overdue = await service.list_hold_notices(session, overdue=True, limit=10, now=at)
+    overdue, _ = await service.list_hold_notices(session, overdue=True, limit=10, now=at)
     assert [v.notice for v in overdue] == [other]  # the other office's, never acknowledged
 
 
@@ -133,11 +133,11 @@ async def test_overdue_notices_are_listed_only_past_their_deadline(session: Asyn
     office, mandate, [acked, waiting] = await on_hold(session)
     await service.acknowledge_hold_notice(session, office, ack(office, acked, mandate.ref))
 
-    before = await service.list_hold_notices(
+    before, _ = await service.list_hold_notices(
         session, overdue=True, limit=10, now=waiting.ack_due_by - timedelta(seconds=1)
     )
     assert before == []
-    after = await service.list_hold_notices(
+    after, _ = await service.list_hold_notices(
         session, overdue=True, limit=10, now=waiting.ack_due_by + timedelta(seconds=1)
     )
     [view] = after
@@ -168,8 +168,9 @@ async def test_offices_acknowledge_over_http_and_staff_see_the_overdue(
     assert held.status_code == 201, held.text
     [sent] = held.json()["notices"]
     assert sent["office_code"] == code and sent["mandate_refs"] == [ref]
-    listed = (await client.get("/v1/hold-notices", headers=agency.auth)).json()
-    [mine] = [n for n in listed if n["mandate_refs"] == [ref]]
+    listed = (await client.get("/v1/hold-notices", params={"office": code}, headers=agency.auth)).json()
+    [mine] = listed["items"]
+    assert listed["next_after"] is None
     assert mine["office_code"] == code and mine["case_ref"] == case_ref and not mine["overdue"]
     assert mine["hold_id"] == held.json()["hold_id"] and mine["act_code"] is None
     first = mine["notice_id"]
@@ -195,10 +196,10 @@ async def test_offices_acknowledge_over_http_and_staff_see_the_overdue(
 
     async def overdue() -> list[dict[str, object]]:
         answer = await client.get(
-            "/v1/hold-notices", params={"overdue": "true", "limit": 500}, headers=agency.auth
+            "/v1/hold-notices", params={"overdue": "true", "office": code}, headers=agency.auth
         )
         assert answer.status_code == 200
-        return [n for n in answer.json() if n["mandate_refs"] == [ref]]
+        return [n for n in answer.json()["items"] if n["mandate_refs"] == [ref]]
 
     assert await overdue() == []
     later = utcnow() + timedelta(hours=get_settings().hold_notice_ack_hours, minutes=1)
@@ -215,3 +216,40 @@ async def test_offices_acknowledge_over_http_and_staff_see_the_overdue(
     assert await overdue() == []
     detail = (await client.get(f"/v1/mandates/{ref}", headers=agency.auth)).json()
     assert "after its deadline: sorry" in detail["events"][-1]["reason"]
+
+
+async def test_an_offices_notices_are_read_a_page_at_a_time_latest_first(session: AsyncSession) -> None:
+    """Five holds on an office's cases, two sent at the same instant: every notice once, none
+    skipped, the latest first (ties by id), overdue ones the most overdue first."""
+    office = await an_office(session)
+    for _ in range(5):
+        case = await a_case(session, **RICH)
+        data = MandateIn(case_ref=case.ref, office_code=office.code, kind=MandateKind.PER_ACT, acts=ACTS)
+        await service.create_mandate(session, data, actor=STAFF)
+        await service.raise_hold(session, case.ref, "disputed", actor=STAFF, comment="letter")
+    notices = list(await session.scalars(select(HoldNotice).where(HoldNotice.office_id == office.id)))
+    assert len(notices) == 5
+    notices[1].sent_at = notices[2].sent_at
+    await session.flush()
+
+    async def walk(overdue: bool, now: datetime) -> list[list[HoldNotice]]:
+        pages, after = [], None
+        while True:
+            views, after = await service.list_hold_notices(
+                session, overdue=overdue, office_code=office.code, after=after, limit=2, now=now
+            )
+            pages.append([v.notice for v in views])
+            if after is None:
+                return pages
+            assert after == pages[-1][-1].message_id
+
+    pages = await walk(False, utcnow())
+    assert [len(p) for p in pages] == [2, 2, 1]
+    read = [n for p in pages for n in p]
+    assert sorted(n.message_id for n in read) == sorted(n.message_id for n in notices)
+    assert [(n.sent_at, n.id) for n in read] == sorted(((n.sent_at, n.id) for n in read), reverse=True)
+    late = max(n.ack_due_by for n in notices) + timedelta(seconds=1)
+    overdue = [n for p in await walk(True, late) for n in p]
+    assert [(n.ack_due_by, n.id) for n in overdue] == sorted((n.ack_due_by, n.id) for n in notices)
+    with pytest.raises(NotFound):
+        await service.list_hold_notices(session, overdue=False, office_code="CJNOPE", limit=2)

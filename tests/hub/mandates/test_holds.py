@@ -163,10 +163,17 @@ async def test_the_fact_stays_while_another_hold_of_the_same_situation_is_active
     await service.lift_hold(session, second.hold.hold_id, actor=STAFF, comment="new job")
     assert case.vulnerable is False and case.payment_plan_active is True
 
-    holds = await service.list_holds(session, case.ref)
+    holds, _ = await service.list_holds(session, case.ref)
     assert [v.hold.hold_id for v in holds] == [first.hold.hold_id, second.hold.hold_id, plan.hold.hold_id]
     assert [v.hold.lifted_at is None for v in holds] == [False, False, True]
     assert all(len(v.notices) == 2 for v in holds)
+    walked, after = [], None
+    while True:  # a page at a time: the same holds, in the same order, each once
+        page, after = await service.list_holds(session, case.ref, after=after, limit=1)
+        walked += [v.hold.hold_id for v in page]
+        if after is None:
+            break
+    assert walked == [v.hold.hold_id for v in holds]
 
 
 async def test_a_limitation_hold_sets_the_date_the_guardrail_reads(session: AsyncSession) -> None:
@@ -185,7 +192,7 @@ async def test_the_limitation_reached_by_a_case_update_raises_a_hold(session: As
     data = CaseUpdateIn(kind="limitation_reached", reference="L-1", effective_on=on, comment="5 years")
     recorded = await service.record_update(session, case.ref, data, actor=STAFF)
 
-    [view] = await service.list_holds(session, case.ref)
+    [view], _ = await service.list_holds(session, case.ref)
     assert (view.hold.situation, view.hold.raised_by) == ("limitation_reached", STAFF)
     assert recorded.update.update_id in view.hold.comment and "5 years" in view.hold.comment
     assert sorted(n.office_code for n in view.notices) == sorted([a.code, b.code])
@@ -200,7 +207,7 @@ async def test_a_legal_hold_is_lifted_only_once_its_fact_is_gone_and_the_lift_ne
     on = date(2026, 11, 30)
     data = CaseUpdateIn(kind="limitation_reached", reference="L-1", effective_on=on, comment="5 years")
     await service.record_update(session, case.ref, data, actor=STAFF)
-    [barred] = await service.list_holds(session, case.ref)
+    [barred], _ = await service.list_holds(session, case.ref)
     insolvent = await service.raise_hold(
         session, case.ref, "insolvency_proceedings", actor=STAFF, comment="commission"
     )

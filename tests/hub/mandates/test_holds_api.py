@@ -116,7 +116,7 @@ async def test_refusals_say_why_and_store_nothing(
         await client.get("/v1/holds/breaches", params={"after": "nope"}, headers=agency.auth)
     ).status_code == 422
 
-    assert (await client.get(url, headers=agency.auth)).json() == {"items": []}
+    assert (await client.get(url, headers=agency.auth)).json() == {"items": [], "next_after": None}
     case = (await client.get(f"/v1/cases/{case_ref}", headers=agency.auth)).json()
     assert case["evidence"]["disputed"] is not True
 

@@ -131,7 +131,9 @@ async def test_replay_applies_a_message_refused_earlier(
         "/v1/messages", content=as_office(SAMPLE, code), headers={**auth, "content-type": "application/xml"}
     )
     assert sent.status_code == 404 and sent.json()["code"] == "mandate.unknown"
-    [stored] = (await client.get("/v1/messages", params={"message_id": f"{code}-1"}, headers=auth)).json()
+    [stored] = (await client.get("/v1/messages", params={"message_id": f"{code}-1"}, headers=auth)).json()[
+        "items"
+    ]
 
     monkeypatch.delitem(app.state.processor.kinds, "act_report")  # the mandate now exists
     url = f"/v1/messages/{stored['id']}/replay"
