@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from hub.deps import SessionDep, staff_with
+from hub.kit.clock import utcnow
 from hub.kit.errors import ErrorItem, InvalidInput
 from hub.kit.openapi import problems
 from hub.messaging.inbound import Refused, decode
@@ -444,7 +445,7 @@ async def get_next_acts(
     pacing, stop-loss) is `review`. Staff only; nothing is recorded.
     """
     acts = await service.next_acts_of(session, ref, office_code=office)
-    today = service.utcnow().date()
+    today = utcnow().date()
     return NextActsOut(
         case_ref=ref,
         on=today,
@@ -452,7 +453,7 @@ async def get_next_acts(
             NextActOut(
                 act_code=a.act_code,
                 label=a.label,
-                status=a.status,  # type: ignore[arg-type]
+                status=a.status,
                 cost_cents=a.cost_cents,
                 expected_recovery_cents=a.expected_recovery_cents,
                 expected_net_cents=a.expected_net_cents,

@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
@@ -26,7 +26,7 @@ class WorklistRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def working_mandates(self, office_id: uuid.UUID | None) -> Sequence[Row[Any]]:
+    async def working_mandates(self, office_id: uuid.UUID | None) -> Sequence[Any]:
         """Mandates acknowledged or in progress: (ref, office code, case ref, issued_at, the date of
         the last act reported on it or None)."""
         last_act = (
@@ -45,7 +45,7 @@ class WorklistRepository:
             query = query.where(Mandate.office_id == office_id)
         return (await self.session.execute(query)).all()
 
-    async def act_dates(self, since: date, office_id: uuid.UUID | None) -> Sequence[Row[Any]]:
+    async def act_dates(self, since: date, office_id: uuid.UUID | None) -> Sequence[Any]:
         """(office code, mandate id, act date) of every act reported from ``since``, for the offices'
         pace."""
         query = (
@@ -59,7 +59,7 @@ class WorklistRepository:
 
     async def unacknowledged_mandates(
         self, issued_before: datetime, office_id: uuid.UUID | None
-    ) -> Sequence[Row[Any]]:
+    ) -> Sequence[Any]:
         """Mandates issued before ``issued_before`` and still neither accepted nor refused: (ref,
         office code, case ref, issued_at)."""
         query = (
@@ -72,7 +72,7 @@ class WorklistRepository:
             query = query.where(Mandate.office_id == office_id)
         return (await self.session.execute(query)).all()
 
-    async def held_mandates(self, office_id: uuid.UUID | None) -> Sequence[Row[Any]]:
+    async def held_mandates(self, office_id: uuid.UUID | None) -> Sequence[Any]:
         """Mandates held for a person's approval: (mandate, office code, case ref)."""
         query = (
             select(Mandate, Office.code, Case.ref)
@@ -84,7 +84,7 @@ class WorklistRepository:
             query = query.where(Mandate.office_id == office_id)
         return (await self.session.execute(query)).all()
 
-    async def pending_cost_requests(self, office_id: uuid.UUID | None) -> Sequence[Row[Any]]:
+    async def pending_cost_requests(self, office_id: uuid.UUID | None) -> Sequence[Any]:
         """Offices' cost requests waiting for a decision: (approval, mandate ref, office code, case ref)."""
         query = (
             select(Approval, Mandate.ref, Office.code, Case.ref)
@@ -97,7 +97,7 @@ class WorklistRepository:
             query = query.where(Mandate.office_id == office_id)
         return (await self.session.execute(query)).all()
 
-    async def disputed_invoices(self, office_id: uuid.UUID | None) -> Sequence[Row[Any]]:
+    async def disputed_invoices(self, office_id: uuid.UUID | None) -> Sequence[Any]:
         """Invoices disputed and not settled: (invoice, office code)."""
         query = (
             select(Invoice, Office.code)
@@ -107,19 +107,6 @@ class WorklistRepository:
         if office_id is not None:
             query = query.where(Invoice.office_id == office_id)
         return (await self.session.execute(query)).all()
-
-    async def case_of_mandate(self, mandate_ref: str) -> tuple[Mandate, str] | None:
-        query = select(Mandate, Case.ref).join(Case, Case.id == Mandate.case_id)
-        row = (await self.session.execute(query.where(Mandate.ref == mandate_ref))).first()
-        return None if row is None else (row[0], row[1])
-
-    async def case_exists(self, case_ref: str) -> bool:
-        return await self.session.scalar(select(Case.id).where(Case.ref == case_ref)) is not None
-
-    async def office_invoice(self, office_id: uuid.UUID, number: str) -> Invoice | None:
-        return await self.session.scalar(
-            select(Invoice).where(Invoice.office_id == office_id, Invoice.number == number)
-        )
 
     # Reminders.
 
@@ -161,14 +148,3 @@ class WorklistRepository:
         if for_update:
             query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
         return await self.session.scalar(query)
-
-    async def reminders(
-        self, *, office_id: uuid.UUID | None, after: datetime | None, limit: int
-    ) -> Sequence[Row[Any]]:
-        """Reminders sent, the latest first: (reminder, office code)."""
-        query = select(Reminder, Office.code).join(Office, Office.id == Reminder.office_id)
-        if office_id is not None:
-            query = query.where(Reminder.office_id == office_id)
-        if after is not None:
-            query = query.where(Reminder.sent_at < after)
-        return (await self.session.execute(query.order_by(Reminder.sent_at.desc()).limit(limit))).all()
