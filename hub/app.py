@@ -36,6 +36,7 @@ from hub.payments import api as payments_api
 from hub.remittances import api as remittances_api
 from hub.runtime import Workers
 from hub.settings import Settings, get_settings
+from hub.worklist import api as worklist_api
 
 DESCRIPTION = """
 EDI hub between the collection agency and the bailiff offices ("commissaires de justice").
@@ -79,6 +80,10 @@ TAGS = [
         "description": "Money offices collected and handed over to the agency, per bank transfer",
     },
     {"name": "inventory", "description": "An office's open mandates compared with the hub's view"},
+    {
+        "name": "worklist",
+        "description": "What needs a person today across the offices, and reminders to them (staff)",
+    },
     {"name": "health", "description": "Liveness and readiness, without credentials"},
 ]
 # Relative: the documentation is served by the hub itself, so the calls go to the host that served it.
@@ -147,4 +152,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ledger_api.router)
     app.include_router(remittances_api.router)
     app.include_router(inventory_api.router)
+    app.include_router(worklist_api.router)
     return app

@@ -18,6 +18,7 @@ from hub.mandates.handlers import (
 from hub.messaging.inbound import InboundProcessor, KindHandling
 from hub.messaging.signing import ReceiptSigner
 from hub.remittances.handlers import remittance_received
+from hub.worklist.handlers import reminder_acknowledged
 
 KINDS: dict[str, KindHandling] = {
     # Checked from its preload before it writes: no savepoint, a batch chunk's rows written together.
@@ -31,6 +32,7 @@ KINDS: dict[str, KindHandling] = {
     "fee_invoice": KindHandling(fee_invoice_received),
     # Checked whole before it writes; posted in a savepoint all the same, so nothing of a refusal stays.
     "remittance": KindHandling(remittance_received),
+    "reminder_ack": KindHandling(reminder_acknowledged),
 }
 TRANSLATORS = (read_einvoice,)  # UBL 2.1, UN/CEFACT CII and Factur-X invoices, as fee_invoice
 

@@ -42,6 +42,7 @@ from hub.settings import get_settings
 from hub.staff import service as staff
 from hub.staff.models import Role
 from hub.tariff.commands import tariff_app
+from hub.worklist.commands import worklist_app
 
 
 class _Commands(TyperGroup):
@@ -87,6 +88,7 @@ app.add_typer(reports_app, name="reports")
 app.add_typer(finance_app, name="finance")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(tariff_app, name="tariff")
+app.add_typer(worklist_app, name="worklist")
 app.command("backtest")(backtest)
 
 T = TypeVar("T")

@@ -12,6 +12,7 @@ from hub.offices.models import Office, OfficeApiKey, OfficeEvent
 from hub.payments.models import PaymentRun
 from hub.remittances.models import Remittance, RemittanceLine
 from hub.staff.models import StaffUser
+from hub.worklist.models import Reminder
 
 __all__ = [
     "ActReport",
@@ -43,6 +44,7 @@ __all__ = [
     "OutboxEntry",
     "PaymentRun",
     "Receipt",
+    "Reminder",
     "Remittance",
     "RemittanceLine",
     "StaffUser",

@@ -77,6 +77,17 @@ class Settings(BaseSettings):
     # Stop-loss: once the fees borne on a case exceed this share (percent) of its balance with
     # nothing recovered, every further act on it is held for review (hub.recovery.stop_loss); 0 = off.
     stop_loss_share_percent: int = Field(default=20, ge=0, le=1000)
+    # The worklist (GET /v1/worklist): a live mandate is "stale" when the days since its last
+    # activity (its last act reported, else its issue) exceed max(worklist_stale_days,
+    # worklist_pace_factor x the office's median gap between two acts on one mandate), the office's
+    # usual pace learned from its act reports of the last worklist_pace_window_days.
+    worklist_stale_days: int = Field(default=30, ge=1, le=3660)
+    worklist_pace_factor: int = Field(default=3, ge=1, le=100)
+    worklist_pace_window_days: int = Field(default=365, ge=30, le=3660)
+    # An issued mandate must be accepted or refused (mandate_ack) within this many clock hours.
+    mandate_ack_hours: int = Field(default=72, ge=1, le=24 * 60)
+    # A reminder (POST /v1/reminders) must be acknowledged within this many clock hours.
+    reminder_ack_hours: int = Field(default=48, ge=1, le=24 * 30)
     # EN 16931 e-invoices: the directory of the official CEN validation artefacts
     # (EN16931-UBL-validation.xslt, EN16931-CII-validation.xslt), read in place, never copied;
     # `make run` and the tests use ../shared/en16931. Empty: UBL is checked with the copy the

@@ -29,6 +29,7 @@ OFFICE_KINDS = (
     "hold_notice_ack",
     "case_update_ack",
     "remittance",
+    "reminder_ack",
 )
 """What an office sends to the hub (``hub.inbound``); the hub forwards each one it accepts to the
 agency's systems (``hub.agency``). Every other kind is the hub's, sent to an office (``hub.outbound``)."""
@@ -51,6 +52,8 @@ TITLES = {
     "case_update_ack": "Case update acknowledgement (office -> agency)",
     "remittance": "Remittance of money collected, one bank transfer split per case (office -> agency)",
     "hold_lift": "Hold lifted: the acts it held may go ahead (agency -> office)",
+    "reminder": "Reminder: the agency waits for an act, an acknowledgement, a remittance or an invoice (agency -> office)",
+    "reminder_ack": "Reminder acknowledgement (office -> agency)",
 }
 
 DESCRIPTION = """\

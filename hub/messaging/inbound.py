@@ -48,6 +48,7 @@ OFFICE_KINDS = frozenset(
         "hold_notice_ack",
         "case_update_ack",
         "remittance",
+        "reminder_ack",
     }
 )
 

@@ -69,6 +69,7 @@ from schemas.v1.mandate import (
 from schemas.v1.message import MESSAGE_ADAPTER, MESSAGE_TYPES, Message, dump_json, message_errors, parse_json
 from schemas.v1.outcomes import OutcomeCode
 from schemas.v1.receipts import SIGNED_ALONE, SIGNED_BY_CHUNK, ErrorReport, ProofStep, Receipt, ReceiptProof
+from schemas.v1.reminders import Reminder, ReminderAck, ReminderTopic
 from schemas.v1.remittance import BankReference, Remittance, RemittanceLine
 
 VERSION = "1"
@@ -147,6 +148,9 @@ __all__ = [
     "ReceiptProof",
     "Reference",
     "RefusalReason",
+    "Reminder",
+    "ReminderAck",
+    "ReminderTopic",
     "Remittance",
     "RemittanceLine",
     "Seller",

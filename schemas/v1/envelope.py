@@ -25,6 +25,8 @@ MessageKind = Literal[
     "case_update_ack",
     "remittance",
     "hold_lift",
+    "reminder",
+    "reminder_ack",
 ]
 """Every kind of message of version 1."""
 

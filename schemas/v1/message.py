@@ -16,6 +16,7 @@ from schemas.v1.errors import MAX_ERRORS, ErrorItem, error_code, error_location,
 from schemas.v1.invoice import FeeInvoice, InvoiceDispute
 from schemas.v1.mandate import Mandate, MandateAck, MandateCancel
 from schemas.v1.receipts import ErrorReport, Receipt
+from schemas.v1.reminders import Reminder, ReminderAck
 from schemas.v1.remittance import Remittance
 
 MESSAGE_TYPES: dict[MessageKind, type[MessageModel]] = {
@@ -37,6 +38,8 @@ MESSAGE_TYPES: dict[MessageKind, type[MessageModel]] = {
         CaseUpdateAck,
         Remittance,
         HoldLift,
+        Reminder,
+        ReminderAck,
     )
 }
 """The model of each message kind."""
@@ -66,7 +69,9 @@ Message = Annotated[
     | Annotated[CaseUpdate, Tag("case_update")]
     | Annotated[CaseUpdateAck, Tag("case_update_ack")]
     | Annotated[Remittance, Tag("remittance")]
-    | Annotated[HoldLift, Tag("hold_lift")],
+    | Annotated[HoldLift, Tag("hold_lift")]
+    | Annotated[Reminder, Tag("reminder")]
+    | Annotated[ReminderAck, Tag("reminder_ack")],
     Discriminator(
         _kind_of,
         custom_error_type="envelope.kind_unknown",

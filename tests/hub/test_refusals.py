@@ -1,8 +1,8 @@
 """Every refusal path of every kind an office sends, over HTTP and over AMQP: bad input is a 4xx
 with a signed receipt (HTTP) or a signed negative receipt on the office's queue (AMQP), each error
 code in the wire form, never a 500. The table: per kind (mandate_ack, act_report, fee_invoice,
-cost_request, hold_notice_ack, case_update_ack, remittance) its schema, a duplicate JSON key, its
-meaning (unknown mandate, notice, update, case, currency), a forged sender, the wrong route; then an
+cost_request, hold_notice_ack, case_update_ack, remittance, reminder_ack) its schema, a duplicate JSON key, its
+meaning (unknown mandate, notice, update, case, currency, reminder), a forged sender, the wrong route; then an
 unreadable body in each syntax, a DOCTYPE, a content type the hub does not read, a kind offices may
 not send, an EN 16931 rule breach, and a duplicate."""
 
@@ -50,6 +50,7 @@ ROUTES = {
     "hold_notice_ack": "/v1/hold-notice-acks",
     "case_update_ack": "/v1/case-update-acks",
     "remittance": "/v1/remittances",
+    "reminder_ack": "/v1/reminders/RMD-0c4e2f7a9b1d4c3e8f6a5b4c3d2e1f0a/ack",
 }
 SAMPLES = {
     "mandate_ack": "mandate_ack_accepted.json",
@@ -59,6 +60,7 @@ SAMPLES = {
     "hold_notice_ack": "hold_notice_ack.json",
     "case_update_ack": "case_update_ack.json",
     "remittance": "remittance.json",
+    "reminder_ack": "reminder_ack.json",
 }
 
 
@@ -102,6 +104,7 @@ def table(w: World) -> list[Bad]:
         "hold_notice_ack": (404, "hold_notice.not_found", {}),
         "case_update_ack": (404, "case_update.not_found", {}),
         "remittance": (422, "remittance.case_unknown", {}),
+        "reminder_ack": (404, "reminder.not_found", {}),
     }
     for kind, route in ROUTES.items():
         schema = message(kind, code, f"{kind}-schema")

@@ -47,6 +47,8 @@ def test_the_xsd_compiles_and_declares_every_root() -> None:
         "caseUpdate",
         "caseUpdateAck",
         "remittance",
+        "reminder",
+        "reminderAck",
         "holdLift",
         "actReportBatch",
     }

@@ -22,10 +22,12 @@ from sqlalchemy import func, select
 from hub.acts.models import ActReport
 from hub.cases.updates import CaseUpdateIn
 from hub.database import unit_of_work
+from hub.kit.clock import utcnow
 from hub.mandates import service as mandates
 from hub.mandates.models import HoldNotice, MandateEvent
 from hub.messaging.models import MailboxItem
 from hub.messaging.relay import Relay
+from hub.worklist.models import Reminder
 from tests.hub.acts.factories import Seeded, bearer, renumbered_batch, report, seed
 from tests.hub.invoices.factories import World, v1_invoice, world
 from tests.hub.remittances.factories import collecting, encoded, remittance
@@ -79,6 +81,7 @@ class OfficeB:
     bank_reference: str
     hold_id: str  # the hold raised on B's held case
     inbox_item: int  # an item of B's mailbox, not acknowledged
+    reminder_id: str  # a reminder sent to B
     identifiers: list[str] = field(default_factory=list)
 
     @property
@@ -107,6 +110,24 @@ async def office_b(app: FastAPI, client: httpx.AsyncClient) -> OfficeB:
         moved = CaseUpdateIn(kind="dispute_opened", reference="B-1", effective_on=date.today())
         await mandates.record_update(session, held.case.ref, moved, actor="staff@agence.example")
         collected = await collecting(session, [1000], office=w.seeded.office)
+        reminder_id = f"RMD-{uuid.uuid4().hex}"
+        now = utcnow()
+        session.add(
+            Reminder(
+                message_id=reminder_id,
+                office_id=w.seeded.office.id,
+                topic="stale_mandate",
+                subject=held.mandate.ref,
+                mandate_ref=held.mandate.ref,
+                waiting_since=now.date(),
+                explanation="quiet",
+                forced=False,
+                sent_by="staff@agence.example",
+                sent_at=now,
+                sent_on=now.date(),
+                ack_due_by=now,
+            )
+        )
     report_b = json.dumps(report(w.code, live.mandate.ref, 1)).encode()
     sent = await client.post("/v1/act-reports", content=report_b, headers={**key, "Content-Type": JSON})
     assert sent.status_code == 202, sent.text
@@ -154,6 +175,7 @@ async def office_b(app: FastAPI, client: httpx.AsyncClient) -> OfficeB:
         bank_reference=remitted["bank_reference"],
         hold_id=hold.hold.hold_id,
         inbox_item=notice["id"],
+        reminder_id=reminder_id,
     )
     b.identifiers = [
         w.code,
@@ -172,6 +194,7 @@ async def office_b(app: FastAPI, client: httpx.AsyncClient) -> OfficeB:
         b.bank_reference,
         collected.ref(0),
         b.hold_id,
+        b.reminder_id,
         f"APR-{w.code}",
         *(str(act.id) for act in w.acts.values()),
     ]
@@ -247,6 +270,10 @@ def matrix(a: World, b: OfficeB) -> dict[tuple[str, str], list[Probe]]:
         "update_id": b.update_id,
         "case_ref": b.held.case.ref,
     }
+    reminder_ack = {
+        "envelope": _envelope(a.code, f"RMA-{a.code}-B", "reminder_ack"),
+        "reminder_id": b.reminder_id,
+    }
     lines_on_b = [
         {
             "hub_act_id": str(b.world.acts["A/1"].id),
@@ -295,6 +322,17 @@ def matrix(a: World, b: OfficeB) -> dict[tuple[str, str], list[Probe]]:
                 ),
             ),
             Probe("/v1/messages", 403, "envelope.sender_mismatch", as_b),
+            Probe(
+                "/v1/messages",
+                404,
+                "reminder.not_found",
+                _json(
+                    {
+                        **reminder_ack,
+                        "envelope": {**reminder_ack["envelope"], "message_id": f"RMA-{a.code}-M"},
+                    }
+                ),
+            ),
         ],
         ("GET", "/v1/messages/{ref}"): [
             Probe(f"/v1/messages/{b.message_pk}", 404, "message.not_found"),
@@ -336,6 +374,13 @@ def matrix(a: World, b: OfficeB) -> dict[tuple[str, str], list[Probe]]:
         ("POST", "/v1/case-update-acks"): Probe(
             "/v1/case-update-acks", 404, "case_update.not_found", _json(update_ack)
         ),
+        # B's reminder: unknown to A, on its own route and on the route of every kind.
+        ("POST", "/v1/reminders/{reminder_id}/ack"): Probe(
+            f"/v1/reminders/{b.reminder_id}/ack", 404, "reminder.not_found", _json(reminder_ack)
+        ),
+        ("GET", "/v1/worklist"): _staff(f"/v1/worklist?office={b.code}"),
+        ("POST", "/v1/reminders"): _staff("/v1/reminders", b"{}"),
+        ("GET", "/v1/cases/{ref}/next-acts"): _staff(f"/v1/cases/{b.held.case.ref}/next-acts"),
         ("POST", "/v1/act-reports"): Probe("/v1/act-reports", 404, "mandate.not_found", _json(act_of_b)),
         ("POST", "/v1/mandate-acks"): Probe("/v1/mandate-acks", 404, "mandate.not_found", _json(ack_of_b)),
         ("POST", "/v1/cost-requests"): Probe("/v1/cost-requests", 404, "mandate.not_found", _json(ask_on_b)),

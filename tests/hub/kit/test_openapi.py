@@ -28,6 +28,7 @@ MESSAGE_ROUTES = {
     "/v1/cost-requests": ["cost_request"],
     "/v1/invoices": ["fee_invoice"],
     "/v1/remittances": ["remittance"],
+    "/v1/reminders/{reminder_id}/ack": ["reminder_ack"],
     "/v1/messages": [
         "act_report",
         "case_update_ack",
@@ -35,6 +36,7 @@ MESSAGE_ROUTES = {
         "fee_invoice",
         "hold_notice_ack",
         "mandate_ack",
+        "reminder_ack",
         "remittance",
     ],
 }

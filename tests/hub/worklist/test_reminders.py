@@ -1,0 +1,149 @@
+"""Reminders over HTTP as staff and offices use them: a reminder about a worklist item reaches the
+office's inbox through the outbox, the office acknowledges it once (on its route or on
+/v1/messages), the worklist shows it; the same item reminded twice a day is refused unless forced;
+a topic the agency decides itself, an item not on the worklist, an unknown office are refused."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from hub.database import unit_of_work
+from hub.kit.clock import utcnow
+from hub.messaging.relay import Relay
+from hub.worklist.models import Reminder
+from tests.hub.worklist.factories import a_mandate, an_office, office_key, staff_token
+
+
+def ack(code: str, reminder_id: str, **changes: Any) -> dict[str, Any]:
+    envelope = {
+        "message_id": f"{code}-RMA-{secrets.token_hex(4)}",
+        "kind": "reminder_ack",
+        "version": "1",
+        "sender": code,
+        "recipient": "AGENCY",
+        "sent_at": "2026-11-23T10:00:00Z",
+    }
+    return {"envelope": envelope, "reminder_id": reminder_id, **changes}
+
+
+async def reminders_of(app: FastAPI, subject: str) -> int:
+    async with unit_of_work(app.state.sessions) as session:
+        query = select(func.count()).select_from(Reminder).where(Reminder.subject == subject)
+        return int(await session.scalar(query) or 0)
+
+
+async def test_a_reminder_reaches_the_office_which_acknowledges_it_once(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    async with unit_of_work(app.state.sessions) as session:
+        office = await an_office(session)
+        other = await an_office(session)
+        quiet = await a_mandate(session, office, status="acknowledged", issued=utcnow() - timedelta(days=40))
+    auth = await staff_token(app)
+    key, other_key = await office_key(app, office), await office_key(app, other)
+    body = {
+        "office": office.code,
+        "topic": "stale_mandate",
+        "mandate_ref": quiet.mandate.ref,
+        "comment": "Où en est-on ?",
+    }
+
+    sent = await client.post("/v1/reminders", json=body, headers=auth)
+    assert sent.status_code == 201, sent.text
+    reminder = sent.json()
+    assert reminder["subject"] == quiet.mandate.ref and reminder["case_ref"] == quiet.case.ref
+    assert reminder["sent_by"].endswith("@agence.example") and not reminder["forced"]
+    assert "HUB_WORKLIST_STALE_DAYS = 30" in reminder["explanation"]
+    again = await client.post("/v1/reminders", json=body, headers=auth)
+    assert again.status_code == 409 and again.json()["code"] == "reminder.already_sent_today"
+    forced = await client.post("/v1/reminders", json={**body, "force": True}, headers=auth)
+    assert forced.status_code == 201 and forced.json()["forced"] is True
+    assert await reminders_of(app, quiet.mandate.ref) == 2
+
+    relay = Relay(app.state.sessions)
+    while await relay.run_once():
+        pass
+    inbox = (await client.get("/v1/inbox?limit=500", headers=key)).json()["items"]
+    delivered = [i for i in inbox if i["kind"] == "reminder"]
+    assert sorted(i["message_id"] for i in delivered) == sorted(
+        [reminder["message_id"], forced.json()["message_id"]]
+    )
+    assert not [
+        i
+        for i in (await client.get("/v1/inbox?limit=500", headers=other_key)).json()["items"]
+        if i["kind"] == "reminder"
+    ]
+
+    rid = reminder["message_id"]
+    url = f"/v1/reminders/{rid}/ack"
+    foreign = await client.post(url, json=ack(other.code, rid), headers=other_key)
+    assert foreign.status_code == 404 and foreign.json()["errors"][0]["code"] == "reminder.not_found"
+    mismatch = await client.post(url, json=ack(office.code, forced.json()["message_id"]), headers=key)
+    assert mismatch.status_code == 422 and mismatch.json()["code"] == "reminder.id_mismatch"
+    done = await client.post(url, json=ack(office.code, rid, comment="Acte prévu lundi."), headers=key)
+    assert done.status_code == 202, done.text
+    twice = await client.post("/v1/messages", json=ack(office.code, rid), headers=key)
+    assert twice.status_code == 409 and twice.json()["errors"][0]["code"] == "reminder.already_acknowledged"
+
+    # The worklist shows the last reminder (the forced one, not acknowledged yet); acknowledged after.
+    def last(page: dict[str, Any]) -> dict[str, Any]:
+        [item] = [i for i in page["items"] if i["mandate_ref"] == quiet.mandate.ref]
+        return dict(item["last_reminder"])
+
+    params = {"office": office.code, "kind": "stale_mandate"}
+    shown = last((await client.get("/v1/worklist", params=params, headers=auth)).json())
+    assert shown["message_id"] == forced.json()["message_id"] and shown["acknowledged"] is False
+    fid = forced.json()["message_id"]
+    assert (
+        await client.post(f"/v1/reminders/{fid}/ack", json=ack(office.code, fid), headers=key)
+    ).status_code == 202
+    shown = last((await client.get("/v1/worklist", params=params, headers=auth)).json())
+    assert shown["acknowledged"] is True and shown["acknowledged_at"] is not None
+
+
+async def test_refused_reminders_send_nothing(app: FastAPI, client: httpx.AsyncClient) -> None:
+    async with unit_of_work(app.state.sessions) as session:
+        office = await an_office(session)
+        held = await a_mandate(session, office, status="held")
+        busy = await a_mandate(session, office, status="acknowledged", issued=utcnow() - timedelta(days=3))
+    auth = await staff_token(app)
+
+    async def refused(body: dict[str, Any], status: int, code: str) -> None:
+        answer = await client.post("/v1/reminders", json=body, headers=auth)
+        assert answer.status_code == status, answer.text
+        assert code in [answer.json()["code"], *(e["code"] for e in answer.json().get("errors", []))], (
+            answer.text
+        )
+
+    await refused(
+        {"office": office.code, "topic": "held_mandate", "mandate_ref": held.mandate.ref},
+        422,
+        "reminder.topic_not_for_office",
+    )
+    await refused(
+        {"office": office.code, "topic": "stale_mandate", "mandate_ref": busy.mandate.ref},
+        422,
+        "reminder.not_on_worklist",
+    )
+    await refused({"office": office.code, "topic": "stale_mandate"}, 422, "reminder.subject_missing")
+    await refused(
+        {"office": "CJNOPE", "topic": "stale_mandate", "mandate_ref": busy.mandate.ref},
+        404,
+        "office.not_found",
+    )
+    await refused(
+        {"office": office.code, "topic": "gossip", "mandate_ref": "M/1", "extra": 1},
+        422,
+        "schema.literal_error",
+    )
+    assert await reminders_of(app, held.mandate.ref) + await reminders_of(app, busy.mandate.ref) == 0
+    key = await office_key(app, office)
+    body = {"office": office.code, "topic": "stale_mandate", "mandate_ref": busy.mandate.ref}
+    as_office = await client.post("/v1/reminders", json=body, headers=key)
+    assert as_office.status_code == 401 and as_office.json()["code"] == "auth.not_staff_token"
