@@ -196,7 +196,7 @@ async def _ack_overdue(
 async def _hold_notice_overdue(
     session: AsyncSession, repo: WorklistRepository, office: Office | None, now: datetime
 ) -> list[Item]:
-    views = await mandates.list_hold_notices(session, overdue=True, limit=ALL, now=now)
+    views, _ = await mandates.list_hold_notices(session, overdue=True, limit=ALL, now=now)
     found: dict[tuple[str, str], Item] = {}
     for v in sorted(views, key=lambda v: v.notice.sent_at):
         if office_code_of(office) not in (None, v.office_code) or (v.office_code, v.case_ref) in found:

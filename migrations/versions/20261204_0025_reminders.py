@@ -1,7 +1,7 @@
 """reminders sent to offices about the worklist's items
 
 Revision ID: 20261204_0025
-Revises: 20261204_0023
+Revises: 20261204_0024
 Create Date: 2026-12-04 22:30:00
 
 ``reminders``: a follow-up sent to an office about an item of the worklist (a mandate gone quiet,
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "20261204_0025"
-down_revision: str | None = "20261204_0023"
+down_revision: str | None = "20261204_0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
