@@ -22,6 +22,7 @@ from hub.console.repository import ConsoleRepository
 from hub.deps import SessionDep, SettingsDep
 from hub.kit.errors import HubError
 from hub.staff.models import Role, StaffUser
+from hub.tariff.catalogue import load_catalogue
 
 HERE = Path(__file__).parent
 COOKIE = "hub_console"
@@ -35,6 +36,15 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def act_name(code: str) -> str:
+    """An act code with its English label and the French name staff know it by."""
+    act = load_catalogue().acts.get(code)
+    return f"{code} – {act.label_en} ({act.name_fr})" if act is not None else code
+
+
+templates.filters["act"] = act_name
 
 # What each role sees in the menu (admin sees all); the pages check the same roles.
 MENU: list[tuple[str, str, tuple[Role, ...]]] = [
