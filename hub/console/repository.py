@@ -60,14 +60,18 @@ class ConsoleRepository:
 
     async def messages_per_day(self, since: datetime) -> list[tuple[Any, str, str, int]]:
         """(day, kind, status, count) of the messages stored since ``since`` (index on kind, created_at)."""
-        day = cast(StoredMessage.created_at, Date)
+        # SQLite's CAST to DATE yields a number: its date() function reads the stored ISO text.
+        if self.session.bind.dialect.name == "sqlite":
+            day: Any = func.date(StoredMessage.created_at)
+        else:
+            day = cast(StoredMessage.created_at, Date)
         query = (
             select(day, StoredMessage.kind, StoredMessage.status, func.count())
             .where(StoredMessage.created_at >= since)
             .group_by(day, StoredMessage.kind, StoredMessage.status)
             .order_by(day.desc(), StoredMessage.kind, StoredMessage.status)
         )
-        return [(d, k, s, n) for d, k, s, n in (await self.session.execute(query)).all()]
+        return [(str(d), k, s, n) for d, k, s, n in (await self.session.execute(query)).all()]
 
     async def held_count(self) -> int:
         query = select(func.count()).select_from(Mandate).where(Mandate.status == MandateStatus.HELD.value)
