@@ -14,6 +14,7 @@ from hub.acts.models import ActReport
 from hub.console.models import ConsoleSession, SignInLink
 from hub.mandates.models import Approval, Mandate, MandateStatus
 from hub.messaging.models import MessageEvent, StoredMessage
+from hub.offices.models import OfficeApiKey
 from hub.staff.models import StaffUser
 
 
@@ -92,6 +93,34 @@ class ConsoleRepository:
     async def dead_lettered_count(self) -> int:
         query = select(func.count()).select_from(StoredMessage).where(StoredMessage.status == "dead_lettered")
         return int(await self.session.scalar(query) or 0)
+
+    async def acts_of_case(self, case_id: uuid.UUID) -> list[ActReport]:
+        query = (
+            select(ActReport).where(ActReport.case_id == case_id).order_by(ActReport.act_date, ActReport.id)
+        )
+        return list(await self.session.scalars(query))
+
+    async def keys_of_office(self, office_id: uuid.UUID) -> list[OfficeApiKey]:
+        query = select(OfficeApiKey).where(OfficeApiKey.office_id == office_id).order_by(OfficeApiKey.key_id)
+        return list(await self.session.scalars(query))
+
+    async def message_page(
+        self, *, kind: str | None, party: str | None, status: str | None, before: datetime | None, limit: int
+    ) -> list[StoredMessage]:
+        """The newest messages first, ``limit`` before ``before`` (the cursor: a creation time)."""
+        query = select(StoredMessage).order_by(StoredMessage.created_at.desc()).limit(limit)
+        if kind:
+            query = query.where(StoredMessage.kind == kind)
+        if party:
+            query = query.where((StoredMessage.sender == party) | (StoredMessage.recipient == party))
+        if status:
+            query = query.where(StoredMessage.status == status)
+        if before is not None:
+            query = query.where(StoredMessage.created_at < before)
+        return list(await self.session.scalars(query))
+
+    async def message(self, message_pk: uuid.UUID) -> StoredMessage | None:
+        return await self.session.get(StoredMessage, message_pk)
 
     async def message_events(self, message_pk: uuid.UUID) -> list[MessageEvent]:
         query = select(MessageEvent).where(MessageEvent.message_pk == message_pk).order_by(MessageEvent.id)

@@ -48,6 +48,7 @@ class Hub:
     staff_token: str
     held_ref: str
     invoice_id: str
+    message_pk: str  # the invoice's message
 
     def staff(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.staff_token}"}
@@ -67,7 +68,7 @@ def hub_command(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def _seed(client: httpx.Client, staff: dict[str, str], key: str) -> tuple[str, str]:
+def _seed(client: httpx.Client, staff: dict[str, str], key: str) -> tuple[str, str, str]:
     """A held mandate (a bank garnishment on a 20 EUR claim: the creditor would lose) and an
     invoice from CJ75001 whose lines match no act (disputed by the hub, a line to dispute)."""
     case = {
@@ -106,7 +107,7 @@ def _seed(client: httpx.Client, staff: dict[str, str], key: str) -> tuple[str, s
     )
     assert invoice.status_code == 202, invoice.text
     listed = client.get("/v1/invoices?office=CJ75001", headers=staff).json()["items"]
-    return mandate.json()["ref"], listed[0]["id"]
+    return mandate.json()["ref"], listed[0]["id"], listed[0]["message_pk"]
 
 
 @pytest.fixture(scope="session")
@@ -145,8 +146,8 @@ def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
                     pass
                 assert server.poll() is None, (folder / "serve.log").read_text()
                 time.sleep(0.1)
-            held, invoice = _seed(client, {"Authorization": f"Bearer {token}"}, key)
-        yield Hub(url, env, key, token, held, invoice)
+            held, invoice, message = _seed(client, {"Authorization": f"Bearer {token}"}, key)
+        yield Hub(url, env, key, token, held, invoice, message)
     finally:
         server.terminate()
         try:

@@ -21,11 +21,17 @@ PAGES = {
     "mandate": "/console/mandates/{held}",
     "invoices": "/console/invoices",
     "invoice": "/console/invoices/{invoice}",
+    "case": "/console/cases/D-CONSOLE-1",
+    "offices": "/console/offices",
+    "office": "/console/offices/CJ75001",
+    "messages": "/console/messages",
+    "message": "/console/messages/{message}",
+    "dead-letters": "/console/dead-letters",
 }
 
 
 def _path(hub: Hub, template: str) -> str:
-    return hub.url + template.format(held=hub.held_ref, invoice=hub.invoice_id)
+    return hub.url + template.format(held=hub.held_ref, invoice=hub.invoice_id, message=hub.message_pk)
 
 
 def _serious(page: Any) -> list[str]:
