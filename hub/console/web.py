@@ -21,6 +21,7 @@ from hub.console.models import ConsoleSession
 from hub.console.repository import ConsoleRepository
 from hub.deps import SessionDep, SettingsDep
 from hub.kit.errors import HubError
+from hub.kit.ratelimit import RateLimiter
 from hub.staff.models import Role, StaffUser
 from hub.tariff.catalogue import load_catalogue
 
@@ -75,8 +76,9 @@ class FormRefused(Exception):
 
 
 class RoleRefused(Exception):
-    def __init__(self, user: StaffUser, roles: tuple[Role, ...]) -> None:
-        self.user, self.roles = user, roles
+    def __init__(self, role: str, roles: tuple[Role, ...]) -> None:
+        # Plain values: the session (and its objects) is closed when the handler renders the page.
+        self.role, self.needed = role, " or ".join(r.value for r in roles)
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -104,10 +106,12 @@ def install(app: FastAPI) -> None:
             status_code=403,
             title="Not for your role",
             reason="role",
-            role=exc.user.role,
-            needed=" or ".join(r.value for r in exc.roles),
+            role=exc.role,
+            needed=exc.needed,
         )
 
+    # Sign-in attempts: ten at once per email and per address, then one every five seconds.
+    app.state.console_attempts = RateLimiter(rate=0.2, burst=10)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.add_exception_handler(SignInNeeded, sign_in_needed)
     app.add_exception_handler(FormRefused, form_refused)
@@ -183,7 +187,7 @@ SignedIn = Annotated[Signed, Depends(signed_in)]
 def needs(*roles: Role) -> Any:
     async def check(signed: SignedIn) -> Signed:
         if not signed.can(*roles):
-            raise RoleRefused(signed.user, roles)
+            raise RoleRefused(signed.user.role, roles)
         return signed
 
     return Depends(check)

@@ -16,8 +16,6 @@ from hub.kit.ratelimit import RateLimiter, TooManyRequests
 from hub.settings import Settings
 
 router = APIRouter()
-# Ten tries at once per email and per address, then one every five seconds: guessing is slow.
-_attempts = RateLimiter(rate=0.2, burst=10)
 
 
 def _safe_next(target: str | None) -> str:
@@ -90,8 +88,9 @@ async def sign_in(request: Request, session: SessionDep, settings: SettingsDep) 
     password = str(form.get("password") or "")
     next_ = _safe_next(str(form.get("next") or ""))
     try:
-        _attempts.check(f"email:{email}")
-        _attempts.check(f"client:{request.client.host if request.client else '-'}")
+        attempts: RateLimiter = request.app.state.console_attempts
+        attempts.check(f"email:{email}")
+        attempts.check(f"client:{request.client.host if request.client else '-'}")
         opened = await service.sign_in(session, email, password)
     except TooManyRequests:
         return _sign_in_page(
