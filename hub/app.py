@@ -12,6 +12,8 @@ from hub.acts import api as acts_api
 from hub.bootstrap import inbound_processor
 from hub.broker import Broker
 from hub.cases import api as cases_api
+from hub.console import pages as console_pages
+from hub.console import web as console_web
 from hub.database import engine_from_settings, session_factory, unit_of_work
 from hub.finance import api as finance_api
 from hub.inventory import api as inventory_api
@@ -153,4 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(remittances_api.router)
     app.include_router(inventory_api.router)
     app.include_router(worklist_api.router)
+    # The staff console: server-rendered pages under /console, outside the API's documentation.
+    console_web.install(app)
+    app.include_router(console_pages.router)
     return app

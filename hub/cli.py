@@ -127,6 +127,11 @@ def demo() -> None:
         f"demo data: {added.offices} office(s), {added.creditors} creditor(s), {added.cases} case(s) added"
     )
     typer.echo("create an API key for an office with: hub keys create CJ75001")
+    if added.staff_password is not None:
+        typer.echo(
+            f"staff console: {_console_url('/')} - sign in as {added.staff_email} "
+            f"with the password {added.staff_password} (demo only)"
+        )
 
 
 @app.command()
@@ -378,22 +383,63 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (second
     typer.echo(f"API key {in_transaction(work)} revoked")
 
 
+def _console_url(path: str) -> str:
+    settings = get_settings()
+    scheme = "https" if settings.console_https else "http"
+    return f"{scheme}://{settings.host}:{settings.port}/console{path}"
+
+
+def _new_password(email: str) -> str:
+    return str(typer.prompt(f"password for {email}", hide_input=True, confirmation_prompt=True))
+
+
 @staff_app.command("add")
 def staff_add(
     email: Annotated[str, typer.Argument(help="The person's email")],
     role: Annotated[Role, typer.Option(help="staff, finance or admin")],
+    password: Annotated[
+        bool, typer.Option("--password", help="Ask for a console password (otherwise: the sign-in link only)")
+    ] = False,
 ) -> None:
-    """Create a staff account. Its API token is printed once, alone on the last line."""
+    """Create a staff account. Prints a one-time console sign-in link (on stderr) and the API token,
+    shown once, alone on the last line."""
+    from datetime import timedelta
 
-    async def work(session: AsyncSession) -> str:
-        _, token = await staff.add_staff(session, email, role)
-        return token
+    from hub.console import service as console
 
-    token = in_transaction(work)
+    chosen = _new_password(email) if password else None
+
+    async def work(session: AsyncSession) -> tuple[str, str]:
+        user, token = await staff.add_staff(session, email, role)
+        if chosen is not None:
+            user.password_hash = console.hash_password(chosen)
+        hours = get_settings().console_link_hours
+        link = await console.create_sign_in_link(session, user, valid=timedelta(hours=hours))
+        return token, link
+
+    token, link = in_transaction(work)
+    hours = get_settings().console_link_hours
+    typer.echo(
+        f"console sign-in link, once, within {hours} h: {_console_url('/sign-in/link/' + link)}", err=True
+    )
     typer.echo(
         f"staff account {email.strip().lower()} ({role.value}) created; token, shown only now:", err=True
     )
     typer.echo(token)
+
+
+@staff_app.command("set-password")
+def staff_set_password(email: Annotated[str, typer.Argument(help="The person's email")]) -> None:
+    """Set (or change) a staff member's console password, asked twice, never echoed."""
+    from hub.console import service as console
+
+    chosen = _new_password(email)
+
+    async def work(session: AsyncSession) -> None:
+        await console.set_password(session, email, chosen)
+
+    in_transaction(work)
+    typer.echo(f"console password of {email.strip().lower()} set")
 
 
 @staff_app.command("disable")

@@ -14,11 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.cases import service as cases
 from hub.cases.repository import CaseRepository
 from hub.cases.service import CaseIn
+from hub.console import service as console
 from hub.kit.errors import InvalidInput
 from hub.kit.http import validation_errors
 from hub.offices import service as offices
 from hub.offices.models import DeliveryChannel
 from hub.offices.repository import OfficeRepository
+from hub.settings import get_settings
+from hub.staff import service as staff
+from hub.staff.models import Role
+from hub.staff.repository import StaffRepository
 
 
 @dataclass(frozen=True)
@@ -123,11 +128,19 @@ DEMO_CASES: list[dict[str, Any]] = [
 ]
 
 
+# The console's demo account (hub/console): an admin, sees every page. Its password is public:
+# the account is made only outside production.
+DEMO_STAFF_EMAIL = "demo@agence.example"
+DEMO_STAFF_PASSWORD = "demo-console-2026"  # noqa: S105 - printed by `hub demo`, for the demo only
+
+
 @dataclass
 class DemoSummary:
     offices: int = 0
     creditors: int = 0
     cases: int = 0
+    staff_email: str = DEMO_STAFF_EMAIL
+    staff_password: str | None = None  # set when the demo account exists (or was just made)
 
 
 async def load_demo(session: AsyncSession) -> DemoSummary:
@@ -164,4 +177,13 @@ async def load_demo(session: AsyncSession) -> DemoSummary:
             ) from exc
         await cases.create_case(session, data)
         added.cases += 1
+    if get_settings().env != "production":
+        user = await StaffRepository(session).by_email(DEMO_STAFF_EMAIL)
+        if user is None:
+            user, _ = await staff.add_staff(session, DEMO_STAFF_EMAIL, Role.ADMIN)
+            user.password_hash = console.hash_password(DEMO_STAFF_PASSWORD)
+        if user.password_hash is not None and console.password_matches(
+            user.password_hash, DEMO_STAFF_PASSWORD
+        ):
+            added.staff_password = DEMO_STAFF_PASSWORD
     return added

@@ -2,6 +2,7 @@
 
 from hub.acts.models import ActReport, ActReportTally, MandateActTally
 from hub.cases.models import Case, CaseUpdate, Creditor, Debtor
+from hub.console.models import ConsoleSession, SignInLink
 from hub.inventory.models import InventoryResult
 from hub.invoices.models import Invoice, InvoiceEvent, InvoiceLine
 from hub.kit.idempotency import IdempotencyRecord
@@ -21,6 +22,7 @@ __all__ = [
     "Case",
     "CaseUpdate",
     "CaseUpdateNotice",
+    "ConsoleSession",
     "Creditor",
     "Debtor",
     "Hold",
@@ -47,6 +49,7 @@ __all__ = [
     "Reminder",
     "Remittance",
     "RemittanceLine",
+    "SignInLink",
     "StaffUser",
     "StoredMessage",
 ]

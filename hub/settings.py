@@ -99,6 +99,12 @@ class Settings(BaseSettings):
     agency_name: str = Field(default="Agence de recouvrement (demo)", min_length=1, max_length=70)
     agency_iban: str = DEMO_AGENCY_IBAN
     agency_bic: str = "BNPAFRPPXXX"
+    # The staff console (hub/console): its session cookie gets the Secure flag when the hub is
+    # served over HTTPS (behind a TLS proxy); a session unused this many minutes is signed out; a
+    # one-time sign-in link printed by `hub staff add` is good this many hours.
+    console_https: bool = False
+    console_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    console_link_hours: int = Field(default=24, ge=1, le=24 * 14)
 
     @field_validator("holiday_subdivision")
     @classmethod

@@ -25,3 +25,5 @@ class StaffUser(UuidPk, Timestamped, Base):
     token_id: Mapped[str] = mapped_column(String(24), unique=True)
     token_hash: Mapped[str] = mapped_column(String(64))
     disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The console's sign-in (hub/console): an argon2id hash; NULL = no password, a sign-in link only.
+    password_hash: Mapped[str | None] = mapped_column(String(256))

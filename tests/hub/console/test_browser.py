@@ -1,0 +1,198 @@
+"""The console in a real browser (Debian's Chromium) against a real ``hub serve``: what staff and
+finance do, end to end, with an accessibility check and a screenshot of every page."""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.hub.console.conftest import Hub, screenshot, sign_in
+
+# Every page of the console, by name (the screenshot's file name) and path; {held} and {invoice}
+# are the seeded held mandate and invoice.
+PAGES = {
+    "dashboard": "/console/",
+    "decide": "/console/decide",
+    "mandates": "/console/mandates",
+    "mandate": "/console/mandates/{held}",
+    "invoices": "/console/invoices",
+    "invoice": "/console/invoices/{invoice}",
+    "case": "/console/cases/D-CONSOLE-1",
+    "offices": "/console/offices",
+    "office": "/console/offices/CJ75001",
+    "messages": "/console/messages",
+    "message": "/console/messages/{message}",
+    "dead-letters": "/console/dead-letters",
+}
+
+
+def _path(hub: Hub, template: str) -> str:
+    return hub.url + template.format(held=hub.held_ref, invoice=hub.invoice_id, message=hub.message_pk)
+
+
+def _serious(page: Any) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in {"critical", "serious"}
+    ]
+
+
+def test_every_page_opens_passes_axe_and_is_photographed(
+    signed_in: Any, hub_server: Hub, browser: Any
+) -> None:
+    failures = {}
+    for name, template in PAGES.items():
+        answer = signed_in.goto(_path(hub_server, template))
+        assert answer is not None and answer.status == 200, (name, answer and answer.status)
+        assert signed_in.locator("h1").count() == 1 and signed_in.locator("p.explain").count() >= 1, name
+        screenshot(signed_in, name)
+        if found := _serious(signed_in):
+            failures[name] = found
+    # The sign-in page, without a session; and a tablet's width for the busiest page.
+    context = browser.new_context(viewport={"width": 820, "height": 1180})
+    try:
+        page = context.new_page()
+        page.goto(f"{hub_server.url}/console/sign-in")
+        screenshot(page, "sign-in")
+        if found := _serious(page):
+            failures["sign-in"] = found
+        sign_in(page, hub_server)
+        page.goto(f"{hub_server.url}/console/decide")
+        screenshot(page, "decide-tablet")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    finally:
+        context.close()
+    assert failures == {}
+
+
+def _inbox_mandate_refs(hub: Hub) -> list[str]:
+    inbox = httpx.get(
+        f"{hub.url}/v1/inbox", headers={"Authorization": f"Bearer {hub.office_key}"}, timeout=30
+    )
+    assert inbox.status_code == 200, inbox.text
+    return [
+        base64.b64decode(item["body_base64"]).decode()
+        for item in inbox.json()["items"]
+        if item["kind"] == "mandate"
+    ]
+
+
+def test_approving_a_held_mandate_sends_it_to_the_office_inbox(signed_in: Any, hub_server: Hub) -> None:
+    assert not any(hub_server.held_ref in body for body in _inbox_mandate_refs(hub_server))
+    signed_in.goto(f"{hub_server.url}/console/decide")
+    card = signed_in.locator("article", has_text=hub_server.held_ref)
+    assert "cost.creditor_loses" in card.inner_text() or "cost." in card.inner_text()
+    card.locator("textarea").fill("Known account: worth the garnishment")
+    card.locator("button[value=approve]").click()
+    signed_in.wait_for_load_state()
+    assert f"Mandate {hub_server.held_ref} approved" in signed_in.locator(".flash").inner_text()
+    # The embedded relay puts it in the office's mailbox from the committed outbox row.
+    for _ in range(200):
+        if any(hub_server.held_ref in body for body in _inbox_mandate_refs(hub_server)):
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"mandate {hub_server.held_ref} never reached CJ75001's inbox")
+    detail = httpx.get(
+        f"{hub_server.url}/v1/mandates/{hub_server.held_ref}", headers=hub_server.staff()
+    ).json()
+    assert detail["status"] == "issued" and detail["approval_id"]
+
+
+def test_disputing_an_invoice_line_records_it_and_tells_the_office(signed_in: Any, hub_server: Hub) -> None:
+    signed_in.goto(f"{hub_server.url}/console/invoices/{hub_server.invoice_id}")
+    signed_in.fill("#dispute-2", "no act A/2 was reported on this mandate")
+    signed_in.click("text=Dispute line 2")
+    signed_in.wait_for_load_state()
+    assert "disputed" in signed_in.locator(".flash").inner_text()
+    assert "line 2: no act A/2 was reported" in signed_in.locator("main").inner_text()
+    assert signed_in.locator("text=Dispute line 1").count() == 0  # the dispute is sent once
+    detail = httpx.get(
+        f"{hub_server.url}/v1/invoices/{hub_server.invoice_id}", headers=hub_server.staff()
+    ).json()
+    assert detail["state"] == "disputed"
+    assert any("line 2: no act A/2" in (e["reason"] or "") for e in detail["events"])
+
+
+def test_importing_a_csv_reports_the_bad_line_and_keeps_the_good_one(
+    signed_in: Any, hub_server: Hub, tmp_path: Any
+) -> None:
+    csv = tmp_path / "mandates.csv"
+    csv.write_text(
+        "case_ref,office_code,kind,acts[]\n"
+        "D-2026-0001,CJ75001,per_act,SERVE_TITLE\n"
+        "D-NO-SUCH-CASE,CJ75001,per_act,SERVE_TITLE\n",
+        encoding="utf-8",
+    )
+    signed_in.goto(f"{hub_server.url}/console/mandates")
+    signed_in.set_input_files("#csv-file", str(csv))
+    signed_in.click('form[action="/console/mandates/import"] button')
+    signed_in.wait_for_load_state()
+    report = signed_in.locator("section", has_text="Import report").inner_text()
+    assert "1 mandate(s) created" in report and "1 line(s) refused" in report
+    row = signed_in.locator("table.errors tbody tr").first.inner_text()
+    assert row.startswith("3") and "D-NO-SUCH-CASE" in row
+    screenshot(signed_in, "mandates-import-report")
+
+
+def test_signing_out_ends_the_session(browser: Any, hub_server: Hub) -> None:
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        sign_in(page, hub_server)
+        cookie = next(c for c in context.cookies() if c["name"] == "hub_console")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+        page.click("text=Sign out")
+        page.wait_for_url("**/console/sign-in")
+        page.goto(f"{hub_server.url}/console/decide")
+        assert "/console/sign-in?next=/console/decide" in page.url
+        # The old cookie, replayed, opens nothing: the session row is gone.
+        replayed = httpx.get(
+            f"{hub_server.url}/console/", cookies={"hub_console": cookie["value"]}, follow_redirects=False
+        )
+        assert replayed.status_code == 303 and "/console/sign-in" in replayed.headers["location"]
+    finally:
+        context.close()
+
+
+def test_a_page_without_a_session_redirects_to_sign_in(browser: Any, hub_server: Hub) -> None:
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{hub_server.url}/console/invoices")
+        assert page.url == f"{hub_server.url}/console/sign-in?next=/console/invoices"
+        assert page.locator("#password").count() == 1
+    finally:
+        context.close()
+
+
+def test_a_post_without_the_csrf_token_is_refused(signed_in: Any, hub_server: Hub) -> None:
+    answer = signed_in.request.post(
+        f"{hub_server.url}/console/mandates", form={"case_ref": "D-2026-0001", "kind": "per_act"}
+    )
+    assert answer.status == 403 and "security token (CSRF)" in answer.text()
+    forged = signed_in.request.post(
+        f"{hub_server.url}/console/sign-out", form={"csrf_token": "not-the-session-token"}
+    )
+    assert forged.status == 403
+    signed_in.goto(f"{hub_server.url}/console/")  # still signed in: nothing was done
+    assert signed_in.url == f"{hub_server.url}/console/"
+
+
+def test_an_office_key_opens_no_console_page(hub_server: Hub) -> None:
+    office = {"Authorization": f"Bearer {hub_server.office_key}"}
+    with httpx.Client(base_url=hub_server.url, headers=office, follow_redirects=False, timeout=30) as client:
+        for template in PAGES.values():
+            answer = client.get(_path(hub_server, template))
+            assert answer.status_code == 303, template
+            assert answer.headers["location"].startswith("/console/sign-in"), template
+        posted = client.post(f"/console/mandates/{hub_server.held_ref}/decide", data={"decision": "approve"})
+        assert posted.status_code == 303 and posted.headers["location"].startswith("/console/sign-in")

@@ -1,0 +1,182 @@
+"""The console's sessions, CSRF checks and headers, in process with httpx (no browser)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select, update
+
+from hub.console import service as console
+from hub.console.models import ConsoleSession
+from hub.database import unit_of_work
+from hub.staff import service as staff
+from hub.staff.models import Role
+
+PASSWORD = "correct horse battery"
+
+
+async def _account(app: FastAPI, role: Role = Role.STAFF, password: str | None = PASSWORD) -> str:
+    email = f"{secrets.token_hex(4)}@agence.example"
+    async with unit_of_work(app.state.sessions) as session:
+        user, _ = await staff.add_staff(session, email, role)
+        if password is not None:
+            user.password_hash = console.hash_password(password)
+    return email
+
+
+async def _sign_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:
+    form = await client.get("/console/sign-in")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token is not None
+    return await client.post(
+        "/console/sign-in",
+        data={"csrf_token": token.group(1), "email": email, "password": password, "next": "/console/decide"},
+    )
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+async def test_sign_in_sets_a_strict_cookie_and_opens_the_console(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    email = await _account(app)
+    signed = await _sign_in(client, email)
+    assert signed.status_code == 303 and signed.headers["location"] == "/console/decide"
+    cookie = next(h for h in signed.headers.get_list("set-cookie") if h.startswith("hub_console="))
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/console" in cookie
+    assert "Secure" not in cookie  # HUB_CONSOLE_HTTPS is off in the tests
+    page = await client.get("/console/decide")
+    assert page.status_code == 200 and email in page.text
+
+
+async def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    email = await _account(app)
+    wrong = await _sign_in(client, email, "not the password at all")
+    unknown = await _sign_in(client, "nobody@agence.example", PASSWORD)
+    assert wrong.status_code == unknown.status_code == 401
+    assert "The email or the password is not right." in wrong.text
+    assert "The email or the password is not right." in unknown.text
+    assert "hub_console=" not in wrong.headers.get("set-cookie", "")
+
+
+async def test_the_sign_in_form_needs_its_own_csrf_token(client: httpx.AsyncClient, app: FastAPI) -> None:
+    email = await _account(app)
+    refused = await client.post("/console/sign-in", data={"email": email, "password": PASSWORD})
+    assert refused.status_code == 403 and "CSRF" in refused.text
+
+
+async def test_every_page_answer_carries_the_security_headers(client: httpx.AsyncClient) -> None:
+    for path in ("/console/sign-in", "/console/", "/console/static/console.css"):
+        answer = await client.get(path)
+        assert "default-src 'self'" in answer.headers["content-security-policy"], path
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"], path
+        assert answer.headers["x-frame-options"] == "DENY", path
+        assert answer.headers["x-content-type-options"] == "nosniff", path
+        assert answer.headers["referrer-policy"] == "same-origin", path
+    assert "x-frame-options" not in (await client.get("/healthz")).headers  # the API keeps its own
+
+
+async def test_a_post_with_a_wrong_csrf_token_changes_nothing(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    email = await _account(app)
+    await _sign_in(client, email)
+    forged = await client.post("/console/sign-out", data={"csrf_token": "forged"})
+    assert forged.status_code == 403 and "Nothing was changed" in forged.text
+    assert (await client.get("/console/decide")).status_code == 200  # still signed in
+    page = await client.get("/console/decide")
+    out = await client.post("/console/sign-out", data={"csrf_token": _csrf(page.text)})
+    assert out.status_code == 303
+    assert (await client.get("/console/decide")).status_code == 303
+
+
+async def test_an_idle_session_is_signed_out(client: httpx.AsyncClient, app: FastAPI) -> None:
+    email = await _account(app)
+    await _sign_in(client, email)
+    idle = timedelta(minutes=app.state.settings.console_idle_minutes + 1)
+    async with unit_of_work(app.state.sessions) as session:
+        user_sessions = (await session.scalars(select(ConsoleSession))).all()
+        for row in user_sessions:
+            await session.execute(
+                update(ConsoleSession)
+                .where(ConsoleSession.id == row.id)
+                .values(last_seen_at=row.last_seen_at - idle)
+            )
+    answer = await client.get("/console/decide")
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/sign-in?next=/console/decide"
+
+
+async def test_a_sign_in_link_works_once_and_not_after_it_expires(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    email = await _account(app, password=None)
+    async with unit_of_work(app.state.sessions) as session:
+        user = await staff_user(session, email)
+        fresh = await console.create_sign_in_link(session, user, valid=timedelta(hours=1))
+        stale = await console.create_sign_in_link(session, user, valid=timedelta(seconds=-1))
+    first = await client.get(f"/console/sign-in/link/{fresh}")
+    assert first.status_code == 303 and "hub_console=" in first.headers["set-cookie"]
+    client.cookies.clear()
+    again = await client.get(f"/console/sign-in/link/{fresh}")
+    assert again.status_code == 401 and "already used or expired" in again.text
+    expired = await client.get(f"/console/sign-in/link/{stale}")
+    assert expired.status_code == 401
+    # No password on the account: the password form cannot open it.
+    assert (await _sign_in(client, email, "")).status_code == 401
+
+
+async def staff_user(session, email):  # type: ignore[no-untyped-def]
+    from hub.staff.repository import StaffRepository
+
+    user = await StaffRepository(session).by_email(email)
+    assert user is not None
+    return user
+
+
+async def test_a_role_sees_its_menu_and_is_refused_other_pages(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    email = await _account(app, Role.FINANCE)
+    await _sign_in(client, email)
+    page = await client.get("/console/")
+    assert 'href="/console/invoices"' in page.text and 'href="/console/mandates"' not in page.text
+    refused = await client.get("/console/mandates")
+    assert refused.status_code == 403 and "finance" in refused.text
+
+
+async def test_a_staff_token_opens_no_console_page(client: httpx.AsyncClient, app: FastAPI) -> None:
+    async with unit_of_work(app.state.sessions) as session:
+        _, token = await staff.add_staff(session, f"{secrets.token_hex(4)}@agence.example", Role.ADMIN)
+    answer = await client.get("/console/", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 303
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/v1/inbox"])
+async def test_sign_in_never_redirects_off_the_console(
+    client: httpx.AsyncClient, app: FastAPI, target: str
+) -> None:
+    email = await _account(app)
+    form = await client.get("/console/sign-in")
+    signed = await client.post(
+        "/console/sign-in",
+        data={"csrf_token": _csrf(form.text), "email": email, "password": PASSWORD, "next": target},
+    )
+    assert signed.headers["location"] == "/console/"
+
+
+async def test_guessing_passwords_is_slowed_down(client: httpx.AsyncClient, app: FastAPI) -> None:
+    email = await _account(app)
+    # Ten at once, then one every five seconds: of five more quick tries, most are refused unread.
+    answers = [(await _sign_in(client, email, f"guess number {n}")).status_code for n in range(15)]
+    assert answers[:10] == [401] * 10 and answers[10:].count(429) >= 3
