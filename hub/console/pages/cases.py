@@ -14,6 +14,7 @@ from hub.console.repository import ConsoleRepository
 from hub.console.web import Signed, needs, page
 from hub.deps import SessionDep
 from hub.kit.errors import HubError
+from hub.kit.pagination import MAX_LIMIT
 from hub.ledger import service as ledger
 from hub.mandates import service as mandates
 from hub.mandates.repository import MandateRepository
@@ -32,6 +33,7 @@ async def one(ref: str, request: Request, session: SessionDep, signed: Staff) ->
     case = await CaseRepository(session).get_with_parties_by_id(found.id)
     assert case is not None
     book = await ledger.case_ledger(session, ref)
+    holds, _ = await mandates.list_holds(session, ref, limit=MAX_LIMIT)  # a case has a handful
     return page(
         request,
         signed,
@@ -47,5 +49,5 @@ async def one(ref: str, request: Request, session: SessionDep, signed: Staff) ->
         mandates=await MandateRepository(session).of_case(case.id),
         acts=await ConsoleRepository(session).acts_of_case(case.id),
         entries=book.entries,
-        holds=await mandates.list_holds(session, ref),
+        holds=holds,
     )

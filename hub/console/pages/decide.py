@@ -16,6 +16,7 @@ from hub.ledger import service as ledger
 from hub.mandates import service as mandates
 from hub.mandates.models import MandateStatus
 from hub.mandates.repository import MandateRepository
+from hub.mandates.service import waiting
 from hub.offices.repository import OfficeRepository
 from hub.staff.models import Role
 
@@ -59,21 +60,21 @@ async def to_decide(
             )
         if len(rows) == limit:
             next_held = "/console/decide?" + urlencode({"after": rows[-1][0].ref, "limit": limit})
-    pending = await mandates.pending_cost_requests(session)
-    if cost_after:
-        ids = [a.approval_id for a in pending]
-        pending = pending[ids.index(cost_after) + 1 :] if cost_after in ids else pending
-    shown = pending[:limit]
+    pending, cost_cursor = await waiting.list_cost_requests(
+        session, office_code=None, after=cost_after, limit=limit
+    )
     next_cost = None
-    if len(pending) > limit:
-        next_cost = "/console/decide?" + urlencode({"cost_after": shown[-1].approval_id, "limit": limit})
+    if cost_cursor is not None:
+        next_cost = "/console/decide?" + urlencode({"cost_after": cost_cursor, "limit": limit})
     requests = []
     repo, offices = MandateRepository(session), OfficeRepository(session)
-    for approval in shown:
-        mandate = await repo.get_by_id(approval.mandate_id)
+    for view in pending:
+        mandate = await repo.get_by_id(view.approval.mandate_id)
         assert mandate is not None  # foreign key
         office = await offices.get(mandate.office_id)
-        requests.append({"a": approval, "m": mandate, "office_code": office.code if office else "?"})
+        requests.append(
+            {"a": view.approval, "m": mandate, "office_code": office.code if office else "?", "view": view}
+        )
     return page(
         request,
         signed,

@@ -166,8 +166,11 @@ def _chromium_or_skip() -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Module-scoped, never longer: Playwright's sync API keeps an event loop running in this thread
+    while it is open, and every async fixture set up after it would fail ("Runner.run() cannot be
+    called from a running event loop")."""
     _chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
