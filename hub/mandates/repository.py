@@ -316,3 +316,14 @@ class MandateRepository:
         """Written by the next flush (the next query, or the commit): a log row nothing reads back
         at once, so a batch chunk moving many mandates on flushes once, not once per mandate."""
         self.session.add_all(objects)
+
+    async def erase_instructions(self, case_id: uuid.UUID) -> int:
+        """The free instructions of the case's mandates, which may name the debtor (``hub gdpr erase``);
+        refs, acts, budgets and statuses stay."""
+        done = await self.session.execute(
+            update(Mandate)
+            .where(Mandate.case_id == case_id, Mandate.instructions.is_not(None))
+            .values(instructions=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(done, "rowcount", 0) or 0)
