@@ -30,6 +30,17 @@ from hub.settings import get_settings
 
 _SESSION_KEYS = "hub.case_keys"
 UNWRAP_CACHE = 4096  # unwrapped keys kept per process (32 bytes each)
+_configured: list[str] = []  # the secret the process was started with (``use_secret_key``)
+
+
+def use_secret_key(secret_key: str) -> None:
+    """The hub key of this process, from the settings it was started with (``create_app``); a
+    command line process uses ``HUB_SECRET_KEY`` from its environment."""
+    _configured[:] = [secret_key]
+
+
+def _secret_key() -> str:
+    return _configured[0] if _configured else get_settings().secret_key
 
 
 class KeyUnusable(RuntimeError):
@@ -69,12 +80,12 @@ async def load_keys(session: AsyncSession, case_ids: Iterable[uuid.UUID | None],
     found = await repo.case_keys(wanted)
     missing = wanted - found.keys()
     if create and missing:
-        secret = get_settings().secret_key
+        secret = _secret_key()
         await repo.add_case_keys(
             [{"case_id": c, "wrapped_key": _wrap(secret).wrap(new_data_key(), c.bytes)} for c in missing]
         )
         found |= await repo.case_keys(missing)  # a concurrent writer's key, if it won the insert
-    secret = get_settings().secret_key
+    secret = _secret_key()
     for case_id, wrapped in found.items():
         keys[case_id] = None if wrapped is None else _unwrap(secret, wrapped, case_id)
 

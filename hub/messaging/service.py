@@ -17,6 +17,7 @@ from hub.kit import merkle
 from hub.kit.clock import utcnow
 from hub.kit.db import RowBuffer
 from hub.kit.errors import Conflict, ErrorItem, NotFound
+from hub.messaging import sealing
 from hub.messaging.models import (
     BatchReceipt,
     Direction,
@@ -27,7 +28,6 @@ from hub.messaging.models import (
     Status,
     StoredMessage,
 )
-from hub.messaging import sealing
 from hub.messaging.repository import MessageRepository
 from hub.messaging.signing import (
     ALGORITHM,
