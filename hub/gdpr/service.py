@@ -120,7 +120,7 @@ async def erase(
     blanked = {
         "case_updates": await repo.blank_case_updates(case.id),
         "holds": await repo.blank_holds(case.id, ERASED),
-        "mandates": await MandateRepository(session).erase_instructions(case.id),
+        "mandates": await MandateRepository(session).erase_free_text(case.id, ERASED),
     }
     receipts = len(await messages.receipts_of(pks)) if pks else 0
     detail = {"messages": len(pks), "receipts": receipts, **blanked}

@@ -317,13 +317,21 @@ class MandateRepository:
         at once, so a batch chunk moving many mandates on flushes once, not once per mandate."""
         self.session.add_all(objects)
 
-    async def erase_instructions(self, case_id: uuid.UUID) -> int:
-        """The free instructions of the case's mandates, which may name the debtor (``hub gdpr erase``);
-        refs, acts, budgets and statuses stay."""
-        done = await self.session.execute(
+    async def erase_free_text(self, case_id: uuid.UUID, erased: str) -> int:
+        """The free texts of the case's mandates, which may name the debtor (``hub gdpr erase``): their
+        instructions, and the reasons of their transitions (an office's refusal text); refs, acts,
+        budgets, statuses, who and when stay. Returns how many rows were blanked."""
+        of_case = select(Mandate.id).where(Mandate.case_id == case_id)
+        mandates = await self.session.execute(
             update(Mandate)
             .where(Mandate.case_id == case_id, Mandate.instructions.is_not(None))
             .values(instructions=None)
             .execution_options(synchronize_session=False)
         )
-        return int(getattr(done, "rowcount", 0) or 0)
+        events = await self.session.execute(
+            update(MandateEvent)
+            .where(MandateEvent.mandate_id.in_(of_case), MandateEvent.reason.is_not(None))
+            .values(reason=erased)
+            .execution_options(synchronize_session=False)
+        )
+        return sum(int(getattr(done, "rowcount", 0) or 0) for done in (mandates, events))
