@@ -258,7 +258,7 @@ class MessageRepository:
 
     async def add_case_keys(self, rows: Sequence[dict[str, Any]]) -> None:
         """New keys; a case given a key meanwhile by a concurrent writer keeps that one."""
-        dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite
+        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
         statement = (
             dialect.insert(CaseKey).values(list(rows)).on_conflict_do_nothing(index_elements=["case_id"])
         )
