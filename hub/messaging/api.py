@@ -295,10 +295,12 @@ async def get_message(ref: str, caller: CurrentCaller, session: SessionDep) -> M
     response_class=Response,
     responses={
         200: {
-            "description": "The bytes of the message, in its own content type",
+            "description": "The message as received or sent, in its own content type (XML or JSON)",
             "content": {
-                "application/xml": {"example": '<Mandate xmlns="urn:hub:v1">...</Mandate>'},
-                "application/json": {"example": {"envelope": {"kind": "mandate"}}},
+                "application/json": {
+                    "schema": {"type": "object"},
+                    "example": {"envelope": {"kind": "mandate"}},
+                },
             },
         },
         **problems(
