@@ -30,6 +30,7 @@ from hub.logging import configure_logging
 from hub.mandates import api as mandates_api
 from hub.mandates import case_updates_api, decisions_api, holds_api
 from hub.messaging import api as messaging_api
+from hub.messaging import sealing
 from hub.messaging.signing import ReceiptSigner
 from hub.offices import api as offices_api
 from hub.offices.repository import OfficeRepository
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.signer = ReceiptSigner(settings.secret_key)
+    sealing.use_secret_key(settings.secret_key)  # the key that wraps each case's data key
     app.state.processor = inbound_processor(app.state.signer)
     install_problem_handlers(app)
     app.state.rate_limiter = RateLimiter()

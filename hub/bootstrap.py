@@ -8,6 +8,7 @@ See docs/pipeline.md."""
 from __future__ import annotations
 
 from hub.acts.handlers import act_report_received, preload_act_reports
+from hub.gdpr.service import cases_of
 from hub.invoices.handlers import fee_invoice_received, is_einvoice_body, read_einvoice
 from hub.mandates.handlers import (
     case_update_acknowledged,
@@ -38,4 +39,7 @@ TRANSLATORS = (read_einvoice,)  # UBL 2.1, UN/CEFACT CII and Factur-X invoices, 
 
 
 def inbound_processor(signer: ReceiptSigner) -> InboundProcessor:
-    return InboundProcessor(signer, kinds=KINDS, translators=TRANSLATORS, slow_body=is_einvoice_body)
+    # cases_of: the case each message concerns, whose key seals it in the store (hub.gdpr).
+    return InboundProcessor(
+        signer, kinds=KINDS, translators=TRANSLATORS, slow_body=is_einvoice_body, cases_of=cases_of
+    )

@@ -29,6 +29,7 @@ from hub.database import (
     session_factory,
 )
 from hub.finance.commands import finance_app
+from hub.gdpr.commands import gdpr_app
 from hub.kit.commands import in_transaction
 from hub.kit.crypto import SecretBox
 from hub.kit.errors import HubError
@@ -89,6 +90,7 @@ app.add_typer(finance_app, name="finance")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(tariff_app, name="tariff")
 app.add_typer(worklist_app, name="worklist")
+app.add_typer(gdpr_app, name="gdpr")
 app.command("backtest")(backtest)
 
 T = TypeVar("T")

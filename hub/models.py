@@ -3,12 +3,21 @@
 from hub.acts.models import ActReport, ActReportTally, MandateActTally
 from hub.cases.models import Case, CaseUpdate, Creditor, Debtor
 from hub.console.models import ConsoleSession, SignInLink
+from hub.gdpr.models import GdprEvent
 from hub.inventory.models import InventoryResult
 from hub.invoices.models import Invoice, InvoiceEvent, InvoiceLine
 from hub.kit.idempotency import IdempotencyRecord
 from hub.ledger.models import LedgerEntry, LedgerTransaction
 from hub.mandates.models import Approval, CaseUpdateNotice, Hold, HoldNotice, Mandate, MandateEvent
-from hub.messaging.models import InboxEntry, MailboxItem, MessageEvent, OutboxEntry, Receipt, StoredMessage
+from hub.messaging.models import (
+    CaseKey,
+    InboxEntry,
+    MailboxItem,
+    MessageEvent,
+    OutboxEntry,
+    Receipt,
+    StoredMessage,
+)
 from hub.offices.models import Office, OfficeApiKey, OfficeEvent
 from hub.payments.models import PaymentRun
 from hub.remittances.models import Remittance, RemittanceLine
@@ -20,11 +29,13 @@ __all__ = [
     "ActReportTally",
     "Approval",
     "Case",
+    "CaseKey",
     "CaseUpdate",
     "CaseUpdateNotice",
     "ConsoleSession",
     "Creditor",
     "Debtor",
+    "GdprEvent",
     "Hold",
     "HoldNotice",
     "IdempotencyRecord",

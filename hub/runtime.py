@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.bootstrap import inbound_processor
 from hub.broker import Broker
+from hub.gdpr import sweeper as gdpr_sweeper
 from hub.kit.crypto import SecretBox
 from hub.kit.http import BodyLimits
 from hub.mandates import sweeper
@@ -54,6 +55,10 @@ class Workers:
             if self.settings.mandate_expiry_sweep_seconds > 0:
                 every = self.settings.mandate_expiry_sweep_seconds
                 self._spawn("mandate-expiry", sweeper.run_forever(self.sessions, self.stop, every))
+            # Erases the debtor data of cases closed longer ago than the retention period.
+            if self.settings.gdpr_sweep_seconds > 0:
+                every = self.settings.gdpr_sweep_seconds
+                self._spawn("gdpr-retention", gdpr_sweeper.run_forever(self.sessions, self.stop, every))
         if self.settings.role in ("all", "worker") and self.broker is not None:
             self._spawn("inbound-consumer", self._consume(self.broker))
 

@@ -62,6 +62,14 @@ class Settings(BaseSettings):
     # How often the worker ("all" and "relay" roles) expires lapsed mandates; 0 = never (run
     # `hub mandates expire` from cron instead).
     mandate_expiry_sweep_seconds: float = Field(default=3600.0, ge=0)
+    # Personal data (docs/personal-data.md): a closed case's debtor data is erased this many days after
+    # the case closed. Default 6 years: the 5-year limitation of a claim against the agency (art. 2224
+    # Code civil) and the 6 years the tax administration may look back (LPF L102 B); the ledger and the
+    # amounts, kept 10 years as accounting (L123-22 Code de commerce), are never erased.
+    gdpr_retention_days: int = Field(default=6 * 365, ge=1, le=36500)
+    # How often the worker ("all" and "relay" roles) erases cases past retention; 0 = never (run
+    # `hub gdpr sweep` from cron instead).
+    gdpr_sweep_seconds: float = Field(default=86400.0, ge=0)
     # Remittances: money an office collected is to be remitted to the agency within this many days
     # of its collection (the act's date); older money shows as overdue (GET /v1/finance/unremitted,
     # `hub finance unremitted`, the scorecard).

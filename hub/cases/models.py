@@ -101,6 +101,9 @@ class Case(UuidPk, Timestamped, Base):
     # Recorded by case updates (``debtor_deceased``, ``limitation_reached``): both end the case's acts.
     debtor_deceased: Mapped[bool | None] = mapped_column(Boolean)
     limitation_reached_on: Mapped[date | None] = mapped_column(Date)
+    # The day the case ended (balance paid off, debtor deceased, claim lapsed: ``updates.closes_case``);
+    # the debtor's personal data is erased once the retention period after it has passed (hub.gdpr).
+    closed_on: Mapped[date | None] = mapped_column(Date, index=True)
 
     # Read with the case in the same SELECT (a correlated subquery), so the rules know it without a
     # query more on the act report's path.

@@ -167,3 +167,12 @@ def apply_update(case: Case, data: CaseUpdateIn) -> None:
             case.insolvency_kind = None
         case Kind.LIMITATION_REACHED:
             case.limitation_reached_on = data.effective_on
+    if case.closed_on is None and closes_case(case, data):
+        case.closed_on = data.effective_on  # its personal data's retention runs from here (hub.gdpr)
+
+
+def closes_case(case: Case, data: CaseUpdateIn) -> bool:
+    """Whether the update ends the case: the balance paid off, the debtor dead, the claim lapsed."""
+    if data.kind is Kind.PAYMENT_RECEIVED:
+        return case.outstanding_cents <= 0
+    return data.kind in (Kind.DEBTOR_DECEASED, Kind.LIMITATION_REACHED)

@@ -116,3 +116,11 @@ class PayloadTooLarge(HubError):
     status = 413
     code = "payload_too_large"
     title = "Request body too large"
+
+
+class Gone(HubError):
+    """The object existed and was destroyed on purpose (a message of an erased case)."""
+
+    status = 410
+    code = "gone"
+    title = "Gone"

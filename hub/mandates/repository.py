@@ -407,3 +407,22 @@ class MandateRepository:
         """Written by the next flush (the next query, or the commit): a log row nothing reads back
         at once, so a batch chunk moving many mandates on flushes once, not once per mandate."""
         self.session.add_all(objects)
+
+    async def erase_free_text(self, case_id: uuid.UUID, erased: str) -> int:
+        """The free texts of the case's mandates, which may name the debtor (``hub gdpr erase``): their
+        instructions, and the reasons of their transitions (an office's refusal text); refs, acts,
+        budgets, statuses, who and when stay. Returns how many rows were blanked."""
+        of_case = select(Mandate.id).where(Mandate.case_id == case_id)
+        mandates = await self.session.execute(
+            update(Mandate)
+            .where(Mandate.case_id == case_id, Mandate.instructions.is_not(None))
+            .values(instructions=None)
+            .execution_options(synchronize_session=False)
+        )
+        events = await self.session.execute(
+            update(MandateEvent)
+            .where(MandateEvent.mandate_id.in_(of_case), MandateEvent.reason.is_not(None))
+            .values(reason=erased)
+            .execution_options(synchronize_session=False)
+        )
+        return sum(int(getattr(done, "rowcount", 0) or 0) for done in (mandates, events))

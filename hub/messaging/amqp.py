@@ -49,7 +49,7 @@ class AmqpTransport:
                 message_id=str(out.entry.id),
                 exchange=out.entry.exchange,
                 routing_key=out.entry.routing_key,
-                body=out.message.body,
+                body=out.body,
                 content_type=out.message.content_type,
                 headers={
                     "x-hub-message-id": out.message.message_id,

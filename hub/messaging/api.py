@@ -19,7 +19,7 @@ from hub.kit.clock import utcnow
 from hub.kit.errors import NotFound
 from hub.kit.openapi import problems
 from hub.kit.pagination import DEFAULT_LIMIT, Limit, Page, fetch, page_of
-from hub.messaging import inbound, service
+from hub.messaging import inbound, sealing, service
 from hub.messaging.models import Status, StoredMessage
 from hub.messaging.receiving import (
     OFFICE_MESSAGE_BODY,
@@ -40,6 +40,7 @@ from schemas import v1
 router = APIRouter(prefix="/v1", tags=["messaging"])
 MAX_ID = 2**63 - 1  # ids are 64-bit integers in every database
 NO_KEY = "No API key or staff token, or one unknown or revoked"
+ERASED = "The message's case was erased (`message.erased`): its content is gone, its receipt stays"
 
 
 def _inbox_example() -> dict[str, Any]:
@@ -195,6 +196,7 @@ async def read_inbox(
     repo = MessageRepository(session)
     items = await repo.mailbox(office.code, after_id=after, limit=limit)
     messages = await repo.messages_by_pk([i.message_pk for i in items])
+    bodies = await sealing.open_bodies(session, list(messages.values()))
     page = [
         InboxMessage(
             id=item.id,
@@ -203,7 +205,8 @@ async def read_inbox(
             sender=m.sender,
             correlation_id=m.correlation_id,
             content_type=m.content_type,
-            body_base64=base64.b64encode(m.body).decode(),
+            # A message of a case erased since it was queued: empty (erasure takes it out of the inbox).
+            body_base64=base64.b64encode(bodies[m.id] or b"").decode(),
             sha256=m.sha256,
             created_at=m.created_at,
         )
@@ -318,13 +321,53 @@ async def get_message(ref: str, caller: CurrentCaller, session: SessionDep) -> M
     )
 
 
+@router.get(
+    "/messages/{ref}/raw",
+    summary="A message's content, exactly as received or sent",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The message as received or sent, in its own content type (XML or JSON)",
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object"},
+                    "example": {"envelope": {"kind": "mandate"}},
+                },
+            },
+        },
+        **problems(
+            {
+                401: NO_KEY,
+                404: "No such message, or not this office's",
+                410: ERASED,
+                422: "Invalid request",
+            }
+        ),
+    },
+)
+async def get_message_raw(ref: str, caller: CurrentCaller, session: SessionDep) -> Response:
+    """The bytes of one message as the hub received or sent them, whose SHA-256 is the `sha256` of the
+    message and of its signed receipt. A message of an erased case answers 410 `message.erased`: its
+    personal data is gone, while its hash and receipt still verify. Another office's message answers 404.
+    """
+    message = await _visible_message(session, caller, ref)
+    body = await sealing.open_body(session, message)
+    return Response(body, media_type=message.content_type)
+
+
 @router.post(
     "/messages/{message_pk}/resend",
     response_model=MessageSummary,
     status_code=202,
     summary="Send an outbound message again, with the same message id (admin)",
     responses=problems(
-        {401: NO_KEY, 403: "Not an admin", 404: "No such outbound message", 422: "Not a UUID"}
+        {
+            401: NO_KEY,
+            403: "Not an admin",
+            404: "No such outbound message",
+            410: ERASED,
+            422: "Not a UUID",
+        }
     ),
 )
 async def resend_message(
@@ -365,7 +408,7 @@ async def send_message(
     summary="Run an inbound message through validation again (admin)",
     description="Answers like `POST /v1/messages`: 202 with the new receipt, or the refusal.",
     status_code=202,
-    responses=RECEIPT_RESPONSES,
+    responses={**RECEIPT_RESPONSES, **problems({410: ERASED})},
 )
 async def replay_message(
     message_pk: uuid.UUID,

@@ -26,7 +26,7 @@ from adapters.xml import codec
 from adapters.xml.hardened import XmlRejected
 from hub.kit.db import RowBuffer
 from hub.kit.errors import MAX_ERRORS, Conflict, ErrorItem, HubError, InvalidInput, NotFound
-from hub.messaging import outbound, service
+from hub.messaging import outbound, sealing, service
 from hub.messaging.models import Receipt, Status, StoredMessage
 from hub.messaging.outbound import JSON, XML
 from hub.messaging.repository import MessageRepository
@@ -67,6 +67,9 @@ class Reading:
 # message it read, with an envelope made up for the credential's office, or None when the body is
 # not its form.
 Translator = Callable[[bytes, str, Office], Reading | None]
+# The case each message concerns (None: none, or several), in order: its stored body is sealed with
+# that case's key (docs/adr/0015-personal-data.md). Reads what it needs for the whole set at once.
+CaseResolver = Callable[[AsyncSession, Sequence[v1.MessageModel]], Awaitable[list[uuid.UUID | None]]]
 # Whether reading a body is CPU work to do in a worker thread, off the event loop (an e-invoice,
 # checked by the official EN 16931 stylesheets): given the body and its content type.
 SlowBody = Callable[[bytes, str], bool]
@@ -214,6 +217,7 @@ class InboundProcessor:
         kinds: Mapping[str, KindHandling],
         translators: Sequence[Translator] = (),
         slow_body: SlowBody = _never,
+        cases_of: CaseResolver | None = None,
     ) -> None:
         unknown = set(kinds) - OFFICE_KINDS
         if unknown:
@@ -222,6 +226,7 @@ class InboundProcessor:
         self.kinds = dict(kinds)
         self.translators = tuple(translators)
         self.slow_body = slow_body
+        self.cases_of = cases_of
 
     async def receive(
         self, session: AsyncSession, office: Office, received: Received, *, reply_receipt: bool = False
@@ -288,10 +293,12 @@ class InboundProcessor:
                 unlocked |= {m.envelope.message_id for m in of_kind}
         await MessageRepository(session).lock_message_ids(office.code, unlocked)
         applied = await service.applied_among(session, office.code, {m.envelope.message_id for m in readable})
+        cases = await self._cases(session, readable)
         outcomes = []
         for received, reading in zip(many, read, strict=True):
             if isinstance(reading, Reading):
-                outcome = await self._apply(session, office, received, reading, applied, preloaded)
+                case_id = cases.get(id(reading.message))
+                outcome = await self._apply(session, office, received, reading, applied, preloaded, case_id)
             else:
                 envelope, errors, status = reading
                 outcome = await self._refuse(
@@ -299,6 +306,16 @@ class InboundProcessor:
                 )
             outcomes.append(outcome)
         return outcomes
+
+    async def _cases(
+        self, session: AsyncSession, readable: Sequence[v1.MessageModel]
+    ) -> dict[int, uuid.UUID | None]:
+        """The case of each readable message (by the object's id), their keys read in one query."""
+        if self.cases_of is None or not readable:
+            return {}
+        found = await self.cases_of(session, readable)
+        await sealing.load_keys(session, found, create=True)
+        return {id(message): case_id for message, case_id in zip(readable, found, strict=True)}
 
     def read(self, office: Office, received: Received) -> Reading:
         """The message in ``received``: as decoded already, else a translator's reading, else the v1
@@ -351,6 +368,7 @@ class InboundProcessor:
         reading: Reading,
         applied: dict[str, uuid.UUID],
         preloaded: dict[str, object],
+        case_id: uuid.UUID | None = None,
     ) -> Outcome:
         """Applies one routable message; ``applied`` (message id -> stored message) is kept current."""
         message = reading.message
@@ -369,7 +387,12 @@ class InboundProcessor:
             return Outcome(earlier, service.signed_alone(self.signer, receipt), duplicate=True, status=409)
 
         stored = await service.store_inbound(
-            session, envelope, received.raw, received.content_type, parent_id=received.parent_id
+            session,
+            envelope,
+            received.raw,
+            received.content_type,
+            parent_id=received.parent_id,
+            case_id=case_id,
         )
         handling = self.kinds.get(env.kind)
         delivery = Delivery(message, stored, office, reading.errors[:MAX_ERRORS], preloaded.get(env.kind))
@@ -450,7 +473,8 @@ async def replay(
         raise Conflict(
             f"the sender {stored.sender} is not a registered office", code="message.sender_unknown"
         )
+    raw = await sealing.open_body(session, stored)  # a message of an erased case: 410 message.erased
     await service.record(session, stored, Status.REPLAYED, actor=actor)
     return await processor.receive(
-        session, office, Received(stored.body, stored.content_type, parent_id=stored.id), reply_receipt=True
+        session, office, Received(raw, stored.content_type, parent_id=stored.id), reply_receipt=True
     )

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -80,8 +81,13 @@ class StoredMessage(UuidPk, Timestamped, Base):
     parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("messages.id"), index=True)
     content_type: Mapped[str] = mapped_column(String(100))
     body: Mapped[bytes] = mapped_column(LargeBinary)
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))  # of the bytes received or sent, sealed or not
     status: Mapped[str] = mapped_column(String(16))
+    # The case the message concerns (its debtor's personal data), when it concerns one: its body is
+    # then sealed with the case's data key (``sealed``; ``hub.messaging.sealing``). NULL: a message
+    # of no case (receipts, invoices, remittances) or stored before sealing (legacy, clear).
+    case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), index=True)
+    sealed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class MessageEvent(Base):
@@ -97,6 +103,19 @@ class MessageEvent(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     actor: Mapped[str] = mapped_column(String(64), default="hub")
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class CaseKey(Base):
+    """The data key that seals a case's stored messages, wrapped by the hub's key. Erasing the case
+    destroys it (``wrapped_key`` NULL, ``erased_at`` set): every body it sealed is unreadable from then
+    on, while their hashes, and the receipts that sign them, stay as they were."""
+
+    __tablename__ = "case_keys"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("cases.id"), primary_key=True)
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class InboxEntry(Base):
@@ -117,6 +136,7 @@ class InboxEntry(Base):
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"  # confirmed by the broker, or put in the recipient's mailbox
+    ERASED = "erased"  # never sent: its case's personal data was erased first
 
 
 class OutboxEntry(Base):

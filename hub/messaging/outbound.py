@@ -26,9 +26,15 @@ XML = "application/xml"
 
 
 async def send_to_office(
-    session: AsyncSession, office: Office, message: v1.MessageModel, *, parent_id: uuid.UUID | None = None
+    session: AsyncSession,
+    office: Office,
+    message: v1.MessageModel,
+    *,
+    parent_id: uuid.UUID | None = None,
+    case_id: uuid.UUID | None = None,
 ) -> None:
-    """Queues a message for an office in its codec (canonical XML or JSON) on the outbox."""
+    """Queues a message for an office in its codec (canonical XML or JSON) on the outbox. ``case_id``:
+    the case the message concerns, whose key seals it in the store (docs/adr/0015-personal-data.md)."""
     as_json = office.codec.startswith("json")
     body = v1.dump_json(message) if as_json else codec.encode(message)  # type: ignore[arg-type]
     env = message.envelope
@@ -40,6 +46,7 @@ async def send_to_office(
         exchange=topology.OUTBOUND_EXCHANGE,
         routing_key=topology.office_routing_key(office.code),
         parent_id=parent_id,
+        case_id=case_id,
     )
 
 

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.database import unit_of_work
 from hub.kit.clock import utcnow
-from hub.messaging.models import Direction, MailboxItem, OutboxEntry, Status, StoredMessage
+from hub.messaging import sealing
+from hub.messaging.models import Direction, MailboxItem, OutboxEntry, OutboxStatus, Status, StoredMessage
 from hub.messaging.repository import MessageRepository
 from hub.messaging.service import record_many
 from hub.observability import metrics
@@ -31,6 +32,9 @@ MAX_BACKOFF_S = 30  # a broker back after a restart is used again within 30 s
 class Outgoing:
     entry: OutboxEntry
     message: StoredMessage
+    # The bytes to publish (the message's, opened when sealed); filled for the broker only: a
+    # mailbox item points at the stored message, whose body is opened when it is read.
+    body: bytes = b""
 
 
 class Transport(Protocol):
@@ -123,9 +127,25 @@ class Relay:
                 results = await self.mailbox.send(session, by_mailbox)
                 sent += await self._settle(session, by_mailbox, results, Status.DELIVERED, "mailbox")
             if by_broker and self.broker is not None:
+                by_broker = await self._opened(session, by_broker)
+            if by_broker and self.broker is not None:
                 results = await self.broker.send(session, by_broker)
                 sent += await self._settle(session, by_broker, results, Status.CONFIRMED, "amqp")
             return sent
+
+    @staticmethod
+    async def _opened(session: AsyncSession, batch: list[Outgoing]) -> list[Outgoing]:
+        """The batch with the bytes to publish; a message whose case was erased meanwhile is never
+        sent (its outbox row ``erased``)."""
+        bodies = await sealing.open_bodies(session, [out.message for out in batch])
+        opened = []
+        for out in batch:
+            body = bodies[out.message.id]
+            if body is None:
+                out.entry.status = OutboxStatus.ERASED.value
+            else:
+                opened.append(Outgoing(out.entry, out.message, body))
+        return opened
 
     async def _settle(
         self,

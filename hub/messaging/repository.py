@@ -8,11 +8,13 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Select, Table, false, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.kit.db import Base, RowBuffer, advisory_locks
 from hub.kit.pagination import after_row
 from hub.messaging.models import (
+    CaseKey,
     InboxEntry,
     MailboxItem,
     MessageEvent,
@@ -254,3 +256,56 @@ class MessageRepository:
             select(OutboxEntry).where(OutboxEntry.message_pk == message_pk).order_by(OutboxEntry.id.desc())
         )
         return await self.session.scalar(query.limit(1))
+
+    async def case_keys(self, case_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, bytes | None]:
+        """The wrapped key of each of ``case_ids`` that has a key row (None: erased)."""
+        rows = await self.session.execute(
+            select(CaseKey.case_id, CaseKey.wrapped_key).where(CaseKey.case_id.in_(case_ids))
+        )
+        return {case_id: wrapped for case_id, wrapped in rows.all()}
+
+    async def add_case_keys(self, rows: Sequence[dict[str, Any]]) -> None:
+        """New keys; a case given a key meanwhile by a concurrent writer keeps that one."""
+        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(CaseKey).values(list(rows)).on_conflict_do_nothing(index_elements=["case_id"])
+        )
+        await self.session.execute(statement)
+
+    async def erase_case_key(self, case_id: uuid.UUID, now: datetime) -> None:
+        """Destroys the case's key, or records an erased one when it had none."""
+        done = await self.session.execute(
+            update(CaseKey)
+            .where(CaseKey.case_id == case_id)
+            .values(wrapped_key=None, erased_at=func.coalesce(CaseKey.erased_at, now))
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(done, "rowcount", 0):
+            await self.add_case_keys([{"case_id": case_id, "wrapped_key": None, "erased_at": now}])
+
+    async def case_messages(self, case_id: uuid.UUID) -> Sequence[StoredMessage]:
+        query = (
+            select(StoredMessage).where(StoredMessage.case_id == case_id).order_by(StoredMessage.created_at)
+        )
+        return list(await self.session.scalars(query))
+
+    async def receipts_of(self, message_pks: Collection[uuid.UUID]) -> Sequence[Receipt]:
+        return list(await self.session.scalars(select(Receipt).where(Receipt.message_pk.in_(message_pks))))
+
+    async def stop_deliveries(self, message_pks: Collection[uuid.UUID], now: datetime) -> None:
+        """Nothing of these messages is sent any more: pending outbox rows are dropped from the relay's
+        claim (``erased``), unread mailbox items are taken out of the inbox and their pushes stopped."""
+        if not message_pks:
+            return
+        await self.session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.message_pk.in_(message_pks), OutboxEntry.status == OutboxStatus.PENDING.value)
+            .values(status=OutboxStatus.ERASED.value, last_error="case erased")
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            update(MailboxItem)
+            .where(MailboxItem.message_pk.in_(message_pks), MailboxItem.acked_at.is_(None))
+            .values(acked_at=now, push_state="disabled")
+            .execution_options(synchronize_session=False)
+        )

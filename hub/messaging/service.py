@@ -17,6 +17,7 @@ from hub.kit import merkle
 from hub.kit.clock import utcnow
 from hub.kit.db import RowBuffer
 from hub.kit.errors import Conflict, ErrorItem, NotFound
+from hub.messaging import sealing
 from hub.messaging.models import (
     BatchReceipt,
     Direction,
@@ -110,15 +111,20 @@ def _folded(session: AsyncSession, message: StoredMessage, status: Status) -> bo
 
 
 def _message_row(
+    session: AsyncSession,
     envelope: Envelope,
     direction: Direction,
     body: bytes,
     content_type: str,
     parent_id: uuid.UUID | None,
     status: Status,
+    case_id: uuid.UUID | None,
 ) -> dict[str, Any]:
+    """The row of a message; the body of a case's message is stored sealed with the case's key
+    (``sealing.load_keys`` first), its hash is the hash of ``body`` as received or sent."""
+    pk = uuid.uuid4()
     return {
-        "id": uuid.uuid4(),
+        "id": pk,
         "direction": direction.value,
         "message_id": envelope.message_id,
         "kind": envelope.kind,
@@ -128,21 +134,12 @@ def _message_row(
         "correlation_id": envelope.correlation_id,
         "parent_id": parent_id,
         "content_type": content_type,
-        "body": body,
+        "body": body if case_id is None else sealing.seal_for(session, case_id, pk, body),
         "sha256": sha256_hex(body),
         "status": status.value,
+        "case_id": case_id,
+        "sealed": case_id is not None,
     }
-
-
-def _new_message(
-    envelope: Envelope,
-    direction: Direction,
-    body: bytes,
-    content_type: str,
-    parent_id: uuid.UUID | None,
-    status: Status,
-) -> StoredMessage:
-    return StoredMessage(**_message_row(envelope, direction, body, content_type, parent_id, status))
 
 
 async def store_inbound(
@@ -152,8 +149,15 @@ async def store_inbound(
     content_type: str,
     *,
     parent_id: uuid.UUID | None = None,
+    case_id: uuid.UUID | None = None,
 ) -> StoredMessage:
-    message = _new_message(envelope, Direction.INBOUND, raw, content_type, parent_id, Status.RECEIVED)
+    """Keeps an office's message as received; ``case_id``: the case it concerns (sealed with its key)."""
+    await sealing.load_keys(session, [case_id], create=True)
+    message = StoredMessage(
+        **_message_row(
+            session, envelope, Direction.INBOUND, raw, content_type, parent_id, Status.RECEIVED, case_id
+        )
+    )
     MessageRepository(session).stage(message)
     await record(session, message, Status.RECEIVED)
     return message
@@ -192,9 +196,14 @@ async def enqueue_outbound(
     routing_key: str,
     parent_id: uuid.UUID | None = None,
     headers: dict[str, str] | None = None,
+    case_id: uuid.UUID | None = None,
 ) -> OutboxEntry:
-    """Stores an outbound message and its outbox row; the relay sends it once this commits."""
-    message = _message_row(envelope, Direction.OUTBOUND, body, content_type, parent_id, Status.ROUTED)
+    """Stores an outbound message and its outbox row; the relay sends it once this commits.
+    ``case_id``: the case the message concerns (sealed with its key)."""
+    await sealing.load_keys(session, [case_id], create=True)
+    message = _message_row(
+        session, envelope, Direction.OUTBOUND, body, content_type, parent_id, Status.ROUTED, case_id
+    )
     row = {
         "message_pk": message["id"],
         "recipient": envelope.recipient,
@@ -389,6 +398,8 @@ async def resend(session: AsyncSession, message_pk: uuid.UUID, *, actor: str) ->
     message = await repo.get(message_pk)
     if message is None:
         raise NotFound(f"no message {message_pk}", code="message.not_found")
+    if await sealing.is_erased(session, message):
+        raise sealing.erased(message)
     last = await repo.last_outbox_entry(message.id)
     if last is None:  # an inbound message with an outbox row was forwarded to the agency
         raise Conflict(

@@ -15,6 +15,7 @@ from adapters import webhooks
 from hub.database import unit_of_work
 from hub.kit.clock import utcnow
 from hub.kit.crypto import SecretBox
+from hub.messaging import sealing
 from hub.messaging.models import Status
 from hub.messaging.repository import MessageRepository
 from hub.messaging.service import record
@@ -71,9 +72,14 @@ class WebhookPusher:
             for item in await repo.claim_due_pushes(now, self.batch_size):
                 office = await offices.get_by_code(item.recipient)
                 message = await repo.get(item.message_pk)
+                # A message of an erased case (None) is never pushed.
+                body = (
+                    None if message is None else (await sealing.open_bodies(session, [message]))[message.id]
+                )
                 if (
                     office is None
                     or message is None
+                    or body is None
                     or office.webhook_url is None
                     or office.webhook_disabled_at
                 ):
@@ -87,7 +93,7 @@ class WebhookPusher:
                         url=office.webhook_url,
                         secrets=[self.box.open(s) for s in office.webhook_secrets],
                         webhook_id=message.message_id,
-                        body=message.body,
+                        body=body,
                         content_type=message.content_type,
                     )
                 )

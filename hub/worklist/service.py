@@ -422,7 +422,11 @@ async def send_reminder(
         if winner is None:
             raise
         raise _already(winner) from None
-    await send_to_office(session, office, reminder_message(reminder, office))
+    case = await CaseRepository(session).get_by_ref(item.case_ref) if item.case_ref else None
+    # A reminder about a case is sealed with the case's key, like every message about it (ADR 0015).
+    await send_to_office(
+        session, office, reminder_message(reminder, office), case_id=case.id if case is not None else None
+    )
     return reminder, office.code
 
 

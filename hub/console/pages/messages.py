@@ -15,7 +15,7 @@ from hub.console.repository import ConsoleRepository
 from hub.console.web import PAGE_SIZE, CheckedForm, Signed, done, needs, page, refusal_text
 from hub.deps import SessionDep, SettingsDep
 from hub.kit.errors import HubError
-from hub.messaging import dead_letters
+from hub.messaging import dead_letters, sealing
 from hub.messaging import service as messaging
 from hub.messaging.inbound import replay
 from hub.messaging.models import Status
@@ -70,7 +70,8 @@ async def one(message_pk: uuid.UUID, request: Request, session: SessionDep, sign
         return page(
             request, signed, "missing.html", title="No such message", detail=f"no message {message_pk}"
         )
-    raw = message.body[:RAW_LIMIT].decode("utf-8", errors="replace")
+    body = (await sealing.open_bodies(session, [message]))[message.id]  # None: its case was erased
+    raw = None if body is None else body[:RAW_LIMIT].decode("utf-8", errors="replace")
     return page(
         request,
         signed,
@@ -80,8 +81,8 @@ async def one(message_pk: uuid.UUID, request: Request, session: SessionDep, sign
         m=message,
         events=await repo.message_events(message.id),
         raw=raw,
-        cut=len(message.body) > RAW_LIMIT,
-        size=len(message.body),
+        cut=body is not None and len(body) > RAW_LIMIT,
+        size=None if body is None else len(body),
     )
 
 

@@ -130,7 +130,7 @@ async def record_update(
         due = now + ack_window()
         refs = [m.ref for m in mandates]
         wire = messages.case_update(update, case, office, refs, ack_due_by=due, work_stops=cleared)
-        await send_to_office(session, office, wire)
+        await send_to_office(session, office, wire, case_id=case.id)
         notice = CaseUpdateNotice(
             message_id=wire.envelope.message_id,
             update_id=update.id,

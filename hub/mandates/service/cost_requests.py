@@ -49,5 +49,7 @@ async def decide_cost_request(
     mandate = await session.get(Mandate, approval.mandate_id)
     office = await OfficeRepository(session).get(mandate.office_id) if mandate is not None else None
     assert mandate is not None and office is not None  # foreign keys
-    await send_to_office(session, office, messages.cost_decision(approval, mandate, office))
+    await send_to_office(
+        session, office, messages.cost_decision(approval, mandate, office), case_id=mandate.case_id
+    )
     return approval

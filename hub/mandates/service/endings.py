@@ -43,7 +43,12 @@ async def end_at_office(
     assert office is not None  # foreign key
     if cause is None:
         cause = v1.CancelCause.EXPIRED if to is S.EXPIRED else v1.CancelCause.CANCELLED
-    await send_to_office(session, office, messages.mandate_cancel(mandate, office, cause, reason, utcnow()))
+    await send_to_office(
+        session,
+        office,
+        messages.mandate_cancel(mandate, office, cause, reason, utcnow()),
+        case_id=mandate.case_id,
+    )
 
 
 async def cancel(session: AsyncSession, ref: str, *, actor: str, reason: str) -> Mandate:

@@ -149,7 +149,7 @@ async def raise_hold(
         assert office is not None  # foreign key
         due = now + ack_window()
         wire = messages.hold_notice(hold, case, mandates, office, reasons, ack_due_by=due)
-        await send_to_office(session, office, wire)
+        await send_to_office(session, office, wire, case_id=case.id)
         notice = HoldNotice(
             message_id=wire.envelope.message_id,
             hold_id=hold.id,
@@ -224,7 +224,7 @@ async def lift_hold(
         office = await offices.get(notice.office_id)
         assert office is not None  # foreign key
         wire = messages.hold_lift(hold, case, notice, office, still_held=still_held)
-        await send_to_office(session, office, wire)
+        await send_to_office(session, office, wire, case_id=case.id)
         notice.lift_message_id = wire.envelope.message_id
         views.append(HoldNoticeView(notice, office_code, overdue=False))
     await session.flush()

@@ -314,7 +314,7 @@ async def _issue(
     session: AsyncSession, mandate: Mandate, case: Case, office: Office, *, actor: str, reason: str
 ) -> None:
     await transition(session, mandate, S.ISSUED, actor=actor, reason=reason)
-    await send_to_office(session, office, messages.mandate_message(mandate, case, office))
+    await send_to_office(session, office, messages.mandate_message(mandate, case, office), case_id=case.id)
 
 
 async def get_mandate(

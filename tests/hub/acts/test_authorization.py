@@ -338,6 +338,11 @@ def matrix(a: World, b: OfficeB) -> dict[tuple[str, str], list[Probe]]:
             Probe(f"/v1/messages/{b.message_pk}", 404, "message.not_found"),
             Probe(f"/v1/messages/{b.message_id}", 404, "message.not_found"),
         ],
+        # B's message's content (a mandate names its debtor): another office's answers 404.
+        ("GET", "/v1/messages/{ref}/raw"): [
+            Probe(f"/v1/messages/{b.message_pk}/raw", 404, "message.not_found"),
+            Probe(f"/v1/messages/{b.message_id}/raw", 404, "message.not_found"),
+        ],
         ("POST", "/v1/messages/{message_pk}/resend"): _staff(f"/v1/messages/{b.message_pk}/resend"),
         # B's own API key, which A would revoke: staff only (admin).
         ("POST", "/v1/keys/{key_id}/revoke"): _staff(f"/v1/keys/{b.world.key.split('_')[1]}/revoke"),

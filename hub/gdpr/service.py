@@ -1,0 +1,217 @@
+"""Debtors' personal data under control (docs/personal-data.md, docs/adr/0015-personal-data.md):
+which case a message concerns (its body is sealed with the case's key), everything the hub holds
+on a debtor in one export, and erasure: the case's key destroyed and the personal fields blanked,
+while amounts, dates, the ledger, references and every signed receipt stay. Takes a session; never
+commits."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.cases.models import Case
+from hub.gdpr.models import GdprAction
+from hub.gdpr.repository import GdprRepository
+from hub.kit.clock import utcnow
+from hub.kit.errors import Gone, NotFound
+from hub.mandates.repository import MandateRepository
+from hub.messaging import sealing
+from hub.messaging.repository import MessageRepository
+from hub.messaging.service import receipt_verifies, stored_receipt_payload
+from hub.settings import get_settings
+from schemas import v1
+
+log = structlog.get_logger()
+ERASED = "[erased]"
+SWEEP_ACTOR = "sweep"
+# The debtor's situation on the case, personal data the rules read while the case is worked:
+# blanked by an erasure. Amounts owed and paid, dates and the legal facts that justified acts stay.
+SITUATION_FIELDS = (
+    "bank_balance_cents",
+    "bank_balance_seen_on",
+    "pending_debits_cents",
+    "monthly_net_income_cents",
+    "income_seen_on",
+    "dependents",
+    "seizable_goods_value_cents",
+    "goods_valued_on",
+    "vehicle_value_cents",
+    "vehicle_valued_on",
+    "vulnerable",
+)
+
+
+async def cases_of(session: AsyncSession, messages: Sequence[v1.MessageModel]) -> list[uuid.UUID | None]:
+    """The case each office message concerns, by its ``case_ref`` or its ``mandate_ref`` (two queries
+    for the whole set); None for a message of no single case (invoices, remittances)."""
+    repo = GdprRepository(session)
+    case_refs = {ref for m in messages if isinstance(ref := getattr(m, "case_ref", None), str)}
+    mandate_refs = {ref for m in messages if isinstance(ref := getattr(m, "mandate_ref", None), str)}
+    by_case = await repo.case_ids(case_refs)
+    by_mandate = await repo.mandate_case_ids(mandate_refs - case_refs)
+    found: list[uuid.UUID | None] = []
+    for m in messages:
+        case_ref, mandate_ref = getattr(m, "case_ref", None), getattr(m, "mandate_ref", None)
+        if isinstance(case_ref, str):
+            found.append(by_case.get(case_ref))
+        elif isinstance(mandate_ref, str):
+            found.append(by_mandate.get(mandate_ref))
+        else:
+            found.append(None)
+    return found
+
+
+def retention() -> timedelta:
+    return timedelta(days=get_settings().gdpr_retention_days)
+
+
+async def _case(session: AsyncSession, ref: str, *, for_update: bool = False) -> Case:
+    case = await GdprRepository(session).case_with_parties(ref, for_update=for_update)
+    if case is None:
+        raise NotFound(f"no case {ref}", code="case.not_found")
+    return case
+
+
+async def _refuse_erased(session: AsyncSession, case: Case) -> None:
+    key = await GdprRepository(session).erased_at(case.id)
+    if key is not None and key.erased_at is not None:
+        raise Gone(
+            f"the personal data of case {case.ref} was erased on {key.erased_at.date().isoformat()}: the hub "
+            "holds none of its debtor any more",
+            code="case.erased",
+        )
+
+
+@dataclass(frozen=True)
+class Erasure:
+    case_ref: str
+    messages: int  # stored messages of the case, now unreadable
+    receipts: int  # their signed receipts, kept, each still verifying
+    blanked: dict[str, int]
+
+
+async def erase(
+    session: AsyncSession, ref: str, *, actor: str, action: GdprAction = GdprAction.ERASED
+) -> Erasure:
+    """Erases the personal data of the case's debtor: the case's key is destroyed (every stored body
+    of the case unreadable, their hashes and receipts kept), nothing of the case is sent any more,
+    and the debtor's identity, address and situation are blanked, with the free texts that may name
+    them. Amounts, dates, the ledger, references and statuses stay (accounting)."""
+    case = await _case(session, ref, for_update=True)
+    await _refuse_erased(session, case)
+    messages = MessageRepository(session)
+    stored = await messages.case_messages(case.id)
+    pks = [m.id for m in stored]
+    await sealing.destroy_key(session, case.id)
+    await messages.stop_deliveries(pks, utcnow())
+    debtor = case.debtor
+    debtor.name = ERASED
+    debtor.address_line1 = debtor.postcode = debtor.city = None
+    for field in SITUATION_FIELDS:
+        setattr(case, field, None)
+    repo = GdprRepository(session)
+    blanked = {
+        "case_updates": await repo.blank_case_updates(case.id),
+        "holds": await repo.blank_holds(case.id, ERASED),
+        "mandates": await MandateRepository(session).erase_free_text(case.id, ERASED),
+    }
+    receipts = len(await messages.receipts_of(pks)) if pks else 0
+    detail = {"messages": len(pks), "receipts": receipts, **blanked}
+    await repo.add_event(action.value, case.ref, actor, detail)
+    log.info("case_erased", case_ref=case.ref, actor=actor, how=action.value, **detail)
+    return Erasure(case.ref, len(pks), receipts, blanked)
+
+
+async def sweep(session: AsyncSession, *, today: date, limit: int) -> list[str]:
+    """Erases up to ``limit`` cases closed longer ago than the retention period (``HUB_GDPR_RETENTION_DAYS``);
+    returns their refs."""
+    refs = await GdprRepository(session).closed_before(today - retention(), limit)
+    swept = []
+    for ref in refs:
+        try:
+            await erase(session, ref, actor=SWEEP_ACTOR, action=GdprAction.SWEPT)
+        except Gone:  # erased meanwhile by another sweeper or by staff
+            continue
+        swept.append(ref)
+    return swept
+
+
+def _body(raw: bytes | None) -> dict[str, Any]:
+    if raw is None:
+        return {"erased": True}
+    try:
+        return {"text": raw.decode()}
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(raw).decode()}
+
+
+def _row(obj: Any, *skip: str) -> dict[str, Any]:
+    """A model row's columns as JSON-ready values."""
+    out: dict[str, Any] = {}
+    for column in obj.__table__.columns:
+        if column.key in skip:
+            continue
+        value = getattr(obj, column.key)
+        out[column.key] = (
+            value if value is None or isinstance(value, bool | int | str | list | dict) else str(value)
+        )
+    return out
+
+
+async def export(session: AsyncSession, ref: str, *, actor: str, public_key_b64: str) -> dict[str, Any]:
+    """Everything the hub holds on the case's debtor, in one JSON document: the case and debtor, its
+    mandates and their history, act reports, ledger, holds, updates and every stored message opened,
+    with its receipt (and whether it verifies). Refused once the case was erased (410 ``case.erased``)."""
+    case = await _case(session, ref)
+    await _refuse_erased(session, case)
+    repo = GdprRepository(session)
+    messages = MessageRepository(session)
+    mandates = await repo.mandates(case.id)
+    stored = await messages.case_messages(case.id)
+    bodies = await sealing.open_bodies(session, stored)
+    receipts = {r.message_pk: r for r in await messages.receipts_of([m.id for m in stored])} if stored else {}
+    document = {
+        "exported_at": utcnow().isoformat(),
+        "case": _row(case, "debtor_id", "creditor_id"),
+        "creditor": case.creditor.name,
+        "debtor": _row(case.debtor),
+        "mandates": [_row(m) for m in mandates],
+        "mandate_events": [_row(e) for e in await repo.mandate_events([m.id for m in mandates])],
+        "act_reports": [_row(a) for a in await repo.act_reports(case.id)],
+        "ledger": [
+            {"transaction": _row(t), "entry": _row(e, "transaction_id")}
+            for t, e in await repo.ledger(case.id)
+        ],
+        "holds": [_row(h) for h in await repo.holds(case.id)],
+        "case_updates": [_row(u) for u in await repo.updates(case.id)],
+        "messages": [
+            {
+                **_row(m, "body", "sealed", "case_id"),
+                "body": _body(bodies[m.id]),
+                "receipt": None
+                if (r := receipts.get(m.id)) is None
+                else {
+                    **{
+                        k: str(v) if not isinstance(v, bool | list | str) else v
+                        for k, v in stored_receipt_payload(r).items()
+                    },
+                    "signature": r.signature,
+                    "signature_alg": r.signature_alg,
+                    "proof": r.proof,
+                    "verifies": receipt_verifies(public_key_b64, r),
+                },
+            }
+            for m in stored
+        ],
+        "gdpr_events": [_row(e) for e in await repo.events(case.ref)],
+    }
+    event = await repo.add_event(GdprAction.EXPORTED.value, case.ref, actor, {"messages": len(stored)})
+    log.info("case_exported", case_ref=case.ref, actor=actor, messages=len(stored), event_id=event.id)
+    return document

@@ -1,0 +1,144 @@
+"""The bodies of a case's messages, sealed with the case's data key (docs/adr/0015-personal-data.md).
+
+A message that concerns a case (a mandate, an act report, a case update...) is stored with the case's
+id and its body sealed (AES-256-GCM, bound to the message's row id); its ``sha256`` is still the hash
+of the bytes received or sent, which its receipt signs. Readers get the original bytes through
+``open_body``/``open_bodies`` while the key exists, and ``Gone`` (``message.erased``) once the case was
+erased (``destroy_key``).
+
+Cheap on the hot path: the keys a request or a batch chunk needs are read in one query
+(``load_keys``) and kept in its session; the unwrapping of a key is cached in the process. The key's
+row is read again by every request, so an erasure takes effect in every process at once.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Collection, Iterable
+from functools import lru_cache
+
+from cryptography.exceptions import InvalidTag
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.kit.clock import utcnow
+from hub.kit.crypto import DATA_KEY_BYTES, KeyWrap, new_data_key, open_bytes, seal_bytes
+from hub.kit.errors import Gone
+from hub.messaging.models import StoredMessage
+from hub.messaging.repository import MessageRepository
+from hub.settings import get_settings
+
+_SESSION_KEYS = "hub.case_keys"
+UNWRAP_CACHE = 4096  # unwrapped keys kept per process (32 bytes each)
+_configured: list[str] = []  # the secret the process was started with (``use_secret_key``)
+
+
+def use_secret_key(secret_key: str) -> None:
+    """The hub key of this process, from the settings it was started with (``create_app``); a
+    command line process uses ``HUB_SECRET_KEY`` from its environment."""
+    _configured[:] = [secret_key]
+
+
+def _secret_key() -> str:
+    return _configured[0] if _configured else get_settings().secret_key
+
+
+class KeyUnusable(RuntimeError):
+    """A case key that the hub's key does not open: HUB_SECRET_KEY is not the one that wrapped it."""
+
+
+@lru_cache(maxsize=1)
+def _wrap(secret_key: str) -> KeyWrap:
+    return KeyWrap(secret_key)
+
+
+@lru_cache(maxsize=UNWRAP_CACHE)
+def _unwrap(secret_key: str, wrapped: bytes, case_id: uuid.UUID) -> bytes:
+    try:
+        return _wrap(secret_key).unwrap(wrapped, case_id.bytes)
+    except InvalidTag as exc:
+        raise KeyUnusable(
+            f"the data key of case {case_id} does not open with this HUB_SECRET_KEY: it was wrapped "
+            "with another one"
+        ) from exc
+
+
+def _session_keys(session: AsyncSession) -> dict[uuid.UUID, bytes | None]:
+    """Case id -> its data key, or None once erased, for the cases this session read."""
+    keys: dict[uuid.UUID, bytes | None] = session.sync_session.info.setdefault(_SESSION_KEYS, {})
+    return keys
+
+
+async def load_keys(session: AsyncSession, case_ids: Iterable[uuid.UUID | None], *, create: bool) -> None:
+    """Reads the keys of ``case_ids`` this session does not hold yet, in one query; ``create``: gives
+    a new key to each case that has none (a writer about to seal its first message)."""
+    keys = _session_keys(session)
+    wanted = {c for c in case_ids if c is not None and c not in keys}
+    if not wanted:
+        return
+    repo = MessageRepository(session)
+    found = await repo.case_keys(wanted)
+    missing = wanted - found.keys()
+    if create and missing:
+        secret = _secret_key()
+        await repo.add_case_keys(
+            [{"case_id": c, "wrapped_key": _wrap(secret).wrap(new_data_key(), c.bytes)} for c in missing]
+        )
+        found |= await repo.case_keys(missing)  # a concurrent writer's key, if it won the insert
+    secret = _secret_key()
+    for case_id, wrapped in found.items():
+        keys[case_id] = None if wrapped is None else _unwrap(secret, wrapped, case_id)
+
+
+def seal_for(session: AsyncSession, case_id: uuid.UUID, message_pk: uuid.UUID, body: bytes) -> bytes:
+    """``body`` sealed with the case's key (``load_keys`` first, with ``create``). A message that
+    arrives for an erased case is sealed with a key thrown away at once: never readable."""
+    key = _session_keys(session).get(case_id)
+    if key is None:
+        key = os.urandom(DATA_KEY_BYTES)
+    return seal_bytes(key, body, message_pk.bytes)
+
+
+async def open_bodies(
+    session: AsyncSession, messages: Collection[StoredMessage]
+) -> dict[uuid.UUID, bytes | None]:
+    """Each message's original bytes, or None for a message of an erased case; one query for the
+    keys of all their cases."""
+    await load_keys(session, {m.case_id for m in messages if m.sealed}, create=False)
+    keys = _session_keys(session)
+    bodies: dict[uuid.UUID, bytes | None] = {}
+    for m in messages:
+        if not m.sealed:
+            bodies[m.id] = m.body
+            continue
+        key = keys.get(m.case_id) if m.case_id is not None else None
+        bodies[m.id] = None if key is None else open_bytes(key, m.body, m.id.bytes)
+    return bodies
+
+
+def erased(message: StoredMessage) -> Gone:
+    return Gone(
+        f"message {message.id} belonged to a case whose personal data was erased: its content is "
+        "gone; its hash and signed receipt remain",
+        code="message.erased",
+    )
+
+
+async def open_body(session: AsyncSession, message: StoredMessage) -> bytes:
+    """The message's original bytes, or ``Gone`` (``message.erased``)."""
+    body = (await open_bodies(session, [message]))[message.id]
+    if body is None:
+        raise erased(message)
+    return body
+
+
+async def is_erased(session: AsyncSession, message: StoredMessage) -> bool:
+    return (await open_bodies(session, [message]))[message.id] is None
+
+
+async def destroy_key(session: AsyncSession, case_id: uuid.UUID) -> None:
+    """Erases the case's key (and with it every body it sealed); a case with no key yet gets an
+    erased one, so a message arriving later is never readable either."""
+    await MessageRepository(session).erase_case_key(case_id, utcnow())
+    _session_keys(session)[case_id] = None
+    _unwrap.cache_clear()  # rare; no unwrapped copy of the key stays in this process
