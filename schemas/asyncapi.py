@@ -52,7 +52,10 @@ TITLES = {
     "case_update_ack": "Case update acknowledgement (office -> agency)",
     "remittance": "Remittance of money collected, one bank transfer split per case (office -> agency)",
     "hold_lift": "Hold lifted: the acts it held may go ahead (agency -> office)",
-    "reminder": "Reminder: the agency waits for an act, an acknowledgement, a remittance or an invoice (agency -> office)",
+    "reminder": (
+        "Reminder: the agency waits for an act, an acknowledgement, a remittance or an invoice "
+        "(agency -> office)"
+    ),
     "reminder_ack": "Reminder acknowledgement (office -> agency)",
 }
 

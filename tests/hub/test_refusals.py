@@ -1,10 +1,10 @@
 """Every refusal path of every kind an office sends, over HTTP and over AMQP: bad input is a 4xx
 with a signed receipt (HTTP) or a signed negative receipt on the office's queue (AMQP), each error
 code in the wire form, never a 500. The table: per kind (mandate_ack, act_report, fee_invoice,
-cost_request, hold_notice_ack, case_update_ack, remittance, reminder_ack) its schema, a duplicate JSON key, its
-meaning (unknown mandate, notice, update, case, currency, reminder), a forged sender, the wrong route; then an
-unreadable body in each syntax, a DOCTYPE, a content type the hub does not read, a kind offices may
-not send, an EN 16931 rule breach, and a duplicate."""
+cost_request, hold_notice_ack, case_update_ack, remittance, reminder_ack) its schema, a duplicate JSON
+key, its meaning (unknown mandate, notice, update, case, currency, reminder), a forged sender, the
+wrong route; then an unreadable body in each syntax, a DOCTYPE, a content type the hub does not
+read, a kind offices may not send, an EN 16931 rule breach, and a duplicate."""
 
 from __future__ import annotations
 
