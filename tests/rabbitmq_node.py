@@ -237,3 +237,37 @@ def private_node_fixture(
             yield node
 
     return _node
+
+
+def join_cluster(node: RabbitNode, seed: RabbitNode) -> None:
+    """Makes ``node`` a member of ``seed``'s cluster (TESTING.md: stop_app, join_cluster, start_app)."""
+    node.ctl("stop_app")
+    node.ctl("join_cluster", seed.name)
+    node.ctl("start_app")
+    node.ctl("await_startup", "--timeout", str(STARTUP_TIMEOUT_S), timeout=STARTUP_TIMEOUT_S + 10)
+
+
+@contextlib.contextmanager
+def private_rabbitmq_cluster(size: int = 3) -> Iterator[list[RabbitNode]]:
+    """``size`` private nodes (own names, ports and data), clustered; all stopped and deleted on exit.
+
+    Skips (locally) or fails (``CI=true``) when a node cannot start or join."""
+    if shutil.which("rabbitmq-server") is None or shutil.which("rabbitmqctl") is None:
+        require("a private RabbitMQ cluster (rabbitmq-server not installed)", False)
+    nodes = [RabbitNode(Path(tempfile.mkdtemp(prefix=f"hub-rabbit-{n}-"))) for n in range(size)]
+    try:
+        try:
+            for node in nodes:
+                node.start()
+            for node in nodes[1:]:
+                join_cluster(node, nodes[0])
+            status = nodes[0].ctl("cluster_status", "--formatter", "json")
+            missing = [node.name for node in nodes if node.name not in status]
+            if missing:
+                raise NodeError(f"nodes {missing} are not in the cluster: {status}")
+        except (NodeError, OSError, subprocess.TimeoutExpired) as error:
+            require(f"a private RabbitMQ cluster ({error})", False)
+        yield nodes
+    finally:
+        for node in nodes:
+            node.close()
