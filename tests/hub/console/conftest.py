@@ -130,6 +130,13 @@ def _seed_overdue(client: httpx.Client, staff: dict[str, str], database: Path) -
     return ref
 
 
+def _seed_inventory(client: httpx.Client, key: str, overdue_ref: str) -> None:
+    """CJ75001's inventory: the overdue mandate listed closed, and a ref the hub never gave it."""
+    listed = [{"ref": overdue_ref, "status": "closed"}, {"ref": "M-NOT-OURS-1", "status": "open"}]
+    answer = client.post("/v1/inventory", headers={"Authorization": f"Bearer {key}"}, json={"mandates": listed})
+    assert answer.status_code == 200, answer.text
+
+
 @pytest.fixture(scope="session")
 def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     folder = tmp_path_factory.mktemp("console")
@@ -170,6 +177,7 @@ def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
             staff = {"Authorization": f"Bearer {token}"}
             held, invoice, message = _seed(client, staff, key)
             overdue = _seed_overdue(client, staff, folder / "hub.db")
+            _seed_inventory(client, key, overdue)
         yield Hub(url, env, key, token, held, invoice, message, overdue)
     finally:
         server.terminate()

@@ -119,6 +119,53 @@ def test_a_reminder_sent_from_the_worklist_reaches_the_office_inbox(signed_in: A
     screenshot(signed_in, "worklist-reminded")
 
 
+def test_a_case_ranks_its_next_acts_by_expected_net_and_lists_its_messages(
+    signed_in: Any, hub_server: Hub
+) -> None:
+    signed_in.goto(f"{hub_server.url}/console/cases/D-2026-0001")
+    rows = signed_in.locator("table.next-acts tbody tr")
+    assert rows.count() >= 2
+    verdicts, nets = [], []
+    for n in range(rows.count()):
+        cells = rows.nth(n).locator("td")
+        verdicts.append(cells.nth(2).inner_text().strip())
+        nets.append(int("".join(c for c in cells.nth(5).inner_text() if c in "-0123456789")))
+    assert set(verdicts) <= {"open", "review", "blocked"}
+    ranked = [net for verdict, net in zip(verdicts, nets, strict=True) if verdict != "blocked"]
+    assert ranked == sorted(ranked, reverse=True)  # the most efficient first
+    assert verdicts == sorted(verdicts, key=lambda v: v == "blocked")  # blocked ones last
+    # Every act with its verdict explained; a blocked one with why.
+    assert all(rows.nth(n).locator("td").nth(6).inner_text().strip() for n in range(rows.count()))
+    # The messages about the case: the mandate sent to CJ75001 (its correlation id is the mandate).
+    messages = signed_in.locator("#messages ~ div table tbody").inner_text()
+    assert "mandate" in messages and hub_server.overdue_ref in messages and "AGENCY → CJ75001" in messages
+    screenshot(signed_in, "case-next-acts-messages")
+
+
+def test_an_office_shows_its_last_inventory_differences_filtered(signed_in: Any, hub_server: Hub) -> None:
+    signed_in.goto(f"{hub_server.url}/console/offices/CJ75001")
+    table = signed_in.locator("#inventory ~ div table").first.inner_text()
+    assert hub_server.overdue_ref in table and "open here closed there" in table
+    assert "M-NOT-OURS-1" in table and "unknown here" in table
+    signed_in.select_option("#f-diff-kind", "unknown_here")
+    signed_in.click('form[aria-label="Filter the inventory differences"] button')
+    signed_in.wait_for_load_state()
+    table = signed_in.locator("#inventory ~ div table").first.inner_text()
+    assert "M-NOT-OURS-1" in table and hub_server.overdue_ref not in table
+
+
+def test_the_offices_list_filters_and_pages(signed_in: Any, hub_server: Hub) -> None:
+    signed_in.goto(f"{hub_server.url}/console/offices?limit=1")
+    first = signed_in.locator("tbody tr").inner_text()
+    signed_in.click("a[rel=next]")
+    signed_in.wait_for_load_state()
+    second = signed_in.locator("tbody tr").inner_text()
+    assert first.split()[0] < second.split()[0]  # by code, one a page
+    signed_in.goto(f"{hub_server.url}/console/offices?q=69")  # a département
+    codes = [row.split()[0] for row in signed_in.locator("tbody tr").all_inner_texts()]
+    assert codes and all(code != "CJ75001" for code in codes)
+
+
 def test_a_second_reminder_the_same_day_is_refused_then_sent_anyway(
     signed_in: Any, hub_server: Hub
 ) -> None:
