@@ -11,8 +11,8 @@ from sqlalchemy import Date, cast, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
-from hub.kit.pagination import after_row
 from hub.console.models import ConsoleSession, SignInLink
+from hub.kit.pagination import after_row
 from hub.mandates.models import Approval, Mandate, MandateStatus
 from hub.messaging.models import MessageEvent, StoredMessage
 from hub.offices.models import OfficeApiKey
@@ -117,7 +117,7 @@ class ConsoleRepository:
     ) -> list[StoredMessage]:
         """The newest messages first, ``limit`` of them after the message ``after`` (the cursor: its
         id; the walk goes on from its place, ties on the time broken by the id)."""
-        order = [StoredMessage.created_at, StoredMessage.id]
+        order: list[Any] = [StoredMessage.created_at, StoredMessage.id]
         query = select(StoredMessage).order_by(*(c.desc() for c in order)).limit(limit)
         if after is not None:
             anchor = select(StoredMessage.created_at).where(StoredMessage.id == after).scalar_subquery()
@@ -133,7 +133,7 @@ class ConsoleRepository:
         return list(await self.session.scalars(query))
 
     async def messages_correlated(self, refs: list[str], *, limit: int) -> list[StoredMessage]:
-        """The newest ``limit`` messages whose correlation id is one of ``refs`` (ix_messages_correlation_id)."""
+        """The newest ``limit`` messages correlated with one of ``refs`` (ix_messages_correlation_id)."""
         query = (
             select(StoredMessage)
             .where(StoredMessage.correlation_id.in_(refs))

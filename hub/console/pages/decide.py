@@ -77,9 +77,14 @@ async def to_decide(
     for view in pending:
         mandate = await repo.get_by_id(view.approval.mandate_id)
         assert mandate is not None  # foreign key
-        office = await offices.get(mandate.office_id)
+        asked_by = await offices.get(mandate.office_id)
         requests.append(
-            {"a": view.approval, "m": mandate, "office_code": office.code if office else "?", "view": view}
+            {
+                "a": view.approval,
+                "m": mandate,
+                "office_code": asked_by.code if asked_by else "?",
+                "view": view,
+            }
         )
     return page(
         request,

@@ -118,7 +118,12 @@ def _seed_overdue(client: httpx.Client, staff: dict[str, str], database: Path) -
     issued = client.post(
         "/v1/mandates",
         headers=staff,
-        json={"case_ref": "D-2026-0001", "office_code": "CJ75001", "kind": "per_act", "acts": ["BANK_GARNISHMENT"]},
+        json={
+            "case_ref": "D-2026-0001",
+            "office_code": "CJ75001",
+            "kind": "per_act",
+            "acts": ["BANK_GARNISHMENT"],
+        },
     )
     assert issued.status_code == 201 and issued.json()["status"] == "issued", issued.text
     ref = str(issued.json()["ref"])
@@ -133,7 +138,9 @@ def _seed_overdue(client: httpx.Client, staff: dict[str, str], database: Path) -
 def _seed_inventory(client: httpx.Client, key: str, overdue_ref: str) -> None:
     """CJ75001's inventory: the overdue mandate listed closed, and a ref the hub never gave it."""
     listed = [{"ref": overdue_ref, "status": "closed"}, {"ref": "M-NOT-OURS-1", "status": "open"}]
-    answer = client.post("/v1/inventory", headers={"Authorization": f"Bearer {key}"}, json={"mandates": listed})
+    answer = client.post(
+        "/v1/inventory", headers={"Authorization": f"Bearer {key}"}, json={"mandates": listed}
+    )
     assert answer.status_code == 200, answer.text
 
 

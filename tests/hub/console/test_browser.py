@@ -80,7 +80,9 @@ def _inbox_bodies(hub: Hub, kind: str) -> list[str]:
     )
     assert inbox.status_code == 200, inbox.text
     return [
-        base64.b64decode(item["body_base64"]).decode() for item in inbox.json()["items"] if item["kind"] == kind
+        base64.b64decode(item["body_base64"]).decode()
+        for item in inbox.json()["items"]
+        if item["kind"] == kind
     ]
 
 
@@ -166,9 +168,15 @@ def test_the_offices_list_filters_and_pages(signed_in: Any, hub_server: Hub) -> 
     assert codes and all(code != "CJ75001" for code in codes)
 
 
-def test_a_second_reminder_the_same_day_is_refused_then_sent_anyway(
-    signed_in: Any, hub_server: Hub
-) -> None:
+def test_the_decide_page_filters_by_office(signed_in: Any, hub_server: Hub) -> None:
+    signed_in.goto(f"{hub_server.url}/console/decide?office=CJ13001")
+    assert signed_in.locator("#f-office").input_value() == "CJ13001"
+    assert hub_server.held_ref not in signed_in.locator("main").inner_text()  # CJ75001's
+    signed_in.goto(f"{hub_server.url}/console/worklist?office=CJ13001")
+    assert "CJ75001" not in " ".join(signed_in.locator("article h2").all_inner_texts())
+
+
+def test_a_second_reminder_the_same_day_is_refused_then_sent_anyway(signed_in: Any, hub_server: Hub) -> None:
     """Two staff at once: the page read before a colleague reminded the office (here, through the
     API) refuses clearly, and "Send anyway" forces it."""
     invoices = httpx.get(
