@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
 from hub.console.models import ConsoleSession, SignInLink
+from hub.kit.pagination import after_row
 from hub.mandates.models import Approval, Mandate, MandateStatus
 from hub.messaging.models import MessageEvent, StoredMessage
 from hub.offices.models import OfficeApiKey
@@ -105,18 +106,40 @@ class ConsoleRepository:
         return list(await self.session.scalars(query))
 
     async def message_page(
-        self, *, kind: str | None, party: str | None, status: str | None, before: datetime | None, limit: int
+        self,
+        *,
+        kind: str | None,
+        party: str | None,
+        status: str | None,
+        correlation_id: str | None = None,
+        after: uuid.UUID | None,
+        limit: int,
     ) -> list[StoredMessage]:
-        """The newest messages first, ``limit`` before ``before`` (the cursor: a creation time)."""
-        query = select(StoredMessage).order_by(StoredMessage.created_at.desc()).limit(limit)
+        """The newest messages first, ``limit`` of them after the message ``after`` (the cursor: its
+        id; the walk goes on from its place, ties on the time broken by the id)."""
+        order: list[Any] = [StoredMessage.created_at, StoredMessage.id]
+        query = select(StoredMessage).order_by(*(c.desc() for c in order)).limit(limit)
+        if after is not None:
+            anchor = select(StoredMessage.created_at).where(StoredMessage.id == after).scalar_subquery()
+            query = query.where(after_row(order, [anchor, after], descending=True))
+        if correlation_id:
+            query = query.where(StoredMessage.correlation_id == correlation_id)
         if kind:
             query = query.where(StoredMessage.kind == kind)
         if party:
             query = query.where((StoredMessage.sender == party) | (StoredMessage.recipient == party))
         if status:
             query = query.where(StoredMessage.status == status)
-        if before is not None:
-            query = query.where(StoredMessage.created_at < before)
+        return list(await self.session.scalars(query))
+
+    async def messages_correlated(self, refs: list[str], *, limit: int) -> list[StoredMessage]:
+        """The newest ``limit`` messages correlated with one of ``refs`` (ix_messages_correlation_id)."""
+        query = (
+            select(StoredMessage)
+            .where(StoredMessage.correlation_id.in_(refs))
+            .order_by(StoredMessage.created_at.desc(), StoredMessage.id.desc())
+            .limit(limit)
+        )
         return list(await self.session.scalars(query))
 
     async def message(self, message_pk: uuid.UUID) -> StoredMessage | None:

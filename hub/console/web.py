@@ -51,6 +51,7 @@ templates.filters["act"] = act_name
 MENU: list[tuple[str, str, tuple[Role, ...]]] = [
     ("/console/", "Dashboard", (Role.STAFF, Role.FINANCE)),
     ("/console/decide", "To decide", (Role.STAFF, Role.FINANCE)),
+    ("/console/worklist", "Worklist", (Role.STAFF,)),
     ("/console/mandates", "Mandates", (Role.STAFF,)),
     ("/console/offices", "Offices", (Role.STAFF, Role.FINANCE)),
     ("/console/invoices", "Invoices", (Role.FINANCE,)),

@@ -2,8 +2,18 @@
 
 from fastapi import APIRouter
 
-from hub.console.pages import auth, cases, dashboard, decide, invoices, mandates, messages, offices
+from hub.console.pages import (
+    auth,
+    cases,
+    dashboard,
+    decide,
+    invoices,
+    mandates,
+    messages,
+    offices,
+    worklist,
+)
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-for area in (auth, dashboard, decide, mandates, cases, offices, invoices, messages):
+for area in (auth, dashboard, decide, worklist, mandates, cases, offices, invoices, messages):
     router.include_router(area.router)

@@ -1,4 +1,5 @@
-"""A case: its facts, mandates, acts, ledger and holds, with the cost flag's explanation."""
+"""A case: its facts, mandates, acts, ledger and holds, with the cost flag's explanation; the next
+acts ranked by the creditor's expected net; the messages about it."""
 
 from __future__ import annotations
 
@@ -19,9 +20,11 @@ from hub.ledger import service as ledger
 from hub.mandates import service as mandates
 from hub.mandates.repository import MandateRepository
 from hub.staff.models import Role
+from hub.worklist import service as worklist
 
 router = APIRouter()
 Staff = Annotated[Signed, needs(Role.STAFF)]
+CASE_MESSAGES = 30  # the newest; the rest in the message log, by correlation id
 
 
 @router.get("/cases/{ref}")
@@ -34,6 +37,12 @@ async def one(ref: str, request: Request, session: SessionDep, signed: Staff) ->
     assert case is not None
     book = await ledger.case_ledger(session, ref)
     holds, _ = await mandates.list_holds(session, ref, limit=MAX_LIMIT)  # a case has a handful
+    its_mandates = await MandateRepository(session).of_case(case.id)
+    # The messaging store knows no case: the messages whose correlation id is the case's ref or one
+    # of its mandates' (mandates, cancellations, case updates, reminders, and the office's messages
+    # quoting the mandate), the newest first.
+    refs = [case.ref, *(m.ref for m in its_mandates)]
+    messages = await ConsoleRepository(session).messages_correlated(refs, limit=CASE_MESSAGES + 1)
     return page(
         request,
         signed,
@@ -41,13 +50,19 @@ async def one(ref: str, request: Request, session: SessionDep, signed: Staff) ->
         title=f"Case {case.ref}",
         explain=(
             "Everything the hub knows of the case: the claim and the evidence the cost flag weighs, the "
-            "mandates sent, the acts reported, the ledger and the holds."
+            "acts it could order next ranked by what the creditor can expect to net, the mandates sent, "
+            "the acts reported, the ledger, the holds and the messages about it."
         ),
         case=case,
         balance=balance_cents(case),
         net=await ledger.case_net(session, case),
-        mandates=await MandateRepository(session).of_case(case.id),
+        mandates=its_mandates,
+        next_acts=await worklist.next_acts_of(session, case.ref),
         acts=await ConsoleRepository(session).acts_of_case(case.id),
         entries=book.entries,
         holds=holds,
+        messages=messages[:CASE_MESSAGES],
+        more_messages=len(messages) > CASE_MESSAGES,
+        refs=refs,
+        can_read_log=signed.can(Role.ADMIN),
     )

@@ -34,15 +34,18 @@ async def to_decide(
     request: Request,
     session: SessionDep,
     signed: Deciding,
+    office: Annotated[str, Query(max_length=16)] = "",
     after: str | None = None,
     cost_after: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = PAGE_SIZE,
 ) -> HTMLResponse:
+    office_row = await OfficeRepository(session).get_by_code(office) if office else None
+    office = office if office_row is not None else ""  # an unknown code filters nothing
     held: list[dict[str, Any]] = []
     next_held = None
     if signed.can(Role.STAFF):
         rows = await mandates.list_mandates(
-            session, office=None, status=MandateStatus.HELD, after=after, limit=limit
+            session, office=office_row, status=MandateStatus.HELD, after=after, limit=limit
         )
         cases = CaseRepository(session)
         for mandate, _case_ref, office_code in rows:
@@ -59,21 +62,29 @@ async def to_decide(
                 }
             )
         if len(rows) == limit:
-            next_held = "/console/decide?" + urlencode({"after": rows[-1][0].ref, "limit": limit})
+            query = {"office": office, "after": rows[-1][0].ref, "limit": limit}
+            next_held = "/console/decide?" + urlencode({k: v for k, v in query.items() if v})
     pending, cost_cursor = await waiting.list_cost_requests(
-        session, office_code=None, after=cost_after, limit=limit
+        session, office_code=office or None, after=cost_after, limit=limit
     )
     next_cost = None
     if cost_cursor is not None:
-        next_cost = "/console/decide?" + urlencode({"cost_after": cost_cursor, "limit": limit})
+        query = {"office": office, "cost_after": cost_cursor, "limit": limit}
+        next_cost = "/console/decide?" + urlencode({k: v for k, v in query.items() if v}) + "#cost-requests"
     requests = []
     repo, offices = MandateRepository(session), OfficeRepository(session)
+    codes = [o.code for o in await offices.list_all()]
     for view in pending:
         mandate = await repo.get_by_id(view.approval.mandate_id)
         assert mandate is not None  # foreign key
-        office = await offices.get(mandate.office_id)
+        asked_by = await offices.get(mandate.office_id)
         requests.append(
-            {"a": view.approval, "m": mandate, "office_code": office.code if office else "?", "view": view}
+            {
+                "a": view.approval,
+                "m": mandate,
+                "office_code": asked_by.code if asked_by else "?",
+                "view": view,
+            }
         )
     return page(
         request,
@@ -90,6 +101,8 @@ async def to_decide(
         requests=requests,
         next_cost=next_cost,
         show_held=signed.can(Role.STAFF),
+        office=office,
+        offices=codes,
     )
 
 

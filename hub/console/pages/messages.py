@@ -4,7 +4,6 @@ outbound one) and the dead letters of RabbitMQ's hub.dead (requeue). Admin only.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -15,6 +14,7 @@ from hub.console.repository import ConsoleRepository
 from hub.console.web import PAGE_SIZE, CheckedForm, Signed, done, needs, page, refusal_text
 from hub.deps import SessionDep, SettingsDep
 from hub.kit.errors import HubError
+from hub.kit.pagination import fetch, page_of
 from hub.messaging import dead_letters, sealing
 from hub.messaging import service as messaging
 from hub.messaging.inbound import replay
@@ -34,15 +34,22 @@ async def log_page(
     kind: Annotated[str, Query(max_length=32)] = "",
     party: Annotated[str, Query(max_length=16)] = "",
     status: Annotated[str, Query(max_length=16)] = "",
-    before: datetime | None = None,
+    correlation: Annotated[str, Query(max_length=64)] = "",
+    after: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = PAGE_SIZE,
 ) -> HTMLResponse:
-    rows = await ConsoleRepository(session).message_page(
-        kind=kind or None, party=party or None, status=status or None, before=before, limit=limit
+    found = await ConsoleRepository(session).message_page(
+        kind=kind or None,
+        party=party or None,
+        status=status or None,
+        correlation_id=correlation or None,
+        after=after,
+        limit=fetch(limit),
     )
+    rows, cursor = page_of(found, limit, lambda m: m.id)
     next_url = None
-    if len(rows) == limit:
-        query = {"kind": kind, "party": party, "status": status, "before": rows[-1].created_at.isoformat()}
+    if cursor is not None:
+        query = {"kind": kind, "party": party, "status": status, "correlation": correlation, "after": cursor}
         next_url = "/console/messages?" + urlencode({k: v for k, v in query.items() if v} | {"limit": limit})
     return page(
         request,
@@ -58,6 +65,7 @@ async def log_page(
         kind=kind,
         party=party,
         status=status,
+        correlation=correlation,
         statuses=[s.value for s in Status],
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -49,6 +50,7 @@ class Hub:
     held_ref: str
     invoice_id: str
     message_pk: str  # the invoice's message
+    overdue_ref: str  # a mandate issued four days ago, never acknowledged: on the worklist
 
     def staff(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.staff_token}"}
@@ -110,6 +112,38 @@ def _seed(client: httpx.Client, staff: dict[str, str], key: str) -> tuple[str, s
     return mandate.json()["ref"], listed[0]["id"], listed[0]["message_pk"]
 
 
+def _seed_overdue(client: httpx.Client, staff: dict[str, str], database: Path) -> str:
+    """A mandate issued to CJ75001 and dated four days back (past HUB_MANDATE_ACK_HOURS = 72): a
+    ``mandate_ack_overdue`` item of the worklist, the office's to do, so one a reminder can follow."""
+    issued = client.post(
+        "/v1/mandates",
+        headers=staff,
+        json={
+            "case_ref": "D-2026-0001",
+            "office_code": "CJ75001",
+            "kind": "per_act",
+            "acts": ["BANK_GARNISHMENT"],
+        },
+    )
+    assert issued.status_code == 201 and issued.json()["status"] == "issued", issued.text
+    ref = str(issued.json()["ref"])
+    with sqlite3.connect(database) as db:  # the hub stores naive UTC text in SQLite
+        changed = db.execute(
+            "UPDATE mandates SET issued_at = datetime(issued_at, '-4 days') WHERE ref = ?", (ref,)
+        ).rowcount
+    assert changed == 1
+    return ref
+
+
+def _seed_inventory(client: httpx.Client, key: str, overdue_ref: str) -> None:
+    """CJ75001's inventory: the overdue mandate listed closed, and a ref the hub never gave it."""
+    listed = [{"ref": overdue_ref, "status": "closed"}, {"ref": "M-NOT-OURS-1", "status": "open"}]
+    answer = client.post(
+        "/v1/inventory", headers={"Authorization": f"Bearer {key}"}, json={"mandates": listed}
+    )
+    assert answer.status_code == 200, answer.text
+
+
 @pytest.fixture(scope="session")
 def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     folder = tmp_path_factory.mktemp("console")
@@ -124,6 +158,7 @@ def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         "HUB_PORT": str(port),
         "HUB_WORKERS": "1",
         "HUB_ROLE": "all",
+        "HUB_MANDATE_ACK_HOURS": "72",  # the worklist's rule for the seeded overdue mandate
     }
     hub_command(env, "migrate")
     assert "sign in as demo@agence.example" in hub_command(env, "demo")
@@ -146,8 +181,11 @@ def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
                     pass
                 assert server.poll() is None, (folder / "serve.log").read_text()
                 time.sleep(0.1)
-            held, invoice, message = _seed(client, {"Authorization": f"Bearer {token}"}, key)
-        yield Hub(url, env, key, token, held, invoice, message)
+            staff = {"Authorization": f"Bearer {token}"}
+            held, invoice, message = _seed(client, staff, key)
+            overdue = _seed_overdue(client, staff, folder / "hub.db")
+            _seed_inventory(client, key, overdue)
+        yield Hub(url, env, key, token, held, invoice, message, overdue)
     finally:
         server.terminate()
         try:

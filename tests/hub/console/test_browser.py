@@ -17,6 +17,7 @@ from tests.hub.console.conftest import Hub, screenshot, sign_in
 PAGES = {
     "dashboard": "/console/",
     "decide": "/console/decide",
+    "worklist": "/console/worklist",
     "mandates": "/console/mandates",
     "mandate": "/console/mandates/{held}",
     "invoices": "/console/invoices",
@@ -73,7 +74,7 @@ def test_every_page_opens_passes_axe_and_is_photographed(
     assert failures == {}
 
 
-def _inbox_mandate_refs(hub: Hub) -> list[str]:
+def _inbox_bodies(hub: Hub, kind: str) -> list[str]:
     inbox = httpx.get(
         f"{hub.url}/v1/inbox", headers={"Authorization": f"Bearer {hub.office_key}"}, timeout=30
     )
@@ -81,8 +82,130 @@ def _inbox_mandate_refs(hub: Hub) -> list[str]:
     return [
         base64.b64decode(item["body_base64"]).decode()
         for item in inbox.json()["items"]
-        if item["kind"] == "mandate"
+        if item["kind"] == kind
     ]
+
+
+def _inbox_mandate_refs(hub: Hub) -> list[str]:
+    return _inbox_bodies(hub, "mandate")
+
+
+def _wait_for_inbox(hub: Hub, kind: str, *needles: str) -> str:
+    """The body of the office's first ``kind`` message holding every needle, once the embedded relay
+    has put it in the mailbox from the committed outbox row."""
+    for _ in range(200):
+        found = [b for b in _inbox_bodies(hub, kind) if all(n in b for n in needles)]
+        if found:
+            return found[0]
+        time.sleep(0.1)
+    pytest.fail(f"no {kind} with {needles} reached CJ75001's inbox")
+
+
+def test_a_reminder_sent_from_the_worklist_reaches_the_office_inbox(signed_in: Any, hub_server: Hub) -> None:
+    ref = hub_server.overdue_ref
+    signed_in.goto(f"{hub_server.url}/console/worklist?kind=mandate_ack_overdue&office=CJ75001")
+    item = signed_in.locator("article", has_text=ref)
+    text = item.inner_text()
+    assert "not accepted or refused in time" in text and "HUB_MANDATE_ACK_HOURS = 72" in text
+    assert "(4 days)" in text and "none yet" in text  # its age; never reminded
+    item.locator("textarea").fill("Merci de confirmer la prise en charge du mandat.")
+    item.locator("button", has_text="Send a reminder").click()
+    signed_in.wait_for_load_state()
+    assert f"about {ref} sent to CJ75001" in signed_in.locator(".flash").inner_text()
+    body = _wait_for_inbox(hub_server, "reminder", ref, "Merci de confirmer la prise en charge")
+    assert "mandate_ack_overdue" in body
+    # The item now shows the reminder, not acknowledged, and offers only to send anyway.
+    item = signed_in.locator("article", has_text=ref)
+    assert "not acknowledged" in item.inner_text() and "demo@agence.example" in item.inner_text()
+    assert item.locator("button", has_text="Send a reminder").count() == 0
+    screenshot(signed_in, "worklist-reminded")
+
+
+def test_a_case_ranks_its_next_acts_by_expected_net_and_lists_its_messages(
+    signed_in: Any, hub_server: Hub
+) -> None:
+    signed_in.goto(f"{hub_server.url}/console/cases/D-2026-0001")
+    rows = signed_in.locator("table.next-acts tbody tr")
+    assert rows.count() >= 2
+    verdicts, nets = [], []
+    for n in range(rows.count()):
+        cells = rows.nth(n).locator("td")
+        verdicts.append(cells.nth(2).inner_text().strip())
+        nets.append(int("".join(c for c in cells.nth(5).inner_text() if c in "-0123456789")))
+    assert set(verdicts) <= {"open", "review", "blocked"}
+    ranked = [net for verdict, net in zip(verdicts, nets, strict=True) if verdict != "blocked"]
+    assert ranked == sorted(ranked, reverse=True)  # the most efficient first
+    assert verdicts == sorted(verdicts, key=lambda v: v == "blocked")  # blocked ones last
+    # Every act with its verdict explained; a blocked one with why.
+    assert all(rows.nth(n).locator("td").nth(6).inner_text().strip() for n in range(rows.count()))
+    # The messages about the case: the mandate sent to CJ75001 (its correlation id is the mandate).
+    messages = signed_in.locator("#messages ~ div table tbody").inner_text()
+    assert "mandate" in messages and hub_server.overdue_ref in messages and "AGENCY → CJ75001" in messages
+    screenshot(signed_in, "case-next-acts-messages")
+
+
+def test_an_office_shows_its_last_inventory_differences_filtered(signed_in: Any, hub_server: Hub) -> None:
+    signed_in.goto(f"{hub_server.url}/console/offices/CJ75001")
+    table = signed_in.locator("#inventory ~ div table").first.inner_text()
+    assert hub_server.overdue_ref in table and "open here closed there" in table
+    assert "M-NOT-OURS-1" in table and "unknown here" in table
+    signed_in.select_option("#f-diff-kind", "unknown_here")
+    signed_in.click('form[aria-label="Filter the inventory differences"] button')
+    signed_in.wait_for_load_state()
+    table = signed_in.locator("#inventory ~ div table").first.inner_text()
+    assert "M-NOT-OURS-1" in table and hub_server.overdue_ref not in table
+
+
+def test_the_offices_list_filters_and_pages(signed_in: Any, hub_server: Hub) -> None:
+    signed_in.goto(f"{hub_server.url}/console/offices?limit=1")
+    first = signed_in.locator("tbody tr").inner_text()
+    signed_in.click("a[rel=next]")
+    signed_in.wait_for_load_state()
+    second = signed_in.locator("tbody tr").inner_text()
+    assert first.split()[0] < second.split()[0]  # by code, one a page
+    signed_in.goto(f"{hub_server.url}/console/offices?q=69")  # a département
+    codes = [row.split()[0] for row in signed_in.locator("tbody tr").all_inner_texts()]
+    assert codes and all(code != "CJ75001" for code in codes)
+
+
+def test_the_decide_page_filters_by_office(signed_in: Any, hub_server: Hub) -> None:
+    signed_in.goto(f"{hub_server.url}/console/decide?office=CJ13001")
+    assert signed_in.locator("#f-office").input_value() == "CJ13001"
+    assert hub_server.held_ref not in signed_in.locator("main").inner_text()  # CJ75001's
+    signed_in.goto(f"{hub_server.url}/console/worklist?office=CJ13001")
+    assert "CJ75001" not in " ".join(signed_in.locator("article h2").all_inner_texts())
+
+
+def test_a_second_reminder_the_same_day_is_refused_then_sent_anyway(signed_in: Any, hub_server: Hub) -> None:
+    """Two staff at once: the page read before a colleague reminded the office (here, through the
+    API) refuses clearly, and "Send anyway" forces it."""
+    invoices = httpx.get(
+        f"{hub_server.url}/v1/worklist?kind=invoice_disputed&office=CJ75001", headers=hub_server.staff()
+    ).json()["items"]
+    assert invoices and invoices[0]["last_reminder"] is None, invoices
+    number = invoices[0]["invoice_number"]
+    signed_in.goto(f"{hub_server.url}/console/worklist?kind=invoice_disputed")
+    stale_form = signed_in.locator("article", has_text=number)
+    colleague = httpx.post(
+        f"{hub_server.url}/v1/reminders",
+        headers=hub_server.staff(),
+        json={"office": "CJ75001", "topic": "invoice_disputed", "invoice_number": number},
+    )
+    assert colleague.status_code == 201, colleague.text
+    stale_form.locator("button", has_text="Send a reminder").click()
+    signed_in.wait_for_load_state()
+    flash = signed_in.locator(".flash.bad").inner_text()
+    assert "reminded to the office today" in flash and "Send anyway" in flash
+    signed_in.locator("article", has_text=number).locator("button", has_text="Send anyway").click()
+    signed_in.wait_for_load_state()
+    assert "(sent anyway)" in signed_in.locator(".flash").inner_text()
+    bodies = [b for b in _inbox_bodies(hub_server, "reminder") if number in b]
+    for _ in range(200):
+        if len(bodies) >= 2:
+            break
+        time.sleep(0.1)
+        bodies = [b for b in _inbox_bodies(hub_server, "reminder") if number in b]
+    assert len(bodies) == 2  # the colleague's and the forced one
 
 
 def test_approving_a_held_mandate_sends_it_to_the_office_inbox(signed_in: Any, hub_server: Hub) -> None:

@@ -180,3 +180,71 @@ async def test_guessing_passwords_is_slowed_down(client: httpx.AsyncClient, app:
     # Ten at once, then one every five seconds: of five more quick tries, most are refused unread.
     answers = [(await _sign_in(client, email, f"guess number {n}")).status_code for n in range(15)]
     assert answers[:10] == [401] * 10 and answers[10:].count(429) >= 3
+
+
+async def test_the_worklist_is_for_staff_and_its_reminder_needs_the_csrf_token(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    await _sign_in(client, await _account(app, Role.FINANCE))
+    assert (await client.get("/console/worklist")).status_code == 403
+    client.cookies.clear()
+    await _sign_in(client, await _account(app, Role.STAFF))
+    page = await client.get("/console/worklist")
+    assert page.status_code == 200 and 'href="/console/worklist"' in page.text
+    forged = await client.post(
+        "/console/worklist/remind", data={"office": "CJ75001", "topic": "stale_mandate", "mandate_ref": "M-1"}
+    )
+    assert forged.status_code == 403 and "Nothing was changed" in forged.text
+
+
+async def test_a_reminder_the_office_cannot_act_on_is_refused_on_the_page(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    await _sign_in(client, await _account(app, Role.STAFF))
+    token = _csrf((await client.get("/console/worklist")).text)
+    posted = await client.post(
+        "/console/worklist/remind",
+        data={"csrf_token": token, "office": "CJ75001", "topic": "held_mandate", "mandate_ref": "M-1"},
+    )
+    assert posted.status_code == 303 and posted.headers["location"] == "/console/worklist"
+    shown = await client.get("/console/worklist")
+    assert "Refused: held_mandate waits for the agency&#39;s own decision" in shown.text
+    unknown = await client.get("/console/worklist?office=NOPE")
+    assert unknown.status_code == 200 and "no office NOPE" in unknown.text
+
+
+async def test_the_message_log_pages_by_keyset_without_losing_messages_of_the_same_instant(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    from datetime import UTC, datetime
+
+    from hub.messaging.models import StoredMessage
+
+    kind = f"k{secrets.token_hex(4)}"
+    same = datetime(2026, 3, 20, 8, 0, tzinfo=UTC)
+    async with unit_of_work(app.state.sessions) as session:
+        for n in range(5):
+            session.add(
+                StoredMessage(
+                    direction="out",
+                    message_id=f"T-{kind}-{n}",
+                    kind=kind,
+                    sender="AGENCY",
+                    recipient="CJ75001",
+                    content_type="application/xml",
+                    body=b"<x/>",
+                    sha256="0" * 64,
+                    status="queued",
+                    created_at=same,
+                )
+            )
+    await _sign_in(client, await _account(app, Role.ADMIN))
+    seen: list[str] = []
+    url: str | None = f"/console/messages?kind={kind}&limit=2"
+    while url is not None:
+        page = await client.get(url)
+        assert page.status_code == 200
+        seen += re.findall(rf"T-{kind}-\d", page.text)
+        found = re.search(r'href="(/console/messages\?[^"]+)" rel="next"', page.text)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert sorted(seen) == [f"T-{kind}-{n}" for n in range(5)]
