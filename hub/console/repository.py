@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Date, cast, delete, func, select, update
+from sqlalchemy import Date, cast, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
@@ -132,11 +132,14 @@ class ConsoleRepository:
             query = query.where(StoredMessage.status == status)
         return list(await self.session.scalars(query))
 
-    async def messages_correlated(self, refs: list[str], *, limit: int) -> list[StoredMessage]:
-        """The newest ``limit`` messages correlated with one of ``refs`` (ix_messages_correlation_id)."""
+    async def messages_of_case(
+        self, case_id: uuid.UUID, refs: list[str], *, limit: int
+    ) -> list[StoredMessage]:
+        """The newest ``limit`` messages of the case: those stored with its id (every message about it
+        since migration 0027, hold notices included) or correlated with one of ``refs`` (older ones)."""
         query = (
             select(StoredMessage)
-            .where(StoredMessage.correlation_id.in_(refs))
+            .where(or_(StoredMessage.case_id == case_id, StoredMessage.correlation_id.in_(refs)))
             .order_by(StoredMessage.created_at.desc(), StoredMessage.id.desc())
             .limit(limit)
         )

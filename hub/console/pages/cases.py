@@ -38,11 +38,10 @@ async def one(ref: str, request: Request, session: SessionDep, signed: Staff) ->
     book = await ledger.case_ledger(session, ref)
     holds, _ = await mandates.list_holds(session, ref, limit=MAX_LIMIT)  # a case has a handful
     its_mandates = await MandateRepository(session).of_case(case.id)
-    # The messaging store knows no case: the messages whose correlation id is the case's ref or one
-    # of its mandates' (mandates, cancellations, case updates, reminders, and the office's messages
-    # quoting the mandate), the newest first.
+    # The messages stored with the case's id, and older ones whose correlation id is the case's ref or
+    # one of its mandates', the newest first.
     refs = [case.ref, *(m.ref for m in its_mandates)]
-    messages = await ConsoleRepository(session).messages_correlated(refs, limit=CASE_MESSAGES + 1)
+    messages = await ConsoleRepository(session).messages_of_case(case.id, refs, limit=CASE_MESSAGES + 1)
     return page(
         request,
         signed,
