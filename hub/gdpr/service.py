@@ -26,6 +26,7 @@ from hub.messaging import sealing
 from hub.messaging.repository import MessageRepository
 from hub.messaging.service import receipt_verifies, stored_receipt_payload
 from hub.settings import get_settings
+from hub.worklist.repository import WorklistRepository
 from schemas import v1
 
 log = structlog.get_logger()
@@ -121,6 +122,7 @@ async def erase(
         "case_updates": await repo.blank_case_updates(case.id),
         "holds": await repo.blank_holds(case.id, ERASED),
         "mandates": await MandateRepository(session).erase_free_text(case.id, ERASED),
+        "reminders": await WorklistRepository(session).erase_free_text(case.ref, ERASED),
     }
     receipts = len(await messages.receipts_of(pks)) if pks else 0
     detail = {"messages": len(pks), "receipts": receipts, **blanked}

@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import case, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
@@ -148,3 +148,16 @@ class WorklistRepository:
         if for_update:
             query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
         return await self.session.scalar(query)
+
+    async def erase_free_text(self, case_ref: str, erased: str) -> int:
+        """Blanks the free texts of the reminders about a case (staff's comment, the office's answer),
+        which may name the debtor (``hub gdpr erase``); returns how many reminders were touched."""
+        done = await self.session.execute(
+            update(Reminder)
+            .where(Reminder.case_ref == case_ref)
+            .values(
+                comment=case((Reminder.comment.is_(None), None), else_=erased),
+                ack_comment=case((Reminder.ack_comment.is_(None), None), else_=erased),
+            )
+        )
+        return int(done.rowcount or 0)  # type: ignore[attr-defined]

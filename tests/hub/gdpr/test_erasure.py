@@ -24,6 +24,7 @@ from hub.database import unit_of_work
 from hub.gdpr import service as gdpr
 from hub.gdpr.models import GdprEvent
 from hub.gdpr.sweeper import sweep_all
+from hub.kit.clock import utcnow
 from hub.kit.db import Base
 from hub.mandates import service as mandates
 from hub.mandates.models import MandateKind
@@ -31,9 +32,11 @@ from hub.mandates.service import MandateIn
 from hub.messaging.models import Receipt, StoredMessage
 from hub.messaging.service import receipt_verifies
 from hub.offices import service as offices
+from hub.offices.repository import OfficeRepository
 from hub.settings import Settings
 from hub.staff import service as staff
 from hub.staff.models import Role
+from hub.worklist.models import Reminder
 from tests.hub.acts.factories import bearer
 from tests.hub.mandates.factories import RICH, a_case, new_code
 from tests.hub.mandates.test_handlers import office_message
@@ -86,6 +89,19 @@ class World:
             )
             assert mandate.status == "issued", mandate.status
             self.mandate_ref = mandate.ref
+            # A reminder about the case whose texts name the debtor (staff's comment, the answer).
+            now = utcnow()
+            office_id = (await OfficeRepository(session).get_by_code(self.office)).id  # type: ignore[union-attr]
+            session.add(
+                Reminder(
+                    message_id=f"RMD-{secrets.token_hex(8)}", office_id=office_id,
+                    topic="mandate_ack_overdue", subject=mandate.ref,
+                    case_ref=case.ref, mandate_ref=mandate.ref,
+                    waiting_since=now.date(), explanation="not acknowledged", comment=f"call {self.name}",
+                    sent_by=self.admin_email, sent_at=now, sent_on=now.date(), ack_due_by=now,
+                    ack_comment=f"{self.name} moved",
+                )
+            )  # fmt: skip
         # The office refuses it, naming the debtor in its free text: an inbound message of the case.
         ack = office_message(
             "mandate_ack",
