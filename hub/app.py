@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI
+from starlette.types import ASGIApp
 
 from hub import health
 from hub.acts import api as acts_api
@@ -19,6 +21,7 @@ from hub.invoices import api as invoices_api
 from hub.kit.http import (
     BodyLimitMiddleware,
     BodyLimits,
+    RequestLogMiddleware,
     install_problem_handlers,
     refuse_duplicate_json_keys,
 )
@@ -29,6 +32,7 @@ from hub.mandates import api as mandates_api
 from hub.mandates import case_updates_api, holds_api
 from hub.messaging import api as messaging_api
 from hub.messaging.signing import ReceiptSigner
+from hub.observability import tracing
 from hub.offices import api as offices_api
 from hub.offices.repository import OfficeRepository
 from hub.offices.service import KeyCache
@@ -36,6 +40,9 @@ from hub.payments import api as payments_api
 from hub.remittances import api as remittances_api
 from hub.runtime import Workers
 from hub.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 DESCRIPTION = """
 EDI hub between the collection agency and the bailiff offices ("commissaires de justice").
@@ -87,13 +94,25 @@ SERVERS = [{"url": "/", "description": "The hub that serves this document"}]
 CONTACT = {"name": "The agency's integration team (hub operations)"}
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+class HubApi(FastAPI):
+    """FastAPI with the request log outside everything, Starlette's error middleware included: it
+    sees the 500 that middleware sends for an unexpected error, and the error itself."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestLogMiddleware(super().build_middleware_stack())
+
+
+def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter | None = None) -> FastAPI:
+    """``span_exporter``: where traces go instead of the configured OTLP endpoint (tests)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    traces = tracing.tracer_provider(settings, span_exporter)  # None: no endpoint, no tracing
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = engine_from_settings(settings)
+        if traces is not None:
+            tracing.instrument_process(engine, traces)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.broker = None
@@ -114,8 +133,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if app.state.broker is not None:
                 await app.state.broker.stop()
             await engine.dispose()
+            if traces is not None:
+                tracing.uninstrument_process(traces)
 
-    app = FastAPI(
+    app = HubApi(
         title="Bailiff hub",
         version="1",
         description=DESCRIPTION,
@@ -146,4 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ledger_api.router)
     app.include_router(remittances_api.router)
     app.include_router(inventory_api.router)
+    app.state.tracer_provider = traces
+    if traces is not None:
+        tracing.instrument_app(app, traces)
     return app
