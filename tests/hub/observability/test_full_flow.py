@@ -19,7 +19,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -253,7 +252,9 @@ def test_each_refused_message_has_one_line_with_its_codes(flow: Flow) -> None:
     refused = [r for r in _records(flow) if r["event"] == "message_refused"]
     by_id = {r["message_id"]: r for r in refused}
     assert len(refused) == len(by_id) == 3
-    assert by_id["CR-71-2"]["kind"] == "act_report" and by_id["CR-71-2"]["error_codes"] == ["mandate.not_found"]
+    assert by_id["CR-71-2"]["kind"] == "act_report" and by_id["CR-71-2"]["error_codes"] == [
+        "mandate.not_found"
+    ]
     # Unreadable (schema errors): stored under an id of the hub's own, their kind unknown.
     unreadable = [r for r in refused if r["message_id"].startswith("unreadable-")]
     assert [r["kind"] for r in unreadable] == ["unknown", "unknown"]
@@ -300,7 +301,9 @@ def test_the_scrape_parses_and_shows_every_series_of_the_issue(flow: Flow) -> No
     assert {"cost_above_recovery", "budget_overrun", "hold_breached"} <= {
         s.labels["reason"] for s in families["hub_act_flags_raised"].samples
     }
-    assert {"given_up", "delivered"} <= {s.labels["outcome"] for s in families["hub_webhook_deliveries"].samples}
+    assert {"given_up", "delivered"} <= {
+        s.labels["outcome"] for s in families["hub_webhook_deliveries"].samples
+    }
     lag = [s for s in families["hub_relay_lag_seconds"].samples if s.name == "hub_relay_lag_seconds_count"]
     assert sum(s.value for s in lag) >= 1
     routes = {
