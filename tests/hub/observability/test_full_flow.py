@@ -34,9 +34,9 @@ CASE = "CASE-OBS-1"
 DEBTOR = "Hortense Quibbleworth-Lefèvre"
 LINE1 = "17 allée des Mésanges"
 CITY = "Saint-Ythaire-sur-Grosne"
-IBAN = "FR7630006000011234567890189"
+IBAN = "FR1420041010050500013M02606"  # not the demo agency's own account
 # What must never be read in a log line or a metric: each part of the debtor's identity.
-PERSONAL = ["Hortense", "Quibbleworth", "Mésanges", "Ythaire", IBAN, "FR76 3000 6000 0112"]
+PERSONAL = ["Hortense", "Quibbleworth", "Mésanges", "Ythaire", IBAN, "FR14 2004 1010"]
 TODAY = date.today().isoformat()
 
 
