@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI
-from starlette.types import ASGIApp
+from starlette.types import Receive, Scope, Send
 
 from hub import health
 from hub.acts import api as acts_api
@@ -95,11 +95,12 @@ CONTACT = {"name": "The agency's integration team (hub operations)"}
 
 
 class HubApi(FastAPI):
-    """FastAPI with the request log outside everything, Starlette's error middleware included: it
-    sees the 500 that middleware sends for an unexpected error, and the error itself."""
+    """FastAPI with the request log outside everything, Starlette's error middleware (and the
+    tracing's) included: it sees the 500 that middleware sends for an unexpected error, and the
+    error itself."""
 
-    def build_middleware_stack(self) -> ASGIApp:
-        return RequestLogMiddleware(super().build_middleware_stack())
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await RequestLogMiddleware(super().__call__)(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter | None = None) -> FastAPI:

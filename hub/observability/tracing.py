@@ -81,7 +81,10 @@ def instrument_process(engine: AsyncEngine, provider: TracerProvider) -> None:
     for instrumentor in (SQLAlchemyInstrumentor(), AioPikaInstrumentor()):
         if instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.uninstrument()
-    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, tracer_provider=provider)
+    # Its declared range stops short of SQLAlchemy 2.1, whose engine events it uses are unchanged.
+    SQLAlchemyInstrumentor().instrument(
+        engine=engine.sync_engine, tracer_provider=provider, skip_dep_check=True
+    )
     AioPikaInstrumentor().instrument(tracer_provider=provider)
 
 
