@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI
+from starlette.types import Receive, Scope, Send
 
 from hub import health
 from hub.acts import api as acts_api
@@ -21,6 +23,7 @@ from hub.invoices import api as invoices_api
 from hub.kit.http import (
     BodyLimitMiddleware,
     BodyLimits,
+    RequestLogMiddleware,
     install_problem_handlers,
     refuse_duplicate_json_keys,
 )
@@ -32,6 +35,7 @@ from hub.mandates import case_updates_api, decisions_api, holds_api
 from hub.messaging import api as messaging_api
 from hub.messaging import sealing
 from hub.messaging.signing import ReceiptSigner
+from hub.observability import tracing
 from hub.offices import api as offices_api
 from hub.offices.repository import OfficeRepository
 from hub.offices.service import KeyCache
@@ -40,6 +44,9 @@ from hub.remittances import api as remittances_api
 from hub.runtime import Workers
 from hub.settings import Settings, get_settings
 from hub.worklist import api as worklist_api
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 DESCRIPTION = """
 EDI hub between the collection agency and the bailiff offices ("commissaires de justice").
@@ -95,13 +102,26 @@ SERVERS = [{"url": "/", "description": "The hub that serves this document"}]
 CONTACT = {"name": "The agency's integration team (hub operations)"}
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+class HubApi(FastAPI):
+    """FastAPI with the request log outside everything, Starlette's error middleware (and the
+    tracing's) included: it sees the 500 that middleware sends for an unexpected error, and the
+    error itself."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await RequestLogMiddleware(super().__call__)(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter | None = None) -> FastAPI:
+    """``span_exporter``: where traces go instead of the configured OTLP endpoint (tests)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    traces = tracing.tracer_provider(settings, span_exporter)  # None: no endpoint, no tracing
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = engine_from_settings(settings)
+        if traces is not None:
+            tracing.instrument_process(engine, traces)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.broker = None
@@ -122,8 +142,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if app.state.broker is not None:
                 await app.state.broker.stop()
             await engine.dispose()
+            if traces is not None:
+                tracing.uninstrument_process(traces)
 
-    app = FastAPI(
+    app = HubApi(
         title="Bailiff hub",
         version="1",
         description=DESCRIPTION,
@@ -160,4 +182,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The staff console: server-rendered pages under /console, outside the API's documentation.
     console_web.install(app)
     app.include_router(console_pages.router)
+    app.state.tracer_provider = traces
+    if traces is not None:
+        tracing.instrument_app(app, traces)
     return app

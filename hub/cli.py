@@ -75,6 +75,21 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+
+
+@app.callback()
+def _logs_to_stderr() -> None:
+    """Logs go to stderr as JSON lines (hub.logging), before any command logs: stdout is the
+    command's output alone (a key, a URL, a table)."""
+    from hub.logging import configure_logging
+
+    try:
+        level = get_settings().log_level
+    except Exception:  # invalid settings: the command itself says so, in its one line
+        level = "INFO"
+    configure_logging(level)
+
+
 offices_app = typer.Typer(help="Bailiff offices.", no_args_is_help=True)
 keys_app = typer.Typer(help="Office API keys.", no_args_is_help=True)
 app.add_typer(offices_app, name="offices")

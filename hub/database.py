@@ -90,6 +90,7 @@ def create_engine(
 ) -> AsyncEngine:
     """The hub's engine; on SQLite, with transaction control taken over from the driver (above);
     on PostgreSQL, pinging connections idle over ``ping_after_idle`` seconds."""
+    kwargs.setdefault("hide_parameters", True)  # an error's text, logged, quotes no debtor's data
     if database_url.startswith("sqlite"):
         engine = create_async_engine(database_url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_connect(busy_timeout))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
+import structlog
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,7 +59,20 @@ async def get_current_office(
         raise Unauthorized(
             "this route needs an office API key, not a staff token", code="auth.not_office_key"
         )
-    return await offices.authenticate(session, credentials.credentials, cache=cache)
+    return _logged(await offices.authenticate(session, credentials.credentials, cache=cache))
+
+
+Caller = TypeVar("Caller", Office, StaffUser)
+
+
+def _logged(caller: Caller) -> Caller:
+    """The caller, named on every log line of the request from here on: an office by its code, a
+    staff account by its id."""
+    if isinstance(caller, Office):
+        structlog.contextvars.bind_contextvars(office=caller.code)
+    else:
+        structlog.contextvars.bind_contextvars(staff=str(caller.id))
+    return caller
 
 
 CurrentOffice = Annotated[Office, Depends(get_current_office)]
@@ -78,7 +92,7 @@ async def get_current_staff(
             code="auth.missing_token",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return await staff.authenticate(session, credentials.credentials)
+    return _logged(await staff.authenticate(session, credentials.credentials))
 
 
 CurrentStaff = Annotated[StaffUser, Depends(get_current_staff)]
@@ -107,8 +121,8 @@ async def get_caller(
             headers={"WWW-Authenticate": "Bearer"},
         )
     if credentials.credentials.startswith(f"{staff.TOKEN_PREFIX}_"):
-        return await staff.authenticate(session, credentials.credentials)
-    return await offices.authenticate(session, credentials.credentials, cache=cache)
+        return _logged(await staff.authenticate(session, credentials.credentials))
+    return _logged(await offices.authenticate(session, credentials.credentials, cache=cache))
 
 
 CurrentCaller = Annotated[Office | StaffUser, Depends(get_caller)]

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
+    # OpenTelemetry traces go to this OTLP/HTTP collector (e.g. http://otel-collector:4318); empty:
+    # OTEL_EXPORTER_OTLP_ENDPOINT if set, else no tracing at all (hub/observability/tracing.py).
+    otel_endpoint: str = ""
     # What `hub serve` runs: "all" (API + relay + webhook pusher + consumers, the embedded
     # default), or one part per process in production: "api", "relay", "worker" (AMQP consumers).
     role: Literal["all", "api", "relay", "worker"] = "all"

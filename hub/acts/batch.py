@@ -178,14 +178,14 @@ def _record(record: etree._Element, batch_pk: uuid.UUID) -> Received:
     parent = record.getparent()
     if parent is None or etree.QName(parent).localname != BATCH_ROOT or parent.getparent() is not None:
         # Still sent through the processor, which refuses and receipts it like any message.
-        return Received(b"<misplaced/>", XML, parent_id=batch_pk, kinds=RECORD_KINDS)
+        return Received(b"<misplaced/>", XML, parent_id=batch_pk, kinds=RECORD_KINDS, transport="batch")
     raw = etree.tostring(record, encoding="utf-8", xml_declaration=False)
     try:
         # A standalone copy: validation sees the record as its own document (codec.decode_batch_records).
         decoded: v1.MessageModel | None = codec.decode_element(copy.deepcopy(record))
     except XmlRejected:
         decoded = None
-    return Received(raw, XML, parent_id=batch_pk, kinds=RECORD_KINDS, decoded=decoded)
+    return Received(raw, XML, parent_id=batch_pk, kinds=RECORD_KINDS, decoded=decoded, transport="batch")
 
 
 def _tally(result: BatchResult, index: int, outcome: Outcome) -> None:

@@ -35,6 +35,7 @@ from hub.mandates.models import Approval, Mandate, MandateKind, MandateStatus
 from hub.mandates.service import learned_rates
 from hub.messaging.models import StoredMessage
 from hub.messaging.repository import message_lock_keys
+from hub.observability import metrics
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
 from hub.recovery.facts import ActRecord, CaseFacts
@@ -317,6 +318,7 @@ async def record_act_report(
     repo = ActReportRepository(session)
     repo.add(act)
     reads.recorded(act)
+    metrics.count_flags(assessment["flags"])
     await post_act(session, act)
     return act
 

@@ -1,8 +1,12 @@
-"""HTTP plumbing: problem+json for every error, and the body limits of every transport."""
+"""HTTP plumbing: problem+json for every error, the body limits of every transport, and the one
+log line and latency figure of every request."""
 
 from __future__ import annotations
 
 import json
+import re
+import time
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -11,11 +15,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.kit.db import is_unavailable
 from hub.kit.errors import MAX_ERRORS, ErrorItem, HubError, InvalidInput, PayloadTooLarge, problem_body
+from hub.observability import metrics
 from schemas.v1.message import duplicate_keys
 
 if TYPE_CHECKING:
@@ -152,6 +158,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = validation_errors(list(exc.errors()))
+        for error in errors:
+            metrics.VALIDATION_ERRORS.labels(metrics.error_code(error.code)).inc()
         return problem_response(
             422, "The request is not valid", f"{len(errors)} error(s) in the request", "invalid_input", errors
         )
@@ -167,7 +175,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         if is_unavailable(exc):
             return _unavailable(request, exc)
         if not isinstance(exc, OperationalError) or "database is locked" not in str(exc.orig):
-            return await _unexpected(request, exc)
+            raise exc  # unexpected: answered 500 and logged once, with its traceback, as any other
         # The embedded SQLite database has one writer at a time; a request that waited its turn
         # (busy_timeout) in vain was rolled back whole: nothing was applied, the sender retries.
         log.warning("database_busy", path=request.url.path)
@@ -196,7 +204,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled_error", path=request.url.path)
+        # Not logged here: the exception goes on to RequestLogMiddleware, whose one line for the
+        # request carries it with its traceback.
         return problem_response(
             500, "Internal error", "the hub failed to process the request", "internal_error"
         )
@@ -281,3 +290,63 @@ async def _send_too_large(send: Send, limit: int) -> None:
     headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class RequestLogMiddleware:
+    """The outermost layer of the app (``hub.app.HubApi``): one log line per request and its
+    latency in ``hub_http_request_duration_seconds``, by route template (never the path: no ids).
+
+    The request's correlation id is its ``X-Request-ID`` (letters, digits, ``._:-``, at most 128),
+    else a new one, echoed in the response's ``X-Request-ID``; it is bound in structlog's context
+    with whatever the request binds later (the office or staff account, the message id), so every
+    line logged inside the request carries them, and so does this one. An exception that escaped
+    the app (answered 500 by its handler) is logged here, once, with its traceback in the line's
+    ``exception`` field, and goes no further: the server would log it a second time.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
+        request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(correlation_id=request_id)
+        status = 500
+        responded = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, responded
+            if message["type"] == "http.response.start":
+                status, responded = message["status"], True
+                MutableHeaders(scope=message).append("X-Request-ID", request_id)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            self._done(scope, status, started, escaped=True)
+            if not responded:
+                raise
+        else:
+            self._done(scope, status, started, escaped=False)
+        finally:
+            structlog.contextvars.clear_contextvars()
+
+    @staticmethod
+    def _done(scope: Scope, status: int, started: float, *, escaped: bool) -> None:
+        elapsed = time.perf_counter() - started
+        route = getattr(scope.get("route"), "path", None) or "unmatched"
+        metrics.observe_request(scope["method"], route, status, elapsed)
+        line = {"method": scope["method"], "route": route, "status": status}
+        if escaped:
+            log.error("request", **line, duration_ms=round(elapsed * 1000, 1), exc_info=True)
+        else:
+            log.info("request", **line, duration_ms=round(elapsed * 1000, 1))

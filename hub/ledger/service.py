@@ -60,6 +60,7 @@ from hub.ledger.postings import (
     write_off_postings,
 )
 from hub.ledger.repository import LedgerRepository
+from hub.observability import metrics
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
 from hub.recovery.stop_loss import CaseNet
@@ -146,6 +147,7 @@ async def post(
         for e in entries
     ]
     LedgerRepository(session).add_transaction(transaction, rows)
+    metrics.count_posting(kind)
     return transaction
 
 
@@ -209,6 +211,7 @@ async def reverse(
         if winner is None:
             raise
         raise already_reversed(original.id, winner) from None
+    metrics.count_posting(reversal.kind)
     return reversal
 
 

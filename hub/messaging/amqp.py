@@ -27,6 +27,7 @@ from hub.messaging.outbound import error_report, receipt_message, send_to_office
 from hub.messaging.relay import Outgoing
 from hub.messaging.service import Envelope
 from hub.messaging.signing import ALGORITHM
+from hub.observability import metrics
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
 
@@ -130,6 +131,15 @@ class InboundConsumer:
 
     async def handle(self, delivery: Delivery) -> None:
         """Commits before returning; the adapter acks only then (redelivery finds the inbox entry)."""
+        # Every log line of this delivery names it; the processor binds the envelope's message id.
+        with structlog.contextvars.bound_contextvars(
+            correlation_id=delivery.correlation_id or delivery.message_id or uuid.uuid4().hex,
+            message_id=delivery.message_id,
+            office=delivery.user_id,
+        ):
+            await self._handle(delivery)
+
+    async def _handle(self, delivery: Delivery) -> None:
         async with unit_of_work(self.sessions) as session:
             office = (
                 await OfficeRepository(session).get_by_code(delivery.user_id) if delivery.user_id else None
@@ -144,13 +154,14 @@ class InboundConsumer:
                 log.warning(
                     "inbound_unknown_sender", user_id=delivery.user_id, message_id=delivery.message_id
                 )
+                metrics.count_inbound(metrics.OTHER, "amqp", "refused", ["sender.unknown"])
                 return
             try:
                 self.limiter.check(f"amqp:{office.code}")
             except TooManyRequests as too_many:
                 await self._refuse_unread(session, office, delivery, too_many)
                 return
-            received = Received(delivery.body, delivery.content_type or "application/xml")
+            received = Received(delivery.body, delivery.content_type or "application/xml", transport="amqp")
             outcome = await self.processor.receive(session, office, received, reply_receipt=True)
             if outcome.unreadable:
                 first = outcome.receipt.errors[0]
@@ -168,6 +179,7 @@ class InboundConsumer:
         log.warning(
             "inbound_refused_unread", code=refusal.code, user_id=delivery.user_id, size=len(delivery.body)
         )
+        metrics.count_inbound(metrics.OTHER, "amqp", "refused", [refusal.code])
         if not isinstance(refusal, TooManyRequests):
             sender = office.code if office is not None else UNKNOWN_SENDER
             detail = (

@@ -144,7 +144,8 @@ async def _requeue_one(
         office = await OfficeRepository(session).get_by_code(letter.sender)
         if office is None:
             return None
-        outcome = await processor.receive(session, office, Received(body, content_type), reply_receipt=True)
+        received = Received(body, content_type, transport="replay")
+        outcome = await processor.receive(session, office, received, reply_receipt=True)
     if outcome.duplicate:
         return "duplicate"
     return "accepted" if outcome.accepted else f"refused [{outcome.receipt.errors[0]['code']}]"

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import structlog
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,10 +33,12 @@ from hub.messaging.outbound import JSON, XML
 from hub.messaging.repository import MessageRepository
 from hub.messaging.service import AGENCY_PARTY, Envelope
 from hub.messaging.signing import ReceiptSigner
+from hub.observability import metrics
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
 from schemas import v1
 
+log = structlog.get_logger()
 __all__ = ["JSON", "OFFICE_KINDS", "XML", "Delivery", "InboundProcessor", "KindHandling", "Reading"]
 
 # What an office may send the agency; the agency's own kinds (mandate, receipt...) are refused.
@@ -125,6 +128,8 @@ class Received:
     # The message already read from ``raw``'s element where it was parsed (a batch file's record):
     # not parsed a second time. None: read from ``raw``.
     decoded: v1.MessageModel | None = None
+    # What carried it, for the metrics and logs: http, amqp, batch or replay.
+    transport: str = "http"
 
 
 @dataclass(frozen=True)
@@ -241,6 +246,10 @@ class InboundProcessor:
         A kind whose preloader locks first (``KindHandling.locks_first``: act reports) needs none:
         the copy waits on its locks. SQLite has one writer at a time, so no copy commits in between."""
         read = [await self._read_off_loop(office, received)]
+        first = read[0]
+        if isinstance(first, tuple) or first.message is not None:  # later log lines name the message
+            envelope = first[0] if isinstance(first, tuple) else first.message.envelope  # type: ignore[union-attr]
+            structlog.contextvars.bind_contextvars(message_id=envelope.message_id, office=office.code)
         if session.get_bind().dialect.name != "postgresql" or self._locks_first(read[0]):
             outcome = (await self._process(session, office, [received], read))[0]
         else:
@@ -252,6 +261,7 @@ class InboundProcessor:
                 outcome = (await self._process(session, office, [received], read))[0]
         if reply_receipt and not outcome.duplicate:
             await outbound.send_receipt(session, office, outcome.receipt, parent_id=outcome.message.id)
+        _account(office, received, outcome)
         return outcome
 
     def _locks_first(self, reading: Reading | tuple[Envelope, list[ErrorItem], int]) -> bool:
@@ -266,7 +276,10 @@ class InboundProcessor:
         """Applies messages from ``office`` in order, each exactly as ``receive`` would, reading what
         their checks need (duplicates, the kinds' preloads) once for all of them."""
         read = [await self._read_off_loop(office, received) for received in many]
-        return await self._process(session, office, many, read)
+        outcomes = await self._process(session, office, many, read)
+        for received, outcome in zip(many, outcomes, strict=True):
+            _account(office, received, outcome)
+        return outcomes
 
     async def _process(
         self,
@@ -439,6 +452,28 @@ class InboundProcessor:
         return Outcome(stored, receipt, duplicate=False, unreadable=unreadable, status=status)
 
 
+def _account(office: Office, received: Received, outcome: Outcome) -> None:
+    """Counts what came of a message, and logs a refusal in one line: its id, kind, office and error
+    codes (never the errors' messages, which may quote the body)."""
+    stored = outcome.message
+    if outcome.duplicate:
+        metrics.count_inbound(stored.kind, received.transport, "duplicate", [])
+    elif outcome.accepted:
+        metrics.count_inbound(stored.kind, received.transport, "accepted", [])
+    else:
+        codes = [str(error["code"]) for error in outcome.receipt.errors]
+        metrics.count_inbound(stored.kind, received.transport, "refused", codes)
+        log.info(
+            "message_refused",
+            message_id=stored.message_id,
+            kind=stored.kind,
+            office=office.code,
+            transport=received.transport,
+            status=outcome.status,
+            error_codes=codes,
+        )
+
+
 def _refusal(errors: list[ErrorItem]) -> InvalidInput:
     return InvalidInput(f"{len(errors)} error(s) in the message", code=errors[0].code, errors=errors)
 
@@ -476,5 +511,8 @@ async def replay(
     raw = await sealing.open_body(session, stored)  # a message of an erased case: 410 message.erased
     await service.record(session, stored, Status.REPLAYED, actor=actor)
     return await processor.receive(
-        session, office, Received(raw, stored.content_type, parent_id=stored.id), reply_receipt=True
+        session,
+        office,
+        Received(raw, stored.content_type, parent_id=stored.id, transport="replay"),
+        reply_receipt=True,
     )

@@ -162,6 +162,9 @@ class Relay:
         # Counted when decided; a pass rolled back after this (rare) is counted as tried.
         metrics.RELAY_SENT.labels(transport).inc(len(sent))
         metrics.RELAY_PUBLISH_FAILURES.labels(transport).inc(len(batch) - len(sent))
+        for out, error in zip(batch, results, strict=True):
+            lag = None if error else (now - out.entry.created_at).total_seconds()
+            metrics.count_outbound(out.message.kind, transport, "failed" if error else "sent", lag)
         await MessageRepository(session).mark_sent([out.entry.id for out in sent], now)
         # An inbound message forwarded to the agency keeps its own status (validated), and the
         # outbox row says when it was sent.

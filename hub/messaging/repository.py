@@ -142,7 +142,7 @@ class MessageRepository:
 
         SQLite has no row locks: a no-op UPDATE first takes its database write lock, so relays
         there run one after the other instead of reading the same rows."""
-        if self.session.bind.dialect.name == "sqlite":
+        if self.session.get_bind().dialect.name == "sqlite":
             await self.session.execute(update(OutboxEntry).where(false()).values(status=OutboxEntry.status))
         query = (
             select(OutboxEntry)
@@ -182,7 +182,7 @@ class MessageRepository:
         return await self.session.scalar(query)
 
     async def claim_due_pushes(self, now: datetime, limit: int) -> Sequence[MailboxItem]:
-        if self.session.bind.dialect.name == "sqlite":  # see claim_pending
+        if self.session.get_bind().dialect.name == "sqlite":  # see claim_pending
             await self.session.execute(
                 update(MailboxItem).where(false()).values(push_state=MailboxItem.push_state)
             )

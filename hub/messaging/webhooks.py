@@ -36,6 +36,7 @@ class _Push:
     webhook_id: str
     body: bytes
     content_type: str
+    kind: str
 
 
 class WebhookPusher:
@@ -95,6 +96,7 @@ class WebhookPusher:
                         webhook_id=message.message_id,
                         body=body,
                         content_type=message.content_type,
+                        kind=message.kind,
                     )
                 )
             return pushes
@@ -143,6 +145,7 @@ class WebhookPusher:
                 else:
                     item.next_push_at = now + RETRY_DELAYS[item.push_attempts - 1]
                 metrics.WEBHOOK_DELIVERIES.labels(outcome).inc()
+                metrics.count_outbound(push.kind, "webhook", outcome)
 
     async def run_forever(self, stop: asyncio.Event, idle_sleep_s: float = 1.0) -> None:
         while not stop.is_set():

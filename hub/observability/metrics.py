@@ -1,12 +1,20 @@
 """The hub's Prometheus metrics, every series defined here, served on ``/metrics`` (hub/health.py).
 
-Two kinds:
+Three kinds:
 - counters of what a process did (the relay's sends and failures, the webhook pushes by outcome),
   incremented where it happens; they start at zero with every label value, so an alert on
   ``increase(...)`` sees a series from the first scrape;
 - the backlog (outbox depth and oldest pending age, messages in ``hub.dead``), read from the
   database and the broker when Prometheus scrapes, by every role: a stuck or dead relay still
-  shows as a growing age on the API's scrapes. Alert rules take the ``max`` over instances.
+  shows as a growing age on the API's scrapes. Alert rules take the ``max`` over instances;
+- what the hub's traffic is made of (messages in and out by kind, transport and outcome, the errors
+  that refused them by code, the relay's lag, the cost flags raised, the ledger postings, the HTTP
+  latency by route), counted at the few points every message or request goes through: the inbound
+  processor, the relay and the webhook pusher, the ledger's posting function, the HTTP middleware.
+
+Every label takes its values from a finite set written here or in the module that owns it (message
+kinds, ledger kinds, flag reasons, route templates, never a raw path, an id or a name): a value
+outside it is counted as ``other`` (:func:`bounded`), so no sender can grow the number of series.
 
 The series live in the hub's own registry (:data:`REGISTRY`, with the process, platform and GC
 collectors), not prometheus-client's global one. Each process (each ``hub serve`` worker) counts
@@ -16,6 +24,7 @@ its own; deploy/prometheus/alerts.yml names only series defined here (tests/depl
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -26,6 +35,7 @@ from prometheus_client import (
     PROCESS_COLLECTOR,
     CollectorRegistry,
     Counter,
+    Histogram,
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
@@ -33,10 +43,13 @@ from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from adapters.amqp.topology import DEAD_LETTER_QUEUE
+from hub.acts.assessment import BUDGET_OVERRUN, COST_ABOVE_RECOVERY, HOLD_BREACHED
 from hub.broker import Broker
 from hub.database import READ_ONLY
 from hub.kit.clock import utcnow
+from hub.ledger.postings import KINDS as LEDGER_KINDS
 from hub.messaging.repository import MessageRepository
+from schemas import v1
 
 log = structlog.get_logger()
 REGISTRY = CollectorRegistry()
@@ -77,11 +90,138 @@ WEBHOOK_DELIVERIES = Counter(
     registry=REGISTRY,
 )
 
+OTHER = "other"
+
+
+def bounded(value: str | None, known: frozenset[str] | tuple[str, ...]) -> str:
+    """``value`` as a label when it is one of ``known``, else ``other``."""
+    return value if value is not None and value in known else OTHER
+
+
+# Messages, both ways. ``kind``: a v1 message kind (unreadable ones: ``other``).
+KINDS = frozenset(v1.MESSAGE_TYPES)
+# How an office's message came in: an HTTP route, the AMQP consumer, a batch file's record, or
+# ``hub replay`` / ``hub dead requeue`` (run through the inbound path again).
+INBOUND_TRANSPORTS = ("http", "amqp", "batch", "replay")
+INBOUND_OUTCOMES = ("accepted", "refused", "duplicate")
+MESSAGES_IN = Counter(
+    "hub_messages_in",
+    "Office messages through the inbound processor, by kind, transport (http, amqp, batch, replay) "
+    "and outcome (accepted, refused, duplicate)",
+    ["kind", "transport", "outcome"],
+    registry=REGISTRY,
+)
+# How a message went out: the relay's transports (amqp, mailbox), then the webhook pusher's pushes
+# from the mailbox. Outcomes: sent (confirmed by the transport), failed (retried later); for
+# webhooks those of WEBHOOK_OUTCOMES.
+OUTBOUND_TRANSPORTS = ("amqp", "mailbox", "webhook")
+MESSAGES_OUT = Counter(
+    "hub_messages_out",
+    "Messages the hub sent, by kind, transport (amqp, mailbox, webhook) and outcome (sent, failed; "
+    "webhook: delivered, failed, given_up, gone)",
+    ["kind", "transport", "outcome"],
+    registry=REGISTRY,
+)
+VALIDATION_ERROR_CODE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+){1,3}")
+MAX_ERROR_CODES = 500
+_error_codes_seen: set[str] = set()
+VALIDATION_ERRORS = Counter(
+    "hub_validation_errors",
+    "Errors that refused office messages (each error of a refusal), by code",
+    ["code"],
+    registry=REGISTRY,
+)
+RELAY_LAG = Histogram(
+    "hub_relay_lag_seconds",
+    "Seconds from a message's outbox row (its commit) to its confirmed sending, by transport",
+    ["transport"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600),
+    registry=REGISTRY,
+)
+# The reasons an accepted act report is flagged for a person (hub/acts/assessment.py).
+FLAG_REASONS = (
+    COST_ABOVE_RECOVERY,
+    BUDGET_OVERRUN,
+    HOLD_BREACHED,
+    "approval_pending",
+    "approval_refused",
+    "approval_other_act",
+)
+FLAGS_RAISED = Counter(
+    "hub_act_flags_raised",
+    "Reasons act reports were flagged for a person when accepted (cost above recovery, budget "
+    "overrun, hold breached, an approval that does not count)",
+    ["reason"],
+    registry=REGISTRY,
+)
+LEDGER_POSTINGS = Counter(
+    "hub_ledger_postings",
+    "Balanced transactions written to the fee ledger (reversals included), by kind",
+    ["kind"],
+    registry=REGISTRY,
+)
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+HTTP_DURATION = Histogram(
+    "hub_http_request_duration_seconds",
+    "HTTP requests served, by method, route template (``unmatched`` when no route took it) and "
+    "status class (2xx, 4xx, 5xx...)",
+    ["method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=REGISTRY,
+)
+
 for _transport in TRANSPORTS:
     RELAY_SENT.labels(_transport)
     RELAY_PUBLISH_FAILURES.labels(_transport)
 for _outcome in WEBHOOK_OUTCOMES:
     WEBHOOK_DELIVERIES.labels(_outcome)
+for _reason in FLAG_REASONS:
+    FLAGS_RAISED.labels(_reason)
+for _kind in LEDGER_KINDS:
+    LEDGER_POSTINGS.labels(_kind)
+
+
+def count_inbound(kind: str, transport: str, outcome: str, error_codes: list[str]) -> None:
+    """One office message out of the inbound processor (refused: with the codes of its errors)."""
+    MESSAGES_IN.labels(bounded(kind, KINDS), bounded(transport, INBOUND_TRANSPORTS), outcome).inc()
+    for code in error_codes:
+        VALIDATION_ERRORS.labels(error_code(code)).inc()
+
+
+def error_code(code: str) -> str:
+    """An error's code as a label. Codes are written in the hub's code (``act_report.date_future``,
+    ``schema.missing``: pydantic's error types), never taken from input; still, one that does not
+    look like a code, or past the first 500 codes seen, is ``other``."""
+    if not VALIDATION_ERROR_CODE.fullmatch(code) or len(code) > 80:
+        return OTHER
+    if code not in _error_codes_seen:
+        if len(_error_codes_seen) >= MAX_ERROR_CODES:
+            return OTHER
+        _error_codes_seen.add(code)
+    return code
+
+
+def count_outbound(kind: str, transport: str, outcome: str, lag_s: float | None = None) -> None:
+    """One message handed to a transport (``lag_s``: since its outbox row, when it was sent)."""
+    MESSAGES_OUT.labels(bounded(kind, KINDS), transport, outcome).inc()
+    if lag_s is not None:
+        RELAY_LAG.labels(transport).observe(max(0.0, lag_s))
+
+
+def count_flags(flags: list[dict[str, str]]) -> None:
+    """The reasons an accepted act report was flagged (``assessment["flags"]``)."""
+    for flag in flags:
+        FLAGS_RAISED.labels(bounded(flag.get("code"), FLAG_REASONS)).inc()
+
+
+def count_posting(kind: str) -> None:
+    LEDGER_POSTINGS.labels(bounded(kind, LEDGER_KINDS)).inc()
+
+
+def observe_request(method: str, route: str, status: int, duration_s: float) -> None:
+    """``route``: the template (``/v1/mandates/{mandate_id}``), never the path."""
+    status_class = f"{status // 100}xx" if 100 <= status < 600 else OTHER
+    HTTP_DURATION.labels(bounded(method, HTTP_METHODS), route, status_class).observe(duration_s)
 
 
 @dataclass(frozen=True)
