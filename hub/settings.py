@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     max_batch_bytes: int = Field(default=2 * 1024 * 1024 * 1024, ge=1024)
     # POST /v1/invoices takes Factur-X PDFs of a few MB (the PDF reader refuses more than 20 MB).
     max_invoice_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # The console's mandates CSV import (POST /console/mandates/import): about 50,000 rows by default;
+    # a larger file is refused on the page (split it, or use `hub mandates import`).
+    max_import_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     # A batch sent with an Idempotency-Key holds its key this long, renewed while it runs: a retry
     # after a crash waits at most this long (409 idempotency.in_progress) before running it again.
     idempotency_lease_seconds: float = Field(default=30.0, ge=1, le=3600)

@@ -31,6 +31,10 @@ PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger()
 BATCH_PATH = "/v1/act-reports/batch"
 INVOICES_PATH = "/v1/invoices"
+IMPORT_PATH = "/console/mandates/import"
+# Room for an import form's other parts (its CSRF token, the multipart boundaries) beside the file,
+# so that a file just over HUB_MAX_IMPORT_BYTES is refused on the page, not with problem+json.
+FORM_ROOM = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -42,10 +46,16 @@ class BodyLimits:
     body: int  # HUB_MAX_BODY_BYTES: any message
     invoice: int  # HUB_MAX_INVOICE_BYTES: an invoice, which may be a Factur-X PDF
     batch: int  # HUB_MAX_BATCH_BYTES: a batch file, streamed
+    console_import: int = 4 * 1024 * 1024 + FORM_ROOM  # HUB_MAX_IMPORT_BYTES and the form around it
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BodyLimits:
-        return cls(settings.max_body_bytes, settings.max_invoice_bytes, settings.max_batch_bytes)
+        return cls(
+            settings.max_body_bytes,
+            settings.max_invoice_bytes,
+            settings.max_batch_bytes,
+            settings.max_import_bytes + FORM_ROOM,
+        )
 
     @classmethod
     def defaults(cls) -> BodyLimits:
@@ -56,6 +66,7 @@ class BodyLimits:
             fields["max_body_bytes"].default,
             fields["max_invoice_bytes"].default,
             fields["max_batch_bytes"].default,
+            fields["max_import_bytes"].default + FORM_ROOM,
         )
 
     def for_path(self, path: str) -> int:
@@ -64,6 +75,8 @@ class BodyLimits:
             return self.batch
         if path == INVOICES_PATH:
             return max(self.body, self.invoice)
+        if path == IMPORT_PATH:
+            return max(self.body, self.console_import)
         return self.body
 
     def for_message(self, content_type: str) -> int:

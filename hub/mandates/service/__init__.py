@@ -32,7 +32,7 @@ from hub.mandates.service.holds import (
     list_holds,
     raise_hold,
 )
-from hub.mandates.service.importing import ImportSummary, import_rows
+from hub.mandates.service.importing import CHUNK, ImportSummary, checked_rows, import_rows
 from hub.mandates.service.lifecycle import (
     ORDERED,
     TRANSITIONS,
@@ -61,6 +61,7 @@ from hub.mandates.service.waiting import (
 )
 
 __all__ = [
+    "CHUNK",
     "ORDERED",
     "TRANSITIONS",
     "WORKING",
@@ -78,6 +79,7 @@ __all__ = [
     "approve",
     "budget_of",
     "cancel",
+    "checked_rows",
     "cost_request",
     "create_mandate",
     "decide_cost_request",

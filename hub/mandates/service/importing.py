@@ -6,21 +6,28 @@ rows fixed) creates nothing twice: its ``ref`` column when given, else a ref der
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.csv import CsvRow
+from adapters.csv import CsvRow, read_rows
 from hub.cases.repository import CaseRepository
 from hub.kit.errors import ErrorItem, HubError
 from hub.kit.http import validation_errors
 from hub.mandates.repository import MandateRepository
 from hub.mandates.service.lifecycle import MandateIn, S, create_mandate
+
+# Rows per transaction of the console's import, as ``hub mandates import``'s default ``--chunk``: the
+# other writers wait at most one chunk for their turn, and a failure loses at most the chunk it hit.
+CHUNK = 100
+REQUIRED = ("case_ref", "kind")
 
 
 @dataclass
@@ -46,6 +53,34 @@ def derived_ref(data: MandateIn, occurrence: int) -> str:
     content = json.dumps(data.model_dump(mode="json", exclude={"ref"}), sort_keys=True)
     digest = hashlib.sha256(f"{content}\n{occurrence}".encode()).hexdigest()
     return f"M-I{digest[:24].upper()}"
+
+
+def checked_rows(path: Path) -> int:
+    """The file's data rows (as ``read_rows`` yields them), once it is UTF-8 CSV whose header names
+    the columns of a mandate; else ``ValueError`` saying what is wrong, before any row is imported.
+    Read once without the database: a file of 50,000 rows takes well under a second."""
+    columns = {name: f"{name}[]" if name == "acts" else name for name in MandateIn.model_fields}
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            header = [column.strip() for column in next(csv.reader(handle), [])]
+        if not any(header):
+            raise ValueError("the file is empty: its first line must name the columns")
+        unknown = [c for c in header if c not in columns.values()]
+        missing = [c for c in REQUIRED if c not in header]
+        if unknown or missing:
+            problems = [f"unknown column(s) {', '.join(map(repr, unknown))}" if unknown else ""]
+            problems.append(f"missing column(s) {', '.join(missing)}" if missing else "")
+            raise ValueError(
+                f"the first line is not a mandates header ({'; '.join(p for p in problems if p)}); "
+                f"columns: {', '.join(columns.values())}"
+            )
+        return sum(1 for _ in read_rows(path))
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"the file is not UTF-8 text (byte {exc.start}): export it from the spreadsheet as CSV UTF-8"
+        ) from None
+    except csv.Error as exc:
+        raise ValueError(f"the file is not readable CSV: {exc}") from None
 
 
 async def _imported_before(session: AsyncSession, data: MandateIn) -> bool:

@@ -266,6 +266,69 @@ def test_importing_a_csv_reports_the_bad_line_and_keeps_the_good_one(
     screenshot(signed_in, "mandates-import-report")
 
 
+def test_a_large_import_shows_its_progress_chunk_by_chunk_then_exactly_the_bad_lines(
+    signed_in: Any, hub_server: Hub, tmp_path: Any
+) -> None:
+    """250 rows, two of them bad: a line per chunk of 100 (each committed), then the two lines'
+    errors with their line numbers; the 248 good rows are mandates, issued or held."""
+    good = "D-2026-0001,CJ75001,per_act,SERVE_TITLE"
+    bad = {77: "D-NO-SUCH-CASE,CJ75001,per_act,SERVE_TITLE", 203: "D-2026-0001,CJ75001,per_act,NOT_AN_ACT"}
+    lines = ["ref,case_ref,office_code,kind,acts[]"]
+    lines += [f"M-BULK-{n:04d},{bad.get(n, good)}" for n in range(1, 251)]
+    csv = tmp_path / "bulk.csv"
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    signed_in.goto(f"{hub_server.url}/console/mandates")
+    signed_in.set_input_files("#csv-file", str(csv))
+    signed_in.click('form[action="/console/mandates/import"] button')
+    signed_in.wait_for_selector("text=Import report")
+    parts = signed_in.locator("ol.progress-log li").all_inner_texts()
+    assert [p.split(":")[0] for p in parts] == [
+        "rows 1-100 of 250",
+        "rows 101-200 of 250",
+        "rows 201-250 of 250",
+    ]
+    assert parts[0].startswith("rows 1-100 of 250: 99 issued or held, 1 refused")
+    assert parts[2].startswith("rows 201-250 of 250: 49 issued or held, 1 refused")
+    bar = signed_in.locator("ol.progress-log li:last-child progress")
+    assert bar.get_attribute("value") == "250" and bar.get_attribute("max") == "250"
+    report = signed_in.locator("section", has_text="Import report").inner_text()
+    assert "248 mandate(s) created" in report and "2 line(s) refused" in report
+    rows = signed_in.locator("table.errors tbody tr").all_inner_texts()
+    assert len(rows) == 2, rows
+    assert rows[0].startswith("78") and "case_ref" in rows[0]  # row 77 is on line 78
+    assert rows[1].startswith("204") and "acts" in rows[1]
+    screenshot(signed_in, "mandates-import-progress")
+    assert _serious(signed_in) == []
+    # The good rows are mandates, issued or held; the bad ones are not.
+    with httpx.Client(base_url=hub_server.url, headers=hub_server.staff(), timeout=30) as api:
+        for n in range(1, 251):
+            answer = api.get(f"/v1/mandates/M-BULK-{n:04d}")
+            if n in bad:
+                assert answer.status_code == 404, n
+            else:
+                assert answer.status_code == 200 and answer.json()["status"] in {"issued", "held"}, n
+
+
+def test_the_streamed_import_page_carries_the_security_headers(signed_in: Any, hub_server: Hub) -> None:
+    signed_in.goto(f"{hub_server.url}/console/mandates")
+    token = signed_in.locator('form[action="/console/mandates/import"] input[name=csrf_token]').input_value()
+    cookie = next(c for c in signed_in.context.cookies() if c["name"] == "hub_console")
+    body = "ref,case_ref,office_code,kind,acts[]\nM-STREAM-1,D-NO-SUCH-CASE,CJ75001,per_act,SERVE_TITLE\n"
+    with httpx.Client(base_url=hub_server.url, cookies={"hub_console": cookie["value"]}, timeout=30) as web:
+        answer = web.post(
+            "/console/mandates/import",
+            data={"csrf_token": token},
+            files={"file": ("one.csv", body.encode(), "text/csv")},
+        )
+    assert answer.status_code == 200 and "content-length" not in answer.headers
+    assert answer.headers["transfer-encoding"] == "chunked"  # sent as it goes
+    assert "default-src 'self'" in answer.headers["content-security-policy"]
+    assert (
+        answer.headers["x-frame-options"] == "DENY" and answer.headers["x-content-type-options"] == "nosniff"
+    )
+    assert "rows 1-1 of 1: 0 issued or held, 1 refused" in answer.text and "</html>" in answer.text
+
+
 def test_signing_out_ends_the_session(browser: Any, hub_server: Hub) -> None:
     context = browser.new_context()
     try:

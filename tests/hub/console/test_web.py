@@ -248,3 +248,148 @@ async def test_the_message_log_pages_by_keyset_without_losing_messages_of_the_sa
         found = re.search(r'href="(/console/messages\?[^"]+)" rel="next"', page.text)
         url = found.group(1).replace("&amp;", "&") if found else None
     assert sorted(seen) == [f"T-{kind}-{n}" for n in range(5)]
+
+
+async def _import_case(app: FastAPI) -> tuple[str, str]:
+    """A case and an office to import mandates for."""
+    from tests.hub.mandates.factories import a_case, an_office
+
+    async with unit_of_work(app.state.sessions) as session:
+        office = await an_office(session, departements=["75"])
+        case = await a_case(session)
+        return case.ref, office.code
+
+
+def _mandates_csv(case_ref: str, office: str, rows: int, bad: dict[int, str]) -> bytes:
+    """``rows`` data rows with their own refs (``M-<office>-0001``...); a row numbered in ``bad`` has
+    that case ref instead (the row numbered n is on line n + 1)."""
+    lines = ["ref,case_ref,office_code,kind,acts[]"]
+    for n in range(1, rows + 1):
+        lines.append(f"M-{office}-{n:04d},{bad.get(n, case_ref)},{office},per_act,SERVE_TITLE")
+    return ("\n".join(lines) + "\n").encode()
+
+
+async def _refs_stored(app: FastAPI, refs: list[str]) -> set[str]:
+    from hub.mandates.models import Mandate
+
+    async with unit_of_work(app.state.sessions) as session:
+        found = await session.scalars(select(Mandate.ref).where(Mandate.ref.in_(refs)))
+        return set(found)
+
+
+async def test_a_mandates_import_streams_a_line_per_committed_chunk_then_the_refused_lines(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    case_ref, office = await _import_case(app)
+    await _sign_in(client, await _account(app, Role.STAFF))
+    token = _csrf((await client.get("/console/mandates")).text)
+    body = _mandates_csv(case_ref, office, 205, {42: "D-NO-SUCH-CASE", 150: "D-NOR-THIS-ONE"})
+    answer = await client.post(
+        "/console/mandates/import",
+        data={"csrf_token": token},
+        files={"file": ("bulk.csv", body, "text/csv")},
+    )
+    assert answer.status_code == 200, answer.text
+    assert "content-length" not in answer.headers  # streamed as the import goes
+    assert "default-src 'self'" in answer.headers["content-security-policy"]
+    assert answer.headers["x-frame-options"] == "DENY" and answer.headers["cache-control"] == "no-store"
+    text = answer.text
+    assert "Importing bulk.csv: 205 row(s)" in text
+    lines = re.findall(r'<span id="part-\d+">([^<]+)</span>', text)
+    assert lines == [
+        "rows 1-100 of 205: 99 issued or held, 1 refused",
+        "rows 101-200 of 205: 99 issued or held, 1 refused",
+        "rows 201-205 of 205: 5 issued or held, 0 refused",
+    ]
+    assert text.count("<progress") == 3 and 'aria-labelledby="part-3" max="205" value="205"' in text
+    assert "203 mandate(s) created" in text and "2 line(s) refused" in text
+    refused = re.findall(r"<tr><td>(\d+)</td><td><code>([^<]+)</code>", text)
+    assert refused == [("43", "case_ref"), ("151", "case_ref")]  # their lines: the header is line 1
+    assert text.index("rows 201-205") < text.index("Import report") < text.rindex("</html>")
+    refs = [f"M-{office}-{n:04d}" for n in range(1, 206)]
+    assert await _refs_stored(app, refs) == set(refs) - {f"M-{office}-0042", f"M-{office}-0150"}
+
+
+async def test_a_failed_chunk_leaves_the_chunks_committed_before_it_and_the_page_says_so(
+    client: httpx.AsyncClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hub.mandates import service as mandates
+
+    real, calls = mandates.import_rows, []
+
+    async def failing_second(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        summary = await real(*args, **kwargs)  # type: ignore[arg-type]
+        if len(calls) == 2:  # its rows were written, then the database went away: rolled back
+            raise ConnectionRefusedError("connection refused")
+        return summary
+
+    monkeypatch.setattr(mandates, "import_rows", failing_second)
+    case_ref, office = await _import_case(app)
+    await _sign_in(client, await _account(app, Role.STAFF))
+    token = _csrf((await client.get("/console/mandates")).text)
+    answer = await client.post(
+        "/console/mandates/import",
+        data={"csrf_token": token},
+        files={"file": ("bulk.csv", _mandates_csv(case_ref, office, 250, {120: "D-NO-SUCH"}), "text/csv")},
+    )
+    assert answer.status_code == 200
+    text = answer.text.replace("&#39;", "'")
+    assert re.findall(r'<span id="part-\d+">([^<]+)</span>', text) == [
+        "rows 1-100 of 250: 100 issued or held, 0 refused"
+    ]
+    assert "Stopped at rows 101-200: ConnectionRefusedError: connection refused." in text
+    assert "The 100 row(s) before were committed (a transaction per 100 rows) and stay imported" in text
+    assert "100 mandate(s) created" in text and "0 line(s) refused" in text  # line 121's chunk undone
+    refs = [f"M-{office}-{n:04d}" for n in range(1, 251)]
+    assert await _refs_stored(app, refs) == set(refs[:100])
+
+
+async def test_a_file_that_is_not_a_mandates_csv_is_refused_at_once_and_nothing_is_imported(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    case_ref, office = await _import_case(app)
+    await _sign_in(client, await _account(app, Role.STAFF))
+    token = _csrf((await client.get("/console/mandates")).text)
+    good_rows = _mandates_csv(case_ref, office, 3, {}).split(b"\n", 1)[1]
+    refusals = {
+        b"\x89PNG\r\n\x1a\n\x00\xff\xfe": "the file is not UTF-8 text",
+        b"name,amount\n" + good_rows: "unknown column(s) 'name', 'amount'; missing column(s) case_ref, kind",
+        b"": "the file is empty",
+        b"ref,case_ref,office_code,kind,acts[]\n": "the file has a header but no rows",
+    }
+    for content, reason in refusals.items():
+        answer = await client.post(
+            "/console/mandates/import",
+            data={"csrf_token": token},
+            files={"file": ("upload.csv", content, "text/csv")},
+        )
+        assert answer.status_code == 400, content
+        assert reason in answer.text.replace("&#39;", "'"), answer.text
+        assert "Nothing was imported" in answer.text and "<progress" not in answer.text
+    # Over the size limit: refused on the page before anything is read.
+    settings = app.state.settings
+    app.state.settings = settings.model_copy(update={"max_import_bytes": 2048})
+    try:
+        big = _mandates_csv(case_ref, office, 60, {})
+        assert len(big) > 2048
+        answer = await client.post(
+            "/console/mandates/import",
+            data={"csrf_token": token},
+            files={"file": ("big.csv", big, "text/csv")},
+        )
+    finally:
+        app.state.settings = settings
+    assert answer.status_code == 400
+    assert "The file is over 2,048 bytes (HUB_MAX_IMPORT_BYTES): split it" in answer.text
+    assert await _refs_stored(app, [f"M-{office}-{n:04d}" for n in range(1, 61)]) == set()
+    # Without the CSRF token, or for finance: refused whole.
+    files = {"file": ("bulk.csv", _mandates_csv(case_ref, office, 3, {}), "text/csv")}
+    forged = await client.post("/console/mandates/import", data={"csrf_token": "forged"}, files=files)
+    assert forged.status_code == 403 and "Nothing was changed" in forged.text
+    client.cookies.clear()
+    await _sign_in(client, await _account(app, Role.FINANCE))
+    token = _csrf((await client.get("/console/decide")).text)
+    finance = await client.post("/console/mandates/import", data={"csrf_token": token}, files=files)
+    assert finance.status_code == 403
+    assert await _refs_stored(app, [f"M-{office}-{n:04d}" for n in range(1, 4)]) == set()
