@@ -19,6 +19,10 @@ from hub.ledger.models import LedgerEntry, LedgerTransaction
 from hub.mandates.models import Hold, Mandate, MandateEvent
 from hub.messaging.models import CaseKey
 
+# A case's key row as a join reads it: (the row's case id, or None when the case has no key yet; the
+# wrapped key, or None once erased).
+KeyRow = tuple[uuid.UUID | None, bytes | None]
+
 
 class GdprRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -34,17 +38,33 @@ class GdprRepository:
             query = query.with_for_update(of=Case).execution_options(populate_existing=True)
         return await self.session.scalar(query)
 
-    async def case_ids(self, refs: Collection[str]) -> dict[str, uuid.UUID]:
+    async def case_ids(self, refs: Collection[str]) -> dict[str, tuple[uuid.UUID, KeyRow]]:
+        """Each case's id by its ref, with its key row (read in the same query, ``KeyRow``)."""
         if not refs:
             return {}
-        rows = await self.session.execute(select(Case.ref, Case.id).where(Case.ref.in_(refs)))
-        return {ref: case_id for ref, case_id in rows.all()}
+        query = (
+            select(Case.ref, Case.id, CaseKey.case_id, CaseKey.wrapped_key)
+            .outerjoin(CaseKey, CaseKey.case_id == Case.id)
+            .where(Case.ref.in_(refs))
+        )
+        return {
+            ref: (case_id, (has, wrapped))
+            for ref, case_id, has, wrapped in (await self.session.execute(query))
+        }
 
-    async def mandate_case_ids(self, refs: Collection[str]) -> dict[str, uuid.UUID]:
+    async def mandate_case_ids(self, refs: Collection[str]) -> dict[str, tuple[uuid.UUID, KeyRow]]:
+        """Each mandate's case id by the mandate's ref, with the case's key row (``KeyRow``)."""
         if not refs:
             return {}
-        rows = await self.session.execute(select(Mandate.ref, Mandate.case_id).where(Mandate.ref.in_(refs)))
-        return {ref: case_id for ref, case_id in rows.all()}
+        query = (
+            select(Mandate.ref, Mandate.case_id, CaseKey.case_id, CaseKey.wrapped_key)
+            .outerjoin(CaseKey, CaseKey.case_id == Mandate.case_id)
+            .where(Mandate.ref.in_(refs))
+        )
+        return {
+            ref: (case_id, (has, wrapped))
+            for ref, case_id, has, wrapped in (await self.session.execute(query))
+        }
 
     async def erased_at(self, case_id: uuid.UUID) -> CaseKey | None:
         key = await self.session.get(CaseKey, case_id, populate_existing=True)

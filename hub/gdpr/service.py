@@ -51,19 +51,24 @@ SITUATION_FIELDS = (
 
 async def cases_of(session: AsyncSession, messages: Sequence[v1.MessageModel]) -> list[uuid.UUID | None]:
     """The case each office message concerns, by its ``case_ref`` or its ``mandate_ref`` (two queries
-    for the whole set); None for a message of no single case (invoices, remittances)."""
+    for the whole set, which read the cases' keys too); None for a message of no single case
+    (invoices, remittances)."""
     repo = GdprRepository(session)
     case_refs = {ref for m in messages if isinstance(ref := getattr(m, "case_ref", None), str)}
     mandate_refs = {ref for m in messages if isinstance(ref := getattr(m, "mandate_ref", None), str)}
     by_case = await repo.case_ids(case_refs)
     by_mandate = await repo.mandate_case_ids(mandate_refs - case_refs)
+    sealing.remember_keys(
+        session,
+        {case_id: wrapped for case_id, (has, wrapped) in [*by_case.values(), *by_mandate.values()] if has},
+    )
     found: list[uuid.UUID | None] = []
     for m in messages:
         case_ref, mandate_ref = getattr(m, "case_ref", None), getattr(m, "mandate_ref", None)
         if isinstance(case_ref, str):
-            found.append(by_case.get(case_ref))
+            found.append(by_case[case_ref][0] if case_ref in by_case else None)
         elif isinstance(mandate_ref, str):
-            found.append(by_mandate.get(mandate_ref))
+            found.append(by_mandate[mandate_ref][0] if mandate_ref in by_mandate else None)
         else:
             found.append(None)
     return found

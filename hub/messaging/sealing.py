@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
@@ -88,6 +88,16 @@ async def load_keys(session: AsyncSession, case_ids: Iterable[uuid.UUID | None],
     secret = _secret_key()
     for case_id, wrapped in found.items():
         keys[case_id] = None if wrapped is None else _unwrap(secret, wrapped, case_id)
+
+
+def remember_keys(session: AsyncSession, wrapped: Mapping[uuid.UUID, bytes | None]) -> None:
+    """Keys read by another query (the case resolver joins them to the cases it finds), so that
+    ``load_keys`` does not read them again; None: the case's key was erased."""
+    keys = _session_keys(session)
+    secret = _secret_key()
+    for case_id, sealed in wrapped.items():
+        if case_id not in keys:
+            keys[case_id] = None if sealed is None else _unwrap(secret, sealed, case_id)
 
 
 def seal_for(session: AsyncSession, case_id: uuid.UUID, message_pk: uuid.UUID, body: bytes) -> bytes:
