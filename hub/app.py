@@ -30,7 +30,7 @@ from hub.logging import configure_logging
 from hub.mandates import api as mandates_api
 from hub.mandates import case_updates_api, decisions_api, holds_api
 from hub.messaging import api as messaging_api
-from hub.messaging.signing import ReceiptSigner
+from hub.messaging.signing import ReceiptKeys, ReceiptSigner
 from hub.offices import api as offices_api
 from hub.offices.repository import OfficeRepository
 from hub.offices.service import KeyCache
@@ -134,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.signer = ReceiptSigner(settings.secret_key)
+    app.state.receipt_keys = ReceiptKeys.of(app.state.signer, settings.previous_receipt_keys)
     app.state.processor = inbound_processor(app.state.signer)
     install_problem_handlers(app)
     app.state.rate_limiter = RateLimiter()

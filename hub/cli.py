@@ -89,6 +89,8 @@ app.add_typer(finance_app, name="finance")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(tariff_app, name="tariff")
 app.add_typer(worklist_app, name="worklist")
+receipts_app = typer.Typer(help="The keys that sign the hub's receipts.", no_args_is_help=True)
+app.add_typer(receipts_app, name="receipts")
 app.command("backtest")(backtest)
 
 T = TypeVar("T")
@@ -171,6 +173,21 @@ def serve(
     uvicorn.run(
         "hub.app:create_app", factory=True, workers=processes, host=host, port=port, log_config=None, **fast
     )
+
+
+@receipts_app.command("keys")
+def receipts_keys() -> None:
+    """Every published receipt key, current first: id, algorithm, public key (base64). Before
+    rotating HUB_SECRET_KEY, add the current public key to HUB_RECEIPT_PREVIOUS_PUBLIC_KEYS (newest
+    first), so the receipts it signed still verify after the rotation."""
+    from hub.messaging.signing import ReceiptKeys, ReceiptSigner
+
+    settings = get_settings()
+    keys = ReceiptKeys.of(ReceiptSigner(settings.secret_key), settings.previous_receipt_keys)
+    for key in keys.keys:
+        typer.echo(
+            f"{key.key_id}  {key.algorithm}  {key.public_key_b64}  {'current' if key.current else 'previous'}"
+        )
 
 
 @offices_app.command("add")

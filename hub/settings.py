@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,7 @@ from stdnum import iban as stdnum_iban
 DEFAULT_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - refused in production below
 DEMO_AGENCY_IBAN = "FR7630006000011234567890189"  # a demonstration account, refused in production
 MIN_SECRET_LENGTH = 32
+ED25519_PUBLIC_KEY_BYTES = 32
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/hub.db"
 
 
@@ -29,6 +31,11 @@ class Settings(BaseSettings):
     # office's own broker user). Empty: http://<the AMQP URL's user:pass@host>:15672.
     rabbitmq_management_url: str = ""
     secret_key: str = DEFAULT_SECRET_KEY
+    # Receipts are signed with a key derived from HUB_SECRET_KEY. After a rotation, list here the
+    # public keys (base64, comma-separated, newest first) of the secrets it replaced, as `hub
+    # receipts keys` printed them before: they stay published (GET /v1/receipts/public-keys) and
+    # the receipts they signed still verify. Public keys only: an old secret is never kept.
+    receipt_previous_public_keys: str = ""
     # SQLite: how long a writer waits for another one (an API request, the relay, a command line
     # import in another process) to finish before giving up with "the database is busy" (503).
     sqlite_busy_timeout: float = Field(default=10.0, gt=0, le=600)
@@ -114,6 +121,21 @@ class Settings(BaseSettings):
             raise ValueError(f"HUB_HOLIDAY_SUBDIVISION must be empty (metropolitan France) or one of {known}")
         return value
 
+    @field_validator("receipt_previous_public_keys")
+    @classmethod
+    def _public_keys(cls, value: str) -> str:
+        for key in previous_public_keys(value):
+            try:
+                raw = base64.b64decode(key, validate=True)
+            except ValueError:
+                raw = b""
+            if len(raw) != ED25519_PUBLIC_KEY_BYTES:
+                raise ValueError(
+                    f"HUB_RECEIPT_PREVIOUS_PUBLIC_KEYS: {key!r} is not an Ed25519 public key "
+                    "(32 bytes in base64)"
+                )
+        return value
+
     @field_validator("agency_iban")
     @classmethod
     def _valid_iban(cls, value: str) -> str:
@@ -158,6 +180,10 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def previous_receipt_keys(self) -> list[str]:
+        return previous_public_keys(self.receipt_previous_public_keys)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -171,6 +197,10 @@ class Settings(BaseSettings):
             return None
         _, _, path = self.database_url.partition(":///")
         return None if path in ("", ":memory:") else Path(path)
+
+
+def previous_public_keys(value: str) -> list[str]:
+    return [key.strip() for key in value.split(",") if key.strip()]
 
 
 @lru_cache
