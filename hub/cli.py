@@ -6,6 +6,7 @@ import asyncio
 import enum
 import logging
 import os
+import signal
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -164,7 +165,11 @@ def serve(
         f"http://{host}:{port}/docs"
     )
     # uvloop's event loop and httptools' parser: the same code, less time per request in the loop.
-    fast = {"loop": "uvloop" if sys.platform != "win32" else "asyncio", "http": "httptools"}
+    fast: dict[str, Any] = {"loop": "uvloop" if sys.platform != "win32" else "asyncio", "http": "httptools"}
+    # SIGTERM: uvicorn stops listening, waits for the requests in flight (at most the grace), then
+    # runs the app's shutdown, which stops the role's workers within the grace too (hub.runtime).
+    fast["timeout_graceful_shutdown"] = settings.shutdown_grace_seconds
+    _exit_zero_after_sigterm()
     if processes == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_config=None, **fast)
         return
@@ -173,6 +178,17 @@ def serve(
     uvicorn.run(
         "hub.app:create_app", factory=True, workers=processes, host=host, port=port, log_config=None, **fast
     )
+
+
+def _exit_zero_after_sigterm() -> None:
+    """uvicorn handles SIGTERM itself (the graceful stop), then raises it again for the handler that
+    was in place before it: the default one would end the process by the signal (status 143), which
+    orchestrators and supervisors read as a crash. The stop was orderly: exit 0."""
+
+    def orderly_exit(_signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, orderly_exit)
 
 
 @receipts_app.command("keys")

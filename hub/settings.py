@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     # What `hub serve` runs: "all" (API + relay + webhook pusher + consumers, the embedded
     # default), or one part per process in production: "api", "relay", "worker" (AMQP consumers).
     role: Literal["all", "api", "relay", "worker"] = "all"
+    # SIGTERM (or Ctrl-C): `hub serve` stops taking work (closes its listening socket, cancels its
+    # AMQP consumers), lets requests in flight, messages being handled and the relay's batch
+    # waiting for publisher confirms finish for at most this many seconds, then exits (0). What
+    # was not finished by then is not lost: a request gets no answer (the client retries with its
+    # Idempotency-Key), an unacknowledged message is redelivered, an unconfirmed outbox row stays
+    # pending. Keep it below the orchestrator's own limit (Kubernetes: terminationGracePeriodSeconds).
+    shutdown_grace_seconds: float = Field(default=20.0, gt=0, le=600)
     # Mandates. A hold notice must be acknowledged within this many clock hours. Clock hours, not
     # working days: no holiday calendar to keep; a notice sent on a Friday is then overdue on Sunday
     # and staff see it on the overdue list on Monday, which is when they would follow it up anyway.

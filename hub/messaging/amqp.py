@@ -204,6 +204,7 @@ class InboundConsumer:
             session, office, error_report(reference, message_id, sha256, office.code, errors)
         )
 
-    async def stop(self) -> None:
+    async def stop(self, *, grace: float = 30.0) -> None:
+        """No new delivery; the messages being handled commit and are acked (at most ``grace`` s)."""
         if self.consumer is not None:
-            await self.consumer.stop()
+            await self.consumer.stop(grace=grace)
