@@ -6,6 +6,7 @@ import base64
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from holidays.countries.france import France
 from pydantic import Field, field_validator, model_validator
@@ -17,6 +18,7 @@ DEFAULT_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - refused in prod
 DEMO_AGENCY_IBAN = "FR7630006000011234567890189"  # a demonstration account, refused in production
 MIN_SECRET_LENGTH = 32
 ED25519_PUBLIC_KEY_BYTES = 32
+DEFAULT_BROKER_PASSWORD = "guest"  # noqa: S105 - RabbitMQ's default login, refused in production below
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/hub.db"
 
 
@@ -184,6 +186,19 @@ class Settings(BaseSettings):
                 "HUB_AGENCY_IBAN (and HUB_AGENCY_BIC, HUB_AGENCY_NAME) must be set to the agency's own "
                 "account when HUB_ENV=production: the default is a demonstration account"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_default_broker_login_in_production(self) -> Settings:
+        for name, url in (
+            ("HUB_AMQP_URL", self.amqp_url),
+            ("HUB_RABBITMQ_MANAGEMENT_URL", self.rabbitmq_management_url),
+        ):
+            if self.env == "production" and urlsplit(url).password == DEFAULT_BROKER_PASSWORD:
+                raise ValueError(
+                    f"{name} must not use RabbitMQ's default guest login when HUB_ENV=production: "
+                    "give the hub a broker user and password of its own"
+                )
         return self
 
     @property

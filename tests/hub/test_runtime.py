@@ -19,7 +19,7 @@ import aio_pika
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.amqp import topology
 from hub.acts.models import ActReport
@@ -56,7 +56,10 @@ async def database(tmp_path: Path) -> AsyncIterator[tuple[str, AsyncEngine]]:
     await engine.dispose()
 
 
-def serve(env: dict[str, str], role: str) -> tuple[subprocess.Popen[bytes], str]:
+def serve(env: dict[str, str], role: str, *, answering: bool = True) -> tuple[subprocess.Popen[bytes], str]:
+    """``hub serve --role role``; waits until it answers ``/healthz`` when ``answering`` (the relay
+    and the worker are watched through the database instead: their health check may wait for the
+    SQLite writer they are)."""
     port = _free_port()
     process = subprocess.Popen(
         [HUB, "serve", "--role", role, "--port", str(port)],
@@ -65,6 +68,8 @@ def serve(env: dict[str, str], role: str) -> tuple[subprocess.Popen[bytes], str]
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
+    if not answering:
+        return process, base
     for _ in range(600):
         if process.poll() is not None:
             raise AssertionError(process.communicate()[0].decode())
@@ -99,8 +104,14 @@ def kill_on_failure(process: subprocess.Popen[bytes]) -> None:
 
 
 async def count(engine: AsyncEngine, statement: Any) -> int:
-    async with unit_of_work(session_factory(engine)) as session:
-        return int(await session.scalar(statement) or 0)
+    """A plain read, on an engine of its own: the hub's engine begins every SQLite transaction
+    IMMEDIATE (a write lock), which the process under test, writing the same file, holds."""
+    reader = create_async_engine(engine.url)
+    try:
+        async with reader.connect() as connection:
+            return int(await connection.scalar(statement) or 0)
+    finally:
+        await reader.dispose()
 
 
 async def seeded(engine: AsyncEngine, **kwargs: Any) -> tuple[Seeded, str]:
@@ -161,7 +172,7 @@ async def test_the_relay_stopped_mid_stream_leaves_every_row_published_and_marke
                 exchange=topology.AGENCY_EXCHANGE,
                 routing_key="case_update",
             )
-    process, _base = serve(hub_env(url, HUB_AMQP_URL=vhost_url), "relay")
+    process, _base = serve(hub_env(url, HUB_AMQP_URL=vhost_url), "relay", answering=False)
     sent = select(func.count()).select_from(OutboxEntry).where(OutboxEntry.sent_at.is_not(None))
     try:
         async with asyncio.timeout(120):
@@ -174,7 +185,8 @@ async def test_the_relay_stopped_mid_stream_leaves_every_row_published_and_marke
     status, output = terminated(process)
     assert status == 0, output
 
-    async with unit_of_work(session_factory(engine)) as session:
+    reader = create_async_engine(engine.url)
+    async with reader.connect() as session:
         marked = {
             str(i)
             for i in await session.scalars(select(OutboxEntry.id).where(OutboxEntry.sent_at.is_not(None)))
@@ -182,6 +194,7 @@ async def test_the_relay_stopped_mid_stream_leaves_every_row_published_and_marke
         pending = await session.scalar(
             select(func.count()).select_from(OutboxEntry).where(OutboxEntry.sent_at.is_(None))
         )
+    await reader.dispose()
     published = await drain(vhost_url, topology.AGENCY_QUEUE)
     assert marked, "the relay sent nothing before the signal"
     # Marked sent only when confirmed: every marked row is in the queue (a row published whose
@@ -225,7 +238,7 @@ async def test_the_worker_stopped_in_a_stream_acks_what_it_committed_and_loses_n
     s, _key = await seeded(engine, code=amqp_office)
     env = hub_env(url, HUB_AMQP_URL=vhost_url)
     sent = 400
-    process, _base = serve(env, "worker")
+    process, _base = serve(env, "worker", answering=False)
     stored = select(func.count()).select_from(Receipt)
     publisher = asyncio.create_task(publish_reports(vhost_url, s, sent))
     try:
@@ -247,7 +260,7 @@ async def test_the_worker_stopped_in_a_stream_acks_what_it_committed_and_loses_n
     assert handled + waiting == sent, (handled, waiting)
 
     # A second worker takes the rest: every report stored and applied exactly once.
-    process, _base = serve(env, "worker")
+    process, _base = serve(env, "worker", answering=False)
     try:
         async with asyncio.timeout(180):
             while await count(engine, stored) < sent:
@@ -290,3 +303,25 @@ async def queue_depth(vhost_url: str, queue: str) -> int:
         channel = await connection.channel()
         declared = await channel.declare_queue(queue, passive=True)
         return int(declared.declaration_result.message_count or 0)
+
+
+async def test_hub_serve_writes_no_secret_to_its_output(database: tuple[str, AsyncEngine]) -> None:
+    """Started with known secrets, and a broker that refuses it (so its connection errors are logged
+    too): neither the secret key nor the broker password appears in anything the process writes."""
+    url, _engine = database
+    secret, password = "K3y-" + secrets.token_hex(24), "Pw-" + secrets.token_hex(12)
+    closed = _free_port()
+    env = hub_env(url, HUB_SECRET_KEY=secret, HUB_AMQP_URL=f"amqp://hub:{password}@127.0.0.1:{closed}/hub")
+    process, base = serve(env, "all")
+    try:
+        async with asyncio.timeout(60):
+            while "broker" not in httpx.get(f"{base}/readyz", timeout=5).text:
+                await asyncio.sleep(0.2)
+    except BaseException:
+        kill_on_failure(process)
+        raise
+    process.send_signal(signal.SIGTERM)
+    status, output = terminated(process)
+    assert status == 0, output
+    assert "broker_unreachable" in output  # the errors were logged...
+    assert secret not in output and password not in output  # ...without the secrets
