@@ -34,7 +34,7 @@ from hub.mandates import api as mandates_api
 from hub.mandates import case_updates_api, decisions_api, holds_api
 from hub.messaging import api as messaging_api
 from hub.messaging import sealing
-from hub.messaging.signing import ReceiptSigner
+from hub.messaging.signing import ReceiptKeys, ReceiptSigner
 from hub.observability import tracing
 from hub.offices import api as offices_api
 from hub.offices.repository import OfficeRepository
@@ -158,6 +158,7 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
     app.state.settings = settings
     app.state.signer = ReceiptSigner(settings.secret_key)
     sealing.use_secret_key(settings.secret_key)  # the key that wraps each case's data key
+    app.state.receipt_keys = ReceiptKeys.of(app.state.signer, settings.previous_receipt_keys)
     app.state.processor = inbound_processor(app.state.signer)
     install_problem_handlers(app)
     app.state.rate_limiter = RateLimiter()

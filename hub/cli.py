@@ -6,6 +6,7 @@ import asyncio
 import enum
 import logging
 import os
+import signal
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -106,6 +107,8 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(tariff_app, name="tariff")
 app.add_typer(worklist_app, name="worklist")
 app.add_typer(gdpr_app, name="gdpr")
+receipts_app = typer.Typer(help="The keys that sign the hub's receipts.", no_args_is_help=True)
+app.add_typer(receipts_app, name="receipts")
 app.command("backtest")(backtest)
 
 T = TypeVar("T")
@@ -179,7 +182,11 @@ def serve(
         f"http://{host}:{port}/docs"
     )
     # uvloop's event loop and httptools' parser: the same code, less time per request in the loop.
-    fast = {"loop": "uvloop" if sys.platform != "win32" else "asyncio", "http": "httptools"}
+    fast: dict[str, Any] = {"loop": "uvloop" if sys.platform != "win32" else "asyncio", "http": "httptools"}
+    # SIGTERM: uvicorn stops listening, waits for the requests in flight (at most the grace), then
+    # runs the app's shutdown, which stops the role's workers within the grace too (hub.runtime).
+    fast["timeout_graceful_shutdown"] = settings.shutdown_grace_seconds
+    _exit_zero_after_sigterm()
     if processes == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_config=None, **fast)
         return
@@ -188,6 +195,32 @@ def serve(
     uvicorn.run(
         "hub.app:create_app", factory=True, workers=processes, host=host, port=port, log_config=None, **fast
     )
+
+
+def _exit_zero_after_sigterm() -> None:
+    """uvicorn handles SIGTERM itself (the graceful stop), then raises it again for the handler that
+    was in place before it: the default one would end the process by the signal (status 143), which
+    orchestrators and supervisors read as a crash. The stop was orderly: exit 0."""
+
+    def orderly_exit(_signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, orderly_exit)
+
+
+@receipts_app.command("keys")
+def receipts_keys() -> None:
+    """Every published receipt key, current first: id, algorithm, public key (base64). Before
+    rotating HUB_SECRET_KEY, add the current public key to HUB_RECEIPT_PREVIOUS_PUBLIC_KEYS (newest
+    first), so the receipts it signed still verify after the rotation."""
+    from hub.messaging.signing import ReceiptKeys, ReceiptSigner
+
+    settings = get_settings()
+    keys = ReceiptKeys.of(ReceiptSigner(settings.secret_key), settings.previous_receipt_keys)
+    for key in keys.keys:
+        typer.echo(
+            f"{key.key_id}  {key.algorithm}  {key.public_key_b64}  {'current' if key.current else 'previous'}"
+        )
 
 
 @offices_app.command("add")

@@ -1,5 +1,12 @@
 """The background workers of a hub process, by role: the outbox relay and the webhook pusher
-("relay"), the AMQP consumers ("worker"); "all" runs everything beside the API."""
+("relay"), the AMQP consumers ("worker"); "all" runs everything beside the API.
+
+Stopping (SIGTERM, then the app's shutdown) is graceful and bounded by ``HUB_SHUTDOWN_GRACE_SECONDS``:
+the consumers are cancelled first (no new delivery) and the messages being handled commit and are
+acked; the relay and the pusher finish the batch in hand (the relay's waits for its publisher
+confirms, then marks what was confirmed) and take no other. A worker still busy at the bound is
+cancelled: its transaction rolls back, so an outbox row is never marked sent unconfirmed and an
+unacked message is redelivered."""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 import httpx
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.bootstrap import inbound_processor
@@ -22,6 +30,7 @@ from hub.messaging.signing import ReceiptSigner
 from hub.messaging.webhooks import WebhookPusher
 from hub.settings import Settings
 
+log = structlog.get_logger()
 
 class Workers:
     def __init__(
@@ -71,11 +80,19 @@ class Workers:
         )
         await self.consumer.start()
         await self.stop.wait()
-        await self.consumer.stop()
+        await self.consumer.stop(grace=self.settings.shutdown_grace_seconds)
 
     async def close(self) -> None:
+        """Stops taking work and waits for the work in hand, at most the grace, then cancels."""
         self.stop.set()
-        await asyncio.gather(*self._tasks)
+        if self._tasks:
+            log.info("workers_stopping", role=self.settings.role, tasks=[t.get_name() for t in self._tasks])
+            _done, pending = await asyncio.wait(self._tasks, timeout=self.settings.shutdown_grace_seconds)
+            for task in pending:
+                log.warning("worker_cancelled_at_grace", task=task.get_name())
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            log.info("workers_stopped", role=self.settings.role, cancelled=len(pending))
         await self._client.aclose()
 
     async def wait(self) -> None:

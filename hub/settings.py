@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from holidays.countries.france import France
 from pydantic import Field, field_validator, model_validator
@@ -15,6 +17,8 @@ from stdnum import iban as stdnum_iban
 DEFAULT_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - refused in production below
 DEMO_AGENCY_IBAN = "FR7630006000011234567890189"  # a demonstration account, refused in production
 MIN_SECRET_LENGTH = 32
+ED25519_PUBLIC_KEY_BYTES = 32
+DEFAULT_BROKER_PASSWORD = "guest"  # noqa: S105 - RabbitMQ's default login, refused in production below
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/hub.db"
 
 
@@ -29,6 +33,11 @@ class Settings(BaseSettings):
     # office's own broker user). Empty: http://<the AMQP URL's user:pass@host>:15672.
     rabbitmq_management_url: str = ""
     secret_key: str = DEFAULT_SECRET_KEY
+    # Receipts are signed with a key derived from HUB_SECRET_KEY. After a rotation, list here the
+    # public keys (base64, comma-separated, newest first) of the secrets it replaced, as `hub
+    # receipts keys` printed them before: they stay published (GET /v1/receipts/public-keys) and
+    # the receipts they signed still verify. Public keys only: an old secret is never kept.
+    receipt_previous_public_keys: str = ""
     # SQLite: how long a writer waits for another one (an API request, the relay, a command line
     # import in another process) to finish before giving up with "the database is busy" (503).
     sqlite_busy_timeout: float = Field(default=10.0, gt=0, le=600)
@@ -57,6 +66,13 @@ class Settings(BaseSettings):
     # What `hub serve` runs: "all" (API + relay + webhook pusher + consumers, the embedded
     # default), or one part per process in production: "api", "relay", "worker" (AMQP consumers).
     role: Literal["all", "api", "relay", "worker"] = "all"
+    # SIGTERM (or Ctrl-C): `hub serve` stops taking work (closes its listening socket, cancels its
+    # AMQP consumers), lets requests in flight, messages being handled and the relay's batch
+    # waiting for publisher confirms finish for at most this many seconds, then exits (0). What
+    # was not finished by then is not lost: a request gets no answer (the client retries with its
+    # Idempotency-Key), an unacknowledged message is redelivered, an unconfirmed outbox row stays
+    # pending. Keep it below the orchestrator's own limit (Kubernetes: terminationGracePeriodSeconds).
+    shutdown_grace_seconds: float = Field(default=20.0, gt=0, le=600)
     # Mandates. A hold notice must be acknowledged within this many clock hours. Clock hours, not
     # working days: no holiday calendar to keep; a notice sent on a Friday is then overdue on Sunday
     # and staff see it on the overdue list on Monday, which is when they would follow it up anyway.
@@ -128,6 +144,21 @@ class Settings(BaseSettings):
             raise ValueError(f"HUB_HOLIDAY_SUBDIVISION must be empty (metropolitan France) or one of {known}")
         return value
 
+    @field_validator("receipt_previous_public_keys")
+    @classmethod
+    def _public_keys(cls, value: str) -> str:
+        for key in previous_public_keys(value):
+            try:
+                raw = base64.b64decode(key, validate=True)
+            except ValueError:
+                raw = b""
+            if len(raw) != ED25519_PUBLIC_KEY_BYTES:
+                raise ValueError(
+                    f"HUB_RECEIPT_PREVIOUS_PUBLIC_KEYS: {key!r} is not an Ed25519 public key "
+                    "(32 bytes in base64)"
+                )
+        return value
+
     @field_validator("agency_iban")
     @classmethod
     def _valid_iban(cls, value: str) -> str:
@@ -171,6 +202,23 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _refuse_default_broker_login_in_production(self) -> Settings:
+        for name, url in (
+            ("HUB_AMQP_URL", self.amqp_url),
+            ("HUB_RABBITMQ_MANAGEMENT_URL", self.rabbitmq_management_url),
+        ):
+            if self.env == "production" and urlsplit(url).password == DEFAULT_BROKER_PASSWORD:
+                raise ValueError(
+                    f"{name} must not use RabbitMQ's default guest login when HUB_ENV=production: "
+                    "give the hub a broker user and password of its own"
+                )
+        return self
+
+    @property
+    def previous_receipt_keys(self) -> list[str]:
+        return previous_public_keys(self.receipt_previous_public_keys)
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -185,6 +233,10 @@ class Settings(BaseSettings):
             return None
         _, _, path = self.database_url.partition(":///")
         return None if path in ("", ":memory:") else Path(path)
+
+
+def previous_public_keys(value: str) -> list[str]:
+    return [key.strip() for key in value.split(",") if key.strip()]
 
 
 @lru_cache

@@ -195,7 +195,10 @@ class InboundConsumer:
             message_id = "unknown"
         # Signed like a stored message's receipt, under a reference of its own: nothing is stored.
         reference, received_at = uuid.uuid4(), utcnow()
-        payload = service.receipt_payload(message_id, office.code, sha256, received_at, False, errors)
+        signer = self.processor.signer
+        payload = service.receipt_payload(
+            message_id, office.code, sha256, received_at, False, errors, key_id=signer.key_id
+        )
         receipt = Receipt(
             message_pk=reference,
             message_id=message_id,
@@ -204,14 +207,16 @@ class InboundConsumer:
             accepted=False,
             errors=[e.as_dict() for e in errors],
             received_at=received_at,
-            signature=self.processor.signer.sign(payload),
+            signature=signer.sign(payload),
             signature_alg=ALGORITHM,
+            key_id=signer.key_id,
         )
         await send_to_office(session, office, receipt_message(receipt, office.code))
         await send_to_office(
             session, office, error_report(reference, message_id, sha256, office.code, errors)
         )
 
-    async def stop(self) -> None:
+    async def stop(self, *, grace: float = 30.0) -> None:
+        """No new delivery; the messages being handled commit and are acked (at most ``grace`` s)."""
         if self.consumer is not None:
-            await self.consumer.stop()
+            await self.consumer.stop(grace=grace)

@@ -31,7 +31,7 @@ from hub.messaging.receiving import (
 )
 from hub.messaging.repository import MessageRepository
 from hub.messaging.service import record
-from hub.messaging.signing import ALGORITHM
+from hub.messaging.signing import ALGORITHM, ReceiptKeys
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
 from hub.staff.models import Role, StaffUser
@@ -88,19 +88,44 @@ class InboxAck(BaseModel):
     acknowledged_at: datetime
 
 
+# The key of HUB_SECRET_KEY=sample (tests/hub/acts/test_office_receipts.py verifies the receipt
+# samples with it), and one of a secret it replaced.
+_SAMPLE_KEY = {
+    "key_id": "b839416518ed7149",
+    "algorithm": "Ed25519",
+    "public_key_base64": "Sf+BOy5y7uOxYuDN1SXc1YSxbBzRCQ1Qksw3mpsXO+s=",
+}
+_PREVIOUS_SAMPLE_KEY = {
+    "key_id": "6fe87ddf1ea34b8e",
+    "algorithm": "Ed25519",
+    "public_key_base64": "4Hn5e74bbrP8Pwa151nUAccTYQEy9PxVmSl6YL6Ys0s=",
+}
+
+
 class PublicKey(BaseModel):
-    # The key of HUB_SECRET_KEY=sample (tests/hub/acts/test_office_receipts.py verifies the batch
-    # record receipt sample with it).
+    model_config = ConfigDict(json_schema_extra={"examples": [_SAMPLE_KEY]})
+
+    key_id: str
+    algorithm: str
+    public_key_base64: str
+
+
+class PublishedKey(PublicKey):
+    model_config = ConfigDict(json_schema_extra={"examples": [{**_SAMPLE_KEY, "current": True}]})
+
+    current: bool
+
+
+class PublicKeyList(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"algorithm": "Ed25519", "public_key_base64": "Sf+BOy5y7uOxYuDN1SXc1YSxbBzRCQ1Qksw3mpsXO+s="}
+                {"items": [{**_SAMPLE_KEY, "current": True}, {**_PREVIOUS_SAMPLE_KEY, "current": False}]}
             ]
         }
     )
 
-    algorithm: str
-    public_key_base64: str
+    items: list[PublishedKey]
 
 
 class MessageSummary(BaseModel):
@@ -164,6 +189,9 @@ class ReceiptOut(BaseModel):
     # root, in the v1 form (``v1.ReceiptProof``, docs/adr/0006-batch-receipts.md); null for a receipt
     # signed alone.
     proof: v1.ReceiptProof | None = None
+    # The id of the key that signed (GET /v1/receipts/public-keys); null on receipts signed before
+    # key ids, which verify with any published key.
+    key_id: str | None = None
 
 
 class MessageDetail(MessageSummary):
@@ -426,7 +454,34 @@ async def replay_message(
     "/receipts/public-key", response_model=PublicKey, summary="The key that verifies the hub's receipts"
 )
 async def receipts_public_key(request: Request) -> PublicKey:
-    """The Ed25519 public key (base64) that verifies the signature of every receipt the hub returns (see
-    schemas/README.md, 'Receipts'). Public: no credentials; offices fetch it once and keep it.
+    """The Ed25519 public key (base64) that signs the receipts the hub returns now, with its `key_id`
+    (see schemas/README.md, 'Receipts'). Public: no credentials. A receipt names the key that signed
+    it (`key_id`): after a key rotation, older receipts name a previous key, listed at
+    `GET /v1/receipts/public-keys`.
     """
-    return PublicKey(algorithm=ALGORITHM, public_key_base64=request.app.state.signer.public_key_b64())
+    current = request.app.state.receipt_keys.current
+    return PublicKey(key_id=current.key_id, algorithm=ALGORITHM, public_key_base64=current.public_key_b64)
+
+
+@router.get(
+    "/receipts/public-keys",
+    response_model=PublicKeyList,
+    summary="Every key that verifies the hub's receipts, current and previous",
+)
+async def receipts_public_keys(request: Request) -> PublicKeyList:
+    """Every Ed25519 public key the hub's receipts may name in `key_id`: the current one
+    (`current: true`, the one of `GET /v1/receipts/public-key`) first, then the keys it replaced,
+    newest first, so a receipt signed before a rotation still verifies. Verify a receipt with the key
+    whose `key_id` it names; a receipt without `key_id` (signed before key ids) with any of them.
+    Public: no credentials; offices keep the keys they fetched, and fetch again for an id they do
+    not know.
+    """
+    keys: ReceiptKeys = request.app.state.receipt_keys
+    return PublicKeyList(
+        items=[
+            PublishedKey(
+                key_id=k.key_id, algorithm=k.algorithm, public_key_base64=k.public_key_b64, current=k.current
+            )
+            for k in keys.keys
+        ]
+    )

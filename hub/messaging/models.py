@@ -218,6 +218,9 @@ class Receipt(Timestamped, Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     signature: Mapped[str] = mapped_column(String(200))
     signature_alg: Mapped[str] = mapped_column(String(16))
+    # The id of the key that signed (signed with the rest, ``signing.key_id``); None on receipts
+    # signed before key ids, whose payload has none.
+    key_id: Mapped[str | None] = mapped_column(String(16))
     # The invoice an accepted fee invoice recorded, named on its receipt (and signed with it).
     invoice_id: Mapped[uuid.UUID | None] = mapped_column(Uuid())
     # A batch record's receipt is signed with its chunk (``BatchReceipt``): ``signature`` is the
@@ -240,3 +243,4 @@ class BatchReceipt(Timestamped, Base):
     leaves: Mapped[int] = mapped_column(Integer)
     signature: Mapped[str] = mapped_column(String(200))
     signature_alg: Mapped[str] = mapped_column(String(16))
+    key_id: Mapped[str | None] = mapped_column(String(16))

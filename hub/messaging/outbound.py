@@ -91,6 +91,7 @@ def receipt_message(receipt: Receipt, recipient: str) -> v1.Receipt:
         # office could verify its signature (docs/adr/0006-batch-receipts.md).
         signature_alg=v1.SIGNED_BY_CHUNK if receipt.signature_alg == BATCH_ALGORITHM else v1.SIGNED_ALONE,
         proof=v1.ReceiptProof.model_validate(receipt.proof) if receipt.proof is not None else None,
+        key_id=receipt.key_id,
     )
 
 

@@ -32,6 +32,7 @@ from hub.messaging.repository import MessageRepository
 from hub.messaging.signing import (
     ALGORITHM,
     BATCH_ALGORITHM,
+    ReceiptKeys,
     ReceiptSigner,
     batch_proof,
     batch_root_payload,
@@ -264,7 +265,7 @@ class ChunkReceipts:
         pending, self.pending = self.pending, []
         tree = merkle.levels([receipt_leaf(payload) for _row, payload, _receipt in pending])
         root = tree[-1][0].hex()
-        signature = self.signer.sign(batch_root_payload(root, len(pending)))
+        signature = self.signer.sign(batch_root_payload(root, len(pending), self.signer.key_id))
         MessageRepository(self.session).stage_row(
             BatchReceipt,
             {
@@ -273,6 +274,7 @@ class ChunkReceipts:
                 "leaves": len(pending),
                 "signature": signature,
                 "signature_alg": ALGORITHM,
+                "key_id": self.signer.key_id,
             },
         )
         for index, (row, _payload, receipt) in enumerate(pending):
@@ -292,6 +294,8 @@ def stored_receipt_payload(receipt: Receipt) -> dict[str, object]:
     }
     if receipt.invoice_id is not None:
         payload["invoice_id"] = str(receipt.invoice_id)
+    if receipt.key_id is not None:
+        payload["key_id"] = receipt.key_id
     return payload
 
 
@@ -312,15 +316,18 @@ def signed_alone(signer: ReceiptSigner, receipt: Receipt) -> Receipt:
         "invoice_id",
     )
     alone = Receipt(**{c: getattr(receipt, c) for c in columns}, created_at=receipt.created_at)
-    alone.signature = signer.sign(stored_receipt_payload(receipt))
+    # Signed now, so by the current key, whichever key signed its chunk.
+    alone.key_id = signer.key_id
+    alone.signature = signer.sign(stored_receipt_payload(alone))
     alone.signature_alg = ALGORITHM
     return alone
 
 
-def receipt_verifies(public_key_b64: str, receipt: Receipt) -> bool:
-    """A stored receipt checked alone against the hub's public key, whether it was signed by itself
-    or with its batch chunk (``signing.verify_receipt``)."""
-    return verify_receipt(public_key_b64, stored_receipt_payload(receipt), receipt.signature, receipt.proof)
+def receipt_verifies(keys: ReceiptKeys | str, receipt: Receipt) -> bool:
+    """A stored receipt checked alone against the hub's published keys (or one public key), whether
+    it was signed by itself or with its batch chunk (``signing.verify_receipt``): with the key its
+    ``key_id`` names (``UnknownKeyId`` when none is published), or any for a receipt without one."""
+    return verify_receipt(keys, stored_receipt_payload(receipt), receipt.signature, receipt.proof)
 
 
 def receipt_payload(
@@ -331,9 +338,11 @@ def receipt_payload(
     accepted: bool,
     errors: list[ErrorItem],
     invoice_id: uuid.UUID | None = None,
+    key_id: str | None = None,
 ) -> dict[str, object]:
     """The signed fields of a receipt (see ``signing.canonical_json``); ``invoice_id`` only when the
-    receipt names one, so every other receipt signs what it always did."""
+    receipt names one, so every other receipt signs what it always did; ``key_id``: the signing
+    key's id, on every receipt signed since key ids (signed, so it cannot be swapped for another)."""
     payload: dict[str, object] = {
         "message_id": message_id,
         "sender": sender,
@@ -344,6 +353,8 @@ def receipt_payload(
     }
     if invoice_id is not None:
         payload["invoice_id"] = str(invoice_id)
+    if key_id is not None:
+        payload["key_id"] = key_id
     return payload
 
 
@@ -361,7 +372,14 @@ async def issue_receipt(
     errors = errors or []
     received_at = message.created_at or utcnow()
     payload = receipt_payload(
-        message.message_id, message.sender, message.sha256, received_at, accepted, errors, invoice_id
+        message.message_id,
+        message.sender,
+        message.sha256,
+        received_at,
+        accepted,
+        errors,
+        invoice_id,
+        signer.key_id,
     )
     row = {
         "message_pk": message.id,
@@ -372,6 +390,7 @@ async def issue_receipt(
         "errors": [e.as_dict() for e in errors],
         "received_at": received_at,
         "signature_alg": ALGORITHM,
+        "key_id": signer.key_id,
         "invoice_id": invoice_id,
         "proof": None,  # every staged row names the same columns (one statement per table)
     }

@@ -11,6 +11,8 @@ from schemas.v1.envelope import MessageModel
 from schemas.v1.errors import MAX_ERRORS, ErrorItem
 
 Base64Signature = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{4,684}={0,2}$")]
+# The first 16 hex characters of the SHA-256 of the signing key's raw 32-byte public key.
+KeyId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 
 
 SIGNED_ALONE: Final = "Ed25519"
@@ -58,13 +60,13 @@ class Receipt(MessageModel):
 
     Its signed payload is the canonical JSON (sorted keys, no spaces, UTF-8) of ``{"message_id",
     "sender" (the original sender: this receipt's recipient), "sha256", "received_at", "accepted",
-    "errors"}``, and ``"invoice_id"`` when the receipt carries one. ``signature_alg`` ``Ed25519``:
-    ``signature`` is an Ed25519 signature (base64) by the hub's key (``GET
-    /v1/receipts/public-key``) of that payload, and there is no ``proof``.
-    ``Ed25519-Merkle`` (a record of a batch file, signed with its chunk): the leaf SHA-256(0x00 ||
-    payload) climbs ``proof.path`` to ``proof.root``, and ``signature`` is the hub's Ed25519
-    signature of the canonical JSON of ``{"kind": "receipt_batch", "merkle_root": root, "leaves":
-    proof.leaves}``.
+    "errors"}``, and ``"invoice_id"`` and ``"key_id"`` when the receipt carries them. The key is
+    the hub's key whose id is ``key_id`` (``GET /v1/receipts/public-keys``). ``signature_alg``
+    ``Ed25519``: ``signature`` is an Ed25519 signature (base64) by that key of that payload, and
+    there is no ``proof``. ``Ed25519-Merkle`` (a record of a batch file, signed with its chunk): the
+    leaf SHA-256(0x00 || payload) climbs ``proof.path`` to ``proof.root``, and ``signature`` is the
+    hub's Ed25519 signature of the canonical JSON of ``{"kind": "receipt_batch", "merkle_root":
+    root, "leaves": proof.leaves}``, plus ``"key_id"`` when the receipt carries one.
     """
 
     KIND = "receipt"
@@ -85,6 +87,9 @@ class Receipt(MessageModel):
     """``Ed25519``: signed alone; ``Ed25519-Merkle``: signed with its batch chunk, ``proof`` given."""
     proof: ReceiptProof | None = None
     """With ``Ed25519-Merkle`` only: the receipt's inclusion proof in its chunk's signed root."""
+    key_id: KeyId | None = None
+    """The id of the hub key that signed (``GET /v1/receipts/public-keys``), signed with the rest.
+    Absent only on receipts signed before key ids (2026-12): verify those with any published key."""
 
     @model_validator(mode="after")
     def _proof_matches_algorithm(self) -> Self:

@@ -75,3 +75,43 @@ def test_the_agency_account_is_a_valid_iban_and_bic(monkeypatch: pytest.MonkeyPa
         Settings(agency_iban="DE89370400440532013001")
     with pytest.raises(ValidationError, match="HUB_AGENCY_BIC is not a valid BIC"):
         Settings(agency_bic="COBA")
+
+
+PRODUCTION_READY = {
+    "HUB_ENV": "production",
+    "HUB_SECRET_KEY": "x" * 48,
+    "HUB_AGENCY_IBAN": "DE89370400440532013000",
+    "HUB_AMQP_URL": "amqp://hub:a-long-broker-password@rabbitmq:5672/hub",
+}
+# Every secret (or stand-in for one) with a default, and the default production refuses for it.
+DEFAULT_SECRETS = {
+    "HUB_SECRET_KEY": DEFAULT_SECRET_KEY,
+    "HUB_AGENCY_IBAN": "FR7630006000011234567890189",
+    "HUB_AMQP_URL": "amqp://guest:guest@rabbitmq:5672/hub",
+    "HUB_RABBITMQ_MANAGEMENT_URL": "http://guest:guest@rabbitmq:15672",
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEFAULT_SECRETS))
+def test_production_refuses_the_default_of_every_secret(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    for variable, value in PRODUCTION_READY.items():
+        monkeypatch.setenv(variable, value)
+    assert Settings().env == "production"  # each one alone below is what is refused
+    monkeypatch.setenv(name, DEFAULT_SECRETS[name])
+    with pytest.raises(ValidationError, match=name):
+        Settings()
+
+
+def test_secrets_come_from_the_environment_not_from_defaults_in_files() -> None:
+    """No secret is written in the deployment files: each is taken from the environment there."""
+    root = Path(__file__).resolve().parents[2]
+    values = [DEFAULT_SECRET_KEY, "guest:guest@", "a long random password"]
+    files = [
+        p
+        for p in (root / "deploy").rglob("*")
+        if p.is_file() and p.suffix in {".yaml", ".yml", ".json", ".env"}
+    ]
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for value in values:
+            assert value not in text, f"{path} holds {value!r}"

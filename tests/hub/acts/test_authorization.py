@@ -32,7 +32,12 @@ from tests.hub.acts.factories import Seeded, bearer, renumbered_batch, report, s
 from tests.hub.invoices.factories import World, v1_invoice, world
 from tests.hub.remittances.factories import collecting, encoded, remittance
 
-PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/v1/receipts/public-key")}
+PUBLIC = {
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/v1/receipts/public-key"),
+    ("GET", "/v1/receipts/public-keys"),
+}
 DOCS = ["/openapi.json", "/docs", "/redoc"]
 JSON = "application/json"
 XML = "application/xml"
@@ -352,6 +357,7 @@ def matrix(a: World, b: OfficeB) -> dict[tuple[str, str], list[Probe]]:
         ),
         ("POST", "/v1/messages/{message_pk}/replay"): _staff(f"/v1/messages/{b.message_pk}/replay"),
         ("GET", "/v1/receipts/public-key"): Probe("/v1/receipts/public-key", 200),
+        ("GET", "/v1/receipts/public-keys"): Probe("/v1/receipts/public-keys", 200),
         ("POST", "/v1/cases"): _staff("/v1/cases", b"{}"),
         ("GET", "/v1/cases/{ref}"): _staff(f"/v1/cases/{b.world.seeded.case.ref}"),
         ("POST", "/v1/mandates"): _staff("/v1/mandates", b"{}"),

@@ -228,6 +228,7 @@ async def test_a_chunk_is_signed_once_and_each_record_receipt_verifies_alone(
                     "received_at",
                     "signature",
                     "proof",
+                    "key_id",
                 )
             }
         )

@@ -52,7 +52,12 @@ OFFICE_PATHS = (
     r"|messages|inbox|receipts|invoices|inventory)"
 )
 # Operations without any input but the credential (no parameter, no body).
-WITHOUT_INPUTS = {"GET /v1/me", "GET /v1/receipts/public-key", "GET /v1/inventory/last"}
+WITHOUT_INPUTS = {
+    "GET /v1/me",
+    "GET /v1/receipts/public-key",
+    "GET /v1/receipts/public-keys",
+    "GET /v1/inventory/last",
+}
 # Staff routes under the office paths: an office key is refused before anything is read or written.
 STAFF_ONLY = {
     "POST /v1/messages/{message_pk}/resend",

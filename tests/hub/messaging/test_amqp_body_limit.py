@@ -89,7 +89,9 @@ async def test_a_body_over_the_limit_is_refused_unread_and_unstored(
         "received_at": signed_time(receipt.received_at),
         "accepted": False,
         "errors": [e.model_dump(exclude_none=True) for e in receipt.errors],
+        "key_id": ReceiptSigner("k" * 40).key_id,
     }
+    assert receipt.key_id == signed["key_id"]
     assert verify(ReceiptSigner("k" * 40).public_key_b64(), signed, receipt.signature)
 
 

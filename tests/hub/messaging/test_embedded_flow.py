@@ -50,6 +50,7 @@ def signed_fields(receipt: dict[str, object]) -> dict[str, object]:
     return {k: receipt[k] for k in ("message_id", "sha256", "received_at", "accepted")} | {
         "sender": receipt["envelope"]["recipient"],  # type: ignore[index]
         "errors": receipt.get("errors", []),
+        "key_id": receipt["key_id"],  # the id of the key that signed, signed with the rest
     }
 
 

@@ -50,7 +50,13 @@ async def test_an_accepted_message_is_stored_receipted_and_routed_to_the_agency(
     assert await outbox(session) == [("act_report", "AGENCY", "hub.agency")]
     receipt = outcome.receipt
     payload = receipt_payload(
-        receipt.message_id, receipt.sender, receipt.sha256, receipt.received_at, True, []
+        receipt.message_id,
+        receipt.sender,
+        receipt.sha256,
+        receipt.received_at,
+        True,
+        [],
+        key_id=SIGNER.key_id,
     )
     assert verify(SIGNER.public_key_b64(), payload, receipt.signature)
 

@@ -138,7 +138,9 @@ async def signed_receipt_of(app: FastAPI, message: StoredMessage) -> Receipt:
         receipt.accepted,
         [],
         receipt.invoice_id,  # an accepted fee invoice's receipt names the invoice, signed
+        receipt.key_id,
     )
+    assert receipt.key_id == ReceiptSigner(SECRET).key_id
     assert verify(ReceiptSigner(SECRET).public_key_b64(), payload, receipt.signature)
     return receipt
 

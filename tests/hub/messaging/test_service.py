@@ -70,8 +70,15 @@ async def test_receipts_are_signed_and_verifiable_with_the_public_key(session: A
     receipt = await service.issue_receipt(session, signer, message, accepted=False, errors=errors)
 
     payload = service.receipt_payload(
-        receipt.message_id, receipt.sender, receipt.sha256, receipt.received_at, receipt.accepted, errors
+        receipt.message_id,
+        receipt.sender,
+        receipt.sha256,
+        receipt.received_at,
+        receipt.accepted,
+        errors,
+        key_id=signer.key_id,
     )
+    assert receipt.key_id == signer.key_id
     assert verify(signer.public_key_b64(), payload, receipt.signature)
     assert not verify(signer.public_key_b64(), {**payload, "accepted": True}, receipt.signature)
     assert not verify(ReceiptSigner("other" * 10).public_key_b64(), payload, receipt.signature)
