@@ -157,7 +157,8 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
     )
     app.state.settings = settings
     app.state.signer = ReceiptSigner(settings.secret_key)
-    sealing.use_secret_key(settings.secret_key)  # the key that wraps each case's data key
+    # The key that wraps each case's data key, and the earlier ones that still open older keys.
+    sealing.use_secret_key(settings.secret_key, settings.previous_secrets())
     app.state.receipt_keys = ReceiptKeys.of(app.state.signer, settings.previous_receipt_keys)
     app.state.processor = inbound_processor(app.state.signer)
     install_problem_handlers(app)

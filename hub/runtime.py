@@ -32,6 +32,7 @@ from hub.settings import Settings
 
 log = structlog.get_logger()
 
+
 class Workers:
     def __init__(
         self,

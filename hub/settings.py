@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # office's own broker user). Empty: http://<the AMQP URL's user:pass@host>:15672.
     rabbitmq_management_url: str = ""
     secret_key: str = DEFAULT_SECRET_KEY
+    # After a rotation of HUB_SECRET_KEY: the earlier secrets, comma-separated, newest first. They only
+    # open what the old secret wrapped (each case's data key, ADR 0015); nothing new is wrapped with them.
+    previous_secret_keys: str = ""
     # Receipts are signed with a key derived from HUB_SECRET_KEY. After a rotation, list here the
     # public keys (base64, comma-separated, newest first) of the secrets it replaced, as `hub
     # receipts keys` printed them before: they stay published (GET /v1/receipts/public-keys) and
@@ -135,6 +138,9 @@ class Settings(BaseSettings):
     console_https: bool = False
     console_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     console_link_hours: int = Field(default=24, ge=1, le=24 * 14)
+
+    def previous_secrets(self) -> list[str]:
+        return [part.strip() for part in self.previous_secret_keys.split(",") if part.strip()]
 
     @field_validator("holiday_subdivision")
     @classmethod

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
@@ -30,37 +30,50 @@ from hub.settings import get_settings
 
 _SESSION_KEYS = "hub.case_keys"
 UNWRAP_CACHE = 4096  # unwrapped keys kept per process (32 bytes each)
-_configured: list[str] = []  # the secret the process was started with (``use_secret_key``)
+_configured: list[str] = []  # the secrets the process was started with (``use_secret_key``)
 
 
-def use_secret_key(secret_key: str) -> None:
-    """The hub key of this process, from the settings it was started with (``create_app``); a
-    command line process uses ``HUB_SECRET_KEY`` from its environment."""
-    _configured[:] = [secret_key]
+def use_secret_key(secret_key: str, previous: Sequence[str] = ()) -> None:
+    """The hub key of this process, and the earlier ones that may still open case keys wrapped
+    before a rotation, from the settings it was started with (``create_app``); a command line
+    process uses ``HUB_SECRET_KEY`` and ``HUB_PREVIOUS_SECRET_KEYS`` from its environment."""
+    _configured[:] = [secret_key, *previous]
+
+
+def _secret_keys() -> tuple[str, ...]:
+    """The current secret first (it wraps new keys), then the previous ones (they only unwrap)."""
+    if _configured:
+        return tuple(_configured)
+    settings = get_settings()
+    return (settings.secret_key, *settings.previous_secrets())
 
 
 def _secret_key() -> str:
-    return _configured[0] if _configured else get_settings().secret_key
+    return _secret_keys()[0]
 
 
 class KeyUnusable(RuntimeError):
     """A case key that the hub's key does not open: HUB_SECRET_KEY is not the one that wrapped it."""
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=8)
 def _wrap(secret_key: str) -> KeyWrap:
     return KeyWrap(secret_key)
 
 
 @lru_cache(maxsize=UNWRAP_CACHE)
-def _unwrap(secret_key: str, wrapped: bytes, case_id: uuid.UUID) -> bytes:
-    try:
-        return _wrap(secret_key).unwrap(wrapped, case_id.bytes)
-    except InvalidTag as exc:
-        raise KeyUnusable(
-            f"the data key of case {case_id} does not open with this HUB_SECRET_KEY: it was wrapped "
-            "with another one"
-        ) from exc
+def _unwrap(secret_keys: tuple[str, ...], wrapped: bytes, case_id: uuid.UUID) -> bytes:
+    """The case's data key, opened with the current secret or, after a rotation, an earlier one."""
+    for secret_key in secret_keys:
+        try:
+            return _wrap(secret_key).unwrap(wrapped, case_id.bytes)
+        except InvalidTag:
+            continue
+    raise KeyUnusable(
+        f"the data key of case {case_id} does not open with HUB_SECRET_KEY nor any of "
+        "HUB_PREVIOUS_SECRET_KEYS: it was wrapped with another secret; give that one in "
+        "HUB_PREVIOUS_SECRET_KEYS"
+    )
 
 
 def _session_keys(session: AsyncSession) -> dict[uuid.UUID, bytes | None]:
@@ -85,19 +98,19 @@ async def load_keys(session: AsyncSession, case_ids: Iterable[uuid.UUID | None],
             [{"case_id": c, "wrapped_key": _wrap(secret).wrap(new_data_key(), c.bytes)} for c in missing]
         )
         found |= await repo.case_keys(missing)  # a concurrent writer's key, if it won the insert
-    secret = _secret_key()
+    secrets = _secret_keys()
     for case_id, wrapped in found.items():
-        keys[case_id] = None if wrapped is None else _unwrap(secret, wrapped, case_id)
+        keys[case_id] = None if wrapped is None else _unwrap(secrets, wrapped, case_id)
 
 
 def remember_keys(session: AsyncSession, wrapped: Mapping[uuid.UUID, bytes | None]) -> None:
     """Keys read by another query (the case resolver joins them to the cases it finds), so that
     ``load_keys`` does not read them again; None: the case's key was erased."""
     keys = _session_keys(session)
-    secret = _secret_key()
+    secrets = _secret_keys()
     for case_id, sealed in wrapped.items():
         if case_id not in keys:
-            keys[case_id] = None if sealed is None else _unwrap(secret, sealed, case_id)
+            keys[case_id] = None if sealed is None else _unwrap(secrets, sealed, case_id)
 
 
 def seal_for(session: AsyncSession, case_id: uuid.UUID, message_pk: uuid.UUID, body: bytes) -> bytes:

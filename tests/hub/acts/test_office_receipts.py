@@ -286,7 +286,11 @@ async def test_after_a_key_rotation_each_receipt_verifies_with_the_key_its_id_na
     old_ids = [r["id"] for r in batch.json()["accepted"]]
 
     rotated = settings.model_copy(
-        update={"secret_key": "r" * 40, "receipt_previous_public_keys": old_key["public_key_base64"]}
+        update={
+            "secret_key": "r" * 40,
+            "receipt_previous_public_keys": old_key["public_key_base64"],
+            "previous_secret_keys": settings.secret_key,  # the cases' data keys were wrapped with it
+        }
     )
     after = create_app(rotated)
     async with (
