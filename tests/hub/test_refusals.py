@@ -217,6 +217,8 @@ async def test_every_refusal_over_amqp_gets_a_signed_negative_receipt(
             "accepted": False,
             "errors": errors,
         }
+        if receipt.key_id is not None:  # the key that signed it, named in what it signs
+            signed["key_id"] = receipt.key_id
         assert verify(public_key, signed, receipt.signature), receipt
     for bad in bads:
         if bad.code:

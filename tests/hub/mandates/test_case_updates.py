@@ -19,6 +19,7 @@ from hub.kit.errors import Conflict, InvalidInput, NotFound
 from hub.mandates import service
 from hub.mandates.models import CaseUpdateNotice, Mandate, MandateKind, MandateStatus
 from hub.mandates.service import MandateIn
+from hub.messaging import sealing
 from hub.messaging.inbound import decode
 from hub.messaging.models import OutboxEntry, StoredMessage
 from hub.offices.models import Office
@@ -66,7 +67,7 @@ async def sent(session: AsyncSession, kind: str, recipient: str) -> list[v1.Mess
         .where(StoredMessage.kind == kind, StoredMessage.recipient == recipient)
         .order_by(OutboxEntry.id)
     )
-    return [decode(r.body, r.content_type) for r in rows]
+    return [decode(await sealing.open_body(session, r), r.content_type) for r in rows]
 
 
 async def test_a_payment_lowers_the_balance_and_each_office_is_told_once(session: AsyncSession) -> None:

@@ -16,6 +16,7 @@ from hub.kit.errors import Conflict
 from hub.mandates import service
 from hub.mandates.models import Mandate, MandateKind, MandateStatus
 from hub.mandates.service import MandateIn
+from hub.messaging import sealing
 from hub.messaging.inbound import decode
 from hub.messaging.models import StoredMessage
 from hub.settings import get_settings
@@ -42,7 +43,7 @@ async def cancels_sent(session: AsyncSession, ref: str) -> list[v1.MandateCancel
             StoredMessage.kind == "mandate_cancel", StoredMessage.correlation_id == ref
         )
     )
-    found = [decode(row.body, row.content_type) for row in rows]
+    found = [decode(await sealing.open_body(session, row), row.content_type) for row in rows]
     assert all(isinstance(m, v1.MandateCancel) for m in found)
     return found  # type: ignore[return-value]
 
@@ -52,7 +53,9 @@ async def test_an_issued_mandate_is_valid_for_the_configured_time(session: Async
     assert mandate.issued_at is not None and mandate.expires_at is not None
     assert mandate.expires_at - mandate.issued_at == timedelta(days=get_settings().mandate_validity_days)
     rows = await session.scalars(select(StoredMessage).where(StoredMessage.correlation_id == mandate.ref))
-    [sent] = [decode(r.body, r.content_type) for r in rows if r.kind == "mandate"]
+    [sent] = [
+        decode(await sealing.open_body(session, r), r.content_type) for r in rows if r.kind == "mandate"
+    ]
     assert isinstance(sent, v1.Mandate) and sent.expires_at == mandate.expires_at
 
 

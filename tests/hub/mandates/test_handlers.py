@@ -15,6 +15,7 @@ from adapters.xml import codec
 from hub.acts.models import ActReport
 from hub.database import unit_of_work
 from hub.kit.clock import utcnow
+from hub.messaging import sealing
 from hub.messaging.inbound import decode
 from hub.messaging.models import StoredMessage
 from hub.offices.models import Office
@@ -152,8 +153,8 @@ async def test_a_cost_request_is_decided_by_staff_and_answered_to_the_office(
                 )
             )
         )
-    [row] = rows
-    answer = decode(row.body, row.content_type)
+        [row] = rows
+        answer = decode(await sealing.open_body(session, row), row.content_type)  # sealed: the case's key
     assert isinstance(answer, v1.CostDecision) and row.recipient == code
     assert answer.approval_id == asked["approval_id"] and answer.approved_fees_cents == 13_000
     assert answer.request_id == request["envelope"]["message_id"] and answer.mandate_ref == ref

@@ -19,6 +19,7 @@ from hub.mandates import service
 from hub.mandates.models import HoldNotice, Mandate, MandateKind
 from hub.mandates.service import MandateIn
 from hub.mandates.service import hold_notices as hold_notices_module
+from hub.messaging import sealing
 from hub.messaging.inbound import decode
 from hub.messaging.models import StoredMessage
 from hub.offices.models import Office
@@ -71,7 +72,10 @@ async def test_each_notice_has_a_deadline_stored_and_sent(session: AsyncSession)
     window = timedelta(hours=get_settings().hold_notice_ack_hours)
     assert window == timedelta(hours=48)  # the documented default
     rows = await session.scalars(select(StoredMessage).where(StoredMessage.kind == "hold_notice"))
-    sent = {m.envelope.message_id: m for m in (decode(r.body, r.content_type) for r in rows)}
+    sent = {
+        m.envelope.message_id: m
+        for m in [decode(await sealing.open_body(session, r), r.content_type) for r in rows]
+    }
     for notice in notices:
         assert notice.ack_due_by - notice.sent_at == window and notice.acknowledged_at is None
         wire = sent[notice.message_id]

@@ -16,6 +16,7 @@ from hub.kit.errors import Conflict, InvalidInput, NotFound
 from hub.mandates import service
 from hub.mandates.models import Hold, HoldNotice, MandateKind, MandateStatus
 from hub.mandates.service import MandateIn
+from hub.messaging import sealing
 from hub.messaging.inbound import decode
 from hub.messaging.models import StoredMessage
 from hub.offices.models import Office
@@ -27,7 +28,7 @@ STAFF = "handler@agence.example"
 
 async def sent(session: AsyncSession, kind: str) -> list[v1.MessageModel]:
     rows = await session.scalars(select(StoredMessage).where(StoredMessage.kind == kind))
-    return [decode(row.body, row.content_type) for row in rows]
+    return [decode(await sealing.open_body(session, row), row.content_type) for row in rows]
 
 
 async def two_offices_on_a_case(session: AsyncSession) -> tuple[Case, Office, Office, list[str]]:

@@ -20,6 +20,7 @@ from hub.ledger.models import LedgerTransaction
 from hub.mandates import service
 from hub.mandates.models import Approval, Mandate, MandateKind, MandateStatus
 from hub.mandates.service import TRANSITIONS, MandateIn
+from hub.messaging import sealing
 from hub.messaging import service as messaging
 from hub.messaging.inbound import decode
 from hub.messaging.models import StoredMessage
@@ -37,7 +38,7 @@ async def sent_mandates(session: AsyncSession, mandate: Mandate) -> list[v1.Mand
             StoredMessage.kind == "mandate", StoredMessage.correlation_id == mandate.ref
         )
     )
-    found = [decode(row.body, row.content_type) for row in rows]
+    found = [decode(await sealing.open_body(session, row), row.content_type) for row in rows]
     assert all(isinstance(m, v1.Mandate) for m in found)
     return found  # type: ignore[return-value]
 
