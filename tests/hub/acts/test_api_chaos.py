@@ -36,6 +36,7 @@ def _restart(server: Server) -> None:
     server.__enter__()  # the same command, port and database; ready once /healthz answers
 
 
+@pytest.mark.timeout(900)  # each restart waits for hub serve to answer /healthz again
 async def test_kill_9_of_the_api_during_posts_stores_each_once_and_replays_identically() -> None:
     async with postgres_database() as url:
         keyed = await offices_with_keys(url, CLIENTS)

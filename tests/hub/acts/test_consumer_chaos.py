@@ -5,7 +5,7 @@ restarted worker, which must recognise it (same sender, same message id) and pos
 every report is stored once, and the ledger holds one transaction per report and kind.
 
 PostgreSQL (a database of its own) and the shared broker (a virtual host of the test's own).
-CI size: ``HUB_CHAOS_MESSAGES`` (default 600) reports and ``HUB_CHAOS_WORKER_KILLS`` (default 8)
+CI size: ``HUB_CHAOS_MESSAGES`` (default 300) reports and ``HUB_CHAOS_WORKER_KILLS`` (default 5)
 kills; the counts are printed."""
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from schemas.v1 import SAMPLES_DIR
 from tests.conftest import postgres_database, rabbitmqctl, vhost_url_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq, pytest.mark.slow]
-MESSAGES = int(os.environ.get("HUB_CHAOS_MESSAGES", "600"))
-KILLS = int(os.environ.get("HUB_CHAOS_WORKER_KILLS", "8"))
+MESSAGES = int(os.environ.get("HUB_CHAOS_MESSAGES", "300"))
+KILLS = int(os.environ.get("HUB_CHAOS_WORKER_KILLS", "5"))
 OFFICES = 2
 SAMPLE = (SAMPLES_DIR / "valid" / "act_report.xml").read_text()
 PASSWORD = "office-secret"
@@ -72,6 +72,7 @@ async def _count(engine: AsyncEngine, query: object) -> int:
         return int(await conn.scalar(query) or 0)  # type: ignore[call-overload]
 
 
+@pytest.mark.timeout(900)  # each restart waits for the worker to answer /healthz again
 async def test_kill_9_of_the_consumer_between_commit_and_ack_posts_nothing_twice(
     amqp_url: str, vhost: str, office_users: list[str]
 ) -> None:

@@ -70,6 +70,7 @@ async def _declare_with_leader_on(node: RabbitNode, code: str) -> None:
         await topology.declare_topology(await connection.channel(), [code])
 
 
+@pytest.mark.timeout(900)  # three nodes to start, five kills and restarts
 async def test_killing_the_queue_leader_of_a_three_node_cluster_loses_and_doubles_nothing(
     pg_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
