@@ -276,3 +276,15 @@ async def eventually(condition: Callable[[], bool], *, within: float = 30.0, eve
     async with asyncio.timeout(within):
         while not condition():  # noqa: ASYNC110 - polls state that has no event to await
             await asyncio.sleep(every)
+
+
+@pytest.fixture
+def counts(capsys: pytest.CaptureFixture[str]) -> Callable[[str], None]:
+    """Writes a chaos or scale run's counts into the test run's own output, passing or not, so CI's
+    log shows them (a plain ``print`` is captured and shown only on failure)."""
+
+    def write(line: str) -> None:
+        with capsys.disabled():
+            print(line)
+
+    return write

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -37,7 +38,9 @@ def _restart(server: Server) -> None:
 
 
 @pytest.mark.timeout(900)  # each restart waits for hub serve to answer /healthz again
-async def test_kill_9_of_the_api_during_posts_stores_each_once_and_replays_identically() -> None:
+async def test_kill_9_of_the_api_during_posts_stores_each_once_and_replays_identically(
+    counts: Callable[[str], None],
+) -> None:
     async with postgres_database() as url:
         keyed = await offices_with_keys(url, CLIENTS)
         answers: dict[int, bytes] = {}
@@ -96,7 +99,7 @@ async def test_kill_9_of_the_api_during_posts_stores_each_once_and_replays_ident
             await engine.dispose()
 
     accepted = sum(1 for body in answers.values() if b'"accepted":true' in body.replace(b" ", b""))
-    print(
+    counts(
         f"\napi chaos: {KILLS} kill -9 of hub serve; posted {POSTS}, retried {retries}, answered "
         f"{len(answers)}, accepted {accepted}, stored {stored} ({distinct} distinct), replays changed "
         f"{len(changed)}"

@@ -16,7 +16,7 @@ import random
 import secrets
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import aio_pika
 import pytest
@@ -74,7 +74,7 @@ async def _count(engine: AsyncEngine, query: object) -> int:
 
 @pytest.mark.timeout(900)  # each restart waits for the worker to answer /healthz again
 async def test_kill_9_of_the_consumer_between_commit_and_ack_posts_nothing_twice(
-    amqp_url: str, vhost: str, office_users: list[str]
+    amqp_url: str, vhost: str, office_users: list[str], counts: Callable[[str], None]
 ) -> None:
     assert "M-2026-000042" in SAMPLE and "A26/0815" in SAMPLE, "the sample's refs this test rewrites"
     url_of_vhost = vhost_url_of(amqp_url, vhost)
@@ -150,7 +150,7 @@ async def test_kill_9_of_the_consumer_between_commit_and_ack_posts_nothing_twice
             postings = await _count(engine, select(func.count()).select_from(LedgerTransaction))
         finally:
             await engine.dispose()
-    print(
+    counts(
         f"\nconsumer chaos: {kills} kill -9 of the worker; published {MESSAGES}, stored {reports} act "
         f"reports ({distinct} distinct), ledger transactions {postings}, posted twice {doubled}"
     )

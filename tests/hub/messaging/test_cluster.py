@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
@@ -72,7 +72,7 @@ async def _declare_with_leader_on(node: RabbitNode, code: str) -> None:
 
 @pytest.mark.timeout(900)  # three nodes to start, five kills and restarts
 async def test_killing_the_queue_leader_of_a_three_node_cluster_loses_and_doubles_nothing(
-    pg_sessions: async_sessionmaker[AsyncSession],
+    pg_sessions: async_sessionmaker[AsyncSession], counts: Callable[[str], None]
 ) -> None:
     sessions = pg_sessions
     with private_rabbitmq_cluster(3) as nodes:
@@ -123,7 +123,7 @@ async def test_killing_the_queue_leader_of_a_three_node_cluster_loses_and_double
                 .where(OutboxEntry.id.in_(ids), OutboxEntry.status != "sent")
             )
         lost = len({str(i) for i in ids} - seen)
-        print(
+        counts(
             f"\ncluster chaos: {KILLS} kill -9 of the queue leader; sent {EVENTS}, received {len(seen)} "
             f"distinct, lost {lost}, duplicated deliveries {deliveries - len(seen)} (recognised by id), "
             f"outbox entries not marked sent {unsent}"
