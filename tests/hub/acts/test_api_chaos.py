@@ -3,7 +3,7 @@ an ``Idempotency-Key`` and retried by the client until it has an answer, as an o
 every report is stored exactly once, and asking again with the same key answers byte for byte what
 the first answer said. ``hub serve`` runs as a subprocess on PostgreSQL (a database of its own).
 
-CI size: ``HUB_CHAOS_POSTS`` (default 1,000) posts and ``HUB_CHAOS_API_KILLS`` (default 5) kills;
+CI size: ``HUB_CHAOS_POSTS`` (default 500) posts and ``HUB_CHAOS_API_KILLS`` (default 5) kills;
 the issue's full size: ``HUB_CHAOS_POSTS=5000``. The counts are printed."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from hub.database import create_engine
 from tests.conftest import postgres_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-POSTS = int(os.environ.get("HUB_CHAOS_POSTS", "1000"))
+POSTS = int(os.environ.get("HUB_CHAOS_POSTS", "500"))
 KILLS = int(os.environ.get("HUB_CHAOS_API_KILLS", "5"))
 CLIENTS = 4
 FINAL = {202, 409, 422}  # an answer the client keeps; anything else (or no answer) is retried

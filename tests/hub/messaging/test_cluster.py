@@ -4,7 +4,7 @@ with ``kill -9`` and restarted, again and again. Nothing is lost (every event re
 under its outbox id), nothing is applied twice (copies published again after a lost confirm carry
 the same id, so the office's inbox keyed by message id keeps one), and every outbox entry ends sent.
 
-The chaos size runs in CI at ``HUB_CHAOS_EVENTS`` (default 3,000) events and ``HUB_CHAOS_KILLS``
+The chaos size runs in CI at ``HUB_CHAOS_EVENTS`` (default 1,500) events and ``HUB_CHAOS_KILLS``
 (default 5) kills; the issue's full size: ``HUB_CHAOS_EVENTS=10000``. The counts are printed."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from tests.conftest import eventually, postgres_database
 from tests.rabbitmq_node import RabbitNode, private_rabbitmq_cluster
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq, pytest.mark.slow]
-EVENTS = int(os.environ.get("HUB_CHAOS_EVENTS", "3000"))
+EVENTS = int(os.environ.get("HUB_CHAOS_EVENTS", "1500"))
 KILLS = int(os.environ.get("HUB_CHAOS_KILLS", "5"))
 
 
