@@ -40,31 +40,25 @@ class GdprRepository:
 
     async def case_ids(self, refs: Collection[str]) -> dict[str, tuple[uuid.UUID, KeyRow]]:
         """Each case's id by its ref, with its key row (read in the same query, ``KeyRow``)."""
-        if not refs:
-            return {}
-        query = (
-            select(Case.ref, Case.id, CaseKey.case_id, CaseKey.wrapped_key)
-            .outerjoin(CaseKey, CaseKey.case_id == Case.id)
-            .where(Case.ref.in_(refs))
-        )
-        return {
-            ref: (case_id, (has, wrapped))
-            for ref, case_id, has, wrapped in (await self.session.execute(query))
-        }
+        return await self._with_keys(Case.ref, Case.id, refs)
 
     async def mandate_case_ids(self, refs: Collection[str]) -> dict[str, tuple[uuid.UUID, KeyRow]]:
         """Each mandate's case id by the mandate's ref, with the case's key row (``KeyRow``)."""
+        return await self._with_keys(Mandate.ref, Mandate.case_id, refs)
+
+    async def _with_keys(
+        self, ref: Any, case_id: Any, refs: Collection[str]
+    ) -> dict[str, tuple[uuid.UUID, KeyRow]]:
+        """``ref`` -> (``case_id``, the case's key row) for the rows whose ``ref`` is in ``refs``."""
         if not refs:
             return {}
         query = (
-            select(Mandate.ref, Mandate.case_id, CaseKey.case_id, CaseKey.wrapped_key)
-            .outerjoin(CaseKey, CaseKey.case_id == Mandate.case_id)
-            .where(Mandate.ref.in_(refs))
+            select(ref, case_id, CaseKey.case_id, CaseKey.wrapped_key)
+            .outerjoin(CaseKey, CaseKey.case_id == case_id)
+            .where(ref.in_(refs))
         )
-        return {
-            ref: (case_id, (has, wrapped))
-            for ref, case_id, has, wrapped in (await self.session.execute(query))
-        }
+        rows = await self.session.execute(query)
+        return {found: (case, (has, wrapped)) for found, case, has, wrapped in rows}
 
     async def erased_at(self, case_id: uuid.UUID) -> CaseKey | None:
         key = await self.session.get(CaseKey, case_id, populate_existing=True)

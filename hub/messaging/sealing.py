@@ -98,9 +98,7 @@ async def load_keys(session: AsyncSession, case_ids: Iterable[uuid.UUID | None],
             [{"case_id": c, "wrapped_key": _wrap(secret).wrap(new_data_key(), c.bytes)} for c in missing]
         )
         found |= await repo.case_keys(missing)  # a concurrent writer's key, if it won the insert
-    secrets = _secret_keys()
-    for case_id, wrapped in found.items():
-        keys[case_id] = None if wrapped is None else _unwrap(secrets, wrapped, case_id)
+    remember_keys(session, found)
 
 
 def remember_keys(session: AsyncSession, wrapped: Mapping[uuid.UUID, bytes | None]) -> None:
