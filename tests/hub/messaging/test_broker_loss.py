@@ -8,22 +8,15 @@ import asyncio
 import secrets
 
 import pytest
-from aio_pika.abc import AbstractIncomingMessage
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.amqp import topology
-from adapters.amqp.connection import connect
 from hub.broker import Broker
-from hub.database import unit_of_work
-from hub.messaging import service
 from hub.messaging.amqp import AmqpTransport
 from hub.messaging.models import OutboxEntry
 from hub.messaging.relay import Relay
-from hub.messaging.service import Envelope
-from hub.offices import service as offices
-from hub.offices.models import DeliveryChannel
 from tests.conftest import eventually
+from tests.hub.messaging.outbox_traffic import OfficeInbox, office_with_events
 from tests.rabbitmq_node import RabbitNode, private_node_fixture
 
 pytestmark = pytest.mark.rabbitmq
@@ -35,17 +28,7 @@ async def test_two_broker_restarts_lose_nothing(
     node: RabbitNode, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     code = "CJ" + secrets.token_hex(4).upper()
-    async with unit_of_work(sessions) as session:
-        await offices.add_office(session, code=code, name="Étude", delivery_channel=DeliveryChannel.AMQP)
-        entries = []
-        for n in range(EVENTS):
-            envelope = Envelope(f"EV-{code}-{n}", "mandate", "AGENCY", code)
-            entry = await service.enqueue_outbound(
-                session, envelope, b"<m/>", "application/xml",
-                exchange=topology.OUTBOUND_EXCHANGE, routing_key=topology.office_routing_key(code),
-            )  # fmt: skip
-            entries.append(entry)
-    ids = [entry.id for entry in entries]  # given when written, at the commit
+    ids = await office_with_events(sessions, code, EVENTS)
 
     broker = Broker(node.url, [code])
     await broker.start()
@@ -53,19 +36,9 @@ async def test_two_broker_restarts_lose_nothing(
         await broker.ready()
 
     # The office's consumer: the inbox of an office keyed by message id, as the spec asks of it.
-    seen: set[str] = set()
-    deliveries = 0
-    office = await connect(node.url, name="office")
-    channel = await office.channel()
-    await channel.set_qos(prefetch_count=200)
-
-    async def keep(message: AbstractIncomingMessage) -> None:
-        nonlocal deliveries
-        deliveries += 1
-        seen.add(str(message.message_id))
-        await message.ack()
-
-    await (await channel.declare_queue(topology.office_queue(code), passive=True)).consume(keep)
+    inbox = OfficeInbox()
+    await inbox.start(node.url, code)
+    seen = inbox.seen
 
     stop = asyncio.Event()
     relay = Relay(sessions, broker=AmqpTransport(broker), batch_size=100, idle_sleep_s=0.05)
@@ -89,11 +62,11 @@ async def test_two_broker_restarts_lose_nothing(
     finally:
         stop.set()
         await running
-        await office.close()
+        await inbox.close()
         await broker.stop()
 
     assert seen == {str(i) for i in ids}, "every event arrived, under its outbox id"
-    assert deliveries >= EVENTS  # copies, if any, were recognised by their id above
+    assert inbox.deliveries >= EVENTS  # copies, if any, were recognised by their id above
     async with sessions() as session:
         pending = await session.scalar(
             select(func.count())

@@ -15,22 +15,18 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from aio_pika.abc import AbstractIncomingMessage
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.amqp import topology
 from adapters.amqp.connection import connect
 from hub.broker import Broker
-from hub.database import create_engine, session_factory, unit_of_work
-from hub.messaging import service
+from hub.database import create_engine, session_factory
 from hub.messaging.amqp import AmqpTransport
 from hub.messaging.models import OutboxEntry
 from hub.messaging.relay import Relay
-from hub.messaging.service import Envelope
-from hub.offices import service as offices
-from hub.offices.models import DeliveryChannel
 from tests.conftest import eventually, postgres_database
+from tests.hub.messaging.outbox_traffic import OfficeInbox, office_with_events
 from tests.rabbitmq_node import RabbitNode, private_rabbitmq_cluster
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq, pytest.mark.slow]
@@ -46,20 +42,6 @@ async def pg_sessions() -> AsyncIterator[async_sessionmaker[AsyncSession]]:
         engine = create_engine(url)
         yield session_factory(engine)
         await engine.dispose()
-
-
-async def _enqueue(sessions: async_sessionmaker[AsyncSession], code: str, count: int) -> list[int]:
-    async with unit_of_work(sessions) as session:
-        await offices.add_office(session, code=code, name="Étude", delivery_channel=DeliveryChannel.AMQP)
-        entries = []
-        for n in range(count):
-            envelope = Envelope(f"EV-{code}-{n}", "mandate", "AGENCY", code)
-            entry = await service.enqueue_outbound(
-                session, envelope, b"<m/>", "application/xml",
-                exchange=topology.OUTBOUND_EXCHANGE, routing_key=topology.office_routing_key(code),
-            )  # fmt: skip
-            entries.append(entry)
-    return [entry.id for entry in entries]
 
 
 async def _declare_with_leader_on(node: RabbitNode, code: str) -> None:
@@ -79,26 +61,16 @@ async def test_killing_the_queue_leader_of_a_three_node_cluster_loses_and_double
         hub_node, office_node, leader = nodes
         code = "CJ" + secrets.token_hex(4).upper()
         await _declare_with_leader_on(leader, code)
-        ids = await _enqueue(sessions, code, EVENTS)
+        ids = await office_with_events(sessions, code, EVENTS)
 
         broker = Broker(hub_node.url, [code])
         await broker.start()
         async with asyncio.timeout(60):
             await broker.ready()
 
-        seen: set[str] = set()
-        deliveries = 0
-        office = await connect(office_node.url, name="office")
-        channel = await office.channel()
-        await channel.set_qos(prefetch_count=200)
-
-        async def keep(message: AbstractIncomingMessage) -> None:
-            nonlocal deliveries
-            deliveries += 1
-            seen.add(str(message.message_id))
-            await message.ack()
-
-        await (await channel.declare_queue(topology.office_queue(code), passive=True)).consume(keep)
+        inbox = OfficeInbox()
+        await inbox.start(office_node.url, code)
+        seen = inbox.seen
 
         stop = asyncio.Event()
         relay = Relay(sessions, broker=AmqpTransport(broker), batch_size=100, idle_sleep_s=0.05)
@@ -113,7 +85,7 @@ async def test_killing_the_queue_leader_of_a_three_node_cluster_loses_and_double
         finally:
             stop.set()
             await running
-            await office.close()
+            await inbox.close()
             await broker.stop()
 
         async with sessions() as session:
@@ -125,7 +97,8 @@ async def test_killing_the_queue_leader_of_a_three_node_cluster_loses_and_double
         lost = len({str(i) for i in ids} - seen)
         counts(
             f"\ncluster chaos: {KILLS} kill -9 of the queue leader; sent {EVENTS}, received {len(seen)} "
-            f"distinct, lost {lost}, duplicated deliveries {deliveries - len(seen)} (recognised by id), "
+            f"distinct, lost {lost}, duplicated deliveries {inbox.deliveries - len(seen)} "
+            "(recognised by id), "
             f"outbox entries not marked sent {unsent}"
         )
         assert seen == {str(i) for i in ids}, "every event arrived, under its outbox id"
