@@ -87,6 +87,9 @@ class Row:
     raw: str | None = None  # the raw limit's key (``hub.bench.raw.LIMITS``)
     key: str | None = None  # a raw row's own key
     ratio: float | None = None
+    # CPU milliseconds the working process spent per operation in the measured window: unlike a
+    # throughput, barely moved by other jobs on the machine, so it compares runs on a busy machine.
+    cpu_ms: float | None = None
     note: str = ""
 
 
@@ -384,16 +387,17 @@ def table_lines(rows: Sequence[Row]) -> list[str]:
         latency = "/".join(_ms(v) for v in r.latency_ms.values()) if r.latency_ms else "-"
         rss = f"{r.peak_rss_mb:.0f}" if r.peak_rss_mb is not None else "-"
         ratio = f"{r.ratio:.2f}" if r.ratio is not None else "-"
+        cpu = f"{r.cpu_ms:.3g}" if r.cpu_ms is not None else "-"
         lines.append(
             f"{r.group:<8} {r.name:<46} {r.throughput:>11,.1f} {r.unit:<6} {latency:>20} {rss:>6} "
-            f"{ratio:>5} {r.engine:<10} {r.note}"
+            f"{cpu:>7} {ratio:>5} {r.engine:<10} {r.note}"
         )
     return lines
 
 
 TABLE_HEADER = (
     f"{'group':<8} {'path':<46} {'throughput':>11} {'unit':<6} {'p50/p95/p99 ms':>20} {'RSS MB':>6} "
-    f"{'ratio':>5} {'engine':<10} note"
+    f"{'CPU ms':>7} {'ratio':>5} {'engine':<10} note"
 )
 
 
@@ -410,8 +414,10 @@ def measured(
     key: str | None = None,
     note: str = "",
 ) -> Row:
-    """A row from a measurement's ``{"count", "seconds", "latencies"?, "note"?}``."""
+    """A row from a measurement's ``{"count", "seconds", "latencies"?, "cpu_seconds"?, "note"?}``;
+    ``cpu_seconds``: CPU time of the process that did the work, over the timed part only."""
     count, seconds = int(result["count"]), float(result["seconds"])
+    cpu = result.get("cpu_seconds")
     return Row(
         group=group,
         name=name,
@@ -425,5 +431,6 @@ def measured(
         process=process,
         raw=raw,
         key=key,
+        cpu_ms=round(1000 * float(cpu) / count, 3) if cpu is not None and count else None,
         note="; ".join(part for part in (note, result.get("note", "")) if part),
     )

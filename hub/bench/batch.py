@@ -42,7 +42,13 @@ async def run_batch(url: str, count: int) -> dict[str, Any]:
     finally:
         await engine.dispose()
     note = f"{run.accepted:,} accepted, {run.refused:,} refused, {per_record:.1f} rows per accepted record"
-    return {"count": count, "seconds": run.seconds, "rows_per_record": per_record, "note": note}
+    return {
+        "count": count,
+        "seconds": run.seconds,
+        "cpu_seconds": run.cpu_seconds,
+        "rows_per_record": per_record,
+        "note": note,
+    }
 
 
 async def measure_batches(

@@ -66,6 +66,7 @@ async def measure_http(bench: Bench, url: str, group: str, name: str, note: str 
     keyed = await offices_with_keys(url, scale.clients)
     port = free_port()
     with hub_serve(url, port) as server:
+        cpu_before = server.cpu_seconds()
         answer = await load(
             url=f"{server.base_url}/v1/act-reports",
             bodies=[act_report_template(code, f"M-{code}-__M__") for code, _key in keyed],
@@ -77,12 +78,18 @@ async def measure_http(bench: Bench, url: str, group: str, name: str, note: str 
             seconds=scale.seconds,
             modulo=MANDATES_PER_OFFICE,
         )
+        cpu = server.cpu_seconds() - cpu_before
         rss = server.peak_rss_mb()
     return measured(
         group,
         name,
         "req/s",
-        {"count": answer["sent"], "seconds": answer["seconds"], "latencies": answer["latencies"]},
+        {
+            "count": answer["sent"],
+            "seconds": answer["seconds"],
+            "latencies": answer["latencies"],
+            "cpu_seconds": cpu,
+        },
         engine=bench.engine,
         peak_rss_mb=rss,
         process="hub serve",

@@ -40,6 +40,7 @@ async def _http(bench: Bench) -> Row:
     async with bench.database(migrated=False) as url:
         port = free_port()
         with Server([sys.executable, "-m", "hub.bench.rawserver", url, str(port)], port) as server:
+            cpu_before = server.cpu_seconds()
             answer = await load(
                 url=f"{server.base_url}/act-reports",
                 bodies=[act_report_template("RAW", "M-RAW-__M__")],
@@ -48,12 +49,18 @@ async def _http(bench: Bench) -> Row:
                 requests=scale.requests,
                 seconds=scale.seconds,
             )
+            cpu = server.cpu_seconds() - cpu_before
             rss = server.peak_rss_mb()
     return measured(
         "raw",
         f"bare FastAPI route + one INSERT, {scale.clients} clients",
         "req/s",
-        {"count": answer["sent"], "seconds": answer["seconds"], "latencies": answer["latencies"]},
+        {
+            "count": answer["sent"],
+            "seconds": answer["seconds"],
+            "latencies": answer["latencies"],
+            "cpu_seconds": cpu,
+        },
         engine=bench.engine,
         peak_rss_mb=rss,
         process="uvicorn server",
@@ -122,7 +129,7 @@ async def raw_batch(url: str, records: int) -> dict[str, Any]:
             path = Path(folder) / "batch.xml"
             with path.open("wb") as sink:
                 codec.write_batch(reports("RAW", ["M-RAW"], records), sink)
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             chunk: list[tuple[int, int, str]] = []
             index = 0
             with path.open("rb") as stream:
@@ -138,6 +145,7 @@ async def raw_batch(url: str, records: int) -> dict[str, Any]:
         return {
             "count": index,
             "seconds": seconds,
+            "cpu_seconds": time.process_time() - cpu_started,
             "note": f"{per_record} rows per record, as the hub writes",
         }
     finally:
@@ -175,11 +183,15 @@ async def raw_relay(url: str, messages: int) -> dict[str, Any]:
         if not db.sqlite:
             await db.execute("CREATE INDEX raw_outbox_pending ON raw_outbox (id) WHERE status = 'pending'")
             await db.execute("ANALYZE raw_outbox")
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         sent = 0
         while moved := await db.relay_once(RELAY_BATCH):
             sent += moved
-        return {"count": sent, "seconds": time.perf_counter() - started}
+        return {
+            "count": sent,
+            "seconds": time.perf_counter() - started,
+            "cpu_seconds": time.process_time() - cpu_started,
+        }
     finally:
         await db.close()
 

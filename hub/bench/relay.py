@@ -48,14 +48,14 @@ async def drain(url: str, messages: int, amqp_url: str | None) -> dict[str, Any]
             async with asyncio.timeout(60):
                 await broker.ready()
         relay = Relay(sessions, broker=AmqpTransport(broker) if broker else None)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         sent = 0
         while moved := await relay.run_once():
             sent += moved
         seconds = time.perf_counter() - started
         if sent < messages:
             raise RuntimeError(f"the relay sent {sent} of {messages} messages (see its log)")
-        return {"count": sent, "seconds": seconds}
+        return {"count": sent, "seconds": seconds, "cpu_seconds": time.process_time() - cpu_started}
     finally:
         if broker is not None:
             await broker.stop()

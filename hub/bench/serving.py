@@ -60,6 +60,13 @@ class Server:
             return None
         return None
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) the server has used so far, its worker processes included
+        (``--workers N``): read before and after a load, the server's own cost of that load."""
+        if self.process is None:
+            return 0.0
+        return sum(_cpu_seconds(pid) for pid in [self.process.pid, *_children(self.process.pid)])
+
     def output(self) -> str:
         self.log.seek(0)
         return self.log.read().decode(errors="replace")
@@ -72,6 +79,27 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (which may hold spaces); [] once gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = _stat(pid)  # utime and stime are the 14th and 15th fields, in clock ticks
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))) and fields[1] == str(pid):
+            found.append(int(entry.name))
+    return found
 
 
 async def load(**spec: Any) -> dict[str, Any]:

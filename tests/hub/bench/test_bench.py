@@ -5,6 +5,7 @@ On SQLite without a broker, so it needs neither server."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from typing import Any
@@ -28,8 +29,12 @@ ROW_FIELDS = {
     "raw",
     "key",
     "ratio",
+    "cpu_ms",
     "note",
 }
+# Rows whose working process reports its CPU time per operation (the server for HTTP, the child
+# process for the others): the figure that compares runs on a busy machine.
+CPU_KEYS = {"http", "batch", "relay"}
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +89,16 @@ def test_the_http_rows_have_latencies_and_only_accepted_answers(tiny: dict[str, 
     for row in http:
         assert row["latency_ms"] is not None
         assert f"statuses {{'202': {row['count']}}}" in row["note"], row
+
+
+def test_the_rows_of_http_batch_and_relay_give_the_cpu_time_per_operation(tiny: dict[str, Any]) -> None:
+    timed = [r for r in tiny["rows"] if (r["raw"] or r["key"]) in CPU_KEYS]
+    assert {r["group"] for r in timed} == {"raw", "http", "batch", "relay", "growth"}
+    for row in timed:
+        # Per operation: the process's CPU over the timed part cannot exceed the wall time of it on
+        # this machine's cores.
+        assert row["cpu_ms"] is not None and row["cpu_ms"] > 0, row
+        assert row["cpu_ms"] <= 1000 * row["seconds"] * (os.cpu_count() or 1) / row["count"], row
 
 
 def test_each_ratio_is_against_the_raw_row_of_the_same_run(tiny: dict[str, Any]) -> None:
