@@ -107,6 +107,9 @@ async def advisory_locks(session: AsyncSession, keys: Collection[str]) -> None:
 
 
 _ROWS = "hub.rows"
+# PostgreSQL: a table's rows go by COPY from this many on; fewer (a single message's) by INSERT, which
+# costs the same round trip and is seen by the statement listeners and the traces, which COPY is not.
+COPY_FROM_ROWS = 50
 
 
 class RowBuffer:
@@ -173,7 +176,7 @@ class RowBuffer:
         copy = self.session.get_bind().dialect.name == "postgresql"
         for table in Base.metadata.sorted_tables:  # a row's foreign keys point at rows written before it
             if (values := by_table.get(table)) is not None:
-                if copy:
+                if copy and len(values) >= COPY_FROM_ROWS:
                     await self._copy(table, values)
                 else:
                     # Core, not the ORM's bulk insert: no objects, no keys fetched back.

@@ -250,7 +250,16 @@ class InboundProcessor:
         if isinstance(first, tuple) or first.message is not None:  # later log lines name the message
             envelope = first[0] if isinstance(first, tuple) else first.message.envelope  # type: ignore[union-attr]
             structlog.contextvars.bind_contextvars(message_id=envelope.message_id, office=office.code)
-        if session.get_bind().dialect.name != "postgresql" or self._locks_first(read[0]):
+        if self._locks_first(read[0]) and RowBuffer.of(session) is None:
+            # No savepoint to roll back, so its insert-only rows go through a row buffer, as a
+            # batch chunk's do: no ORM object for each, one statement per table.
+            rows = RowBuffer.open(session)
+            try:
+                outcome = (await self._process(session, office, [received], read))[0]
+                await rows.write()
+            finally:
+                rows.close()
+        elif session.get_bind().dialect.name != "postgresql":
             outcome = (await self._process(session, office, [received], read))[0]
         else:
             try:
