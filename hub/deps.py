@@ -25,7 +25,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -36,7 +36,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 _bearer = HTTPBearer(auto_error=False, description="An office API key from `hub keys create CODE`")
 
 
-def key_cache(request: Request) -> offices.KeyCache:
+async def key_cache(request: Request) -> offices.KeyCache:
     cache: offices.KeyCache = request.app.state.key_cache
     return cache
 

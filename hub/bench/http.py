@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import secrets
 import sys
+from typing import Any
 
 from hub.bench import Bench, Row, measured
 from hub.bench.serving import Server, free_port, load
@@ -41,6 +42,12 @@ async def offices_with_keys(url: str, count: int) -> list[tuple[str, str]]:
         return made
     finally:
         await engine.dispose()
+
+
+def statuses(answer: dict[str, Any]) -> str:
+    """The answers' statuses, and the codes of the refusals among them."""
+    refusals = f", refused {answer['refusals']}" if answer.get("refusals") else ""
+    return f"statuses {answer['statuses']}{refusals}"
 
 
 def hub_serve(url: str, port: int) -> Server:
@@ -94,7 +101,7 @@ async def measure_http(bench: Bench, url: str, group: str, name: str, note: str 
         peak_rss_mb=rss,
         process="hub serve",
         raw="http",
-        note="; ".join(part for part in (note, f"statuses {answer['statuses']}") if part),
+        note="; ".join(part for part in (note, statuses(answer)) if part),
     )
 
 

@@ -3,7 +3,8 @@ share the server's event loop. ``clients`` connections POST to ``url``, client `
 ``bodies[i % len(bodies)]`` with ``headers[i % len(headers)]`` (one office each: the hub limits the
 rate per key); ``__N__`` is replaced by a number unique to each request, ``__M__`` by that number
 modulo ``modulo``. It stops once ``requests`` are sent or ``seconds`` have passed, whichever comes
-first, and prints one JSON object: sent, statuses, seconds, latencies (seconds, one per request).
+first, and prints one JSON object: sent, statuses, refusals (each problem code answered, counted),
+seconds, latencies (seconds, one per request).
 
 Loopback only, bounded in count and time (TESTING.md)."""
 
@@ -33,6 +34,7 @@ async def load(
     if not host.startswith("127."):
         raise SystemExit(f"load only against loopback, not {host}")
     statuses: Counter[int] = Counter()
+    refusals: Counter[str] = Counter()
     latencies: list[float] = []
     next_n = 0
     deadline = time.perf_counter() + seconds
@@ -50,6 +52,8 @@ async def load(
                 try:
                     answer = await client.post(url, content=content, headers=headers[i % len(headers)])
                     statuses[answer.status_code] += 1
+                    if answer.status_code >= 400:
+                        refusals[_problem_code(answer)] += 1
                 except httpx.HTTPError:
                     statuses[0] += 1
                 latencies.append(time.perf_counter() - sent)
@@ -60,9 +64,18 @@ async def load(
     return {
         "sent": len(latencies),
         "statuses": {str(code): n for code, n in sorted(statuses.items())},
+        "refusals": dict(refusals.most_common()),
         "seconds": elapsed,
         "latencies": latencies,
     }
+
+
+def _problem_code(answer: httpx.Response) -> str:
+    """The machine-readable code of a refusal (problem+json ``code``), else its status."""
+    try:
+        return str(answer.json().get("code") or answer.status_code)
+    except ValueError:
+        return str(answer.status_code)
 
 
 if __name__ == "__main__":
