@@ -32,6 +32,7 @@ from hub.ledger import api as ledger_api
 from hub.logging import configure_logging
 from hub.mandates import api as mandates_api
 from hub.mandates import case_updates_api, decisions_api, holds_api
+from hub.mandates.service import lifecycle as mandates_lifecycle
 from hub.messaging import api as messaging_api
 from hub.messaging import sealing
 from hub.messaging.signing import ReceiptKeys, ReceiptSigner
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
     app.state.signer = ReceiptSigner(settings.secret_key)
     # The key that wraps each case's data key, and the earlier ones that still open older keys.
     sealing.use_secret_key(settings.secret_key, settings.previous_secrets())
+    mandates_lifecycle.RATES.configure(settings.learned_rates_seconds)
     app.state.receipt_keys = ReceiptKeys.of(app.state.signer, settings.previous_receipt_keys)
     app.state.processor = inbound_processor(app.state.signer)
     install_problem_handlers(app)

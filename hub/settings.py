@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # An office API key's check is kept this many seconds per process (0: checked on every
     # request): a key revoked in another process is refused at the latest this long after.
     key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # The success rates learned from the act reports are reused this many seconds per process by
+    # the checks of each message (0: read for every message); see LearnedRatesSnapshot.
+    learned_rates_seconds: float = Field(default=30.0, ge=0, le=3600)
     # Processes `hub serve` runs (uvicorn workers, each a full app of the role). One per core for
     # the API role on PostgreSQL; 1 on SQLite (one writer at a time) and for the relay (README).
     workers: int = Field(default=1, ge=1, le=64)

@@ -36,6 +36,10 @@ AMQP_URL = os.environ.get("HUB_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:567
 EN16931_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "en16931"
 if "HUB_EN16931_DIR" not in os.environ and EN16931_DIR.is_dir():
     os.environ["HUB_EN16931_DIR"] = str(EN16931_DIR)
+# Every message's checks learn from the reports before it (no reuse of the learned rates across
+# messages, HUB_LEARNED_RATES_SECONDS): a test reads what the tests before it left in a database
+# only when it says so (tests/hub/acts/test_tallies.py shows the reuse).
+os.environ.setdefault("HUB_LEARNED_RATES_SECONDS", "0")
 
 
 def reachable(url: str, default_port: int) -> bool:

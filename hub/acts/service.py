@@ -32,7 +32,7 @@ from hub.kit.errors import ErrorItem, InvalidInput, NotFound
 from hub.ledger import service as ledger
 from hub.ledger.repository import LedgerRepository
 from hub.mandates.models import Approval, Mandate, MandateKind, MandateStatus
-from hub.mandates.service import learned_rates
+from hub.mandates.service import recent_learned_rates
 from hub.messaging.models import StoredMessage
 from hub.messaging.repository import message_lock_keys
 from hub.observability import metrics
@@ -200,7 +200,7 @@ class ReportReads:
                         lifted_on=row.lifted_at.date() if row.lifted_at is not None else None,
                     )
                 )
-            reads.rates = await learned_rates(session)
+            reads.rates = await recent_learned_rates(session)
         return reads
 
     def case_facts(self, case_id: uuid.UUID) -> CaseFacts | None:

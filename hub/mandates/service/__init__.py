@@ -48,6 +48,7 @@ from hub.mandates.service.lifecycle import (
     list_mandates,
     new_ref,
     policy_settings,
+    recent_learned_rates,
     refuse,
     transition,
 )
@@ -102,6 +103,7 @@ __all__ = [
     "new_ref",
     "policy_settings",
     "raise_hold",
+    "recent_learned_rates",
     "record_update",
     "refuse",
     "transition",

@@ -134,7 +134,7 @@ async def test_a_chunk_writes_what_its_records_one_by_one_write_in_one_insert_pe
     async def priors(_session: AsyncSession) -> RecoveryRates:
         return prior_rates()
 
-    monkeypatch.setattr(acts_service, "learned_rates", priors)
+    monkeypatch.setattr(acts_service, "recent_learned_rates", priors)
     processor = inbound_processor(SIGNER)
     async with unit_of_work(sessions) as session:
         one_by_one, batched = await seed(session), await seed(session)

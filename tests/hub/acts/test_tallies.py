@@ -6,17 +6,20 @@ one multi-row INSERT as a batch chunk writes them)."""
 from __future__ import annotations
 
 import itertools
+import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date
 
+import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.acts.models import ActReport
 from hub.cases.models import Case
 from hub.mandates.repository import MandateRepository
-from hub.mandates.service import learned_rates
+from hub.mandates.service import learned_rates, lifecycle, recent_learned_rates
 from hub.messaging import service as messaging
 from hub.messaging.service import Envelope
 from hub.offices.models import Office
@@ -122,3 +125,33 @@ async def test_tallies_give_the_rates_and_counts_the_aggregate_gave(session: Asy
             by_mandate[mandate_id][act] += n
     assert await MandateRepository(session).acts_reported(list(by_mandate)) == by_mandate
     assert sum(by_mandate[second.mandate.id].values()) == 30
+
+
+@pytest.fixture
+def snapshot_for_a_minute() -> Iterator[lifecycle.LearnedRatesSnapshot]:
+    lifecycle.RATES.configure(60)
+    try:
+        yield lifecycle.RATES
+    finally:
+        lifecycle.RATES.clock = time.monotonic
+        lifecycle.RATES.configure(0)  # as every other test runs (tests/conftest.py)
+
+
+async def test_each_message_reuses_the_rates_read_in_the_last_seconds_then_reads_them_again(
+    session: AsyncSession,
+    snapshot_for_a_minute: lifecycle.LearnedRatesSnapshot,
+) -> None:
+    seeded = await seed(session, kind="whole_file")
+    first = await recent_learned_rates(session)
+    await session.execute(insert(ActReport), await _reports(session, seeded, 12, 0))
+    fresh = await learned_rates(session)
+    assert fresh.overall != first.overall  # the reports changed what is learned
+
+    assert await recent_learned_rates(session) is first  # within the minute: no read
+    later = time.monotonic() + 61
+    snapshot_for_a_minute.clock = lambda: later
+    again = await recent_learned_rates(session)
+    assert again is not first and again.overall == fresh.overall
+
+    snapshot_for_a_minute.configure(0)  # HUB_LEARNED_RATES_SECONDS=0: read for every message
+    assert await recent_learned_rates(session) is not await recent_learned_rates(session)
