@@ -6,6 +6,7 @@ and marks a row sent only once the transport confirmed it. A failed row is retri
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -57,25 +58,24 @@ class MailboxTransport:
         repo = MessageRepository(session)
         existing = await repo.mailbox_item_ids_for([out.message.id for out in batch])
         now = utcnow()
-        new_items: list[dict[str, Any]] = []
+        # One item per message: a message resent before its first row went is claimed twice.
+        new_items: dict[uuid.UUID, dict[str, Any]] = {}
         resent: dict[bool, list[int]] = {True: [], False: []}
         for out in batch:
             push = out.channel == DeliveryChannel.WEBHOOK.value
             item_id = existing.get(out.message.id)
             if item_id is None:
-                new_items.append(
-                    {
-                        "recipient": out.entry.recipient,
-                        "message_pk": out.message.id,
-                        "acked_at": None,
-                        "push_state": "due" if push else "none",
-                        "push_attempts": 0,
-                        "next_push_at": now if push else None,
-                    }
-                )
+                new_items[out.message.id] = {
+                    "recipient": out.entry.recipient,
+                    "message_pk": out.message.id,
+                    "acked_at": None,
+                    "push_state": "due" if push else "none",
+                    "push_attempts": 0,
+                    "next_push_at": now if push else None,
+                }
             else:
                 resent[push].append(item_id)
-        await repo.insert_rows(MailboxItem, new_items)
+        await repo.insert_rows(MailboxItem, list(new_items.values()))
         for push, item_ids in resent.items():
             # A resend puts an acknowledged or already pushed message back in the mailbox.
             await repo.reset_mailbox_items(item_ids, push_at=now if push else None)

@@ -112,6 +112,35 @@ async def test_several_relays_at_once_send_each_row_once(sessions: async_session
     assert len(ids) == 300 and len(set(ids)) == 300
 
 
+async def test_a_message_resent_before_its_first_row_went_gets_one_mailbox_item(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Both of its outbox rows are claimed in one batch: both are marked sent, each with its lifecycle
+    step, and the office finds the message once in its mailbox."""
+    code = office_code()
+    async with unit_of_work(sessions) as session:
+        await offices.add_office(session, code=code, name="Étude")
+        [first] = await enqueue(session, code)
+    async with unit_of_work(sessions) as session:
+        entry = await session.get(OutboxEntry, first)
+        assert entry is not None
+        again = await service.resend(session, entry.message_pk, actor="ops")
+        message_pk, second = entry.message_pk, again.id
+    await drain(Relay(sessions))
+    assert len(await mailbox_ids(sessions, code)) == 1
+    async with sessions() as session:
+        rows = await session.scalars(select(OutboxEntry.status).where(OutboxEntry.id.in_([first, second])))
+        assert list(rows) == ["sent", "sent"]
+        steps = await session.scalars(
+            select(MessageEvent.detail)
+            .where(MessageEvent.message_pk == message_pk, MessageEvent.status == "delivered")
+            .order_by(MessageEvent.detail)
+        )
+        assert list(steps) == sorted([f"outbox {first}", f"outbox {second}"])
+        message = await session.get(StoredMessage, message_pk)
+        assert message is not None and message.status == "delivered"
+
+
 class RecordingTransport:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, bytes, str]] = []
