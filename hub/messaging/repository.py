@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
@@ -10,6 +11,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import (
     CTE,
     BigInteger,
+    BindParameter,
     ColumnElement,
     Row,
     Select,
@@ -190,9 +192,8 @@ class MessageRepository:
         """Claims up to ``limit`` due rows (as ``claim_pending``) and delivers them to their
         recipients' mailboxes, in one statement (PostgreSQL): ``_settle_statement`` with the claim as
         its rows. The rows sent, with their messages' ``kind`` and their ``created_at``."""
-        due = select(OutboxEntry.id).where(_due(now)).order_by(OutboxEntry.id).limit(limit)
-        which = OutboxEntry.id.in_(due.with_for_update(skip_locked=True))
-        sent = await self.session.execute(_settle_statement(which, now, Status.DELIVERED, mailbox=True))
+        statement = _settle_statement(Status.DELIVERED, mailbox=True, claims=True)
+        sent = await self.session.execute(statement, {"now": now, "limit": limit})
         return [(kind, created_at) for kind, created_at in sent]
 
     async def settle_sent(
@@ -207,10 +208,9 @@ class MessageRepository:
         if not sent:
             return
         if self.settles_in_one_statement:
-            ids = bindparam("ids", [outbox_id for outbox_id, _pk, _out in sent], type_=ARRAY(BigInteger))
-            await self.session.execute(
-                _settle_statement(OutboxEntry.id == any_(ids), now, status, mailbox=mailbox)
-            )
+            ids = [outbox_id for outbox_id, _pk, _out in sent]
+            statement = _settle_statement(status, mailbox=mailbox, claims=False)
+            await self.session.execute(statement, {"now": now, "ids": ids})
             return
         await self.mark_sent([outbox_id for outbox_id, _pk, _out in sent], now)
         outbound = [(outbox_id, pk) for outbox_id, pk, out in sent if out]
@@ -416,7 +416,7 @@ def _columns(model: type[Base], *names: str) -> list[ColumnElement[Any]]:
     return [getattr(model, name) for name in names]
 
 
-def _due(now: datetime) -> ColumnElement[bool]:
+def _due(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     """Pending outbox rows whose time has come (walked through ``ix_outbox_pending_id``)."""
     return (OutboxEntry.status == OutboxStatus.PENDING.value) & (OutboxEntry.next_attempt_at <= now)
 
@@ -432,11 +432,12 @@ def _delivery_event(message_pk: uuid.UUID, status: Status, outbox_id: int, now: 
     }
 
 
-def _settle_statement(
-    which: ColumnElement[bool], now: datetime, status: Status, *, mailbox: bool
-) -> Select[Any]:
-    """One PostgreSQL statement settling the outbox rows ``which`` selects (already claimed, or
-    claimed by ``which`` itself), with data-modifying CTEs that all see the same snapshot:
+@functools.cache
+def _settle_statement(status: Status, *, mailbox: bool, claims: bool) -> Select[tuple[str, datetime]]:
+    """One PostgreSQL statement settling outbox rows, with data-modifying CTEs that all see the same
+    snapshot; built once per variant, its parameters are ``now`` and, with ``claims``, ``limit``: the
+    due rows it claims itself (``SKIP LOCKED``, as ``claim_pending``), else ``ids``: rows this relay
+    claimed already.
 
     - ``sent``: the rows marked sent (one more attempt, no error);
     - with ``mailbox``, each row's message put in its recipient's mailbox: a new item, pushed by
@@ -446,6 +447,12 @@ def _settle_statement(
       message forwarded to the agency keeps its own status);
 
     selecting each sent row's message ``kind`` and the row's ``created_at`` (the metrics)."""
+    now = bindparam("now", type_=UtcDateTime())
+    if claims:
+        due = select(OutboxEntry.id).where(_due(now)).order_by(OutboxEntry.id).limit(bindparam("limit"))
+        which = OutboxEntry.id.in_(due.with_for_update(skip_locked=True))
+    else:
+        which = OutboxEntry.id == any_(bindparam("ids", type_=ARRAY(BigInteger)))
     outbox, messages = cast(Table, OutboxEntry.__table__), cast(Table, StoredMessage.__table__)
     sent = (
         update(outbox)
@@ -467,7 +474,7 @@ def _settle_statement(
             select(
                 sent.c.message_pk,
                 literal(status.value),
-                literal(now, UtcDateTime()),
+                now,
                 literal("relay"),
                 literal("outbox ") + sent.c.id.cast(String),
             )
@@ -481,7 +488,7 @@ def _settle_statement(
     return select(messages.c.kind, sent.c.created_at).select_from(outbound).add_cte(*steps)
 
 
-def _into_mailboxes(sent: CTE, now: datetime) -> postgresql.Insert:
+def _into_mailboxes(sent: CTE, now: BindParameter[datetime]) -> postgresql.Insert:
     """The mailbox items of the rows ``sent``, in outbox order (an office's inbox lists them by item
     id), one per message (a message claimed twice, resent before its first row went, gets one item),
     or the existing ones put back unread."""
@@ -492,7 +499,7 @@ def _into_mailboxes(sent: CTE, now: datetime) -> postgresql.Insert:
             sent.c.recipient,
             sent.c.message_pk,
             case((push, "due"), else_="none").label("push_state"),
-            case((push, literal(now, UtcDateTime()))).label("next_push_at"),
+            case((push, now)).label("next_push_at"),
         )
         .select_from(sent.outerjoin(Office, Office.code == sent.c.recipient))
         .ext(distinct_on(sent.c.message_pk))
@@ -505,7 +512,7 @@ def _into_mailboxes(sent: CTE, now: datetime) -> postgresql.Insert:
         latest.c.push_state,
         literal(0),
         latest.c.next_push_at,
-        literal(now, UtcDateTime()),
+        now,
     ).order_by(latest.c.id)
     statement = postgresql.insert(MailboxItem).from_select(
         ["recipient", "message_pk", "push_state", "push_attempts", "next_push_at", "created_at"], items
