@@ -109,7 +109,8 @@ class Relay:
             repo = MessageRepository(session)
             now = utcnow()
             if self.broker is None and repo.settles_in_one_statement:
-                # Every row to the mailboxes: claimed, delivered and settled by one statement.
+                # Every row to the mailboxes: claimed, delivered and settled by one statement (its
+                # metrics counted when decided, as below).
                 delivered = await repo.deliver_due_to_mailboxes(now, self.batch_size)
                 return metrics.count_sent("mailbox", delivered, now)
             by_broker: list[Outgoing] = []
@@ -169,6 +170,7 @@ class Relay:
             done,
             mailbox=transport == "mailbox",
         )
+        # Counted when decided; a pass rolled back after this (rare) is counted as tried.
         metrics.count_sent(transport, [(out.message.kind, out.entry.created_at) for out in sent], now)
         metrics.RELAY_PUBLISH_FAILURES.labels(transport).inc(len(batch) - len(sent))
         for out, error in zip(batch, results, strict=True):

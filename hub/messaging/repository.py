@@ -190,8 +190,8 @@ class MessageRepository:
 
     async def deliver_due_to_mailboxes(self, now: datetime, limit: int) -> Sequence[tuple[str, datetime]]:
         """Claims up to ``limit`` due rows (as ``claim_pending``) and delivers them to their
-        recipients' mailboxes, in one statement (PostgreSQL): ``_settle_statement`` with the claim as
-        its rows. The rows sent, with their messages' ``kind`` and their ``created_at``."""
+        recipients' mailboxes, in one statement (PostgreSQL): ``_settle_statement`` claiming its rows
+        itself. The rows sent, with their messages' ``kind`` and their ``created_at``."""
         statement = _settle_statement(Status.DELIVERED, mailbox=True, claims=True)
         sent = await self.session.execute(statement, {"now": now, "limit": limit})
         return [(kind, created_at) for kind, created_at in sent]
