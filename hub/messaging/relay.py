@@ -6,6 +6,7 @@ and marks a row sent only once the transport confirmed it. A failed row is retri
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,12 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.database import unit_of_work
 from hub.kit.clock import utcnow
 from hub.messaging import sealing
-from hub.messaging.models import Direction, MailboxItem, OutboxEntry, OutboxStatus, Status, StoredMessage
+from hub.messaging.models import Direction, MailboxItem, Status
 from hub.messaging.repository import MessageRepository
-from hub.messaging.service import record_many
 from hub.observability import metrics
 from hub.offices.models import DeliveryChannel
-from hub.offices.repository import OfficeRepository
 
 log = structlog.get_logger()
 MAX_BACKOFF_S = 30  # a broker back after a restart is used again within 30 s
@@ -30,8 +29,13 @@ MAX_BACKOFF_S = 30  # a broker back after a restart is used again within 30 s
 
 @dataclass(frozen=True)
 class Outgoing:
-    entry: OutboxEntry
-    message: StoredMessage
+    """A claimed outbox row (``entry``), its message (``message``) and its recipient's delivery
+    channel (None: not an office, e.g. the agency): Core rows of the columns the relay needs
+    (``MessageRepository.claim_pending``), no ORM objects."""
+
+    entry: Any
+    message: Any
+    channel: str | None = None
     # The bytes to publish (the message's, opened when sealed); filled for the broker only: a
     # mailbox item points at the stored message, whose body is opened when it is read.
     body: bytes = b""
@@ -44,36 +48,34 @@ class Transport(Protocol):
 
 
 class MailboxTransport:
-    """Delivery without a broker: the message lands in the recipient's mailbox, in the relay's own
-    transaction, where the office pulls it (GET /v1/inbox) or the webhook pusher sends it. Set-based:
-    one query for the recipients' channels, one for the items that exist, one multi-row INSERT of the
-    new items and one UPDATE per push state of the items put back (a resend)."""
+    """Delivery without a broker, on SQLite: the message lands in the recipient's mailbox, in the
+    relay's own transaction, where the office pulls it (GET /v1/inbox) or the webhook pusher sends it.
+    Set-based: one query for the items that exist, one multi-row INSERT of the new items and one
+    UPDATE per push state of the items put back (a resend). On PostgreSQL the settle's one statement
+    writes the same items (``MessageRepository.settle_sent`` with ``mailbox``)."""
 
     async def send(self, session: AsyncSession, batch: Sequence[Outgoing]) -> list[str | None]:
         repo = MessageRepository(session)
-        channels = await OfficeRepository(session).channels({out.entry.recipient for out in batch})
         existing = await repo.mailbox_item_ids_for([out.message.id for out in batch])
         now = utcnow()
-        new_items: list[dict[str, Any]] = []
+        # One item per message: a message resent before its first row went is claimed twice.
+        new_items: dict[uuid.UUID, dict[str, Any]] = {}
         resent: dict[bool, list[int]] = {True: [], False: []}
         for out in batch:
-            recipient = out.entry.recipient
-            push = channels.get(recipient) == DeliveryChannel.WEBHOOK.value
+            push = out.channel == DeliveryChannel.WEBHOOK.value
             item_id = existing.get(out.message.id)
             if item_id is None:
-                new_items.append(
-                    {
-                        "recipient": recipient,
-                        "message_pk": out.message.id,
-                        "acked_at": None,
-                        "push_state": "due" if push else "none",
-                        "push_attempts": 0,
-                        "next_push_at": now if push else None,
-                    }
-                )
+                new_items[out.message.id] = {
+                    "recipient": out.entry.recipient,
+                    "message_pk": out.message.id,
+                    "acked_at": None,
+                    "push_state": "due" if push else "none",
+                    "push_attempts": 0,
+                    "next_push_at": now if push else None,
+                }
             else:
                 resent[push].append(item_id)
-        await repo.insert_rows(MailboxItem, new_items)
+        await repo.insert_rows(MailboxItem, list(new_items.values()))
         for push, item_ids in resent.items():
             # A resend puts an acknowledged or already pushed message back in the mailbox.
             await repo.reset_mailbox_items(item_ids, push_at=now if push else None)
@@ -106,26 +108,26 @@ class Relay:
         async with unit_of_work(self.sessions) as session:
             repo = MessageRepository(session)
             now = utcnow()
-            entries = await repo.claim_pending(now, self.batch_size)
-            if not entries:
-                return 0
-            messages = await repo.messages_by_pk([e.message_pk for e in entries])
+            if self.broker is None and repo.settles_in_one_statement:
+                # Every row to the mailboxes: claimed, delivered and settled by one statement (its
+                # metrics counted when decided, as below).
+                delivered = await repo.deliver_due_to_mailboxes(now, self.batch_size)
+                return metrics.count_sent("mailbox", delivered, now)
             by_broker: list[Outgoing] = []
             by_mailbox: list[Outgoing] = []
-            channels: dict[str, str] = {}
-            if self.broker is not None:
-                channels = await OfficeRepository(session).channels({e.recipient for e in entries})
-            for entry in entries:
-                out = Outgoing(entry, messages[entry.message_pk])
+            for row in await repo.claim_pending(now, self.batch_size):
+                out = Outgoing(row.entry, row.message, row.channel)
                 # The agency and AMQP offices are served by the broker; the others by their mailbox.
-                channel = channels.get(entry.recipient, DeliveryChannel.AMQP.value)
+                channel = out.channel or DeliveryChannel.AMQP.value
                 uses_broker = self.broker is not None and channel == DeliveryChannel.AMQP.value
                 (by_broker if uses_broker else by_mailbox).append(out)
 
             sent = 0
             if by_mailbox:
-                results = await self.mailbox.send(session, by_mailbox)
-                sent += await self._settle(session, by_mailbox, results, Status.DELIVERED, "mailbox")
+                if not repo.settles_in_one_statement:
+                    await self.mailbox.send(session, by_mailbox)
+                put: list[str | None] = [None] * len(by_mailbox)
+                sent += await self._settle(session, by_mailbox, put, Status.DELIVERED, "mailbox")
             if by_broker and self.broker is not None:
                 by_broker = await self._opened(session, by_broker)
             if by_broker and self.broker is not None:
@@ -138,13 +140,14 @@ class Relay:
         """The batch with the bytes to publish; a message whose case was erased meanwhile is never
         sent (its outbox row ``erased``)."""
         bodies = await sealing.open_bodies(session, [out.message for out in batch])
-        opened = []
+        opened, erased = [], []
         for out in batch:
             body = bodies[out.message.id]
             if body is None:
-                out.entry.status = OutboxStatus.ERASED.value
+                erased.append(out.entry.id)
             else:
-                opened.append(Outgoing(out.entry, out.message, body))
+                opened.append(Outgoing(out.entry, out.message, out.channel, body))
+        await MessageRepository(session).mark_erased(erased)
         return opened
 
     async def _settle(
@@ -159,31 +162,23 @@ class Relay:
         others again, row by row (rare)."""
         now = utcnow()
         sent = [out for out, error in zip(batch, results, strict=True) if error is None]
+        repo = MessageRepository(session)
+        outbound = Direction.OUTBOUND.value
+        await repo.settle_sent(
+            [(out.entry.id, out.message.id, out.message.direction == outbound) for out in sent],
+            now,
+            done,
+            mailbox=transport == "mailbox",
+        )
         # Counted when decided; a pass rolled back after this (rare) is counted as tried.
-        metrics.RELAY_SENT.labels(transport).inc(len(sent))
+        metrics.count_sent(transport, [(out.message.kind, out.entry.created_at) for out in sent], now)
         metrics.RELAY_PUBLISH_FAILURES.labels(transport).inc(len(batch) - len(sent))
         for out, error in zip(batch, results, strict=True):
-            lag = None if error else (now - out.entry.created_at).total_seconds()
-            metrics.count_outbound(out.message.kind, transport, "failed" if error else "sent", lag)
-        await MessageRepository(session).mark_sent([out.entry.id for out in sent], now)
-        # An inbound message forwarded to the agency keeps its own status (validated), and the
-        # outbox row says when it was sent.
-        outbound = [out for out in sent if out.message.direction == Direction.OUTBOUND.value]
-        await record_many(
-            session,
-            [out.message for out in outbound],
-            done,
-            details=[f"outbox {out.entry.id}" for out in outbound],
-            actor="relay",
-        )
-        for out, error in zip(batch, results, strict=True):
             if error is not None:
-                entry = out.entry
-                entry.attempts += 1
-                entry.next_attempt_at = now + backoff(entry.attempts)
-                entry.last_error = error[:1000]
-                log.warning("outbox_send_failed", outbox_id=entry.id, attempts=entry.attempts, error=error)
-        await session.flush()
+                attempts = out.entry.attempts + 1
+                metrics.count_outbound(out.message.kind, transport, "failed")
+                await repo.reschedule(out.entry.id, attempts, now + backoff(attempts), error[:1000])
+                log.warning("outbox_send_failed", outbox_id=out.entry.id, attempts=attempts, error=error)
         return len(sent)
 
     async def run_forever(self, stop: asyncio.Event) -> None:

@@ -2,27 +2,51 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, Table, false, func, insert, select, update
+from sqlalchemy import (
+    CTE,
+    BigInteger,
+    BindParameter,
+    ColumnElement,
+    Row,
+    Select,
+    String,
+    Table,
+    any_,
+    bindparam,
+    case,
+    false,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Bundle
 
-from hub.kit.db import Base, RowBuffer, advisory_locks
+from hub.kit.db import Base, RowBuffer, UtcDateTime, advisory_locks
 from hub.kit.pagination import after_row
 from hub.messaging.models import (
     CaseKey,
+    Direction,
     InboxEntry,
     MailboxItem,
     MessageEvent,
     OutboxEntry,
     OutboxStatus,
     Receipt,
+    Status,
     StoredMessage,
 )
+from hub.offices.models import DeliveryChannel, Office
 
 _Row = TypeVar("_Row", bound=Base)
 
@@ -135,23 +159,84 @@ class MessageRepository:
     async def receipt_for(self, message_pk: uuid.UUID) -> Receipt | None:
         return await self.session.scalar(select(Receipt).where(Receipt.message_pk == message_pk))
 
-    async def claim_pending(self, now: datetime, limit: int) -> Sequence[OutboxEntry]:
-        """Pending rows that are due, locked for this relay. ``SKIP LOCKED`` lets several relays run
-        at once on PostgreSQL without waiting on each other; no "id > last seen" cursor, so a row
+    async def claim_pending(self, now: datetime, limit: int) -> Sequence[Row[Any]]:
+        """Pending rows that are due, locked for this relay, each with its message and the channel of
+        its recipient (None: not an office, e.g. the agency) as Core rows: ``entry`` and ``message``
+        (bundles of their columns, no ORM objects) and ``channel``. ``SKIP LOCKED`` lets several relays
+        run at once on PostgreSQL without waiting on each other; no "id > last seen" cursor, so a row
         committed late, out of id order, is still picked up.
 
         SQLite has no row locks: a no-op UPDATE first takes its database write lock, so relays
         there run one after the other instead of reading the same rows."""
         if self.session.get_bind().dialect.name == "sqlite":
             await self.session.execute(update(OutboxEntry).where(false()).values(status=OutboxEntry.status))
+        entry = Bundle("entry", *_columns(OutboxEntry, *_ENTRY_SENT))
+        message = Bundle("message", *_columns(StoredMessage, *_MESSAGE_SENT))
         query = (
-            select(OutboxEntry)
-            .where(OutboxEntry.status == OutboxStatus.PENDING.value, OutboxEntry.next_attempt_at <= now)
+            select(entry, message, Office.delivery_channel.label("channel"))
+            .join(StoredMessage, StoredMessage.id == OutboxEntry.message_pk)
+            .outerjoin(Office, Office.code == OutboxEntry.recipient)
+            .where(_due(now))
             .order_by(OutboxEntry.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, of=OutboxEntry)
         )
-        return list(await self.session.scalars(query))
+        return list(await self.session.execute(query))
+
+    @property
+    def settles_in_one_statement(self) -> bool:
+        """PostgreSQL runs a batch's settle as one statement (data-modifying CTEs); SQLite has none."""
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    async def deliver_due_to_mailboxes(self, now: datetime, limit: int) -> Sequence[tuple[str, datetime]]:
+        """Claims up to ``limit`` due rows (as ``claim_pending``) and delivers them to their
+        recipients' mailboxes, in one statement (PostgreSQL): ``_settle_statement`` claiming its rows
+        itself. The rows sent, with their messages' ``kind`` and their ``created_at``."""
+        statement = _settle_statement(Status.DELIVERED, mailbox=True, claims=True)
+        sent = await self.session.execute(statement, {"now": now, "limit": limit})
+        return [(kind, created_at) for kind, created_at in sent]
+
+    async def settle_sent(
+        self, sent: Sequence[tuple[int, uuid.UUID, bool]], now: datetime, status: Status, *, mailbox: bool
+    ) -> None:
+        """Outbox rows the transport confirmed, claimed by this relay: (outbox id, message, whether it
+        is an outbound message), marked sent; the outbound messages go to ``status`` with one
+        lifecycle step per row (an inbound message forwarded to the agency keeps its own status, the
+        outbox row says when it was sent). ``mailbox``: the rows were put in their recipients'
+        mailboxes first (``_settle_statement`` on PostgreSQL; on SQLite ``MailboxTransport`` did).
+        One statement on PostgreSQL, three on SQLite, whatever the batch size."""
+        if not sent:
+            return
+        if self.settles_in_one_statement:
+            ids = [outbox_id for outbox_id, _pk, _out in sent]
+            statement = _settle_statement(status, mailbox=mailbox, claims=False)
+            await self.session.execute(statement, {"now": now, "ids": ids})
+            return
+        await self.mark_sent([outbox_id for outbox_id, _pk, _out in sent], now)
+        outbound = [(outbox_id, pk) for outbox_id, pk, out in sent if out]
+        await self.set_status([pk for _id, pk in outbound], status.value)
+        events = [_delivery_event(pk, status, outbox_id, now) for outbox_id, pk in outbound]
+        await self.insert_rows(MessageEvent, events)
+
+    async def reschedule(self, outbox_id: int, attempts: int, next_attempt_at: datetime, error: str) -> None:
+        """An outbox row its transport did not confirm: tried again at ``next_attempt_at``."""
+        await self.session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id == outbox_id)
+            .values(attempts=attempts, next_attempt_at=next_attempt_at, last_error=error)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def mark_erased(self, outbox_ids: Sequence[int]) -> None:
+        """Claimed rows whose case was erased meanwhile: never sent."""
+        if not outbox_ids:
+            return
+        await self.session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id.in_(outbox_ids))
+            .values(status=OutboxStatus.ERASED.value)
+            .execution_options(synchronize_session=False)
+        )
 
     async def messages_by_pk(self, pks: Sequence[uuid.UUID]) -> dict[uuid.UUID, StoredMessage]:
         rows = await self.session.scalars(select(StoredMessage).where(StoredMessage.id.in_(pks)))
@@ -309,3 +394,135 @@ class MessageRepository:
             .values(acked_at=now, push_state="disabled")
             .execution_options(synchronize_session=False)
         )
+
+
+# What the relay needs of a claimed row and of its message to send it (``claim_pending``).
+_ENTRY_SENT = ("id", "recipient", "exchange", "routing_key", "headers", "attempts", "created_at")
+_MESSAGE_SENT = (
+    "id",
+    "message_id",
+    "kind",
+    "sender",
+    "direction",
+    "content_type",
+    "correlation_id",
+    "body",
+    "sealed",
+    "case_id",
+)
+
+
+def _columns(model: type[Base], *names: str) -> list[ColumnElement[Any]]:
+    return [getattr(model, name) for name in names]
+
+
+def _due(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
+    """Pending outbox rows whose time has come (walked through ``ix_outbox_pending_id``)."""
+    return (OutboxEntry.status == OutboxStatus.PENDING.value) & (OutboxEntry.next_attempt_at <= now)
+
+
+def _delivery_event(message_pk: uuid.UUID, status: Status, outbox_id: int, now: datetime) -> dict[str, Any]:
+    """The lifecycle step of a message its outbox row delivered."""
+    return {
+        "message_pk": message_pk,
+        "status": status.value,
+        "at": now,
+        "actor": "relay",
+        "detail": f"outbox {outbox_id}",
+    }
+
+
+@functools.cache
+def _settle_statement(status: Status, *, mailbox: bool, claims: bool) -> Select[tuple[str, datetime]]:
+    """One PostgreSQL statement settling outbox rows, with data-modifying CTEs that all see the same
+    snapshot; built once per variant, its parameters are ``now`` and, with ``claims``, ``limit``: the
+    due rows it claims itself (``SKIP LOCKED``, as ``claim_pending``), else ``ids``: rows this relay
+    claimed already.
+
+    - ``sent``: the rows marked sent (one more attempt, no error);
+    - with ``mailbox``, each row's message put in its recipient's mailbox: a new item, pushed by
+      webhook (``due`` now) when the recipient's channel is the webhook, else pulled (``none``);
+      an item the message already has (a resend) put back unread the same way;
+    - the outbound messages among them at ``status``, with a lifecycle step per row (an inbound
+      message forwarded to the agency keeps its own status);
+
+    selecting each sent row's message ``kind`` and the row's ``created_at`` (the metrics)."""
+    now = bindparam("now", type_=UtcDateTime())
+    if claims:
+        due = select(OutboxEntry.id).where(_due(now)).order_by(OutboxEntry.id).limit(bindparam("limit"))
+        which = OutboxEntry.id.in_(due.with_for_update(skip_locked=True))
+    else:
+        which = OutboxEntry.id == any_(bindparam("ids", type_=ARRAY(BigInteger)))
+    outbox, messages = cast(Table, OutboxEntry.__table__), cast(Table, StoredMessage.__table__)
+    sent = (
+        update(outbox)
+        .where(which)
+        .values(status=OutboxStatus.SENT.value, sent_at=now, last_error=None, attempts=outbox.c.attempts + 1)
+        .returning(outbox.c.id, outbox.c.message_pk, outbox.c.recipient, outbox.c.created_at)
+        .cte("sent")
+    )
+    outbound = sent.join(messages, messages.c.id == sent.c.message_pk)
+    is_outbound = messages.c.direction == Direction.OUTBOUND.value
+    steps = [
+        update(messages)
+        .where(messages.c.id == sent.c.message_pk, is_outbound)
+        .values(status=status.value)
+        .cte("status"),
+        insert(MessageEvent)
+        .from_select(
+            ["message_pk", "status", "at", "actor", "detail"],
+            select(
+                sent.c.message_pk,
+                literal(status.value),
+                now,
+                literal("relay"),
+                literal("outbox ") + sent.c.id.cast(String),
+            )
+            .select_from(outbound)
+            .where(is_outbound),
+        )
+        .cte("events"),
+    ]
+    if mailbox:
+        steps.append(_into_mailboxes(sent, now).cte("items"))
+    return select(messages.c.kind, sent.c.created_at).select_from(outbound).add_cte(*steps)
+
+
+def _into_mailboxes(sent: CTE, now: BindParameter[datetime]) -> postgresql.Insert:
+    """The mailbox items of the rows ``sent``, in outbox order (an office's inbox lists them by item
+    id), one per message (a message claimed twice, resent before its first row went, gets one item),
+    or the existing ones put back unread."""
+    push = Office.delivery_channel == DeliveryChannel.WEBHOOK.value
+    latest = (
+        select(
+            sent.c.id,
+            sent.c.recipient,
+            sent.c.message_pk,
+            case((push, "due"), else_="none").label("push_state"),
+            case((push, now)).label("next_push_at"),
+        )
+        .select_from(sent.outerjoin(Office, Office.code == sent.c.recipient))
+        .ext(distinct_on(sent.c.message_pk))
+        .order_by(sent.c.message_pk, sent.c.id.desc())
+        .subquery("latest")
+    )
+    items = select(
+        latest.c.recipient,
+        latest.c.message_pk,
+        latest.c.push_state,
+        literal(0),
+        latest.c.next_push_at,
+        now,
+    ).order_by(latest.c.id)
+    statement = postgresql.insert(MailboxItem).from_select(
+        ["recipient", "message_pk", "push_state", "push_attempts", "next_push_at", "created_at"], items
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["message_pk"],
+        set_={
+            "acked_at": None,
+            "push_state": statement.excluded.push_state,
+            "push_attempts": 0,
+            "next_push_at": statement.excluded.next_push_at,
+        },
+    )

@@ -17,6 +17,7 @@ import os
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import lru_cache
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,6 +51,20 @@ def _secret_keys() -> tuple[str, ...]:
 
 def _secret_key() -> str:
     return _secret_keys()[0]
+
+
+class SealedBody(Protocol):
+    """What opening a stored body needs of its message: a ``StoredMessage``, or the columns of one
+    read as a Core row (the relay's claim)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def sealed(self) -> bool: ...
+    @property
+    def case_id(self) -> uuid.UUID | None: ...
 
 
 class KeyUnusable(RuntimeError):
@@ -121,7 +136,7 @@ def seal_for(session: AsyncSession, case_id: uuid.UUID, message_pk: uuid.UUID, b
 
 
 async def open_bodies(
-    session: AsyncSession, messages: Collection[StoredMessage]
+    session: AsyncSession, messages: Collection[SealedBody]
 ) -> dict[uuid.UUID, bytes | None]:
     """Each message's original bytes, or None for a message of an erased case; one query for the
     keys of all their cases."""

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from hub.kit import merkle
 from hub.kit.clock import utcnow
@@ -80,30 +79,6 @@ async def record(
     MessageRepository(session).stage_row(
         MessageEvent, {"message_pk": message.id, "status": status.value, "detail": detail, "actor": actor}
     )
-
-
-async def record_many(
-    session: AsyncSession,
-    messages: Sequence[StoredMessage],
-    status: Status,
-    *,
-    details: Sequence[str | None],
-    actor: str = "hub",
-) -> None:
-    """``record`` for messages already stored (a relay batch), set-based: one UPDATE of their status
-    and one multi-row INSERT of their steps (``details[i]`` for ``messages[i]``), now, whatever the
-    batch size. The objects get the new status without being flushed again."""
-    if not messages:
-        return
-    repo = MessageRepository(session)
-    await repo.set_status([m.id for m in messages], status.value)
-    rows = []
-    for message, detail in zip(messages, details, strict=True):
-        set_committed_value(message, "status", status.value)
-        if not _folded(session, message, status):
-            rows.append({"message_pk": message.id, "status": status.value, "detail": detail, "actor": actor})
-    if rows:
-        await repo.insert_rows(MessageEvent, rows)
 
 
 def _folded(session: AsyncSession, message: StoredMessage, status: Status) -> bool:

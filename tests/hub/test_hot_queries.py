@@ -117,6 +117,15 @@ async def test_the_relay_claims_pending_rows_through_their_partial_index(loaded:
     assert_walks(plan, "ix_outbox_pending_id", big={"outbox"})
 
 
+async def test_the_relay_delivers_to_mailboxes_walking_the_pending_rows_and_each_row_by_key(
+    loaded: AsyncEngine,
+) -> None:
+    """PostgreSQL's one statement of a mailbox batch: the claim through the partial index, then each
+    claimed row's message and mailbox item by their keys (sorting the batch alone, for its items)."""
+    plan = await plan_of(loaded, lambda s: MessageRepository(s).deliver_due_to_mailboxes(utcnow(), 100))
+    assert_walks(plan, "ix_outbox_pending_id", big={"outbox", "messages", "mailbox"}, sorts_at_most=100)
+
+
 async def test_the_pusher_claims_due_pushes_through_their_partial_index(loaded: AsyncEngine) -> None:
     plan = await plan_of(loaded, lambda s: MessageRepository(s).claim_due_pushes(utcnow(), 100))
     assert_walks(plan, "ix_mailbox_push_due_id", big={"mailbox"})
