@@ -21,7 +21,6 @@ from hub.kit.money import Money
 from hub.mandates.models import Approval, Mandate, MandateKind
 from hub.recovery import plausibility
 from hub.recovery.facts import CaseFacts
-from hub.recovery.recovery_rates import RecoveryRates
 from hub.tariff.catalogue import Catalogue
 
 APPROVED = "approved"
@@ -119,25 +118,24 @@ def after_the_fact(
     claimed_cents: int,
     facts: CaseFacts | None,
     office: str,
-    catalogue: Catalogue,
+    assessor: plausibility.Assessor,
     *,
-    rates: RecoveryRates | None = None,
     budget: BudgetUse | None = None,
     approval: ApprovalStanding | None = None,
 ) -> tuple[bool, dict[str, Any]]:
     """(flagged, what is stored with the report). Flagged when the act needed an approval (its cost
     destroying value for the creditor, or a budget overrun) and the one it quotes does not count, or when it
     quotes an approval the agency refused. ``flags`` lists each reason with its code and message.
-    Missing or inconsistent case facts leave the cost unjudged, with the reason stored."""
+    Missing or inconsistent case facts leave the cost unjudged, with the reason stored. ``assessor``:
+    the learned rates and tariff the cost is judged with, remembering its verdicts for a set of
+    reports."""
     needs: list[dict[str, str]] = []
     result: dict[str, Any]
     if facts is None:
         result = {"available": False, "reason": "the case of the mandate was not found"}
     else:
         try:
-            assessed = plausibility.assess(
-                facts, act_code, on, office=office, rates=rates, catalogue=catalogue
-            )
+            assessed = assessor.assess(facts, act_code, on, office=office)
         except (InvalidInput, ValueError) as exc:
             result = {"available": False, "reason": str(exc)}
         else:

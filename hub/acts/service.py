@@ -39,6 +39,7 @@ from hub.observability import metrics
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
 from hub.recovery.facts import ActRecord, CaseFacts
+from hub.recovery.plausibility import Assessor
 from hub.recovery.recovery_rates import RecoveryRates
 from hub.tariff.catalogue import Catalogue, UnknownAct, load_catalogue
 from schemas import v1
@@ -149,6 +150,7 @@ class ReportReads:
         self.acts: dict[uuid.UUID, list[ActRecord]] = defaultdict(list)  # newest first
         # Per case, the holds on it the reporting office acknowledged (``hold_breached``).
         self.holds: dict[uuid.UUID, list[AcknowledgedHold]] = defaultdict(list)
+        self._assessor: Assessor | None = None
 
     @classmethod
     async def load(
@@ -209,6 +211,13 @@ class ReportReads:
         if facts is None:
             return None
         return dataclasses.replace(facts, acts=tuple(self.acts[case_id]))
+
+    def assessor(self, catalogue: Catalogue) -> Assessor:
+        """The cost check of the set's reports, with the rates learned for the set: one verdict per
+        case as the rules read it, act and date (``hub.recovery.plausibility.Assessor``)."""
+        if self._assessor is None or self._assessor.catalogue is not catalogue:
+            self._assessor = Assessor(rates=self.rates, catalogue=catalogue)
+        return self._assessor
 
     def budget_use(self, mandate: Mandate, report: v1.ActReport) -> BudgetUse | None:
         if mandate.fee_budget_cents is None:
@@ -281,8 +290,7 @@ async def record_act_report(
         report.fees.total_cents,
         reads.case_facts(mandate.case_id),
         office.code,
-        cat,
-        rates=reads.rates,
+        reads.assessor(cat),
         budget=reads.budget_use(mandate, report),
         approval=standing,
     )

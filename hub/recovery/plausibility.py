@@ -24,6 +24,7 @@ Pure: no I/O and no clock; the catalogue and assumptions are packaged data read 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 from datetime import date
@@ -36,9 +37,16 @@ from hub.recovery.assumptions import Asset, Assumptions, load_assumptions, perce
 from hub.recovery.dates import add_months
 from hub.recovery.economics import CreditorNet
 from hub.recovery.evidence import EvidenceEffect, KnownAsset, Reason, eur, evidence_effects, known_asset
-from hub.recovery.facts import CaseFacts, InvalidFacts
+from hub.recovery.facts import ActRecord, CaseFacts, InvalidFacts
 from hub.recovery.recovery_rates import RecoveryRate, RecoveryRates, prior_rates
-from hub.tariff.catalogue import ActCost, Catalogue, act_cost, engagement_fee_cents, load_catalogue
+from hub.tariff.catalogue import (
+    ActCost,
+    Catalogue,
+    TariffPeriod,
+    act_cost,
+    engagement_fee_cents,
+    load_catalogue,
+)
 from hub.tariff.data import NoFigureInForce
 from hub.tariff.fees import collection_fee as tariff_collection_fee
 from hub.tariff.pay_scale import pay_scale_on
@@ -119,7 +127,13 @@ class Assessment:
         return any(cost.provisional for cost in self.explanation.costs)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: fractions as ``"n/d"`` strings, dates ISO, enums by value."""
+        """JSON-ready: fractions as ``"n/d"`` strings, dates ISO, enums by value. A new dict each
+        call, to which the caller may add keys; what it holds is shared between calls (an assessment
+        an ``Assessor`` remembers is stored with many reports), so never changed in place."""
+        return dict(self._json)
+
+    @functools.cached_property
+    def _json(self) -> dict[str, Any]:
         result = _jsonable(self)
         assert isinstance(result, dict)
         result["provisional"] = self.provisional
@@ -213,12 +227,21 @@ class _Context:
         before = tuple(r for r in role.requires if r not in planned and not self.on_file(r))
         return (*before, act_code, *role.implies)
 
+    @functools.cached_property
+    def _period(self) -> TariffPeriod:
+        return self.catalogue.period_on(self.on)
+
     def _bears(self, code: str) -> bool:
-        period = self.catalogue.period_on(self.on)
-        return code in period.fees and period.fees[code].bears_engagement_fee
+        fees = self._period.fees
+        return code in fees and fees[code].bears_engagement_fee
+
+    @functools.cached_property
+    def _charged_before(self) -> bool:
+        # Asked for every act priced and every collection fee: the case's history is read once.
+        return any(self._bears(r.act_code) for r in self.case.acts if r.on <= self.on)
 
     def engagement_charged_before(self) -> bool:
-        return any(self._bears(r.act_code) for r in self.case.acts if r.on <= self.on)
+        return self._charged_before
 
     def price(self, path: tuple[str, ...]) -> tuple[ActCost, ...]:
         """Tariff cost of each act; the engagement fee is charged once per case."""
@@ -257,7 +280,7 @@ class _Context:
             engagement_fee_deducted_cents=dep,
             catalogue=self.catalogue,
         )
-        period = self.catalogue.period_on(self.on)
+        period = self._period
         rate_bp = period.vat_rate_bp
         due, vat = fee.cents, period.vat_cents(fee.cents)
         text = fee.explanation
@@ -516,14 +539,61 @@ def assess(
     )
 
 
+def history_read(case: CaseFacts, on: date) -> tuple[ActRecord, ...]:
+    """The acts of ``case`` an assessment on ``on`` reads: those dated on or before it, each distinct
+    one once, in their order. The rules ask whether an act of a code is on file and which is the
+    latest one (the first in order among those of the latest date), never how many there are: two
+    histories that differ only by acts after ``on`` or by repeats are assessed alike."""
+    return tuple(dict.fromkeys(record for record in case.acts if record.on <= on))
+
+
+class Assessor:
+    """``assess`` for many acts against the same learned rates and tariff (a batch chunk), each
+    verdict worked out once per case as the rules read it (``history_read``), act, date and office.
+    A chunk's reports on one case mostly differ only in what the rules do not read (the same act
+    reported again, a repeat of one already on file), so most are looked up, not worked out; the
+    ``Assessment`` returned is then the one already returned, frozen and shared."""
+
+    def __init__(
+        self,
+        *,
+        rates: RecoveryRates | None = None,
+        assumptions: Assumptions | None = None,
+        catalogue: Catalogue | None = None,
+    ) -> None:
+        self.assumptions = assumptions or load_assumptions()
+        self.rates = rates or prior_rates(assumptions=self.assumptions)
+        self.catalogue = catalogue or load_catalogue()
+        self._known: dict[tuple[CaseFacts, str, date, str | None], Assessment] = {}
+
+    def assess(self, case: CaseFacts, act_code: str, on: date, *, office: str | None = None) -> Assessment:
+        """What ``assess(case, act_code, on, office=office)`` with this assessor's rates, assumptions
+        and tariff answers."""
+        key = (dataclasses.replace(case, acts=history_read(case, on)), act_code, on, office)
+        known = self._known.get(key)
+        if known is None:
+            known = self._known[key] = assess(
+                case,
+                act_code,
+                on,
+                office=office,
+                rates=self.rates,
+                assumptions=self.assumptions,
+                catalogue=self.catalogue,
+            )
+        return known
+
+
 __all__ = [
     "RULE_VERSION",
     "Assessment",
+    "Assessor",
     "EvidenceEffect",
     "Explanation",
     "PathOption",
     "Reason",
     "assess",
+    "history_read",
     "percent",
     "rule_version",
 ]
