@@ -16,6 +16,7 @@ said too.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import date
@@ -58,6 +59,7 @@ class EvidenceEffect:
     message: str
 
 
+@functools.lru_cache(maxsize=4096)  # an assessment writes ~30 amounts, mostly the same few per case
 def eur(cents: int, currency: str = "EUR") -> str:
     return Money(cents, currency).display()
 

@@ -142,21 +142,26 @@ class Assessment:
 
 _LEAVES = frozenset({str, int, bool, float, type(None)})  # exact types: an enum is not one
 _FIELDS: dict[type, tuple[str, ...]] = {}
-# The tariff costs priced for a batch repeat (``act_cost`` keeps them): each is serialised once.
-# Shared between the assessments that quote it, so never changed in place. Bounded: cleared when full.
-_COSTS: dict[ActCost, dict[str, Any]] = {}
-_COSTS_KEPT = 4096
+# What a batch's assessments repeat (the tariff costs ``act_cost`` keeps, the learned rates a chunk's
+# rates keep) is serialised once. Shared between the assessments that quote it, so never changed in
+# place. Bounded: cleared when full.
+_REPEATED = frozenset({ActCost, RecoveryRate})
+_SERIALISED: dict[ActCost | RecoveryRate, dict[str, Any]] = {}
+_SERIALISED_KEPT = 4096
 
 
 def _jsonable(value: Any) -> Any:
-    if type(value) in _LEAVES:
+    kind = type(value)
+    if kind in _LEAVES:
         return value
-    if isinstance(value, ActCost):
-        if (known := _COSTS.get(value)) is None:
-            if len(_COSTS) >= _COSTS_KEPT:
-                _COSTS.clear()
-            known = _COSTS[value] = _fields(value)
+    if kind in _REPEATED:
+        if (known := _SERIALISED.get(value)) is None:
+            if len(_SERIALISED) >= _SERIALISED_KEPT:
+                _SERIALISED.clear()
+            known = _SERIALISED[value] = _fields(value)
         return known
+    if kind is tuple or kind is list:
+        return [_jsonable(v) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _fields(value)
     if isinstance(value, Enum):
@@ -243,8 +248,18 @@ class _Context:
     def engagement_charged_before(self) -> bool:
         return self._charged_before
 
+    @functools.cached_property
+    def _priced(self) -> dict[tuple[str, ...], tuple[ActCost, ...]]:
+        return {}
+
     def price(self, path: tuple[str, ...]) -> tuple[ActCost, ...]:
-        """Tariff cost of each act; the engagement fee is charged once per case."""
+        """Tariff cost of each act; the engagement fee is charged once per case. A path is priced
+        once (a path an act opens is priced for its reason, then for its option)."""
+        if (known := self._priced.get(path)) is None:
+            known = self._priced[path] = self._price(path)
+        return known
+
+    def _price(self, path: tuple[str, ...]) -> tuple[ActCost, ...]:
         charged = self.engagement_charged_before()
         costs = []
         for code in path:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
 
@@ -96,8 +96,19 @@ class RecoveryRates:
     overall: dict[str, Tally]
     by_office: dict[tuple[str, str], Tally]
     terms: RecoveryTerms
+    # Each figure asked for, worked out once: an assessment asks for several, a batch chunk for the
+    # same ones again and again. The tallies are never changed once learned.
+    _rates: dict[tuple[str, str | None], RecoveryRate] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def rate(self, act_code: str, office: str | None = None) -> RecoveryRate:
+        known = self._rates.get((act_code, office))
+        if known is None:
+            known = self._rates[(act_code, office)] = self._learned_rate(act_code, office)
+        return known
+
+    def _learned_rate(self, act_code: str, office: str | None) -> RecoveryRate:
         prior_mean = self.terms.prior_mean(act_code)
         weight = self.terms.prior_weight
         overall = self.overall.get(act_code, Tally())
