@@ -59,7 +59,7 @@ class EvidenceEffect:
     message: str
 
 
-@functools.lru_cache(maxsize=4096)  # an assessment writes ~30 amounts, mostly the same few per case
+@functools.lru_cache(maxsize=4096, typed=True)  # ~30 amounts an assessment, mostly the same few per case
 def eur(cents: int, currency: str = "EUR") -> str:
     return Money(cents, currency).display()
 
