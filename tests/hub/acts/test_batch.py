@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -168,6 +169,68 @@ async def test_a_chunk_writes_what_its_records_one_by_one_write_in_one_insert_pe
     # rows with COPY from ``hub.kit.db.COPY_FROM_ROWS`` rows on, which no INSERT shows; these are fewer.)
     for table in ("message_events", "receipts", "outbox", "ledger_entries"):
         assert 1 <= counted[table] <= 2, (table, counted)
+
+
+def generated_reports(s: Seeded, mandate_refs: list[str], count: int, seed_value: int) -> list[v1.ActReport]:
+    """``count`` reports over the mandates, each one of a few acts drawn first (act, day, outcome,
+    money seized), so a chunk reports the same act on a case again and again, and now and then one
+    that changes what the cost check reads (a garnishment that caught nothing, a PV de carence, an
+    earlier day)."""
+    draw = random.Random(seed_value)
+    shapes = [
+        {
+            "act_code": draw.choice(
+                ["SERVE_TITLE", "BANK_GARNISHMENT", "GARNISHMENT_NOTICE", "SEIZURE_SALE"]
+            ),
+            "act_date": draw.choice(["2026-02-02", "2026-02-20", "2026-03-01"]),
+            "outcome_code": draw.choice(["served_at_home", "garnishment_empty", "no_seizable_goods"]),
+            "seized_cents": draw.choice([0, 12_000]),
+        }
+        for _ in range(4)
+    ]
+    return [
+        v1.ActReport.model_validate_json(
+            json.dumps(report(s.office.code, draw.choice(mandate_refs), n, **draw.choice(shapes)))
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+@pytest.mark.parametrize("seed_value", [2, 3, 4])
+async def test_a_generated_chunk_is_assessed_as_its_records_one_by_one(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch, seed_value: int
+) -> None:
+    """A chunk's cost check remembers its verdicts per case as the rules read it
+    (``hub.recovery.plausibility.Assessor``); a record sent alone has its verdict worked out. Every
+    act's assessment, flag and postings are the same either way."""
+
+    async def priors(_session: AsyncSession) -> RecoveryRates:  # as above: learned alike both ways
+        return prior_rates()
+
+    monkeypatch.setattr(acts_service, "learned_rates", priors)
+    processor = inbound_processor(SIGNER)
+    ways = []
+    async with unit_of_work(sessions) as session:
+        for _ in range(2):
+            first = await seed(session, kind="whole_file", acts=[])
+            other = await seed(session, kind="whole_file", acts=[], office=first.office)
+            ways.append((first, [first.mandate.ref, other.mandate.ref]))
+    (one_by_one, alone_refs), (batched, batched_refs) = ways
+    for message in generated_reports(one_by_one, alone_refs, 40, seed_value):
+        async with unit_of_work(sessions) as session:
+            await processor.receive(session, one_by_one.office, Received(codec.encode(message), XML))
+    async with unit_of_work(sessions) as session:
+        batch = await batches.start_batch(session, batched.office, "0" * 64)
+    stream = io.BytesIO(codec.encode_batch(generated_reports(batched, batched_refs, 40, seed_value)))
+    result = await batches.run_batch(sessions, processor, batched.office, batch.id, stream)
+
+    assert result.accepted_count == 40
+    async with unit_of_work(sessions) as session:
+        alone, together = await written(session, one_by_one), await written(session, batched)
+    assert together["acts"] == alone["acts"]
+    assert together["postings"] == alone["postings"] and together["receipts"] == alone["receipts"]
+    # More verdicts than the four acts drawn: what an act finds on file changed some of them.
+    assert len({assessment for _ref, _flagged, assessment in alone["acts"]}) > 4
 
 
 async def test_a_chunk_is_signed_once_and_each_record_receipt_verifies_alone(
