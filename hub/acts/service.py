@@ -190,8 +190,13 @@ class ReportReads:
                     reads.cases[case.id] = case_facts(case)
                 except (InvalidInput, ValueError):
                     reads.cases[case.id] = None
+            # The same act reported again on a case (a row equal to another) is one record: up to
+            # fifty per case are read for every chunk.
+            records: dict[Any, ActRecord] = {}
             for row in await repo.recent_acts_on_cases(case_ids, limit=cls.RECENT_ACTS):
-                reads.acts[row.case_id].append(_act_record(row))
+                if (record := records.get(row)) is None:
+                    record = records[row] = _act_record(row)
+                reads.acts[row.case_id].append(record)
             for row in await repo.acknowledged_holds(office.id, case_ids):
                 reads.holds[row.case_id].append(
                     AcknowledgedHold(
