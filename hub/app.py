@@ -20,7 +20,7 @@ from hub.database import engine_from_settings, session_factory, unit_of_work
 from hub.finance import api as finance_api
 from hub.inventory import api as inventory_api
 from hub.invoices import api as invoices_api
-from hub.kit.heap import freeze_long_lived
+from hub.kit.heap import settle_collector
 from hub.kit.http import (
     BodyLimitMiddleware,
     BodyLimits,
@@ -137,7 +137,7 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
             await app.state.broker.start()
         workers = Workers(settings, app.state.sessions, app.state.broker)
         await workers.start()
-        freeze_long_lived()  # set up: full collections leave the process's own objects alone
+        settle_collector()  # set up: full collections leave the process's own objects alone
         try:
             yield
         finally:

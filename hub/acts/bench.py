@@ -18,7 +18,7 @@ from hub.acts import batch as batches
 from hub.bootstrap import inbound_processor
 from hub.cases.models import Case, Creditor, Debtor
 from hub.database import unit_of_work
-from hub.kit.heap import freeze_long_lived
+from hub.kit.heap import settle_collector
 from hub.mandates.models import Mandate
 from hub.messaging.signing import ReceiptSigner
 from hub.offices import service as offices
@@ -108,7 +108,7 @@ async def measure_batch(
             sha256 = batches.sha256_stream(stream)
         async with unit_of_work(sessions) as session:
             batch = await batches.start_batch(session, office, sha256)
-        freeze_long_lived()
+        settle_collector()
         with path.open("rb") as stream:
             result = await batches.run_batch(sessions, processor, office, batch.id, stream, listed=None)
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started

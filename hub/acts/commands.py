@@ -22,7 +22,7 @@ from hub.database import (
     unit_of_work,
 )
 from hub.kit.errors import HubError, NotFound
-from hub.kit.heap import freeze_long_lived
+from hub.kit.heap import settle_collector
 from hub.messaging.signing import ReceiptSigner
 from hub.offices.repository import OfficeRepository
 from hub.settings import get_settings
@@ -44,7 +44,7 @@ async def import_batch(path: Path, office_code: str, *, show_progress: bool = Tr
             with path.open("rb") as stream:
                 sha256 = batches.sha256_stream(stream)
             batch = await batches.start_batch(session, office, sha256)
-        freeze_long_lived()
+        settle_collector()
         columns = (TextColumn("importing act reports"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
         with path.open("rb") as stream, Progress(*columns, transient=True, disable=not show_progress) as bar:
             task = bar.add_task("records", total=os.fstat(stream.fileno()).st_size)
