@@ -207,7 +207,7 @@ async def test_a_generated_chunk_is_assessed_as_its_records_one_by_one(
     async def priors(_session: AsyncSession) -> RecoveryRates:  # as above: learned alike both ways
         return prior_rates()
 
-    monkeypatch.setattr(acts_service, "learned_rates", priors)
+    monkeypatch.setattr(acts_service, "recent_learned_rates", priors)
     processor = inbound_processor(SIGNER)
     ways = []
     async with unit_of_work(sessions) as session:
