@@ -34,7 +34,7 @@ RELAY_BATCH = 500  # rows claimed at a time, as the hub's relay
 
 
 async def _http(bench: Bench) -> Row:
-    from hub.bench.http import act_report_template
+    from hub.bench.http import act_report_template, statuses
 
     scale = bench.scale
     async with bench.database(migrated=False) as url:
@@ -65,7 +65,7 @@ async def _http(bench: Bench) -> Row:
         peak_rss_mb=rss,
         process="uvicorn server",
         key="http",
-        note=f"statuses {answer['statuses']}",
+        note=statuses(answer),
     )
 
 

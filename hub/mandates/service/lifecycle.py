@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
+import weakref
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
@@ -19,6 +20,7 @@ from datetime import date, timedelta
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.cases.models import Case
@@ -181,7 +183,10 @@ class LearnedRatesSnapshot:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_age = 0.0
         self.clock = clock
-        self._read: dict[str, tuple[float, RecoveryRates]] = {}  # per database URL: when read, what
+        # Per database (its engine): when read, what.
+        self._read: weakref.WeakKeyDictionary[Engine, tuple[float, RecoveryRates]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def configure(self, max_age: float) -> None:
         self.max_age = max_age
@@ -190,7 +195,7 @@ class LearnedRatesSnapshot:
     async def rates(self, session: AsyncSession) -> RecoveryRates:
         if self.max_age <= 0:
             return await learned_rates(session)
-        database = session.get_bind().engine.url.render_as_string(hide_password=True)
+        database = session.get_bind().engine
         now = self.clock()
         read = self._read.get(database)
         if read is None or now - read[0] > self.max_age:
