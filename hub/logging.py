@@ -7,7 +7,9 @@ stdout is the command line's output (a key, a URL, a table), never mixed with lo
 What a line carries beyond its event: the context bound with ``structlog.contextvars`` where the
 work starts, so every line inside it names it: ``correlation_id`` (an HTTP request's
 ``X-Request-ID``, or an AMQP message's correlation id), ``message_id`` and ``office`` (or ``staff``,
-a staff account's id). No debtor's data is ever logged: events name ids and codes, never a body,
+a staff account's id); and, when traces are on (``hub.observability.tracing``), ``trace_id`` and
+``span_id`` of the span the line was logged in, so a log line leads to its trace and a trace to its
+lines. No debtor's data is ever logged: events name ids and codes, never a body,
 an error's message (which may quote the body) or a name (docs/adr/0014-observability.md).
 """
 
@@ -17,6 +19,9 @@ import logging
 import sys
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+from hub.observability.tracing import current_trace
 
 # uvicorn logs an exception that escaped the app; the hub's own request line has logged it already
 # with its traceback (hub.kit.http.RequestLogMiddleware), so uvicorn's copy is dropped.
@@ -34,6 +39,13 @@ class _DropEscaped(logging.Filter):
         return record.getMessage() != _ESCAPED
 
 
+def add_trace_ids(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    """A structlog processor: the line's ``trace_id`` and ``span_id`` (``current_trace``)."""
+    for key, value in current_trace().items():
+        event_dict.setdefault(key, value)
+    return event_dict
+
+
 def configure_logging(level: str = "INFO", *, json_lines: bool | None = None) -> None:
     """``json_lines``: JSON (the default when stderr is not a terminal) or readable lines."""
     as_json = not sys.stderr.isatty() if json_lines is None else json_lines
@@ -42,6 +54,7 @@ def configure_logging(level: str = "INFO", *, json_lines: bool | None = None) ->
     )
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hub.kit.db import is_unavailable
 from hub.kit.errors import MAX_ERRORS, ErrorItem, HubError, InvalidInput, PayloadTooLarge, problem_body
 from hub.observability import metrics
+from hub.observability.tracing import current_trace
 from schemas.v1.message import duplicate_keys
 
 if TYPE_CHECKING:
@@ -317,7 +318,9 @@ class RequestLogMiddleware:
     with whatever the request binds later (the office or staff account, the message id), so every
     line logged inside the request carries them, and so does this one. An exception that escaped
     the app (answered 500 by its handler) is logged here, once, with its traceback in the line's
-    ``exception`` field, and goes no further: the server would log it a second time.
+    ``exception`` field, and goes no further: the server would log it a second time. With traces on,
+    the line names the request's ``trace_id``, read as the response starts: the line is logged
+    after the request's span has ended.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -334,31 +337,33 @@ class RequestLogMiddleware:
         structlog.contextvars.bind_contextvars(correlation_id=request_id)
         status = 500
         responded = False
+        trace: dict[str, str] = {}
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, responded
+            nonlocal status, responded, trace
             if message["type"] == "http.response.start":
                 status, responded = message["status"], True
+                trace = {k: v for k, v in current_trace().items() if k == "trace_id"}
                 MutableHeaders(scope=message).append("X-Request-ID", request_id)
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
-            self._done(scope, status, started, escaped=True)
+            self._done(scope, status, started, trace, escaped=True)
             if not responded:
                 raise
         else:
-            self._done(scope, status, started, escaped=False)
+            self._done(scope, status, started, trace, escaped=False)
         finally:
             structlog.contextvars.clear_contextvars()
 
     @staticmethod
-    def _done(scope: Scope, status: int, started: float, *, escaped: bool) -> None:
+    def _done(scope: Scope, status: int, started: float, trace: dict[str, str], *, escaped: bool) -> None:
         elapsed = time.perf_counter() - started
         route = getattr(scope.get("route"), "path", None) or "unmatched"
         metrics.observe_request(scope["method"], route, status, elapsed)
-        line = {"method": scope["method"], "route": route, "status": status}
+        line = {"method": scope["method"], "route": route, "status": status, **trace}
         if escaped:
             log.error("request", **line, duration_ms=round(elapsed * 1000, 1), exc_info=True)
         else:

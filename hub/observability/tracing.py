@@ -11,6 +11,7 @@ instrumentation, never installed as the process's global one.
 from __future__ import annotations
 
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -25,6 +26,22 @@ SERVICE_NAME = "bailiff-hub"
 STANDARD_ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 # Probes and scrapes, every few seconds from every replica: not worth a trace.
 EXCLUDED_URLS = "/healthz,/readyz,/metrics"
+
+
+def current_trace() -> dict[str, str]:
+    """The OpenTelemetry trace and span the current work runs in; empty when there is none (traces
+    off: the SDK was never set up, so no span is ever current). Looked up only when the tracing API
+    is loaded already: a hub without traces never imports it for its logs."""
+    trace = sys.modules.get("opentelemetry.trace")
+    if trace is None:
+        return {}
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return {}
+    return {
+        "trace_id": trace.format_trace_id(context.trace_id),
+        "span_id": trace.format_span_id(context.span_id),
+    }
 
 
 def endpoint_configured(settings: Settings) -> bool:
