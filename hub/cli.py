@@ -646,23 +646,26 @@ def _dead_letters(work: Callable[[str], Awaitable[T]]) -> T:
 @dead_app.command("list")
 def dead_list(limit: Annotated[int, typer.Option(help="At most this many")] = 100) -> None:
     """List the messages in hub.dead with their reason and the office that sent them (they stay there)."""
-    from hub.messaging.dead_letters import list_dead_letters
+    from hub.messaging.dead_letters import read_dead_letters
 
-    letters = _dead_letters(lambda url: list_dead_letters(url, limit=limit))
+    listed = _dead_letters(lambda url: read_dead_letters(url, limit=limit))
     typer.echo("message_id\tsender\treason\tdetail\tbytes")
-    for letter in letters:
+    for letter in listed.letters:
         typer.echo(
             f"{letter.message_id}\t{letter.sender or '-'}\t{letter.reason}\t{letter.detail}\t{letter.size}"
         )
-    typer.echo(f"{len(letters)} message(s)", err=True)
+    typer.echo(f"{len(listed.letters)} message(s) of {listed.total} in hub.dead", err=True)
 
 
 @dead_app.command("requeue")
-def dead_requeue(limit: Annotated[int, typer.Option(help="At most this many")] = 100) -> None:
+def dead_requeue(
+    limit: Annotated[int, typer.Option(help="Run at most this many again")] = 100,
+) -> None:
     """Run the messages of hub.dead through the inbound path again, each as the office whose AMQP
-    user sent it; those still not applicable stay in hub.dead."""
+    user sent it; those still not applicable stay in hub.dead, in their place, and the ones behind
+    them are run (among the first 1,000)."""
     from hub.bootstrap import inbound_processor
-    from hub.messaging.dead_letters import DeadLetter, requeue_dead_letters
+    from hub.messaging.dead_letters import KEPT, DeadLetter, requeue_dead_letters
 
     async def run(url: str) -> list[tuple[DeadLetter, str]]:
         engine = engine_from_settings(get_settings())
@@ -675,4 +678,5 @@ def dead_requeue(limit: Annotated[int, typer.Option(help="At most this many")] =
     results = _dead_letters(run)
     for letter, verdict in results:
         typer.echo(f"{letter.message_id}\t{letter.sender or '-'}\t{verdict}")
-    typer.echo(f"{len(results)} message(s)", err=True)
+    kept = sum(1 for _, verdict in results if verdict.startswith(KEPT))
+    typer.echo(f"{len(results) - kept} message(s) run again, {kept} kept in hub.dead", err=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiormq
-from aio_pika.abc import AbstractIncomingMessage
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.amqp import topology
@@ -95,7 +95,20 @@ def describe(message: AbstractIncomingMessage) -> DeadLetter:
     )
 
 
-async def _take(url: str, limit: int) -> tuple[Any, list[AbstractIncomingMessage]]:
+# How far into hub.dead a requeue reads: the letters it must keep are held (unacknowledged) until it
+# ends, so that the next one read is the next in the queue, not a kept one back again.
+MAX_WALK = 1_000
+KEPT = "kept: "  # how the verdict of a letter left in hub.dead begins (the reason follows)
+
+
+@dataclass(frozen=True)
+class DeadLetterPage:
+    letters: list[DeadLetter]  # the first ones
+    total: int  # messages in hub.dead when it was read
+
+
+async def _open(url: str) -> tuple[Any, AbstractQueue, int]:
+    """A connection, hub.dead and how many messages it holds."""
     try:
         connection = await connect(url, name="hub-dead-letters")
     except (OSError, aiormq.exceptions.AMQPError) as exc:
@@ -109,24 +122,38 @@ async def _take(url: str, limit: int) -> tuple[Any, list[AbstractIncomingMessage
             f"the broker has no queue {topology.DEAD_LETTER_QUEUE}: start the hub once with HUB_AMQP_URL "
             "to declare its topology"
         ) from exc
+    declared = queue.declaration_result
+    return connection, queue, declared.message_count or 0
+
+
+async def _take(queue: AbstractQueue, limit: int) -> list[AbstractIncomingMessage]:
+    """Up to ``limit`` messages, each held (unacknowledged) until it is acked or put back."""
     taken: list[AbstractIncomingMessage] = []
     while len(taken) < limit:
         message = await queue.get(no_ack=False, fail=False)
         if message is None:
             break
         taken.append(message)
-    return connection, taken
+    return taken
 
 
-async def list_dead_letters(url: str, *, limit: int = 100) -> list[DeadLetter]:
-    """Looks without taking: every message read is put back."""
-    connection, taken = await _take(url, limit)
+async def read_dead_letters(url: str, *, limit: int = 100) -> DeadLetterPage:
+    """Looks without taking: the first ``limit`` letters, and how many there are. Every message read
+    is put back (RabbitMQ may then hand them out in another order: a second look is no next page)."""
+    connection, queue, total = await _open(url)
+    taken: list[AbstractIncomingMessage] = []
     try:
-        return [describe(m) for m in taken]
+        taken = await _take(queue, limit)
+        return DeadLetterPage([describe(m) for m in taken], total)
     finally:
         for message in taken:
             await message.nack(requeue=True)
         await connection.close()
+
+
+async def list_dead_letters(url: str, *, limit: int = 100) -> list[DeadLetter]:
+    """The first ``limit`` letters of hub.dead, left there."""
+    return (await read_dead_letters(url, limit=limit)).letters
 
 
 async def _requeue_one(
@@ -156,31 +183,42 @@ async def requeue_dead_letters(
 ) -> list[tuple[DeadLetter, str]]:
     """Each message again through the inbound path, as the office whose AMQP user sent it (never
     as the operator or this tool); acked from hub.dead once its outcome is committed. A message
-    that is no office's, whose office is still unknown, or whose handling fails, stays there."""
-    connection, taken = await _take(url, limit)
+    that is no office's, whose office is still unknown, or whose handling fails, stays there, and
+    the walk goes on past it: up to ``limit`` messages are run again, among the first ``MAX_WALK``
+    (the ones kept are held meanwhile, then put back in their place, so letters that cannot be
+    applied yet never hide the ones behind them). Returns every letter read, run or kept."""
+    connection, queue, total = await _open(url)
+    kept: list[AbstractIncomingMessage] = []
     results: list[tuple[DeadLetter, str]] = []
+    run = 0
     try:
-        for message in taken:
+        while run < limit and len(results) < min(total, MAX_WALK):
+            message = await queue.get(no_ack=False, fail=False)
+            if message is None:
+                break
             letter = describe(message)
             try:
                 verdict = await _requeue_one(
                     sessions, processor, letter, message.body, message.content_type or "application/xml"
                 )
             except Exception as exc:  # one letter's failure must not stop the others
-                await message.nack(requeue=True)
-                results.append((letter, f"kept: {type(exc).__name__}: {exc}"[:300]))
+                kept.append(message)
+                results.append((letter, f"{KEPT}{type(exc).__name__}: {exc}"[:300]))
                 continue
             if verdict is None:
-                await message.nack(requeue=True)
+                kept.append(message)
                 why = (
                     f"AMQP user {letter.sender} is not a registered office"
                     if letter.sender
                     else "not an office's message, or sent with no AMQP user"
                 )
-                results.append((letter, f"kept: {why}"))
+                results.append((letter, f"{KEPT}{why}"))
             else:
                 await message.ack()
+                run += 1
                 results.append((letter, verdict))
     finally:
+        for message in kept:
+            await message.nack(requeue=True)
         await connection.close()
     return results

@@ -124,11 +124,11 @@ async def resend_message(
 
 @router.get("/dead-letters")
 async def dead_page(request: Request, settings: SettingsDep, signed: Admin) -> HTMLResponse:
-    letters: list[dead_letters.DeadLetter] = []
+    listed = dead_letters.DeadLetterPage([], 0)
     error = None
     if not settings.embedded_broker:
         try:
-            letters = await dead_letters.list_dead_letters(settings.amqp_url, limit=PAGE_SIZE)
+            listed = await dead_letters.read_dead_letters(settings.amqp_url, limit=PAGE_SIZE)
         except HubError as exc:
             error = refusal_text(exc)
         except Exception as exc:  # the broker is down: say so on the page
@@ -143,7 +143,8 @@ async def dead_page(request: Request, settings: SettingsDep, signed: Admin) -> H
             "reason. Requeue runs each again through the inbound path, as the office that sent it."
         ),
         embedded=settings.embedded_broker,
-        letters=letters,
+        letters=listed.letters,
+        total=listed.total,
         error=error,
         limit=PAGE_SIZE,
     )
@@ -161,7 +162,8 @@ async def requeue(
         results = await dead_letters.requeue_dead_letters(
             settings.amqp_url, request.app.state.sessions, request.app.state.processor, limit=PAGE_SIZE
         )
-        message = f"{len(results)} dead letter(s) run again: " + "; ".join(
+        kept = sum(1 for _, what in results if what.startswith(dead_letters.KEPT))
+        message = f"{len(results) - kept} dead letter(s) run again, {kept} kept in hub.dead: " + "; ".join(
             f"{letter.message_id or '?'}: {what}" for letter, what in results[:20]
         )
     except HubError as exc:

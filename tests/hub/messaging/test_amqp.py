@@ -23,7 +23,7 @@ from hub.database import create_engine, unit_of_work
 from hub.kit.ratelimit import RateLimiter
 from hub.messaging import service
 from hub.messaging.amqp import AmqpTransport, InboundConsumer
-from hub.messaging.dead_letters import list_dead_letters, requeue_dead_letters
+from hub.messaging.dead_letters import KEPT, list_dead_letters, read_dead_letters, requeue_dead_letters
 from hub.messaging.models import InboxEntry, OutboxEntry, StoredMessage
 from hub.messaging.relay import Relay
 from hub.messaging.service import Envelope
@@ -347,3 +347,47 @@ async def test_operators_list_and_requeue_dead_letters(
     assert await list_dead_letters(vhost_url) == []
     applied = select(func.count()).select_from(InboxEntry).where(InboxEntry.message_id == "CR-RETRY-1")
     assert await count(hub.sessions, applied) == 1
+
+
+async def test_requeue_walks_past_the_letters_it_must_keep(
+    hub: Hub, vhost_url: str, office_code: str
+) -> None:
+    """Letters that cannot be applied yet (an AMQP user not registered) stay in hub.dead, in their
+    place, and never hide the ones behind them: a requeue runs those, up to its limit. A listing
+    says how many there are."""
+    ghosts = [f"GHOST-{i:02}" for i in range(55)]
+    mine = [f"CR-DEAD-{i}" for i in range(3)]
+    connection = await connect(vhost_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        for message_id in ghosts + mine:
+            user = "CJGHOST" if message_id in ghosts else office_code
+            headers = {
+                "x-hub-reason": "sender.unknown",
+                "x-hub-sender": "UNKNOWN",
+                "x-hub-user-id": user,
+                "x-hub-detail": f"AMQP user '{user}' is not a registered office",
+            }
+            letter = aio_pika.Message(
+                act_report(office_code, message_id), content_type="application/xml", message_id=message_id
+            )
+            letter.headers = headers  # type: ignore[assignment]
+            await channel.default_exchange.publish(letter, topology.DEAD_LETTER_QUEUE)
+
+    listed = await read_dead_letters(vhost_url, limit=50)
+    assert listed.total == 58 and len(listed.letters) == 50
+    everything = await read_dead_letters(vhost_url, limit=100)
+    assert sorted(d.message_id or "" for d in everything.letters) == sorted(ghosts + mine)
+
+    results = await requeue_dead_letters(vhost_url, hub.sessions, hub.processor, limit=2)
+    run = [letter.message_id for letter, verdict in results if not verdict.startswith(KEPT)]
+    assert len(run) == 2 and set(run) <= set(mine)
+    assert all(letter.sender == "CJGHOST" for letter, verdict in results if verdict.startswith(KEPT))
+    rest = await requeue_dead_letters(vhost_url, hub.sessions, hub.processor)
+    assert [letter.message_id for letter, verdict in rest if not verdict.startswith(KEPT)] == sorted(
+        set(mine) - set(run)
+    )
+    left = await read_dead_letters(vhost_url)
+    assert left.total == 55 and sorted(d.message_id or "" for d in left.letters) == ghosts
+    stored = select(func.count()).select_from(StoredMessage).where(StoredMessage.message_id.in_(mine))
+    assert await count(hub.sessions, stored) == 3
