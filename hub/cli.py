@@ -28,11 +28,11 @@ from hub.database import (
     migrate,
     refresh_statistics,
     session_factory,
+    unit_of_work,
 )
 from hub.finance.commands import finance_app
 from hub.gdpr.commands import gdpr_app
 from hub.kit.commands import in_transaction
-from hub.kit.crypto import SecretBox
 from hub.kit.errors import HubError
 from hub.ledger.commands import ledger_app
 from hub.mandates.commands import mandates_app
@@ -109,6 +109,8 @@ app.add_typer(worklist_app, name="worklist")
 app.add_typer(gdpr_app, name="gdpr")
 receipts_app = typer.Typer(help="The keys that sign the hub's receipts.", no_args_is_help=True)
 app.add_typer(receipts_app, name="receipts")
+secrets_app = typer.Typer(help="What HUB_SECRET_KEY seals, after a rotation.", no_args_is_help=True)
+app.add_typer(secrets_app, name="secrets")
 app.command("backtest")(backtest)
 
 T = TypeVar("T")
@@ -223,6 +225,81 @@ def receipts_keys() -> None:
         )
 
 
+@secrets_app.command("rewrap")
+def secrets_rewrap() -> None:
+    """After HUB_SECRET_KEY was rotated (the old secret in HUB_PREVIOUS_SECRET_KEYS): wrap every
+    case's data key and seal every webhook secret again with the new secret, in short transactions,
+    while the hub runs. No message body and no office's secret changes. Then HUB_PREVIOUS_SECRET_KEYS
+    can be emptied. Run again, it leaves what is current; exits 1, naming them, when some open with
+    none of the secrets given."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from hub.messaging import sealing
+
+    settings = get_settings()
+    sealing.use_secret_key(settings.secret_key, settings.previous_secrets())
+
+    async def run() -> tuple[sealing.Rewrapped, offices.Resealed]:
+        engine = engine_from_settings(settings)
+        sessions = session_factory(engine)
+        keys = sealing.Rewrapped()
+        try:
+            async with unit_of_work(session_factory(engine, read_only=True)) as session:
+                total = await sealing.count_case_keys(session)
+            columns = (TextColumn("re-wrapping case keys"), BarColumn(), MofNCompleteColumn())
+            with Progress(*columns, transient=True) as progress:
+                task = progress.add_task("case keys", total=total)
+                after = None
+                while True:
+                    async with unit_of_work(sessions) as session:
+                        done, after = await sealing.rewrap_case_keys(session, after=after)
+                    keys.add(done)
+                    progress.advance(task, done.rewrapped + done.current + done.skipped + len(done.unusable))
+                    if after is None:
+                        break
+            async with unit_of_work(sessions) as session:
+                webhooks = await offices.reseal_webhook_secrets(session, settings.secret_box())
+        finally:
+            await engine.dispose()
+        return keys, webhooks
+
+    try:
+        keys, webhooks = asyncio.run(run())
+    except Exception as exc:  # the operator gets one line; what was committed stays (run it again)
+        message = failure_message(exc, busy_timeout=settings.sqlite_busy_timeout)
+        typer.secho(
+            f"error: {message}; the batches done are kept: run it again", fg=typer.colors.RED, err=True
+        )
+        raise typer.Exit(code=1) from None
+    typer.echo(
+        f"case keys: {keys.rewrapped} re-wrapped, {keys.current} current already, {keys.skipped} erased "
+        f"or changed meanwhile (left), {len(keys.unusable)} opening with none of the secrets"
+    )
+    typer.echo(
+        f"webhook secrets: {webhooks.resealed} re-sealed, {webhooks.current} current already, "
+        f"{len(webhooks.unusable)} office(s) whose secret opens with none of the secrets"
+    )
+    if keys.unusable:
+        shown = ", ".join(str(case_id) for case_id in keys.unusable[:10])
+        typer.secho(
+            f"error: the data keys of {len(keys.unusable)} case(s) open with neither HUB_SECRET_KEY nor "
+            f"HUB_PREVIOUS_SECRET_KEYS (cases {shown}{', ...' if len(keys.unusable) > 10 else ''}): give "
+            "the secret that wrapped them in HUB_PREVIOUS_SECRET_KEYS and run it again",
+            fg=typer.colors.RED,
+            err=True,
+        )
+    if webhooks.unusable:
+        typer.secho(
+            f"error: the webhook secrets of {', '.join(webhooks.unusable)} open with none of the secrets: "
+            "give each a new one (hub offices webhook CODE --url URL)",
+            fg=typer.colors.RED,
+            err=True,
+        )
+    if keys.unusable or webhooks.unusable:
+        raise typer.Exit(code=1)
+    typer.echo("everything is sealed with HUB_SECRET_KEY: HUB_PREVIOUS_SECRET_KEYS can be emptied", err=True)
+
+
 @offices_app.command("add")
 def offices_add(
     code: Annotated[str, typer.Argument(help="Stable office code, e.g. CJ75001")],
@@ -322,9 +399,7 @@ def offices_update(
             bic=bic,
             webhook_url=webhook_url,
         )
-        return await offices.update_office(
-            session, SecretBox(get_settings().secret_key), code, changes, actor=actor
-        )
+        return await offices.update_office(session, get_settings().secret_box(), code, changes, actor=actor)
 
     update = in_transaction(work)
     if not update.changed:
@@ -344,7 +419,7 @@ def offices_webhook(
     """Push the office's messages to a webhook. Prints the new signing secret alone on the last line."""
 
     async def work(session: AsyncSession) -> str:
-        return await offices.set_webhook(session, SecretBox(get_settings().secret_key), code, url)
+        return await offices.set_webhook(session, get_settings().secret_box(), code, url)
 
     secret = in_transaction(work)
     typer.echo(f"office {code} now receives webhooks at {url}; signing secret, shown only now:", err=True)
@@ -364,7 +439,7 @@ def offices_webhook_rotate(
         if finish:
             await offices.finish_webhook_rotation(session, code)
             return None
-        return await offices.rotate_webhook_secret(session, SecretBox(get_settings().secret_key), code)
+        return await offices.rotate_webhook_secret(session, get_settings().secret_box(), code)
 
     secret = in_transaction(work)
     if secret is None:

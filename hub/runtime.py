@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.bootstrap import inbound_processor
 from hub.broker import Broker
 from hub.gdpr import sweeper as gdpr_sweeper
-from hub.kit.crypto import SecretBox
 from hub.kit.http import BodyLimits
 from hub.mandates import sweeper
 from hub.messaging.amqp import AmqpTransport, InboundConsumer
@@ -57,7 +56,7 @@ class Workers:
             # without AMQP through their mailbox (pull inbox or webhook), in both modes.
             transport = AmqpTransport(self.broker) if self.broker is not None else None
             relay = Relay(self.sessions, broker=transport)
-            pusher = WebhookPusher(self.sessions, SecretBox(self.settings.secret_key), self._client)
+            pusher = WebhookPusher(self.sessions, self.settings.secret_box(), self._client)
             self._spawn("outbox-relay", relay.run_forever(self.stop))
             self._spawn("webhook-pusher", pusher.run_forever(self.stop))
             # A chore beside the relay: several relay processes sweep safely (lapsed mandates

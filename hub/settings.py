@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 
+from hub.kit.crypto import SecretBox
+
 DEFAULT_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - refused in production below
 DEMO_AGENCY_IBAN = "FR7630006000011234567890189"  # a demonstration account, refused in production
 MIN_SECRET_LENGTH = 32
@@ -144,6 +146,11 @@ class Settings(BaseSettings):
 
     def previous_secrets(self) -> list[str]:
         return [part.strip() for part in self.previous_secret_keys.split(",") if part.strip()]
+
+    def secret_box(self) -> SecretBox:
+        """What seals the secrets the hub reads back (webhook secrets): with the current secret, and
+        opening with the previous ones too."""
+        return SecretBox(self.secret_key, self.previous_secrets())
 
     @field_validator("holiday_subdivision")
     @classmethod

@@ -7,22 +7,43 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from collections.abc import Sequence
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _LABEL = b"hub stored secrets v1"
 
 
+def _fernet(secret_key: str) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(_LABEL + secret_key.encode()).digest()))
+
+
 class SecretBox:
-    def __init__(self, secret_key: str) -> None:
-        self._fernet = Fernet(base64.urlsafe_b64encode(hashlib.sha256(_LABEL + secret_key.encode()).digest()))
+    """Seals with ``HUB_SECRET_KEY``; opens with it or, after a rotation, with one of the previous
+    secrets (``HUB_PREVIOUS_SECRET_KEYS``), until ``hub secrets rewrap`` sealed everything again."""
+
+    def __init__(self, secret_key: str, previous: Sequence[str] = ()) -> None:
+        self._current = _fernet(secret_key)
+        self._fernet = MultiFernet([self._current, *(_fernet(p) for p in previous)])
 
     def seal(self, plaintext: str) -> str:
-        return self._fernet.encrypt(plaintext.encode()).decode()
+        return self._current.encrypt(plaintext.encode()).decode()
 
     def open(self, token: str) -> str:
         return self._fernet.decrypt(token.encode()).decode()
+
+    def is_current(self, token: str) -> bool:
+        """Sealed with the current secret (else with a previous one, or none of them)."""
+        try:
+            self._current.decrypt(token.encode())
+        except InvalidToken:
+            return False
+        return True
+
+    def reseal(self, token: str) -> str:
+        """``token`` sealed again with the current secret; ``InvalidToken`` if no secret opens it."""
+        return self._fernet.rotate(token.encode()).decode()
 
 
 # Personal data in the message store (docs/adr/0015-personal-data.md): each case's bodies are

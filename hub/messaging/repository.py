@@ -357,6 +357,35 @@ class MessageRepository:
         )
         await self.session.execute(statement)
 
+    async def live_case_keys(
+        self, *, after: uuid.UUID | None, limit: int
+    ) -> Sequence[tuple[uuid.UUID, bytes]]:
+        """The next ``limit`` case keys not erased, by case id, after the case ``after``."""
+        query = (
+            select(CaseKey.case_id, CaseKey.wrapped_key)
+            .where(CaseKey.wrapped_key.is_not(None))
+            .order_by(CaseKey.case_id)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(CaseKey.case_id > after)
+        return [(case_id, wrapped) for case_id, wrapped in (await self.session.execute(query)).all()]
+
+    async def count_live_case_keys(self) -> int:
+        query = select(func.count()).select_from(CaseKey).where(CaseKey.wrapped_key.is_not(None))
+        return int(await self.session.scalar(query) or 0)
+
+    async def replace_case_key(self, case_id: uuid.UUID, old: bytes, new: bytes) -> bool:
+        """The case's wrapped key replaced by ``new`` if it is still ``old``: never a key erased (or
+        replaced) meanwhile brought back."""
+        done = await self.session.execute(
+            update(CaseKey)
+            .where(CaseKey.case_id == case_id, CaseKey.wrapped_key == old)
+            .values(wrapped_key=new)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(done, "rowcount", 0))
+
     async def erase_case_key(self, case_id: uuid.UUID, now: datetime) -> None:
         """Destroys the case's key, or records an erased one when it had none."""
         done = await self.session.execute(

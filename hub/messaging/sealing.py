@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol
 
@@ -178,3 +179,60 @@ async def destroy_key(session: AsyncSession, case_id: uuid.UUID) -> None:
     await MessageRepository(session).erase_case_key(case_id, utcnow())
     _session_keys(session)[case_id] = None
     _unwrap.cache_clear()  # rare; no unwrapped copy of the key stays in this process
+
+
+@dataclass
+class Rewrapped:
+    """What ``rewrap_case_keys`` did, added up over its batches."""
+
+    rewrapped: int = 0  # wrapped again with the current secret
+    current: int = 0  # wrapped with it already
+    skipped: int = 0  # erased or replaced by another process meanwhile: left as they are
+    unusable: list[uuid.UUID] = field(default_factory=list)  # no secret given opens them
+
+    def add(self, other: Rewrapped) -> None:
+        self.rewrapped += other.rewrapped
+        self.current += other.current
+        self.skipped += other.skipped
+        self.unusable += other.unusable
+
+
+REWRAP_BATCH = 500  # case keys per transaction: short ones, so that the hub's writers get their turn
+
+
+async def rewrap_case_keys(
+    session: AsyncSession, *, after: uuid.UUID | None = None, limit: int = REWRAP_BATCH
+) -> tuple[Rewrapped, uuid.UUID | None]:
+    """After ``HUB_SECRET_KEY`` was rotated: the next ``limit`` case keys (by case id, after the case
+    ``after``) that a previous secret wrapped, wrapped again with the current one, so that the
+    previous secret can be dropped from ``HUB_PREVIOUS_SECRET_KEYS``. The data keys themselves do
+    not change: no message body is touched. Each key is replaced only if it is still the one read
+    (an erasure meanwhile wins). Returns what it did and the cursor of the next batch (None: done)."""
+    secrets = _secret_keys()
+    current = _wrap(secrets[0])
+    repo = MessageRepository(session)
+    done = Rewrapped()
+    rows = await repo.live_case_keys(after=after, limit=limit)
+    for case_id, wrapped in rows:
+        try:
+            current.unwrap(wrapped, case_id.bytes)
+        except InvalidTag:
+            pass
+        else:
+            done.current += 1
+            continue
+        try:
+            data_key = _unwrap(secrets, wrapped, case_id)
+        except KeyUnusable:
+            done.unusable.append(case_id)
+            continue
+        if await repo.replace_case_key(case_id, wrapped, current.wrap(data_key, case_id.bytes)):
+            done.rewrapped += 1
+        else:
+            done.skipped += 1
+    return done, rows[-1][0] if len(rows) == limit else None
+
+
+async def count_case_keys(session: AsyncSession) -> int:
+    """Case keys not erased: what ``rewrap_case_keys`` walks."""
+    return await MessageRepository(session).count_live_case_keys()

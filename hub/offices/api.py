@@ -9,7 +9,6 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.deps import CurrentOffice, KeyCacheDep, SessionDep, SettingsDep, staff_with
-from hub.kit.crypto import SecretBox
 from hub.kit.openapi import problems
 from hub.offices import service
 from hub.offices.models import DeliveryChannel, Office
@@ -213,9 +212,7 @@ async def update_office(
     user: Annotated[StaffUser, staff_with(Role.ADMIN)],
 ) -> OfficeDetails:
     changes = service.OfficeChanges(**body.model_dump())
-    update = await service.update_office(
-        session, SecretBox(settings.secret_key), code, changes, actor=user.email
-    )
+    update = await service.update_office(session, settings.secret_box(), code, changes, actor=user.email)
     office = update.office
     details = OfficeDetails(
         code=office.code,

@@ -28,8 +28,12 @@ class OfficeRepository:
     async def get(self, office_id: uuid.UUID) -> Office | None:
         return await self.session.get(Office, office_id)
 
-    async def list_all(self) -> list[Office]:
-        return list(await self.session.scalars(select(Office).order_by(Office.code)))
+    async def list_all(self, *, for_update: bool = False) -> list[Office]:
+        """``for_update``: locked, read fresh (their secrets rewritten in place)."""
+        query = select(Office).order_by(Office.code)
+        if for_update:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return list(await self.session.scalars(query))
 
     async def add(self, office: Office) -> Office:
         self.session.add(office)

@@ -15,9 +15,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import structlog
+from cryptography.fernet import InvalidToken
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from stdnum import bic as bic_number
@@ -358,6 +360,42 @@ async def rotate_webhook_secret(session: AsyncSession, box: SecretBox, code: str
     office.webhook_secrets = [box.seal(secret), *office.webhook_secrets[:1]]
     await session.flush()
     return secret
+
+
+@dataclass
+class Resealed:
+    """What ``reseal_webhook_secrets`` did."""
+
+    resealed: int = 0  # sealed again with the current secret
+    current: int = 0  # sealed with it already
+    unusable: list[str] = dataclass_field(default_factory=list)  # offices of secrets no secret opens
+
+
+async def reseal_webhook_secrets(session: AsyncSession, box: SecretBox) -> Resealed:
+    """After ``HUB_SECRET_KEY`` was rotated: every office's webhook secrets sealed again with the
+    current secret (``box`` opens with the previous ones too), so that the previous secret can be
+    dropped. The secrets themselves do not change: the offices verify pushes as before. A secret
+    none of the secrets opens is left as it is, and its office named (give it a new one with
+    ``hub offices webhook`` or rotate it)."""
+    done = Resealed()
+    for office in await OfficeRepository(session).list_all(for_update=True):
+        sealed = []
+        for token in office.webhook_secrets:
+            if box.is_current(token):
+                done.current += 1
+                sealed.append(token)
+                continue
+            try:
+                sealed.append(box.reseal(token))
+                done.resealed += 1
+            except InvalidToken:
+                sealed.append(token)
+                if office.code not in done.unusable:
+                    done.unusable.append(office.code)
+        if sealed != office.webhook_secrets:
+            office.webhook_secrets = sealed
+    await session.flush()
+    return done
 
 
 async def finish_webhook_rotation(session: AsyncSession, code: str) -> None:
