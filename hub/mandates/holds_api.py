@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from hub.deps import SessionDep, staff_with
 from hub.kit.openapi import problems
@@ -83,6 +83,15 @@ class HoldIn(BaseModel):
 
     situation: v1.HoldSituation
     comment: Comment
+    hold_id: v1.Reference | None = Field(
+        default=None,
+        description=(
+            "The hold's id, chosen by the caller so that a retry cannot raise it twice: the same id "
+            "again is refused (409 `hold.exists`), and nothing is sent again. Without it the hub "
+            "makes one (`HLD-...`)."
+        ),
+        examples=["HLD-2026-000042"],
+    )
 
 
 class LiftIn(BaseModel):
@@ -206,6 +215,7 @@ STAFF_ANSWERS = {
         {
             **STAFF_ANSWERS,
             404: "No case with this reference (`case.not_found`)",
+            409: "A hold with this `hold_id` exists already: nothing is sent again (`hold.exists`)",
             422: "Invalid hold, every error listed (e.g. an unknown `situation`)",
         }
     ),
@@ -221,7 +231,7 @@ async def raise_hold(ref: CaseRef, body: HoldIn, session: SessionDep, user: Staf
     (`GET /v1/holds/breaches`). Staff only; nothing written on a refusal.
     """
     view = await service.raise_hold(
-        session, ref, body.situation.value, actor=user.email, comment=body.comment
+        session, ref, body.situation.value, actor=user.email, comment=body.comment, hold_id=body.hold_id
     )
     return hold_out(view)
 

@@ -111,12 +111,14 @@ async def raise_hold(
     comment: str,
     now: datetime | None = None,
     case: Case | None = None,
+    hold_id: str | None = None,
 ) -> HoldView:
     """Records a hold on the case for the debtor's ``situation``, sets the case's fact of it (new
     mandates on the case are then held by the guardrails), and sends ONE hold notice to each office
     working on the case, listing its mandates there with their acts, to acknowledge by a deadline.
-    Refused with nothing written: 422 ``hold.situation_unknown``, 404 ``case.not_found``. ``case``:
-    the case already read (and locked) by the caller, e.g. a case update."""
+    Refused with nothing written: 422 ``hold.situation_unknown``, 404 ``case.not_found``, 409
+    ``hold.exists`` for a ``hold_id`` (the caller's, so that a retry raises nothing twice) already
+    used. ``case``: the case already read (and locked) by the caller, e.g. a case update."""
     if situation not in REASONS:
         raise _situation_error(situation)
     now = now or utcnow()
@@ -124,11 +126,16 @@ async def raise_hold(
         case = await CaseRepository(session).get_with_parties(case_ref, for_update=True)
         if case is None:
             raise NotFound(f"no case with ref {case_ref}", code="case.not_found")
-    _set_fact(case, situation, now.date())
     repo = MandateRepository(session)
+    # After the case's lock: a concurrent retry of the same hold waits for it, then finds it here.
+    if hold_id is not None and (earlier := await repo.hold(hold_id)) is not None:
+        state = "lifted" if earlier.lifted_at is not None else "active"
+        message = f"hold {hold_id} exists already ({earlier.situation}, {state}): nothing was sent again"
+        raise Conflict(message, code="hold.exists", errors=[ErrorItem("/hold_id", "hold.exists", message)])
+    _set_fact(case, situation, now.date())
     hold = Hold(
         id=uuid.uuid4(),
-        hold_id=f"HLD-{uuid.uuid4().hex}",
+        hold_id=hold_id or f"HLD-{uuid.uuid4().hex}",
         case_id=case.id,
         situation=situation,
         comment=comment,

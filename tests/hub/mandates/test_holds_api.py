@@ -4,6 +4,7 @@ every refusal with its code and nothing stored."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 import httpx
@@ -129,3 +130,35 @@ async def test_refusals_say_why_and_store_nothing(
     assert nowhere.status_code == 404 and nowhere.json()["code"] == "hold.not_found"
     [still] = (await client.get(url, headers=agency.auth)).json()["items"]
     assert still["active"] is True and still["lifted_at"] is None
+
+
+async def test_a_hold_raised_again_with_its_id_is_refused_and_sends_nothing_twice(
+    agency: Agency,  # noqa: F811
+    app: FastAPI,
+    client: httpx.AsyncClient,
+) -> None:
+    """A client that names its hold (``hold_id``) may retry, even several copies at once: one hold is
+    raised and one notice goes to each office; every other copy is 409 ``hold.exists``."""
+    code, _ = await office_with_key(app)
+    case_ref = await agency.case(**RICH)
+    made = await agency.mandate(case_ref=case_ref, office_code=code, kind="per_act", acts=["SERVE_TITLE"])
+    assert made.status_code == 201, made.text
+    url = f"/v1/cases/{case_ref}/holds"
+    hold_id = f"HLD-RETRY-{secrets.token_hex(4)}"
+    body = {"situation": "disputed", "comment": "letter", "hold_id": hold_id}
+
+    answers = await asyncio.gather(*(client.post(url, json=body, headers=agency.auth) for _ in range(4)))
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409], [a.text for a in answers]
+    [raised] = [a.json() for a in answers if a.status_code == 201]
+    assert raised["hold_id"] == hold_id and [n["office_code"] for n in raised["notices"]] == [code]
+    for refused in (a.json() for a in answers if a.status_code == 409):
+        assert refused["code"] == "hold.exists" and refused["errors"][0]["path"] == "/hold_id"
+    [listed] = (await client.get(url, headers=agency.auth)).json()["items"]
+    assert listed["hold_id"] == hold_id and len(listed["notices"]) == 1
+
+    lifted = await client.post(f"/v1/holds/{hold_id}/lift", json={"comment": "paid"}, headers=agency.auth)
+    assert lifted.status_code == 200, lifted.text
+    again = await client.post(url, json=body, headers=agency.auth)  # lifted: still the same hold
+    assert again.status_code == 409 and "lifted" in again.json()["detail"]
+    bad = await client.post(url, json={**body, "hold_id": "no spaces allowed"}, headers=agency.auth)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "hold_id"
