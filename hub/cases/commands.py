@@ -248,13 +248,18 @@ def cases_hold(
     ],
     comment: Annotated[str, typer.Option(help="Why: what the offices are told")],
     by: Annotated[str, typer.Option("--by", help="Email of the staff member raising it")],
+    hold_id: Annotated[
+        str | None, typer.Option(help="The hold's id, so that running it again raises nothing twice")
+    ] = None,
 ) -> None:
     """Raise a hold on a case as ``POST /v1/cases/{ref}/holds`` does: one ``hold_notice`` to each office
     working on it. Every error is listed and nothing is written on a refusal (exit 1)."""
     from hub.mandates import service
 
     async def work(session: AsyncSession, actor: str) -> object:
-        return await service.raise_hold(session, ref, situation, actor=actor, comment=comment.strip())
+        return await service.raise_hold(
+            session, ref, situation, actor=actor, comment=comment.strip(), hold_id=hold_id
+        )
 
     try:
         view = asyncio.run(_as_staff(by, work))

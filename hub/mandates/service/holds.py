@@ -8,6 +8,7 @@ hold, before the hold was lifted, is accepted but flagged ``hold_breached`` (``h
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -102,6 +103,10 @@ def _clear_fact(case: Case, situation: str) -> None:
         setattr(case, situation, False)
 
 
+# A hold id a caller chooses: a business reference, as on the wire (``schemas.v1.Reference``).
+HOLD_ID = re.compile(r"[A-Za-z0-9._:/-]{1,64}")
+
+
 async def raise_hold(
     session: AsyncSession,
     case_ref: str,
@@ -121,6 +126,11 @@ async def raise_hold(
     used. ``case``: the case already read (and locked) by the caller, e.g. a case update."""
     if situation not in REASONS:
         raise _situation_error(situation)
+    if hold_id is not None and not HOLD_ID.fullmatch(hold_id):
+        message = "a hold id is 1-64 of A-Z a-z 0-9 . _ : / -"
+        raise InvalidInput(
+            message, code="hold.id_invalid", errors=[ErrorItem("/hold_id", "hold.id_invalid", message)]
+        )
     now = now or utcnow()
     if case is None:
         case = await CaseRepository(session).get_with_parties(case_ref, for_update=True)

@@ -81,3 +81,10 @@ def test_hold_and_lift_as_operators_run_them(hub_env: dict[str, str], tmp_path: 
     assert twice.returncode == 1 and "hold.already_lifted" in twice.stderr
     missing = hub(hub_env, "cases", "hold-lift", "HLD-NOPE", "--comment", "x", *by, ok=False)
     assert missing.returncode == 1 and "hold.not_found" in missing.stderr
+
+    named = ["C-8", "--situation", "vulnerable", "--comment", "illness", "--hold-id", "HLD-C8-1", *by]
+    assert "HLD-C8-1 vulnerable on case C-8 raised" in hub(hub_env, "cases", "hold", *named).stdout
+    again = hub(hub_env, "cases", "hold", *named, ok=False)  # the operator ran it twice
+    assert again.returncode == 1 and "hold.exists" in again.stderr
+    spaced = hub(hub_env, "cases", "hold", *named[:5], "--hold-id", "HLD C8", *by, ok=False)
+    assert spaced.returncode == 1 and "hold.id_invalid" in spaced.stderr
