@@ -75,3 +75,53 @@ def sweep() -> None:
 
     erased = asyncio.run(run())
     typer.echo(f"{len(erased)} case(s) erased past retention" + (f": {', '.join(erased)}" if erased else ""))
+
+
+@gdpr_app.command("seal-legacy")
+def seal_legacy() -> None:
+    """Seals the messages stored before bodies were sealed per case (migration 0027): each is read,
+    its case found, and its body sealed with the case's key, a transaction per 200 messages, while the
+    hub runs. From then on an export finds them and an erasure makes them unreadable (those of a case
+    erased already are made unreadable now). Messages of no single case stay as they are. Run again,
+    it seals nothing more."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from hub.database import engine_from_settings, failure_message, session_factory, unit_of_work
+    from hub.messaging import sealing
+
+    settings = get_settings()
+    sealing.use_secret_key(settings.secret_key, settings.previous_secrets())
+
+    async def run() -> service.LegacySealing:
+        engine = engine_from_settings(settings)
+        sessions = session_factory(engine)
+        total = service.LegacySealing()
+        try:
+            async with unit_of_work(session_factory(engine, read_only=True)) as session:
+                count = await service.count_legacy(session)
+            columns = (TextColumn("sealing legacy messages"), BarColumn(), MofNCompleteColumn())
+            with Progress(*columns, transient=True) as progress:
+                task = progress.add_task("messages", total=count)
+                after = None
+                while True:
+                    async with unit_of_work(sessions) as session:
+                        done, after = await service.seal_legacy(session, after=after)
+                    total.add(done)
+                    progress.advance(task, done.sealed + done.of_no_case + done.skipped)
+                    if after is None:
+                        return total
+        finally:
+            await engine.dispose()
+
+    try:
+        done = asyncio.run(run())
+    except Exception as exc:  # the operator gets one line; the batches committed stay (run it again)
+        message = failure_message(exc, busy_timeout=settings.sqlite_busy_timeout)
+        typer.secho(
+            f"error: {message}; the batches done are kept: run it again", fg=typer.colors.RED, err=True
+        )
+        raise typer.Exit(code=1) from None
+    typer.echo(
+        f"{done.sealed} message(s) sealed under their case, {done.of_no_case} of no single case left as "
+        f"they are, {done.skipped} sealed meanwhile by another process"
+    )

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from hub.acts.models import ActReport
 from hub.cases.models import Case, CaseUpdate, Debtor
 from hub.gdpr.models import GdprEvent
+from hub.kit.pagination import after_row
 from hub.ledger.models import LedgerEntry, LedgerTransaction
 from hub.mandates.models import Hold, Mandate, MandateEvent
-from hub.messaging.models import CaseKey
+from hub.messaging.models import CaseKey, StoredMessage
 
 # A case's key row as a join reads it: (the row's case id, or None when the case has no key yet; the
 # wrapped key, or None once erased).
@@ -151,3 +152,32 @@ class GdprRepository:
         self.session.add(event)
         await self.session.flush()
         return event
+
+    async def legacy_messages(self, *, after: tuple[datetime, uuid.UUID] | None, limit: int) -> Sequence[Any]:
+        """The next ``limit`` messages stored in the clear with no case (before sealing, migration
+        0027), in the order stored (``ix_messages_created_at_id``), after ``after`` (created_at, id)."""
+        order = [StoredMessage.created_at, StoredMessage.id]
+        query = (
+            select(StoredMessage.id, StoredMessage.created_at, StoredMessage.body, StoredMessage.content_type)
+            .where(StoredMessage.sealed.is_(False), StoredMessage.case_id.is_(None))
+            .order_by(*order)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(after_row(order, after))
+        return (await self.session.execute(query)).all()
+
+    async def count_legacy_messages(self) -> int:
+        query = select(func.count()).select_from(StoredMessage)
+        query = query.where(StoredMessage.sealed.is_(False), StoredMessage.case_id.is_(None))
+        return int(await self.session.scalar(query) or 0)
+
+    async def seal_legacy(self, message_pk: uuid.UUID, case_id: uuid.UUID, sealed_body: bytes) -> bool:
+        """The message's body replaced by its sealed form, under its case, if it is still in the clear."""
+        done = await self.session.execute(
+            update(StoredMessage)
+            .where(StoredMessage.id == message_pk, StoredMessage.sealed.is_(False))
+            .values(body=sealed_body, case_id=case_id, sealed=True)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(done, "rowcount", 0))

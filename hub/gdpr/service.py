@@ -10,7 +10,7 @@ import base64
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -23,6 +23,7 @@ from hub.kit.clock import utcnow
 from hub.kit.errors import Gone, NotFound
 from hub.mandates.repository import MandateRepository
 from hub.messaging import sealing
+from hub.messaging.inbound import Refused, decode
 from hub.messaging.repository import MessageRepository
 from hub.messaging.service import receipt_verifies, stored_receipt_payload
 from hub.settings import get_settings
@@ -72,6 +73,60 @@ async def cases_of(session: AsyncSession, messages: Sequence[v1.MessageModel]) -
         else:
             found.append(None)
     return found
+
+
+@dataclass
+class LegacySealing:
+    """What ``seal_legacy`` did, added up over its batches."""
+
+    sealed: int = 0  # sealed with their case's key (a key thrown away, for an erased case)
+    of_no_case: int = 0  # left in the clear: receipts, invoices, remittances, bodies of no v1 form
+    skipped: int = 0  # sealed by another process meanwhile
+
+    def add(self, other: LegacySealing) -> None:
+        self.sealed += other.sealed
+        self.of_no_case += other.of_no_case
+        self.skipped += other.skipped
+
+
+LEGACY_BATCH = 200  # messages per transaction: short ones, so that the hub's writers get their turn
+
+
+async def seal_legacy(
+    session: AsyncSession, *, after: tuple[datetime, uuid.UUID] | None = None, limit: int = LEGACY_BATCH
+) -> tuple[LegacySealing, tuple[datetime, uuid.UUID] | None]:
+    """The next ``limit`` messages stored before bodies were sealed (migration 0027: in the clear,
+    with no case), in the order stored after ``after``: each body read as the v1 message it is, its
+    case found as a new message's is (``cases_of``), then sealed with that case's key and stored
+    under the case, so that an export finds it and an erasure makes it unreadable. A message of a
+    case erased already is sealed with a key thrown away at once: the erasure reaches it too. Bodies
+    of no single case stay as they are. Hashes, and the receipts that sign them, do not change.
+    Returns what it did and the cursor of the next batch (None: done)."""
+    repo = GdprRepository(session)
+    rows = await repo.legacy_messages(after=after, limit=limit)
+    read: list[v1.MessageModel | None] = []
+    for row in rows:
+        try:
+            read.append(decode(row.body, row.content_type))
+        except Refused:
+            read.append(None)
+    found = iter(await cases_of(session, [m for m in read if m is not None]))
+    case_ids = [next(found) if m is not None else None for m in read]
+    await sealing.load_keys(session, case_ids, create=True)
+    done = LegacySealing()
+    for row, case_id in zip(rows, case_ids, strict=True):
+        if case_id is None:
+            done.of_no_case += 1
+        elif await repo.seal_legacy(row.id, case_id, sealing.seal_for(session, case_id, row.id, row.body)):
+            done.sealed += 1
+        else:
+            done.skipped += 1
+    return done, (rows[-1].created_at, rows[-1].id) if len(rows) == limit else None
+
+
+async def count_legacy(session: AsyncSession) -> int:
+    """Messages in the clear with no case: what ``seal_legacy`` walks."""
+    return await GdprRepository(session).count_legacy_messages()
 
 
 def retention() -> timedelta:
