@@ -67,7 +67,9 @@ element named in x-xml-root-element. AMQP properties: message_id = envelope.mess
 type = envelope.kind, persistent delivery. An office connects as its own RabbitMQ user (validated
 user_id): it may publish to hub.inbound and consume only its own queue office.<code>; an envelope
 whose sender disagrees with that user is refused. The hub answers every inbound message with a
-receipt (or an error report) on the office's queue. A receipt is signed alone (signature_alg
+receipt (or an error report) on the office's queue; a message sent again with the message_id of one
+applied already is applied no second time and answered with its first receipt again (same
+envelope message_id, RCPT-...). A receipt is signed alone (signature_alg
 Ed25519) or, for a record of a batch file, with its chunk (Ed25519-Merkle, with its inclusion
 proof); schemas/README.md, "Receipts", gives the steps to verify either. The examples of each
 message are the valid samples of schemas/samples/v1/valid.

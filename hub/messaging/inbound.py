@@ -237,7 +237,8 @@ class InboundProcessor:
         self, session: AsyncSession, office: Office, received: Received, *, reply_receipt: bool = False
     ) -> Outcome:
         """Applies one message from ``office`` (the credential's). ``reply_receipt``: also send the
-        receipt back as a message (AMQP senders, replays; over HTTP it is the response body).
+        receipt back as a message (AMQP senders, replays; over HTTP it is the response body); for a
+        duplicate sent over AMQP, the first receipt again (``outbound.resend_receipt``).
 
         On PostgreSQL the message's writes are flushed in a savepoint: a concurrent copy committed
         meanwhile (its inbox row, or a reference only one message may use) fails this flush rather
@@ -268,7 +269,11 @@ class InboundProcessor:
                     await session.flush()
             except IntegrityError:
                 outcome = (await self._process(session, office, [received], read))[0]
-        if reply_receipt and not outcome.duplicate:
+        if reply_receipt and outcome.duplicate and received.transport == "amqp":
+            # The office sent it again: it saw no receipt. (An operator's replay or requeue of a
+            # message applied already is told so, and sends nothing.)
+            await outbound.resend_receipt(session, office, outcome.receipt, parent_id=outcome.message.id)
+        elif reply_receipt and not outcome.duplicate:
             await outbound.send_receipt(session, office, outcome.receipt, parent_id=outcome.message.id)
         _account(office, received, outcome)
         return outcome

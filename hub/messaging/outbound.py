@@ -67,12 +67,17 @@ async def forward_to_agency(session: AsyncSession, message: StoredMessage) -> No
     )
 
 
+def receipt_message_id(receipt: Receipt) -> str:
+    """The envelope id of a receipt sent as a message: one per received message, whenever sent."""
+    return f"RCPT-{receipt.message_pk.hex}"
+
+
 def receipt_message(receipt: Receipt, recipient: str) -> v1.Receipt:
     """The wire form of a stored receipt, as returned to the sender: signed alone (``Ed25519``), or a
     batch record's, signed with its chunk (``Ed25519-Merkle``, with its proof)."""
     return v1.Receipt(
         envelope=v1.Envelope(
-            message_id=f"RCPT-{receipt.message_pk.hex}",
+            message_id=receipt_message_id(receipt),
             kind="receipt",
             version="1",
             sender=AGENCY_PARTY,
@@ -100,6 +105,21 @@ async def send_receipt(
 ) -> None:
     """The receipt of an office's message, sent back as a message (to AMQP senders, and on replay)."""
     await send_to_office(session, office, receipt_message(receipt, office.code), parent_id=parent_id)
+
+
+async def resend_receipt(
+    session: AsyncSession, office: Office, receipt: Receipt, *, parent_id: uuid.UUID
+) -> None:
+    """The receipt of a message the office sent again, already applied (a duplicate, over AMQP: an
+    office that saw no receipt sends again): the receipt message sent the first time, queued again
+    with its message id (the office's inbox drops it if it had it, takes it if it was lost); or, if
+    the first copy's receipt was never sent as a message (it came over HTTP, where the receipt is
+    the response), sent now."""
+    first = await MessageRepository(session).sent_to(office.code, receipt_message_id(receipt))
+    if first is None:
+        await send_receipt(session, office, receipt, parent_id=parent_id)
+    else:
+        await service.resend(session, first.id, actor="hub")
 
 
 def error_report(

@@ -90,6 +90,15 @@ class MessageRepository:
     async def get(self, message_pk: uuid.UUID) -> StoredMessage | None:
         return await self.session.get(StoredMessage, message_pk)
 
+    async def sent_to(self, recipient: str, message_id: str) -> StoredMessage | None:
+        """The message the hub sent ``recipient`` as ``message_id`` (``ix_messages_recipient_message_id``)."""
+        query = select(StoredMessage).where(
+            StoredMessage.recipient == recipient,
+            StoredMessage.message_id == message_id,
+            StoredMessage.direction == "outbound",
+        )
+        return await self.session.scalar(query.order_by(StoredMessage.created_at).limit(1))
+
     async def find(
         self,
         *,

@@ -24,12 +24,14 @@ from hub.kit.ratelimit import RateLimiter
 from hub.messaging import service
 from hub.messaging.amqp import AmqpTransport, InboundConsumer
 from hub.messaging.dead_letters import KEPT, list_dead_letters, read_dead_letters, requeue_dead_letters
+from hub.messaging.inbound import Received
 from hub.messaging.models import InboxEntry, OutboxEntry, StoredMessage
 from hub.messaging.relay import Relay
 from hub.messaging.service import Envelope
 from hub.messaging.signing import ReceiptSigner
 from hub.offices import service as offices
 from hub.offices.models import DeliveryChannel
+from hub.offices.repository import OfficeRepository
 from schemas.v1 import SAMPLES_DIR
 from tests.conftest import database_like, eventually, rabbitmqctl
 
@@ -391,3 +393,48 @@ async def test_requeue_walks_past_the_letters_it_must_keep(
     assert left.total == 55 and sorted(d.message_id or "" for d in left.letters) == ghosts
     stored = select(func.count()).select_from(StoredMessage).where(StoredMessage.message_id.in_(mine))
     assert await count(hub.sessions, stored) == 3
+
+
+async def test_a_duplicate_gets_its_first_receipt_again(hub: Hub, vhost_url: str, office_code: str) -> None:
+    """An office that saw no receipt sends its message again: applied once, and the office gets the
+    first receipt again, under the same message id (its inbox drops a copy it had). A message whose
+    first copy came over HTTP (the receipt was the response) gets its receipt sent now."""
+    to_office: list[AbstractIncomingMessage] = []
+    listener = await collect(vhost_url, topology.office_queue(office_code), to_office)
+    twice, http_first = f"CR-{secrets.token_hex(4)}", f"CR-{secrets.token_hex(4)}"
+    await publish_as_office(vhost_url, office_code, act_report(office_code, twice))
+    applied = (
+        select(func.count()).select_from(InboxEntry).where(InboxEntry.message_id.in_([twice, http_first]))
+    )
+    await until_count(hub.sessions, applied, 1)
+    async with unit_of_work(hub.sessions) as session:  # as POST /v1/messages applies it
+        office = await OfficeRepository(session).get_by_code(office_code)
+        assert office is not None
+        over_http = Received(act_report(office_code, http_first), "application/xml")
+        assert (await hub.processor.receive(session, office, over_http)).accepted
+    await publish_as_office(vhost_url, office_code, act_report(office_code, twice))
+    await publish_as_office(vhost_url, office_code, act_report(office_code, http_first))
+
+    resent = (
+        select(func.count())
+        .select_from(OutboxEntry)
+        .join(StoredMessage, StoredMessage.id == OutboxEntry.message_pk)
+        .where(StoredMessage.kind == "receipt", StoredMessage.recipient == office_code)
+    )
+    await until_count(hub.sessions, resent, 3)
+    await hub.drain()
+    await eventually(lambda: len(to_office) == 3)
+    ids = sorted(m.headers["x-hub-message-id"] for m in to_office)  # type: ignore[misc]
+    async with hub.sessions() as session:
+        found = await session.scalars(
+            select(StoredMessage).where(StoredMessage.message_id.in_([twice, http_first]))
+        )
+        firsts = {m.message_id: m.id for m in found}
+    receipts = select(func.count()).select_from(StoredMessage)
+    stored_receipts = await count(
+        hub.sessions, receipts.where(StoredMessage.kind == "receipt", StoredMessage.recipient == office_code)
+    )
+    assert ids == sorted([f"RCPT-{firsts[twice].hex}"] * 2 + [f"RCPT-{firsts[http_first].hex}"])
+    assert stored_receipts == 2  # the first one queued again, not a second copy
+    assert await count(hub.sessions, applied) == 2  # nothing applied twice
+    await listener.close()
