@@ -10,14 +10,16 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 from sqlalchemy.engine.interfaces import ExecuteStyle
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.database import create_engine, session_factory, unit_of_work
+from hub.kit.clock import utcnow
 from hub.messaging import outbound, service
 from hub.messaging.models import MailboxItem, MessageEvent, OutboxEntry, StoredMessage
 from hub.messaging.relay import Outgoing, Relay
+from hub.messaging.repository import MessageRepository
 from hub.messaging.service import Envelope
 from hub.offices import service as offices
 from hub.offices.models import DeliveryChannel
@@ -242,6 +244,26 @@ async def test_an_unconfirmed_message_stays_pending_with_backoff(
     await drain(relay)  # not due yet: not retried at once
     async with sessions() as session:
         assert (await session.get(OutboxEntry, entry_id)).attempts == 1  # type: ignore[union-attr]
+
+
+@pytest.mark.postgres
+async def test_the_relay_updates_each_message_status_in_place(pg_session: AsyncSession) -> None:
+    """The relay's status update of a message is a HOT update (PostgreSQL): the new row version on
+    its page, no entry written in the ten indexes of ``messages`` (its fillfactor leaves the room;
+    full pages would put the new versions elsewhere and count none HOT)."""
+    code = office_code()
+    await offices.add_office(pg_session, code=code, name="Étude")
+    await enqueue(pg_session, code, 200)
+    delivered = await MessageRepository(pg_session).deliver_due_to_mailboxes(utcnow(), 500)
+    counts = await pg_session.execute(
+        text(
+            "SELECT pg_stat_get_xact_tuples_updated('messages'::regclass),"
+            " pg_stat_get_xact_tuples_hot_updated('messages'::regclass)"
+        )
+    )
+    updated, hot = counts.one()
+    assert len(delivered) == updated == 200
+    assert hot == updated
 
 
 async def test_pull_inbox_lists_and_acknowledges(app: FastAPI, client: httpx.AsyncClient) -> None:
