@@ -181,6 +181,48 @@ async def test_several_relays_at_once_publish_and_deliver_each_row_once(
         assert dict(statuses.all()) == {"sent": 300}
 
 
+class GatedTransport:
+    """Confirms nothing until ``together`` batches are being published at once (then everything)."""
+
+    def __init__(self, together: int) -> None:
+        self.together = together
+        self.in_flight = self.peak = 0
+        self.opened = asyncio.Event()
+        self.confirmed: list[int] = []
+
+    async def send(self, session: AsyncSession, batch: Sequence[Outgoing]) -> list[str | None]:
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        if self.in_flight >= self.together:
+            self.opened.set()
+        await asyncio.wait_for(self.opened.wait(), timeout=10)  # one after the other: times out
+        self.in_flight -= 1
+        self.confirmed.extend(out.entry.id for out in batch)
+        return [None for _ in batch]
+
+
+async def test_the_next_batch_is_published_while_the_one_before_awaits_its_confirms(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """With a broker on PostgreSQL the relay keeps two batches in flight, each in its own
+    transaction: each row published once and marked sent after its confirm. SQLite: one at a time."""
+    code = office_code()
+    async with unit_of_work(sessions) as session:
+        await offices.add_office(session, code=code, name="Étude", delivery_channel=DeliveryChannel.AMQP)
+        ids = await enqueue(session, code, 100)
+    passes = 2 if sessions.kw["bind"].dialect.name == "postgresql" else 1
+    broker = GatedTransport(passes)
+    relay = Relay(sessions, broker=broker, batch_size=25)
+    assert relay.passes == passes
+    assert await relay.drain() >= 100
+    assert broker.peak == passes
+    confirmed = [outbox_id for outbox_id in broker.confirmed if outbox_id in set(ids)]
+    assert sorted(confirmed) == ids
+    async with sessions() as session:
+        statuses = await session.scalars(select(OutboxEntry.status).where(OutboxEntry.id.in_(ids)))
+        assert set(statuses) == {"sent"}
+
+
 async def test_a_forward_to_the_agency_sends_the_stored_inbound_message_and_keeps_its_status(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
