@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -116,5 +117,28 @@ async def test_remittances_go_down_and_up_again(database_url: str, tmp_path: Pat
             async with engine.connect() as conn:
                 tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
             assert {"remittances", "remittance_lines"} <= tables
+        finally:
+            await engine.dispose()
+
+
+def _messages_options(connection: Connection) -> list[str]:
+    found = connection.exec_driver_sql("SELECT reloptions FROM pg_class WHERE relname = 'messages'")
+    return list(found.scalar_one() or [])
+
+
+@pytest.mark.postgres
+async def test_messages_fillfactor_goes_down_and_up_again(postgres_url: str, tmp_path: Path) -> None:
+    """20261205_0029 (PostgreSQL only): down to 0028 gives ``messages`` full pages again, up half filled."""
+    async with database_like(postgres_url, tmp_path) as url:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                assert await conn.run_sync(_messages_options) == ["fillfactor=50"]
+            async with engine.begin() as conn:
+                await conn.run_sync(_downgrade, "20261204_0028")
+                assert await conn.run_sync(_messages_options) == []
+            await migrate(engine)
+            async with engine.connect() as conn:
+                assert await conn.run_sync(_messages_options) == ["fillfactor=50"]
         finally:
             await engine.dispose()

@@ -283,7 +283,7 @@ def groups() -> dict[str, Group]:
         Group("raw", raw.group),
         Group("http", http.group, raw=("http", "pg-transactions")),
         Group("batch", batch.group, raw=("batch",)),
-        Group("relay", relay.group, raw=("relay", "amqp-publish")),
+        Group("relay", relay.group, raw=("relay", "relay-hub-rows", "amqp-publish")),
         Group("fanout", fanout.group, raw=("pg-transactions",)),
         Group("matching", matching.group, raw=("matching",)),
         Group("en16931", en16931.group),

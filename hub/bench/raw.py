@@ -9,6 +9,10 @@ is its own); the database is a scratch one of the run's engine.
   many rows as the hub writes per accepted record (counted on a probe batch run by the hub first),
   two of them carrying the record, written with COPY per 500-record transaction;
 - ``relay``: claim due rows with SKIP LOCKED, insert each into a mailbox table, mark them sent;
+- ``relay-hub-rows`` (PostgreSQL, an extra row beside ``relay``, no hub row's ratio): the same
+  claim writing the rows the hub's relay writes, into the hub's own tables (migrated: their indexes,
+  foreign keys and fillfactor): the outbox row sent, the message's status, its lifecycle step, its
+  mailbox item; plain statements on the driver. What the schema costs, apart from the hub's code;
 - ``amqp-publish``: aio-pika persistent publishes with pipelined confirms into a quorum queue;
 - ``matching``: the same invoice lines joined to their acts by dict look-ups and compared with the
   act's ceiling in plain Python.
@@ -25,8 +29,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from hub.bench import Bench, Row, in_child, measured
-from hub.bench.rawdb import RawDb
+from hub.bench.rawdb import RawDb, dsn
 from hub.bench.serving import Server, free_port, load
 
 CHUNK = 500  # records per transaction, as the hub's batch runner
@@ -211,6 +217,91 @@ async def _relay(bench: Bench) -> Row:
     )
 
 
+# The hub's rows for ``raw_relay_hub_rows``: outbound messages with their outbox row and their
+# ``routed`` step, as ``hub.messaging.service.enqueue_outbound`` writes them.
+_HUB_ROWS = [
+    """INSERT INTO messages (id, direction, message_id, kind, version, sender, recipient, content_type,
+        body, sha256, status, sealed, created_at)
+    SELECT gen_random_uuid(), 'outbound', 'RAW-' || g, 'mandate', '1', 'AGENCY', 'OFFICE' || (g % 50),
+        'application/xml', '<mandate/>'::bytea, repeat('0', 64), 'routed', false, clock_timestamp()
+    FROM generate_series(1, $1::int) g""",
+    """INSERT INTO outbox (message_pk, recipient, exchange, routing_key, status, attempts,
+        next_attempt_at, created_at)
+    SELECT id, recipient, 'hub.outbound', 'office.' || recipient, 'pending', 0, created_at, created_at
+    FROM messages ORDER BY created_at""",
+    """INSERT INTO message_events (message_pk, status, at, actor)
+    SELECT id, 'routed', created_at, 'hub' FROM messages""",
+]
+
+
+async def raw_relay_hub_rows(url: str, messages: int) -> dict[str, Any]:
+    """``raw_relay`` writing what the hub's relay writes per message, on the hub's tables."""
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        await conn.execute(_HUB_ROWS[0], messages)
+        for statement in _HUB_ROWS[1:]:
+            await conn.execute(statement)
+        await conn.execute("ANALYZE")
+        started, cpu_started = time.perf_counter(), time.process_time()
+        sent = 0
+        while True:
+            async with conn.transaction():
+                claimed = await conn.fetch(
+                    "SELECT id, message_pk, recipient FROM outbox WHERE status = 'pending' "
+                    "AND next_attempt_at <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                    RELAY_BATCH,
+                )
+                if not claimed:
+                    break
+                ids = [r["id"] for r in claimed]
+                pks = [r["message_pk"] for r in claimed]
+                await conn.execute(
+                    "UPDATE outbox SET status = 'sent', sent_at = now(), last_error = NULL, "
+                    "attempts = attempts + 1 WHERE id = ANY($1)",
+                    ids,
+                )
+                await conn.execute("UPDATE messages SET status = 'delivered' WHERE id = ANY($1)", pks)
+                await conn.execute(
+                    "INSERT INTO message_events (message_pk, status, at, actor, detail) "
+                    "SELECT pk, 'delivered', now(), 'relay', 'outbox ' || id FROM unnest($1::uuid[], "
+                    "$2::bigint[]) AS sent(pk, id)",
+                    pks,
+                    ids,
+                )
+                await conn.execute(
+                    "INSERT INTO mailbox (recipient, message_pk, push_state, push_attempts, created_at) "
+                    "SELECT recipient, pk, 'none', 0, now() FROM unnest($1::text[], $2::uuid[]) "
+                    "AS sent(recipient, pk)",
+                    [r["recipient"] for r in claimed],
+                    pks,
+                )
+            sent += len(claimed)
+        return {
+            "count": sent,
+            "seconds": time.perf_counter() - started,
+            "cpu_seconds": time.process_time() - cpu_started,
+        }
+    finally:
+        await conn.close()
+
+
+async def _relay_hub_rows(bench: Bench) -> Row | None:
+    if bench.engine != "postgresql":
+        return None
+    async with bench.database() as url:
+        result, rss = await in_child("hub.bench.raw:raw_relay_hub_rows", url, bench.scale.messages)
+    return measured(
+        "raw",
+        "the same, writing the hub's rows in its tables",
+        "msg/s",
+        result,
+        engine=bench.engine,
+        peak_rss_mb=rss,
+        process="bench child",
+        key="relay-hub-rows",
+    )
+
+
 async def raw_publish(url: str, messages: int, window: int = 1000) -> dict[str, Any]:
     import aio_pika
 
@@ -291,6 +382,7 @@ LIMITS: dict[str, Callable[[Bench], Awaitable[Row | None]]] = {
     "pg-transactions": _pg_transactions,
     "batch": _batch,
     "relay": _relay,
+    "relay-hub-rows": _relay_hub_rows,
     "amqp-publish": _amqp,
     "matching": _matching,
 }

@@ -49,9 +49,7 @@ async def drain(url: str, messages: int, amqp_url: str | None) -> dict[str, Any]
                 await broker.ready()
         relay = Relay(sessions, broker=AmqpTransport(broker) if broker else None)
         started, cpu_started = time.perf_counter(), time.process_time()
-        sent = 0
-        while moved := await relay.run_once():
-            sent += moved
+        sent = await relay.drain()
         seconds = time.perf_counter() - started
         if sent < messages:
             raise RuntimeError(f"the relay sent {sent} of {messages} messages (see its log)")

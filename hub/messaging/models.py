@@ -69,6 +69,11 @@ class StoredMessage(UuidPk, Timestamped, Base):
         # The message log read a page at a time in the order stored (GET /v1/messages): a walk from
         # the page's cursor, not a sort of the whole store.
         Index("ix_messages_created_at_id", "created_at", "id"),
+        # Pages half filled (PostgreSQL): a status update finds room on its row's page for the new
+        # version (HOT, no index written) instead of an entry in each of the indexes above.
+        # Twice the heap, for rows updated once or twice each soon after they are written
+        # (docs/adr/0017-messages-fillfactor.md; migration 20261205_0029).
+        {"postgresql_with": {"fillfactor": 50}},
     )
 
     direction: Mapped[str] = mapped_column(String(8))

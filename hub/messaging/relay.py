@@ -96,12 +96,23 @@ class Relay:
         broker: Transport | None = None,
         batch_size: int = 500,
         idle_sleep_s: float = 0.2,
+        passes: int | None = None,
     ) -> None:
         self.sessions = sessions
         self.broker = broker
         self.mailbox = MailboxTransport()
         self.batch_size = batch_size
         self.idle_sleep_s = idle_sleep_s
+        # Batches in flight at once (``run_once`` each, in a transaction of its own): with a
+        # broker, the next batch is claimed and published while the one before awaits its
+        # confirms. Each row is still marked sent only in the transaction that saw its confirm,
+        # and ``SKIP LOCKED`` keeps the passes' rows apart, as for several relays. One on SQLite
+        # (one writer at a time) and without a broker (the mailboxes' batch is one statement).
+        if passes is None:
+            bind = sessions.kw.get("bind")
+            on_postgres = bind is not None and bind.dialect.name == "postgresql"
+            passes = 2 if broker is not None and on_postgres else 1
+        self.passes = passes
 
     async def run_once(self) -> int:
         """Sends one batch of due rows; returns how many were sent."""
@@ -181,7 +192,21 @@ class Relay:
                 log.warning("outbox_send_failed", outbox_id=out.entry.id, attempts=attempts, error=error)
         return len(sent)
 
+    async def drain(self) -> int:
+        """Sends every due row, ``passes`` batches at a time; how many were sent."""
+
+        async def one_pass() -> int:
+            sent = 0
+            while moved := await self.run_once():
+                sent += moved
+            return sent
+
+        return sum(await asyncio.gather(*(one_pass() for _ in range(self.passes))))
+
     async def run_forever(self, stop: asyncio.Event) -> None:
+        await asyncio.gather(*(self._run_pass(stop) for _ in range(self.passes)))
+
+    async def _run_pass(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 sent = await self.run_once()

@@ -10,14 +10,16 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 from sqlalchemy.engine.interfaces import ExecuteStyle
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.database import create_engine, session_factory, unit_of_work
+from hub.kit.clock import utcnow
 from hub.messaging import outbound, service
 from hub.messaging.models import MailboxItem, MessageEvent, OutboxEntry, StoredMessage
 from hub.messaging.relay import Outgoing, Relay
+from hub.messaging.repository import MessageRepository
 from hub.messaging.service import Envelope
 from hub.offices import service as offices
 from hub.offices.models import DeliveryChannel
@@ -179,6 +181,48 @@ async def test_several_relays_at_once_publish_and_deliver_each_row_once(
         assert dict(statuses.all()) == {"sent": 300}
 
 
+class GatedTransport:
+    """Confirms nothing until ``together`` batches are being published at once (then everything)."""
+
+    def __init__(self, together: int) -> None:
+        self.together = together
+        self.in_flight = self.peak = 0
+        self.opened = asyncio.Event()
+        self.confirmed: list[int] = []
+
+    async def send(self, session: AsyncSession, batch: Sequence[Outgoing]) -> list[str | None]:
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        if self.in_flight >= self.together:
+            self.opened.set()
+        await asyncio.wait_for(self.opened.wait(), timeout=10)  # one after the other: times out
+        self.in_flight -= 1
+        self.confirmed.extend(out.entry.id for out in batch)
+        return [None for _ in batch]
+
+
+async def test_the_next_batch_is_published_while_the_one_before_awaits_its_confirms(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """With a broker on PostgreSQL the relay keeps two batches in flight, each in its own
+    transaction: each row published once and marked sent after its confirm. SQLite: one at a time."""
+    code = office_code()
+    async with unit_of_work(sessions) as session:
+        await offices.add_office(session, code=code, name="Étude", delivery_channel=DeliveryChannel.AMQP)
+        ids = await enqueue(session, code, 100)
+    passes = 2 if sessions.kw["bind"].dialect.name == "postgresql" else 1
+    broker = GatedTransport(passes)
+    relay = Relay(sessions, broker=broker, batch_size=25)
+    assert relay.passes == passes
+    assert await relay.drain() >= 100
+    assert broker.peak == passes
+    confirmed = [outbox_id for outbox_id in broker.confirmed if outbox_id in set(ids)]
+    assert sorted(confirmed) == ids
+    async with sessions() as session:
+        statuses = await session.scalars(select(OutboxEntry.status).where(OutboxEntry.id.in_(ids)))
+        assert set(statuses) == {"sent"}
+
+
 async def test_a_forward_to_the_agency_sends_the_stored_inbound_message_and_keeps_its_status(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -242,6 +286,26 @@ async def test_an_unconfirmed_message_stays_pending_with_backoff(
     await drain(relay)  # not due yet: not retried at once
     async with sessions() as session:
         assert (await session.get(OutboxEntry, entry_id)).attempts == 1  # type: ignore[union-attr]
+
+
+@pytest.mark.postgres
+async def test_the_relay_updates_each_message_status_in_place(pg_session: AsyncSession) -> None:
+    """The relay's status update of a message is a HOT update (PostgreSQL): the new row version on
+    its page, no entry written in the ten indexes of ``messages`` (its fillfactor leaves the room;
+    full pages would put the new versions elsewhere and count none HOT)."""
+    code = office_code()
+    await offices.add_office(pg_session, code=code, name="Étude")
+    await enqueue(pg_session, code, 200)
+    delivered = await MessageRepository(pg_session).deliver_due_to_mailboxes(utcnow(), 500)
+    counts = await pg_session.execute(
+        text(
+            "SELECT pg_stat_get_xact_tuples_updated('messages'::regclass),"
+            " pg_stat_get_xact_tuples_hot_updated('messages'::regclass)"
+        )
+    )
+    updated, hot = counts.one()
+    assert len(delivered) == updated == 200
+    assert hot == updated
 
 
 async def test_pull_inbox_lists_and_acknowledges(app: FastAPI, client: httpx.AsyncClient) -> None:
