@@ -155,8 +155,15 @@ class RowBuffer:
         buffer = RowBuffer.of(session)
         if buffer is None:
             return False
-        buffer.rows.setdefault(model, []).append(row)
+        buffer.add(model, row)
         return True
+
+    def add(self, model: type[Base], row: dict[str, Any]) -> None:
+        """Buffers ``row`` of ``model``'s table."""
+        self.rows.setdefault(model, []).append(row)
+
+    def extend(self, model: type[Base], rows: list[dict[str, Any]]) -> None:
+        self.rows.setdefault(model, []).extend(rows)
 
     @staticmethod
     def row_of(obj: Base, *, defaulted: Collection[str] = ("created_at",)) -> dict[str, Any]:
