@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
@@ -131,6 +133,16 @@ class Assessment:
         call, to which the caller may add keys; what it holds is shared between calls (an assessment
         an ``Assessor`` remembers is stored with many reports), so never changed in place."""
         return dict(self._json)
+
+    @property
+    def json_form(self) -> Mapping[str, Any]:
+        """What ``as_dict`` copies: the same object each call, shared, never changed."""
+        return self._json
+
+    @functools.cached_property
+    def json_text(self) -> str:
+        """``json.dumps(self.as_dict())``, encoded once: a remembered verdict is stored with many reports."""
+        return json.dumps(self._json)
 
     @functools.cached_property
     def _json(self) -> dict[str, Any]:
