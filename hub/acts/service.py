@@ -219,9 +219,13 @@ class ReportReads:
 
     def assessor(self, catalogue: Catalogue) -> Assessor:
         """The cost check of the set's reports, with the rates learned for the set: one verdict per
-        case as the rules read it, act and date (``hub.recovery.plausibility.Assessor``)."""
+        case as the rules read it, act and date (``hub.recovery.plausibility.Assessor``), shared
+        with the sets checked before with the same snapshot of the learned rates."""
         if self._assessor is None or self._assessor.catalogue is not catalogue:
-            self._assessor = Assessor(rates=self.rates, catalogue=catalogue)
+            if self.rates is None:
+                self._assessor = Assessor(catalogue=catalogue)
+            else:
+                self._assessor = Assessor.of(self.rates, catalogue)
         return self._assessor
 
     def budget_use(self, mandate: Mandate, report: v1.ActReport) -> BudgetUse | None:

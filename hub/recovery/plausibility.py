@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 from hub.recovery import economics
 from hub.recovery.assumptions import Asset, Assumptions, load_assumptions, percent
@@ -575,11 +575,17 @@ def history_read(case: CaseFacts, on: date) -> tuple[ActRecord, ...]:
 
 
 class Assessor:
-    """``assess`` for many acts against the same learned rates and tariff (a batch chunk), each
-    verdict worked out once per case as the rules read it (``history_read``), act, date and office.
-    A chunk's reports on one case mostly differ only in what the rules do not read (the same act
-    reported again, a repeat of one already on file), so most are looked up, not worked out; the
-    ``Assessment`` returned is then the one already returned, frozen and shared."""
+    """``assess`` for many acts against the same learned rates and tariff (a batch chunk, the
+    messages checked with one snapshot of the learned rates), each verdict worked out once per case
+    as the rules read it (``history_read``), act, date and office. Reports on one case mostly differ
+    only in what the rules do not read (the same act reported again, a repeat of one already on
+    file), so most are looked up, not worked out; the ``Assessment`` returned is then the one already
+    returned, frozen and shared. The ``kept`` verdicts used last are remembered (least recently used
+    forgotten first), so its memory is bounded however many messages it serves."""
+
+    KEPT = 1024  # more than a batch chunk's records: a chunk forgets none of its own verdicts
+    # The assessor ``of`` gave last: kept while the learned rates it was given are the same object.
+    _last: ClassVar[Assessor | None] = None
 
     def __init__(
         self,
@@ -587,19 +593,40 @@ class Assessor:
         rates: RecoveryRates | None = None,
         assumptions: Assumptions | None = None,
         catalogue: Catalogue | None = None,
+        kept: int = KEPT,
     ) -> None:
         self.assumptions = assumptions or load_assumptions()
         self.rates = rates or prior_rates(assumptions=self.assumptions)
         self.catalogue = catalogue or load_catalogue()
+        self.kept = kept
         self._known: dict[tuple[CaseFacts, str, date, str | None], Assessment] = {}
+
+    @classmethod
+    def of(cls, rates: RecoveryRates, catalogue: Catalogue) -> Assessor:
+        """The assessor of ``rates``, ``catalogue`` and the packaged assumptions: the one given last
+        when they are the same objects, so its verdicts serve every message and batch chunk checked
+        with one snapshot of the learned rates (``HUB_LEARNED_RATES_SECONDS``); a new one when the
+        rates were read again (they may have moved)."""
+        last = cls._last
+        assumptions = load_assumptions()
+        if (
+            last is None
+            or last.rates is not rates
+            or last.catalogue is not catalogue
+            or last.assumptions is not assumptions
+        ):
+            last = cls._last = cls(rates=rates, catalogue=catalogue, assumptions=assumptions)
+        return last
 
     def assess(self, case: CaseFacts, act_code: str, on: date, *, office: str | None = None) -> Assessment:
         """What ``assess(case, act_code, on, office=office)`` with this assessor's rates, assumptions
         and tariff answers."""
         key = (dataclasses.replace(case, acts=history_read(case, on)), act_code, on, office)
-        known = self._known.get(key)
+        known = self._known.pop(key, None)
         if known is None:
-            known = self._known[key] = assess(
+            if len(self._known) >= self.kept:
+                del self._known[next(iter(self._known))]  # the least recently used
+            known = assess(
                 case,
                 act_code,
                 on,
@@ -608,6 +635,7 @@ class Assessor:
                 assumptions=self.assumptions,
                 catalogue=self.catalogue,
             )
+        self._known[key] = known  # the most recently used last
         return known
 
 
