@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import operator
 import uuid
 from collections.abc import AsyncIterator, Callable, Collection
 from datetime import UTC, datetime
@@ -212,14 +213,18 @@ class RowBuffer:
         given = list(values[0])
         defaulted = [c for c in table.columns if c.key not in values[0] and c.default is not None]
         columns = [table.c[key] for key in given] + defaulted
-        convert = [_copy_conversion(c, dialect) for c in columns]
+        # Only the columns with a conversion are converted, in place: most have none (the driver's).
+        converted = [(at, to) for at, c in enumerate(columns) if (to := _copy_conversion(c, dialect))]
         fill = [_default_of(c) for c in defaulted]
+        read = operator.itemgetter(*given)
         records = []
         for row in values:
-            record = [row[key] for key in given] + [make() for make in fill]
-            records.append(
-                tuple(value if to is None else to(value) for value, to in zip(record, convert, strict=True))
-            )
+            record = [*read(row)] if len(given) > 1 else [read(row)]
+            for make in fill:
+                record.append(make())
+            for at, to in converted:
+                record[at] = to(record[at])
+            records.append(tuple(record))
         raw = await connection.get_raw_connection()
         await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
             table.name, records=records, columns=[c.name for c in columns]
