@@ -27,6 +27,7 @@ import dataclasses
 import functools
 import json
 import math
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -574,6 +575,11 @@ def history_read(case: CaseFacts, on: date) -> tuple[ActRecord, ...]:
     return tuple(dict.fromkeys(record for record in case.acts if record.on <= on))
 
 
+# Every field of a case's facts but its acts, which a verdict's key holds as the rules read them
+# (``history_read``): the facts' equality without building a copy of them for each key.
+_facts_but_acts = operator.attrgetter(*(f.name for f in dataclasses.fields(CaseFacts) if f.name != "acts"))
+
+
 class Assessor:
     """``assess`` for many acts against the same learned rates and tariff (a batch chunk, the
     messages checked with one snapshot of the learned rates), each verdict worked out once per case
@@ -599,7 +605,8 @@ class Assessor:
         self.rates = rates or prior_rates(assumptions=self.assumptions)
         self.catalogue = catalogue or load_catalogue()
         self.kept = kept
-        self._known: dict[tuple[CaseFacts, str, date, str | None], Assessment] = {}
+        # (the case's facts but its acts, its acts as read, act, date, office) -> verdict
+        self._known: dict[tuple[Any, ...], Assessment] = {}
 
     @classmethod
     def of(cls, rates: RecoveryRates, catalogue: Catalogue) -> Assessor:
@@ -621,7 +628,7 @@ class Assessor:
     def assess(self, case: CaseFacts, act_code: str, on: date, *, office: str | None = None) -> Assessment:
         """What ``assess(case, act_code, on, office=office)`` with this assessor's rates, assumptions
         and tariff answers."""
-        key = (dataclasses.replace(case, acts=history_read(case, on)), act_code, on, office)
+        key = (_facts_but_acts(case), history_read(case, on), act_code, on, office)
         known = self._known.pop(key, None)
         if known is None:
             if len(self._known) >= self.kept:
