@@ -11,11 +11,13 @@ refused one or one for another act does not count (see ``docs/rules.md``, sectio
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from hub.kit.db import EncodedJson
 from hub.kit.errors import InvalidInput
 from hub.kit.money import Money
 from hub.mandates.models import Approval, Mandate, MandateKind
@@ -112,6 +114,40 @@ class BudgetUse:
         }
 
 
+class StoredAssessment(EncodedJson):
+    """What is stored with an act report: its verdict's keys (``plausibility.Assessment.as_dict``),
+    then the report's own (claimed, approval, budget, flags...). The verdict, which many reports
+    share (a remembered one) and which is most of the text, is encoded once (``json_text``); each
+    report encodes only its own keys. A verdict key changed or removed in place: encoded whole."""
+
+    __slots__ = ("verdict",)
+
+    def __init__(self, verdict: plausibility.Assessment | None = None, **own: Any) -> None:
+        super().__init__(verdict.json_form if verdict is not None else (), **own)
+        self.verdict = verdict
+
+    def encoded(self) -> str:
+        if self.verdict is None:
+            return json.dumps(self)
+        shared = self.verdict.json_form
+        own: dict[str, Any] = {}
+        seen = 0
+        for key, value in self.items():
+            if key in shared:
+                if shared[key] is not value:
+                    return json.dumps(self)
+                seen += 1
+            elif seen < len(shared):  # a key of its own among the verdict's: not in the verdict's order
+                return json.dumps(self)
+            else:
+                own[key] = value
+        if seen < len(shared) or not shared:
+            return json.dumps(self)
+        if not own:
+            return self.verdict.json_text
+        return f"{self.verdict.json_text[:-1]}, {json.dumps(own)[1:]}"
+
+
 def after_the_fact(
     act_code: str,
     on: date,
@@ -122,7 +158,7 @@ def after_the_fact(
     *,
     budget: BudgetUse | None = None,
     approval: ApprovalStanding | None = None,
-) -> tuple[bool, dict[str, Any]]:
+) -> tuple[bool, StoredAssessment]:
     """(flagged, what is stored with the report). Flagged when the act needed an approval (its cost
     destroying value for the creditor, or a budget overrun) and the one it quotes does not count, or when it
     quotes an approval the agency refused. ``flags`` lists each reason with its code and message.
@@ -130,17 +166,16 @@ def after_the_fact(
     the learned rates and tariff the cost is judged with, remembering its verdicts for a set of
     reports."""
     needs: list[dict[str, str]] = []
-    result: dict[str, Any]
+    result: StoredAssessment
     if facts is None:
-        result = {"available": False, "reason": "the case of the mandate was not found"}
+        result = StoredAssessment(available=False, reason="the case of the mandate was not found")
     else:
         try:
             assessed = assessor.assess(facts, act_code, on, office=office)
         except (InvalidInput, ValueError) as exc:
-            result = {"available": False, "reason": str(exc)}
+            result = StoredAssessment(available=False, reason=str(exc))
         else:
-            result = assessed.as_dict()
-            result["available"] = True
+            result = StoredAssessment(assessed, available=True)
             if assessed.flagged:
                 cur = facts.currency
                 needs.append(

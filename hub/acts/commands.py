@@ -23,6 +23,7 @@ from hub.database import (
 )
 from hub.kit.errors import HubError, NotFound
 from hub.kit.heap import settle_collector
+from hub.mandates.service import lifecycle as mandates_lifecycle
 from hub.messaging.signing import ReceiptSigner
 from hub.offices.repository import OfficeRepository
 from hub.settings import get_settings
@@ -33,6 +34,9 @@ reports_app = typer.Typer(help="Act reports from bailiff offices.", no_args_is_h
 async def import_batch(path: Path, office_code: str, *, show_progress: bool = True) -> BatchResult:
     """The same path as ``POST /v1/act-reports/batch``: the file streamed record by record."""
     settings = get_settings()
+    # The chunks' checks learn from the reports before them as the server's batch route does: from
+    # a snapshot of the learned rates read at most every HUB_LEARNED_RATES_SECONDS (ADR 0016).
+    mandates_lifecycle.RATES.configure(settings.learned_rates_seconds)
     engine = engine_from_settings(settings)
     sessions = session_factory(engine)
     processor = inbound_processor(ReceiptSigner(settings.secret_key))

@@ -4,6 +4,7 @@ money it collected and the fees it claims."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import (
@@ -74,6 +75,29 @@ class ActReport(UuidPk, Timestamped, Base):
     case: Mapped[Case] = relationship(lazy="raise")
     office: Mapped[Office] = relationship(lazy="raise")
     message: Mapped[StoredMessage] = relationship(lazy="raise")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedAct:
+    """An act report just recorded, as what follows in its unit of work reads it (its postings, the
+    next reports of its set, its mandate's completion): its row is written from the row buffer,
+    with no ORM object."""
+
+    id: uuid.UUID
+    mandate_id: uuid.UUID
+    case_id: uuid.UUID
+    office_id: uuid.UUID
+    act_code: str
+    act_date: date
+    outcome_code: str
+    office_reference: str
+    currency: str
+    seized_cents: int
+    collected_cents: int
+    emoluments_cents: int
+    disbursements_cents: int
+    vat_cents: int
+    flagged: bool
 
 
 # Spread of each tally over this many rows, summed on read: concurrent reports of one act by one

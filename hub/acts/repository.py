@@ -139,13 +139,12 @@ class ActReportRepository:
         )
         return found.all()
 
-    def add(self, report: ActReport) -> None:
-        """Written by the next flush; in a batch chunk, with the chunk's other reports in one
-        INSERT (``report`` then stays out of the session: nothing reads it back)."""
-        if RowBuffer.of(self.session) is None:
-            self.session.add(report)
-        else:
-            RowBuffer.stage(self.session, ActReport, RowBuffer.row_of(report))
+    def add(self, row: dict[str, Any]) -> None:
+        """A new report, given as its row (every column but ``created_at``), written by the next
+        flush; with a row buffer open (a batch chunk, an act report's request), staged as it is, with
+        no ORM object, and written with the unit of work's other reports (nothing reads it back)."""
+        if not RowBuffer.stage(self.session, ActReport, row):
+            self.session.add(ActReport(**row))
 
     async def flagged(
         self,

@@ -24,7 +24,7 @@ from hub.acts.assessment import (
     breached_hold,
     hold_breach_flag,
 )
-from hub.acts.models import ActReport
+from hub.acts.models import ActReport, RecordedAct
 from hub.acts.repository import ActReportRepository
 from hub.cases.service import case_facts
 from hub.kit.clock import utcnow
@@ -219,9 +219,13 @@ class ReportReads:
 
     def assessor(self, catalogue: Catalogue) -> Assessor:
         """The cost check of the set's reports, with the rates learned for the set: one verdict per
-        case as the rules read it, act and date (``hub.recovery.plausibility.Assessor``)."""
+        case as the rules read it, act and date (``hub.recovery.plausibility.Assessor``), shared
+        with the sets checked before with the same snapshot of the learned rates."""
         if self._assessor is None or self._assessor.catalogue is not catalogue:
-            self._assessor = Assessor(rates=self.rates, catalogue=catalogue)
+            if self.rates is None:
+                self._assessor = Assessor(catalogue=catalogue)
+            else:
+                self._assessor = Assessor.of(self.rates, catalogue)
         return self._assessor
 
     def budget_use(self, mandate: Mandate, report: v1.ActReport) -> BudgetUse | None:
@@ -234,7 +238,7 @@ class ReportReads:
             currency=mandate.currency,
         )
 
-    def recorded(self, act: ActReport) -> None:
+    def recorded(self, act: RecordedAct) -> None:
         self.references.add((act.office_id, act.office_reference))
         if act.mandate_id in self.fees_consumed:
             self.fees_consumed[act.mandate_id] += act.emoluments_cents + act.disbursements_cents
@@ -253,7 +257,7 @@ async def record_act_report(
     reads: ReportReads,
     today: date | None = None,
     catalogue: Catalogue | None = None,
-) -> ActReport:
+) -> RecordedAct:
     """Checks ``report`` (sent by ``office``) and records it: the act, its ledger postings and its
     cost check. ``reads``: what was loaded for the set of reports it came in
     (``ReportReads.load``). Raises NotFound or InvalidInput listing every error, before writing
@@ -307,37 +311,56 @@ async def record_act_report(
             hold_breach_flag(breach, report.act_code, report.act_date),
         ]
         assessment["hold_breached"] = breach.hold_id
-    act = ActReport(
+    fees = report.fees
+    act = RecordedAct(
         id=uuid.uuid4(),
         mandate_id=mandate.id,
         case_id=mandate.case_id,
         office_id=office.id,
-        message_pk=message.id,
         act_code=report.act_code,
         act_date=report.act_date,
         outcome_code=report.outcome_code.value,
         office_reference=report.office_reference,
-        approval_id=report.approval_id,
         currency=report.currency,
         seized_cents=report.seized_cents,
         collected_cents=report.collected_cents,
-        emoluments_cents=report.fees.emoluments_cents,
-        disbursements_cents=report.fees.disbursements_cents,
-        vat_cents=report.fees.vat_cents,
+        emoluments_cents=fees.emoluments_cents,
+        disbursements_cents=fees.disbursements_cents,
+        vat_cents=fees.vat_cents,
         flagged=flagged,
-        assessment=assessment,
-        breached_hold_id=breach.id if breach is not None else None,
     )
-    repo = ActReportRepository(session)
-    repo.add(act)
+    ActReportRepository(session).add(
+        {
+            "id": act.id,
+            "mandate_id": act.mandate_id,
+            "case_id": act.case_id,
+            "office_id": act.office_id,
+            "message_pk": message.id,
+            "act_code": act.act_code,
+            "act_date": act.act_date,
+            "outcome_code": act.outcome_code,
+            "office_reference": act.office_reference,
+            "approval_id": report.approval_id,
+            "currency": act.currency,
+            "seized_cents": act.seized_cents,
+            "collected_cents": act.collected_cents,
+            "emoluments_cents": act.emoluments_cents,
+            "disbursements_cents": act.disbursements_cents,
+            "vat_cents": act.vat_cents,
+            "flagged": flagged,
+            "assessment": assessment,
+            "breached_hold_id": breach.id if breach is not None else None,
+        }
+    )
     reads.recorded(act)
     metrics.count_flags(assessment["flags"])
     await post_act(session, act)
     return act
 
 
-async def post_act(session: AsyncSession, act: ActReport) -> None:
-    """The fees claimed and the money collected, as two balanced ledger transactions."""
+async def post_act(session: AsyncSession, act: ActReport | RecordedAct) -> None:
+    """The fees claimed and the money collected, as two balanced ledger transactions (rows of the
+    unit of work's row buffer when one is open)."""
     source = f"act_report:{act.id}"
     fees = ledger.act_fee_postings(
         emoluments_cents=act.emoluments_cents,
@@ -346,7 +369,7 @@ async def post_act(session: AsyncSession, act: ActReport) -> None:
         currency=act.currency,
     )
     if fees:
-        await ledger.post(
+        await ledger.post_staged(
             session,
             "act_fees",
             fees,
@@ -357,7 +380,7 @@ async def post_act(session: AsyncSession, act: ActReport) -> None:
         )
     collected = ledger.collection_postings(collected_cents=act.collected_cents, currency=act.currency)
     if collected:
-        await ledger.post(
+        await ledger.post_staged(
             session,
             "collection",
             collected,

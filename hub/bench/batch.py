@@ -33,7 +33,10 @@ async def run_batch(url: str, count: int) -> dict[str, Any]:
     """``count`` records through the hub's batch import; how many rows it wrote per accepted record."""
     from hub.acts.bench import measure_batch
     from hub.database import create_engine, session_factory
+    from hub.mandates.service import lifecycle
+    from hub.settings import get_settings
 
+    lifecycle.RATES.configure(get_settings().learned_rates_seconds)  # as ``hub reports import``
     engine = create_engine(url)
     try:
         before = await _rows(engine)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import operator
 import uuid
 from collections.abc import AsyncIterator, Callable, Collection
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Column,
     DateTime,
@@ -106,6 +109,18 @@ async def advisory_locks(session: AsyncSession, keys: Collection[str]) -> None:
     )
 
 
+class EncodedJson(dict[str, Any]):
+    """A JSON object that gives its own encoding (``encoded``), for values whose larger part many rows
+    share, encoded once (an act's assessment: its verdict). COPY (``RowBuffer``) sends that text for
+    a JSON column; elsewhere (an INSERT, the ORM) it is the dict it is, encoded by the column. So
+    ``encoded`` returns exactly ``json.dumps`` of the dict, the column's own encoding."""
+
+    __slots__ = ()
+
+    def encoded(self) -> str:
+        return json.dumps(self)
+
+
 _ROWS = "hub.rows"
 # PostgreSQL: a table's rows go by COPY from this many on; fewer (a single message's) by INSERT, which
 # costs the same round trip and is seen by the statement listeners and the traces, which COPY is not.
@@ -155,8 +170,15 @@ class RowBuffer:
         buffer = RowBuffer.of(session)
         if buffer is None:
             return False
-        buffer.rows.setdefault(model, []).append(row)
+        buffer.add(model, row)
         return True
+
+    def add(self, model: type[Base], row: dict[str, Any]) -> None:
+        """Buffers ``row`` of ``model``'s table."""
+        self.rows.setdefault(model, []).append(row)
+
+    def extend(self, model: type[Base], rows: list[dict[str, Any]]) -> None:
+        self.rows.setdefault(model, []).extend(rows)
 
     @staticmethod
     def row_of(obj: Base, *, defaulted: Collection[str] = ("created_at",)) -> dict[str, Any]:
@@ -191,14 +213,18 @@ class RowBuffer:
         given = list(values[0])
         defaulted = [c for c in table.columns if c.key not in values[0] and c.default is not None]
         columns = [table.c[key] for key in given] + defaulted
-        convert = [c.type.bind_processor(dialect) for c in columns]
+        # Only the columns with a conversion are converted, in place: most have none (the driver's).
+        converted = [(at, to) for at, c in enumerate(columns) if (to := _copy_conversion(c, dialect))]
         fill = [_default_of(c) for c in defaulted]
+        read = operator.itemgetter(*given)
         records = []
         for row in values:
-            record = [row[key] for key in given] + [make() for make in fill]
-            records.append(
-                tuple(value if to is None else to(value) for value, to in zip(record, convert, strict=True))
-            )
+            record = [*read(row)] if len(given) > 1 else [read(row)]
+            for make in fill:
+                record.append(make())
+            for at, to in converted:
+                record[at] = to(record[at])
+            records.append(tuple(record))
         raw = await connection.get_raw_connection()
         await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
             table.name, records=records, columns=[c.name for c in columns]
@@ -214,6 +240,20 @@ class RowBuffer:
             yield
         finally:
             self.session.sync_session.info[_ROWS] = self
+
+
+def _copy_conversion(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """What an INSERT does to a value of ``column`` before sending it; for a JSON column, an
+    ``EncodedJson`` gives its own encoding (the same text)."""
+    convert = column.type.bind_processor(dialect)
+    if convert is None or not isinstance(column.type, JSON):
+        return convert
+    encode = convert
+
+    def encoded(value: Any) -> Any:
+        return value.encoded() if isinstance(value, EncodedJson) else encode(value)
+
+    return encoded
 
 
 def _default_of(column: Column[Any]) -> Callable[[], Any]:

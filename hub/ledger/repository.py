@@ -45,12 +45,22 @@ class LedgerRepository:
         are insert-only: no code changes one, and on PostgreSQL a trigger refuses UPDATE and DELETE."""
         if RowBuffer.of(self.session) is not None:  # a batch chunk: one executemany per table
             row = RowBuffer.row_of(transaction, defaulted=("recorded_at",))
-            RowBuffer.stage(self.session, LedgerTransaction, row)
-            for e in entries:
-                RowBuffer.stage(self.session, LedgerEntry, {**e, "transaction_id": transaction.id})
+            self.stage_transaction(row, entries)
             return
         self.session.add(transaction)
         self.session.add_all([LedgerEntry(**e, transaction=transaction) for e in entries])
+
+    def stage_transaction(self, row: dict[str, Any], entries: Sequence[Mapping[str, object]]) -> bool:
+        """The transaction ``row`` (every column of ``ledger_transactions`` but ``recorded_at``) and
+        its entries as rows of the session's row buffer, with no ORM object; False, staging
+        nothing, when no buffer is open."""
+        buffer = RowBuffer.of(self.session)
+        if buffer is None:
+            return False
+        buffer.add(LedgerTransaction, row)
+        transaction_id = row["id"]
+        buffer.extend(LedgerEntry, [{**e, "transaction_id": transaction_id} for e in entries])
+        return True
 
     async def transaction(self, transaction_id: uuid.UUID) -> LedgerTransaction | None:
         return await self.session.get(LedgerTransaction, transaction_id)

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -99,6 +100,7 @@ __all__ = [
     "invoice_payment_postings",
     "invoice_postings",
     "post",
+    "post_staged",
     "remit",
     "remittance_postings",
     "reverse",
@@ -126,17 +128,64 @@ async def post(
     """Writes one balanced transaction (its entries carry the case and office); refuses an unbalanced
     one. ``recorded_by`` names the staff member behind a posting made by hand, ``reason`` why."""
     check_balanced(entries)
-    transaction = LedgerTransaction(
-        id=uuid.uuid4(),
-        kind=kind,
-        case_id=case_id,
-        office_id=office_id,
-        effective_on=effective_on,
-        source=source[:100],
-        reason=None if reason is None else reason.strip()[:500],
-        recorded_by=recorded_by,
-    )
-    rows = [
+    row = _transaction_row(kind, effective_on, source, case_id, office_id, reason, recorded_by)
+    transaction = LedgerTransaction(**row)
+    LedgerRepository(session).add_transaction(transaction, _entry_rows(entries, case_id, office_id))
+    metrics.count_posting(kind)
+    return transaction
+
+
+async def post_staged(
+    session: AsyncSession,
+    kind: str,
+    entries: Sequence[Posting],
+    *,
+    effective_on: date,
+    source: str,
+    case_id: uuid.UUID | None = None,
+    office_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """``post`` for the hub's own postings whose transaction nothing reads back in the unit of work
+    (an act report's): with a row buffer open (a batch chunk, an act report's request) the
+    transaction and its entries are staged as rows, with no ORM object. Its id."""
+    check_balanced(entries)
+    row = _transaction_row(kind, effective_on, source, case_id, office_id, None, None)
+    rows = _entry_rows(entries, case_id, office_id)
+    repo = LedgerRepository(session)
+    if not repo.stage_transaction(row, rows):
+        repo.add_transaction(LedgerTransaction(**row), rows)
+    metrics.count_posting(kind)
+    transaction_id: uuid.UUID = row["id"]
+    return transaction_id
+
+
+def _transaction_row(
+    kind: str,
+    effective_on: date,
+    source: str,
+    case_id: uuid.UUID | None,
+    office_id: uuid.UUID | None,
+    reason: str | None,
+    recorded_by: str | None,
+) -> dict[str, Any]:
+    """A new transaction's columns, all but ``recorded_at`` (its insert's default)."""
+    return {
+        "id": uuid.uuid4(),
+        "kind": kind,
+        "case_id": case_id,
+        "office_id": office_id,
+        "effective_on": effective_on,
+        "source": source[:100],
+        "reverses_id": None,
+        "reason": None if reason is None else reason.strip()[:500],
+        "recorded_by": recorded_by,
+    }
+
+
+def _entry_rows(
+    entries: Sequence[Posting], case_id: uuid.UUID | None, office_id: uuid.UUID | None
+) -> list[dict[str, Any]]:
+    return [
         {
             "account": e.account,
             "amount_cents": e.amount_cents,
@@ -146,9 +195,6 @@ async def post(
         }
         for e in entries
     ]
-    LedgerRepository(session).add_transaction(transaction, rows)
-    metrics.count_posting(kind)
-    return transaction
 
 
 async def reverse(

@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import math
+import operator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 from hub.recovery import economics
 from hub.recovery.assumptions import Asset, Assumptions, load_assumptions, percent
@@ -131,6 +134,16 @@ class Assessment:
         call, to which the caller may add keys; what it holds is shared between calls (an assessment
         an ``Assessor`` remembers is stored with many reports), so never changed in place."""
         return dict(self._json)
+
+    @property
+    def json_form(self) -> Mapping[str, Any]:
+        """What ``as_dict`` copies: the same object each call, shared, never changed."""
+        return self._json
+
+    @functools.cached_property
+    def json_text(self) -> str:
+        """``json.dumps(self.as_dict())``, encoded once: a remembered verdict is stored with many reports."""
+        return json.dumps(self._json)
 
     @functools.cached_property
     def _json(self) -> dict[str, Any]:
@@ -562,12 +575,23 @@ def history_read(case: CaseFacts, on: date) -> tuple[ActRecord, ...]:
     return tuple(dict.fromkeys(record for record in case.acts if record.on <= on))
 
 
+# Every field of a case's facts but its acts, which a verdict's key holds as the rules read them
+# (``history_read``): the facts' equality without building a copy of them for each key.
+_facts_but_acts = operator.attrgetter(*(f.name for f in dataclasses.fields(CaseFacts) if f.name != "acts"))
+
+
 class Assessor:
-    """``assess`` for many acts against the same learned rates and tariff (a batch chunk), each
-    verdict worked out once per case as the rules read it (``history_read``), act, date and office.
-    A chunk's reports on one case mostly differ only in what the rules do not read (the same act
-    reported again, a repeat of one already on file), so most are looked up, not worked out; the
-    ``Assessment`` returned is then the one already returned, frozen and shared."""
+    """``assess`` for many acts against the same learned rates and tariff (a batch chunk, the
+    messages checked with one snapshot of the learned rates), each verdict worked out once per case
+    as the rules read it (``history_read``), act, date and office. Reports on one case mostly differ
+    only in what the rules do not read (the same act reported again, a repeat of one already on
+    file), so most are looked up, not worked out; the ``Assessment`` returned is then the one already
+    returned, frozen and shared. The ``kept`` verdicts used last are remembered (least recently used
+    forgotten first), so its memory is bounded however many messages it serves."""
+
+    KEPT = 1024  # more than a batch chunk's records: a chunk forgets none of its own verdicts
+    # The assessor ``of`` gave last: kept while the learned rates it was given are the same object.
+    _last: ClassVar[Assessor | None] = None
 
     def __init__(
         self,
@@ -575,19 +599,41 @@ class Assessor:
         rates: RecoveryRates | None = None,
         assumptions: Assumptions | None = None,
         catalogue: Catalogue | None = None,
+        kept: int = KEPT,
     ) -> None:
         self.assumptions = assumptions or load_assumptions()
         self.rates = rates or prior_rates(assumptions=self.assumptions)
         self.catalogue = catalogue or load_catalogue()
-        self._known: dict[tuple[CaseFacts, str, date, str | None], Assessment] = {}
+        self.kept = kept
+        # (the case's facts but its acts, its acts as read, act, date, office) -> verdict
+        self._known: dict[tuple[Any, ...], Assessment] = {}
+
+    @classmethod
+    def of(cls, rates: RecoveryRates, catalogue: Catalogue) -> Assessor:
+        """The assessor of ``rates``, ``catalogue`` and the packaged assumptions: the one given last
+        when they are the same objects, so its verdicts serve every message and batch chunk checked
+        with one snapshot of the learned rates (``HUB_LEARNED_RATES_SECONDS``); a new one when the
+        rates were read again (they may have moved)."""
+        last = cls._last
+        assumptions = load_assumptions()
+        if (
+            last is None
+            or last.rates is not rates
+            or last.catalogue is not catalogue
+            or last.assumptions is not assumptions
+        ):
+            last = cls._last = cls(rates=rates, catalogue=catalogue, assumptions=assumptions)
+        return last
 
     def assess(self, case: CaseFacts, act_code: str, on: date, *, office: str | None = None) -> Assessment:
         """What ``assess(case, act_code, on, office=office)`` with this assessor's rates, assumptions
         and tariff answers."""
-        key = (dataclasses.replace(case, acts=history_read(case, on)), act_code, on, office)
-        known = self._known.get(key)
+        key = (_facts_but_acts(case), history_read(case, on), act_code, on, office)
+        known = self._known.pop(key, None)
         if known is None:
-            known = self._known[key] = assess(
+            if len(self._known) >= self.kept:
+                del self._known[next(iter(self._known))]  # the least recently used
+            known = assess(
                 case,
                 act_code,
                 on,
@@ -596,6 +642,7 @@ class Assessor:
                 assumptions=self.assumptions,
                 catalogue=self.catalogue,
             )
+        self._known[key] = known  # the most recently used last
         return known
 
 

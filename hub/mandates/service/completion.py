@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.acts.models import ActReport
+from hub.acts.models import RecordedAct
 from hub.mandates.models import Mandate, MandateKind
 from hub.mandates.repository import MandateRepository
 from hub.mandates.service.lifecycle import S, transition
@@ -45,13 +45,13 @@ class ReportedActs:
         with session.no_autoflush:
             return cls(await MandateRepository(session).acts_reported(per_act))
 
-    def recorded(self, act: ActReport) -> Counter[str]:
+    def recorded(self, act: RecordedAct) -> Counter[str]:
         counts = self.counts.setdefault(act.mandate_id, Counter())
         counts[act.act_code] += 1
         return counts
 
 
-def _done(mandate: Mandate, act: ActReport, reported: Counter[str]) -> str | None:
+def _done(mandate: Mandate, act: RecordedAct, reported: Counter[str]) -> str | None:
     """Why the mandate is done after ``act``, or None."""
     if act.outcome_code in CLOSING_OUTCOMES:
         return "the debtor paid in full"
@@ -61,7 +61,7 @@ def _done(mandate: Mandate, act: ActReport, reported: Counter[str]) -> str | Non
 
 
 async def act_reported(
-    session: AsyncSession, act: ActReport, office: Office, *, reported: ReportedActs
+    session: AsyncSession, act: RecordedAct, office: Office, *, reported: ReportedActs
 ) -> None:
     """After ``office``'s act report ``act`` was recorded: puts its mandate in progress on its first
     act, and completes it when its work is done, each logged with the office as actor and the report

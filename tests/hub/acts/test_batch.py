@@ -23,6 +23,7 @@ from hub.acts import service as acts_service
 from hub.acts.models import ActReport
 from hub.bootstrap import inbound_processor
 from hub.database import unit_of_work
+from hub.kit import db
 from hub.ledger.models import LedgerEntry, LedgerTransaction
 from hub.messaging import service
 from hub.messaging.inbound import XML, Received
@@ -222,6 +223,9 @@ async def test_a_generated_chunk_is_assessed_as_its_records_one_by_one(
     async with unit_of_work(sessions) as session:
         batch = await batches.start_batch(session, batched.office, "0" * 64)
     stream = io.BytesIO(codec.encode_batch(generated_reports(batched, batched_refs, 40, seed_value)))
+    # PostgreSQL: every table of the chunk by COPY (its assessments as ``StoredAssessment.encoded``
+    # gives them), where each record sent alone was written by INSERT.
+    monkeypatch.setattr(db, "COPY_FROM_ROWS", 1)
     result = await batches.run_batch(sessions, processor, batched.office, batch.id, stream)
 
     assert result.accepted_count == 40

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hub.recovery.facts import ActRecord, CaseFacts, OutcomeCode
 from hub.recovery.plausibility import Assessor, assess, history_read
 from hub.recovery.recovery_rates import learn_recovery_rates
+from hub.tariff.catalogue import load_catalogue
 from tests.hub.recovery.cases import ON, case
 from tests.hub.recovery.test_plausibility_properties import ACTS, cases
 
@@ -46,8 +47,22 @@ def _newest_first(acts: tuple[ActRecord, ...], new: ActRecord) -> tuple[ActRecor
 def test_a_remembered_verdict_is_the_one_assess_gives(
     facts: list[CaseFacts], pool: list[ActRecord], run: list[tuple[int, int, str | None]], reports: Any
 ) -> None:
-    rates = learn_recovery_rates(reports)
-    assessor = Assessor(rates=rates)
+    _check_run(Assessor(rates=learn_recovery_rates(reports)), facts, pool, run)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(cases, min_size=2, max_size=2), pools, runs, st.sampled_from([1, len(ACTS), 2 * len(ACTS)]))
+def test_an_assessor_that_keeps_few_verdicts_gives_assess_s_verdicts(
+    facts: list[CaseFacts], pool: list[ActRecord], run: list[tuple[int, int, str | None]], kept: int
+) -> None:
+    """It forgets the verdicts used least recently and works them out again."""
+    _check_run(Assessor(kept=kept), facts, pool, run)
+
+
+def _check_run(
+    assessor: Assessor, facts: list[CaseFacts], pool: list[ActRecord], run: list[tuple[int, int, str | None]]
+) -> None:
+    rates = assessor.rates
     for which, picked, office in run:
         reported = pool[picked % len(pool)]
         for act_code in ACTS:  # every act, on the day of the report, against the case so far
@@ -73,3 +88,26 @@ def test_a_verdict_is_worked_out_once_per_case_as_read() -> None:
     other = assessor.assess(case(owed_cents=250_001, acts=(served,)), "SERVE_TITLE", ON)
     assert again is first
     assert other is not first and other.cost_cents >= 0
+
+
+def test_the_verdicts_used_last_are_kept_up_to_the_bound() -> None:
+    assessor = Assessor(kept=2)
+    first, second, third = (case(owed_cents=250_000 + n) for n in range(3))
+    kept = assessor.assess(first, "SERVE_TITLE", ON)
+    forgotten = assessor.assess(second, "SERVE_TITLE", ON)
+    assert assessor.assess(first, "SERVE_TITLE", ON) is kept  # used again: now the latest
+    assessor.assess(third, "SERVE_TITLE", ON)  # one too many: the least recently used goes
+    assert assessor.assess(first, "SERVE_TITLE", ON) is kept
+    again = assessor.assess(second, "SERVE_TITLE", ON)
+    assert again == forgotten and again is not forgotten  # worked out again, the same verdict
+
+
+def test_messages_checked_with_one_snapshot_of_the_rates_share_an_assessor() -> None:
+    catalogue = load_catalogue()
+    snapshot = learn_recovery_rates([])
+    shared = Assessor.of(snapshot, catalogue)
+    verdict = shared.assess(case(), "SERVE_TITLE", ON)
+    assert Assessor.of(snapshot, catalogue) is shared
+    # The rates read again (equal or not): a new assessor, which remembers nothing of the old ones.
+    fresh = Assessor.of(learn_recovery_rates([]), catalogue)
+    assert fresh is not shared and fresh.assess(case(), "SERVE_TITLE", ON) is not verdict
