@@ -7,7 +7,8 @@ from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, Uuid, column, func, select, true, tuple_, values
+from sqlalchemy import Row, Select, Uuid, bindparam, func, select, true, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
@@ -17,6 +18,40 @@ from hub.kit.db import RowBuffer, advisory_locks
 from hub.mandates.models import Approval, Hold, HoldNotice, Mandate
 from hub.messaging.models import Receipt, StoredMessage
 from hub.offices.models import Office
+
+_RECENT_ACT_COLUMNS = (
+    ActReport.case_id,
+    ActReport.act_code,
+    ActReport.act_date,
+    ActReport.outcome_code,
+    ActReport.seized_cents,
+    ActReport.collected_cents,
+)
+
+
+def _recent_acts_pg() -> Select[Any]:
+    """PostgreSQL: per case, the first ``latest_limit`` entries of ix_act_reports_case_latest (a case
+    with thousands of acts costs what one with fifty does). The cases come as one array parameter,
+    not a VALUES list: a statement built once, whose compiled form SQLAlchemy caches (a VALUES
+    construct has no cache key, so it was compiled again for every report)."""
+    wanted = func.unnest(bindparam("case_ids", type_=ARRAY(Uuid()))).table_valued("id")
+    wanted = wanted.render_derived(name="wanted")
+    latest = (
+        select(*_RECENT_ACT_COLUMNS, ActReport.created_at)
+        .where(ActReport.case_id == wanted.c.id)
+        .order_by(ActReport.act_date.desc(), ActReport.created_at.desc())
+        .limit(bindparam("latest_limit"))
+        .lateral("latest")
+    )
+    return (
+        select(*(latest.c[c.key] for c in _RECENT_ACT_COLUMNS))
+        .select_from(wanted)
+        .join(latest, true())
+        .order_by(latest.c.case_id, latest.c.act_date.desc(), latest.c.created_at.desc())
+    )
+
+
+_RECENT_ACTS_PG = _recent_acts_pg()
 
 
 class ActReportRepository:
@@ -104,29 +139,11 @@ class ActReportRepository:
     ) -> Sequence[Row[Any]]:
         """The latest acts of each case (what its cost check looks at), newest first per case: the
         columns only, in one query."""
-        columns = (
-            ActReport.case_id,
-            ActReport.act_code,
-            ActReport.act_date,
-            ActReport.outcome_code,
-            ActReport.seized_cents,
-            ActReport.collected_cents,
-        )
+        columns = _RECENT_ACT_COLUMNS
         newest_first = (ActReport.act_date.desc(), ActReport.created_at.desc())
         if self.session.get_bind().dialect.name == "postgresql":
-            # Per case, the first ``limit`` entries of ix_act_reports_case_latest: a case with
-            # thousands of acts costs what one with fifty does.
-            cases = values(column("id", Uuid()), name="wanted").data([(case_id,) for case_id in case_ids])
-            latest = (
-                select(*columns, ActReport.created_at)
-                .where(ActReport.case_id == cases.c.id)
-                .order_by(*newest_first)
-                .limit(limit)
-                .lateral("latest")
-            )
-            query = select(*(latest.c[c.key] for c in columns)).select_from(cases).join(latest, true())
             found = await self.session.execute(
-                query.order_by(latest.c.case_id, latest.c.act_date.desc(), latest.c.created_at.desc())
+                _RECENT_ACTS_PG, {"case_ids": list(case_ids), "latest_limit": limit}
             )
             return found.all()
         # SQLite has no LATERAL: a window over each case's acts (the embedded store's cases are small).
