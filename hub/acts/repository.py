@@ -54,6 +54,55 @@ def _recent_acts_pg() -> Select[Any]:
 _RECENT_ACTS_PG = _recent_acts_pg()
 
 
+def _recent_acts_sqlite() -> Select[Any]:
+    """SQLite has no LATERAL: a window over each case's acts (the embedded store's cases are small)."""
+    newest_first = (ActReport.act_date.desc(), ActReport.created_at.desc())
+    newest = func.row_number().over(partition_by=ActReport.case_id, order_by=newest_first).label("newest")
+    ranked = (
+        select(*_RECENT_ACT_COLUMNS, newest)
+        .where(ActReport.case_id.in_(bindparam("case_ids", expanding=True)))
+        .subquery()
+    )
+    return (
+        select(*(ranked.c[c.key] for c in _RECENT_ACT_COLUMNS))
+        .where(ranked.c.newest <= bindparam("latest_limit"))
+        .order_by(ranked.c.case_id, ranked.c.newest)
+    )
+
+
+_RECENT_ACTS_SQLITE = _recent_acts_sqlite()
+
+# The reads of every act report (``hub.acts.service.ReportReads``), built once at import: building a
+# statement (its columns' operators, its clauses) and its cache key cost more CPU than executing it
+# again does; their parameters are bound by name.
+_LOCK_MANDATES = (
+    select(Mandate)
+    .where(Mandate.office_id == bindparam("office_id"), Mandate.ref.in_(bindparam("refs", expanding=True)))
+    .order_by(Mandate.id)
+    .with_for_update(key_share=True)
+    .execution_options(populate_existing=True)
+)
+_CASES_WITH_DEBTORS = (
+    select(Case)
+    .join(Case.debtor)
+    .options(contains_eager(Case.debtor))
+    .where(Case.id.in_(bindparam("case_ids", expanding=True)))
+)
+_REFERENCES_USED = select(ActReport.office_reference).where(
+    ActReport.office_id == bindparam("office_id"),
+    ActReport.office_reference.in_(bindparam("references", expanding=True)),
+)
+_ACKNOWLEDGED_HOLDS = (
+    select(Hold.id, Hold.hold_id, Hold.case_id, Hold.situation, Hold.lifted_at, HoldNotice.acknowledged_at)
+    .join(HoldNotice, HoldNotice.hold_id == Hold.id)
+    .where(
+        Hold.case_id.in_(bindparam("case_ids", expanding=True)),
+        HoldNotice.office_id == bindparam("office_id"),
+        HoldNotice.acknowledged_at.is_not(None),
+    )
+)
+
+
 class ActReportRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -65,20 +114,12 @@ class ActReportRepository:
         status, the acts it still orders, the fees left in its budget. ``NO KEY UPDATE``: rows that
         merely point at the mandate (act reports, log rows) are not held up. SQLite: a no-op (one
         writer at a time)."""
-        found = await self.session.execute(
-            select(Mandate)
-            .where(Mandate.office_id == office_id, Mandate.ref.in_(refs))
-            .order_by(Mandate.id)
-            .with_for_update(key_share=True)
-            .execution_options(populate_existing=True)
-        )
+        found = await self.session.execute(_LOCK_MANDATES, {"office_id": office_id, "refs": list(refs)})
         return {m.ref: m for m in found.scalars()}
 
     async def cases_with_debtors(self, case_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Case]:
         """The cases, each with its debtor loaded (``case.debtor`` needs no query)."""
-        found = await self.session.execute(
-            select(Case).join(Case.debtor).options(contains_eager(Case.debtor)).where(Case.id.in_(case_ids))
-        )
+        found = await self.session.execute(_CASES_WITH_DEBTORS, {"case_ids": list(case_ids)})
         return {case.id: case for case in found.scalars()}
 
     async def approvals_quoted(
@@ -105,9 +146,7 @@ class ActReportRepository:
 
     async def references_used(self, office_id: uuid.UUID, references: Collection[str]) -> set[str]:
         found = await self.session.execute(
-            select(ActReport.office_reference).where(
-                ActReport.office_id == office_id, ActReport.office_reference.in_(references)
-            )
+            _REFERENCES_USED, {"office_id": office_id, "references": list(references)}
         )
         return set(found.scalars())
 
@@ -116,43 +155,20 @@ class ActReportRepository:
     ) -> Sequence[Row[Any]]:
         """The holds on these cases whose notice this office acknowledged, active or lifted (a report
         may come after the lift for an act done before it): the columns only, in one query."""
-        query = (
-            select(
-                Hold.id,
-                Hold.hold_id,
-                Hold.case_id,
-                Hold.situation,
-                Hold.lifted_at,
-                HoldNotice.acknowledged_at,
-            )
-            .join(HoldNotice, HoldNotice.hold_id == Hold.id)
-            .where(
-                Hold.case_id.in_(list(case_ids)),
-                HoldNotice.office_id == office_id,
-                HoldNotice.acknowledged_at.is_not(None),
-            )
+        found = await self.session.execute(
+            _ACKNOWLEDGED_HOLDS, {"office_id": office_id, "case_ids": list(case_ids)}
         )
-        return (await self.session.execute(query)).all()
+        return found.all()
 
     async def recent_acts_on_cases(
         self, case_ids: Collection[uuid.UUID], *, limit: int = 50
     ) -> Sequence[Row[Any]]:
         """The latest acts of each case (what its cost check looks at), newest first per case: the
         columns only, in one query."""
-        columns = _RECENT_ACT_COLUMNS
-        newest_first = (ActReport.act_date.desc(), ActReport.created_at.desc())
-        if self.session.get_bind().dialect.name == "postgresql":
-            found = await self.session.execute(
-                _RECENT_ACTS_PG, {"case_ids": list(case_ids), "latest_limit": limit}
-            )
-            return found.all()
-        # SQLite has no LATERAL: a window over each case's acts (the embedded store's cases are small).
-        newest = func.row_number().over(partition_by=ActReport.case_id, order_by=newest_first).label("newest")
-        ranked = select(*columns, newest).where(ActReport.case_id.in_(case_ids)).subquery()
+        postgresql = self.session.get_bind().dialect.name == "postgresql"
         found = await self.session.execute(
-            select(*(ranked.c[c.key] for c in columns))
-            .where(ranked.c.newest <= limit)
-            .order_by(ranked.c.case_id, ranked.c.newest)
+            _RECENT_ACTS_PG if postgresql else _RECENT_ACTS_SQLITE,
+            {"case_ids": list(case_ids), "latest_limit": limit},
         )
         return found.all()
 
