@@ -16,7 +16,8 @@ from hub.acts.models import ActReport
 from hub.cases.models import Case
 from hub.kit.db import RowBuffer, advisory_locks
 from hub.mandates.models import Approval, Hold, HoldNotice, Mandate
-from hub.messaging.models import Receipt, StoredMessage
+from hub.messaging import sealing
+from hub.messaging.models import CaseKey, Receipt, StoredMessage
 from hub.offices.models import Office
 
 _RECENT_ACT_COLUMNS = (
@@ -76,10 +77,11 @@ _RECENT_ACTS_SQLITE = _recent_acts_sqlite()
 # statement (its columns' operators, its clauses) and its cache key cost more CPU than executing it
 # again does; their parameters are bound by name.
 _LOCK_MANDATES = (
-    select(Mandate)
+    select(Mandate, CaseKey.case_id, CaseKey.wrapped_key)
+    .outerjoin(CaseKey, CaseKey.case_id == Mandate.case_id)
     .where(Mandate.office_id == bindparam("office_id"), Mandate.ref.in_(bindparam("refs", expanding=True)))
     .order_by(Mandate.id)
-    .with_for_update(key_share=True)
+    .with_for_update(key_share=True, of=Mandate)
     .execution_options(populate_existing=True)
 )
 _CASES_WITH_DEBTORS = (
@@ -113,9 +115,20 @@ class ActReportRepository:
         the lock found them. Reports under one mandate are then checked one after the other: its
         status, the acts it still orders, the fees left in its budget. ``NO KEY UPDATE``: rows that
         merely point at the mandate (act reports, log rows) are not held up. SQLite: a no-op (one
-        writer at a time)."""
+        writer at a time).
+
+        Each mandate's case key is read in the same statement (not locked) and remembered for the
+        session (``sealing.remember_keys``): the reports' stored bodies are sealed with it, and the
+        case resolver reads nothing more for them (``KindHandling.case_of``)."""
         found = await self.session.execute(_LOCK_MANDATES, {"office_id": office_id, "refs": list(refs)})
-        return {m.ref: m for m in found.scalars()}
+        mandates: dict[str, Mandate] = {}
+        keys: dict[uuid.UUID, bytes | None] = {}
+        for mandate, has_key, wrapped in found:
+            mandates[mandate.ref] = mandate
+            if has_key is not None:
+                keys[mandate.case_id] = wrapped
+        sealing.remember_keys(self.session, keys)
+        return mandates
 
     async def cases_with_debtors(self, case_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Case]:
         """The cases, each with its debtor loaded (``case.debtor`` needs no query)."""
