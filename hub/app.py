@@ -170,6 +170,9 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
     app.add_middleware(BodyLimitMiddleware, limits=BodyLimits.from_settings(settings))
     app.include_router(health.router)
+    # Act reports first: a request is matched against each route in order, and theirs is the hottest
+    # (no path of this router is another's, so the order decides nothing else).
+    app.include_router(acts_api.router)
     app.include_router(offices_api.router)
     app.include_router(messaging_api.router)
     app.include_router(cases_api.router)
@@ -177,7 +180,6 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
     app.include_router(mandates_api.router)
     app.include_router(case_updates_api.router)
     app.include_router(holds_api.router)
-    app.include_router(acts_api.router)
     app.include_router(invoices_api.router)
     app.include_router(finance_api.router)
     app.include_router(payments_api.router)

@@ -7,7 +7,7 @@ See docs/pipeline.md."""
 
 from __future__ import annotations
 
-from hub.acts.handlers import act_report_received, preload_act_reports
+from hub.acts.handlers import act_report_received, case_of_act_report, preload_act_reports
 from hub.gdpr.service import cases_of
 from hub.invoices.handlers import fee_invoice_received, is_einvoice_body, read_einvoice
 from hub.mandates.handlers import (
@@ -24,7 +24,11 @@ from hub.worklist.handlers import reminder_acknowledged
 KINDS: dict[str, KindHandling] = {
     # Checked from its preload before it writes: no savepoint, a batch chunk's rows written together.
     "act_report": KindHandling(
-        act_report_received, preload=preload_act_reports, savepoint=False, locks_first=True
+        act_report_received,
+        preload=preload_act_reports,
+        savepoint=False,
+        locks_first=True,
+        case_of=case_of_act_report,
     ),
     "mandate_ack": KindHandling(mandate_acknowledged),
     "cost_request": KindHandling(cost_requested),

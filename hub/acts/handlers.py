@@ -4,6 +4,7 @@ of one) by its preloader, whose reads the handler receives as ``delivery.preload
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,6 +32,12 @@ async def preload_act_reports(
     reads = await service.ReportReads.load(session, office, reports)
     mine = [m for m in reads.mandates.values() if m.office_id == office.id]
     return ActReportReads(reads, await completion.ReportedActs.load(session, mine))
+
+
+def case_of_act_report(reads: object, message: v1.MessageModel) -> uuid.UUID | None:
+    """The report's case as its preload found it with its mandate (``KindHandling.case_of``)."""
+    assert isinstance(reads, ActReportReads) and isinstance(message, v1.ActReport)
+    return reads.reports.case_of(message)
 
 
 async def act_report_received(session: AsyncSession, delivery: Delivery) -> None:

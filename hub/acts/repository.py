@@ -7,7 +7,8 @@ from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, Uuid, column, func, select, true, tuple_, values
+from sqlalchemy import Row, Select, Uuid, bindparam, func, select, true, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
@@ -15,8 +16,93 @@ from hub.acts.models import ActReport
 from hub.cases.models import Case
 from hub.kit.db import RowBuffer, advisory_locks
 from hub.mandates.models import Approval, Hold, HoldNotice, Mandate
-from hub.messaging.models import Receipt, StoredMessage
+from hub.messaging import sealing
+from hub.messaging.models import CaseKey, Receipt, StoredMessage
 from hub.offices.models import Office
+
+_RECENT_ACT_COLUMNS = (
+    ActReport.case_id,
+    ActReport.act_code,
+    ActReport.act_date,
+    ActReport.outcome_code,
+    ActReport.seized_cents,
+    ActReport.collected_cents,
+)
+
+
+def _recent_acts_pg() -> Select[Any]:
+    """PostgreSQL: per case, the first ``latest_limit`` entries of ix_act_reports_case_latest (a case
+    with thousands of acts costs what one with fifty does). The cases come as one array parameter,
+    not a VALUES list: a statement built once, whose compiled form SQLAlchemy caches (a VALUES
+    construct has no cache key, so it was compiled again for every report)."""
+    wanted = func.unnest(bindparam("case_ids", type_=ARRAY(Uuid()))).table_valued("id")
+    wanted = wanted.render_derived(name="wanted")
+    latest = (
+        select(*_RECENT_ACT_COLUMNS, ActReport.created_at)
+        .where(ActReport.case_id == wanted.c.id)
+        .order_by(ActReport.act_date.desc(), ActReport.created_at.desc())
+        .limit(bindparam("latest_limit"))
+        .lateral("latest")
+    )
+    return (
+        select(*(latest.c[c.key] for c in _RECENT_ACT_COLUMNS))
+        .select_from(wanted)
+        .join(latest, true())
+        .order_by(latest.c.case_id, latest.c.act_date.desc(), latest.c.created_at.desc())
+    )
+
+
+_RECENT_ACTS_PG = _recent_acts_pg()
+
+
+def _recent_acts_sqlite() -> Select[Any]:
+    """SQLite has no LATERAL: a window over each case's acts (the embedded store's cases are small)."""
+    newest_first = (ActReport.act_date.desc(), ActReport.created_at.desc())
+    newest = func.row_number().over(partition_by=ActReport.case_id, order_by=newest_first).label("newest")
+    ranked = (
+        select(*_RECENT_ACT_COLUMNS, newest)
+        .where(ActReport.case_id.in_(bindparam("case_ids", expanding=True)))
+        .subquery()
+    )
+    return (
+        select(*(ranked.c[c.key] for c in _RECENT_ACT_COLUMNS))
+        .where(ranked.c.newest <= bindparam("latest_limit"))
+        .order_by(ranked.c.case_id, ranked.c.newest)
+    )
+
+
+_RECENT_ACTS_SQLITE = _recent_acts_sqlite()
+
+# The reads of every act report (``hub.acts.service.ReportReads``), built once at import: building a
+# statement (its columns' operators, its clauses) and its cache key cost more CPU than executing it
+# again does; their parameters are bound by name.
+_LOCK_MANDATES = (
+    select(Mandate, CaseKey.case_id, CaseKey.wrapped_key)
+    .outerjoin(CaseKey, CaseKey.case_id == Mandate.case_id)
+    .where(Mandate.office_id == bindparam("office_id"), Mandate.ref.in_(bindparam("refs", expanding=True)))
+    .order_by(Mandate.id)
+    .with_for_update(key_share=True, of=Mandate)
+    .execution_options(populate_existing=True)
+)
+_CASES_WITH_DEBTORS = (
+    select(Case)
+    .join(Case.debtor)
+    .options(contains_eager(Case.debtor))
+    .where(Case.id.in_(bindparam("case_ids", expanding=True)))
+)
+_REFERENCES_USED = select(ActReport.office_reference).where(
+    ActReport.office_id == bindparam("office_id"),
+    ActReport.office_reference.in_(bindparam("references", expanding=True)),
+)
+_ACKNOWLEDGED_HOLDS = (
+    select(Hold.id, Hold.hold_id, Hold.case_id, Hold.situation, Hold.lifted_at, HoldNotice.acknowledged_at)
+    .join(HoldNotice, HoldNotice.hold_id == Hold.id)
+    .where(
+        Hold.case_id.in_(bindparam("case_ids", expanding=True)),
+        HoldNotice.office_id == bindparam("office_id"),
+        HoldNotice.acknowledged_at.is_not(None),
+    )
+)
 
 
 class ActReportRepository:
@@ -29,21 +115,24 @@ class ActReportRepository:
         the lock found them. Reports under one mandate are then checked one after the other: its
         status, the acts it still orders, the fees left in its budget. ``NO KEY UPDATE``: rows that
         merely point at the mandate (act reports, log rows) are not held up. SQLite: a no-op (one
-        writer at a time)."""
-        found = await self.session.execute(
-            select(Mandate)
-            .where(Mandate.office_id == office_id, Mandate.ref.in_(refs))
-            .order_by(Mandate.id)
-            .with_for_update(key_share=True)
-            .execution_options(populate_existing=True)
-        )
-        return {m.ref: m for m in found.scalars()}
+        writer at a time).
+
+        Each mandate's case key is read in the same statement (not locked) and remembered for the
+        session (``sealing.remember_keys``): the reports' stored bodies are sealed with it, and the
+        case resolver reads nothing more for them (``KindHandling.case_of``)."""
+        found = await self.session.execute(_LOCK_MANDATES, {"office_id": office_id, "refs": list(refs)})
+        mandates: dict[str, Mandate] = {}
+        keys: dict[uuid.UUID, bytes | None] = {}
+        for mandate, has_key, wrapped in found:
+            mandates[mandate.ref] = mandate
+            if has_key is not None:
+                keys[mandate.case_id] = wrapped
+        sealing.remember_keys(self.session, keys)
+        return mandates
 
     async def cases_with_debtors(self, case_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Case]:
         """The cases, each with its debtor loaded (``case.debtor`` needs no query)."""
-        found = await self.session.execute(
-            select(Case).join(Case.debtor).options(contains_eager(Case.debtor)).where(Case.id.in_(case_ids))
-        )
+        found = await self.session.execute(_CASES_WITH_DEBTORS, {"case_ids": list(case_ids)})
         return {case.id: case for case in found.scalars()}
 
     async def approvals_quoted(
@@ -70,9 +159,7 @@ class ActReportRepository:
 
     async def references_used(self, office_id: uuid.UUID, references: Collection[str]) -> set[str]:
         found = await self.session.execute(
-            select(ActReport.office_reference).where(
-                ActReport.office_id == office_id, ActReport.office_reference.in_(references)
-            )
+            _REFERENCES_USED, {"office_id": office_id, "references": list(references)}
         )
         return set(found.scalars())
 
@@ -81,61 +168,20 @@ class ActReportRepository:
     ) -> Sequence[Row[Any]]:
         """The holds on these cases whose notice this office acknowledged, active or lifted (a report
         may come after the lift for an act done before it): the columns only, in one query."""
-        query = (
-            select(
-                Hold.id,
-                Hold.hold_id,
-                Hold.case_id,
-                Hold.situation,
-                Hold.lifted_at,
-                HoldNotice.acknowledged_at,
-            )
-            .join(HoldNotice, HoldNotice.hold_id == Hold.id)
-            .where(
-                Hold.case_id.in_(list(case_ids)),
-                HoldNotice.office_id == office_id,
-                HoldNotice.acknowledged_at.is_not(None),
-            )
+        found = await self.session.execute(
+            _ACKNOWLEDGED_HOLDS, {"office_id": office_id, "case_ids": list(case_ids)}
         )
-        return (await self.session.execute(query)).all()
+        return found.all()
 
     async def recent_acts_on_cases(
         self, case_ids: Collection[uuid.UUID], *, limit: int = 50
     ) -> Sequence[Row[Any]]:
         """The latest acts of each case (what its cost check looks at), newest first per case: the
         columns only, in one query."""
-        columns = (
-            ActReport.case_id,
-            ActReport.act_code,
-            ActReport.act_date,
-            ActReport.outcome_code,
-            ActReport.seized_cents,
-            ActReport.collected_cents,
-        )
-        newest_first = (ActReport.act_date.desc(), ActReport.created_at.desc())
-        if self.session.get_bind().dialect.name == "postgresql":
-            # Per case, the first ``limit`` entries of ix_act_reports_case_latest: a case with
-            # thousands of acts costs what one with fifty does.
-            cases = values(column("id", Uuid()), name="wanted").data([(case_id,) for case_id in case_ids])
-            latest = (
-                select(*columns, ActReport.created_at)
-                .where(ActReport.case_id == cases.c.id)
-                .order_by(*newest_first)
-                .limit(limit)
-                .lateral("latest")
-            )
-            query = select(*(latest.c[c.key] for c in columns)).select_from(cases).join(latest, true())
-            found = await self.session.execute(
-                query.order_by(latest.c.case_id, latest.c.act_date.desc(), latest.c.created_at.desc())
-            )
-            return found.all()
-        # SQLite has no LATERAL: a window over each case's acts (the embedded store's cases are small).
-        newest = func.row_number().over(partition_by=ActReport.case_id, order_by=newest_first).label("newest")
-        ranked = select(*columns, newest).where(ActReport.case_id.in_(case_ids)).subquery()
+        postgresql = self.session.get_bind().dialect.name == "postgresql"
         found = await self.session.execute(
-            select(*(ranked.c[c.key] for c in columns))
-            .where(ranked.c.newest <= limit)
-            .order_by(ranked.c.case_id, ranked.c.newest)
+            _RECENT_ACTS_PG if postgresql else _RECENT_ACTS_SQLITE,
+            {"case_ids": list(case_ids), "latest_limit": limit},
         )
         return found.all()
 

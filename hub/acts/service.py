@@ -210,6 +210,12 @@ class ReportReads:
             reads.rates = await recent_learned_rates(session)
         return reads
 
+    def case_of(self, report: v1.ActReport) -> uuid.UUID | None:
+        """The case of the report's mandate, when it is the office's (its key read with it); None:
+        not found here (another office's, or unknown)."""
+        mandate = self.mandates.get(report.mandate_ref)
+        return None if mandate is None else mandate.case_id
+
     def case_facts(self, case_id: uuid.UUID) -> CaseFacts | None:
         """What the cost check knows of the case; None when the case is missing or inconsistent."""
         facts = self.cases.get(case_id)

@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -23,6 +23,20 @@ from hub.messaging.models import CaseKey, StoredMessage
 # A case's key row as a join reads it: (the row's case id, or None when the case has no key yet; the
 # wrapped key, or None once erased).
 KeyRow = tuple[uuid.UUID | None, bytes | None]
+
+
+def _with_keys_query(ref: Any, case_id: Any) -> Select[Any]:
+    """``ref``, ``case_id`` and the case's key row of the rows whose ``ref`` is among ``refs``."""
+    return (
+        select(ref, case_id, CaseKey.case_id, CaseKey.wrapped_key)
+        .outerjoin(CaseKey, CaseKey.case_id == case_id)
+        .where(ref.in_(bindparam("refs", expanding=True)))
+    )
+
+
+# Read for every office message (``cases_of``, its stored body sealed with its case's key): built once.
+_CASES_WITH_KEYS = _with_keys_query(Case.ref, Case.id)
+_MANDATE_CASES_WITH_KEYS = _with_keys_query(Mandate.ref, Mandate.case_id)
 
 
 class GdprRepository:
@@ -41,24 +55,19 @@ class GdprRepository:
 
     async def case_ids(self, refs: Collection[str]) -> dict[str, tuple[uuid.UUID, KeyRow]]:
         """Each case's id by its ref, with its key row (read in the same query, ``KeyRow``)."""
-        return await self._with_keys(Case.ref, Case.id, refs)
+        return await self._with_keys(_CASES_WITH_KEYS, refs)
 
     async def mandate_case_ids(self, refs: Collection[str]) -> dict[str, tuple[uuid.UUID, KeyRow]]:
         """Each mandate's case id by the mandate's ref, with the case's key row (``KeyRow``)."""
-        return await self._with_keys(Mandate.ref, Mandate.case_id, refs)
+        return await self._with_keys(_MANDATE_CASES_WITH_KEYS, refs)
 
     async def _with_keys(
-        self, ref: Any, case_id: Any, refs: Collection[str]
+        self, query: Select[Any], refs: Collection[str]
     ) -> dict[str, tuple[uuid.UUID, KeyRow]]:
-        """``ref`` -> (``case_id``, the case's key row) for the rows whose ``ref`` is in ``refs``."""
+        """ref -> (case id, the case's key row) for the rows of ``query`` whose ref is in ``refs``."""
         if not refs:
             return {}
-        query = (
-            select(ref, case_id, CaseKey.case_id, CaseKey.wrapped_key)
-            .outerjoin(CaseKey, CaseKey.case_id == case_id)
-            .where(ref.in_(refs))
-        )
-        rows = await self.session.execute(query)
+        rows = await self.session.execute(query, {"refs": list(refs)})
         return {found: (case, (has, wrapped)) for found, case, has, wrapped in rows}
 
     async def erased_at(self, case_id: uuid.UUID) -> CaseKey | None:

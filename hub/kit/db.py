@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import operator
 import uuid
@@ -15,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Insert,
     Integer,
     MetaData,
     String,
@@ -196,13 +198,14 @@ class RowBuffer:
         rows, self.rows = self.rows, {}
         by_table = {cast(Table, model.__table__): values for model, values in rows.items()}
         copy = self.session.get_bind().dialect.name == "postgresql"
-        for table in Base.metadata.sorted_tables:  # a row's foreign keys point at rows written before it
+        # A row's foreign keys point at rows written before it.
+        for table, statement in _inserts_in_order(len(Base.metadata.tables)):
             if (values := by_table.get(table)) is not None:
                 if copy and len(values) >= COPY_FROM_ROWS:
                     await self._copy(table, values)
                 else:
                     # Core, not the ORM's bulk insert: no objects, no keys fetched back.
-                    await self.session.execute(insert(table), values)
+                    await self.session.execute(statement, values)
 
     async def _copy(self, table: Table, values: list[dict[str, Any]]) -> None:
         """PostgreSQL: the rows with COPY (asyncpg's binary ``copy_records_to_table``) on the
@@ -254,6 +257,14 @@ def _copy_conversion(column: Column[Any], dialect: Dialect) -> Callable[[Any], A
         return value.encoded() if isinstance(value, EncodedJson) else encode(value)
 
     return encoded
+
+
+@functools.cache
+def _inserts_in_order(table_count: int) -> list[tuple[Table, Insert]]:
+    """Every table in foreign key order (parents first), each with its INSERT statement, for the
+    ``table_count`` tables defined so far: ``MetaData.sorted_tables`` sorts them on every call, and
+    a new ``insert()`` has no cache key memoized yet, while every office message writes rows."""
+    return [(table, insert(table)) for table in Base.metadata.sorted_tables]
 
 
 def _default_of(column: Column[Any]) -> Callable[[], Any]:

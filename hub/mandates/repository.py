@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, false, func, select, update
+from sqlalchemy import Row, bindparam, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -18,6 +18,11 @@ from hub.kit.pagination import after_row, fetch
 from hub.ledger.repository import LedgerRepository
 from hub.mandates.models import Approval, CaseUpdateNotice, Hold, HoldNotice, Mandate, MandateEvent
 from hub.offices.models import Office
+
+# The per-act mandates' tallies, read for every act report under one (``acts_reported``): built once.
+_ACTS_REPORTED = select(MandateActTally.mandate_id, MandateActTally.act_code, MandateActTally.reports).where(
+    MandateActTally.mandate_id.in_(bindparam("mandate_ids", expanding=True))
+)
 
 
 class MandateRepository:
@@ -173,11 +178,9 @@ class MandateRepository:
     async def acts_reported(self, mandate_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Counter[str]]:
         """How many act reports each mandate has per act code: its tallies (kept by a trigger as
         reports are inserted, flushed ones included), not a count of its reports."""
-        query = select(MandateActTally.mandate_id, MandateActTally.act_code, MandateActTally.reports).where(
-            MandateActTally.mandate_id.in_(list(mandate_ids))
-        )
         found: dict[uuid.UUID, Counter[str]] = {mandate_id: Counter() for mandate_id in mandate_ids}
-        for mandate_id, act_code, n in (await self.session.execute(query)).all():
+        rows = await self.session.execute(_ACTS_REPORTED, {"mandate_ids": list(mandate_ids)})
+        for mandate_id, act_code, n in rows.all():
             found[mandate_id][act_code] += int(n)
         return found
 

@@ -100,6 +100,9 @@ Handler = Callable[[AsyncSession, Delivery], Awaitable[uuid.UUID | None]]
 # Reads, in a few queries, what the handler of a kind reads for many messages of that kind (a
 # batch chunk, or a set of one); its result is each delivery's ``preloaded``.
 Preloader = Callable[[AsyncSession, Office, Sequence[v1.MessageModel]], Awaitable[object]]
+# The case of a message as its kind's preload found it, that case's key remembered with it
+# (``sealing.remember_keys``); None: not found there, the case resolver looks.
+PreloadedCase = Callable[[Any, v1.MessageModel], uuid.UUID | None]
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,9 @@ class KindHandling:
     # row of the kind depends on (act reports: their mandates, their references), so a concurrent
     # copy waits and then answers as the duplicate it is: ``receive`` needs no savepoint for it.
     locks_first: bool = False
+    # The case of each message, from what the preloader read (act reports: their mandates, read
+    # with their cases' keys): the case resolver then sends no query for them.
+    case_of: PreloadedCase | None = None
 
 
 @dataclass(frozen=True)
@@ -320,7 +326,7 @@ class InboundProcessor:
                 unlocked |= {m.envelope.message_id for m in of_kind}
         await MessageRepository(session).lock_message_ids(office.code, unlocked)
         applied = await service.applied_among(session, office.code, {m.envelope.message_id for m in readable})
-        cases = await self._cases(session, readable)
+        cases = await self._cases(session, readable, preloaded)
         outcomes = []
         for received, reading in zip(many, read, strict=True):
             if isinstance(reading, Reading):
@@ -335,14 +341,24 @@ class InboundProcessor:
         return outcomes
 
     async def _cases(
-        self, session: AsyncSession, readable: Sequence[v1.MessageModel]
+        self, session: AsyncSession, readable: Sequence[v1.MessageModel], preloaded: dict[str, object]
     ) -> dict[int, uuid.UUID | None]:
-        """The case of each readable message (by the object's id), their keys read in one query."""
+        """The case of each readable message (by the object's id), their keys read in one query:
+        as its kind's preload found it (``KindHandling.case_of``), else by the case resolver."""
         if self.cases_of is None or not readable:
             return {}
-        found = await self.cases_of(session, readable)
-        await sealing.load_keys(session, found, create=True)
-        return {id(message): case_id for message, case_id in zip(readable, found, strict=True)}
+        cases: dict[int, uuid.UUID | None] = {}
+        for message in readable:
+            handling = self.kinds.get(message.envelope.kind)
+            if handling is None or handling.case_of is None or message.envelope.kind not in preloaded:
+                continue
+            if (case_id := handling.case_of(preloaded[message.envelope.kind], message)) is not None:
+                cases[id(message)] = case_id
+        if rest := [message for message in readable if id(message) not in cases]:
+            found = await self.cases_of(session, rest)
+            cases |= {id(message): case_id for message, case_id in zip(rest, found, strict=True)}
+        await sealing.load_keys(session, cases.values(), create=True)
+        return cases
 
     def read(self, office: Office, received: Received) -> Reading:
         """The message in ``received``: as decoded already, else a translator's reading, else the v1

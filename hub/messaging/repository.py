@@ -50,6 +50,13 @@ from hub.offices.models import DeliveryChannel, Office
 
 _Row = TypeVar("_Row", bound=Base)
 
+# Which of a sender's message ids were applied (``inbox_entries``, read for every office message):
+# built once, its parameters bound by name.
+_INBOX_ENTRIES = select(InboxEntry.message_id, InboxEntry.message_pk).where(
+    InboxEntry.sender == bindparam("sender"),
+    InboxEntry.message_id.in_(bindparam("message_ids", expanding=True)),
+)
+
 
 def message_lock_keys(sender: str, message_ids: Collection[str]) -> set[str]:
     """The advisory lock keys of the (sender, message id) pairs (``hub.kit.db.advisory_locks``)."""
@@ -153,9 +160,7 @@ class MessageRepository:
     async def inbox_entries(self, sender: str, message_ids: Collection[str]) -> dict[str, uuid.UUID]:
         """Message id -> the stored message that applied it, for those of ``message_ids`` applied."""
         found = await self.session.execute(
-            select(InboxEntry.message_id, InboxEntry.message_pk).where(
-                InboxEntry.sender == sender, InboxEntry.message_id.in_(message_ids)
-            )
+            _INBOX_ENTRIES, {"sender": sender, "message_ids": list(message_ids)}
         )
         return {message_id: pk for message_id, pk in found}
 

@@ -34,7 +34,9 @@ def signature(statement: str) -> str:
 
 def main_table(select: str) -> str:
     """The table of the SELECT's own FROM: not one of a subquery in its column list; the derived
-    table's own when it reads from one (``FROM (SELECT ... FROM act_reports) AS anon_1``)."""
+    table's own when it reads from one (``FROM (SELECT ... FROM act_reports) AS anon_1``); the
+    lateral subquery's when it reads from a table-valued function joined to one (``FROM
+    unnest(...) AS wanted(id) JOIN LATERAL (SELECT ... FROM act_reports)``)."""
     depth = 0
     for at, char in enumerate(select):
         depth += {"(": 1, ")": -1}.get(char, 0)
@@ -44,6 +46,9 @@ def main_table(select: str) -> str:
                 return main_table(rest[1:])
             found = re.match(r"(\w+)", rest)
             assert found is not None, select
+            lateral = rest.find("JOIN LATERAL (")
+            if rest[found.end() :].startswith("(") and lateral >= 0:
+                return main_table(rest[lateral + len("JOIN LATERAL (") :])
             return found.group(1)
     raise AssertionError(f"no FROM in {select}")
 
