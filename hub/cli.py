@@ -28,11 +28,10 @@ from hub.database import (
     migrate,
     refresh_statistics,
     session_factory,
-    unit_of_work,
 )
 from hub.finance.commands import finance_app
 from hub.gdpr.commands import gdpr_app
-from hub.kit.commands import in_transaction
+from hub.kit.commands import in_batches, in_transaction
 from hub.kit.errors import HubError
 from hub.ledger.commands import ledger_app
 from hub.mandates.commands import mandates_app
@@ -232,45 +231,22 @@ def secrets_rewrap() -> None:
     while the hub runs. No message body and no office's secret changes. Then HUB_PREVIOUS_SECRET_KEYS
     can be emptied. Run again, it leaves what is current; exits 1, naming them, when some open with
     none of the secrets given."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from hub.messaging import sealing
 
     settings = get_settings()
     sealing.use_secret_key(settings.secret_key, settings.previous_secrets())
+    keys = sealing.Rewrapped()
+    webhooks = offices.Resealed()
 
-    async def run() -> tuple[sealing.Rewrapped, offices.Resealed]:
-        engine = engine_from_settings(settings)
-        sessions = session_factory(engine)
-        keys = sealing.Rewrapped()
-        try:
-            async with unit_of_work(session_factory(engine, read_only=True)) as session:
-                total = await sealing.count_case_keys(session)
-            columns = (TextColumn("re-wrapping case keys"), BarColumn(), MofNCompleteColumn())
-            with Progress(*columns, transient=True) as progress:
-                task = progress.add_task("case keys", total=total)
-                after = None
-                while True:
-                    async with unit_of_work(sessions) as session:
-                        done, after = await sealing.rewrap_case_keys(session, after=after)
-                    keys.add(done)
-                    progress.advance(task, done.rewrapped + done.current + done.skipped + len(done.unusable))
-                    if after is None:
-                        break
-            async with unit_of_work(sessions) as session:
-                webhooks = await offices.reseal_webhook_secrets(session, settings.secret_box())
-        finally:
-            await engine.dispose()
-        return keys, webhooks
+    async def step(session: AsyncSession, after: uuid.UUID | None) -> tuple[int, uuid.UUID | None]:
+        nonlocal webhooks
+        done, after = await sealing.rewrap_case_keys(session, after=after)
+        keys.add(done)
+        if after is None:  # the last batch: the webhook secrets, a few per office, with it
+            webhooks = await offices.reseal_webhook_secrets(session, settings.secret_box())
+        return done.rewrapped + done.current + done.skipped + len(done.unusable), after
 
-    try:
-        keys, webhooks = asyncio.run(run())
-    except Exception as exc:  # the operator gets one line; what was committed stays (run it again)
-        message = failure_message(exc, busy_timeout=settings.sqlite_busy_timeout)
-        typer.secho(
-            f"error: {message}; the batches done are kept: run it again", fg=typer.colors.RED, err=True
-        )
-        raise typer.Exit(code=1) from None
+    in_batches("re-wrapping case keys", sealing.count_case_keys, step)
     typer.echo(
         f"case keys: {keys.rewrapped} re-wrapped, {keys.current} current already, {keys.skipped} erased "
         f"or changed meanwhile (left), {len(keys.unusable)} opening with none of the secrets"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +14,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.gdpr import service
-from hub.kit.commands import in_transaction
+from hub.kit.commands import in_batches, in_transaction
 from hub.messaging.signing import ReceiptSigner
 from hub.settings import get_settings
 from hub.staff import service as staff
@@ -84,43 +86,20 @@ def seal_legacy() -> None:
     hub runs. From then on an export finds them and an erasure makes them unreadable (those of a case
     erased already are made unreadable now). Messages of no single case stay as they are. Run again,
     it seals nothing more."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from hub.database import engine_from_settings, failure_message, session_factory, unit_of_work
     from hub.messaging import sealing
 
     settings = get_settings()
     sealing.use_secret_key(settings.secret_key, settings.previous_secrets())
+    done = service.LegacySealing()
 
-    async def run() -> service.LegacySealing:
-        engine = engine_from_settings(settings)
-        sessions = session_factory(engine)
-        total = service.LegacySealing()
-        try:
-            async with unit_of_work(session_factory(engine, read_only=True)) as session:
-                count = await service.count_legacy(session)
-            columns = (TextColumn("sealing legacy messages"), BarColumn(), MofNCompleteColumn())
-            with Progress(*columns, transient=True) as progress:
-                task = progress.add_task("messages", total=count)
-                after = None
-                while True:
-                    async with unit_of_work(sessions) as session:
-                        done, after = await service.seal_legacy(session, after=after)
-                    total.add(done)
-                    progress.advance(task, done.sealed + done.of_no_case + done.skipped)
-                    if after is None:
-                        return total
-        finally:
-            await engine.dispose()
+    async def step(
+        session: AsyncSession, after: tuple[datetime, uuid.UUID] | None
+    ) -> tuple[int, tuple[datetime, uuid.UUID] | None]:
+        batch, after = await service.seal_legacy(session, after=after)
+        done.add(batch)
+        return batch.sealed + batch.of_no_case + batch.skipped, after
 
-    try:
-        done = asyncio.run(run())
-    except Exception as exc:  # the operator gets one line; the batches committed stay (run it again)
-        message = failure_message(exc, busy_timeout=settings.sqlite_busy_timeout)
-        typer.secho(
-            f"error: {message}; the batches done are kept: run it again", fg=typer.colors.RED, err=True
-        )
-        raise typer.Exit(code=1) from None
+    in_batches("sealing legacy messages", service.count_legacy, step)
     typer.echo(
         f"{done.sealed} message(s) sealed under their case, {done.of_no_case} of no single case left as "
         f"they are, {done.skipped} sealed meanwhile by another process"

@@ -50,8 +50,10 @@ def test_the_current_secret_wraps_and_the_previous_ones_only_open() -> None:
     assert settings.previous_secrets() == [OLD, "x" + "y" * 39]
 
 
-def rewrap(url: str, secret: str, previous: str = "") -> subprocess.CompletedProcess[str]:
-    """``hub secrets rewrap`` as an operator runs it, after setting the new secret."""
+def hub_as_operator(
+    url: str, secret: str, *args: str, previous: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """``hub ARGS`` as an operator runs it, with ``secret`` as HUB_SECRET_KEY (and ``previous``)."""
     env = {
         **os.environ,
         "HUB_DATABASE_URL": url,
@@ -61,12 +63,13 @@ def rewrap(url: str, secret: str, previous: str = "") -> subprocess.CompletedPro
         "HUB_ENV": "development",
     }
     return subprocess.run(
-        [sys.executable, "-m", "hub", "secrets", "rewrap"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        [sys.executable, "-m", "hub", *args], env=env, capture_output=True, text=True, timeout=120
     )
+
+
+def rewrap(url: str, secret: str, previous: str = "") -> subprocess.CompletedProcess[str]:
+    """``hub secrets rewrap``, after setting the new secret."""
+    return hub_as_operator(url, secret, "secrets", "rewrap", previous=previous)
 
 
 @asynccontextmanager

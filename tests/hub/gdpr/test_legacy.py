@@ -7,10 +7,8 @@ seals nothing more."""
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -25,7 +23,7 @@ from hub.messaging.models import StoredMessage
 from hub.messaging.repository import MessageRepository
 from hub.offices import service as offices
 from tests.conftest import database_like
-from tests.hub.gdpr.test_key_rotation import secret_in_use
+from tests.hub.gdpr.test_key_rotation import hub_as_operator, secret_in_use
 from tests.hub.mandates.factories import a_case, new_code
 
 SECRET = "l" * 40
@@ -33,21 +31,7 @@ ADDRESS = {"line1": "3 rue Ancienne", "postcode": "75011", "city": "Paris", "dep
 
 
 def seal_legacy(url: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "HUB_DATABASE_URL": url,
-        "HUB_SECRET_KEY": SECRET,
-        "HUB_PREVIOUS_SECRET_KEYS": "",
-        "HUB_AMQP_URL": "",
-        "HUB_ENV": "development",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "hub", "gdpr", "seal-legacy"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return hub_as_operator(url, SECRET, "gdpr", "seal-legacy")
 
 
 def legacy_copy(message: StoredMessage, body: bytes) -> StoredMessage:
