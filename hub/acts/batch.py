@@ -5,7 +5,6 @@ and clears the session, which keeps memory flat in file size."""
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import uuid
 from collections.abc import Callable
@@ -181,8 +180,9 @@ def _record(record: etree._Element, batch_pk: uuid.UUID) -> Received:
         return Received(b"<misplaced/>", XML, parent_id=batch_pk, kinds=RECORD_KINDS, transport="batch")
     raw = etree.tostring(record, encoding="utf-8", xml_declaration=False)
     try:
-        # A standalone copy: validation sees the record as its own document (codec.decode_batch_records).
-        decoded: v1.MessageModel | None = codec.decode_element(copy.deepcopy(record))
+        # Read in place, no copy: lxml validates an element as the root of a document of its own
+        # (its ancestors' namespaces copied), as it validates a standalone copy of it.
+        decoded: v1.MessageModel | None = codec.decode_element(record)
     except XmlRejected:
         decoded = None
     return Received(raw, XML, parent_id=batch_pk, kinds=RECORD_KINDS, decoded=decoded, transport="batch")

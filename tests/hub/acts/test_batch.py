@@ -327,3 +327,18 @@ def test_a_valid_record_is_read_from_the_file_tree_once_and_an_invalid_one_from_
     assert read[0].decoded == codec.decode(read[0].raw) == made[0]
     assert read[1].decoded is None  # refused from its bytes, as the record sent alone would be
     assert b"20x6" in read[1].raw
+
+
+def test_a_record_is_read_in_place_as_its_bytes_are_read_alone() -> None:
+    """A record is decoded from the element the file's parser built, with no copy of it: the same
+    report as its bytes decoded alone; an invalid one is left to be read again from its bytes."""
+    made = [
+        v1.ActReport.model_validate_json(json.dumps(report("CJ75001", "M-1", n, outcome_code=outcome)))
+        for n, outcome in ((1, "served_in_person"), (2, "paid_in_full"), (3, "served_in_person"))
+    ]
+    text = codec.encode_batch(made).replace(b"<officeReference>A/CJ75001/2<", b"<officeReference><", 1)
+    root = f"{{{NAMESPACE}}}{BATCH_ROOT}"
+    records = iterparse_records(io.BytesIO(text), f"{{{NAMESPACE}}}{BATCH_RECORD}", root_tag=root)
+    read = [batches._record(record, uuid.uuid4()) for record in records]
+    assert [r.decoded for r in read] == [made[0], None, made[2]]
+    assert read[0].decoded == codec.decode(read[0].raw) and read[2].decoded == codec.decode(read[2].raw)
