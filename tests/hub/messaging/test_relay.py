@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +24,7 @@ from hub.messaging.repository import MessageRepository
 from hub.messaging.service import Envelope
 from hub.offices import service as offices
 from hub.offices.models import DeliveryChannel
+from tests.conftest import database_like
 
 
 def office_code() -> str:
@@ -395,15 +397,23 @@ async def relay_statements(
 
 
 async def test_one_batch_is_a_fixed_number_of_statements_whatever_its_size(
-    sessions: async_sessionmaker[AsyncSession], committed_engine: AsyncEngine
+    committed_database_url: str, tmp_path: Path
 ) -> None:
-    await drain(Relay(sessions))  # rows other tests left pending
-    few, delivered_few = await relay_statements(sessions, committed_engine, 2, resend=True)
-    many, delivered_many = await relay_statements(sessions, committed_engine, 40, resend=True)
+    # A database of its own: rows other tests leave pending in theirs come due (their retry's
+    # backoff) at any time, and a batch would take them too.
+    async with database_like(committed_database_url, tmp_path) as url:
+        engine = create_engine(url)
+        try:
+            sessions = session_factory(engine)
+            few, delivered_few = await relay_statements(sessions, engine, 2, resend=True)
+            many, delivered_many = await relay_statements(sessions, engine, 40, resend=True)
+            dialect = engine.dialect.name
+        finally:
+            await engine.dispose()
     # PostgreSQL: one statement claims, delivers and settles the batch (data-modifying CTEs). SQLite:
     # BEGIN IMMEDIATE, the write lock, the claim, the existing items, the new items, the resent one,
     # the outbox rows, the messages' status and their lifecycle steps.
-    assert few == many == (1 if committed_engine.dialect.name == "postgresql" else 9)
+    assert few == many == (1 if dialect == "postgresql" else 9)
     # Each delivery is one lifecycle step; the resent message has two, and one mailbox item.
     assert delivered_few == ["delivered:1"] * 2 + ["delivered:2"]
     assert delivered_many == ["delivered:1"] * 78 + ["delivered:2"]
