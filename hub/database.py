@@ -30,7 +30,7 @@ ping per request, which ``pool_pre_ping`` would (one round trip each).
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from typing import Any
 import structlog
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -181,6 +181,20 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
     """Apply the Alembic revisions on the engine's database (the same revisions on every engine)."""
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade, revision)
+
+
+async def analyze_tables(sessions: async_sessionmaker[AsyncSession], tables: Collection[str]) -> None:
+    """``ANALYZE`` of ``tables`` on PostgreSQL, in a transaction of its own, for a load in progress
+    (``refresh_statistics`` is for the end of one): a table's plans (the prepared statements' and
+    the foreign key checks') are made again on its new statistics. Nothing on SQLite, whose plans
+    do not degrade that way. Best effort, as ``refresh_statistics``."""
+    try:
+        async with sessions() as session, session.begin():
+            if session.get_bind().dialect.name != "postgresql":
+                return
+            await session.execute(text(f"ANALYZE {', '.join(sorted(tables))}"))
+    except DBAPIError as exc:
+        log.warning("statistics_not_refreshed", error=failure_message(exc))
 
 
 async def refresh_statistics(engine: AsyncEngine) -> None:
