@@ -713,7 +713,7 @@ def dead_requeue(
     limit: Annotated[int, typer.Option(help="Run at most this many again")] = 100,
 ) -> None:
     """Run the messages of hub.dead through the inbound path again, each as the office whose AMQP
-    user sent it; those still not applicable stay in hub.dead, in their place, and the ones behind
+    user sent it; those still not applicable stay in hub.dead (put back), and the ones behind
     them are run (among the first 1,000)."""
     from hub.bootstrap import inbound_processor
     from hub.messaging.dead_letters import KEPT, DeadLetter, requeue_dead_letters

@@ -185,7 +185,7 @@ async def requeue_dead_letters(
     as the operator or this tool); acked from hub.dead once its outcome is committed. A message
     that is no office's, whose office is still unknown, or whose handling fails, stays there, and
     the walk goes on past it: up to ``limit`` messages are run again, among the first ``MAX_WALK``
-    (the ones kept are held meanwhile, then put back in their place, so letters that cannot be
+    (the ones kept are held meanwhile, then put back in the queue, so letters that cannot be
     applied yet never hide the ones behind them). Returns every letter read, run or kept."""
     connection, queue, total = await _open(url)
     kept: list[AbstractIncomingMessage] = []
