@@ -162,13 +162,25 @@ class GdprRepository:
         await self.session.flush()
         return event
 
-    async def legacy_messages(self, *, after: tuple[datetime, uuid.UUID] | None, limit: int) -> Sequence[Any]:
-        """The next ``limit`` messages stored in the clear with no case (before sealing, migration
-        0027), in the order stored (``ix_messages_created_at_id``), after ``after`` (created_at, id)."""
+    @staticmethod
+    def _legacy(kinds: Collection[str]) -> tuple[Any, ...]:
+        """Messages of ``kinds`` stored in the clear with no case."""
+        return (
+            StoredMessage.sealed.is_(False),
+            StoredMessage.case_id.is_(None),
+            StoredMessage.kind.in_(kinds),
+        )
+
+    async def legacy_messages(
+        self, *, kinds: Collection[str], after: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> Sequence[Any]:
+        """The next ``limit`` messages of ``kinds`` stored in the clear with no case (before sealing,
+        migration 0027), in the order stored (``ix_messages_created_at_id``), after ``after``
+        (created_at, id)."""
         order = [StoredMessage.created_at, StoredMessage.id]
         query = (
             select(StoredMessage.id, StoredMessage.created_at, StoredMessage.body, StoredMessage.content_type)
-            .where(StoredMessage.sealed.is_(False), StoredMessage.case_id.is_(None))
+            .where(*self._legacy(kinds))
             .order_by(*order)
             .limit(limit)
         )
@@ -176,9 +188,8 @@ class GdprRepository:
             query = query.where(after_row(order, after))
         return (await self.session.execute(query)).all()
 
-    async def count_legacy_messages(self) -> int:
-        query = select(func.count()).select_from(StoredMessage)
-        query = query.where(StoredMessage.sealed.is_(False), StoredMessage.case_id.is_(None))
+    async def count_legacy_messages(self, *, kinds: Collection[str]) -> int:
+        query = select(func.count()).select_from(StoredMessage).where(*self._legacy(kinds))
         return int(await self.session.scalar(query) or 0)
 
     async def seal_legacy(self, message_pk: uuid.UUID, case_id: uuid.UUID, sealed_body: bytes) -> bool:

@@ -29,6 +29,7 @@ from hub.messaging.service import receipt_verifies, stored_receipt_payload
 from hub.settings import get_settings
 from hub.worklist.repository import WorklistRepository
 from schemas import v1
+from schemas.v1.message import MESSAGE_TYPES
 
 log = structlog.get_logger()
 ERASED = "[erased]"
@@ -90,20 +91,26 @@ class LegacySealing:
 
 
 LEGACY_BATCH = 200  # messages per transaction: short ones, so that the hub's writers get their turn
+# The kinds whose messages name a case (``case_ref``) or a mandate (``mandate_ref``), as ``cases_of``
+# reads them: the only ones a legacy body can be sealed under.
+CASE_KINDS = frozenset(
+    kind for kind, model in MESSAGE_TYPES.items() if {"case_ref", "mandate_ref"} & set(model.model_fields)
+)
 
 
 async def seal_legacy(
     session: AsyncSession, *, after: tuple[datetime, uuid.UUID] | None = None, limit: int = LEGACY_BATCH
 ) -> tuple[LegacySealing, tuple[datetime, uuid.UUID] | None]:
     """The next ``limit`` messages stored before bodies were sealed (migration 0027: in the clear,
-    with no case), in the order stored after ``after``: each body read as the v1 message it is, its
+    with no case; only the kinds that name a case, ``CASE_KINDS``: receipts, invoices, remittances
+    are never read), in the order stored after ``after``: each body read as the v1 message it is, its
     case found as a new message's is (``cases_of``), then sealed with that case's key and stored
     under the case, so that an export finds it and an erasure makes it unreadable. A message of a
     case erased already is sealed with a key thrown away at once: the erasure reaches it too. Bodies
     of no single case stay as they are. Hashes, and the receipts that sign them, do not change.
     Returns what it did and the cursor of the next batch (None: done)."""
     repo = GdprRepository(session)
-    rows = await repo.legacy_messages(after=after, limit=limit)
+    rows = await repo.legacy_messages(kinds=CASE_KINDS, after=after, limit=limit)
     read: list[v1.MessageModel | None] = []
     for row in rows:
         try:
@@ -125,8 +132,8 @@ async def seal_legacy(
 
 
 async def count_legacy(session: AsyncSession) -> int:
-    """Messages in the clear with no case: what ``seal_legacy`` walks."""
-    return await GdprRepository(session).count_legacy_messages()
+    """Messages of a case's kind in the clear with no case: what ``seal_legacy`` walks."""
+    return await GdprRepository(session).count_legacy_messages(kinds=CASE_KINDS)
 
 
 def retention() -> timedelta:

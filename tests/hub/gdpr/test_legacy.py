@@ -10,11 +10,13 @@ import hashlib
 import secrets
 import subprocess
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from hub.database import create_engine, session_factory, unit_of_work
+from hub.kit.clock import utcnow
 from hub.kit.errors import Gone
 from hub.mandates import service as mandates
 from hub.mandates.service import MandateIn
@@ -38,6 +40,7 @@ def legacy_copy(message: StoredMessage, body: bytes) -> StoredMessage:
     """The message as the hub stored it before 0027: its body in the clear, no case."""
     return StoredMessage(
         id=uuid.uuid4(),
+        created_at=utcnow() - timedelta(days=30),
         direction=message.direction,
         message_id=f"LEGACY-{secrets.token_hex(6)}",
         kind=message.kind,
@@ -80,7 +83,10 @@ async def test_seal_legacy_seals_each_old_body_under_its_case(database_url: str,
                         cases[label], legacy[label] = case.id, (old.id, body)
                     foreign = legacy_copy(old, b'{"neither": "a v1 message"}')
                     foreign.content_type = "application/json"
-                    session.add(foreign)
+                    # A receipt (a kind that names no case, as invoices and remittances): never read.
+                    receipt = legacy_copy(old, b'{"stored": "in the clear"}')
+                    receipt.kind, receipt.content_type = "receipt", "application/json"
+                    session.add_all([foreign, receipt])
                     await session.flush()
                     await sealing.destroy_key(session, cases["erased"])  # erased before the sealing
 
@@ -104,6 +110,8 @@ async def test_seal_legacy_seals_each_old_body_under_its_case(database_url: str,
                     assert (
                         left is not None and not left.sealed and left.body == b'{"neither": "a v1 message"}'
                     )
+                    unread = await session.get(StoredMessage, receipt.id)
+                    assert unread is not None and not unread.sealed and unread.case_id is None  # never read
 
                 again = seal_legacy(url)
                 assert again.returncode == 0, again.stderr
