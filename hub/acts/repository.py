@@ -16,7 +16,6 @@ from hub.acts.models import ActReport
 from hub.cases.models import Case
 from hub.kit.db import RowBuffer, advisory_locks
 from hub.mandates.models import Approval, Hold, HoldNotice, Mandate
-from hub.messaging import sealing
 from hub.messaging.models import CaseKey, Receipt, StoredMessage
 from hub.offices.models import Office
 
@@ -109,7 +108,9 @@ class ActReportRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def lock_office_mandates(self, office_id: uuid.UUID, refs: Collection[str]) -> dict[str, Mandate]:
+    async def lock_office_mandates(
+        self, office_id: uuid.UUID, refs: Collection[str]
+    ) -> tuple[dict[str, Mandate], dict[uuid.UUID, bytes | None]]:
         """The office's mandates among ``refs``, each locked until commit (PostgreSQL), in id order
         so that two writers locking several never wait on each other in a cycle; read fresh, as
         the lock found them. Reports under one mandate are then checked one after the other: its
@@ -117,9 +118,8 @@ class ActReportRepository:
         merely point at the mandate (act reports, log rows) are not held up. SQLite: a no-op (one
         writer at a time).
 
-        Each mandate's case key is read in the same statement (not locked) and remembered for the
-        session (``sealing.remember_keys``): the reports' stored bodies are sealed with it, and the
-        case resolver reads nothing more for them (``KindHandling.case_of``)."""
+        With them, read in the same statement (not locked), the wrapped key of each of their cases
+        that has one (None: erased), for ``sealing.remember_keys``."""
         found = await self.session.execute(_LOCK_MANDATES, {"office_id": office_id, "refs": list(refs)})
         mandates: dict[str, Mandate] = {}
         keys: dict[uuid.UUID, bytes | None] = {}
@@ -127,8 +127,7 @@ class ActReportRepository:
             mandates[mandate.ref] = mandate
             if has_key is not None:
                 keys[mandate.case_id] = wrapped
-        sealing.remember_keys(self.session, keys)
-        return mandates
+        return mandates, keys
 
     async def cases_with_debtors(self, case_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Case]:
         """The cases, each with its debtor loaded (``case.debtor`` needs no query)."""

@@ -33,6 +33,7 @@ from hub.ledger import service as ledger
 from hub.ledger.repository import LedgerRepository
 from hub.mandates.models import Approval, Mandate, MandateKind, MandateStatus
 from hub.mandates.service import recent_learned_rates
+from hub.messaging import sealing
 from hub.messaging.models import StoredMessage
 from hub.messaging.repository import message_lock_keys
 from hub.observability import metrics
@@ -160,7 +161,10 @@ class ReportReads:
         reads = cls()
         # Locked first, before anything the checks read is read: concurrent reports (or batch
         # chunks) under one mandate are checked one after the other, each seeing the ones before.
-        reads.mandates = await repo.lock_office_mandates(office.id, {r.mandate_ref for r in reports})
+        reads.mandates, keys = await repo.lock_office_mandates(office.id, {r.mandate_ref for r in reports})
+        # The reports' stored bodies are sealed with their cases' keys, read with the mandates: the
+        # case resolver reads nothing more for them (``KindHandling.case_of``).
+        sealing.remember_keys(session, keys)
         mandates = list(reads.mandates.values())
         by_ref = {m.ref: m.id for m in mandates}
         wanted = {

@@ -337,33 +337,35 @@ class RequestLogMiddleware:
         structlog.contextvars.bind_contextvars(correlation_id=request_id)
         status = 500
         responded = False
-        trace: dict[str, str] = {}
+        trace_id: str | None = None
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, responded, trace
+            nonlocal status, responded, trace_id
             if message["type"] == "http.response.start":
                 status, responded = message["status"], True
-                trace = {k: v for k, v in current_trace().items() if k == "trace_id"}
+                trace_id = current_trace().get("trace_id")
                 MutableHeaders(scope=message).append("X-Request-ID", request_id)
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
-            self._done(scope, status, started, trace, escaped=True)
+            self._done(scope, status, started, trace_id, escaped=True)
             if not responded:
                 raise
         else:
-            self._done(scope, status, started, trace, escaped=False)
+            self._done(scope, status, started, trace_id, escaped=False)
         finally:
             structlog.contextvars.clear_contextvars()
 
     @staticmethod
-    def _done(scope: Scope, status: int, started: float, trace: dict[str, str], *, escaped: bool) -> None:
+    def _done(scope: Scope, status: int, started: float, trace_id: str | None, *, escaped: bool) -> None:
         elapsed = time.perf_counter() - started
         route = getattr(scope.get("route"), "path", None) or "unmatched"
         metrics.observe_request(scope["method"], route, status, elapsed)
-        line = {"method": scope["method"], "route": route, "status": status, **trace}
+        line: dict[str, Any] = {"method": scope["method"], "route": route, "status": status}
+        if trace_id is not None:
+            line["trace_id"] = trace_id
         if escaped:
             log.error("request", **line, duration_ms=round(elapsed * 1000, 1), exc_info=True)
         else:

@@ -222,7 +222,7 @@ async def rewrap_case_keys(
             done.current += 1
             continue
         try:
-            data_key = _unwrap(secrets, wrapped, case_id)
+            data_key = _unwrap(secrets[1:], wrapped, case_id)  # the current one does not open it
         except KeyUnusable:
             done.unusable.append(case_id)
             continue

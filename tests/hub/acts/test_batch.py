@@ -239,18 +239,25 @@ async def test_a_generated_chunk_is_assessed_as_its_records_one_by_one(
     assert len({assessment for _ref, _flagged, assessment in alone["acts"]}) > 4
 
 
-async def test_a_chunk_is_signed_once_and_each_record_receipt_verifies_alone(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    processor = inbound_processor(SIGNER)
+async def batch_file(
+    sessions: async_sessionmaker[AsyncSession], count: int
+) -> tuple[Seeded, StoredMessage, list[v1.ActReport], io.BytesIO]:
+    """A seeded office and mandate, a batch started for it, ``count`` act reports and their file."""
     async with unit_of_work(sessions) as session:
         s = await seed(session)
         batch = await batches.start_batch(session, s.office, "0" * 64)
     made = [
         v1.ActReport.model_validate_json(json.dumps(report(s.office.code, s.mandate.ref, n)))
-        for n in range(1, 8)
+        for n in range(1, count + 1)
     ]
-    stream = io.BytesIO(codec.encode_batch(made))
+    return s, batch, made, io.BytesIO(codec.encode_batch(made))
+
+
+async def test_a_chunk_is_signed_once_and_each_record_receipt_verifies_alone(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    processor = inbound_processor(SIGNER)
+    s, batch, made, stream = await batch_file(sessions, 7)
     result = await batches.run_batch(sessions, processor, s.office, batch.id, stream, chunk=4)
     assert result.accepted_count == 7
 
@@ -372,14 +379,7 @@ async def test_a_big_file_is_planned_on_what_it_has_written_so_far(
         try:
             sessions = session_factory(engine)
             processor = inbound_processor(SIGNER)
-            async with unit_of_work(sessions) as session:
-                s = await seed(session)
-                batch = await batches.start_batch(session, s.office, "0" * 64)
-            made = [
-                v1.ActReport.model_validate_json(json.dumps(report(s.office.code, s.mandate.ref, n)))
-                for n in range(1, 10)
-            ]
-            stream = io.BytesIO(codec.encode_batch(made))
+            s, batch, _, stream = await batch_file(sessions, 9)
             result = await batches.run_batch(
                 sessions, processor, s.office, batch.id, stream, chunk=2, progress=progress
             )
