@@ -272,10 +272,11 @@ async def test_the_worker_stopped_in_a_stream_acks_what_it_committed_and_loses_n
     # Everything committed was acked: what is left in the queue is exactly what was not stored. The
     # messages the worker held unacked come back to the queue once the broker has seen its connection
     # close, a moment after the exit: wait for that (a message acked and not stored never comes back).
+    # 60 s: a liveness bound; a CI run once counted 4 of 400 still out after 15 s.
     handled = await count(engine, stored)
     waiting = 0
     with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(15):
+        async with asyncio.timeout(60):
             while handled + (waiting := await queue_depth(vhost_url, topology.INBOUND_QUEUE) or 0) < sent:
                 await asyncio.sleep(0.2)
     assert handled < sent, "the stream was over before the signal: nothing tested"
