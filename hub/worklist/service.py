@@ -4,7 +4,8 @@ across the offices, the reminders staff send an office about it and their acknow
 The worklist is computed when asked from what the other modules record (mandates, act reports,
 approvals, hold notices, the ledger's money held, invoices); it stores nothing but the reminders.
 Its items are ordered by ``id`` (``<kind>:<since>:<office>:<subject>``: by kind, then the oldest
-first), which is the cursor of its keyset pagination."""
+first), which is the cursor of its keyset pagination: a page collects only the kinds it can hold,
+from the cursor's own kind on, and stops at the first kind that fills it."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ class Kind(StrEnum):
 
 
 OFFICE_TOPICS = frozenset(t.value for t in v1.ReminderTopic)
-ALL = 1_000_000  # no page: every item of a kind (the worklist is computed whole, then paged)
+ALL = 1_000_000  # no page: every item of a kind (each kind is collected whole, then paged)
 
 
 @dataclass(frozen=True)
@@ -112,13 +113,14 @@ async def worklist(
     now = now or utcnow()
     office = await _office(session, office_code)
     wanted = kinds or frozenset(k.value for k in Kind)
-    items: list[Item] = []
     repo = WorklistRepository(session)
-    for kind, collect in _COLLECTORS.items():
-        if kind.value in wanted:
-            items.extend(await collect(session, repo, office, now))
-    items.sort(key=lambda i: i.id)
-    page = [i for i in items if after is None or i.id > after][:limit]
+    page: list[Item] = []
+    for kind in _in_page_order(wanted, after):
+        found = sorted(await _COLLECTORS[kind](session, repo, office, now), key=lambda i: i.id)
+        page += [i for i in found if after is None or i.id > after]
+        if len(page) >= limit:
+            break
+    page = page[:limit]
     codes = {i.office_code for i in page}
     ids = {o.code: o.id for o in [await OfficeRepository(session).get_by_code(c) for c in codes] if o}
     keys = {(ids[i.office_code], i.kind, i.subject) for i in page}
@@ -129,6 +131,18 @@ async def worklist(
     ]
     cursor = page[-1].id if len(page) == limit else None
     return views, cursor
+
+
+def _in_page_order(wanted: frozenset[str], after: str | None) -> list[Kind]:
+    """The kinds to collect for a page after the cursor ``after``, in the items' order. An item's
+    ``id`` starts with its kind and no kind's name starts another's, so the kinds sort as their
+    items do: a kind before the cursor's has nothing for the page, and the page is full before the
+    kinds after it are collected."""
+    cursor_kind = None if after is None else after.split(":", 1)[0]
+    return sorted(
+        (k for k in Kind if k.value in wanted and (cursor_kind is None or k.value >= cursor_kind)),
+        key=lambda k: k.value,
+    )
 
 
 async def _stale(

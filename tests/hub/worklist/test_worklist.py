@@ -8,10 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from hub.database import unit_of_work
 from hub.kit.clock import utcnow
+from hub.worklist import service
 from tests.hub.worklist.factories import (
     a_cost_request,
     a_hold_notice,
@@ -117,26 +119,53 @@ async def test_money_not_remitted_past_the_deadline_per_case(app: FastAPI, clien
     assert "150.00 EUR" in item["explanation"] and "HUB_REMITTANCE_DEADLINE_DAYS = 30" in item["explanation"]
 
 
-async def test_pages_follow_each_other_and_refusals(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_pages_follow_each_other_and_refusals(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with unit_of_work(app.state.sessions) as session:
         office = await an_office(session)
         for _ in range(5):
             await a_mandate(session, office, status="held")
+        for _ in range(3):
+            await a_mandate(session, office, status="issued", issued=utcnow() - timedelta(hours=80))
+        await an_invoice(session, office, "disputed")
     auth = await staff_token(app)
     every = [i["id"] for i in await items(client, auth, office=office.code)]
-    assert len(every) == 5
+    assert [i.split(":", 1)[0] for i in every] == ["held_mandate"] * 5 + ["invoice_disputed"] + [
+        "mandate_ack_overdue"
+    ] * 3
+    # Kind by kind, a page collects the kinds from its cursor's on and stops at the one that fills
+    # it: counted per page, and the pages together are the whole list, each item once.
+    collected: list[str] = []
+    for kind, collect in list(service._COLLECTORS.items()):
+
+        async def counted(*args: Any, kind: service.Kind = kind, collect: Any = collect) -> Any:
+            collected.append(kind.value)
+            return await collect(*args)
+
+        monkeypatch.setitem(service._COLLECTORS, kind, counted)
     seen: list[str] = []
+    kinds_per_page: list[list[str]] = []
     after = None
     while True:
         params: dict[str, Any] = {"office": office.code, "limit": 2}
         if after is not None:
             params["after"] = after
+        collected.clear()
         page = (await client.get("/v1/worklist", params=params, headers=auth)).json()
+        kinds_per_page.append(list(collected))
         seen += [i["id"] for i in page["items"]]
         after = page["next_after"]
         if after is None:
             break
     assert seen == every
+    assert kinds_per_page == [
+        ["cost_request", "held_mandate"],
+        ["held_mandate"],
+        ["held_mandate", "hold_notice_ack_overdue", "invoice_disputed"],
+        ["invoice_disputed", "mandate_ack_overdue"],
+        ["mandate_ack_overdue", "stale_mandate", "unremitted"],
+    ]
 
     unknown = await client.get("/v1/worklist", params={"office": "CJNOPE"}, headers=auth)
     assert unknown.status_code == 404 and unknown.json()["code"] == "office.not_found"
