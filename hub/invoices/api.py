@@ -29,6 +29,7 @@ from hub.staff.models import Role, StaffUser
 router = APIRouter(prefix="/v1", tags=["invoices"])
 Finance = Annotated[StaffUser, staff_with(Role.FINANCE)]
 Comment = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+LineId = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 NO_CREDENTIAL = "No staff token (or API key), or one unknown or revoked; an office key on a staff route"
 STAFF_PROBLEMS = problems(
     {401: NO_CREDENTIAL, 403: "A staff role that may not do this", 422: "Invalid request, every error listed"}
@@ -110,6 +111,28 @@ class DecisionsIn(BaseModel):
     bank_reference: BankReference | None = Field(
         default=None, description="`paid`: the bank's reference of the payment"
     )
+    lines: list[LineId] = Field(
+        default_factory=list,
+        max_length=1000,
+        description=(
+            "`dispute` of one invoice: the lines finance disputes (their `line_id`), each listed in the "
+            "office's `invoice_dispute` as `agency_disputed` with the comment. The invoice as a whole is "
+            "disputed: the office answers with a credit note or a corrected invoice."
+        ),
+    )
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "invoice_ids": ["0b8e4f0e-3c1a-4d7e-9f57-2f1c6f1b9a10"],
+                    "decision": "dispute",
+                    "comment": "No act A/2 was reported on this mandate",
+                    "lines": ["2"],
+                }
+            ]
+        }
+    }
 
 
 class PaidIn(BaseModel):
@@ -259,7 +282,8 @@ async def get_invoice(invoice_id: uuid.UUID, session: SessionDep, caller: Curren
     description=(
         "`approve` (from matched or disputed: posted to the ledger as fees invoiced), `dispute` (from "
         "matched or disputed, with a comment: the office gets an `invoice_dispute` listing the lines "
-        "with findings and the comment, once; an invoice with findings already sent the office one on "
+        "with findings and the comment, once, and with `lines` each line finance names as "
+        "`agency_disputed`; an invoice with findings already sent the office one on "
         "receipt, without a person's comment), `paid` (from approved, with `paid_on` and `bank_reference`: "
         "posted as fees paid on `paid_on`). Any "
         "invoice that cannot take the decision refuses the request with every reason (404, 409); "
@@ -276,6 +300,7 @@ async def decide(body: DecisionsIn, session: SessionDep, user: Finance) -> Decis
         comment=body.comment,
         paid_on=body.paid_on,
         bank_reference=body.bank_reference,
+        lines=body.lines,
     )
     return DecisionsOut(items=[{"id": str(o.invoice_id), "state": o.state} for o in outcomes])
 

@@ -301,16 +301,33 @@ async def decide(
     today: date | None = None,
     paid_on: date | None = None,
     bank_reference: str | None = None,
+    lines: Sequence[str] = (),
 ) -> list[DecisionOutcome]:
     """Applies one decision to many invoices, all or none: any invoice that cannot take it refuses
     the whole request with every reason (404 unknown, 409 not allowed in its state). ``paid`` needs
     the day the bank paid (``paid_on``, not after today: the ledger's payment is dated on it) and the
-    bank's reference of the payment."""
+    bank's reference of the payment. ``lines``: a dispute of one invoice may name the lines finance
+    disputes (their ``line_id``s): the office's ``invoice_dispute`` lists each as ``agency_disputed``
+    with the comment, beside the lines the match found wrong. An invoice is paid whole or not at all,
+    so the invoice is disputed: the office sends a credit note or a corrected invoice."""
     if decision == "dispute" and not comment:
         raise InvalidInput(
             "say why the invoices are disputed",
             code="invoice.comment_required",
             errors=[ErrorItem("/comment", "invoice.comment_required", "a dispute needs a comment")],
+        )
+    named = list(dict.fromkeys(lines))
+    if named and (decision != "dispute" or len(set(invoice_ids)) != 1):
+        raise InvalidInput(
+            "lines are named in a dispute of one invoice",
+            code="invoice.lines_need_one_dispute",
+            errors=[
+                ErrorItem(
+                    "/lines",
+                    "invoice.lines_need_one_dispute",
+                    "name lines only with the decision dispute and one invoice",
+                )
+            ],
         )
     on = today or utcnow().date()
     if decision == "paid":
@@ -340,6 +357,10 @@ async def decide(
         raise Conflict(
             f"{len(refused)} invoice(s) cannot take this decision", code=refused[0].code, errors=refused
         )
+    reason = comment
+    if named:
+        await _check_lines(session, found[wanted[0]], named)
+        reason = f"line{'s' if len(named) > 1 else ''} {', '.join(named)}: {comment}"
     outcomes = []
     for invoice_id in wanted:
         invoice = found[invoice_id]
@@ -352,8 +373,8 @@ async def decide(
             invoice.paid_on = paid_on
             invoice.bank_reference = bank_reference.strip()
         else:
-            await _send_dispute(session, invoice, comment or "")
-        await transition(session, invoice, target, actor=actor, reason=comment)
+            await _send_dispute(session, invoice, comment or "", named=frozenset(named))
+        await transition(session, invoice, target, actor=actor, reason=reason)
         outcomes.append(DecisionOutcome(invoice.id, invoice.state))
     return outcomes
 
@@ -418,17 +439,37 @@ async def _post(session: AsyncSession, invoice: Invoice, on: date, *, paid: bool
         )
 
 
+async def _check_lines(session: AsyncSession, invoice: Invoice, named: Sequence[str]) -> None:
+    """422 ``invoice.line_unknown`` for each named line the invoice does not have."""
+    known = {line.line_id for line in await InvoiceRepository(session).lines(invoice.id)}
+    unknown = [
+        ErrorItem(f"/lines/{n}", "invoice.line_unknown", f"invoice {invoice.number} has no line {line_id!r}")
+        for n, line_id in enumerate(named)
+        if line_id not in known
+    ]
+    if unknown:
+        raise InvalidInput(
+            f"{len(unknown)} line(s) unknown", code="invoice.line_unknown", errors=unknown[:MAX_ERRORS]
+        )
+
+
 async def _send_dispute(
-    session: AsyncSession, invoice: Invoice, comment: str, *, correlation_id: str | None = None
+    session: AsyncSession,
+    invoice: Invoice,
+    comment: str,
+    *,
+    correlation_id: str | None = None,
+    named: frozenset[str] = frozenset(),
 ) -> None:
     """Sends the office an ``invoice_dispute`` listing each line with findings and their codes,
-    through the outbox. ``correlation_id`` (the invoice's own message id): the dispute the hub
-    sends when the invoice is matched with findings, before any person looked at it; finance may
-    still dispute it once more, with its own comment (``dispute_sent_at``)."""
+    and each line finance ``named`` as ``agency_disputed`` with the comment, through the outbox.
+    ``correlation_id`` (the invoice's own message id): the dispute the hub sends when the invoice is
+    matched with findings, before any person looked at it; finance may still dispute it once more,
+    with its own comment (``dispute_sent_at``)."""
     repo = InvoiceRepository(session)
     office = await repo.office(invoice.office_id)
     assert office is not None
-    lines = [line for line in await repo.lines(invoice.id) if line.findings]
+    lines = [line for line in await repo.lines(invoice.id) if line.findings or line.line_id in named]
     message = v1.InvoiceDispute(
         envelope=v1.Envelope(
             # The automatic dispute and finance's are two messages: two ids.
@@ -445,8 +486,8 @@ async def _send_dispute(
         lines=[
             v1.DisputedLine(
                 line_id=line.line_id[:500],
-                codes=[v1.LineFinding(f["code"]) for f in line.findings][:10],
-                message=(line.detail or line.result)[:500],
+                codes=_line_codes(line, named),
+                message=_line_message(line, named, comment)[:500],
             )
             for line in lines
         ],
@@ -455,6 +496,20 @@ async def _send_dispute(
     await send_to_office(session, office, message, parent_id=invoice.message_pk)
     if correlation_id is None:
         invoice.dispute_sent_at = utcnow()
+
+
+def _line_codes(line: InvoiceLine, named: frozenset[str]) -> list[v1.LineFinding]:
+    codes = [v1.LineFinding(f["code"]) for f in line.findings or ()]
+    if line.line_id in named:
+        codes = [*codes[:9], v1.LineFinding.AGENCY_DISPUTED]
+    return codes[:10]
+
+
+def _line_message(line: InvoiceLine, named: frozenset[str], comment: str) -> str:
+    found = (line.detail or line.result) if line.findings else ""
+    if line.line_id not in named:
+        return found
+    return f"{found}; {comment}" if found else comment
 
 
 # --- reading ---------------------------------------------------------------------------------

@@ -125,7 +125,9 @@ class LineFinding(StrEnum):
     - ``above_tariff``: the line is above the regulated tariff of the act on its date;
     - ``vat_wrong``: not the tariff's VAT rate on fees, or VAT on a disbursement;
     - ``disbursement_unjustified``: disbursements above what the act report claimed;
-    - ``other_office_case``: the act is not one of this office's.
+    - ``other_office_case``: the act is not one of this office's;
+    - ``agency_disputed``: the agency's finance disputes the line as billed, for the reason in the
+      line's ``message`` (with the match's own findings, if any).
     """
 
     ACT_UNKNOWN = "act_unknown"
@@ -135,6 +137,7 @@ class LineFinding(StrEnum):
     VAT_WRONG = "vat_wrong"
     DISBURSEMENT_UNJUSTIFIED = "disbursement_unjustified"
     OTHER_OFFICE_CASE = "other_office_case"
+    AGENCY_DISPUTED = "agency_disputed"
 
 
 class DisputedLine(WireModel):

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +115,21 @@ def kill_on_failure(process: subprocess.Popen[bytes]) -> None:
         print(output_of(process)[-5000:])
 
 
+async def stop_once(
+    process: subprocess.Popen[bytes], ready: Callable[[], Awaitable[bool]], *, within: float, poll: float
+) -> None:
+    """Sends ``process`` SIGTERM once ``ready()`` holds (asked every ``poll`` seconds); kills it
+    and raises if it does not within ``within`` seconds."""
+    try:
+        async with asyncio.timeout(within):
+            while not await ready():
+                await asyncio.sleep(poll)
+    except BaseException:
+        kill_on_failure(process)
+        raise
+    process.send_signal(signal.SIGTERM)
+
+
 async def count(engine: AsyncEngine, statement: Any) -> int:
     """A plain read, on an engine of its own: the hub's engine begins every SQLite transaction
     IMMEDIATE (a write lock), which the process under test, writing the same file, holds."""
@@ -186,14 +201,11 @@ async def test_the_relay_stopped_mid_stream_leaves_every_row_published_and_marke
             )
     process, _base = serve(hub_env(url, HUB_AMQP_URL=vhost_url), "relay", answering=False)
     sent = select(func.count()).select_from(OutboxEntry).where(OutboxEntry.sent_at.is_not(None))
-    try:
-        async with asyncio.timeout(120):
-            while await count(engine, sent) == 0:  # the relay is at work: stop it mid-stream
-                await asyncio.sleep(0.05)
-    except BaseException:
-        kill_on_failure(process)
-        raise
-    process.send_signal(signal.SIGTERM)
+
+    async def at_work() -> bool:  # the relay is at work: stop it mid-stream
+        return await count(engine, sent) > 0
+
+    await stop_once(process, at_work, within=120, poll=0.05)
     status, output = terminated(process)
     assert status == 0, output
 
@@ -257,14 +269,11 @@ async def test_the_worker_stopped_in_a_stream_acks_what_it_committed_and_loses_n
         while await queue_depth(vhost_url, topology.INBOUND_QUEUE) is None:
             await asyncio.sleep(0.2)
     publisher = asyncio.create_task(publish_reports(vhost_url, s, sent))
-    try:
-        async with asyncio.timeout(120):
-            while await count(engine, stored) < 20:  # mid-stream
-                await asyncio.sleep(0.05)
-    except BaseException:
-        kill_on_failure(process)
-        raise
-    process.send_signal(signal.SIGTERM)
+
+    async def mid_stream() -> bool:
+        return await count(engine, stored) >= 20
+
+    await stop_once(process, mid_stream, within=120, poll=0.05)
     await publisher
     status, output = terminated(process)
     assert status == 0, output
@@ -284,14 +293,11 @@ async def test_the_worker_stopped_in_a_stream_acks_what_it_committed_and_loses_n
 
     # A second worker takes the rest: every report stored and applied exactly once.
     process, _base = serve(env, "worker", answering=False)
-    try:
-        async with asyncio.timeout(180):
-            while await count(engine, stored) < sent:
-                await asyncio.sleep(0.1)
-    except BaseException:
-        kill_on_failure(process)
-        raise
-    process.send_signal(signal.SIGTERM)
+
+    async def all_stored() -> bool:
+        return await count(engine, stored) >= sent
+
+    await stop_once(process, all_stored, within=180, poll=0.1)
     status, output = terminated(process)
     assert status == 0, output
     inbound = select(func.count(func.distinct(StoredMessage.message_id))).where(
@@ -340,14 +346,11 @@ async def test_hub_serve_writes_no_secret_to_its_output(database: tuple[str, Asy
     closed = _free_port()
     env = hub_env(url, HUB_SECRET_KEY=secret, HUB_AMQP_URL=f"amqp://hub:{password}@127.0.0.1:{closed}/hub")
     process, base = serve(env, "all")
-    try:
-        async with asyncio.timeout(60):
-            while "broker" not in httpx.get(f"{base}/readyz", timeout=5).text:
-                await asyncio.sleep(0.2)
-    except BaseException:
-        kill_on_failure(process)
-        raise
-    process.send_signal(signal.SIGTERM)
+
+    async def broker_named() -> bool:
+        return "broker" in httpx.get(f"{base}/readyz", timeout=5).text
+
+    await stop_once(process, broker_named, within=60, poll=0.2)
     status, output = terminated(process)
     assert status == 0, output
     assert "broker_unreachable" in output  # the errors were logged...

@@ -70,7 +70,9 @@ async def one(invoice_id: uuid.UUID, request: Request, session: SessionDep, sign
         title=f"Invoice {invoice.number}",
         explain=(
             "Each line with what the hub found: matched to its act and the tariff, or the finding that "
-            "stops it. Approve the invoice, or dispute a line with the reason the office will read."
+            "stops it. Approve the invoice, or dispute a line with the reason the office will read: the "
+            "office is sent the line and the reason, and answers the whole invoice with a credit note "
+            "or a corrected one."
         ),
         invoice=invoice,
         office_code=await invoices.office_code_of(session, invoice),
@@ -88,15 +90,18 @@ async def decide(
     decision = field(form, "decision")
     comment = field(form, "comment")
     line = field(form, "line")
-    if decision == "dispute" and line:
-        comment = f"line {line}: {comment}" if comment else ""
     back = f"/console/invoices/{invoice_id}"
     if decision not in {"approve", "dispute"}:
         return await done(session, signed, back, "Refused: choose approve or dispute.")
     try:
         async with session.begin_nested():
             outcome = await invoices.decide(
-                session, [invoice_id], decision, actor=signed.user.email, comment=comment or None
+                session,
+                [invoice_id],
+                decision,
+                actor=signed.user.email,
+                comment=comment or None,
+                lines=[line] if decision == "dispute" and line else [],
             )
         what = "approved for payment" if decision == "approve" else "disputed; the office is sent the dispute"
         message = f"Invoice {what} (now {outcome[0].state})."

@@ -162,6 +162,65 @@ async def test_each_discrepancy_on_its_line_with_its_code(
     assert str(other.acts["A/4"].id) not in str(invoice) and str(other.seeded.case.id) not in str(invoice)
 
 
+async def test_finance_disputes_the_lines_it_names(app: FastAPI, client: httpx.AsyncClient, w: World) -> None:
+    good = ubl("F-L", [Line(5158, ref="A/1"), Line(5158, ref="A/2")])
+    bad = cii("F-LK", discrepancies(w, await world(app)))
+    assert (await send(client, w, good, "application/xml")).status_code == 202
+    assert (await send(client, w, bad, "application/xml")).status_code == 202
+    ok = await invoice_of(client, w, f"EINV-{w.code}-F-L")
+    ko = await invoice_of(client, w, f"EINV-{w.code}-F-LK")
+    assert ok["state"] == "matched" and results(ok) == [[], []]
+    finance = bearer(w.finance, **JSON)
+    decide = "/v1/invoices/decisions"
+    dispute = {"decision": "dispute", "comment": "No visit on that day"}
+
+    # Refused, nothing sent: unknown lines (each one listed), lines with another decision or with
+    # two invoices.
+    unknown = await client.post(
+        decide, json={**dispute, "invoice_ids": [ok["id"]], "lines": ["9", "2", "x"]}, headers=finance
+    )
+    assert unknown.status_code == 422 and unknown.json()["code"] == "invoice.line_unknown"
+    assert [e["path"] for e in unknown.json()["errors"]] == ["/lines/0", "/lines/2"]
+    for body in (
+        {"invoice_ids": [ok["id"]], "decision": "approve", "lines": ["1"]},
+        {**dispute, "invoice_ids": [ok["id"], ko["id"]], "lines": ["1"]},
+    ):
+        refused = await client.post(decide, json=body, headers=finance)
+        assert refused.status_code == 422 and refused.json()["code"] == "invoice.lines_need_one_dispute"
+    assert len(await disputes_to(app, w.code)) == 1  # the one sent on receipt of the invoice with findings
+    assert (await invoice_of(client, w, f"EINV-{w.code}-F-L"))["state"] == "matched"
+
+    # A line the match found right: listed as the agency's, with the comment.
+    named = await client.post(
+        decide, json={**dispute, "invoice_ids": [ok["id"]], "lines": ["2"]}, headers=finance
+    )
+    assert named.status_code == 200 and named.json()["items"][0]["state"] == "disputed"
+    sent = (await disputes_to(app, w.code))[-1]
+    assert sent["invoice_id"] == ok["id"]
+    assert sent["lines"] == [
+        {"line_id": "2", "codes": ["agency_disputed"], "message": "No visit on that day"}
+    ]
+    assert sent["comment"] == "No visit on that day"
+    log = (await client.get("/v1/invoices/" + ok["id"], headers=bearer(w.staff))).json()["events"]
+    assert log[-1]["reason"] == "line 2: No visit on that day"
+    # A line with findings: its codes and the agency's, its detail and the comment; the other lines
+    # with findings still listed.
+    named = await client.post(
+        decide, json={**dispute, "invoice_ids": [ko["id"]], "lines": ["2"]}, headers=finance
+    )
+    assert named.status_code == 200, named.text
+    sent = (await disputes_to(app, w.code))[-1]
+    [second] = [line for line in sent["lines"] if line["line_id"] == "2"]
+    assert second["codes"] == ["act_unknown", "agency_disputed"]
+    assert second["message"].startswith("act_unknown: ") and second["message"].endswith(
+        "; No visit on that day"
+    )
+    ko = await invoice_of(client, w, f"EINV-{w.code}-F-LK")
+    assert [line["line_id"] for line in sent["lines"]] == [
+        line["line_id"] for line in ko["lines"] if line["findings"]
+    ]
+
+
 async def test_another_offices_act_is_named_without_its_data(
     app: FastAPI, client: httpx.AsyncClient, w: World
 ) -> None:
