@@ -26,8 +26,11 @@ async def fan_out(url: str, office_count: int, mandate_count: int) -> dict[str, 
     from hub.database import create_engine, session_factory, unit_of_work
     from hub.mandates import service as mandates
     from hub.mandates.commands import CHUNK
+    from hub.mandates.service import lifecycle
     from hub.offices import service as offices
+    from hub.settings import get_settings
 
+    lifecycle.RATES.configure(get_settings().learned_rates_seconds)  # as hub mandates import does
     engine = create_engine(url)
     try:
         sessions = session_factory(engine)

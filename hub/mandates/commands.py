@@ -27,7 +27,12 @@ def mandates_import(
     """Create mandates from a CSV file: each is issued or held by the rules; every bad row is listed.
     A transaction per ``--chunk`` rows; running the file again creates nothing twice (README)."""
     from hub.mandates import service
+    from hub.mandates.service import lifecycle
+    from hub.settings import get_settings
 
+    # Each row's checks use the learned rates read at most every HUB_LEARNED_RATES_SECONDS, as
+    # hub serve's console import does (ADR 0016), not read again for every row.
+    lifecycle.RATES.configure(get_settings().learned_rates_seconds)
     summary = service.ImportSummary()
     import_file(
         file,

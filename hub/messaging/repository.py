@@ -363,13 +363,17 @@ class MessageRepository:
         )
         return {case_id: wrapped for case_id, wrapped in rows.all()}
 
-    async def add_case_keys(self, rows: Sequence[dict[str, Any]]) -> None:
-        """New keys; a case given a key meanwhile by a concurrent writer keeps that one."""
+    async def add_case_keys(self, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+        """New keys; a case given a key meanwhile by a concurrent writer keeps that one. The cases
+        whose key was inserted."""
         dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
         statement = (
-            dialect.insert(CaseKey).values(list(rows)).on_conflict_do_nothing(index_elements=["case_id"])
+            dialect.insert(CaseKey)
+            .values(list(rows))
+            .on_conflict_do_nothing(index_elements=["case_id"])
+            .returning(CaseKey.case_id)
         )
-        await self.session.execute(statement)
+        return set((await self.session.execute(statement)).scalars())
 
     async def live_case_keys(
         self, *, after: uuid.UUID | None, limit: int

@@ -110,10 +110,11 @@ async def load_keys(session: AsyncSession, case_ids: Iterable[uuid.UUID | None],
     missing = wanted - found.keys()
     if create and missing:
         secret = _secret_key()
-        await repo.add_case_keys(
-            [{"case_id": c, "wrapped_key": _wrap(secret).wrap(new_data_key(), c.bytes)} for c in missing]
-        )
-        found |= await repo.case_keys(missing)  # a concurrent writer's key, if it won the insert
+        new = {c: _wrap(secret).wrap(new_data_key(), c.bytes) for c in missing}
+        inserted = await repo.add_case_keys([{"case_id": c, "wrapped_key": k} for c, k in new.items()])
+        found |= {c: new[c] for c in inserted}
+        if lost := missing - inserted:
+            found |= await repo.case_keys(lost)  # a concurrent writer's keys: it won the insert
     remember_keys(session, found)
 
 

@@ -343,10 +343,10 @@ async def create_mandate(session: AsyncSession, data: MandateIn, *, actor: str) 
         assessment=verdict.as_dict(),
         created_by=actor,
     )
-    await repo.add(mandate)
-    await repo.add(
-        MandateEvent(mandate_id=mandate.id, from_status=None, to_status=S.DRAFT.value, actor=actor)
-    )
+    # Written by the next query with the status it reaches below: one INSERT of the mandate, one
+    # of its first two steps.
+    session.add(mandate)
+    repo.stage(MandateEvent(mandate_id=mandate.id, from_status=None, to_status=S.DRAFT.value, actor=actor))
     if verdict.held:
         reasons = "; ".join(f"{f.act_code}: {f.message}" for f in verdict.holds)
         await transition(session, mandate, S.HELD, actor=actor, reason=reasons)

@@ -11,10 +11,16 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import update
+import pytest
+from sqlalchemy import event, update
+from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
 
+from hub.cli import app
 from hub.database import create_engine
 from hub.mandates.models import Mandate
+from hub.mandates.service import lifecycle
+from hub.settings import get_settings
 from tests.hub.cases.test_commands import HEADER
 from tests.hub.test_cli import HUB, hub, hub_env, serving  # noqa: F401 - the CLI fixture
 
@@ -47,6 +53,56 @@ def test_import_issues_holds_and_lists_bad_rows(hub_env: dict[str, str], tmp_pat
     assert "line 4: acts[0]: No enforceable title" in result.stderr
     assert "line 5: case_ref: no case with ref C-NONE [case.not_found]" in result.stderr
     assert "line 6: fee_budget_cents:" in result.stderr and "line 6: acts:" in result.stderr
+
+
+@pytest.mark.parametrize(("seconds", "reads"), [("3600", 1), ("0", 4)])
+def test_an_import_reads_the_learned_rates_as_the_snapshot_says(
+    hub_env: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    seconds: str,
+    reads: int,
+) -> None:
+    """Each row's checks use the learned rates read at most every HUB_LEARNED_RATES_SECONDS (ADR
+    0016): an import of four rows reads the tallies once, or for every row with 0."""
+    cases = tmp_path / "cases.csv"
+    cases.write_text(
+        HEADER.replace("\n", ",debtor.address.line1,debtor.address.postcode,debtor.address.city\n")
+        + "".join(
+            f"C-{n},Banque,person,Jean,75,500000,consumer,judgment,2025-01-02,2000000,{n} rue A,75011,Paris\n"
+            for n in range(4)
+        ),
+        encoding="utf-8",
+    )
+    mandates = tmp_path / "mandates.csv"
+    mandates.write_text(
+        "case_ref,office_code,kind,acts[]\n"
+        + "".join(f"C-{n},CJ75001,per_act,SERVE_TITLE\n" for n in range(4)),
+        encoding="utf-8",
+    )
+    hub(hub_env, "migrate")
+    hub(hub_env, "offices", "add", "CJ75001", "--name", "Étude de Paris", "--departements", "75")
+    hub(hub_env, "cases", "import", str(cases))
+    for name in ("HUB_DATABASE_URL", "HUB_AMQP_URL", "HUB_ENV"):
+        monkeypatch.setenv(name, hub_env[name])
+    monkeypatch.setenv("HUB_LEARNED_RATES_SECONDS", seconds)
+    monkeypatch.setattr(lifecycle.RATES, "max_age", lifecycle.RATES.max_age)  # restored after the test
+    get_settings.cache_clear()
+    tallies: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "FROM act_report_tallies" in statement:
+            tallies.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        result = CliRunner().invoke(app, ["mandates", "import", str(mandates)])
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "4 mandate(s) imported" in result.output
+    assert len(tallies) == reads
 
 
 def test_expire_expires_lapsed_mandates_once(hub_env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
