@@ -87,12 +87,17 @@ async def one(invoice_id: uuid.UUID, request: Request, session: SessionDep, sign
 async def decide(
     invoice_id: uuid.UUID, session: SessionDep, signed: Finance, form: CheckedForm
 ) -> RedirectResponse:
-    decision = field(form, "decision")
     comment = field(form, "comment")
     line = field(form, "line")
     back = f"/console/invoices/{invoice_id}"
-    if decision not in {"approve", "dispute"}:
-        return await done(session, signed, back, "Refused: choose approve or dispute.")
+    decision: invoices.Decision
+    match field(form, "decision"):
+        case "approve":
+            decision = "approve"
+        case "dispute":
+            decision = "dispute"
+        case _:
+            return await done(session, signed, back, "Refused: choose approve or dispute.")
     try:
         async with session.begin_nested():
             outcome = await invoices.decide(
