@@ -2,7 +2,8 @@
 
 Every row has a key, so running the same file again (after an interruption, or with its rejected
 rows fixed) creates nothing twice: its ``ref`` column when given, else a ref derived from the row
-(:func:`derived_ref`). A row whose mandate exists is counted as already imported, not created."""
+(:func:`derived_ref`). A row whose mandate exists is counted as already imported, not created,
+also when another run of the same file at the same time created it first."""
 
 from __future__ import annotations
 
@@ -122,7 +123,12 @@ async def import_rows(
         except ValidationError as exc:
             summary.rejected[row.line] = validation_errors(list(exc.errors()))
         except HubError as exc:
-            summary.rejected[row.line] = exc.errors or [ErrorItem("row", exc.code, exc.detail)]
+            if exc.code == "mandate.exists" and await _imported_before(session, data):
+                # A run of the same file at the same time created it while this one waited for the
+                # debtor's lock: imported, not refused.
+                summary.already += 1
+            else:
+                summary.rejected[row.line] = exc.errors or [ErrorItem("row", exc.code, exc.detail)]
         else:
             summary.imported += 1
             summary.held += mandate.status == S.HELD.value

@@ -4,6 +4,8 @@ held, bad rows listed by line; lapsed mandates expired once."""
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -12,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
@@ -20,7 +22,9 @@ from hub.cli import app
 from hub.database import create_engine
 from hub.mandates.models import Mandate
 from hub.mandates.service import lifecycle
+from hub.messaging.models import StoredMessage
 from hub.settings import get_settings
+from tests.conftest import postgres_database
 from tests.hub.cases.test_commands import HEADER
 from tests.hub.test_cli import HUB, hub, hub_env, serving  # noqa: F401 - the CLI fixture
 
@@ -103,6 +107,60 @@ def test_an_import_reads_the_learned_rates_as_the_snapshot_says(
     assert result.exit_code == 0, result.output
     assert "4 mandate(s) imported" in result.output
     assert len(tallies) == reads
+
+
+def run_at_once(command: list[str], env: dict[str, str], logs: list[Path]) -> list[int]:
+    """Starts ``command`` once per log at the same moment; each one's exit status."""
+    runs = [
+        subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT) for log in logs
+    ]
+    return [run.wait(timeout=300) for run in runs]
+
+
+SUMMARY = re.compile(r"(\d+) mandate\(s\) imported \(\d+ held for review(?:, (\d+) already imported)?\)")
+
+
+@pytest.mark.postgres
+async def test_two_runs_of_one_file_at_once_create_each_mandate_once(tmp_path: Path) -> None:
+    """Two operators import the same file at the same moment on PostgreSQL: each mandate is created
+    and sent once, and a row the other run created while this one waited for its debtor counts as
+    already imported, not as refused."""
+    rows = 200
+    cases = tmp_path / "cases.csv"
+    cases.write_text(
+        HEADER.replace("\n", ",debtor.address.line1,debtor.address.postcode,debtor.address.city\n")
+        + "".join(
+            f"C-{n},Banque,person,D{n},75,500000,consumer,judgment,2025-01-02,2000000,{n} rue A,75011,Paris\n"
+            for n in range(rows)
+        ),
+        encoding="utf-8",
+    )
+    mandates = tmp_path / "mandates.csv"
+    mandates.write_text(
+        "case_ref,office_code,kind,acts[]\n"
+        + "".join(f"C-{n},CJ75001,per_act,SERVE_TITLE\n" for n in range(rows)),
+        encoding="utf-8",
+    )
+    async with postgres_database() as url:
+        env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_AMQP_URL": "", "HUB_ENV": "development"}
+        hub(env, "offices", "add", "CJ75001", "--name", "Étude de Paris", "--departements", "75")
+        hub(env, "cases", "import", str(cases))
+        command = [*HUB, "mandates", "import", str(mandates), "--chunk", "10"]
+        logs = [tmp_path / f"run-{n}.log" for n in range(2)]
+        statuses = await asyncio.to_thread(run_at_once, command, env, logs)
+        outputs = [log.read_text() for log in logs]
+        assert statuses == [0, 0], outputs
+        found = [SUMMARY.search(output) for output in outputs]
+        assert all(found), outputs
+        imported = sum(int(m.group(1)) for m in found if m)
+        already = sum(int(m.group(2) or 0) for m in found if m)
+        assert (imported, already) == (rows, rows), outputs
+        engine = create_engine(url)
+        async with engine.connect() as conn:
+            assert await conn.scalar(select(func.count()).select_from(Mandate)) == rows
+            sent = select(func.count()).where(StoredMessage.kind == "mandate")
+            assert await conn.scalar(sent) == rows
+        await engine.dispose()
 
 
 def test_expire_expires_lapsed_mandates_once(hub_env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
