@@ -142,3 +142,49 @@ async def test_messages_fillfactor_goes_down_and_up_again(postgres_url: str, tmp
                 assert await conn.run_sync(_messages_options) == ["fillfactor=50"]
         finally:
             await engine.dispose()
+
+
+def _message_keys(connection: Connection) -> dict[str, set[str]]:
+    """The tables among the relay's rows whose ``message_pk`` has a foreign key to ``messages``, with
+    the indexes each keeps."""
+    found = inspect(connection)
+    keys: dict[str, set[str]] = {}
+    for table in ("mailbox", "message_events"):
+        if any(k["referred_table"] == "messages" for k in found.get_foreign_keys(table)):
+            keys[table] = {i["name"] for i in found.get_indexes(table)}
+    return keys
+
+
+def _indexes(connection: Connection, table: str) -> set[str]:
+    found = inspect(connection)
+    return {i["name"] for i in found.get_indexes(table)} | {
+        u["name"] for u in found.get_unique_constraints(table)
+    }
+
+
+async def test_relay_rows_foreign_keys_go_up_and_down_again(database_url: str, tmp_path: Path) -> None:
+    """20261205_0030: down to 0029 gives the mailbox items and lifecycle steps their foreign keys to
+    ``messages`` back, up drops them again; their indexes stay through both (SQLite rebuilds the
+    tables)."""
+    async with database_like(database_url, tmp_path) as url:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                assert await conn.run_sync(_message_keys) == {}
+                before = {t: await conn.run_sync(_indexes, t) for t in ("mailbox", "message_events")}
+            assert {
+                "uq_mailbox_message_pk",
+                "ix_mailbox_recipient_acked",
+                "ix_mailbox_push_due_id",
+            } <= before["mailbox"]
+            assert "ix_message_events_message_pk" in before["message_events"]
+            async with engine.begin() as conn:
+                await conn.run_sync(_downgrade, "20261205_0029")
+                assert set(await conn.run_sync(_message_keys)) == {"mailbox", "message_events"}
+            await migrate(engine)
+            async with engine.connect() as conn:
+                assert await conn.run_sync(_message_keys) == {}
+                after = {t: await conn.run_sync(_indexes, t) for t in ("mailbox", "message_events")}
+            assert after == before
+        finally:
+            await engine.dispose()

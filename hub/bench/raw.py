@@ -11,8 +11,9 @@ is its own); the database is a scratch one of the run's engine.
 - ``relay``: claim due rows with SKIP LOCKED, insert each into a mailbox table, mark them sent;
 - ``relay-hub-rows`` (PostgreSQL, an extra row beside ``relay``, no hub row's ratio): the same
   claim writing the rows the hub's relay writes, into the hub's own tables (migrated: their indexes,
-  foreign keys and fillfactor): the outbox row sent, the message's status, its lifecycle step, its
-  mailbox item; plain statements on the driver. What the schema costs, apart from the hub's code;
+  foreign keys and fillfactor): the outbox row sent, the message's status, its mailbox item (its
+  lifecycle step is the outbox row, ADR 0018); plain statements on the driver. What the schema
+  costs, apart from the hub's code;
 - ``amqp-publish``: aio-pika persistent publishes with pipelined confirms into a quorum queue;
 - ``matching``: the same invoice lines joined to their acts by dict look-ups and compared with the
   act's ceiling in plain Python.
@@ -261,13 +262,6 @@ async def raw_relay_hub_rows(url: str, messages: int) -> dict[str, Any]:
                     ids,
                 )
                 await conn.execute("UPDATE messages SET status = 'delivered' WHERE id = ANY($1)", pks)
-                await conn.execute(
-                    "INSERT INTO message_events (message_pk, status, at, actor, detail) "
-                    "SELECT pk, 'delivered', now(), 'relay', 'outbox ' || id FROM unnest($1::uuid[], "
-                    "$2::bigint[]) AS sent(pk, id)",
-                    pks,
-                    ids,
-                )
                 await conn.execute(
                     "INSERT INTO mailbox (recipient, message_pk, push_state, push_attempts, created_at) "
                     "SELECT recipient, pk, 'none', 0, now() FROM unnest($1::text[], $2::uuid[]) "

@@ -15,6 +15,7 @@ from hub.console.models import ConsoleSession, SignInLink
 from hub.kit.pagination import after_row
 from hub.mandates.models import Approval, Mandate, MandateStatus
 from hub.messaging.models import MessageEvent, StoredMessage
+from hub.messaging.repository import MessageRepository
 from hub.offices.models import OfficeApiKey
 from hub.staff.models import StaffUser
 
@@ -149,5 +150,5 @@ class ConsoleRepository:
         return await self.session.get(StoredMessage, message_pk)
 
     async def message_events(self, message_pk: uuid.UUID) -> list[MessageEvent]:
-        query = select(MessageEvent).where(MessageEvent.message_pk == message_pk).order_by(MessageEvent.id)
-        return list(await self.session.scalars(query))
+        """The message's lifecycle as the API gives it (its folded delivery steps placed)."""
+        return list(await MessageRepository(self.session).events(message_pk))

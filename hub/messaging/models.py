@@ -101,9 +101,15 @@ class MessageEvent(Base):
     __tablename__ = "message_events"
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    message_pk: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("messages.id"), index=True)
+    # No foreign key (ADR 0018): the relay writes a step for each message it delivers, and the check
+    # (an index probe and a lock of the message row per step) was a fifth of its statement. Every
+    # step is written from a message row read or written in the same transaction, and messages are
+    # never deleted (erasure destroys the case's key, the rows stay).
+    message_pk: Mapped[uuid.UUID] = mapped_column(Uuid(), index=True)
     # Declared so the unit of work inserts the message before the rows that point at it.
-    message: Mapped[StoredMessage] = relationship(lazy="raise")
+    message: Mapped[StoredMessage] = relationship(
+        primaryjoin="MessageEvent.message_pk == StoredMessage.id", foreign_keys=[message_pk], lazy="raise"
+    )
     status: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     actor: Mapped[str] = mapped_column(String(64), default="hub")
@@ -195,9 +201,13 @@ class MailboxItem(Timestamped, Base):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     recipient: Mapped[str] = mapped_column(String(16))
-    message_pk: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("messages.id"))
+    # No foreign key, as for ``MessageEvent`` (ADR 0018): an item is written only from a claimed
+    # outbox row, whose own foreign key holds its message.
+    message_pk: Mapped[uuid.UUID] = mapped_column(Uuid())
     # Declared so the unit of work inserts the message before the rows that point at it.
-    message: Mapped[StoredMessage] = relationship(lazy="raise")
+    message: Mapped[StoredMessage] = relationship(
+        primaryjoin="MailboxItem.message_pk == StoredMessage.id", foreign_keys=[message_pk], lazy="raise"
+    )
     acked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Webhook push: "none" (pull only), "due", "delivered", "given_up", "disabled" (410 Gone).
     push_state: Mapped[str] = mapped_column(String(12), default="none")

@@ -151,8 +151,22 @@ class MessageRepository:
         return list(await self.session.scalars(query))
 
     async def events(self, message_pk: uuid.UUID) -> Sequence[MessageEvent]:
+        """The message's lifecycle, in order: the steps written and the ``delivered`` step of each
+        outbox row the relay put in a mailbox, which is its outbox row (ADR 0018: ``sent_at``, no
+        event row; ``lifecycle`` places it)."""
         query = select(MessageEvent).where(MessageEvent.message_pk == message_pk).order_by(MessageEvent.id)
-        return list(await self.session.scalars(query))
+        written = list(await self.session.scalars(query))
+        sent = await self.session.execute(
+            select(OutboxEntry.id, OutboxEntry.sent_at)
+            .join(StoredMessage, StoredMessage.id == OutboxEntry.message_pk)
+            .where(
+                OutboxEntry.message_pk == message_pk,
+                OutboxEntry.status == OutboxStatus.SENT.value,
+                StoredMessage.direction == Direction.OUTBOUND.value,
+            )
+            .order_by(OutboxEntry.id)
+        )
+        return lifecycle(message_pk, written, [(outbox_id, at) for outbox_id, at in sent])
 
     async def inbox_entry(self, sender: str, message_id: str) -> InboxEntry | None:
         return await self.session.get(InboxEntry, (sender, message_id))
@@ -217,8 +231,9 @@ class MessageRepository:
         is an outbound message), marked sent; the outbound messages go to ``status`` with one
         lifecycle step per row (an inbound message forwarded to the agency keeps its own status, the
         outbox row says when it was sent). ``mailbox``: the rows were put in their recipients'
-        mailboxes first (``_settle_statement`` on PostgreSQL; on SQLite ``MailboxTransport`` did).
-        One statement on PostgreSQL, three on SQLite, whatever the batch size."""
+        mailboxes first (``_settle_statement`` on PostgreSQL; on SQLite ``MailboxTransport`` did),
+        and their ``delivered`` step is the outbox row itself (``lifecycle``), no event row.
+        One statement on PostgreSQL, two or three on SQLite, whatever the batch size."""
         if not sent:
             return
         if self.settles_in_one_statement:
@@ -229,8 +244,9 @@ class MessageRepository:
         await self.mark_sent([outbox_id for outbox_id, _pk, _out in sent], now)
         outbound = [(outbox_id, pk) for outbox_id, pk, out in sent if out]
         await self.set_status([pk for _id, pk in outbound], status.value)
-        events = [_delivery_event(pk, status, outbox_id, now) for outbox_id, pk in outbound]
-        await self.insert_rows(MessageEvent, events)
+        if not mailbox:  # a mailbox's delivery step is its outbox row (``lifecycle``)
+            events = [_delivery_event(pk, status, outbox_id, now) for outbox_id, pk in outbound]
+            await self.insert_rows(MessageEvent, events)
 
     async def reschedule(self, outbox_id: int, attempts: int, next_attempt_at: datetime, error: str) -> None:
         """An outbox row its transport did not confirm: tried again at ``next_attempt_at``."""
@@ -479,6 +495,30 @@ def _delivery_event(message_pk: uuid.UUID, status: Status, outbox_id: int, now: 
     }
 
 
+def lifecycle(
+    message_pk: uuid.UUID, written: Sequence[MessageEvent], sent: Sequence[tuple[int, datetime]]
+) -> list[MessageEvent]:
+    """A message's lifecycle: its ``written`` steps (in id order) and, for each of its ``sent`` outbox
+    rows (id, ``sent_at``; an outbound message's) that no written step names, the ``delivered`` step
+    the relay folded into it when it put the message in a mailbox (ADR 0018), as it wrote it before:
+    at ``sent_at``, actor ``relay``, detail ``outbox <id>``; not stored (no ``id``). Each goes before
+    the first written step that came later, after those of the same time (the step that routed it
+    among them), where its row would have been: a row's steps are written by the transaction that
+    marks it sent, a later step by a later one. Rows confirmed by the broker have their own step."""
+    named = {event.detail for event in written}
+    steps = list(written)
+    for outbox_id, at in sent:
+        detail = f"outbox {outbox_id}"
+        if detail in named:
+            continue
+        step = MessageEvent(
+            message_pk=message_pk, status=Status.DELIVERED.value, at=at, actor="relay", detail=detail
+        )
+        place = next((n for n, e in enumerate(steps) if e.at > at), len(steps))
+        steps.insert(place, step)
+    return steps
+
+
 @functools.cache
 def _settle_statement(status: Status, *, mailbox: bool, claims: bool) -> Select[tuple[str, datetime]]:
     """One PostgreSQL statement settling outbox rows, with data-modifying CTEs that all see the same
@@ -491,7 +531,8 @@ def _settle_statement(status: Status, *, mailbox: bool, claims: bool) -> Select[
       webhook (``due`` now) when the recipient's channel is the webhook, else pulled (``none``);
       an item the message already has (a resend) put back unread the same way;
     - the outbound messages among them at ``status``, with a lifecycle step per row (an inbound
-      message forwarded to the agency keeps its own status);
+      message forwarded to the agency keeps its own status); with ``mailbox`` that step is the sent
+      outbox row itself (``lifecycle``, ADR 0018): no event row;
 
     selecting each sent row's message ``kind`` and the row's ``created_at`` (the metrics)."""
     now = bindparam("now", type_=UtcDateTime())
@@ -510,13 +551,16 @@ def _settle_statement(status: Status, *, mailbox: bool, claims: bool) -> Select[
     )
     outbound = sent.join(messages, messages.c.id == sent.c.message_pk)
     is_outbound = messages.c.direction == Direction.OUTBOUND.value
-    steps = [
+    steps: list[CTE] = [
         update(messages)
         .where(messages.c.id == sent.c.message_pk, is_outbound)
         .values(status=status.value)
-        .cte("status"),
-        insert(MessageEvent)
-        .from_select(
+        .cte("status")
+    ]
+    if mailbox:
+        steps.append(_into_mailboxes(sent, now).cte("items"))
+    else:
+        events = insert(MessageEvent).from_select(
             ["message_pk", "status", "at", "actor", "detail"],
             select(
                 sent.c.message_pk,
@@ -528,10 +572,7 @@ def _settle_statement(status: Status, *, mailbox: bool, claims: bool) -> Select[
             .select_from(outbound)
             .where(is_outbound),
         )
-        .cte("events"),
-    ]
-    if mailbox:
-        steps.append(_into_mailboxes(sent, now).cte("items"))
+        steps.append(events.cte("events"))
     return select(messages.c.kind, sent.c.created_at).select_from(outbound).add_cte(*steps)
 
 

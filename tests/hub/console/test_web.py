@@ -393,3 +393,26 @@ async def test_a_file_that_is_not_a_mandates_csv_is_refused_at_once_and_nothing_
     finance = await client.post("/console/mandates/import", data={"csrf_token": token}, files=files)
     assert finance.status_code == 403
     assert await _refs_stored(app, [f"M-{office}-{n:04d}" for n in range(1, 4)]) == set()
+
+
+async def test_a_message_page_lists_its_mailbox_delivery_in_its_lifecycle(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """The relay writes no event row for a mailbox delivery (ADR 0018): the page shows the step all
+    the same, from the outbox row, after the step that routed the message."""
+    from hub.messaging.models import OutboxEntry
+    from hub.messaging.relay import Relay
+    from tests.hub.mandates.factories import an_office
+    from tests.hub.messaging.test_relay import drain, enqueue, office_code
+
+    async with unit_of_work(app.state.sessions) as session:
+        office = await an_office(session, code=office_code())
+        [outbox_id] = await enqueue(session, office.code)
+    await drain(Relay(app.state.sessions))
+    async with app.state.sessions() as session:
+        message_pk = await session.scalar(select(OutboxEntry.message_pk).where(OutboxEntry.id == outbox_id))
+    await _sign_in(client, await _account(app, Role.ADMIN))
+    page = await client.get(f"/console/messages/{message_pk}")
+    assert page.status_code == 200
+    steps = re.findall(r"<td>(routed|delivered)</td><td>([^<]*)</td><td>([^<]*)</td>", page.text)
+    assert steps == [("routed", "hub", ""), ("delivered", "relay", f"outbox {outbox_id}")]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from hub.kit.clock import utcnow
 from hub.messaging import outbound, service
 from hub.messaging.models import MailboxItem, MessageEvent, OutboxEntry, StoredMessage
 from hub.messaging.relay import Outgoing, Relay
-from hub.messaging.repository import MessageRepository
+from hub.messaging.repository import MessageRepository, lifecycle
 from hub.messaging.service import Envelope
 from hub.offices import service as offices
 from hub.offices.models import DeliveryChannel
@@ -135,12 +137,13 @@ async def test_a_message_resent_before_its_first_row_went_gets_one_mailbox_item(
     async with sessions() as session:
         rows = await session.scalars(select(OutboxEntry.status).where(OutboxEntry.id.in_([first, second])))
         assert list(rows) == ["sent", "sent"]
-        steps = await session.scalars(
-            select(MessageEvent.detail)
-            .where(MessageEvent.message_pk == message_pk, MessageEvent.status == "delivered")
-            .order_by(MessageEvent.detail)
-        )
-        assert list(steps) == sorted([f"outbox {first}", f"outbox {second}"])
+        steps = await MessageRepository(session).events(message_pk)
+        assert [(s.status, s.detail) for s in steps] == [
+            ("routed", None),
+            ("routed", f"resent as outbox {second}"),
+            ("delivered", f"outbox {first}"),
+            ("delivered", f"outbox {second}"),
+        ]
         message = await session.get(StoredMessage, message_pk)
         assert message is not None and message.status == "delivered"
 
@@ -337,6 +340,19 @@ async def test_pull_inbox_lists_and_acknowledges(app: FastAPI, client: httpx.Asy
     assert (await client.post(f"/v1/inbox/{first}/ack", headers=auth)).status_code == 200  # twice is harmless
     remaining = (await client.get("/v1/inbox", headers=auth)).json()["items"]
     assert [i["id"] for i in remaining] == [page["items"][1]["id"]]
+    # Its lifecycle as before the delivery step was folded into the outbox row (ADR 0018).
+    detail = (await client.get(f"/v1/messages/{page['items'][0]['message_id']}", headers=auth)).json()
+    steps = [(s["status"], s["actor"], s["detail"]) for s in detail["lifecycle"]]
+    async with sessions() as session:
+        [outbox_id] = await session.scalars(
+            select(OutboxEntry.id).where(OutboxEntry.message_pk == uuid.UUID(detail["id"]))
+        )
+    assert steps == [
+        ("routed", "hub", None),
+        ("delivered", "relay", f"outbox {outbox_id}"),
+        ("acknowledged", code, None),
+    ]
+    assert detail["status"] == "acknowledged"
 
     async with sessions() as session:
         acked = await session.scalar(
@@ -385,13 +401,12 @@ async def relay_statements(
     finally:
         event.remove(committed_engine.sync_engine, "before_cursor_execute", count)
     async with sessions() as session:
-        rows = await session.execute(
-            select(StoredMessage.status, func.count(MessageEvent.id))
-            .join(MessageEvent, MessageEvent.message_pk == StoredMessage.id)
-            .where(StoredMessage.recipient == pull, MessageEvent.status == "delivered")
-            .group_by(StoredMessage.id, StoredMessage.status)
-        )
-        delivered = sorted(f"{status}:{events}" for status, events in rows.all())
+        repo = MessageRepository(session)
+        delivered = []
+        for m in await session.scalars(select(StoredMessage).where(StoredMessage.recipient == pull)):
+            steps = await repo.events(m.id)
+            delivered.append(f"{m.status}:{sum(e.status == 'delivered' for e in steps)}")
+        delivered.sort()
     assert len(await mailbox_ids(sessions, pull)) == 2 * n - 1
     return len(statements), delivered
 
@@ -412,8 +427,32 @@ async def test_one_batch_is_a_fixed_number_of_statements_whatever_its_size(
             await engine.dispose()
     # PostgreSQL: one statement claims, delivers and settles the batch (data-modifying CTEs). SQLite:
     # BEGIN IMMEDIATE, the write lock, the claim, the existing items, the new items, the resent one,
-    # the outbox rows, the messages' status and their lifecycle steps.
-    assert few == many == (1 if dialect == "postgresql" else 9)
+    # the outbox rows and the messages' status (their delivery steps are the outbox rows, ADR 0018).
+    assert few == many == (1 if dialect == "postgresql" else 8)
     # Each delivery is one lifecycle step; the resent message has two, and one mailbox item.
     assert delivered_few == ["delivered:1"] * 2 + ["delivered:2"]
     assert delivered_many == ["delivered:1"] * 78 + ["delivered:2"]
+
+
+def test_a_folded_delivery_step_takes_the_place_its_row_would_have_had() -> None:
+    """``lifecycle``: each sent outbox row no written step names gets its ``delivered`` step, after
+    the steps of its time or earlier and before the later ones; a row with its own step (a broker's
+    confirm, a delivery written before ADR 0018) gets none."""
+    pk, t = uuid.uuid4(), utcnow()
+
+    def step(status: str, minutes: int, detail: str | None = None) -> MessageEvent:
+        return MessageEvent(message_pk=pk, status=status, at=t + timedelta(minutes=minutes), detail=detail)
+
+    written = [step("routed", 0), step("acknowledged", 2), step("routed", 3, "resent as outbox 9")]
+    sent = [(7, t), (9, t + timedelta(minutes=4))]
+    steps = lifecycle(pk, written, sent)
+    assert [(s.status, s.detail) for s in steps] == [
+        ("routed", None),
+        ("delivered", "outbox 7"),
+        ("acknowledged", None),
+        ("routed", "resent as outbox 9"),
+        ("delivered", "outbox 9"),
+    ]
+    assert steps[1].actor == "relay" and steps[1].at == t
+    confirmed = [step("routed", 0), step("confirmed", 1, "outbox 7")]
+    assert lifecycle(pk, confirmed, [(7, t + timedelta(minutes=1))]) == confirmed
