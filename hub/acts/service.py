@@ -34,8 +34,8 @@ from hub.ledger.repository import LedgerRepository
 from hub.mandates.models import Approval, Mandate, MandateKind, MandateStatus
 from hub.mandates.service import recent_learned_rates
 from hub.messaging import sealing
-from hub.messaging.models import StoredMessage
 from hub.messaging.repository import message_lock_keys
+from hub.messaging.service import InboundMessage
 from hub.observability import metrics
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
@@ -261,7 +261,7 @@ class ReportReads:
 async def record_act_report(
     session: AsyncSession,
     report: v1.ActReport,
-    message: StoredMessage,
+    message: InboundMessage,
     office: Office,
     *,
     reads: ReportReads,
