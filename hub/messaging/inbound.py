@@ -31,7 +31,7 @@ from hub.messaging import outbound, sealing, service
 from hub.messaging.models import Receipt, Status
 from hub.messaging.outbound import JSON, XML
 from hub.messaging.repository import MessageRepository
-from hub.messaging.service import AGENCY_PARTY, Envelope, InboundMessage
+from hub.messaging.service import AGENCY_PARTY, Envelope, InboundMessage, StagedReceipt
 from hub.messaging.signing import ReceiptSigner
 from hub.observability import metrics
 from hub.offices.models import Office
@@ -141,7 +141,7 @@ class Received:
 @dataclass(frozen=True)
 class Outcome:
     message: InboundMessage
-    receipt: Receipt
+    receipt: Receipt | StagedReceipt  # a batch chunk's record's: the values of its staged row
     duplicate: bool  # the same (sender, message id) was applied before: this is its first receipt
     # Refused before its meaning was looked at: unreadable, or an envelope (sender, kind, version)
     # the hub cannot route. Over AMQP such a message is also kept in hub.dead.

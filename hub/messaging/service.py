@@ -150,6 +150,17 @@ class StagedMessage:
         self.row["status"] = status
 
 
+class StagedReceipt:
+    """A batch record's receipt as its chunk answers it (``Outcome.receipt``): the values of its row,
+    staged in the chunk's buffer, as attributes, and no ORM object; its signature and proof are given
+    when the chunk is signed (``ChunkReceipts.seal``)."""
+
+    created_at = None  # filled in as the row is written, as an ORM object's before its flush
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.__dict__.update(row)
+
+
 # An inbound message as the unit of work that stored it reads it.
 InboundMessage = StoredMessage | StagedMessage
 
@@ -251,7 +262,7 @@ class ChunkReceipts:
         self.session = session
         self.signer = signer
         self.batch_pk = batch_pk
-        self.pending: list[tuple[dict[str, Any], dict[str, object], Receipt]] = []
+        self.pending: list[tuple[dict[str, Any], dict[str, object], Receipt | StagedReceipt]] = []
 
     @classmethod
     def open(
@@ -270,7 +281,7 @@ class ChunkReceipts:
         chunk: ChunkReceipts | None = session.sync_session.info.get(_CHUNK_RECEIPTS)
         return chunk
 
-    def add(self, row: dict[str, Any], payload: dict[str, object], receipt: Receipt) -> None:
+    def add(self, row: dict[str, Any], payload: dict[str, object], receipt: Receipt | StagedReceipt) -> None:
         self.pending.append((row, payload, receipt))
 
     def seal(self) -> None:
@@ -382,7 +393,7 @@ async def issue_receipt(
     accepted: bool,
     errors: list[ErrorItem] | None = None,
     invoice_id: uuid.UUID | None = None,
-) -> Receipt:
+) -> Receipt | StagedReceipt:
     """The signed receipt of ``message``; ``invoice_id``: the invoice an accepted fee invoice
     recorded, which the receipt names."""
     errors = errors or []
@@ -414,7 +425,7 @@ async def issue_receipt(
     if chunk is not None and message.parent_id == chunk.batch_pk and RowBuffer.of(session) is not None:
         # A batch record: signed with the rest of its chunk when the chunk's rows are written.
         row |= {"signature": "", "signature_alg": BATCH_ALGORITHM}
-        receipt = Receipt(**row)
+        receipt = StagedReceipt(row)
         MessageRepository(session).stage_row(Receipt, row)
         chunk.add(row, payload, receipt)
     else:
