@@ -55,7 +55,9 @@ def _done(mandate: Mandate, act: RecordedAct, reported: Counter[str]) -> str | N
     """Why the mandate is done after ``act``, or None."""
     if act.outcome_code in CLOSING_OUTCOMES:
         return "the debtor paid in full"
-    if mandate.kind == MandateKind.PER_ACT.value and not Counter(mandate.acts) - reported:
+    if mandate.kind == MandateKind.PER_ACT.value and all(
+        reported[code] >= times for code, times in Counter(mandate.acts).items()
+    ):
         return f"every act ordered has an act report ({', '.join(mandate.acts)})"
     return None
 
