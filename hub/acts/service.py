@@ -29,6 +29,7 @@ from hub.acts.repository import ActReportRepository
 from hub.cases.service import case_facts
 from hub.kit.clock import utcnow
 from hub.kit.errors import ErrorItem, InvalidInput, NotFound
+from hub.kit.ids import new_uuid
 from hub.ledger import service as ledger
 from hub.ledger.repository import LedgerRepository
 from hub.mandates.models import Approval, Mandate, MandateKind, MandateStatus
@@ -345,7 +346,7 @@ async def record_act_report(
         assessment["hold_breached"] = breach.hold_id
     fees = report.fees
     act = RecordedAct(
-        id=uuid.uuid4(),
+        id=new_uuid(),
         mandate_id=mandate.id,
         case_id=mandate.case_id,
         office_id=office.id,

@@ -16,6 +16,7 @@ from hub.kit import merkle
 from hub.kit.clock import utcnow
 from hub.kit.db import RowBuffer
 from hub.kit.errors import Conflict, ErrorItem, NotFound
+from hub.kit.ids import new_uuid
 from hub.messaging import sealing
 from hub.messaging.models import (
     BatchReceipt,
@@ -98,7 +99,7 @@ def _message_row(
 ) -> dict[str, Any]:
     """The row of a message; the body of a case's message is stored sealed with the case's key
     (``sealing.load_keys`` first), its hash is the hash of ``body`` as received or sent."""
-    pk = uuid.uuid4()
+    pk = new_uuid()
     return {
         "id": pk,
         "direction": direction.value,
