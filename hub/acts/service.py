@@ -47,6 +47,7 @@ from hub.tariff.catalogue import Catalogue, UnknownAct, load_catalogue
 from schemas import v1
 from schemas.v1.outcomes import OutcomeCode
 
+OUTCOMES = frozenset(OutcomeCode)
 # A mandate the office may report acts under; others (draft, held, refused, closed) refuse them.
 REPORTABLE = frozenset(
     {MandateStatus.ISSUED.value, MandateStatus.ACKNOWLEDGED.value, MandateStatus.IN_PROGRESS.value}
@@ -97,7 +98,7 @@ def meaning_errors(
                     f"mandate {mandate.ref} allows {allowed}, not {report.act_code}{why}",
                 )
             )
-    if report.outcome_code not in set(OutcomeCode):
+    if report.outcome_code not in OUTCOMES:
         errors.append(ErrorItem("/outcome_code", "outcome.unknown", f"unknown outcome {report.outcome_code}"))
     if report.act_date > today:
         errors.append(
