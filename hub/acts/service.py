@@ -47,6 +47,7 @@ from hub.tariff.catalogue import Catalogue, UnknownAct, load_catalogue
 from schemas import v1
 from schemas.v1.outcomes import OutcomeCode
 
+# The outcomes a report may carry, built once (``set(OutcomeCode)`` walked the enum for each report).
 OUTCOMES = frozenset(OutcomeCode)
 # A mandate the office may report acts under; others (draft, held, refused, closed) refuse them.
 REPORTABLE = frozenset(
