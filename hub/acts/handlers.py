@@ -48,4 +48,5 @@ async def act_report_received(session: AsyncSession, delivery: Delivery) -> None
     act = await service.record_act_report(
         session, delivery.message, delivery.stored, delivery.office, reads=reads.reports
     )
-    await completion.act_reported(session, act, delivery.office, reported=reads.reported)
+    mandate = reads.reports.mandates[delivery.message.mandate_ref]  # the act's: it was recorded
+    await completion.act_reported(session, act, delivery.office, reported=reads.reported, mandate=mandate)

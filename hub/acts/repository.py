@@ -29,45 +29,55 @@ _RECENT_ACT_COLUMNS = (
 )
 
 
+def _runs(window: Any, newest_first: Sequence[Any]) -> Select[Any]:
+    """The acts of ``window`` (each case's latest, in the order ``newest_first``) as runs: each stretch
+    of equal acts in a row is one row with its length (``repeats``), newest first per case. A case
+    reported the same act on again and again reads one row instead of fifty."""
+    columns = [window.c[c.key] for c in _RECENT_ACT_COLUMNS]
+    position = func.row_number().over(partition_by=window.c.case_id, order_by=newest_first)
+    within = func.row_number().over(partition_by=columns, order_by=newest_first)
+    ranked = select(*columns, position.label("position"), (position - within).label("run")).subquery("ranked")
+    kept = [ranked.c[c.key] for c in _RECENT_ACT_COLUMNS]
+    return (
+        select(*kept, func.count().label("repeats"))
+        .group_by(ranked.c.run, *kept)
+        .order_by(ranked.c.case_id, func.min(ranked.c.position))
+    )
+
+
 def _recent_acts_pg() -> Select[Any]:
     """PostgreSQL: per case, the first ``latest_limit`` entries of ix_act_reports_case_latest (a case
-    with thousands of acts costs what one with fifty does). The cases come as one array parameter,
-    not a VALUES list: a statement built once, whose compiled form SQLAlchemy caches (a VALUES
-    construct has no cache key, so it was compiled again for every report)."""
+    with thousands of acts costs what one with fifty does), as runs (``_runs``). The cases come as one
+    array parameter, not a VALUES list: a statement built once, whose compiled form SQLAlchemy caches
+    (a VALUES construct has no cache key, so it was compiled again for every report)."""
     wanted = func.unnest(bindparam("case_ids", type_=ARRAY(Uuid()))).table_valued("id")
     wanted = wanted.render_derived(name="wanted")
     latest = (
-        select(*_RECENT_ACT_COLUMNS, ActReport.created_at)
+        select(*_RECENT_ACT_COLUMNS, ActReport.created_at, ActReport.id)
         .where(ActReport.case_id == wanted.c.id)
         .order_by(ActReport.act_date.desc(), ActReport.created_at.desc())
         .limit(bindparam("latest_limit"))
         .lateral("latest")
     )
-    return (
-        select(*(latest.c[c.key] for c in _RECENT_ACT_COLUMNS))
-        .select_from(wanted)
-        .join(latest, true())
-        .order_by(latest.c.case_id, latest.c.act_date.desc(), latest.c.created_at.desc())
-    )
+    window = select(latest).select_from(wanted).join(latest, true()).subquery("recent")
+    return _runs(window, (window.c.act_date.desc(), window.c.created_at.desc(), window.c.id))
 
 
 _RECENT_ACTS_PG = _recent_acts_pg()
 
 
 def _recent_acts_sqlite() -> Select[Any]:
-    """SQLite has no LATERAL: a window over each case's acts (the embedded store's cases are small)."""
-    newest_first = (ActReport.act_date.desc(), ActReport.created_at.desc())
+    """SQLite has no LATERAL: a window over each case's acts (the embedded store's cases are small),
+    as runs (``_runs``)."""
+    newest_first = (ActReport.act_date.desc(), ActReport.created_at.desc(), ActReport.id)
     newest = func.row_number().over(partition_by=ActReport.case_id, order_by=newest_first).label("newest")
     ranked = (
         select(*_RECENT_ACT_COLUMNS, newest)
         .where(ActReport.case_id.in_(bindparam("case_ids", expanding=True)))
         .subquery()
     )
-    return (
-        select(*(ranked.c[c.key] for c in _RECENT_ACT_COLUMNS))
-        .where(ranked.c.newest <= bindparam("latest_limit"))
-        .order_by(ranked.c.case_id, ranked.c.newest)
-    )
+    window = select(ranked).where(ranked.c.newest <= bindparam("latest_limit")).subquery("recent")
+    return _runs(window, (window.c.newest,))
 
 
 _RECENT_ACTS_SQLITE = _recent_acts_sqlite()
@@ -175,8 +185,9 @@ class ActReportRepository:
     async def recent_acts_on_cases(
         self, case_ids: Collection[uuid.UUID], *, limit: int = 50
     ) -> Sequence[Row[Any]]:
-        """The latest acts of each case (what its cost check looks at), newest first per case: the
-        columns only, in one query."""
+        """The latest ``limit`` acts of each case (what its cost check looks at), newest first per
+        case, each run of equal acts in a row as one row with its length (``repeats``): the columns
+        only, in one query."""
         postgresql = self.session.get_bind().dialect.name == "postgresql"
         found = await self.session.execute(
             _RECENT_ACTS_PG if postgresql else _RECENT_ACTS_SQLITE,

@@ -29,13 +29,14 @@ from hub.acts.repository import ActReportRepository
 from hub.cases.service import case_facts
 from hub.kit.clock import utcnow
 from hub.kit.errors import ErrorItem, InvalidInput, NotFound
+from hub.kit.ids import new_uuid
 from hub.ledger import service as ledger
 from hub.ledger.repository import LedgerRepository
 from hub.mandates.models import Approval, Mandate, MandateKind, MandateStatus
 from hub.mandates.service import recent_learned_rates
 from hub.messaging import sealing
-from hub.messaging.models import StoredMessage
 from hub.messaging.repository import message_lock_keys
+from hub.messaging.service import InboundMessage
 from hub.observability import metrics
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
@@ -46,6 +47,8 @@ from hub.tariff.catalogue import Catalogue, UnknownAct, load_catalogue
 from schemas import v1
 from schemas.v1.outcomes import OutcomeCode
 
+# The outcomes a report may carry, built once (``set(OutcomeCode)`` walked the enum for each report).
+OUTCOMES = frozenset(OutcomeCode)
 # A mandate the office may report acts under; others (draft, held, refused, closed) refuse them.
 REPORTABLE = frozenset(
     {MandateStatus.ISSUED.value, MandateStatus.ACKNOWLEDGED.value, MandateStatus.IN_PROGRESS.value}
@@ -96,7 +99,7 @@ def meaning_errors(
                     f"mandate {mandate.ref} allows {allowed}, not {report.act_code}{why}",
                 )
             )
-    if report.outcome_code not in set(OutcomeCode):
+    if report.outcome_code not in OUTCOMES:
         errors.append(ErrorItem("/outcome_code", "outcome.unknown", f"unknown outcome {report.outcome_code}"))
     if report.act_date > today:
         errors.append(
@@ -148,7 +151,11 @@ class ReportReads:
         self.fees_consumed: dict[uuid.UUID, int] = {}  # per whole-file mandate with a budget
         self.rates: RecoveryRates | None = None
         self.references: set[tuple[uuid.UUID, str]] = set()
-        self.acts: dict[uuid.UUID, list[ActRecord]] = defaultdict(list)  # newest first
+        # Per case, its latest acts (``RECENT_ACTS`` of them) newest first, as runs: [act, how many
+        # times in a row]. The rules ask whether an act is on file and which is the latest, never how
+        # many (``plausibility.history_read``); the lengths only say when an act leaves the window.
+        self.acts: dict[uuid.UUID, list[list[Any]]] = defaultdict(list)
+        self._facts: dict[uuid.UUID, CaseFacts | None] = {}  # ``case_facts``, until its acts change
         # Per case, the holds on it the reporting office acknowledged (``hold_breached``).
         self.holds: dict[uuid.UUID, list[AcknowledgedHold]] = defaultdict(list)
         self._assessor: Assessor | None = None
@@ -194,13 +201,14 @@ class ReportReads:
                     reads.cases[case.id] = case_facts(case)
                 except (InvalidInput, ValueError):
                     reads.cases[case.id] = None
-            # The same act reported again on a case (a row equal to another) is one record: up to
-            # fifty per case are read for every chunk.
-            records: dict[Any, ActRecord] = {}
+            # Read as runs of equal acts (a case reported the same act on fifty times is one row), the
+            # same act on several cases one record.
+            records: dict[tuple[Any, ...], ActRecord] = {}
             for row in await repo.recent_acts_on_cases(case_ids, limit=cls.RECENT_ACTS):
-                if (record := records.get(row)) is None:
-                    record = records[row] = _act_record(row)
-                reads.acts[row.case_id].append(record)
+                case_id, *act, repeats = row
+                if (record := records.get(key := tuple(act))) is None:
+                    record = records[key] = _act_record(row)
+                reads.acts[case_id].append([record, repeats])
             for row in await repo.acknowledged_holds(office.id, case_ids):
                 reads.holds[row.case_id].append(
                     AcknowledgedHold(
@@ -221,11 +229,15 @@ class ReportReads:
         return None if mandate is None else mandate.case_id
 
     def case_facts(self, case_id: uuid.UUID) -> CaseFacts | None:
-        """What the cost check knows of the case; None when the case is missing or inconsistent."""
+        """What the cost check knows of the case; None when the case is missing or inconsistent. Its
+        acts are each run's once (repeats in a row read alike), built again only when they change."""
+        if case_id in self._facts:
+            return self._facts[case_id]
         facts = self.cases.get(case_id)
-        if facts is None:
-            return None
-        return dataclasses.replace(facts, acts=tuple(self.acts[case_id]))
+        if facts is not None:
+            facts = dataclasses.replace(facts, acts=tuple(record for record, _ in self.acts[case_id]))
+        self._facts[case_id] = facts
+        return facts
 
     def assessor(self, catalogue: Catalogue) -> Assessor:
         """The cost check of the set's reports, with the rates learned for the set: one verdict per
@@ -252,16 +264,29 @@ class ReportReads:
         self.references.add((act.office_id, act.office_reference))
         if act.mandate_id in self.fees_consumed:
             self.fees_consumed[act.mandate_id] += act.emoluments_cents + act.disbursements_cents
-        acts = self.acts[act.case_id]
-        acts.insert(0, _act_record(act))
-        acts.sort(key=lambda record: record.on, reverse=True)  # stable: newest first
-        del acts[self.RECENT_ACTS :]  # only the latest are ever read: a chunk on one case stays small
+        # Where the act goes newest first: before the acts of its own date (reported after them).
+        runs = self.acts[act.case_id]
+        record = _act_record(act)
+        at = next((i for i, (other, _) in enumerate(runs) if other.on <= record.on), len(runs))
+        if at < len(runs) and runs[at][0] == record:
+            runs[at][1] += 1  # one more in the run: the acts as read are the same
+        else:
+            runs.insert(at, [record, 1])
+            self._facts.pop(act.case_id, None)
+        # Only the latest are ever read: the oldest leave the window.
+        excess = sum(repeats for _, repeats in runs) - self.RECENT_ACTS
+        while excess > 0:
+            if runs[-1][1] > excess:
+                runs[-1][1] -= excess
+                break
+            excess -= runs.pop()[1]
+            self._facts.pop(act.case_id, None)
 
 
 async def record_act_report(
     session: AsyncSession,
     report: v1.ActReport,
-    message: StoredMessage,
+    message: InboundMessage,
     office: Office,
     *,
     reads: ReportReads,
@@ -323,7 +348,7 @@ async def record_act_report(
         assessment["hold_breached"] = breach.hold_id
     fees = report.fees
     act = RecordedAct(
-        id=uuid.uuid4(),
+        id=new_uuid(),
         mandate_id=mandate.id,
         case_id=mandate.case_id,
         office_id=office.id,

@@ -252,8 +252,14 @@ def _copy_conversion(column: Column[Any], dialect: Dialect) -> Callable[[Any], A
     if convert is None or not isinstance(column.type, JSON):
         return convert
     encode = convert
+    # Most rows' values of some columns (a receipt's errors, an outbox row's headers): encoded once.
+    null, empty = encode(None), encode([])
 
     def encoded(value: Any) -> Any:
+        if value is None:
+            return null
+        if value.__class__ is list and not value:
+            return empty
         return value.encoded() if isinstance(value, EncodedJson) else encode(value)
 
     return encoded

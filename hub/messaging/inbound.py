@@ -28,10 +28,10 @@ from adapters.xml.hardened import XmlRejected
 from hub.kit.db import RowBuffer
 from hub.kit.errors import MAX_ERRORS, Conflict, ErrorItem, HubError, InvalidInput, NotFound
 from hub.messaging import outbound, sealing, service
-from hub.messaging.models import Receipt, Status, StoredMessage
+from hub.messaging.models import Receipt, Status
 from hub.messaging.outbound import JSON, XML
 from hub.messaging.repository import MessageRepository
-from hub.messaging.service import AGENCY_PARTY, Envelope
+from hub.messaging.service import AGENCY_PARTY, Envelope, InboundMessage, StagedReceipt
 from hub.messaging.signing import ReceiptSigner
 from hub.observability import metrics
 from hub.offices.models import Office
@@ -87,7 +87,7 @@ class Delivery:
     """One routable office message, as its kind's handler receives it."""
 
     message: v1.MessageModel
-    stored: StoredMessage
+    stored: InboundMessage  # a batch chunk's record: a row of its buffer (``service.StagedMessage``)
     office: Office  # the credential's, which is the envelope's sender
     found: list[ErrorItem] = field(default_factory=list)  # what reading it found wrong
     preloaded: Any = None  # what the kind's preloader read for the set this message came in
@@ -140,8 +140,8 @@ class Received:
 
 @dataclass(frozen=True)
 class Outcome:
-    message: StoredMessage
-    receipt: Receipt
+    message: InboundMessage
+    receipt: Receipt | StagedReceipt  # a batch chunk's record's: the values of its staged row
     duplicate: bool  # the same (sender, message id) was applied before: this is its first receipt
     # Refused before its meaning was looked at: unreadable, or an envelope (sender, kind, version)
     # the hub cannot route. Over AMQP such a message is also kept in hub.dead.
@@ -429,6 +429,7 @@ class InboundProcessor:
             assert earlier is not None and receipt is not None, "an applied message always has its receipt"
             return Outcome(earlier, service.signed_alone(self.signer, receipt), duplicate=True, status=409)
 
+        handling = self.kinds.get(env.kind)
         stored = await service.store_inbound(
             session,
             envelope,
@@ -436,8 +437,10 @@ class InboundProcessor:
             received.content_type,
             parent_id=received.parent_id,
             case_id=case_id,
+            # A batch chunk's record of a kind that checks before it writes: a row of the chunk's
+            # buffer, no ORM object (its status is final before the buffer is written).
+            staged=handling is not None and not handling.savepoint and RowBuffer.folds_lifecycle(session),
         )
-        handling = self.kinds.get(env.kind)
         delivery = Delivery(message, stored, office, reading.errors[:MAX_ERRORS], preloaded.get(env.kind))
         try:
             if handling is not None and not handling.savepoint:
@@ -469,13 +472,18 @@ class InboundProcessor:
         envelope: Envelope,
         errors: list[ErrorItem],
         *,
-        stored: StoredMessage | None = None,
+        stored: InboundMessage | None = None,
         unreadable: bool = False,
         status: int = 422,
     ) -> Outcome:
         if stored is None:
             stored = await service.store_inbound(
-                session, envelope, received.raw, received.content_type, parent_id=received.parent_id
+                session,
+                envelope,
+                received.raw,
+                received.content_type,
+                parent_id=received.parent_id,
+                staged=RowBuffer.folds_lifecycle(session),  # refused: nothing but its receipt follows
             )
         receipt = await service.issue_receipt(session, self.signer, stored, accepted=False, errors=errors)
         await outbound.negative_ack(session, office, stored, errors)

@@ -14,9 +14,9 @@ from adapters.xml import codec
 from hub.kit.clock import utcnow
 from hub.kit.errors import ErrorItem
 from hub.messaging import service
-from hub.messaging.models import OutboxEntry, Receipt, StoredMessage
+from hub.messaging.models import OutboxEntry, Receipt
 from hub.messaging.repository import MessageRepository
-from hub.messaging.service import AGENCY_PARTY, Envelope
+from hub.messaging.service import AGENCY_PARTY, Envelope, InboundMessage
 from hub.messaging.signing import BATCH_ALGORITHM
 from hub.offices.models import Office
 from schemas import v1
@@ -50,7 +50,7 @@ async def send_to_office(
     )
 
 
-async def forward_to_agency(session: AsyncSession, message: StoredMessage) -> None:
+async def forward_to_agency(session: AsyncSession, message: InboundMessage) -> None:
     """Routes an accepted office message to the agency's systems (``hub.agency``, key
     ``<kind>.received``): an outbox row pointing at the stored inbound message, which the relay
     publishes as it was received (its envelope already names the agency), not a second copy of its
@@ -143,7 +143,7 @@ def error_report(
 
 
 async def negative_ack(
-    session: AsyncSession, office: Office, refused: StoredMessage, errors: list[ErrorItem]
+    session: AsyncSession, office: Office, refused: InboundMessage, errors: list[ErrorItem]
 ) -> None:
     """Tells the office which of its messages was refused and why (kind ``error_report``)."""
     report = error_report(refused.id, refused.message_id, refused.sha256, office.code, errors)

@@ -16,6 +16,7 @@ from hub.kit import merkle
 from hub.kit.clock import utcnow
 from hub.kit.db import RowBuffer
 from hub.kit.errors import Conflict, ErrorItem, NotFound
+from hub.kit.ids import new_uuid
 from hub.messaging import sealing
 from hub.messaging.models import (
     BatchReceipt,
@@ -64,7 +65,7 @@ def sha256_hex(raw: bytes) -> str:
 
 async def record(
     session: AsyncSession,
-    message: StoredMessage,
+    message: InboundMessage,
     status: Status,
     *,
     detail: str | None = None,
@@ -81,7 +82,7 @@ async def record(
     )
 
 
-def _folded(session: AsyncSession, message: StoredMessage, status: Status) -> bool:
+def _folded(session: AsyncSession, message: InboundMessage, status: Status) -> bool:
     """A batch record's step that adds nothing is folded into its status (no event row)."""
     return status in FOLDED and message.parent_id is not None and RowBuffer.folds_lifecycle(session)
 
@@ -98,7 +99,7 @@ def _message_row(
 ) -> dict[str, Any]:
     """The row of a message; the body of a case's message is stored sealed with the case's key
     (``sealing.load_keys`` first), its hash is the hash of ``body`` as received or sent."""
-    pk = uuid.uuid4()
+    pk = new_uuid()
     return {
         "id": pk,
         "direction": direction.value,
@@ -118,6 +119,53 @@ def _message_row(
     }
 
 
+class StagedMessage:
+    """An inbound message kept as a row of its unit of work's row buffer (``store_inbound(staged=
+    True)``: a batch chunk's record), with no ORM object: what the rest of the unit of work reads of
+    it, as of a ``StoredMessage``. Its status is written into the row, which the buffer writes with
+    the chunk's other rows (COPY on PostgreSQL), so it must not change once they are written: only a
+    kind that checks before it writes (``KindHandling.savepoint`` False) is staged."""
+
+    __slots__ = ("direction", "id", "kind", "message_id", "parent_id", "recipient", "row", "sender", "sha256")
+    # Filled in as the row is written, as an ORM object's before its flush: a receipt's time is its own.
+    created_at = None
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row = row
+        self.id: uuid.UUID = row["id"]
+        self.direction: str = row["direction"]
+        self.message_id: str = row["message_id"]
+        self.kind: str = row["kind"]
+        self.sender: str = row["sender"]
+        self.recipient: str = row["recipient"]
+        self.sha256: str = row["sha256"]
+        self.parent_id: uuid.UUID | None = row["parent_id"]
+
+    @property
+    def status(self) -> str:
+        status: str = self.row["status"]
+        return status
+
+    @status.setter
+    def status(self, status: str) -> None:
+        self.row["status"] = status
+
+
+class StagedReceipt:
+    """A batch record's receipt as its chunk answers it (``Outcome.receipt``): the values of its row,
+    staged in the chunk's buffer, as attributes, and no ORM object; its signature and proof are given
+    when the chunk is signed (``ChunkReceipts.seal``)."""
+
+    created_at = None  # filled in as the row is written, as an ORM object's before its flush
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.__dict__.update(row)
+
+
+# An inbound message as the unit of work that stored it reads it.
+InboundMessage = StoredMessage | StagedMessage
+
+
 async def store_inbound(
     session: AsyncSession,
     envelope: Envelope,
@@ -126,15 +174,20 @@ async def store_inbound(
     *,
     parent_id: uuid.UUID | None = None,
     case_id: uuid.UUID | None = None,
-) -> StoredMessage:
-    """Keeps an office's message as received; ``case_id``: the case it concerns (sealed with its key)."""
+    staged: bool = False,
+) -> InboundMessage:
+    """Keeps an office's message as received; ``case_id``: the case it concerns (sealed with its key).
+    ``staged``: as a row of the session's row buffer (a ``StagedMessage``), when one is open."""
     await sealing.load_keys(session, [case_id], create=True)
-    message = StoredMessage(
-        **_message_row(
-            session, envelope, Direction.INBOUND, raw, content_type, parent_id, Status.RECEIVED, case_id
-        )
+    row = _message_row(
+        session, envelope, Direction.INBOUND, raw, content_type, parent_id, Status.RECEIVED, case_id
     )
-    MessageRepository(session).stage(message)
+    message: InboundMessage
+    if staged and RowBuffer.stage(session, StoredMessage, row):
+        message = StagedMessage(row)
+    else:
+        message = StoredMessage(**row)
+        MessageRepository(session).stage(message)
     await record(session, message, Status.RECEIVED)
     return message
 
@@ -153,7 +206,7 @@ async def applied_among(
     return await MessageRepository(session).inbox_entries(sender, message_ids)
 
 
-async def mark_applied(session: AsyncSession, message: StoredMessage) -> None:
+async def mark_applied(session: AsyncSession, message: InboundMessage) -> None:
     """Written in the transaction that applies the message's effects. The primary key on
     (sender, message id) makes a concurrent second copy fail its commit instead of applying twice."""
     MessageRepository(session).stage_row(
@@ -210,7 +263,7 @@ class ChunkReceipts:
         self.session = session
         self.signer = signer
         self.batch_pk = batch_pk
-        self.pending: list[tuple[dict[str, Any], dict[str, object], Receipt]] = []
+        self.pending: list[tuple[dict[str, Any], dict[str, object], Receipt | StagedReceipt]] = []
 
     @classmethod
     def open(
@@ -229,7 +282,7 @@ class ChunkReceipts:
         chunk: ChunkReceipts | None = session.sync_session.info.get(_CHUNK_RECEIPTS)
         return chunk
 
-    def add(self, row: dict[str, Any], payload: dict[str, object], receipt: Receipt) -> None:
+    def add(self, row: dict[str, Any], payload: dict[str, object], receipt: Receipt | StagedReceipt) -> None:
         self.pending.append((row, payload, receipt))
 
     def seal(self) -> None:
@@ -336,12 +389,12 @@ def receipt_payload(
 async def issue_receipt(
     session: AsyncSession,
     signer: ReceiptSigner,
-    message: StoredMessage,
+    message: InboundMessage,
     *,
     accepted: bool,
     errors: list[ErrorItem] | None = None,
     invoice_id: uuid.UUID | None = None,
-) -> Receipt:
+) -> Receipt | StagedReceipt:
     """The signed receipt of ``message``; ``invoice_id``: the invoice an accepted fee invoice
     recorded, which the receipt names."""
     errors = errors or []
@@ -373,7 +426,7 @@ async def issue_receipt(
     if chunk is not None and message.parent_id == chunk.batch_pk and RowBuffer.of(session) is not None:
         # A batch record: signed with the rest of its chunk when the chunk's rows are written.
         row |= {"signature": "", "signature_alg": BATCH_ALGORITHM}
-        receipt = Receipt(**row)
+        receipt = StagedReceipt(row)
         MessageRepository(session).stage_row(Receipt, row)
         chunk.add(row, payload, receipt)
     else:

@@ -406,6 +406,10 @@ class Catalogue(Data):
     # act_cost's answers: a pure function of its arguments and of this (frozen) catalogue, asked the
     # same question again and again by the cost checks of a batch. Bounded: cleared when full.
     _costs: dict[tuple[str, int, date, bool], ActCost] = PrivateAttr(default_factory=dict)
+    # The lines of those answers that depend on the claim only through its coefficient bracket (the
+    # same for every claim of a bracket), keyed by the ids of this catalogue's own objects: a cost check
+    # prices the acts of every case again, each case's claim its own. Bounded by the catalogue's size.
+    _lines: dict[tuple[int, ...], CostLine] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -685,14 +689,23 @@ def _act_cost(
     period = cat.period_on(on)
     fee = period.fee(act_code)
 
-    lines = [
-        _emolument_line(act, item, period, claim_cents) for item in fee.priced_items() if item.in_force(on)
-    ]
+    known = cat._lines
+    lines: list[CostLine] = []
+    for index, item in enumerate(fee.priced_items()):  # made anew when the fee has no items: by place
+        if item.in_force(on):
+            bracket = period.coefficient.bracket_for(claim_cents) if item.coefficient_applies else None
+            priced: tuple[int, ...] = (id(act), id(fee), index, id(bracket))
+            if (line := known.get(priced)) is None:
+                line = known[priced] = _emolument_line(act, item, period, claim_cents)
+            lines.append(line)
     engagement = _engagement_line(fee, period, claim_cents, engagement_fee_already_charged)
     if engagement is not None:
         lines.append(engagement)
     disbursements = [period.disbursements[code] for code in fee.disbursements]
-    lines += [_disbursement_line(item) for item in disbursements]
+    for disbursement in disbursements:
+        if (line := known.get(passed_on := (id(disbursement),))) is None:
+            line = known[passed_on] = _disbursement_line(disbursement)
+        lines.append(line)
 
     emolument = sum(line.amount_cents for line in lines if line.kind == "emolument")
     engagement_fee = sum(line.amount_cents for line in lines if line.kind == "engagement_fee")

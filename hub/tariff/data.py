@@ -10,6 +10,7 @@ the data covers, never a silent default.
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import itertools
 import tomllib
@@ -245,7 +246,9 @@ def round_half_up(amount: Fraction) -> int:
     return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+@functools.lru_cache(maxsize=4096)
 def eur(cents: int) -> str:
+    """``cents`` as a person reads euros (a price's every line writes a few: kept)."""
     return Money(cents).display()
 
 

@@ -55,19 +55,28 @@ def _done(mandate: Mandate, act: RecordedAct, reported: Counter[str]) -> str | N
     """Why the mandate is done after ``act``, or None."""
     if act.outcome_code in CLOSING_OUTCOMES:
         return "the debtor paid in full"
-    if mandate.kind == MandateKind.PER_ACT.value and not Counter(mandate.acts) - reported:
+    if mandate.kind == MandateKind.PER_ACT.value and all(
+        reported[code] >= times for code, times in Counter(mandate.acts).items()
+    ):
         return f"every act ordered has an act report ({', '.join(mandate.acts)})"
     return None
 
 
 async def act_reported(
-    session: AsyncSession, act: RecordedAct, office: Office, *, reported: ReportedActs
+    session: AsyncSession,
+    act: RecordedAct,
+    office: Office,
+    *,
+    reported: ReportedActs,
+    mandate: Mandate | None = None,
 ) -> None:
     """After ``office``'s act report ``act`` was recorded: puts its mandate in progress on its first
     act, and completes it when its work is done, each logged with the office as actor and the report
-    as the reason. ``reported``: the acts reported before, loaded for the set ``act`` came in."""
-    mandate = await MandateRepository(session).get_by_id(act.mandate_id)  # loaded: no query
-    assert mandate is not None  # the report was just recorded under it
+    as the reason. ``reported``: the acts reported before, loaded for the set ``act`` came in;
+    ``mandate``: the act's, as the set's reads loaded it (else found in the session)."""
+    if mandate is None:
+        mandate = await MandateRepository(session).get_by_id(act.mandate_id)  # loaded: no query
+    assert mandate is not None and mandate.id == act.mandate_id  # the report was just recorded under it
     if mandate.status in STARTS_PROGRESS:
         started = f"act {act.office_reference} reported ({act.act_code})"
         await transition(session, mandate, S.IN_PROGRESS, actor=office.code, reason=started)

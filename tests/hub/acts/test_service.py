@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
+import uuid
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.acts.models import ActReport
+from hub.acts.models import ActReport, RecordedAct
 from hub.acts.repository import ActReportRepository
+from hub.acts.service import ReportReads
 from hub.bootstrap import inbound_processor
 from hub.ledger.models import LedgerEntry
 from hub.ledger.repository import LedgerRepository
 from hub.mandates.models import Mandate, MandateEvent
 from hub.messaging.inbound import Received
 from hub.messaging.signing import ReceiptSigner
+from hub.recovery.facts import ActRecord
+from schemas.v1.outcomes import OutcomeCode
 from tests.hub.acts.factories import office_code, report_json, seed
 from tests.hub.finance.factories import act
 
@@ -154,3 +159,79 @@ async def test_each_case_gives_only_its_latest_acts_newest_first(session: AsyncS
         latest[row.case_id].append(row.collected_cents)
     assert latest[busy.case.id] == list(range(59, 9, -1))
     assert latest[quiet.case.id] == [103, 102, 101]
+
+
+async def test_a_cases_latest_acts_come_as_runs_of_equal_acts_in_a_row(session: AsyncSession) -> None:
+    """The same act reported again and again reads as one row with its number (``repeats``): the cost
+    check asks which acts are on file and which is the latest, never how many."""
+    s = await seed(session)
+    on = date(2026, 3, 1)
+    await act(session, s, on - timedelta(days=1), collected=7)  # older than the fifty latest: left out
+    for collected in [0] * 20 + [5] * 10 + [0] * 30:  # written in this order, all on one day
+        await act(session, s, on, collected=collected)
+
+    rows = await ActReportRepository(session).recent_acts_on_cases([s.case.id], limit=50)
+
+    assert [(row.collected_cents, row.repeats) for row in rows] == [(0, 30), (5, 10), (0, 10)]
+
+
+def test_recorded_acts_keep_the_window_of_the_latest_acts_as_runs() -> None:
+    """``ReportReads.recorded`` keeps a case's acts as runs of equal acts: each act goes newest first
+    before the acts of its own date, and the oldest leave the window, as a list of every act would."""
+    case_id = uuid.uuid4()
+    pool = [
+        (on, collected)
+        for on in (date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 5))
+        for collected in (0, 9)
+    ]
+    draw = random.Random(11)
+    for _ in range(200):
+        every = sorted(
+            (draw.choice(pool) for _ in range(draw.randrange(55))), key=lambda a: a[0], reverse=True
+        )
+        every = every[: ReportReads.RECENT_ACTS]
+        reads = ReportReads()
+        for on, collected in every:
+            record = ActRecord(
+                act_code="SERVE_TITLE",
+                on=on,
+                outcome=OutcomeCode.SERVED_AT_HOME,
+                seized_cents=0,
+                collected_cents=collected,
+            )
+            runs = reads.acts[case_id]
+            if runs and runs[-1][0] == record:
+                runs[-1][1] += 1
+            else:
+                runs.append([record, 1])
+        for n in range(draw.randrange(80)):
+            on, collected = draw.choice(pool)
+            every.insert(0, (on, collected))
+            every.sort(key=lambda a: a[0], reverse=True)  # stable: before the acts of its date
+            del every[ReportReads.RECENT_ACTS :]
+            reads.recorded(recorded_act(case_id, on, collected, n))
+            expanded = [
+                (r.on, r.collected_cents) for r, repeats in reads.acts[case_id] for _ in range(repeats)
+            ]
+            assert expanded == every
+            assert all(a[0] != b[0] for a, b in itertools.pairwise(reads.acts[case_id]))  # runs are maximal
+
+
+def recorded_act(case_id: uuid.UUID, on: date, collected: int, n: int) -> RecordedAct:
+    return RecordedAct(
+        id=uuid.uuid4(),
+        mandate_id=uuid.uuid4(),
+        case_id=case_id,
+        office_id=uuid.uuid4(),
+        act_code="SERVE_TITLE",
+        act_date=on,
+        outcome_code=OutcomeCode.SERVED_AT_HOME.value,
+        office_reference=f"A/{n}",
+        currency="EUR",
+        seized_cents=0,
+        collected_cents=collected,
+        emoluments_cents=0,
+        disbursements_cents=0,
+        vat_cents=0,
+        flagged=False,
+    )
