@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Collection, Sequence
-from datetime import date
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime
+from types import SimpleNamespace
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, Select, Uuid, bindparam, func, select, true, tuple_
+from sqlalchemy import Row, Select, String, Uuid, any_, bindparam, func, select, true, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
-from hub.acts.models import ActReport
-from hub.cases.models import Case
+from hub.acts.models import ActReport, MandateActTally
+from hub.cases.models import Case, Debtor
 from hub.kit.db import RowBuffer, advisory_locks
 from hub.mandates.models import Approval, Hold, HoldNotice, Mandate
-from hub.messaging.models import CaseKey, Receipt, StoredMessage
+from hub.messaging.models import CaseKey, InboxEntry, Receipt, StoredMessage
 from hub.offices.models import Office
 
 _RECENT_ACT_COLUMNS = (
@@ -93,15 +96,102 @@ _REFERENCES_USED = select(ActReport.office_reference).where(
     ActReport.office_id == bindparam("office_id"),
     ActReport.office_reference.in_(bindparam("references", expanding=True)),
 )
-_ACKNOWLEDGED_HOLDS = (
-    select(Hold.id, Hold.hold_id, Hold.case_id, Hold.situation, Hold.lifted_at, HoldNotice.acknowledged_at)
-    .join(HoldNotice, HoldNotice.hold_id == Hold.id)
-    .where(
-        Hold.case_id.in_(bindparam("case_ids", expanding=True)),
-        HoldNotice.office_id == bindparam("office_id"),
-        HoldNotice.acknowledged_at.is_not(None),
+
+
+def _acknowledged_holds(on_cases: Any) -> Select[Any]:
+    return (
+        select(
+            Hold.id, Hold.hold_id, Hold.case_id, Hold.situation, Hold.lifted_at, HoldNotice.acknowledged_at
+        )
+        .join(HoldNotice, HoldNotice.hold_id == Hold.id)
+        .where(
+            on_cases,
+            HoldNotice.office_id == bindparam("office_id"),
+            HoldNotice.acknowledged_at.is_not(None),
+        )
     )
+
+
+_ACKNOWLEDGED_HOLDS = _acknowledged_holds(Hold.case_id.in_(bindparam("case_ids", expanding=True)))
+
+
+# PostgreSQL: the reads after the locks, folded into one statement (one round trip, and one
+# statement's CPU through SQLAlchemy instead of five). Each read is an array of records in a column
+# of the one row; the arrays' parameters (``= ANY(:cases)``) are one bound value each, whatever their
+# length. SQLite keeps the statements above (a round trip there is a function call).
+def _records(query: Select[Any]) -> Any:
+    """``query``'s rows as one array of records, in its order: ``array((SELECT (a, b, ...) ...))``."""
+    return func.array(query.with_only_columns(tuple_(*query.selected_columns)).scalar_subquery())
+
+
+def _any(name: str, item: Any) -> Any:
+    return any_(bindparam(name, type_=ARRAY(item)))
+
+
+_CASE_COLUMNS = tuple(Case.__table__.columns)
+_FOLDED_CASE_NAMES = (*(c.key for c in _CASE_COLUMNS), "creditor_reclaims_vat")
+_FOLDED_READS = select(
+    _records(
+        select(ActReport.office_reference).where(
+            ActReport.office_id == bindparam("office_id"),
+            ActReport.office_reference == _any("references", String()),
+        )
+    ).label("references_used"),
+    _records(
+        select(*_CASE_COLUMNS, Case.creditor_reclaims_vat, Debtor.kind)
+        .join(Debtor, Debtor.id == Case.debtor_id)
+        .where(Case.id == _any("case_ids", Uuid()))
+    ).label("cases"),
+    _records(_RECENT_ACTS_PG).label("acts"),
+    _records(_acknowledged_holds(Hold.case_id == _any("case_ids", Uuid()))).label("holds"),
+    _records(
+        select(MandateActTally.mandate_id, MandateActTally.act_code, MandateActTally.reports).where(
+            MandateActTally.mandate_id == _any("per_act_mandates", Uuid())
+        )
+    ).label("acts_reported"),
+    _records(
+        select(InboxEntry.message_id, InboxEntry.message_pk).where(
+            InboxEntry.sender == bindparam("sender"), InboxEntry.message_id == _any("message_ids", String())
+        )
+    ).label("applied"),
 )
+
+
+class RecentAct(NamedTuple):
+    """One of a case's latest acts, as the cost check reads it."""
+
+    case_id: uuid.UUID
+    act_code: str
+    act_date: date
+    outcome_code: str
+    seized_cents: int | None
+    collected_cents: int | None
+
+
+class AcknowledgedHoldRow(NamedTuple):
+    id: uuid.UUID
+    hold_id: str
+    case_id: uuid.UUID
+    situation: str
+    lifted_at: datetime | None
+    acknowledged_at: datetime
+
+
+class CaseRead(SimpleNamespace):
+    """A case as the folded read returns it: its columns, its creditor's VAT setting and its debtor's
+    kind (``debtor.kind``), what ``hub.cases.service.case_facts`` reads; no ORM object."""
+
+
+@dataclass(frozen=True)
+class ReadsAfterLocks:
+    """What act reports' checks read once their locks are held (``reads_after_locks``)."""
+
+    references_used: set[str]
+    cases: list[CaseRead]
+    acts: list[RecentAct]  # per case, newest first
+    holds: list[AcknowledgedHoldRow]
+    acts_reported: dict[uuid.UUID, Counter[str]]  # per per-act mandate asked for, per act code
+    applied: dict[str, uuid.UUID]  # message id -> the stored message that applied it
 
 
 class ActReportRepository:
@@ -128,6 +218,52 @@ class ActReportRepository:
             if has_key is not None:
                 keys[mandate.case_id] = wrapped
         return mandates, keys
+
+    async def reads_after_locks(
+        self,
+        office_id: uuid.UUID,
+        references: Collection[str],
+        case_ids: Collection[uuid.UUID],
+        *,
+        latest_limit: int,
+        per_act_mandates: Collection[uuid.UUID],
+        sender: str,
+        message_ids: Collection[str],
+    ) -> ReadsAfterLocks:
+        """PostgreSQL only: in one statement, what ``references_used``, ``cases_with_debtors``,
+        ``recent_acts_on_cases``, ``acknowledged_holds``, ``MandateRepository.acts_reported`` (of
+        ``per_act_mandates``) and ``MessageRepository.inbox_entries`` (of ``sender``'s
+        ``message_ids``) read, each as its own statement would (the same rows, in the same order)."""
+        found = await self.session.execute(
+            _FOLDED_READS,
+            {
+                "office_id": office_id,
+                "references": list(references),
+                "case_ids": list(case_ids),
+                "latest_limit": latest_limit,
+                "per_act_mandates": list(per_act_mandates),
+                "sender": sender,
+                "message_ids": list(message_ids),
+            },
+        )
+        used, cases, acts, holds, tallies, applied = found.one()
+        reported: dict[uuid.UUID, Counter[str]] = {mandate_id: Counter() for mandate_id in per_act_mandates}
+        for mandate_id, act_code, n in tallies:
+            reported[mandate_id][act_code] += int(n)
+        return ReadsAfterLocks(
+            references_used=set(used),
+            cases=[
+                CaseRead(
+                    **dict(zip(_FOLDED_CASE_NAMES, case[:-1], strict=True)),
+                    debtor=SimpleNamespace(kind=case[-1]),
+                )
+                for case in cases
+            ],
+            acts=[RecentAct._make(act) for act in acts],
+            holds=[AcknowledgedHoldRow._make(hold) for hold in holds],
+            acts_reported=reported,
+            applied=dict(applied),
+        )
 
     async def cases_with_debtors(self, case_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Case]:
         """The cases, each with its debtor loaded (``case.debtor`` needs no query)."""

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -151,6 +151,10 @@ class ReportReads:
         self.acts: dict[uuid.UUID, list[ActRecord]] = defaultdict(list)  # newest first
         # Per case, the holds on it the reporting office acknowledged (``hold_breached``).
         self.holds: dict[uuid.UUID, list[AcknowledgedHold]] = defaultdict(list)
+        # Read with the rest on PostgreSQL (None: not read here, their owners read them): the
+        # reports' message ids applied already, and the acts reported under each per-act mandate.
+        self.applied: dict[str, uuid.UUID] | None = None
+        self.acts_reported: dict[uuid.UUID, Counter[str]] | None = None
         self._assessor: Assessor | None = None
 
     @classmethod
@@ -185,11 +189,32 @@ class ReportReads:
         # a concurrent copy of a report waits here and then answers as the duplicate it is.
         messages = message_lock_keys(office.code, {r.envelope.message_id for r in reports})
         await repo.lock_references(office.id, references, also=messages)
-        used = await repo.references_used(office.id, references)
-        reads.references = {(office.id, reference) for reference in used}
         case_ids = {m.case_id for m in mandates}
+        if session.get_bind().dialect.name == "postgresql":
+            # One statement for every read below, and the inbox check the processor would send next.
+            folded = await repo.reads_after_locks(
+                office.id,
+                references,
+                case_ids,
+                latest_limit=cls.RECENT_ACTS,
+                per_act_mandates=[m.id for m in mandates if m.kind == MandateKind.PER_ACT.value],
+                sender=office.code,
+                message_ids={r.envelope.message_id for r in reports},
+            )
+            reads.applied, reads.acts_reported = folded.applied, folded.acts_reported
+            used: Iterable[str] = folded.references_used
+            cases: Iterable[Any] = folded.cases
+            acts: Iterable[Any] = folded.acts
+            holds: Iterable[Any] = folded.holds
+        else:
+            used = await repo.references_used(office.id, references)
+            if case_ids:
+                cases = (await repo.cases_with_debtors(case_ids)).values()
+                acts = await repo.recent_acts_on_cases(case_ids, limit=cls.RECENT_ACTS)
+                holds = await repo.acknowledged_holds(office.id, case_ids)
+        reads.references = {(office.id, reference) for reference in used}
         if case_ids:
-            for case in (await repo.cases_with_debtors(case_ids)).values():
+            for case in cases:
                 try:
                     reads.cases[case.id] = case_facts(case)
                 except (InvalidInput, ValueError):
@@ -197,11 +222,11 @@ class ReportReads:
             # The same act reported again on a case (a row equal to another) is one record: up to
             # fifty per case are read for every chunk.
             records: dict[Any, ActRecord] = {}
-            for row in await repo.recent_acts_on_cases(case_ids, limit=cls.RECENT_ACTS):
+            for row in acts:
                 if (record := records.get(row)) is None:
                     record = records[row] = _act_record(row)
                 reads.acts[row.case_id].append(record)
-            for row in await repo.acknowledged_holds(office.id, case_ids):
+            for row in holds:
                 reads.holds[row.case_id].append(
                     AcknowledgedHold(
                         id=row.id,

@@ -29,7 +29,30 @@ def signature(statement: str) -> str:
         return " ".join(words[:2])
     if "pg_advisory_xact_lock" in statement:
         return "SELECT pg_advisory_xact_lock"
+    if not own_from(statement):
+        # Reads folded into one statement, each a subquery of its column list: the tables they read.
+        tables = dict.fromkeys(main_table(sub) for sub in column_subqueries(statement))
+        return f"SELECT {', '.join(tables)}"
     return f"SELECT {main_table(statement)}"
+
+
+def own_from(select: str) -> bool:
+    """Whether the SELECT has a FROM of its own (not only in subqueries)."""
+    depth = 0
+    for at, char in enumerate(select):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and re.match(r"\bFROM\b", select[at:]) and (at == 0 or not select[at - 1].isalnum()):
+            return True
+    return False
+
+
+def column_subqueries(select: str) -> Iterator[str]:
+    """The subqueries of a SELECT's column list (``array((SELECT ...))``), in order."""
+    depth = 0
+    for at, char in enumerate(select):
+        if char == "(" and depth <= 1 and select[at + 1 :].startswith("SELECT"):
+            yield select[at + 1 :]
+        depth += {"(": 1, ")": -1}.get(char, 0)
 
 
 def main_table(select: str) -> str:
