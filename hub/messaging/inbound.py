@@ -265,8 +265,9 @@ class InboundProcessor:
             structlog.contextvars.bind_contextvars(message_id=envelope.message_id, office=office.code)
         if self._locks_first(read[0]) and RowBuffer.of(session) is None:
             # No savepoint to roll back, so its insert-only rows go through a row buffer, as a
-            # batch chunk's do: no ORM object for each, one statement per table.
-            rows = RowBuffer.open(session)
+            # batch chunk's do: no ORM object for each, one statement for them all (PostgreSQL; SQLite
+            # one per table).
+            rows = RowBuffer.open(session, one_statement=True)
             try:
                 outcome = (await self._process(session, office, [received], read))[0]
                 await rows.write()

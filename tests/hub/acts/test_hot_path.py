@@ -23,6 +23,9 @@ SECTION = "## One act report, statement by statement"
 def signature(statement: str) -> str:
     """What the README names a statement by: its verb and its main table."""
     words = statement.split()
+    if words[0] == "WITH" and "INSERT INTO" in statement:
+        # Rows of several tables in one statement, a data-modifying CTE each: the tables written.
+        return "INSERT " + ", ".join(re.findall(r"INSERT INTO (\w+)", statement))
     if words[0] in ("INSERT", "UPDATE", "DELETE"):
         return f"{words[0]} {words[2] if words[0] != 'UPDATE' else words[1]}"
     if words[0] != "SELECT":
