@@ -10,10 +10,23 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, Select, String, Uuid, any_, bindparam, func, select, true, tuple_
+from sqlalchemy import (
+    Row,
+    Select,
+    String,
+    Text,
+    Uuid,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import aliased, contains_eager
 
 from hub.acts.models import ActReport, MandateActTally
 from hub.cases.models import Case, Debtor
@@ -86,6 +99,39 @@ _LOCK_MANDATES = (
     .with_for_update(key_share=True, of=Mandate)
     .execution_options(populate_existing=True)
 )
+
+
+def _lock_mandates_then_keys() -> Select[Any]:
+    """PostgreSQL: ``_LOCK_MANDATES`` and then ``hub.kit.db.advisory_locks`` of ``lock_keys``, in one
+    statement and in that order: the advisory locks' rows are filtered on a count of the locked
+    mandates (an InitPlan), so every mandate is locked before the first advisory lock is asked for,
+    as two statements did. One row when no mandate is found (its columns NULL): the keys are locked
+    all the same."""
+    locked = (
+        select(Mandate, CaseKey.case_id.label("key_case_id"), CaseKey.wrapped_key)
+        .outerjoin(CaseKey, CaseKey.case_id == Mandate.case_id)
+        .where(Mandate.office_id == bindparam("office_id"), Mandate.ref == _any("refs", String()))
+        .order_by(Mandate.id)
+        .with_for_update(key_share=True, of=Mandate)
+        .cte("locked")
+    )
+    keys = func.unnest(bindparam("lock_keys", type_=ARRAY(Text()))).table_valued("key")
+    keys = keys.render_derived(name="keys")
+    ordered = (
+        select(func.hashtextextended(keys.c.key, literal_column("0")).label("k"))
+        .where(select(func.count()).select_from(locked).scalar_subquery() >= literal_column("0"))
+        .order_by("k")
+        .subquery("ordered")
+    )
+    held = select(func.count(func.pg_advisory_xact_lock(ordered.c.k)).label("held")).subquery("held")
+    return (
+        select(aliased(Mandate, locked), locked.c.key_case_id, locked.c.wrapped_key)
+        .select_from(held)
+        .outerjoin(locked, true())
+        .execution_options(populate_existing=True)
+    )
+
+
 _CASES_WITH_DEBTORS = (
     select(Case)
     .join(Case.debtor)
@@ -156,6 +202,8 @@ _FOLDED_READS = select(
     ).label("applied"),
 )
 
+_LOCK_MANDATES_THEN_KEYS = _lock_mandates_then_keys()
+
 
 class RecentAct(NamedTuple):
     """One of a case's latest acts, as the cost check reads it."""
@@ -192,6 +240,10 @@ class ReadsAfterLocks:
     holds: list[AcknowledgedHoldRow]
     acts_reported: dict[uuid.UUID, Counter[str]]  # per per-act mandate asked for, per act code
     applied: dict[str, uuid.UUID]  # message id -> the stored message that applied it
+
+
+def _reference_lock_keys(office_id: uuid.UUID, references: Collection[str]) -> set[str]:
+    return {f"act_reference {office_id} {reference}" for reference in references}
 
 
 class ActReportRepository:
@@ -265,6 +317,38 @@ class ActReportRepository:
             applied=dict(applied),
         )
 
+    async def lock_mandates_and_references(
+        self,
+        office_id: uuid.UUID,
+        refs: Collection[str],
+        references: Collection[str],
+        *,
+        also: Collection[str] = (),
+    ) -> tuple[dict[str, Mandate], dict[uuid.UUID, bytes | None]]:
+        """``lock_office_mandates``, then ``lock_references`` (with ``also``); on PostgreSQL in one
+        statement, the mandates locked first all the same."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            found = await self.lock_office_mandates(office_id, refs)
+            await self.lock_references(office_id, references, also=also)
+            return found
+        rows = await self.session.execute(
+            _LOCK_MANDATES_THEN_KEYS,
+            {
+                "office_id": office_id,
+                "refs": list(refs),
+                "lock_keys": sorted(_reference_lock_keys(office_id, references) | set(also)),
+            },
+        )
+        mandates: dict[str, Mandate] = {}
+        keys: dict[uuid.UUID, bytes | None] = {}
+        for mandate, has_key, wrapped in rows:
+            if mandate is None:  # no mandate found: the row of the keys' locks alone
+                continue
+            mandates[mandate.ref] = mandate
+            if has_key is not None:
+                keys[mandate.case_id] = wrapped
+        return mandates, keys
+
     async def cases_with_debtors(self, case_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Case]:
         """The cases, each with its debtor loaded (``case.debtor`` needs no query)."""
         found = await self.session.execute(_CASES_WITH_DEBTORS, {"case_ids": list(case_ids)})
@@ -289,8 +373,7 @@ class ActReportRepository:
         mandates (whose locks do not meet) are checked one after the other, not failed by the
         unique index at commit. ``also``: other advisory lock keys taken in the same statement (the
         reports' message ids)."""
-        keys = {f"act_reference {office_id} {reference}" for reference in references}
-        await advisory_locks(self.session, keys | set(also))
+        await advisory_locks(self.session, _reference_lock_keys(office_id, references) | set(also))
 
     async def references_used(self, office_id: uuid.UUID, references: Collection[str]) -> set[str]:
         found = await self.session.execute(

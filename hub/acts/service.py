@@ -165,7 +165,14 @@ class ReportReads:
         reads = cls()
         # Locked first, before anything the checks read is read: concurrent reports (or batch
         # chunks) under one mandate are checked one after the other, each seeing the ones before.
-        reads.mandates, keys = await repo.lock_office_mandates(office.id, {r.mandate_ref for r in reports})
+        # Then, after the mandates, in one order for all, their references, and the message ids
+        # with them: a concurrent copy of a report waits there and then answers as the duplicate it
+        # is. PostgreSQL takes both in one statement (``lock_mandates_and_references``).
+        references = {r.office_reference for r in reports}
+        messages = message_lock_keys(office.code, {r.envelope.message_id for r in reports})
+        reads.mandates, keys = await repo.lock_mandates_and_references(
+            office.id, {r.mandate_ref for r in reports}, references, also=messages
+        )
         # The reports' stored bodies are sealed with their cases' keys, read with the mandates: the
         # case resolver reads nothing more for them (``KindHandling.case_of``).
         sealing.remember_keys(session, keys)
@@ -184,11 +191,6 @@ class ReportReads:
                 [m.id for m in budgeted], {m.case_id for m in budgeted}
             )
             reads.fees_consumed = {m.id: consumed.get(m.id, 0) for m in budgeted}
-        references = {r.office_reference for r in reports}
-        # After the mandates, one order for all; the message ids with them, in the same statement:
-        # a concurrent copy of a report waits here and then answers as the duplicate it is.
-        messages = message_lock_keys(office.code, {r.envelope.message_id for r in reports})
-        await repo.lock_references(office.id, references, also=messages)
         case_ids = {m.case_id for m in mandates}
         if session.get_bind().dialect.name == "postgresql":
             # One statement for every read below, and the inbox check the processor would send next.

@@ -26,6 +26,9 @@ def signature(statement: str) -> str:
     if words[0] == "WITH" and "INSERT INTO" in statement:
         # Rows of several tables in one statement, a data-modifying CTE each: the tables written.
         return "INSERT " + ", ".join(re.findall(r"INSERT INTO (\w+)", statement))
+    if words[0] == "WITH" and "pg_advisory_xact_lock" in statement:
+        # Rows locked in a CTE, then advisory locks: the CTE's table, then the locks.
+        return f"SELECT {main_table(statement[statement.index('(') + 1 :])}, pg_advisory_xact_lock"
     if words[0] in ("INSERT", "UPDATE", "DELETE"):
         return f"{words[0]} {words[2] if words[0] != 'UPDATE' else words[1]}"
     if words[0] != "SELECT":
