@@ -7,7 +7,12 @@ See docs/pipeline.md."""
 
 from __future__ import annotations
 
-from hub.acts.handlers import act_report_received, case_of_act_report, preload_act_reports
+from hub.acts.handlers import (
+    act_report_received,
+    applied_act_reports,
+    case_of_act_report,
+    preload_act_reports,
+)
 from hub.gdpr.service import cases_of
 from hub.invoices.handlers import fee_invoice_received, is_einvoice_body, read_einvoice
 from hub.mandates.handlers import (
@@ -29,6 +34,7 @@ KINDS: dict[str, KindHandling] = {
         savepoint=False,
         locks_first=True,
         case_of=case_of_act_report,
+        applied_of=applied_act_reports,
     ),
     "mandate_ack": KindHandling(mandate_acknowledged),
     "cost_request": KindHandling(cost_requested),

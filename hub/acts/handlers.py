@@ -5,7 +5,7 @@ of one) by its preloader, whose reads the handler receives as ``delivery.preload
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +30,8 @@ async def preload_act_reports(
 ) -> ActReportReads:
     reports = [m for m in messages if isinstance(m, v1.ActReport)]
     reads = await service.ReportReads.load(session, office, reports)
+    if reads.acts_reported is not None:  # read with the rest (PostgreSQL)
+        return ActReportReads(reads, completion.ReportedActs(reads.acts_reported))
     mine = [m for m in reads.mandates.values() if m.office_id == office.id]
     return ActReportReads(reads, await completion.ReportedActs.load(session, mine))
 
@@ -38,6 +40,13 @@ def case_of_act_report(reads: object, message: v1.MessageModel) -> uuid.UUID | N
     """The report's case as its preload found it with its mandate (``KindHandling.case_of``)."""
     assert isinstance(reads, ActReportReads) and isinstance(message, v1.ActReport)
     return reads.reports.case_of(message)
+
+
+def applied_act_reports(reads: object) -> Mapping[str, uuid.UUID] | None:
+    """The reports' message ids applied already, as their preload read them once their locks were
+    held (``KindHandling.applied_of``); None: not read there (SQLite), the processor reads them."""
+    assert isinstance(reads, ActReportReads)
+    return reads.reports.applied
 
 
 async def act_report_received(session: AsyncSession, delivery: Delivery) -> None:

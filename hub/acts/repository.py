@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Collection, Sequence
-from datetime import date
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime
+from types import SimpleNamespace
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, Select, Uuid, bindparam, func, select, true, tuple_
+from sqlalchemy import (
+    Row,
+    Select,
+    String,
+    Text,
+    Uuid,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import aliased, contains_eager
 
-from hub.acts.models import ActReport
-from hub.cases.models import Case
+from hub.acts.models import ActReport, MandateActTally
+from hub.cases.models import Case, Debtor
 from hub.kit.db import RowBuffer, advisory_locks
 from hub.mandates.models import Approval, Hold, HoldNotice, Mandate
-from hub.messaging.models import CaseKey, Receipt, StoredMessage
+from hub.messaging.models import CaseKey, InboxEntry, Receipt, StoredMessage
 from hub.offices.models import Office
 
 _RECENT_ACT_COLUMNS = (
@@ -93,6 +109,39 @@ _LOCK_MANDATES = (
     .with_for_update(key_share=True, of=Mandate)
     .execution_options(populate_existing=True)
 )
+
+
+def _lock_mandates_then_keys() -> Select[Any]:
+    """PostgreSQL: ``_LOCK_MANDATES`` and then ``hub.kit.db.advisory_locks`` of ``lock_keys``, in one
+    statement and in that order: the advisory locks' rows are filtered on a count of the locked
+    mandates (an InitPlan), so every mandate is locked before the first advisory lock is asked for,
+    as two statements did. One row when no mandate is found (its columns NULL): the keys are locked
+    all the same."""
+    locked = (
+        select(Mandate, CaseKey.case_id.label("key_case_id"), CaseKey.wrapped_key)
+        .outerjoin(CaseKey, CaseKey.case_id == Mandate.case_id)
+        .where(Mandate.office_id == bindparam("office_id"), Mandate.ref == _any("refs", String()))
+        .order_by(Mandate.id)
+        .with_for_update(key_share=True, of=Mandate)
+        .cte("locked")
+    )
+    keys = func.unnest(bindparam("lock_keys", type_=ARRAY(Text()))).table_valued("key")
+    keys = keys.render_derived(name="keys")
+    ordered = (
+        select(func.hashtextextended(keys.c.key, literal_column("0")).label("k"))
+        .where(select(func.count()).select_from(locked).scalar_subquery() >= literal_column("0"))
+        .order_by("k")
+        .subquery("ordered")
+    )
+    held = select(func.count(func.pg_advisory_xact_lock(ordered.c.k)).label("held")).subquery("held")
+    return (
+        select(aliased(Mandate, locked), locked.c.key_case_id, locked.c.wrapped_key)
+        .select_from(held)
+        .outerjoin(locked, true())
+        .execution_options(populate_existing=True)
+    )
+
+
 _CASES_WITH_DEBTORS = (
     select(Case)
     .join(Case.debtor)
@@ -103,15 +152,110 @@ _REFERENCES_USED = select(ActReport.office_reference).where(
     ActReport.office_id == bindparam("office_id"),
     ActReport.office_reference.in_(bindparam("references", expanding=True)),
 )
-_ACKNOWLEDGED_HOLDS = (
-    select(Hold.id, Hold.hold_id, Hold.case_id, Hold.situation, Hold.lifted_at, HoldNotice.acknowledged_at)
-    .join(HoldNotice, HoldNotice.hold_id == Hold.id)
-    .where(
-        Hold.case_id.in_(bindparam("case_ids", expanding=True)),
-        HoldNotice.office_id == bindparam("office_id"),
-        HoldNotice.acknowledged_at.is_not(None),
+
+
+def _acknowledged_holds(on_cases: Any) -> Select[Any]:
+    return (
+        select(
+            Hold.id, Hold.hold_id, Hold.case_id, Hold.situation, Hold.lifted_at, HoldNotice.acknowledged_at
+        )
+        .join(HoldNotice, HoldNotice.hold_id == Hold.id)
+        .where(
+            on_cases,
+            HoldNotice.office_id == bindparam("office_id"),
+            HoldNotice.acknowledged_at.is_not(None),
+        )
     )
+
+
+_ACKNOWLEDGED_HOLDS = _acknowledged_holds(Hold.case_id.in_(bindparam("case_ids", expanding=True)))
+
+
+# PostgreSQL: the reads after the locks, folded into one statement (one round trip, and one
+# statement's CPU through SQLAlchemy instead of five). Each read is an array of records in a column
+# of the one row; the arrays' parameters (``= ANY(:cases)``) are one bound value each, whatever their
+# length. SQLite keeps the statements above (a round trip there is a function call).
+def _records(query: Select[Any]) -> Any:
+    """``query``'s rows as one array of records, in its order: ``array((SELECT (a, b, ...) ...))``."""
+    return func.array(query.with_only_columns(tuple_(*query.selected_columns)).scalar_subquery())
+
+
+def _any(name: str, item: Any) -> Any:
+    return any_(bindparam(name, type_=ARRAY(item)))
+
+
+_CASE_COLUMNS = tuple(Case.__table__.columns)
+_FOLDED_CASE_NAMES = (*(c.key for c in _CASE_COLUMNS), "creditor_reclaims_vat")
+_FOLDED_READS = select(
+    _records(
+        select(ActReport.office_reference).where(
+            ActReport.office_id == bindparam("office_id"),
+            ActReport.office_reference == _any("references", String()),
+        )
+    ).label("references_used"),
+    _records(
+        select(*_CASE_COLUMNS, Case.creditor_reclaims_vat, Debtor.kind)
+        .join(Debtor, Debtor.id == Case.debtor_id)
+        .where(Case.id == _any("case_ids", Uuid()))
+    ).label("cases"),
+    _records(_RECENT_ACTS_PG).label("acts"),
+    _records(_acknowledged_holds(Hold.case_id == _any("case_ids", Uuid()))).label("holds"),
+    _records(
+        select(MandateActTally.mandate_id, MandateActTally.act_code, MandateActTally.reports).where(
+            MandateActTally.mandate_id == _any("per_act_mandates", Uuid())
+        )
+    ).label("acts_reported"),
+    _records(
+        select(InboxEntry.message_id, InboxEntry.message_pk).where(
+            InboxEntry.sender == bindparam("sender"), InboxEntry.message_id == _any("message_ids", String())
+        )
+    ).label("applied"),
 )
+
+_LOCK_MANDATES_THEN_KEYS = _lock_mandates_then_keys()
+
+
+class RecentAct(NamedTuple):
+    """One run of a case's latest acts, as the cost check reads it: the act, and how many times in a
+    row it was reported (``recent_acts_on_cases``'s ``repeats``)."""
+
+    case_id: uuid.UUID
+    act_code: str
+    act_date: date
+    outcome_code: str
+    seized_cents: int | None
+    collected_cents: int | None
+    repeats: int
+
+
+class AcknowledgedHoldRow(NamedTuple):
+    id: uuid.UUID
+    hold_id: str
+    case_id: uuid.UUID
+    situation: str
+    lifted_at: datetime | None
+    acknowledged_at: datetime
+
+
+class CaseRead(SimpleNamespace):
+    """A case as the folded read returns it: its columns, its creditor's VAT setting and its debtor's
+    kind (``debtor.kind``), what ``hub.cases.service.case_facts`` reads; no ORM object."""
+
+
+@dataclass(frozen=True)
+class ReadsAfterLocks:
+    """What act reports' checks read once their locks are held (``reads_after_locks``)."""
+
+    references_used: set[str]
+    cases: list[CaseRead]
+    acts: list[RecentAct]  # per case, newest first, as runs
+    holds: list[AcknowledgedHoldRow]
+    acts_reported: dict[uuid.UUID, Counter[str]]  # per per-act mandate asked for, per act code
+    applied: dict[str, uuid.UUID]  # message id -> the stored message that applied it
+
+
+def _reference_lock_keys(office_id: uuid.UUID, references: Collection[str]) -> set[str]:
+    return {f"act_reference {office_id} {reference}" for reference in references}
 
 
 class ActReportRepository:
@@ -134,6 +278,84 @@ class ActReportRepository:
         mandates: dict[str, Mandate] = {}
         keys: dict[uuid.UUID, bytes | None] = {}
         for mandate, has_key, wrapped in found:
+            mandates[mandate.ref] = mandate
+            if has_key is not None:
+                keys[mandate.case_id] = wrapped
+        return mandates, keys
+
+    async def reads_after_locks(
+        self,
+        office_id: uuid.UUID,
+        references: Collection[str],
+        case_ids: Collection[uuid.UUID],
+        *,
+        latest_limit: int,
+        per_act_mandates: Collection[uuid.UUID],
+        sender: str,
+        message_ids: Collection[str],
+    ) -> ReadsAfterLocks:
+        """PostgreSQL only: in one statement, what ``references_used``, ``cases_with_debtors``,
+        ``recent_acts_on_cases``, ``acknowledged_holds``, ``MandateRepository.acts_reported`` (of
+        ``per_act_mandates``) and ``MessageRepository.inbox_entries`` (of ``sender``'s
+        ``message_ids``) read, each as its own statement would (the same rows, in the same order)."""
+        found = await self.session.execute(
+            _FOLDED_READS,
+            {
+                "office_id": office_id,
+                "references": list(references),
+                "case_ids": list(case_ids),
+                "latest_limit": latest_limit,
+                "per_act_mandates": list(per_act_mandates),
+                "sender": sender,
+                "message_ids": list(message_ids),
+            },
+        )
+        used, cases, acts, holds, tallies, applied = found.one()
+        reported: dict[uuid.UUID, Counter[str]] = {mandate_id: Counter() for mandate_id in per_act_mandates}
+        for mandate_id, act_code, n in tallies:
+            reported[mandate_id][act_code] += int(n)
+        return ReadsAfterLocks(
+            references_used=set(used),
+            cases=[
+                CaseRead(
+                    **dict(zip(_FOLDED_CASE_NAMES, case[:-1], strict=True)),
+                    debtor=SimpleNamespace(kind=case[-1]),
+                )
+                for case in cases
+            ],
+            acts=[RecentAct._make(act) for act in acts],
+            holds=[AcknowledgedHoldRow._make(hold) for hold in holds],
+            acts_reported=reported,
+            applied=dict(applied),
+        )
+
+    async def lock_mandates_and_references(
+        self,
+        office_id: uuid.UUID,
+        refs: Collection[str],
+        references: Collection[str],
+        *,
+        also: Collection[str] = (),
+    ) -> tuple[dict[str, Mandate], dict[uuid.UUID, bytes | None]]:
+        """``lock_office_mandates``, then ``lock_references`` (with ``also``); on PostgreSQL in one
+        statement, the mandates locked first all the same."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            found = await self.lock_office_mandates(office_id, refs)
+            await self.lock_references(office_id, references, also=also)
+            return found
+        rows = await self.session.execute(
+            _LOCK_MANDATES_THEN_KEYS,
+            {
+                "office_id": office_id,
+                "refs": list(refs),
+                "lock_keys": sorted(_reference_lock_keys(office_id, references) | set(also)),
+            },
+        )
+        mandates: dict[str, Mandate] = {}
+        keys: dict[uuid.UUID, bytes | None] = {}
+        for mandate, has_key, wrapped in rows:
+            if mandate is None:  # no mandate found: the row of the keys' locks alone
+                continue
             mandates[mandate.ref] = mandate
             if has_key is not None:
                 keys[mandate.case_id] = wrapped
@@ -163,8 +385,7 @@ class ActReportRepository:
         mandates (whose locks do not meet) are checked one after the other, not failed by the
         unique index at commit. ``also``: other advisory lock keys taken in the same statement (the
         reports' message ids)."""
-        keys = {f"act_reference {office_id} {reference}" for reference in references}
-        await advisory_locks(self.session, keys | set(also))
+        await advisory_locks(self.session, _reference_lock_keys(office_id, references) | set(also))
 
     async def references_used(self, office_id: uuid.UUID, references: Collection[str]) -> set[str]:
         found = await self.session.execute(

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -158,6 +158,10 @@ class ReportReads:
         self._facts: dict[uuid.UUID, CaseFacts | None] = {}  # ``case_facts``, until its acts change
         # Per case, the holds on it the reporting office acknowledged (``hold_breached``).
         self.holds: dict[uuid.UUID, list[AcknowledgedHold]] = defaultdict(list)
+        # Read with the rest on PostgreSQL (None: not read here, their owners read them): the
+        # reports' message ids applied already, and the acts reported under each per-act mandate.
+        self.applied: dict[str, uuid.UUID] | None = None
+        self.acts_reported: dict[uuid.UUID, Counter[str]] | None = None
         self._assessor: Assessor | None = None
 
     @classmethod
@@ -168,7 +172,14 @@ class ReportReads:
         reads = cls()
         # Locked first, before anything the checks read is read: concurrent reports (or batch
         # chunks) under one mandate are checked one after the other, each seeing the ones before.
-        reads.mandates, keys = await repo.lock_office_mandates(office.id, {r.mandate_ref for r in reports})
+        # Then, after the mandates, in one order for all, their references, and the message ids
+        # with them: a concurrent copy of a report waits there and then answers as the duplicate it
+        # is. PostgreSQL takes both in one statement (``lock_mandates_and_references``).
+        references = {r.office_reference for r in reports}
+        messages = message_lock_keys(office.code, {r.envelope.message_id for r in reports})
+        reads.mandates, keys = await repo.lock_mandates_and_references(
+            office.id, {r.mandate_ref for r in reports}, references, also=messages
+        )
         # The reports' stored bodies are sealed with their cases' keys, read with the mandates: the
         # case resolver reads nothing more for them (``KindHandling.case_of``).
         sealing.remember_keys(session, keys)
@@ -187,16 +198,32 @@ class ReportReads:
                 [m.id for m in budgeted], {m.case_id for m in budgeted}
             )
             reads.fees_consumed = {m.id: consumed.get(m.id, 0) for m in budgeted}
-        references = {r.office_reference for r in reports}
-        # After the mandates, one order for all; the message ids with them, in the same statement:
-        # a concurrent copy of a report waits here and then answers as the duplicate it is.
-        messages = message_lock_keys(office.code, {r.envelope.message_id for r in reports})
-        await repo.lock_references(office.id, references, also=messages)
-        used = await repo.references_used(office.id, references)
-        reads.references = {(office.id, reference) for reference in used}
         case_ids = {m.case_id for m in mandates}
+        if session.get_bind().dialect.name == "postgresql":
+            # One statement for every read below, and the inbox check the processor would send next.
+            folded = await repo.reads_after_locks(
+                office.id,
+                references,
+                case_ids,
+                latest_limit=cls.RECENT_ACTS,
+                per_act_mandates=[m.id for m in mandates if m.kind == MandateKind.PER_ACT.value],
+                sender=office.code,
+                message_ids={r.envelope.message_id for r in reports},
+            )
+            reads.applied, reads.acts_reported = folded.applied, folded.acts_reported
+            used: Iterable[str] = folded.references_used
+            cases: Iterable[Any] = folded.cases
+            acts: Iterable[Any] = folded.acts
+            holds: Iterable[Any] = folded.holds
+        else:
+            used = await repo.references_used(office.id, references)
+            if case_ids:
+                cases = (await repo.cases_with_debtors(case_ids)).values()
+                acts = await repo.recent_acts_on_cases(case_ids, limit=cls.RECENT_ACTS)
+                holds = await repo.acknowledged_holds(office.id, case_ids)
+        reads.references = {(office.id, reference) for reference in used}
         if case_ids:
-            for case in (await repo.cases_with_debtors(case_ids)).values():
+            for case in cases:
                 try:
                     reads.cases[case.id] = case_facts(case)
                 except (InvalidInput, ValueError):
@@ -204,12 +231,12 @@ class ReportReads:
             # Read as runs of equal acts (a case reported the same act on fifty times is one row), the
             # same act on several cases one record.
             records: dict[tuple[Any, ...], ActRecord] = {}
-            for row in await repo.recent_acts_on_cases(case_ids, limit=cls.RECENT_ACTS):
+            for row in acts:
                 case_id, *act, repeats = row
                 if (record := records.get(key := tuple(act))) is None:
                     record = records[key] = _act_record(row)
                 reads.acts[case_id].append([record, repeats])
-            for row in await repo.acknowledged_holds(office.id, case_ids):
+            for row in holds:
                 reads.holds[row.case_id].append(
                     AcknowledgedHold(
                         id=row.id,

@@ -137,19 +137,26 @@ class RowBuffer:
     the caller adds ORM objects as before. Rows point only at rows the unit of work writes, so
     ``write`` flushes the session first."""
 
-    def __init__(self, session: AsyncSession, *, fold_lifecycle: bool = False) -> None:
+    def __init__(
+        self, session: AsyncSession, *, fold_lifecycle: bool = False, one_statement: bool = False
+    ) -> None:
         self.session = session
         self.rows: dict[type[Base], list[dict[str, Any]]] = {}
         self.fold_lifecycle = fold_lifecycle
+        self.one_statement = one_statement
         # Called before each write, to finish rows that are staged unfinished (batch receipts signed
         # once for the rows of the write).
         self.before_write: list[Callable[[], None]] = []
 
     @classmethod
-    def open(cls, session: AsyncSession, *, fold_lifecycle: bool = False) -> RowBuffer:
+    def open(
+        cls, session: AsyncSession, *, fold_lifecycle: bool = False, one_statement: bool = False
+    ) -> RowBuffer:
         """``fold_lifecycle``: the unit of work is a batch chunk, whose records' lifecycle steps
-        that add nothing are folded into their status (``hub.messaging.service.record``)."""
-        buffer = cls(session, fold_lifecycle=fold_lifecycle)
+        that add nothing are folded into their status (``hub.messaging.service.record``).
+        ``one_statement``: the unit of work is one message, a few rows per table: on PostgreSQL
+        ``write`` sends every table's rows in one statement (``_insert_together``), not one per table."""
+        buffer = cls(session, fold_lifecycle=fold_lifecycle, one_statement=one_statement)
         session.sync_session.info[_ROWS] = buffer
         return buffer
 
@@ -198,6 +205,9 @@ class RowBuffer:
         rows, self.rows = self.rows, {}
         by_table = {cast(Table, model.__table__): values for model, values in rows.items()}
         copy = self.session.get_bind().dialect.name == "postgresql"
+        if copy and self.one_statement and len(by_table) > 1:
+            await self._insert_together(by_table)
+            return
         # A row's foreign keys point at rows written before it.
         for table, statement in _inserts_in_order(len(Base.metadata.tables)):
             if (values := by_table.get(table)) is not None:
@@ -232,6 +242,33 @@ class RowBuffer:
         await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
             table.name, records=records, columns=[c.name for c in columns]
         )
+
+    async def _insert_together(self, by_table: dict[Table, list[dict[str, Any]]]) -> None:
+        """PostgreSQL: the rows of every table in one statement, a data-modifying CTE per table but
+        the last (``WITH inbox_rows AS (INSERT INTO inbox (...) SELECT * FROM unnest($1::type[],
+        ...)), ... INSERT INTO ledger_entries ...``), each column one array parameter: one round trip,
+        and a text that depends on the tables and columns written, not on the number of rows (the
+        driver prepares it once). Foreign keys are checked at the end of the statement, so a row may
+        point at one written with it. Values are filled in and converted as for COPY."""
+        connection = await self.session.connection()
+        dialect = connection.dialect
+        written: list[tuple[Table, tuple[Column[Any], ...]]] = []
+        arrays: list[list[Any]] = []
+        for table, _insert in _inserts_in_order(len(Base.metadata.tables)):
+            if (values := by_table.get(table)) is None:
+                continue
+            given = list(values[0])
+            defaulted = [c for c in table.columns if c.key not in values[0] and c.default is not None]
+            for key in given:
+                convert = _copy_conversion(table.c[key], dialect)
+                found = [row[key] for row in values]
+                arrays.append(found if convert is None else [convert(value) for value in found])
+            for column in defaulted:
+                convert, make = _copy_conversion(column, dialect), _default_of(column)
+                made = [make() for _row in values]
+                arrays.append(made if convert is None else [convert(value) for value in made])
+            written.append((table, (*(table.c[key] for key in given), *defaulted)))
+        await connection.exec_driver_sql(_together(tuple(written), dialect), tuple(arrays))
 
     @contextlib.asynccontextmanager
     async def paused(self) -> AsyncIterator[None]:
@@ -271,6 +308,29 @@ def _inserts_in_order(table_count: int) -> list[tuple[Table, Insert]]:
     ``table_count`` tables defined so far: ``MetaData.sorted_tables`` sorts them on every call, and
     a new ``insert()`` has no cache key memoized yet, while every office message writes rows."""
     return [(table, insert(table)) for table in Base.metadata.sorted_tables]
+
+
+@functools.lru_cache(maxsize=64)
+def _together(written: tuple[tuple[Table, tuple[Column[Any], ...]], ...], dialect: Dialect) -> str:
+    """The text of ``RowBuffer._insert_together`` for these tables and columns, in this order."""
+    quote = dialect.identifier_preparer.quote
+    inserts: list[str] = []
+    number = 0
+    for table, columns in written:
+        arrays = []
+        for column in columns:
+            number += 1
+            arrays.append(f"${number}::{column.type.compile(dialect=dialect)}[]")
+        names = ", ".join(quote(column.name) for column in columns)
+        rows = f"SELECT * FROM unnest({', '.join(arrays)})"  # noqa: S608 (placeholders and type names)
+        inserts.append(f"INSERT INTO {quote(table.name)} ({names}) {rows}")
+    *first, last = inserts
+    if not first:
+        return last
+    ctes = ", ".join(
+        f"{table.name}_rows AS ({insert})" for (table, _c), insert in zip(written, first, strict=False)
+    )
+    return f"WITH {ctes} {last}"
 
 
 def _default_of(column: Column[Any]) -> Callable[[], Any]:

@@ -103,6 +103,9 @@ Preloader = Callable[[AsyncSession, Office, Sequence[v1.MessageModel]], Awaitabl
 # The case of a message as its kind's preload found it, that case's key remembered with it
 # (``sealing.remember_keys``); None: not found there, the case resolver looks.
 PreloadedCase = Callable[[Any, v1.MessageModel], uuid.UUID | None]
+# The message ids of a set of one kind applied already (message id -> the stored message), as its
+# preload read them after locking them; None: not read there, the processor reads them.
+PreloadedApplied = Callable[[Any], Mapping[str, uuid.UUID] | None]
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,9 @@ class KindHandling:
     # The case of each message, from what the preloader read (act reports: their mandates, read
     # with their cases' keys): the case resolver then sends no query for them.
     case_of: PreloadedCase | None = None
+    # The messages' inbox entries, read by the preloader with its other reads once its locks are held
+    # (act reports on PostgreSQL: one statement for all): the processor then reads no inbox for them.
+    applied_of: PreloadedApplied | None = None
 
 
 @dataclass(frozen=True)
@@ -259,8 +265,9 @@ class InboundProcessor:
             structlog.contextvars.bind_contextvars(message_id=envelope.message_id, office=office.code)
         if self._locks_first(read[0]) and RowBuffer.of(session) is None:
             # No savepoint to roll back, so its insert-only rows go through a row buffer, as a
-            # batch chunk's do: no ORM object for each, one statement per table.
-            rows = RowBuffer.open(session)
+            # batch chunk's do: no ORM object for each, one statement for them all (PostgreSQL; SQLite
+            # one per table).
+            rows = RowBuffer.open(session, one_statement=True)
             try:
                 outcome = (await self._process(session, office, [received], read))[0]
                 await rows.write()
@@ -317,15 +324,24 @@ class InboundProcessor:
         readable = [r.message for r in read if isinstance(r, Reading) and r.message is not None]
         preloaded: dict[str, object] = {}
         unlocked: set[str] = set()
+        applied: dict[str, uuid.UUID] = {}
+        unread = {m.envelope.message_id for m in readable}  # not yet looked up in the inbox
         for kind in sorted({m.envelope.kind for m in readable}):
             handling = self.kinds.get(kind)
             of_kind = [m for m in readable if m.envelope.kind == kind]
             if handling is not None and handling.preload is not None:
                 preloaded[kind] = await handling.preload(session, office, of_kind)
+                if (
+                    handling.applied_of is not None
+                    and (found := handling.applied_of(preloaded[kind])) is not None
+                ):
+                    applied |= found
+                    unread -= {m.envelope.message_id for m in of_kind}
             if handling is None or not handling.locks_first:
                 unlocked |= {m.envelope.message_id for m in of_kind}
         await MessageRepository(session).lock_message_ids(office.code, unlocked)
-        applied = await service.applied_among(session, office.code, {m.envelope.message_id for m in readable})
+        if unread or not readable:
+            applied |= await service.applied_among(session, office.code, unread)
         cases = await self._cases(session, readable, preloaded)
         outcomes = []
         for received, reading in zip(many, read, strict=True):

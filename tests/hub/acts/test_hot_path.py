@@ -23,13 +23,42 @@ SECTION = "## One act report, statement by statement"
 def signature(statement: str) -> str:
     """What the README names a statement by: its verb and its main table."""
     words = statement.split()
+    if words[0] == "WITH" and "INSERT INTO" in statement:
+        # Rows of several tables in one statement, a data-modifying CTE each: the tables written.
+        return "INSERT " + ", ".join(re.findall(r"INSERT INTO (\w+)", statement))
+    if words[0] == "WITH" and "pg_advisory_xact_lock" in statement:
+        # Rows locked in a CTE, then advisory locks: the CTE's table, then the locks.
+        return f"SELECT {main_table(statement[statement.index('(') + 1 :])}, pg_advisory_xact_lock"
     if words[0] in ("INSERT", "UPDATE", "DELETE"):
         return f"{words[0]} {words[2] if words[0] != 'UPDATE' else words[1]}"
     if words[0] != "SELECT":
         return " ".join(words[:2])
     if "pg_advisory_xact_lock" in statement:
         return "SELECT pg_advisory_xact_lock"
+    if not own_from(statement):
+        # Reads folded into one statement, each a subquery of its column list: the tables they read.
+        tables = dict.fromkeys(main_table(sub) for sub in column_subqueries(statement))
+        return f"SELECT {', '.join(tables)}"
     return f"SELECT {main_table(statement)}"
+
+
+def own_from(select: str) -> bool:
+    """Whether the SELECT has a FROM of its own (not only in subqueries)."""
+    depth = 0
+    for at, char in enumerate(select):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and re.match(r"\bFROM\b", select[at:]) and (at == 0 or not select[at - 1].isalnum()):
+            return True
+    return False
+
+
+def column_subqueries(select: str) -> Iterator[str]:
+    """The subqueries of a SELECT's column list (``array((SELECT ...))``), in order."""
+    depth = 0
+    for at, char in enumerate(select):
+        if char == "(" and depth <= 1 and select[at + 1 :].startswith("SELECT"):
+            yield select[at + 1 :]
+        depth += {"(": 1, ")": -1}.get(char, 0)
 
 
 def main_table(select: str) -> str:
