@@ -170,7 +170,7 @@ async def run_batch(
         session.expunge_all()
         chunks += 1
         if not finished and chunks & (chunks - 1) == 0:
-            await analyze_tables(sessions, WRITTEN)
+            await analyze_tables(sessions, WRITTEN, written=index)  # at least a row a record each
         if progress is not None:
             progress(index)
     return result
