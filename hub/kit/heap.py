@@ -6,7 +6,7 @@ about 250,000 that live as long as it does (its modules and its libraries': SQLA
 lxml; the tariff and assumption tables), and a batch triggered a full pass about once per chunk of
 500 records, its rows being promoted by the young collections (every 700 allocations) while the
 chunk lasted: a third of a 10,000-record batch's CPU went to re-reading the process's own objects
-(README, "Figures measured here")."""
+(docs/performance.md, the batch)."""
 
 from __future__ import annotations
 
