@@ -29,7 +29,6 @@ from hub.acts.repository import ActReportRepository
 from hub.cases.service import case_facts
 from hub.kit.clock import utcnow
 from hub.kit.errors import ErrorItem, InvalidInput, NotFound
-from hub.kit.ids import new_uuid
 from hub.ledger import service as ledger
 from hub.ledger.repository import LedgerRepository
 from hub.mandates.models import Approval, Mandate, MandateKind, MandateStatus
@@ -375,7 +374,7 @@ async def record_act_report(
         assessment["hold_breached"] = breach.hold_id
     fees = report.fees
     act = RecordedAct(
-        id=new_uuid(),
+        id=uuid.uuid4(),
         mandate_id=mandate.id,
         case_id=mandate.case_id,
         office_id=office.id,

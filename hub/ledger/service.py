@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.cases.models import Case
 from hub.cases.repository import CaseRepository
 from hub.kit.errors import Conflict, ErrorItem, InvalidInput, NotFound
-from hub.kit.ids import new_uuid
 from hub.ledger.models import LedgerEntry, LedgerTransaction
 from hub.ledger.postings import (
     ACCOUNTS,
@@ -171,7 +170,7 @@ def _transaction_row(
 ) -> dict[str, Any]:
     """A new transaction's columns, all but ``recorded_at`` (its insert's default)."""
     return {
-        "id": new_uuid(),
+        "id": uuid.uuid4(),
         "kind": kind,
         "case_id": case_id,
         "office_id": office_id,
@@ -227,7 +226,7 @@ async def reverse(
     negated = reversing([Posting(e.account, e.amount_cents, e.currency) for e in entries])
     check_balanced(negated)
     reversal = LedgerTransaction(
-        id=new_uuid(),
+        id=uuid.uuid4(),
         kind=original.kind,
         case_id=original.case_id,
         office_id=original.office_id,

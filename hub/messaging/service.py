@@ -16,7 +16,6 @@ from hub.kit import merkle
 from hub.kit.clock import utcnow
 from hub.kit.db import RowBuffer
 from hub.kit.errors import Conflict, ErrorItem, NotFound
-from hub.kit.ids import new_uuid
 from hub.messaging import sealing
 from hub.messaging.models import (
     BatchReceipt,
@@ -99,7 +98,7 @@ def _message_row(
 ) -> dict[str, Any]:
     """The row of a message; the body of a case's message is stored sealed with the case's key
     (``sealing.load_keys`` first), its hash is the hash of ``body`` as received or sent."""
-    pk = new_uuid()
+    pk = uuid.uuid4()
     return {
         "id": pk,
         "direction": direction.value,
