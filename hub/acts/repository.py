@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import SimpleNamespace
@@ -254,6 +254,23 @@ class ReadsAfterLocks:
     applied: dict[str, uuid.UUID]  # message id -> the stored message that applied it
 
 
+def _mandates_and_keys(
+    rows: Iterable[Any],
+) -> tuple[dict[str, Mandate], dict[uuid.UUID, bytes | None]]:
+    """The locked mandates by ref and their cases' wrapped keys (None: erased), from rows of (the
+    mandate, its key's case id, the wrapped key); a row with no mandate (the advisory locks' row
+    when none was found) is skipped."""
+    mandates: dict[str, Mandate] = {}
+    keys: dict[uuid.UUID, bytes | None] = {}
+    for mandate, has_key, wrapped in rows:
+        if mandate is None:
+            continue
+        mandates[mandate.ref] = mandate
+        if has_key is not None:
+            keys[mandate.case_id] = wrapped
+    return mandates, keys
+
+
 def _reference_lock_keys(office_id: uuid.UUID, references: Collection[str]) -> set[str]:
     return {f"act_reference {office_id} {reference}" for reference in references}
 
@@ -275,13 +292,7 @@ class ActReportRepository:
         With them, read in the same statement (not locked), the wrapped key of each of their cases
         that has one (None: erased), for ``sealing.remember_keys``."""
         found = await self.session.execute(_LOCK_MANDATES, {"office_id": office_id, "refs": list(refs)})
-        mandates: dict[str, Mandate] = {}
-        keys: dict[uuid.UUID, bytes | None] = {}
-        for mandate, has_key, wrapped in found:
-            mandates[mandate.ref] = mandate
-            if has_key is not None:
-                keys[mandate.case_id] = wrapped
-        return mandates, keys
+        return _mandates_and_keys(found)
 
     async def reads_after_locks(
         self,
@@ -351,15 +362,7 @@ class ActReportRepository:
                 "lock_keys": sorted(_reference_lock_keys(office_id, references) | set(also)),
             },
         )
-        mandates: dict[str, Mandate] = {}
-        keys: dict[uuid.UUID, bytes | None] = {}
-        for mandate, has_key, wrapped in rows:
-            if mandate is None:  # no mandate found: the row of the keys' locks alone
-                continue
-            mandates[mandate.ref] = mandate
-            if has_key is not None:
-                keys[mandate.case_id] = wrapped
-        return mandates, keys
+        return _mandates_and_keys(rows)
 
     async def cases_with_debtors(self, case_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Case]:
         """The cases, each with its debtor loaded (``case.debtor`` needs no query)."""

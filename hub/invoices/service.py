@@ -501,7 +501,7 @@ async def _send_dispute(
 def _line_codes(line: InvoiceLine, named: frozenset[str]) -> list[v1.LineFinding]:
     codes = [v1.LineFinding(f["code"]) for f in line.findings or ()]
     if line.line_id in named:
-        codes = [*codes[:9], v1.LineFinding.AGENCY_DISPUTED]
+        return [*codes[:9], v1.LineFinding.AGENCY_DISPUTED]
     return codes[:10]
 
 

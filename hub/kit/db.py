@@ -223,8 +223,7 @@ class RowBuffer:
         here: the columns' Python defaults and bind conversions (JSON to text, UTC times)."""
         connection = await self.session.connection()
         dialect = connection.dialect
-        given = list(values[0])
-        defaulted = [c for c in table.columns if c.key not in values[0] and c.default is not None]
+        given, defaulted = _columns_written(table, values)
         columns = [table.c[key] for key in given] + defaulted
         # Only the columns with a conversion are converted, in place: most have none (the driver's).
         converted = [(at, to) for at, c in enumerate(columns) if (to := _copy_conversion(c, dialect))]
@@ -257,8 +256,7 @@ class RowBuffer:
         for table, _insert in _inserts_in_order(len(Base.metadata.tables)):
             if (values := by_table.get(table)) is None:
                 continue
-            given = list(values[0])
-            defaulted = [c for c in table.columns if c.key not in values[0] and c.default is not None]
+            given, defaulted = _columns_written(table, values)
             for key in given:
                 convert = _copy_conversion(table.c[key], dialect)
                 found = [row[key] for row in values]
@@ -331,6 +329,13 @@ def _together(written: tuple[tuple[Table, tuple[Column[Any], ...]], ...], dialec
         f"{table.name}_rows AS ({insert})" for (table, _c), insert in zip(written, first, strict=False)
     )
     return f"WITH {ctes} {last}"
+
+
+def _columns_written(table: Table, values: list[dict[str, Any]]) -> tuple[list[str], list[Column[Any]]]:
+    """The keys the rows give (the first row's: a buffer's rows of a table all give the same) and the
+    columns they leave to a Python-side default, which a bulk write fills in itself."""
+    given = list(values[0])
+    return given, [c for c in table.columns if c.key not in values[0] and c.default is not None]
 
 
 def _default_of(column: Column[Any]) -> Callable[[], Any]:

@@ -340,7 +340,7 @@ class InboundProcessor:
             if handling is None or not handling.locks_first:
                 unlocked |= {m.envelope.message_id for m in of_kind}
         await MessageRepository(session).lock_message_ids(office.code, unlocked)
-        if unread or not readable:
+        if unread:  # none when every message is unreadable or its preload read them
             applied |= await service.applied_among(session, office.code, unread)
         cases = await self._cases(session, readable, preloaded)
         outcomes = []
