@@ -112,6 +112,7 @@ async def start_batch(
     batch = await service.store_inbound(
         session, Envelope(message_id[:64], BATCH_KIND, office.code, AGENCY_PARTY), b"", XML
     )
+    assert isinstance(batch, StoredMessage)  # not staged: the chunks' records point at it
     batch.sha256 = sha256
     return batch
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.invoices import intake, service
 from hub.messaging.inbound import Delivery, Reading, media_type
+from hub.messaging.models import StoredMessage
 from hub.offices.models import Office
 from schemas import v1
 
@@ -18,6 +19,7 @@ async def fee_invoice_received(session: AsyncSession, delivery: Delivery) -> uui
     """Records the invoice; refused with what reading it found (``delivery.found``) and every error
     of its own checks together. Its id goes on the receipt."""
     assert isinstance(delivery.message, v1.FeeInvoice)
+    assert isinstance(delivery.stored, StoredMessage)  # applied in a savepoint: never a staged row
     invoice = await service.record_invoice(
         session, delivery.message, delivery.stored, delivery.office, delivery.found
     )

@@ -28,10 +28,10 @@ from adapters.xml.hardened import XmlRejected
 from hub.kit.db import RowBuffer
 from hub.kit.errors import MAX_ERRORS, Conflict, ErrorItem, HubError, InvalidInput, NotFound
 from hub.messaging import outbound, sealing, service
-from hub.messaging.models import Receipt, Status
+from hub.messaging.models import Status
 from hub.messaging.outbound import JSON, XML
 from hub.messaging.repository import MessageRepository
-from hub.messaging.service import AGENCY_PARTY, Envelope, InboundMessage, StagedReceipt
+from hub.messaging.service import AGENCY_PARTY, Envelope, InboundMessage, IssuedReceipt
 from hub.messaging.signing import ReceiptSigner
 from hub.observability import metrics
 from hub.offices.models import Office
@@ -147,7 +147,7 @@ class Received:
 @dataclass(frozen=True)
 class Outcome:
     message: InboundMessage
-    receipt: Receipt | StagedReceipt  # a batch chunk's record's: the values of its staged row
+    receipt: IssuedReceipt  # a batch chunk's record's: the values of its staged row
     duplicate: bool  # the same (sender, message id) was applied before: this is its first receipt
     # Refused before its meaning was looked at: unreadable, or an envelope (sender, kind, version)
     # the hub cannot route. Over AMQP such a message is also kept in hub.dead.
@@ -441,9 +441,9 @@ class InboundProcessor:
                 await rows.write()  # the first copy's receipt may be buffered, from this chunk
             repo = MessageRepository(session)
             earlier = await repo.get(applied[env.message_id])
-            receipt = await repo.receipt_for(applied[env.message_id])
-            assert earlier is not None and receipt is not None, "an applied message always has its receipt"
-            return Outcome(earlier, service.signed_alone(self.signer, receipt), duplicate=True, status=409)
+            first = await repo.receipt_for(applied[env.message_id])
+            assert earlier is not None and first is not None, "an applied message always has its receipt"
+            return Outcome(earlier, service.signed_alone(self.signer, first), duplicate=True, status=409)
 
         handling = self.kinds.get(env.kind)
         stored = await service.store_inbound(

@@ -14,9 +14,9 @@ from adapters.xml import codec
 from hub.kit.clock import utcnow
 from hub.kit.errors import ErrorItem
 from hub.messaging import service
-from hub.messaging.models import OutboxEntry, Receipt
+from hub.messaging.models import OutboxEntry
 from hub.messaging.repository import MessageRepository
-from hub.messaging.service import AGENCY_PARTY, Envelope, InboundMessage
+from hub.messaging.service import AGENCY_PARTY, Envelope, InboundMessage, IssuedReceipt
 from hub.messaging.signing import BATCH_ALGORITHM
 from hub.offices.models import Office
 from schemas import v1
@@ -67,12 +67,12 @@ async def forward_to_agency(session: AsyncSession, message: InboundMessage) -> N
     )
 
 
-def receipt_message_id(receipt: Receipt) -> str:
+def receipt_message_id(receipt: IssuedReceipt) -> str:
     """The envelope id of a receipt sent as a message: one per received message, whenever sent."""
     return f"RCPT-{receipt.message_pk.hex}"
 
 
-def receipt_message(receipt: Receipt, recipient: str) -> v1.Receipt:
+def receipt_message(receipt: IssuedReceipt, recipient: str) -> v1.Receipt:
     """The wire form of a stored receipt, as returned to the sender: signed alone (``Ed25519``), or a
     batch record's, signed with its chunk (``Ed25519-Merkle``, with its proof)."""
     return v1.Receipt(
@@ -101,14 +101,14 @@ def receipt_message(receipt: Receipt, recipient: str) -> v1.Receipt:
 
 
 async def send_receipt(
-    session: AsyncSession, office: Office, receipt: Receipt, *, parent_id: uuid.UUID
+    session: AsyncSession, office: Office, receipt: IssuedReceipt, *, parent_id: uuid.UUID
 ) -> None:
     """The receipt of an office's message, sent back as a message (to AMQP senders, and on replay)."""
     await send_to_office(session, office, receipt_message(receipt, office.code), parent_id=parent_id)
 
 
 async def resend_receipt(
-    session: AsyncSession, office: Office, receipt: Receipt, *, parent_id: uuid.UUID
+    session: AsyncSession, office: Office, receipt: IssuedReceipt, *, parent_id: uuid.UUID
 ) -> None:
     """The receipt of a message the office sent again, already applied (a duplicate, over AMQP: an
     office that saw no receipt sends again): the receipt message sent the first time, queued again

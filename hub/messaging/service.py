@@ -156,6 +156,19 @@ class StagedReceipt:
     when the chunk is signed (``ChunkReceipts.seal``)."""
 
     created_at = None  # filled in as the row is written, as an ORM object's before its flush
+    # The row's columns, as ``Receipt``'s (declared for the type checker: the row sets them).
+    message_pk: uuid.UUID
+    message_id: str
+    sender: str
+    sha256: str
+    accepted: bool
+    errors: list[dict[str, Any]]
+    received_at: datetime
+    signature: str
+    signature_alg: str
+    key_id: str | None
+    invoice_id: uuid.UUID | None
+    proof: dict[str, Any] | None
 
     def __init__(self, row: dict[str, Any]) -> None:
         self.__dict__.update(row)
@@ -163,6 +176,8 @@ class StagedReceipt:
 
 # An inbound message as the unit of work that stored it reads it.
 InboundMessage = StoredMessage | StagedMessage
+# A receipt as the unit of work that issued it reads it.
+IssuedReceipt = Receipt | StagedReceipt
 
 
 async def store_inbound(
@@ -262,7 +277,7 @@ class ChunkReceipts:
         self.session = session
         self.signer = signer
         self.batch_pk = batch_pk
-        self.pending: list[tuple[dict[str, Any], dict[str, object], Receipt | StagedReceipt]] = []
+        self.pending: list[tuple[dict[str, Any], dict[str, object], IssuedReceipt]] = []
 
     @classmethod
     def open(
@@ -281,7 +296,7 @@ class ChunkReceipts:
         chunk: ChunkReceipts | None = session.sync_session.info.get(_CHUNK_RECEIPTS)
         return chunk
 
-    def add(self, row: dict[str, Any], payload: dict[str, object], receipt: Receipt | StagedReceipt) -> None:
+    def add(self, row: dict[str, Any], payload: dict[str, object], receipt: IssuedReceipt) -> None:
         self.pending.append((row, payload, receipt))
 
     def seal(self) -> None:
@@ -393,7 +408,7 @@ async def issue_receipt(
     accepted: bool,
     errors: list[ErrorItem] | None = None,
     invoice_id: uuid.UUID | None = None,
-) -> Receipt | StagedReceipt:
+) -> IssuedReceipt:
     """The signed receipt of ``message``; ``invoice_id``: the invoice an accepted fee invoice
     recorded, which the receipt names."""
     errors = errors or []
@@ -425,7 +440,7 @@ async def issue_receipt(
     if chunk is not None and message.parent_id == chunk.batch_pk and RowBuffer.of(session) is not None:
         # A batch record: signed with the rest of its chunk when the chunk's rows are written.
         row |= {"signature": "", "signature_alg": BATCH_ALGORITHM}
-        receipt = StagedReceipt(row)
+        receipt: IssuedReceipt = StagedReceipt(row)
         MessageRepository(session).stage_row(Receipt, row)
         chunk.add(row, payload, receipt)
     else:

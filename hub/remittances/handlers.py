@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.messaging.inbound import Delivery
+from hub.messaging.models import StoredMessage
 from hub.remittances import service
 from schemas import v1
 
@@ -14,4 +15,5 @@ from schemas import v1
 async def remittance_received(session: AsyncSession, delivery: Delivery) -> None:
     message = delivery.message
     assert isinstance(message, v1.Remittance)
+    assert isinstance(delivery.stored, StoredMessage)  # applied in a savepoint: never a staged row
     await service.receive(session, delivery.office, message, delivery.stored)
