@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import structlog
+from cryptography.fernet import InvalidToken
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters import webhooks
@@ -16,7 +17,7 @@ from hub.database import unit_of_work
 from hub.kit.clock import utcnow
 from hub.kit.crypto import SecretBox
 from hub.messaging import sealing
-from hub.messaging.models import Status
+from hub.messaging.models import MailboxItem, Status
 from hub.messaging.repository import MessageRepository
 from hub.messaging.service import record
 from hub.observability import metrics
@@ -37,6 +38,24 @@ class _Push:
     body: bytes
     content_type: str
     kind: str
+
+
+UNREADABLE = (
+    "not pushed: the message's case key or the office's webhook secret does not open with "
+    "HUB_SECRET_KEY nor HUB_PREVIOUS_SECRET_KEYS (give the secret that sealed it)"
+)
+
+
+def _retry_later(item: MailboxItem, now: datetime, error: str | None) -> str:
+    """A failed attempt: pushed again after the next delay, or given up once they are all spent (the
+    item stays in the office's pull inbox either way). The outcome, as counted."""
+    item.push_attempts += 1
+    item.last_push_error = error
+    if item.push_attempts > len(RETRY_DELAYS):
+        item.push_state = "given_up"
+        return "given_up"
+    item.next_push_at = now + RETRY_DELAYS[item.push_attempts - 1]
+    return "failed"
 
 
 class WebhookPusher:
@@ -73,10 +92,27 @@ class WebhookPusher:
             for item in await repo.claim_due_pushes(now, self.batch_size):
                 office = await offices.get_by_code(item.recipient)
                 message = await repo.get(item.message_pk)
-                # A message of an erased case (None) is never pushed.
-                body = (
-                    None if message is None else (await sealing.open_bodies(session, [message]))[message.id]
-                )
+                try:
+                    # A message of an erased case (None) is never pushed.
+                    body = (
+                        None
+                        if message is None
+                        else (await sealing.open_bodies(session, [message]))[message.id]
+                    )
+                    secrets = (
+                        []
+                        if office is None or message is None
+                        else [self.box.open(s) for s in office.webhook_secrets]
+                    )
+                except (sealing.KeyUnusable, InvalidToken):
+                    # Sealed with a secret this hub is not given (HUB_SECRET_KEY rotated without
+                    # HUB_PREVIOUS_SECRET_KEYS): this item waits as a failed push, the others go on.
+                    assert message is not None  # only a message's body and its office's secrets are opened
+                    outcome = _retry_later(item, now, UNREADABLE)
+                    log.error("webhook_unreadable", office=item.recipient, message_id=message.message_id)
+                    metrics.WEBHOOK_DELIVERIES.labels(outcome).inc()
+                    metrics.count_outbound(message.kind, "webhook", outcome)
+                    continue
                 if (
                     office is None
                     or message is None
@@ -92,7 +128,7 @@ class WebhookPusher:
                         item_id=item.id,
                         office=office.code,
                         url=office.webhook_url,
-                        secrets=[self.box.open(s) for s in office.webhook_secrets],
+                        secrets=secrets,
                         webhook_id=message.message_id,
                         body=body,
                         content_type=message.content_type,
@@ -121,10 +157,9 @@ class WebhookPusher:
                 item = await repo.mailbox_item(push.office, push.item_id)
                 if item is None or item.push_state != "due":
                     continue
-                item.push_attempts += 1
-                item.last_push_error = result.error
-                outcome = "failed"
                 if result.delivered:
+                    item.push_attempts += 1
+                    item.last_push_error = result.error
                     outcome = "delivered"
                     item.push_state = "delivered"
                     message = await repo.get(item.message_pk)
@@ -133,17 +168,16 @@ class WebhookPusher:
                             session, message, Status.DELIVERED, detail="webhook 2xx", actor="webhook"
                         )
                 elif result.gone:
+                    item.push_attempts += 1
+                    item.last_push_error = result.error
                     outcome = "gone"
                     office = await offices.get_by_code(push.office)
                     if office is not None:
                         office.webhook_disabled_at = now
                     await repo.stop_pushes(push.office)
                     log.warning("webhook_gone", office=push.office, url=push.url)
-                elif item.push_attempts > len(RETRY_DELAYS):
-                    outcome = "given_up"
-                    item.push_state = "given_up"
                 else:
-                    item.next_push_at = now + RETRY_DELAYS[item.push_attempts - 1]
+                    outcome = _retry_later(item, now, result.error)
                 metrics.WEBHOOK_DELIVERIES.labels(outcome).inc()
                 metrics.count_outbound(push.kind, "webhook", outcome)
 

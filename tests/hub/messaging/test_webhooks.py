@@ -143,3 +143,29 @@ async def test_failures_are_retried_later_and_410_disables_the_endpoint(
         assert item.push_state == "disabled" and office.webhook_disabled_at is not None
         assert item.acked_at is None  # still in the pull inbox: nothing is lost
     assert len(endpoint.received) == 2
+
+
+async def test_an_office_whose_secret_no_key_opens_waits_and_the_others_are_pushed(
+    sessions: async_sessionmaker[AsyncSession], endpoint: Endpoint
+) -> None:
+    # Its secret sealed under another HUB_SECRET_KEY (rotated without HUB_PREVIOUS_SECRET_KEYS).
+    code = "CJ" + secrets.token_hex(4).upper()
+    async with unit_of_work(sessions) as session:
+        await offices.add_office(session, code=code, name="Étude")
+        await offices.set_webhook(
+            session, SecretBox("another secret key, not the hub's one"), code, endpoint.url
+        )
+    other, secret = await webhook_office(sessions, endpoint.url)
+    await send_mandate(sessions, code, b"<m>unreadable</m>")
+    await send_mandate(sessions, other, b"<m>readable</m>")
+    await push_all(sessions)
+
+    [(headers, body)] = endpoint.received  # the other office's, whatever order they were claimed in
+    assert body == b"<m>readable</m>"
+    WebhookVerifier([secret]).verify(headers, body)
+    async with sessions() as session:
+        item = await session.scalar(select(MailboxItem).where(MailboxItem.recipient == code))
+        assert item is not None and item.push_state == "due" and item.push_attempts == 1
+        assert item.last_push_error is not None and "HUB_PREVIOUS_SECRET_KEYS" in item.last_push_error
+        assert item.next_push_at is not None and item.next_push_at > item.created_at
+        assert item.acked_at is None  # still in the pull inbox: nothing is lost
