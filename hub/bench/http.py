@@ -45,9 +45,15 @@ async def offices_with_keys(url: str, count: int) -> list[tuple[str, str]]:
 
 
 def statuses(answer: dict[str, Any]) -> str:
-    """The answers' statuses, and the codes of the refusals among them."""
+    """The answers' statuses, the codes of the refusals among them, and the load generator's own CPU
+    a request: near a core's worth of its run, the generator, not the server, bounds the rate."""
     refusals = f", refused {answer['refusals']}" if answer.get("refusals") else ""
-    return f"statuses {answer['statuses']}{refusals}"
+    client = 1000 * answer["cpu_seconds"] / max(answer["sent"], 1)
+    busy = answer["cpu_seconds"] / answer["seconds"] if answer["seconds"] else 0.0
+    return (
+        f"statuses {answer['statuses']}{refusals}; load generator {client:.2f} CPU ms a request "
+        f"({busy:.0%} of a core)"
+    )
 
 
 def hub_serve(url: str, port: int) -> Server:

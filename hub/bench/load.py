@@ -3,8 +3,9 @@ share the server's event loop. ``clients`` connections POST to ``url``, client `
 ``bodies[i % len(bodies)]`` with ``headers[i % len(headers)]`` (one office each: the hub limits the
 rate per key); ``__N__`` is replaced by a number unique to each request, ``__M__`` by that number
 modulo ``modulo``. It stops once ``requests`` are sent or ``seconds`` have passed, whichever comes
-first, and prints one JSON object: sent, statuses, refusals (each problem code answered, counted),
-seconds, latencies (seconds, one per request).
+first, and prints one JSON object: sent, its own CPU seconds (the load generator's: does it bound
+the run?), statuses, refusals (each problem code answered, counted), seconds, latencies (seconds,
+one per request).
 
 Loopback only, bounded in count and time (TESTING.md)."""
 
@@ -58,11 +59,12 @@ async def load(
                     statuses[0] += 1
                 latencies.append(time.perf_counter() - sent)
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker(i) for i in range(clients)))
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     return {
         "sent": len(latencies),
+        "cpu_seconds": cpu,
         "statuses": {str(code): n for code, n in sorted(statuses.items())},
         "refusals": dict(refusals.most_common()),
         "seconds": elapsed,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from typing import Any
@@ -89,6 +90,9 @@ def test_the_http_rows_have_latencies_and_only_accepted_answers(tiny: dict[str, 
     for row in http:
         assert row["latency_ms"] is not None
         assert f"statuses {{'202': {row['count']}}}" in row["note"], row
+        # The load generator's own CPU, to tell whether it, not the server, bounded the rate.
+        client = re.search(r"load generator ([0-9.]+) CPU ms a request \((\d+)% of a core\)", row["note"])
+        assert client is not None and float(client[1]) > 0 and int(client[2]) > 0, row
 
 
 def test_the_rows_of_http_batch_and_relay_give_the_cpu_time_per_operation(tiny: dict[str, Any]) -> None:
