@@ -98,44 +98,59 @@ def _root_kind(element: etree._Element, path: str) -> type[MessageModel]:
 # --- decoding -------------------------------------------------------------------------------
 
 
-def _scalar(text: str | None, json_type: str) -> Any:
-    value = text or ""
-    if json_type == "integer":
-        return int(value.strip())
-    if json_type == "boolean":
-        return value.strip() in ("true", "1")
-    return value
+# How ``_read`` reads a child element: its text as is, as an integer or a boolean, or an object or a
+# choice of its own.
+_STRING, _INTEGER, _BOOLEAN, _OBJECT, _CHOICE = range(5)
+_KINDS = {"integer": _INTEGER, "boolean": _BOOLEAN}
+# Per type, what to do with each child tag: (field name, kind, repeated, the object's type name or the
+# choice's field), worked out once from the layout (a record's twenty elements each looked up the
+# field's shape, type and repetition, attribute by attribute).
+_Step = tuple[str, int, bool, Any]
+_PLANS: dict[str, dict[str, _Step]] = {}
 
 
-def _fields_by_tag(type_layout: TypeLayout) -> dict[str, FieldLayout]:
-    cached = _BY_TAG.get(type_layout.name)
-    if cached is None:
-        cached = _BY_TAG[type_layout.name] = {_NS + f.element: f for f in type_layout.fields}
-    return cached
-
-
-_BY_TAG: dict[str, dict[str, FieldLayout]] = {}
+def _plan(type_layout: TypeLayout) -> dict[str, _Step]:
+    plan = _PLANS.get(type_layout.name)
+    if plan is None:
+        plan = {}
+        for f in type_layout.fields:
+            if f.shape == "object":
+                step: _Step = (f.name, _OBJECT, f.repeated, f.type_name)
+            elif f.shape == "choice":
+                step = (f.name, _CHOICE, f.repeated, f)
+            else:
+                step = (f.name, _KINDS.get(f.json_type, _STRING), f.repeated, None)
+            plan[_NS + f.element] = step
+        _PLANS[type_layout.name] = plan
+    return plan
 
 
 def _read(element: etree._Element, type_layout: TypeLayout) -> dict[str, Any]:
     # The XSD has accepted the structure already: every child is a known field, in order.
-    fields = _fields_by_tag(type_layout)
-    types = layout().types
+    plan = _plan(type_layout)
     data: dict[str, Any] = {}
-    for child in element.iterchildren(tag=etree.Element):
-        f = fields[cast(str, child.tag)]
-        if f.shape == "object":
-            value: Any = _read(child, types[cast(str, f.type_name)])
-        elif f.shape == "choice":
+    for child in element:
+        step = plan.get(child.tag)
+        if step is None:  # a comment (or a processing instruction): not a field
+            continue
+        name, kind, repeated, detail = step
+        if kind == _STRING:
+            value: Any = child.text or ""
+        elif kind == _INTEGER:
+            value = int((child.text or "").strip())
+        elif kind == _OBJECT:
+            value = _read(child, layout().types[detail])
+        elif kind == _BOOLEAN:
+            value = (child.text or "").strip() in ("true", "1")
+        else:
+            f = cast(FieldLayout, detail)
             variant = next(child.iterchildren(tag=etree.Element))
             tag, type_name = f.choices[_local(variant)]
-            value = {cast(str, f.discriminator): tag, **_read(variant, types[type_name])}
+            value = {cast(str, f.discriminator): tag, **_read(variant, layout().types[type_name])}
+        if repeated:
+            data.setdefault(name, []).append(value)
         else:
-            value = _scalar(child.text, f.json_type)
-        if f.repeated:
-            data.setdefault(f.name, []).append(value)
-        else:
-            data[f.name] = value
+            data[name] = value
     return data
 
 
