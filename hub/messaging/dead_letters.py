@@ -144,7 +144,9 @@ async def read_dead_letters(url: str, *, limit: int = 100) -> DeadLetterPage:
     taken: list[AbstractIncomingMessage] = []
     try:
         taken = await _take(queue, limit)
-        return DeadLetterPage([describe(m) for m in taken], total)
+        # The queue's count lags behind letters put back an instant ago (a requeue just run): never
+        # fewer than the letters read.
+        return DeadLetterPage([describe(m) for m in taken], max(total, len(taken)))
     finally:
         for message in taken:
             await message.nack(requeue=True)
@@ -187,12 +189,15 @@ async def requeue_dead_letters(
     the walk goes on past it: up to ``limit`` messages are run again, among the first ``MAX_WALK``
     (the ones kept are held meanwhile, then put back in the queue, so letters that cannot be
     applied yet never hide the ones behind them). Returns every letter read, run or kept."""
-    connection, queue, total = await _open(url)
+    # Walked until the queue answers empty, not up to its count: the count lags behind letters put
+    # back an instant ago, and a walk bounded by it could read none. A letter kept is held, so it is
+    # not handed out twice in one walk.
+    connection, queue, _count = await _open(url)
     kept: list[AbstractIncomingMessage] = []
     results: list[tuple[DeadLetter, str]] = []
     run = 0
     try:
-        while run < limit and len(results) < min(total, MAX_WALK):
+        while run < limit and len(results) < MAX_WALK:
             message = await queue.get(no_ack=False, fail=False)
             if message is None:
                 break
