@@ -92,34 +92,26 @@ class WebhookPusher:
             for item in await repo.claim_due_pushes(now, self.batch_size):
                 office = await offices.get_by_code(item.recipient)
                 message = await repo.get(item.message_pk)
-                try:
-                    # A message of an erased case (None) is never pushed.
-                    body = (
-                        None
-                        if message is None
-                        else (await sealing.open_bodies(session, [message]))[message.id]
-                    )
-                    secrets = (
-                        []
-                        if office is None or message is None
-                        else [self.box.open(s) for s in office.webhook_secrets]
-                    )
-                except (sealing.KeyUnusable, InvalidToken):
-                    # Sealed with a secret this hub is not given (HUB_SECRET_KEY rotated without
-                    # HUB_PREVIOUS_SECRET_KEYS): this item waits as a failed push, the others go on.
-                    assert message is not None  # only a message's body and its office's secrets are opened
-                    outcome = _retry_later(item, now, UNREADABLE)
-                    log.error("webhook_unreadable", office=item.recipient, message_id=message.message_id)
-                    metrics.WEBHOOK_DELIVERIES.labels(outcome).inc()
-                    metrics.count_outbound(message.kind, "webhook", outcome)
-                    continue
                 if (
                     office is None
                     or message is None
-                    or body is None
                     or office.webhook_url is None
                     or office.webhook_disabled_at
                 ):
+                    item.push_state = "disabled"
+                    continue
+                try:
+                    body = (await sealing.open_bodies(session, [message]))[message.id]
+                    secrets = [self.box.open(s) for s in office.webhook_secrets]
+                except (sealing.KeyUnusable, InvalidToken):
+                    # Sealed with a secret this hub is not given (HUB_SECRET_KEY rotated without
+                    # HUB_PREVIOUS_SECRET_KEYS): this item waits as a failed push, the others go on.
+                    outcome = _retry_later(item, now, UNREADABLE)
+                    log.error("webhook_unreadable", office=office.code, message_id=message.message_id)
+                    metrics.WEBHOOK_DELIVERIES.labels(outcome).inc()
+                    metrics.count_outbound(message.kind, "webhook", outcome)
+                    continue
+                if body is None:  # a message of an erased case is never pushed
                     item.push_state = "disabled"
                     continue
                 item.next_push_at = now + LEASE  # another pusher leaves it alone meanwhile
