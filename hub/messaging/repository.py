@@ -534,11 +534,17 @@ def _settle_statement(status: Status, *, mailbox: bool, claims: bool) -> Select[
       message forwarded to the agency keeps its own status); with ``mailbox`` that step is the sent
       outbox row itself (``lifecycle``, ADR 0018): no event row;
 
-    selecting each sent row's message ``kind`` and the row's ``created_at`` (the metrics)."""
+    selecting each sent row's message ``kind`` and the row's ``created_at`` (the metrics).
+
+    Each row is found by its key: the outbox rows by ``id = ANY(ARRAY(claim))`` and their messages by
+    ``id = ANY(ARRAY(sent))``, the kind read from the status update's own rows (another look-up only
+    for an inbound message, whose status stays). ``IN (claim)`` and joins let the planner hash a
+    sequential scan of the whole table, twice for ``messages``, when it takes it for small: a third
+    of the statement's time on the bench's 5,000 rows (docs/performance.md, the relay)."""
     now = bindparam("now", type_=UtcDateTime())
     if claims:
         due = select(OutboxEntry.id).where(_due(now)).order_by(OutboxEntry.id).limit(bindparam("limit"))
-        which = OutboxEntry.id.in_(due.with_for_update(skip_locked=True))
+        which = OutboxEntry.id == any_(func.array(due.with_for_update(skip_locked=True).scalar_subquery()))
     else:
         which = OutboxEntry.id == any_(bindparam("ids", type_=ARRAY(BigInteger)))
     outbox, messages = cast(Table, OutboxEntry.__table__), cast(Table, StoredMessage.__table__)
@@ -549,14 +555,16 @@ def _settle_statement(status: Status, *, mailbox: bool, claims: bool) -> Select[
         .returning(outbox.c.id, outbox.c.message_pk, outbox.c.recipient, outbox.c.created_at)
         .cte("sent")
     )
-    outbound = sent.join(messages, messages.c.id == sent.c.message_pk)
-    is_outbound = messages.c.direction == Direction.OUTBOUND.value
-    steps: list[CTE] = [
+    sent_messages = func.array(select(sent.c.message_pk).scalar_subquery())
+    updated = (
         update(messages)
-        .where(messages.c.id == sent.c.message_pk, is_outbound)
+        .where(messages.c.id == any_(sent_messages), messages.c.direction == Direction.OUTBOUND.value)
         .values(status=status.value)
+        .returning(messages.c.id, messages.c.kind)
         .cte("status")
-    ]
+    )
+    outbound = sent.join(updated, updated.c.id == sent.c.message_pk)
+    steps: list[CTE] = [updated]
     if mailbox:
         steps.append(_into_mailboxes(sent, now).cte("items"))
     else:
@@ -568,12 +576,15 @@ def _settle_statement(status: Status, *, mailbox: bool, claims: bool) -> Select[
                 now,
                 literal("relay"),
                 literal("outbox ") + sent.c.id.cast(String),
-            )
-            .select_from(outbound)
-            .where(is_outbound),
+            ).select_from(outbound),
         )
         steps.append(events.cte("events"))
-    return select(messages.c.kind, sent.c.created_at).select_from(outbound).add_cte(*steps)
+    other = messages.alias("inbound")  # a message whose status stays: its kind read by key
+    kind = func.coalesce(
+        updated.c.kind, select(other.c.kind).where(other.c.id == sent.c.message_pk).scalar_subquery()
+    )
+    every = sent.outerjoin(updated, updated.c.id == sent.c.message_pk)
+    return select(kind, sent.c.created_at).select_from(every).add_cte(*steps)
 
 
 def _into_mailboxes(sent: CTE, now: BindParameter[datetime]) -> postgresql.Insert:

@@ -313,6 +313,41 @@ async def test_the_relay_updates_each_message_status_in_place(pg_session: AsyncS
     assert hot == updated
 
 
+@pytest.mark.postgres
+async def test_the_mailbox_statement_names_the_kind_of_every_row_it_sent(pg_session: AsyncSession) -> None:
+    """PostgreSQL's one statement reads the kind from the status update's rows: a message claimed twice
+    (resent before its first row went) is counted twice, and an inbound message forwarded to the
+    agency, whose status stays, still gets its kind (looked up by key)."""
+    code = office_code()
+    await offices.add_office(pg_session, code=code, name="Étude")
+    [first] = await enqueue(pg_session, code)
+    entry = await pg_session.get(OutboxEntry, first)
+    assert entry is not None
+    await service.resend(pg_session, entry.message_pk, actor="ops")
+    stored = await service.store_inbound(
+        pg_session, Envelope(f"CR-{code}-1", "act_report", code, "AGENCY"), b"<r/>", "application/xml"
+    )
+    await service.mark_applied(pg_session, stored)
+    await outbound.forward_to_agency(pg_session, stored)
+    await pg_session.flush()
+    delivered = await MessageRepository(pg_session).deliver_due_to_mailboxes(utcnow(), 500)
+    assert sorted(kind for kind, _at in delivered) == ["act_report", "mandate", "mandate"]
+    statuses = dict(
+        (
+            await pg_session.execute(
+                select(StoredMessage.kind, StoredMessage.status).where(
+                    StoredMessage.id.in_([entry.message_pk, stored.id])
+                )
+            )
+        ).all()
+    )
+    assert statuses == {"mandate": "delivered", "act_report": "validated"}
+    items = await pg_session.scalar(
+        select(func.count()).select_from(MailboxItem).where(MailboxItem.message_pk == entry.message_pk)
+    )
+    assert items == 1
+
+
 async def test_pull_inbox_lists_and_acknowledges(app: FastAPI, client: httpx.AsyncClient) -> None:
     sessions = app.state.sessions
     code, other = office_code(), office_code()
