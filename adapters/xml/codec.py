@@ -130,7 +130,7 @@ def _read(element: etree._Element, type_layout: TypeLayout) -> dict[str, Any]:
     plan = _plan(type_layout)
     data: dict[str, Any] = {}
     for child in element:
-        step = plan.get(child.tag)
+        step = plan.get(child.tag)  # type: ignore[arg-type]  # a comment's tag is a function: None
         if step is None:  # a comment (or a processing instruction): not a field
             continue
         name, kind, repeated, detail = step

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, tuple_
+from sqlalchemy.orm import QueryableAttribute
 
 ItemT = TypeVar("ItemT")
 KeyT = TypeVar("KeyT")
@@ -51,7 +52,10 @@ def page_of(rows: Sequence[RowT], limit: int, key: Callable[[RowT], Any]) -> tup
 
 
 def after_row(
-    order: Sequence[ColumnElement[Any]], anchor: Sequence[Any], *, descending: bool = False
+    order: Sequence[ColumnElement[Any] | QueryableAttribute[Any]],
+    anchor: Sequence[Any],
+    *,
+    descending: bool = False,
 ) -> ColumnElement[bool]:
     """The rows after ``anchor`` in the order ``order`` (every column ascending, or every one
     ``descending``; its last column unique): a row comparison, so an index on ``order`` is walked

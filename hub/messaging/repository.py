@@ -121,7 +121,7 @@ class MessageRepository:
     ) -> Sequence[StoredMessage]:
         """Messages in the order stored (time, then id), ``limit`` of them after the message
         ``after`` (its id; the walk goes on from its place: ``ix_messages_created_at_id``)."""
-        query: Select[tuple[StoredMessage]] = select(StoredMessage)
+        query: Select[StoredMessage] = select(StoredMessage)
         if after is not None:
             anchor = select(StoredMessage.created_at).where(StoredMessage.id == after).scalar_subquery()
             query = query.where(after_row([StoredMessage.created_at, StoredMessage.id], [anchor, after]))
@@ -166,7 +166,7 @@ class MessageRepository:
             )
             .order_by(OutboxEntry.id)
         )
-        return lifecycle(message_pk, written, [(outbox_id, at) for outbox_id, at in sent])
+        return lifecycle(message_pk, written, [(outbox_id, at) for outbox_id, at in sent if at is not None])
 
     async def inbox_entry(self, sender: str, message_id: str) -> InboxEntry | None:
         return await self.session.get(InboxEntry, (sender, message_id))
@@ -198,8 +198,8 @@ class MessageRepository:
         there run one after the other instead of reading the same rows."""
         if self.session.get_bind().dialect.name == "sqlite":
             await self.session.execute(update(OutboxEntry).where(false()).values(status=OutboxEntry.status))
-        entry = Bundle("entry", *_columns(OutboxEntry, *_ENTRY_SENT))
-        message = Bundle("message", *_columns(StoredMessage, *_MESSAGE_SENT))
+        entry: Bundle[Any] = Bundle("entry", *_columns(OutboxEntry, *_ENTRY_SENT))
+        message: Bundle[Any] = Bundle("message", *_columns(StoredMessage, *_MESSAGE_SENT))
         query = (
             select(entry, message, Office.delivery_channel.label("channel"))
             .join(StoredMessage, StoredMessage.id == OutboxEntry.message_pk)
@@ -403,7 +403,8 @@ class MessageRepository:
         )
         if after is not None:
             query = query.where(CaseKey.case_id > after)
-        return [(case_id, wrapped) for case_id, wrapped in (await self.session.execute(query)).all()]
+        rows = (await self.session.execute(query)).all()
+        return [(case_id, wrapped) for case_id, wrapped in rows if wrapped is not None]
 
     async def count_live_case_keys(self) -> int:
         query = select(func.count()).select_from(CaseKey).where(CaseKey.wrapped_key.is_not(None))
@@ -520,7 +521,7 @@ def lifecycle(
 
 
 @functools.cache
-def _settle_statement(status: Status, *, mailbox: bool, claims: bool) -> Select[tuple[str, datetime]]:
+def _settle_statement(status: Status, *, mailbox: bool, claims: bool) -> Select[str, datetime]:
     """One PostgreSQL statement settling outbox rows, with data-modifying CTEs that all see the same
     snapshot; built once per variant, its parameters are ``now`` and, with ``claims``, ``limit``: the
     due rows it claims itself (``SKIP LOCKED``, as ``claim_pending``), else ``ids``: rows this relay
