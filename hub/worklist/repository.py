@@ -146,10 +146,9 @@ class WorklistRepository:
         date of the last act or None). The last act is no column: the database reads every working
         mandate (of the office) and its acts to order them, and sends back the page's rows alone."""
         last_act = (
-            select(func.max(ActReport.act_date))
-            .where(ActReport.mandate_id == Mandate.id)
-            .correlate(Mandate)
-            .scalar_subquery()
+            select(ActReport.mandate_id, func.max(ActReport.act_date).label("on"))
+            .group_by(ActReport.mandate_id)
+            .subquery()
         )
         working = (
             select(
@@ -157,11 +156,12 @@ class WorklistRepository:
                 Office.code.label("code"),
                 Case.ref.label("case_ref"),
                 Mandate.issued_at.label("issued_at"),
-                last_act.label("last_act_on"),
+                last_act.c.on.label("last_act_on"),
             )
             .select_from(Mandate)
             .join(Office, Office.id == Mandate.office_id)
             .join(Case, Case.id == Mandate.case_id)
+            .outerjoin(last_act, last_act.c.mandate_id == Mandate.id)
             .where(Mandate.status.in_(WORKING))
         )
         if office_id is not None:
@@ -258,6 +258,13 @@ class WorklistRepository:
         day = self._utc_day(func.coalesce(Invoice.dispute_sent_at, Invoice.received_at))
         rest = self._rest(Office.code, Invoice.number)
         return await self._page(query, day=day, rest=rest, after=after, limit=limit)
+
+    async def office_ids(self, codes: Collection[str]) -> dict[str, uuid.UUID]:
+        """The ids of the offices of ``codes``, in one statement."""
+        if not codes:
+            return {}
+        rows = await self.session.execute(select(Office.code, Office.id).where(Office.code.in_(list(codes))))
+        return {code: office_id for code, office_id in rows}
 
     # Reminders.
 

@@ -124,8 +124,7 @@ async def worklist(
         page += await _COLLECTORS[kind](session, repo, office, now, resume, limit - len(page))
         if len(page) >= limit:
             break
-    codes = {i.office_code for i in page}
-    ids = {o.code: o.id for o in [await OfficeRepository(session).get_by_code(c) for c in codes] if o}
+    ids = await repo.office_ids({i.office_code for i in page})
     keys = {(ids[i.office_code], i.kind, i.subject) for i in page}
     last = await repo.last_reminders(keys)
     today = now.date()
