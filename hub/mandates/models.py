@@ -43,6 +43,20 @@ class Mandate(UuidPk, Timestamped, Base):
         Index("ix_mandates_status_ref", "status", "ref"),
         # An office's mandates by ref (GET /v1/mandates with an office key): a walk, not a scan.
         Index("ix_mandates_office_ref", "office_id", "ref"),
+        # The worklist's pages of mandates not acknowledged and of held ones, by the day they started
+        # waiting: a walk of those alone.
+        Index(
+            "ix_mandates_issued_issued_at",
+            "issued_at",
+            postgresql_where=text("status = 'issued'"),
+            sqlite_where=text("status = 'issued'"),
+        ),
+        Index(
+            "ix_mandates_held_created_at",
+            "created_at",
+            postgresql_where=text("status = 'held'"),
+            sqlite_where=text("status = 'held'"),
+        ),
     )
 
     ref: Mapped[str] = mapped_column(String(64), unique=True)
@@ -95,6 +109,13 @@ class Approval(UuidPk, Timestamped, Base):
         Index(
             "ix_approvals_pending_id",
             "approval_id",
+            postgresql_where=text("decision IS NULL AND request_message_id IS NOT NULL"),
+            sqlite_where=text("decision IS NULL AND request_message_id IS NOT NULL"),
+        ),
+        # The same by the day they were asked (the worklist's pages).
+        Index(
+            "ix_approvals_pending_created_at",
+            "created_at",
             postgresql_where=text("decision IS NULL AND request_message_id IS NOT NULL"),
             sqlite_where=text("decision IS NULL AND request_message_id IS NOT NULL"),
         ),

@@ -4,12 +4,29 @@ the offices' pace, and the reminders sent."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
-from datetime import date, datetime
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, tuple_, update
+from sqlalchemy import (
+    Date,
+    Select,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.sql.elements import ColumnElement, Grouping
 
 from hub.acts.models import ActReport
 from hub.cases.models import Case
@@ -18,32 +35,90 @@ from hub.mandates.models import Approval, Mandate, MandateStatus
 from hub.offices.models import Office
 from hub.worklist.models import Reminder
 
+Expression = ColumnElement[Any] | QueryableAttribute[Any]
+
 # At the office and not finished: what a mandate gone quiet can be.
 WORKING = (MandateStatus.ACKNOWLEDGED.value, MandateStatus.IN_PROGRESS.value)
 
 
+def _status(status: MandateStatus) -> ColumnElement[str]:
+    """A status written into the statement, not bound: PostgreSQL's generic plan of a prepared
+    statement (the sixth run on) can use a partial index only when the query states its predicate."""
+    return literal_column(f"'{status.value}'")
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a kind's items resume after a page's cursor, in their order (day, then
+    ``<office code>:<subject>`` by code point): those of ``day`` whose office:subject follows
+    ``rest``, and every later day's; ``rest`` None: every item from ``day`` on."""
+
+    day: date
+    rest: str | None
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+def _next_midnight(day: date) -> datetime:
+    return _midnight(day + timedelta(days=1)) if day < date.max else datetime.max.replace(tzinfo=UTC)
+
+
 class WorklistRepository:
+    """Each kind's query answers one page: ``limit`` rows at most, in the items' order (the day they
+    started waiting, then ``<office code>:<subject>``), after ``after``."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def working_mandates(self, office_id: uuid.UUID | None) -> Sequence[Any]:
-        """Mandates acknowledged or in progress: (ref, office code, case ref, issued_at, the date of
-        the last act reported on it or None)."""
-        last_act = (
-            select(ActReport.mandate_id, func.max(ActReport.act_date).label("last_act_on"))
-            .group_by(ActReport.mandate_id)
-            .subquery()
-        )
-        query = (
-            select(Mandate.ref, Office.code, Case.ref, Mandate.issued_at, last_act.c.last_act_on)
-            .join(Office, Office.id == Mandate.office_id)
-            .join(Case, Case.id == Mandate.case_id)
-            .outerjoin(last_act, last_act.c.mandate_id == Mandate.id)
-            .where(Mandate.status.in_(WORKING))
-        )
-        if office_id is not None:
-            query = query.where(Mandate.office_id == office_id)
-        return (await self.session.execute(query)).all()
+    @property
+    def _sqlite(self) -> bool:
+        return self.session.get_bind().dialect.name == "sqlite"
+
+    def _utc_day(self, at: Expression) -> ColumnElement[date]:
+        """The UTC day of a timestamp, as the items' ``since`` is."""
+        if self._sqlite:
+            return type_coerce(func.date(at), Date)  # stored as UTC text
+        return cast(func.timezone(literal_column("'UTC'"), at), Date)
+
+    def _rest(self, code: Expression, subject: Expression) -> ColumnElement[str]:
+        """``<office code>:<subject>``, compared by code point as Python compares the items' ids
+        (PostgreSQL's "C" collation; SQLite's own is binary)."""
+        rest: ColumnElement[str] = code + literal(":") + subject
+        return rest if self._sqlite else Grouping(rest).collate("C")
+
+    async def _page(
+        self,
+        query: Select[*tuple[Any, ...]],
+        *,
+        day: ColumnElement[date],
+        rest: ColumnElement[str],
+        after: Resume | None,
+        limit: int,
+        at: Expression | None = None,
+    ) -> Sequence[Any]:
+        """``query``'s rows after ``after``, ``limit`` at most, ordered by (``day``, ``rest``). With
+        ``at``, the timestamp whose UTC day ``day`` is, on an index: the cursor bounds ``at`` (a range
+        the index walks), a first statement finds the day of the ``limit``-th row in ``at``'s order
+        (a walk of ``limit`` index entries), and the page's statement sorts the rows up to that day's
+        end only: the page's rows and the others of the days at its two ends."""
+        if after is not None:
+            if at is None:
+                query = query.where(day >= after.day)
+                if after.rest is not None:
+                    query = query.where(or_(day > after.day, rest > after.rest))
+            else:
+                query = query.where(at >= _midnight(after.day))
+                if after.rest is not None:
+                    query = query.where(or_(at >= _next_midnight(after.day), rest > after.rest))
+        if at is not None:
+            last = await self.session.scalar(
+                query.with_only_columns(at).order_by(at).offset(limit - 1).limit(1)
+            )
+            if last is not None:
+                query = query.where(at < _next_midnight(last.astimezone(UTC).date()))
+        return list((await self.session.execute(query.order_by(day, rest).limit(limit))).all())
 
     async def act_dates(self, since: date, office_id: uuid.UUID | None) -> Sequence[Any]:
         """(office code, mandate id, act date) of every act reported from ``since``, for the offices'
@@ -57,37 +132,104 @@ class WorklistRepository:
             query = query.where(ActReport.office_id == office_id)
         return (await self.session.execute(query)).all()
 
+    async def stale_mandates(
+        self,
+        office_id: uuid.UUID | None,
+        cutoffs: Mapping[str, date],
+        cutoff: date,
+        after: Resume | None,
+        limit: int,
+    ) -> Sequence[Any]:
+        """Mandates acknowledged or in progress quiet since before their office's cutoff (``cutoffs``
+        by office code, ``cutoff`` for the others): their last activity, the date of the last act
+        reported on them, else the day they were issued. (ref, office code, case ref, issued_at, the
+        date of the last act or None). The last act is no column: the database reads every working
+        mandate (of the office) and its acts to order them, and sends back the page's rows alone."""
+        last_act = (
+            select(ActReport.mandate_id, func.max(ActReport.act_date).label("on"))
+            .group_by(ActReport.mandate_id)
+            .subquery()
+        )
+        working = (
+            select(
+                Mandate.ref.label("ref"),
+                Office.code.label("code"),
+                Case.ref.label("case_ref"),
+                Mandate.issued_at.label("issued_at"),
+                last_act.c.on.label("last_act_on"),
+            )
+            .select_from(Mandate)
+            .join(Office, Office.id == Mandate.office_id)
+            .join(Case, Case.id == Mandate.case_id)
+            .outerjoin(last_act, last_act.c.mandate_id == Mandate.id)
+            .where(Mandate.status.in_(WORKING))
+        )
+        if office_id is not None:
+            working = working.where(Mandate.office_id == office_id)
+        rows = working.subquery()
+        since: ColumnElement[date] = func.coalesce(rows.c.last_act_on, self._utc_day(rows.c.issued_at))
+        if self._sqlite:
+            since = type_coerce(since, Date)
+        by_day: dict[date, list[str]] = defaultdict(list)
+        for code, day in cutoffs.items():
+            if day != cutoff:
+                by_day[day].append(code)
+        before: ColumnElement[date] = literal(cutoff, Date)
+        if by_day:
+            before = case(
+                *((rows.c.code.in_(codes), literal(day, Date)) for day, codes in by_day.items()), else_=before
+            )
+        query = select(rows.c.ref, rows.c.code, rows.c.case_ref, rows.c.issued_at, rows.c.last_act_on).where(
+            since < before
+        )
+        return await self._page(
+            query, day=since, rest=self._rest(rows.c.code, rows.c.ref), after=after, limit=limit
+        )
+
     async def unacknowledged_mandates(
-        self, issued_before: datetime, office_id: uuid.UUID | None
+        self, issued_before: datetime, office_id: uuid.UUID | None, after: Resume | None, limit: int
     ) -> Sequence[Any]:
         """Mandates issued before ``issued_before`` and still neither accepted nor refused: (ref,
-        office code, case ref, issued_at)."""
+        office code, case ref, issued_at); a walk of ``ix_mandates_issued_issued_at``."""
         query = (
             select(Mandate.ref, Office.code, Case.ref, Mandate.issued_at)
+            .select_from(Mandate)
             .join(Office, Office.id == Mandate.office_id)
             .join(Case, Case.id == Mandate.case_id)
-            .where(Mandate.status == MandateStatus.ISSUED.value, Mandate.issued_at < issued_before)
+            .where(Mandate.status == _status(MandateStatus.ISSUED), Mandate.issued_at < issued_before)
         )
         if office_id is not None:
             query = query.where(Mandate.office_id == office_id)
-        return (await self.session.execute(query)).all()
+        at = Mandate.issued_at
+        rest = self._rest(Office.code, Mandate.ref)
+        return await self._page(query, day=self._utc_day(at), rest=rest, after=after, limit=limit, at=at)
 
-    async def held_mandates(self, office_id: uuid.UUID | None) -> Sequence[Any]:
-        """Mandates held for a person's approval: (mandate, office code, case ref)."""
+    async def held_mandates(
+        self, office_id: uuid.UUID | None, after: Resume | None, limit: int
+    ) -> Sequence[Any]:
+        """Mandates held for a person's approval: (mandate, office code, case ref); a walk of
+        ``ix_mandates_held_created_at``."""
         query = (
             select(Mandate, Office.code, Case.ref)
+            .select_from(Mandate)
             .join(Office, Office.id == Mandate.office_id)
             .join(Case, Case.id == Mandate.case_id)
-            .where(Mandate.status == MandateStatus.HELD.value)
+            .where(Mandate.status == _status(MandateStatus.HELD))
         )
         if office_id is not None:
             query = query.where(Mandate.office_id == office_id)
-        return (await self.session.execute(query)).all()
+        at = Mandate.created_at
+        rest = self._rest(Office.code, Mandate.ref)
+        return await self._page(query, day=self._utc_day(at), rest=rest, after=after, limit=limit, at=at)
 
-    async def pending_cost_requests(self, office_id: uuid.UUID | None) -> Sequence[Any]:
-        """Offices' cost requests waiting for a decision: (approval, mandate ref, office code, case ref)."""
+    async def pending_cost_requests(
+        self, office_id: uuid.UUID | None, after: Resume | None, limit: int
+    ) -> Sequence[Any]:
+        """Offices' cost requests waiting for a decision: (approval, mandate ref, office code, case
+        ref); a walk of ``ix_approvals_pending_created_at``."""
         query = (
             select(Approval, Mandate.ref, Office.code, Case.ref)
+            .select_from(Approval)
             .join(Mandate, Mandate.id == Approval.mandate_id)
             .join(Office, Office.id == Mandate.office_id)
             .join(Case, Case.id == Mandate.case_id)
@@ -95,18 +237,34 @@ class WorklistRepository:
         )
         if office_id is not None:
             query = query.where(Mandate.office_id == office_id)
-        return (await self.session.execute(query)).all()
+        at = Approval.created_at
+        rest = self._rest(Office.code, Approval.approval_id)
+        return await self._page(query, day=self._utc_day(at), rest=rest, after=after, limit=limit, at=at)
 
-    async def disputed_invoices(self, office_id: uuid.UUID | None) -> Sequence[Any]:
-        """Invoices disputed and not settled: (invoice, office code)."""
+    async def disputed_invoices(
+        self, office_id: uuid.UUID | None, after: Resume | None, limit: int
+    ) -> Sequence[Any]:
+        """Invoices disputed and not settled: (invoice, office code). Their day is the dispute's, else
+        the receipt's: no index orders it, so the database sorts the disputed invoices (few: each
+        waits for one credit note) and sends back the page's."""
         query = (
             select(Invoice, Office.code)
+            .select_from(Invoice)
             .join(Office, Office.id == Invoice.office_id)
             .where(Invoice.state == InvoiceState.DISPUTED.value)
         )
         if office_id is not None:
             query = query.where(Invoice.office_id == office_id)
-        return (await self.session.execute(query)).all()
+        day = self._utc_day(func.coalesce(Invoice.dispute_sent_at, Invoice.received_at))
+        rest = self._rest(Office.code, Invoice.number)
+        return await self._page(query, day=day, rest=rest, after=after, limit=limit)
+
+    async def office_ids(self, codes: Collection[str]) -> dict[str, uuid.UUID]:
+        """The ids of the offices of ``codes``, in one statement."""
+        if not codes:
+            return {}
+        rows = await self.session.execute(select(Office.code, Office.id).where(Office.code.in_(list(codes))))
+        return {code: office_id for code, office_id in rows}
 
     # Reminders.
 

@@ -5,11 +5,13 @@ The worklist is computed when asked from what the other modules record (mandates
 approvals, hold notices, the ledger's money held, invoices); it stores nothing but the reminders.
 Its items are ordered by ``id`` (``<kind>:<since>:<office>:<subject>``: by kind, then the oldest
 first), which is the cursor of its keyset pagination: a page collects only the kinds it can hold,
-from the cursor's own kind on, and stops at the first kind that fills it."""
+from the cursor's own kind on, and stops at the first kind that fills it; each kind's collector
+takes the cursor and the room left on the page, and reads its items from there (docs/adr/0012)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -31,7 +33,7 @@ from hub.settings import get_settings
 from hub.tariff.catalogue import load_catalogue
 from hub.worklist import next_acts, pace
 from hub.worklist.models import Reminder
-from hub.worklist.repository import WorklistRepository
+from hub.worklist.repository import Resume, WorklistRepository
 from schemas import v1
 
 AGENCY = v1.AGENCY
@@ -51,7 +53,7 @@ class Kind(StrEnum):
 
 
 OFFICE_TOPICS = frozenset(t.value for t in v1.ReminderTopic)
-ALL = 1_000_000  # no page: every item of a kind (each kind is collected whole, then paged)
+ALL = 1_000_000  # no page: every item of a kind
 
 
 @dataclass(frozen=True)
@@ -116,13 +118,13 @@ async def worklist(
     repo = WorklistRepository(session)
     page: list[Item] = []
     for kind in _in_page_order(wanted, after):
-        found = sorted(await _COLLECTORS[kind](session, repo, office, now), key=lambda i: i.id)
-        page += [i for i in found if after is None or i.id > after]
+        resume = _resume(kind, after)
+        if isinstance(resume, _Past):
+            continue
+        page += await _COLLECTORS[kind](session, repo, office, now, resume, limit - len(page))
         if len(page) >= limit:
             break
-    page = page[:limit]
-    codes = {i.office_code for i in page}
-    ids = {o.code: o.id for o in [await OfficeRepository(session).get_by_code(c) for c in codes] if o}
+    ids = await repo.office_ids({i.office_code for i in page})
     keys = {(ids[i.office_code], i.kind, i.subject) for i in page}
     last = await repo.last_reminders(keys)
     today = now.date()
@@ -145,30 +147,90 @@ def _in_page_order(wanted: frozenset[str], after: str | None) -> list[Kind]:
     )
 
 
+class _Past:
+    """A cursor after every item of a kind."""
+
+
+PAST = _Past()
+
+
+def _resume(kind: Kind, after: str | None) -> Resume | _Past | None:
+    """Where ``kind``'s items resume after the cursor ``after``: None, all of them; ``PAST``, none.
+    An item's id is ``<kind>:<YYYY-MM-DD>:<office>:<subject>``, its day of fixed width, so the ids of
+    a kind sort as (day, ``<office>:<subject>``) do, and any string, an item's id or not, falls
+    among them where this says."""
+    prefix = f"{kind.value}:"
+    if after is None or after < prefix:
+        return None
+    if not after.startswith(prefix):
+        return PAST
+    head, rest = after[len(prefix) : len(prefix) + 11], after[len(prefix) + 11 :]
+    if len(head) == 11 and head[10] == ":":
+        try:
+            day = date.fromisoformat(head[:10])
+        except ValueError:
+            day = None
+        if day is not None and day.isoformat() == head[:10]:
+            return Resume(day, rest)
+    # Not an item's day: every item from the first day whose "YYYY-MM-DD:" sorts after ``head``.
+    low, high = date.min.toordinal(), date.max.toordinal() + 1
+    while low < high:
+        middle = (low + high) // 2
+        if f"{date.fromordinal(middle).isoformat()}:" > head:
+            high = middle
+        else:
+            low = middle + 1
+    return PAST if low > date.max.toordinal() else Resume(date.fromordinal(low), None)
+
+
+def _page_of(found: list[Item], after: Resume | None, limit: int) -> list[Item]:
+    """A kind collected whole, paged: its items in order after ``after``, ``limit`` at most."""
+    ordered = sorted(found, key=lambda i: i.id)
+    if after is not None:
+        ordered = [
+            i
+            for i in ordered
+            if i.since > after.day
+            or (i.since == after.day and (after.rest is None or f"{i.office_code}:{i.subject}" > after.rest))
+        ]
+    return ordered[:limit]
+
+
 async def _stale(
-    session: AsyncSession, repo: WorklistRepository, office: Office | None, now: datetime
+    session: AsyncSession,
+    repo: WorklistRepository,
+    office: Office | None,
+    now: datetime,
+    after: Resume | None,
+    limit: int,
 ) -> list[Item]:
+    """Each office's threshold first (its pace), then the mandates quiet past their office's, in
+    the database: a mandate is stale when ``(today - since).days > threshold``, that is when its
+    ``since`` is before ``today - threshold``."""
     office_id = None if office is None else office.id
     settings = get_settings()
     today = now.date()
     acts = await repo.act_dates(today - timedelta(days=settings.worklist_pace_window_days), office_id)
     paces = pace.office_paces((code, mandate, on) for code, mandate, on in acts)
-    found = []
-    for mandate_ref, code, case_ref, issued_at, last_act_on in await repo.working_mandates(office_id):
-        since = last_act_on or _day(issued_at)
-        quiet = (today - since).days
-        office_pace = paces.get(code)
-        threshold = pace.stale_threshold(
+
+    def threshold(office_pace: pace.Pace | None) -> int:
+        return pace.stale_threshold(
             office_pace, stale_days=settings.worklist_stale_days, factor=settings.worklist_pace_factor
         )
-        if quiet <= threshold:
-            continue
+
+    cutoffs = {code: today - timedelta(days=threshold(p)) for code, p in paces.items()}
+    rows = await repo.stale_mandates(
+        office_id, cutoffs, today - timedelta(days=threshold(None)), after, limit
+    )
+    found = []
+    for mandate_ref, code, case_ref, issued_at, last_act_on in rows:
+        since = last_act_on or _day(issued_at)
         explanation = pace.stale_explanation(
             mandate_ref,
-            quiet,
+            (today - since).days,
             since,
             last_act_on is not None,
-            office_pace,
+            paces.get(code),
             stale_days=settings.worklist_stale_days,
             factor=settings.worklist_pace_factor,
         )
@@ -187,11 +249,16 @@ async def _stale(
 
 
 async def _ack_overdue(
-    session: AsyncSession, repo: WorklistRepository, office: Office | None, now: datetime
+    session: AsyncSession,
+    repo: WorklistRepository,
+    office: Office | None,
+    now: datetime,
+    after: Resume | None,
+    limit: int,
 ) -> list[Item]:
     office_id = None if office is None else office.id
     hours = get_settings().mandate_ack_hours
-    rows = await repo.unacknowledged_mandates(now - timedelta(hours=hours), office_id)
+    rows = await repo.unacknowledged_mandates(now - timedelta(hours=hours), office_id, after, limit)
     return [
         Item(
             Kind.MANDATE_ACK_OVERDUE,
@@ -208,8 +275,15 @@ async def _ack_overdue(
 
 
 async def _hold_notice_overdue(
-    session: AsyncSession, repo: WorklistRepository, office: Office | None, now: datetime
+    session: AsyncSession,
+    repo: WorklistRepository,
+    office: Office | None,
+    now: datetime,
+    after: Resume | None,
+    limit: int,
 ) -> list[Item]:
+    """Collected whole: one item per office and case, from its earliest overdue notice, which the
+    mandates module lists (hold notices are few: one per hold on a case with mandates)."""
     views, _ = await mandates.list_hold_notices(session, overdue=True, limit=ALL, now=now)
     found: dict[tuple[str, str], Item] = {}
     for v in sorted(views, key=lambda v: v.notice.sent_at):
@@ -225,7 +299,7 @@ async def _hold_notice_overdue(
             case_ref=v.case_ref,
             mandate_ref=v.mandate_refs[0] if v.mandate_refs else None,
         )
-    return list(found.values())
+    return _page_of(list(found.values()), after, limit)
 
 
 def office_code_of(office: Office | None) -> str | None:
@@ -233,11 +307,16 @@ def office_code_of(office: Office | None) -> str | None:
 
 
 async def _held(
-    session: AsyncSession, repo: WorklistRepository, office: Office | None, now: datetime
+    session: AsyncSession,
+    repo: WorklistRepository,
+    office: Office | None,
+    now: datetime,
+    after: Resume | None,
+    limit: int,
 ) -> list[Item]:
     office_id = None if office is None else office.id
     found = []
-    for mandate, code, case_ref in await repo.held_mandates(office_id):
+    for mandate, code, case_ref in await repo.held_mandates(office_id, after, limit):
         reasons = (mandate.assessment or {}).get("reasons")
         first = reasons[0].get("message") if isinstance(reasons, list) and reasons else None
         why = f": {first}" if first else ""
@@ -256,11 +335,16 @@ async def _held(
 
 
 async def _cost_requests(
-    session: AsyncSession, repo: WorklistRepository, office: Office | None, now: datetime
+    session: AsyncSession,
+    repo: WorklistRepository,
+    office: Office | None,
+    now: datetime,
+    after: Resume | None,
+    limit: int,
 ) -> list[Item]:
     office_id = None if office is None else office.id
     found = []
-    for approval, mandate_ref, code, case_ref in await repo.pending_cost_requests(office_id):
+    for approval, mandate_ref, code, case_ref in await repo.pending_cost_requests(office_id, after, limit):
         amount = ""
         if approval.amount_cents is not None:
             amount = f" for {Money(approval.amount_cents, 'EUR').display()}"
@@ -282,11 +366,17 @@ async def _cost_requests(
 
 
 async def _unremitted(
-    session: AsyncSession, repo: WorklistRepository, office: Office | None, now: datetime
+    session: AsyncSession,
+    repo: WorklistRepository,
+    office: Office | None,
+    now: datetime,
+    after: Resume | None,
+    limit: int,
 ) -> list[Item]:
+    """Collected whole: the money held comes from the finance module's own ageing of the ledger."""
     days = get_settings().remittance_deadline_days
     held = await remittances.unremitted(session, deadline_days=days, office=office, today=now.date())
-    return [
+    found = [
         Item(
             Kind.UNREMITTED,
             owed.office_code,
@@ -303,14 +393,20 @@ async def _unremitted(
         for case in owed.cases
         if case.overdue
     ]
+    return _page_of(found, after, limit)
 
 
 async def _disputed(
-    session: AsyncSession, repo: WorklistRepository, office: Office | None, now: datetime
+    session: AsyncSession,
+    repo: WorklistRepository,
+    office: Office | None,
+    now: datetime,
+    after: Resume | None,
+    limit: int,
 ) -> list[Item]:
     office_id = None if office is None else office.id
     found = []
-    for invoice, code in await repo.disputed_invoices(office_id):
+    for invoice, code in await repo.disputed_invoices(office_id, after, limit):
         since = invoice.dispute_sent_at or invoice.received_at
         found.append(
             Item(
@@ -330,7 +426,14 @@ async def _disputed(
     return found
 
 
-_COLLECTORS = {
+# Each takes the page's cursor (where its items resume) and the room left on the page, and returns
+# that many of its items at most, in order.
+_COLLECTORS: dict[
+    Kind,
+    Callable[
+        [AsyncSession, WorklistRepository, Office | None, datetime, Resume | None, int], Awaitable[list[Item]]
+    ],
+] = {
     Kind.STALE_MANDATE: _stale,
     Kind.MANDATE_ACK_OVERDUE: _ack_overdue,
     Kind.HOLD_NOTICE_ACK_OVERDUE: _hold_notice_overdue,

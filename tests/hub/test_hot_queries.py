@@ -16,6 +16,7 @@ from hub.acts.repository import ActReportRepository
 from hub.database import create_engine, refresh_statistics, session_factory
 from hub.kit.clock import utcnow
 from hub.messaging.repository import MessageRepository
+from hub.worklist import service as worklist
 from tests.conftest import postgres_database
 
 pytestmark = pytest.mark.postgres
@@ -24,6 +25,7 @@ MESSAGES = 60_000  # outbound ones, each with an outbox row and a mailbox row; a
 BATCH = 500  # inbound messages per batch, each with its receipt
 PENDING_EVERY = 12  # one outbox row in 12 still pending, one mailbox row in 12 due
 BENCH_MESSAGES = 5_000  # the relay's bench (``hub bench --size ci``)
+WAITING = 20_000  # the worklist's mandates not acknowledged, as many held, twice as many done
 
 
 def outbound_rows(messages: int) -> list[str]:
@@ -65,6 +67,34 @@ LOAD = [
         signature, signature_alg, created_at)
     SELECT id, message_id, sender, sha256, right(message_id, 1) <> '7', '[]', now(), 'sig', 'Ed25519', now()
     FROM messages WHERE kind = 'act_report'""",
+    # The worklist: offices, a case each, and WAITING mandates of each kind it pages through the
+    # partial indexes (not acknowledged, held), with as many cost requests pending; many more
+    # mandates done.
+    """INSERT INTO offices (id, code, name, departements, delivery_channel, codec, active, created_at)
+    SELECT gen_random_uuid(), 'CJ' || g, 'Etude ' || g, '[]', 'pull', 'canonical-xml-v1', true, now()
+    FROM generate_series(1, 300) g""",
+    """INSERT INTO creditors (id, name, created_at) VALUES (gen_random_uuid(), 'Banque', now())""",
+    """INSERT INTO debtors (id, kind, name, created_at)
+    VALUES (gen_random_uuid(), 'person', 'Jean', now())""",
+    """INSERT INTO cases (id, ref, creditor_id, debtor_id, claim_kind, principal_cents, interest_cents,
+        costs_cents, paid_cents, currency, created_at)
+    SELECT gen_random_uuid(), 'C-' || o.code, (SELECT id FROM creditors), (SELECT id FROM debtors),
+        'consumer', 250000, 0, 0, 0, 'EUR', now()
+    FROM offices o""",
+    f"""INSERT INTO mandates (id, ref, case_id, office_id, kind, acts, status, priority, created_by,
+        currency, issued_at, created_at)
+    SELECT gen_random_uuid(), 'M-' || g, c.id, c_office.id, 'per_act', '[]',
+        (ARRAY['issued', 'held', 'completed', 'completed'])[1 + g % 4], 'normal', 'a@b.c', 'EUR',
+        now() - (g % 700) * interval '1 day' - (g % 24) * interval '1 hour',
+        now() - (g % 500) * interval '1 day' - (g % 24) * interval '1 hour'
+    FROM generate_series(1, {4 * WAITING}) g
+    JOIN offices c_office ON c_office.code = 'CJ' || (1 + g % 300)
+    JOIN cases c ON c.ref = 'C-' || c_office.code""",
+    """INSERT INTO approvals (id, approval_id, mandate_id, act_code, amount_cents, requested_by,
+        request_message_id, decision, attempts, created_at)
+    SELECT gen_random_uuid(), 'APR-' || m.ref, m.id, 'BANK_GARNISHMENT', 12000, 'office', 'CRQ-' || m.ref,
+        CASE WHEN m.status = 'completed' THEN 'approved' END, 0, m.created_at
+    FROM mandates m WHERE m.status IN ('completed', 'held')""",
 ]
 
 
@@ -179,3 +209,50 @@ async def test_a_batch_is_counted_from_its_own_records(loaded: AsyncEngine) -> N
     # the batch's records (never the table's).
     assert_walks(plan, "ix_messages_parent_id", big={"messages", "receipts"}, sorts_at_most=2 * BATCH)
     assert "uq_receipts_message_pk" in {n.get("Index Name") for n in nodes(plan)}
+
+
+async def plans_of(
+    engine: AsyncEngine, query: Callable[[AsyncSession], Awaitable[Any]]
+) -> list[dict[str, Any]]:
+    """The plans PostgreSQL chooses for the statements ``query`` sends, with their parameters."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            await query(session)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+    plans = []
+    async with engine.connect() as conn:
+        for statement, parameters in sent:
+            explained = await conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
+            plans.append(explained.scalar_one()[0]["Plan"])
+    return plans
+
+
+@pytest.mark.parametrize(
+    ("kind", "index", "after"),
+    [
+        ("mandate_ack_overdue", "ix_mandates_issued_issued_at", "mandate_ack_overdue:2026-01-10:CJ7:M-1"),
+        ("held_mandate", "ix_mandates_held_created_at", "held_mandate:2026-03-01:CJ150:M-9"),
+        ("cost_request", "ix_approvals_pending_created_at", "cost_request:2026-05-01:CJ2:APR-M-5"),
+    ],
+)
+async def test_a_worklist_page_walks_its_kind_from_the_cursor(
+    loaded: AsyncEngine, kind: str, index: str, after: str
+) -> None:
+    """Two statements of the kind: the day of the page's last item, walking the kind's partial index
+    from the cursor's day (no sort), then the page, sorting the rows of the days up to that one
+    only; never the kind's ``WAITING`` rows."""
+
+    async def page(session: AsyncSession) -> None:
+        views, _ = await worklist.worklist(session, kinds=frozenset({kind}), after=after, limit=100)
+        assert len(views) == 100
+
+    boundary, rows, *_ = await plans_of(loaded, page)
+    assert_walks(boundary, index, big={"mandates", "approvals", "cases"})
+    assert_walks(rows, index, big={"mandates", "approvals"}, sorts_at_most=WAITING // 20)
