@@ -39,6 +39,7 @@ Expression = ColumnElement[Any] | QueryableAttribute[Any]
 
 # At the office and not finished: what a mandate gone quiet can be.
 WORKING = (MandateStatus.ACKNOWLEDGED.value, MandateStatus.IN_PROGRESS.value)
+REMINDER_KEYS_A_STATEMENT = 1_000  # (office, topic, subject): 3,000 parameters, a statement PostgreSQL parses
 
 
 def _status(status: MandateStatus) -> ColumnElement[str]:
@@ -291,14 +292,23 @@ class WorklistRepository:
         self, items: Collection[tuple[uuid.UUID, str, str]]
     ) -> dict[tuple[uuid.UUID, str, str], Reminder]:
         """The last reminder sent of each (office id, topic, subject) of ``items``."""
-        if not items:
-            return {}
-        rows = await self.session.scalars(
-            select(Reminder)
-            .where(tuple_(Reminder.office_id, Reminder.topic, Reminder.subject).in_(list(items)))
-            .order_by(Reminder.sent_at)
-        )
-        return {(r.office_id, r.topic, r.subject): r for r in rows}
+        keys: list[tuple[uuid.UUID, str, str]] = list(items)
+        last: dict[tuple[uuid.UUID, str, str], Reminder] = {}
+        # In parts: an office's whole worklist, read to send it a reminder, can hold over 10,000 items,
+        # and in one statement their keys failed ("stack depth limit exceeded" on PostgreSQL, which
+        # takes 32,767 parameters at most in any case).
+        for start in range(0, len(keys), REMINDER_KEYS_A_STATEMENT):
+            rows = await self.session.scalars(
+                select(Reminder)
+                .where(
+                    tuple_(Reminder.office_id, Reminder.topic, Reminder.subject).in_(
+                        keys[start : start + REMINDER_KEYS_A_STATEMENT]
+                    )
+                )
+                .order_by(Reminder.sent_at)
+            )
+            last |= {(r.office_id, r.topic, r.subject): r for r in rows}
+        return last
 
     async def reminder(self, message_id: str, *, for_update: bool = False) -> Reminder | None:
         """``for_update``: locked and read fresh, so two acknowledgements are recorded one after the other."""

@@ -17,6 +17,7 @@ from hub.database import unit_of_work
 from hub.kit.clock import utcnow
 from hub.messaging.relay import Relay
 from hub.worklist.models import Reminder
+from hub.worklist.repository import WorklistRepository
 from tests.hub.worklist.factories import a_mandate, an_office, office_key, staff_token
 
 
@@ -147,3 +148,23 @@ async def test_refused_reminders_send_nothing(app: FastAPI, client: httpx.AsyncC
     body = {"office": office.code, "topic": "stale_mandate", "mandate_ref": busy.mandate.ref}
     as_office = await client.post("/v1/reminders", json=body, headers=key)
     assert as_office.status_code == 401 and as_office.json()["code"] == "auth.not_staff_token"
+
+
+async def test_the_last_reminders_of_more_items_than_a_statement_takes_parameters(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """An office's whole worklist is read to remind it (over 10,000 items for a big office): three
+    parameters an item, past the 32,767 a PostgreSQL statement (and SQLite) takes at once."""
+    async with unit_of_work(app.state.sessions) as session:
+        office = await an_office(session)
+        quiet = await a_mandate(session, office, status="acknowledged", issued=utcnow() - timedelta(days=40))
+    body = {"office": office.code, "topic": "stale_mandate", "mandate_ref": quiet.mandate.ref}
+    sent = await client.post("/v1/reminders", json=body, headers=await staff_token(app))
+    assert sent.status_code == 201, sent.text
+
+    keys = [(office.id, "stale_mandate", f"M-NONE-{i}") for i in range(12_000)]
+    keys.insert(7_000, (office.id, "stale_mandate", quiet.mandate.ref))
+    async with unit_of_work(app.state.sessions) as session:
+        last = await WorklistRepository(session).last_reminders(keys)
+    assert list(last) == [(office.id, "stale_mandate", quiet.mandate.ref)]
+    assert last[office.id, "stale_mandate", quiet.mandate.ref].message_id == sent.json()["message_id"]
