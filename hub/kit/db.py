@@ -9,7 +9,7 @@ import operator
 import uuid
 from collections.abc import AsyncIterator, Callable, Collection
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     JSON,
@@ -222,12 +222,14 @@ class RowBuffer:
         session's own connection, so in its transaction. What an INSERT would fill in is filled in
         here: the columns' Python defaults and bind conversions (JSON to text, UTC times)."""
         connection = await self.session.connection()
-        dialect = connection.dialect
-        given, defaulted = _columns_written(table, values)
-        columns = [table.c[key] for key in given] + defaulted
+        written = _written(table, tuple(values[0]), connection.dialect)
         # Only the columns with a conversion are converted, in place: most have none (the driver's).
-        converted = [(at, to) for at, c in enumerate(columns) if (to := _copy_conversion(c, dialect))]
-        fill = [_default_of(c) for c in defaulted]
+        converted = [(at, to) for at, (_key, to) in enumerate(written.given) if to is not None]
+        converted += [
+            (at, to) for at, (_make, to) in enumerate(written.defaulted, len(written.given)) if to is not None
+        ]
+        fill = [make for make, _to in written.defaulted]
+        given = [key for key, _to in written.given]
         read = operator.itemgetter(*given)
         records = []
         for row in values:
@@ -239,7 +241,7 @@ class RowBuffer:
             records.append(tuple(record))
         raw = await connection.get_raw_connection()
         await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-            table.name, records=records, columns=[c.name for c in columns]
+            table.name, records=records, columns=[c.name for c in written.columns]
         )
 
     async def _insert_together(self, by_table: dict[Table, list[dict[str, Any]]]) -> None:
@@ -250,23 +252,19 @@ class RowBuffer:
         driver prepares it once). Foreign keys are checked at the end of the statement, so a row may
         point at one written with it. Values are filled in and converted as for COPY."""
         connection = await self.session.connection()
-        dialect = connection.dialect
-        written: list[tuple[Table, tuple[Column[Any], ...]]] = []
+        order = _table_order(len(Base.metadata.tables))
+        shape = tuple((table, tuple(by_table[table][0])) for table in sorted(by_table, key=order.__getitem__))
+        statement, written = _together(shape, connection.dialect)
         arrays: list[list[Any]] = []
-        for table, _insert in _inserts_in_order(len(Base.metadata.tables)):
-            if (values := by_table.get(table)) is None:
-                continue
-            given, defaulted = _columns_written(table, values)
-            for key in given:
-                convert = _copy_conversion(table.c[key], dialect)
+        for (table, _given), plan in zip(shape, written, strict=True):
+            values = by_table[table]
+            for key, convert in plan.given:
                 found = [row[key] for row in values]
                 arrays.append(found if convert is None else [convert(value) for value in found])
-            for column in defaulted:
-                convert, make = _copy_conversion(column, dialect), _default_of(column)
+            for make, convert in plan.defaulted:
                 made = [make() for _row in values]
                 arrays.append(made if convert is None else [convert(value) for value in made])
-            written.append((table, (*(table.c[key] for key in given), *defaulted)))
-        await connection.exec_driver_sql(_together(tuple(written), dialect), tuple(arrays))
+        await connection.exec_driver_sql(statement, tuple(arrays))
 
     @contextlib.asynccontextmanager
     async def paused(self) -> AsyncIterator[None]:
@@ -308,34 +306,59 @@ def _inserts_in_order(table_count: int) -> list[tuple[Table, Insert]]:
     return [(table, insert(table)) for table in Base.metadata.sorted_tables]
 
 
+@functools.cache
+def _table_order(table_count: int) -> dict[Table, int]:
+    """Each table's place in foreign key order (``_inserts_in_order``)."""
+    return {table: at for at, (table, _insert) in enumerate(_inserts_in_order(table_count))}
+
+
+class _Written(NamedTuple):
+    """How a buffer's rows of a table are written: the columns (those the rows give, then those left
+    to a Python-side default), each given key with its conversion, each default with its conversion."""
+
+    columns: tuple[Column[Any], ...]
+    given: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    defaulted: tuple[tuple[Callable[[], Any], Callable[[Any], Any] | None], ...]
+
+
+@functools.lru_cache(maxsize=256)
+def _written(table: Table, given: tuple[str, ...], dialect: Dialect) -> _Written:
+    """For rows of ``table`` giving the keys ``given`` (the first row's: a buffer's rows of a table
+    all give the same): the columns they leave to a Python-side default, which a bulk write fills in
+    itself, and every conversion, worked out once per shape, not per write."""
+    defaulted = [c for c in table.columns if c.key not in given and c.default is not None]
+    return _Written(
+        (*(table.c[key] for key in given), *defaulted),
+        tuple((key, _copy_conversion(table.c[key], dialect)) for key in given),
+        tuple((_default_of(c), _copy_conversion(c, dialect)) for c in defaulted),
+    )
+
+
 @functools.lru_cache(maxsize=64)
-def _together(written: tuple[tuple[Table, tuple[Column[Any], ...]], ...], dialect: Dialect) -> str:
-    """The text of ``RowBuffer._insert_together`` for these tables and columns, in this order."""
+def _together(
+    shape: tuple[tuple[Table, tuple[str, ...]], ...], dialect: Dialect
+) -> tuple[str, tuple[_Written, ...]]:
+    """The text of ``RowBuffer._insert_together`` for these tables (in this order) and the keys their
+    rows give, and how each table's rows are written."""
     quote = dialect.identifier_preparer.quote
+    written = tuple(_written(table, given, dialect) for table, given in shape)
     inserts: list[str] = []
     number = 0
-    for table, columns in written:
+    for (table, _given), plan in zip(shape, written, strict=True):
         arrays = []
-        for column in columns:
+        for column in plan.columns:
             number += 1
             arrays.append(f"${number}::{column.type.compile(dialect=dialect)}[]")
-        names = ", ".join(quote(column.name) for column in columns)
+        names = ", ".join(quote(column.name) for column in plan.columns)
         rows = f"SELECT * FROM unnest({', '.join(arrays)})"  # noqa: S608 (placeholders and type names)
         inserts.append(f"INSERT INTO {quote(table.name)} ({names}) {rows}")
     *first, last = inserts
     if not first:
-        return last
+        return last, written
     ctes = ", ".join(
-        f"{table.name}_rows AS ({insert})" for (table, _c), insert in zip(written, first, strict=False)
+        f"{table.name}_rows AS ({insert})" for (table, _g), insert in zip(shape, first, strict=False)
     )
-    return f"WITH {ctes} {last}"
-
-
-def _columns_written(table: Table, values: list[dict[str, Any]]) -> tuple[list[str], list[Column[Any]]]:
-    """The keys the rows give (the first row's: a buffer's rows of a table all give the same) and the
-    columns they leave to a Python-side default, which a bulk write fills in itself."""
-    given = list(values[0])
-    return given, [c for c in table.columns if c.key not in values[0] and c.default is not None]
+    return f"WITH {ctes} {last}", written
 
 
 def _default_of(column: Column[Any]) -> Callable[[], Any]:

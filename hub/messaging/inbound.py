@@ -453,9 +453,10 @@ class InboundProcessor:
             received.content_type,
             parent_id=received.parent_id,
             case_id=case_id,
-            # A batch chunk's record of a kind that checks before it writes: a row of the chunk's
-            # buffer, no ORM object (its status is final before the buffer is written).
-            staged=handling is not None and not handling.savepoint and RowBuffer.folds_lifecycle(session),
+            # A message of a kind that checks before it writes, in a unit of work with a row buffer (a
+            # batch chunk's record, an act report's request): a row of the buffer, no ORM object (its
+            # status is final before the buffer is written), written with the buffer's other rows.
+            staged=handling is not None and not handling.savepoint and RowBuffer.of(session) is not None,
         )
         delivery = Delivery(message, stored, office, reading.errors[:MAX_ERRORS], preloaded.get(env.kind))
         try:

@@ -120,10 +120,11 @@ def _message_row(
 
 class StagedMessage:
     """An inbound message kept as a row of its unit of work's row buffer (``store_inbound(staged=
-    True)``: a batch chunk's record), with no ORM object: what the rest of the unit of work reads of
-    it, as of a ``StoredMessage``. Its status is written into the row, which the buffer writes with
-    the chunk's other rows (COPY on PostgreSQL), so it must not change once they are written: only a
-    kind that checks before it writes (``KindHandling.savepoint`` False) is staged."""
+    True)``: a batch chunk's record, a single act report), with no ORM object: what the rest of the
+    unit of work reads of it, as of a ``StoredMessage``. Its status is written into the row, which the
+    buffer writes with its other rows (a chunk's by COPY on PostgreSQL, a single message's in one
+    statement), so it must not change once they are written: only a kind that checks before it writes
+    (``KindHandling.savepoint`` False) is staged."""
 
     __slots__ = ("direction", "id", "kind", "message_id", "parent_id", "recipient", "row", "sender", "sha256")
     # Filled in as the row is written, as an ORM object's before its flush: a receipt's time is its own.
@@ -139,6 +140,15 @@ class StagedMessage:
         self.recipient: str = row["recipient"]
         self.sha256: str = row["sha256"]
         self.parent_id: uuid.UUID | None = row["parent_id"]
+
+    def __getattr__(self, name: str) -> Any:
+        """The row's other columns (its body, content type, case...), as a ``StoredMessage``'s."""
+        if name == "row":  # not set yet: no row to read from
+            raise AttributeError(name)
+        try:
+            return self.row[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
     @property
     def status(self) -> str:

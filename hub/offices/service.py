@@ -272,26 +272,26 @@ class KeyCache:
     def __init__(self, seconds: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
         self.clock = clock
-        # hash -> (until, key id, the office's column values: a copy no session can expire)
-        self._entries: dict[str, tuple[float, str, dict[str, Any]]] = {}
+        # hash -> (until, key id, the office as it was read: a detached copy made from its column
+        # values, in no session, so none can expire or change it; ``merge`` only reads it)
+        self._entries: dict[str, tuple[float, str, Office]] = {}
 
     def get(self, key_hash: str) -> Office | None:
         """A detached office (its row as it was read), for ``session.merge(office, load=False)``."""
         entry = self._entries.get(key_hash)
         if entry is None:
             return None
-        until, _, values = entry
+        until, _, office = entry
         if self.clock() >= until:
             del self._entries[key_hash]
             return None
-        office = Office(**values)
-        make_transient_to_detached(office)
         return office
 
     def put(self, key_hash: str, key_id: str, office: Office) -> None:
         if self.seconds > 0:
-            values = {c.key: getattr(office, c.key) for c in Office.__table__.columns}
-            self._entries[key_hash] = (self.clock() + self.seconds, key_id, values)
+            copy = Office(**{c.key: getattr(office, c.key) for c in Office.__table__.columns})
+            make_transient_to_detached(copy)
+            self._entries[key_hash] = (self.clock() + self.seconds, key_id, copy)
 
     def evict(self, key_id: str) -> None:
         for key_hash in [h for h, (_, kid, _) in self._entries.items() if kid == key_id]:
@@ -299,7 +299,7 @@ class KeyCache:
 
     def forget_office(self, office_id: uuid.UUID) -> None:
         """Drops every key of an office whose details changed: its next request reads them anew."""
-        for key_hash in [h for h, (_, _, v) in self._entries.items() if v["id"] == office_id]:
+        for key_hash in [h for h, (_, _, o) in self._entries.items() if o.id == office_id]:
             del self._entries[key_hash]
 
 
