@@ -129,23 +129,9 @@ async def small() -> AsyncIterator[AsyncEngine]:
 
 async def plan_of(engine: AsyncEngine, query: Callable[[AsyncSession], Awaitable[Any]]) -> dict[str, Any]:
     """The plan PostgreSQL chooses for the one statement ``query`` sends, with its parameters."""
-    sent: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", capture)
-    try:
-        async with session_factory(engine)() as session, session.begin():
-            await query(session)
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", capture)
-    assert len(sent) == 1, [s for s, _ in sent]
-    statement, parameters = sent[0]
-    async with engine.connect() as conn:
-        explained = await conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
-        plan: dict[str, Any] = explained.scalar_one()[0]["Plan"]
-    return plan
+    plans = await plans_of(engine, query)
+    assert len(plans) == 1, f"{len(plans)} statements sent"
+    return plans[0]
 
 
 def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
