@@ -4,6 +4,7 @@ only (its planner is the one production runs)."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -98,33 +99,32 @@ LOAD = [
 ]
 
 
-@pytest.fixture(scope="module")
-async def loaded() -> AsyncIterator[AsyncEngine]:
+@contextlib.asynccontextmanager
+async def _database_with(statements: list[str]) -> AsyncIterator[AsyncEngine]:
+    """A migrated database of its own holding what ``statements`` insert, analysed."""
     async with postgres_database() as url:
         engine = create_engine(url)
         async with engine.begin() as conn:
-            for statement in LOAD:
+            for statement in statements:
                 await conn.execute(text(statement))
         await refresh_statistics(engine)
         try:
             yield engine
         finally:
             await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+async def loaded() -> AsyncIterator[AsyncEngine]:
+    async with _database_with(LOAD) as engine:
+        yield engine
 
 
 @pytest.fixture(scope="module")
 async def small() -> AsyncIterator[AsyncEngine]:
     """A hub holding the relay bench's messages: tables the planner takes for small."""
-    async with postgres_database() as url:
-        engine = create_engine(url)
-        async with engine.begin() as conn:
-            for statement in outbound_rows(BENCH_MESSAGES):
-                await conn.execute(text(statement))
-        await refresh_statistics(engine)
-        try:
-            yield engine
-        finally:
-            await engine.dispose()
+    async with _database_with(outbound_rows(BENCH_MESSAGES)) as engine:
+        yield engine
 
 
 async def plan_of(engine: AsyncEngine, query: Callable[[AsyncSession], Awaitable[Any]]) -> dict[str, Any]:
