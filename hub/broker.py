@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
+from aio_pika.exceptions import ChannelPreconditionFailed
 
 from adapters.amqp import topology
 from adapters.amqp.connection import connect
@@ -19,6 +20,12 @@ from adapters.amqp.publisher import OutgoingMessage, Publisher, PublishOutcome, 
 
 log = structlog.get_logger()
 RETRY_CONNECT_S = 2.0
+RETRY_TOPOLOGY_S = 30.0
+TOPOLOGY_HINT = (
+    "drain the queue named in the error, delete it (rabbitmqctl delete_queue NAME) and let the hub "
+    "declare it again, or load deploy/rabbitmq/definitions.json into a new virtual host "
+    "(docs/adr/0021-inbound-delivery-limit.md)"
+)
 
 
 class Broker:
@@ -32,6 +39,7 @@ class Broker:
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._declared_offices: set[str] = set()
+        self._problem: str | None = None
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._connect(), name="broker-connect")
@@ -49,9 +57,19 @@ class Broker:
                 await asyncio.sleep(RETRY_CONNECT_S)
                 continue
             self._declare_channel = await connection.channel()
-            await topology.declare_topology(
-                self._declare_channel, self.office_codes, delivery_limit=self.delivery_limit
-            )
+            try:
+                await topology.declare_topology(
+                    self._declare_channel, self.office_codes, delivery_limit=self.delivery_limit
+                )
+            except ChannelPreconditionFailed as exc:
+                # A queue made with other arguments (e.g. hub.inbound with the x-delivery-limit
+                # of before ADR 0021): nothing here can change it; say so until an operator has.
+                self._problem = f"broker topology differs from the hub's: {exc}; {TOPOLOGY_HINT}"
+                log.error("broker_topology_mismatch", error=str(exc), hint=TOPOLOGY_HINT)
+                await connection.close()
+                await asyncio.sleep(RETRY_TOPOLOGY_S)
+                continue
+            self._problem = None
             self._declared_offices.update(self.office_codes)
             self.publisher = await Publisher.open(connection)
             self.connection = connection
@@ -96,7 +114,7 @@ class Broker:
 
     async def health(self) -> str | None:
         if self.connection is None:
-            return "broker unreachable: not connected yet"
+            return self._problem or "broker unreachable: not connected yet"
         if self.connection.is_closed or not self.connection.connected.is_set():
             return "broker unreachable: connection lost, reconnecting"
         return None

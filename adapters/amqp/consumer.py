@@ -3,8 +3,17 @@
 The hub's handler commits its database transaction before returning, so acking only after it
 returns means a message is never lost: if the process dies first, the broker redelivers it (and
 the inbox table drops the duplicate). A handler that raises has the message rejected with
-requeue; the quorum queue counts deliveries and, past its delivery limit, dead-letters the
-message to ``hub.dead`` with the reason, so one poison message cannot loop forever.
+requeue; the quorum queue counts deliveries (``x-delivery-count``) and the message is
+dead-lettered to ``hub.dead`` once it has had enough, so one poison message cannot loop forever.
+
+Who gives up is either the queue (its ``x-delivery-limit``: the queues other parties consume) or
+this consumer (``limits``: ``hub.inbound``, which has no broker limit, ADR 0021). RabbitMQ 3.x
+counts a message returned by a consumer that died or lost its connection as a delivery, so a
+worker killed again and again made the queue dead-letter the healthy messages it held at every
+kill. With :class:`Limits` the consumer decides: it rejects without requeue (the queue's
+dead-letter exchange takes the message, reason ``rejected``) a message whose handler failed at
+its ``retries``-th redelivery, and, unhandled, one already delivered ``deliveries`` times (a
+message that kills its consumer never reaches a handler's ``except``).
 
 Handlers run concurrently, up to ``prefetch`` at a time (aiormq starts one task per delivery):
 a slow or failing message does not hold back the others, and the order of handling is not the
@@ -54,6 +63,22 @@ class Delivery:
 Handler = Callable[[Delivery], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Limits:
+    """When this consumer dead-letters a message itself (for a queue without ``x-delivery-limit``)."""
+
+    retries: int = 5
+    """A handler failing at this redelivery (or later) dead-letters the message: like the queue's
+    own limit, the handler sees it ``retries + 1`` times at most."""
+    deliveries: int = 20
+    """A message delivered this many times before without an outcome (its consumers died with it)
+    is dead-lettered before the handler sees it again."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.retries <= self.deliveries:
+            raise ValueError("need 0 <= retries <= deliveries")
+
+
 def to_delivery(queue: str, message: AbstractIncomingMessage) -> Delivery:
     headers: Mapping[str, Any] = dict(message.headers or {})
     count = headers.get(DELIVERY_COUNT_HEADER, 0)
@@ -76,9 +101,10 @@ def to_delivery(queue: str, message: AbstractIncomingMessage) -> Delivery:
 class Consumer:
     """A running consumer of one queue; :meth:`stop` ends it cleanly."""
 
-    def __init__(self, queue: AbstractQueue, handler: Handler) -> None:
+    def __init__(self, queue: AbstractQueue, handler: Handler, limits: Limits | None = None) -> None:
         self.queue = queue
         self.handler = handler
+        self.limits = limits
         self.consumer_tag: ConsumerTag | None = None
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -101,15 +127,27 @@ class Consumer:
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
         delivery = to_delivery(self.queue.name, message)
+        extra = {"queue": delivery.queue, "message_id": delivery.message_id}
+        limits = self.limits
+        if limits is not None and delivery.delivery_count >= limits.deliveries:
+            log.error(
+                "message dead-lettered unhandled: delivered %s times without an outcome",
+                delivery.delivery_count,
+                extra=extra,
+            )
+            await _settle(message, ack=False, requeue=False)
+            return
         try:
             await self.handler(delivery)
         except Exception:
+            give_up = limits is not None and delivery.delivery_count >= limits.retries
             log.exception(
-                "handler failed; message requeued (delivery count %s)",
+                "handler failed; message %s (delivery count %s)",
+                "dead-lettered" if give_up else "requeued",
                 delivery.delivery_count,
-                extra={"queue": delivery.queue, "message_id": delivery.message_id},
+                extra=extra,
             )
-            await _settle(message, ack=False)
+            await _settle(message, ack=False, requeue=not give_up)
             return
         except BaseException:
             # Cancelled (shutdown, lost channel): the work may not be committed; let the broker
@@ -136,12 +174,12 @@ class Consumer:
             log.warning("%d handlers still running after %s s", self._in_flight, grace)
 
 
-async def _settle(message: AbstractIncomingMessage, *, ack: bool) -> None:
+async def _settle(message: AbstractIncomingMessage, *, ack: bool, requeue: bool = True) -> None:
     try:
         if ack:
             await message.ack()
         else:
-            await message.reject(requeue=True)
+            await message.reject(requeue=requeue)
     except (
         aiormq.exceptions.AMQPError,
         aiormq.exceptions.ChannelInvalidStateError,
@@ -158,15 +196,17 @@ async def consume(
     handler: Handler,
     *,
     prefetch: int = DEFAULT_PREFETCH,
+    limits: Limits | None = None,
 ) -> Consumer:
     """Starts consuming ``queue_name`` (which must exist) and returns the running consumer.
 
     On a robust channel the consumer is restored after a reconnect. The prefetch is per consumer
-    (``global=False``), so use one channel per consumer to keep them independent.
+    (``global=False``), so use one channel per consumer to keep them independent. ``limits``: this
+    consumer dead-letters (module doc); without, the queue's own delivery limit does.
     """
     await channel.set_qos(prefetch_count=prefetch)
     # Passive: the topology owns the queue's arguments; a consumer must not create it differently.
     queue = await channel.declare_queue(queue_name, passive=True)
-    consumer = Consumer(queue, handler)
+    consumer = Consumer(queue, handler, limits)
     consumer.consumer_tag = await queue.consume(consumer._on_message)
     return consumer

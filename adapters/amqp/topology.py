@@ -7,10 +7,14 @@ definitions document an operator loads into a fresh broker (:func:`definitions`,
 
 Every work queue is a quorum queue (replicated, durable) with a dead-letter exchange and a
 delivery limit: a message whose consumer keeps failing is moved to ``hub.dead`` with its reason
-(``x-death``) instead of looping forever or blocking the queue. Dead-lettering is at-least-once
-(the source queue keeps the message until ``hub.dead`` has confirmed it), which RabbitMQ only
-allows with ``x-overflow=reject-publish``: a full queue refuses new messages (the publisher gets
-a nack and retries later) rather than silently dropping the oldest.
+(``x-death``) instead of looping forever or blocking the queue. ``hub.inbound``, which the hub
+consumes, has no ``x-delivery-limit``: the hub's consumer counts and dead-letters itself
+(``adapters.amqp.consumer.Limits``, ADR 0021), because RabbitMQ 3.x also counts the returns of a
+consumer that died, and a crash-looping worker would make the queue dead-letter healthy messages.
+
+Dead-lettering is at-least-once (the source queue keeps the message until ``hub.dead`` has
+confirmed it), which RabbitMQ only allows with ``x-overflow=reject-publish``: a full queue refuses
+new messages (the publisher gets a nack and retries later) rather than silently dropping the oldest.
 
 Regenerate the checked-in document after a change here::
 
@@ -65,18 +69,21 @@ def office_routing_key(code: str) -> str:
     return office_queue(code)
 
 
-def quorum_queue_arguments(*, delivery_limit: int = DEFAULT_DELIVERY_LIMIT) -> dict[str, Any]:
+def quorum_queue_arguments(*, delivery_limit: int | None = DEFAULT_DELIVERY_LIMIT) -> dict[str, Any]:
     """Arguments of every work queue. Queue arguments are fixed at creation: changing them later
-    needs a new queue (or a policy), so choose ``delivery_limit`` before the first deployment."""
-    if delivery_limit < 1:
+    needs a new queue (or a policy), so choose ``delivery_limit`` before the first deployment.
+    ``None``: no broker limit, the queue's consumer dead-letters by rejecting (``hub.inbound``)."""
+    if delivery_limit is not None and delivery_limit < 1:
         raise ValueError("delivery_limit must be at least 1")
-    return {
+    arguments: dict[str, Any] = {
         "x-queue-type": "quorum",
         "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
         "x-dead-letter-strategy": "at-least-once",
         "x-overflow": "reject-publish",
-        "x-delivery-limit": delivery_limit,
     }
+    if delivery_limit is not None:
+        arguments["x-delivery-limit"] = delivery_limit
+    return arguments
 
 
 # hub.dead itself has no dead-letter exchange and no delivery limit: a delivery limit without a
@@ -127,11 +134,12 @@ def _office_part(code: str, delivery_limit: int) -> tuple[Queue, Binding]:
 
 
 def topology(office_codes: Iterable[str], *, delivery_limit: int = DEFAULT_DELIVERY_LIMIT) -> Topology:
-    """Everything the hub needs on the broker, offices sorted by code (a stable document)."""
+    """Everything the hub needs on the broker, offices sorted by code (a stable document).
+    ``delivery_limit``: of the queues other parties consume (the offices', ``agency.events``)."""
     work = quorum_queue_arguments(delivery_limit=delivery_limit)
     queues = [
         Queue(DEAD_LETTER_QUEUE, dict(DEAD_LETTER_QUEUE_ARGUMENTS)),
-        Queue(INBOUND_QUEUE, dict(work)),
+        Queue(INBOUND_QUEUE, quorum_queue_arguments(delivery_limit=None)),
         Queue(AGENCY_QUEUE, dict(work)),
     ]
     bindings = [

@@ -12,7 +12,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.amqp import topology
-from adapters.amqp.consumer import Consumer, Delivery, consume
+from adapters.amqp.consumer import Consumer, Delivery, Limits, consume
 from adapters.amqp.publisher import OutgoingMessage, Status
 from hub.broker import Broker
 from hub.database import unit_of_work
@@ -125,8 +125,14 @@ class InboundConsumer:
         self.consumer: Consumer | None = None
 
     async def start(self, *, prefetch: int = 64) -> None:
+        # hub.inbound has no broker delivery limit: this consumer gives up on a message itself
+        # (adapters.amqp.consumer.Limits, ADR 0021), after as many failures as the office queues.
         self.consumer = await consume(
-            await self.broker.channel(), topology.INBOUND_QUEUE, self.handle, prefetch=prefetch
+            await self.broker.channel(),
+            topology.INBOUND_QUEUE,
+            self.handle,
+            prefetch=prefetch,
+            limits=Limits(retries=self.broker.delivery_limit),
         )
 
     async def handle(self, delivery: Delivery) -> None:

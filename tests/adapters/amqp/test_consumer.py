@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import asyncio
 
+import aio_pika
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
-from adapters.amqp.consumer import Delivery, consume
+from adapters.amqp.consumer import Delivery, Limits, consume
 from adapters.amqp.publisher import Publisher
-from adapters.amqp.topology import DEAD_LETTER_QUEUE, DEFAULT_DELIVERY_LIMIT
+from adapters.amqp.topology import (
+    DEAD_LETTER_QUEUE,
+    DEFAULT_DELIVERY_LIMIT,
+    INBOUND_EXCHANGE,
+    INBOUND_QUEUE,
+    INBOUND_ROUTING_KEY,
+)
 from tests.adapters.amqp.conftest import eventually, mandate, message_count
 
 pytestmark = pytest.mark.rabbitmq
@@ -138,3 +145,119 @@ async def test_stop_waits_for_running_handlers_and_takes_no_new_message(
     await _publish(channel, "after-stop")
     assert await message_count(channel, QUEUE) == 1  # published after stop: left in the queue
     assert handled == ["in-flight"]
+
+
+async def _publish_inbound(channel: AbstractChannel, message_id: str) -> None:
+    exchange = await channel.get_exchange(INBOUND_EXCHANGE, ensure=False)
+    await exchange.publish(
+        aio_pika.Message(
+            b"<actReport/>", message_id=message_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+        ),
+        routing_key=INBOUND_ROUTING_KEY,
+    )
+
+
+async def _die_holding(connection: AbstractRobustConnection, limits: Limits) -> list[Delivery]:
+    """A consumer of hub.inbound whose handler never ends, gone (its channel closed) once it holds
+    the message: what the broker sees of a worker killed mid-message. Returns what it was given."""
+    got: list[Delivery] = []
+    hold = asyncio.Event()
+
+    async def handler(delivery: Delivery) -> None:
+        got.append(delivery)
+        await hold.wait()
+
+    consumer = await consume(await connection.channel(), INBOUND_QUEUE, handler, limits=limits)
+    await eventually(lambda: len(got) == 1)
+    await consumer.queue.channel.close()
+    return got
+
+
+async def _dead_letters(channel: AbstractChannel) -> list[AbstractIncomingMessage]:
+    dead = await channel.declare_queue(DEAD_LETTER_QUEUE, passive=True)
+    letters: list[AbstractIncomingMessage] = []
+    while (message := await dead.get(fail=False)) is not None:
+        letters.append(message)
+        await message.ack()
+    return letters
+
+
+async def _await_dead_letters(channel: AbstractChannel) -> list[AbstractIncomingMessage]:
+    async with asyncio.timeout(30):
+        while not (letters := await _dead_letters(channel)):  # noqa: ASYNC110 - polls the broker
+            await asyncio.sleep(0.1)
+    return letters
+
+
+async def test_a_message_outlives_more_consumer_deaths_than_the_office_queues_delivery_limit(
+    connection: AbstractRobustConnection, channel: AbstractChannel
+) -> None:
+    """hub.inbound has no broker limit (ADR 0021): a worker crash-looping with a message in hand
+    does not make the queue dead-letter it; the next healthy worker handles it, once."""
+    limits = Limits(retries=DEFAULT_DELIVERY_LIMIT, deliveries=4 * DEFAULT_DELIVERY_LIMIT)
+    await _publish_inbound(channel, "r-1")
+    deaths = DEFAULT_DELIVERY_LIMIT + 3
+    counts = [(await _die_holding(connection, limits))[0].delivery_count for _ in range(deaths)]
+    assert counts == list(range(deaths))  # each death counted by the broker
+
+    handled: list[Delivery] = []
+
+    async def handler(delivery: Delivery) -> None:
+        handled.append(delivery)
+
+    consumer = await consume(await connection.channel(), INBOUND_QUEUE, handler, limits=limits)
+    await eventually(lambda: len(handled) == 1 and consumer.in_flight == 0)
+    await consumer.stop()
+    assert [(d.message_id, d.delivery_count) for d in handled] == [("r-1", deaths)]
+    assert await message_count(channel, INBOUND_QUEUE) == 0
+    assert await _dead_letters(channel) == []
+
+
+async def test_a_message_its_consumers_keep_dying_with_is_dead_lettered_unhandled(
+    connection: AbstractRobustConnection, channel: AbstractChannel
+) -> None:
+    limits = Limits(retries=1, deliveries=3)
+    await _publish_inbound(channel, "kills-workers")
+    for _ in range(limits.deliveries):
+        await _die_holding(connection, limits)
+
+    handled: list[Delivery] = []
+
+    async def handler(delivery: Delivery) -> None:
+        handled.append(delivery)
+
+    consumer = await consume(await connection.channel(), INBOUND_QUEUE, handler, limits=limits)
+    letters = await _await_dead_letters(channel)
+    await consumer.stop()
+    assert handled == []  # never handed to the handler again
+    [letter] = letters
+    assert letter.message_id == "kills-workers"
+    [death] = letter.headers["x-death"]  # type: ignore[misc]
+    assert (death["queue"], death["reason"]) == (INBOUND_QUEUE, "rejected")  # type: ignore[index]
+
+
+async def test_the_consumer_dead_letters_a_message_whose_handler_fails_past_its_retries(
+    connection: AbstractRobustConnection, channel: AbstractChannel
+) -> None:
+    attempts: list[int] = []
+
+    async def fails(delivery: Delivery) -> None:
+        attempts.append(delivery.delivery_count)
+        raise ValueError("cannot decode this act report")
+
+    consumer = await consume(
+        await connection.channel(), INBOUND_QUEUE, fails, limits=Limits(retries=2, deliveries=10)
+    )
+    await _publish_inbound(channel, "poison")
+    letters = await _await_dead_letters(channel)
+    await consumer.stop()
+    assert attempts == [0, 1, 2]  # like a broker limit of 2: the handler sees it retries + 1 times
+    [death] = letters[0].headers["x-death"]  # type: ignore[misc]
+    assert (death["queue"], death["reason"]) == (INBOUND_QUEUE, "rejected")  # type: ignore[index]
+    assert await message_count(channel, INBOUND_QUEUE) == 0
+
+
+@pytest.mark.parametrize(("retries", "deliveries"), [(-1, 5), (6, 5)])
+def test_limits_that_cannot_hold_are_refused(retries: int, deliveries: int) -> None:
+    with pytest.raises(ValueError, match="retries"):
+        Limits(retries=retries, deliveries=deliveries)

@@ -322,7 +322,8 @@ async def test_a_poison_message_reaches_hub_dead_while_others_flow(
     await until_count(hub.sessions, applied, len(good), within=60)
     await eventually(lambda: len(dead) == 1, within=60)
     deaths = dead[0].headers["x-death"]
-    assert deaths[0]["reason"] == "delivery_limit"  # type: ignore[index]
+    # Rejected by the hub's consumer after its retries: hub.inbound has no broker limit (ADR 0021).
+    assert deaths[0]["reason"] == "rejected"  # type: ignore[index]
     assert b"POISON-1" in dead[0].body
     await listener.close()
 
@@ -340,7 +341,7 @@ async def test_operators_list_and_requeue_dead_letters(
     async with asyncio.timeout(60):
         while not (letters := await list_dead_letters(vhost_url)):  # noqa: ASYNC110 - polls the broker
             await asyncio.sleep(0.2)
-    assert [(d.sender, d.reason) for d in letters] == [(office_code, "delivery_limit")]
+    assert [(d.sender, d.reason) for d in letters] == [(office_code, "rejected")]
     assert len(await list_dead_letters(vhost_url)) == 1  # listing leaves them there
 
     monkeypatch.setattr(hub.processor, "receive", real)  # the cause is fixed
