@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     Date,
+    Integer,
     Select,
     case,
     cast,
@@ -121,16 +122,49 @@ class WorklistRepository:
                 query = query.where(at < _next_midnight(last.astimezone(UTC).date()))
         return list((await self.session.execute(query.order_by(day, rest).limit(limit))).all())
 
-    async def act_dates(self, since: date, office_id: uuid.UUID | None) -> Sequence[Any]:
-        """(office code, mandate id, act date) of every act reported from ``since``, for the offices'
-        pace."""
-        query = (
-            select(Office.code, ActReport.mandate_id, ActReport.act_date)
-            .join(Office, Office.id == ActReport.office_id)
+    def _days_between(self, later: Expression, earlier: Expression) -> ColumnElement[int]:
+        """Whole days from ``earlier`` to ``later``, two dates."""
+        if self._sqlite:
+            return cast(func.julianday(later) - func.julianday(earlier), Integer)  # dates stored as text
+        return type_coerce(later - earlier, Integer)
+
+    async def office_paces(self, since: date, office_id: uuid.UUID | None) -> Sequence[Any]:
+        """Each office's pace from the acts reported from ``since`` (``hub.worklist.pace``), in the
+        database: (office code, gaps, lower middle gap, upper middle gap) of each office with a gap
+        between two days of acts on one mandate (acts of one day on one mandate count once); the
+        median is the middle gap, or the mean of the two middle ones. One row an office, whatever
+        the acts."""
+        days = (
+            select(ActReport.office_id, ActReport.mandate_id, ActReport.act_date)
             .where(ActReport.act_date >= since)
+            .distinct()
         )
         if office_id is not None:
-            query = query.where(ActReport.office_id == office_id)
+            days = days.where(ActReport.office_id == office_id)
+        acts = days.subquery()
+        previous = func.lag(acts.c.act_date).over(
+            partition_by=(acts.c.office_id, acts.c.mandate_id), order_by=acts.c.act_date
+        )
+        gaps = select(acts.c.office_id, self._days_between(acts.c.act_date, previous).label("gap")).subquery()
+        ranked = (
+            select(
+                gaps.c.office_id,
+                gaps.c.gap,
+                func.row_number().over(partition_by=gaps.c.office_id, order_by=gaps.c.gap).label("n"),
+                func.count().over(partition_by=gaps.c.office_id).label("gaps"),
+            )
+            .where(gaps.c.gap.is_not(None))
+            .subquery()
+        )
+        # The middle one (an odd count), or the two middle ones (even): ranks (c + 1) // 2 and c // 2 + 1.
+        middle = or_(ranked.c.n == (ranked.c.gaps + 1) // 2, ranked.c.n == ranked.c.gaps // 2 + 1)
+        query = (
+            select(Office.code, func.max(ranked.c.gaps), func.min(ranked.c.gap), func.max(ranked.c.gap))
+            .select_from(ranked)
+            .join(Office, Office.id == ranked.c.office_id)
+            .where(middle)
+            .group_by(Office.code)
+        )
         return (await self.session.execute(query)).all()
 
     async def stale_mandates(

@@ -204,14 +204,14 @@ async def _stale(
     after: Resume | None,
     limit: int,
 ) -> list[Item]:
-    """Each office's threshold first (its pace), then the mandates quiet past their office's, in
-    the database: a mandate is stale when ``(today - since).days > threshold``, that is when its
-    ``since`` is before ``today - threshold``."""
+    """Each office's threshold first (its pace, one row an office from the database), then the
+    mandates quiet past their office's, in the database: a mandate is stale when
+    ``(today - since).days > threshold``, that is when its ``since`` is before ``today - threshold``."""
     office_id = None if office is None else office.id
     settings = get_settings()
     today = now.date()
-    acts = await repo.act_dates(today - timedelta(days=settings.worklist_pace_window_days), office_id)
-    paces = pace.office_paces((code, mandate, on) for code, mandate, on in acts)
+    window = today - timedelta(days=settings.worklist_pace_window_days)
+    paces = {row[0]: pace.pace_of(*row) for row in await repo.office_paces(window, office_id)}
 
     def threshold(office_pace: pace.Pace | None) -> int:
         return pace.stale_threshold(
