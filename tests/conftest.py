@@ -67,13 +67,18 @@ def amqp_url() -> str:
 
 
 @asynccontextmanager
-async def postgres_database() -> AsyncIterator[str]:
-    """A database of this run's own, migrated with the real Alembic revisions, dropped at the end."""
+async def postgres_database(*, icu_locale: str | None = None) -> AsyncIterator[str]:
+    """A database of this run's own, migrated with the real Alembic revisions, dropped at the end;
+    with ``icu_locale``, its strings compared by that ICU collation (as a database created with a
+    language's locale compares them), not the cluster's default."""
     require("PostgreSQL", reachable(PG_ADMIN_URL, 5432))
     name = f"hub_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    collation = ""
+    if icu_locale is not None:
+        collation = f" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{icu_locale}'"
     async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        await conn.execute(text(f'CREATE DATABASE "{name}"{collation}'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     engine = create_engine(url)
     await migrate(engine)

@@ -6,14 +6,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from hub.cases.models import Case
 from hub.ledger.models import LedgerEntry, LedgerTransaction
-from hub.ledger.postings import COLLECTED_BY_OFFICE, exact_cents
+from hub.ledger.postings import COLLECTED_BY_OFFICE, COLLECTION, exact_cents
 from hub.mandates.models import Mandate
 from hub.offices.models import Office
 from hub.remittances.models import Remittance, RemittanceLine
@@ -124,40 +125,88 @@ class RemittanceRepository:
         return [(remittance, code) for remittance, code in (await self.session.execute(query)).all()]
 
     async def held_movements(self, office_id: uuid.UUID | None) -> list[tuple[str, str, str, str, date, int]]:
-        """Every movement of money offices hold (``collected_by_office``), summed per office, case,
-        currency, kind of transaction and effective day: (office code, case ref, currency, kind, day,
-        cents). A reversal counts on the day of the transaction it reverses, so a collection reversed
-        later nets out on its own day instead of leaving it looking newer. What
-        ``hub.remittances.ageing`` ages; all offices, or one."""
-        total = func.sum(LedgerEntry.amount_cents)
-        reversed_ = aliased(LedgerTransaction)
-        day = func.coalesce(reversed_.effective_on, LedgerTransaction.effective_on)
-        query = (
-            select(
-                Office.code,
-                Case.ref,
-                LedgerEntry.currency,
-                LedgerTransaction.kind,
-                day,
-                total,
-            )
-            .select_from(LedgerEntry)
-            .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-            .outerjoin(reversed_, reversed_.id == LedgerTransaction.reverses_id)
-            .join(Office, Office.id == LedgerEntry.office_id)
-            .join(Case, Case.id == LedgerEntry.case_id)
-            .where(LedgerEntry.account == COLLECTED_BY_OFFICE)
-            .group_by(
-                Office.code,
-                Case.ref,
-                LedgerEntry.currency,
-                LedgerTransaction.kind,
-                day,
-            )
-        )
-        if office_id is not None:
-            query = query.where(LedgerEntry.office_id == office_id)
-        rows = await self.session.execute(query)
+        """Every movement of money offices hold (``held_movements``), all offices or one."""
+        rows = await self.session.execute(held_movements(office_id))
         return [
             (code, ref, cur, kind, day, exact_cents(cents)) for code, ref, cur, kind, day, cents in rows.all()
         ]
+
+
+def held_movements(
+    office_id: uuid.UUID | None, case_ref: str | None = None
+) -> Select[tuple[str, str, str, str, date, Any]]:
+    """Every movement of money offices hold (``collected_by_office``), summed per office, case,
+    currency, kind of transaction and effective day: (office code, case ref, currency, kind, day,
+    cents). A reversal counts on the day of the transaction it reverses, so a collection reversed
+    later nets out on its own day instead of leaving it looking newer. What
+    ``hub.remittances.ageing`` ages; all offices, or one (and all cases, or ``case_ref``)."""
+    total = func.sum(LedgerEntry.amount_cents)
+    reversed_ = aliased(LedgerTransaction)
+    day = func.coalesce(reversed_.effective_on, LedgerTransaction.effective_on)
+    query = (
+        select(
+            Office.code,
+            Case.ref,
+            LedgerEntry.currency,
+            LedgerTransaction.kind,
+            day.label("day"),
+            total.label("cents"),
+        )
+        .select_from(LedgerEntry)
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .outerjoin(reversed_, reversed_.id == LedgerTransaction.reverses_id)
+        .join(Office, Office.id == LedgerEntry.office_id)
+        .join(Case, Case.id == LedgerEntry.case_id)
+        .where(LedgerEntry.account == COLLECTED_BY_OFFICE)
+        .group_by(Office.code, Case.ref, LedgerEntry.currency, LedgerTransaction.kind, day)
+    )
+    if office_id is not None:
+        query = query.where(LedgerEntry.office_id == office_id)
+    if case_ref is not None:
+        query = query.where(Case.ref == case_ref)
+    return query
+
+
+def oldest_unremitted(
+    office_id: uuid.UUID | None, case_ref: str | None = None
+) -> Select[tuple[str, str, str, Any, date]]:
+    """``hub.remittances.ageing.unremitted``'s cases in the database: (office code, case ref,
+    currency, cents held, the day of the oldest collection not remitted) of each case on which an
+    office holds money, all offices or one, all cases or ``case_ref``. The oldest day is found as
+    ``oldest_unremitted`` walks the case's days of money collected from the newest back: the newest
+    day from which the money collected covers what is held, else the oldest day of money collected
+    (a case with none is left out, as one holding nothing)."""
+    movements = held_movements(office_id, case_ref).subquery()
+    code, ref, currency, day, cents = (movements.c[c] for c in ("code", "ref", "currency", "day", "cents"))
+    daily = (
+        select(
+            code,
+            ref,
+            currency,
+            day,
+            func.sum(case((movements.c.kind == COLLECTION, cents), else_=0)).label("collected"),
+            func.sum(cents).label("moved"),
+        )
+        .group_by(code, ref, currency, day)
+        .subquery()
+    )
+    case_of = (daily.c.code, daily.c.ref, daily.c.currency)
+    collected = case((daily.c.collected > 0, daily.c.collected), else_=0)
+    walked = select(
+        *case_of,
+        daily.c.day,
+        daily.c.collected,
+        func.sum(daily.c.moved).over(partition_by=case_of).label("held"),
+        func.sum(collected).over(partition_by=case_of, order_by=daily.c.day.desc()).label("covered"),
+    ).subquery()
+    collected_on = walked.c.collected > 0
+    oldest = func.coalesce(
+        func.max(case((collected_on & (walked.c.covered >= walked.c.held), walked.c.day))),
+        func.min(case((collected_on, walked.c.day))),
+    )
+    held = func.max(walked.c.held)
+    return (
+        select(walked.c.code, walked.c.ref, walked.c.currency, held.label("cents"), oldest.label("oldest_on"))
+        .group_by(walked.c.code, walked.c.ref, walked.c.currency)
+        .having(held > 0, oldest.is_not(None))
+    )

@@ -41,6 +41,13 @@ def office_paces(acts: Iterable[tuple[str, uuid.UUID, date]]) -> dict[str, Pace]
     }
 
 
+def pace_of(office_code: str, gaps: int, low: int, high: int) -> Pace:
+    """An office's pace from its ``gaps`` gaps' middle one (``low == high``, an odd count) or two
+    middle ones (even), as ``office_paces`` computes it: the database finds the middle gaps
+    (``WorklistRepository.office_paces``)."""
+    return Pace(office_code, low if gaps % 2 else (low + high) / 2, gaps)
+
+
 def stale_threshold(pace: Pace | None, *, stale_days: int, factor: int) -> int:
     """The days of quiet after which a mandate of this office is stale."""
     if pace is None or pace.median_gap_days is None:

@@ -1,5 +1,5 @@
-"""Every query of the worklist module: what waits on mandates, approvals, invoices and hold notices,
-the offices' pace, and the reminders sent."""
+"""Every query of the worklist module: what waits on mandates, approvals, invoices, hold notices and
+money held, the offices' pace, and the reminders sent."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     Date,
+    Integer,
     Select,
     case,
     cast,
@@ -25,14 +26,16 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.orm import QueryableAttribute, aliased
 from sqlalchemy.sql.elements import ColumnElement, Grouping
 
 from hub.acts.models import ActReport
 from hub.cases.models import Case
 from hub.invoices.models import Invoice, InvoiceState
-from hub.mandates.models import Approval, Mandate, MandateStatus
+from hub.ledger.postings import exact_cents
+from hub.mandates.models import Approval, Hold, HoldNotice, Mandate, MandateStatus
 from hub.offices.models import Office
+from hub.remittances.repository import oldest_unremitted
 from hub.worklist.models import Reminder
 
 Expression = ColumnElement[Any] | QueryableAttribute[Any]
@@ -98,12 +101,14 @@ class WorklistRepository:
         after: Resume | None,
         limit: int,
         at: Expression | None = None,
+        then: Sequence[Expression] = (),
     ) -> Sequence[Any]:
         """``query``'s rows after ``after``, ``limit`` at most, ordered by (``day``, ``rest``). With
         ``at``, the timestamp whose UTC day ``day`` is, on an index: the cursor bounds ``at`` (a range
         the index walks), a first statement finds the day of the ``limit``-th row in ``at``'s order
         (a walk of ``limit`` index entries), and the page's statement sorts the rows up to that day's
-        end only: the page's rows and the others of the days at its two ends."""
+        end only: the page's rows and the others of the days at its two ends. ``then`` orders the
+        rows of one key, as the items' order keeps them."""
         if after is not None:
             if at is None:
                 query = query.where(day >= after.day)
@@ -119,18 +124,51 @@ class WorklistRepository:
             )
             if last is not None:
                 query = query.where(at < _next_midnight(last.astimezone(UTC).date()))
-        return list((await self.session.execute(query.order_by(day, rest).limit(limit))).all())
+        return list((await self.session.execute(query.order_by(day, rest, *then).limit(limit))).all())
 
-    async def act_dates(self, since: date, office_id: uuid.UUID | None) -> Sequence[Any]:
-        """(office code, mandate id, act date) of every act reported from ``since``, for the offices'
-        pace."""
-        query = (
-            select(Office.code, ActReport.mandate_id, ActReport.act_date)
-            .join(Office, Office.id == ActReport.office_id)
+    def _days_between(self, later: Expression, earlier: Expression) -> ColumnElement[int]:
+        """Whole days from ``earlier`` to ``later``, two dates."""
+        if self._sqlite:
+            return cast(func.julianday(later) - func.julianday(earlier), Integer)  # dates stored as text
+        return type_coerce(later - earlier, Integer)
+
+    async def office_paces(self, since: date, office_id: uuid.UUID | None) -> Sequence[Any]:
+        """Each office's pace from the acts reported from ``since`` (``hub.worklist.pace``), in the
+        database: (office code, gaps, lower middle gap, upper middle gap) of each office with a gap
+        between two days of acts on one mandate (acts of one day on one mandate count once); the
+        median is the middle gap, or the mean of the two middle ones. One row an office, whatever
+        the acts."""
+        days = (
+            select(ActReport.office_id, ActReport.mandate_id, ActReport.act_date)
             .where(ActReport.act_date >= since)
+            .distinct()
         )
         if office_id is not None:
-            query = query.where(ActReport.office_id == office_id)
+            days = days.where(ActReport.office_id == office_id)
+        acts = days.subquery()
+        previous = func.lag(acts.c.act_date).over(
+            partition_by=(acts.c.office_id, acts.c.mandate_id), order_by=acts.c.act_date
+        )
+        gaps = select(acts.c.office_id, self._days_between(acts.c.act_date, previous).label("gap")).subquery()
+        ranked = (
+            select(
+                gaps.c.office_id,
+                gaps.c.gap,
+                func.row_number().over(partition_by=gaps.c.office_id, order_by=gaps.c.gap).label("n"),
+                func.count().over(partition_by=gaps.c.office_id).label("gaps"),
+            )
+            .where(gaps.c.gap.is_not(None))
+            .subquery()
+        )
+        # The middle one (an odd count), or the two middle ones (even): ranks (c + 1) // 2 and c // 2 + 1.
+        middle = or_(ranked.c.n == (ranked.c.gaps + 1) // 2, ranked.c.n == ranked.c.gaps // 2 + 1)
+        query = (
+            select(Office.code, func.max(ranked.c.gaps), func.min(ranked.c.gap), func.max(ranked.c.gap))
+            .select_from(ranked)
+            .join(Office, Office.id == ranked.c.office_id)
+            .where(middle)
+            .group_by(Office.code)
+        )
         return (await self.session.execute(query)).all()
 
     async def stale_mandates(
@@ -140,6 +178,7 @@ class WorklistRepository:
         cutoff: date,
         after: Resume | None,
         limit: int,
+        subject: str | None = None,
     ) -> Sequence[Any]:
         """Mandates acknowledged or in progress quiet since before their office's cutoff (``cutoffs``
         by office code, ``cutoff`` for the others): their last activity, the date of the last act
@@ -167,6 +206,8 @@ class WorklistRepository:
         )
         if office_id is not None:
             working = working.where(Mandate.office_id == office_id)
+        if subject is not None:
+            working = working.where(Mandate.ref == subject)
         rows = working.subquery()
         since: ColumnElement[date] = func.coalesce(rows.c.last_act_on, self._utc_day(rows.c.issued_at))
         if self._sqlite:
@@ -188,7 +229,12 @@ class WorklistRepository:
         )
 
     async def unacknowledged_mandates(
-        self, issued_before: datetime, office_id: uuid.UUID | None, after: Resume | None, limit: int
+        self,
+        issued_before: datetime,
+        office_id: uuid.UUID | None,
+        after: Resume | None,
+        limit: int,
+        subject: str | None = None,
     ) -> Sequence[Any]:
         """Mandates issued before ``issued_before`` and still neither accepted nor refused: (ref,
         office code, case ref, issued_at); a walk of ``ix_mandates_issued_issued_at``."""
@@ -201,12 +247,14 @@ class WorklistRepository:
         )
         if office_id is not None:
             query = query.where(Mandate.office_id == office_id)
+        if subject is not None:
+            query = query.where(Mandate.ref == subject)
         at = Mandate.issued_at
         rest = self._rest(Office.code, Mandate.ref)
         return await self._page(query, day=self._utc_day(at), rest=rest, after=after, limit=limit, at=at)
 
     async def held_mandates(
-        self, office_id: uuid.UUID | None, after: Resume | None, limit: int
+        self, office_id: uuid.UUID | None, after: Resume | None, limit: int, subject: str | None = None
     ) -> Sequence[Any]:
         """Mandates held for a person's approval: (mandate, office code, case ref); a walk of
         ``ix_mandates_held_created_at``."""
@@ -219,12 +267,14 @@ class WorklistRepository:
         )
         if office_id is not None:
             query = query.where(Mandate.office_id == office_id)
+        if subject is not None:
+            query = query.where(Mandate.ref == subject)
         at = Mandate.created_at
         rest = self._rest(Office.code, Mandate.ref)
         return await self._page(query, day=self._utc_day(at), rest=rest, after=after, limit=limit, at=at)
 
     async def pending_cost_requests(
-        self, office_id: uuid.UUID | None, after: Resume | None, limit: int
+        self, office_id: uuid.UUID | None, after: Resume | None, limit: int, subject: str | None = None
     ) -> Sequence[Any]:
         """Offices' cost requests waiting for a decision: (approval, mandate ref, office code, case
         ref); a walk of ``ix_approvals_pending_created_at``."""
@@ -238,12 +288,14 @@ class WorklistRepository:
         )
         if office_id is not None:
             query = query.where(Mandate.office_id == office_id)
+        if subject is not None:
+            query = query.where(Approval.approval_id == subject)
         at = Approval.created_at
         rest = self._rest(Office.code, Approval.approval_id)
         return await self._page(query, day=self._utc_day(at), rest=rest, after=after, limit=limit, at=at)
 
     async def disputed_invoices(
-        self, office_id: uuid.UUID | None, after: Resume | None, limit: int
+        self, office_id: uuid.UUID | None, after: Resume | None, limit: int, subject: str | None = None
     ) -> Sequence[Any]:
         """Invoices disputed and not settled: (invoice, office code). Their day is the dispute's, else
         the receipt's: no index orders it, so the database sorts the disputed invoices (few: each
@@ -256,9 +308,83 @@ class WorklistRepository:
         )
         if office_id is not None:
             query = query.where(Invoice.office_id == office_id)
+        if subject is not None:
+            query = query.where(Invoice.number == subject)
         day = self._utc_day(func.coalesce(Invoice.dispute_sent_at, Invoice.received_at))
         rest = self._rest(Office.code, Invoice.number)
         return await self._page(query, day=day, rest=rest, after=after, limit=limit)
+
+    async def overdue_hold_notices(
+        self,
+        due_before: datetime,
+        office_id: uuid.UUID | None,
+        after: Resume | None,
+        limit: int,
+        subject: str | None = None,
+    ) -> Sequence[Any]:
+        """Each office's and case's earliest sent hold notice among those not acknowledged by their
+        deadline, past by ``due_before``: (notice, its mandate's ref (the notices of before holds),
+        office code, case ref). Its case is its hold's (or its mandate's); of two sent at once, the
+        first due. No index orders it: the database reads the overdue notices (few: one per hold and
+        office), keeps each case's first, and sends back the page's."""
+        case_id = func.coalesce(Hold.case_id, Mandate.case_id)
+        first = func.row_number().over(
+            partition_by=(HoldNotice.office_id, case_id),
+            order_by=(HoldNotice.sent_at, HoldNotice.ack_due_by, HoldNotice.id),
+        )
+        overdue = (
+            select(
+                HoldNotice,
+                Mandate.ref.label("mandate_ref"),
+                Office.code.label("code"),
+                Case.ref.label("case_ref"),
+                first.label("n"),
+            )
+            .select_from(HoldNotice)
+            .outerjoin(Hold, Hold.id == HoldNotice.hold_id)
+            .outerjoin(Mandate, Mandate.id == HoldNotice.mandate_id)
+            .join(Case, Case.id == case_id)
+            .join(Office, Office.id == HoldNotice.office_id)
+            .where(HoldNotice.acknowledged_at.is_(None), HoldNotice.ack_due_by < due_before)
+        )
+        if office_id is not None:
+            overdue = overdue.where(HoldNotice.office_id == office_id)
+        if subject is not None:
+            overdue = overdue.where(Case.ref == subject)
+        rows = overdue.subquery()
+        notice = aliased(HoldNotice, rows)
+        query = select(notice, rows.c.mandate_ref, rows.c.code, rows.c.case_ref).where(rows.c.n == 1)
+        day = self._utc_day(notice.sent_at)
+        return await self._page(
+            query, day=day, rest=self._rest(rows.c.code, rows.c.case_ref), after=after, limit=limit
+        )
+
+    async def unremitted_cases(
+        self,
+        collected_before: date,
+        office_id: uuid.UUID | None,
+        after: Resume | None,
+        limit: int,
+        subject: str | None = None,
+    ) -> Sequence[Any]:
+        """Cases on which an office holds money collected before ``collected_before`` and not
+        remitted, by finance's own ageing of the ledger (``hub.remittances.repository.oldest_unremitted``):
+        (office code, case ref, currency, cents held, the day of the oldest collection not remitted).
+        No column holds that day: the database ages every case of the money offices hold and sends
+        back the page's."""
+        held = oldest_unremitted(office_id, subject).subquery()
+        query = select(held.c.code, held.c.ref, held.c.currency, held.c.cents, held.c.oldest_on).where(
+            held.c.oldest_on < collected_before
+        )
+        rows = await self._page(
+            query,
+            day=held.c.oldest_on,
+            rest=self._rest(held.c.code, held.c.ref),
+            after=after,
+            limit=limit,
+            then=(held.c.currency,),
+        )
+        return [(code, ref, currency, exact_cents(cents), on) for code, ref, currency, cents, on in rows]
 
     async def office_ids(self, codes: Collection[str]) -> dict[str, uuid.UUID]:
         """The ids of the offices of ``codes``, in one statement."""

@@ -28,7 +28,6 @@ from hub.messaging.outbound import send_to_office
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
 from hub.recovery.assumptions import load_assumptions
-from hub.remittances import service as remittances
 from hub.settings import get_settings
 from hub.tariff.catalogue import load_catalogue
 from hub.worklist import next_acts, pace
@@ -121,7 +120,7 @@ async def worklist(
         resume = _resume(kind, after)
         if isinstance(resume, _Past):
             continue
-        page += await _COLLECTORS[kind](session, repo, office, now, resume, limit - len(page))
+        page += await _COLLECTORS[kind](session, repo, office, now, resume, limit - len(page), None)
         if len(page) >= limit:
             break
     ids = await repo.office_ids({i.office_code for i in page})
@@ -183,19 +182,6 @@ def _resume(kind: Kind, after: str | None) -> Resume | _Past | None:
     return PAST if low > date.max.toordinal() else Resume(date.fromordinal(low), None)
 
 
-def _page_of(found: list[Item], after: Resume | None, limit: int) -> list[Item]:
-    """A kind collected whole, paged: its items in order after ``after``, ``limit`` at most."""
-    ordered = sorted(found, key=lambda i: i.id)
-    if after is not None:
-        ordered = [
-            i
-            for i in ordered
-            if i.since > after.day
-            or (i.since == after.day and (after.rest is None or f"{i.office_code}:{i.subject}" > after.rest))
-        ]
-    return ordered[:limit]
-
-
 async def _stale(
     session: AsyncSession,
     repo: WorklistRepository,
@@ -203,15 +189,16 @@ async def _stale(
     now: datetime,
     after: Resume | None,
     limit: int,
+    subject: str | None,
 ) -> list[Item]:
-    """Each office's threshold first (its pace), then the mandates quiet past their office's, in
-    the database: a mandate is stale when ``(today - since).days > threshold``, that is when its
-    ``since`` is before ``today - threshold``."""
+    """Each office's threshold first (its pace, one row an office from the database), then the
+    mandates quiet past their office's, in the database: a mandate is stale when
+    ``(today - since).days > threshold``, that is when its ``since`` is before ``today - threshold``."""
     office_id = None if office is None else office.id
     settings = get_settings()
     today = now.date()
-    acts = await repo.act_dates(today - timedelta(days=settings.worklist_pace_window_days), office_id)
-    paces = pace.office_paces((code, mandate, on) for code, mandate, on in acts)
+    window = today - timedelta(days=settings.worklist_pace_window_days)
+    paces = {row[0]: pace.pace_of(*row) for row in await repo.office_paces(window, office_id)}
 
     def threshold(office_pace: pace.Pace | None) -> int:
         return pace.stale_threshold(
@@ -220,7 +207,7 @@ async def _stale(
 
     cutoffs = {code: today - timedelta(days=threshold(p)) for code, p in paces.items()}
     rows = await repo.stale_mandates(
-        office_id, cutoffs, today - timedelta(days=threshold(None)), after, limit
+        office_id, cutoffs, today - timedelta(days=threshold(None)), after, limit, subject
     )
     found = []
     for mandate_ref, code, case_ref, issued_at, last_act_on in rows:
@@ -255,10 +242,11 @@ async def _ack_overdue(
     now: datetime,
     after: Resume | None,
     limit: int,
+    subject: str | None,
 ) -> list[Item]:
     office_id = None if office is None else office.id
     hours = get_settings().mandate_ack_hours
-    rows = await repo.unacknowledged_mandates(now - timedelta(hours=hours), office_id, after, limit)
+    rows = await repo.unacknowledged_mandates(now - timedelta(hours=hours), office_id, after, limit, subject)
     return [
         Item(
             Kind.MANDATE_ACK_OVERDUE,
@@ -281,29 +269,27 @@ async def _hold_notice_overdue(
     now: datetime,
     after: Resume | None,
     limit: int,
+    subject: str | None,
 ) -> list[Item]:
-    """Collected whole: one item per office and case, from its earliest overdue notice, which the
-    mandates module lists (hold notices are few: one per hold on a case with mandates)."""
-    views, _ = await mandates.list_hold_notices(session, overdue=True, limit=ALL, now=now)
-    found: dict[tuple[str, str], Item] = {}
-    for v in sorted(views, key=lambda v: v.notice.sent_at):
-        if office_code_of(office) not in (None, v.office_code) or (v.office_code, v.case_ref) in found:
-            continue
-        found[(v.office_code, v.case_ref)] = Item(
-            Kind.HOLD_NOTICE_ACK_OVERDUE,
-            v.office_code,
-            v.case_ref,
-            _day(v.notice.sent_at),
-            f"The hold notice {v.notice.message_id} ({v.notice.situation}) on case {v.case_ref} was due "
-            f"to be acknowledged by {v.notice.ack_due_by:%Y-%m-%d %H:%M} UTC and is not.",
-            case_ref=v.case_ref,
-            mandate_ref=v.mandate_refs[0] if v.mandate_refs else None,
+    """One item per office and case, from its earliest overdue notice."""
+    office_id = None if office is None else office.id
+    found = []
+    rows = await repo.overdue_hold_notices(now, office_id, after, limit, subject)
+    for notice, mandate_ref, code, case_ref in rows:
+        mandate_refs = notice.mandate_refs if mandate_ref is None else [mandate_ref]
+        found.append(
+            Item(
+                Kind.HOLD_NOTICE_ACK_OVERDUE,
+                code,
+                case_ref,
+                _day(notice.sent_at),
+                f"The hold notice {notice.message_id} ({notice.situation}) on case {case_ref} was due "
+                f"to be acknowledged by {notice.ack_due_by:%Y-%m-%d %H:%M} UTC and is not.",
+                case_ref=case_ref,
+                mandate_ref=mandate_refs[0] if mandate_refs else None,
+            )
         )
-    return _page_of(list(found.values()), after, limit)
-
-
-def office_code_of(office: Office | None) -> str | None:
-    return None if office is None else office.code
+    return found
 
 
 async def _held(
@@ -313,10 +299,11 @@ async def _held(
     now: datetime,
     after: Resume | None,
     limit: int,
+    subject: str | None,
 ) -> list[Item]:
     office_id = None if office is None else office.id
     found = []
-    for mandate, code, case_ref in await repo.held_mandates(office_id, after, limit):
+    for mandate, code, case_ref in await repo.held_mandates(office_id, after, limit, subject):
         reasons = (mandate.assessment or {}).get("reasons")
         first = reasons[0].get("message") if isinstance(reasons, list) and reasons else None
         why = f": {first}" if first else ""
@@ -341,10 +328,13 @@ async def _cost_requests(
     now: datetime,
     after: Resume | None,
     limit: int,
+    subject: str | None,
 ) -> list[Item]:
     office_id = None if office is None else office.id
     found = []
-    for approval, mandate_ref, code, case_ref in await repo.pending_cost_requests(office_id, after, limit):
+    for approval, mandate_ref, code, case_ref in await repo.pending_cost_requests(
+        office_id, after, limit, subject
+    ):
         amount = ""
         if approval.amount_cents is not None:
             amount = f" for {Money(approval.amount_cents, 'EUR').display()}"
@@ -372,28 +362,27 @@ async def _unremitted(
     now: datetime,
     after: Resume | None,
     limit: int,
+    subject: str | None,
 ) -> list[Item]:
-    """Collected whole: the money held comes from the finance module's own ageing of the ledger."""
+    """The money held, by finance's own ageing of the ledger: overdue when its oldest collection not
+    remitted is older than ``HUB_REMITTANCE_DEADLINE_DAYS``."""
+    office_id = None if office is None else office.id
     days = get_settings().remittance_deadline_days
-    held = await remittances.unremitted(session, deadline_days=days, office=office, today=now.date())
-    found = [
+    rows = await repo.unremitted_cases(now.date() - timedelta(days=days), office_id, after, limit, subject)
+    return [
         Item(
             Kind.UNREMITTED,
-            owed.office_code,
-            case.case_ref,
-            case.oldest_on,
-            f"{owed.office_code} holds {Money(case.cents, case.currency).display()} collected on case "
-            f"{case.case_ref} since {case.oldest_on.isoformat()}, not remitted within "
-            f"HUB_REMITTANCE_DEADLINE_DAYS = {days} days.",
-            case_ref=case.case_ref,
-            amount_cents=case.cents,
-            currency=case.currency,
+            code,
+            case_ref,
+            oldest_on,
+            f"{code} holds {Money(cents, currency).display()} collected on case {case_ref} since "
+            f"{oldest_on.isoformat()}, not remitted within HUB_REMITTANCE_DEADLINE_DAYS = {days} days.",
+            case_ref=case_ref,
+            amount_cents=cents,
+            currency=currency,
         )
-        for owed in held
-        for case in owed.cases
-        if case.overdue
+        for code, case_ref, currency, cents, oldest_on in rows
     ]
-    return _page_of(found, after, limit)
 
 
 async def _disputed(
@@ -403,10 +392,11 @@ async def _disputed(
     now: datetime,
     after: Resume | None,
     limit: int,
+    subject: str | None,
 ) -> list[Item]:
     office_id = None if office is None else office.id
     found = []
-    for invoice, code in await repo.disputed_invoices(office_id, after, limit):
+    for invoice, code in await repo.disputed_invoices(office_id, after, limit, subject):
         since = invoice.dispute_sent_at or invoice.received_at
         found.append(
             Item(
@@ -426,12 +416,14 @@ async def _disputed(
     return found
 
 
-# Each takes the page's cursor (where its items resume) and the room left on the page, and returns
-# that many of its items at most, in order.
+# Each takes the page's cursor (where its items resume), the room left on the page and a subject
+# (None: any; else only the item of that subject), and returns that many of its items at most, in
+# order.
 _COLLECTORS: dict[
     Kind,
     Callable[
-        [AsyncSession, WorklistRepository, Office | None, datetime, Resume | None, int], Awaitable[list[Item]]
+        [AsyncSession, WorklistRepository, Office | None, datetime, Resume | None, int, str | None],
+        Awaitable[list[Item]],
     ],
 ] = {
     Kind.STALE_MANDATE: _stale,
@@ -495,16 +487,16 @@ async def send_reminder(
         field = {"stale_mandate": "mandate_ref", "mandate_ack_overdue": "mandate_ref"}.get(data.topic)
         field = field or ("invoice_number" if data.topic == Kind.INVOICE_DISPUTED else "case_ref")
         raise _refused(f"/{field}", "reminder.subject_missing", f"a {data.topic} reminder names its {field}")
-    kinds = frozenset({data.topic})
-    items, _ = await worklist(session, office_code=office.code, kinds=kinds, limit=ALL, now=now)
-    item = next((v.item for v in items if v.item.subject == subject), None)
+    repo = WorklistRepository(session)
+    # The item alone: its kind's collector asked for its subject, of this office, one item.
+    found = await _COLLECTORS[Kind(data.topic)](session, repo, office, now, None, 1, subject)
+    item = found[0] if found else None
     if item is None:
         raise _refused(
             "/topic",
             "reminder.not_on_worklist",
             f"{subject} of {office.code} is not on today's worklist as {data.topic}: nothing to remind",
         )
-    repo = WorklistRepository(session)
     today = now.date()
     if not data.force:
         earlier = await repo.reminded_today(office.id, data.topic, subject, today)

@@ -12,15 +12,17 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.database import unit_of_work
+from hub.database import create_engine, session_factory, unit_of_work
 from hub.kit.clock import utcnow
 from hub.mandates.models import Approval, Mandate
 from hub.offices import service as offices
 from hub.worklist import service
+from tests.conftest import postgres_database
 from tests.hub.acts.factories import seed
 from tests.hub.worklist.factories import a_hold_notice, acts_on, an_invoice
 
@@ -162,6 +164,29 @@ async def test_pages_of_any_size_are_the_whole_list_in_order(app: FastAPI) -> No
         for after in cursors:
             rest, _ = await service.worklist(session, after=after, limit=service.ALL)
             assert [v.item.id for v in rest] == [i for i in whole if i > after], after
+
+
+@pytest.mark.postgres
+async def test_pages_follow_the_ids_byte_order_on_a_database_of_a_language_collation() -> None:
+    """On a database whose strings compare by a language's rules (ICU fr-FR: "CJ1:" before "CJ10:",
+    "a" before "B"), as a database created with a locale compares them, the pages still follow the
+    ids as Python compares them (each kind's key compared under ``COLLATE "C"``): the whole list
+    sorted, and walked by any size, the same, nothing skipped or repeated."""
+    async with postgres_database(icu_locale="fr-FR") as url:
+        engine = create_engine(url)
+        try:
+            async with unit_of_work(session_factory(engine)) as session:
+                # The database's own order of such keys is not the ids' (else this test proves nothing).
+                assert await session.scalar(text("SELECT 'CJ1:B' < 'CJ10:a' AND 'CJ1:a' < 'CJ1:B'"))
+                await build(session)
+                views, cursor = await service.worklist(session, limit=service.ALL)
+                whole = [v.item.id for v in views]
+                assert cursor is None and len(whole) == 4 * DAYS * PER_DAY + 8 + 6
+                assert whole == sorted(whole) and len(set(whole)) == len(whole)
+                for limit in (1, 4, 7):
+                    assert await walk(session, limit) == whole, limit
+        finally:
+            await engine.dispose()
 
 
 async def test_a_page_reads_its_rows_not_the_whole_kind(app: FastAPI) -> None:

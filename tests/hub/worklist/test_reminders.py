@@ -1,7 +1,8 @@
 """Reminders over HTTP as staff and offices use them: a reminder about a worklist item reaches the
 office's inbox through the outbox, the office acknowledges it once (on its route or on
 /v1/messages), the worklist shows it; the same item reminded twice a day is refused unless forced;
-a topic the agency decides itself, an item not on the worklist, an unknown office are refused."""
+a topic the agency decides itself, an item not on the worklist, an unknown office are refused; a
+reminder carries its item (looked up alone) as the worklist shows it, of every kind."""
 
 from __future__ import annotations
 
@@ -10,15 +11,27 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.database import unit_of_work
 from hub.kit.clock import utcnow
+from hub.kit.errors import InvalidInput
 from hub.messaging.relay import Relay
+from hub.worklist import service
 from hub.worklist.models import Reminder
 from hub.worklist.repository import WorklistRepository
-from tests.hub.worklist.factories import a_mandate, an_office, office_key, staff_token
+from tests.hub.worklist.factories import (
+    a_hold_notice,
+    a_mandate,
+    acts_on,
+    an_invoice,
+    an_office,
+    office_key,
+    staff_token,
+)
 
 
 def ack(code: str, reminder_id: str, **changes: Any) -> dict[str, Any]:
@@ -168,3 +181,45 @@ async def test_the_last_reminders_of_more_items_than_a_statement_takes_parameter
         last = await WorklistRepository(session).last_reminders(keys)
     assert list(last) == [(office.id, "stale_mandate", quiet.mandate.ref)]
     assert last[office.id, "stale_mandate", quiet.mandate.ref].message_id == sent.json()["message_id"]
+
+
+async def test_a_reminder_carries_its_item_as_the_worklist_shows_it_for_each_kind(
+    session: AsyncSession,
+) -> None:
+    """The item looked up alone (its kind's, of its subject) is the one the office's worklist shows:
+    its day, explanation and references; what is not on the worklist, or another office's, is refused."""
+    office, other = await an_office(session), await an_office(session)
+    await a_mandate(session, office, status="acknowledged", issued=utcnow() - timedelta(days=40))
+    await a_mandate(session, office, status="issued", issued=utcnow() - timedelta(hours=80))
+    noticed = await a_mandate(session, office, status="in_progress", issued=utcnow() - timedelta(days=5))
+    await a_hold_notice(session, noticed, due_hours_ago=3, acknowledged=False)
+    await acts_on(session, await a_mandate(session, office), 40, collected=1_500)
+    recent = await a_mandate(session, office)
+    await acts_on(session, recent, 10, collected=2_000)  # held, not past the deadline
+    await an_invoice(session, office, "disputed")
+    theirs = await a_mandate(session, other, status="acknowledged", issued=utcnow() - timedelta(days=40))
+    shown, _ = await service.worklist(session, office_code=office.code, limit=100)
+    items = [v.item for v in shown if v.item.remindable]
+    assert {i.kind for i in items} == set(service.OFFICE_TOPICS)
+
+    for item in items:
+        data = service.ReminderIn(
+            office.code,
+            item.kind,
+            mandate_ref=item.subject if item.kind in ("stale_mandate", "mandate_ack_overdue") else None,
+            case_ref=item.subject if item.kind in ("hold_notice_ack_overdue", "unremitted") else None,
+            invoice_number=item.subject if item.kind == "invoice_disputed" else None,
+        )
+        reminder, _ = await service.send_reminder(session, data, actor="agent@agence.example")
+        sent = (reminder.waiting_since, reminder.explanation, reminder.case_ref, reminder.mandate_ref)
+        assert sent == (item.since, item.explanation, item.case_ref, item.mandate_ref), item.kind
+        assert reminder.invoice_number == item.invoice_number and reminder.subject == item.subject
+
+    for data in (
+        service.ReminderIn(office.code, "unremitted", case_ref=recent.case.ref),
+        service.ReminderIn(office.code, "stale_mandate", mandate_ref=theirs.mandate.ref),
+        service.ReminderIn(other.code, "hold_notice_ack_overdue", case_ref=noticed.case.ref),
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            await service.send_reminder(session, data, actor="agent@agence.example")
+        assert refused.value.code == "reminder.not_on_worklist"
