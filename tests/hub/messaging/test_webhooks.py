@@ -282,3 +282,23 @@ async def test_one_round_is_a_fixed_number_of_statements_whatever_its_size(
     assert len(endpoint.received) == 42
     assert lifecycles_few == ["delivered: routed by hub, delivered by webhook"] * 2
     assert lifecycles_many == ["delivered: routed by hub, delivered by webhook"] * 40
+
+
+async def test_a_rounds_reads_take_more_keys_than_one_statement_holds(
+    sessions: async_sessionmaker[AsyncSession], endpoint: Endpoint
+) -> None:
+    """PostgreSQL takes 32,767 parameters a statement: the reads of a round of a larger batch are
+    made in parts, and find what is there among keys that are not."""
+    code, _ = await webhook_office(sessions, endpoint.url)
+    async with unit_of_work(sessions) as session:
+        [case] = await add_creditors_with_cases(session, [1])
+    pk = await send_mandate(sessions, code, b"<m/>", case)
+    many = 33_000
+    async with sessions() as session:
+        repo = MessageRepository(session)
+        [item_id] = (await repo.mailbox_item_ids_for([pk])).values()
+        found = await OfficeRepository(session).by_codes([f"X{i}" for i in range(many)] + [code])
+        assert list(found) == [code]
+        assert list(await repo.messages_by_pk([uuid.uuid4() for _ in range(many)] + [pk])) == [pk]
+        assert list(await repo.case_keys([uuid.uuid4() for _ in range(many)] + [case])) == [case]
+        assert list(await repo.mailbox_items([-i for i in range(1, many)] + [item_id])) == [item_id]
