@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -25,6 +25,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -458,6 +459,30 @@ class MessageRepository:
             .returning(CaseKey.case_id)
         )
         return set((await self.session.execute(statement)).scalars())
+
+    @property
+    def adds_case_keys_in_one_statement(self) -> bool:
+        """PostgreSQL gives and reads case keys in one statement (a data-modifying CTE); SQLite has none."""
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    async def case_keys_added(self, new: Mapping[uuid.UUID, bytes]) -> dict[uuid.UUID, bytes | None]:
+        """PostgreSQL, a statement a thousand cases: each case of ``new`` given its new key when it has
+        none, else its key read (None: erased). A case given a key by a concurrent writer after the
+        statement began is absent (its key is neither inserted nor seen): read it again."""
+        found: dict[uuid.UUID, bytes | None] = {}
+        for chunk in in_chunks(new):
+            added = (
+                postgresql.insert(CaseKey)
+                .values([{"case_id": c, "wrapped_key": new[c]} for c in chunk])
+                .on_conflict_do_nothing(index_elements=["case_id"])
+                .returning(CaseKey.case_id, CaseKey.wrapped_key)
+                .cte("added")
+            )
+            # The statement's snapshot: the rows it inserts are not seen by its own read of the table.
+            held = select(CaseKey.case_id, CaseKey.wrapped_key).where(CaseKey.case_id.in_(chunk))
+            rows = await self.session.execute(union_all(select(added.c.case_id, added.c.wrapped_key), held))
+            found |= {case_id: wrapped for case_id, wrapped in rows.all()}
+        return found
 
     async def live_case_keys(
         self, *, after: uuid.UUID | None, limit: int
