@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from hub.cases.models import Case, CaseUpdate, Creditor, Debtor
 from schemas.v1.case_updates import CaseUpdateKind
@@ -21,12 +21,18 @@ class CaseRepository:
     async def get_by_ref(self, ref: str) -> Case | None:
         return await self.session.scalar(select(Case).where(Case.ref == ref))
 
-    async def lock_debtor(self, debtor_id: uuid.UUID) -> None:
-        """Holds the debtor until commit (PostgreSQL; SQLite has one writer at a time): what is
-        decided from the acts against the debtor (pacing) is decided one after the other."""
-        await self.session.execute(
-            select(Debtor.id).where(Debtor.id == debtor_id).with_for_update(key_share=True)
+    async def get_with_parties_locking_debtor(self, ref: str) -> Case | None:
+        """``get_with_parties`` in one statement, the debtor held until commit (PostgreSQL; SQLite has
+        one writer at a time): what is decided from the acts against the debtor (pacing) is decided
+        one after the other. Was four statements: the case, its creditor, its debtor, the lock."""
+        query = (
+            select(Case)
+            .join(Case.debtor)
+            .options(contains_eager(Case.debtor), joinedload(Case.creditor, innerjoin=True))
+            .where(Case.ref == ref)
+            .with_for_update(of=Debtor, key_share=True)
         )
+        return await self.session.scalar(query)
 
     async def get_with_parties(self, ref: str, *, for_update: bool = False) -> Case | None:
         """The case with its creditor and debtor loaded (for the API and outgoing mandates);

@@ -7,9 +7,9 @@ import functools
 import json
 import operator
 import uuid
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Iterator
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -93,6 +93,18 @@ def is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
         return bool(exc.connection_invalidated) or isinstance(exc.orig, OSError)
     return isinstance(exc, OSError)
+
+
+KEYS_A_STATEMENT = 1_000  # of one IN list: far below PostgreSQL's 32,767 parameters and its parser's depth
+_Key = TypeVar("_Key")
+
+
+def in_chunks(keys: Collection[_Key]) -> Iterator[list[_Key]]:
+    """``keys`` in lists of ``KEYS_A_STATEMENT`` at most, one IN list a statement each: whatever
+    the number of keys, a fixed number of statements for the usual few, and no statement too long."""
+    ordered = list(keys)
+    for start in range(0, len(ordered), KEYS_A_STATEMENT):
+        yield ordered[start : start + KEYS_A_STATEMENT]
 
 
 async def advisory_locks(session: AsyncSession, keys: Collection[str]) -> None:

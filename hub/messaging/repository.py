@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -25,6 +25,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,7 +33,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Bundle
 
-from hub.kit.db import Base, RowBuffer, UtcDateTime, advisory_locks
+from hub.kit.db import Base, RowBuffer, UtcDateTime, advisory_locks, in_chunks
 from hub.kit.pagination import after_row
 from hub.messaging.models import (
     CaseKey,
@@ -268,18 +269,30 @@ class MessageRepository:
             .execution_options(synchronize_session=False)
         )
 
-    async def messages_by_pk(self, pks: Sequence[uuid.UUID]) -> dict[uuid.UUID, StoredMessage]:
-        rows = await self.session.scalars(select(StoredMessage).where(StoredMessage.id.in_(pks)))
-        return {m.id: m for m in rows}
+    async def messages_by_pk(self, pks: Collection[uuid.UUID]) -> dict[uuid.UUID, StoredMessage]:
+        """One statement a thousand keys (``in_chunks``)."""
+        found: dict[uuid.UUID, StoredMessage] = {}
+        for chunk in in_chunks(pks):
+            found |= {
+                m.id: m
+                for m in await self.session.scalars(select(StoredMessage).where(StoredMessage.id.in_(chunk)))
+            }
+        return found
 
-    async def set_status(self, pks: Sequence[uuid.UUID], status: str) -> None:
-        """One UPDATE; objects loaded in the session are not synchronised (the caller sets them)."""
-        await self.session.execute(
-            update(StoredMessage)
-            .where(StoredMessage.id.in_(pks))
-            .values(status=status)
-            .execution_options(synchronize_session=False)
-        )
+    async def set_status(self, pks: Collection[uuid.UUID], status: str) -> set[uuid.UUID]:
+        """One UPDATE a thousand keys; objects loaded in the session are not synchronised (the caller
+        sets them). The messages found."""
+        found: set[uuid.UUID] = set()
+        for chunk in in_chunks(pks):
+            updated = await self.session.execute(
+                update(StoredMessage)
+                .where(StoredMessage.id.in_(chunk))
+                .values(status=status)
+                .returning(StoredMessage.id)
+                .execution_options(synchronize_session=False)
+            )
+            found |= set(updated.scalars())
+        return found
 
     async def mailbox(self, recipient: str, *, after_id: int = 0, limit: int = 100) -> Sequence[MailboxItem]:
         query = (
@@ -296,6 +309,16 @@ class MessageRepository:
         query = select(MailboxItem).where(MailboxItem.recipient == recipient, MailboxItem.id == item_id)
         return await self.session.scalar(query)
 
+    async def mailbox_items(self, item_ids: Collection[int]) -> dict[int, MailboxItem]:
+        """The items among ``item_ids`` (one that does not exist is absent), a statement a thousand."""
+        found: dict[int, MailboxItem] = {}
+        for chunk in in_chunks(item_ids):
+            found |= {
+                i.id: i
+                for i in await self.session.scalars(select(MailboxItem).where(MailboxItem.id.in_(chunk)))
+            }
+        return found
+
     async def claim_due_pushes(self, now: datetime, limit: int) -> Sequence[MailboxItem]:
         if self.session.get_bind().dialect.name == "sqlite":  # see claim_pending
             await self.session.execute(
@@ -309,6 +332,48 @@ class MessageRepository:
             .with_for_update(skip_locked=True)
         )
         return list(await self.session.scalars(query))
+
+    async def lease_pushes(self, item_ids: Collection[int], until: datetime) -> None:
+        """Items being pushed: not due again before ``until``, so that another pusher leaves them alone
+        meanwhile. A statement a thousand items; objects loaded in the session are not synchronised."""
+        for chunk in in_chunks(item_ids):
+            await self.session.execute(
+                update(MailboxItem)
+                .where(MailboxItem.id.in_(chunk))
+                .values(next_push_at=until)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def disable_pushes(self, item_ids: Collection[int]) -> None:
+        """Items never to be pushed (their office has no webhook, their case was erased...): pulled
+        only. A statement a thousand items; objects loaded in the session are not synchronised."""
+        for chunk in in_chunks(item_ids):
+            await self.session.execute(
+                update(MailboxItem)
+                .where(MailboxItem.id.in_(chunk))
+                .values(push_state="disabled")
+                .execution_options(synchronize_session=False)
+            )
+
+    async def mark_pushed(self, item_ids: Collection[int]) -> dict[int, uuid.UUID]:
+        """Items their office's endpoint took (2xx), among those still due (a 410 of the same office
+        may have disabled them meanwhile): delivered. Each item marked with its message, a statement a
+        thousand items; objects loaded in the session are not synchronised."""
+        marked: dict[int, uuid.UUID] = {}
+        for chunk in in_chunks(item_ids):
+            rows = await self.session.execute(
+                update(MailboxItem)
+                .where(MailboxItem.id.in_(chunk), MailboxItem.push_state == "due")
+                .values(
+                    push_state="delivered",
+                    push_attempts=MailboxItem.push_attempts + 1,
+                    last_push_error=None,
+                )
+                .returning(MailboxItem.id, MailboxItem.message_pk)
+                .execution_options(synchronize_session=False)
+            )
+            marked |= {item_id: message_pk for item_id, message_pk in rows.all()}
+        return marked
 
     async def stop_pushes(self, recipient: str) -> None:
         await self.session.execute(
@@ -373,11 +438,15 @@ class MessageRepository:
         return await self.session.scalar(query.limit(1))
 
     async def case_keys(self, case_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, bytes | None]:
-        """The wrapped key of each of ``case_ids`` that has a key row (None: erased)."""
-        rows = await self.session.execute(
-            select(CaseKey.case_id, CaseKey.wrapped_key).where(CaseKey.case_id.in_(case_ids))
-        )
-        return {case_id: wrapped for case_id, wrapped in rows.all()}
+        """The wrapped key of each of ``case_ids`` that has a key row (None: erased); a statement a
+        thousand cases."""
+        found: dict[uuid.UUID, bytes | None] = {}
+        for chunk in in_chunks(case_ids):
+            rows = await self.session.execute(
+                select(CaseKey.case_id, CaseKey.wrapped_key).where(CaseKey.case_id.in_(chunk))
+            )
+            found |= {case_id: wrapped for case_id, wrapped in rows.all()}
+        return found
 
     async def add_case_keys(self, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
         """New keys; a case given a key meanwhile by a concurrent writer keeps that one. The cases
@@ -390,6 +459,30 @@ class MessageRepository:
             .returning(CaseKey.case_id)
         )
         return set((await self.session.execute(statement)).scalars())
+
+    @property
+    def adds_case_keys_in_one_statement(self) -> bool:
+        """PostgreSQL gives and reads case keys in one statement (a data-modifying CTE); SQLite has none."""
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    async def case_keys_added(self, new: Mapping[uuid.UUID, bytes]) -> dict[uuid.UUID, bytes | None]:
+        """PostgreSQL, a statement a thousand cases: each case of ``new`` given its new key when it has
+        none, else its key read (None: erased). A case given a key by a concurrent writer after the
+        statement began is absent (its key is neither inserted nor seen): read it again."""
+        found: dict[uuid.UUID, bytes | None] = {}
+        for chunk in in_chunks(new):
+            added = (
+                postgresql.insert(CaseKey)
+                .values([{"case_id": c, "wrapped_key": new[c]} for c in chunk])
+                .on_conflict_do_nothing(index_elements=["case_id"])
+                .returning(CaseKey.case_id, CaseKey.wrapped_key)
+                .cte("added")
+            )
+            # The statement's snapshot: the rows it inserts are not seen by its own read of the table.
+            held = select(CaseKey.case_id, CaseKey.wrapped_key).where(CaseKey.case_id.in_(chunk))
+            rows = await self.session.execute(union_all(select(added.c.case_id, added.c.wrapped_key), held))
+            found |= {case_id: wrapped for case_id, wrapped in rows.all()}
+        return found
 
     async def live_case_keys(
         self, *, after: uuid.UUID | None, limit: int

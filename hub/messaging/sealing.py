@@ -101,11 +101,29 @@ def _session_keys(session: AsyncSession) -> dict[uuid.UUID, bytes | None]:
 async def load_keys(session: AsyncSession, case_ids: Iterable[uuid.UUID | None], *, create: bool) -> None:
     """Reads the keys of ``case_ids`` this session does not hold yet, in one query; ``create``: gives
     a new key to each case that has none (a writer about to seal its first message)."""
+    if unusable := await _load_keys(session, case_ids, create=create):
+        raise next(iter(unusable.values()))
+
+
+async def _load_keys(
+    session: AsyncSession, case_ids: Iterable[uuid.UUID | None], *, create: bool
+) -> dict[uuid.UUID, KeyUnusable]:
+    """``load_keys``; the keys no secret opens are not kept, and returned with their error."""
     keys = _session_keys(session)
     wanted = {c for c in case_ids if c is not None and c not in keys}
     if not wanted:
-        return
+        return {}
     repo = MessageRepository(session)
+    if create and len(wanted) == 1 and repo.adds_case_keys_in_one_statement:
+        # One message's case (its first message is often a mandate: it has no key yet): a key made
+        # for it (4 microseconds), kept only if it has none, in one statement instead of a read and
+        # then an insert. Many cases at once (a batch chunk's, which mostly have keys) are read first:
+        # no key made for nothing.
+        secret = _secret_key()
+        found = await repo.case_keys_added({c: _wrap(secret).wrap(new_data_key(), c.bytes) for c in wanted})
+        if lost := wanted - found.keys():
+            found |= await repo.case_keys(lost)  # a concurrent writer's keys: it won the insert
+        return _remember(session, found)
     found = await repo.case_keys(wanted)
     missing = wanted - found.keys()
     if create and missing:
@@ -115,17 +133,31 @@ async def load_keys(session: AsyncSession, case_ids: Iterable[uuid.UUID | None],
         found |= {c: new[c] for c in inserted}
         if lost := missing - inserted:
             found |= await repo.case_keys(lost)  # a concurrent writer's keys: it won the insert
-    remember_keys(session, found)
+    return _remember(session, found)
 
 
 def remember_keys(session: AsyncSession, wrapped: Mapping[uuid.UUID, bytes | None]) -> None:
     """Keys read by another query (the case resolver joins them to the cases it finds), so that
     ``load_keys`` does not read them again; None: the case's key was erased."""
+    if unusable := _remember(session, wrapped):
+        raise next(iter(unusable.values()))
+
+
+def _remember(
+    session: AsyncSession, wrapped: Mapping[uuid.UUID, bytes | None]
+) -> dict[uuid.UUID, KeyUnusable]:
+    """``remember_keys``; the keys no secret opens are not kept, and returned with their error."""
     keys = _session_keys(session)
     secrets = _secret_keys()
+    unusable: dict[uuid.UUID, KeyUnusable] = {}
     for case_id, sealed in wrapped.items():
-        if case_id not in keys:
+        if case_id in keys:
+            continue
+        try:
             keys[case_id] = None if sealed is None else _unwrap(secrets, sealed, case_id)
+        except KeyUnusable as error:
+            unusable[case_id] = error
+    return unusable
 
 
 def seal_for(session: AsyncSession, case_id: uuid.UUID, message_pk: uuid.UUID, body: bytes) -> bytes:
@@ -143,6 +175,21 @@ async def open_bodies(
     """Each message's original bytes, or None for a message of an erased case; one query for the
     keys of all their cases."""
     await load_keys(session, {m.case_id for m in messages if m.sealed}, create=False)
+    return _open(session, messages)
+
+
+async def open_bodies_apart(
+    session: AsyncSession, messages: Collection[SealedBody]
+) -> tuple[dict[uuid.UUID, bytes | None], set[uuid.UUID]]:
+    """``open_bodies``, but a case key that no secret opens fails only its own messages (a pusher
+    sends the others): the bodies of the messages that open, and the ids of those that do not."""
+    unusable = await _load_keys(session, {m.case_id for m in messages if m.sealed}, create=False)
+    unreadable = {m.id for m in messages if m.sealed and m.case_id in unusable}
+    return _open(session, [m for m in messages if m.id not in unreadable]), unreadable
+
+
+def _open(session: AsyncSession, messages: Collection[SealedBody]) -> dict[uuid.UUID, bytes | None]:
+    """The bodies of ``messages``, their cases' keys in the session (``load_keys``)."""
     keys = _session_keys(session)
     bodies: dict[uuid.UUID, bytes | None] = {}
     for m in messages:

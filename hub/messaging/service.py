@@ -81,6 +81,22 @@ async def record(
     )
 
 
+async def record_each(
+    session: AsyncSession,
+    message_pks: Collection[uuid.UUID],
+    status: Status,
+    *,
+    detail: str | None = None,
+    actor: str = "hub",
+) -> None:
+    """``record`` for many messages at once, by key, none of them loaded: their status in one UPDATE
+    and their steps in one INSERT a thousand messages (a key no message has gets no step)."""
+    repo = MessageRepository(session)
+    found = await repo.set_status(message_pks, status.value)
+    step = {"status": status.value, "detail": detail, "actor": actor, "at": utcnow()}
+    await repo.insert_rows(MessageEvent, [{"message_pk": pk, **step} for pk in found])
+
+
 def _folded(session: AsyncSession, message: InboundMessage, status: Status) -> bool:
     """A batch record's step that adds nothing is folded into its status (no event row)."""
     return status in FOLDED and message.parent_id is not None and RowBuffer.folds_lifecycle(session)

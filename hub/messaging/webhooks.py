@@ -17,10 +17,11 @@ from hub.database import unit_of_work
 from hub.kit.clock import utcnow
 from hub.kit.crypto import SecretBox
 from hub.messaging import sealing
-from hub.messaging.models import MailboxItem, Status
+from hub.messaging.models import MailboxItem, Status, StoredMessage
 from hub.messaging.repository import MessageRepository
-from hub.messaging.service import record
+from hub.messaging.service import record_each
 from hub.observability import metrics
+from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
 
 log = structlog.get_logger()
@@ -84,26 +85,35 @@ class WebhookPusher:
         return len(pushes)
 
     async def _lease(self) -> list[_Push]:
+        """The due items claimed, their offices and messages read, each kind in one statement (a
+        thousand keys a statement) whatever the number of items."""
         async with unit_of_work(self.sessions) as session:
             repo = MessageRepository(session)
-            offices = OfficeRepository(session)
             now = utcnow()
-            pushes = []
-            for item in await repo.claim_due_pushes(now, self.batch_size):
-                office = await offices.get_by_code(item.recipient)
-                message = await repo.get(item.message_pk)
+            items = await repo.claim_due_pushes(now, self.batch_size)
+            if not items:
+                return []
+            offices = await OfficeRepository(session).by_codes({i.recipient for i in items})
+            messages = await repo.messages_by_pk({i.message_pk for i in items})
+            disabled: list[int] = []
+            wanted: list[tuple[MailboxItem, Office, str, StoredMessage]] = []  # with its webhook's URL
+            for item in items:
+                office, message = offices.get(item.recipient), messages.get(item.message_pk)
                 if (
                     office is None
                     or message is None
                     or office.webhook_url is None
                     or office.webhook_disabled_at
                 ):
-                    item.push_state = "disabled"
-                    continue
-                try:
-                    body = (await sealing.open_bodies(session, [message]))[message.id]
-                    secrets = [self.box.open(s) for s in office.webhook_secrets]
-                except (sealing.KeyUnusable, InvalidToken):
+                    disabled.append(item.id)
+                else:
+                    wanted.append((item, office, office.webhook_url, message))
+            bodies, unreadable = await sealing.open_bodies_apart(session, [m for *_, m in wanted])
+            secrets = {o.code: self._open_secrets(o) for _, o, *_ in wanted}
+            pushes: list[_Push] = []
+            for item, office, url, message in wanted:
+                office_secrets = secrets[office.code]
+                if message.id in unreadable or office_secrets is None:
                     # Sealed with a secret this hub is not given (HUB_SECRET_KEY rotated without
                     # HUB_PREVIOUS_SECRET_KEYS): this item waits as a failed push, the others go on.
                     outcome = _retry_later(item, now, UNREADABLE)
@@ -111,23 +121,33 @@ class WebhookPusher:
                     metrics.WEBHOOK_DELIVERIES.labels(outcome).inc()
                     metrics.count_outbound(message.kind, "webhook", outcome)
                     continue
+                body = bodies[message.id]
                 if body is None:  # a message of an erased case is never pushed
-                    item.push_state = "disabled"
+                    disabled.append(item.id)
                     continue
-                item.next_push_at = now + LEASE  # another pusher leaves it alone meanwhile
                 pushes.append(
                     _Push(
                         item_id=item.id,
                         office=office.code,
-                        url=office.webhook_url,
-                        secrets=secrets,
+                        url=url,
+                        secrets=office_secrets,
                         webhook_id=message.message_id,
                         body=body,
                         content_type=message.content_type,
                         kind=message.kind,
                     )
                 )
+            await repo.disable_pushes(disabled)
+            # Another pusher leaves them alone meanwhile.
+            await repo.lease_pushes([p.item_id for p in pushes], now + LEASE)
             return pushes
+
+    def _open_secrets(self, office: Office) -> list[str] | None:
+        """The office's webhook secrets; None when one of them does not open with this hub's key."""
+        try:
+            return [self.box.open(s) for s in office.webhook_secrets]
+        except InvalidToken:
+            return None
 
     async def _push(self, push: _Push) -> webhooks.PushResult:
         return await webhooks.push(
@@ -141,32 +161,35 @@ class WebhookPusher:
         )
 
     async def _settle(self, outcomes: list[tuple[_Push, webhooks.PushResult]]) -> None:
+        """The outcomes written: the deliveries in a fixed number of statements (the items, their
+        messages' status and steps), then each failed push."""
         async with unit_of_work(self.sessions) as session:
             repo = MessageRepository(session)
             offices = OfficeRepository(session)
             now = utcnow()
-            for push, result in outcomes:
-                item = await repo.mailbox_item(push.office, push.item_id)
+            taken = [push for push, result in outcomes if result.delivered]
+            delivered = await repo.mark_pushed([push.item_id for push in taken])
+            await record_each(
+                session, delivered.values(), Status.DELIVERED, detail="webhook 2xx", actor="webhook"
+            )
+            for push in taken:
+                if push.item_id in delivered:
+                    metrics.WEBHOOK_DELIVERIES.labels("delivered").inc()
+                    metrics.count_outbound(push.kind, "webhook", "delivered")
+            failed = [(push, result) for push, result in outcomes if not result.delivered]
+            items = await repo.mailbox_items([push.item_id for push, _ in failed])
+            for push, result in failed:
+                item = items.get(push.item_id)
                 if item is None or item.push_state != "due":
                     continue
-                if result.delivered:
-                    item.push_attempts += 1
-                    item.last_push_error = result.error
-                    outcome = "delivered"
-                    item.push_state = "delivered"
-                    message = await repo.get(item.message_pk)
-                    if message is not None:
-                        await record(
-                            session, message, Status.DELIVERED, detail="webhook 2xx", actor="webhook"
-                        )
-                elif result.gone:
+                if result.gone:
                     item.push_attempts += 1
                     item.last_push_error = result.error
                     outcome = "gone"
                     office = await offices.get_by_code(push.office)
                     if office is not None:
                         office.webhook_disabled_at = now
-                    await repo.stop_pushes(push.office)
+                    await repo.stop_pushes(push.office)  # its items above see it: not due any more
                     log.warning("webhook_gone", office=push.office, url=push.url)
                 else:
                     outcome = _retry_later(item, now, result.error)

@@ -24,6 +24,7 @@ from hub.kit.errors import ErrorItem, HubError
 from hub.kit.http import validation_errors
 from hub.mandates.repository import MandateRepository
 from hub.mandates.service.lifecycle import MandateIn, S, create_mandate
+from hub.offices.repository import OfficeRepository
 
 # Rows per transaction of the console's import, as ``hub mandates import``'s default ``--chunk``: the
 # other writers wait at most one chunk for their turn, and a failure loses at most the chunk it hit.
@@ -85,8 +86,8 @@ def checked_rows(path: Path) -> int:
 
 
 async def _imported_before(session: AsyncSession, data: MandateIn) -> bool:
-    """The row's mandate exists, on the row's case: a row of an earlier run. A ref taken by a
-    mandate of another case is left to ``create_mandate`` to refuse (``mandate.exists``)."""
+    """The row's mandate exists, on the row's case: a row of an earlier run (or of a run of the same
+    file at the same time). A ref taken by a mandate of another case is refused (``mandate.exists``)."""
     assert data.ref is not None
     existing = await MandateRepository(session).get_by_ref(data.ref)
     if existing is None:
@@ -105,8 +106,13 @@ async def import_rows(
 ) -> ImportSummary:
     """Creates one mandate per row, each in a savepoint: a refused row leaves nothing behind and
     does not stop the others (each goes through the rules and the outbox, one by one). ``summary``:
-    the previous chunks' summary, when the file is imported a chunk per transaction."""
+    the previous chunks' summary, when the file is imported a chunk per transaction. The offices
+    the rows name are read once, in one statement."""
     summary = summary if summary is not None else ImportSummary()
+    rows = list(rows)
+    codes = {c for row in rows if isinstance(c := row.data.get("office_code"), str)}
+    found = await OfficeRepository(session).by_codes(codes)
+    offices = {code: found.get(code) for code in codes}
     for row in rows:
         try:
             data = MandateIn.model_validate(row.data)
@@ -114,18 +120,15 @@ async def import_rows(
                 content = json.dumps(data.model_dump(mode="json"), sort_keys=True)
                 data = data.model_copy(update={"ref": derived_ref(data, summary.seen[content])})
                 summary.seen[content] += 1
-            if await _imported_before(session, data):
-                summary.already += 1
-                on_row()
-                continue
             async with session.begin_nested():
-                mandate = await create_mandate(session, data, actor=actor)
+                mandate = await create_mandate(session, data, actor=actor, offices=offices)
         except ValidationError as exc:
             summary.rejected[row.line] = validation_errors(list(exc.errors()))
         except HubError as exc:
             if exc.code == "mandate.exists" and await _imported_before(session, data):
-                # A run of the same file at the same time created it while this one waited for the
-                # debtor's lock: imported, not refused.
+                # Its ref is checked once the debtor is locked (``create_mandate``): a row of an
+                # earlier run, or of a run of the same file at the same time that created it while
+                # this one waited for the lock: imported, not refused.
                 summary.already += 1
             else:
                 summary.rejected[row.line] = exc.errors or [ErrorItem("row", exc.code, exc.detail)]

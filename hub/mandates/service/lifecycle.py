@@ -14,7 +14,7 @@ import time
 import uuid
 import weakref
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Annotated
@@ -214,11 +214,14 @@ async def recent_learned_rates(session: AsyncSession) -> RecoveryRates:
 
 
 async def _choose_office(
-    session: AsyncSession, data: MandateIn, case: Case
+    session: AsyncSession, data: MandateIn, case: Case, known: Mapping[str, Office | None]
 ) -> tuple[Office | None, list[ErrorItem]]:
     repo = OfficeRepository(session)
     if data.office_code is not None:
-        office = await repo.get_by_code(data.office_code)
+        if data.office_code in known:
+            office = known[data.office_code]
+        else:
+            office = await repo.get_by_code(data.office_code)
         if office is None or not office.active:
             return None, [
                 ErrorItem("office_code", "office.not_found", f"no active office {data.office_code}")
@@ -302,19 +305,22 @@ def _refuse_blocks(verdict: Verdict, data: MandateIn, case: Case) -> None:
         )
 
 
-async def create_mandate(session: AsyncSession, data: MandateIn, *, actor: str) -> Mandate:
+async def create_mandate(
+    session: AsyncSession, data: MandateIn, *, actor: str, offices: Mapping[str, Office | None] | None = None
+) -> Mandate:
     """Issues the mandate to its office, or holds it with its reasons; refuses it (422, every reason)
-    when a guardrail is a hard legal block. Nothing is written when it is refused."""
-    case = await CaseRepository(session).get_with_parties(data.case_ref)
+    when a guardrail is a hard legal block. Nothing is written when it is refused. ``offices``: the
+    offices by code read already for many mandates at once (None: an unknown code), else each read
+    here."""
+    # The debtor locked before the acts against it are read: concurrent mandates for one debtor are
+    # paced as one after the other would be, each counting the acts the ones before it ordered.
+    case = await CaseRepository(session).get_with_parties_locking_debtor(data.case_ref)
     if case is None:
         message = f"no case with ref {data.case_ref}"
         raise NotFound(
             message, code="case.not_found", errors=[ErrorItem("case_ref", "case.not_found", message)]
         )
-    # Before the acts against the debtor are read: concurrent mandates for one debtor are paced as
-    # one after the other would be, each counting the acts the ones before it ordered.
-    await CaseRepository(session).lock_debtor(case.debtor_id)
-    office, errors = await _choose_office(session, data, case)
+    office, errors = await _choose_office(session, data, case, offices or {})
     errors += _terms_errors(data) + _address_errors(case)
     repo = MandateRepository(session)
     ref = data.ref or new_ref("M")

@@ -40,7 +40,12 @@ def endpoint() -> Iterator[Endpoint]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        # Connections waiting to be accepted: a pusher's round opens up to its batch (50) at once,
+        # and beyond the default 5 some were refused (their pushes failed) while the first were read.
+        request_queue_size = 128
+
+    server = Server(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}/hub-events"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

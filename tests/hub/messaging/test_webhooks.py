@@ -8,23 +8,30 @@ import base64
 import hashlib
 import hmac
 import secrets
+import uuid
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.engine.interfaces import ExecuteStyle
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.webhooks import new_secret
-from hub.database import unit_of_work
-from hub.kit.crypto import SecretBox
-from hub.messaging import service
-from hub.messaging.models import MailboxItem
+from hub.database import create_engine, session_factory, unit_of_work
+from hub.kit.crypto import KeyWrap, SecretBox, new_data_key
+from hub.messaging import sealing, service
+from hub.messaging.models import MailboxItem, MessageEvent, StoredMessage
 from hub.messaging.relay import Relay
+from hub.messaging.repository import MessageRepository
 from hub.messaging.service import Envelope
 from hub.messaging.webhooks import WebhookPusher
 from hub.offices import service as offices
 from hub.offices.repository import OfficeRepository
 from schemas.examples.verify_webhook import WebhookRefused, WebhookVerifier
+from tests.conftest import database_like
+from tests.hub.ledger.factories import add_creditors_with_cases
 from tests.hub.messaging.conftest import Endpoint
 
 BOX = SecretBox("w" * 40)
@@ -46,14 +53,26 @@ async def webhook_office(sessions: async_sessionmaker[AsyncSession], url: str) -
     return code, secret
 
 
-async def send_mandate(sessions: async_sessionmaker[AsyncSession], code: str, body: bytes) -> None:
+async def send_mandate(
+    sessions: async_sessionmaker[AsyncSession], code: str, body: bytes, case_id: uuid.UUID | None = None
+) -> uuid.UUID:
+    """The mandate stored (sealed with its case's key when it has a case) and put in the office's
+    mailbox; its message's key."""
     async with unit_of_work(sessions) as session:
         envelope = Envelope(f"MND-{secrets.token_hex(6)}", "mandate", "AGENCY", code)
-        await service.enqueue_outbound(
-            session, envelope, body, "application/xml", exchange="hub.outbound", routing_key=f"office.{code}"
+        entry = await service.enqueue_outbound(
+            session,
+            envelope,
+            body,
+            "application/xml",
+            exchange="hub.outbound",
+            routing_key=f"office.{code}",
+            case_id=case_id,
         )
+        message_pk = entry.message_pk
     while await Relay(sessions).run_once():
         pass
+    return message_pk
 
 
 async def push_all(sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -169,3 +188,117 @@ async def test_an_office_whose_secret_no_key_opens_waits_and_the_others_are_push
         assert item.last_push_error is not None and "HUB_PREVIOUS_SECRET_KEYS" in item.last_push_error
         assert item.next_push_at is not None and item.next_push_at > item.created_at
         assert item.acked_at is None  # still in the pull inbox: nothing is lost
+
+
+async def test_a_case_key_no_secret_opens_fails_its_items_alone_and_an_erased_case_is_never_pushed(
+    sessions: async_sessionmaker[AsyncSession], endpoint: Endpoint
+) -> None:
+    code, secret = await webhook_office(sessions, endpoint.url)
+    async with unit_of_work(sessions) as session:
+        unusable, gone, readable = await add_creditors_with_cases(session, [3])
+    for case_id, body in [(unusable, b"<m>unusable</m>"), (gone, b"<m>erased</m>"), (readable, b"<m>1</m>")]:
+        await send_mandate(sessions, code, body, case_id)
+    async with unit_of_work(sessions) as session:
+        repo = MessageRepository(session)
+        [old] = (await repo.case_keys([unusable])).values()
+        assert old is not None
+        # Wrapped again under another HUB_SECRET_KEY, as if rotated without HUB_PREVIOUS_SECRET_KEYS.
+        other = KeyWrap("another secret key, not the hub's one").wrap(new_data_key(), unusable.bytes)
+        assert await repo.replace_case_key(unusable, old, other)
+        await sealing.destroy_key(session, gone)
+    await push_all(sessions)
+
+    [(headers, body)] = endpoint.received
+    assert body == b"<m>1</m>"
+    WebhookVerifier([secret]).verify(headers, body)
+    async with sessions() as session:
+        items = await session.execute(
+            select(StoredMessage.case_id, MailboxItem)
+            .join(MailboxItem, MailboxItem.message_pk == StoredMessage.id)
+            .where(MailboxItem.recipient == code)
+        )
+        by_case = {case_id: item for case_id, item in items.all()}
+    assert by_case[readable].push_state == "delivered" and by_case[readable].push_attempts == 1
+    assert by_case[gone].push_state == "disabled" and by_case[gone].push_attempts == 0
+    waiting = by_case[unusable]
+    assert waiting.push_state == "due" and waiting.push_attempts == 1
+    assert waiting.last_push_error is not None and "HUB_PREVIOUS_SECRET_KEYS" in waiting.last_push_error
+    assert waiting.next_push_at is not None and waiting.next_push_at > waiting.created_at
+
+
+async def pusher_statements(
+    sessions: async_sessionmaker[AsyncSession], endpoint: Endpoint, n: int
+) -> tuple[int, list[str]]:
+    """Statements of one pusher round of ``n`` sealed messages, each to an office of its own (as
+    ``relay_statements`` counts them: an executemany's rows each), and the messages' lifecycles."""
+    codes = [(await webhook_office(sessions, endpoint.url))[0] for _ in range(n)]
+    async with unit_of_work(sessions) as session:
+        cases = list(await add_creditors_with_cases(session, [n]))
+    pks = [await send_mandate(sessions, code, b"<m/>", case) for code, case in zip(codes, cases, strict=True)]
+    statements: list[str] = []
+
+    def count(_c: object, _cur: object, statement: str, params: Any, context: Any, _many: bool) -> None:
+        many = context.execute_style is ExecuteStyle.EXECUTEMANY
+        statements.extend([statement] * (len(params) if many else 1))
+
+    engine = sessions.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        async with httpx.AsyncClient() as client:
+            assert await WebhookPusher(sessions, BOX, client).run_once() == n
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    async with sessions() as session:
+        lifecycles = []
+        for pk in pks:
+            message = await session.get(StoredMessage, pk)
+            steps = await session.scalars(
+                select(MessageEvent).where(MessageEvent.message_pk == pk).order_by(MessageEvent.id)
+            )
+            assert message is not None
+            lifecycles.append(f"{message.status}: {', '.join(f'{s.status} by {s.actor}' for s in steps)}")
+    return len(statements), lifecycles
+
+
+async def test_one_round_is_a_fixed_number_of_statements_whatever_its_size(
+    committed_database_url: str, endpoint: Endpoint, tmp_path: Path
+) -> None:
+    # A database of its own: other tests' items come due at any time, and a round would take them too.
+    async with database_like(committed_database_url, tmp_path) as url:
+        engine = create_engine(url)
+        try:
+            sessions = session_factory(engine)
+            few, lifecycles_few = await pusher_statements(sessions, endpoint, 2)
+            many, lifecycles_many = await pusher_statements(sessions, endpoint, 40)
+            dialect = engine.dialect.name
+        finally:
+            await engine.dispose()
+    # Lease: the claim, the offices, the messages, their case keys, the lease. Settle: the items
+    # delivered, their messages' status, their lifecycle steps. SQLite: BEGIN IMMEDIATE for each of
+    # the two transactions, and the claim's write lock (a no-op UPDATE). Before, 1 + 8n on PostgreSQL
+    # (17 for 2 pushes, 321 for 40): an office, a message and a case key read a push, an item and a
+    # message a delivery, the items' and messages' changes an executemany's row each.
+    assert few == many == (8 if dialect == "postgresql" else 11)
+    assert len(endpoint.received) == 42
+    assert lifecycles_few == ["delivered: routed by hub, delivered by webhook"] * 2
+    assert lifecycles_many == ["delivered: routed by hub, delivered by webhook"] * 40
+
+
+async def test_a_rounds_reads_take_more_keys_than_one_statement_holds(
+    sessions: async_sessionmaker[AsyncSession], endpoint: Endpoint
+) -> None:
+    """PostgreSQL takes 32,767 parameters a statement: the reads of a round of a larger batch are
+    made in parts, and find what is there among keys that are not."""
+    code, _ = await webhook_office(sessions, endpoint.url)
+    async with unit_of_work(sessions) as session:
+        [case] = await add_creditors_with_cases(session, [1])
+    pk = await send_mandate(sessions, code, b"<m/>", case)
+    many = 33_000
+    async with sessions() as session:
+        repo = MessageRepository(session)
+        [item_id] = (await repo.mailbox_item_ids_for([pk])).values()
+        found = await OfficeRepository(session).by_codes([f"X{i}" for i in range(many)] + [code])
+        assert list(found) == [code]
+        assert list(await repo.messages_by_pk([uuid.uuid4() for _ in range(many)] + [pk])) == [pk]
+        assert list(await repo.case_keys([uuid.uuid4() for _ in range(many)] + [case])) == [case]
+        assert list(await repo.mailbox_items([-i for i in range(1, many)] + [item_id])) == [item_id]
