@@ -3,6 +3,7 @@ the consumer of ``hub.inbound`` (offices' messages, acked only after the commit)
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import uuid
@@ -15,8 +16,9 @@ from adapters.amqp import topology
 from adapters.amqp.consumer import Consumer, Delivery, Limits, consume
 from adapters.amqp.publisher import OutgoingMessage, Status
 from hub.broker import Broker
-from hub.database import unit_of_work
+from hub.database import is_busy, unit_of_work
 from hub.kit.clock import utcnow
+from hub.kit.db import is_unavailable
 from hub.kit.errors import ErrorItem, HubError
 from hub.kit.http import BodyLimits, body_too_large
 from hub.kit.ratelimit import RateLimiter, TooManyRequests
@@ -35,6 +37,8 @@ log = structlog.get_logger()
 UNKNOWN_SENDER = "UNKNOWN"
 _MESSAGE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")  # v1.MessageId
 DEAD_LETTER_PARTY = "DEADLETTER"
+DATABASE_RETRY_S = (0.5, 30.0)
+"""While the database cannot be reached, a message is tried again after these seconds, doubling."""
 
 
 class AmqpTransport:
@@ -143,7 +147,24 @@ class InboundConsumer:
             message_id=delivery.message_id,
             office=delivery.user_id,
         ):
-            await self._handle(delivery)
+            await self._handle_while_the_database_is_down(delivery)
+
+    async def _handle_while_the_database_is_down(self, delivery: Delivery) -> None:
+        """Tries again, holding the message, while the database cannot be reached (or SQLite stays
+        busy): nothing was applied, and a requeue would spend the message's redeliveries in
+        milliseconds and dead-letter every message in flight for an outage of a few seconds. The
+        wait ends with the outage, or with the consumer's stop (the message is then requeued)."""
+        pause, longest = DATABASE_RETRY_S
+        while True:
+            try:
+                await self._handle(delivery)
+                return
+            except Exception as exc:
+                if not (is_unavailable(exc) or is_busy(exc)):
+                    raise
+                log.warning("inbound_database_unavailable", error=type(exc).__name__, retry_in_s=pause)
+                await asyncio.sleep(pause)
+                pause = min(2 * pause, longest)
 
     async def _handle(self, delivery: Delivery) -> None:
         async with unit_of_work(self.sessions) as session:

@@ -21,6 +21,7 @@ from hub.bootstrap import inbound_processor
 from hub.broker import Broker
 from hub.database import create_engine, unit_of_work
 from hub.kit.ratelimit import RateLimiter
+from hub.messaging import amqp as amqp_module
 from hub.messaging import service
 from hub.messaging.amqp import AmqpTransport, InboundConsumer
 from hub.messaging.dead_letters import KEPT, list_dead_letters, read_dead_letters, requeue_dead_letters
@@ -326,6 +327,36 @@ async def test_a_poison_message_reaches_hub_dead_while_others_flow(
     assert deaths[0]["reason"] == "rejected"  # type: ignore[index]
     assert b"POISON-1" in dead[0].body
     await listener.close()
+
+
+async def test_a_database_outage_holds_the_messages_in_flight_instead_of_dead_lettering_them(
+    hub: Hub, vhost_url: str, office_code: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database refusing connections for longer than a message's redeliveries would last: the
+    consumer holds the message and tries again, and it is applied once the database is back."""
+    monkeypatch.setattr(amqp_module, "DATABASE_RETRY_S", (0.02, 0.1))
+    real = hub.processor.receive
+    refused = 0
+
+    async def down_a_while(*args: Any, **kwargs: Any) -> Any:
+        nonlocal refused
+        if refused < 3 * topology.DEFAULT_DELIVERY_LIMIT:
+            refused += 1
+            raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(hub.processor, "receive", down_a_while)
+    dead: list[AbstractIncomingMessage] = []
+    listener = await collect(vhost_url, topology.DEAD_LETTER_QUEUE, dead)
+    message_id = f"CR-{secrets.token_hex(4)}"
+    await publish_as_office(vhost_url, office_code, act_report(office_code, message_id))
+
+    applied = select(func.count()).select_from(InboxEntry).where(InboxEntry.message_id == message_id)
+    await until_count(hub.sessions, applied, 1, within=60)
+    assert refused == 3 * topology.DEFAULT_DELIVERY_LIMIT
+    await listener.close()
+    assert dead == []
+    assert await count(hub.sessions, applied) == 1
 
 
 async def test_operators_list_and_requeue_dead_letters(
