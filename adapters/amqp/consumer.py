@@ -13,7 +13,9 @@ worker killed again and again made the queue dead-letter the healthy messages it
 kill. With :class:`Limits` the consumer decides: it rejects without requeue (the queue's
 dead-letter exchange takes the message, reason ``rejected``) a message whose handler failed at
 its ``retries``-th redelivery, and, unhandled, one already delivered ``deliveries`` times (a
-message that kills its consumer never reaches a handler's ``except``).
+message that kills its consumer never reaches a handler's ``except``). RabbitMQ 4.3 counts the two
+apart (``x-delivery-count`` failed deliveries only, ``x-acquired-count`` every delivery):
+``deliveries`` is compared with the second where the broker sends it.
 
 Handlers run concurrently, up to ``prefetch`` at a time (aiormq starts one task per delivery):
 a slow or failing message does not hold back the others, and the order of handling is not the
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PREFETCH = 256
 DELIVERY_COUNT_HEADER = "x-delivery-count"
+ACQUIRED_COUNT_HEADER = "x-acquired-count"  # RabbitMQ 4.3 and later (module doc)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,10 @@ class Delivery:
     """The broker delivered this message before (to this or another consumer)."""
     delivery_count: int
     """Failed deliveries so far (quorum queues' ``x-delivery-count``; 0 on a first delivery)."""
+    acquired_count: int
+    """Deliveries so far without an outcome, whatever ended them: ``x-acquired-count`` where the
+    broker sends it (RabbitMQ 4.3 no longer counts a requeue or a consumer's death as a failed
+    delivery), else ``delivery_count`` (RabbitMQ 3.x counts both)."""
 
 
 Handler = Callable[[Delivery], Awaitable[None]]
@@ -81,7 +88,7 @@ class Limits:
 
 def to_delivery(queue: str, message: AbstractIncomingMessage) -> Delivery:
     headers: Mapping[str, Any] = dict(message.headers or {})
-    count = headers.get(DELIVERY_COUNT_HEADER, 0)
+    count = _count(headers, DELIVERY_COUNT_HEADER)
     return Delivery(
         body=message.body,
         queue=queue,
@@ -94,8 +101,14 @@ def to_delivery(queue: str, message: AbstractIncomingMessage) -> Delivery:
         user_id=message.user_id,
         timestamp=message.timestamp,
         redelivered=bool(message.redelivered),
-        delivery_count=count if isinstance(count, int) else 0,
+        delivery_count=count,
+        acquired_count=max(count, _count(headers, ACQUIRED_COUNT_HEADER)),
     )
+
+
+def _count(headers: Mapping[str, Any], name: str) -> int:
+    value = headers.get(name, 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 class Consumer:
@@ -129,10 +142,10 @@ class Consumer:
         delivery = to_delivery(self.queue.name, message)
         extra = {"queue": delivery.queue, "message_id": delivery.message_id}
         limits = self.limits
-        if limits is not None and delivery.delivery_count >= limits.deliveries:
+        if limits is not None and delivery.acquired_count >= limits.deliveries:
             log.error(
                 "message dead-lettered unhandled: delivered %s times without an outcome",
-                delivery.delivery_count,
+                delivery.acquired_count,
                 extra=extra,
             )
             await _settle(message, ack=False, requeue=False)
