@@ -81,12 +81,18 @@ HTTP API apply (HUB_MAX_BODY_BYTES, 1 MiB by default; an application/pdf Factur-
 HUB_MAX_INVOICE_BYTES, 20 MiB): a larger message is refused unread, with a receipt refusing it
 (code payload_too_large, message_id the AMQP property's) and an error report. A JSON object
 that gives a key twice is refused (json.duplicate_key). Error codes are lower case with dots;
-EN 16931 rules read en16931.br_co_10 (BR-CO-10).
+EN 16931 rules read en16931.br_co_10 (BR-CO-10). Publish persistent, with publisher confirms and
+the mandatory flag: a message is the hub's once the broker has confirmed it; one returned
+(basic.return, NO_ROUTE, e.g. while the queue is being replaced) was not queued, and one neither
+confirmed nor returned may not have been: send both again (a copy of a message applied already is
+answered with its first receipt, not applied twice).
 """
 
 DEAD_DESCRIPTION = """\
-Fanout dead-letter exchange of every work queue: a message refused too often (delivery limit)
-lands here with its reason in the x-death header. Any kind of message may appear.
+Fanout dead-letter exchange of every work queue: a message refused too often lands here with its
+reason in the x-death header (delivery_limit: the broker's limit on the queues offices and the
+agency consume; rejected: the hub gave up on a message of hub.inbound after its retries). Any kind
+of message may appear.
 """
 
 

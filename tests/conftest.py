@@ -284,6 +284,21 @@ def vhost_url_of(amqp_url: str, name: str) -> str:
     return amqp_url.rstrip("/") + "/" + quote(name, safe="")
 
 
+async def until_inbound_routes(vhost: str, *, within: float = 120) -> None:
+    """Waits until the exchange ``hub.inbound`` routes to the queue ``hub.inbound`` in ``vhost``. A
+    worker declares the exchanges, then the queues, then the bindings: a message an office publishes
+    in between is unroutable, and RabbitMQ drops it (a publisher learns it only with ``mandatory``
+    and ``on_return_raises``). Waiting for the queue alone is not enough, nor is ``/healthz``."""
+
+    def routes() -> bool:
+        listed = rabbitmqctl("list_bindings", "-p", vhost, "source_name", "destination_name")
+        return ("hub.inbound", "hub.inbound") in {tuple(line.split("\t")[:2]) for line in listed.splitlines()}
+
+    async with asyncio.timeout(within):
+        while not await asyncio.to_thread(routes):  # noqa: ASYNC110 - polls the broker
+            await asyncio.sleep(0.2)
+
+
 @pytest.fixture
 def vhost_url(amqp_url: str, vhost: str) -> str:
     return vhost_url_of(amqp_url, vhost)

@@ -31,7 +31,7 @@ from hub.messaging import service
 from hub.messaging.models import OutboxEntry, Receipt, StoredMessage
 from hub.messaging.service import Envelope
 from hub.offices import service as offices
-from tests.conftest import rabbitmqctl
+from tests.conftest import rabbitmqctl, until_inbound_routes
 from tests.hub.acts.factories import Seeded, bearer, report_json, seed, write_batch_file
 from tests.hub.test_cli import _free_port
 
@@ -257,7 +257,7 @@ def amqp_office(vhost: str) -> Iterator[str]:
 
 @pytest.mark.rabbitmq
 async def test_the_worker_stopped_in_a_stream_acks_what_it_committed_and_loses_nothing(
-    database: tuple[str, AsyncEngine], vhost_url: str, amqp_office: str
+    database: tuple[str, AsyncEngine], vhost: str, vhost_url: str, amqp_office: str
 ) -> None:
     url, engine = database
     s, _key = await seeded(engine, code=amqp_office)
@@ -265,9 +265,7 @@ async def test_the_worker_stopped_in_a_stream_acks_what_it_committed_and_loses_n
     sent = 400
     process, _base = serve(env, "worker", answering=False)
     stored = select(func.count()).select_from(Receipt)
-    async with asyncio.timeout(120):  # the worker declares the topology once connected
-        while await queue_depth(vhost_url, topology.INBOUND_QUEUE) is None:
-            await asyncio.sleep(0.2)
+    await until_inbound_routes(vhost)  # the worker declares the topology once connected
     publisher = asyncio.create_task(publish_reports(vhost_url, s, sent))
 
     async def mid_stream() -> bool:
@@ -316,7 +314,7 @@ async def publish_reports(vhost_url: str, s: Seeded, n: int) -> None:
     host = vhost_url.split("@", 1)[1]
     connection = await aio_pika.connect(f"amqp://{s.office.code}:office-secret@{host}")
     async with connection:
-        channel = await connection.channel(publisher_confirms=True)
+        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         exchange = await channel.get_exchange(topology.INBOUND_EXCHANGE, ensure=False)
         for i in range(1, n + 1):
             body = report_json(s.office.code, s.mandate.ref, i)

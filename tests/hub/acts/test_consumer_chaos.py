@@ -10,9 +10,12 @@ kills; the counts are printed.
 
 Six kills is past the delivery limit of the office queues (5): RabbitMQ 3.10 counts a message
 returned by a killed consumer as a delivery, and with that limit on ``hub.inbound`` the messages in
-flight at every kill left the queue (49 of 300, and 107 of 300 in another run, 5 December). Since
-ADR 0021 the queue has no broker limit and the worker counts: it dead-letters unhandled only a
-message delivered 20 times without an outcome, so every report here is stored."""
+flight at every kill were dead-lettered, healthy. Since ADR 0021 the queue has no broker limit and
+the worker counts: it dead-letters unhandled only a message delivered 20 times without an outcome.
+
+The offices publish only once ``hub.inbound`` routes, with ``mandatory`` returns raised: publishing
+as soon as ``/healthz`` answered lost the first office's first messages, unroutable while the worker
+was still declaring its topology (ADR 0021 tells how that was mistaken for a broker defect)."""
 
 from __future__ import annotations
 
@@ -38,7 +41,7 @@ from hub.database import create_engine
 from hub.ledger.models import LedgerTransaction
 from hub.messaging.models import StoredMessage
 from schemas.v1 import SAMPLES_DIR
-from tests.conftest import postgres_database, rabbitmqctl, vhost_url_of
+from tests.conftest import postgres_database, rabbitmqctl, until_inbound_routes, vhost_url_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq, pytest.mark.slow]
 MESSAGES = int(os.environ.get("HUB_CHAOS_MESSAGES", "300"))
@@ -106,11 +109,12 @@ async def test_kill_9_of_the_consumer_between_commit_and_ack_posts_nothing_twice
         )
         try:
             with worker:  # declares the topology, then consumes hub.inbound
+                await until_inbound_routes(vhost)
                 for code in codes:
                     host = url_of_vhost.split("@", 1)[1]
                     connection = await connect(f"amqp://{code}:{PASSWORD}@{host}")
                     async with connection:
-                        channel = await connection.channel(publisher_confirms=True)
+                        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
                         exchange = await channel.get_exchange(topology.INBOUND_EXCHANGE, ensure=False)
                         for n in range(MESSAGES // OFFICES):
                             body = act_report(code, f"M-{code}-{n % MANDATES_PER_OFFICE}", n)
