@@ -16,7 +16,6 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
-    any_,
     bindparam,
     func,
     literal_column,
@@ -30,7 +29,7 @@ from sqlalchemy.orm import aliased, contains_eager
 
 from hub.acts.models import ActReport, MandateActTally
 from hub.cases.models import Case, Debtor
-from hub.kit.db import RowBuffer, advisory_locks
+from hub.kit.db import RowBuffer, advisory_locks, any_of, records
 from hub.mandates.models import Approval, Hold, HoldNotice, Mandate
 from hub.messaging.models import CaseKey, InboxEntry, Receipt, StoredMessage
 from hub.offices.models import Office
@@ -120,7 +119,7 @@ def _lock_mandates_then_keys() -> Select[Any]:
     locked = (
         select(Mandate, CaseKey.case_id.label("key_case_id"), CaseKey.wrapped_key)
         .outerjoin(CaseKey, CaseKey.case_id == Mandate.case_id)
-        .where(Mandate.office_id == bindparam("office_id"), Mandate.ref == _any("refs", String()))
+        .where(Mandate.office_id == bindparam("office_id"), Mandate.ref == any_of("refs", String()))
         .order_by(Mandate.id)
         .with_for_update(key_share=True, of=Mandate)
         .cte("locked")
@@ -174,40 +173,32 @@ _ACKNOWLEDGED_HOLDS = _acknowledged_holds(Hold.case_id.in_(bindparam("case_ids",
 # PostgreSQL: the reads after the locks, folded into one statement (one round trip, and one
 # statement's CPU through SQLAlchemy instead of five). Each read is an array of records in a column
 # of the one row; the arrays' parameters (``= ANY(:cases)``) are one bound value each, whatever their
-# length. SQLite keeps the statements above (a round trip there is a function call).
-def _records(query: Select[Any]) -> Any:
-    """``query``'s rows as one array of records, in its order: ``array((SELECT (a, b, ...) ...))``."""
-    return func.array(query.with_only_columns(tuple_(*query.selected_columns)).scalar_subquery())
-
-
-def _any(name: str, item: Any) -> Any:
-    return any_(bindparam(name, type_=ARRAY(item)))
-
-
+# length (``hub.kit.db.records``, ``hub.kit.db.any_of``). SQLite keeps the statements above (a round
+# trip there is a function call).
 _CASE_COLUMNS = tuple(Case.__table__.columns)
 _FOLDED_CASE_NAMES = (*(c.key for c in _CASE_COLUMNS), "creditor_reclaims_vat")
 _FOLDED_READS = select(
-    _records(
+    records(
         select(ActReport.office_reference).where(
             ActReport.office_id == bindparam("office_id"),
-            ActReport.office_reference == _any("references", String()),
+            ActReport.office_reference == any_of("references", String()),
         )
     ).label("references_used"),
-    _records(
+    records(
         select(*_CASE_COLUMNS, Case.creditor_reclaims_vat, Debtor.kind)
         .join(Debtor, Debtor.id == Case.debtor_id)
-        .where(Case.id == _any("case_ids", Uuid()))
+        .where(Case.id == any_of("case_ids", Uuid()))
     ).label("cases"),
-    _records(_RECENT_ACTS_PG).label("acts"),
-    _records(_acknowledged_holds(Hold.case_id == _any("case_ids", Uuid()))).label("holds"),
-    _records(
+    records(_RECENT_ACTS_PG).label("acts"),
+    records(_acknowledged_holds(Hold.case_id == any_of("case_ids", Uuid()))).label("holds"),
+    records(
         select(MandateActTally.mandate_id, MandateActTally.act_code, MandateActTally.reports).where(
-            MandateActTally.mandate_id == _any("per_act_mandates", Uuid())
+            MandateActTally.mandate_id == any_of("per_act_mandates", Uuid())
         )
     ).label("acts_reported"),
-    _records(
+    records(
         select(InboxEntry.message_id, InboxEntry.message_pk).where(
-            InboxEntry.sender == bindparam("sender"), InboxEntry.message_id == _any("message_ids", String())
+            InboxEntry.sender == bindparam("sender"), InboxEntry.message_id == any_of("message_ids", String())
         )
     ).label("applied"),
 )
@@ -461,7 +452,7 @@ class ActReportRepository:
         found = await self.session.execute(select(ActReport).where(ActReport.message_pk == message_pk))
         return found.scalar_one_or_none()
 
-    async def batch_records(self, batch_pk: uuid.UUID, *, after: int, limit: int) -> Sequence[Any]:
+    async def batchrecords(self, batch_pk: uuid.UUID, *, after: int, limit: int) -> Sequence[Any]:
         """Records ``after`` + 1 to ``after`` + ``limit`` of a batch, in order: (message id, hub id,
         accepted, errors)."""
         rows = await self.session.execute(

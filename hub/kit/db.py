@@ -19,13 +19,19 @@ from sqlalchemy import (
     Insert,
     Integer,
     MetaData,
+    Select,
     String,
     Table,
     TypeDecorator,
     Uuid,
+    any_,
+    bindparam,
+    func,
     insert,
     text,
+    tuple_,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -105,6 +111,17 @@ def in_chunks(keys: Collection[_Key]) -> Iterator[list[_Key]]:
     ordered = list(keys)
     for start in range(0, len(ordered), KEYS_A_STATEMENT):
         yield ordered[start : start + KEYS_A_STATEMENT]
+
+
+def records(query: Select[Any]) -> Any:
+    """PostgreSQL: ``query``'s rows as one array of records, in its order, for a column of a statement
+    that folds several reads into one: ``array((SELECT (a, b, ...) ...))``."""
+    return func.array(query.with_only_columns(tuple_(*query.selected_columns)).scalar_subquery())
+
+
+def any_of(name: str, item: Any) -> Any:
+    """PostgreSQL: ``= ANY(:name)``, the list bound as one array of ``item`` whatever its length."""
+    return any_(bindparam(name, type_=ARRAY(item)))
 
 
 async def advisory_locks(session: AsyncSession, keys: Collection[str]) -> None:

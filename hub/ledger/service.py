@@ -441,8 +441,14 @@ async def case_net(session: AsyncSession, case: Case) -> CaseNet:
     updates); the fees charged on it, net of corrections, whoever bears them (ledger)."""
     balances = await LedgerRepository(session).balances(case_id=case.id, accounts=NET_ACCOUNTS)
     paid = await CaseRepository(session).payments_received(case.id, case.currency)
+    return net_of(balances, paid, case.currency)
+
+
+def net_of(balances: Balances, paid_cents: int, currency: str) -> CaseNet:
+    """``case_net`` from what it reads: the case's balances of ``NET_ACCOUNTS`` and what the debtor
+    paid the agency directly, in the case's ``currency``."""
     return CaseNet(
-        recovered_cents=money_collected(balances, case.currency) + paid,
-        fees_borne_cents=fees_charged(balances, case.currency),
-        currency=case.currency,
+        recovered_cents=money_collected(balances, currency) + paid_cents,
+        fees_borne_cents=fees_charged(balances, currency),
+        currency=currency,
     )

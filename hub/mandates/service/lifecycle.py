@@ -32,7 +32,7 @@ from hub.ledger import service as ledger
 from hub.mandates import messages
 from hub.mandates.assessment import Verdict, assess_per_act, assess_whole_file
 from hub.mandates.models import Approval, Mandate, MandateEvent, MandateKind, MandateStatus
-from hub.mandates.repository import MandateRepository
+from hub.mandates.repository import MandateRepository, ReadsAfterLock
 from hub.messaging.outbound import send_to_office
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
@@ -109,17 +109,14 @@ async def transition(
     )
 
 
-async def _case_acts(
-    session: AsyncSession, case: Case
-) -> tuple[tuple[ActRecord, ...], tuple[ActRecord, ...]]:
+def _case_acts(case: Case, reads: ReadsAfterLock) -> tuple[tuple[ActRecord, ...], tuple[ActRecord, ...]]:
     """What was done on this case, and on the debtor's other cases (pacing): every accepted act
     report, on its act date with its outcome; and each act a mandate still at the office ordered
     that no act report of that mandate answers yet, on the mandate's issue date with no outcome."""
-    repo = MandateRepository(session)
     here: list[ActRecord] = []
     elsewhere: list[ActRecord] = []
     answered: Counter[tuple[uuid.UUID, str]] = Counter()
-    for row in await repo.reports_on_debtor(case.debtor_id):
+    for row in reads.reports:
         answered[(row.mandate_id, row.act_code)] += 1
         record = reported_act(
             act_code=row.act_code,
@@ -131,25 +128,34 @@ async def _case_acts(
             reference=row.office_reference,
         )
         (here if row.case_id == case.id else elsewhere).append(record)
-    for mandate, case_id in await repo.on_debtor(case.debtor_id):
+    for mandate in reads.mandates:
         if mandate.status not in ORDERED or mandate.issued_at is None:
             continue
         reported = Counter({code: answered[(mandate.id, code)] for code in set(mandate.acts)})
         on = mandate.issued_at.date()
         pending = [ordered_act(code, on) for code in (Counter(mandate.acts) - reported).elements()]
-        (here if case_id == case.id else elsewhere).extend(pending)
+        (here if mandate.case_id == case.id else elsewhere).extend(pending)
     return tuple(here), tuple(elsewhere)
+
+
+async def _reads(session: AsyncSession, case: Case, ref: str | None = None) -> ReadsAfterLock:
+    return await MandateRepository(session).reads_after_lock(case, accounts=ledger.NET_ACCOUNTS, ref=ref)
+
+
+def _facts(case: Case, reads: ReadsAfterLock) -> CaseFacts:
+    facts = case_facts(case, *_case_acts(case, reads))
+    net = ledger.net_of(reads.balances, reads.paid_cents, case.currency)
+    return replace(
+        facts, fees_borne_cents=max(net.fees_borne_cents, 0), recovered_cents=max(net.recovered_cents, 0)
+    )
 
 
 async def facts_of(session: AsyncSession, case: Case) -> CaseFacts:
     """The case's facts as the rules read them (``hub.cases.service.case_facts``), from what really
-    happened on it (four queries: the debtor's act reports, the debtor's mandates, and for the
-    stop-loss the case's ledger balances and the debtor's direct payments)."""
-    facts = case_facts(case, *await _case_acts(session, case))
-    net = await ledger.case_net(session, case)
-    return replace(
-        facts, fees_borne_cents=max(net.fees_borne_cents, 0), recovered_cents=max(net.recovered_cents, 0)
-    )
+    happened on it: the debtor's act reports and mandates, and for the stop-loss the case's ledger
+    balances and the debtor's direct payments (one statement on PostgreSQL, four on SQLite:
+    ``MandateRepository.reads_after_lock``)."""
+    return _facts(case, await _reads(session, case))
 
 
 def policy_settings() -> PolicySettings:
@@ -324,14 +330,17 @@ async def create_mandate(
     errors += _terms_errors(data) + _address_errors(case)
     repo = MandateRepository(session)
     ref = data.ref or new_ref("M")
-    if data.ref is not None and await repo.get_by_ref(data.ref) is not None:
+    # Its ref checked with the rest that is read once the debtor is locked (one statement on
+    # PostgreSQL): a mandate of the same ref made meanwhile is found.
+    reads = await _reads(session, case, data.ref)
+    if reads.ref_taken:
         message = f"a mandate with ref {data.ref} already exists"
         raise Conflict(message, code="mandate.exists", errors=[ErrorItem("ref", "mandate.exists", message)])
     if errors:
         raise InvalidInput("the mandate cannot be created as given", errors=errors)
     assert office is not None
     verdict = judge(
-        await facts_of(session, case), data, utcnow().date(), office.code, await recent_learned_rates(session)
+        _facts(case, reads), data, utcnow().date(), office.code, await recent_learned_rates(session)
     )
     _refuse_blocks(verdict, data, case)
     mandate = Mandate(
