@@ -188,3 +188,39 @@ async def test_relay_rows_foreign_keys_go_up_and_down_again(database_url: str, t
             assert after == before
         finally:
             await engine.dispose()
+
+
+def _index_rows(connection: Connection, table: str) -> dict[str, str | None]:
+    """The table's indexes, each with the rows it holds (its predicate; None: every row)."""
+    found = inspect(connection)
+    where = {
+        i["name"]: i.get("dialect_options", {}).get(f"{connection.dialect.name}_where")
+        for i in found.get_indexes(table)
+    }
+    return {name: None if rows is None else str(rows) for name, rows in where.items()}
+
+
+async def test_worklist_read_indexes_go_down_and_up_again(database_url: str, tmp_path: Path) -> None:
+    """20261205_0033: down to 0032 gives the hold notices their index of every notice's deadline back
+    and drops the acts' by day, up keeps the notices not acknowledged alone and adds the acts' again."""
+    async with database_like(database_url, tmp_path) as url:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                notices = await conn.run_sync(_index_rows, "hold_notices")
+                acts = await conn.run_sync(_indexes, "act_reports")
+            assert "ix_hold_notices_ack_due_by" not in notices
+            assert "acknowledged_at IS NULL" in str(notices["ix_hold_notices_unacknowledged_ack_due_by"])
+            assert "ix_act_reports_act_date" in acts
+            async with engine.begin() as conn:
+                await conn.run_sync(_downgrade, "20261205_0032")
+                down = await conn.run_sync(_index_rows, "hold_notices")
+                assert "ix_act_reports_act_date" not in await conn.run_sync(_indexes, "act_reports")
+            assert "ix_hold_notices_unacknowledged_ack_due_by" not in down
+            assert down["ix_hold_notices_ack_due_by"] is None
+            await migrate(engine)
+            async with engine.connect() as conn:
+                assert await conn.run_sync(_index_rows, "hold_notices") == notices
+                assert await conn.run_sync(_indexes, "act_reports") == acts
+        finally:
+            await engine.dispose()

@@ -37,6 +37,8 @@ class ActReport(UuidPk, Timestamped, Base):
         Index("ix_act_reports_case_latest", "case_id", "act_date", "created_at"),
         # An office's acts over a period (the monthly scorecard and reconciliation): a range scan.
         Index("ix_act_reports_office_date", "office_id", "act_date"),
+        # Every office's acts since a day (the worklist's pace, over its window): those alone.
+        Index("ix_act_reports_act_date", "act_date"),
         # The flagged ones, listed for staff (GET /v1/act-reports/flagged): a walk of those alone.
         Index(
             "ix_act_reports_flagged_id",

@@ -173,6 +173,16 @@ class HoldNotice(UuidPk, Timestamped, Base):
     Notices sent before holds were records (one per act) have no hold, one mandate and one act."""
 
     __tablename__ = "hold_notices"
+    __table_args__ = (
+        # The notices not acknowledged, by deadline (the overdue ones: the worklist, the staff's list):
+        # those alone, not every notice acknowledged since the first hold.
+        Index(
+            "ix_hold_notices_unacknowledged_ack_due_by",
+            "ack_due_by",
+            postgresql_where=text("acknowledged_at IS NULL"),
+            sqlite_where=text("acknowledged_at IS NULL"),
+        ),
+    )
 
     message_id: Mapped[str] = mapped_column(String(64), unique=True)  # the notice's envelope id
     hold_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), ForeignKey("holds.id"), index=True)
@@ -183,7 +193,7 @@ class HoldNotice(UuidPk, Timestamped, Base):
     act_code: Mapped[str | None] = mapped_column(String(40))
     situation: Mapped[str] = mapped_column(String(32))  # payment_plan_active, disputed...
     sent_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    ack_due_by: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    ack_due_by: Mapped[datetime] = mapped_column(UtcDateTime())
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     ack_message_id: Mapped[str | None] = mapped_column(String(64))  # the office's hold_notice_ack
     lift_message_id: Mapped[str | None] = mapped_column(String(64))  # the hold_lift sent to it

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from hub.acts.repository import ActReportRepository
 from hub.database import create_engine, refresh_statistics, session_factory
 from hub.kit.clock import utcnow
+from hub.mandates.repository import MandateRepository
 from hub.messaging.repository import MessageRepository
 from hub.worklist import service as worklist
+from hub.worklist.repository import WorklistRepository
 from tests.conftest import postgres_database
 
 pytestmark = pytest.mark.postgres
@@ -27,6 +30,12 @@ BATCH = 500  # inbound messages per batch, each with its receipt
 PENDING_EVERY = 12  # one outbox row in 12 still pending, one mailbox row in 12 due
 BENCH_MESSAGES = 5_000  # the relay's bench (``hub bench --size ci``)
 WAITING = 20_000  # the worklist's mandates not acknowledged, as many held, twice as many done
+# Of the done mandates' acts, one in OPEN_EVERY within the pace's window; of their hold notices, one in
+# OPEN_EVERY not acknowledged. The rest is the hub's history.
+OPEN_EVERY = 20
+OPEN_NOTICES = 2 * WAITING // OPEN_EVERY  # a notice a done mandate
+WINDOW_ACTS = 2 * OPEN_NOTICES  # two acts a done mandate
+# (A plan may sort these, twice as many by the planner's estimate at most: never the history's.)
 
 
 def outbound_rows(messages: int) -> list[str]:
@@ -96,6 +105,25 @@ LOAD = [
     SELECT gen_random_uuid(), 'APR-' || m.ref, m.id, 'BANK_GARNISHMENT', 12000, 'office', 'CRQ-' || m.ref,
         CASE WHEN m.status = 'completed' THEN 'approved' END, 0, m.created_at
     FROM mandates m WHERE m.status IN ('completed', 'held')""",
+    # The history the pace and the overdue hold notices must not read: two acts a done mandate, one in
+    # OPEN_EVERY within the last year, the others up to ten years back; a hold notice each, one in
+    # OPEN_EVERY not acknowledged (almost all of those overdue).
+    f"""INSERT INTO act_reports (id, mandate_id, case_id, office_id, message_pk, act_code, act_date,
+        outcome_code, office_reference, currency, seized_cents, collected_cents, emoluments_cents,
+        disbursements_cents, vat_cents, flagged, created_at)
+    SELECT gen_random_uuid(), m.id, m.case_id, m.office_id,
+        (SELECT id FROM messages WHERE message_id = 'BATCH-1'), 'SERVE_TITLE',
+        current_date - CASE WHEN n % {OPEN_EVERY} = 0 THEN n % 300 ELSE 400 + n % 3000 END,
+        'served', 'R-' || m.ref || '-' || k, 'EUR', 0, 0, 0, 0, 0, false, now()
+    FROM (SELECT *, row_number() OVER ()::int AS n FROM mandates WHERE status = 'completed') m,
+        generate_series(1, 2) k""",
+    f"""INSERT INTO hold_notices (id, message_id, mandate_id, office_id, act_code, situation, sent_at,
+        ack_due_by, acknowledged_at, created_at)
+    SELECT gen_random_uuid(), 'HN-' || m.ref, m.id, m.office_id, 'SERVE_TITLE', 'disputed',
+        now() - (n % 600) * interval '1 day', now() - (n % 600) * interval '1 day' + interval '3 days',
+        CASE WHEN n % {OPEN_EVERY} <> 0 THEN now() - (n % 600) * interval '1 day' + interval '1 day' END,
+        now()
+    FROM (SELECT *, row_number() OVER ()::int AS n FROM mandates WHERE status = 'completed') m""",
 ]
 
 
@@ -242,3 +270,42 @@ async def test_a_worklist_page_walks_its_kind_from_the_cursor(
     boundary, rows, *_ = await plans_of(loaded, page)
     assert_walks(boundary, index, big={"mandates", "approvals", "cases"})
     assert_walks(rows, index, big={"mandates", "approvals"}, sorts_at_most=WAITING // 20)
+
+
+async def test_the_pace_reads_the_acts_of_its_window_alone(loaded: AsyncEngine) -> None:
+    """The worklist's pace: the acts of the last year through ``ix_act_reports_act_date``, never every
+    act reported (sorting those of the window, as its medians need)."""
+    since = utcnow().date() - timedelta(days=365)
+    plan = await plan_of(loaded, lambda s: WorklistRepository(s).office_paces(since, None))
+    assert_walks(plan, "ix_act_reports_act_date", big={"act_reports"}, sorts_at_most=2 * WINDOW_ACTS)
+
+
+async def test_the_overdue_hold_notices_are_read_without_the_acknowledged_ones(loaded: AsyncEngine) -> None:
+    """The worklist's overdue notices: those not acknowledged, through their partial index (sorted to
+    keep each case's first), never the notices acknowledged since the first hold."""
+    plan = await plan_of(
+        loaded, lambda s: WorklistRepository(s).overdue_hold_notices(utcnow(), None, None, 100)
+    )
+    assert_walks(
+        plan,
+        "ix_hold_notices_unacknowledged_ack_due_by",
+        big={"hold_notices"},
+        sorts_at_most=2 * OPEN_NOTICES,
+    )
+
+
+async def test_the_staff_list_of_overdue_hold_notices_walks_those_not_acknowledged(
+    loaded: AsyncEngine,
+) -> None:
+    """Staff's list of overdue notices, most overdue first: through the partial index (at most its
+    notices sorted, each with its mandate by key), not a walk past every acknowledged notice of older
+    deadline."""
+    plan = await plan_of(
+        loaded, lambda s: MandateRepository(s).hold_notices(unacknowledged_due_by=utcnow(), limit=100)
+    )
+    assert_walks(
+        plan,
+        "ix_hold_notices_unacknowledged_ack_due_by",
+        big={"hold_notices", "mandates"},
+        sorts_at_most=2 * OPEN_NOTICES,
+    )
