@@ -452,7 +452,7 @@ class ActReportRepository:
         found = await self.session.execute(select(ActReport).where(ActReport.message_pk == message_pk))
         return found.scalar_one_or_none()
 
-    async def batchrecords(self, batch_pk: uuid.UUID, *, after: int, limit: int) -> Sequence[Any]:
+    async def batch_records(self, batch_pk: uuid.UUID, *, after: int, limit: int) -> Sequence[Any]:
         """Records ``after`` + 1 to ``after`` + ``limit`` of a batch, in order: (message id, hub id,
         accepted, errors)."""
         rows = await self.session.execute(

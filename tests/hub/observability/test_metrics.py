@@ -90,8 +90,19 @@ async def test_a_relay_pass_that_fails_whole_is_counted(sessions: async_sessionm
 
 
 async def test_webhook_pushes_are_counted_by_outcome_and_the_last_failure_is_a_give_up(
-    sessions: async_sessionmaker[AsyncSession],
+    committed_database_url: str, tmp_path: Path
 ) -> None:
+    # A database of its own: the pusher pushes every office's due items, and other tests leave some
+    # (to endpoints long gone) in the shared one, which the counts would include.
+    async with database_like(committed_database_url, tmp_path) as url:
+        engine = create_engine(url)
+        try:
+            await _count_webhook_outcomes(session_factory(engine))
+        finally:
+            await engine.dispose()
+
+
+async def _count_webhook_outcomes(sessions: async_sessionmaker[AsyncSession]) -> None:
     code = office_code()
     async with unit_of_work(sessions) as session:
         await offices.add_office(session, code=code, name="É")
