@@ -101,7 +101,9 @@ def test_the_rows_of_http_batch_and_relay_give_the_cpu_time_per_operation(tiny: 
     for row in timed:
         # Per operation: the process's CPU over the timed part cannot exceed the wall time of it on
         # this machine's cores.
-        assert row["cpu_ms"] is not None and row["cpu_ms"] > 0, row
+        assert row["cpu_ms"] is not None and row["cpu_ms"] >= 0, row
+        if row["seconds"] >= 0.1:  # /proc counts CPU in ticks of 10 ms: a shorter part may read 0
+            assert row["cpu_ms"] > 0, row
         assert row["cpu_ms"] <= 1000 * row["seconds"] * (os.cpu_count() or 1) / row["count"], row
 
 
