@@ -35,6 +35,8 @@ import aiormq
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, ConsumerTag
 from aio_pika.exceptions import MessageProcessError
 
+from adapters.amqp.topology import DEFAULT_DELIVERY_LIMIT
+
 log = logging.getLogger(__name__)
 
 DEFAULT_PREFETCH = 256
@@ -74,7 +76,7 @@ Handler = Callable[[Delivery], Awaitable[None]]
 class Limits:
     """When this consumer dead-letters a message itself (for a queue without ``x-delivery-limit``)."""
 
-    retries: int = 5
+    retries: int = DEFAULT_DELIVERY_LIMIT
     """A handler failing at this redelivery (or later) dead-letters the message: like the queue's
     own limit, the handler sees it ``retries + 1`` times at most."""
     deliveries: int = 20

@@ -4,61 +4,24 @@ SQLite)."""
 
 from __future__ import annotations
 
-import secrets
-import uuid
 from dataclasses import replace
 from datetime import UTC, date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.acts.models import ActReport
-from hub.acts.service import post_act
 from hub.cases.repository import CaseRepository
 from hub.cases.updates import CaseUpdateIn
 from hub.ledger import service as ledger
 from hub.ledger.models import LedgerTransaction
 from hub.ledger.repository import LedgerRepository
 from hub.mandates import service
-from hub.mandates.models import Mandate, MandateKind, MandateStatus
+from hub.mandates.models import MandateKind, MandateStatus
 from hub.mandates.repository import MandateRepository, ReadsAfterLock
 from hub.mandates.service import MandateIn
-from hub.messaging import service as messaging
-from hub.messaging.service import Envelope
-from hub.offices.models import Office
-from tests.hub.mandates.factories import RICH, a_case, an_office
+from tests.hub.mandates.factories import RICH, a_case, an_office, reported
 
 STAFF = "handler@agence.example"
-
-
-async def reported(
-    session: AsyncSession, mandate: Mandate, act_code: str, on: date, **amounts: int
-) -> ActReport:
-    """An act report under ``mandate``, stored and posted to the ledger as the acts module does."""
-    office = await session.get(Office, mandate.office_id)
-    assert office is not None
-    message_id = f"{office.code}-{secrets.token_hex(4)}"
-    stored = await messaging.store_inbound(
-        session, Envelope(message_id, "act_report", office.code, "AGENCY"), b"<r/>", "application/xml"
-    )
-    act = ActReport(
-        id=uuid.uuid4(),
-        mandate_id=mandate.id,
-        case_id=mandate.case_id,
-        office_id=office.id,
-        message_pk=stored.id,
-        act_code=act_code,
-        act_date=on,
-        outcome_code="served_at_home",
-        office_reference=message_id,
-        currency="EUR",
-        **amounts,
-    )
-    session.add(act)
-    await session.flush()
-    await post_act(session, act)
-    await session.flush()
-    return act
 
 
 async def test_the_reads_after_the_lock_answer_as_their_statements_do(session: AsyncSession) -> None:
@@ -82,9 +45,11 @@ async def test_the_reads_after_the_lock_answer_as_their_statements_do(session: A
     await service.transition(session, ended, MandateStatus.CANCELLED, actor=STAFF, reason="test")
     await session.flush()
     today = date.today()
-    await reported(session, first, "SERVE_TITLE", today - timedelta(days=3), emoluments_cents=6_000)
-    waived = await reported(session, first, "BANK_GARNISHMENT", today, collected_cents=1_000)
-    await reported(session, twice, "SERVE_TITLE", today, emoluments_cents=4_000, seized_cents=700)
+    await reported(
+        session, first, act_code="SERVE_TITLE", on=today - timedelta(days=3), emoluments_cents=6_000
+    )
+    waived = await reported(session, first, act_code="BANK_GARNISHMENT", on=today, collected_cents=1_000)
+    await reported(session, twice, act_code="SERVE_TITLE", on=today, emoluments_cents=4_000, seized_cents=700)
     [collection] = await session.scalars(
         select(LedgerTransaction).where(LedgerTransaction.source == f"act_report:{waived.id}")
     )

@@ -3,16 +3,12 @@ hard legal blocks are refused; approvals, refusals and every transition logged."
 
 from __future__ import annotations
 
-import secrets
-import uuid
 from datetime import date
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.acts.models import ActReport
-from hub.acts.service import post_act
 from hub.cases.updates import CaseUpdateIn
 from hub.kit.errors import Conflict, InvalidInput, NotFound
 from hub.ledger import service as ledger
@@ -21,13 +17,10 @@ from hub.mandates import service
 from hub.mandates.models import Approval, Mandate, MandateKind, MandateStatus
 from hub.mandates.service import TRANSITIONS, MandateIn
 from hub.messaging import sealing
-from hub.messaging import service as messaging
 from hub.messaging.inbound import decode
 from hub.messaging.models import StoredMessage
-from hub.messaging.service import Envelope
-from hub.offices.models import Office
 from schemas import v1
-from tests.hub.mandates.factories import POOR, RICH, a_case, an_office
+from tests.hub.mandates.factories import POOR, RICH, a_case, an_office, reported
 
 STAFF = "handler@agence.example"
 
@@ -284,34 +277,6 @@ async def test_a_whole_file_budget_tracks_the_fees_reported(session: AsyncSessio
     assert (
         await service.budget_of(session, await service.create_mandate(session, per_act, actor=STAFF)) is None
     )
-
-
-async def reported(session: AsyncSession, mandate: Mandate, outcome: str, **amounts: int) -> ActReport:
-    """An act report under ``mandate``, stored and posted to the ledger as the acts module does."""
-    office = await session.get(Office, mandate.office_id)
-    assert office is not None
-    message_id = f"{office.code}-{secrets.token_hex(4)}"
-    stored = await messaging.store_inbound(
-        session, Envelope(message_id, "act_report", office.code, "AGENCY"), b"<r/>", "application/xml"
-    )
-    act = ActReport(
-        id=uuid.uuid4(),
-        mandate_id=mandate.id,
-        case_id=mandate.case_id,
-        office_id=office.id,
-        message_pk=stored.id,
-        act_code=amounts.pop("act_code", None) or "BANK_GARNISHMENT",
-        act_date=date.today(),
-        outcome_code=outcome,
-        office_reference=message_id,
-        currency="EUR",
-        **amounts,
-    )
-    session.add(act)
-    await session.flush()
-    await post_act(session, act)
-    await session.flush()
-    return act
 
 
 async def test_expected_recovery_is_learned_from_the_act_reports(session: AsyncSession) -> None:
