@@ -24,7 +24,9 @@ as on PostgreSQL.
 PostgreSQL is untouched: its transactions already nest savepoints, and its writers wait on rows.
 A pooled PostgreSQL connection is pinged before use only when it sat idle in the pool longer than
 ``PING_AFTER_IDLE_SECONDS`` (a server restart or a firewall drops idle ones): a busy hub sends no
-ping per request, which ``pool_pre_ping`` would (one round trip each).
+ping per request, which ``pool_pre_ping`` would (one round trip each). Its sessions run with the
+server's JIT compilation off unless ``HUB_DATABASE_JIT`` says otherwise (ADR 0022): a worklist page
+or a monthly report costed over the JIT threshold spent more compiling than it saved.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from typing import Any
 import structlog
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -86,16 +88,23 @@ def create_engine(
     *,
     busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     ping_after_idle: float = PING_AFTER_IDLE_SECONDS,
+    jit: bool = False,
     **kwargs: Any,
 ) -> AsyncEngine:
     """The hub's engine; on SQLite, with transaction control taken over from the driver (above);
-    on PostgreSQL, pinging connections idle over ``ping_after_idle`` seconds."""
+    on PostgreSQL, pinging connections idle over ``ping_after_idle`` seconds, its sessions with the
+    server's JIT compilation off unless ``jit``."""
     kwargs.setdefault("hide_parameters", True)  # an error's text, logged, quotes no debtor's data
     if database_url.startswith("sqlite"):
         engine = create_async_engine(database_url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_connect(busy_timeout))
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
+    if not jit and make_url(database_url).get_driver_name() == "asyncpg":
+        # A startup parameter of each connection: set once, no statement per session.
+        connect_args = kwargs.get("connect_args", {})
+        server_settings = {**connect_args.get("server_settings", {}), "jit": "off"}
+        kwargs["connect_args"] = {**connect_args, "server_settings": server_settings}
     engine = create_async_engine(database_url, **kwargs)
     _ping_after_idle(engine, ping_after_idle)
     return engine
@@ -126,7 +135,9 @@ def engine_from_settings(settings: Settings) -> AsyncEngine:
     path = settings.sqlite_path()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(settings.database_url, busy_timeout=settings.sqlite_busy_timeout)
+    return create_engine(
+        settings.database_url, busy_timeout=settings.sqlite_busy_timeout, jit=settings.database_jit
+    )
 
 
 def session_factory(engine: AsyncEngine, *, read_only: bool = False) -> async_sessionmaker[AsyncSession]:

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # SQLite: how long a writer waits for another one (an API request, the relay, a command line
     # import in another process) to finish before giving up with "the database is busy" (503).
     sqlite_busy_timeout: float = Field(default=10.0, gt=0, le=600)
+    # PostgreSQL only: the server's JIT compilation for the hub's sessions (ADR 0022). Off: it cost
+    # more to compile than it saved on the hub's queries, and asyncpg's type introspection suffers.
+    database_jit: bool = False
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_batch_bytes: int = Field(default=2 * 1024 * 1024 * 1024, ge=1024)
     # POST /v1/invoices takes Factur-X PDFs of a few MB (the PDF reader refuses more than 20 MB).

@@ -10,11 +10,11 @@ import uuid
 import httpx
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.app import create_app
 from hub.cases.models import Creditor
-from hub.database import create_engine, session_factory, unit_of_work
+from hub.database import create_engine, engine_from_settings, session_factory, unit_of_work
 from hub.kit.db import is_unavailable
 from hub.settings import Settings
 
@@ -138,6 +138,34 @@ async def test_a_connection_idle_past_the_ping_delay_is_pinged_and_replaced(post
     with pytest.raises(Exception) as raised:
         await _terminated(postgres_url, ping_after_idle=3600)
     assert is_unavailable(raised.value)
+
+
+@pytest.mark.postgres
+async def test_postgresql_sessions_run_without_jit_unless_the_settings_turn_it_on(postgres_url: str) -> None:
+    async def shown(engine: AsyncEngine) -> tuple[str, str]:
+        try:
+            async with engine.connect() as conn:
+                row = (
+                    await conn.execute(
+                        text(
+                            "SELECT current_setting('jit'), application_name "
+                            "FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+                        )
+                    )
+                ).one()
+                return str(row[0]), str(row[1])
+        finally:
+            await engine.dispose()
+
+    def settings(**values: object) -> Settings:
+        return Settings(env="test", database_url=postgres_url, secret_key="t" * 40, **values)
+
+    assert (await shown(engine_from_settings(settings())))[0] == "off"
+    # On: the server's own default (PostgreSQL's is on), as if the hub set nothing.
+    assert (await shown(engine_from_settings(settings(database_jit=True))))[0] == "on"
+    # A caller's own startup settings are kept beside it.
+    own = {"server_settings": {"application_name": "hub-jit-test"}}
+    assert await shown(create_engine(postgres_url, connect_args=own)) == ("off", "hub-jit-test")
 
 
 async def test_a_request_answers_503_when_the_database_is_down() -> None:
