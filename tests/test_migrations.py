@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,11 @@ from tests.conftest import database_like
 
 def _diff(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": False})
-    return list(compare_metadata(context, Base.metadata))
+    with warnings.catch_warnings():
+        # SQLite's expression indexes (ix_mandates_working_quiet_since) cannot be reflected, so not
+        # compared there: PostgreSQL compares them.
+        warnings.filterwarnings("ignore", ".*expression-based index")
+        return list(compare_metadata(context, Base.metadata))
 
 
 async def test_migrations_match_the_models(engine: AsyncEngine) -> None:

@@ -40,8 +40,9 @@ from hub.worklist.models import Reminder
 
 Expression = ColumnElement[Any] | QueryableAttribute[Any]
 
-# At the office and not finished: what a mandate gone quiet can be.
-WORKING = (MandateStatus.ACKNOWLEDGED.value, MandateStatus.IN_PROGRESS.value)
+# At the office and not finished: what a mandate gone quiet can be (``AT_THE_OFFICE``, the rows of
+# ``ix_mandates_working_quiet_since``).
+WORKING = (MandateStatus.ACKNOWLEDGED, MandateStatus.IN_PROGRESS)
 REMINDER_KEYS_A_STATEMENT = 1_000  # (office, topic, subject): 3,000 parameters, a statement PostgreSQL parses
 
 
@@ -182,36 +183,12 @@ class WorklistRepository:
     ) -> Sequence[Any]:
         """Mandates acknowledged or in progress quiet since before their office's cutoff (``cutoffs``
         by office code, ``cutoff`` for the others): their last activity, the date of the last act
-        reported on them, else the day they were issued. (ref, office code, case ref, issued_at, the
-        date of the last act or None). The last act is no column: the database reads every working
-        mandate (of the office) and its acts to order them, and sends back the page's rows alone."""
-        last_act = (
-            select(ActReport.mandate_id, func.max(ActReport.act_date).label("on"))
-            .group_by(ActReport.mandate_id)
-            .subquery()
-        )
-        working = (
-            select(
-                Mandate.ref.label("ref"),
-                Office.code.label("code"),
-                Case.ref.label("case_ref"),
-                Mandate.issued_at.label("issued_at"),
-                last_act.c.on.label("last_act_on"),
-            )
-            .select_from(Mandate)
-            .join(Office, Office.id == Mandate.office_id)
-            .join(Case, Case.id == Mandate.case_id)
-            .outerjoin(last_act, last_act.c.mandate_id == Mandate.id)
-            .where(Mandate.status.in_(WORKING))
-        )
-        if office_id is not None:
-            working = working.where(Mandate.office_id == office_id)
-        if subject is not None:
-            working = working.where(Mandate.ref == subject)
-        rows = working.subquery()
-        since: ColumnElement[date] = func.coalesce(rows.c.last_act_on, self._utc_day(rows.c.issued_at))
-        if self._sqlite:
-            since = type_coerce(since, Date)
+        reported on them (``last_act_on``, kept by the database), else the day they were issued.
+        (ref, office code, case ref, issued_at, the date of the last act or None). A walk of
+        ``ix_mandates_working_quiet_since`` from the cursor's day up to the latest cutoff, each
+        day's mandates sorted by office and ref: the page's rows, the others of the days at its two
+        ends, and those of offices whose own cutoff is earlier, never an act report."""
+        since = self._quiet_since()
         by_day: dict[date, list[str]] = defaultdict(list)
         for code, day in cutoffs.items():
             if day != cutoff:
@@ -219,14 +196,34 @@ class WorklistRepository:
         before: ColumnElement[date] = literal(cutoff, Date)
         if by_day:
             before = case(
-                *((rows.c.code.in_(codes), literal(day, Date)) for day, codes in by_day.items()), else_=before
+                *((Office.code.in_(codes), literal(day, Date)) for day, codes in by_day.items()), else_=before
             )
-        query = select(rows.c.ref, rows.c.code, rows.c.case_ref, rows.c.issued_at, rows.c.last_act_on).where(
-            since < before
+        query = (
+            select(Mandate.ref, Office.code, Case.ref, Mandate.issued_at, Mandate.last_act_on)
+            .select_from(Mandate)
+            .join(Office, Office.id == Mandate.office_id)
+            .join(Case, Case.id == Mandate.case_id)
+            # The index's own predicate and expression, written as it states them; the latest cutoff
+            # bounds its walk, each office's its rows.
+            .where(
+                Mandate.status.in_([_status(s) for s in WORKING]),
+                since < literal(max([cutoff, *cutoffs.values()]), Date),
+                since < before,
+            )
         )
+        if office_id is not None:
+            query = query.where(Mandate.office_id == office_id)
+        if subject is not None:
+            query = query.where(Mandate.ref == subject)
         return await self._page(
-            query, day=since, rest=self._rest(rows.c.code, rows.c.ref), after=after, limit=limit
+            query, day=since, rest=self._rest(Office.code, Mandate.ref), after=after, limit=limit
         )
+
+    def _quiet_since(self) -> ColumnElement[date]:
+        """A mandate's last activity: its last act's date, else the UTC day it was issued; the
+        expression ``ix_mandates_working_quiet_since`` orders (on SQLite, ``date(issued_at)``)."""
+        since: ColumnElement[date] = func.coalesce(Mandate.last_act_on, self._utc_day(Mandate.issued_at))
+        return type_coerce(since, Date) if self._sqlite else since
 
     async def unacknowledged_mandates(
         self,
