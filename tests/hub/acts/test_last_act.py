@@ -38,9 +38,7 @@ Found = dict[uuid.UUID, tuple[date | None, date | None]]
 
 async def last_acts(session: AsyncSession, mandate_ids: Collection[uuid.UUID]) -> Found:
     """Per mandate: (its kept last act, the latest ``act_date`` of its reports)."""
-    latest = (
-        select(func.max(ActReport.act_date)).where(ActReport.mandate_id == Mandate.id).scalar_subquery()
-    )
+    latest = select(func.max(ActReport.act_date)).where(ActReport.mandate_id == Mandate.id).scalar_subquery()
     rows = await session.execute(
         select(Mandate.id, Mandate.last_act_on, latest).where(Mandate.id.in_(mandate_ids))
     )
