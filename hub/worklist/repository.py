@@ -102,14 +102,19 @@ class WorklistRepository:
         after: Resume | None,
         limit: int,
         at: Expression | None = None,
+        walk: Select[*tuple[Any, ...]] | None = None,
         then: Sequence[Expression] = (),
     ) -> Sequence[Any]:
         """``query``'s rows after ``after``, ``limit`` at most, ordered by (``day``, ``rest``). With
         ``at``, the timestamp whose UTC day ``day`` is, on an index: the cursor bounds ``at`` (a range
         the index walks), a first statement finds the day of the ``limit``-th row in ``at``'s order
         (a walk of ``limit`` index entries), and the page's statement sorts the rows up to that day's
-        end only: the page's rows and the others of the days at its two ends. ``then`` orders the
-        rows of one key, as the items' order keeps them."""
+        end only: the page's rows and the others of the days at its two ends. With ``walk``, ``day``
+        is itself on an index: ``walk`` selects it from the one table of that index, with
+        ``query``'s conditions on that table (no join, so the planner walks the index whatever it
+        estimates), and finds the page's last day the same way; the cursor's own day is left out of
+        it, so that day is never before the page's last. ``then`` orders the rows of one key, as the
+        items' order keeps them."""
         if after is not None:
             if at is None:
                 query = query.where(day >= after.day)
@@ -125,6 +130,12 @@ class WorklistRepository:
             )
             if last is not None:
                 query = query.where(at < _next_midnight(last.astimezone(UTC).date()))
+        elif walk is not None:
+            if after is not None:
+                walk = walk.where(day >= after.day if after.rest is None else day > after.day)
+            last_day = await self.session.scalar(walk.order_by(day).offset(limit - 1).limit(1))
+            if last_day is not None:
+                query = query.where(day <= last_day)
         return list((await self.session.execute(query.order_by(day, rest, *then).limit(limit))).all())
 
     def _days_between(self, later: Expression, earlier: Expression) -> ColumnElement[int]:
@@ -185,39 +196,49 @@ class WorklistRepository:
         by office code, ``cutoff`` for the others): their last activity, the date of the last act
         reported on them (``last_act_on``, kept by the database), else the day they were issued.
         (ref, office code, case ref, issued_at, the date of the last act or None). A walk of
-        ``ix_mandates_working_quiet_since`` from the cursor's day up to the latest cutoff, each
-        day's mandates sorted by office and ref: the page's rows, the others of the days at its two
-        ends, and those of offices whose own cutoff is earlier, never an act report."""
+        ``ix_mandates_working_quiet_since`` from the cursor's day up to the latest cutoff: the page's
+        rows, the others of the days at its two ends, and those of offices whose own cutoff is
+        earlier; never an act report."""
         since = self._quiet_since()
         by_day: dict[date, list[str]] = defaultdict(list)
         for code, day in cutoffs.items():
             if day != cutoff:
                 by_day[day].append(code)
+        # Each office's cutoff by its id (the offices of a code found once, a hashed subplan): the
+        # mandates' own conditions, which the walk of their index reads without a join.
         before: ColumnElement[date] = literal(cutoff, Date)
         if by_day:
             before = case(
-                *((Office.code.in_(codes), literal(day, Date)) for day, codes in by_day.items()), else_=before
+                *(
+                    (
+                        Mandate.office_id.in_(select(Office.id).where(Office.code.in_(codes))),
+                        literal(day, Date),
+                    )
+                    for day, codes in by_day.items()
+                ),
+                else_=before,
             )
+        # The index's predicate and expression, written as it states them; the latest cutoff bounds
+        # the walk, each office's its rows.
+        mine = [
+            Mandate.status.in_([_status(s) for s in WORKING]),
+            since < literal(max([cutoff, *cutoffs.values()]), Date),
+            since < before,
+        ]
+        if office_id is not None:
+            mine.append(Mandate.office_id == office_id)
+        if subject is not None:
+            mine.append(Mandate.ref == subject)
         query = (
             select(Mandate.ref, Office.code, Case.ref, Mandate.issued_at, Mandate.last_act_on)
             .select_from(Mandate)
             .join(Office, Office.id == Mandate.office_id)
             .join(Case, Case.id == Mandate.case_id)
-            # The index's own predicate and expression, written as it states them; the latest cutoff
-            # bounds its walk, each office's its rows.
-            .where(
-                Mandate.status.in_([_status(s) for s in WORKING]),
-                since < literal(max([cutoff, *cutoffs.values()]), Date),
-                since < before,
-            )
+            .where(*mine)
         )
-        if office_id is not None:
-            query = query.where(Mandate.office_id == office_id)
-        if subject is not None:
-            query = query.where(Mandate.ref == subject)
-        return await self._page(
-            query, day=since, rest=self._rest(Office.code, Mandate.ref), after=after, limit=limit
-        )
+        rest = self._rest(Office.code, Mandate.ref)
+        walk = select(since).select_from(Mandate).where(*mine)
+        return await self._page(query, day=since, rest=rest, after=after, limit=limit, walk=walk)
 
     def _quiet_since(self) -> ColumnElement[date]:
         """A mandate's last activity: its last act's date, else the UTC day it was issued; the
