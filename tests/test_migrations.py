@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+import warnings
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -9,19 +12,28 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import hub.models  # noqa: F401
+from hub.acts.models import ActReport
+from hub.cases.models import Case, Creditor, Debtor
 from hub.database import MIGRATIONS_DIR, alembic_config, create_engine, migrate
 from hub.kit.db import Base
+from hub.mandates.models import Mandate
+from hub.messaging.models import StoredMessage
+from hub.offices.models import Office
 from tests.conftest import database_like
 
 
 def _diff(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": False})
-    return list(compare_metadata(context, Base.metadata))
+    with warnings.catch_warnings():
+        # SQLite's expression indexes (ix_mandates_working_quiet_since) cannot be reflected, so not
+        # compared there: PostgreSQL compares them.
+        warnings.filterwarnings("ignore", ".*expression-based index")
+        return list(compare_metadata(context, Base.metadata))
 
 
 async def test_migrations_match_the_models(engine: AsyncEngine) -> None:
@@ -222,5 +234,88 @@ async def test_worklist_read_indexes_go_down_and_up_again(database_url: str, tmp
             async with engine.connect() as conn:
                 assert await conn.run_sync(_index_rows, "hold_notices") == notices
                 assert await conn.run_sync(_indexes, "act_reports") == acts
+        finally:
+            await engine.dispose()
+
+
+def _mandates_before_0034(connection: Connection) -> dict[str, uuid.UUID]:
+    """At 20261205_0033: an office, a case, three mandates and their act reports (the first two acts,
+    reported newest first; the second one act; the third none), written by Core with the columns that
+    revision has."""
+    office, creditor, debtor, case, message = (uuid.uuid4() for _ in range(5))
+    connection.execute(insert(Office.__table__).values(id=office, code="CJ34", name="Etude"))
+    connection.execute(insert(Creditor.__table__).values(id=creditor, name="Banque"))
+    connection.execute(insert(Debtor.__table__).values(id=debtor, kind="person", name="Jean"))
+    connection.execute(
+        insert(Case.__table__).values(
+            id=case, ref="C-34", creditor_id=creditor, debtor_id=debtor, claim_kind="consumer",
+            principal_cents=250_000, currency="EUR",
+        )
+    )  # fmt: skip
+    connection.execute(
+        insert(StoredMessage.__table__).values(
+            id=message, direction="inbound", message_id="CR-34", kind="act_report", sender="CJ34",
+            recipient="AGENCY", content_type="application/json", body=b"{}", sha256="0" * 64,
+            status="applied",
+        )
+    )  # fmt: skip
+    mandates = {ref: uuid.uuid4() for ref in ("M-TWO", "M-ONE", "M-NONE")}
+    for ref, mandate in mandates.items():
+        connection.execute(
+            insert(Mandate.__table__).values(
+                id=mandate, ref=ref, case_id=case, office_id=office, kind="per_act", acts=[],
+                currency="EUR", status="in_progress", created_by="a@b.c",
+                issued_at=datetime(2026, 1, 5, 23, 30, tzinfo=UTC),
+            )
+        )  # fmt: skip
+    acts = [("M-TWO", date(2026, 3, 10)), ("M-TWO", date(2026, 2, 1)), ("M-ONE", date(2026, 2, 20))]
+    for n, (ref, on) in enumerate(acts):
+        connection.execute(
+            insert(ActReport.__table__).values(
+                mandate_id=mandates[ref], case_id=case, office_id=office, message_pk=message,
+                act_code="SERVE_TITLE", act_date=on, outcome_code="served", office_reference=f"R{n}",
+                currency="EUR",
+            )
+        )  # fmt: skip
+    return mandates
+
+
+def _last_acts(connection: Connection) -> dict[str, date | None]:
+    rows = connection.execute(select(Mandate.ref, Mandate.last_act_on).where(Mandate.ref.like("M-%")))
+    return {ref: on for ref, on in rows.all()}
+
+
+async def test_mandates_last_act_goes_down_and_up_again_filled_from_the_reports(
+    database_url: str, tmp_path: Path
+) -> None:
+    """20261205_0034: down to 0033 drops ``mandates.last_act_on``, its trigger and the stale mandates'
+    index; up adds them, the column filled from the act reports stored meanwhile (the latest of
+    each mandate's, None for a mandate of none), and the trigger keeps it from then on."""
+    async with database_like(database_url, tmp_path) as url:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(_downgrade, "20261205_0033")
+                columns = await conn.run_sync(
+                    lambda c: {x["name"] for x in inspect(c).get_columns("mandates")}
+                )
+                assert "last_act_on" not in columns
+                assert "ix_mandates_working_quiet_since" not in await conn.run_sync(_indexes, "mandates")
+                mandates = await conn.run_sync(_mandates_before_0034)
+            await migrate(engine)
+            async with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":  # SQLite's expression index cannot be reflected
+                    assert "ix_mandates_working_quiet_since" in await conn.run_sync(_indexes, "mandates")
+                assert await conn.run_sync(_last_acts) == {
+                    "M-TWO": date(2026, 3, 10),
+                    "M-ONE": date(2026, 2, 20),
+                    "M-NONE": None,
+                }
+                row = (await conn.execute(select(ActReport.__table__).limit(1))).mappings().one()
+                later = {"id": uuid.uuid4(), "mandate_id": mandates["M-NONE"], "act_date": date(2026, 4, 1)}
+                await conn.execute(
+                    insert(ActReport.__table__).values({**row, **later, "office_reference": "R9"})
+                )
+                assert (await conn.run_sync(_last_acts))["M-NONE"] == date(2026, 4, 1)
         finally:
             await engine.dispose()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, Uuid, text
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.cases.models import Case, CaseUpdate
@@ -31,6 +31,11 @@ class MandateStatus(enum.StrEnum):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+
+
+# At the office and not finished (acknowledged, in progress): the mandates that can go quiet, those
+# of ``ix_mandates_working_quiet_since``.
+AT_THE_OFFICE = "status IN ('acknowledged', 'in_progress')"
 
 
 class Mandate(UuidPk, Timestamped, Base):
@@ -57,6 +62,15 @@ class Mandate(UuidPk, Timestamped, Base):
             postgresql_where=text("status = 'held'"),
             sqlite_where=text("status = 'held'"),
         ),
+        # The worklist's stale mandates, by the day each went quiet (its last act's, else the UTC day
+        # it was issued): a walk of those at the office alone. PostgreSQL's expression; SQLite's
+        # (``date(issued_at)``, UTC text) is its migration's, 20261205_0034.
+        Index(
+            "ix_mandates_working_quiet_since",
+            text("coalesce(last_act_on, (issued_at AT TIME ZONE 'UTC')::date)"),
+            postgresql_where=text(AT_THE_OFFICE),
+            sqlite_where=text(AT_THE_OFFICE),
+        ),
     )
 
     ref: Mapped[str] = mapped_column(String(64), unique=True)
@@ -76,6 +90,9 @@ class Mandate(UuidPk, Timestamped, Base):
     issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Issued or acknowledged with no act reported by then: expired by the sweep.
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    # The date of the last act reported on it (None: none yet), kept by the database on every insert
+    # into ``act_reports`` (the trigger ``act_reports_last_act``, 20261205_0034): never written here.
+    last_act_on: Mapped[date | None] = mapped_column(Date)
 
     # Declared so the unit of work inserts rows in foreign-key order.
     case: Mapped[Case] = relationship(lazy="raise")

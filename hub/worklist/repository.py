@@ -40,8 +40,9 @@ from hub.worklist.models import Reminder
 
 Expression = ColumnElement[Any] | QueryableAttribute[Any]
 
-# At the office and not finished: what a mandate gone quiet can be.
-WORKING = (MandateStatus.ACKNOWLEDGED.value, MandateStatus.IN_PROGRESS.value)
+# At the office and not finished: what a mandate gone quiet can be (``AT_THE_OFFICE``, the rows of
+# ``ix_mandates_working_quiet_since``).
+WORKING = (MandateStatus.ACKNOWLEDGED, MandateStatus.IN_PROGRESS)
 REMINDER_KEYS_A_STATEMENT = 1_000  # (office, topic, subject): 3,000 parameters, a statement PostgreSQL parses
 
 
@@ -101,14 +102,19 @@ class WorklistRepository:
         after: Resume | None,
         limit: int,
         at: Expression | None = None,
+        walk: Select[*tuple[Any, ...]] | None = None,
         then: Sequence[Expression] = (),
     ) -> Sequence[Any]:
         """``query``'s rows after ``after``, ``limit`` at most, ordered by (``day``, ``rest``). With
         ``at``, the timestamp whose UTC day ``day`` is, on an index: the cursor bounds ``at`` (a range
         the index walks), a first statement finds the day of the ``limit``-th row in ``at``'s order
         (a walk of ``limit`` index entries), and the page's statement sorts the rows up to that day's
-        end only: the page's rows and the others of the days at its two ends. ``then`` orders the
-        rows of one key, as the items' order keeps them."""
+        end only: the page's rows and the others of the days at its two ends. With ``walk``, ``day``
+        is itself on an index: ``walk`` selects it from the one table of that index, with
+        ``query``'s conditions on that table (no join, so the planner walks the index whatever it
+        estimates), and finds the page's last day the same way; the cursor's own day is left out of
+        it, so that day is never before the page's last. ``then`` orders the rows of one key, as the
+        items' order keeps them."""
         if after is not None:
             if at is None:
                 query = query.where(day >= after.day)
@@ -124,6 +130,12 @@ class WorklistRepository:
             )
             if last is not None:
                 query = query.where(at < _next_midnight(last.astimezone(UTC).date()))
+        elif walk is not None:
+            if after is not None:
+                walk = walk.where(day >= after.day if after.rest is None else day > after.day)
+            last_day = await self.session.scalar(walk.order_by(day).offset(limit - 1).limit(1))
+            if last_day is not None:
+                query = query.where(day <= last_day)
         return list((await self.session.execute(query.order_by(day, rest, *then).limit(limit))).all())
 
     def _days_between(self, later: Expression, earlier: Expression) -> ColumnElement[int]:
@@ -182,51 +194,57 @@ class WorklistRepository:
     ) -> Sequence[Any]:
         """Mandates acknowledged or in progress quiet since before their office's cutoff (``cutoffs``
         by office code, ``cutoff`` for the others): their last activity, the date of the last act
-        reported on them, else the day they were issued. (ref, office code, case ref, issued_at, the
-        date of the last act or None). The last act is no column: the database reads every working
-        mandate (of the office) and its acts to order them, and sends back the page's rows alone."""
-        last_act = (
-            select(ActReport.mandate_id, func.max(ActReport.act_date).label("on"))
-            .group_by(ActReport.mandate_id)
-            .subquery()
-        )
-        working = (
-            select(
-                Mandate.ref.label("ref"),
-                Office.code.label("code"),
-                Case.ref.label("case_ref"),
-                Mandate.issued_at.label("issued_at"),
-                last_act.c.on.label("last_act_on"),
-            )
-            .select_from(Mandate)
-            .join(Office, Office.id == Mandate.office_id)
-            .join(Case, Case.id == Mandate.case_id)
-            .outerjoin(last_act, last_act.c.mandate_id == Mandate.id)
-            .where(Mandate.status.in_(WORKING))
-        )
-        if office_id is not None:
-            working = working.where(Mandate.office_id == office_id)
-        if subject is not None:
-            working = working.where(Mandate.ref == subject)
-        rows = working.subquery()
-        since: ColumnElement[date] = func.coalesce(rows.c.last_act_on, self._utc_day(rows.c.issued_at))
-        if self._sqlite:
-            since = type_coerce(since, Date)
+        reported on them (``last_act_on``, kept by the database), else the day they were issued.
+        (ref, office code, case ref, issued_at, the date of the last act or None). A walk of
+        ``ix_mandates_working_quiet_since`` from the cursor's day up to the latest cutoff: the page's
+        rows, the others of the days at its two ends, and those of offices whose own cutoff is
+        earlier; never an act report."""
+        since = self._quiet_since()
         by_day: dict[date, list[str]] = defaultdict(list)
         for code, day in cutoffs.items():
             if day != cutoff:
                 by_day[day].append(code)
+        # Each office's cutoff by its id (the offices of a code found once, a hashed subplan): the
+        # mandates' own conditions, which the walk of their index reads without a join.
         before: ColumnElement[date] = literal(cutoff, Date)
         if by_day:
             before = case(
-                *((rows.c.code.in_(codes), literal(day, Date)) for day, codes in by_day.items()), else_=before
+                *(
+                    (
+                        Mandate.office_id.in_(select(Office.id).where(Office.code.in_(codes))),
+                        literal(day, Date),
+                    )
+                    for day, codes in by_day.items()
+                ),
+                else_=before,
             )
-        query = select(rows.c.ref, rows.c.code, rows.c.case_ref, rows.c.issued_at, rows.c.last_act_on).where(
-            since < before
+        # The index's predicate and expression, written as it states them; the latest cutoff bounds
+        # the walk, each office's its rows.
+        mine = [
+            Mandate.status.in_([_status(s) for s in WORKING]),
+            since < literal(max([cutoff, *cutoffs.values()]), Date),
+            since < before,
+        ]
+        if office_id is not None:
+            mine.append(Mandate.office_id == office_id)
+        if subject is not None:
+            mine.append(Mandate.ref == subject)
+        query = (
+            select(Mandate.ref, Office.code, Case.ref, Mandate.issued_at, Mandate.last_act_on)
+            .select_from(Mandate)
+            .join(Office, Office.id == Mandate.office_id)
+            .join(Case, Case.id == Mandate.case_id)
+            .where(*mine)
         )
-        return await self._page(
-            query, day=since, rest=self._rest(rows.c.code, rows.c.ref), after=after, limit=limit
-        )
+        rest = self._rest(Office.code, Mandate.ref)
+        walk = select(since).select_from(Mandate).where(*mine)
+        return await self._page(query, day=since, rest=rest, after=after, limit=limit, walk=walk)
+
+    def _quiet_since(self) -> ColumnElement[date]:
+        """A mandate's last activity: its last act's date, else the UTC day it was issued; the
+        expression ``ix_mandates_working_quiet_since`` orders (on SQLite, ``date(issued_at)``)."""
+        since: ColumnElement[date] = func.coalesce(Mandate.last_act_on, self._utc_day(Mandate.issued_at))
+        return type_coerce(since, Date) if self._sqlite else since
 
     async def unacknowledged_mandates(
         self,

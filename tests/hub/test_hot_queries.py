@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ from hub.kit.clock import utcnow
 from hub.mandates.repository import MandateRepository
 from hub.messaging.repository import MessageRepository
 from hub.worklist import service as worklist
-from hub.worklist.repository import WorklistRepository
+from hub.worklist.repository import Resume, WorklistRepository
 from tests.conftest import postgres_database
 
 pytestmark = pytest.mark.postgres
@@ -100,6 +100,24 @@ LOAD = [
     FROM generate_series(1, {4 * WAITING}) g
     JOIN offices c_office ON c_office.code = 'CJ' || (1 + g % 300)
     JOIN cases c ON c.ref = 'C-' || c_office.code""",
+    # Mandates at the office (the stale ones' kind): acknowledged with no act, or in progress with one
+    # act before the pace's window (its last act, kept on the mandate by the trigger).
+    f"""INSERT INTO mandates (id, ref, case_id, office_id, kind, acts, status, priority, created_by,
+        currency, issued_at, created_at)
+    SELECT gen_random_uuid(), 'W-' || g, c.id, c_office.id, 'per_act', '[]',
+        (ARRAY['acknowledged', 'in_progress'])[1 + g % 2], 'normal', 'a@b.c', 'EUR',
+        now() - (30 + g % 700) * interval '1 day' - (g % 24) * interval '1 hour', now()
+    FROM generate_series(1, {WAITING}) g
+    JOIN offices c_office ON c_office.code = 'CJ' || (1 + g % 300)
+    JOIN cases c ON c.ref = 'C-' || c_office.code""",
+    """INSERT INTO act_reports (id, mandate_id, case_id, office_id, message_pk, act_code, act_date,
+        outcome_code, office_reference, currency, seized_cents, collected_cents, emoluments_cents,
+        disbursements_cents, vat_cents, flagged, created_at)
+    SELECT gen_random_uuid(), m.id, m.case_id, m.office_id,
+        (SELECT id FROM messages WHERE message_id = 'BATCH-1'), 'SERVE_TITLE',
+        current_date - 400 - substr(m.ref, 3)::int % 600, 'served', 'R-' || m.ref, 'EUR', 0, 0, 0, 0, 0,
+        false, now()
+    FROM mandates m WHERE m.status = 'in_progress'""",
     """INSERT INTO approvals (id, approval_id, mandate_id, act_code, amount_cents, requested_by,
         request_message_id, decision, attempts, created_at)
     SELECT gen_random_uuid(), 'APR-' || m.ref, m.id, 'BANK_GARNISHMENT', 12000, 'office', 'CRQ-' || m.ref,
@@ -309,3 +327,31 @@ async def test_the_staff_list_of_overdue_hold_notices_walks_those_not_acknowledg
         big={"hold_notices", "mandates"},
         sorts_at_most=2 * OPEN_NOTICES,
     )
+
+
+@pytest.mark.parametrize("after", [None, Resume(date(2025, 6, 1), "CJ150:W-9")])
+async def test_the_stale_mandates_walk_their_index_and_never_read_the_acts(
+    loaded: AsyncEngine, after: Resume | None
+) -> None:
+    """The worklist's stale mandates (first page, and after a cursor), offices of three cutoffs: the
+    day of the page's last item, walking ``ix_mandates_working_quiet_since`` from the cursor's day
+    (no sort, no join), then the page, sorting the rows up to that day only; ``act_reports``, with
+    its history, never read (the last act is the mandate's own column)."""
+    today = utcnow().date()
+    cutoffs = {"CJ1": today - timedelta(days=90), "CJ2": today - timedelta(days=45)}
+
+    async def page(session: AsyncSession) -> None:
+        rows = await WorklistRepository(session).stale_mandates(
+            None, cutoffs, today - timedelta(days=30), after, 100
+        )
+        assert len(rows) == 100
+
+    boundary, rows = await plans_of(loaded, page)
+    assert_walks(boundary, "ix_mandates_working_quiet_since", big={"mandates", "offices"})
+    assert {n.get("Relation Name") for n in nodes(boundary)} <= {None, "mandates", "offices"}
+    # The page's rows: a range of the index, bounded by the cursor's day (or none) and the last day.
+    walked = [n for n in nodes(rows) if n.get("Index Name") == "ix_mandates_working_quiet_since"]
+    assert walked and all(" <= " in n["Index Cond"] for n in walked), walked
+    assert_walks(rows, "ix_mandates_working_quiet_since", big={"mandates"}, sorts_at_most=WAITING // 4)
+    for plan in boundary, rows:
+        assert "act_reports" not in {n.get("Relation Name") for n in nodes(plan)}, "the acts were read"

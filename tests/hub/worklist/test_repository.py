@@ -8,7 +8,8 @@ from __future__ import annotations
 import random
 import secrets
 import uuid
-from datetime import date, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -31,7 +32,7 @@ from hub.offices.models import Office
 from hub.remittances import service as remittances
 from hub.settings import get_settings
 from hub.worklist import pace, service
-from hub.worklist.repository import WorklistRepository
+from hub.worklist.repository import Resume, WorklistRepository
 from tests.hub.acts.factories import Seeded, seed
 from tests.hub.finance.factories import act
 from tests.hub.worklist.factories import a_mandate, an_office, days_ago
@@ -70,6 +71,57 @@ async def test_the_offices_paces_are_the_rules(session: AsyncSession) -> None:
     assert {type(p.median_gap_days) for p in expected.values()} == {int, float}, "both kinds of median"
     first = await WorklistRepository(session).office_paces(since, offices[0].id)
     assert [pace.pace_of(*row) for row in first] == [found[offices[0].code]]
+
+
+async def test_the_stale_mandates_are_the_rule_on_the_acts_reported(session: AsyncSession) -> None:
+    """Mandates drawn at random over offices (at the office or not, issued at any hour of the day),
+    acts reported on them in any date order, each office's cutoff drawn: the statement's rows, whole,
+    by pages of any size from each one's cursor, and one office's, are the mandates acknowledged or
+    in progress quiet since before their office's cutoff, quiet since the latest of their acts (the
+    acts' own, not the kept column) else the UTC day they were issued, in the items' order."""
+    draw = random.Random(34)
+    offices = [await an_office(session) for _ in range(4)]
+    quiet: list[tuple[date, str, str]] = []  # (since, office code, ref) of the mandates at the office
+    for office in offices:
+        for _ in range(draw.randint(4, 9)):
+            status = draw.choice(["acknowledged", "in_progress", "in_progress", "completed", "issued"])
+            issued = utcnow() - timedelta(days=draw.randint(0, 300), hours=draw.randint(0, 23))
+            s = await a_mandate(session, office, status=status, issued=issued)
+            days = [draw.randint(0, 300) for _ in range(draw.choice([0, 0, 1, 2, 4]))]
+            for ago in days:
+                await act(session, s, days_ago(ago))
+            if status in ("acknowledged", "in_progress"):
+                since = days_ago(min(days)) if days else issued.astimezone(UTC).date()
+                quiet.append((since, office.code, s.mandate.ref))
+    cutoff = days_ago(60)
+    cutoffs = {
+        offices[0].code: days_ago(draw.randint(0, 200)),
+        offices[1].code: days_ago(draw.randint(0, 200)),
+    }
+    cutoffs[offices[2].code] = cutoff  # an office whose pace gives the default's cutoff
+    expected = sorted(
+        (since, f"{code}:{ref}") for since, code, ref in quiet if since < cutoffs.get(code, cutoff)
+    )
+    assert 10 <= len(expected) < len(quiet), "not vacuous: some mandates stale, some not"
+    repo = WorklistRepository(session)
+
+    def keys(rows: Sequence[Any]) -> list[tuple[date, str]]:
+        return [
+            (on or issued_at.astimezone(UTC).date(), f"{code}:{ref}") for ref, code, _, issued_at, on in rows
+        ]
+
+    assert keys(await repo.stale_mandates(None, cutoffs, cutoff, None, 10_000)) == expected
+    for limit in (1, 4, 7):
+        walked: list[tuple[date, str]] = []
+        after: Resume | None = None
+        while page := keys(await repo.stale_mandates(None, cutoffs, cutoff, after, limit)):
+            assert len(page) <= limit
+            walked += page
+            after = Resume(*walked[-1])
+        assert walked == expected, limit
+    one = offices[1]
+    mine = await repo.stale_mandates(one.id, cutoffs, cutoff, None, 10_000)
+    assert keys(mine) == [key for key in expected if key[1].startswith(one.code + ":")]
 
 
 def notice(office: Office, sent_days_ago: float, *, due_hours_ago: float = 5, **fields: Any) -> HoldNotice:
