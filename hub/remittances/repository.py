@@ -1,5 +1,6 @@
 """Every query of the remittances module: the cases an office may remit on, the money it holds per
-case (its ``collected_by_office`` balances in the ledger), locks, and the remittances themselves."""
+case (its ``collected_by_office`` balances in the ledger) and since when, locks, and the remittances
+themselves."""
 
 from __future__ import annotations
 
@@ -8,13 +9,12 @@ from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from hub.cases.models import Case
-from hub.ledger.models import LedgerEntry, LedgerTransaction
-from hub.ledger.postings import COLLECTED_BY_OFFICE, COLLECTION, exact_cents
+from hub.ledger.models import LedgerEntry, MoneyCollectedDay, MoneyHeld
+from hub.ledger.postings import COLLECTED_BY_OFFICE, exact_cents
 from hub.mandates.models import Mandate
 from hub.offices.models import Office
 from hub.remittances.models import Remittance, RemittanceLine
@@ -124,89 +124,62 @@ class RemittanceRepository:
             query = query.where(Remittance.id > after)
         return [(remittance, code) for remittance, code in (await self.session.execute(query)).all()]
 
-    async def held_movements(self, office_id: uuid.UUID | None) -> list[tuple[str, str, str, str, date, int]]:
-        """Every movement of money offices hold (``held_movements``), all offices or one."""
-        rows = await self.session.execute(held_movements(office_id))
-        return [
-            (code, ref, cur, kind, day, exact_cents(cents)) for code, ref, cur, kind, day, cents in rows.all()
-        ]
-
-
-def held_movements(
-    office_id: uuid.UUID | None, case_ref: str | None = None
-) -> Select[tuple[str, str, str, str, date, Any]]:
-    """Every movement of money offices hold (``collected_by_office``), summed per office, case,
-    currency, kind of transaction and effective day: (office code, case ref, currency, kind, day,
-    cents). A reversal counts on the day of the transaction it reverses, so a collection reversed
-    later nets out on its own day instead of leaving it looking newer. What
-    ``hub.remittances.ageing`` ages; all offices, or one (and all cases, or ``case_ref``)."""
-    total = func.sum(LedgerEntry.amount_cents)
-    reversed_ = aliased(LedgerTransaction)
-    day = func.coalesce(reversed_.effective_on, LedgerTransaction.effective_on)
-    query = (
-        select(
-            Office.code,
-            Case.ref,
-            LedgerEntry.currency,
-            LedgerTransaction.kind,
-            day.label("day"),
-            total.label("cents"),
-        )
-        .select_from(LedgerEntry)
-        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-        .outerjoin(reversed_, reversed_.id == LedgerTransaction.reverses_id)
-        .join(Office, Office.id == LedgerEntry.office_id)
-        .join(Case, Case.id == LedgerEntry.case_id)
-        .where(LedgerEntry.account == COLLECTED_BY_OFFICE)
-        .group_by(Office.code, Case.ref, LedgerEntry.currency, LedgerTransaction.kind, day)
-    )
-    if office_id is not None:
-        query = query.where(LedgerEntry.office_id == office_id)
-    if case_ref is not None:
-        query = query.where(Case.ref == case_ref)
-    return query
+    async def unremitted(self, office_id: uuid.UUID | None) -> list[tuple[str, str, str, int, date]]:
+        """``oldest_unremitted``'s cases, all offices or one."""
+        rows = await self.session.execute(oldest_unremitted(office_id))
+        return [(code, ref, cur, exact_cents(cents), on) for code, ref, cur, cents, on in rows.all()]
 
 
 def oldest_unremitted(
     office_id: uuid.UUID | None, case_ref: str | None = None
 ) -> Select[tuple[str, str, str, Any, date]]:
-    """``hub.remittances.ageing.unremitted``'s cases in the database: (office code, case ref,
-    currency, cents held, the day of the oldest collection not remitted) of each case on which an
-    office holds money, all offices or one, all cases or ``case_ref``. The oldest day is found as
-    ``oldest_unremitted`` walks the case's days of money collected from the newest back: the newest
-    day from which the money collected covers what is held, else the oldest day of money collected
-    (a case with none is left out, as one holding nothing)."""
-    movements = held_movements(office_id, case_ref).subquery()
-    code, ref, currency, day, cents = (movements.c[c] for c in ("code", "ref", "currency", "day", "cents"))
-    daily = (
+    """Each case on which an office holds money: (office code, case ref, currency, cents held, the day
+    of the oldest collection not remitted), all offices or one, all cases or ``case_ref``.
+
+    An office remits first what it collected first, so what it still holds on a case is its latest
+    collections: walking the case's days of money collected from the newest back, the oldest day not
+    remitted is the newest from which the money collected covers what is held, else the oldest day
+    of money collected (a case with none is left out, as one holding nothing). A day's money is net
+    of the collections of that day reversed since, so one reversed later does not leave the day
+    looking newer.
+
+    Read from the figures the database keeps as entries are inserted (``MoneyHeld``,
+    ``MoneyCollectedDay``: migration 20261205_0035), never the ledger: the cases holding money
+    through their partial index, and their days by key. The rule is written here alone; the worklist
+    pages on it, finance lists it (``hub.remittances.ageing.unremitted``)."""
+    holding = select(MoneyHeld.office_id, MoneyHeld.case_id, MoneyHeld.currency, MoneyHeld.cents).where(
+        MoneyHeld.cents > literal_column("0")  # the partial index's own predicate, not a parameter
+    )
+    if office_id is not None:
+        holding = holding.where(MoneyHeld.office_id == office_id)
+    if case_ref is not None:
+        holding = holding.join(Case, Case.id == MoneyHeld.case_id).where(Case.ref == case_ref)
+    held = holding.subquery()
+    case_of = (held.c.office_id, held.c.case_id, held.c.currency)
+    walked = (
         select(
-            code,
-            ref,
-            currency,
-            day,
-            func.sum(case((movements.c.kind == COLLECTION, cents), else_=0)).label("collected"),
-            func.sum(cents).label("moved"),
+            *case_of,
+            held.c.cents,
+            MoneyCollectedDay.collected_on,
+            func.sum(MoneyCollectedDay.cents)
+            .over(partition_by=case_of, order_by=MoneyCollectedDay.collected_on.desc())
+            .label("covered"),
         )
-        .group_by(code, ref, currency, day)
+        .join(
+            MoneyCollectedDay,
+            (MoneyCollectedDay.office_id == held.c.office_id)
+            & (MoneyCollectedDay.case_id == held.c.case_id)
+            & (MoneyCollectedDay.currency == held.c.currency),
+        )
+        .where(MoneyCollectedDay.cents > 0)
         .subquery()
     )
-    case_of = (daily.c.code, daily.c.ref, daily.c.currency)
-    collected = case((daily.c.collected > 0, daily.c.collected), else_=0)
-    walked = select(
-        *case_of,
-        daily.c.day,
-        daily.c.collected,
-        func.sum(daily.c.moved).over(partition_by=case_of).label("held"),
-        func.sum(collected).over(partition_by=case_of, order_by=daily.c.day.desc()).label("covered"),
-    ).subquery()
-    collected_on = walked.c.collected > 0
-    oldest = func.coalesce(
-        func.max(case((collected_on & (walked.c.covered >= walked.c.held), walked.c.day))),
-        func.min(case((collected_on, walked.c.day))),
-    )
-    held = func.max(walked.c.held)
+    day = walked.c.collected_on
+    oldest = func.coalesce(func.max(case((walked.c.covered >= walked.c.cents, day))), func.min(day))
+    key = (walked.c.office_id, walked.c.case_id, walked.c.currency, walked.c.cents)
+    aged = select(*key, oldest.label("oldest_on")).group_by(*key).subquery()
     return (
-        select(walked.c.code, walked.c.ref, walked.c.currency, held.label("cents"), oldest.label("oldest_on"))
-        .group_by(walked.c.code, walked.c.ref, walked.c.currency)
-        .having(held > 0, oldest.is_not(None))
+        select(Office.code, Case.ref, aged.c.currency, aged.c.cents, aged.c.oldest_on)
+        .join(Office, Office.id == aged.c.office_id)
+        .join(Case, Case.id == aged.c.case_id)
     )
