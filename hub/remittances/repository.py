@@ -145,41 +145,44 @@ def oldest_unremitted(
 
     Read from the figures the database keeps as entries are inserted (``MoneyHeld``,
     ``MoneyCollectedDay``: migration 20261205_0035), never the ledger: the cases holding money
-    through their partial index, and their days by key. The rule is written here alone; the worklist
+    through their partial index, and the days of each by key. The rule is written here alone; the worklist
     pages on it, finance lists it (``hub.remittances.ageing.unremitted``)."""
-    holding = select(MoneyHeld.office_id, MoneyHeld.case_id, MoneyHeld.currency, MoneyHeld.cents).where(
-        MoneyHeld.cents > literal_column("0")  # the partial index's own predicate, not a parameter
+    mine = (
+        (MoneyCollectedDay.office_id == MoneyHeld.office_id)
+        & (MoneyCollectedDay.case_id == MoneyHeld.case_id)
+        & (MoneyCollectedDay.currency == MoneyHeld.currency)
     )
-    if office_id is not None:
-        holding = holding.where(MoneyHeld.office_id == office_id)
-    if case_ref is not None:
-        holding = holding.join(Case, Case.id == MoneyHeld.case_id).where(Case.ref == case_ref)
-    held = holding.subquery()
-    case_of = (held.c.office_id, held.c.case_id, held.c.currency)
+    # The case's days of money collected (net of reversals), with what they add up to from the newest
+    # back: a walk of the case's rows of the key, once per case holding money.
     walked = (
         select(
-            *case_of,
-            held.c.cents,
-            MoneyCollectedDay.collected_on,
+            MoneyCollectedDay.collected_on.label("day"),
             func.sum(MoneyCollectedDay.cents)
-            .over(partition_by=case_of, order_by=MoneyCollectedDay.collected_on.desc())
+            .over(order_by=MoneyCollectedDay.collected_on.desc())
             .label("covered"),
         )
-        .join(
-            MoneyCollectedDay,
-            (MoneyCollectedDay.office_id == held.c.office_id)
-            & (MoneyCollectedDay.case_id == held.c.case_id)
-            & (MoneyCollectedDay.currency == held.c.currency),
-        )
-        .where(MoneyCollectedDay.cents > 0)
+        .where(mine, MoneyCollectedDay.cents > 0)
+        .correlate(MoneyHeld)
         .subquery()
     )
-    day = walked.c.collected_on
-    oldest = func.coalesce(func.max(case((walked.c.covered >= walked.c.cents, day))), func.min(day))
-    key = (walked.c.office_id, walked.c.case_id, walked.c.currency, walked.c.cents)
-    aged = select(*key, oldest.label("oldest_on")).group_by(*key).subquery()
-    return (
-        select(Office.code, Case.ref, aged.c.currency, aged.c.cents, aged.c.oldest_on)
-        .join(Office, Office.id == aged.c.office_id)
-        .join(Case, Case.id == aged.c.case_id)
+    oldest = (
+        select(
+            func.coalesce(
+                func.max(case((walked.c.covered >= MoneyHeld.cents, walked.c.day))), func.min(walked.c.day)
+            )
+        )
+        .correlate(MoneyHeld)
+        .scalar_subquery()
     )
+    aged = (
+        select(Office.code, Case.ref, MoneyHeld.currency, MoneyHeld.cents, oldest.label("oldest_on"))
+        .join(Office, Office.id == MoneyHeld.office_id)
+        .join(Case, Case.id == MoneyHeld.case_id)
+        .where(MoneyHeld.cents > literal_column("0"))  # the partial index's own predicate, not a parameter
+    )
+    if office_id is not None:
+        aged = aged.where(MoneyHeld.office_id == office_id)
+    if case_ref is not None:
+        aged = aged.where(Case.ref == case_ref)
+    cases = aged.subquery()
+    return select(cases).where(cases.c.oldest_on.is_not(None))
