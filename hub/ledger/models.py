@@ -95,8 +95,9 @@ class MoneyHeld(Base):
         ),
     )
 
-    office_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("offices.id"), primary_key=True)
-    case_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("cases.id"), primary_key=True)
+    # No foreign keys: the trigger copies them from entries whose own were checked.
+    office_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     cents: Mapped[int] = mapped_column(BigInteger)
 
@@ -108,8 +109,9 @@ class MoneyCollectedDay(Base):
 
     __tablename__ = "money_collected_days"
 
-    office_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("offices.id"), primary_key=True)
-    case_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("cases.id"), primary_key=True)
+    # No foreign keys: the trigger copies them from entries whose own were checked.
+    office_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     collected_on: Mapped[date] = mapped_column(Date, primary_key=True)
     cents: Mapped[int] = mapped_column(BigInteger)
