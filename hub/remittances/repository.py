@@ -145,8 +145,8 @@ def oldest_unremitted(
 
     Read from the figures the database keeps as entries are inserted (``MoneyHeld``,
     ``MoneyCollectedDay``: migration 20261205_0035), never the ledger: the cases holding money
-    through their partial index, and the days of each by key. The rule is written here alone; the worklist
-    pages on it, finance lists it (``hub.remittances.ageing.unremitted``)."""
+    through their partial index, and the days of each by key. The rule is written here alone: the
+    worklist pages on its day, finance lists it (``hub.remittances.ageing.unremitted``)."""
     mine = (
         (MoneyCollectedDay.office_id == MoneyHeld.office_id)
         & (MoneyCollectedDay.case_id == MoneyHeld.case_id)
