@@ -7,7 +7,7 @@ from hub.gdpr.models import GdprEvent
 from hub.inventory.models import InventoryResult
 from hub.invoices.models import Invoice, InvoiceEvent, InvoiceLine
 from hub.kit.idempotency import IdempotencyRecord
-from hub.ledger.models import LedgerEntry, LedgerTransaction
+from hub.ledger.models import LedgerEntry, LedgerTransaction, MoneyCollectedDay, MoneyHeld
 from hub.mandates.models import Approval, CaseUpdateNotice, Hold, HoldNotice, Mandate, MandateEvent
 from hub.messaging.models import (
     CaseKey,
@@ -51,6 +51,8 @@ __all__ = [
     "MandateActTally",
     "MandateEvent",
     "MessageEvent",
+    "MoneyCollectedDay",
+    "MoneyHeld",
     "Office",
     "OfficeApiKey",
     "OfficeEvent",

@@ -20,8 +20,9 @@ The data is made of pure functions of a row's number (no random state to keep be
 of one table and the next): 60 offices of unequal size, a case for every 8 acts, a mandate for every
 3, act dates over the 12 months of 2026, 4 ledger entries per act's fees (3 when it claims no
 disbursements) and a collection (2 entries) for one act in 4. Foreign keys are not checked during
-the load (``session_replication_role = replica``, rows are consistent by construction) and the
-tables' plain indexes are built after it, as any bulk load would.
+the load (``session_replication_role = replica``, rows are consistent by construction), nor does
+the ledger's trigger keep the money held (it is summed once the entries are in), and the tables'
+plain indexes are built after it, as any bulk load would.
 """
 
 from __future__ import annotations
@@ -412,6 +413,21 @@ COLUMNS = {
 }
 
 
+# The money held per case and its money collected per day (``hub.ledger.models.MoneyHeld``,
+# ``MoneyCollectedDay``), summed from the loaded entries as migration 20261205_0035 fills them: the
+# scorecard's money not remitted reads them.
+KEPT_MONEY = (
+    "INSERT INTO money_collected_days (office_id, case_id, currency, collected_on, cents) "
+    "SELECT e.office_id, e.case_id, e.currency, COALESCE(r.effective_on, t.effective_on), "
+    "sum(e.amount_cents) FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id "
+    "LEFT JOIN ledger_transactions r ON r.id = t.reverses_id WHERE e.account = 'collected_by_office' "
+    "AND t.kind = 'collection' GROUP BY 1, 2, 3, 4",
+    "INSERT INTO money_held (office_id, case_id, currency, cents) "
+    "SELECT office_id, case_id, currency, sum(amount_cents) FROM ledger_entries "
+    "WHERE account = 'collected_by_office' GROUP BY 1, 2, 3",
+)
+
+
 def _dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
@@ -437,6 +453,8 @@ async def _load(url: str, shape: Shape) -> dict[str, float]:
         for table in TABLES:
             records: Iterator[tuple[Any, ...]] = getattr(rows, table)()
             await conn.copy_records_to_table(table, records=records, columns=list(COLUMNS[table]))
+        for statement in KEPT_MONEY:  # what the ledger's trigger keeps, which ``replica`` silenced
+            await conn.execute(statement)
         copied = time.perf_counter()
         for index in indexes:
             await conn.execute(index["ddl"])

@@ -14,17 +14,21 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import insert, inspect, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 import hub.models  # noqa: F401
 from hub.acts.models import ActReport
 from hub.cases.models import Case, Creditor, Debtor
-from hub.database import MIGRATIONS_DIR, alembic_config, create_engine, migrate
+from hub.database import MIGRATIONS_DIR, alembic_config, create_engine, migrate, session_factory, unit_of_work
 from hub.kit.db import Base
+from hub.ledger import service as ledger
+from hub.ledger.postings import COLLECTION, REMITTANCE, Posting, collection_postings, remittance_postings
 from hub.mandates.models import Mandate
 from hub.messaging.models import StoredMessage
 from hub.offices.models import Office
 from tests.conftest import database_like
+from tests.hub.acts.factories import Seeded, seed
+from tests.hub.ledger.factories import kept_money, ledger_money
 
 
 def _diff(connection: Connection) -> list[Any]:
@@ -319,3 +323,68 @@ async def test_mandates_last_act_goes_down_and_up_again_filled_from_the_reports(
                 assert (await conn.run_sync(_last_acts))["M-NONE"] == date(2026, 4, 1)
         finally:
             await engine.dispose()
+
+
+async def test_money_held_goes_down_and_up_again_filled_from_the_ledger(
+    database_url: str, tmp_path: Path
+) -> None:
+    """20261205_0035: down to the revision before drops the money held and its trigger; up fills
+    them from the ledger's entries (collections, remittances, a reversal of each), as the trigger had
+    kept them."""
+    revision = ScriptDirectory.from_config(alembic_config()).get_revision("20261205_0035")
+    before_revision = revision.down_revision if revision is not None else None
+    assert isinstance(before_revision, str)
+    kept = {"money_held", "money_collected_days"}
+    async with database_like(database_url, tmp_path) as url:
+        engine = create_engine(url)
+        try:
+            async with unit_of_work(session_factory(engine)) as session:
+                s = await seed(session)
+                other = await seed(session, office=s.office)
+                ids = await moved(session, s, other)
+            async with unit_of_work(session_factory(engine)) as session:
+                money = await kept_money(session, ids)
+                assert money == await ledger_money(session, ids)
+            assert money[0] == {
+                (s.office.id, s.case.id, "EUR"): 700 - 200,
+                (s.office.id, s.case.id, "USD"): 300,
+                (s.office.id, other.case.id, "EUR"): 0,
+            }
+            async with engine.begin() as conn:
+                await conn.run_sync(_downgrade, before_revision)
+                assert not kept & await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+            await migrate(engine)
+            async with unit_of_work(session_factory(engine)) as session:
+                assert await kept_money(session, ids) == money
+        finally:
+            await engine.dispose()
+
+
+async def moved(session: AsyncSession, s: Seeded, other: Seeded) -> list[uuid.UUID]:
+    """Money collected and remitted on ``s``'s and ``other``'s cases, one collection and one
+    remittance reversed; their office's id."""
+    on = date(2026, 3, 2)
+
+    async def post(who: Seeded, kind: str, postings: list[Posting], day: date = on) -> uuid.UUID:
+        posted = await ledger.post(
+            session,
+            kind,
+            postings,
+            effective_on=day,
+            source=f"{kind}:{uuid.uuid4()}",
+            case_id=who.case.id,
+            office_id=who.office.id,
+        )
+        await session.flush()
+        return posted.id
+
+    wrong = await post(s, COLLECTION, collection_postings(collected_cents=900, currency="EUR"))
+    await post(s, COLLECTION, collection_postings(collected_cents=700, currency="EUR"), date(2026, 1, 5))
+    await post(s, COLLECTION, collection_postings(collected_cents=300, currency="USD"))
+    await post(s, REMITTANCE, remittance_postings(remitted_cents=200, currency="EUR"))
+    bounced = await post(s, REMITTANCE, remittance_postings(remitted_cents=100, currency="EUR"))
+    await post(other, COLLECTION, collection_postings(collected_cents=400, currency="EUR"))
+    await post(other, REMITTANCE, remittance_postings(remitted_cents=400, currency="EUR"))
+    await ledger.reverse(session, wrong, reason="typed twice", effective_on=date(2026, 4, 1))
+    await ledger.reverse(session, bounced, reason="bounced", effective_on=date(2026, 4, 1))
+    return [s.office.id]

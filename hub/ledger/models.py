@@ -1,12 +1,14 @@
 """The fee ledger: double-entry and append-only. A transaction's entries sum to zero per currency;
-a correction is a reversing transaction. Balances are sums of entries, never a stored column."""
+a correction is a reversing transaction. Balances are sums of entries, never a column the hub writes;
+the money offices hold (``MoneyHeld``, ``MoneyCollectedDay``) is kept by the database itself, from the
+entries as they are inserted."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Uuid
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.cases.models import Case
@@ -66,3 +68,50 @@ class LedgerEntry(Base):
 
     # Declared so the unit of work inserts rows in foreign-key order.
     transaction: Mapped[LedgerTransaction] = relationship(lazy="raise")
+
+
+# The money offices hold: kept by a trigger on ``ledger_entries`` in the transaction that inserts
+# them (migration 20261205_0035), whatever path writes them (the ORM, an act report's one statement,
+# a batch chunk's COPY), so the money held and its ageing (``hub.remittances.repository
+# .oldest_unremitted``) read the cases that hold money, never the whole ledger. No code writes them.
+# The rows of a case are upserted by increments (never read, then written), in key order: two
+# transactions posting on one case lose nothing and never deadlock on them.
+
+
+class MoneyHeld(Base):
+    """An office's ``collected_by_office`` balance on a case in a currency: collected there, net of
+    reversals, and not remitted. A case remitted in full stays, at 0 (out of the partial index)."""
+
+    __tablename__ = "money_held"
+    __table_args__ = (
+        # The cases on which an office holds money: a few, however long the history.
+        Index(
+            "ix_money_held_holding",
+            "office_id",
+            "case_id",
+            "currency",
+            postgresql_where=text("cents > 0"),
+            sqlite_where=text("cents > 0"),
+        ),
+    )
+
+    # No foreign keys: the trigger copies them from entries whose own were checked.
+    office_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class MoneyCollectedDay(Base):
+    """What an office collected on a case in a currency on one day: the ``collected_by_office``
+    entries of ``collection`` transactions effective that day, and of their reversals (counted on the
+    day of the collection they reverse, so a collection reversed later nets out on its own day)."""
+
+    __tablename__ = "money_collected_days"
+
+    # No foreign keys: the trigger copies them from entries whose own were checked.
+    office_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    collected_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    cents: Mapped[int] = mapped_column(BigInteger)

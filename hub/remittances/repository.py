@@ -1,5 +1,6 @@
 """Every query of the remittances module: the cases an office may remit on, the money it holds per
-case (its ``collected_by_office`` balances in the ledger), locks, and the remittances themselves."""
+case (its ``collected_by_office`` balances in the ledger) and since when, locks, and the remittances
+themselves."""
 
 from __future__ import annotations
 
@@ -8,13 +9,12 @@ from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from hub.cases.models import Case
-from hub.ledger.models import LedgerEntry, LedgerTransaction
-from hub.ledger.postings import COLLECTED_BY_OFFICE, COLLECTION, exact_cents
+from hub.ledger.models import LedgerEntry, MoneyCollectedDay, MoneyHeld
+from hub.ledger.postings import COLLECTED_BY_OFFICE, exact_cents
 from hub.mandates.models import Mandate
 from hub.offices.models import Office
 from hub.remittances.models import Remittance, RemittanceLine
@@ -124,89 +124,67 @@ class RemittanceRepository:
             query = query.where(Remittance.id > after)
         return [(remittance, code) for remittance, code in (await self.session.execute(query)).all()]
 
-    async def held_movements(self, office_id: uuid.UUID | None) -> list[tuple[str, str, str, str, date, int]]:
-        """Every movement of money offices hold (``held_movements``), all offices or one."""
-        rows = await self.session.execute(held_movements(office_id))
-        return [
-            (code, ref, cur, kind, day, exact_cents(cents)) for code, ref, cur, kind, day, cents in rows.all()
-        ]
-
-
-def held_movements(
-    office_id: uuid.UUID | None, case_ref: str | None = None
-) -> Select[tuple[str, str, str, str, date, Any]]:
-    """Every movement of money offices hold (``collected_by_office``), summed per office, case,
-    currency, kind of transaction and effective day: (office code, case ref, currency, kind, day,
-    cents). A reversal counts on the day of the transaction it reverses, so a collection reversed
-    later nets out on its own day instead of leaving it looking newer. What
-    ``hub.remittances.ageing`` ages; all offices, or one (and all cases, or ``case_ref``)."""
-    total = func.sum(LedgerEntry.amount_cents)
-    reversed_ = aliased(LedgerTransaction)
-    day = func.coalesce(reversed_.effective_on, LedgerTransaction.effective_on)
-    query = (
-        select(
-            Office.code,
-            Case.ref,
-            LedgerEntry.currency,
-            LedgerTransaction.kind,
-            day.label("day"),
-            total.label("cents"),
-        )
-        .select_from(LedgerEntry)
-        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-        .outerjoin(reversed_, reversed_.id == LedgerTransaction.reverses_id)
-        .join(Office, Office.id == LedgerEntry.office_id)
-        .join(Case, Case.id == LedgerEntry.case_id)
-        .where(LedgerEntry.account == COLLECTED_BY_OFFICE)
-        .group_by(Office.code, Case.ref, LedgerEntry.currency, LedgerTransaction.kind, day)
-    )
-    if office_id is not None:
-        query = query.where(LedgerEntry.office_id == office_id)
-    if case_ref is not None:
-        query = query.where(Case.ref == case_ref)
-    return query
+    async def unremitted(self, office_id: uuid.UUID | None) -> list[tuple[str, str, str, int, date]]:
+        """``oldest_unremitted``'s cases, all offices or one."""
+        rows = await self.session.execute(oldest_unremitted(office_id))
+        return [(code, ref, cur, exact_cents(cents), on) for code, ref, cur, cents, on in rows.all()]
 
 
 def oldest_unremitted(
     office_id: uuid.UUID | None, case_ref: str | None = None
 ) -> Select[tuple[str, str, str, Any, date]]:
-    """``hub.remittances.ageing.unremitted``'s cases in the database: (office code, case ref,
-    currency, cents held, the day of the oldest collection not remitted) of each case on which an
-    office holds money, all offices or one, all cases or ``case_ref``. The oldest day is found as
-    ``oldest_unremitted`` walks the case's days of money collected from the newest back: the newest
-    day from which the money collected covers what is held, else the oldest day of money collected
-    (a case with none is left out, as one holding nothing)."""
-    movements = held_movements(office_id, case_ref).subquery()
-    code, ref, currency, day, cents = (movements.c[c] for c in ("code", "ref", "currency", "day", "cents"))
-    daily = (
+    """Each case on which an office holds money: (office code, case ref, currency, cents held, the day
+    of the oldest collection not remitted), all offices or one, all cases or ``case_ref``.
+
+    An office remits first what it collected first, so what it still holds on a case is its latest
+    collections: walking the case's days of money collected from the newest back, the oldest day not
+    remitted is the newest from which the money collected covers what is held, else the oldest day
+    of money collected (a case with none is left out, as one holding nothing). A day's money is net
+    of the collections of that day reversed since, so one reversed later does not leave the day
+    looking newer.
+
+    Read from the figures the database keeps as entries are inserted (``MoneyHeld``,
+    ``MoneyCollectedDay``: migration 20261205_0035), never the ledger: the cases holding money
+    through their partial index, and the days of each by key. The rule is written here alone: the
+    worklist pages on its day, finance lists it (``hub.remittances.ageing.unremitted``)."""
+    mine = (
+        (MoneyCollectedDay.office_id == MoneyHeld.office_id)
+        & (MoneyCollectedDay.case_id == MoneyHeld.case_id)
+        & (MoneyCollectedDay.currency == MoneyHeld.currency)
+    )
+    # The case's days of money collected (net of reversals), with what they add up to from the newest
+    # back: a walk of the case's rows of the key, once per case holding money.
+    walked = (
         select(
-            code,
-            ref,
-            currency,
-            day,
-            func.sum(case((movements.c.kind == COLLECTION, cents), else_=0)).label("collected"),
-            func.sum(cents).label("moved"),
+            MoneyCollectedDay.collected_on.label("day"),
+            func.sum(MoneyCollectedDay.cents)
+            .over(order_by=MoneyCollectedDay.collected_on.desc())
+            .label("covered"),
         )
-        .group_by(code, ref, currency, day)
+        .where(mine, MoneyCollectedDay.cents > 0)
+        .correlate(MoneyHeld)
         .subquery()
     )
-    case_of = (daily.c.code, daily.c.ref, daily.c.currency)
-    collected = case((daily.c.collected > 0, daily.c.collected), else_=0)
-    walked = select(
-        *case_of,
-        daily.c.day,
-        daily.c.collected,
-        func.sum(daily.c.moved).over(partition_by=case_of).label("held"),
-        func.sum(collected).over(partition_by=case_of, order_by=daily.c.day.desc()).label("covered"),
-    ).subquery()
-    collected_on = walked.c.collected > 0
-    oldest = func.coalesce(
-        func.max(case((collected_on & (walked.c.covered >= walked.c.held), walked.c.day))),
-        func.min(case((collected_on, walked.c.day))),
+    oldest = (
+        select(
+            func.coalesce(
+                func.max(case((walked.c.covered >= MoneyHeld.cents, walked.c.day))), func.min(walked.c.day)
+            )
+        )
+        .correlate(MoneyHeld)
+        .scalar_subquery()
     )
-    held = func.max(walked.c.held)
-    return (
-        select(walked.c.code, walked.c.ref, walked.c.currency, held.label("cents"), oldest.label("oldest_on"))
-        .group_by(walked.c.code, walked.c.ref, walked.c.currency)
-        .having(held > 0, oldest.is_not(None))
+    aged = (
+        select(Office.code, Case.ref, MoneyHeld.currency, MoneyHeld.cents, oldest.label("oldest_on"))
+        .join(Office, Office.id == MoneyHeld.office_id)
+        .join(Case, Case.id == MoneyHeld.case_id)
+        .where(MoneyHeld.cents > literal_column("0"))  # the partial index's own predicate, not a parameter
     )
+    if office_id is not None:
+        aged = aged.where(MoneyHeld.office_id == office_id)
+    if case_ref is not None:
+        aged = aged.where(Case.ref == case_ref)
+    # Materialized on PostgreSQL: each case is walked once, whatever its day is then compared with or
+    # sorted by (inlined, the walk ran again for each use of the day: three times a case on a page).
+    cases = aged.cte("aged").prefix_with("MATERIALIZED", dialect="postgresql")
+    return select(cases).where(cases.c.oldest_on.is_not(None))

@@ -168,5 +168,5 @@ async def unremitted(
 ) -> list[ageing.OfficeUnremitted]:
     """Per office (all, or ``office``) and currency, the money collected and not remitted, per case,
     with the age of the oldest unremitted collection and whether it is past ``deadline_days``."""
-    rows = await RemittanceRepository(session).held_movements(None if office is None else office.id)
-    return ageing.unremitted(rows, today=today or utcnow().date(), deadline_days=deadline_days)
+    cases = await RemittanceRepository(session).unremitted(None if office is None else office.id)
+    return ageing.unremitted(cases, today=today or utcnow().date(), deadline_days=deadline_days)

@@ -388,8 +388,8 @@ class WorklistRepository:
         """Cases on which an office holds money collected before ``collected_before`` and not
         remitted, by finance's own ageing of the ledger (``hub.remittances.repository.oldest_unremitted``):
         (office code, case ref, currency, cents held, the day of the oldest collection not remitted).
-        No column holds that day: the database ages every case of the money offices hold and sends
-        back the page's."""
+        No column holds that day: the database ages the cases on which offices hold money (from the
+        figures it keeps, never the ledger) and sends back the page's."""
         held = oldest_unremitted(office_id, subject).subquery()
         query = select(held.c.code, held.c.ref, held.c.currency, held.c.cents, held.c.oldest_on).where(
             held.c.oldest_on < collected_before

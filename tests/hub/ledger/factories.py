@@ -1,15 +1,25 @@
-"""Rows the ledger's entries refer to: offices, creditors and their cases."""
+"""Rows the ledger's entries refer to: offices, creditors and their cases; the money offices hold as
+the database keeps it and as the ledger's own entries sum it."""
 
 from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Collection
+from datetime import date
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from hub.cases.models import Case, Creditor, Debtor
+from hub.ledger.models import LedgerEntry, LedgerTransaction, MoneyCollectedDay, MoneyHeld
+from hub.ledger.postings import COLLECTED_BY_OFFICE, COLLECTION, exact_cents
 from hub.offices.models import Office
+
+Held = dict[tuple[uuid.UUID, uuid.UUID, str], int]  # (office, case, currency) -> cents
+Collected = dict[tuple[uuid.UUID, uuid.UUID, str, date], int]  # ... and day -> cents
 
 
 async def add_offices(session: AsyncSession, count: int) -> list[uuid.UUID]:
@@ -51,3 +61,53 @@ async def add_creditors_with_cases(
         ],
     )
     return owners
+
+
+async def kept_money(session: AsyncSession, offices: Collection[uuid.UUID]) -> tuple[Held, Collected]:
+    """The money ``offices`` hold and collected per day, as the database keeps it (``MoneyHeld``,
+    ``MoneyCollectedDay``)."""
+    held = await session.execute(
+        select(MoneyHeld.office_id, MoneyHeld.case_id, MoneyHeld.currency, MoneyHeld.cents).where(
+            MoneyHeld.office_id.in_(list(offices))
+        )
+    )
+    days = await session.execute(
+        select(
+            MoneyCollectedDay.office_id,
+            MoneyCollectedDay.case_id,
+            MoneyCollectedDay.currency,
+            MoneyCollectedDay.collected_on,
+            MoneyCollectedDay.cents,
+        ).where(MoneyCollectedDay.office_id.in_(list(offices)))
+    )
+    return _keyed(held.all()), _keyed(days.all())
+
+
+async def ledger_money(session: AsyncSession, offices: Collection[uuid.UUID]) -> tuple[Held, Collected]:
+    """The same figures summed from the ledger's entries: every ``collected_by_office`` entry, and
+    those of ``collection`` transactions per day (a reversal's on the day of what it reverses)."""
+    total = func.sum(LedgerEntry.amount_cents)
+    key = (LedgerEntry.office_id, LedgerEntry.case_id, LedgerEntry.currency)
+    held = await session.execute(
+        select(*key, total)
+        .where(LedgerEntry.account == COLLECTED_BY_OFFICE, LedgerEntry.office_id.in_(list(offices)))
+        .group_by(*key)
+    )
+    reversed_ = aliased(LedgerTransaction)
+    day = func.coalesce(reversed_.effective_on, LedgerTransaction.effective_on)
+    days = await session.execute(
+        select(*key, day, total)
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .outerjoin(reversed_, reversed_.id == LedgerTransaction.reverses_id)
+        .where(
+            LedgerEntry.account == COLLECTED_BY_OFFICE,
+            LedgerEntry.office_id.in_(list(offices)),
+            LedgerTransaction.kind == COLLECTION,
+        )
+        .group_by(*key, day)
+    )
+    return _keyed(held.all()), _keyed(days.all())
+
+
+def _keyed(rows: Collection[Any]) -> dict[Any, int]:
+    return {tuple(row[:-1]): exact_cents(row[-1]) for row in rows}

@@ -1,18 +1,27 @@
 """An office with cases on which its act reports recorded money collected (posted to the ledger as
-the hub posts it), its API key and staff tokens; remittance messages as an office sends them."""
+the hub posts it), its API key and staff tokens; remittance messages as an office sends them; the
+ageing of the money held worked out from the ledger's own entries, what the database's is held to."""
 
 from __future__ import annotations
 
 import json
 import secrets
+import uuid
+from collections import defaultdict
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from hub.cases.models import Case
 from hub.database import unit_of_work
+from hub.ledger.models import LedgerEntry, LedgerTransaction
+from hub.ledger.postings import COLLECTED_BY_OFFICE, COLLECTION, exact_cents
 from hub.offices import service as offices
 from hub.offices.models import Office
 from hub.offices.repository import OfficeRepository
@@ -95,3 +104,50 @@ def remittance(
 
 def encoded(data: dict[str, Any]) -> bytes:
     return json.dumps(data).encode()
+
+
+def oldest_unremitted(movements: Iterable[tuple[str, date, int]]) -> tuple[int, date | None]:
+    """The ageing rule restated on one case's ``collected_by_office`` movements of one office and
+    currency, (transaction kind, effective day, cents): (cents held, day of the oldest collection not
+    remitted, None when nothing is held). Walking the days of money collected from the newest back,
+    the first from which they cover what is held, else the oldest."""
+    rows = list(movements)
+    held = sum(cents for _, _, cents in rows)
+    if held <= 0:
+        return held, None
+    collected: dict[date, int] = defaultdict(int)
+    for kind, day, cents in rows:
+        if kind == COLLECTION:  # a reversed collection nets out on its own day
+            collected[day] += cents
+    days = sorted((day for day, cents in collected.items() if cents > 0), reverse=True)
+    covered = 0
+    for day in days:
+        covered += collected[day]
+        if covered >= held:
+            return held, day
+    return held, days[-1] if days else None
+
+
+async def aged_from_the_ledger(
+    session: AsyncSession, offices: Collection[uuid.UUID]
+) -> dict[tuple[str, str, str], tuple[int, date]]:
+    """(office code, case ref, currency) -> (cents held, oldest day not remitted) of each case on
+    which one of ``offices`` holds money, from every entry of the ledger (a reversal on the day of
+    the transaction it reverses), aged by ``oldest_unremitted``."""
+    reversed_ = aliased(LedgerTransaction)
+    day = func.coalesce(reversed_.effective_on, LedgerTransaction.effective_on)
+    rows = await session.execute(
+        select(Office.code, Case.ref, LedgerEntry.currency, LedgerTransaction.kind, day)
+        .add_columns(LedgerEntry.amount_cents)
+        .select_from(LedgerEntry)
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .outerjoin(reversed_, reversed_.id == LedgerTransaction.reverses_id)
+        .join(Office, Office.id == LedgerEntry.office_id)
+        .join(Case, Case.id == LedgerEntry.case_id)
+        .where(LedgerEntry.account == COLLECTED_BY_OFFICE, LedgerEntry.office_id.in_(list(offices)))
+    )
+    per_case: dict[tuple[str, str, str], list[tuple[str, date, int]]] = defaultdict(list)
+    for code, ref, currency, kind, on, cents in rows.all():
+        per_case[(code, ref, currency)].append((kind, on, exact_cents(cents)))
+    aged = {key: oldest_unremitted(movements) for key, movements in per_case.items()}
+    return {key: (held, on) for key, (held, on) in aged.items() if held > 0 and on is not None}

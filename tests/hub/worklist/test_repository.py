@@ -1,7 +1,7 @@
 """The worklist's statements that compute in the database what a rule computes in Python give the
 rule's answer, on both engines: each office's pace (``hub.worklist.pace.office_paces``), each
 office's and case's first hold notice overdue (as the worklist kept them from the mandates module's
-list), the money held past the deadline (``hub.remittances.ageing``, finance's own ageing)."""
+list), the money held past the deadline (the ageing rule walking the ledger's every entry)."""
 
 from __future__ import annotations
 
@@ -30,11 +30,14 @@ from hub.mandates import service as mandates
 from hub.mandates.models import Hold, HoldNotice, Mandate
 from hub.offices.models import Office
 from hub.remittances import service as remittances
+from hub.remittances.repository import oldest_unremitted
 from hub.settings import get_settings
 from hub.worklist import pace, service
 from hub.worklist.repository import Resume, WorklistRepository
 from tests.hub.acts.factories import Seeded, seed
 from tests.hub.finance.factories import act
+from tests.hub.ledger.factories import kept_money, ledger_money
+from tests.hub.remittances.factories import aged_from_the_ledger
 from tests.hub.worklist.factories import a_mandate, an_office, days_ago
 
 WINDOW = 365
@@ -221,11 +224,13 @@ async def test_hold_notices_overdue_one_item_per_office_and_case_from_its_first(
     assert sorted(walked, key=lambda i: i.id) == mine
 
 
-async def test_money_held_past_the_deadline_as_finance_ages_it(session: AsyncSession) -> None:
+async def test_money_held_past_the_deadline_as_the_ledger_ages_it(session: AsyncSession) -> None:
     """Ledgers drawn at random (collections, several a day, remittances, some more than was
-    collected, collections reversed later, a case in two currencies collected on one day): the
-    cases the database finds overdue are those ``remittances.service.unremitted`` finds, with what
-    each holds and since when, in the items' order, a page after another or whole."""
+    collected, collections and remittances reversed later, a case in two currencies collected on one
+    day): the figures the database keeps are the ledger's own sums; the cases it ages from them are
+    those the ageing rule finds walking every entry of the ledger, with what each holds and since
+    when; the worklist's overdue ones come in the items' order, a page after another or whole, and
+    finance lists the same."""
     draw = random.Random(7)
     offices = [await an_office(session) for _ in range(3)]
     codes = {o.code for o in offices}
@@ -240,7 +245,7 @@ async def test_money_held_past_the_deadline_as_finance_ages_it(session: AsyncSes
                 collections.append(await collect(session, s, day, cents, currency))
             for _ in range(0 if n == 4 else draw.randint(0, 2)):
                 cents = draw.choice([500, 2_500, 6_000])
-                await ledger.post(
+                remitted = await ledger.post(
                     session,
                     REMITTANCE,
                     [
@@ -252,21 +257,27 @@ async def test_money_held_past_the_deadline_as_finance_ages_it(session: AsyncSes
                     case_id=s.case.id,
                     office_id=s.office.id,
                 )
+                if draw.random() < 0.2:
+                    await ledger.reverse(session, remitted.id, reason="bounced", effective_on=days_ago(0))
             if collections and n != 4 and draw.random() < 0.3:
                 await ledger.reverse(
                     session, collections[0].id, reason="typed twice", effective_on=days_ago(1)
                 )
     await session.flush()
+    ids = [o.id for o in offices]
+    assert await kept_money(session, ids) == await ledger_money(session, ids)
 
+    aged = await aged_from_the_ledger(session, ids)
+    kept = await session.execute(oldest_unremitted(None))
+    assert {(code, ref, cur): (cents, on) for code, ref, cur, cents, on in kept if code in codes} == aged
     days = get_settings().remittance_deadline_days
-    held = await remittances.unremitted(session, deadline_days=days)
-    # The rule as the worklist applied it to finance's list: the items in their order.
+    cutoff = days_ago(0) - timedelta(days=days)
+    # The rule as the worklist applies it: the items in their order.
     expected = sorted(
         (
-            (f"unremitted:{case.oldest_on}:{owed.office_code}:{case.case_ref}", case.cents, case.currency)
-            for owed in held
-            for case in owed.cases
-            if case.overdue and owed.office_code in codes
+            (f"unremitted:{on}:{code}:{ref}", cents, currency)
+            for (code, ref, currency), (cents, on) in aged.items()
+            if on < cutoff
         ),
         key=lambda item: item[0],
     )
@@ -286,6 +297,13 @@ async def test_money_held_past_the_deadline_as_finance_ages_it(session: AsyncSes
             session, office_code=office.code, kinds=frozenset({"unremitted"}), limit=2
         )
         assert mine(page) == [i for i in expected if f":{office.code}:" in i[0]][:2]
+    listed = await remittances.unremitted(session, deadline_days=days)
+    assert {
+        (owed.office_code, case.case_ref, case.currency): (case.cents, case.oldest_on)
+        for owed in listed
+        for case in owed.cases
+        if owed.office_code in codes
+    } == aged
 
 
 async def collect(session: AsyncSession, s: Seeded, on: date, cents: int, currency: str) -> LedgerTransaction:
