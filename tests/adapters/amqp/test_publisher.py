@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection, DeliveryMode
 
@@ -99,6 +101,28 @@ async def test_no_confirmation_in_time_is_a_timeout_not_ok(channel: AbstractChan
     outcome = await Publisher(channel, publish_timeout=1e-9).publish(mandate("too-slow"))
 
     assert outcome.status is Status.TIMEOUT
+
+
+async def test_every_message_unconfirmed_at_the_deadline_is_a_timeout(channel: AbstractChannel) -> None:
+    publisher = Publisher(channel, publish_timeout=1e-9, max_in_flight=2)
+
+    outcomes = await publisher.publish_many([mandate(f"late-{i}") for i in range(5)])
+
+    assert [o.message_id for o in outcomes] == [f"late-{i}" for i in range(5)]
+    assert {o.status for o in outcomes} == {Status.TIMEOUT}
+    assert (await Publisher(channel).publish(mandate("in-time"))).ok  # the channel still works
+
+
+async def test_a_cancelled_batch_leaves_no_publish_running(channel: AbstractChannel) -> None:
+    before = asyncio.all_tasks()
+    call = asyncio.ensure_future(Publisher(channel).publish_many([mandate(f"c-{i}") for i in range(50)]))
+    await asyncio.sleep(0)  # the call runs up to its wait for the confirms
+    assert asyncio.all_tasks() - before - {call}  # its publishes are under way
+    call.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert not [task for task in asyncio.all_tasks() - before if not task.done()]
 
 
 async def test_a_closed_channel_is_a_connection_error_per_message(
