@@ -14,13 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import aio_pika
 import aiormq
-from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, DeliveryMode
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractConnection,
+    AbstractExchange,
+    AbstractMessage,
+    DeliveryMode,
+    MessageInfo,
+)
 from aiormq.abc import DeliveredMessage
 from pamqp.commands import Basic
 
@@ -152,16 +158,7 @@ class Publisher:
         ]
 
     async def _publish_one(self, message: OutgoingMessage, timestamp: datetime) -> PublishOutcome:
-        amqp_message = aio_pika.Message(
-            message.body,
-            content_type=message.content_type,
-            headers=dict(message.headers),
-            message_id=message.message_id,
-            correlation_id=message.correlation_id,
-            delivery_mode=DeliveryMode.PERSISTENT,
-            timestamp=timestamp,
-            user_id=self.user_id,
-        )
+        amqp_message = _Publishing(message, timestamp, self.user_id)
 
         def outcome(status: Status, detail: str = "") -> PublishOutcome:
             return PublishOutcome(message.message_id, status, detail)
@@ -196,6 +193,58 @@ class Publisher:
             exchange = await self.channel.get_exchange(name, ensure=False)
             self._exchanges[name] = exchange
         return exchange
+
+
+class _Publishing(AbstractMessage):
+    """An outgoing message as ``Exchange.publish`` reads it (its body and its properties), the
+    properties built once, straight: those ``aio_pika.Message`` would send for the same arguments
+    (``test_publisher`` compares them), without its sixteen attributes set through a locked
+    ``__setattr__`` and its properties built again at each read (13 µs a message against 1, a
+    tenth of the relay's CPU to RabbitMQ). The OpenTelemetry instrumentation injects its trace
+    headers into ``properties.headers`` before publishing: the same object is published."""
+
+    __slots__ = ("_properties", "body")
+
+    def __init__(self, message: OutgoingMessage, timestamp: datetime, user_id: str | None) -> None:
+        self.body = message.body
+        self._properties = aiormq.spec.Basic.Properties(
+            content_type=message.content_type,
+            headers=dict(message.headers),
+            delivery_mode=DeliveryMode.PERSISTENT,
+            priority=0,
+            correlation_id=message.correlation_id or None,
+            message_id=message.message_id or None,
+            timestamp=timestamp,
+            user_id=user_id or None,
+        )
+
+    @property
+    def properties(self) -> aiormq.spec.Basic.Properties:
+        return self._properties
+
+    def info(self) -> MessageInfo:
+        p = self._properties
+        return MessageInfo(
+            body_size=len(self.body),
+            content_type=p.content_type,
+            correlation_id=p.correlation_id,
+            delivery_mode=DeliveryMode.PERSISTENT,
+            headers=p.headers or {},
+            message_id=p.message_id,
+            priority=p.priority,
+            timestamp=p.timestamp,
+            user_id=p.user_id,
+        )
+
+    @property
+    def locked(self) -> bool:
+        return True  # never changed once built
+
+    def lock(self) -> None:
+        pass
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.body)
 
 
 def _returned_detail(message: DeliveredMessage | None) -> str:
