@@ -125,7 +125,7 @@ class Publisher:
 
         A window of ``max_in_flight`` messages at a time, written together, each confirmed within
         ``publish_timeout`` of the window's start: one deadline and no semaphore for the window,
-        where one of each per message cost a sixth of the publish's CPU (docs/performance.md).
+        where one of each per message cost a tenth of the publish's CPU (docs/performance.md).
         """
         batch: Sequence[OutgoingMessage] = list(messages)
         ids = [m.message_id for m in batch]
@@ -200,7 +200,7 @@ class _Publishing(AbstractMessage):
     properties built once, straight: those ``aio_pika.Message`` would send for the same arguments
     (``test_publisher`` compares them), without its sixteen attributes set through a locked
     ``__setattr__`` and its properties built again at each read (13 µs a message against 1, a
-    tenth of the relay's CPU to RabbitMQ). The OpenTelemetry instrumentation injects its trace
+    tenth of the publish's CPU, docs/performance.md). The OpenTelemetry instrumentation injects its trace
     headers into ``properties.headers`` before publishing: the same object is published."""
 
     __slots__ = ("_properties", "body")
