@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+from datetime import UTC, datetime
+
+import aio_pika
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection, DeliveryMode
 
-from adapters.amqp.publisher import OutgoingMessage, Publisher, Status
+from adapters.amqp.publisher import OutgoingMessage, Publisher, Status, _Publishing
 from tests.adapters.amqp.conftest import eventually, mandate, message_count
 
 pytestmark = pytest.mark.rabbitmq
@@ -42,6 +47,39 @@ async def test_published_messages_are_persistent_and_carry_the_outbox_id(channel
     assert first.headers == {"x-hub-kind": "mandate"}
     assert first.timestamp is not None
     assert received["outbox-2"].body == b"<b/>"
+
+
+@pytest.mark.parametrize(
+    ("correlation_id", "user_id"), [("case-1", "guest"), (None, None), ("", "")], ids=["set", "none", "empty"]
+)
+def test_a_message_is_published_with_the_properties_aio_pika_would_send(
+    correlation_id: str | None, user_id: str | None
+) -> None:
+    message = OutgoingMessage(
+        "outbox-9", "hub.outbound", "office.CJ75001", b"<m/>", "application/xml", {"x": "1"}
+    )
+    message = dataclasses.replace(message, correlation_id=correlation_id)
+    timestamp = datetime.now(UTC)
+
+    publishing = _Publishing(message, timestamp, user_id)
+
+    assert publishing.body == message.body
+    assert (
+        publishing.properties
+        == aio_pika.Message(
+            message.body,
+            content_type=message.content_type,
+            headers=dict(message.headers),
+            message_id=message.message_id,
+            correlation_id=correlation_id,
+            delivery_mode=DeliveryMode.PERSISTENT,
+            timestamp=timestamp,
+            user_id=user_id,
+        ).properties
+    )
+    # The instrumentation injects its headers into the properties it reads: they are published.
+    assert publishing.properties.headers is publishing.properties.headers
+    assert publishing.properties.headers is not message.headers
 
 
 async def test_user_id_is_sent_and_validated_by_the_broker(channel: AbstractChannel) -> None:
@@ -99,6 +137,28 @@ async def test_no_confirmation_in_time_is_a_timeout_not_ok(channel: AbstractChan
     outcome = await Publisher(channel, publish_timeout=1e-9).publish(mandate("too-slow"))
 
     assert outcome.status is Status.TIMEOUT
+
+
+async def test_every_message_unconfirmed_at_the_deadline_is_a_timeout(channel: AbstractChannel) -> None:
+    publisher = Publisher(channel, publish_timeout=1e-9, max_in_flight=2)
+
+    outcomes = await publisher.publish_many([mandate(f"late-{i}") for i in range(5)])
+
+    assert [o.message_id for o in outcomes] == [f"late-{i}" for i in range(5)]
+    assert {o.status for o in outcomes} == {Status.TIMEOUT}
+    assert (await Publisher(channel).publish(mandate("in-time"))).ok  # the channel still works
+
+
+async def test_a_cancelled_batch_leaves_no_publish_running(channel: AbstractChannel) -> None:
+    before = asyncio.all_tasks()
+    call = asyncio.ensure_future(Publisher(channel).publish_many([mandate(f"c-{i}") for i in range(50)]))
+    await asyncio.sleep(0)  # the call runs up to its wait for the confirms
+    assert asyncio.all_tasks() - before - {call}  # its publishes are under way
+    call.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert not [task for task in asyncio.all_tasks() - before if not task.done()]
 
 
 async def test_a_closed_channel_is_a_connection_error_per_message(

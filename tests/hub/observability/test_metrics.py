@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+from prometheus_client import CollectorRegistry, Histogram
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -74,6 +75,61 @@ async def test_the_relay_counts_what_it_sent_and_what_the_transport_refused(
     # Other tests' rows may share this database: at least ours were counted.
     assert value("hub_relay_publish_failures_total", {"transport": "amqp"}) - failed >= 3
     assert value("hub_relay_sent_total", {"transport": "mailbox"}) - sent >= 2
+
+
+def test_observing_many_amounts_at_once_is_observing_each() -> None:
+    # Amounts on a bound fall in its bucket (``le``), over the last in +Inf, as ``observe`` has them.
+    amounts = [0.0, 0.05, 0.05000001, 0.3, 1.0, 7.5, 4 * 3600, 10**6, 0.1, 0.1]
+    one_by_one, together = (
+        Histogram("h", "h", ["t"], buckets=metrics.RELAY_LAG._upper_bounds, registry=registry)
+        for registry in (CollectorRegistry(), CollectorRegistry())
+    )
+    for amount in amounts:
+        one_by_one.labels("x").observe(amount)
+    metrics.observe_many(together.labels("x"), amounts)
+    metrics.observe_many(together.labels("x"), [])
+    expected = [
+        (s.name, s.labels, s.value) for s in one_by_one.collect()[0].samples if "created" not in s.name
+    ]
+    got = [(s.name, s.labels, s.value) for s in together.collect()[0].samples if "created" not in s.name]
+    assert got == expected
+
+
+def test_a_batch_is_counted_by_kind_with_each_message_lag() -> None:
+    def now_counted() -> dict[str, float]:
+        sent = {"transport": "amqp", "outcome": "sent"}
+        lag = {"transport": "amqp"}
+        samples = {
+            "mandate": ("hub_messages_out_total", {"kind": "mandate", **sent}),
+            "receipt": ("hub_messages_out_total", {"kind": "receipt", **sent}),
+            "sent": ("hub_relay_sent_total", lag),
+            "count": ("hub_relay_lag_seconds_count", lag),
+            "0.25": ("hub_relay_lag_seconds_bucket", {"le": "0.25", **lag}),
+            "0.5": ("hub_relay_lag_seconds_bucket", {"le": "0.5", **lag}),
+            "sum": ("hub_relay_lag_seconds_sum", lag),
+        }
+        return {k: metrics.REGISTRY.get_sample_value(*sample) or 0.0 for k, sample in samples.items()}
+
+    now = utcnow()
+    # A row written "after" now (another process's clock) lags 0, as ``observe(max(0, lag))`` had it.
+    sent = [
+        ("mandate", now - timedelta(seconds=0.3)),
+        ("receipt", now),
+        ("mandate", now + timedelta(seconds=1)),
+    ]
+    before = now_counted()
+    assert metrics.count_sent("amqp", sent, now) == 3
+    moved = {k: v - before[k] for k, v in now_counted().items()}
+    assert moved == {
+        "mandate": 2,
+        "receipt": 1,
+        "sent": 3,
+        "count": 3,
+        "0.25": 2,
+        "0.5": 3,
+        "sum": moved["sum"],
+    }
+    assert abs(moved["sum"] - 0.3) < 1e-6
 
 
 async def test_a_relay_pass_that_fails_whole_is_counted(sessions: async_sessionmaker[AsyncSession]) -> None:
