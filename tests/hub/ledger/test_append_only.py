@@ -13,15 +13,17 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.acts.models import ActReportTally, MandateActTally
 from hub.app import create_app
 from hub.database import create_engine, session_factory
 from hub.kit.errors import Conflict
 from hub.ledger import service as ledger
-from hub.ledger.models import LedgerEntry, LedgerTransaction
+from hub.ledger.models import LedgerEntry, LedgerTransaction, MoneyCollectedDay, MoneyHeld
 from hub.ledger.repository import LedgerRepository
 from hub.messaging.inbound import Received
 from hub.settings import Settings
 from tests.hub.acts.factories import report_json, seed
+from tests.hub.ledger.factories import kept_money, ledger_money
 
 
 async def _posted(session: AsyncSession) -> LedgerTransaction:
@@ -114,8 +116,10 @@ async def test_the_ledger_refuses_truncate_on_postgresql(pg_session: AsyncSessio
 async def test_the_application_role_reports_acts_but_cannot_edit_the_ledger(
     pg_session: AsyncSession, postgres_url: str
 ) -> None:
-    """``hub_app``, the role production runs as (README): an ordinary act report works through the
-    real inbound path; editing, deleting or truncating the ledger, or any DDL, is refused."""
+    """``hub_app``, the role production runs as (README): an ordinary act report, money collected,
+    works through the real inbound path, its tallies and the money held kept by their triggers;
+    editing, deleting or truncating the ledger, writing a figure the database keeps (20261205_0036),
+    or any DDL, is refused."""
     session = pg_session
     role = "SELECT rolsuper, rolcanlogin, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = 'hub_app'"
     attributes = (await session.execute(text(role))).one()
@@ -125,10 +129,18 @@ async def test_the_application_role_reports_acts_but_cannot_edit_the_ledger(
     processor = create_app(
         Settings(env="test", database_url=postgres_url, secret_key="t" * 40, role="api")
     ).state.processor
-    raw = report_json(s.office.code, s.mandate.ref, 1)
+    raw = report_json(s.office.code, s.mandate.ref, 1, collected_cents=4_200)
     outcome = await processor.receive(session, s.office, Received(raw, "application/json"))
     assert outcome.accepted, outcome.receipt.errors
-    posted = await session.scalars(select(LedgerTransaction.id).where(LedgerTransaction.case_id == s.case.id))
+    kept = await kept_money(session, [s.office.id])
+    assert kept == await ledger_money(session, [s.office.id]) and kept[0]  # the money held, kept
+    tallied = select(func.sum(MandateActTally.reports)).where(MandateActTally.mandate_id == s.mandate.id)
+    assert await session.scalar(tallied) == 1
+    posted = await session.scalars(
+        select(LedgerTransaction.id).where(
+            LedgerTransaction.case_id == s.case.id, LedgerTransaction.kind == "act_fees"
+        )
+    )
     [fees] = list(posted)
     entries = select(func.count()).where(LedgerEntry.transaction_id == fees)
     before = await session.scalar(entries)
@@ -142,6 +154,10 @@ async def test_the_application_role_reports_acts_but_cannot_edit_the_ledger(
         text("TRUNCATE ledger_entries"),
         text("TRUNCATE ledger_transactions CASCADE"),
         text("TRUNCATE act_reports CASCADE"),
+        update(MoneyHeld).where(MoneyHeld.office_id == s.office.id).values(cents=0),
+        delete(MoneyCollectedDay).where(MoneyCollectedDay.office_id == s.office.id),
+        update(ActReportTally).values(reports=0),
+        delete(MandateActTally).where(MandateActTally.mandate_id == s.mandate.id),
         text("CREATE TABLE hub_app_scratch (id int)"),
         text("ALTER TABLE act_reports ADD COLUMN scratch int"),
     ):
