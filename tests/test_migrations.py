@@ -28,7 +28,7 @@ from hub.messaging.models import StoredMessage
 from hub.offices.models import Office
 from tests.conftest import database_like
 from tests.hub.acts.factories import Seeded, seed
-from tests.hub.ledger.factories import kept_money, ledger_money
+from tests.hub.ledger.factories import kept_money, ledger_money, posted_on
 
 
 def _diff(connection: Connection) -> list[Any]:
@@ -366,17 +366,7 @@ async def moved(session: AsyncSession, s: Seeded, other: Seeded) -> list[uuid.UU
     on = date(2026, 3, 2)
 
     async def post(who: Seeded, kind: str, postings: list[Posting], day: date = on) -> uuid.UUID:
-        posted = await ledger.post(
-            session,
-            kind,
-            postings,
-            effective_on=day,
-            source=f"{kind}:{uuid.uuid4()}",
-            case_id=who.case.id,
-            office_id=who.office.id,
-        )
-        await session.flush()
-        return posted.id
+        return (await posted_on(session, who, kind, postings, day)).id
 
     wrong = await post(s, COLLECTION, collection_postings(collected_cents=900, currency="EUR"))
     await post(s, COLLECTION, collection_postings(collected_cents=700, currency="EUR"), date(2026, 1, 5))

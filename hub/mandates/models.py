@@ -33,9 +33,10 @@ class MandateStatus(enum.StrEnum):
     EXPIRED = "expired"
 
 
-# At the office and not finished (acknowledged, in progress): the mandates that can go quiet, those
-# of ``ix_mandates_working_quiet_since``.
-AT_THE_OFFICE = "status IN ('acknowledged', 'in_progress')"
+# At the office and not finished: the mandates that can go quiet, those of
+# ``ix_mandates_working_quiet_since`` (its predicate, ``AT_THE_OFFICE``, written from them).
+WORKING = (MandateStatus.ACKNOWLEDGED, MandateStatus.IN_PROGRESS)
+AT_THE_OFFICE = f"status IN ({', '.join(repr(s.value) for s in WORKING)})"
 
 
 class Mandate(UuidPk, Timestamped, Base):

@@ -33,16 +33,13 @@ from hub.acts.models import ActReport
 from hub.cases.models import Case
 from hub.invoices.models import Invoice, InvoiceState
 from hub.ledger.postings import exact_cents
-from hub.mandates.models import Approval, Hold, HoldNotice, Mandate, MandateStatus
+from hub.mandates.models import WORKING, Approval, Hold, HoldNotice, Mandate, MandateStatus
 from hub.offices.models import Office
 from hub.remittances.repository import oldest_unremitted
 from hub.worklist.models import Reminder
 
 Expression = ColumnElement[Any] | QueryableAttribute[Any]
 
-# At the office and not finished: what a mandate gone quiet can be (``AT_THE_OFFICE``, the rows of
-# ``ix_mandates_working_quiet_since``).
-WORKING = (MandateStatus.ACKNOWLEDGED, MandateStatus.IN_PROGRESS)
 REMINDER_KEYS_A_STATEMENT = 1_000  # (office, topic, subject): 3,000 parameters, a statement PostgreSQL parses
 
 

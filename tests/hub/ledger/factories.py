@@ -1,5 +1,5 @@
-"""Rows the ledger's entries refer to: offices, creditors and their cases; the money offices hold as
-the database keeps it and as the ledger's own entries sum it."""
+"""Rows the ledger's entries refer to: offices, creditors and their cases; transactions on a seeded
+case; the money offices hold as the database keeps it and as the ledger's own entries sum it."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from hub.cases.models import Case, Creditor, Debtor
+from hub.ledger import service as ledger
 from hub.ledger.models import LedgerEntry, LedgerTransaction, MoneyCollectedDay, MoneyHeld
-from hub.ledger.postings import COLLECTED_BY_OFFICE, COLLECTION, exact_cents
+from hub.ledger.postings import COLLECTED_BY_OFFICE, COLLECTION, Posting, exact_cents
 from hub.offices.models import Office
+from tests.hub.acts.factories import Seeded
 
 Held = dict[tuple[uuid.UUID, uuid.UUID, str], int]  # (office, case, currency) -> cents
 Collected = dict[tuple[uuid.UUID, uuid.UUID, str, date], int]  # ... and day -> cents
@@ -61,6 +63,23 @@ async def add_creditors_with_cases(
         ],
     )
     return owners
+
+
+async def posted_on(
+    session: AsyncSession, s: Seeded, kind: str, postings: list[Posting], on: date
+) -> LedgerTransaction:
+    """A ``kind`` transaction of ``postings`` on ``s``'s case and office, effective ``on``, flushed."""
+    transaction = await ledger.post(
+        session,
+        kind,
+        postings,
+        effective_on=on,
+        source=f"{kind}:{uuid.uuid4()}",
+        case_id=s.case.id,
+        office_id=s.office.id,
+    )
+    await session.flush()
+    return transaction
 
 
 async def kept_money(session: AsyncSession, offices: Collection[uuid.UUID]) -> tuple[Held, Collected]:

@@ -41,23 +41,15 @@ from hub.staff import service as staff
 from hub.staff.models import Role
 from schemas import v1
 from tests.hub.acts.factories import Seeded, bearer, report, seed
-from tests.hub.ledger.factories import kept_money, ledger_money
+from tests.hub.ledger.factories import kept_money, ledger_money, posted_on
 from tests.hub.remittances.factories import encoded, remittance
 
 JAN, FEB, MAR = date(2026, 1, 10), date(2026, 2, 10), date(2026, 3, 10)
 
 
 async def collect(session: AsyncSession, s: Seeded, on: date, cents: int, currency: str = "EUR") -> uuid.UUID:
-    posted = await ledger.post(
-        session,
-        COLLECTION,
-        collection_postings(collected_cents=cents, currency=currency),
-        effective_on=on,
-        source=f"act_report:{uuid.uuid4()}",
-        case_id=s.case.id,
-        office_id=s.office.id,
-    )
-    return posted.id
+    collected = collection_postings(collected_cents=cents, currency=currency)
+    return (await posted_on(session, s, COLLECTION, collected, on)).id
 
 
 async def remit(session: AsyncSession, s: Seeded, on: date, cents: int) -> uuid.UUID:
@@ -210,16 +202,7 @@ async def test_two_postings_on_one_case_at_once_lose_nothing(
                 if kind == COLLECTION
                 else remittance_postings(remitted_cents=cents, currency="EUR")
             )
-            await ledger.post(
-                session,
-                kind,
-                postings,
-                effective_on=JAN,
-                source=f"act_report:{uuid.uuid4()}",
-                case_id=s.case.id,
-                office_id=s.office.id,
-            )
-            await session.flush()
+            await posted_on(session, s, kind, postings, JAN)
             await asyncio.sleep(0.2)  # holding its rows while the other posts
 
     for _ in range(3):

@@ -14,6 +14,7 @@ from hub.ledger import service as ledger
 from hub.ledger.postings import COLLECTION, REMITTANCE, collection_postings, remittance_postings
 from hub.remittances.repository import oldest_unremitted
 from tests.hub.acts.factories import Seeded, seed
+from tests.hub.ledger.factories import posted_on
 
 JAN, FEB, MAR = date(2026, 1, 10), date(2026, 2, 10), date(2026, 3, 10)
 # A movement: ("collect" | "remit", day, cents), or ("reverse", the movement's place, day).
@@ -35,17 +36,7 @@ async def moved(session: AsyncSession, s: Seeded, movements: list[Movement]) -> 
             if what == "collect"
             else (REMITTANCE, remittance_postings(remitted_cents=second, currency="EUR"))
         )
-        transaction = await ledger.post(
-            session,
-            kind,
-            postings,
-            effective_on=first,
-            source=f"{kind}:{uuid.uuid4()}",
-            case_id=s.case.id,
-            office_id=s.office.id,
-        )
-        posted.append(transaction.id)
-        await session.flush()
+        posted.append((await posted_on(session, s, kind, postings, first)).id)
 
 
 @pytest.mark.parametrize(
