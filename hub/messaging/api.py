@@ -218,8 +218,9 @@ async def read_inbox(
 ) -> InboxPage:
     """The messages the hub holds for the calling office (mandates, cancellations, hold notices, cost
     decisions, invoice disputes...), oldest first, `limit` at a time after the id `after`. Each stays
-    until acknowledged with `POST /v1/inbox/{item_id}/ack`; poll with the last id read. Office API key
-    only.
+    until acknowledged with `POST /v1/inbox/{item_id}/ack`; poll with the last id read: items become
+    readable in id order, and a message the hub sends again comes back under a new id, so that poll
+    never passes one. Office API key only.
     """
     repo = MessageRepository(session)
     items = await repo.mailbox(office.code, after_id=after, limit=limit)

@@ -134,16 +134,19 @@ class Relay:
                 (by_broker if uses_broker else by_mailbox).append(out)
 
             sent = 0
-            if by_mailbox:
-                if not repo.settles_in_one_statement:
-                    await self.mailbox.send(session, by_mailbox)
-                put: list[str | None] = [None] * len(by_mailbox)
-                sent += await self._settle(session, by_mailbox, put, Status.DELIVERED, "mailbox")
             if by_broker and self.broker is not None:
                 by_broker = await self._opened(session, by_broker)
             if by_broker and self.broker is not None:
                 results = await self.broker.send(session, by_broker)
                 sent += await self._settle(session, by_broker, results, Status.CONFIRMED, "amqp")
+            # The mailboxes last, once the broker has answered: their items' lock
+            # (``MessageRepository.settle_sent``) is held from there to the commit, not through the
+            # wait for confirms, while the relay's other pass waits to put items of its own.
+            if by_mailbox:
+                if not repo.settles_in_one_statement:
+                    await self.mailbox.send(session, by_mailbox)
+                put: list[str | None] = [None] * len(by_mailbox)
+                sent += await self._settle(session, by_mailbox, put, Status.DELIVERED, "mailbox")
             return sent
 
     @staticmethod

@@ -30,6 +30,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy import Sequence as SqlSequence
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,6 +60,12 @@ _INBOX_ENTRIES = select(InboxEntry.message_id, InboxEntry.message_pk).where(
     InboxEntry.sender == bindparam("sender"),
     InboxEntry.message_id.in_(bindparam("message_ids", expanding=True)),
 )
+
+
+# Held by every transaction that puts items in the mailboxes, from before their ids are drawn until
+# it commits (``hub.kit.db.advisory_locks``): items become visible in id order, so an office reading
+# its inbox after the last id it read never passes one committed late (docs/adr/0023).
+MAILBOX_ORDER = "mailbox order"
 
 
 def message_lock_keys(sender: str, message_ids: Collection[str]) -> set[str]:
@@ -224,6 +231,7 @@ class MessageRepository:
         recipients' mailboxes, in one statement (PostgreSQL): ``_settle_statement`` claiming its rows
         itself. The rows sent, with their messages' ``kind`` and their ``created_at``."""
         statement = _settle_statement(Status.DELIVERED, mailbox=True, claims=True)
+        await advisory_locks(self.session, {MAILBOX_ORDER})
         # On the session's connection: Core rows, without the ORM's result machinery per row.
         connection = await self.session.connection()
         sent = await connection.execute(statement, {"now": now, "limit": limit})
@@ -236,14 +244,17 @@ class MessageRepository:
         is an outbound message), marked sent; the outbound messages go to ``status`` with one
         lifecycle step per row (an inbound message forwarded to the agency keeps its own status, the
         outbox row says when it was sent). ``mailbox``: the rows were put in their recipients'
-        mailboxes first (``_settle_statement`` on PostgreSQL; on SQLite ``MailboxTransport`` did),
-        and their ``delivered`` step is the outbox row itself (``lifecycle``), no event row.
-        One statement on PostgreSQL, two or three on SQLite, whatever the batch size."""
+        mailboxes first (``_settle_statement`` on PostgreSQL, holding ``MAILBOX_ORDER`` until commit;
+        on SQLite ``MailboxTransport`` did), and their ``delivered`` step is the outbox row itself
+        (``lifecycle``), no event row. One statement on PostgreSQL (and the lock), two or three on
+        SQLite, whatever the batch size."""
         if not sent:
             return
         if self.settles_in_one_statement:
             ids = [outbox_id for outbox_id, _pk, _out in sent]
             statement = _settle_statement(status, mailbox=mailbox, claims=False)
+            if mailbox:
+                await advisory_locks(self.session, {MAILBOX_ORDER})
             await self.session.execute(statement, {"now": now, "ids": ids})
             return
         await self.mark_sent([outbox_id for outbox_id, _pk, _out in sent], now)
@@ -394,20 +405,24 @@ class MessageRepository:
         return {pk: item_id for pk, item_id in rows.all()}
 
     async def reset_mailbox_items(self, item_ids: Sequence[int], *, push_at: datetime | None) -> None:
-        """Puts items back unread, in one UPDATE: to push from ``push_at``, or pulled only when None."""
-        if not item_ids:
-            return
-        await self.session.execute(
-            update(MailboxItem)
-            .where(MailboxItem.id.in_(item_ids))
-            .values(
-                acked_at=None,
-                push_state="none" if push_at is None else "due",
-                push_attempts=0,
-                next_push_at=push_at,
+        """Puts items back unread (a resend), each with a new id, the next one: to push from
+        ``push_at``, or pulled only when None. An office reads its inbox after the last id it read,
+        so an item put back under its old id would stay behind that cursor, unseen. One UPDATE an
+        item: on SQLite alone (``MailboxTransport``; PostgreSQL's settle statement draws the new ids
+        from the sequence), whose one writer at a time makes the largest id plus one the next."""
+        for item_id in sorted(item_ids):
+            await self.session.execute(
+                update(MailboxItem)
+                .where(MailboxItem.id == item_id)
+                .values(
+                    id=select(func.max(MailboxItem.id) + 1).scalar_subquery(),
+                    acked_at=None,
+                    push_state="none" if push_at is None else "due",
+                    push_attempts=0,
+                    next_push_at=push_at,
+                )
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
-        )
 
     async def outbox_backlog(self) -> tuple[int, datetime | None]:
         """How many outbox rows are pending, and when the oldest of them (the lowest id) was
@@ -688,10 +703,13 @@ def _settle_statement(status: Status, *, mailbox: bool, claims: bool) -> Select[
     return select(kind, created_at).select_from(every).add_cte(*steps)
 
 
+_MAILBOX_IDS = SqlSequence("mailbox_id_seq")  # the items' BIGSERIAL (migration 20261123_0002)
+
+
 def _into_mailboxes(sent: CTE, now: BindParameter[datetime]) -> postgresql.Insert:
     """The mailbox items of the rows ``sent``, in outbox order (an office's inbox lists them by item
     id), one per message (a message claimed twice, resent before its first row went, gets one item),
-    or the existing ones put back unread."""
+    or the existing ones put back unread with a new id (``reset_mailbox_items`` says why)."""
     push = Office.delivery_channel == DeliveryChannel.WEBHOOK.value
     latest = (
         select(
@@ -720,6 +738,7 @@ def _into_mailboxes(sent: CTE, now: BindParameter[datetime]) -> postgresql.Inser
     return statement.on_conflict_do_update(
         index_elements=["message_pk"],
         set_={
+            "id": _MAILBOX_IDS.next_value(),
             "acked_at": None,
             "push_state": statement.excluded.push_state,
             "push_attempts": 0,

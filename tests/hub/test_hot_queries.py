@@ -233,14 +233,19 @@ async def test_the_relay_delivers_to_mailboxes_walking_the_pending_rows_and_each
 ) -> None:
     """PostgreSQL's one statement of a mailbox batch: the claim through the partial index, then each
     claimed row's message and mailbox item by their keys (sorting the batch alone, for its items)."""
-    plan = await plan_of(loaded, lambda s: MessageRepository(s).deliver_due_to_mailboxes(utcnow(), 100))
+    # After the mailboxes' order lock (ADR 0023), a statement of its own.
+    _lock, plan = await plans_of(
+        loaded, lambda s: MessageRepository(s).deliver_due_to_mailboxes(utcnow(), 100)
+    )
     assert_walks(plan, "ix_outbox_pending_id", big={"outbox", "messages", "mailbox"}, sorts_at_most=100)
 
 
 async def test_the_relay_delivers_each_row_by_key_on_tables_taken_for_small(small: AsyncEngine) -> None:
     """At the bench's size the planner would hash a sequential scan of the whole outbox and of
     ``messages`` for joins (a third of the statement's time): the rows are looked up by key instead."""
-    plan = await plan_of(small, lambda s: MessageRepository(s).deliver_due_to_mailboxes(utcnow(), 500))
+    _lock, plan = await plans_of(
+        small, lambda s: MessageRepository(s).deliver_due_to_mailboxes(utcnow(), 500)
+    )
     assert_walks(plan, "ix_outbox_pending_id", big={"outbox", "messages"}, sorts_at_most=500)
     assert {"pk_outbox", "pk_messages"} <= {n.get("Index Name") for n in nodes(plan)}
 

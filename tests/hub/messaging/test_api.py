@@ -97,8 +97,12 @@ async def test_resend_needs_an_admin_and_puts_the_message_back(
     assert (await client.post(url, headers=bearer(admin))).status_code == 202
     while await relay.run_once():
         pass
-    [again] = (await client.get("/v1/inbox", headers=bearer(key))).json()["items"]
-    assert again["message_id"] == f"MND-{code}" and again["id"] == item["id"]
+    # Back under a new id, past the last id the office read (ADR 0023), and acknowledged by it.
+    after = {"after": item["id"]}
+    [again] = (await client.get("/v1/inbox", headers=bearer(key), params=after)).json()["items"]
+    assert again["message_id"] == f"MND-{code}" and again["id"] > item["id"]
+    assert (await client.post(f"/v1/inbox/{again['id']}/ack", headers=bearer(key))).status_code == 200
+    assert (await client.get("/v1/inbox", headers=bearer(key))).json()["items"] == []
 
 
 async def test_staff_tokens_are_refused_on_office_routes(app: FastAPI, client: httpx.AsyncClient) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from hub.database import create_engine, session_factory, unit_of_work
 from hub.kit.clock import utcnow
 from hub.messaging import outbound, service
-from hub.messaging.models import MailboxItem, MessageEvent, OutboxEntry, StoredMessage
+from hub.messaging.models import MailboxItem, MessageEvent, OutboxEntry, Status, StoredMessage
 from hub.messaging.relay import Outgoing, Relay
 from hub.messaging.repository import MessageRepository, lifecycle
 from hub.messaging.service import Envelope
@@ -398,6 +398,59 @@ async def test_pull_inbox_lists_and_acknowledges(app: FastAPI, client: httpx.Asy
         assert acked == 1
 
 
+async def until_waiting_or_done(engine: AsyncEngine, task: asyncio.Task[Any]) -> None:
+    """Returns once ``task`` is done or a session of ``engine``'s database waits on an advisory lock."""
+    async with engine.connect() as connection:
+        for _ in range(500):
+            waiting = await connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+                )
+            )
+            if waiting or task.done():
+                return
+            await connection.rollback()  # a fresh snapshot of the activity at each look
+            await asyncio.sleep(0.02)
+    raise AssertionError("the second relay neither waited nor finished within 10 s")
+
+
+async def test_an_office_reading_after_its_last_id_never_passes_an_item_committed_late(
+    postgres_committed_url: str, tmp_path: Path
+) -> None:
+    """Two relays put messages in one office's mailbox at once: the first (a relay with a broker,
+    its mailbox rows settled before its commit) drew the smaller item id. The second waits for that
+    commit before drawing its own, so the office, reading meanwhile and then after the last id it
+    read, gets both messages. (PostgreSQL: SQLite has one writer at a time.)"""
+    async with database_like(postgres_committed_url, tmp_path) as url:
+        engine = create_engine(url)
+        sessions = session_factory(engine)
+        code = office_code()
+        async with unit_of_work(sessions) as session:
+            await offices.add_office(session, code=code, name="Étude")
+            await enqueue(session, code, 2)
+
+        async def office_reads(after: int) -> list[MailboxItem]:
+            async with sessions() as session:
+                return list(await MessageRepository(session).mailbox(code, after_id=after))
+
+        try:
+            async with sessions() as first, first.begin():
+                repo = MessageRepository(first)
+                [row] = await repo.claim_pending(utcnow(), 1)
+                sent = [(row.entry.id, row.message.id, True)]
+                await repo.settle_sent(sent, utcnow(), Status.DELIVERED, mailbox=True)
+                second = asyncio.create_task(Relay(sessions).run_once())
+                await until_waiting_or_done(engine, second)
+                read = await office_reads(0)
+            last = max((item.id for item in read), default=0)
+            assert await second == 1
+            read += await office_reads(last)
+            assert len({item.message_pk for item in read}) == 2
+        finally:
+            await engine.dispose()
+
+
 async def relay_statements(
     sessions: async_sessionmaker[AsyncSession], committed_engine: AsyncEngine, n: int, resend: bool
 ) -> tuple[int, list[str]]:
@@ -460,10 +513,11 @@ async def test_one_batch_is_a_fixed_number_of_statements_whatever_its_size(
             dialect = engine.dialect.name
         finally:
             await engine.dispose()
-    # PostgreSQL: one statement claims, delivers and settles the batch (data-modifying CTEs). SQLite:
-    # BEGIN IMMEDIATE, the write lock, the claim, the existing items, the new items, the resent one,
-    # the outbox rows and the messages' status (their delivery steps are the outbox rows, ADR 0018).
-    assert few == many == (1 if dialect == "postgresql" else 8)
+    # PostgreSQL: the mailboxes' order lock (ADR 0023), then one statement claims, delivers and
+    # settles the batch (data-modifying CTEs). SQLite: BEGIN IMMEDIATE, the write lock, the claim, the
+    # existing items, the new items, the resent one, the outbox rows and the messages' status (their
+    # delivery steps are the outbox rows, ADR 0018).
+    assert few == many == (2 if dialect == "postgresql" else 8)
     # Each delivery is one lifecycle step; the resent message has two, and one mailbox item.
     assert delivered_few == ["delivered:1"] * 2 + ["delivered:2"]
     assert delivered_many == ["delivered:1"] * 78 + ["delivered:2"]
