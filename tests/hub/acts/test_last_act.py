@@ -16,7 +16,8 @@ from datetime import date, timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.xml import codec
@@ -170,3 +171,29 @@ async def test_reports_in_any_date_order_one_by_one_or_many_a_statement(session:
         )
         assert all(before[i] is None or after[i] >= before[i] for i in ids)
     assert moved_back, "an act older than its mandate's last was reported"
+
+
+@pytest.mark.postgres
+async def test_no_one_but_the_act_reports_trigger_writes_it(pg_session: AsyncSession) -> None:
+    """PostgreSQL (20261205_0037), whatever the role (the tables' owner here): an update that changes
+    a mandate's last act, or a mandate inserted with one, is refused; an act report still moves it,
+    and an update of the mandate's other columns goes through."""
+    session = pg_session
+    s = await seed(session, status="acknowledged")
+    session.add(ActReport(**await _row(session, s, FIRST)))
+    await session.flush()
+    assert kept(await last_acts(session, [s.mandate.id])) == {s.mandate.id: FIRST}
+
+    mandates = Mandate.__table__
+    [copy] = (await session.execute(select(mandates).where(mandates.c.id == s.mandate.id))).mappings()
+    mine = mandates.c.id == s.mandate.id
+    for statement in (
+        update(mandates).where(mine).values(last_act_on=FIRST + timedelta(days=1)),
+        update(mandates).where(mine).values(last_act_on=None),
+        insert(mandates).values({**copy, "id": uuid.uuid4(), "ref": f"{s.mandate.ref}-2"}),
+    ):
+        with pytest.raises(DBAPIError, match="permission denied for column last_act_on"):
+            async with session.begin_nested():
+                await session.execute(statement)
+    await session.execute(update(mandates).where(mine).values(status="in_progress", last_act_on=FIRST))
+    assert kept(await last_acts(session, [s.mandate.id])) == {s.mandate.id: FIRST}

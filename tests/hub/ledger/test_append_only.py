@@ -20,6 +20,7 @@ from hub.kit.errors import Conflict
 from hub.ledger import service as ledger
 from hub.ledger.models import LedgerEntry, LedgerTransaction, MoneyCollectedDay, MoneyHeld
 from hub.ledger.repository import LedgerRepository
+from hub.mandates.models import Mandate
 from hub.messaging.inbound import Received
 from hub.settings import Settings
 from tests.hub.acts.factories import report_json, seed
@@ -118,8 +119,8 @@ async def test_the_application_role_reports_acts_but_cannot_edit_the_ledger(
 ) -> None:
     """``hub_app``, the role production runs as (README): an ordinary act report, money collected,
     works through the real inbound path, its tallies and the money held kept by their triggers;
-    editing, deleting or truncating the ledger, writing a figure the database keeps (20261205_0036),
-    or any DDL, is refused."""
+    editing, deleting or truncating the ledger, writing a figure the database keeps (20261205_0036,
+    0037 for the mandate's last act), or any DDL, is refused."""
     session = pg_session
     role = "SELECT rolsuper, rolcanlogin, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = 'hub_app'"
     attributes = (await session.execute(text(role))).one()
@@ -136,6 +137,7 @@ async def test_the_application_role_reports_acts_but_cannot_edit_the_ledger(
     assert kept == await ledger_money(session, [s.office.id]) and kept[0]  # the money held, kept
     tallied = select(func.sum(MandateActTally.reports)).where(MandateActTally.mandate_id == s.mandate.id)
     assert await session.scalar(tallied) == 1
+    assert await session.scalar(select(Mandate.last_act_on).where(Mandate.id == s.mandate.id))
     posted = await session.scalars(
         select(LedgerTransaction.id).where(
             LedgerTransaction.case_id == s.case.id, LedgerTransaction.kind == "act_fees"
@@ -158,6 +160,7 @@ async def test_the_application_role_reports_acts_but_cannot_edit_the_ledger(
         delete(MoneyCollectedDay).where(MoneyCollectedDay.office_id == s.office.id),
         update(ActReportTally).values(reports=0),
         delete(MandateActTally).where(MandateActTally.mandate_id == s.mandate.id),
+        update(Mandate).where(Mandate.id == s.mandate.id).values(last_act_on=date(2000, 1, 1)),
         text("CREATE TABLE hub_app_scratch (id int)"),
         text("ALTER TABLE act_reports ADD COLUMN scratch int"),
     ):
