@@ -150,15 +150,19 @@ async def test_every_message_unconfirmed_at_the_deadline_is_a_timeout(channel: A
 
 
 async def test_a_cancelled_batch_leaves_no_publish_running(channel: AbstractChannel) -> None:
+    underlay = await channel.get_underlay_channel()
     before = asyncio.all_tasks()
     call = asyncio.ensure_future(Publisher(channel).publish_many([mandate(f"c-{i}") for i in range(50)]))
-    await asyncio.sleep(0)  # the call runs up to its wait for the confirms
-    assert asyncio.all_tasks() - before - {call}  # its publishes are under way
+    await asyncio.sleep(0)  # the call runs up to the write of its window
+    waiting = [c for c in underlay.confirmations.values() if isinstance(c, asyncio.Future) and not c.done()]
+    assert len(waiting) == 50  # its publishes are under way
     call.cancel()
 
     with pytest.raises(asyncio.CancelledError):
         await call
+    assert all(confirmation.cancelled() for confirmation in waiting)
     assert not [task for task in asyncio.all_tasks() - before if not task.done()]
+    assert (await Publisher(channel).publish(mandate("after-cancel"))).ok  # the channel still works
 
 
 async def test_a_closed_channel_is_a_connection_error_per_message(
