@@ -8,17 +8,29 @@ messages of a batch made it.
 Confirms are pipelined: the whole batch is written, then the confirmations are awaited together.
 Awaiting each confirm before sending the next caps throughput at one broker round trip (fsync of
 a quorum queue included) per message (~800/s here instead of ~3 k/s, see DESIGN.md).
+
+A window of messages is written on aiormq's channel as one write, its confirmations awaited as
+aiormq's own futures, with no task per message (``_publish_window``): aio-pika's
+``Exchange.publish`` marshals, locks, writes and drains each message on its own, in a task of its
+own, most of the relay's CPU (docs/performance.md). While something wraps ``Exchange.publish`` (the
+OpenTelemetry instrumentation: a span per publish, its trace headers injected into the message),
+every message goes through it instead, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
+from typing import cast
 
 import aiormq
+import pamqp.frame
+from aio_pika import Exchange
 from aio_pika.abc import (
     AbstractChannel,
     AbstractConnection,
@@ -27,11 +39,14 @@ from aio_pika.abc import (
     DeliveryMode,
     MessageInfo,
 )
-from aiormq.abc import DeliveredMessage
+from aiormq.abc import ChannelFrame, DeliveredMessage
+from pamqp.body import ContentBody
 from pamqp.commands import Basic
+from pamqp.header import ContentHeader
 
 DEFAULT_PUBLISH_TIMEOUT_S = 10.0
 DEFAULT_MAX_IN_FLIGHT = 1000
+_METHODS_KEPT = 4096  # marshalled ``basic.publish`` frames kept, one a route (an office's queue)
 
 
 @dataclass(frozen=True)
@@ -100,6 +115,7 @@ class Publisher:
         self.user_id = user_id
         self.max_in_flight = max_in_flight
         self._exchanges: dict[str, AbstractExchange] = {}
+        self._methods: dict[tuple[int, str, str], bytes] = {}
 
     @classmethod
     async def open(
@@ -140,6 +156,112 @@ class Publisher:
     async def _publish_window(
         self, window: Sequence[OutgoingMessage], timestamp: datetime
     ) -> list[PublishOutcome]:
+        if _publishes_are_wrapped():
+            return await self._publish_window_through_aio_pika(window, timestamp)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.publish_timeout
+        timed_out = f"no confirmation within {self.publish_timeout} s"
+        try:
+            async with asyncio.timeout_at(deadline):
+                confirmations = await self._write(window, timestamp)
+        except TimeoutError:
+            return [PublishOutcome(m.message_id, Status.TIMEOUT, timed_out) for m in window]
+        except _CONNECTION_ERRORS as error:
+            detail = f"{type(error).__name__}: {error}"
+            return [PublishOutcome(m.message_id, Status.CONNECTION_ERROR, detail) for m in window]
+        try:
+            _, unconfirmed = await asyncio.wait(confirmations, timeout=max(0.0, deadline - loop.time()))
+        finally:
+            # Those still waiting at the deadline (or when this call is cancelled) are given up:
+            # aiormq ignores their confirm if it comes later, as it does for a cancelled publish.
+            for confirmation in confirmations:
+                confirmation.cancel()
+        return [
+            PublishOutcome(message.message_id, Status.TIMEOUT, timed_out)
+            if confirmation in unconfirmed
+            else _confirmed(message.message_id, confirmation)
+            for message, confirmation in zip(window, confirmations, strict=True)
+        ]
+
+    async def _write(
+        self, window: Sequence[OutgoingMessage], timestamp: datetime
+    ) -> list[asyncio.Future[object]]:
+        """Writes the window on aiormq's channel as one payload and returns a confirmation future a
+        message, registered as ``Channel.basic_publish`` registers its own (a delivery tag each, in
+        the order written; the message id, by which a returned message finds its publish)."""
+        if self.channel.is_closed:
+            raise aiormq.exceptions.ChannelInvalidStateError(f"{self.channel!r} closed")
+        channel = cast(aiormq.Channel, await self.channel.get_underlay_channel())
+        ids = [message.message_id or uuid.uuid4().hex for message in window]
+        payload = self._marshal(channel, window, ids, timestamp)
+        async with channel.lock:  # the window's tags and its write, in the same order
+            first = channel.delivery_tag + 1
+            confirmations: list[asyncio.Future[object]] = []
+            for tag, message_id in enumerate(ids, first):
+                confirmation = channel.create_future()
+                channel.confirmations[tag] = confirmation
+                channel.message_id_delivery_tag[message_id] = tag
+                confirmations.append(confirmation)
+            channel.delivery_tag += len(ids)
+            drained = channel.create_future()
+            try:
+                await channel.write_queue.put(ChannelFrame(payload, should_close=False, drain_future=drained))
+            except BaseException:
+                # Not written: the broker never saw these tags, the next publish takes them.
+                channel.delivery_tag = first - 1
+                for tag, (message_id, confirmation) in enumerate(zip(ids, confirmations, strict=True), first):
+                    channel.confirmations.pop(tag, None)
+                    _forget(channel.message_id_delivery_tag, message_id, tag)
+                    confirmation.cancel()
+                raise
+            for tag, (message_id, confirmation) in enumerate(zip(ids, confirmations, strict=True), first):
+                confirmation.add_done_callback(
+                    partial(_forget_when_done, channel.message_id_delivery_tag, message_id, tag)
+                )
+            try:
+                await drained
+            except BaseException:
+                for confirmation in confirmations:
+                    confirmation.cancel()
+                raise
+        return confirmations
+
+    def _marshal(
+        self,
+        channel: aiormq.Channel,
+        window: Sequence[OutgoingMessage],
+        ids: Sequence[str],
+        timestamp: datetime,
+    ) -> bytes:
+        """The frames of every message of the window, as ``Channel.basic_publish`` writes them: the
+        method (marshalled once a route), the content header, the body in frames of at most
+        ``frame_max``."""
+        number, largest = channel.number, channel.max_content_size
+        frames: list[bytes] = []
+        for message, message_id in zip(window, ids, strict=True):
+            route = (number, message.exchange, message.routing_key)
+            method = self._methods.get(route)
+            if method is None:
+                if len(self._methods) >= _METHODS_KEPT:
+                    self._methods.clear()
+                method = pamqp.frame.marshal(
+                    Basic.Publish(exchange=message.exchange, routing_key=message.routing_key, mandatory=True),
+                    number,
+                )
+                self._methods[route] = method
+            frames.append(method)
+            properties = _properties(message, message_id, timestamp, self.user_id)
+            body = message.body
+            frames.append(pamqp.frame.marshal(ContentHeader(0, len(body), properties), number))
+            frames.extend(
+                pamqp.frame.marshal(ContentBody(body[start : start + largest]), number)
+                for start in range(0, len(body), largest)
+            )
+        return b"".join(frames)
+
+    async def _publish_window_through_aio_pika(
+        self, window: Sequence[OutgoingMessage], timestamp: datetime
+    ) -> list[PublishOutcome]:
         tasks = [asyncio.ensure_future(self._publish_one(message, timestamp)) for message in window]
         try:
             await asyncio.wait(tasks, timeout=self.publish_timeout)
@@ -172,19 +294,10 @@ class Publisher:
             return outcome(Status.RETURNED, _returned_detail(error.message))
         except aiormq.exceptions.DeliveryError as error:
             return outcome(Status.NACKED, str(error))
-        except (
-            aiormq.exceptions.AMQPError,
-            aiormq.exceptions.ChannelInvalidStateError,
-            ConnectionError,
-        ) as error:
+        except _CONNECTION_ERRORS as error:
             return outcome(Status.CONNECTION_ERROR, f"{type(error).__name__}: {error}")
 
-        # With on_return_raises=False aiormq hands back the returned message instead of raising.
-        if isinstance(result, DeliveredMessage):
-            return outcome(Status.RETURNED, _returned_detail(result))
-        if isinstance(result, Basic.Ack):
-            return outcome(Status.OK)
-        return outcome(Status.NACKED, f"unexpected confirmation {result!r}")
+        return _confirmation(message.message_id, result)
 
     async def _exchange(self, name: str) -> AbstractExchange:
         # Not declared (nor checked) here: the topology is declared once, at start.
@@ -207,16 +320,7 @@ class _Publishing(AbstractMessage):
 
     def __init__(self, message: OutgoingMessage, timestamp: datetime, user_id: str | None) -> None:
         self.body = message.body
-        self._properties = aiormq.spec.Basic.Properties(
-            content_type=message.content_type,
-            headers=dict(message.headers),
-            delivery_mode=DeliveryMode.PERSISTENT,
-            priority=0,
-            correlation_id=message.correlation_id or None,
-            message_id=message.message_id or None,
-            timestamp=timestamp,
-            user_id=user_id or None,
-        )
+        self._properties = _properties(message, message.message_id, timestamp, user_id)
 
     @property
     def properties(self) -> aiormq.spec.Basic.Properties:
@@ -245,6 +349,72 @@ class _Publishing(AbstractMessage):
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.body)
+
+
+def _properties(
+    message: OutgoingMessage, message_id: str, timestamp: datetime, user_id: str | None
+) -> aiormq.spec.Basic.Properties:
+    """Those ``aio_pika.Message`` would send for the same arguments (``test_publisher`` compares
+    them)."""
+    return aiormq.spec.Basic.Properties(
+        content_type=message.content_type,
+        headers=dict(message.headers),
+        delivery_mode=DeliveryMode.PERSISTENT,
+        priority=0,
+        correlation_id=message.correlation_id or None,
+        message_id=message_id or None,
+        timestamp=timestamp,
+        user_id=user_id or None,
+    )
+
+
+_CONNECTION_ERRORS = (
+    aiormq.exceptions.AMQPError,
+    aiormq.exceptions.ChannelInvalidStateError,
+    ConnectionError,
+)
+
+
+def _publishes_are_wrapped() -> bool:
+    """Whether something wraps ``Exchange.publish`` (``AioPikaInstrumentor``, with wrapt): its
+    publishes then go through it, each in a span of its own with its trace headers injected."""
+    return hasattr(Exchange.publish, "__wrapped__")
+
+
+def _confirmed(message_id: str, confirmation: asyncio.Future[object]) -> PublishOutcome:
+    """The outcome of a confirmation future done before the deadline: its ``basic.ack``, its
+    return or its ``basic.nack``, or the channel's closing (aiormq fails every future it holds)."""
+    error = confirmation.exception() if not confirmation.cancelled() else asyncio.CancelledError()
+    if error is None:
+        return _confirmation(message_id, confirmation.result())
+    if isinstance(error, aiormq.exceptions.PublishError):
+        return PublishOutcome(message_id, Status.RETURNED, _returned_detail(error.message))
+    if isinstance(error, aiormq.exceptions.DeliveryError):
+        return PublishOutcome(message_id, Status.NACKED, str(error))
+    if isinstance(error, asyncio.CancelledError):
+        return PublishOutcome(
+            message_id, Status.CONNECTION_ERROR, "the channel was closed before the confirm"
+        )
+    return PublishOutcome(message_id, Status.CONNECTION_ERROR, f"{type(error).__name__}: {error}")
+
+
+def _confirmation(message_id: str, result: object) -> PublishOutcome:
+    if isinstance(result, Basic.Ack):
+        return PublishOutcome(message_id, Status.OK)
+    # With on_return_raises=False aiormq hands back the returned message instead of raising.
+    if isinstance(result, DeliveredMessage):
+        return PublishOutcome(message_id, Status.RETURNED, _returned_detail(result))
+    return PublishOutcome(message_id, Status.NACKED, f"unexpected confirmation {result!r}")
+
+
+def _forget(delivery_tags: dict[str, int], message_id: str, tag: int) -> None:
+    """The message id no longer leads to ``tag`` (as ``Channel.basic_publish`` forgets its own)."""
+    if delivery_tags.get(message_id) == tag:
+        del delivery_tags[message_id]
+
+
+def _forget_when_done(delivery_tags: dict[str, int], message_id: str, tag: int, _: object) -> None:
+    _forget(delivery_tags, message_id, tag)
 
 
 def _returned_detail(message: DeliveredMessage | None) -> str:

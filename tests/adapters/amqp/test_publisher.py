@@ -5,10 +5,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import UTC, datetime
+from typing import Any
 
 import aio_pika
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection, DeliveryMode
+from opentelemetry.instrumentation.aio_pika import AioPikaInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 
 from adapters.amqp.publisher import OutgoingMessage, Publisher, Status, _Publishing
 from tests.adapters.amqp.conftest import eventually, mandate, message_count
@@ -114,6 +120,75 @@ async def test_a_batch_of_two_thousand_is_pipelined_and_all_confirmed(channel: A
     assert await message_count(channel, "office.CJ75001") == 2000
 
 
+async def test_returned_messages_among_confirmed_ones_are_each_reported(channel: AbstractChannel) -> None:
+    """A window written as one: each return and each ``basic.ack`` finds its own message."""
+    underlay = await channel.get_underlay_channel()
+    messages = [mandate(f"mix-{i}", office="CJ99999" if i % 7 == 3 else "CJ75001") for i in range(60)]
+
+    outcomes = await Publisher(channel).publish_many(messages)
+
+    expected = [Status.RETURNED if i % 7 == 3 else Status.OK for i in range(60)]
+    assert [o.status for o in outcomes] == expected
+    assert await message_count(channel, "office.CJ75001") == expected.count(Status.OK)
+    assert not underlay.message_id_delivery_tag  # aiormq forgets each message once answered
+
+
+async def test_only_its_own_confirm_makes_a_message_ok(
+    channel: AbstractChannel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message the broker never acks is a timeout, even among acked ones (an ack with
+    ``multiple`` covers every tag up to its own; aiormq hands each tag its confirm)."""
+    assert (await Publisher(channel).publish(mandate("before"))).ok  # the tags start past 1
+    underlay = await channel.get_underlay_channel()
+    confirm = underlay._confirm_delivery
+    withheld = {underlay.delivery_tag + 2, underlay.delivery_tag + 4}
+
+    def confirm_all_but_withheld(delivery_tag: int | None, frame: Any) -> None:
+        if delivery_tag not in withheld:
+            confirm(delivery_tag, frame)
+
+    monkeypatch.setattr(underlay, "_confirm_delivery", confirm_all_but_withheld)
+
+    outcomes = await Publisher(channel, publish_timeout=1.0).publish_many(
+        [mandate(f"w-{i}") for i in range(5)]
+    )
+
+    assert [o.status for o in outcomes] == [Status.OK, Status.TIMEOUT, Status.OK, Status.TIMEOUT, Status.OK]
+
+
+async def test_a_traced_publish_goes_through_aio_pika_with_its_trace_headers(
+    channel: AbstractChannel,
+) -> None:
+    """With aio-pika instrumented (``hub.observability.tracing``), each message is published by
+    ``Exchange.publish``: a producer span of its own, its ``traceparent`` in the message's headers."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    instrumentor = AioPikaInstrumentor()
+    assert not instrumentor.is_instrumented_by_opentelemetry
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        outcomes = await Publisher(channel).publish_many([mandate("traced-1"), mandate("traced-2")])
+    finally:
+        instrumentor.uninstrument()
+    assert (await Publisher(channel).publish(mandate("untraced"))).ok
+
+    assert [o.status for o in outcomes] == [Status.OK, Status.OK]
+    spans = [s for s in exporter.get_finished_spans() if s.kind == SpanKind.PRODUCER]
+    assert sorted(s.attributes["messaging.message.id"] for s in spans if s.attributes) == [
+        "traced-1",
+        "traced-2",
+    ]
+    received = {m.message_id: m for m in await _get_all(channel, "office.CJ75001", 3)}
+    for message_id in ("traced-1", "traced-2"):
+        [span] = [s for s in spans if s.attributes and s.attributes["messaging.message.id"] == message_id]
+        headers = received[message_id].headers
+        assert headers["x-hub-kind"] == "mandate"
+        _, trace_id, span_id, _ = str(headers["traceparent"]).split("-")
+        assert (trace_id, span_id) == (f"{span.context.trace_id:032x}", f"{span.context.span_id:016x}")
+    assert received["untraced"].headers == {"x-hub-kind": "mandate"}
+
+
 async def test_a_full_queue_nacks_and_the_outcome_says_so(channel: AbstractChannel) -> None:
     """``x-overflow=reject-publish``: the broker refuses (nacks) rather than dropping old messages."""
     tiny = await channel.declare_queue(
@@ -150,15 +225,19 @@ async def test_every_message_unconfirmed_at_the_deadline_is_a_timeout(channel: A
 
 
 async def test_a_cancelled_batch_leaves_no_publish_running(channel: AbstractChannel) -> None:
+    underlay = await channel.get_underlay_channel()
     before = asyncio.all_tasks()
     call = asyncio.ensure_future(Publisher(channel).publish_many([mandate(f"c-{i}") for i in range(50)]))
-    await asyncio.sleep(0)  # the call runs up to its wait for the confirms
-    assert asyncio.all_tasks() - before - {call}  # its publishes are under way
+    await asyncio.sleep(0)  # the call runs up to the write of its window
+    waiting = [c for c in underlay.confirmations.values() if isinstance(c, asyncio.Future) and not c.done()]
+    assert len(waiting) == 50  # its publishes are under way
     call.cancel()
 
     with pytest.raises(asyncio.CancelledError):
         await call
+    assert all(confirmation.cancelled() for confirmation in waiting)
     assert not [task for task in asyncio.all_tasks() - before if not task.done()]
+    assert (await Publisher(channel).publish(mandate("after-cancel"))).ok  # the channel still works
 
 
 async def test_a_closed_channel_is_a_connection_error_per_message(
