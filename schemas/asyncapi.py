@@ -63,8 +63,14 @@ DESCRIPTION = """\
 Messages between the collection agency's hub and bailiff offices over RabbitMQ (AMQP 0-9-1).
 Every message is one v1 wire message (schemas/v1): JSON (application/json) described by
 schemas/json/v1/<kind>.json, or XML (application/xml) described by schemas/xsd/v1/edi.xsd, root
-element named in x-xml-root-element. AMQP properties: message_id = envelope.message_id,
-type = envelope.kind, persistent delivery. An office connects as its own RabbitMQ user (validated
+element named in x-xml-root-element. An office publishes persistent messages with the AMQP
+properties message_id = envelope.message_id and content_type. The hub publishes persistent
+messages with content_type, type = envelope.kind, correlation_id = envelope.correlation_id, a
+timestamp, message_id = the hub's id of that send (unique; a copy published again after a lost
+confirm has the same one) and the headers x-hub-message-id = envelope.message_id, x-hub-kind =
+envelope.kind and x-hub-sender = envelope.sender. What the hub sends is delivered at least once
+and not ordered: recognise a copy by envelope.message_id and process it once; schemas/README.md,
+"What the hub sends you: delivery". An office connects as its own RabbitMQ user (validated
 user_id): it may publish to hub.inbound and consume only its own queue office.<code>; an envelope
 whose sender disagrees with that user is refused. The hub answers every inbound message with a
 receipt (or an error report) on the office's queue; a message sent again with the message_id of one

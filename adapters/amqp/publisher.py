@@ -60,6 +60,8 @@ class OutgoingMessage:
     content_type: str
     headers: Mapping[str, str]
     correlation_id: str | None = None
+    type: str | None = None
+    """AMQP's ``type`` property: the message's kind (the AsyncAPI document's ``messageType``)."""
 
 
 class Status(enum.StrEnum):
@@ -337,6 +339,7 @@ class _Publishing(AbstractMessage):
             message_id=p.message_id,
             priority=p.priority,
             timestamp=p.timestamp,
+            type=p.message_type or "",
             user_id=p.user_id,
         )
 
@@ -364,6 +367,7 @@ def _properties(
         correlation_id=message.correlation_id or None,
         message_id=message_id or None,
         timestamp=timestamp,
+        message_type=message.type or None,
         user_id=user_id or None,
     )
 

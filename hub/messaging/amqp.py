@@ -63,6 +63,7 @@ class AmqpTransport:
                     **(out.entry.headers or {}),
                 },
                 correlation_id=out.message.correlation_id,
+                type=out.message.kind,
             )
             for out in batch
         ]

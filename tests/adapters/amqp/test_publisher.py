@@ -64,7 +64,7 @@ def test_a_message_is_published_with_the_properties_aio_pika_would_send(
     message = OutgoingMessage(
         "outbox-9", "hub.outbound", "office.CJ75001", b"<m/>", "application/xml", {"x": "1"}
     )
-    message = dataclasses.replace(message, correlation_id=correlation_id)
+    message = dataclasses.replace(message, correlation_id=correlation_id, type=correlation_id and "mandate")
     timestamp = datetime.now(UTC)
 
     publishing = _Publishing(message, timestamp, user_id)
@@ -80,6 +80,7 @@ def test_a_message_is_published_with_the_properties_aio_pika_would_send(
             correlation_id=correlation_id,
             delivery_mode=DeliveryMode.PERSISTENT,
             timestamp=timestamp,
+            type=message.type,
             user_id=user_id,
         ).properties
     )

@@ -181,9 +181,16 @@ async def test_an_office_message_is_applied_receipted_and_routed(
         select(func.count()).select_from(OutboxEntry).where(OutboxEntry.id == int(receipt.message_id or 0)),
     )
     assert outbox_ids == 1, "the AMQP message id is the outbox id"
+    # The properties schemas/asyncapi.yaml lists: type and x-hub-kind the kind, the envelope's sender.
+    assert (receipt.type, receipt.headers["x-hub-kind"], receipt.headers["x-hub-sender"]) == (
+        "receipt",
+        "receipt",
+        "AGENCY",
+    )
     [forwarded] = to_agency
     assert forwarded.routing_key == "act_report.received"
     assert forwarded.headers["x-hub-message-id"] == message_id
+    assert (forwarded.type, forwarded.headers["x-hub-sender"]) == ("act_report", office_code)
     for connection in listeners:
         await connection.close()
 
