@@ -40,10 +40,17 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 def _key_cache(request: Request) -> offices.KeyCache:
-    # Read here, not through a dependency of its own: each dependency FastAPI solves costs a request
-    # more than the lookup (the act report's route, POST /v1/act-reports, is the hottest).
     cache: offices.KeyCache = request.app.state.key_cache
     return cache
+
+
+async def key_cache(request: Request) -> offices.KeyCache:
+    return _key_cache(request)
+
+
+# For the routes that revoke keys. Authentication reads the cache itself (``_key_cache``): each
+# dependency FastAPI solves costs every request more than the lookup.
+KeyCacheDep = Annotated[offices.KeyCache, Depends(key_cache)]
 
 
 async def get_current_office(request: Request, session: SessionDep, credentials: Credentials) -> Office:
