@@ -36,19 +36,32 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 _bearer = HTTPBearer(auto_error=False, description="An office API key from `hub keys create CODE`")
 
 
-async def key_cache(request: Request) -> offices.KeyCache:
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _key_cache(request: Request) -> offices.KeyCache:
     cache: offices.KeyCache = request.app.state.key_cache
     return cache
 
 
+async def key_cache(request: Request) -> offices.KeyCache:
+    return _key_cache(request)
+
+
+# For the routes that revoke keys. Authentication reads the cache itself (``_key_cache``): each
+# dependency FastAPI solves costs every request more than the lookup.
 KeyCacheDep = Annotated[offices.KeyCache, Depends(key_cache)]
 
 
-async def get_current_office(
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    cache: KeyCacheDep,
+async def get_current_office(request: Request, session: SessionDep, credentials: Credentials) -> Office:
+    return await office_of(request, session, credentials)
+
+
+async def office_of(
+    request: Request, session: AsyncSession, credentials: HTTPAuthorizationCredentials | None
 ) -> Office:
+    """The office of the request's API key, or 401 (no key, a staff token, a key unknown or
+    revoked); the body of ``CurrentOffice``, for a dependency that does more with the office."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized(
             "send the office API key as `Authorization: Bearer <key>`",
@@ -59,7 +72,7 @@ async def get_current_office(
         raise Unauthorized(
             "this route needs an office API key, not a staff token", code="auth.not_office_key"
         )
-    return _logged(await offices.authenticate(session, credentials.credentials, cache=cache))
+    return _logged(await offices.authenticate(session, credentials.credentials, cache=_key_cache(request)))
 
 
 Caller = TypeVar("Caller", Office, StaffUser)
@@ -108,11 +121,7 @@ def staff_with(*roles: Role) -> Any:
     return Depends(check)
 
 
-async def get_caller(
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    cache: KeyCacheDep,
-) -> Office | StaffUser:
+async def get_caller(request: Request, session: SessionDep, credentials: Credentials) -> Office | StaffUser:
     """For routes shared by both sides: the credential decides what the caller sees."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized(
@@ -122,7 +131,7 @@ async def get_caller(
         )
     if credentials.credentials.startswith(f"{staff.TOKEN_PREFIX}_"):
         return _logged(await staff.authenticate(session, credentials.credentials))
-    return _logged(await offices.authenticate(session, credentials.credentials, cache=cache))
+    return _logged(await offices.authenticate(session, credentials.credentials, cache=_key_cache(request)))
 
 
 CurrentCaller = Annotated[Office | StaffUser, Depends(get_caller)]

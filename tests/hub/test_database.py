@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.app import create_app
 from hub.cases.models import Creditor
-from hub.database import create_engine, engine_from_settings, session_factory, unit_of_work
+from hub.database import POOL_SIZE, create_engine, engine_from_settings, session_factory, unit_of_work
 from hub.kit.db import is_unavailable
 from hub.settings import Settings
 
@@ -166,6 +166,33 @@ async def test_postgresql_sessions_run_without_jit_unless_the_settings_turn_it_o
     # A caller's own startup settings are kept beside it.
     own = {"server_settings": {"application_name": "hub-jit-test"}}
     assert await shown(create_engine(postgres_url, connect_args=own)) == ("off", "hub-jit-test")
+
+
+@pytest.mark.postgres
+async def test_a_process_keeps_every_postgresql_connection_it_opened_up_to_fifteen(postgres_url: str) -> None:
+    """More requests at once than the 5 connections SQLAlchemy's pool keeps by default: each
+    connection opened for them is kept, none closed as it comes back (and opened again for the next
+    request); and never more than 15 at once, as before."""
+    engine = engine_from_settings(Settings(env="test", database_url=postgres_url, secret_key="t" * 40))
+    try:
+        pids: set[int] = set()
+        for _ in range(2):
+            connections = [await engine.connect() for _ in range(POOL_SIZE)]
+            for conn in connections:
+                pids.add((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+            for conn in connections:
+                await conn.close()
+        assert len(pids) == POOL_SIZE == 15  # the second round used the first's connections
+        assert engine.pool.checkedin() == POOL_SIZE  # type: ignore[attr-defined]
+        held = [await engine.connect() for _ in range(POOL_SIZE)]
+        try:
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(engine.connect(), 0.5)  # the 16th waits for one to come back
+        finally:
+            for conn in held:
+                await conn.close()
+    finally:
+        await engine.dispose()
 
 
 async def test_a_request_answers_503_when_the_database_is_down() -> None:
