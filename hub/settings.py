@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # PostgreSQL only: the server's JIT compilation for the hub's sessions (ADR 0022). Off: it cost
     # more to compile than it saved on the hub's queries, and asyncpg's type introspection suffers.
     database_jit: bool = False
+    # PostgreSQL only: the connections a process keeps open (and at most uses at once): hub.database.
+    database_pool_size: int = Field(default=15, ge=1, le=200)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_batch_bytes: int = Field(default=2 * 1024 * 1024 * 1024, ge=1024)
     # POST /v1/invoices takes Factur-X PDFs of a few MB (the PDF reader refuses more than 20 MB).

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.app import create_app
 from hub.cases.models import Creditor
-from hub.database import POOL_SIZE, create_engine, engine_from_settings, session_factory, unit_of_work
+from hub.database import create_engine, engine_from_settings, session_factory, unit_of_work
 from hub.kit.db import is_unavailable
 from hub.settings import Settings
 
@@ -169,25 +169,32 @@ async def test_postgresql_sessions_run_without_jit_unless_the_settings_turn_it_o
 
 
 @pytest.mark.postgres
-async def test_a_process_keeps_every_postgresql_connection_it_opened_up_to_fifteen(postgres_url: str) -> None:
+@pytest.mark.parametrize("size", [None, 7])
+async def test_a_process_keeps_every_postgresql_connection_it_opened_up_to_its_pool_size(
+    postgres_url: str, size: int | None
+) -> None:
     """More requests at once than the 5 connections SQLAlchemy's pool keeps by default: each
     connection opened for them is kept, none closed as it comes back (and opened again for the next
-    request); and never more than 15 at once, as before."""
-    engine = engine_from_settings(Settings(env="test", database_url=postgres_url, secret_key="t" * 40))
+    request); and never more than ``HUB_DATABASE_POOL_SIZE`` at once (15 by default, as before)."""
+    chosen = {} if size is None else {"database_pool_size": size}
+    settings = Settings(env="test", database_url=postgres_url, secret_key="t" * 40, **chosen)
+    kept = settings.database_pool_size
+    assert kept == (size or 15)
+    engine = engine_from_settings(settings)
     try:
         pids: set[int] = set()
         for _ in range(2):
-            connections = [await engine.connect() for _ in range(POOL_SIZE)]
+            connections = [await engine.connect() for _ in range(kept)]
             for conn in connections:
                 pids.add((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
             for conn in connections:
                 await conn.close()
-        assert len(pids) == POOL_SIZE == 15  # the second round used the first's connections
-        assert engine.pool.checkedin() == POOL_SIZE  # type: ignore[attr-defined]
-        held = [await engine.connect() for _ in range(POOL_SIZE)]
+        assert len(pids) == kept  # the second round used the first's connections
+        assert engine.pool.checkedin() == kept  # type: ignore[attr-defined]
+        held = [await engine.connect() for _ in range(kept)]
         try:
             with pytest.raises(TimeoutError):
-                await asyncio.wait_for(engine.connect(), 0.5)  # the 16th waits for one to come back
+                await asyncio.wait_for(engine.connect(), 0.5)  # one more waits for one to come back
         finally:
             for conn in held:
                 await conn.close()
