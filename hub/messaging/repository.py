@@ -13,11 +13,14 @@ from sqlalchemy import (
     BigInteger,
     BindParameter,
     ColumnElement,
+    CompoundSelect,
     DateTime,
+    LargeBinary,
     Row,
     Select,
     String,
     Table,
+    Uuid,
     any_,
     bindparam,
     case,
@@ -66,6 +69,28 @@ _INBOX_ENTRIES = select(InboxEntry.message_id, InboxEntry.message_pk).where(
 # it commits (``hub.kit.db.advisory_locks``): items become visible in id order, so an office reading
 # its inbox after the last id it read never passes one committed late (docs/adr/0023).
 MAILBOX_ORDER = "mailbox order"
+
+
+def _case_keys_added() -> CompoundSelect[uuid.UUID, bytes | None]:
+    """``case_keys_added``'s statement, built once: its cases and keys bound as two arrays (its text
+    the same whatever their number, so compiled once and prepared once a connection; a multi-row
+    VALUES was compiled again at each call, about 0.5 ms of CPU)."""
+    case_ids = bindparam("case_ids", type_=ARRAY(Uuid()))
+    keys = bindparam("keys", type_=ARRAY(LargeBinary()))
+    given = func.unnest(case_ids, keys).table_valued("case_id", "wrapped_key").render_derived()
+    added = (
+        postgresql.insert(CaseKey)
+        .from_select(["case_id", "wrapped_key"], select(given.c.case_id, given.c.wrapped_key))
+        .on_conflict_do_nothing(index_elements=["case_id"])
+        .returning(CaseKey.case_id, CaseKey.wrapped_key)
+        .cte("added")
+    )
+    # The statement's snapshot: the rows it inserts are not seen by its own read of the table.
+    held = select(CaseKey.case_id, CaseKey.wrapped_key).where(CaseKey.case_id == any_(case_ids))
+    return union_all(select(added.c.case_id, added.c.wrapped_key), held)
+
+
+_CASE_KEYS_ADDED = _case_keys_added()
 
 
 def message_lock_keys(sender: str, message_ids: Collection[str]) -> set[str]:
@@ -490,16 +515,9 @@ class MessageRepository:
         statement began is absent (its key is neither inserted nor seen): read it again."""
         found: dict[uuid.UUID, bytes | None] = {}
         for chunk in in_chunks(new):
-            added = (
-                postgresql.insert(CaseKey)
-                .values([{"case_id": c, "wrapped_key": new[c]} for c in chunk])
-                .on_conflict_do_nothing(index_elements=["case_id"])
-                .returning(CaseKey.case_id, CaseKey.wrapped_key)
-                .cte("added")
+            rows = await self.session.execute(
+                _CASE_KEYS_ADDED, {"case_ids": chunk, "keys": [new[c] for c in chunk]}
             )
-            # The statement's snapshot: the rows it inserts are not seen by its own read of the table.
-            held = select(CaseKey.case_id, CaseKey.wrapped_key).where(CaseKey.case_id.in_(chunk))
-            rows = await self.session.execute(union_all(select(added.c.case_id, added.c.wrapped_key), held))
             found |= {case_id: wrapped for case_id, wrapped in rows.all()}
         return found
 

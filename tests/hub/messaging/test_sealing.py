@@ -7,7 +7,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from sqlalchemy import event
+from sqlalchemy.engine import default
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.database import unit_of_work
@@ -66,3 +68,27 @@ class _Sealed:
     case_id: uuid.UUID
     body: bytes
     sealed: bool = True
+
+
+@pytest.mark.postgres
+async def test_giving_a_case_its_key_is_compiled_once(pg_session: AsyncSession) -> None:
+    """The one statement that gives a case its key (``case_keys_added``) is SQLAlchemy's cached
+    statement from the second case on, whatever the number of cases: a multi-row VALUES had no cache
+    key and was compiled for each message, about 1 ms of the hub's CPU."""
+    first, second, third = await add_creditors_with_cases(pg_session, [3])
+    hits: list[object] = []
+
+    def cached(_c: object, _cur: object, statement: str, _p: object, context: Any, _m: bool) -> None:
+        if "case_keys" in statement:
+            hits.append(context.cache_hit)
+
+    repo = MessageRepository(pg_session)
+    engine = pg_session.bind.sync_engine  # type: ignore[union-attr]
+    event.listen(engine, "before_cursor_execute", cached)
+    try:
+        await repo.case_keys_added({first: b"k1"})
+        found = await repo.case_keys_added({second: b"k2", third: b"k3", first: b"k4"})
+    finally:
+        event.remove(engine, "before_cursor_execute", cached)
+    assert found == {first: b"k1", second: b"k2", third: b"k3"}  # the first keeps its key
+    assert hits[1:] == [default.CACHE_HIT]
