@@ -38,6 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Bundle
+from sqlalchemy.sql.dml import ReturningInsert
 
 from hub.kit.db import Base, RowBuffer, UtcDateTime, advisory_locks, in_chunks
 from hub.kit.pagination import after_row
@@ -91,6 +92,13 @@ def _case_keys_added() -> CompoundSelect[uuid.UUID, bytes | None]:
 
 
 _CASE_KEYS_ADDED = _case_keys_added()
+
+
+@functools.cache
+def _case_keys_inserted(dialect: str) -> ReturningInsert[uuid.UUID]:
+    """``add_case_keys``'s statement on ``dialect``, built once."""
+    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert_into(CaseKey).on_conflict_do_nothing(index_elements=["case_id"]).returning(CaseKey.case_id)
 
 
 def message_lock_keys(sender: str, message_ids: Collection[str]) -> set[str]:
@@ -495,14 +503,13 @@ class MessageRepository:
     async def add_case_keys(self, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
         """New keys; a case given a key meanwhile by a concurrent writer keeps that one. The cases
         whose key was inserted."""
-        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
-        statement = (
-            dialect.insert(CaseKey)
-            .values(list(rows))
-            .on_conflict_do_nothing(index_elements=["case_id"])
-            .returning(CaseKey.case_id)
-        )
-        return set((await self.session.execute(statement)).scalars())
+        if not rows:
+            return set()
+        statement = _case_keys_inserted(self.session.get_bind().dialect.name)
+        # The rows as parameters (SQLAlchemy's "insertmanyvalues": multi-row INSERTs of a statement
+        # compiled once), not a VALUES list of the statement, which had no cache key.
+        connection = await self.session.connection()
+        return set((await connection.execute(statement, list(rows))).scalars())
 
     @property
     def adds_case_keys_in_one_statement(self) -> bool:
