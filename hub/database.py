@@ -55,11 +55,6 @@ READ_ONLY_OPTION = "hub_read_only"
 READ_ONLY: dict[str, Any] = {READ_ONLY_OPTION: True}
 DEFAULT_BUSY_TIMEOUT = 10.0
 PING_AFTER_IDLE_SECONDS = 10.0
-# A process's PostgreSQL connections (``HUB_DATABASE_POOL_SIZE``): at most 15 by default, as
-# SQLAlchemy's default pool (5 kept, 10 more opened when busy), but every one opened is kept. With 5
-# kept, a load of more concurrent requests than 5 closed a connection as it came back and opened
-# another for the next request: each a PostgreSQL backend started, asyncpg's type introspection and
-# every statement prepared again (72 connections for the bench's 3,000 act reports from 32 clients).
 _IDLE_SINCE = "hub_idle_since"
 
 
@@ -140,6 +135,11 @@ def engine_from_settings(settings: Settings) -> AsyncEngine:
     path = settings.sqlite_path()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+    # A process's PostgreSQL connections (``HUB_DATABASE_POOL_SIZE``): at most 15 by default, as
+    # SQLAlchemy's default pool (5 kept, 10 more opened when busy), but every one opened is kept.
+    # With 5 kept, more concurrent requests than 5 closed a connection as it came back and opened
+    # another for the next request: each a PostgreSQL backend started, asyncpg's type introspection
+    # and every statement prepared again (72 connections for the bench's 3,000 act reports).
     pool: dict[str, Any] = (
         {} if settings.is_sqlite else {"pool_size": settings.database_pool_size, "max_overflow": 0}
     )
