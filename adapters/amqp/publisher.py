@@ -162,12 +162,11 @@ class Publisher:
             return await self._publish_window_through_aio_pika(window, timestamp)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.publish_timeout
-        timed_out = f"no confirmation within {self.publish_timeout} s"
         try:
             async with asyncio.timeout_at(deadline):
                 confirmations = await self._write(window, timestamp)
         except TimeoutError:
-            return [PublishOutcome(m.message_id, Status.TIMEOUT, timed_out) for m in window]
+            return [self._timed_out(m.message_id) for m in window]
         except _CONNECTION_ERRORS as error:
             detail = f"{type(error).__name__}: {error}"
             return [PublishOutcome(m.message_id, Status.CONNECTION_ERROR, detail) for m in window]
@@ -179,7 +178,7 @@ class Publisher:
             for confirmation in confirmations:
                 confirmation.cancel()
         return [
-            PublishOutcome(message.message_id, Status.TIMEOUT, timed_out)
+            self._timed_out(message.message_id)
             if confirmation in unconfirmed
             else _confirmed(message.message_id, confirmation)
             for message, confirmation in zip(window, confirmations, strict=True)
@@ -273,33 +272,25 @@ class Publisher:
             for task in tasks:
                 task.cancel()
             await asyncio.wait(tasks)
-        timed_out = f"no confirmation within {self.publish_timeout} s"
         return [
-            PublishOutcome(message.message_id, Status.TIMEOUT, timed_out)
-            if task.cancelled()
-            else task.result()
+            self._timed_out(message.message_id) if task.cancelled() else task.result()
             for message, task in zip(window, tasks, strict=True)
         ]
 
     async def _publish_one(self, message: OutgoingMessage, timestamp: datetime) -> PublishOutcome:
         amqp_message = _Publishing(message, timestamp, self.user_id)
-
-        def outcome(status: Status, detail: str = "") -> PublishOutcome:
-            return PublishOutcome(message.message_id, status, detail)
-
         try:
             exchange = self._exchanges.get(message.exchange) or await self._exchange(message.exchange)
             result = await exchange.publish(amqp_message, message.routing_key, mandatory=True)
         except TimeoutError:
-            return outcome(Status.TIMEOUT, f"no confirmation within {self.publish_timeout} s")
-        except aiormq.exceptions.PublishError as error:
-            return outcome(Status.RETURNED, _returned_detail(error.message))
-        except aiormq.exceptions.DeliveryError as error:
-            return outcome(Status.NACKED, str(error))
-        except _CONNECTION_ERRORS as error:
-            return outcome(Status.CONNECTION_ERROR, f"{type(error).__name__}: {error}")
+            return self._timed_out(message.message_id)
+        except (aiormq.exceptions.DeliveryError, *_CONNECTION_ERRORS) as error:
+            return _failed(message.message_id, error)
 
         return _confirmation(message.message_id, result)
+
+    def _timed_out(self, message_id: str) -> PublishOutcome:
+        return PublishOutcome(message_id, Status.TIMEOUT, f"no confirmation within {self.publish_timeout} s")
 
     async def _exchange(self, name: str) -> AbstractExchange:
         # Not declared (nor checked) here: the topology is declared once, at start.
@@ -388,17 +379,23 @@ def _publishes_are_wrapped() -> bool:
 def _confirmed(message_id: str, confirmation: asyncio.Future[object]) -> PublishOutcome:
     """The outcome of a confirmation future done before the deadline: its ``basic.ack``, its
     return or its ``basic.nack``, or the channel's closing (aiormq fails every future it holds)."""
-    error = confirmation.exception() if not confirmation.cancelled() else asyncio.CancelledError()
+    if confirmation.cancelled():
+        return PublishOutcome(
+            message_id, Status.CONNECTION_ERROR, "the channel was closed before the confirm"
+        )
+    error = confirmation.exception()
     if error is None:
         return _confirmation(message_id, confirmation.result())
+    return _failed(message_id, error)
+
+
+def _failed(message_id: str, error: BaseException) -> PublishOutcome:
+    """A publish that raised, or whose confirmation failed: returned (mandatory, no route), nacked,
+    else the connection or channel lost."""
     if isinstance(error, aiormq.exceptions.PublishError):
         return PublishOutcome(message_id, Status.RETURNED, _returned_detail(error.message))
     if isinstance(error, aiormq.exceptions.DeliveryError):
         return PublishOutcome(message_id, Status.NACKED, str(error))
-    if isinstance(error, asyncio.CancelledError):
-        return PublishOutcome(
-            message_id, Status.CONNECTION_ERROR, "the channel was closed before the confirm"
-        )
     return PublishOutcome(message_id, Status.CONNECTION_ERROR, f"{type(error).__name__}: {error}")
 
 
