@@ -18,7 +18,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import httpx
@@ -37,7 +36,6 @@ CITY = "Saint-Ythaire-sur-Grosne"
 IBAN = "FR1420041010050500013M02606"  # not the demo agency's own account
 # What must never be read in a log line or a metric: each part of the debtor's identity.
 PERSONAL = ["Hortense", "Quibbleworth", "Mésanges", "Ythaire", IBAN, "FR14 2004 1010"]
-TODAY = date.today().isoformat()
 
 
 @dataclass
@@ -53,15 +51,15 @@ def _hub(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def _report(message_id: str, mandate_ref: str, **changes: Any) -> dict[str, Any]:
+def _report(message_id: str, mandate_ref: str, act_date: str, **changes: Any) -> dict[str, Any]:
     sample = json.loads((v1.SAMPLES_DIR / "valid" / "act_report_garnishment.json").read_text())
     sample["envelope"].update(message_id=message_id, sender=OFFICE)
     sample.pop("approval_id")
-    sample.update(mandate_ref=mandate_ref, act_date=TODAY, office_reference="A/71/1", **changes)
+    sample.update(mandate_ref=mandate_ref, act_date=act_date, office_reference="A/71/1", **changes)
     return sample
 
 
-def _invoice() -> dict[str, Any]:
+def _invoice(issue_date: str) -> dict[str, Any]:
     line = {
         "office_act_reference": "A/71/1",
         "description": "Procès-verbal de saisie-attribution",
@@ -76,10 +74,10 @@ def _invoice() -> dict[str, Any]:
             "version": "1",
             "sender": OFFICE,
             "recipient": "AGENCY",
-            "sent_at": f"{TODAY}T18:00:00+01:00",
+            "sent_at": f"{issue_date}T18:00:00+01:00",
         },
         "invoice_number": "F-71-1",
-        "issue_date": TODAY,
+        "issue_date": issue_date,
         "seller": {"office_code": OFFICE, "siret": SIRET, "name": "SCP Chalon"},
         "currency": "EUR",
         "lines": [line],
@@ -165,16 +163,21 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
             responses["mandate"] = mandate
             assert mandate.status_code == 201, mandate.text
             ref = mandate.json()["ref"]
+            # The acts are dated the day the hub issued the mandate, by the hub's clock: a date
+            # taken from the test's clock is the day before once a run crosses midnight.
+            issued = mandate.json()["issued_at"][:10]
             comment = f"Saisie sur le compte {IBAN} de Mme {DEBTOR}, {LINE1}, {CITY}"
             responses["report"] = client.post(
-                "/v1/act-reports", json=_report("CR-71-1", ref, comment=comment), headers=office
+                "/v1/act-reports", json=_report("CR-71-1", ref, issued, comment=comment), headers=office
             )
-            responses["invoice"] = client.post("/v1/invoices", json=_invoice(), headers=office)
+            responses["invoice"] = client.post("/v1/invoices", json=_invoice(issued), headers=office)
             responses["unknown_mandate"] = client.post(
-                "/v1/act-reports", json=_report("CR-71-2", "M-UNKNOWN", comment=comment), headers=office
+                "/v1/act-reports",
+                json=_report("CR-71-2", "M-UNKNOWN", issued, comment=comment),
+                headers=office,
             )
             responses["invalid_json"] = client.post(
-                "/v1/act-reports", json=_report("CR-71-3", ref, seized_cents=DEBTOR), headers=office
+                "/v1/act-reports", json=_report("CR-71-3", ref, issued, seized_cents=DEBTOR), headers=office
             )
             responses["invalid_xml"] = client.post(
                 "/v1/act-reports",

@@ -26,8 +26,11 @@ from tests.hub.payments.factories import (
     transfers,
 )
 
-# The bank pays a run on or after the day its file is written: today, in these tests.
-PAID_ON = utcnow().date().isoformat()
+
+def paid_on() -> str:
+    """The bank pays a run on or after the day its file is written: today, in these tests, read when
+    asked, not at import (a run that crosses midnight would date it the day before the hub's)."""
+    return utcnow().date().isoformat()
 
 
 @pytest.fixture
@@ -94,7 +97,7 @@ async def test_finance_creates_a_run_downloads_its_file_and_marks_it_paid(
     assert {e["path"] for e in incomplete.json()["errors"]} == {"paid_on", "bank_reference"}
     paid = await client.post(
         f"/v1/payment-runs/{run['id']}/paid",
-        json={"paid_on": PAID_ON, "bank_reference": "VIR-LOT-42"},
+        json={"paid_on": paid_on(), "bank_reference": "VIR-LOT-42"},
         headers=finance,
     )
     assert paid.status_code == 200, paid.text
@@ -103,13 +106,13 @@ async def test_finance_creates_a_run_downloads_its_file_and_marks_it_paid(
         read = (await client.get(f"/v1/invoices/{invoice_id}", headers=finance)).json()
         assert (read["state"], read["paid_on"], read["bank_reference"]) == (
             "paid",
-            PAID_ON,
+            paid_on(),
             "VIR-LOT-42",
         )
         assert read["payment_run_id"] == run["id"]
     twice = await client.post(
         f"/v1/payment-runs/{run['id']}/paid",
-        json={"paid_on": PAID_ON, "bank_reference": "VIR-LOT-42"},
+        json={"paid_on": paid_on(), "bank_reference": "VIR-LOT-42"},
         headers=finance,
     )
     assert twice.status_code == 409 and twice.json()["code"] == "payment_run.already_paid"

@@ -41,9 +41,6 @@ pytestmark = pytest.mark.postgres
 AGENCY = Account("Agence de recouvrement", "FR7630006000011234567890189", "BNPAFRPPXXX")
 ROUNDS = 12
 
-# The bank pays a run on or after the day its file is written: today, in these tests.
-PAID_ON = utcnow().date().isoformat()
-
 
 @pytest.fixture(scope="module")
 async def own_database() -> AsyncIterator[str]:
@@ -118,9 +115,12 @@ async def test_approved_invoices_to_a_paid_run_end_to_end_over_the_api(own_datab
             root = check_pain001(file.content)
             assert control_sum_cents(root) == run["total_cents"] == sum(amounts)
             assert sorted(transfers(root).values()) == sorted(amounts)
+            # Paid the day the file was written or after: read once it is written, not at import,
+            # so a run that crosses midnight does not date the payment the day before.
+            paid_on = utcnow().date().isoformat()
             paid = await client.post(
                 f"/v1/payment-runs/{run['id']}/paid",
-                json={"paid_on": PAID_ON, "bank_reference": "VIR-E2E"},
+                json={"paid_on": paid_on, "bank_reference": "VIR-E2E"},
                 headers=finance,
             )
             assert paid.status_code == 200, paid.text

@@ -23,11 +23,11 @@ from tests.hub.acts.factories import Seeded, seed
 from tests.hub.cases.factories import bearer
 from tests.hub.finance.factories import act
 
-TODAY = utcnow().date()
-
 
 def days_ago(n: int) -> date:
-    return TODAY - timedelta(days=n)
+    """A day counted back from the clock's today when asked, never from the day the module was
+    imported: a run that crosses midnight would count from the day before."""
+    return utcnow().date() - timedelta(days=n)
 
 
 async def an_office(session: AsyncSession) -> Office:
