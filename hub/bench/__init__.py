@@ -283,11 +283,11 @@ def groups() -> dict[str, Group]:
         Group("raw", raw.group),
         Group("http", http.group, raw=("http", "pg-transactions")),
         Group("batch", batch.group, raw=("batch",)),
-        Group("relay", relay.group, raw=("relay", "relay-hub-rows", "amqp-publish")),
+        Group("relay", relay.group, raw=("relay", "relay-hub-rows", "amqp-publish", "amqp-publish-aiormq")),
         Group("fanout", fanout.group, raw=("pg-transactions",)),
         Group("matching", matching.group, raw=("matching",)),
         Group("en16931", en16931.group),
-        Group("growth", growth.group, raw=("http", "batch", "relay", "amqp-publish")),
+        Group("growth", growth.group, raw=("http", "batch", "relay", "amqp-publish-aiormq")),
         Group("hostile-xml", hostile_xml.group, only_when_named=True),
         Group("scale", scale.group, only_when_named=True),
     ]

@@ -14,7 +14,12 @@ is its own); the database is a scratch one of the run's engine.
   foreign keys and fillfactor): the outbox row sent, the message's status, its mailbox item (its
   lifecycle step is the outbox row, ADR 0018); plain statements on the driver. What the schema
   costs, apart from the hub's code;
-- ``amqp-publish``: aio-pika persistent publishes with pipelined confirms into a quorum queue;
+- ``amqp-publish``: aio-pika persistent publishes with pipelined confirms into a quorum queue (the
+  raw limit issue 11 named);
+- ``amqp-publish-aiormq``: the same on aiormq's channel, the library under aio-pika, which the hub's
+  relay writes on (ADR 0024): its ``basic_publish`` a message, confirms pipelined a window at a time.
+  The relay's RabbitMQ rows are compared with this one, the faster: since the relay writes a window
+  as one, it outpaces aio-pika's loop, which is no longer a limit of what it does;
 - ``matching``: the same invoice lines joined to their acts by dict look-ups and compared with the
   act's ceiling in plain Python.
 """
@@ -321,6 +326,31 @@ async def raw_publish(url: str, messages: int, window: int = 1000) -> dict[str, 
     return {"count": messages, "seconds": seconds}
 
 
+async def raw_publish_aiormq(url: str, messages: int, window: int = 1000) -> dict[str, Any]:
+    import aiormq
+    from pamqp.commands import Basic
+
+    connection = await aiormq.connect(url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        queue = f"bench.raw.{uuid.uuid4().hex[:8]}"
+        await channel.queue_declare(queue, durable=True, arguments={"x-queue-type": "quorum"})
+        body, persistent = b"x" * 512, Basic.Properties(delivery_mode=2)
+        started = time.perf_counter()
+        for first in range(0, messages, window):
+            await asyncio.gather(
+                *(
+                    channel.basic_publish(body, routing_key=queue, properties=persistent)
+                    for _ in range(first, min(first + window, messages))
+                )
+            )
+        seconds = time.perf_counter() - started
+        await channel.queue_delete(queue)
+    finally:
+        await connection.close()
+    return {"count": messages, "seconds": seconds}
+
+
 async def _amqp(bench: Bench) -> Row | None:
     async with bench.vhost() as url:
         if url is None:
@@ -335,6 +365,23 @@ async def _amqp(bench: Bench) -> Row | None:
         peak_rss_mb=rss,
         process="bench child",
         key="amqp-publish",
+    )
+
+
+async def _amqp_aiormq(bench: Bench) -> Row | None:
+    async with bench.vhost() as url:
+        if url is None:
+            return None
+        result, rss = await in_child("hub.bench.raw:raw_publish_aiormq", url, bench.scale.messages)
+    return measured(
+        "raw",
+        "aiormq persistent publish, confirms pipelined",
+        "msg/s",
+        result,
+        engine="rabbitmq",
+        peak_rss_mb=rss,
+        process="bench child",
+        key="amqp-publish-aiormq",
     )
 
 
@@ -378,6 +425,7 @@ LIMITS: dict[str, Callable[[Bench], Awaitable[Row | None]]] = {
     "relay": _relay,
     "relay-hub-rows": _relay_hub_rows,
     "amqp-publish": _amqp,
+    "amqp-publish-aiormq": _amqp_aiormq,
     "matching": _matching,
 }
 

@@ -87,7 +87,7 @@ async def measure_relay(bench: Bench, url: str, group: str, note: str = "") -> l
                     engine=f"{bench.engine}+rabbitmq",
                     peak_rss_mb=rss,
                     process="bench child",
-                    raw="amqp-publish",
+                    raw="amqp-publish-aiormq",
                     note=note,
                 )
             )

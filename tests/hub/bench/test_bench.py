@@ -1,6 +1,6 @@
 """``hub bench`` as an operator runs it: its JSON has every group, each row's fields, and each
 ratio computed against the raw row of the same run. Never its timings (they are read, not asserted).
-On SQLite without a broker, so it needs neither server."""
+On SQLite without a broker, so it needs neither server; one more run measures the relay with both."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hub.bench import groups, selected
+from tests.conftest import PG_ADMIN_URL, reachable, require
 
 HUB = [sys.executable, "-m", "hub"]
 ROW_FIELDS = {
@@ -136,3 +138,33 @@ def test_groups_named_only_run_alone_and_unknown_ones_are_refused() -> None:
     assert "hostile-xml" not in [g.name for g in selected(None)]
     done = subprocess.run([*HUB, "bench", "--only", "nope"], capture_output=True, text=True, check=False)
     assert done.returncode == 2 and "unknown group(s) ['nope']" in done.stderr
+
+
+@pytest.mark.postgres
+@pytest.mark.rabbitmq
+def test_the_relay_to_rabbitmq_is_compared_with_aiormqs_publish(amqp_url: str, tmp_path: Path) -> None:
+    """With a broker, the relay group measures both AMQP raw limits, and its RabbitMQ row is compared
+    with aiormq's (the library its publishes are written on, ADR 0024), aio-pika's loop beside it."""
+    require("PostgreSQL", reachable(PG_ADMIN_URL, 5432))
+    out = tmp_path / "bench.json"
+    servers = ["--database-url", PG_ADMIN_URL, "--amqp-url", amqp_url]
+    done = subprocess.run(
+        [*HUB, "bench", "--size", "tiny", "--only", "relay", "--out", str(out), *servers],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={"PATH": "/usr/sbin:/usr/bin:/bin", "HOME": str(tmp_path)},  # rabbitmqctl: its vhost
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    rows = json.loads(out.read_text())["rows"]
+    limits = {row["key"]: row for row in rows if row["group"] == "raw"}
+    assert set(limits) == {"relay", "relay-hub-rows", "amqp-publish", "amqp-publish-aiormq"}
+    assert limits["amqp-publish"]["count"] == limits["amqp-publish-aiormq"]["count"] > 0
+    assert limits["amqp-publish-aiormq"]["engine"] == "rabbitmq"
+    relayed = {row["name"]: row for row in rows if row["group"] == "relay"}
+    to_broker = relayed["relay to RabbitMQ (confirms)"]
+    assert to_broker["raw"] == "amqp-publish-aiormq"
+    aiormq = limits["amqp-publish-aiormq"]
+    assert to_broker["ratio"] == round(to_broker["throughput"] / aiormq["throughput"], 3)
+    assert relayed["relay to mailboxes"]["raw"] == "relay"
