@@ -4,6 +4,7 @@ shipped to office IT teams."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -302,3 +303,46 @@ async def test_a_rounds_reads_take_more_keys_than_one_statement_holds(
         assert list(await repo.messages_by_pk([uuid.uuid4() for _ in range(many)] + [pk])) == [pk]
         assert list(await repo.case_keys([uuid.uuid4() for _ in range(many)] + [case])) == [case]
         assert list(await repo.mailbox_items([-i for i in range(1, many)] + [item_id])) == [item_id]
+
+
+async def test_a_message_resent_while_its_push_is_in_flight_is_pushed_again(
+    sessions: async_sessionmaker[AsyncSession], endpoint: Endpoint
+) -> None:
+    """Staff resend a message while the office's endpoint is still answering its first push: the
+    push's 2xx must not mark the resent item delivered (it has a new id, ADR 0023), so the resend is
+    pushed too, under the same webhook id, which the office's receiver drops as a copy."""
+    code, _ = await webhook_office(sessions, endpoint.url)
+    message_pk = await send_mandate(sessions, code, b"<m/>")
+    arrived, answer = asyncio.Event(), asyncio.Event()
+    pushed: list[str] = []
+
+    async def slow_office(request: httpx.Request) -> httpx.Response:
+        pushed.append(request.headers["webhook-id"])
+        arrived.set()
+        await answer.wait()
+        return httpx.Response(200)
+
+    async def item() -> MailboxItem:
+        async with sessions() as session:
+            found = await session.scalar(select(MailboxItem).where(MailboxItem.message_pk == message_pk))
+            assert found is not None
+            return found
+
+    first = await item()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(slow_office)) as client:
+        pusher = WebhookPusher(sessions, BOX, client)
+        in_flight = asyncio.create_task(pusher.run_once())
+        await asyncio.wait_for(arrived.wait(), 10)
+        async with unit_of_work(sessions) as session:
+            await service.resend(session, message_pk, actor="admin@agence.example")
+        while await Relay(sessions).run_once():
+            pass
+        answer.set()
+        assert await in_flight == 1
+        resent = await item()
+        assert resent.id > first.id and resent.push_state == "due" and resent.push_attempts == 0
+
+        assert await pusher.run_once() == 1
+    delivered = await item()
+    assert delivered.id == resent.id and delivered.push_state == "delivered"
+    assert pushed == [pushed[0]] * 2  # the same webhook id twice: the office keeps one
