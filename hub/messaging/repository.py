@@ -266,10 +266,11 @@ class MessageRepository:
         itself. The rows sent, with their messages' ``kind`` and their ``created_at``."""
         statement = _settle_statement(Status.DELIVERED, mailbox=True, claims=True)
         await advisory_locks(self.session, {MAILBOX_ORDER})
-        # On the session's connection: Core rows, without the ORM's result machinery per row.
+        # On the session's connection: Core rows, without the ORM's result machinery per row, all
+        # fetched at once (iterating a result fetches row by row).
         connection = await self.session.connection()
         sent = await connection.execute(statement, {"now": now, "limit": limit})
-        return [(kind, created_at) for kind, created_at in sent]
+        return sent.all()
 
     async def settle_sent(
         self, sent: Sequence[tuple[int, uuid.UUID, bool]], now: datetime, status: Status, *, mailbox: bool
