@@ -351,38 +351,31 @@ async def raw_publish_aiormq(url: str, messages: int, window: int = 1000) -> dic
     return {"count": messages, "seconds": seconds}
 
 
-async def _amqp(bench: Bench) -> Row | None:
+async def _publishes(bench: Bench, publish: str, library: str, key: str) -> Row | None:
+    """The raw limit ``key``: ``publish`` (a function of this module) run in a child process on a
+    scratch virtual host; None without a broker."""
     async with bench.vhost() as url:
         if url is None:
             return None
-        result, rss = await in_child("hub.bench.raw:raw_publish", url, bench.scale.messages)
+        result, rss = await in_child(f"hub.bench.raw:{publish}", url, bench.scale.messages)
     return measured(
         "raw",
-        "aio-pika persistent publish, confirms pipelined",
+        f"{library} persistent publish, confirms pipelined",
         "msg/s",
         result,
         engine="rabbitmq",
         peak_rss_mb=rss,
         process="bench child",
-        key="amqp-publish",
+        key=key,
     )
+
+
+async def _amqp(bench: Bench) -> Row | None:
+    return await _publishes(bench, "raw_publish", "aio-pika", "amqp-publish")
 
 
 async def _amqp_aiormq(bench: Bench) -> Row | None:
-    async with bench.vhost() as url:
-        if url is None:
-            return None
-        result, rss = await in_child("hub.bench.raw:raw_publish_aiormq", url, bench.scale.messages)
-    return measured(
-        "raw",
-        "aiormq persistent publish, confirms pipelined",
-        "msg/s",
-        result,
-        engine="rabbitmq",
-        peak_rss_mb=rss,
-        process="bench child",
-        key="amqp-publish-aiormq",
-    )
+    return await _publishes(bench, "raw_publish_aiormq", "aiormq", "amqp-publish-aiormq")
 
 
 async def raw_matching(lines: int) -> dict[str, Any]:
