@@ -72,6 +72,8 @@ class Workers:
             self._spawn("inbound-consumer", self._consume(self.broker))
 
     async def _consume(self, broker: Broker) -> None:
+        if not await self._broker_ready_or_stopped(broker):
+            return
         self.consumer = InboundConsumer(
             broker,
             self.sessions,
@@ -81,6 +83,18 @@ class Workers:
         await self.consumer.start()
         await self.stop.wait()
         await self.consumer.stop(grace=self.settings.shutdown_grace_seconds)
+
+    async def _broker_ready_or_stopped(self, broker: Broker) -> bool:
+        """Waits until the broker is connected, or the process is stopping: a process stopped while
+        its broker is unreachable exits at once instead of at the end of its grace. True when ready."""
+        ready = asyncio.ensure_future(broker.ready())
+        stopping = asyncio.ensure_future(self.stop.wait())
+        try:
+            await asyncio.wait({ready, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+            stopping.cancel()
+        return not self.stop.is_set()
 
     async def close(self) -> None:
         """Stops taking work and waits for the work in hand, at most the grace, then cancels."""

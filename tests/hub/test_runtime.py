@@ -338,7 +338,9 @@ async def queue_depth(vhost_url: str, queue: str) -> int | None:
 
 async def test_hub_serve_writes_no_secret_to_its_output(database: tuple[str, AsyncEngine]) -> None:
     """Started with known secrets, and a broker that refuses it (so its connection errors are logged
-    too): neither the secret key nor the broker password appears in anything the process writes."""
+    too): neither the secret key nor the broker password appears in anything the process writes.
+    Stopped while the broker is still unreachable, it stops at once: its consumer, still waiting for
+    the broker, is not left to be cancelled at the end of the grace."""
     url, _engine = database
     secret, password = "K3y-" + secrets.token_hex(24), "Pw-" + secrets.token_hex(12)
     closed = _free_port()
@@ -353,3 +355,4 @@ async def test_hub_serve_writes_no_secret_to_its_output(database: tuple[str, Asy
     assert status == 0, output
     assert "broker_unreachable" in output  # the errors were logged...
     assert secret not in output and password not in output  # ...without the secrets
+    assert "worker_cancelled_at_grace" not in output and '"cancelled": 0' in output
