@@ -29,19 +29,10 @@ from hub.recovery import plausibility
 from hub.recovery.facts import OutcomeCode
 from hub.settings import Settings, get_settings
 from tests.hub.mandates.factories import a_case, an_office
+from tests.hub.worklist.factories import days_ago
 
 STAFF = "handler@agence.example"
 GOODS = {"seizable_goods_value_cents": 2_000_000}  # 20,000 EUR of goods: 6,000 at auction
-
-
-def today() -> date:
-    """Read when asked, not at import: a run that crosses midnight would date the facts the day
-    before the hub's."""
-    return utcnow().date()
-
-
-def days_ago(n: int) -> date:
-    return today() - timedelta(days=n)
 
 
 async def mandate(
@@ -98,7 +89,7 @@ def ask(case: Case, *acts: str, office: Office | None = None) -> MandateIn:
 
 async def verdict_codes(session: AsyncSession, case: Case, *acts: str) -> list[str]:
     """Every reason a mandate of ``acts`` would be held or refused for today (nothing written)."""
-    verdict = service.judge(await service.facts_of(session, case), ask(case, *acts), today(), None)
+    verdict = service.judge(await service.facts_of(session, case), ask(case, *acts), utcnow().date(), None)
     return [f.reason_code for f in verdict.holds + verdict.blocks]
 
 
@@ -128,13 +119,13 @@ async def test_a_failed_bank_garnishment_lowers_the_next_one(session: AsyncSessi
     office = await an_office(session)
     case = await a_case(session, claim={"principal_cents": 300_000})  # 3,000 EUR, account unknown
     whole_file = await mandate(session, office, case)
-    before = plausibility.assess(await service.facts_of(session, case), "BANK_GARNISHMENT", today())
+    before = plausibility.assess(await service.facts_of(session, case), "BANK_GARNISHMENT", utcnow().date())
     assert not before.explanation.evidence
 
     empty = await reported(
         session, whole_file, "BANK_GARNISHMENT", OutcomeCode.GARNISHMENT_EMPTY, days_ago(30)
     )
-    after = plausibility.assess(await service.facts_of(session, case), "BANK_GARNISHMENT", today())
+    after = plausibility.assess(await service.facts_of(session, case), "BANK_GARNISHMENT", utcnow().date())
     [effect] = after.explanation.evidence
     assert effect.code == "FAILED_GARNISHMENT"
     assert f"on {days_ago(30).isoformat()} (act report {empty} of office {office.code}) caught nothing" in (
@@ -152,7 +143,7 @@ async def test_a_reported_pv_659_makes_the_address_unknown(session: AsyncSession
     served = await mandate(session, office, case, ["SERVE_TITLE"])
     pv = await reported(session, served, "SERVE_TITLE", OutcomeCode.ADDRESS_UNKNOWN, days_ago(20))
 
-    sale = plausibility.assess(await service.facts_of(session, case), "SEIZURE_SALE", today())
+    sale = plausibility.assess(await service.facts_of(session, case), "SEIZURE_SALE", utcnow().date())
     [effect] = sale.explanation.evidence
     assert effect.code == "ADDRESS_UNKNOWN" and f"'PV 659' on {days_ago(20).isoformat()}" in effect.message
     assert f"act report {pv}" in effect.message
@@ -171,7 +162,7 @@ async def test_pacing_counts_reported_coercive_acts_by_their_act_date(session: A
 
     await reported(session, ordered, "PAYMENT_ORDER", OutcomeCode.SERVED_AT_HOME, days_ago(5))
     facts = await service.facts_of(session, case)
-    verdict = service.judge(facts, ask(case, "WAGE_GARNISHMENT_REQUEST"), today(), None)
+    verdict = service.judge(facts, ask(case, "WAGE_GARNISHMENT_REQUEST"), utcnow().date(), None)
     [paced] = verdict.holds
     assert paced.reason_code == "guardrail.pacing_exceeded"
     assert f"({days_ago(10).isoformat()}, {days_ago(5).isoformat()})" in paced.message
@@ -184,7 +175,7 @@ async def test_an_act_ordered_and_not_reported_counts_on_its_issue_date(session:
     case = await a_case(session, evidence=GOODS)
     ordered = await mandate(session, office, case, ["PAYMENT_ORDER"], issued=0)
     [pending] = (await service.facts_of(session, case)).acts
-    assert (pending.act_code, pending.on, pending.outcome) == ("PAYMENT_ORDER", today(), None)
+    assert (pending.act_code, pending.on, pending.outcome) == ("PAYMENT_ORDER", utcnow().date(), None)
     with pytest.raises(InvalidInput) as refused:
         await service.create_mandate(session, ask(case, "SEIZURE_SALE", office=office), actor=STAFF)
     assert [e.code for e in refused.value.errors] == ["guardrail.payment_order_too_recent"]

@@ -5,7 +5,7 @@ balance is refused with nothing written, one that clears it ends the offices' ma
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -33,23 +33,17 @@ from tests.hub.mandates.test_service import reported
 STAFF = "handler@agence.example"
 
 
-def today() -> date:
-    """Read when asked, not at import: a run that crosses midnight would date it the day before
-    the hub's."""
-    return date.today()
-
-
 OWED = 500_000  # the factories' case: 5,000 EUR owed
 
 
 def update(kind: str, reference: str = "R-1", **body: Any) -> CaseUpdateIn:
     return CaseUpdateIn.model_validate(
-        {"kind": kind, "reference": reference, "effective_on": today().isoformat(), **body}
+        {"kind": kind, "reference": reference, "effective_on": utcnow().date().isoformat(), **body}
     )
 
 
 def payment(cents: int, reference: str = "R-1", currency: str = "EUR", **body: Any) -> CaseUpdateIn:
-    paid = {"amount_cents": cents, "currency": currency, "received_on": today().isoformat()}
+    paid = {"amount_cents": cents, "currency": currency, "received_on": utcnow().date().isoformat()}
     return update("payment_received", reference, payment=paid, **body)
 
 
@@ -100,7 +94,8 @@ async def test_a_payment_lowers_the_balance_and_each_office_is_told_once(session
     assert isinstance(to_first, v1.CaseUpdate) and isinstance(to_second, v1.CaseUpdate)
     assert to_first.mandate_refs == sorted([mandates[0].ref, mandates[1].ref])
     assert to_second.mandate_refs == [mandates[2].ref]
-    assert to_first.payment == v1.PaymentReceived(amount_cents=12_345, currency="EUR", received_on=today())
+    paid = v1.PaymentReceived(amount_cents=12_345, currency="EUR", received_on=utcnow().date())
+    assert to_first.payment == paid
     assert to_first.outstanding_cents == OWED - 12_345 and not to_first.work_stops
     notices = {n.office_code: n.notice for n in view.notices}
     assert notices[first.code].message_id == to_first.envelope.message_id
@@ -147,7 +142,7 @@ async def count(session: AsyncSession, query: Any) -> int:
 async def test_a_refused_update_lists_every_error_and_writes_nothing(session: AsyncSession) -> None:
     case, _, _ = await worked_on(session)
     before = await count(session, select(func.count()).select_from(OutboxEntry))
-    tomorrow = (today() + timedelta(days=1)).isoformat()
+    tomorrow = (utcnow().date() + timedelta(days=1)).isoformat()
     above = CaseUpdateIn.model_validate(
         {
             "kind": "payment_received",
@@ -205,7 +200,7 @@ async def violations(
     two garnishments ordered already are what a third would meet)."""
     await session.refresh(case, ["creditor_reclaims_vat"])  # a SQL expression, expired by the update's flush
     facts = await service.facts_of(session, case)
-    found = guardrails.check(facts, act_code, today())
+    found = guardrails.check(facts, act_code, utcnow().date())
     return {v.code: v.needs_review for v in found if v.code != "PACING_EXCEEDED"}
 
 
@@ -239,7 +234,7 @@ async def test_each_update_changes_the_facts_the_guardrails_read(session: AsyncS
     assert case.address_known is True
 
     await record(session, case.ref, update("limitation_reached", "L-1"), actor=STAFF)
-    assert case.limitation_reached_on == today()
+    assert case.limitation_reached_on == utcnow().date()
     assert (await violations(session, case)) == {"LIMITATION_REACHED": False}
     assert (await violations(session, case, "SERVE_TITLE")) == {"LIMITATION_REACHED": False}  # every act
 

@@ -4,29 +4,24 @@ office acknowledging the update it was sent, once, and never another office's.""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
+from hub.kit.clock import utcnow
 from tests.hub.mandates.factories import RICH
 from tests.hub.mandates.test_api import Agency, agency, office_with_key  # noqa: F401 - fixture
 from tests.hub.mandates.test_handlers import office_message
 
 
-def today() -> str:
-    """Read when asked, not at import: a run that crosses midnight would date it the day before
-    the hub's."""
-    return date.today().isoformat()
-
-
 def paid(cents: Any, reference: str, **payment: Any) -> dict[str, Any]:
+    today = utcnow().date().isoformat()
     return {
         "kind": "payment_received",
         "reference": reference,
-        "effective_on": today(),
-        "payment": {"amount_cents": cents, "currency": "EUR", "received_on": today(), **payment},
+        "effective_on": today,
+        "payment": {"amount_cents": cents, "currency": "EUR", "received_on": today, **payment},
     }
 
 
@@ -56,7 +51,7 @@ async def test_staff_record_and_list_updates_and_offices_acknowledge_theirs(
     retry = await client.post(url, json=paid(20_000, "CRM-1"), headers=agency.auth)
     assert retry.status_code == 409 and retry.json()["errors"][0]["code"] == "case_update.duplicate"
     for n, kind in enumerate(["dispute_opened", "dispute_closed"]):
-        body = {"kind": kind, "reference": f"CRM-{n + 2}", "effective_on": today()}
+        body = {"kind": kind, "reference": f"CRM-{n + 2}", "effective_on": utcnow().date().isoformat()}
         assert (await client.post(url, json=body, headers=agency.auth)).status_code == 201
 
     first = (await client.get(url, params={"limit": 2}, headers=agency.auth)).json()

@@ -27,12 +27,6 @@ from tests.hub.payments.factories import (
 )
 
 
-def paid_on() -> str:
-    """The bank pays a run on or after the day its file is written: today, in these tests, read when
-    asked, not at import (a run that crosses midnight would date it the day before the hub's)."""
-    return utcnow().date().isoformat()
-
-
 @pytest.fixture
 async def world(app: FastAPI) -> dict[str, object]:
     async with unit_of_work(app.state.sessions) as session:
@@ -95,9 +89,10 @@ async def test_finance_creates_a_run_downloads_its_file_and_marks_it_paid(
     incomplete = await client.post(f"/v1/payment-runs/{run['id']}/paid", json={}, headers=finance)
     assert incomplete.status_code == 422
     assert {e["path"] for e in incomplete.json()["errors"]} == {"paid_on", "bank_reference"}
+    paid_on = utcnow().date().isoformat()  # on or after the day the run's file was written
     paid = await client.post(
         f"/v1/payment-runs/{run['id']}/paid",
-        json={"paid_on": paid_on(), "bank_reference": "VIR-LOT-42"},
+        json={"paid_on": paid_on, "bank_reference": "VIR-LOT-42"},
         headers=finance,
     )
     assert paid.status_code == 200, paid.text
@@ -106,13 +101,13 @@ async def test_finance_creates_a_run_downloads_its_file_and_marks_it_paid(
         read = (await client.get(f"/v1/invoices/{invoice_id}", headers=finance)).json()
         assert (read["state"], read["paid_on"], read["bank_reference"]) == (
             "paid",
-            paid_on(),
+            paid_on,
             "VIR-LOT-42",
         )
         assert read["payment_run_id"] == run["id"]
     twice = await client.post(
         f"/v1/payment-runs/{run['id']}/paid",
-        json={"paid_on": paid_on(), "bank_reference": "VIR-LOT-42"},
+        json={"paid_on": paid_on, "bank_reference": "VIR-LOT-42"},
         headers=finance,
     )
     assert twice.status_code == 409 and twice.json()["code"] == "payment_run.already_paid"
