@@ -35,9 +35,10 @@ run: install
 	$(BIN)/hub demo
 	$(BIN)/hub serve
 
-## make test: install dev dependencies and run the whole suite (SQLite, PostgreSQL, RabbitMQ)
+## make test: install dev dependencies and run the whole suite (SQLite, PostgreSQL, RabbitMQ), its
+## files shared out to two processes (pytest-xdist; each has its own databases and virtual host)
 test: install-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: install-dev
 	$(BIN)/ruff check .

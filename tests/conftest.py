@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 
 import aio_pika
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -40,6 +41,10 @@ if "HUB_EN16931_DIR" not in os.environ and EN16931_DIR.is_dir():
 # messages, HUB_LEARNED_RATES_SECONDS): a test reads what the tests before it left in a database
 # only when it says so (tests/hub/acts/test_tallies.py shows the reuse).
 os.environ.setdefault("HUB_LEARNED_RATES_SECONDS", "0")
+# No time limit on a property's example: timings belong in `hub bench`, never in a pass/fail test,
+# and the suite runs its files on every core at once (`make test`), where an example waits its turn.
+hypothesis_settings.register_profile("hub", deadline=None)
+hypothesis_settings.load_profile("hub")
 
 
 def reachable(url: str, default_port: int) -> bool:
