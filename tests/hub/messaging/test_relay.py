@@ -83,28 +83,32 @@ async def test_embedded_relay_delivers_to_the_mailbox_once(
 
 
 @pytest.mark.postgres
-async def test_rows_committed_out_of_id_order_are_not_skipped(postgres_url: str) -> None:
+async def test_rows_committed_out_of_id_order_are_not_skipped(
+    postgres_committed_url: str, tmp_path: Path
+) -> None:
     """T1 takes the smaller id but commits after T2 and after a relay pass: it is still sent.
-    (PostgreSQL only: SQLite has one writer at a time, so T1 cannot stay open while T2 commits.)"""
-    engine = create_engine(postgres_url)
-    sessions = session_factory(engine)
-    code = office_code()
-    async with unit_of_work(sessions) as session:
-        await offices.add_office(session, code=code, name="Étude")
-    relay = Relay(sessions)
-    await drain(relay)
+    (PostgreSQL only: SQLite has one writer at a time, so T1 cannot stay open while T2 commits.)
+    In a database of its own: the test commits, and its relay drains every due row."""
+    async with database_like(postgres_committed_url, tmp_path) as url:
+        engine = create_engine(url)
+        sessions = session_factory(engine)
+        code = office_code()
+        async with unit_of_work(sessions) as session:
+            await offices.add_office(session, code=code, name="Étude")
+        relay = Relay(sessions)
+        await drain(relay)
 
-    async with sessions() as late:
-        async with late.begin():
-            [late_id] = await enqueue(late, code)
-            async with unit_of_work(sessions) as early:
-                [early_id] = await enqueue(early, code)
-            assert late_id < early_id
-            await drain(relay)
-            assert len(await mailbox_ids(sessions, code)) == 1
-    await drain(relay)
-    assert len(await mailbox_ids(sessions, code)) == 2
-    await engine.dispose()
+        async with sessions() as late:
+            async with late.begin():
+                [late_id] = await enqueue(late, code)
+                async with unit_of_work(sessions) as early:
+                    [early_id] = await enqueue(early, code)
+                assert late_id < early_id
+                await drain(relay)
+                assert len(await mailbox_ids(sessions, code)) == 1
+        await drain(relay)
+        assert len(await mailbox_ids(sessions, code)) == 2
+        await engine.dispose()
 
 
 async def test_several_relays_at_once_send_each_row_once(sessions: async_sessionmaker[AsyncSession]) -> None:
