@@ -36,9 +36,10 @@ run: install
 	$(BIN)/hub serve
 
 ## make test: install dev dependencies and run the whole suite (SQLite, PostgreSQL, RabbitMQ), its
-## files shared out to two processes (pytest-xdist; each has its own databases and virtual host)
+## files shared out to two processes (pytest-xdist; each has its own databases and virtual host),
+## each process taking them in the order of a one-process run (ADR 0025)
 test: install-dev
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 lint: install-dev
 	$(BIN)/ruff check .
