@@ -42,7 +42,7 @@ if "HUB_EN16931_DIR" not in os.environ and EN16931_DIR.is_dir():
 # only when it says so (tests/hub/acts/test_tallies.py shows the reuse).
 os.environ.setdefault("HUB_LEARNED_RATES_SECONDS", "0")
 # No time limit on a property's example: timings belong in `hub bench`, never in a pass/fail test,
-# and the suite runs its files on every core at once (`make test`), where an example waits its turn.
+# and `make test` runs the files on two processes at once (ADR 0025), where an example waits its turn.
 hypothesis_settings.register_profile("hub", deadline=None)
 hypothesis_settings.load_profile("hub")
 
