@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,21 @@ async def mailbox_ids(sessions: async_sessionmaker[AsyncSession], recipient: str
         return list(rows)
 
 
+@asynccontextmanager
+async def office_database(url: str, folder: Path) -> AsyncIterator[tuple[AsyncEngine, str]]:
+    """A migrated database of its own, like ``url``'s, holding one office: (its engine, the code).
+    For tests that commit and drain every due row."""
+    async with database_like(url, folder) as own:
+        engine = create_engine(own)
+        code = office_code()
+        try:
+            async with unit_of_work(session_factory(engine)) as session:
+                await offices.add_office(session, code=code, name="Étude")
+            yield engine, code
+        finally:
+            await engine.dispose()
+
+
 async def test_embedded_relay_delivers_to_the_mailbox_once(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -89,12 +105,8 @@ async def test_rows_committed_out_of_id_order_are_not_skipped(
     """T1 takes the smaller id but commits after T2 and after a relay pass: it is still sent.
     (PostgreSQL only: SQLite has one writer at a time, so T1 cannot stay open while T2 commits.)
     In a database of its own: the test commits, and its relay drains every due row."""
-    async with database_like(postgres_committed_url, tmp_path) as url:
-        engine = create_engine(url)
+    async with office_database(postgres_committed_url, tmp_path) as (engine, code):
         sessions = session_factory(engine)
-        code = office_code()
-        async with unit_of_work(sessions) as session:
-            await offices.add_office(session, code=code, name="Étude")
         relay = Relay(sessions)
         await drain(relay)
 
@@ -108,7 +120,6 @@ async def test_rows_committed_out_of_id_order_are_not_skipped(
                 assert len(await mailbox_ids(sessions, code)) == 1
         await drain(relay)
         assert len(await mailbox_ids(sessions, code)) == 2
-        await engine.dispose()
 
 
 async def test_several_relays_at_once_send_each_row_once(sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -426,33 +437,27 @@ async def test_an_office_reading_after_its_last_id_never_passes_an_item_committe
     its mailbox rows settled before its commit) drew the smaller item id. The second waits for that
     commit before drawing its own, so the office, reading meanwhile and then after the last id it
     read, gets both messages. (PostgreSQL: SQLite has one writer at a time.)"""
-    async with database_like(postgres_committed_url, tmp_path) as url:
-        engine = create_engine(url)
+    async with office_database(postgres_committed_url, tmp_path) as (engine, code):
         sessions = session_factory(engine)
-        code = office_code()
         async with unit_of_work(sessions) as session:
-            await offices.add_office(session, code=code, name="Étude")
             await enqueue(session, code, 2)
 
         async def office_reads(after: int) -> list[MailboxItem]:
             async with sessions() as session:
                 return list(await MessageRepository(session).mailbox(code, after_id=after))
 
-        try:
-            async with sessions() as first, first.begin():
-                repo = MessageRepository(first)
-                [row] = await repo.claim_pending(utcnow(), 1)
-                sent = [(row.entry.id, row.message.id, True)]
-                await repo.settle_sent(sent, utcnow(), Status.DELIVERED, mailbox=True)
-                second = asyncio.create_task(Relay(sessions).run_once())
-                await until_waiting_or_done(engine, second)
-                read = await office_reads(0)
-            last = max((item.id for item in read), default=0)
-            assert await second == 1
-            read += await office_reads(last)
-            assert len({item.message_pk for item in read}) == 2
-        finally:
-            await engine.dispose()
+        async with sessions() as first, first.begin():
+            repo = MessageRepository(first)
+            [row] = await repo.claim_pending(utcnow(), 1)
+            sent = [(row.entry.id, row.message.id, True)]
+            await repo.settle_sent(sent, utcnow(), Status.DELIVERED, mailbox=True)
+            second = asyncio.create_task(Relay(sessions).run_once())
+            await until_waiting_or_done(engine, second)
+            read = await office_reads(0)
+        last = max((item.id for item in read), default=0)
+        assert await second == 1
+        read += await office_reads(last)
+        assert len({item.message_pk for item in read}) == 2
 
 
 async def relay_statements(
