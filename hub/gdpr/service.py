@@ -29,7 +29,7 @@ from hub.messaging.service import receipt_verifies, stored_receipt_payload
 from hub.settings import get_settings
 from hub.worklist.repository import WorklistRepository
 from schemas import v1
-from schemas.v1.message import MESSAGE_TYPES
+from schemas.v1.kinds import MESSAGE_TYPES
 
 log = structlog.get_logger()
 ERASED = "[erased]"

@@ -49,6 +49,7 @@ from schemas.v1.common import (
 from schemas.v1.envelope import AGENCY, KINDS, Envelope, MessageKind, MessageModel
 from schemas.v1.errors import MAX_ERRORS, ErrorItem, error_items, json_pointer
 from schemas.v1.invoice import DisputedLine, FeeInvoice, InvoiceDispute, InvoiceLine, LineFinding, Seller
+from schemas.v1.kinds import MESSAGE_TYPES
 from schemas.v1.mandate import (
     Address,
     CancelCause,
@@ -66,7 +67,7 @@ from schemas.v1.mandate import (
     TitleKind,
     WholeFileTerms,
 )
-from schemas.v1.message import MESSAGE_ADAPTER, MESSAGE_TYPES, Message, dump_json, message_errors, parse_json
+from schemas.v1.message import MESSAGE_ADAPTER, Message, dump_json, message_errors, parse_json
 from schemas.v1.outcomes import OutcomeCode
 from schemas.v1.receipts import SIGNED_ALONE, SIGNED_BY_CHUNK, ErrorReport, ProofStep, Receipt, ReceiptProof
 from schemas.v1.reminders import Reminder, ReminderAck, ReminderTopic

@@ -11,40 +11,15 @@ from pydantic_core import PydanticCustomError
 from schemas.v1.act_report import ActReport
 from schemas.v1.approvals import CostDecision, CostRequest, HoldLift, HoldNotice, HoldNoticeAck
 from schemas.v1.case_updates import CaseUpdate, CaseUpdateAck
-from schemas.v1.envelope import KINDS, MessageKind, MessageModel
+from schemas.v1.envelope import KINDS, MessageModel
 from schemas.v1.errors import MAX_ERRORS, ErrorItem, error_code, error_location, json_pointer
 from schemas.v1.invoice import FeeInvoice, InvoiceDispute
+from schemas.v1.kinds import MESSAGE_TYPES
 from schemas.v1.mandate import Mandate, MandateAck, MandateCancel
 from schemas.v1.receipts import ErrorReport, Receipt
 from schemas.v1.reminders import Reminder, ReminderAck
 from schemas.v1.remittance import Remittance
-
-MESSAGE_TYPES: dict[MessageKind, type[MessageModel]] = {
-    cls.KIND: cls
-    for cls in (
-        Mandate,
-        MandateAck,
-        ActReport,
-        FeeInvoice,
-        Receipt,
-        ErrorReport,
-        HoldNotice,
-        CostRequest,
-        CostDecision,
-        HoldNoticeAck,
-        MandateCancel,
-        InvoiceDispute,
-        CaseUpdate,
-        CaseUpdateAck,
-        Remittance,
-        HoldLift,
-        Reminder,
-        ReminderAck,
-    )
-}
-"""The model of each message kind."""
-
-assert tuple(MESSAGE_TYPES) == KINDS, "every kind has exactly one model, in the order of MessageKind"
+from schemas.v1.xml_form import without_choice_tags
 
 
 def _kind_of(value: Any) -> str | None:
@@ -150,8 +125,6 @@ def duplicate_keys(data: bytes | str) -> list[tuple[str | int, ...]]:
 def message_errors(exc: ValidationError, kind: str | None = None) -> list[ErrorItem]:
     """The errors of ``parse_json`` (or of one kind's ``model_validate_json``, then give ``kind``) as
     ErrorItems whose paths are JSON Pointers into the message as sent."""
-    from schemas.v1.xml_form import without_choice_tags
-
     items = []
     for err in exc.errors(include_url=False)[:MAX_ERRORS]:
         loc = list(err["loc"])

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic.json_schema import models_json_schema
 
 from schemas.v1.envelope import KINDS, MessageKind
-from schemas.v1.message import MESSAGE_TYPES
+from schemas.v1.kinds import MESSAGE_TYPES
 
 NAMESPACE = "urn:agency-hub:edi:v1"
 XSD_PATH = Path(__file__).resolve().parent.parent / "xsd" / "v1" / "edi.xsd"
