@@ -7,7 +7,7 @@ from hub.gdpr.models import GdprEvent
 from hub.inventory.models import InventoryResult
 from hub.invoices.models import Invoice, InvoiceEvent, InvoiceLine
 from hub.kit.idempotency import IdempotencyRecord
-from hub.ledger.models import LedgerEntry, LedgerTransaction, MoneyCollectedDay, MoneyHeld
+from hub.ledger.models import LedgerEntry, LedgerOfficeMonth, LedgerTransaction, MoneyCollectedDay, MoneyHeld
 from hub.mandates.models import Approval, CaseUpdateNotice, Hold, HoldNotice, Mandate, MandateEvent
 from hub.messaging.models import (
     CaseKey,
@@ -45,6 +45,7 @@ __all__ = [
     "InvoiceEvent",
     "InvoiceLine",
     "LedgerEntry",
+    "LedgerOfficeMonth",
     "LedgerTransaction",
     "MailboxItem",
     "Mandate",

@@ -21,8 +21,8 @@ of one table and the next): 60 offices of unequal size, a case for every 8 acts,
 3, act dates over the 12 months of 2026, 4 ledger entries per act's fees (3 when it claims no
 disbursements) and a collection (2 entries) for one act in 4. Foreign keys are not checked during
 the load (``session_replication_role = replica``, rows are consistent by construction), nor does
-the ledger's trigger keep the money held (it is summed once the entries are in), and the tables'
-plain indexes are built after it, as any bulk load would.
+the ledger's triggers keep the money held and the offices' months (they are summed once the entries
+are in), and the tables' plain indexes are built after it, as any bulk load would.
 """
 
 from __future__ import annotations
@@ -415,7 +415,8 @@ COLUMNS = {
 
 # The money held per case and its money collected per day (``hub.ledger.models.MoneyHeld``,
 # ``MoneyCollectedDay``), summed from the loaded entries as migration 20261205_0035 fills them: the
-# scorecard's money not remitted reads them.
+# scorecard's money not remitted reads them; and the offices' months (``LedgerOfficeMonth``, as
+# 20261206_0038 fills them), which the scorecard's opening balances read.
 KEPT_MONEY = (
     "INSERT INTO money_collected_days (office_id, case_id, currency, collected_on, cents) "
     "SELECT e.office_id, e.case_id, e.currency, COALESCE(r.effective_on, t.effective_on), "
@@ -425,6 +426,10 @@ KEPT_MONEY = (
     "INSERT INTO money_held (office_id, case_id, currency, cents) "
     "SELECT office_id, case_id, currency, sum(amount_cents) FROM ledger_entries "
     "WHERE account = 'collected_by_office' GROUP BY 1, 2, 3",
+    "INSERT INTO ledger_office_months (office_id, month, account, currency, slot, cents) "
+    "SELECT e.office_id, date_trunc('month', t.effective_on)::date, e.account, e.currency, 0, "
+    "sum(e.amount_cents) FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id "
+    "WHERE e.office_id IS NOT NULL GROUP BY 1, 2, 3, 4",
 )
 
 

@@ -22,13 +22,20 @@ from hub.cases.models import Case, Creditor, Debtor
 from hub.database import MIGRATIONS_DIR, alembic_config, create_engine, migrate, session_factory, unit_of_work
 from hub.kit.db import Base
 from hub.ledger import service as ledger
-from hub.ledger.postings import COLLECTION, REMITTANCE, Posting, collection_postings, remittance_postings
+from hub.ledger.postings import (
+    COLLECTED_BY_OFFICE,
+    COLLECTION,
+    REMITTANCE,
+    Posting,
+    collection_postings,
+    remittance_postings,
+)
 from hub.mandates.models import Mandate
 from hub.messaging.models import StoredMessage
 from hub.offices.models import Office
 from tests.conftest import database_like
 from tests.hub.acts.factories import Seeded, seed
-from tests.hub.ledger.factories import kept_money, ledger_money, posted_on
+from tests.hub.ledger.factories import kept_money, kept_months, ledger_money, ledger_months, posted_on
 
 
 def _diff(connection: Connection) -> list[Any]:
@@ -356,6 +363,36 @@ async def test_money_held_goes_down_and_up_again_filled_from_the_ledger(
             await migrate(engine)
             async with unit_of_work(session_factory(engine)) as session:
                 assert await kept_money(session, ids) == money
+        finally:
+            await engine.dispose()
+
+
+async def test_the_offices_months_go_down_and_up_again_filled_from_the_ledger(
+    database_url: str, tmp_path: Path
+) -> None:
+    """20261206_0038: down to the revision before drops the offices' months and their trigger; up
+    fills them from the ledger's entries (in the month of each transaction, a reversal's in its own),
+    as the trigger had kept them."""
+    async with database_like(database_url, tmp_path) as url:
+        engine = create_engine(url)
+        try:
+            async with unit_of_work(session_factory(engine)) as session:
+                s = await seed(session)
+                other = await seed(session, office=s.office)
+                ids = await moved(session, s, other)
+            async with unit_of_work(session_factory(engine)) as session:
+                months = await kept_months(session, ids)
+                assert months == await ledger_months(session, ids)
+            april = (s.office.id, date(2026, 4, 1), COLLECTED_BY_OFFICE, "EUR")
+            assert months[april] == -900 + 100  # the collection and the remittance reversed in April
+            async with engine.begin() as conn:
+                await conn.run_sync(_downgrade, "20261205_0037")
+                assert "ledger_office_months" not in await conn.run_sync(
+                    lambda c: set(inspect(c).get_table_names())
+                )
+            await migrate(engine)
+            async with unit_of_work(session_factory(engine)) as session:
+                assert await kept_months(session, ids) == months
         finally:
             await engine.dispose()
 

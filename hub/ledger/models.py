@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Uuid, text
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, SmallInteger, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.cases.models import Case
@@ -114,4 +114,25 @@ class MoneyCollectedDay(Base):
     case_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     collected_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class LedgerOfficeMonth(Base):
+    """The sum of an office's entries on one account in one currency whose transactions are effective
+    in one month (``month``: its first day), kept by a trigger as entries are inserted (migration
+    20261206_0038). An office's balances before a month are the sum of its months before it: a read
+    of months x accounts rows, whatever the length of its history (its statement's opening balances).
+
+    PostgreSQL spreads a month's sum over ``slot`` rows (0-15, one per transaction, picked from its
+    id), so that concurrent postings of one office rarely wait on one row until the other commits;
+    SQLite (one writer) keeps slot 0."""
+
+    __tablename__ = "ledger_office_months"
+
+    # No foreign keys: the trigger copies them from entries whose own were checked.
+    office_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    account: Mapped[str] = mapped_column(String(40), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     cents: Mapped[int] = mapped_column(BigInteger)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased
 from hub.acts.models import ActReport
 from hub.cases.models import Case
 from hub.kit.db import RowBuffer
-from hub.ledger.models import LedgerEntry, LedgerTransaction
+from hub.ledger.models import LedgerEntry, LedgerOfficeMonth, LedgerTransaction
 from hub.ledger.postings import (
     ACT_FEES,
     FEES_DISBURSEMENTS,
@@ -140,6 +140,24 @@ class LedgerRepository:
         rows = (await self.session.execute(query)).all()
         return add_up(rows)
 
+    async def office_balances_before(self, office_id: uuid.UUID, day: date) -> Balances:
+        """The office's balances of the entries effective before ``day``, as ``balances(office_id=...,
+        end=day)`` sums them: its months before ``day``'s month as the database keeps them
+        (``LedgerOfficeMonth``), and its entries of that month before ``day``. A read of its months
+        and at most one month's entries, whatever the length of its history."""
+        month = day.replace(day=1)
+        total = func.sum(LedgerOfficeMonth.cents)
+        kept = await self.session.execute(
+            select(LedgerOfficeMonth.account, LedgerOfficeMonth.currency, total)
+            .where(LedgerOfficeMonth.office_id == office_id, LedgerOfficeMonth.month < month)
+            .group_by(LedgerOfficeMonth.account, LedgerOfficeMonth.currency)
+        )
+        rows = [(account, currency, cents) for account, currency, cents in kept]
+        if day > month:
+            this_month = await self.balances(office_id=office_id, start=month, end=day)
+            rows += [(a, c, cents) for a, per in this_month.items() for c, cents in per.items()]
+        return add_up(rows)
+
     async def balance(
         self,
         account: str,
@@ -163,10 +181,11 @@ class LedgerRepository:
 
     async def statement(self, office_id: uuid.UUID, start: date, end: date) -> Statement:
         """The office's balances before ``start`` and its movements in ``[start, end)`` per account,
-        kind of transaction and, for act reports, act code: two grouped queries."""
+        kind of transaction and, for act reports, act code: two grouped queries (a third when
+        ``start`` is not the first of a month)."""
         if end < start:
             raise ValueError(f"a period ends after it starts, got [{start}, {end})")
-        opening = await self.balances(office_id=office_id, end=start)
+        opening = await self.office_balances_before(office_id, start)
         movements = (
             select(
                 LedgerEntry.account,

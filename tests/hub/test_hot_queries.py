@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from hub.acts.repository import ActReportRepository
 from hub.database import create_engine, refresh_statistics, session_factory
 from hub.kit.clock import utcnow
+from hub.ledger.repository import LedgerRepository
 from hub.mandates.repository import MandateRepository
 from hub.messaging.repository import MessageRepository
 from hub.worklist import service as worklist
@@ -404,3 +405,28 @@ async def test_the_unremitted_money_is_aged_from_the_cases_holding_money_alone(l
         plan, "ix_money_held_holding", big={"money_held", "money_collected_days"}, sorts_at_most=HOLDING
     )
     assert "pk_money_collected_days" in {n.get("Index Name") for n in nodes(plan)}
+
+
+@pytest.mark.parametrize("day", [1, 17], ids=["month", "mid_month"])
+async def test_an_offices_statement_opens_from_its_months_never_its_history(
+    loaded: AsyncEngine, day: int
+) -> None:
+    """An office's statement (its monthly report) opens with its balances before the period: the
+    office's months before it as the database keeps them (``ledger_office_months``, by its key),
+    then, for a period that does not start on a month's first day, the entries of that month
+    before it; never a sum of every entry of the office's history."""
+    start = (utcnow().date() - timedelta(days=400)).replace(day=day)
+
+    async def statement(session: AsyncSession) -> None:
+        office = (await session.execute(text("SELECT id FROM offices WHERE code = 'CJ7'"))).scalar_one()
+        await LedgerRepository(session).statement(office, start, start + timedelta(days=31))
+
+    opening, *rest = (await plans_of(loaded, statement))[1:]  # after the office's id
+    assert {n.get("Relation Name") for n in nodes(opening)} - {None} == {"ledger_office_months"}
+    assert_walks(opening, "pk_ledger_office_months", big={"ledger_office_months"})
+    assert len(rest) == (1 if day == 1 else 2)  # the movements; before them, the month's entries
+    for plan in rest:  # (sorting the groups, not the rows)
+        big = {"ledger_entries", "ledger_transactions"}
+        assert_walks(plan, "ix_ledger_transactions_office_date", big=big, sorts_at_most=100)
+        used = {n.get("Index Name") for n in nodes(plan)}
+        assert "ix_ledger_entries_office_id" not in used, "the office's every entry read"

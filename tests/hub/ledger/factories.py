@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections import defaultdict
 from collections.abc import Collection
 from datetime import date
 from typing import Any
@@ -15,13 +16,14 @@ from sqlalchemy.orm import aliased
 
 from hub.cases.models import Case, Creditor, Debtor
 from hub.ledger import service as ledger
-from hub.ledger.models import LedgerEntry, LedgerTransaction, MoneyCollectedDay, MoneyHeld
+from hub.ledger.models import LedgerEntry, LedgerOfficeMonth, LedgerTransaction, MoneyCollectedDay, MoneyHeld
 from hub.ledger.postings import COLLECTED_BY_OFFICE, COLLECTION, Posting, exact_cents
 from hub.offices.models import Office
 from tests.hub.acts.factories import Seeded
 
 Held = dict[tuple[uuid.UUID, uuid.UUID, str], int]  # (office, case, currency) -> cents
 Collected = dict[tuple[uuid.UUID, uuid.UUID, str, date], int]  # ... and day -> cents
+Months = dict[tuple[uuid.UUID, date, str, str], int]  # (office, month, account, currency) -> cents
 
 
 async def add_offices(session: AsyncSession, count: int) -> list[uuid.UUID]:
@@ -126,6 +128,42 @@ async def ledger_money(session: AsyncSession, offices: Collection[uuid.UUID]) ->
         .group_by(*key, day)
     )
     return _keyed(held.all()), _keyed(days.all())
+
+
+async def kept_months(session: AsyncSession, offices: Collection[uuid.UUID]) -> Months:
+    """The offices' entries summed by month, account and currency as the database keeps them
+    (``LedgerOfficeMonth``, its slots added up)."""
+    key = (
+        LedgerOfficeMonth.office_id,
+        LedgerOfficeMonth.month,
+        LedgerOfficeMonth.account,
+        LedgerOfficeMonth.currency,
+    )
+    rows = await session.execute(
+        select(*key, func.sum(LedgerOfficeMonth.cents))
+        .where(LedgerOfficeMonth.office_id.in_(list(offices)))
+        .group_by(*key)
+    )
+    return _keyed(rows.all())
+
+
+async def ledger_months(session: AsyncSession, offices: Collection[uuid.UUID]) -> Months:
+    """The same sums from the ledger's entries, each in the month its transaction is effective."""
+    rows = await session.execute(
+        select(
+            LedgerEntry.office_id,
+            LedgerTransaction.effective_on,
+            LedgerEntry.account,
+            LedgerEntry.currency,
+            LedgerEntry.amount_cents,
+        )
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(LedgerEntry.office_id.in_(list(offices)))
+    )
+    months: Months = defaultdict(int)
+    for office_id, on, account, currency, cents in rows:
+        months[(office_id, on.replace(day=1), account, currency)] += cents
+    return dict(months)
 
 
 def _keyed(rows: Collection[Any]) -> dict[Any, int]:

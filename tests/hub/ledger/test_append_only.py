@@ -9,7 +9,7 @@ import uuid
 from datetime import date
 
 import pytest
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,13 +18,13 @@ from hub.app import create_app
 from hub.database import create_engine, session_factory
 from hub.kit.errors import Conflict
 from hub.ledger import service as ledger
-from hub.ledger.models import LedgerEntry, LedgerTransaction, MoneyCollectedDay, MoneyHeld
+from hub.ledger.models import LedgerEntry, LedgerOfficeMonth, LedgerTransaction, MoneyCollectedDay, MoneyHeld
 from hub.ledger.repository import LedgerRepository
 from hub.mandates.models import Mandate
 from hub.messaging.inbound import Received
 from hub.settings import Settings
 from tests.hub.acts.factories import report_json, seed
-from tests.hub.ledger.factories import kept_money, ledger_money
+from tests.hub.ledger.factories import kept_money, kept_months, ledger_money, ledger_months
 
 
 async def _posted(session: AsyncSession) -> LedgerTransaction:
@@ -118,9 +118,10 @@ async def test_the_application_role_reports_acts_but_cannot_edit_the_ledger(
     pg_session: AsyncSession, postgres_url: str
 ) -> None:
     """``hub_app``, the role production runs as (README): an ordinary act report, money collected,
-    works through the real inbound path, its tallies and the money held kept by their triggers;
-    editing, deleting or truncating the ledger, writing a figure the database keeps (20261205_0036,
-    0037 for the mandate's last act), or any DDL, is refused."""
+    works through the real inbound path, its tallies, the money held and the office's months kept by
+    their triggers; editing, deleting or truncating the ledger, writing a figure the database keeps
+    (20261205_0036, 0037 for the mandate's last act, 0038 for the offices' months), or any DDL, is
+    refused."""
     session = pg_session
     role = "SELECT rolsuper, rolcanlogin, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = 'hub_app'"
     attributes = (await session.execute(text(role))).one()
@@ -135,6 +136,8 @@ async def test_the_application_role_reports_acts_but_cannot_edit_the_ledger(
     assert outcome.accepted, outcome.receipt.errors
     kept = await kept_money(session, [s.office.id])
     assert kept == await ledger_money(session, [s.office.id]) and kept[0]  # the money held, kept
+    months = await kept_months(session, [s.office.id])
+    assert months == await ledger_months(session, [s.office.id]) and months
     tallied = select(func.sum(MandateActTally.reports)).where(MandateActTally.mandate_id == s.mandate.id)
     assert await session.scalar(tallied) == 1
     assert await session.scalar(select(Mandate.last_act_on).where(Mandate.id == s.mandate.id))
@@ -158,6 +161,10 @@ async def test_the_application_role_reports_acts_but_cannot_edit_the_ledger(
         text("TRUNCATE act_reports CASCADE"),
         update(MoneyHeld).where(MoneyHeld.office_id == s.office.id).values(cents=0),
         delete(MoneyCollectedDay).where(MoneyCollectedDay.office_id == s.office.id),
+        update(LedgerOfficeMonth).where(LedgerOfficeMonth.office_id == s.office.id).values(cents=0),
+        insert(LedgerOfficeMonth).values(
+            office_id=s.office.id, month=date(2000, 1, 1), account="fees_vat", currency="EUR", slot=0, cents=1
+        ),
         update(ActReportTally).values(reports=0),
         delete(MandateActTally).where(MandateActTally.mandate_id == s.mandate.id),
         update(Mandate).where(Mandate.id == s.mandate.id).values(last_act_on=date(2000, 1, 1)),

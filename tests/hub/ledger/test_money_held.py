@@ -1,5 +1,6 @@
-"""The money offices hold, kept by the database as ledger entries are inserted (migration
-20261205_0035: ``MoneyHeld``, ``MoneyCollectedDay``), is what the ledger's own entries sum to after
+"""The money offices hold and their ledger by month, kept by the database as ledger entries are
+inserted (migrations 20261205_0035: ``MoneyHeld``, ``MoneyCollectedDay``; 20261206_0038:
+``LedgerOfficeMonth``), are what the ledger's own entries sum to after
 postings on every path: one ORM flush each, a chunk's rows written together (by COPY on
 PostgreSQL), an act report over HTTP (one statement on PostgreSQL), a batch, a remittance, a
 reversal of a collection and of a remittance. Two transactions posting on one case at once lose
@@ -30,6 +31,7 @@ from hub.kit.db import RowBuffer
 from hub.ledger import service as ledger
 from hub.ledger.models import LedgerTransaction
 from hub.ledger.postings import (
+    COLLECTED_BY_OFFICE,
     COLLECTION,
     REMITTANCE,
     collection_postings,
@@ -41,7 +43,7 @@ from hub.staff import service as staff
 from hub.staff.models import Role
 from schemas import v1
 from tests.hub.acts.factories import Seeded, bearer, report, seed
-from tests.hub.ledger.factories import kept_money, ledger_money, posted_on
+from tests.hub.ledger.factories import kept_money, kept_months, ledger_money, ledger_months, posted_on
 from tests.hub.remittances.factories import encoded, remittance
 
 JAN, FEB, MAR = date(2026, 1, 10), date(2026, 2, 10), date(2026, 3, 10)
@@ -113,6 +115,11 @@ async def test_the_kept_figures_are_the_ledgers_sums_after_postings_one_by_one_a
     held, days = await kept_money(session, ids)
     assert (held, days) == await ledger_money(session, ids)
     office = first.office.id
+    months = await kept_months(session, ids)
+    assert months == await ledger_months(session, ids)
+    # A posting dated in an earlier month than another's counts in its own: the remittance of MAR and
+    # the two reversals dated MAR (of a JAN collection, of a FEB remittance).
+    assert months[(office, MAR.replace(day=1), COLLECTED_BY_OFFICE, "EUR")] == -1_000 - 5_000 + 1_500
     # Two remittances of 10 in the chunk on each case; the 1,500 remitted came back (reversed).
     assert held[(office, first.case.id, "EUR")] == 2_000 + chunk[(first.case.id, JAN)] - 20
     assert held[(office, first.case.id, "USD")] == 3_000
@@ -179,6 +186,7 @@ async def test_the_kept_figures_follow_reports_over_http_a_batch_and_a_remittanc
     async with unit_of_work(app.state.sessions) as session:
         held, days = await kept_money(session, [s.office.id])
         assert (held, days) == await ledger_money(session, [s.office.id])
+        assert await kept_months(session, [s.office.id]) == await ledger_months(session, [s.office.id])
     collected = 15_000 + sum(100 * n for n in range(3, 13))
     assert held == {(s.office.id, s.case.id, "EUR"): collected - 4_000 - 12_000}
     assert sum(days.values()) == collected - 12_000
@@ -211,5 +219,6 @@ async def test_two_postings_on_one_case_at_once_lose_nothing(
     async with unit_of_work(sessions) as session:
         held, days = await kept_money(session, [s.office.id])
         assert (held, days) == await ledger_money(session, [s.office.id])
+        assert await kept_months(session, [s.office.id]) == await ledger_months(session, [s.office.id])
     assert held == {(s.office.id, s.case.id, "EUR"): 3 * (1_000 + 300 + 50 - 200)}
     assert days == {(s.office.id, s.case.id, "EUR", JAN): 3 * (1_000 + 300 + 50)}
