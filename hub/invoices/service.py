@@ -140,7 +140,11 @@ def _tariff(act: ActReport, case: Case, catalogue: Catalogue) -> matching.Tariff
     ):  # unknown act code or no tariff in force: nothing to compare with
         return None
     return matching.Tariff(
-        cost.tariff_version, cost.emolument_cents, cost.engagement_fee_cents, period.vat_rate_bp
+        cost.tariff_version,
+        cost.emolument_cents,
+        cost.engagement_fee_cents,
+        period.vat_rate_bp,
+        frozenset(code for code, item in period.disbursements.items() if item.vat_base),
     )
 
 

@@ -8,8 +8,11 @@ from datetime import UTC, date, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hub.acts.models import ActReport
+from hub.cases.models import Case
 from hub.invoices import service
 from hub.offices.models import Office
+from hub.tariff import load_catalogue
 from schemas import v1
 from tests.hub.invoices.einvoices import SIRET
 
@@ -74,3 +77,12 @@ def test_vat_off_by_a_unit_per_rate_is_refused(lines: list[tuple[int, int]], sig
     taxed = len({rate for _, rate in lines if rate})
     off = sign * (100 * taxed or 1)  # at 0 % the VAT is exactly 0
     assert codes(invoice(lines, per_rate_vat(lines) + off)) == ["invoice.total_vat_mismatch"]
+
+
+def test_the_tariff_of_an_act_knows_its_flat_disbursements() -> None:
+    # DOMAIN.md, Fees: only true pass-through costs are outside the VAT base; flat reimbursements are not.
+    act = ActReport(act_code="SERVE_TITLE", act_date=date(2026, 3, 2))
+    case = Case(principal_cents=100_000, interest_cents=0, costs_cents=0)
+    tariff = service._tariff(act, case, load_catalogue())
+    assert tariff is not None and tariff.vat_rate_bp == 2000
+    assert tariff.vat_base_disbursements == {"TRAVEL", "ELECTRONIC_SERVICE", "WITNESS", "POLICE"}
