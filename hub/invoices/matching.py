@@ -28,8 +28,10 @@ Every finding of a line is kept, in the order below; the first is the line's res
    and not credited since: a credit line of the act counts minus one, so a credit note releases
    the act for a new invoice; credits beyond what was billed release nothing more;
 5. ``above_tariff``: see ``tariff_ceiling_cents``;
-6. ``vat_wrong``: a fee line whose VAT rate is not the rate of the tariff period of the act's date,
-   or a disbursement line with any VAT (disbursements pass through outside the VAT base);
+6. ``vat_wrong``: a fee line whose VAT rate is not the rate of the tariff period of the act's date;
+   a disbursement line whose VAT rate is not that rate when its code is a flat reimbursement of the
+   tariff (travel, electronic service, witness, police: in the VAT base), or is not 0 otherwise (a
+   true pass-through cost, or a line that does not say which disbursement it bills);
 7. ``disbursement_unjustified``: the disbursement lines of the act, on this invoice and earlier ones
    (credits subtracted, never below zero), add up to more than the disbursements its act report
    claimed.
@@ -74,6 +76,8 @@ class Tariff:
     emolument_cents: int
     engagement_fee_cents: int
     vat_rate_bp: int
+    vat_base_disbursements: frozenset[str] = frozenset()
+    """The disbursement codes of the period that are flat reimbursements, in the VAT base."""
 
     @property
     def ceiling_cents(self) -> int:
@@ -291,11 +295,21 @@ def _findings(
                     )
                 )
         return found
-    if line.vat_rate_bp != 0:
+    flat = act.tariff is not None and line.act_code in act.tariff.vat_base_disbursements
+    if flat and act.tariff is not None and line.vat_rate_bp != act.tariff.vat_rate_bp:
         found.append(
             Finding(
                 LineFinding.VAT_WRONG,
-                f"VAT {_percent(line.vat_rate_bp)} on a disbursement; disbursements carry no VAT",
+                f"VAT {_percent(line.vat_rate_bp)} on {line.act_code}, a flat reimbursement in the VAT "
+                f"base; the rate on {act.act_date.isoformat()} is {_percent(act.tariff.vat_rate_bp)}",
+            )
+        )
+    elif not flat and line.vat_rate_bp != 0:
+        found.append(
+            Finding(
+                LineFinding.VAT_WRONG,
+                f"VAT {_percent(line.vat_rate_bp)} on a disbursement passed on at cost, outside the VAT "
+                "base; a flat reimbursement names its code (TRAVEL, POLICE...)",
             )
         )
     disbursed[act.id] = max(disbursed[act.id] + line.net_cents, 0)

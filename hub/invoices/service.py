@@ -13,6 +13,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from adapters.einvoice import EN16931_TOLERANCE_CENTS
 from hub.acts.models import ActReport
 from hub.cases.models import Case
 from hub.invoices import matching
@@ -91,7 +92,29 @@ def rule_errors(invoice: v1.FeeInvoice, office: Office) -> list[ErrorItem]:
                 f"invoices are in {', '.join(sorted(ACCEPTED_CURRENCIES))}, not {invoice.currency}",
             )
         )
-    return errors
+    return errors + vat_total_errors(invoice)
+
+
+def vat_total_errors(invoice: v1.FeeInvoice) -> list[ErrorItem]:
+    """The total VAT is the VAT of each rate's taxable amount, rounded to the cent (EN 16931 BR-CO-14
+    and BR-CO-17), within what EN 16931 accepts: less than one unit per rate charged (rounding line
+    by line), none on a total at 0 %. The e-invoice reader checks the same on the document's VAT
+    breakdown; the canonical form carries only the total, which the agency pays."""
+    basis: dict[int, int] = defaultdict(int)
+    for line in invoice.lines:
+        basis[line.vat_rate_bp] += line.net_cents
+    computed = sum(_vat_cents(cents, rate) for rate, cents in basis.items())
+    allowed = EN16931_TOLERANCE_CENTS * sum(1 for rate in basis if rate)
+    if abs(invoice.total_vat_cents - computed) <= allowed:
+        return []
+    return [
+        ErrorItem(
+            "/total_vat_cents",
+            "invoice.total_vat_mismatch",
+            f"total_vat_cents is {invoice.total_vat_cents} but the lines' net amounts at their VAT "
+            f"rates give {computed}: state the VAT of each rate's total, rounded to the cent",
+        )
+    ]
 
 
 def _vat_cents(net_cents: int, rate_bp: int) -> int:
@@ -117,7 +140,11 @@ def _tariff(act: ActReport, case: Case, catalogue: Catalogue) -> matching.Tariff
     ):  # unknown act code or no tariff in force: nothing to compare with
         return None
     return matching.Tariff(
-        cost.tariff_version, cost.emolument_cents, cost.engagement_fee_cents, period.vat_rate_bp
+        cost.tariff_version,
+        cost.emolument_cents,
+        cost.engagement_fee_cents,
+        period.vat_rate_bp,
+        frozenset(code for code, item in period.disbursements.items() if item.vat_base),
     )
 
 

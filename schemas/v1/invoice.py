@@ -123,7 +123,8 @@ class LineFinding(StrEnum):
     - ``act_not_mandated``: the act was neither ordered by the mandate nor approved;
     - ``billed_twice``: the act's fees are on another line or another invoice already;
     - ``above_tariff``: the line is above the regulated tariff of the act on its date;
-    - ``vat_wrong``: not the tariff's VAT rate on fees, or VAT on a disbursement;
+    - ``vat_wrong``: not the tariff's VAT rate on fees or on a flat disbursement (travel, police...),
+      or VAT on a disbursement passed on at cost;
     - ``disbursement_unjustified``: disbursements above what the act report claimed;
     - ``other_office_case``: the act is not one of this office's;
     - ``agency_disputed``: the agency's finance disputes the line as billed, for the reason in the

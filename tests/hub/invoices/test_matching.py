@@ -24,7 +24,14 @@ from hub.invoices.matching import (
 OFFICE = uuid.uuid4()
 OTHER = uuid.uuid4()
 MANDATE = uuid.uuid4()
-TARIFF = Tariff("2024-03", emolument_cents=5158, engagement_fee_cents=0, vat_rate_bp=2000)
+# Flat disbursements (travel...) are in the VAT base; a true pass-through cost is not (DOMAIN.md, Fees).
+TARIFF = Tariff(
+    "2024-03",
+    emolument_cents=5158,
+    engagement_fee_cents=0,
+    vat_rate_bp=2000,
+    vat_base_disbursements=frozenset({"TRAVEL", "POLICE"}),
+)
 WITH_DEP = Tariff("2024-03", emolument_cents=4084, engagement_fee_cents=3504, vat_rate_bp=2000)
 
 
@@ -60,13 +67,13 @@ def fee(net: int = 5158, vat: int = 2000, ref: str | None = "A/1", **changes: An
     return LineToMatch(line_id="1", net_cents=net, vat_rate_bp=vat, office_act_reference=ref, **changes)
 
 
-def disb(net: int = 880, vat: int = 0, ref: str = "A/1") -> LineToMatch:
+def disb(net: int = 880, vat: int = 0, ref: str = "A/1", code: str | None = "DISBURSEMENT") -> LineToMatch:
     return LineToMatch(
         line_id="2",
         net_cents=net,
         vat_rate_bp=vat,
         office_act_reference=ref,
-        act_code="DISBURSEMENT",
+        act_code=code,
         disbursement=True,
     )
 
@@ -171,6 +178,11 @@ CASES = [
     ("fees at 10 %", [fee(vat=1000)], facts(A), [["vat_wrong"]]),
     ("fees at 0 %", [fee(vat=0, act_code="SERVE_TITLE")], facts(A), [["vat_wrong"]]),
     ("disbursement with VAT", [disb(vat=2000)], facts(A), [["vat_wrong"]]),
+    ("flat disbursement at the tariff's VAT", [disb(code="TRAVEL", vat=2000)], facts(A), [[]]),
+    ("flat disbursement without VAT", [disb(code="TRAVEL", vat=0)], facts(A), [["vat_wrong"]]),
+    ("flat disbursement at another rate", [disb(code="POLICE", vat=1000)], facts(A), [["vat_wrong"]]),
+    ("pass-through disbursement without VAT", [disb(code="LOCKSMITH", vat=0)], facts(A), [[]]),
+    ("disbursement without a code, at 0 %", [disb(code=None, vat=0)], facts(A), [[]]),
     ("disbursement as claimed", [disb(net=880)], facts(A), [[]]),
     ("disbursement one cent above", [disb(net=881)], facts(A), [["disbursement_unjustified"]]),
     (
