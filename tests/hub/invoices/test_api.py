@@ -263,6 +263,27 @@ async def test_other_currencies_and_reused_numbers_are_refused(client: httpx.Asy
     assert reused.status_code == 422 and reused.json()["code"] == "invoice.number_reused"
 
 
+@pytest.mark.parametrize("content_type", ["application/json", "application/xml"])
+async def test_a_vat_total_the_lines_do_not_carry_is_refused_and_nothing_stored(
+    client: httpx.AsyncClient, w: World, content_type: str
+) -> None:
+    """The agency pays an invoice's total: a total VAT its lines' net amounts at their rates do not
+    give (here 20.00 on 51.58 at 20 %, which is 10.32) is refused, in either canonical form."""
+    line = {"office_act_reference": "A/1", "description": "x", "net_cents": 5158, "vat_rate_bp": 2000}
+    body = v1_invoice(w, "F-V", [line], total_vat_cents=2000, total_gross_cents=5158 + 2000)
+    if content_type == "application/xml":
+        body = codec.encode(v1.FeeInvoice.model_validate_json(body))
+    refused = await send(client, w, body, content_type)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "invoice.total_vat_mismatch"
+    assert [e["path"] for e in refused.json()["errors"]] == ["/total_vat_cents"]
+    assert refused.json()["receipt"]["accepted"] is False
+    listed = await client.get(f"/v1/invoices?office={w.code}", headers=bearer(w.finance))
+    assert listed.json()["items"] == []  # nothing stored but the raw message
+    right = v1_invoice(w, "F-V", [line], envelope={**_envelope(w, "F-V-again")})
+    assert (await send(client, w, right, "application/json")).status_code == 202  # the number is free
+
+
 @pytest.mark.parametrize("form", ["ubl", "cii"])
 async def test_every_error_of_an_einvoice_is_listed_and_nothing_stored(
     app: FastAPI, client: httpx.AsyncClient, w: World, form: str
