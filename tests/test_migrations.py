@@ -345,10 +345,7 @@ async def test_money_held_goes_down_and_up_again_filled_from_the_ledger(
     async with database_like(database_url, tmp_path) as url:
         engine = create_engine(url)
         try:
-            async with unit_of_work(session_factory(engine)) as session:
-                s = await seed(session)
-                other = await seed(session, office=s.office)
-                ids = await moved(session, s, other)
+            s, other, ids = await seeded_and_moved(engine)
             async with unit_of_work(session_factory(engine)) as session:
                 money = await kept_money(session, ids)
                 assert money == await ledger_money(session, ids)
@@ -376,10 +373,7 @@ async def test_the_offices_months_go_down_and_up_again_filled_from_the_ledger(
     async with database_like(database_url, tmp_path) as url:
         engine = create_engine(url)
         try:
-            async with unit_of_work(session_factory(engine)) as session:
-                s = await seed(session)
-                other = await seed(session, office=s.office)
-                ids = await moved(session, s, other)
+            s, _, ids = await seeded_and_moved(engine)
             async with unit_of_work(session_factory(engine)) as session:
                 months = await kept_months(session, ids)
                 assert months == await ledger_months(session, ids)
@@ -395,6 +389,14 @@ async def test_the_offices_months_go_down_and_up_again_filled_from_the_ledger(
                 assert await kept_months(session, ids) == months
         finally:
             await engine.dispose()
+
+
+async def seeded_and_moved(engine: AsyncEngine) -> tuple[Seeded, Seeded, list[uuid.UUID]]:
+    """Two cases of one office with money ``moved`` on them, committed; their office's id."""
+    async with unit_of_work(session_factory(engine)) as session:
+        s = await seed(session)
+        other = await seed(session, office=s.office)
+        return s, other, await moved(session, s, other)
 
 
 async def moved(session: AsyncSession, s: Seeded, other: Seeded) -> list[uuid.UUID]:
