@@ -27,6 +27,8 @@ NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"
 MAX_ID = 35
 MAX_NAME = 70
 MAX_REMITTANCE = 140
+# The most one SEPA credit transfer carries (EPC SCT rulebook, AT-04: 0.01 to 999,999,999.99 EUR).
+MAX_TRANSFER_CENTS = 99_999_999_999
 # The EPC's SEPA character set (EPC217-08, "Latin character set"): what every bank accepts.
 OUTSIDE_SEPA = re.compile(r"[^A-Za-z0-9/?:().,'+ -]+")
 # Letters Unicode does not decompose into a base letter and an accent.
@@ -71,7 +73,7 @@ class Account:
 @dataclass(frozen=True)
 class CreditTransfer:
     end_to_end_id: str  # up to 35 characters, returned on the bank statement
-    amount_cents: int  # > 0
+    amount_cents: int  # > 0, at most MAX_TRANSFER_CENTS
     creditor: Account
     remittance: str  # unstructured remittance information, e.g. the invoice number
 
@@ -141,11 +143,14 @@ def _agent(parent: etree._Element, tag: str, bic: str) -> None:
 
 def pain001(payment: PaymentFile) -> bytes:
     """The file's bytes (UTF-8, with its XML declaration). Raises ``ValueError`` on an account that
-    ``check_account`` refuses, an empty file or an id too long: the caller filters first."""
+    ``check_account`` refuses, an amount a transfer cannot carry, an empty file or an id too long:
+    the caller filters first."""
     if not payment.transfers:
         raise ValueError("a payment file needs at least one transfer")
-    if any(t.amount_cents <= 0 for t in payment.transfers):
-        raise ValueError("every transfer pays a positive amount")
+    if any(not 0 < t.amount_cents <= MAX_TRANSFER_CENTS for t in payment.transfers):
+        raise ValueError(
+            f"every transfer pays a positive amount of at most {amount_text(MAX_TRANSFER_CENTS)}"
+        )
     for account in (payment.debtor, *(t.creditor for t in payment.transfers)):
         if problems := check_account(account.iban, account.bic):
             raise ValueError(f"{account.name}: {problems[0][1]}")

@@ -14,7 +14,15 @@ from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.sepa import Account, CreditTransfer, PaymentFile, check_account, pain001
+from adapters.sepa import (
+    MAX_TRANSFER_CENTS,
+    Account,
+    CreditTransfer,
+    PaymentFile,
+    amount_text,
+    check_account,
+    pain001,
+)
 from hub.invoices import service as invoices
 from hub.invoices.models import Invoice, InvoiceState
 from hub.kit.clock import utcnow
@@ -65,6 +73,14 @@ def why_not_payable(invoice: Invoice, office: Office) -> list[tuple[str, str]]:
             (
                 "payment.nothing_to_pay",
                 f"its total is {invoice.total_gross_cents} cents: a credit note is set off, not paid",
+            )
+        )
+    if invoice.total_gross_cents > MAX_TRANSFER_CENTS:
+        problems.append(
+            (
+                "payment.above_transfer_limit",
+                f"its total is {amount_text(invoice.total_gross_cents)} EUR, above the most one SEPA "
+                f"transfer carries ({amount_text(MAX_TRANSFER_CENTS)} EUR): pay it by another means",
             )
         )
     for code, reason in check_account(office.iban, office.bic):

@@ -14,7 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from adapters.sepa import Account, CreditTransfer, PaymentFile, amount_text, check_account, pain001
+from adapters.sepa import (
+    MAX_TRANSFER_CENTS,
+    Account,
+    CreditTransfer,
+    PaymentFile,
+    amount_text,
+    check_account,
+    pain001,
+)
 from adapters.sepa.pain001 import sepa_text
 
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
@@ -68,7 +76,7 @@ def test_an_amount_is_non_negative_integer_cents(bad: object) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.integers(min_value=1, max_value=10**11), min_size=1, max_size=8))
+@given(st.lists(st.integers(min_value=1, max_value=MAX_TRANSFER_CENTS), min_size=1, max_size=8))
 def test_counts_and_control_sums_are_the_transfers_own(amounts: list[int]) -> None:
     root = valid(pain001(payment(amounts)))
     total = f"{sum(amounts) // 100}.{sum(amounts) % 100:02d}"
@@ -149,8 +157,12 @@ def test_free_texts_are_written_in_the_sepa_character_set(text: str, written: st
     assert set(written) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/?:().,'+ -")
 
 
-def test_a_text_with_nothing_a_bank_reads_or_a_zero_amount_is_refused() -> None:
+def test_a_text_with_nothing_a_bank_reads_or_an_amount_a_transfer_cannot_carry_is_refused() -> None:
     with pytest.raises(ValueError, match="nothing a SEPA file can carry"):
         sepa_text("«»", 70)
     with pytest.raises(ValueError, match="positive amount"):
         pain001(payment([0]))
+    # The EPC rulebook's ceiling for one transfer (AT-04): 999,999,999.99 is the most; a cent more is refused.
+    assert b'<InstdAmt Ccy="EUR">999999999.99</InstdAmt>' in pain001(payment([MAX_TRANSFER_CENTS]))
+    with pytest.raises(ValueError, match=r"at most 999999999\.99"):
+        pain001(payment([MAX_TRANSFER_CENTS + 1]))

@@ -75,6 +75,8 @@ async def test_invoices_that_cannot_be_paid_by_transfer_are_left_out_with_why(se
         "payment.iban_invalid": await approved_invoice(session, bad_iban, 5158, 1032),
         "payment.bic_invalid": await approved_invoice(session, bad_bic, 5158, 1032),
         "payment.nothing_to_pay": await approved_invoice(session, good, -5158, -1032),  # a credit note
+        # One cent above the most one SEPA transfer carries: the bank would refuse the whole file.
+        "payment.above_transfer_limit": await approved_invoice(session, good, 83_333_333_333, 16_666_666_667),
     }
     detail = await create(session)
     assert [i.id for i, _ in detail.invoices] == [paid.id] and detail.run.total_cents == 6190
@@ -89,6 +91,7 @@ async def test_invoices_that_cannot_be_paid_by_transfer_are_left_out_with_why(se
     with pytest.raises(Conflict) as nothing:
         await create(session)
     assert sorted(e.code for e in nothing.value.errors) == [
+        "payment.above_transfer_limit",
         "payment.bic_invalid",
         "payment.iban_invalid",
         "payment.nothing_to_pay",
