@@ -3,8 +3,9 @@ with a signed receipt (HTTP) or a signed negative receipt on the office's queue 
 code in the wire form, never a 500. The table: per kind (mandate_ack, act_report, fee_invoice,
 cost_request, hold_notice_ack, case_update_ack, remittance, reminder_ack) its schema, a duplicate JSON
 key, its meaning (unknown mandate, notice, update, case, currency, reminder), a forged sender, the
-wrong route; then an unreadable body in each syntax, a DOCTYPE, a content type the hub does not
-read, a kind offices may not send, an EN 16931 rule breach, and a duplicate."""
+wrong route; an invoice's total VAT its lines do not give; then an unreadable body in each syntax, a
+DOCTYPE, a content type the hub does not read, a kind offices may not send, an EN 16931 rule breach,
+and a duplicate."""
 
 from __future__ import annotations
 
@@ -122,6 +123,21 @@ def table(w: World) -> list[Bad]:
         elsewhere = ROUTES["act_report" if kind != "act_report" else "mandate_ack"]
         wrong = encoded(message(kind, code, f"{kind}-route"))
         bad.append(Bad(f"{kind}: wrong route", elsewhere, wrong, JSON, 422, "envelope.kind_not_for_route"))
+    # An invoice whose total VAT its lines do not give (the sample's 18.48 stated as 28.48).
+    seller = {"office_code": code, "siret": SIRET, "name": "Étude"}
+    vat = message(
+        "fee_invoice", code, "fee_invoice-vat", seller=seller, total_vat_cents=2848, total_gross_cents=12970
+    )
+    bad.append(
+        Bad(
+            "fee_invoice: total VAT",
+            ROUTES["fee_invoice"],
+            encoded(vat),
+            JSON,
+            422,
+            "invoice.total_vat_mismatch",
+        )
+    )
     agency_kind = json.loads((SAMPLES_DIR / "valid" / "mandate_per_act.json").read_text(encoding="utf-8"))
     agency_kind["envelope"] = {**agency_kind["envelope"], "sender": code, "recipient": "AGENCY"}
     doctype = b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "y">]><actReport xmlns="urn:agency-hub:edi:v1"/>'
