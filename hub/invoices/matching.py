@@ -295,16 +295,17 @@ def _findings(
                     )
                 )
         return found
-    flat = act.tariff is not None and line.act_code in act.tariff.vat_base_disbursements
-    if flat and act.tariff is not None and line.vat_rate_bp != act.tariff.vat_rate_bp:
-        found.append(
-            Finding(
-                LineFinding.VAT_WRONG,
-                f"VAT {_percent(line.vat_rate_bp)} on {line.act_code}, a flat reimbursement in the VAT "
-                f"base; the rate on {act.act_date.isoformat()} is {_percent(act.tariff.vat_rate_bp)}",
+    tariff = act.tariff
+    if tariff is not None and line.act_code in tariff.vat_base_disbursements:
+        if line.vat_rate_bp != tariff.vat_rate_bp:
+            found.append(
+                Finding(
+                    LineFinding.VAT_WRONG,
+                    f"VAT {_percent(line.vat_rate_bp)} on {line.act_code}, a flat reimbursement in the "
+                    f"VAT base; the rate on {act.act_date.isoformat()} is {_percent(tariff.vat_rate_bp)}",
+                )
             )
-        )
-    elif not flat and line.vat_rate_bp != 0:
+    elif line.vat_rate_bp != 0:
         found.append(
             Finding(
                 LineFinding.VAT_WRONG,

@@ -130,11 +130,7 @@ class LedgerRepository:
     ) -> Balances:
         """Balances (account -> currency -> cents) of the entries matching every filter given: a case,
         an office, a creditor (its cases), and effective dates in ``[start, end)``. One grouped query."""
-        total = func.sum(LedgerEntry.amount_cents)
-        query = select(LedgerEntry.account, LedgerEntry.currency, total).group_by(
-            LedgerEntry.account, LedgerEntry.currency
-        )
-        query = _filtered(query, case_id, office_id, creditor_id, start, end)
+        query = _sums(case_id, office_id, creditor_id, start, end)
         if accounts is not None:
             query = query.where(LedgerEntry.account.in_(list(accounts)))
         rows = (await self.session.execute(query)).all()
@@ -152,10 +148,9 @@ class LedgerRepository:
             .where(LedgerOfficeMonth.office_id == office_id, LedgerOfficeMonth.month < month)
             .group_by(LedgerOfficeMonth.account, LedgerOfficeMonth.currency)
         )
-        rows = [(account, currency, cents) for account, currency, cents in kept]
+        rows = list(kept.all())
         if day > month:
-            this_month = await self.balances(office_id=office_id, start=month, end=day)
-            rows += [(a, c, cents) for a, per in this_month.items() for c, cents in per.items()]
+            rows += (await self.session.execute(_sums(None, office_id, None, month, day))).all()
         return add_up(rows)
 
     async def balance(
@@ -308,6 +303,22 @@ class LedgerRepository:
             .having(func.sum(LedgerEntry.amount_cents) != 0)
         )
         return list((await self.session.execute(query)).scalars().all())
+
+
+def _sums(
+    case_id: uuid.UUID | None,
+    office_id: uuid.UUID | None,
+    creditor_id: uuid.UUID | None,
+    start: date | None,
+    end: date | None,
+) -> Select[str, str, Any]:
+    """(account, currency, cents) of the entries matching every filter given, one row per account and
+    currency."""
+    total = func.sum(LedgerEntry.amount_cents)
+    query = select(LedgerEntry.account, LedgerEntry.currency, total).group_by(
+        LedgerEntry.account, LedgerEntry.currency
+    )
+    return _filtered(query, case_id, office_id, creditor_id, start, end)
 
 
 def _filtered(
